@@ -1,0 +1,77 @@
+/**
+ * `npm run bench` / `tooltime bench`: every benchmark, side by side in one run, printed as a table
+ * with ratios. Each measurement runs in its own child process (see worker.ts); figures are medians
+ * over repetitions interleaved across variants, so machine noise hits all variants alike.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+export interface BenchOptions {
+  /** Fewer events and repetitions, for a quick look (figures are noisier). */
+  readonly quick?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+/** Runs one worker job in a fresh node process and parses its JSON line. */
+export function runJob<T>(job: string, args: readonly (string | number)[] = [], nodeFlags: readonly string[] = []): T {
+  const out = execFileSync(process.execPath, [...nodeFlags, WORKER, job, ...args.map(String)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const last = out.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as T;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string>>): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export interface EngineFigures {
+  readonly eventsPerSecond: Readonly<Record<'generators' | 'callbacks' | 'bare-heap', number>>;
+  readonly bytesPerPendingEvent: number;
+}
+
+export function benchEngine(options: BenchOptions = {}): EngineFigures {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const events = options.quick === true ? 400_000 : 2_000_000;
+  const repetitions = options.quick === true ? 1 : 3;
+  const variants = ['generators', 'callbacks', 'bare-heap'] as const;
+  const samples: Record<(typeof variants)[number], number[]> = { generators: [], callbacks: [], 'bare-heap': [] };
+  const finals = new Set<number>();
+  for (let r = 0; r < repetitions; r++) {
+    for (const v of variants) {
+      const result = runJob<{ events: number; seconds: number; finalTimeUs: number }>(`engine:${v}`, [events]);
+      samples[v].push(result.events / result.seconds);
+      finals.add(result.finalTimeUs);
+    }
+  }
+  // All three variants must have run the same event stream to the same final time.
+  if (finals.size !== 1) throw new Error(`engine bench variants diverged: final times ${[...finals].join(', ')}`);
+  const eps = { generators: median(samples.generators), callbacks: median(samples.callbacks), 'bare-heap': median(samples['bare-heap']) };
+  const pendingCount = 1_000_000;
+  const memory = runJob<{ bytesPerEvent: number }>('engine:memory', [pendingCount], ['--expose-gc']);
+  log(`Engine: 1000 processes looping timeout(exponential, mean 1 s), ${events.toLocaleString('en-US')} events, median of ${repetitions}, each run in its own process`);
+  log(
+    table(
+      ['variant', 'M events/s', 'ratio to (c)', 'target'],
+      [
+        ['(a) engine, generator processes', (eps.generators / 1e6).toFixed(2), (eps.generators / eps['bare-heap']).toFixed(2), '>= 5 M/s, >= 0.80'],
+        ['(b) engine, callbacks', (eps.callbacks / 1e6).toFixed(2), (eps.callbacks / eps['bare-heap']).toFixed(2), ''],
+        ['(c) bare heap-js push/pop', (eps['bare-heap'] / 1e6).toFixed(2), '1.00', ''],
+      ],
+    ),
+  );
+  log(`Memory: ${memory.bytesPerEvent.toFixed(1)} bytes per pending event with ${pendingCount.toLocaleString('en-US')} pending (target < 150)`);
+  return { eventsPerSecond: eps, bytesPerPendingEvent: memory.bytesPerEvent };
+}
+
+export function runBench(options: BenchOptions = {}): void {
+  benchEngine(options);
+}

@@ -1,0 +1,30 @@
+/**
+ * One benchmark job per process: `node dist/bench/worker.js JOB [ARGS...]` prints one JSON line.
+ * Running each job in a fresh process keeps one job's JIT state from skewing another's figures.
+ */
+import { pendingEventBytes, runBareHeap, runCallbacks, runGenerators } from './engine-workload.js';
+
+type Job = (args: readonly string[]) => unknown;
+
+const PROCESSES = 1000;
+const SEED = 7;
+
+export const JOBS: Readonly<Record<string, Job>> = {
+  'engine:generators': ([events]) => runGenerators(PROCESSES, Number(events), SEED),
+  'engine:callbacks': ([events]) => runCallbacks(PROCESSES, Number(events), SEED),
+  'engine:bare-heap': ([events]) => runBareHeap(PROCESSES, Number(events), SEED),
+  'engine:memory': ([count]) => pendingEventBytes(Number(count)),
+};
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  const job = name === undefined ? undefined : JOBS[name];
+  if (job === undefined) {
+    process.stderr.write(`bench worker: unknown job ${String(name)}; jobs: ${Object.keys(JOBS).join(', ')}\n`);
+    process.exit(1);
+  }
+  const result = await job(args);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+await main();

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * The `tooltime` command line. Each command lives in its own module under cli/; this file only
+ * wires them into commander and maps failures to exit codes (see errors.ts).
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { packageRoot } from '../scenarios/paths.js';
+import { EXIT_BAD_INPUT, reportAndExit } from './errors.js';
+import { registerBench } from './bench.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('tooltime')
+    .description('Discrete-event simulation of LLM agents under asynchronous tool calling, with deterministic replay.')
+    .version(version())
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerBench(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; commander has already printed its message for usage errors.
+      process.exit(error.exitCode === 0 ? 0 : EXIT_BAD_INPUT);
+    }
+    reportAndExit(error);
+  }
+}
+
+await main();

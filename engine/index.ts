@@ -1,0 +1,23 @@
+/**
+ * The engine: a generic discrete-event simulation core. It knows nothing of tools, tasks or agents.
+ *
+ * - time.ts: integer microseconds and the one rounding rule.
+ * - queue.ts: the (time, priority, seq) total order.
+ * - simulation.ts: the clock and the loop (`run`, `runAsync`, `step`), scheduling, trace hook.
+ * - process.ts / signal.ts: generator processes, signals, allOf / anyOf, interrupts.
+ * - resource.ts: slots with a FIFO queue.
+ * - random.ts: named seeded streams; distributions.ts: latency distributions sampled to µs.
+ */
+export * from './time.js';
+export { EventQueue, ScheduledEvent, Priority, compareEvents } from './queue.js';
+export { Simulation, SimulationError } from './simulation.js';
+export type { Callback, RunEnd, RunOptions, RunResult, ScheduleOptions, TraceListener, TraceRecord } from './simulation.js';
+export { Process, Interrupt, ProcessError } from './process.js';
+export type { ProcessGenerator, ProcessState } from './process.js';
+export { Signal, allOf, anyOf } from './signal.js';
+export type { SignalState } from './signal.js';
+export { Resource, ResourceError } from './resource.js';
+export { RandomStreams } from './random.js';
+export type { RandomStream, StreamState, StreamsSnapshot } from './random.js';
+export * from './distributions.js';
+export { TraceDigest } from './trace.js';

@@ -1,0 +1,81 @@
+/**
+ * A resource with a fixed number of slots and a FIFO wait queue (SimPy's `Resource`).
+ *
+ * `acquire(onGranted)` takes a slot: when one is free the grant is immediate (the callback runs
+ * before `acquire` returns); otherwise the request joins the back of the queue. `release()` gives
+ * the slot to the request at the front, whose callback runs inside `release`. Requests are thus
+ * granted strictly in arrival order, and `inUse` never exceeds `capacity` (asserted).
+ *
+ * The queue is bounded (`maxQueued`): a request beyond it is an error, not unbounded growth.
+ * `capacity` may be `Infinity` for an unlimited resource.
+ */
+export class ResourceError extends Error {
+  override name = 'ResourceError';
+}
+
+export type GrantCallback = () => void;
+
+export class Resource {
+  readonly name: string;
+  readonly capacity: number;
+  readonly maxQueued: number;
+  private inUseCount = 0;
+  private peakInUse = 0;
+  // A ring would avoid shift(); queues here are short, and arrays keep the code plain.
+  private readonly waiting: GrantCallback[] = [];
+  private waitingHead = 0;
+
+  constructor(name: string, capacity: number, maxQueued = 1_000_000) {
+    if (!(capacity === Infinity || (Number.isSafeInteger(capacity) && capacity >= 1))) {
+      throw new ResourceError(`resource ${name}: capacity must be a positive integer or Infinity, got ${capacity}`);
+    }
+    this.name = name;
+    this.capacity = capacity;
+    this.maxQueued = maxQueued;
+  }
+
+  get inUse(): number {
+    return this.inUseCount;
+  }
+
+  /** Largest `inUse` seen so far. */
+  get peak(): number {
+    return this.peakInUse;
+  }
+
+  get queued(): number {
+    return this.waiting.length - this.waitingHead;
+  }
+
+  /** Takes a slot now or when one frees up, in FIFO order; `onGranted` runs at grant. */
+  acquire(onGranted: GrantCallback): void {
+    if (this.inUseCount < this.capacity && this.queued === 0) {
+      this.grant(onGranted);
+      return;
+    }
+    if (this.queued >= this.maxQueued) throw new ResourceError(`resource ${this.name}: more than ${this.maxQueued} requests waiting`);
+    this.waiting.push(onGranted);
+  }
+
+  /** Frees a slot and grants it to the longest-waiting request, if any. */
+  release(): void {
+    if (this.inUseCount <= 0) throw new ResourceError(`resource ${this.name}: release without a slot in use`);
+    this.inUseCount--;
+    if (this.queued > 0) {
+      const next = this.waiting[this.waitingHead]!;
+      this.waitingHead++;
+      if (this.waitingHead === this.waiting.length) {
+        this.waiting.length = 0;
+        this.waitingHead = 0;
+      }
+      this.grant(next);
+    }
+  }
+
+  private grant(onGranted: GrantCallback): void {
+    this.inUseCount++;
+    if (this.inUseCount > this.capacity) throw new ResourceError(`resource ${this.name}: ${this.inUseCount} in use exceeds capacity ${this.capacity}`);
+    if (this.inUseCount > this.peakInUse) this.peakInUse = this.inUseCount;
+    onGranted();
+  }
+}

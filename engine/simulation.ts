@@ -1,0 +1,308 @@
+/**
+ * The simulation: a clock, an event queue and the loop that runs it (SimPy's `Environment`).
+ *
+ * Semantics
+ * - `nowUs` is the time of the event being run (integer µs); it never decreases.
+ * - Events run in the queue's total order (time, priority, insertion seq): see queue.ts.
+ * - `scheduleAt(t)` with t < now is an error (never a silent clamp); `schedule(d)` needs d >= 0.
+ * - `run({ untilUs })` runs every event with time < untilUs, then sets now = untilUs; events at
+ *   untilUs or later stay queued, so `run({ untilUs: t }); run()` equals one `run()`.
+ *   `run({ maxEvents })` stops after that many events. `stop()` from a handler ends the run
+ *   after the current event.
+ * - External decisions: a callback may return a Promise, and a process may yield one. `runAsync`
+ *   awaits it before running anything else, with the clock unchanged. Events whose handlers
+ *   return plain values never touch the microtask queue, so a run without external decisions
+ *   costs the same under `runAsync` as under `run`; `run` rejects a Promise with an error.
+ * - Trace: listeners added with `onEvent` see each event just before it runs, in run order.
+ *   With no listener the loop pays one null check.
+ */
+import { Process, type ProcessGenerator } from './process.js';
+import { EventKind, EventQueue, Priority, ScheduledEvent } from './queue.js';
+import { RandomStreams } from './random.js';
+import { Signal, allOf, anyOf } from './signal.js';
+import { assertTimeUs } from './time.js';
+
+/** What a trace listener sees of an event (the live event object: read it, do not keep it). */
+export interface TraceRecord {
+  readonly timeUs: number;
+  readonly priority: number;
+  readonly seq: number;
+  readonly label: string;
+  readonly payload: unknown;
+}
+
+export type TraceListener = (record: TraceRecord) => void;
+
+export interface ScheduleOptions {
+  /** Smaller runs first among events at the same time; default `Priority.normal` (0). */
+  readonly priority?: number;
+  /** Shown to trace listeners; default `callback`. */
+  readonly label?: string;
+  /** Passed to the callback and shown to trace listeners. */
+  readonly payload?: unknown;
+}
+
+export interface RunOptions {
+  /** Run events strictly before this time, then set the clock to it. */
+  readonly untilUs?: number;
+  /** Run at most this many events. */
+  readonly maxEvents?: number;
+}
+
+export type RunEnd = 'empty' | 'until' | 'maxEvents' | 'stopped';
+
+export interface RunResult {
+  readonly end: RunEnd;
+  readonly eventsRun: number;
+}
+
+export class SimulationError extends Error {
+  override name = 'SimulationError';
+}
+
+export type Callback = (payload: unknown) => unknown;
+
+interface ExternalWait {
+  readonly process: Process<any> | null;
+  readonly promise: PromiseLike<unknown>;
+}
+
+export class Simulation {
+  nowUs = 0;
+  readonly streams: RandomStreams;
+  /** Events run since the simulation was created. */
+  eventsRun = 0;
+  private readonly queue = new EventQueue();
+  private listeners: TraceListener[] | null = null;
+  private external: ExternalWait | null = null;
+  private stopRequested = false;
+  private processCount = 0;
+
+  constructor(options: { seed?: number | string; startUs?: number } = {}) {
+    this.streams = new RandomStreams(options.seed ?? 0);
+    this.nowUs = assertTimeUs(options.startUs ?? 0, 'startUs');
+  }
+
+  /** Live events waiting to run. */
+  get pending(): number {
+    return this.queue.size;
+  }
+
+  /** Time of the next live event, or undefined when none is queued. */
+  peekUs(): number | undefined {
+    return this.queue.peek()?.timeUs;
+  }
+
+  /** Runs `callback(payload)` at absolute time `timeUs`; returns a handle for `cancel`. */
+  scheduleAt(timeUs: number, callback: Callback, options?: ScheduleOptions): ScheduledEvent {
+    assertTimeUs(timeUs, 'scheduled time');
+    if (timeUs < this.nowUs) throw new SimulationError(`cannot schedule in the past: ${timeUs}us < now ${this.nowUs}us`);
+    const event = new ScheduledEvent(timeUs, options?.priority ?? Priority.normal, EventKind.Callback, options?.label ?? 'callback', callback, null, options?.payload);
+    this.queue.push(event);
+    return event;
+  }
+
+  /** Runs `callback(payload)` after `delayUs` (a non-negative integer); returns a cancel handle. */
+  schedule(delayUs: number, callback: Callback, options?: ScheduleOptions): ScheduledEvent {
+    return this.scheduleAt(this.delayToTime(delayUs), callback, options);
+  }
+
+  /** Cancels a queued event; false when it already ran or was cancelled. */
+  cancel(event: ScheduledEvent): boolean {
+    return this.queue.cancel(event);
+  }
+
+  /** Starts a generator process at the current time. */
+  process<R>(generator: ProcessGenerator<R>, name?: string): Process<R> {
+    this.processCount++;
+    return new Process<R>(this, generator, name ?? `process-${this.processCount}`);
+  }
+
+  /** A pending signal, settled by `succeed` or `fail`. */
+  signal<T = unknown>(name?: string): Signal<T> {
+    return new Signal<T>(this, name);
+  }
+
+  /** A signal that succeeds with `value` after `delayUs`. */
+  timeout<T = undefined>(delayUs: number, value?: T): Signal<T> {
+    const signal = new Signal<T>(this, 'timeout');
+    signal.settleAt(this.delayToTime(delayUs), value as T);
+    return signal;
+  }
+
+  allOf(signals: ReadonlyArray<Signal<any>>): Signal<unknown[]> {
+    return allOf(this, signals);
+  }
+
+  anyOf(signals: ReadonlyArray<Signal<any>>): Signal<{ index: number; value: unknown }> {
+    return anyOf(this, signals);
+  }
+
+  /** Adds a trace listener; returns a function that removes it. */
+  onEvent(listener: TraceListener): () => void {
+    this.listeners = [...(this.listeners ?? []), listener];
+    return () => {
+      const rest = (this.listeners ?? []).filter((l) => l !== listener);
+      this.listeners = rest.length === 0 ? null : rest;
+    };
+  }
+
+  /** Ends the current `run`/`runAsync` after the event being run. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Runs the next event; false when the queue is empty. A Promise from a handler is an error. */
+  step(): boolean {
+    const event = this.queue.pop();
+    if (event === undefined) return false;
+    this.execute(event);
+    if (this.external !== null) throw this.externalInSyncRun();
+    return true;
+  }
+
+  /** Runs events in order until the queue empties, `untilUs`, `maxEvents` or `stop()`. */
+  run(options: RunOptions = {}): RunResult {
+    const untilUs = this.checkUntil(options.untilUs);
+    const maxEvents = options.maxEvents ?? Number.MAX_SAFE_INTEGER;
+    let eventsRun = 0;
+    this.stopRequested = false;
+    let end: RunEnd = 'empty';
+    for (;;) {
+      if (eventsRun >= maxEvents) {
+        end = 'maxEvents';
+        break;
+      }
+      const next = this.queue.peek();
+      if (next === undefined) break;
+      if (next.timeUs >= untilUs) {
+        end = 'until';
+        break;
+      }
+      this.execute(this.queue.popPeeked());
+      eventsRun++;
+      if (this.external !== null) throw this.externalInSyncRun();
+      if (this.stopRequested) {
+        end = 'stopped';
+        break;
+      }
+    }
+    return this.finishRun(end, untilUs, eventsRun);
+  }
+
+  /** As `run`, and awaits Promises returned by handlers or yielded by processes. */
+  async runAsync(options: RunOptions = {}): Promise<RunResult> {
+    const untilUs = this.checkUntil(options.untilUs);
+    const maxEvents = options.maxEvents ?? Number.MAX_SAFE_INTEGER;
+    let eventsRun = 0;
+    this.stopRequested = false;
+    let end: RunEnd = 'empty';
+    for (;;) {
+      if (eventsRun >= maxEvents) {
+        end = 'maxEvents';
+        break;
+      }
+      const next = this.queue.peek();
+      if (next === undefined) break;
+      if (next.timeUs >= untilUs) {
+        end = 'until';
+        break;
+      }
+      this.execute(this.queue.popPeeked());
+      eventsRun++;
+      // An external decision may lead to another (a process that awaits twice in a row).
+      while (this.external !== null) {
+        const wait = this.external;
+        this.external = null;
+        let value: unknown;
+        let failed = false;
+        try {
+          value = await wait.promise;
+        } catch (error) {
+          if (wait.process === null) throw error;
+          value = error;
+          failed = true;
+        }
+        if (wait.process !== null) wait.process.step(value, failed);
+      }
+      if (this.stopRequested) {
+        end = 'stopped';
+        break;
+      }
+    }
+    return this.finishRun(end, untilUs, eventsRun);
+  }
+
+  /** @internal Queues an engine-built event (processes, signals). */
+  enqueue(event: ScheduledEvent): void {
+    if (event.timeUs < this.nowUs) throw new SimulationError(`cannot schedule in the past: ${event.timeUs}us < now ${this.nowUs}us`);
+    this.queue.push(event);
+  }
+
+  /** @internal Absolute time of a delay from now, checked. */
+  delayToTime(delayUs: number): number {
+    const timeUs = this.nowUs + delayUs;
+    // One combined check on the hot path; the slow path says which part was wrong.
+    if (delayUs >= 0 && Number.isSafeInteger(delayUs) && Number.isSafeInteger(timeUs)) return timeUs;
+    assertTimeUs(delayUs, 'delay');
+    return assertTimeUs(timeUs, 'scheduled time');
+  }
+
+  /** @internal Queues an event whose time is known to be now or later (a checked delay). */
+  enqueueFuture(event: ScheduledEvent): void {
+    this.queue.push(event);
+  }
+
+  /** @internal A process yielded a Promise. */
+  awaitExternal(process: Process<any>, promise: PromiseLike<unknown>): void {
+    if (this.external !== null) throw new SimulationError('two external decisions pending at once');
+    this.external = { process, promise };
+  }
+
+  private execute(event: ScheduledEvent): void {
+    this.nowUs = event.timeUs;
+    this.eventsRun++;
+    if (this.listeners !== null) {
+      for (const listener of this.listeners) listener(event);
+    }
+    switch (event.kind) {
+      case EventKind.Callback: {
+        const result = event.fn!(event.payload);
+        if (result !== undefined && result !== null && typeof (result as { then?: unknown }).then === 'function') {
+          if (this.external !== null) throw new SimulationError('two external decisions pending at once');
+          this.external = { process: null, promise: result as PromiseLike<unknown> };
+        }
+        return;
+      }
+      case EventKind.ResumeProcess:
+        (event.target as Process).step(event.payload, false);
+        return;
+      case EventKind.ThrowIntoProcess:
+        (event.target as Process).step(event.payload, true);
+        return;
+      case EventKind.FireSignal:
+        (event.target as Signal).fire(event.payload);
+        return;
+    }
+  }
+
+  private checkUntil(untilUs: number | undefined): number {
+    if (untilUs === undefined) return Number.MAX_SAFE_INTEGER + 1;
+    assertTimeUs(untilUs, 'untilUs');
+    if (untilUs < this.nowUs) throw new SimulationError(`untilUs ${untilUs}us is before now ${this.nowUs}us`);
+    return untilUs;
+  }
+
+  private finishRun(end: RunEnd, untilUs: number, eventsRun: number): RunResult {
+    if (end === 'until' || (end === 'empty' && untilUs <= Number.MAX_SAFE_INTEGER)) {
+      this.nowUs = untilUs;
+      end = 'until';
+    }
+    return { end, eventsRun };
+  }
+
+  private externalInSyncRun(): SimulationError {
+    this.external = null;
+    return new SimulationError('a handler returned a Promise (an external decision): use runAsync()');
+  }
+}
