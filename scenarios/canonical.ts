@@ -1,0 +1,57 @@
+/**
+ * Canonical JSON: the one way tooltime compares and hashes JSON values.
+ *
+ * Object keys are sorted (by UTF-16 code unit order), arrays keep their order, numbers print as
+ * JavaScript prints them, `-0` is `0`, and `undefined` is not JSON (an error, not a silent drop).
+ * Two values are equal exactly when their canonical strings are equal.
+ */
+import type { JsonValue } from './schema.js';
+
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(canonicalize(value));
+}
+
+/** A deep copy with every object's keys in sorted order (so JSON.stringify is canonical). */
+export function canonicalize(value: unknown): JsonValue {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`not JSON: ${value}`);
+    return value === 0 ? 0 : value;
+  }
+  if (Array.isArray(value)) return value.map(canonicalize);
+  if (typeof value === 'object') {
+    const out: Record<string, JsonValue> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v === undefined) throw new TypeError(`not JSON: undefined at key ${key}`);
+      // defineProperty: a key named __proto__ must stay an own data property, not set a prototype.
+      Object.defineProperty(out, key, { value: canonicalize(v), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  throw new TypeError(`not JSON: ${typeof value}`);
+}
+
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+/**
+ * The value at a dotted path (`booking.id`, `flights.0.id`; the empty path is the value itself),
+ * or `undefined` when the path leads nowhere. Only own properties are followed.
+ */
+export function getPath(value: unknown, path: string): unknown {
+  if (path === '') return value;
+  let current: unknown = value;
+  for (const part of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    if (Array.isArray(current)) {
+      if (!/^(0|[1-9][0-9]*)$/.test(part)) return undefined;
+      current = current[Number(part)];
+    } else {
+      if (!Object.hasOwn(current, part)) return undefined;
+      current = (current as Record<string, unknown>)[part];
+    }
+  }
+  return current;
+}

@@ -1,0 +1,95 @@
+/**
+ * The agent protocol: what an agent sees (an `Observation`) and what it does (a `Decision`).
+ *
+ * The runner calls `decide(observation)` once per decision. A decision takes simulated time: the
+ * agent may state it (`thinkUs`; a model's token-based estimate), otherwise the scenario's think
+ * time distribution supplies it. The actions take effect when the decision ends.
+ *
+ * After a decision with at least one call, answer or poll, the agent decides again at once (a model
+ * turn that made a call gets the pending notice back and goes on). After a decision with no action,
+ * or with a `wait`, the agent idles until something is delivered to it (or `maxUs` passes).
+ *
+ * `decide` may return a Promise (a real model): the runner awaits it with the clock stopped.
+ */
+import type { RandomStream } from '../engine/index.js';
+import type { JsonValue, Scenario } from './schema.js';
+
+/** `async`: calls return at once, results arrive on their own. `sync`: a decision's calls block the agent until all return. */
+export type Mode = 'async' | 'sync';
+/** `push`: results wake the agent and are delivered at its next decision. `poll`: only a poll delivers them. */
+export type Delivery = 'push' | 'poll';
+
+export interface ToolInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: Readonly<Record<string, JsonValue>>;
+}
+
+/** Something delivered to the agent, in the order it happened. */
+export type Delivered =
+  | { readonly type: 'task'; readonly atUs: number; readonly task: string; readonly text: string }
+  | { readonly type: 'message'; readonly atUs: number; readonly task: string; readonly text: string }
+  | { readonly type: 'result'; readonly atUs: number; readonly callId: number; readonly ref: string | null; readonly tool: string; readonly args: JsonValue; readonly result: JsonValue }
+  | { readonly type: 'error'; readonly atUs: number; readonly callId: number; readonly ref: string | null; readonly tool: string; readonly args: JsonValue; readonly error: string }
+  /** An action of the previous decision the world refused (unknown task, malformed action...). */
+  | { readonly type: 'rejected'; readonly atUs: number; readonly action: number; readonly reason: string };
+
+export interface PendingCall {
+  readonly callId: number;
+  readonly ref: string | null;
+  readonly tool: string;
+  readonly args: JsonValue;
+  readonly issuedUs: number;
+}
+
+export interface OpenTask {
+  readonly id: string;
+  /** The request and every follow-up so far, in order. */
+  readonly messages: readonly string[];
+}
+
+export interface Observation {
+  readonly nowUs: number;
+  /** 1 for the first decision. */
+  readonly decision: number;
+  readonly delivered: readonly Delivered[];
+  /** Calls issued whose outcome has not been delivered yet. */
+  readonly pending: readonly PendingCall[];
+  readonly openTasks: readonly OpenTask[];
+  readonly tools: readonly ToolInfo[];
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+}
+
+export type Action =
+  /** `ref` is the agent's own handle for the call (a model's tool_call id); results echo it. */
+  | { readonly type: 'call'; readonly tool: string; readonly args: JsonValue; readonly ref?: string }
+  | { readonly type: 'answer'; readonly task: string; readonly content: string }
+  | { readonly type: 'poll' }
+  | { readonly type: 'wait'; readonly maxUs?: number };
+
+export interface Decision {
+  readonly actions: readonly Action[];
+  /** Simulated duration of this decision; absent: the scenario's think time. */
+  readonly thinkUs?: number;
+  /** Agent-specific record kept in the episode (for a model: its request and response). */
+  readonly note?: JsonValue;
+}
+
+export interface AgentContext {
+  /** The whole scenario, plan included: baseline policies use it; a model agent must not. */
+  readonly scenario: Scenario;
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+  readonly seed: number;
+  /** The agent's own named random stream (independent of the world's). */
+  readonly random: (name: string) => RandomStream;
+}
+
+export interface Agent {
+  /** The spec string that names it, for reports and replays (`greedy-async:maxInFlight=2`). */
+  readonly spec: string;
+  /** Called once before the first decision. */
+  start?(context: AgentContext): void | Promise<void>;
+  decide(observation: Observation): Decision | Promise<Decision>;
+}

@@ -1,0 +1,157 @@
+/**
+ * The scenario format: one JSON document describing an AsyncTool world.
+ *
+ * Defined once here with zod; the TypeScript types are inferred from it and
+ * `scenarios/scenario.schema.json` is generated from it (`tooltime schema`), so the three never
+ * disagree. Structural rules live in the schema; rules that need the whole document (unknown
+ * tools, cycles, data flow, args against the tool's parameter schema) live in `validate.ts`.
+ *
+ * Times in a scenario file are real-valued milliseconds (`arrivalMs`, `latency`); the world turns
+ * them into integer microseconds with the engine's single rounding rule.
+ */
+import { z } from 'zod';
+import { distributionSpecSchema } from '../engine/index.js';
+
+export const SCENARIO_FORMAT = 'tooltime.scenario/1';
+
+/** Identifiers: tasks, steps, tools. Short, printable, no path separators. */
+const idSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must start with a letter and use only letters, digits, _ . - (at most 64)');
+const toolNameSchema = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/, 'must be a function name: a letter, then letters, digits, _ or - (at most 64)');
+
+const jsonSchema = z.json();
+const msSchema = z.number().nonnegative().finite();
+
+/** A tool's implementation: data only, never code. */
+export const toolImplSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('table'),
+      /** Rows matched on canonical args (deep-equal with keys sorted). */
+      rows: z.array(z.object({ args: z.record(z.string(), jsonSchema), result: jsonSchema }).strict()),
+      /** What an unmatched call gets: a result, or an error message. */
+      default: z.union([z.object({ result: jsonSchema }).strict(), z.object({ error: z.string() }).strict()]),
+    })
+    .strict(),
+  z.object({ kind: z.literal('builtin'), name: z.string() }).strict(),
+]);
+
+export const failureSchema = z
+  .object({
+    /** Probability that an attempt fails after its latency (a transient error). */
+    rate: z.number().min(0).max(1),
+    message: z.string().min(1).default('transient error: please retry'),
+  })
+  .strict();
+
+export const toolSchema = z
+  .object({
+    name: toolNameSchema,
+    description: z.string().min(1),
+    /** JSON Schema (draft 2020-12 subset understood by ajv) of the arguments object. */
+    parameters: z.record(z.string(), jsonSchema),
+    latency: distributionSpecSchema,
+    /** Calls in service at once; calls beyond it wait in FIFO order. Absent: unlimited. */
+    concurrency: z.number().int().min(1).optional(),
+    /** A call still running after this long fails with a timeout error at that instant. */
+    timeoutMs: z.number().positive().finite().optional(),
+    failure: failureSchema.optional(),
+    impl: toolImplSchema,
+  })
+  .strict();
+
+/** `args[arg]` of this step is `result[path]` of step `from`: the data flow the validator checks. */
+export const inputSchema = z
+  .object({
+    /** Dotted path into this step's args, e.g. `bookingId` or `passenger.id`. */
+    arg: z.string().min(1),
+    /** A step this step depends on (must be listed in `after`). */
+    from: idSchema,
+    /** Dotted path into that step's result; `items.0.id` indexes arrays. Empty: the whole result. */
+    path: z.string(),
+  })
+  .strict();
+
+export const stepSchema = z
+  .object({
+    id: idSchema,
+    tool: toolNameSchema,
+    args: z.record(z.string(), jsonSchema),
+    /** Steps of the same task whose results this one needs. */
+    after: z.array(idSchema).default([]),
+    inputs: z.array(inputSchema).default([]),
+  })
+  .strict();
+
+export const answerSpecSchema = z
+  .object({
+    /** Strings the final answer must contain (case-insensitive). */
+    mustContain: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+
+export const taskSchema = z
+  .object({
+    id: idSchema,
+    /** When the user's request arrives. */
+    arrivalMs: msSchema.default(0),
+    message: z.string().min(1),
+    steps: z.array(stepSchema).min(1),
+    answer: answerSpecSchema,
+  })
+  .strict();
+
+/** A follow-up from the user about a task, arriving while work may be in flight. */
+export const messageSchema = z
+  .object({
+    atMs: msSchema,
+    task: idSchema,
+    text: z.string().min(1),
+    /** Steps the follow-up adds to the task's plan (they may depend on its earlier steps). */
+    steps: z.array(stepSchema).default([]),
+    /** When given, replaces the task's expected answer. */
+    answer: answerSpecSchema.optional(),
+  })
+  .strict();
+
+export const limitsSchema = z
+  .object({
+    maxTimeMs: z.number().positive().finite().default(3_600_000),
+    maxDecisions: z.number().int().positive().default(500),
+    maxCalls: z.number().int().positive().default(500),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    format: z.literal(SCENARIO_FORMAT),
+    id: idSchema,
+    description: z.string().default(''),
+    /** Free-form labels (domain, pattern, variant) used by suites and reports. */
+    tags: z.record(z.string(), z.string()).default({}),
+    tools: z.array(toolSchema).min(1),
+    tasks: z.array(taskSchema).min(1),
+    messages: z.array(messageSchema).default([]),
+    /** Think time of a decision when the agent does not state its own. */
+    thinkTime: distributionSpecSchema.default({ kind: 'constant', ms: 0 }),
+    limits: limitsSchema.default({ maxTimeMs: 3_600_000, maxDecisions: 500, maxCalls: 500 }),
+  })
+  .strict();
+
+/** A scenario as written in a file (defaults may be omitted). */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+/** A parsed scenario: every default filled in. */
+export type Scenario = z.output<typeof scenarioSchema>;
+export type Tool = Scenario['tools'][number];
+export type ToolImpl = Tool['impl'];
+export type Task = Scenario['tasks'][number];
+export type Step = Task['steps'][number];
+export type StepInput = Step['inputs'][number];
+export type FollowUp = Scenario['messages'][number];
+export type AnswerSpec = Task['answer'];
+export type Limits = Scenario['limits'];
+export type JsonValue = z.infer<typeof jsonSchema>;
+
+/** The JSON Schema published for editors (`scenarios/scenario.schema.json`). */
+export function scenarioJsonSchema(): unknown {
+  return z.toJSONSchema(scenarioSchema, { io: 'input' });
+}

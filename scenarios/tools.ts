@@ -1,0 +1,95 @@
+/**
+ * Simulated tools: what a call returns, whether its args fit, and how long it takes.
+ *
+ * - `ToolRuntime.check(args)` validates args against the tool's JSON Schema (ajv).
+ * - `ToolRuntime.evaluate(args)` computes the result: a table row matched on canonical args, the
+ *   table's default, or a built-in function. Pure: the same args always give the same outcome.
+ * - `sampleAttempt(streams, tool, key)` draws one call's service time and fate from the stream
+ *   named by `key` alone: first the latency sample, then one uniform for the failure model. So a
+ *   call's latency depends on its identity (`callKey`), never on the order calls were issued.
+ */
+import { Ajv, type ValidateFunction } from 'ajv';
+import { compileDistribution, msToUs, type Distribution, type RandomStreams } from '../engine/index.js';
+import { BuiltinError, getBuiltin } from './builtins.js';
+import { canonicalJson } from './canonical.js';
+import type { JsonValue, Tool } from './schema.js';
+
+export type Outcome = { readonly ok: true; readonly result: JsonValue } | { readonly ok: false; readonly error: string };
+
+/** How one attempt of a call goes, before its result is computed. */
+export interface Attempt {
+  /** Time in service: the sampled latency, or the timeout when that comes first. */
+  readonly serviceUs: number;
+  readonly fate: 'ok' | 'failure' | 'timeout';
+}
+
+const ajv = new Ajv({ strict: false, allErrors: false });
+
+/** The stream key of a call: by step identity when it performs an expected step, else by tool and count. */
+export function callKey(identity: { task: string; step: string; attempt: number } | { tool: string; count: number }): string {
+  return 'task' in identity ? `call/step/${identity.task}/${identity.step}/${identity.attempt}` : `call/tool/${identity.tool}/${identity.count}`;
+}
+
+export class ToolRuntime {
+  readonly tool: Tool;
+  readonly latency: Distribution;
+  readonly timeoutUs: number | null;
+  readonly capacity: number;
+  private readonly validator: ValidateFunction;
+  private readonly rows: ReadonlyMap<string, JsonValue>;
+
+  constructor(tool: Tool) {
+    this.tool = tool;
+    this.latency = compileDistribution(tool.latency);
+    this.timeoutUs = tool.timeoutMs === undefined ? null : msToUs(tool.timeoutMs, `${tool.name}.timeoutMs`);
+    this.capacity = tool.concurrency ?? Infinity;
+    this.validator = ajv.compile(tool.parameters);
+    const rows = new Map<string, JsonValue>();
+    if (tool.impl.kind === 'table') {
+      for (const row of tool.impl.rows) if (!rows.has(canonicalJson(row.args))) rows.set(canonicalJson(row.args), row.result);
+    }
+    this.rows = rows;
+  }
+
+  /** Null when `args` fit the parameter schema, else the first problem in one line. */
+  check(args: unknown): string | null {
+    if (this.validator(args)) return null;
+    const e = this.validator.errors?.[0];
+    if (e === undefined) return 'args do not match the parameter schema';
+    const where = e.instancePath === '' ? 'args' : `args${e.instancePath.replaceAll('/', '.')}`;
+    return `${where} ${e.message ?? 'is invalid'}`;
+  }
+
+  /** The outcome of a successful attempt with these args. */
+  evaluate(args: Record<string, JsonValue>): Outcome {
+    const impl = this.tool.impl;
+    if (impl.kind === 'table') {
+      const hit = this.rows.get(canonicalJson(args));
+      if (hit !== undefined) return { ok: true, result: hit };
+      return 'error' in impl.default ? { ok: false, error: impl.default.error } : { ok: true, result: impl.default.result };
+    }
+    const builtin = getBuiltin(impl.name);
+    if (builtin === undefined) return { ok: false, error: `unknown builtin ${impl.name}` };
+    try {
+      return { ok: true, result: builtin.run(args) };
+    } catch (error) {
+      if (error instanceof BuiltinError) return { ok: false, error: error.message };
+      throw error;
+    }
+  }
+
+  /** One attempt's service time and fate, drawn from the stream named `key`. */
+  sampleAttempt(streams: RandomStreams, key: string): Attempt {
+    const stream = streams.derive(key);
+    const latencyUs = this.latency.sample(stream);
+    const failed = this.tool.failure !== undefined && stream.double() < this.tool.failure.rate;
+    if (this.timeoutUs !== null && latencyUs > this.timeoutUs) return { serviceUs: this.timeoutUs, fate: 'timeout' };
+    return { serviceUs: latencyUs, fate: failed ? 'failure' : 'ok' };
+  }
+
+  /** The error text an agent sees for a failed or timed-out attempt. */
+  attemptError(fate: 'failure' | 'timeout'): string {
+    if (fate === 'timeout') return `timeout: ${this.tool.name} did not answer within ${this.tool.timeoutMs}ms`;
+    return this.tool.failure?.message ?? 'transient error: please retry';
+  }
+}
