@@ -90,9 +90,14 @@ export class PlanTracker {
     });
   }
 
-  /** Every released step of a released task is done and the task awaits an answer. */
+  /** A request (arrival or follow-up) about the task has come since its last answer. */
+  awaitsAnswer(task: PlanTask): boolean {
+    return this.needsAnswer.has(task.id);
+  }
+
+  /** Every released step of the task is done and the task awaits an answer. */
   answerable(task: PlanTask): boolean {
-    return this.needsAnswer.has(task.id) && task.steps.every((s) => !this.get(s).released || this.get(s).done);
+    return this.awaitsAnswer(task) && task.steps.every((s) => !this.get(s).released || this.get(s).done);
   }
 
   answered(task: PlanTask): void {

@@ -1,0 +1,11 @@
+/**
+ * Agents: implementations of the protocol in scenarios/protocol.ts.
+ * - baselines.ts: plan-aware scheduling policies (sequential, parallel-sync, greedy-async, round-robin, critical-path);
+ * - faulty.ts: failure-mode agents (impatient, forgetful, confused, hasty);
+ * - registry.ts: spec strings (`greedy-async:maxInFlight=2`) to agents.
+ */
+export { agentEntries, canonicalSpec, createAgent, type AgentEntry } from './registry.js';
+export { AgentSpecError, type ParamDef } from './spec.js';
+export { PlanPolicy, COMMON_PARAMS } from './policy.js';
+export { CriticalPath, GreedyAsync, ParallelSync, RoundRobin, Sequential } from './baselines.js';
+export { Confused, Forgetful, Hasty, Impatient } from './faulty.js';

@@ -1,0 +1,127 @@
+/**
+ * Plan-aware scheduling policies: the common machinery of every baseline agent.
+ *
+ * A policy knows each task's plan (the expected steps and answer) and differs only in how it uses
+ * the time while tools are busy. Each decision it: updates its `PlanTracker` from what was
+ * delivered; asks the subclass which ready steps to issue, in order (`select`), within its
+ * in-flight cap; answers every task whose steps are done (or given up after `retry` failures);
+ * and, under poll delivery with calls in flight, polls and waits `pollMs`.
+ *
+ * Shared parameters: `maxInFlight` (cap on calls in flight), `thinkMs` (a constant think time per
+ * decision; unset: the scenario's think time distribution), `retry` (re-issues of a failed step
+ * before giving up), `pollMs` (how long to wait between polls).
+ */
+import { msToUs, type RandomStream } from '../engine/index.js';
+import { Plan, type PlanStep, type PlanTask } from '../scenarios/plan.js';
+import type { Action, Agent, AgentContext, Decision, Observation } from '../scenarios/protocol.js';
+import type { JsonValue } from '../scenarios/schema.js';
+import { PlanTracker } from '../scenarios/tracker.js';
+import type { ParamDef, ParamValues } from './spec.js';
+
+export const COMMON_PARAMS: readonly ParamDef[] = [
+  { name: 'maxInFlight', kind: 'int', default: Infinity, min: 1, help: 'most calls in flight at once' },
+  { name: 'thinkMs', kind: 'number', default: null, min: 0, help: 'constant think time per decision (default: the scenario think time)' },
+  { name: 'retry', kind: 'int', default: 3, min: 0, help: 're-issues of a failed step before giving up' },
+  { name: 'pollMs', kind: 'number', default: 100, min: 0.001, help: 'wait between polls under poll delivery' },
+];
+
+export interface DecisionState {
+  readonly observation: Observation;
+  readonly actions: Action[];
+}
+
+export abstract class PlanPolicy implements Agent {
+  readonly spec: string;
+  protected readonly params: ParamValues;
+  protected plan!: Plan;
+  protected tracker!: PlanTracker;
+  protected context!: AgentContext;
+  /** Decision number at which each step was first seen ready (for arrival-order service). */
+  protected readonly readySince = new Map<string, number>();
+  private readonly givenUp = new Set<string>();
+
+  constructor(spec: string, params: ParamValues) {
+    this.spec = spec;
+    this.params = params;
+  }
+
+  start(context: AgentContext): void {
+    this.context = context;
+    this.plan = new Plan(context.scenario);
+    this.tracker = new PlanTracker(this.plan);
+  }
+
+  decide(observation: Observation): Decision {
+    this.tracker.observe(observation);
+    this.afterObserve(observation);
+    const actions: Action[] = [];
+    const ready = this.readySteps(observation);
+    for (const s of ready) if (!this.readySince.has(s.key)) this.readySince.set(s.key, observation.decision);
+    let inFlight = this.tracker.inFlightCount();
+    for (const step of this.select(ready, observation)) {
+      if (inFlight >= this.maxInFlight()) break;
+      this.tracker.issued(step);
+      actions.push({ type: 'call', tool: step.tool, args: this.argsFor(step, observation), ref: step.key });
+      inFlight++;
+    }
+    for (const task of this.plan.tasks) {
+      if (this.shouldAnswer(task, observation)) {
+        this.tracker.answered(task);
+        actions.push({ type: 'answer', task: task.id, content: this.answerFor(task) });
+      }
+    }
+    if (observation.delivery === 'poll' && observation.mode === 'async' && this.tracker.inFlightCount() > 0) {
+      actions.push({ type: 'poll' }, { type: 'wait', maxUs: msToUs(this.params['pollMs'] as number) });
+    }
+    const thinkMs = this.params['thinkMs'];
+    return typeof thinkMs === 'number' ? { actions, thinkUs: msToUs(thinkMs) } : { actions };
+  }
+
+  /** Which ready steps to issue this decision, in issue order (the cap is applied after). */
+  protected abstract select(ready: readonly PlanStep[], observation: Observation): readonly PlanStep[];
+
+  /** Hook for policies that keep their own state from observations. */
+  protected afterObserve(_observation: Observation): void {}
+
+  /** Steps this policy considers ready: the tracker's, minus steps given up after `retry` failures. */
+  protected readySteps(_observation: Observation): PlanStep[] {
+    const limit = this.params['retry'] as number;
+    return this.tracker.readySteps().filter((s) => {
+      if (this.tracker.get(s).failures > limit) this.givenUp.add(s.key);
+      return !this.givenUp.has(s.key);
+    });
+  }
+
+  /** The args a policy sends for a step: the expected ones (their inputs have been delivered). */
+  protected argsFor(step: PlanStep, _observation: Observation): JsonValue {
+    return step.args;
+  }
+
+  /** Answer once every released step is done or given up, and the task awaits an answer. */
+  protected shouldAnswer(task: PlanTask, _observation: Observation): boolean {
+    if (!this.tracker.isReleased(task)) return false;
+    const settled = task.steps.every((s) => {
+      const st = this.tracker.get(s);
+      return !st.released || st.done || (this.givenUp.has(s.key) && !st.inFlight);
+    });
+    return settled && this.tracker.awaitsAnswer(task);
+  }
+
+  protected answerFor(task: PlanTask): string {
+    return this.tracker.expectedAnswer(task);
+  }
+
+  protected maxInFlight(): number {
+    return this.params['maxInFlight'] as number;
+  }
+
+  protected random(name: string): RandomStream {
+    return this.context.random(name);
+  }
+
+  /** Ready steps ordered by the decision they became ready at, then plan order. */
+  protected inArrivalOrder(ready: readonly PlanStep[]): PlanStep[] {
+    const index = new Map(this.plan.steps.map((s, i) => [s.key, i]));
+    return [...ready].sort((a, b) => this.readySince.get(a.key)! - this.readySince.get(b.key)! || index.get(a.key)! - index.get(b.key)!);
+  }
+}
