@@ -8,7 +8,8 @@
  *   named by `key` alone: first the latency sample, then one uniform for the failure model. So a
  *   call's latency depends on its identity (`callKey`), never on the order calls were issued.
  */
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv';
 import { compileDistribution, msToUs, type Distribution, type RandomStreams } from '../engine/index.js';
 import { BuiltinError, getBuiltin } from './builtins.js';
 import { canonicalJson } from './canonical.js';
@@ -23,7 +24,23 @@ export interface Attempt {
   readonly fate: 'ok' | 'failure' | 'timeout';
 }
 
-const ajv = new Ajv({ strict: false, allErrors: false });
+/**
+ * Tool parameter schemas are JSON Schema draft 2020-12. Each is compiled anonymously
+ * (`addUsedSchema: false`), so two tools whose schemas carry the same `$id` never clash, and
+ * unknown formats are ignored without console noise (`logger: false`).
+ */
+const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false, addUsedSchema: false });
+
+/** Compiles a tool's parameter schema; throws (ajv's error) when it is not a usable schema. */
+export function compileParameters(parameters: Record<string, unknown>): ValidateFunction {
+  try {
+    return ajv.compile(parameters);
+  } catch (error) {
+    // ajv caches a schema object even when compiling it fails; drop it so the next try fails too.
+    ajv.removeSchema(parameters);
+    throw error;
+  }
+}
 
 /** The stream key of a call: by step identity when it performs an expected step, else by tool and count. */
 export function callKey(identity: { task: string; step: string; attempt: number } | { tool: string; count: number }): string {
@@ -43,7 +60,7 @@ export class ToolRuntime {
     this.latency = compileDistribution(tool.latency);
     this.timeoutUs = tool.timeoutMs === undefined ? null : msToUs(tool.timeoutMs, `${tool.name}.timeoutMs`);
     this.capacity = tool.concurrency ?? Infinity;
-    this.validator = ajv.compile(tool.parameters);
+    this.validator = compileParameters(tool.parameters);
     const rows = new Map<string, JsonValue>();
     if (tool.impl.kind === 'table') {
       for (const row of tool.impl.rows) if (!rows.has(canonicalJson(row.args))) rows.set(canonicalJson(row.args), row.result);
