@@ -1,0 +1,102 @@
+/**
+ * Summaries over a suite: every (instance, seed) episode is one sample. Means with a 95% interval
+ * from Student's t (t(0.975, n-1) * sd / sqrt(n); exact table to 30 degrees of freedom, a
+ * Cornish-Fisher expansion beyond, which tends to the normal 1.96), and pass^k per instance.
+ * The result does not depend on the order of the input (it is sorted by instance, then seed).
+ */
+import type { EpisodeScore, InstanceSummary, ScoredEpisode, Stat, SuiteSummary } from './types.js';
+
+/** t(0.975, df) for df = 1..30. */
+const T975 = [
+  12.706204736, 4.30265273, 3.182446305, 2.776445105, 2.570581836, 2.446911851, 2.364624252, 2.306004135, 2.262157163, 2.228138852, 2.20098516, 2.17881283, 2.160368656,
+  2.144786688, 2.131449546, 2.119905299, 2.109815578, 2.10092204, 2.093024054, 2.085963447, 2.079613845, 2.073873068, 2.06865761, 2.063898562, 2.059538553, 2.055529439,
+  2.051830516, 2.048407142, 2.045229642, 2.042272456,
+];
+const Z975 = 1.959963984540054;
+
+/** The 0.975 quantile of Student's t with `df` degrees of freedom (df >= 1). */
+export function tQuantile975(df: number): number {
+  if (!Number.isInteger(df) || df < 1) throw new RangeError(`degrees of freedom must be a positive integer, got ${df}`);
+  const exact = T975[df - 1];
+  if (exact !== undefined) return exact;
+  const z = Z975;
+  const z3 = z ** 3;
+  const z5 = z ** 5;
+  const z7 = z ** 7;
+  const z9 = z ** 9;
+  return (
+    z +
+    (z3 + z) / (4 * df) +
+    (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) +
+    (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3) +
+    (79 * z9 + 776 * z7 + 1482 * z5 - 1920 * z3 - 945 * z) / (92160 * df ** 4)
+  );
+}
+
+/** Mean, sample sd and 95% t interval of the non-null values. */
+export function stat(values: ReadonlyArray<number | null>): Stat {
+  const xs = values.filter((v): v is number => v !== null);
+  const n = xs.length;
+  if (n === 0) return { n, mean: null, sd: null, halfWidth: null, low: null, high: null };
+  const mean = xs.reduce((s, x) => s + x, 0) / n;
+  if (n < 2) return { n, mean, sd: null, halfWidth: null, low: null, high: null };
+  const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
+  const halfWidth = (tQuantile975(n - 1) * sd) / Math.sqrt(n);
+  return { n, mean, sd, halfWidth, low: mean - halfWidth, high: mean + halfWidth };
+}
+
+/** C(n, k) as a float (exact for the small n of a suite). */
+function choose(n: number, k: number): number {
+  if (k < 0 || k > n) return 0;
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return r;
+}
+
+export function aggregate(scores: readonly ScoredEpisode[]): SuiteSummary {
+  const sorted = [...scores].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : a.seed - b.seed));
+  const byInstance = new Map<string, ScoredEpisode[]>();
+  for (const s of sorted) {
+    const list = byInstance.get(s.instance) ?? [];
+    if (list.some((x) => x.seed === s.seed)) throw new Error(`aggregate: instance "${s.instance}" has seed ${s.seed} twice`);
+    list.push(s);
+    byInstance.set(s.instance, list);
+  }
+  const perInstance: InstanceSummary[] = [...byInstance.entries()].map(([instance, list]) => {
+    const successes = list.filter((s) => s.score.success).length;
+    return { instance, seeds: list.length, successes, passAll: successes === list.length };
+  });
+  const seedCounts = perInstance.map((i) => i.seeds);
+  const minSeeds = seedCounts.length === 0 ? 0 : Math.min(...seedCounts);
+  const maxSeeds = seedCounts.length === 0 ? 0 : Math.max(...seedCounts);
+  const over = (f: (s: EpisodeScore) => number | null): Stat => stat(sorted.map((s) => f(s.score)));
+  const passHat: Array<{ k: number; value: number }> = [];
+  for (let k = 1; k <= minSeeds; k++) {
+    const value = perInstance.reduce((sum, i) => sum + choose(i.successes, k) / choose(i.seeds, k), 0) / perInstance.length;
+    passHat.push({ k, value });
+  }
+  return {
+    episodes: sorted.length,
+    instances: perInstance.length,
+    seedsPerInstance: { min: minSeeds, max: maxSeeds },
+    metrics: {
+      taskSuccess: over((s) => (s.success ? 1 : 0)),
+      subtaskSuccess: over((s) => s.subtaskSuccessRate),
+      precision: over((s) => s.steps.precision),
+      recall: over((s) => s.steps.recall),
+      f1: over((s) => s.steps.f1),
+      dependencyViolations: over((s) => s.steps.dependencyViolations),
+      boundRatio: over((s) => s.efficiency.boundRatio),
+      speedupVsSequential: over((s) => s.efficiency.speedupVsSequential),
+      idleWhileReadyUs: over((s) => s.efficiency.idleWhileReadyUs),
+      meanCallsInFlight: over((s) => s.efficiency.meanCallsInFlight),
+      overlapShare: over((s) => s.efficiency.overlapShare),
+    },
+    passK: {
+      k: perInstance.length > 0 && minSeeds === maxSeeds ? minSeeds : null,
+      value: perInstance.length === 0 ? null : perInstance.filter((i) => i.passAll).length / perInstance.length,
+    },
+    passHat,
+    perInstance,
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * The shapes scoring produces. Every field is a number, boolean, string or null (never undefined),
+ * and objects are built in the order declared here, so an encoded score is canonical.
+ * Definitions of every metric: scenarios/METRICS.md.
+ */
+import type { EndReason } from '../events.js';
+
+/** What a call was, for step-level scoring: the four verdicts partition the calls issued. */
+export type CallVerdict = 'correct' | 'redundant' | 'unmatched' | 'invalid';
+
+export interface CallScore {
+  readonly callId: number;
+  readonly tool: string;
+  /** The expected step it performs (`task/step`), matched as the world matches; null when none. */
+  readonly step: string | null;
+  readonly verdict: CallVerdict;
+  /** Issued before its step's request or a dependency's result was delivered to the agent. */
+  readonly violation: boolean;
+  readonly issuedUs: number;
+  /** Null when it never completed (the episode ended first). */
+  readonly completedUs: number | null;
+  /** Null when it never completed. */
+  readonly ok: boolean | null;
+}
+
+export interface StepScores {
+  /** Steps of the requests (tasks and follow-ups) that arrived before the episode ended. */
+  readonly expected: number;
+  /** Expected steps with at least one successful call. */
+  readonly matched: number;
+  readonly correctCalls: number;
+  readonly redundantCalls: number;
+  readonly unmatchedCalls: number;
+  readonly invalidCalls: number;
+  /** Matched calls (correct or redundant) with `violation`. */
+  readonly dependencyViolations: number;
+  /** correctCalls / calls (0 when no call). */
+  readonly precision: number;
+  /** matched / expected (0 when nothing expected). */
+  readonly recall: number;
+  /** Harmonic mean of precision and recall (0 when both are 0). */
+  readonly f1: number;
+}
+
+export interface TaskScore {
+  readonly task: string;
+  readonly success: boolean;
+  /** The task and every one of its follow-ups arrived before the episode ended. */
+  readonly allRequestsArrived: boolean;
+  readonly stepsExpected: number;
+  /** Expected steps with at least one successful call. */
+  readonly stepsMatched: number;
+  /** Expected steps with a successful, violation-free call whose result was delivered before the final answer. */
+  readonly stepsGrounded: number;
+  /** Calls matched to this task's steps with a dependency violation. */
+  readonly violations: number;
+  /** The last answer for the task came from a decision that had seen its last arrived request. */
+  readonly answered: boolean;
+  /** Answered, and the answer contains every expected string (case-insensitive). */
+  readonly answerCorrect: boolean;
+  /** Time of the final answer when `answered`, else null. */
+  readonly finishedUs: number | null;
+}
+
+export interface EfficiencyScores {
+  /** Time of `episode_ended`. */
+  readonly makespanUs: number;
+  readonly boundUs: number | null;
+  /** boundUs / makespanUs; null without a bound or when the episode did not complete. */
+  readonly boundRatio: number | null;
+  readonly sequentialMakespanUs: number | null;
+  /** sequentialMakespanUs / makespanUs; null without a reference or when the episode did not complete. */
+  readonly speedupVsSequential: number | null;
+  /** Time outside decisions, in [first arrival, makespan]. */
+  readonly idleUs: number;
+  /** Idle time during which some expected step was ready (PlanTracker's meaning of ready). */
+  readonly idleWhileReadyUs: number;
+  /** Sum over calls of (completed or makespan) - issued. */
+  readonly callWaitUs: number;
+  /** Time-average number of calls issued and not completed over [first arrival, makespan]; null on an empty window. */
+  readonly meanCallsInFlight: number | null;
+  /** Share of callWaitUs overlapping another call in flight or a decision; null when callWaitUs is 0. */
+  readonly overlapShare: number | null;
+}
+
+export interface EpisodeCounts {
+  readonly decisions: number;
+  readonly calls: number;
+  readonly answers: number;
+  readonly rejectedActions: number;
+  readonly endReason: EndReason;
+}
+
+export interface EpisodeScore {
+  readonly scenario: string;
+  /** Task level: every task (sub-task) of the composite instance succeeded. */
+  readonly success: boolean;
+  readonly tasksSucceeded: number;
+  readonly tasksTotal: number;
+  /** tasksSucceeded / tasksTotal. */
+  readonly subtaskSuccessRate: number;
+  readonly steps: StepScores;
+  readonly tasks: readonly TaskScore[];
+  readonly efficiency: EfficiencyScores;
+  readonly counts: EpisodeCounts;
+  /** Every call, in issue order. */
+  readonly calls: readonly CallScore[];
+}
+
+export interface ScoreReference {
+  /** The oracle's lower bound on the makespan (`computeOracle(...).boundUs`). */
+  readonly boundUs: number | null;
+  /** Makespan of a sequential reference agent on the same scenario and seed. */
+  readonly sequentialMakespanUs?: number | null;
+}
+
+/** Mean and 95% confidence interval of one metric over a suite's episodes. */
+export interface Stat {
+  /** Episodes with a value (null values are left out). */
+  readonly n: number;
+  readonly mean: number | null;
+  /** Sample standard deviation (n - 1); null when n < 2. */
+  readonly sd: number | null;
+  /** t(0.975, n - 1) * sd / sqrt(n); null when n < 2. */
+  readonly halfWidth: number | null;
+  readonly low: number | null;
+  readonly high: number | null;
+}
+
+export interface SuiteMetrics {
+  readonly taskSuccess: Stat;
+  readonly subtaskSuccess: Stat;
+  readonly precision: Stat;
+  readonly recall: Stat;
+  readonly f1: Stat;
+  readonly dependencyViolations: Stat;
+  readonly boundRatio: Stat;
+  readonly speedupVsSequential: Stat;
+  readonly idleWhileReadyUs: Stat;
+  readonly meanCallsInFlight: Stat;
+  readonly overlapShare: Stat;
+}
+
+export interface InstanceSummary {
+  readonly instance: string;
+  readonly seeds: number;
+  readonly successes: number;
+  /** Every seed of the instance succeeded. */
+  readonly passAll: boolean;
+}
+
+export interface SuiteSummary {
+  readonly episodes: number;
+  readonly instances: number;
+  readonly seedsPerInstance: { readonly min: number; readonly max: number };
+  readonly metrics: SuiteMetrics;
+  /** pass^k with k = seeds per instance: the share of instances where every seed succeeded. k is null when instances have different seed counts. */
+  readonly passK: { readonly k: number | null; readonly value: number | null };
+  /** The unbiased pass^k estimate C(c,k)/C(n,k) averaged over instances, for k = 1 .. min seeds per instance. */
+  readonly passHat: ReadonlyArray<{ readonly k: number; readonly value: number }>;
+  readonly perInstance: readonly InstanceSummary[];
+}
+
+export interface ScoredEpisode {
+  readonly instance: string;
+  readonly seed: number;
+  readonly score: EpisodeScore;
+}
