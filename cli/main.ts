@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { packageRoot } from '../scenarios/paths.js';
 import { EXIT_BAD_INPUT, reportAndExit } from './errors.js';
 import { registerBench } from './bench.js';
+import { registerValidate } from './validate.js';
+import { registerAgents, registerRun } from './run.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
@@ -23,6 +25,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerBench(program);
+  registerValidate(program);
+  registerRun(program);
+  registerAgents(program);
   return program;
 }
 

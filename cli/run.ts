@@ -1,0 +1,142 @@
+/**
+ * `tooltime run [SCENARIO_FILE|SUITE_DIR ...] --agent SPEC ...`: runs agents on scenarios and
+ * prints a comparison table per agent. With no scenario it runs the shipped default suite; with
+ * no agent, every baseline policy.
+ */
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { agentEntries, canonicalSpec, createAgent } from '../agents/index.js';
+import { canonicalJson } from '../scenarios/canonical.js';
+import { runExperiment, type AgentSummary, type ExperimentInstance, type ExperimentResult } from '../scenarios/experiment.js';
+import type { Delivery, Mode } from '../scenarios/protocol.js';
+import type { Stat } from '../scenarios/scoring.js';
+import { defaultInstances, loadInstances } from './instances.js';
+import { UsageError } from './errors.js';
+import { table } from './table.js';
+
+export interface RunOptions {
+  readonly agent?: string[];
+  readonly seed?: string;
+  readonly seeds?: string;
+  readonly mode: string;
+  readonly delivery: string;
+  readonly out?: string;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly sample?: string;
+}
+
+/** `N` or `A..B` (inclusive) into a list of seeds. */
+export function parseSeeds(seed: string | undefined, seeds: string | undefined): number[] {
+  if (seed !== undefined && seeds !== undefined) throw new UsageError('give --seed or --seeds, not both');
+  if (seeds !== undefined) {
+    const m = /^(\d+)\.\.(\d+)$/.exec(seeds.trim());
+    if (m === null) throw new UsageError(`--seeds must look like A..B (for example 1..5), got "${seeds}"`);
+    const [a, b] = [Number(m[1]), Number(m[2])];
+    if (b < a) throw new UsageError(`--seeds ${seeds}: the end is before the start`);
+    if (b - a >= 10_000) throw new UsageError(`--seeds ${seeds}: at most 10000 seeds`);
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  }
+  const one = seed ?? '1';
+  if (!/^\d+$/.test(one) || !Number.isSafeInteger(Number(one))) throw new UsageError(`--seed must be a non-negative integer, got "${one}"`);
+  return [Number(one)];
+}
+
+function parseMode(mode: string): Mode {
+  if (mode !== 'async' && mode !== 'sync') throw new UsageError(`--mode must be async or sync, got "${mode}"`);
+  return mode;
+}
+
+function parseDelivery(delivery: string): Delivery {
+  if (delivery !== 'push' && delivery !== 'poll') throw new UsageError(`--delivery must be push or poll, got "${delivery}"`);
+  return delivery;
+}
+
+const pct = (s: Stat): string => (s.mean === null ? '-' : `${(s.mean * 100).toFixed(1)}%${s.halfWidth === null ? '' : ` ±${(s.halfWidth * 100).toFixed(1)}`}`);
+const num = (s: Stat, digits = 2): string => (s.mean === null ? '-' : `${s.mean.toFixed(digits)}${s.halfWidth === null ? '' : ` ±${s.halfWidth.toFixed(digits)}`}`);
+
+/** The comparison table: one row per agent. */
+export function formatSummaryTable(summaries: readonly AgentSummary[]): string {
+  return table(
+    ['agent', 'task success', 'sub-task success', 'step F1', 'violations/ep', 'bound/makespan', 'speedup vs seq', 'pass^k'],
+    summaries.map(({ agent, summary: s }) => [
+      agent,
+      pct(s.metrics.taskSuccess),
+      pct(s.metrics.subtaskSuccess),
+      num(s.metrics.f1),
+      num(s.metrics.dependencyViolations),
+      num(s.metrics.boundRatio),
+      num(s.metrics.speedupVsSequential),
+      s.passK.value === null ? '-' : `${(s.passK.value * 100).toFixed(1)}% (k=${s.passK.k})`,
+    ]),
+  );
+}
+
+export function writeResults(dir: string, result: ExperimentResult): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'episodes.jsonl'), result.episodes.map((e) => canonicalJson(e)).join('\n') + '\n');
+  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(result.summaries, null, 2)}\n`);
+}
+
+export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
+  const agents = (options.agent ?? agentEntries().filter((e) => e.kind === 'baseline').map((e) => e.name)).map(canonicalSpec);
+  const seeds = parseSeeds(options.seed, options.seeds);
+  const mode = parseMode(options.mode);
+  const delivery = parseDelivery(options.delivery);
+  const sample = options.sample === undefined ? null : Number(options.sample);
+  if (sample !== null && !(Number.isSafeInteger(sample) && sample > 0)) throw new UsageError(`--sample must be a positive integer, got "${options.sample}"`);
+  const instances: ExperimentInstance[] = paths.length === 0 ? defaultInstances(sample) : loadInstances(paths, sample);
+  const total = instances.length * seeds.length * agents.length;
+  const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
+  const bar = showProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'episodes [{bar}] {value}/{total} {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  bar?.start(total, 0);
+  let result: ExperimentResult;
+  try {
+    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent: createAgent, onEpisode: () => bar?.increment() });
+  } finally {
+    bar?.stop();
+  }
+  if (options.out !== undefined) writeResults(options.out, result);
+  if (options.json === true) {
+    process.stdout.write(`${JSON.stringify({ instances: instances.length, seeds, mode, delivery, agents: result.summaries }, null, 2)}\n`);
+    return;
+  }
+  const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
+  process.stdout.write(`${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`);
+  process.stdout.write(`${formatSummaryTable(result.summaries)}\n`);
+  if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, 'episodes.jsonl')} and ${join(options.out, 'summary.json')}\n`);
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline)')
+    .argument('[scenarios...]', 'scenario files or suite folders')
+    .option('-a, --agent <spec...>', 'agent spec, repeatable (see tooltime agents), e.g. greedy-async:maxInFlight=2')
+    .option('--seed <n>', 'one seed (default 1)')
+    .option('--seeds <a..b>', 'a range of seeds, inclusive')
+    .option('--mode <mode>', 'async or sync', 'async')
+    .option('--delivery <delivery>', 'push or poll (async mode)', 'push')
+    .option('--sample <n>', 'run a fixed, documented sample of N instances')
+    .option('--out <dir>', 'write per-episode results (episodes.jsonl) and the summary (summary.json)')
+    .option('--json', 'print one machine-readable summary instead of the table')
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (paths: string[], options: RunOptions) => {
+      await runCommand(paths, options);
+    });
+}
+
+export function registerAgents(program: Command): void {
+  program
+    .command('agents')
+    .description('list the agents a --agent spec can name, with their parameters')
+    .action(() => {
+      for (const e of agentEntries()) {
+        process.stdout.write(`${e.name}  (${e.kind})\n  ${e.description}\n`);
+        for (const p of e.params) process.stdout.write(`    ${p.name}=${p.kind}  ${p.help} (default: ${p.default === null ? 'unset' : String(p.default)})\n`);
+      }
+      process.stdout.write('\nSpec syntax: NAME or NAME:key=value,key=value (for example greedy-async:maxInFlight=2,thinkMs=200)\n');
+    });
+}

@@ -1,0 +1,136 @@
+/**
+ * An experiment: every agent on every instance with every seed, scored against the oracle's bound
+ * and a reference agent's makespan, and summarised per agent.
+ *
+ * Episodes run one after another in a fixed order (instance, seed, agent), so results and any
+ * recordings come out identical run to run. Agents are made by a factory the caller passes in
+ * (the CLI passes the agent registry), which keeps this layer free of any agent implementation.
+ * Agents that call out (a model) may run several episodes at once (`concurrency`): each episode is
+ * still deterministic, and results are reported in the fixed order whatever finishes first.
+ */
+import type { DistributionSpec } from '../engine/index.js';
+import type { EpisodeEvent } from './events.js';
+import { computeOracle } from './oracle.js';
+import type { Agent, Delivery, Mode } from './protocol.js';
+import type { Scenario } from './schema.js';
+import { aggregate, scoreEpisode, type EpisodeScore, type SuiteSummary } from './scoring.js';
+import { runEpisode, type Episode } from './world.js';
+
+export interface ExperimentInstance {
+  readonly file: string;
+  readonly scenario: Scenario;
+}
+
+export interface EpisodeKey {
+  readonly instance: string;
+  readonly agent: string;
+  readonly seed: number;
+}
+
+export interface ExperimentOptions {
+  readonly instances: readonly ExperimentInstance[];
+  readonly agents: readonly string[];
+  readonly seeds: readonly number[];
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+  readonly thinkTime?: DistributionSpec;
+  readonly makeAgent: (spec: string) => Agent;
+  /** The agent whose makespan `speedupVsSequential` divides; default `sequential`. */
+  readonly referenceAgent?: string;
+  /** Episodes in flight at once (useful only for agents that await a network); default 1. */
+  readonly concurrency?: number;
+  /** A per-episode event sink (a replay recorder), or null. */
+  readonly recorder?: (key: EpisodeKey, scenario: Scenario) => EpisodeRecorder | null;
+  /** Called once per finished episode, in the fixed order. */
+  readonly onEpisode?: (record: EpisodeRecord) => void;
+}
+
+export interface EpisodeRecorder {
+  readonly onEvent: (event: EpisodeEvent) => void;
+  finish(episode: Episode): void;
+}
+
+export interface EpisodeRecord {
+  readonly instance: string;
+  readonly file: string;
+  readonly agent: string;
+  readonly seed: number;
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+  readonly endReason: Episode['endReason'];
+  readonly makespanUs: number;
+  readonly score: EpisodeScore;
+}
+
+export interface AgentSummary {
+  readonly agent: string;
+  readonly summary: SuiteSummary;
+}
+
+export interface ExperimentResult {
+  readonly episodes: readonly EpisodeRecord[];
+  readonly summaries: readonly AgentSummary[];
+}
+
+export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
+  const referenceAgent = options.referenceAgent ?? 'sequential';
+  const world = { mode: options.mode, delivery: options.delivery, ...(options.thinkTime === undefined ? {} : { thinkTime: options.thinkTime }) };
+  const jobs: Array<{ instance: ExperimentInstance; seed: number; agent: string }> = [];
+  for (const instance of options.instances) for (const seed of options.seeds) for (const agent of options.agents) jobs.push({ instance, seed, agent });
+
+  // Oracle bound and reference makespan, once per (instance, seed).
+  const references = new Map<string, Promise<{ boundUs: number | null; sequentialMakespanUs: number | null }>>();
+  const referenceFor = (instance: ExperimentInstance, seed: number) => {
+    const key = `${instance.scenario.id}\u0000${seed}`;
+    let ref = references.get(key);
+    if (ref === undefined) {
+      ref = (async () => {
+        const oracle = await computeOracle(instance.scenario, { seed, ...(options.thinkTime === undefined ? {} : { thinkTime: options.thinkTime }) });
+        const sequential = await runEpisode(instance.scenario, options.makeAgent(referenceAgent), { seed, ...world });
+        return { boundUs: oracle.boundUs, sequentialMakespanUs: sequential.endReason === 'completed' ? sequential.makespanUs : null };
+      })();
+      references.set(key, ref);
+    }
+    return ref;
+  };
+
+  const runJob = async (job: (typeof jobs)[number]): Promise<EpisodeRecord> => {
+    const { instance, seed, agent } = job;
+    const made = options.makeAgent(agent);
+    const recorder = options.recorder?.({ instance: instance.scenario.id, agent: made.spec, seed }, instance.scenario) ?? null;
+    const episode = await runEpisode(instance.scenario, made, { seed, ...world, ...(recorder === null ? {} : { onEvent: recorder.onEvent }) });
+    recorder?.finish(episode);
+    const reference = await referenceFor(instance, seed);
+    const score = scoreEpisode(instance.scenario, episode.events, reference);
+    return { instance: instance.scenario.id, file: instance.file, agent: made.spec, seed, mode: episode.mode, delivery: episode.delivery, endReason: episode.endReason, makespanUs: episode.makespanUs, score };
+  };
+
+  const records = await runInOrder(jobs, Math.max(1, options.concurrency ?? 1), runJob, options.onEpisode);
+  const agentsInOrder = [...new Set(records.map((r) => r.agent))];
+  const summaries = agentsInOrder.map((agent) => ({ agent, summary: aggregate(records.filter((r) => r.agent === agent).map((r) => ({ instance: r.instance, seed: r.seed, score: r.score }))) }));
+  return { episodes: records, summaries };
+}
+
+/** Runs `work` over `items` with up to `concurrency` at once; reports and returns results in input order. */
+async function runInOrder<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>, onResult?: (result: R) => void): Promise<R[]> {
+  const results: Array<R | undefined> = new Array(items.length);
+  const done: boolean[] = new Array(items.length).fill(false);
+  let next = 0;
+  let reported = 0;
+  const report = () => {
+    while (reported < items.length && done[reported] === true) {
+      onResult?.(results[reported] as R);
+      reported++;
+    }
+  };
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+      done[index] = true;
+      report();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results as R[];
+}
