@@ -1,0 +1,89 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, hasStackTrace, tooltime } from './support/cli.js';
+
+const chain = join(ROOT, 'scenarios', 'examples', 'chain.json');
+const examples = join(ROOT, 'scenarios', 'examples');
+
+describe('tooltime run', () => {
+  it('prints a comparison table per agent and exits 0', () => {
+    const r = tooltime(['run', examples, '-a', 'greedy-async', '-a', 'sequential', '--seeds', '1..2', '--quiet']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/scenario\(s\) from .*examples, seeds 1\.\.2, async mode, push delivery: \d+ episodes/);
+    expect(r.stdout).toMatch(/^agent\s+task success\s+sub-task success\s+step F1\s+violations\/ep\s+bound\/makespan\s+speedup vs seq\s+pass\^k$/m);
+    expect(r.stdout).toMatch(/^greedy-async\s+100\.0%/m);
+    expect(r.stdout).toMatch(/^sequential\s+100\.0%/m);
+    expect(r.stderr).toBe('');
+  });
+
+  it('--json prints one machine-readable summary; --out writes JSONL results and the summary', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tooltime-run-'));
+    const r = tooltime(['run', chain, '-a', 'greedy-async:maxInFlight=2', '--seed', '3', '--mode', 'sync', '--json', '--out', out]);
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ instances: 1, seeds: [3], mode: 'sync', delivery: 'push' });
+    expect(summary.agents[0].agent).toBe('greedy-async:maxInFlight=2');
+    expect(summary.agents[0].summary.metrics.taskSuccess.mean).toBe(1);
+    const lines = readFileSync(join(out, 'episodes.jsonl'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ agent: 'greedy-async:maxInFlight=2', seed: 3, mode: 'sync', endReason: 'completed' });
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toEqual(summary.agents);
+  });
+
+  it('gives the same results twice', () => {
+    const a = tooltime(['run', examples, '--seeds', '1..2', '--json']);
+    const b = tooltime(['run', examples, '--seeds', '1..2', '--json']);
+    expect(a.stdout).toBe(b.stdout);
+  });
+
+  it('bad input: a clear one-line message, exit 1, no stack trace', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['run', chain, '-a', 'nope'], /^tooltime: unknown agent "nope" \(known: sequential/],
+      [['run', chain, '-a', 'greedy-async:speed=2'], /^tooltime: agent greedy-async: unknown parameter "speed"/],
+      [['run', 'missing.json'], /^tooltime: missing\.json: cannot read: no such file or directory/],
+      [['run', chain, '--seeds', '5..1'], /^tooltime: --seeds 5\.\.1: the end is before the start/],
+      [['run', chain, '--mode', 'later'], /^tooltime: --mode must be async or sync, got "later"/],
+      [['run', chain, '--delivery', 'mail'], /^tooltime: --delivery must be push or poll, got "mail"/],
+      [['run', chain, '--sample', '0'], /^tooltime: --sample must be a positive integer/],
+    ];
+    for (const [args, message] of cases) {
+      const r = tooltime(args);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(hasStackTrace(r.stderr)).toBe(false);
+    }
+  });
+
+  it('a malformed scenario names the file and the path of each problem', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-bad-'));
+    const bad = join(dir, 'bad.json');
+    const doc = JSON.parse(readFileSync(chain, 'utf8'));
+    doc.tasks[0].steps[1].after = ['nowhere'];
+    writeFileSync(bad, JSON.stringify(doc));
+    const r = tooltime(['run', bad]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${bad}: tasks[0].steps[1].after: unknown step "nowhere"`);
+    expect(hasStackTrace(r.stderr)).toBe(false);
+  });
+});
+
+describe('tooltime agents and --help', () => {
+  it('lists every agent with its parameters', () => {
+    const r = tooltime(['agents']);
+    expect(r.status).toBe(0);
+    for (const name of ['sequential', 'parallel-sync', 'greedy-async', 'round-robin', 'critical-path', 'impatient', 'forgetful', 'confused', 'hasty']) expect(r.stdout).toContain(`${name}  (`);
+    expect(r.stdout).toContain('maxInFlight=int');
+  });
+
+  it('--help lists the commands and exits 0; an unknown command exits 1', () => {
+    const help = tooltime(['--help']);
+    expect(help.status).toBe(0);
+    for (const c of ['run', 'agents', 'validate', 'bench']) expect(help.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    const bad = tooltime(['frobnicate']);
+    expect(bad.status).toBe(1);
+    expect(hasStackTrace(bad.stderr)).toBe(false);
+  });
+});

@@ -1,0 +1,18 @@
+/** Runs the built command line (`node dist/cli/main.js`) the way a user does. `npm test` builds first. */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+
+export function tooltime(args: readonly string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+  if (!existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run `npx tsc -p tsconfig.json` (npm test does) first');
+  return spawnSync(process.execPath, [MAIN, ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8', input: options.input ?? '', env: options.env ?? process.env, maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** No stack frames in what a user sees. */
+export function hasStackTrace(text: string): boolean {
+  return /^\s+at .+:\d+:\d+\)?$/m.test(text);
+}
