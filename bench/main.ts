@@ -69,6 +69,38 @@ export function benchEngine(options: BenchOptions = {}): EngineFigures {
   return { eventsPerSecond: eps, bytesPerPendingEvent: memory.bytesPerEvent };
 }
 
+export interface EpisodeFigures {
+  readonly episodesPerSecond: number;
+  readonly episodeEventsPerSecond: number;
+  readonly engineShare: number;
+}
+
+export function benchEpisodes(options: BenchOptions = {}): EpisodeFigures {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const rounds = options.quick === true ? 1 : 3;
+  const agent = 'greedy-async';
+  const runs = Array.from({ length: options.quick === true ? 1 : 3 }, () => runJob<{ instances: number; episodes: number; episodeEvents: number; seconds: number }>('episodes:throughput', [agent, rounds]));
+  const best = runs.map((r) => r.episodes / r.seconds);
+  const first = runs[0]!;
+  const eps = median(best);
+  const eventsPerSecond = median(runs.map((r) => r.episodeEvents / r.seconds));
+  const share = runJob<{ share: number; samples: number }>('episodes:engine-share', [agent, rounds]);
+  log(`Episodes: the default suite (${first.instances} instances) with ${agent}, ${rounds} seed(s), median of ${runs.length} runs, each in its own process`);
+  log(
+    table(
+      ['figure', 'value'],
+      [
+        ['episodes/s', eps.toFixed(0)],
+        ['episode events/s', eventsPerSecond.toFixed(0)],
+        ['engine share of CPU time (sampled profile)', `${(share.share * 100).toFixed(1)}% of ${share.samples} samples`],
+      ],
+    ),
+  );
+  return { episodesPerSecond: eps, episodeEventsPerSecond: eventsPerSecond, engineShare: share.share };
+}
+
 export function runBench(options: BenchOptions = {}): void {
   benchEngine(options);
+  process.stdout.write('\n');
+  benchEpisodes(options);
 }

@@ -3,6 +3,7 @@
  * Running each job in a fresh process keeps one job's JIT state from skewing another's figures.
  */
 import { pendingEventBytes, runBareHeap, runCallbacks, runGenerators } from './engine-workload.js';
+import { engineShare, runSuite } from './episodes-workload.js';
 
 type Job = (args: readonly string[]) => unknown;
 
@@ -14,6 +15,8 @@ export const JOBS: Readonly<Record<string, Job>> = {
   'engine:callbacks': ([events]) => runCallbacks(PROCESSES, Number(events), SEED),
   'engine:bare-heap': ([events]) => runBareHeap(PROCESSES, Number(events), SEED),
   'engine:memory': ([count]) => pendingEventBytes(Number(count)),
+  'episodes:throughput': ([agent, rounds]) => runSuite(String(agent), Number(rounds)),
+  'episodes:engine-share': ([agent, rounds]) => engineShare(String(agent), Number(rounds)),
 };
 
 async function main(): Promise<void> {
