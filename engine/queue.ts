@@ -1,5 +1,5 @@
 /**
- * The event queue: a binary heap (heap-js) of scheduled events in one total order.
+ * The event queue: a binary heap of scheduled events in one total order.
  *
  * Ordering rule: event A runs before event B when
  *   A.timeUs < B.timeUs, or
@@ -95,11 +95,10 @@ export class EventQueue {
     }
   }
 
-  /** Removes the top event, which the caller has just seen live through `peek`. */
-  popPeeked(): ScheduledEvent {
-    const event = this.heap.pop()!;
-    event.queued = false;
-    return event;
+  /** Puts back an event just taken by `pop` (same seq, so its place in the order is unchanged). */
+  unpop(event: ScheduledEvent): void {
+    event.queued = true;
+    this.heap.add(event);
   }
 
   /** The next live event without removing it (drops cancelled ones from the top). */

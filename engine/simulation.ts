@@ -173,13 +173,14 @@ export class Simulation {
         end = 'maxEvents';
         break;
       }
-      const next = this.queue.peek();
+      const next = this.queue.pop();
       if (next === undefined) break;
       if (next.timeUs >= untilUs) {
+        this.queue.unpop(next);
         end = 'until';
         break;
       }
-      this.execute(this.queue.popPeeked());
+      this.execute(next);
       eventsRun++;
       if (this.external !== null) throw this.externalInSyncRun();
       if (this.stopRequested) {
@@ -202,13 +203,14 @@ export class Simulation {
         end = 'maxEvents';
         break;
       }
-      const next = this.queue.peek();
+      const next = this.queue.pop();
       if (next === undefined) break;
       if (next.timeUs >= untilUs) {
+        this.queue.unpop(next);
         end = 'until';
         break;
       }
-      this.execute(this.queue.popPeeked());
+      this.execute(next);
       eventsRun++;
       // An external decision may lead to another (a process that awaits twice in a row).
       while (this.external !== null) {
