@@ -6,6 +6,7 @@
  */
 export { agentEntries, canonicalSpec, createAgent, type AgentEntry } from './registry.js';
 export { AgentSpecError, type ParamDef } from './spec.js';
+export { agentMaker, isModuleSpec, loadAgentModule, type AgentFactory } from './module.js';
 export { PlanPolicy, COMMON_PARAMS } from './policy.js';
 export { CriticalPath, GreedyAsync, ParallelSync, RoundRobin, Sequential } from './baselines.js';
 export { Confused, Forgetful, Hasty, Impatient } from './faulty.js';

@@ -59,7 +59,7 @@ export abstract class PlanPolicy implements Agent {
     for (const s of ready) if (!this.readySince.has(s.key)) this.readySince.set(s.key, observation.decision);
     let inFlight = this.tracker.inFlightCount();
     for (const step of this.select(ready, observation)) {
-      if (inFlight >= this.maxInFlight()) break;
+      if (inFlight >= this.capFor()) break;
       this.tracker.issued(step);
       actions.push({ type: 'call', tool: step.tool, args: this.argsFor(step, observation), ref: step.key });
       inFlight++;
@@ -97,22 +97,32 @@ export abstract class PlanPolicy implements Agent {
     return step.args;
   }
 
-  /** Answer once every released step is done or given up, and the task awaits an answer. */
+  /** Answer once every released step is done or abandoned, and the task awaits an answer. */
   protected shouldAnswer(task: PlanTask, _observation: Observation): boolean {
     if (!this.tracker.isReleased(task)) return false;
     const settled = task.steps.every((s) => {
       const st = this.tracker.get(s);
-      return !st.released || st.done || (this.givenUp.has(s.key) && !st.inFlight);
+      return !st.released || st.done || (this.isAbandoned(s) && !st.inFlight);
     });
     return settled && this.tracker.awaitsAnswer(task);
+  }
+
+  /** Given up after `retry` failures, or waiting on a dependency that was (it can never run). */
+  private isAbandoned(step: PlanStep): boolean {
+    return this.givenUp.has(step.key) || this.plan.dependencies(step).some((d) => this.isAbandoned(d));
   }
 
   protected answerFor(task: PlanTask): string {
     return this.tracker.expectedAnswer(task);
   }
 
-  protected maxInFlight(): number {
+  get maxInFlight(): number {
     return this.params['maxInFlight'] as number;
+  }
+
+  /** The cap this decision applies: the declared one (a hook so tests can model a broken cap). */
+  protected capFor(): number {
+    return this.maxInFlight;
   }
 
   protected random(name: string): RandomStream {

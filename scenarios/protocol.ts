@@ -89,6 +89,8 @@ export interface AgentContext {
 export interface Agent {
   /** The spec string that names it, for reports and replays (`greedy-async:maxInFlight=2`). */
   readonly spec: string;
+  /** The agent's own cap on calls in flight, if it keeps one (`tooltime stress` checks it holds). */
+  readonly maxInFlight?: number;
   /** Called once before the first decision. */
   start?(context: AgentContext): void | Promise<void>;
   decide(observation: Observation): Decision | Promise<Decision>;

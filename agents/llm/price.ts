@@ -1,0 +1,67 @@
+/**
+ * Prices, USD per million tokens, for the cost columns of the results.
+ *
+ * `--price in=0.15,out=0.60` applies to every model; `--price prices.json` reads a file holding
+ * either one price (`{"in": 0.15, "out": 0.6}`) or one per model
+ * (`{"gpt-4o-mini": {"in": 0.15, "out": 0.6}, "qwen2.5:7b": {"in": 0, "out": 0}}`; a model without
+ * an entry has no cost). Cost = (prompt tokens × in + completion tokens × out) / 1e6.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { AgentSpecError } from '../spec.js';
+
+export interface Price {
+  readonly in: number;
+  readonly out: number;
+}
+
+export type PriceTable = { readonly kind: 'flat'; readonly price: Price } | { readonly kind: 'per-model'; readonly prices: ReadonlyMap<string, Price> };
+
+function checkPrice(value: unknown, where: string): Price {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new AgentSpecError(`${where}: a price is {"in": number, "out": number}`);
+  const v = value as Record<string, unknown>;
+  for (const k of Object.keys(v)) if (k !== 'in' && k !== 'out') throw new AgentSpecError(`${where}: unknown key "${k}" (a price is {"in": number, "out": number})`);
+  const get = (k: 'in' | 'out'): number => {
+    const x = v[k];
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw new AgentSpecError(`${where}: "${k}" must be a non-negative number of USD per million tokens`);
+    return x;
+  };
+  return { in: get('in'), out: get('out') };
+}
+
+/** Parses `in=0.15,out=0.60` or the path of a JSON price file. */
+export function parsePrice(text: string): PriceTable {
+  const trimmed = text.trim();
+  if (/^(in|out)\s*=/.test(trimmed)) {
+    const v: Record<string, number> = {};
+    for (const part of trimmed.split(',')) {
+      const [k, raw, extra] = part.split('=').map((s) => s.trim());
+      if ((k !== 'in' && k !== 'out') || raw === undefined || extra !== undefined) throw new AgentSpecError(`--price: "${part}" is not in=N or out=N`);
+      const x = Number(raw);
+      if (raw === '' || !Number.isFinite(x) || x < 0) throw new AgentSpecError(`--price: ${k} must be a non-negative number, got "${raw}"`);
+      v[k] = x;
+    }
+    if (v['in'] === undefined || v['out'] === undefined) throw new AgentSpecError('--price: give both in=N and out=N (USD per million tokens)');
+    return { kind: 'flat', price: { in: v['in'], out: v['out'] } };
+  }
+  if (!existsSync(trimmed)) throw new AgentSpecError(`--price: "${text}" is neither in=N,out=N nor an existing JSON file`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(trimmed, 'utf8'));
+  } catch (error) {
+    throw new AgentSpecError(`--price ${trimmed}: not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'in' in json) return { kind: 'flat', price: checkPrice(json, `--price ${trimmed}`) };
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new AgentSpecError(`--price ${trimmed}: expected {"in":..,"out":..} or {"MODEL": {"in":..,"out":..}}`);
+  const prices = new Map<string, Price>();
+  for (const [model, p] of Object.entries(json)) prices.set(model, checkPrice(p, `--price ${trimmed}: ${model}`));
+  return { kind: 'per-model', prices };
+}
+
+export function priceFor(table: PriceTable | null, model: string): Price | null {
+  if (table === null) return null;
+  return table.kind === 'flat' ? table.price : (table.prices.get(model) ?? null);
+}
+
+export function costUsd(price: Price | null, promptTokens: number, completionTokens: number): number | null {
+  return price === null ? null : (promptTokens * price.in + completionTokens * price.out) / 1e6;
+}
