@@ -7,7 +7,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentEntries, canonicalSpec, createAgent } from '../agents/index.js';
+import { agentEntries, agentMaker, canonicalSpec, isModuleSpec } from '../agents/index.js';
 import { canonicalJson } from '../scenarios/canonical.js';
 import { runExperiment, type AgentSummary, type ExperimentInstance, type ExperimentResult } from '../scenarios/experiment.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
@@ -81,7 +81,8 @@ export function writeResults(dir: string, result: ExperimentResult): void {
 }
 
 export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
-  const agents = (options.agent ?? agentEntries().filter((e) => e.kind === 'baseline').map((e) => e.name)).map(canonicalSpec);
+  const agents = (options.agent ?? agentEntries().filter((e) => e.kind === 'baseline').map((e) => e.name)).map((spec) => (isModuleSpec(spec) ? spec : canonicalSpec(spec)));
+  const makeAgent = await agentMaker(agents);
   const seeds = parseSeeds(options.seed, options.seeds);
   const mode = parseMode(options.mode);
   const delivery = parseDelivery(options.delivery);
@@ -94,7 +95,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   bar?.start(total, 0);
   let result: ExperimentResult;
   try {
-    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent: createAgent, onEpisode: () => bar?.increment() });
+    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, onEpisode: () => bar?.increment() });
   } finally {
     bar?.stop();
   }

@@ -87,3 +87,22 @@ describe('tooltime agents and --help', () => {
     expect(hasStackTrace(bad.stderr)).toBe(false);
   });
 });
+
+describe('your own policy as a module', () => {
+  it('runs with --agent ./module.mjs and passes the stress checks', () => {
+    const run = tooltime(['run', join(ROOT, 'scenarios', 'examples', 'chain.json'), '--agent', './test/policies/example-policy.mjs', '--quiet']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^\.\/test\/policies\/example-policy\.mjs\s+100\.0%/m);
+    const stress = tooltime(['stress', '--agent', './test/policies/example-policy.mjs:maxInFlight=3', '--runs', '40', '--check', 'dependencies', 'capacity', 'determinism']);
+    expect(stress.stderr).toBe('');
+    expect(stress.status).toBe(0);
+    expect(stress.stdout).toMatch(/40 cases passed/);
+  });
+
+  it('a module that cannot load is a one-line error', () => {
+    const r = tooltime(['run', chain, '--agent', './no-such-policy.mjs']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^tooltime: agent module \.\/no-such-policy\.mjs: cannot load/);
+    expect(hasStackTrace(r.stderr)).toBe(false);
+  });
+});
