@@ -99,8 +99,34 @@ export function benchEpisodes(options: BenchOptions = {}): EpisodeFigures {
   return { episodesPerSecond: eps, episodeEventsPerSecond: eventsPerSecond, engineShare: share.share };
 }
 
+export interface StressFigures {
+  readonly casesPerSecond: number;
+  readonly eventsPerSecond: number;
+  readonly shrinkSeconds: Readonly<Record<string, number>>;
+}
+
+export function benchStress(options: BenchOptions = {}): StressFigures {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const runs = options.quick === true ? 50 : 200;
+  const t = runJob<{ cases: number; events: number; seconds: number }>('stress:throughput', ['greedy-async', runs]);
+  const rows: string[][] = [
+    ['greedy-async, every check', `${(t.cases / t.seconds).toFixed(0)} cases/s`, `${(t.events / t.seconds).toFixed(0)} events/s`, `${t.cases} cases in ${t.seconds.toFixed(2)} s`],
+  ];
+  const shrinkSeconds: Record<string, number> = {};
+  for (const flawed of ['cap-ignorer', 'starver', 'early-bird']) {
+    const s = runJob<{ seconds: number; cases: number; shrinks: number; steps: number; tasks: number }>('stress:shrink', [flawed]);
+    shrinkSeconds[flawed] = s.seconds;
+    rows.push([`find + shrink ${flawed}`, `${s.seconds.toFixed(2)} s`, `${s.shrinks} shrinks`, `minimal: ${s.tasks} task(s), ${s.steps} step(s)`]);
+  }
+  log('Stress: tooltime stress on random scenarios (fast-check seed 42), each job in its own process');
+  log(table(['job', 'rate or time', '', 'detail'], rows));
+  return { casesPerSecond: t.cases / t.seconds, eventsPerSecond: t.events / t.seconds, shrinkSeconds };
+}
+
 export function runBench(options: BenchOptions = {}): void {
   benchEngine(options);
   process.stdout.write('\n');
   benchEpisodes(options);
+  process.stdout.write('\n');
+  benchStress(options);
 }

@@ -4,6 +4,7 @@
  */
 import { pendingEventBytes, runBareHeap, runCallbacks, runGenerators } from './engine-workload.js';
 import { engineShare, runSuite } from './episodes-workload.js';
+import { shrinkTime, stressThroughput } from './stress-workload.js';
 
 type Job = (args: readonly string[]) => unknown;
 
@@ -17,6 +18,8 @@ export const JOBS: Readonly<Record<string, Job>> = {
   'engine:memory': ([count]) => pendingEventBytes(Number(count)),
   'episodes:throughput': ([agent, rounds]) => runSuite(String(agent), Number(rounds)),
   'episodes:engine-share': ([agent, rounds]) => engineShare(String(agent), Number(rounds)),
+  'stress:throughput': ([agent, runs]) => stressThroughput(String(agent), Number(runs)),
+  'stress:shrink': ([flawed]) => shrinkTime(String(flawed)),
 };
 
 async function main(): Promise<void> {
