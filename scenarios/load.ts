@@ -50,7 +50,9 @@ export function loadScenarioFile(path: string): Scenario {
 
 /**
  * The scenario files named by `paths`, in order: a file stands for itself; a folder for every
- * `*.json` below it (`*.schema.json` excepted), recursively, entries sorted by name at each level.
+ * `*.json` below it, recursively, entries sorted by name at each level, except files that are not
+ * scenarios: JSON Schemas (`*.schema.json`), domain files (`*.domain.json`) and suite indexes
+ * (`index.json`).
  */
 export function expandScenarioPaths(paths: readonly string[]): string[] {
   const files: string[] = [];
@@ -67,6 +69,11 @@ export function expandScenarioPaths(paths: readonly string[]): string[] {
   return files;
 }
 
+/** True for a file name a folder expands to: `*.json` but not a schema, a domain file or a suite index. */
+export function isScenarioFileName(name: string): boolean {
+  return name.endsWith('.json') && !name.endsWith('.schema.json') && !name.endsWith('.domain.json') && name !== 'index.json';
+}
+
 function collect(dir: string, files: string[]): void {
   let entries;
   try {
@@ -78,7 +85,7 @@ function collect(dir: string, files: string[]): void {
   for (const e of entries) {
     const full = join(dir, e.name);
     if (e.isDirectory()) collect(full, files);
-    else if (e.name.endsWith('.json') && !e.name.endsWith('.schema.json')) files.push(full);
+    else if (isScenarioFileName(e.name)) files.push(full);
   }
 }
 

@@ -16,7 +16,7 @@
  * - `async` mode: results are delivered one by one as they complete (`push`), or only when the
  *   agent polls (`poll`). `sync` mode: a decision's calls block the agent until all have returned.
  * - The episode ends `completed` when every task and follow-up has arrived and every task was
- *   answered after its last request; `limit` at maxTimeMs / maxDecisions / maxCalls; `stalled` when
+ *   answered by a decision that had seen its last request; `limit` at maxTimeMs / maxDecisions / maxCalls; `stalled` when
  *   the agent waits with nothing left that could wake it; `errored` when the agent itself fails.
  */
 import { Resource, Simulation, compileDistribution, msToUs, type Distribution, type DistributionSpec, type Signal } from '../engine/index.js';
@@ -66,6 +66,9 @@ interface CallState {
 interface TaskState {
   arrived: boolean;
   needsAnswer: boolean;
+  /** Requests (the task and its follow-ups) that have arrived, and that were delivered to the agent. */
+  requestsArrived: number;
+  requestsDelivered: number;
   readonly texts: string[];
 }
 
@@ -117,7 +120,7 @@ class World {
       this.tools.set(tool.name, { runtime, slots: new Resource(tool.name, runtime.capacity) });
     }
     this.toolInfo = scenario.tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
-    for (const task of this.plan.tasks) this.tasks.set(task.id, { arrived: false, needsAnswer: false, texts: [] });
+    for (const task of this.plan.tasks) this.tasks.set(task.id, { arrived: false, needsAnswer: false, requestsArrived: 0, requestsDelivered: 0, texts: [] });
     this.arrivalsLeft = this.plan.tasks.length + this.plan.messages.length;
   }
 
@@ -174,6 +177,7 @@ class World {
     const nowUs = this.sim.nowUs;
     this.arrivalsLeft--;
     task.needsAnswer = true;
+    task.requestsArrived++;
     if (messageIndex === null) {
       task.arrived = true;
       const text = this.plan.task(taskId)!.text;
@@ -264,6 +268,8 @@ class World {
     const items = this.inbox;
     this.inbox = [];
     for (const item of items) {
+      const d = item.delivered;
+      if (d.type === 'task' || d.type === 'message') this.tasks.get(d.task)!.requestsDelivered++;
       if (item.callId !== null) {
         this.emit({ type: 'result_delivered', timeUs: nowUs, callId: item.callId });
         this.calls.delete(item.callId);
@@ -286,7 +292,8 @@ class World {
         const task = this.tasks.get(action.task);
         if (task === undefined) return `no task "${action.task}"`;
         if (!task.arrived) return `task "${action.task}" has not arrived`;
-        task.needsAnswer = false;
+        // An answer settles the task only if its decision had seen every request that has arrived.
+        task.needsAnswer = task.requestsArrived > task.requestsDelivered;
         this.emit({ type: 'answer_given', timeUs: this.sim.nowUs, task: action.task, content: action.content });
         return null;
       }

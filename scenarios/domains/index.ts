@@ -1,7 +1,7 @@
 /**
  * The twelve tool domains and their hand-written seed tasks.
  *
- * Each `scenarios/domains/<slug>.json` holds one domain: its tools (latency profile, concurrency,
+ * Each `scenarios/domains/<slug>.domain.json` holds one domain: its tools (latency profile, concurrency,
  * failures, table or built-in implementation), one line per tool on why its latency profile fits,
  * and seed tasks labelled with their dependency pattern (chain, fan-out, fan-in, diamond). Tool
  * names and task ids are unique across all domains, so instances can compose tasks of different
@@ -93,13 +93,13 @@ let cache: readonly Domain[] | undefined;
 export function loadDomains(): Domain[] {
   if (cache === undefined) {
     const dir = scenariosPath('domains');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(dir).filter((f) => f.endsWith('.domain.json')).sort();
     const domains: Domain[] = [];
     const toolOwner = new Map<string, string>();
     const taskOwner = new Map<string, string>();
     for (const file of files) {
       const domain = parseDomain(file, readFileSync(join(dir, file), 'utf8'));
-      if (`${domain.slug}.json` !== file) throw new Error(`${file}: domain: "${domain.slug}" does not match the file name`);
+      if (`${domain.slug}.domain.json` !== file) throw new Error(`${file}: domain: "${domain.slug}" does not match the file name`);
       for (const tool of domain.tools) {
         const other = toolOwner.get(tool.name);
         if (other !== undefined) throw new Error(`${file}: tool ${tool.name} is also defined in ${other}`);
