@@ -21,7 +21,7 @@ import type { ParamDef, ParamValues } from './spec.js';
 export const COMMON_PARAMS: readonly ParamDef[] = [
   { name: 'maxInFlight', kind: 'int', default: Infinity, min: 1, help: 'most calls in flight at once' },
   { name: 'thinkMs', kind: 'number', default: null, min: 0, help: 'constant think time per decision (default: the scenario think time)' },
-  { name: 'retry', kind: 'int', default: 3, min: 0, help: 're-issues of a failed step before giving up' },
+  { name: 'retry', kind: 'int', default: 7, min: 0, help: 're-issues of a failed step before giving up (7: eight attempts, as the oracle allows)' },
   { name: 'pollMs', kind: 'number', default: 100, min: 0.001, help: 'wait between polls under poll delivery' },
 ];
 
