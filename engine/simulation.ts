@@ -165,28 +165,13 @@ export class Simulation {
   run(options: RunOptions = {}): RunResult {
     const untilUs = this.checkUntil(options.untilUs);
     const maxEvents = options.maxEvents ?? Number.MAX_SAFE_INTEGER;
-    let eventsRun = 0;
     this.stopRequested = false;
-    let end: RunEnd = 'empty';
-    for (;;) {
-      if (eventsRun >= maxEvents) {
-        end = 'maxEvents';
-        break;
-      }
-      const next = this.queue.pop();
-      if (next === undefined) break;
-      if (next.timeUs >= untilUs) {
-        this.queue.unpop(next);
-        end = 'until';
-        break;
-      }
-      this.execute(next);
-      eventsRun++;
+    let eventsRun = 0;
+    let end: RunEnd | null = null;
+    while (end === null) {
+      end = this.advance(untilUs, maxEvents, eventsRun);
+      if (end === null) eventsRun++;
       if (this.external !== null) throw this.externalInSyncRun();
-      if (this.stopRequested) {
-        end = 'stopped';
-        break;
-      }
     }
     return this.finishRun(end, untilUs, eventsRun);
   }
@@ -195,23 +180,12 @@ export class Simulation {
   async runAsync(options: RunOptions = {}): Promise<RunResult> {
     const untilUs = this.checkUntil(options.untilUs);
     const maxEvents = options.maxEvents ?? Number.MAX_SAFE_INTEGER;
-    let eventsRun = 0;
     this.stopRequested = false;
-    let end: RunEnd = 'empty';
-    for (;;) {
-      if (eventsRun >= maxEvents) {
-        end = 'maxEvents';
-        break;
-      }
-      const next = this.queue.pop();
-      if (next === undefined) break;
-      if (next.timeUs >= untilUs) {
-        this.queue.unpop(next);
-        end = 'until';
-        break;
-      }
-      this.execute(next);
-      eventsRun++;
+    let eventsRun = 0;
+    let end: RunEnd | null = null;
+    while (end === null) {
+      end = this.advance(untilUs, maxEvents, eventsRun);
+      if (end === null) eventsRun++;
       // An external decision may lead to another (a process that awaits twice in a row).
       while (this.external !== null) {
         const wait = this.external;
@@ -227,12 +201,25 @@ export class Simulation {
         }
         if (wait.process !== null) wait.process.step(value, failed);
       }
-      if (this.stopRequested) {
-        end = 'stopped';
-        break;
-      }
     }
     return this.finishRun(end, untilUs, eventsRun);
+  }
+
+  /**
+   * Runs the next event unless the run should end; returns why it ends, or null after running one.
+   * A stop() requested by the event just run ends the run after it (the event still counts).
+   */
+  private advance(untilUs: number, maxEvents: number, eventsRun: number): RunEnd | null {
+    if (this.stopRequested) return 'stopped';
+    if (eventsRun >= maxEvents) return 'maxEvents';
+    const next = this.queue.pop();
+    if (next === undefined) return 'empty';
+    if (next.timeUs >= untilUs) {
+      this.queue.unpop(next);
+      return 'until';
+    }
+    this.execute(next);
+    return null;
   }
 
   /** @internal Queues an engine-built event (processes, signals). */
