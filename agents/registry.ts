@@ -1,10 +1,12 @@
 /**
  * The agent registry: every agent a spec string can name, with its parameters, for `--agent` and
- * `tooltime agents`.
+ * `tooltime agents`. Model agents (`openai:MODEL`, agents/llm/) are resolved here too but are not
+ * entries: their settings come from options (the command line's flags), not spec parameters.
  */
 import type { Agent } from '../scenarios/protocol.js';
 import { CriticalPath, GreedyAsync, ParallelSync, RoundRobin, Sequential } from './baselines.js';
 import { Confused, Forgetful, Hasty, Impatient } from './faulty.js';
+import { canonicalModelSpec, isModelSpec, llmAgentFactory, type ModelAgentFactory } from './llm/index.js';
 import { COMMON_PARAMS } from './policy.js';
 import { AgentSpecError, parseParams, splitSpec, type ParamDef, type ParamValues } from './spec.js';
 
@@ -46,12 +48,23 @@ export function agentEntries(): readonly AgentEntry[] {
 
 /** The canonical form of a spec string (validates it). */
 export function canonicalSpec(spec: string): string {
+  if (isModelSpec(spec)) return canonicalModelSpec(spec);
   const { name, pairs } = splitSpec(spec);
   return parseParams(name, pairs, entryFor(name).params).canonical;
 }
 
-/** A fresh agent for one episode from a spec string such as `greedy-async:maxInFlight=2`. */
-export function createAgent(spec: string): Agent {
+export interface CreateAgentOptions {
+  /** Makes `openai:MODEL` agents (`llmAgentFactory(options)`); default: one from the environment (OPENAI_API_KEY). */
+  readonly models?: ModelAgentFactory;
+}
+
+/**
+ * A fresh agent for one episode from a spec string such as `greedy-async:maxInFlight=2` or
+ * `openai:gpt-4o-mini` (a model agent: without `options.models` its key comes from OPENAI_API_KEY,
+ * and a missing key is an `AgentSpecError`).
+ */
+export function createAgent(spec: string, options: CreateAgentOptions = {}): Agent {
+  if (isModelSpec(spec)) return (options.models ?? llmAgentFactory())(spec);
   const { name, pairs } = splitSpec(spec);
   const entry = entryFor(name);
   const parsed = parseParams(name, pairs, entry.params);

@@ -7,17 +7,19 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentEntries, agentMaker, canonicalSpec, isModuleSpec } from '../agents/index.js';
+import { agentEntries, agentMaker, canonicalSpec, isModelSpec, isModuleSpec } from '../agents/index.js';
 import { canonicalJson } from '../scenarios/canonical.js';
 import { runExperiment, type AgentSummary, type ExperimentInstance, type ExperimentResult } from '../scenarios/experiment.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { Stat } from '../scenarios/scoring.js';
 import { defaultInstances, loadInstances } from './instances.js';
+import { addLlmOptions, formatUsage, modelSetup, usageByAgent, type LlmFlags } from './llm.js';
 import { UsageError } from './errors.js';
 import { table } from './table.js';
 
-export interface RunOptions {
+export interface RunOptions extends LlmFlags {
   readonly agent?: string[];
+  readonly concurrency?: string;
   readonly seed?: string;
   readonly seeds?: string;
   readonly mode: string;
@@ -81,8 +83,11 @@ export function writeResults(dir: string, result: ExperimentResult): void {
 }
 
 export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
-  const agents = (options.agent ?? agentEntries().filter((e) => e.kind === 'baseline').map((e) => e.name)).map((spec) => (isModuleSpec(spec) ? spec : canonicalSpec(spec)));
-  const makeAgent = await agentMaker(agents);
+  const agents = (options.agent ?? agentEntries().filter((e) => e.kind === 'baseline').map((e) => e.name)).map((spec) => (!isModelSpec(spec) && isModuleSpec(spec) ? spec : canonicalSpec(spec)));
+  const models = modelSetup(agents, options, await agentMaker(agents.filter((s) => !isModelSpec(s))));
+  const makeAgent = models.makeAgent;
+  const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
+  if (!(Number.isSafeInteger(concurrency) && concurrency > 0)) throw new UsageError(`--concurrency must be a positive integer, got "${options.concurrency}"`);
   const seeds = parseSeeds(options.seed, options.seeds);
   const mode = parseMode(options.mode);
   const delivery = parseDelivery(options.delivery);
@@ -95,23 +100,26 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   bar?.start(total, 0);
   let result: ExperimentResult;
   try {
-    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, onEpisode: () => bar?.increment() });
+    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
   } finally {
     bar?.stop();
   }
   if (options.out !== undefined) writeResults(options.out, result);
   if (options.json === true) {
-    process.stdout.write(`${JSON.stringify({ instances: instances.length, seeds, mode, delivery, agents: result.summaries }, null, 2)}\n`);
+    const usage = models.usageOf === null ? {} : { usage: usageByAgent(result.episodes) };
+    process.stdout.write(`${JSON.stringify({ instances: instances.length, seeds, mode, delivery, agents: result.summaries, ...usage }, null, 2)}\n`);
     return;
   }
   const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
   process.stdout.write(`${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`);
   process.stdout.write(`${formatSummaryTable(result.summaries)}\n`);
+  const usage = formatUsage(result.episodes);
+  if (usage !== '') process.stdout.write(`\n${usage}\n`);
   if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, 'episodes.jsonl')} and ${join(options.out, 'summary.json')}\n`);
 }
 
 export function registerRun(program: Command): void {
-  program
+  const run = program
     .command('run')
     .description('run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline)')
     .argument('[scenarios...]', 'scenario files or suite folders')
@@ -124,9 +132,10 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'write per-episode results (episodes.jsonl) and the summary (summary.json)')
     .option('--json', 'print one machine-readable summary instead of the table')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (paths: string[], options: RunOptions) => {
-      await runCommand(paths, options);
-    });
+    .option('--concurrency <n>', 'episodes run at once (useful for model agents, which wait on a network; default 1)');
+  addLlmOptions(run).action(async (paths: string[], options: RunOptions) => {
+    await runCommand(paths, options);
+  });
 }
 
 export function registerAgents(program: Command): void {
@@ -138,6 +147,7 @@ export function registerAgents(program: Command): void {
         process.stdout.write(`${e.name}  (${e.kind})\n  ${e.description}\n`);
         for (const p of e.params) process.stdout.write(`    ${p.name}=${p.kind}  ${p.help} (default: ${p.default === null ? 'unset' : String(p.default)})\n`);
       }
+      process.stdout.write('openai:MODEL  (model)\n  a model behind any OpenAI-compatible API (OpenAI, vLLM, Ollama, llama.cpp, OpenRouter); configured by the run flags --base-url, --temperature, --think...\n');
       process.stdout.write('\nSpec syntax: NAME or NAME:key=value,key=value (for example greedy-async:maxInFlight=2,thinkMs=200)\n');
     });
 }

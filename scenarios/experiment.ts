@@ -43,6 +43,34 @@ export interface ExperimentOptions {
   readonly recorder?: (key: EpisodeKey, scenario: Scenario) => EpisodeRecorder | null;
   /** Called once per finished episode, in the fixed order. */
   readonly onEpisode?: (record: EpisodeRecord) => void;
+  /** What an episode's agent consumed (a model's tokens and cost), from its events; null for none. */
+  readonly usageOf?: (events: readonly EpisodeEvent[]) => EpisodeUsage | null;
+}
+
+/** Tokens and cost (USD; null without a price). */
+export interface TokenUsage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly costUsd: number | null;
+}
+
+/** What a model agent consumed in one episode (computed from its decision notes). */
+export interface EpisodeUsage extends TokenUsage {
+  readonly requests: number;
+  /** Failed attempts that were retried. */
+  readonly retries: number;
+  /** Turns whose tokens were estimated (the server reported none). */
+  readonly estimatedTurns: number;
+  /** Sum of measured request latencies, ms; null when none was measured. */
+  readonly latencyMs: number | null;
+  /** Defects of the model's replies, by kind (invalid_json, unknown_tool, no_tool_call...). */
+  readonly issues: Readonly<Record<string, number>>;
+  /** Each turn's tokens and cost split equally among the tasks open when it started. */
+  readonly perTask: Readonly<Record<string, TokenUsage>>;
+  /** Turns with no open task. */
+  readonly unattributed: TokenUsage;
+  /** Why the episode ended `errored`, else null. */
+  readonly error: string | null;
 }
 
 export interface EpisodeRecorder {
@@ -60,6 +88,8 @@ export interface EpisodeRecord {
   readonly endReason: Episode['endReason'];
   readonly makespanUs: number;
   readonly score: EpisodeScore;
+  /** Present when `usageOf` gave one. */
+  readonly usage?: EpisodeUsage;
 }
 
 export interface AgentSummary {
@@ -102,7 +132,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     recorder?.finish(episode);
     const reference = await referenceFor(instance, seed);
     const score = scoreEpisode(instance.scenario, episode.events, reference);
-    return { instance: instance.scenario.id, file: instance.file, agent: made.spec, seed, mode: episode.mode, delivery: episode.delivery, endReason: episode.endReason, makespanUs: episode.makespanUs, score };
+    const usage = options.usageOf?.(episode.events) ?? null;
+    return { instance: instance.scenario.id, file: instance.file, agent: made.spec, seed, mode: episode.mode, delivery: episode.delivery, endReason: episode.endReason, makespanUs: episode.makespanUs, score, ...(usage === null ? {} : { usage }) };
   };
 
   const records = await runInOrder(jobs, Math.max(1, options.concurrency ?? 1), runJob, options.onEpisode);

@@ -1,0 +1,70 @@
+/**
+ * A response cache on disk, so an interrupted run resumes without paying twice: one file per
+ * request, named by the SHA-256 of the canonical request body (`<hash>.json`), holding the request
+ * and the whole exchange (response, measured latency, retries). A hit returns the exchange exactly
+ * as first recorded, so a resumed run records the same notes, byte for byte, as an uninterrupted
+ * one. Files are written atomically (a temporary file, then rename), so a killed run never leaves a
+ * half-written entry; an unreadable entry is ignored and fetched again. Only successes are cached.
+ * The key is the body alone (model, messages, tools, sampling settings), not the endpoint: use one
+ * cache folder per provider.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canonicalJson } from '../../scenarios/canonical.js';
+import type { JsonValue } from '../../scenarios/schema.js';
+import { redactSecrets } from './scrub.js';
+import type { JsonObject } from './tools.js';
+import type { Exchange, FailedAttempt, Transport } from './transport.js';
+
+export const CACHE_FORMAT = 'tooltime.llm-cache/1';
+
+export function requestHash(body: JsonObject): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+}
+
+let tmpCounter = 0;
+
+function readEntry(path: string): Exchange | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return null;
+  }
+  if (json === null || typeof json !== 'object') return null;
+  const e = json as { format?: unknown; exchange?: { response?: unknown; latencyMs?: unknown; attempts?: unknown } };
+  const ex = e.exchange;
+  if (e.format !== CACHE_FORMAT || ex === undefined || ex === null || typeof ex !== 'object') return null;
+  if (ex.response === undefined || !(ex.latencyMs === null || typeof ex.latencyMs === 'number') || !Array.isArray(ex.attempts)) return null;
+  return { response: ex.response as JsonValue, latencyMs: ex.latencyMs, attempts: ex.attempts as FailedAttempt[] };
+}
+
+/** Wraps `inner` with the cache in `dir` (created when missing). `secrets` are kept out of the files. */
+export function cachingTransport(inner: Transport, dir: string, options: { secrets?: readonly string[]; stats?: CacheStats } = {}): Transport {
+  mkdirSync(dir, { recursive: true });
+  const secrets = options.secrets ?? [];
+  return {
+    async send(body: JsonObject): Promise<Exchange> {
+      const key = requestHash(body);
+      const path = join(dir, `${key}.json`);
+      const hit = readEntry(path);
+      if (hit !== null) {
+        if (options.stats !== undefined) options.stats.hits++;
+        return hit;
+      }
+      if (options.stats !== undefined) options.stats.misses++;
+      const exchange = await inner.send(body);
+      const entry = redactSecrets({ format: CACHE_FORMAT, key, request: body, exchange: { response: exchange.response, latencyMs: exchange.latencyMs, attempts: exchange.attempts.map((a) => ({ ...a })) } }, secrets);
+      const tmp = join(dir, `.${key}.${process.pid}.${++tmpCounter}.tmp`);
+      writeFileSync(tmp, `${JSON.stringify(entry)}\n`);
+      renameSync(tmp, path);
+      return exchange;
+    },
+  };
+}

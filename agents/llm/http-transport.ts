@@ -1,0 +1,112 @@
+/**
+ * The live transport: the official `openai` SDK against any OpenAI-compatible Chat Completions
+ * endpoint (OpenAI, vLLM, Ollama, llama.cpp server, OpenRouter... chosen by base URL), with the
+ * SDK's own retries off (`maxRetries: 0`) and ours instead (retry.ts), so every attempt is recorded.
+ *
+ * The raw response body is read as text and parsed here (`asResponse()`), so the note holds the
+ * JSON the server sent, not the SDK's view of it. Latency is measured with the `WallClock` the
+ * caller injects (the command line passes one); without a clock no latency is measured. The SDK is
+ * loaded on the first request, so agents that never call out do not pay for it.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../scenarios/canonical.js';
+import type { JsonValue } from '../../scenarios/schema.js';
+import { DEFAULT_BACKOFF, backoffMs, isRetryableStatus, retryAfterMs, type BackoffOptions } from './retry.js';
+import { scrubJson, scrubText } from './scrub.js';
+import type { JsonObject } from './tools.js';
+import { LlmTransportError, type Exchange, type FailedAttempt, type Transport, type WallClock } from './transport.js';
+
+export interface HttpTransportOptions {
+  readonly apiKey: string;
+  /** Default: the SDK's (OPENAI_BASE_URL, else https://api.openai.com/v1). */
+  readonly baseURL?: string;
+  /** Per-attempt timeout, ms (default 120000). */
+  readonly timeoutMs?: number;
+  /** Retries after the first attempt (default 4). */
+  readonly maxRetries?: number;
+  readonly backoff?: Partial<BackoffOptions>;
+  /** Measures latencies (and dates Retry-After); without it latencyMs is null. */
+  readonly clock?: WallClock;
+  /** How to wait between attempts (default setTimeout); tests pass a recorder. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+type OpenAIModule = typeof import('openai');
+
+interface Failure {
+  readonly status: number | null;
+  readonly error: string;
+  readonly retryable: boolean;
+  readonly headers?: { get(name: string): string | null };
+}
+
+const oneLine = (s: string, max = 300): string => {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
+};
+
+function classify(error: unknown, mod: OpenAIModule): Failure {
+  if (error instanceof mod.APIConnectionTimeoutError) return { status: null, error: 'request timed out', retryable: true };
+  if (error instanceof mod.APIConnectionError) {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    return { status: null, error: `connection error${cause}`, retryable: true };
+  }
+  if (error instanceof mod.APIError && typeof error.status === 'number') {
+    const headers = error.headers;
+    return { status: error.status, error: error.message, retryable: isRetryableStatus(error.status), ...(headers === undefined ? {} : { headers }) };
+  }
+  return { status: null, error: error instanceof Error ? error.message : String(error), retryable: false };
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function httpTransport(options: HttpTransportOptions): Transport {
+  const secrets = [options.apiKey];
+  const maxRetries = options.maxRetries ?? 4;
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const sleep = options.sleep ?? defaultSleep;
+  const clock = options.clock ?? null;
+  let loaded: Promise<{ mod: OpenAIModule; client: InstanceType<OpenAIModule['default']> }> | null = null;
+  const load = () =>
+    (loaded ??= import('openai').then((mod) => ({
+      mod,
+      client: new mod.default({ apiKey: options.apiKey, ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }), maxRetries: 0, timeout: options.timeoutMs ?? 120_000, logLevel: 'off' }),
+    })));
+
+  return {
+    async send(body: JsonObject): Promise<Exchange> {
+      const { mod, client } = await load();
+      const requestKey = createHash('sha256').update(canonicalJson(body)).digest('hex');
+      const attempts: FailedAttempt[] = [];
+      for (let k = 0; ; k++) {
+        const t0 = clock === null ? null : clock.monotonicMs();
+        let failure: Failure;
+        try {
+          const res = await client.chat.completions.create(body as never).asResponse();
+          const text = await res.text();
+          const latencyMs = t0 === null || clock === null ? null : Math.round((clock.monotonicMs() - t0) * 1000) / 1000;
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          if (json !== null && typeof json === 'object' && !Array.isArray(json)) return { response: scrubJson(json as JsonValue, secrets), latencyMs, attempts };
+          failure = { status: res.status, error: `the response body is not a JSON object: ${text.slice(0, 200)}`, retryable: true };
+        } catch (error) {
+          failure = classify(error, mod);
+        }
+        const message = oneLine(scrubText(failure.error, secrets));
+        if (!failure.retryable || k >= maxRetries) {
+          const tries = k + 1;
+          const status = failure.status === null || message.startsWith(String(failure.status)) ? '' : `${failure.status} `;
+          throw new LlmTransportError(`model request failed${failure.retryable ? ` after ${tries} attempt${tries === 1 ? '' : 's'}` : ''}: ${status}${message}`);
+        }
+        const asked = retryAfterMs(failure.headers, clock === null ? null : () => clock.epochMs());
+        const waitedMs = Math.round(asked === null ? backoffMs(backoff, requestKey, k) : Math.min(asked, backoff.maxWaitMs));
+        attempts.push({ status: failure.status, error: message, waitedMs });
+        await sleep(waitedMs);
+      }
+    },
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * Turning a model reply into actions. Real model output is input, never a crash: every defect is
+ * answered to the model (a tool error at once, or a nudge next turn), noted as an issue, and the
+ * episode goes on within its limits.
+ *
+ * | defect | what the world gets | what the model is told | scoring sees |
+ * |---|---|---|---|
+ * | scenario tool with args that are not JSON | a call, args = the raw text (a string) | tool error: not valid JSON | an invalid call |
+ * | unknown tool | a call to that name | tool error: no such tool, list of tools | an invalid call |
+ * | args off the tool's schema (wrong types, missing, extra) | the call as given | tool error: the schema problem | an invalid call |
+ * | answer for a task that does not exist (or has not arrived) | the answer | next turn: the world's rejection | a rejected action |
+ * | control tool with unusable args (answer without task_id or answer, not JSON) | nothing | tool error | (issue only) |
+ * | more tool calls than `maxCallsPerTurn` | the first N only | tool error on the rest: not run | (issue only) |
+ * | no tool call (plain text) / empty reply / no choice | `wait` with maxUs 0 | next turn: a nudge | a decision without call or answer |
+ * | cut off by the token limit (finish_reason "length") | whatever calls it holds | next turn: a nudge | as above |
+ * | a turn whose every call was refused before the world | `wait` with maxUs 0 | the tool errors | a decision without call or answer |
+ * | tool_call id missing or repeated | (a fresh id is used) | - | (issue only) |
+ *
+ * Invalid scenario-tool calls still go to the world so scoring counts them; their failure is told
+ * at once, and the world's own error for that call is then not shown again. `wait` with maxUs 0 is
+ * the world's way to hand the turn straight back, so the nudge is read without waiting for an event.
+ * In the history sent back, unparseable arguments are replaced by "{}" (some servers refuse to
+ * re-read invalid JSON), and tool_call ids are the ones used as call refs.
+ */
+import type { Action, Delivery, Mode } from '../../scenarios/protocol.js';
+import type { JsonValue } from '../../scenarios/schema.js';
+import type { Issue } from './note.js';
+import { pendingText } from './render.js';
+import { ANSWER, CHECK_RESULTS, WAIT, controlToolNames, type ArgsChecker, type JsonObject } from './tools.js';
+
+/** A tool message owed for a tool call of this turn: text now, or (sync calls) the call's outcome when it is delivered. */
+export interface OwedReply {
+  readonly toolCallId: string;
+  /** The call's ref when the outcome is awaited (sync mode). */
+  readonly ref: string | null;
+  readonly text: string | null;
+}
+
+/** What each action of the decision was, to word a rejection. */
+export interface IssuedAction {
+  readonly label: string;
+}
+
+export interface ParsedReply {
+  /** The assistant message to keep in the history, or null for an empty reply. */
+  readonly assistant: JsonObject | null;
+  readonly actions: Action[];
+  readonly issued: IssuedAction[];
+  readonly owed: OwedReply[];
+  /** Refs of calls whose failure the model was already told. */
+  readonly silenced: string[];
+  readonly issues: Issue[];
+  /** Text for the next turn's user message. */
+  readonly nudges: string[];
+}
+
+export interface ReplyContext {
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+  readonly decision: number;
+  readonly tools: ArgsChecker;
+  readonly maxCallsPerTurn: number;
+  readonly maxTokens: number | null;
+  /** Tool-call ids already used in the episode (updated). */
+  readonly usedIds: Set<string>;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function howToAct(mode: Mode, delivery: Delivery): string {
+  const poll = mode === 'async' && delivery === 'poll' ? ', check_results to fetch results that have arrived' : '';
+  return `Act only through tool calls: answer(task_id, answer) to reply to a task, wait to idle until something arrives${poll}, or a tool.`;
+}
+
+function textOf(content: unknown): string | null {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    const parts = content.map((p) => (isObj(p) && typeof p['text'] === 'string' ? p['text'] : '')).filter((s) => s !== '');
+    return parts.length === 0 ? null : parts.join('');
+  }
+  return null;
+}
+
+export function parseReply(response: JsonValue, ctx: ReplyContext): ParsedReply {
+  const out: { -readonly [K in keyof ParsedReply]: ParsedReply[K] } = { assistant: null, actions: [], issued: [], owed: [], silenced: [], issues: [], nudges: [] };
+  const control = controlToolNames(ctx.mode, ctx.delivery);
+  const choices = isObj(response) && Array.isArray(response['choices']) ? response['choices'] : [];
+  const choice = choices[0];
+  const message = isObj(choice) && isObj(choice['message']) ? choice['message'] : null;
+  const finish = isObj(choice) && typeof choice['finish_reason'] === 'string' ? choice['finish_reason'] : null;
+  const content = message === null ? null : textOf(message['content']);
+  const rawCalls = message !== null && Array.isArray(message['tool_calls']) ? message['tool_calls'] : [];
+
+  const historyCalls: JsonObject[] = [];
+  for (const [i, raw] of rawCalls.entries()) {
+    const tc = isObj(raw) ? raw : {};
+    const f = isObj(tc['function']) ? tc['function'] : {};
+    const name = typeof f['name'] === 'string' ? f['name'] : '';
+    // A usable, unique id; else a fresh one.
+    let id = typeof tc['id'] === 'string' ? tc['id'] : '';
+    if (id === '' || ctx.usedIds.has(id)) {
+      out.issues.push({ kind: 'bad_tool_call_id', toolCallId: id === '' ? null : id, detail: id === '' ? 'missing tool_call id' : `tool_call id "${id}" used before` });
+      let k = i;
+      do id = `call_${ctx.decision}_${k++}`;
+      while (ctx.usedIds.has(id));
+    }
+    ctx.usedIds.add(id);
+    // Arguments: a JSON string (usual), an object (some servers), or nothing (no arguments).
+    const rawArgs = f['arguments'];
+    let args: JsonValue = {};
+    let argsText = '{}';
+    let jsonError: string | null = null;
+    if (typeof rawArgs === 'string') {
+      if (rawArgs.trim() !== '') {
+        try {
+          args = JSON.parse(rawArgs) as JsonValue;
+          argsText = rawArgs;
+        } catch (error) {
+          jsonError = error instanceof Error ? error.message : String(error);
+          args = rawArgs;
+        }
+      }
+    } else if (rawArgs !== undefined && rawArgs !== null) {
+      args = rawArgs as JsonValue;
+      argsText = JSON.stringify(rawArgs);
+    }
+    historyCalls.push({ id, type: 'function', function: { name, arguments: argsText } });
+
+    if (i >= ctx.maxCallsPerTurn) {
+      out.issues.push({ kind: 'too_many_calls', toolCallId: id, detail: `call ${i + 1} of ${rawCalls.length}; at most ${ctx.maxCallsPerTurn} per turn` });
+      out.owed.push({ toolCallId: id, ref: null, text: `Error: not run: at most ${ctx.maxCallsPerTurn} tool calls per turn. Repeat this call in a later turn if you still need it.` });
+      continue;
+    }
+
+    if (control.includes(name)) {
+      if (name === WAIT) {
+        out.actions.push({ type: 'wait' });
+        out.issued.push({ label: `wait (${id})` });
+        out.owed.push({ toolCallId: id, ref: null, text: ctx.mode === 'async' ? 'Waiting: your next turn comes when a result or message arrives.' : 'Waiting: your next turn comes when a message arrives.' });
+      } else if (name === CHECK_RESULTS) {
+        out.actions.push({ type: 'poll' });
+        out.issued.push({ label: `check_results (${id})` });
+        out.owed.push({ toolCallId: id, ref: null, text: 'Checked: the results that have arrived are shown next.' });
+      } else if (name === ANSWER) {
+        const a = jsonError === null && isObj(args) ? args : null;
+        const task = a === null ? undefined : a['task_id'];
+        const answer = a === null ? undefined : a['answer'];
+        if ((typeof task !== 'string' && typeof task !== 'number') || answer === undefined || answer === null) {
+          const why = jsonError !== null ? `the arguments are not valid JSON (${jsonError})` : 'answer needs {"task_id": string, "answer": string}';
+          out.issues.push({ kind: 'bad_control_args', toolCallId: id, detail: `answer: ${why}` });
+          out.owed.push({ toolCallId: id, ref: null, text: `Error: ${why}; nothing was recorded.` });
+          continue;
+        }
+        const taskId = String(task);
+        out.actions.push({ type: 'answer', task: taskId, content: typeof answer === 'string' ? answer : JSON.stringify(answer) });
+        out.issued.push({ label: `answer for task "${taskId}" (${id})` });
+        out.owed.push({ toolCallId: id, ref: null, text: `Answer for task ${taskId} submitted.` });
+      }
+      continue;
+    }
+
+    // A scenario tool (or an unknown one): always a call, so the world judges and scoring counts it.
+    out.actions.push({ type: 'call', tool: name, args, ref: id });
+    out.issued.push({ label: `call ${id} to ${name === '' ? '(no name)' : name}` });
+    let problem: string | null = null;
+    if (jsonError !== null) {
+      problem = `the arguments are not valid JSON (${jsonError})`;
+      out.issues.push({ kind: 'invalid_json', toolCallId: id, detail: jsonError });
+    } else if (!ctx.tools.has(name)) {
+      const known = [...ctx.tools.names(), ...control];
+      problem = `there is no tool "${name}" (tools: ${known.join(', ')})`;
+      out.issues.push({ kind: 'unknown_tool', toolCallId: id, detail: name });
+    } else {
+      problem = ctx.tools.check(name, args);
+      if (problem !== null) out.issues.push({ kind: 'invalid_args', toolCallId: id, detail: problem });
+    }
+    if (problem !== null) {
+      out.silenced.push(id);
+      out.owed.push({ toolCallId: id, ref: null, text: `Error: ${problem}; the call failed.` });
+    } else {
+      out.owed.push({ toolCallId: id, ref: ctx.mode === 'sync' ? id : null, text: ctx.mode === 'sync' ? null : pendingText(id, name, ctx.delivery) });
+    }
+  }
+
+  if (historyCalls.length > 0 || (content !== null && content !== '')) {
+    out.assistant = historyCalls.length > 0 ? { role: 'assistant', content, tool_calls: historyCalls } : { role: 'assistant', content };
+  }
+  if (finish === 'length') {
+    out.issues.push({ kind: 'truncated', toolCallId: null, detail: 'finish_reason "length"' });
+    out.nudges.push(`Your last reply was cut off by the token limit${ctx.maxTokens === null ? '' : ` (${ctx.maxTokens} tokens)`}. Keep replies short and act through tool calls.`);
+  }
+  if (rawCalls.length === 0) {
+    const empty = content === null || content.trim() === '';
+    out.issues.push(empty ? { kind: 'empty_reply', toolCallId: null, detail: message === null ? 'no message in the response' : 'no content and no tool call' } : { kind: 'no_tool_call', toolCallId: null, detail: content.slice(0, 200) });
+    out.nudges.push(`${empty ? 'Your last reply was empty' : 'Your last reply had no tool call, so nothing happened'}. ${howToAct(ctx.mode, ctx.delivery)}`);
+  }
+  const acted = out.actions.some((a) => a.type !== 'wait');
+  if (!acted && !out.actions.some((a) => a.type === 'wait')) out.actions.push({ type: 'wait', maxUs: 0 });
+  if (out.actions.length > out.issued.length) out.issued.push({ label: 'turn without a usable tool call' });
+  return out;
+}

@@ -1,0 +1,47 @@
+/**
+ * Transports: how a request body reaches a model and what comes back. The agent only sees this
+ * interface, so the same agent runs against a live API (http-transport.ts), a response cache
+ * (cache.ts) or a recording (recorded.ts), and replays never touch the network.
+ */
+import type { JsonValue } from '../../scenarios/schema.js';
+import type { JsonObject } from './tools.js';
+
+/** One attempt that failed before the one that succeeded (a retry). */
+export interface FailedAttempt {
+  /** HTTP status, or null for a connection failure or timeout. */
+  readonly status: number | null;
+  readonly error: string;
+  /** How long the transport waited before the next attempt, ms. */
+  readonly waitedMs: number;
+}
+
+/** What one request produced. Everything here is recorded in the decision's note. */
+export interface Exchange {
+  /** The response body, as JSON (secrets scrubbed). */
+  readonly response: JsonValue;
+  /** Measured latency of the attempt that succeeded, ms; null when no wall clock was given. */
+  readonly latencyMs: number | null;
+  readonly attempts: readonly FailedAttempt[];
+}
+
+export interface Transport {
+  send(body: JsonObject): Promise<Exchange>;
+}
+
+/** A request that failed for good (after retries, or not retryable): the episode ends `errored`. */
+export class LlmTransportError extends Error {
+  override name = 'LlmTransportError';
+}
+
+/** A replay asked for more responses than were recorded (see recorded.ts). */
+export class RecordingEnded extends Error {
+  override name = 'RecordingEnded';
+}
+
+/** A wall clock, injected by the caller (the command line): simulation code never reads one. */
+export interface WallClock {
+  /** Monotonic milliseconds, for latencies. */
+  monotonicMs(): number;
+  /** Milliseconds since the epoch, for HTTP-date `Retry-After` headers. */
+  epochMs(): number;
+}
