@@ -123,10 +123,83 @@ export function benchStress(options: BenchOptions = {}): StressFigures {
   return { casesPerSecond: t.cases / t.seconds, eventsPerSecond: t.events / t.seconds, shrinkSeconds };
 }
 
+export interface ReplayFigures {
+  readonly bytesPerEvent: Readonly<Record<string, number>>;
+  readonly recordingOverhead: { readonly memory: number; readonly file: number };
+  readonly verifyEventsPerSecond: number;
+  readonly longVerifyEventsPerSecond: number;
+}
+
+export function benchReplay(options: BenchOptions = {}): ReplayFigures {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const quick = options.quick === true;
+  const rounds = quick ? 1 : 3;
+  const sample = quick ? 24 : 72;
+  type Bytes = { sets: Array<{ name: string; episodes: number; events: number; recordBytes: number; headerBytes: number; maxBytesPerEvent: number }> };
+  const bytes = runJob<Bytes>('replay:bytes', [rounds, sample]);
+  log(`Replays: greedy-async, async/push, seeds 1..${rounds}; each job in its own process`);
+  log(
+    table(
+      ['workload', 'episodes', 'events', 'B/event (records)', 'worst episode', 'header B (mean)', 'target'],
+      bytes.sets.map((x) => [x.name, String(x.episodes), String(x.events), (x.recordBytes / x.events).toFixed(2), (x.maxBytesPerEvent).toFixed(2), (x.headerBytes / x.episodes).toFixed(0), '<= 24 B/event']),
+    ),
+  );
+
+  // Recording overhead: the three variants in interleaved passes in one process, medians.
+  const passes = quick ? 3 : 7;
+  const rec = runJob<{ episodes: number; events: number; seconds: Record<'plain' | 'memory' | 'file', number[]> }>('replay:record', [passes, rounds, sample]);
+  const { events, episodes } = rec;
+  const sec = { plain: median(rec.seconds.plain), memory: median(rec.seconds.memory), file: median(rec.seconds.file) };
+  const repetitions = passes;
+  const fs = runJob<{ createUs: number; writeUs: number }>('replay:fs', [quick ? 200 : 1000]);
+  const over = (x: number) => `${(((x - sec.plain) / sec.plain) * 100).toFixed(0)}%`;
+  log(`Recording overhead: the same ${episodes} episodes (${events.toLocaleString('en-US')} events) with and without a recorder, median of ${repetitions} interleaved passes in one process`);
+  log(
+    table(
+      ['variant', 'seconds', 'events/s', 'overhead', 'target'],
+      [
+        ['no recording', sec.plain.toFixed(3), (events / sec.plain).toFixed(0), '-', ''],
+        ['recording to memory (encoding only)', sec.memory.toFixed(3), (events / sec.memory).toFixed(0), over(sec.memory), '<= 25%'],
+        ['streaming to a new file per episode', sec.file.toFixed(3), (events / sec.file).toFixed(0), over(sec.file), '<= 25%'],
+      ],
+    ),
+  );
+  const perEpisodeUs = Math.max(0, ((sec.file - sec.memory) / episodes) * 1e6);
+  log(`  the file variant pays ${perEpisodeUs.toFixed(0)} µs per episode over memory; on this machine creating a file costs ${fs.createUs.toFixed(0)} µs and one frame write ${fs.writeUs.toFixed(2)} µs (a write per event, by design: a killed run leaves every frame written)`);
+
+  // Verify throughput.
+  type Ver = { episodes: number; events: number; verifySeconds: number; readSeconds: number; rerunSeconds: number; compareSeconds: number; decodeSeconds: number; encodeSeconds: number; plainRunSeconds: number };
+  const v = runJob<Ver>('replay:verify', [rounds, sample]);
+  type Long = { events: number; recordBytes: number; verifySeconds: number; rerunSeconds: number; plainRunSeconds: number; decodeSeconds: number; encodeSeconds: number };
+  const long = runJob<Long>('replay:long', [quick ? 100 : 200]);
+  const rate = (n: number, s: number) => `${(n / s / 1e6).toFixed(2)} M`;
+  log('Verify: re-run from the header + byte comparison; decode (readReplay) and encode (encodeReplay) alone for comparison');
+  log(
+    table(
+      ['workload', 'events', 'verify events/s', 're-run share', 'plain run events/s', 'decode events/s', 'encode events/s', 'target'],
+      [
+        [`${v.episodes} short episodes`, String(v.events), rate(v.events, v.verifySeconds), `${((v.rerunSeconds / v.verifySeconds) * 100).toFixed(0)}%`, rate(v.events, v.plainRunSeconds), rate(v.events, v.decodeSeconds), rate(v.events, v.encodeSeconds), '>= 1 M verify'],
+        [`one long episode (${(long.recordBytes / long.events).toFixed(1)} B/event)`, String(long.events), rate(long.events, long.verifySeconds), `${((long.rerunSeconds / long.verifySeconds) * 100).toFixed(0)}%`, rate(long.events, long.plainRunSeconds), rate(long.events, long.decodeSeconds), rate(long.events, long.encodeSeconds), ''],
+      ],
+    ),
+  );
+  log('  verify is bound by the re-run: the world and the agent, not the replay codec (compare "plain run events/s").');
+  const bytesPerEvent: Record<string, number> = {};
+  for (const x of bytes.sets) bytesPerEvent[x.name] = x.recordBytes / x.events;
+  return {
+    bytesPerEvent,
+    recordingOverhead: { memory: (sec.memory - sec.plain) / sec.plain, file: (sec.file - sec.plain) / sec.plain },
+    verifyEventsPerSecond: v.events / v.verifySeconds,
+    longVerifyEventsPerSecond: long.events / long.verifySeconds,
+  };
+}
+
 export function runBench(options: BenchOptions = {}): void {
   benchEngine(options);
   process.stdout.write('\n');
   benchEpisodes(options);
   process.stdout.write('\n');
   benchStress(options);
+  process.stdout.write('\n');
+  benchReplay(options);
 }

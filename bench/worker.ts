@@ -5,6 +5,7 @@
 import { pendingEventBytes, runBareHeap, runCallbacks, runGenerators } from './engine-workload.js';
 import { engineShare, runSuite } from './episodes-workload.js';
 import { shrinkTime, stressThroughput } from './stress-workload.js';
+import { filesystemCosts, longEpisode, recordOverhead, replayBytes, verifyThroughput } from './replay-workload.js';
 
 type Job = (args: readonly string[]) => unknown;
 
@@ -20,6 +21,11 @@ export const JOBS: Readonly<Record<string, Job>> = {
   'episodes:engine-share': ([agent, rounds]) => engineShare(String(agent), Number(rounds)),
   'stress:throughput': ([agent, runs]) => stressThroughput(String(agent), Number(runs)),
   'stress:shrink': ([flawed]) => shrinkTime(String(flawed)),
+  'replay:bytes': ([rounds, sample]) => replayBytes(Number(rounds), Number(sample)),
+  'replay:record': ([passes, rounds, sample]) => recordOverhead(Number(passes), Number(rounds), Number(sample)),
+  'replay:verify': ([rounds, sample]) => verifyThroughput(Number(rounds), Number(sample)),
+  'replay:long': ([tasks]) => longEpisode(Number(tasks)),
+  'replay:fs': ([files]) => filesystemCosts(Number(files)),
 };
 
 async function main(): Promise<void> {

@@ -8,8 +8,11 @@ import { readFileSync } from 'node:fs';
 import { packageRoot } from '../scenarios/paths.js';
 import { EXIT_BAD_INPUT, reportAndExit } from './errors.js';
 import { registerBench } from './bench.js';
+import { registerGenerate } from './generate.js';
 import { registerValidate } from './validate.js';
 import { registerAgents, registerRun } from './run.js';
+import { registerStress } from './stress.js';
+import { registerReplay } from './replay.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
@@ -25,9 +28,12 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerBench(program);
+  registerGenerate(program);
   registerValidate(program);
   registerRun(program);
   registerAgents(program);
+  registerStress(program);
+  registerReplay(program);
   return program;
 }
 

@@ -32,7 +32,7 @@ export class PlanTracker {
     for (const s of plan.steps) this.status.set(s.key, { released: false, inFlight: false, done: false, attempts: 0, failures: 0, deliveredUs: null });
   }
 
-  /** Updates from everything delivered in `observation`. */
+  /** Updates from everything delivered in `observation`, and the calls it lists as pending. */
   observe(observation: Observation): void {
     for (const d of observation.delivered) {
       switch (d.type) {
@@ -67,6 +67,16 @@ export class PlanTracker {
         }
         case 'rejected':
           break;
+      }
+    }
+    // Calls in flight that perform steps (by ref) keep those steps in flight: an agent that takes
+    // over mid-episode (a replay fork) must not issue them again. A no-op for an agent that has
+    // seen every observation: it marked them itself when it issued them.
+    for (const call of observation.pending) {
+      const st = call.ref === null ? undefined : this.status.get(call.ref);
+      if (st !== undefined && !st.inFlight) {
+        st.inFlight = true;
+        st.attempts++;
       }
     }
   }

@@ -1,0 +1,211 @@
+/**
+ * What both sides of the record codec derive from the header's scenario, so records can refer to
+ * it instead of repeating it: the tool, task and step tables (plan order), the answer strings a
+ * plan-following agent gives, each tool's runtime (to recompute results), and the episode state
+ * that makes fields derivable (last time, decision, call id, step attempts, calls in flight).
+ *
+ * Interned references: a tool, task or answer field is written as its index in the table when it
+ * is in the table, else as the string itself. A step is its index in plan order.
+ */
+import { canonicalize } from '../scenarios/canonical.js';
+import type { EpisodeEvent } from '../scenarios/events.js';
+import { compiledScenario, planOf } from '../scenarios/compiled.js';
+import type { Plan, PlanStep } from '../scenarios/plan.js';
+import type { JsonValue, Scenario } from '../scenarios/schema.js';
+import type { Outcome, ToolRuntime } from '../scenarios/tools.js';
+
+/** Deep equality of JSON values up to key order (and -0 = 0): equal canonical forms. */
+export function canonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!canonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k)) return false;
+    const va = (a as Record<string, unknown>)[k];
+    if (va === undefined || !canonEqual(va, (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+const dictionaries = new WeakMap<Scenario, Dictionary>();
+
+/** The dictionary of a scenario, made once per scenario object (it holds only derived, immutable data and caches). */
+export function dictionaryFor(scenario: Scenario): Dictionary {
+  let d = dictionaries.get(scenario);
+  if (d === undefined) {
+    d = new Dictionary(scenario);
+    dictionaries.set(scenario, d);
+  }
+  return d;
+}
+
+export class Dictionary {
+  readonly scenario: Scenario;
+  readonly plan: Plan;
+  readonly tools: readonly string[];
+  readonly tasks: readonly string[];
+  readonly steps: readonly PlanStep[];
+  /** Canonical copies of each step's args (what a decoder hands out). */
+  readonly stepArgs: readonly JsonValue[];
+  readonly answers: readonly string[];
+  private readonly toolIndex = new Map<string, number>();
+  private readonly taskIndex = new Map<string, number>();
+  private readonly answerIndex = new Map<string, number>();
+  private readonly stepByKey = new Map<string, number>();
+  private readonly runtimes = new Map<string, ToolRuntime | null>();
+  private readonly stepOutcomes: Array<Outcome | null | undefined>;
+
+  constructor(scenario: Scenario) {
+    this.scenario = scenario;
+    this.plan = planOf(scenario);
+    this.tools = scenario.tools.map((t) => t.name);
+    this.tasks = scenario.tasks.map((t) => t.id);
+    this.steps = this.plan.steps;
+    this.stepArgs = this.steps.map((s) => canonicalize(s.args));
+    const answers: string[] = [];
+    for (const task of this.plan.tasks) {
+      answers.push(task.firstAnswer.mustContain.join('; '));
+      for (const m of task.messages) if (m.answer !== null) answers.push(m.answer.mustContain.join('; '));
+    }
+    this.answers = answers;
+    this.tools.forEach((t, i) => this.toolIndex.has(t) || this.toolIndex.set(t, i));
+    this.tasks.forEach((t, i) => this.taskIndex.has(t) || this.taskIndex.set(t, i));
+    this.answers.forEach((a, i) => this.answerIndex.has(a) || this.answerIndex.set(a, i));
+    this.steps.forEach((s, i) => this.stepByKey.set(s.key, i));
+    this.stepOutcomes = new Array<Outcome | null | undefined>(this.steps.length);
+  }
+
+  private readonly equalTo = new WeakMap<object, unknown>();
+
+  /**
+   * `canonEqual(a, b)`, remembering a success for the object `a`: agents and tools hand the same
+   * args and result objects to many events, so each is compared once. Events are immutable: an
+   * object compared here must not change afterwards.
+   */
+  same(a: unknown, b: unknown): boolean {
+    if (a === b) return true;
+    if (a === null || typeof a !== 'object') return canonEqual(a, b);
+    if (this.equalTo.get(a) === b) return true;
+    if (!canonEqual(a, b)) return false;
+    this.equalTo.set(a, b);
+    return true;
+  }
+
+  toolRef(name: string): number | string {
+    return this.toolIndex.get(name) ?? name;
+  }
+
+  taskRef(id: string): number | string {
+    return this.taskIndex.get(id) ?? id;
+  }
+
+  answerRef(content: string): number | string {
+    return this.answerIndex.get(content) ?? content;
+  }
+
+  /** Index of the step `task/step`, or -1. */
+  stepIndex(task: string | null, step: string | null): number {
+    if (task === null || step === null) return -1;
+    return this.stepByKey.get(`${task}/${step}`) ?? -1;
+  }
+
+  stepByRef(ref: string): number {
+    return this.stepByKey.get(ref) ?? -1;
+  }
+
+  /** The first step a call with these tool and args performs (plan order), or -1. */
+  matchStep(tool: string, args: unknown): number {
+    const matches = this.plan.stepsMatching(tool, args);
+    return matches.length === 0 ? -1 : this.stepByKey.get(matches[0]!.key)!;
+  }
+
+  runtime(tool: string): ToolRuntime | null {
+    let rt = this.runtimes.get(tool);
+    if (rt === undefined) {
+      rt = compiledScenario(this.scenario).tools.get(tool) ?? null;
+      this.runtimes.set(tool, rt);
+    }
+    return rt;
+  }
+
+  /**
+   * What a successful attempt of this call returns (canonical), or null when it cannot be known
+   * (invalid call, unknown tool, the tool throws).
+   */
+  outcome(call: CallInfo): Outcome | null {
+    if (call.invalid !== null) return null;
+    if (call.step >= 0 && this.steps[call.step]!.tool === call.tool && this.same(call.args, this.stepArgs[call.step])) {
+      let o = this.stepOutcomes[call.step];
+      if (o === undefined) {
+        o = this.evaluate(call.tool, this.stepArgs[call.step]!);
+        this.stepOutcomes[call.step] = o;
+      }
+      return o;
+    }
+    return this.evaluate(call.tool, call.args);
+  }
+
+  private evaluate(tool: string, args: JsonValue): Outcome | null {
+    const rt = this.runtime(tool);
+    if (rt === null) return null;
+    try {
+      const o = rt.evaluate(args as Record<string, JsonValue>);
+      return o.ok ? { ok: true, result: canonicalize(o.result) } : o;
+    } catch {
+      return null;
+    }
+  }
+}
+
+export interface CallInfo {
+  readonly tool: string;
+  readonly args: JsonValue;
+  /** Step index, or -1. */
+  readonly step: number;
+  readonly invalid: string | null;
+}
+
+/** The episode so far, as both the encoder and the decoder track it. */
+export class EpisodeState {
+  lastTimeUs = 0;
+  lastDecision = 0;
+  decisionStartUs = 0;
+  lastCallId = 0;
+  readonly attempts: number[];
+  readonly calls = new Map<number, CallInfo>();
+
+  constructor(readonly dict: Dictionary) {
+    this.attempts = new Array<number>(dict.steps.length).fill(0);
+  }
+
+  /** Updates after `event` has been written or read. */
+  apply(e: EpisodeEvent): void {
+    this.lastTimeUs = e.timeUs;
+    switch (e.type) {
+      case 'decision_started':
+        this.lastDecision = e.decision;
+        this.decisionStartUs = e.timeUs;
+        break;
+      case 'call_issued': {
+        this.lastCallId = e.callId;
+        const step = this.dict.stepIndex(e.task, e.step);
+        if (step >= 0) this.attempts[step] = e.attempt;
+        this.calls.set(e.callId, { tool: e.tool, args: e.args, step, invalid: e.invalid });
+        break;
+      }
+      case 'call_completed':
+        this.calls.delete(e.callId);
+        break;
+      default:
+        break;
+    }
+  }
+}

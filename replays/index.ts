@@ -1,0 +1,18 @@
+/**
+ * Replays: self-contained, deterministic recordings of episodes (format: replays/FORMAT.md).
+ *
+ * - write: `ReplayRecorder` (streaming), `encodeReplay` (in memory), `recordEpisode` (run + record);
+ * - read: `readReplay`, `readReplayFile` (complete prefix of a truncated file; `ReplayError` otherwise);
+ * - use: `verifyReplay`, `diffReplays`, `forkReplay`, `inspectReplay`, `scoreReplay`, golden replays.
+ */
+export { ReplayError, FORMAT_VERSION, MAGIC } from './format.js';
+export { CodecError, encodeJson, decodeJson } from './codec.js';
+export { makeHeader, replayScenario, agentConfig, tooltimeVersion, type ReplayHeader, type ForkOrigin, type HeaderOptions } from './header.js';
+export { ReplayRecorder, MemorySink, FileSink, encodeReplay, recordEpisode, type ReplaySink, type RecordingSummary, type RecordOptions } from './recorder.js';
+export { readReplay, readReplayFile, readReplayBytes, DEFAULT_MAX_BYTES, type ReplayRead, type ReadOptions, type ReplaySizes } from './reader.js';
+export { verifyReplay, rerun, defaultReplayAgent, type VerifyOptions, type VerifyResult, type Divergence, type VerifyTiming } from './verify.js';
+export { forkReplay, ForkAgent, forkAgentFor, handoverIndex, replayedDecisions, type ForkOptions, type ForkResult, type ReplayedDecision } from './fork.js';
+export { diffReplays, type ReplayDiff } from './diff.js';
+export { inspectReplay, formatText, formatJsonl, formatChrome, INSPECT_FORMATS, type InspectFormat } from './inspect.js';
+export { scoreReplay, summarizeReplay, episodeFacts, type ReplaySummary, type EpisodeFacts } from './score.js';
+export { generateGolden, writeGolden, checkGolden, goldenDir, GOLDEN_AGENTS, GOLDEN_SEED, type GoldenReplay } from './golden.js';

@@ -1,0 +1,176 @@
+/**
+ * Reading replays. `readReplay(bytes)` returns the header, every complete record's event, and
+ * whether the file is complete (a trailer whose count and SHA-256 match). A file cut short (no
+ * trailer, or a last frame cut) reads as its complete prefix with `complete: false` and a
+ * `problem` saying where it stops. Anything else wrong throws a one-line `ReplayError` naming the
+ * file and the place: bad magic, unsupported version, a frame whose checksum fails, a length
+ * beyond the limits, a record of the wrong shape, an invalid header or scenario, bytes after the
+ * trailer. Work and memory are bounded by the input's size.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import type { EpisodeEvent } from '../scenarios/events.js';
+import type { Scenario } from '../scenarios/schema.js';
+import { fsReason } from '../scenarios/load.js';
+import { CodecError, MsgReader } from './codec.js';
+import { RecordDecoder } from './decode.js';
+import { dictionaryFor } from './dictionary.js';
+import { FORMAT_VERSION, MAGIC, MAX_HEADER_BYTES, MAX_RECORD_BYTES, PREFIX_BYTES, readFrame, ReplayError } from './format.js';
+import { HeaderError, parseHeader, type ReplayHeader } from './header.js';
+
+/** Default cap on a replay's size. */
+export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
+
+export interface ReadOptions {
+  /** Refuse inputs larger than this (default 512 MiB). */
+  readonly maxBytes?: number;
+  /** The name used in messages (default `<replay>`). */
+  readonly file?: string;
+}
+
+export interface ReplaySizes {
+  readonly total: number;
+  /** Magic, version and the header frame. */
+  readonly header: number;
+  /** Every complete record frame. */
+  readonly records: number;
+  readonly trailer: number;
+}
+
+export interface ReplayRead {
+  readonly file: string;
+  readonly header: ReplayHeader;
+  /** The header's scenario, parsed. */
+  readonly scenario: Scenario;
+  readonly events: EpisodeEvent[];
+  /** A trailer was found and matches (record count and SHA-256). */
+  readonly complete: boolean;
+  /** Why the file is not complete (it is truncated), or null. */
+  readonly problem: string | null;
+  /** SHA-256 (hex) of the record frames (from the trailer, checked). Null when truncated. */
+  readonly recordsSha256: string | null;
+  readonly sizes: ReplaySizes;
+  /** Byte offset of each record frame, then the offset where the records end. */
+  readonly offsets: readonly number[];
+}
+
+export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): ReplayRead {
+  const file = options.file ?? '<replay>';
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const fail = (where: string, message: string): never => {
+    throw new ReplayError(`${file}: ${where === '' ? '' : `${where}: `}${message}`);
+  };
+  if (bytes.length > maxBytes) fail('', `${bytes.length} bytes, over the limit of ${maxBytes}`);
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (i >= bytes.length) fail('', bytes.length === 0 ? 'empty file, not a tooltime replay' : 'too short to be a tooltime replay');
+    if (bytes[i] !== MAGIC[i]) fail('', 'not a tooltime replay (bad magic bytes)');
+  }
+  if (bytes.length < PREFIX_BYTES) fail('', 'truncated inside the format version');
+  const version = bytes[MAGIC.length]! | (bytes[MAGIC.length + 1]! << 8);
+  if (version !== FORMAT_VERSION) fail('', `unsupported replay format version ${version} (this tooltime reads version ${FORMAT_VERSION})`);
+
+  // The header.
+  const hf = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES);
+  const headerWhere = `header at byte ${PREFIX_BYTES}`;
+  if (hf.kind === 'cut') fail(headerWhere, 'truncated inside the header');
+  if (hf.kind === 'bad') fail(headerWhere, hf.message);
+  if (hf.kind !== 'frame') throw new Error('unreachable');
+  let header: ReplayHeader;
+  let scenario: Scenario;
+  try {
+    const r = new MsgReader(bytes, hf.payloadStart, hf.payloadEnd);
+    const entries = r.mapEntries();
+    if (!r.done) throw new CodecError('bytes left after the header map');
+    const value: Record<string, unknown> = {};
+    let key = '';
+    for (const e of entries) {
+      if (e.key === '__proto__') throw new CodecError('unexpected header key __proto__');
+      value[e.key] = e.value;
+      if (e.key === 'scenario') key = createHash('sha256').update(bytes.subarray(e.start, e.end)).digest('hex');
+    }
+    ({ header, scenario } = parseHeader(value, key, file));
+  } catch (error) {
+    if (error instanceof CodecError || error instanceof HeaderError) return fail(headerWhere, error.message);
+    throw error;
+  }
+
+  // The records.
+  const decoder = new RecordDecoder(dictionaryFor(scenario), header);
+  const events: EpisodeEvent[] = [];
+  const offsets: number[] = [];
+  const recordsStart = hf.end;
+  let pos = recordsStart;
+  let problem: string | null = null;
+  let trailer: { start: number; end: number; records: number; sha256: string } | null = null;
+  while (pos < bytes.length) {
+    const index = events.length;
+    const f = readFrame(bytes, pos, MAX_RECORD_BYTES);
+    if (f.kind === 'cut') {
+      problem = `truncated: record ${index} at byte ${pos} is cut (the file ends ${bytes.length - pos} bytes into it)`;
+      break;
+    }
+    if (f.kind === 'bad') fail(`record ${index} at byte ${pos}`, f.message);
+    if (f.kind !== 'frame') throw new Error('unreachable');
+    let value: unknown;
+    try {
+      const r = new MsgReader(bytes, f.payloadStart, f.payloadEnd);
+      value = r.value();
+      if (!r.done) throw new CodecError('bytes left after the record');
+      if (Array.isArray(value) && value[0] === 0) {
+        if (value.length !== 3 || typeof value[1] !== 'number' || typeof value[2] !== 'string' || !/^[0-9a-f]{64}$/.test(value[2])) {
+          throw new CodecError('a trailer is [0, records, sha256 hex]');
+        }
+        trailer = { start: pos, end: f.end, records: value[1], sha256: value[2] };
+        pos = f.end;
+        break;
+      }
+      events.push(decoder.decode(value));
+    } catch (error) {
+      if (error instanceof CodecError) return fail(`record ${index} at byte ${pos}`, error.message);
+      throw error;
+    }
+    offsets.push(pos);
+    pos = f.end;
+  }
+  const recordsEnd = trailer === null ? pos : trailer.start;
+  offsets.push(recordsEnd);
+  let recordsSha256: string | null = null;
+  if (trailer !== null) {
+    const where = `trailer at byte ${trailer.start}`;
+    if (trailer.end !== bytes.length) fail(where, `${bytes.length - trailer.end} unexpected bytes after the trailer`);
+    if (trailer.records !== events.length) fail(where, `says ${trailer.records} records, the file has ${events.length}`);
+    const sha = createHash('sha256').update(bytes.subarray(recordsStart, trailer.start)).digest('hex');
+    if (sha !== trailer.sha256) fail(where, 'SHA-256 of the records does not match (the file is corrupt)');
+    recordsSha256 = sha;
+  } else if (problem === null) {
+    problem = `truncated: no trailer after ${events.length} records (the file ends at byte ${bytes.length})`;
+  }
+  return {
+    file,
+    header,
+    scenario,
+    events,
+    complete: trailer !== null,
+    problem,
+    recordsSha256,
+    sizes: { total: bytes.length, header: recordsStart, records: recordsEnd - recordsStart, trailer: trailer === null ? 0 : trailer.end - trailer.start },
+    offsets,
+  };
+}
+
+/** Reads a replay file (checking its size before reading it). */
+export function readReplayFile(path: string, options: Omit<ReadOptions, 'file'> = {}): ReplayRead {
+  return readReplay(readReplayBytes(path, options.maxBytes), { ...options, file: path });
+}
+
+/** A replay file's bytes, or a ReplayError naming the file. */
+export function readReplayBytes(path: string, maxBytes = DEFAULT_MAX_BYTES): Uint8Array {
+  try {
+    const size = statSync(path).size;
+    if (size > maxBytes) throw new ReplayError(`${path}: ${size} bytes, over the limit of ${maxBytes}`);
+    return new Uint8Array(readFileSync(path));
+  } catch (error) {
+    if (error instanceof ReplayError) throw error;
+    throw new ReplayError(`${path}: cannot read: ${fsReason(error)}`);
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * Writing replays. `ReplayRecorder` streams: the prefix and header are written when it opens, each
+ * event's frame as the event happens (one write per frame, nothing held back), the trailer on
+ * `finish()`. So a process killed mid-episode leaves a readable prefix. `encodeReplay` writes the
+ * same bytes to memory; both go through the same code, so their bytes are identical.
+ *
+ *   const recorder = ReplayRecorder.open('run.ttr', { scenario, agent: agent.spec, seed: 1 });
+ *   await runEpisode(recorder.scenario, agent, { seed: 1, onEvent: recorder.onEvent });
+ *   recorder.finish();
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { EpisodeEvent } from '../scenarios/events.js';
+import type { Agent } from '../scenarios/protocol.js';
+import type { Scenario } from '../scenarios/schema.js';
+import { runEpisode, type Episode } from '../scenarios/world.js';
+import { dictionaryFor } from './dictionary.js';
+import { RecordEncoder } from './encode.js';
+import { CRC_BYTES, FRAME_RESERVE, frameInPlace, PREFIX_BYTES, prefix } from './format.js';
+import { MsgWriter } from './codec.js';
+import { makeHeader, replayScenario, scenarioPayload, writeHeader, type HeaderOptions, type ReplayHeader } from './header.js';
+import { parseScenario } from '../scenarios/validate.js';
+
+/** Where frames go. `write` must take the bytes before it returns (the buffer may be reused). */
+export interface ReplaySink {
+  write(chunk: Uint8Array): void;
+  close(): void;
+}
+
+/** Collects the bytes in memory. */
+export class MemorySink implements ReplaySink {
+  private buf = new Uint8Array(0);
+  private length = 0;
+
+  write(chunk: Uint8Array): void {
+    if (this.length + chunk.length > this.buf.length) {
+      // The first chunk is the header: leave room for the records after it.
+      let size = Math.max(this.buf.length * 2, 1024);
+      while (size < this.length + chunk.length) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    this.buf.set(chunk, this.length);
+    this.length += chunk.length;
+  }
+
+  close(): void {}
+
+  bytes(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+/** Appends to a file, one write per frame (created or truncated on open). */
+export class FileSink implements ReplaySink {
+  private fd: number | null;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'w');
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.fd === null) throw new Error(`replay ${this.path} is closed`);
+    let off = 0;
+    while (off < chunk.length) off += writeSync(this.fd, chunk, off, chunk.length - off);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+
+/** The prefix and the header frame, as one chunk. */
+export function headerBytes(header: ReplayHeader): Uint8Array {
+  const w = new MsgWriter(1024 + scenarioPayload(header.scenario).length);
+  const payloadStart = PREFIX_BYTES + FRAME_RESERVE;
+  w.ensure(payloadStart);
+  w.pos = payloadStart;
+  writeHeader(w, header);
+  w.ensure(CRC_BYTES);
+  const head = frameInPlace(w.buf, w.pos, payloadStart);
+  const start = head.byteOffset - w.buf.byteOffset - PREFIX_BYTES;
+  w.buf.set(prefix(), start);
+  return w.buf.subarray(start, start + PREFIX_BYTES + head.length);
+}
+
+const HASH_CHUNK = 64 * 1024;
+
+export interface RecordingSummary {
+  readonly records: number;
+  /** SHA-256 (hex) of the record frames, as in the trailer. */
+  readonly sha256: string;
+  readonly headerBytes: number;
+  readonly recordBytes: number;
+}
+
+export class ReplayRecorder {
+  readonly header: ReplayHeader;
+  /** The scenario the recorded episode must run on (the parse of the header's). */
+  readonly scenario: Scenario;
+  /** Pass as `EpisodeOptions.onEvent`. */
+  readonly onEvent: (event: EpisodeEvent) => void;
+  private readonly sink: ReplaySink;
+  private readonly encoder: RecordEncoder;
+  private readonly hash: Hash = createHash('sha256');
+  private pending = new Uint8Array(1024);
+  private pendingLength = 0;
+  private records = 0;
+  private recordBytes = 0;
+  private readonly headerBytes: number;
+  private summary: RecordingSummary | null = null;
+
+  /** `scenario`, when given, must be `replayScenario` of the scenario the header was made from. */
+  constructor(header: ReplayHeader, sink: ReplaySink | string, scenario?: Scenario) {
+    this.header = header;
+    this.scenario = scenario ?? parseScenario(header.scenario, 'replay header scenario');
+    this.encoder = new RecordEncoder(dictionaryFor(this.scenario), header);
+    this.sink = typeof sink === 'string' ? new FileSink(sink) : sink;
+    const first = headerBytes(header);
+    this.headerBytes = first.length;
+    this.sink.write(first);
+    this.onEvent = (event) => this.record(event);
+  }
+
+  /** Opens a recorder for an episode described by `options` (the scenario is made canonical). */
+  static open(sink: ReplaySink | string, options: HeaderOptions): ReplayRecorder {
+    const scenario = replayScenario(options.scenario);
+    return new ReplayRecorder(makeHeader({ ...options, scenario }), sink, scenario);
+  }
+
+  /** Appends one event's frame. */
+  record(event: EpisodeEvent): void {
+    if (this.summary !== null) throw new Error('the replay is finished');
+    const f = this.encoder.frame(event);
+    this.sink.write(f);
+    this.hashFrame(f);
+    this.records++;
+    this.recordBytes += f.length;
+  }
+
+  /** Hashes record frames in chunks (one native call per 64 KiB rather than per frame). */
+  private hashFrame(f: Uint8Array): void {
+    if (this.pendingLength + f.length > this.pending.length && this.pending.length < HASH_CHUNK) {
+      const grown = new Uint8Array(HASH_CHUNK);
+      grown.set(this.pending.subarray(0, this.pendingLength));
+      this.pending = grown;
+    }
+    if (this.pendingLength + f.length > HASH_CHUNK) {
+      this.hash.update(this.pending.subarray(0, this.pendingLength));
+      this.pendingLength = 0;
+    }
+    if (f.length > HASH_CHUNK) this.hash.update(f);
+    else {
+      this.pending.set(f, this.pendingLength);
+      this.pendingLength += f.length;
+    }
+  }
+
+  /** Closes the sink without a trailer (the file reads as truncated). */
+  abort(): void {
+    if (this.summary !== null) return;
+    this.summary = { records: this.records, sha256: '', headerBytes: this.headerBytes, recordBytes: this.recordBytes };
+    this.sink.close();
+  }
+
+  /** Writes the trailer and closes the sink; idempotent. */
+  finish(_episode?: unknown): RecordingSummary {
+    if (this.summary !== null) return this.summary;
+    this.hash.update(this.pending.subarray(0, this.pendingLength));
+    const sha256 = this.hash.digest('hex');
+    this.sink.write(this.encoder.trailer(this.records, sha256));
+    this.sink.close();
+    this.summary = { records: this.records, sha256, headerBytes: this.headerBytes, recordBytes: this.recordBytes };
+    return this.summary;
+  }
+}
+
+/** The replay of `events` in memory: the same bytes a ReplayRecorder writes. */
+export function encodeReplay(header: ReplayHeader, events: readonly EpisodeEvent[], scenario?: Scenario): Uint8Array {
+  const sink = new MemorySink();
+  const recorder = new ReplayRecorder(header, sink, scenario);
+  for (const e of events) recorder.record(e);
+  recorder.finish();
+  return sink.bytes();
+}
+
+export interface RecordOptions extends Omit<HeaderOptions, 'agent'> {
+  readonly agent: Agent;
+  /** The spec the header names; default `agent.spec` (a fork names its new agent here). */
+  readonly headerAgent?: string;
+  /** A file path or sink; default in memory. */
+  readonly out?: ReplaySink | string;
+}
+
+/** Runs one episode while recording it. Returns the episode and, when recorded in memory, the bytes. */
+export async function recordEpisode(options: RecordOptions): Promise<{ episode: Episode; bytes: Uint8Array | null; summary: RecordingSummary; header: ReplayHeader }> {
+  const scenario = replayScenario(options.scenario);
+  const header = makeHeader({
+    scenario,
+    agent: options.headerAgent ?? options.agent.spec,
+    seed: options.seed,
+    ...(options.mode === undefined ? {} : { mode: options.mode }),
+    ...(options.delivery === undefined ? {} : { delivery: options.delivery }),
+    ...(options.thinkTime === undefined ? {} : { thinkTime: options.thinkTime }),
+    ...(options.forkedFrom === undefined ? {} : { forkedFrom: options.forkedFrom }),
+  });
+  const memory = options.out === undefined ? new MemorySink() : null;
+  const recorder = new ReplayRecorder(header, memory ?? options.out!, scenario);
+  let episode: Episode;
+  try {
+    episode = await runEpisode(scenario, options.agent, {
+      seed: header.seed,
+      mode: header.world.mode,
+      delivery: header.world.delivery,
+      ...(header.world.thinkTime === null ? {} : { thinkTime: header.world.thinkTime }),
+      onEvent: recorder.onEvent,
+    });
+  } catch (error) {
+    // What was recorded stays: without a trailer it reads as truncated, which is the truth.
+    recorder.abort();
+    throw error;
+  }
+  const summary = recorder.finish();
+  return { episode, bytes: memory === null ? null : memory.bytes(), summary, header };
+}

@@ -1,0 +1,133 @@
+/**
+ * Verifying a replay: re-run the episode from its header alone and compare the recording byte for
+ * byte. The agent comes from `makeAgent(header, recordedEvents)`: by default `defaultReplayAgent`
+ * (the agent registry; a model agent fed its recorded responses from the `note` of each
+ * `decision_ended` instead of calling the model; wrapped to replay its prefix when the file is a
+ * fork). A caller can pass its own.
+ *
+ * On a mismatch the result names the first record that differs, both versions (decoded), and the
+ * records just before it.
+ */
+import { performance } from 'node:perf_hooks';
+import { AgentSpecError, isModelSpec, makeReplayAgent } from '../agents/index.js';
+import type { EpisodeEvent } from '../scenarios/events.js';
+import type { Agent } from '../scenarios/protocol.js';
+import { runEpisode } from '../scenarios/world.js';
+import { forkAgentFor, handoverIndex } from './fork.js';
+import { ReplayError } from './format.js';
+import type { ReplayHeader } from './header.js';
+import { readReplay, type ReplayRead } from './reader.js';
+import { MemorySink, ReplayRecorder } from './recorder.js';
+
+export interface VerifyOptions {
+  readonly makeAgent?: (header: ReplayHeader, recorded: readonly EpisodeEvent[]) => Agent;
+  readonly file?: string;
+  readonly maxBytes?: number;
+  /** Records shown before a divergence (default 5). */
+  readonly context?: number;
+}
+
+export interface Divergence {
+  /** Index of the first record that differs. */
+  readonly index: number;
+  /** The recorded event there (null: the recording has fewer records). */
+  readonly recorded: EpisodeEvent | null;
+  /** The re-run's event there (null: the re-run has fewer records). */
+  readonly rerun: EpisodeEvent | null;
+  /** The recorded events just before it. */
+  readonly before: readonly EpisodeEvent[];
+}
+
+export interface VerifyTiming {
+  readonly readMs: number;
+  readonly rerunMs: number;
+  readonly compareMs: number;
+}
+
+export type VerifyResult =
+  | { readonly ok: true; readonly file: string; readonly records: number; readonly sha256: string; readonly timing: VerifyTiming }
+  | { readonly ok: false; readonly file: string; readonly records: number; readonly reason: string; readonly divergence: Divergence | null; readonly timing: VerifyTiming };
+
+/**
+ * The agent a replay is re-run with when the caller gives none: the registry's agent for the
+ * header's spec; a model agent (`openai:MODEL`) answered by its recorded responses, never the
+ * network (for a fork, the responses recorded after the handover: the prefix's notes belong to the
+ * agent it replays); for a fork, wrapped to replay the recorded prefix first.
+ */
+export function defaultReplayAgent(header: ReplayHeader, recorded: readonly EpisodeEvent[]): Agent {
+  try {
+    const spec = header.agent.spec;
+    if (!isModelSpec(spec)) return forkAgentFor(header, recorded);
+    const own = header.forkedFrom === null ? recorded : recorded.slice(handoverIndex(recorded, header.forkedFrom.records));
+    return forkAgentFor(header, recorded, makeReplayAgent(header, own));
+  } catch (error) {
+    if (error instanceof AgentSpecError) throw new ReplayError(`cannot re-create agent "${header.agent.spec}": ${error.message}`);
+    throw error;
+  }
+}
+
+/** Re-runs a replay's episode into memory with the replay's own header. */
+export async function rerun(read: ReplayRead, makeAgent: VerifyOptions['makeAgent'] = defaultReplayAgent): Promise<Uint8Array> {
+  const { header } = read;
+  let agent: Agent;
+  try {
+    agent = makeAgent(header, read.events);
+  } catch (error) {
+    if (error instanceof ReplayError) throw new ReplayError(`${read.file}: ${error.message}`);
+    throw error;
+  }
+  const sink = new MemorySink();
+  const recorder = new ReplayRecorder(header, sink, read.scenario);
+  await runEpisode(read.scenario, agent, {
+    seed: header.seed,
+    mode: header.world.mode,
+    delivery: header.world.delivery,
+    ...(header.world.thinkTime === null ? {} : { thinkTime: header.world.thinkTime }),
+    onEvent: recorder.onEvent,
+  });
+  recorder.finish();
+  return sink.bytes();
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+function frameBytes(bytes: Uint8Array, read: ReplayRead, i: number): Uint8Array {
+  return bytes.subarray(read.offsets[i]!, read.offsets[i + 1]!);
+}
+
+export async function verifyReplay(bytes: Uint8Array, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const file = options.file ?? '<replay>';
+  const t0 = performance.now();
+  const read = readReplay(bytes, { file, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
+  const t1 = performance.now();
+  const fresh = await rerun(read, options.makeAgent);
+  const t2 = performance.now();
+  const records = read.events.length;
+  const timing = (): VerifyTiming => ({ readMs: t1 - t0, rerunMs: t2 - t1, compareMs: performance.now() - t2 });
+  if (read.complete && sameBytes(bytes, fresh)) return { ok: true, file, records, sha256: read.recordsSha256!, timing: timing() };
+
+  const again = readReplay(fresh, { file: `${file} (re-run)` });
+  const n = Math.min(records, again.events.length);
+  let index = -1;
+  for (let i = 0; i < n; i++) {
+    if (!sameBytes(frameBytes(bytes, read, i), frameBytes(fresh, again, i))) {
+      index = i;
+      break;
+    }
+  }
+  if (index < 0 && records === again.events.length) {
+    const reason = read.complete ? 'the records match but the files differ outside them' : `${read.problem ?? 'truncated'}; its ${records} records match the re-run`;
+    return { ok: false, file, records, reason, divergence: null, timing: timing() };
+  }
+  if (index < 0) index = n;
+  const before = read.events.slice(Math.max(0, index - (options.context ?? 5)), index);
+  const divergence: Divergence = { index, recorded: read.events[index] ?? null, rerun: again.events[index] ?? null, before };
+  let reason: string;
+  if (divergence.recorded === null && !read.complete) reason = `${read.problem ?? 'truncated'}; its ${records} records match the re-run, which has ${again.events.length}`;
+  else if (divergence.recorded === null) reason = `the recording ends after ${records} records; the re-run goes on`;
+  else if (divergence.rerun === null) reason = `the re-run ends after ${again.events.length} records; the recording goes on`;
+  else reason = `record ${index} differs`;
+  return { ok: false, file, records, reason, divergence, timing: timing() };
+}
