@@ -12,7 +12,8 @@
  * before giving up), `pollMs` (how long to wait between polls).
  */
 import { msToUs, type RandomStream } from '../engine/index.js';
-import { Plan, type PlanStep, type PlanTask } from '../scenarios/plan.js';
+import { planOf } from '../scenarios/compiled.js';
+import type { Plan, PlanStep, PlanTask } from '../scenarios/plan.js';
 import type { Action, Agent, AgentContext, Decision, Observation } from '../scenarios/protocol.js';
 import type { JsonValue } from '../scenarios/schema.js';
 import { PlanTracker } from '../scenarios/tracker.js';
@@ -47,7 +48,7 @@ export abstract class PlanPolicy implements Agent {
 
   start(context: AgentContext): void {
     this.context = context;
-    this.plan = new Plan(context.scenario);
+    this.plan = planOf(context.scenario);
     this.tracker = new PlanTracker(this.plan);
   }
 

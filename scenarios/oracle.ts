@@ -17,10 +17,11 @@
  * The exact optimum (a scheduling problem with FIFO tool queues) lies between the two.
  */
 import { RandomStreams, compileDistribution, type DistributionSpec } from '../engine/index.js';
-import { Plan, type PlanStep } from './plan.js';
+import { compiledScenario, planOf } from './compiled.js';
+import type { Plan, PlanStep } from './plan.js';
 import type { Action, Agent, Decision, Observation } from './protocol.js';
 import type { Scenario } from './schema.js';
-import { ToolRuntime, callKey, type Attempt } from './tools.js';
+import { callKey, type Attempt } from './tools.js';
 import { PlanTracker } from './tracker.js';
 import { runEpisode } from './world.js';
 
@@ -54,9 +55,8 @@ export interface OracleOptions {
 
 /** Each expected step's attempts up to its first success, from the world's keyed streams. */
 export function realizeSteps(scenario: Scenario, seed: number): RealizedStep[] {
-  const plan = new Plan(scenario);
+  const { plan, tools: runtimes } = compiledScenario(scenario);
   const streams = new RandomStreams(seed);
-  const runtimes = new Map(scenario.tools.map((t) => [t.name, new ToolRuntime(t)]));
   return plan.steps.map((s) => {
     const runtime = runtimes.get(s.tool)!;
     const attempts: Attempt[] = [];
@@ -70,7 +70,7 @@ export function realizeSteps(scenario: Scenario, seed: number): RealizedStep[] {
 }
 
 export async function computeOracle(scenario: Scenario, options: OracleOptions): Promise<OracleReport> {
-  const plan = new Plan(scenario);
+  const plan = planOf(scenario);
   const minThinkUs = compileDistribution(options.thinkTime ?? scenario.thinkTime).minUs;
   const steps = realizeSteps(scenario, options.seed);
   const byKey = new Map(steps.map((r) => [`${r.task}/${r.step}`, r]));

@@ -31,15 +31,30 @@ export interface Attempt {
  */
 const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false, addUsedSchema: false });
 
+/**
+ * Compiled validators by canonical schema text: compiling is by far the costliest part of setting
+ * up an episode, and suites reuse the same tools across thousands of episodes. Bounded: cleared
+ * when full, so a stream of distinct schemas cannot grow it without limit.
+ */
+const compiled = new Map<string, ValidateFunction>();
+const MAX_COMPILED = 4096;
+
 /** Compiles a tool's parameter schema; throws (ajv's error) when it is not a usable schema. */
 export function compileParameters(parameters: Record<string, unknown>): ValidateFunction {
+  const key = canonicalJson(parameters);
+  const hit = compiled.get(key);
+  if (hit !== undefined) return hit;
+  let validator: ValidateFunction;
   try {
-    return ajv.compile(parameters);
+    validator = ajv.compile(parameters);
   } catch (error) {
     // ajv caches a schema object even when compiling it fails; drop it so the next try fails too.
     ajv.removeSchema(parameters);
     throw error;
   }
+  if (compiled.size >= MAX_COMPILED) compiled.clear();
+  compiled.set(key, validator);
+  return validator;
 }
 
 /** The stream key of a call: by step identity when it performs an expected step, else by tool and count. */

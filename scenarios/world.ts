@@ -21,7 +21,8 @@
  */
 import { Resource, Simulation, compileDistribution, msToUs, type Distribution, type DistributionSpec, type Signal } from '../engine/index.js';
 import type { EndReason, EpisodeEvent, LimitName } from './events.js';
-import { Plan, type PlanStep } from './plan.js';
+import { compiledScenario } from './compiled.js';
+import type { Plan, PlanStep } from './plan.js';
 import type { Action, Agent, Decision, Delivered, Delivery, Mode, Observation, OpenTask, PendingCall, ToolInfo } from './protocol.js';
 import type { JsonValue, Scenario } from './schema.js';
 import { ToolRuntime, callKey, type Attempt, type Outcome } from './tools.js';
@@ -111,12 +112,13 @@ class World {
     private readonly options: EpisodeOptions,
   ) {
     this.sim = new Simulation({ seed: options.seed });
-    this.plan = new Plan(scenario);
+    const compiled = compiledScenario(scenario);
+    this.plan = compiled.plan;
     this.mode = options.mode ?? 'async';
     this.delivery = options.delivery ?? 'push';
-    this.think = compileDistribution(options.thinkTime ?? scenario.thinkTime);
+    this.think = options.thinkTime === undefined ? compiled.think : compileDistribution(options.thinkTime);
     for (const tool of scenario.tools) {
-      const runtime = new ToolRuntime(tool);
+      const runtime = compiled.tools.get(tool.name)!;
       this.tools.set(tool.name, { runtime, slots: new Resource(tool.name, runtime.capacity) });
     }
     this.toolInfo = scenario.tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));

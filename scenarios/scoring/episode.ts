@@ -11,7 +11,8 @@
  * Definitions of every metric, with a worked example: scenarios/METRICS.md.
  */
 import type { EpisodeEvent, EndReason } from '../events.js';
-import { Plan, type PlanStep } from '../plan.js';
+import { planOf } from '../compiled.js';
+import type { PlanStep } from '../plan.js';
 import type { AnswerSpec, JsonValue, Scenario } from '../schema.js';
 import { callOverlap, clippedLength, type Interval } from './intervals.js';
 import type { CallScore, CallVerdict, EpisodeScore, ScoreReference, TaskScore } from './types.js';
@@ -59,7 +60,7 @@ function ratio(a: number, b: number, whenZero: number | null): number | null {
 }
 
 export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[], reference?: ScoreReference): EpisodeScore {
-  const plan = new Plan(scenario);
+  const plan = planOf(scenario);
 
   // The world's view.
   const arrivedAt = new Map<string, number>();

@@ -6,7 +6,7 @@
  * `determinism` needs two runs and is done by the stress runner, not here.
  */
 import type { EpisodeEvent } from '../events.js';
-import { Plan } from '../plan.js';
+import { planOf } from '../compiled.js';
 import type { Scenario } from '../schema.js';
 
 export type CheckName = 'liveness' | 'dependencies' | 'capacity' | 'starvation' | 'efficiency' | 'determinism';
@@ -73,7 +73,7 @@ function deliveries(events: readonly EpisodeEvent[]): Map<string, number> {
 }
 
 export function checkDependencies(e: EpisodeUnderCheck): Violation | null {
-  const plan = new Plan(e.scenario);
+  const plan = planOf(e.scenario);
   const delivered = deliveries(e.events);
   for (const [i, ev] of e.events.entries()) {
     if (ev.type !== 'call_issued' || ev.task === null || ev.step === null) continue;
@@ -114,7 +114,7 @@ export function checkCapacity(e: EpisodeUnderCheck): Violation | null {
 }
 
 export function checkStarvation(e: EpisodeUnderCheck, options: CheckOptions): Violation | null {
-  const plan = new Plan(e.scenario);
+  const plan = planOf(e.scenario);
   const delivered = deliveries(e.events);
   // Calls are only issued while a decision's actions apply: every call_issued belongs to the last
   // decision_ended before it.

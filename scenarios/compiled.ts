@@ -1,0 +1,35 @@
+/**
+ * What every episode on a scenario shares, built once per scenario object: its plan and its tool
+ * runtimes (compiled parameter validators, lookup tables, latency samplers). Both are immutable,
+ * so the world, the oracle, scoring, replays and plan-aware agents can share them; building them
+ * anew per episode was most of the cost of a short episode.
+ *
+ * Keyed by object identity in a WeakMap: a scenario that is dropped takes its entry with it.
+ */
+import { compileDistribution, type Distribution } from '../engine/index.js';
+import { Plan } from './plan.js';
+import type { Scenario } from './schema.js';
+import { ToolRuntime } from './tools.js';
+
+export interface CompiledScenario {
+  readonly plan: Plan;
+  readonly tools: ReadonlyMap<string, ToolRuntime>;
+  /** The scenario's own think time distribution. */
+  readonly think: Distribution;
+}
+
+const cache = new WeakMap<Scenario, CompiledScenario>();
+
+export function compiledScenario(scenario: Scenario): CompiledScenario {
+  let hit = cache.get(scenario);
+  if (hit === undefined) {
+    hit = { plan: new Plan(scenario), tools: new Map(scenario.tools.map((t) => [t.name, new ToolRuntime(t)])), think: compileDistribution(scenario.thinkTime) };
+    cache.set(scenario, hit);
+  }
+  return hit;
+}
+
+/** The scenario's plan (shared; see compiledScenario). */
+export function planOf(scenario: Scenario): Plan {
+  return compiledScenario(scenario).plan;
+}
