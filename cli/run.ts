@@ -9,7 +9,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentEntries, agentMaker, canonicalSpec, isModelSpec, isModuleSpec } from '../agents/index.js';
 import { canonicalJson } from '../scenarios/canonical.js';
-import { runExperiment, type AgentSummary, type ExperimentInstance, type ExperimentResult } from '../scenarios/experiment.js';
+import { runExperiment, type AgentSummary, type EpisodeKey, type EpisodeRecorder, type ExperimentInstance, type ExperimentResult } from '../scenarios/experiment.js';
+import type { Scenario } from '../scenarios/schema.js';
+import { ReplayRecorder } from '../replays/index.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { Stat } from '../scenarios/scoring.js';
 import { defaultInstances, loadInstances } from './instances.js';
@@ -25,6 +27,7 @@ export interface RunOptions extends LlmFlags {
   readonly mode: string;
   readonly delivery: string;
   readonly out?: string;
+  readonly record?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly sample?: string;
@@ -95,12 +98,14 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   if (sample !== null && !(Number.isSafeInteger(sample) && sample > 0)) throw new UsageError(`--sample must be a positive integer, got "${options.sample}"`);
   const instances: ExperimentInstance[] = paths.length === 0 ? defaultInstances(sample) : loadInstances(paths, sample);
   const total = instances.length * seeds.length * agents.length;
+  if (options.record !== undefined && total !== 1) throw new UsageError(`--record FILE records one episode, but this run has ${total}: use --out DIR for one replay per episode`);
+  const recorder = replayRecorder(options, mode, delivery);
   const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
   const bar = showProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'episodes [{bar}] {value}/{total} {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   bar?.start(total, 0);
   let result: ExperimentResult;
   try {
-    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
+    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, ...(recorder === null ? {} : { recorder }), ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
   } finally {
     bar?.stop();
   }
@@ -115,7 +120,25 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   process.stdout.write(`${formatSummaryTable(result.summaries)}\n`);
   const usage = formatUsage(result.episodes);
   if (usage !== '') process.stdout.write(`\n${usage}\n`);
-  if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, 'episodes.jsonl')} and ${join(options.out, 'summary.json')}\n`);
+  if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, 'episodes.jsonl')}, ${join(options.out, 'summary.json')} and one replay per episode in ${join(options.out, 'replays')}\n`);
+  if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
+}
+
+/** A file name for an episode's replay: instance, agent spec and seed, with unsafe characters replaced. */
+export function replayFileName(key: EpisodeKey): string {
+  const safe = (text: string) => text.replace(/[^A-Za-z0-9._=+-]/g, '_');
+  return `${safe(key.instance)}--${safe(key.agent)}--seed${key.seed}.ttr`;
+}
+
+/** Where each episode is recorded: `--record FILE`, or one file per episode under `--out DIR/replays`. */
+function replayRecorder(options: RunOptions, mode: Mode, delivery: Delivery): ((key: EpisodeKey, scenario: Scenario) => EpisodeRecorder) | null {
+  const dir = options.out === undefined ? null : join(options.out, 'replays');
+  if (dir !== null) mkdirSync(dir, { recursive: true });
+  if (dir === null && options.record === undefined) return null;
+  return (key, scenario) => {
+    const path = options.record ?? join(dir!, replayFileName(key));
+    return ReplayRecorder.open(path, { scenario, agent: key.agent, seed: key.seed, mode, delivery });
+  };
 }
 
 export function registerRun(program: Command): void {
@@ -129,7 +152,8 @@ export function registerRun(program: Command): void {
     .option('--mode <mode>', 'async or sync', 'async')
     .option('--delivery <delivery>', 'push or poll (async mode)', 'push')
     .option('--sample <n>', 'run a fixed, documented sample of N instances')
-    .option('--out <dir>', 'write per-episode results (episodes.jsonl) and the summary (summary.json)')
+    .option('--out <dir>', 'write per-episode results (episodes.jsonl), the summary (summary.json) and one replay per episode (replays/)')
+    .option('--record <file>', 'record the (single) episode as a replay file')
     .option('--json', 'print one machine-readable summary instead of the table')
     .option('-q, --quiet', 'no progress bar')
     .option('--concurrency <n>', 'episodes run at once (useful for model agents, which wait on a network; default 1)');

@@ -24,10 +24,11 @@ import { parseScenario } from '../scenarios/validate.js';
 /** Where frames go. `write` must take the bytes before it returns (the buffer may be reused). */
 export interface ReplaySink {
   write(chunk: Uint8Array): void;
+  /** Called after each decision's frame: a good moment to make what was written durable. */
+  checkpoint?(): void;
   close(): void;
 }
 
-/** Collects the bytes in memory. */
 export class MemorySink implements ReplaySink {
   private buf = new Uint8Array(0);
   private length = 0;
@@ -52,9 +53,16 @@ export class MemorySink implements ReplaySink {
   }
 }
 
-/** Appends to a file, one write per frame (created or truncated on open). */
+/**
+ * Appends to a file (created or truncated on open). Frames are buffered and written at every
+ * decision (`checkpoint`), when 64 KiB have gathered, and on close: a process killed mid-run leaves
+ * a file whose frames up to the last decision are complete and readable (the reader reports it as
+ * truncated). One write per frame cost more than the episode itself on a slow filesystem.
+ */
 export class FileSink implements ReplaySink {
   private fd: number | null;
+  private readonly buffer = new Uint8Array(64 * 1024);
+  private used = 0;
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w');
@@ -62,13 +70,35 @@ export class FileSink implements ReplaySink {
 
   write(chunk: Uint8Array): void {
     if (this.fd === null) throw new Error(`replay ${this.path} is closed`);
-    let off = 0;
-    while (off < chunk.length) off += writeSync(this.fd, chunk, off, chunk.length - off);
+    if (this.used + chunk.length > this.buffer.length) this.flush();
+    if (chunk.length > this.buffer.length) {
+      this.writeAll(chunk);
+      return;
+    }
+    this.buffer.set(chunk, this.used);
+    this.used += chunk.length;
+  }
+
+  checkpoint(): void {
+    this.flush();
   }
 
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
+    if (this.fd === null) return;
+    this.flush();
+    closeSync(this.fd);
     this.fd = null;
+  }
+
+  private flush(): void {
+    if (this.used === 0) return;
+    this.writeAll(this.buffer.subarray(0, this.used));
+    this.used = 0;
+  }
+
+  private writeAll(bytes: Uint8Array): void {
+    let off = 0;
+    while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
   }
 }
 
@@ -136,6 +166,7 @@ export class ReplayRecorder {
     if (this.summary !== null) throw new Error('the replay is finished');
     const f = this.encoder.frame(event);
     this.sink.write(f);
+    if (event.type === 'decision_ended') this.sink.checkpoint?.();
     this.hashFrame(f);
     this.records++;
     this.recordBytes += f.length;
