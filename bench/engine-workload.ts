@@ -2,7 +2,8 @@
  * The SimPy-equivalent engine workload: N processes, each looping `timeout(exponential, mean 1 s)`.
  *
  * Three ways to run the same event stream (same seed, same draws, same order of delays):
- * - generators: the engine with one generator process per worker (`yield delayUs`);
+ * - generators: the engine with one generator process per worker (`yield delayUs`), on its own
+ *   heap, and again on heap-js (the measurement behind engine/heap.ts);
  * - callbacks: the engine with one self-rescheduling callback per worker;
  * - bare-heap: a plain heap-js push/pop loop over {time, seq} records, with the same comparator
  *   shape the engine uses: the floor of what this queue costs.
@@ -24,8 +25,8 @@ function seconds(startNs: bigint): number {
   return Number(process.hrtime.bigint() - startNs) / 1e9;
 }
 
-export function runGenerators(processes: number, events: number, seed: number): WorkloadResult {
-  const sim = new Simulation({ seed });
+export function runGenerators(processes: number, events: number, seed: number, heap: 'binary' | 'heap-js' = 'binary'): WorkloadResult {
+  const sim = new Simulation({ seed, heap });
   const stream = sim.streams.get('delays');
   function* worker(): Generator<number, void, unknown> {
     for (;;) yield delay.sample(stream);

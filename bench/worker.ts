@@ -14,6 +14,7 @@ const SEED = 7;
 
 export const JOBS: Readonly<Record<string, Job>> = {
   'engine:generators': ([events]) => runGenerators(PROCESSES, Number(events), SEED),
+  'engine:generators-heap-js': ([events]) => runGenerators(PROCESSES, Number(events), SEED, 'heap-js'),
   'engine:callbacks': ([events]) => runCallbacks(PROCESSES, Number(events), SEED),
   'engine:bare-heap': ([events]) => runBareHeap(PROCESSES, Number(events), SEED),
   'engine:memory': ([count]) => pendingEventBytes(Number(count)),

@@ -6,13 +6,13 @@
  *   A.timeUs = B.timeUs and A.priority < B.priority (a smaller number is more urgent), or
  *   both are equal and A.seq < B.seq,
  * where seq is the queue's insertion counter. So the order is total, and events at the same time
- * and priority run in the order they were scheduled (FIFO). heap-js alone does not keep insertion
- * order among equal keys, which is why seq takes part in every comparison.
+ * and priority run in the order they were scheduled (FIFO). A heap alone does not keep insertion
+ * order among equal keys, which is why seq takes part in every comparison (heap.ts).
  *
  * Cancellation is O(1) and lazy: a cancelled event stays in the heap, flagged, and is dropped when
  * it reaches the top. `size` counts live events only.
  */
-import { Heap } from 'heap-js';
+import { BinaryEventHeap, type EventHeap } from './heap.js';
 
 /** What an event does when it runs; the simulation switches on this (a small int, not a closure). */
 export const EventKind = {
@@ -66,9 +66,13 @@ export function compareEvents(a: ScheduledEvent, b: ScheduledEvent): number {
 }
 
 export class EventQueue {
-  private readonly heap = new Heap<ScheduledEvent>(compareEvents);
+  private readonly heap: EventHeap;
   private nextSeq = 0;
   private cancelledInHeap = 0;
+
+  constructor(heap: EventHeap = new BinaryEventHeap()) {
+    this.heap = heap;
+  }
 
   /** Live (non-cancelled) events waiting to run. */
   get size(): number {
@@ -81,7 +85,7 @@ export class EventQueue {
     event.seq = this.nextSeq++;
     event.queued = true;
     event.cancelled = false;
-    this.heap.add(event);
+    this.heap.push(event);
   }
 
   /** Removes and returns the next live event, or undefined when none is left. */
@@ -98,7 +102,7 @@ export class EventQueue {
   /** Puts back an event just taken by `pop` (same seq, so its place in the order is unchanged). */
   unpop(event: ScheduledEvent): void {
     event.queued = true;
-    this.heap.add(event);
+    this.heap.push(event);
   }
 
   /** The next live event without removing it (drops cancelled ones from the top). */

@@ -17,6 +17,7 @@
  *   With no listener the loop pays one null check.
  */
 import { Process, type ProcessGenerator } from './process.js';
+import { BinaryEventHeap, HeapJsEventHeap } from './heap.js';
 import { EventKind, EventQueue, Priority, ScheduledEvent } from './queue.js';
 import { RandomStreams } from './random.js';
 import { Signal, allOf, anyOf } from './signal.js';
@@ -72,13 +73,18 @@ export class Simulation {
   readonly streams: RandomStreams;
   /** Events run since the simulation was created. */
   eventsRun = 0;
-  private readonly queue = new EventQueue();
+  private readonly queue: EventQueue;
   private listeners: TraceListener[] | null = null;
   private external: ExternalWait | null = null;
   private stopRequested = false;
   private processCount = 0;
 
-  constructor(options: { seed?: number | string; startUs?: number } = {}) {
+  /**
+   * `heap` picks the queue's heap: the engine's own (default) or heap-js, which the benchmark runs
+   * side by side to show why the default is the engine's own.
+   */
+  constructor(options: { seed?: number | string; startUs?: number; heap?: 'binary' | 'heap-js' } = {}) {
+    this.queue = new EventQueue(options.heap === 'heap-js' ? new HeapJsEventHeap() : new BinaryEventHeap());
     this.streams = new RandomStreams(options.seed ?? 0);
     this.nowUs = assertTimeUs(options.startUs ?? 0, 'startUs');
   }

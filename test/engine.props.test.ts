@@ -243,3 +243,22 @@ describe('engine properties', () => {
     );
   });
 });
+
+describe('heaps', () => {
+  it('the engine heap and the heap-js one run any schedule in the same order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(30), fc.integer({ min: -2, max: 2 }), fc.boolean()), { maxLength: 80 }), (plan) => {
+        const order = (heap: 'binary' | 'heap-js') => {
+          const sim = new Simulation({ heap });
+          const ran: number[] = [];
+          const handles = plan.map(([t, p], i) => sim.scheduleAt(t, () => ran.push(i), { priority: p }));
+          plan.forEach(([, , cancel], i) => cancel && sim.cancel(handles[i]!));
+          sim.run();
+          return ran;
+        };
+        expect(order('binary')).toEqual(order('heap-js'));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
