@@ -6,7 +6,8 @@
  * - simulation.ts: the clock and the loop (`run`, `runAsync`, `step`), scheduling, trace hook.
  * - process.ts / signal.ts: generator processes, signals, allOf / anyOf, interrupts.
  * - resource.ts: slots with a FIFO queue.
- * - random.ts: named seeded streams; distributions.ts: latency distributions sampled to µs.
+ * - random.ts: named seeded streams; distributions.ts: latency distributions sampled to µs
+ *   (normal.ts: the standard normal's quantile and CDF they use).
  */
 export * from './time.js';
 export { EventQueue, ScheduledEvent, Priority, compareEvents } from './queue.js';
@@ -20,4 +21,5 @@ export { Resource, ResourceError } from './resource.js';
 export { RandomStreams } from './random.js';
 export type { RandomStream, StreamState, StreamsSnapshot } from './random.js';
 export * from './distributions.js';
+export { normalCdf, normalQuantile } from './normal.js';
 export { TraceDigest } from './trace.js';

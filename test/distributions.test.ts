@@ -9,11 +9,10 @@ import {
   distributionSpecSchema,
   MAX_NESTING,
   MAX_SAMPLE_US,
-  normalCdf,
-  normalQuantile,
   type Distribution,
   type DistributionSpec,
 } from '../engine/distributions.js';
+import { normalCdf, normalQuantile } from '../engine/normal.js';
 import { RandomStreams, type RandomStream } from '../engine/random.js';
 
 const N = 200_000;
