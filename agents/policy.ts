@@ -65,7 +65,8 @@ export abstract class PlanPolicy implements Agent {
       actions.push({ type: 'call', tool: step.tool, args: this.argsFor(step, observation), ref: step.key });
       inFlight++;
     }
-    for (const task of this.plan.tasks) {
+    // Only a task awaiting an answer has one to give (an answer to any other would settle nothing).
+    for (const task of this.tracker.tasksAwaitingAnswer()) {
       if (this.shouldAnswer(task, observation)) {
         this.tracker.answered(task);
         actions.push({ type: 'answer', task: task.id, content: this.answerFor(task) });
@@ -98,14 +99,20 @@ export abstract class PlanPolicy implements Agent {
     return step.args;
   }
 
-  /** Answer once every released step is done or abandoned, and the task awaits an answer. */
+  /**
+   * Answer once every released step is done or abandoned, and the task awaits an answer. Asked
+   * each decision about the tasks that await an answer, in plan order.
+   */
   protected shouldAnswer(task: PlanTask, _observation: Observation): boolean {
-    if (!this.tracker.isReleased(task)) return false;
-    const settled = task.steps.every((s) => {
+    if (!this.tracker.isReleased(task) || !this.tracker.awaitsAnswer(task)) return false;
+    // Settled when every released step is done, or abandoned and not in flight; nothing is
+    // abandoned until a step is given up.
+    if (this.tracker.openStepCount(task) === 0) return true;
+    if (this.givenUp.size === 0) return false;
+    return task.steps.every((s) => {
       const st = this.tracker.get(s);
       return !st.released || st.done || (this.isAbandoned(s) && !st.inFlight);
     });
-    return settled && this.tracker.awaitsAnswer(task);
   }
 
   /** Given up after `retry` failures, or waiting on a dependency that was (it can never run). */
@@ -132,7 +139,6 @@ export abstract class PlanPolicy implements Agent {
 
   /** Ready steps ordered by the decision they became ready at, then plan order. */
   protected inArrivalOrder(ready: readonly PlanStep[]): PlanStep[] {
-    const index = new Map(this.plan.steps.map((s, i) => [s.key, i]));
-    return [...ready].sort((a, b) => this.readySince.get(a.key)! - this.readySince.get(b.key)! || index.get(a.key)! - index.get(b.key)!);
+    return [...ready].sort((a, b) => this.readySince.get(a.key)! - this.readySince.get(b.key)! || a.index - b.index);
   }
 }

@@ -228,6 +228,12 @@ export class MsgWriter {
   }
 }
 
+/**
+ * See `MsgReader.mapEntries`. The bytes from `start` to the `end` returned must be a complete
+ * canonical value that decodes to `value`: then decoding them would give `value` and stop at `end`.
+ */
+export type KnownValue = (key: string, start: number, limit: number) => { readonly value: unknown; readonly end: number } | undefined;
+
 /** Reads canonical MessagePack values from `bytes[pos, end)`. */
 export class MsgReader {
   pos: number;
@@ -379,9 +385,11 @@ export class MsgReader {
 
   /**
    * A map at the top level, entry by entry, with where each value's bytes are: for a reader that
-   * wants to recognise a part it has seen before (the header's scenario).
+   * wants to recognise a part it has seen before (the header's scenario). `known(key, start, limit)`
+   * may recognise the bytes of the value at `start` (up to `limit` at most) as a complete value
+   * decoded before, and return it with where it ends; they are not decoded again.
    */
-  mapEntries(): Array<{ readonly key: string; readonly value: unknown; readonly start: number; readonly end: number }> {
+  mapEntries(known?: KnownValue): Array<{ readonly key: string; readonly value: unknown; readonly start: number; readonly end: number }> {
     const t = this.u8();
     let n: number;
     if (t >= 0x80 && t < 0x90) n = t & 0x0f;
@@ -389,11 +397,11 @@ export class MsgReader {
     else if (t === 0xdf) n = this.u32();
     else throw new CodecError('expected a map');
     const out: Array<{ key: string; value: unknown; start: number; end: number }> = [];
-    this.map(n, t === 0xde ? 16 : t === 0xdf ? 0x10000 : 0, 0, (key, value, start, end) => out.push({ key, value, start, end }));
+    this.map(n, t === 0xde ? 16 : t === 0xdf ? 0x10000 : 0, 0, (key, value, start, end) => out.push({ key, value, start, end }), known);
     return out;
   }
 
-  private map(n: number, min: number, depth: number, entry?: (key: string, value: unknown, start: number, end: number) => void): Record<string, unknown> {
+  private map(n: number, min: number, depth: number, entry?: (key: string, value: unknown, start: number, end: number) => void, known?: KnownValue): Record<string, unknown> {
     if (n < min) throw new CodecError('non-canonical map length');
     if (depth >= MAX_DEPTH) throw new CodecError(`nested deeper than ${MAX_DEPTH}`);
     if (n * 2 > this.end - this.pos) throw new CodecError(`map of ${n} entries runs past the end of its frame`);
@@ -407,7 +415,14 @@ export class MsgReader {
       if (prev !== null && !(prev < key)) throw new CodecError(prev === key ? `duplicate map key ${JSON.stringify(key)}` : 'map keys are not in canonical (sorted) order');
       prev = key;
       const start = this.pos;
-      const v = this.value(depth + 1);
+      const seen = known?.(key, start, this.end);
+      let v: unknown;
+      if (seen === undefined) v = this.value(depth + 1);
+      else {
+        if (!(seen.end > start && seen.end <= this.end)) throw new Error(`a known value cannot end at ${seen.end}`);
+        v = seen.value;
+        this.pos = seen.end;
+      }
       entry?.(key, v, start, this.pos);
       if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
       else out[key] = v;

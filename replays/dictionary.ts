@@ -60,6 +60,8 @@ export class Dictionary {
   private readonly taskIndex = new Map<string, number>();
   private readonly answerIndex = new Map<string, number>();
   private readonly stepByKey = new Map<string, number>();
+  /** Step indices by task, then step id: looked up without building the `task/step` key. */
+  private readonly stepsByTask = new Map<string, Map<string, number>>();
   private readonly runtimes = new Map<string, ToolRuntime | null>();
   private readonly stepOutcomes: Array<Outcome | null | undefined>;
 
@@ -79,7 +81,12 @@ export class Dictionary {
     this.tools.forEach((t, i) => this.toolIndex.has(t) || this.toolIndex.set(t, i));
     this.tasks.forEach((t, i) => this.taskIndex.has(t) || this.taskIndex.set(t, i));
     this.answers.forEach((a, i) => this.answerIndex.has(a) || this.answerIndex.set(a, i));
-    this.steps.forEach((s, i) => this.stepByKey.set(s.key, i));
+    this.steps.forEach((s, i) => {
+      this.stepByKey.set(s.key, i);
+      let ids = this.stepsByTask.get(s.task);
+      if (ids === undefined) this.stepsByTask.set(s.task, (ids = new Map()));
+      ids.set(s.id, i);
+    });
     this.stepOutcomes = new Array<Outcome | null | undefined>(this.steps.length);
   }
 
@@ -99,6 +106,19 @@ export class Dictionary {
     return true;
   }
 
+  /**
+   * `canonEqual(a, b)` for a value that is usually new, a tool's result (built afresh per call, but
+   * for a table row's, which `evaluate` made known): remembering it would cost more than comparing.
+   */
+  sameOnce(a: unknown, b: unknown): boolean {
+    return a === b || (a !== null && typeof a === 'object' && this.equalTo.get(a) === b) || canonEqual(a, b);
+  }
+
+  /** `args` are step k's own args (the plan's object, the canonical copy, or equal to them). */
+  isStepArgs(k: number, args: unknown): boolean {
+    return args === this.steps[k]!.args || this.same(args, this.stepArgs[k]);
+  }
+
   toolRef(name: string): number | string {
     return this.toolIndex.get(name) ?? name;
   }
@@ -114,7 +134,7 @@ export class Dictionary {
   /** Index of the step `task/step`, or -1. */
   stepIndex(task: string | null, step: string | null): number {
     if (task === null || step === null) return -1;
-    return this.stepByKey.get(`${task}/${step}`) ?? -1;
+    return this.stepsByTask.get(task)?.get(step) ?? -1;
   }
 
   stepByRef(ref: string): number {
@@ -142,7 +162,7 @@ export class Dictionary {
    */
   outcome(call: CallInfo): Outcome | null {
     if (call.invalid !== null) return null;
-    if (call.step >= 0 && this.steps[call.step]!.tool === call.tool && this.same(call.args, this.stepArgs[call.step])) {
+    if (call.step >= 0 && this.steps[call.step]!.tool === call.tool && this.isStepArgs(call.step, call.args)) {
       let o = this.stepOutcomes[call.step];
       if (o === undefined) {
         o = this.evaluate(call.tool, this.stepArgs[call.step]!);
@@ -158,7 +178,11 @@ export class Dictionary {
     if (rt === null) return null;
     try {
       const o = rt.evaluate(args as Record<string, JsonValue>);
-      return o.ok ? { ok: true, result: canonicalize(o.result) } : o;
+      if (!o.ok) return o;
+      const result = canonicalize(o.result);
+      // A table tool returns its row's own result object, in the world's events too: know it as equal.
+      if (o.result !== null && typeof o.result === 'object') this.equalTo.set(o.result, result);
+      return { ok: true, result };
     } catch {
       return null;
     }

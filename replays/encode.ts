@@ -162,7 +162,7 @@ export class RecordEncoder {
         return;
       case 'call_issued': {
         const k = dict.stepIndex(e.task, e.step);
-        if (k >= 0 && e.callId === state.lastCallId + 1 && e.invalid === null && e.tool === dict.steps[k]!.tool && e.attempt === state.attempts[k]! + 1 && dict.same(e.args, dict.stepArgs[k])) {
+        if (k >= 0 && e.callId === state.lastCallId + 1 && e.invalid === null && e.tool === dict.steps[k]!.tool && e.attempt === state.attempts[k]! + 1 && dict.isStepArgs(k, e.args)) {
           if (e.ref === dict.steps[k]!.key) {
             this.begin(Code.ISSUED, 3, e);
             w.number(k);
@@ -243,7 +243,7 @@ export class RecordEncoder {
     if (call === undefined) return null;
     if (e.ok === true && e.error === null) {
       const o = this.dict.outcome(call);
-      return o !== null && o.ok && this.dict.same(e.result, o.result) ? 'ok' : null;
+      return o !== null && o.ok && this.dict.sameOnce(e.result, o.result) ? 'ok' : null;
     }
     if (e.ok !== false || e.result !== null || typeof e.error !== 'string') return null;
     if (call.invalid !== null) return e.error === `invalid call: ${call.invalid}` ? ErrorKind.INVALID : null;
@@ -266,7 +266,7 @@ export class RecordEncoder {
           const ref = a.ref === undefined ? undefined : str(a.ref, 'action ref');
           if (ref !== undefined) {
             const k = dict.stepByRef(ref);
-            if (k >= 0 && dict.steps[k]!.tool === tool && dict.same(a.args, dict.stepArgs[k])) {
+            if (k >= 0 && dict.steps[k]!.tool === tool && dict.isStepArgs(k, a.args)) {
               w.number(k);
               break;
             }

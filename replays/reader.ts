@@ -15,7 +15,7 @@ import { fsReason } from '../scenarios/load.js';
 import { CodecError, MsgReader } from './codec.js';
 import { RecordDecoder } from './decode.js';
 import { dictionaryFor } from './dictionary.js';
-import { FORMAT_VERSION, MAGIC, MAX_HEADER_BYTES, MAX_RECORD_BYTES, PREFIX_BYTES, readFrame, ReplayError } from './format.js';
+import { crc32, FORMAT_VERSION, MAGIC, MAX_HEADER_BYTES, MAX_RECORD_BYTES, PREFIX_BYTES, readFrame, ReplayError } from './format.js';
 import { HeaderError, parseHeader, type ReplayHeader } from './header.js';
 
 /** Default cap on a replay's size. */
@@ -54,6 +54,42 @@ export interface ReplayRead {
   readonly offsets: readonly number[];
 }
 
+/** A header's scenario as read before: its bytes (a copy), the document they decode to, their SHA-256. */
+interface SeenScenario {
+  readonly bytes: Uint8Array;
+  readonly doc: unknown;
+  readonly sha256: string;
+}
+
+/**
+ * Scenarios of valid headers read before, by the CRC-32 of their first bytes (`PROBE_BYTES`, or
+ * up to the header's end), confirmed byte for byte: replays of one scenario (other seeds, other
+ * agents) carry the same bytes, and decoding and hashing them again was most of reading a short
+ * replay. A scenario shorter than the probe is found again only in a header that goes on the same
+ * way after it: otherwise it is decoded, which is cheap for a short one. Bounded: the oldest entry
+ * goes first.
+ */
+const seenScenarios = new Map<number, SeenScenario>();
+const SEEN_SCENARIOS = 256;
+const PROBE_BYTES = 1024;
+
+function probe(bytes: Uint8Array, start: number, limit: number): number {
+  return crc32(bytes, start, Math.min(limit, start + PROBE_BYTES));
+}
+
+/** The scenario read before whose bytes are the ones at `start` (ending by `limit`), if any. */
+function seenScenario(bytes: Uint8Array, start: number, limit: number): SeenScenario | undefined {
+  const hit = seenScenarios.get(probe(bytes, start, limit));
+  if (hit === undefined || start + hit.bytes.length > limit) return undefined;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, hit.bytes.length).equals(hit.bytes) ? hit : undefined;
+}
+
+/** Remembers the scenario at `bytes[start, end)` of a header that ends at `limit`. */
+function rememberScenario(bytes: Uint8Array, start: number, end: number, limit: number, doc: unknown, sha256: string): void {
+  if (seenScenarios.size >= SEEN_SCENARIOS) seenScenarios.delete(seenScenarios.keys().next().value!);
+  seenScenarios.set(probe(bytes, start, limit), { bytes: bytes.slice(start, end), doc, sha256 });
+}
+
 export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): ReplayRead {
   const file = options.file ?? '<replay>';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -79,16 +115,27 @@ export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): Replay
   let scenario: Scenario;
   try {
     const r = new MsgReader(bytes, hf.payloadStart, hf.payloadEnd);
-    const entries = r.mapEntries();
+    // A scenario read before is not decoded again: the same bytes give the same document.
+    const found: { seen: SeenScenario | undefined } = { seen: undefined };
+    const entries = r.mapEntries((k, start, limit) => {
+      if (k !== 'scenario') return undefined;
+      found.seen = seenScenario(bytes, start, limit);
+      return found.seen === undefined ? undefined : { value: found.seen.doc, end: start + found.seen.bytes.length };
+    });
     if (!r.done) throw new CodecError('bytes left after the header map');
     const value: Record<string, unknown> = {};
     let key = '';
+    let at: { start: number; end: number } | null = null;
     for (const e of entries) {
       if (e.key === '__proto__') throw new CodecError('unexpected header key __proto__');
       value[e.key] = e.value;
-      if (e.key === 'scenario') key = createHash('sha256').update(bytes.subarray(e.start, e.end)).digest('hex');
+      if (e.key === 'scenario') {
+        at = e;
+        key = found.seen?.sha256 ?? createHash('sha256').update(bytes.subarray(e.start, e.end)).digest('hex');
+      }
     }
     ({ header, scenario } = parseHeader(value, key, file));
+    if (found.seen === undefined && at !== null) rememberScenario(bytes, at.start, at.end, hf.payloadEnd, value['scenario'], key);
   } catch (error) {
     if (error instanceof CodecError || error instanceof HeaderError) return fail(headerWhere, error.message);
     throw error;

@@ -103,9 +103,12 @@ export class FileSink implements ReplaySink {
 }
 
 
-/** The prefix and the header frame, as one chunk. */
-export function headerBytes(header: ReplayHeader): Uint8Array {
-  const w = new MsgWriter(1024 + scenarioPayload(header.scenario).length);
+/**
+ * The prefix and the header frame, as one chunk: a view of `w`'s buffer, which a caller may reuse
+ * once it has the bytes (by default a new writer).
+ */
+export function headerBytes(header: ReplayHeader, w = new MsgWriter(1024 + scenarioPayload(header.scenario).length)): Uint8Array {
+  w.reset();
   const payloadStart = PREFIX_BYTES + FRAME_RESERVE;
   w.ensure(payloadStart);
   w.pos = payloadStart;
@@ -116,6 +119,14 @@ export function headerBytes(header: ReplayHeader): Uint8Array {
   w.buf.set(prefix(), start);
   return w.buf.subarray(start, start + PREFIX_BYTES + head.length);
 }
+
+/**
+ * Where recorders build their header frame: a sink takes the bytes before `write` returns, so one
+ * buffer serves every recorder (a header is mostly the scenario, and allocating room for it per
+ * episode showed). Replaced when a huge header has grown it, so as not to hold on to the memory.
+ */
+let headerScratch = new MsgWriter(16 * 1024);
+const HEADER_SCRATCH_KEEP = 1024 * 1024;
 
 const HASH_CHUNK = 64 * 1024;
 
@@ -149,9 +160,10 @@ export class ReplayRecorder {
     this.scenario = scenario ?? parseScenario(header.scenario, 'replay header scenario');
     this.encoder = new RecordEncoder(dictionaryFor(this.scenario), header);
     this.sink = typeof sink === 'string' ? new FileSink(sink) : sink;
-    const first = headerBytes(header);
+    const first = headerBytes(header, headerScratch);
     this.headerBytes = first.length;
     this.sink.write(first);
+    if (headerScratch.buf.length > HEADER_SCRATCH_KEEP) headerScratch = new MsgWriter(16 * 1024);
     this.onEvent = (event) => this.record(event);
   }
 

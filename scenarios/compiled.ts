@@ -8,6 +8,7 @@
  */
 import { compileDistribution, type Distribution } from '../engine/index.js';
 import { Plan } from './plan.js';
+import type { ToolInfo } from './protocol.js';
 import type { Scenario } from './schema.js';
 import { ToolRuntime } from './tools.js';
 
@@ -16,6 +17,8 @@ export interface CompiledScenario {
   readonly tools: ReadonlyMap<string, ToolRuntime>;
   /** The scenario's own think time distribution. */
   readonly think: Distribution;
+  /** The tools as every observation lists them. */
+  readonly toolInfo: readonly ToolInfo[];
 }
 
 const cache = new WeakMap<Scenario, CompiledScenario>();
@@ -23,7 +26,12 @@ const cache = new WeakMap<Scenario, CompiledScenario>();
 export function compiledScenario(scenario: Scenario): CompiledScenario {
   let hit = cache.get(scenario);
   if (hit === undefined) {
-    hit = { plan: new Plan(scenario), tools: new Map(scenario.tools.map((t) => [t.name, new ToolRuntime(t)])), think: compileDistribution(scenario.thinkTime) };
+    hit = {
+      plan: new Plan(scenario),
+      tools: new Map(scenario.tools.map((t) => [t.name, new ToolRuntime(t)])),
+      think: compileDistribution(scenario.thinkTime),
+      toolInfo: scenario.tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
+    };
     cache.set(scenario, hit);
   }
   return hit;

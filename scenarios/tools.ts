@@ -69,6 +69,8 @@ export class ToolRuntime {
   readonly capacity: number;
   private readonly validator: ValidateFunction;
   private readonly rows: ReadonlyMap<string, JsonValue>;
+  /** `check` answers for args objects that never change (see `check`). */
+  private readonly checked = new WeakMap<object, string | null>();
 
   constructor(tool: Tool) {
     this.tool = tool;
@@ -83,8 +85,22 @@ export class ToolRuntime {
     this.rows = rows;
   }
 
-  /** Null when `args` fit the parameter schema, else the first problem in one line. */
-  check(args: unknown): string | null {
+  /**
+   * Null when `args` fit the parameter schema, else the first problem in one line. `fixed`: the
+   * args object never changes (a scenario step's own args, which agents pass along as they are),
+   * so the answer is remembered for it (validation is pure: the validator changes nothing).
+   */
+  check(args: unknown, fixed = false): string | null {
+    if (!fixed || args === null || typeof args !== 'object') return this.validate(args);
+    let problem = this.checked.get(args);
+    if (problem === undefined) {
+      problem = this.validate(args);
+      this.checked.set(args, problem);
+    }
+    return problem;
+  }
+
+  private validate(args: unknown): string | null {
     if (this.validator(args)) return null;
     const e = this.validator.errors?.[0];
     if (e === undefined) return 'args do not match the parameter schema';
@@ -92,11 +108,11 @@ export class ToolRuntime {
     return `${where} ${e.message ?? 'is invalid'}`;
   }
 
-  /** The outcome of a successful attempt with these args. */
-  evaluate(args: Record<string, JsonValue>): Outcome {
+  /** The outcome of a successful attempt with these args (`argsKey`: their canonical JSON, when the caller has it). */
+  evaluate(args: Record<string, JsonValue>, argsKey?: string): Outcome {
     const impl = this.tool.impl;
     if (impl.kind === 'table') {
-      const hit = this.rows.get(canonicalJson(args));
+      const hit = this.rows.get(argsKey ?? canonicalJson(args));
       if (hit !== undefined) return { ok: true, result: hit };
       return 'error' in impl.default ? { ok: false, error: impl.default.error } : { ok: true, result: impl.default.result };
     }

@@ -6,60 +6,93 @@
  *
  * Calls are tagged with the step key as their `ref`, so results map back to steps.
  */
-import type { Plan, PlanStep, PlanTask } from './plan.js';
+import { IndexSet, type Plan, type PlanStep, type PlanTask } from './plan.js';
 import type { Observation } from './protocol.js';
 
 export interface StepStatus {
-  released: boolean;
-  inFlight: boolean;
-  done: boolean;
-  attempts: number;
-  failures: number;
+  readonly released: boolean;
+  readonly inFlight: boolean;
+  readonly done: boolean;
+  readonly attempts: number;
+  readonly failures: number;
   /** Simulated time its result was delivered (null until done). */
-  deliveredUs: number | null;
+  readonly deliveredUs: number | null;
 }
 
+type MutableStatus = { -readonly [K in keyof StepStatus]: StepStatus[K] };
+
+/**
+ * Kept up to date incrementally, so that a decision costs what changed rather than the plan's
+ * length. Invariants (`checkInvariants` recomputes them):
+ * - `unmet[i]`: the dependencies of step i that are not done;
+ * - `candidates`: the steps released, not done, with `unmet` 0 (ready but for being in flight);
+ * - `inFlight`: the steps whose status is in flight;
+ * - `openSteps[t]`: the steps of task t released and not done;
+ * - `awaiting` and `awaits[t]`: the tasks with a request not answered since.
+ */
 export class PlanTracker {
   readonly plan: Plan;
-  private readonly status = new Map<string, StepStatus>();
-  private readonly released = new Set<string>();
+  /** By step index. */
+  private readonly status: MutableStatus[];
+  private readonly unmet: number[];
+  private readonly candidates = new IndexSet();
+  private inFlight = 0;
+  /** By task index: delivered; steps released and not done. */
+  private readonly taskReleased: boolean[];
+  private readonly openSteps: number[];
   private readonly messagesSeen = new Map<string, number>();
-  /** Tasks with a request (arrival or follow-up) not answered since. */
-  private readonly needsAnswer = new Set<string>();
+  /** Tasks with a request (arrival or follow-up) not answered since, by task index: as a set in plan order, and as flags. */
+  private readonly awaiting = new IndexSet();
+  private readonly awaits: boolean[];
+  /** The highest call id seen pending so far (see `observe`). */
+  private newestPendingId = 0;
 
   constructor(plan: Plan) {
     this.plan = plan;
-    for (const s of plan.steps) this.status.set(s.key, { released: false, inFlight: false, done: false, attempts: 0, failures: 0, deliveredUs: null });
+    this.status = plan.steps.map(() => ({ released: false, inFlight: false, done: false, attempts: 0, failures: 0, deliveredUs: null }));
+    this.unmet = plan.steps.map((s) => plan.dependencies(s).length);
+    this.taskReleased = plan.tasks.map(() => false);
+    this.openSteps = plan.tasks.map(() => 0);
+    this.awaits = plan.tasks.map(() => false);
   }
 
   /** Updates from everything delivered in `observation`, and the calls it lists as pending. */
   observe(observation: Observation): void {
+    /** Steps that a result or error took out of flight. */
+    const cleared: PlanStep[] = [];
     for (const d of observation.delivered) {
       switch (d.type) {
-        case 'task':
-          this.released.add(d.task);
-          this.needsAnswer.add(d.task);
-          for (const s of this.plan.task(d.task)?.steps ?? []) if (s.message === null) this.status.get(s.key)!.released = true;
+        case 'task': {
+          // A task outside the plan: nothing to track (no PlanTask can ask about it).
+          const task = this.plan.task(d.task);
+          if (task === undefined) break;
+          this.taskReleased[task.index] = true;
+          this.setAwaits(task, true);
+          for (const s of task.steps) if (s.message === null) this.release(s);
           break;
+        }
         case 'message': {
           const seen = (this.messagesSeen.get(d.task) ?? 0) + 1;
           this.messagesSeen.set(d.task, seen);
-          this.needsAnswer.add(d.task);
           const task = this.plan.task(d.task);
-          const message = task?.messages[seen - 1];
-          if (task !== undefined && message !== undefined) {
-            for (const s of task.steps) if (s.message === message.index) this.status.get(s.key)!.released = true;
+          if (task === undefined) break;
+          this.setAwaits(task, true);
+          const message = task.messages[seen - 1];
+          if (message !== undefined) {
+            for (const s of task.steps) if (s.message === message.index) this.release(s);
           }
           break;
         }
         case 'result':
         case 'error': {
-          const st = d.ref === null ? undefined : this.status.get(d.ref);
-          if (st === undefined) break;
-          st.inFlight = false;
+          const step = d.ref === null ? undefined : this.plan.stepByKey(d.ref);
+          if (step === undefined) break;
+          const st = this.status[step.index]!;
+          this.setInFlight(st, false);
+          cleared.push(step);
           if (d.type === 'result') {
-            st.done = true;
             st.deliveredUs = d.atUs;
+            if (!st.done) this.markDone(step);
           } else {
             st.failures++;
           }
@@ -70,65 +103,142 @@ export class PlanTracker {
       }
     }
     // Calls in flight that perform steps (by ref) keep those steps in flight: an agent that takes
-    // over mid-episode (a replay fork) must not issue them again. A no-op for an agent that has
-    // seen every observation: it marked them itself when it issued them.
+    // over mid-episode (a replay fork) must not issue them again, nor a step whose result came for
+    // another call. Once observed, every pending call's step is in flight, and only a result or
+    // error takes a step out of flight. So the calls to look at are those new since the last
+    // observation (the world numbers calls in issue order: above every id seen pending) and those
+    // of steps just taken out of flight, rather than the whole list at every decision.
+    let newest = this.newestPendingId;
     for (const call of observation.pending) {
-      const st = call.ref === null ? undefined : this.status.get(call.ref);
-      if (st !== undefined && !st.inFlight) {
-        st.inFlight = true;
-        st.attempts++;
-      }
+      if (call.callId <= this.newestPendingId) continue;
+      newest = Math.max(newest, call.callId);
+      const step = call.ref === null ? undefined : this.plan.stepByKey(call.ref);
+      if (step !== undefined) this.keepInFlight(step);
     }
+    for (const step of cleared) {
+      if (!this.status[step.index]!.inFlight && observation.pending.some((c) => c.ref === step.key)) this.keepInFlight(step);
+    }
+    this.newestPendingId = newest;
   }
 
   get(step: PlanStep): StepStatus {
-    return this.status.get(step.key)!;
+    return this.status[step.index]!;
   }
 
   /** Marks a step as issued (the caller puts `ref: step.key` on the call). */
   issued(step: PlanStep): void {
-    const st = this.get(step);
-    st.inFlight = true;
+    const st = this.status[step.index]!;
+    this.setInFlight(st, true);
     st.attempts++;
   }
 
   /** Released, not done, not in flight, every dependency's result delivered: in plan order. */
   readySteps(): PlanStep[] {
-    return this.plan.steps.filter((s) => {
-      const st = this.get(s);
-      return st.released && !st.done && !st.inFlight && this.plan.dependencies(s).every((d) => this.get(d).done);
-    });
+    const out: PlanStep[] = [];
+    for (const i of this.candidates.values()) if (!this.status[i]!.inFlight) out.push(this.plan.steps[i]!);
+    return out;
   }
 
   /** A request (arrival or follow-up) about the task has come since its last answer. */
   awaitsAnswer(task: PlanTask): boolean {
-    return this.needsAnswer.has(task.id);
+    return this.awaits[task.index]!;
   }
 
   /** Every released step of the task is done and the task awaits an answer. */
   answerable(task: PlanTask): boolean {
-    return this.awaitsAnswer(task) && task.steps.every((s) => !this.get(s).released || this.get(s).done);
+    return this.awaitsAnswer(task) && this.openSteps[task.index] === 0;
+  }
+
+  /** How many of the task's steps are released and not done. */
+  openStepCount(task: PlanTask): number {
+    return this.openSteps[task.index]!;
   }
 
   answered(task: PlanTask): void {
-    this.needsAnswer.delete(task.id);
+    this.setAwaits(task, false);
+  }
+
+  /** The tasks that await an answer (see `awaitsAnswer`), in plan order. */
+  tasksAwaitingAnswer(): PlanTask[] {
+    return this.awaiting.values().map((i) => this.plan.tasks[i]!);
   }
 
   /** What a perfect-knowledge agent answers now: every expected string of the requests seen so far. */
   expectedAnswer(task: PlanTask): string {
     const seen = this.messagesSeen.get(task.id) ?? 0;
-    let spec = task.firstAnswer;
-    for (const m of task.messages.slice(0, seen)) if (m.answer !== null) spec = m.answer;
-    return spec.mustContain.join('; ');
+    return task.answerTexts[Math.min(seen, task.messages.length)]!;
   }
 
   isReleased(task: PlanTask): boolean {
-    return this.released.has(task.id);
+    return this.taskReleased[task.index]!;
   }
 
   inFlightCount(): number {
-    let n = 0;
-    for (const st of this.status.values()) if (st.inFlight) n++;
-    return n;
+    return this.inFlight;
+  }
+
+  /** Recomputes every derived count from the statuses and throws if one is off (for tests). */
+  checkInvariants(): void {
+    let inFlight = 0;
+    for (const [i, s] of this.plan.steps.entries()) {
+      const st = this.status[i]!;
+      if (st.inFlight) inFlight++;
+      const unmet = this.plan.dependencies(s).filter((d) => !this.status[d.index]!.done).length;
+      if (unmet !== this.unmet[i]) throw new Error(`tracker: step ${s.key} has ${unmet} unmet dependencies, counted ${this.unmet[i]}`);
+      if (this.candidates.has(i) !== (st.released && !st.done && unmet === 0)) throw new Error(`tracker: step ${s.key} is wrongly ${this.candidates.has(i) ? 'in' : 'out of'} the ready set`);
+    }
+    if (inFlight !== this.inFlight) throw new Error(`tracker: ${inFlight} steps in flight, counted ${this.inFlight}`);
+    for (const t of this.plan.tasks) {
+      if (this.awaiting.has(t.index) !== this.awaits[t.index]) throw new Error(`tracker: task ${t.id} awaits an answer by one count and not the other`);
+      const open = t.steps.filter((s) => this.status[s.index]!.released && !this.status[s.index]!.done).length;
+      if (open !== this.openSteps[t.index]) throw new Error(`tracker: task ${t.id} has ${open} open steps, counted ${this.openSteps[t.index]}`);
+    }
+  }
+
+  /** A pending call performs the step: it is in flight (one more attempt, if it was not). */
+  private keepInFlight(step: PlanStep): void {
+    const st = this.status[step.index]!;
+    if (st.inFlight) return;
+    this.setInFlight(st, true);
+    st.attempts++;
+  }
+
+  private setAwaits(task: PlanTask, awaits: boolean): void {
+    this.awaits[task.index] = awaits;
+    if (awaits) this.awaiting.add(task.index);
+    else this.awaiting.delete(task.index);
+  }
+
+  private release(step: PlanStep): void {
+    const st = this.status[step.index]!;
+    if (st.released) return;
+    st.released = true;
+    if (!st.done) this.openSteps[this.plan.task(step.task)!.index]!++;
+    this.refresh(step);
+  }
+
+  private markDone(step: PlanStep): void {
+    const st = this.status[step.index]!;
+    st.done = true;
+    if (st.released) this.openSteps[this.plan.task(step.task)!.index]!--;
+    this.refresh(step);
+    for (const d of this.plan.dependents(step)) {
+      // Done happens once per step, so each listing is counted down once.
+      if (--this.unmet[d.index]! < 0) throw new Error(`tracker: step ${d.key} has a negative unmet count`);
+      this.refresh(d);
+    }
+  }
+
+  private setInFlight(st: MutableStatus, inFlight: boolean): void {
+    if (st.inFlight !== inFlight) this.inFlight += inFlight ? 1 : -1;
+    st.inFlight = inFlight;
+    if (this.inFlight < 0) throw new Error('tracker: a negative in-flight count');
+  }
+
+  /** Puts the step in `candidates` or takes it out, after its status or unmet count changed. */
+  private refresh(step: PlanStep): void {
+    const st = this.status[step.index]!;
+    if (st.released && !st.done && this.unmet[step.index] === 0) this.candidates.add(step.index);
+    else this.candidates.delete(step.index);
   }
 }

@@ -22,7 +22,7 @@
 import { Resource, Simulation, compileDistribution, msToUs, type Distribution, type DistributionSpec, type Signal } from '../engine/index.js';
 import type { EndReason, EpisodeEvent, LimitName } from './events.js';
 import { compiledScenario } from './compiled.js';
-import type { Plan, PlanStep } from './plan.js';
+import { IndexSet, type Plan, type PlanStep } from './plan.js';
 import type { Action, Agent, Decision, Delivered, Delivery, Mode, Observation, OpenTask, PendingCall, ToolInfo } from './protocol.js';
 import type { JsonValue, Scenario } from './schema.js';
 import { ToolRuntime, callKey, type Attempt, type Outcome } from './tools.js';
@@ -60,17 +60,23 @@ interface CallState {
   readonly ref: string | null;
   readonly issuedUs: number;
   readonly step: PlanStep | null;
+  /** What observations list while the call is pending (the same object each time: it never changes). */
+  readonly pending: PendingCall;
   completed: boolean;
   done: Signal<undefined> | null;
 }
 
 interface TaskState {
+  /** Position in plan order (of the first task with this id). */
+  readonly index: number;
   arrived: boolean;
   needsAnswer: boolean;
   /** Requests (the task and its follow-ups) that have arrived, and that were delivered to the agent. */
   requestsArrived: number;
   requestsDelivered: number;
   readonly texts: string[];
+  /** What observations list while the task is open; rebuilt when a request arrives. */
+  open: OpenTask | null;
 }
 
 interface InboxItem {
@@ -93,11 +99,21 @@ class World {
   private readonly tools = new Map<string, { readonly runtime: ToolRuntime; readonly slots: Resource }>();
   private readonly toolInfo: readonly ToolInfo[];
   private readonly events: EpisodeEvent[] = [];
+  /** Calls issued and not delivered yet; and what observations list of them, in issue (id) order. */
   private readonly calls = new Map<number, CallState>();
+  private readonly pendingCalls: PendingCall[] = [];
   private readonly stepAttempts = new Map<string, number>();
   private readonly stepsDone = new Set<string>();
   private readonly toolCallCounts = new Map<string, number>();
   private readonly tasks = new Map<string, TaskState>();
+  /** Tasks arrived and awaiting an answer, by plan index; and what `observe` lists of them (in plan order), or null after a change. */
+  private readonly openTasks = new IndexSet();
+  private openList: OpenTask[] | null = null;
+  private readonly tasksByIndex: TaskState[] = [];
+  /** Calls issued and not completed (what can still wake an agent waiting for a result). */
+  private callsInService = 0;
+  /** Tasks whose `needsAnswer` is set. */
+  private tasksNeedingAnswer = 0;
   private inbox: InboxItem[] = [];
   private polledBacklog: InboxItem[] = [];
   private wake: Signal<undefined> | null = null;
@@ -121,8 +137,12 @@ class World {
       const runtime = compiled.tools.get(tool.name)!;
       this.tools.set(tool.name, { runtime, slots: new Resource(tool.name, runtime.capacity) });
     }
-    this.toolInfo = scenario.tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
-    for (const task of this.plan.tasks) this.tasks.set(task.id, { arrived: false, needsAnswer: false, requestsArrived: 0, requestsDelivered: 0, texts: [] });
+    this.toolInfo = compiled.toolInfo;
+    for (const task of this.plan.tasks) {
+      const state: TaskState = { index: this.plan.task(task.id)!.index, arrived: false, needsAnswer: false, requestsArrived: 0, requestsDelivered: 0, texts: [], open: null };
+      this.tasks.set(task.id, state);
+      this.tasksByIndex[state.index] = state;
+    }
     this.arrivalsLeft = this.plan.tasks.length + this.plan.messages.length;
   }
 
@@ -178,28 +198,45 @@ class World {
     const task = this.tasks.get(taskId)!;
     const nowUs = this.sim.nowUs;
     this.arrivalsLeft--;
-    task.needsAnswer = true;
+    this.setNeedsAnswer(task, true);
     task.requestsArrived++;
     if (messageIndex === null) {
       task.arrived = true;
       const text = this.plan.task(taskId)!.text;
-      task.texts.push(text);
+      this.addText(task, text);
       this.emit({ type: 'task_arrived', timeUs: nowUs, task: taskId });
       this.deliver({ delivered: { type: 'task', atUs: nowUs, task: taskId, text }, callId: null });
     } else {
       const text = this.plan.messages[messageIndex]!.text;
-      task.texts.push(text);
+      this.addText(task, text);
       this.emit({ type: 'message_arrived', timeUs: nowUs, task: taskId, index: messageIndex });
       this.deliver({ delivered: { type: 'message', atUs: nowUs, task: taskId, text }, callId: null });
     }
+  }
+
+  private addText(task: TaskState, text: string): void {
+    task.texts.push(text);
+    task.open = null;
+    this.refreshOpen(task);
+  }
+
+  private setNeedsAnswer(task: TaskState, needsAnswer: boolean): void {
+    if (task.needsAnswer !== needsAnswer) this.tasksNeedingAnswer += needsAnswer ? 1 : -1;
+    task.needsAnswer = needsAnswer;
+  }
+
+  /** Keeps `openTasks` in step with the task's state (arrived and awaiting an answer, and its texts). */
+  private refreshOpen(task: TaskState): void {
+    if (task.arrived && task.needsAnswer) this.openTasks.add(task.index);
+    else this.openTasks.delete(task.index);
+    this.openList = null;
   }
 
   /** True when something could still wake an idle agent. */
   private canWake(timedWait: boolean): boolean {
     if (timedWait || this.arrivalsLeft > 0) return true;
     if (this.delivery === 'poll' && this.mode === 'async') return false;
-    for (const call of this.calls.values()) if (!call.completed) return true;
-    return false;
+    return this.callsInService > 0;
   }
 
   private *agentLoop(): Generator<unknown, void, unknown> {
@@ -275,12 +312,17 @@ class World {
       if (item.callId !== null) {
         this.emit({ type: 'result_delivered', timeUs: nowUs, callId: item.callId });
         this.calls.delete(item.callId);
+        this.pendingCalls.splice(indexOfCall(this.pendingCalls, item.callId), 1);
       }
     }
-    const pending: PendingCall[] = [];
-    for (const call of this.calls.values()) pending.push({ callId: call.id, ref: call.ref, tool: call.tool, args: call.args, issuedUs: call.issuedUs });
-    const openTasks: OpenTask[] = [];
-    for (const [id, task] of this.tasks) if (task.arrived && task.needsAnswer) openTasks.push({ id, messages: [...task.texts] });
+    assert(this.pendingCalls.length === this.calls.size, 'the pending list and the calls disagree');
+    const pending = this.pendingCalls.slice();
+    this.openList ??= this.openTasks.values().map((i) => {
+      const task = this.tasksByIndex[i]!;
+      task.open ??= { id: this.plan.tasks[i]!.id, messages: [...task.texts] };
+      return task.open;
+    });
+    const openTasks = this.openList.slice();
     return { nowUs, decision: decisionNo, delivered: items.map((i) => i.delivered), pending, openTasks, tools: this.toolInfo, mode: this.mode, delivery: this.delivery };
   }
 
@@ -295,7 +337,8 @@ class World {
         if (task === undefined) return `no task "${action.task}"`;
         if (!task.arrived) return `task "${action.task}" has not arrived`;
         // An answer settles the task only if its decision had seen every request that has arrived.
-        task.needsAnswer = task.requestsArrived > task.requestsDelivered;
+        this.setNeedsAnswer(task, task.requestsArrived > task.requestsDelivered);
+        this.refreshOpen(task);
         this.emit({ type: 'answer_given', timeUs: this.sim.nowUs, task: action.task, content: action.content });
         return null;
       }
@@ -317,8 +360,10 @@ class World {
     }
     const callId = ++this.callCount;
     const tool = this.tools.get(action.tool);
-    const invalid = tool === undefined ? `unknown tool "${action.tool}"` : tool.runtime.check(action.args);
-    const step = invalid === null ? this.matchStep(action.tool, action.args) : null;
+    const invalid = tool === undefined ? `unknown tool "${action.tool}"` : tool.runtime.check(action.args, this.plan.isStepArgs(action.args));
+    // Canonical JSON of the args, worked out once for matching and for the tool's result.
+    const argsKey = invalid === null ? this.plan.argsKey(action.args) : null;
+    const step = argsKey === null ? null : this.matchStep(action.tool, argsKey);
     let key: string;
     let attempt = 0;
     if (step !== null) {
@@ -330,8 +375,12 @@ class World {
       this.toolCallCounts.set(action.tool, count);
       key = callKey({ tool: action.tool, count });
     }
-    const call: CallState = { id: callId, tool: action.tool, args: action.args, ref: action.ref ?? null, issuedUs: sim.nowUs, step, completed: false, done: null };
+    const ref = action.ref ?? null;
+    const pending: PendingCall = { callId, ref, tool: action.tool, args: action.args, issuedUs: sim.nowUs };
+    const call: CallState = { id: callId, tool: action.tool, args: action.args, ref, issuedUs: sim.nowUs, step, pending, completed: false, done: null };
     this.calls.set(callId, call);
+    this.pendingCalls.push(pending); // ids increase, so the list stays in id order
+    this.callsInService++;
     this.emit({ type: 'call_issued', timeUs: sim.nowUs, callId, tool: action.tool, args: action.args, ref: call.ref, task: step?.task ?? null, step: step?.id ?? null, attempt, invalid });
     if (this.mode === 'sync') {
       call.done = sim.signal('call-done');
@@ -347,7 +396,7 @@ class World {
       sim.schedule(
         drawn.serviceUs,
         () => {
-          const outcome: Outcome = drawn.fate === 'ok' ? tool.runtime.evaluate(action.args as Record<string, JsonValue>) : { ok: false, error: tool.runtime.attemptError(drawn.fate) };
+          const outcome: Outcome = drawn.fate === 'ok' ? tool.runtime.evaluate(action.args as Record<string, JsonValue>, argsKey ?? undefined) : { ok: false, error: tool.runtime.attemptError(drawn.fate) };
           // Complete before releasing, so the next queued call starts after this one ended.
           this.complete(call, outcome);
           tool.slots.release();
@@ -362,8 +411,8 @@ class World {
    * tasks: take the first in plan order that is neither done nor in flight, else the first not
    * done, else the first.
    */
-  private matchStep(tool: string, args: JsonValue): PlanStep | null {
-    const matches = this.plan.stepsMatching(tool, args);
+  private matchStep(tool: string, argsKey: string): PlanStep | null {
+    const matches = this.plan.stepsMatchingKey(tool, argsKey);
     if (matches.length <= 1) return matches[0] ?? null;
     const busy = new Set<string>();
     for (const call of this.calls.values()) if (!call.completed && call.step !== null) busy.add(call.step.key);
@@ -374,6 +423,7 @@ class World {
     if (this.ended !== null) return;
     const nowUs = this.sim.nowUs;
     call.completed = true;
+    this.callsInService--;
     if (outcome.ok && call.step !== null) this.stepsDone.add(call.step.key);
     this.emit({ type: 'call_completed', timeUs: nowUs, callId: call.id, ok: outcome.ok, result: outcome.ok ? outcome.result : null, error: outcome.ok ? null : outcome.error });
     const delivered: Delivered = outcome.ok
@@ -387,9 +437,25 @@ class World {
 
   private isComplete(): boolean {
     if (this.arrivalsLeft > 0) return false;
-    for (const task of this.tasks.values()) if (task.needsAnswer) return false;
-    return true;
+    return this.tasksNeedingAnswer === 0;
   }
+}
+
+/** Position of the call `callId` in a pending list (sorted by id), which must hold it. */
+function indexOfCall(pending: readonly PendingCall[], callId: number): number {
+  let lo = 0;
+  let hi = pending.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pending[mid]!.callId < callId) lo = mid + 1;
+    else hi = mid;
+  }
+  assert(pending[lo]?.callId === callId, `call ${callId} is not pending`);
+  return lo;
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`world invariant: ${message}`);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
