@@ -32,6 +32,11 @@ export class GreedyAsync extends PlanPolicy {
 export class RoundRobin extends PlanPolicy {
   private nextTask = 0;
 
+  /** Goes straight on to the next task's step while ready steps remain and the cap allows. */
+  protected override continueAtOnce(readyLeft: number, inFlight: number): boolean {
+    return readyLeft > 0 && inFlight < this.capFor();
+  }
+
   protected select(ready: readonly PlanStep[]): readonly PlanStep[] {
     const tasks = this.plan.tasks;
     for (let k = 0; k < tasks.length; k++) {

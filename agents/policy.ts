@@ -59,11 +59,13 @@ export abstract class PlanPolicy implements Agent {
     const ready = this.readySteps(observation);
     for (const s of ready) if (!this.readySince.has(s.key)) this.readySince.set(s.key, observation.decision);
     let inFlight = this.tracker.inFlightCount();
+    let issued = 0;
     for (const step of this.select(ready, observation)) {
       if (inFlight >= this.capFor()) break;
       this.tracker.issued(step);
       actions.push({ type: 'call', tool: step.tool, args: this.argsFor(step, observation), ref: step.key });
       inFlight++;
+      issued++;
     }
     // Only a task awaiting an answer has one to give (an answer to any other would settle nothing).
     for (const task of this.tracker.tasksAwaitingAnswer()) {
@@ -74,9 +76,21 @@ export abstract class PlanPolicy implements Agent {
     }
     if (observation.delivery === 'poll' && observation.mode === 'async' && this.tracker.inFlightCount() > 0) {
       actions.push({ type: 'poll' }, { type: 'wait', maxUs: msToUs(this.params['pollMs'] as number) });
+    } else if (actions.length > 0 && !this.continueAtOnce(ready.length - issued, inFlight)) {
+      // Nothing more to do until something is delivered: say so, rather than spend a decision
+      // (and its think time) finding that out.
+      actions.push({ type: 'wait' });
     }
     const thinkMs = this.params['thinkMs'];
     return typeof thinkMs === 'number' ? { actions, thinkUs: msToUs(thinkMs) } : { actions };
+  }
+
+  /**
+   * Whether to decide again right away after acting, instead of waiting for the next delivery:
+   * only policies that hold back ready steps on purpose (one per decision) want to.
+   */
+  protected continueAtOnce(_readyLeft: number, _inFlight: number): boolean {
+    return false;
   }
 
   /** Which ready steps to issue this decision, in issue order (the cap is applied after). */

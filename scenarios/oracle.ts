@@ -120,6 +120,8 @@ function listScheduler(plan: Plan, thinkUs: number, costUs: (s: PlanStep) => num
           actions.push({ type: 'answer', task: task.id, content: tracker.expectedAnswer(task) });
         }
       }
+      // Everything ready is issued: wait for the next delivery rather than spend another decision.
+      if (actions.length > 0) actions.push({ type: 'wait' });
       return { actions, thinkUs };
     },
   };

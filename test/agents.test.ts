@@ -103,3 +103,19 @@ describe('baseline policies', () => {
     expect(greedy.makespanUs).toBe(1_020_000);
   });
 });
+
+describe('documented case: with think time, async can lose to sync', () => {
+  it('scenarios/examples/think-time.json: greedy-async ends at 3.950 s in sync mode and 4.000 s in async mode', async () => {
+    const { loadScenarioFile } = await import('../scenarios/load.js');
+    const { ROOT } = await import('./support/cli.js');
+    const scenario = loadScenarioFile(`${ROOT}/scenarios/examples/think-time.json`);
+    const sync = await runEpisode(scenario, createAgent('greedy-async'), { seed: 1, mode: 'sync' });
+    const async = await runEpisode(scenario, createAgent('greedy-async'), { seed: 1, mode: 'async' });
+    // Sync: decide 0-0.95, both lookups block until 1.95, decide, brief 2.90-3.00, decide, answer 3.95.
+    expect(sync.makespanUs).toBe(3_950_000);
+    // Async: the 1.05 s result starts a decision that is still running when the 1.95 s one lands,
+    // so the brief waits for the decision after it: issued at 2.95, answered at 4.00.
+    expect(async.makespanUs).toBe(4_000_000);
+    expect(eventsOfType(async.events, 'call_issued').at(-1)!.timeUs).toBe(2_950_000);
+  });
+});

@@ -88,7 +88,12 @@ describe('tooltime run with a model agent', () => {
     expect(server.requests.length - before).toBe(sent.length);
     expect(again.stdout).toMatch(/^model agent\s+episodes\s+errored\s+requests\s+retries\s+prompt tokens\s+completion tokens\s+tokens\/episode\s+cost USD\s+cost\/episode\s+malformed replies$/m);
     expect(again.stdout).toMatch(/^openai:test-model\s+2\s+0\s+\d+\s+0\s/m);
-    for (const dir of [cache, join(out, 'results')]) for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f), 'utf8')).not.toContain(KEY);
+    // Every file written: the cache, the results and the replays under results/replays.
+    for (const dir of [cache, join(out, 'results')]) {
+      for (const f of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+        if (f.isFile()) expect(readFileSync(join(f.parentPath, f.name), 'latin1')).not.toContain(KEY);
+      }
+    }
   });
 
   it('an errored episode is listed with its reason, the run still exits 0', async () => {

@@ -42,7 +42,7 @@ describe('tooltime stress finds real bugs, shrinks them, and saves a reproducing
   const flaws: Array<{ agent: string; check: CheckName; extra?: Partial<StressOptions>; maxSteps: number }> = [
     { agent: 'cap-ignorer', check: 'capacity', maxSteps: 3 },
     { agent: 'starver', check: 'starvation', extra: { starvationDecisions: 3 }, maxSteps: 8 },
-    { agent: 'early-bird', check: 'dependencies', maxSteps: 6 },
+    { agent: 'early-bird', check: 'dependencies', maxSteps: 10 },
   ];
   for (const flaw of flaws) {
     it(`${flaw.agent}: ${flaw.check} is violated, shrunk to at most ${flaw.maxSteps} steps, and the saved case reproduces it`, async () => {
