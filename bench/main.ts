@@ -129,6 +129,10 @@ export interface ReplayFigures {
   readonly recordingOverhead: { readonly memory: number; readonly file: number };
   readonly verifyEventsPerSecond: number;
   readonly longVerifyEventsPerSecond: number;
+  /** `tooltime run --out`: recording to memory, and to one file per episode, over no recording. */
+  readonly pipelineOverhead: { readonly memory: number; readonly file: number };
+  /** Verifying a folder of replay files: on this thread, and on 2 started worker threads. */
+  readonly verifyFilesEventsPerSecond: { readonly here: number; readonly workers: number };
 }
 
 export function benchReplay(options: BenchOptions = {}): ReplayFigures {
@@ -166,7 +170,26 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
     ),
   );
   const perEpisodeUs = Math.max(0, ((sec.file - sec.memory) / episodes) * 1e6);
-  log(`  the file variant pays ${perEpisodeUs.toFixed(0)} µs per episode over memory; on this machine creating a file costs ${fs.createUs.toFixed(0)} µs and one frame write ${fs.writeUs.toFixed(2)} µs (a write per event, by design: a killed run leaves every frame written)`);
+  log(`  the file variant pays ${perEpisodeUs.toFixed(0)} µs per episode over memory; on this machine creating a file costs ${fs.createUs.toFixed(0)} µs and one write ${fs.writeUs.toFixed(2)} µs (files are written at every decision, by design: a killed run leaves every decision written)`);
+
+  // The same, as a user pays it: `tooltime run --out DIR` (oracle, sequential reference, scoring, results written).
+  const pipeSample = quick ? 24 : 72;
+  const pipe = runJob<{ episodes: number; seconds: Record<'plain' | 'memory' | 'file', number[]> }>('replay:pipeline', [passes, rounds, pipeSample]);
+  const ps = { plain: median(pipe.seconds.plain), memory: median(pipe.seconds.memory), file: median(pipe.seconds.file) };
+  const pover = (x: number) => `${(((x - ps.plain) / ps.plain) * 100).toFixed(0)}%`;
+  log(`Recording overhead in the run pipeline: tooltime run --sample ${pipeSample} --seeds 1..${rounds} --out DIR (every baseline: ${pipe.episodes} episodes), median of ${passes} interleaved passes in one process`);
+  log(
+    table(
+      ['variant', 'seconds', 'episodes/s', 'overhead', 'target'],
+      [
+        ['no recording (results written)', ps.plain.toFixed(3), (pipe.episodes / ps.plain).toFixed(0), '-', ''],
+        ['recording each episode to memory', ps.memory.toFixed(3), (pipe.episodes / ps.memory).toFixed(0), pover(ps.memory), '<= 25%'],
+        ['one new replay file per episode (--out)', ps.file.toFixed(3), (pipe.episodes / ps.file).toFixed(0), pover(ps.file), ''],
+      ],
+    ),
+  );
+  const pipeFileUs = Math.max(0, ((ps.file - ps.memory) / pipe.episodes) * 1e6);
+  log(`  files cost ${pipeFileUs.toFixed(0)} µs per episode over memory: the filesystem's (file creation ${fs.createUs.toFixed(0)} µs here, above)`);
 
   // Verify throughput.
   type Ver = { episodes: number; events: number; verifySeconds: number; readSeconds: number; rerunSeconds: number; compareSeconds: number; decodeSeconds: number; encodeSeconds: number; plainRunSeconds: number };
@@ -185,6 +208,23 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
     ),
   );
   log('  verify is bound by the re-run: the world and the agent, not the replay codec (compare "plain run events/s").');
+
+  // Verifying a folder of replay files (tooltime replay verify DIR/*.ttr), on this thread and on worker threads.
+  const workers = 2;
+  const vf = runJob<{ files: number; events: number; workers: number; hereSeconds: number[]; poolSeconds: number[]; coldSeconds: number }>('replay:verify-files', [rounds, sample, quick ? 3 : 5, workers]);
+  const here = median(vf.hereSeconds);
+  const pool = median(vf.poolSeconds);
+  log(`Verify files: ${vf.files} replay files of the workload above (${vf.events.toLocaleString('en-US')} events) read and verified, median of ${vf.hereSeconds.length} interleaved passes after a warm-up`);
+  log(
+    table(
+      ['variant', 'seconds', 'verify events/s', 'speed-up', 'target'],
+      [
+        ['this thread', here.toFixed(3), rate(vf.events, here), '1.00', ''],
+        [`${vf.workers} worker threads (started)`, pool.toFixed(3), rate(vf.events, pool), (here / pool).toFixed(2), '>= 1 M verify'],
+        [`${vf.workers} worker threads, cold (as one CLI call: start-up included)`, vf.coldSeconds.toFixed(3), rate(vf.events, vf.coldSeconds), (here / vf.coldSeconds).toFixed(2), ''],
+      ],
+    ),
+  );
   const bytesPerEvent: Record<string, number> = {};
   for (const x of bytes.sets) bytesPerEvent[x.name] = x.recordBytes / x.events;
   return {
@@ -192,6 +232,8 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
     recordingOverhead: { memory: (sec.memory - sec.plain) / sec.plain, file: (sec.file - sec.plain) / sec.plain },
     verifyEventsPerSecond: v.events / v.verifySeconds,
     longVerifyEventsPerSecond: long.events / long.verifySeconds,
+    pipelineOverhead: { memory: (ps.memory - ps.plain) / ps.plain, file: (ps.file - ps.plain) / ps.plain },
+    verifyFilesEventsPerSecond: { here: vf.events / here, workers: vf.events / pool },
   };
 }
 

@@ -4,14 +4,18 @@
  * (re-run + byte comparison), with decode and encode measured alone to show where the time goes.
  *
  * The workload: the example scenarios, plus an even sample of the shipped AsyncTool suite when it
- * exists, run by greedy-async on seeds 1..rounds in the default world (async, push).
+ * exists, run by greedy-async on seeds 1..rounds in the default world (async, push). The run
+ * pipeline's overhead is measured as `tooltime run --sample N --seeds 1..R --out DIR` runs: every
+ * baseline agent, with the oracle, the sequential reference and scoring.
  */
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAgent } from '../agents/index.js';
-import { sampleEvenly } from '../cli/instances.js';
-import { encodeReplay, MemorySink, readReplay, recordEpisode, ReplayRecorder, replayScenario, verifyReplay } from '../replays/index.js';
+import { agentEntries, createAgent } from '../agents/index.js';
+import { defaultInstances, sampleEvenly } from '../cli/instances.js';
+import { replayFileName, writeResults } from '../cli/run.js';
+import { encodeReplay, MemorySink, readReplay, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool } from '../replays/index.js';
+import { runExperiment } from '../scenarios/experiment.js';
 import { examplesDir, loadScenarios } from '../scenarios/load.js';
 import { scenariosPath } from '../scenarios/paths.js';
 import { scenarioSchema, type Scenario } from '../scenarios/schema.js';
@@ -237,6 +241,124 @@ export function filesystemCosts(files: number): { readonly createUs: number; rea
     const writeUs = ((now() - start) / writes) * 1e6;
     closeSync(fd);
     return { createUs, writeUs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface PipelineFigures {
+  readonly episodes: number;
+  /** Seconds of each timed pass, per variant (passes interleaved). */
+  readonly seconds: Readonly<Record<RecordVariant, readonly number[]>>;
+}
+
+/**
+ * What recording costs a user: `tooltime run --out DIR` on an even sample of the default suite
+ * (every baseline, seeds 1..rounds: oracle, sequential reference, episodes, scoring, results
+ * written), without a recorder, recording each episode to memory, and recording one new file per
+ * episode under DIR/replays as `--out` does. Interleaved passes in one process.
+ */
+export async function pipelineOverhead(passes: number, rounds: number, sample: number): Promise<PipelineFigures> {
+  const instances = defaultInstances(sample);
+  const agents = agentEntries()
+    .filter((e) => e.kind === 'baseline')
+    .map((e) => e.name);
+  const seeds = Array.from({ length: rounds }, (_, i) => i + 1);
+  const dir = mkdtempSync(join(tmpdir(), 'tooltime-bench-run-'));
+  let runs = 0;
+  try {
+    const pass = async (variant: RecordVariant): Promise<number> => {
+      const out = join(dir, String(runs++));
+      const replays = join(out, 'replays');
+      mkdirSync(replays, { recursive: true });
+      const result = await runExperiment({
+        instances,
+        agents,
+        seeds,
+        mode: 'async',
+        delivery: 'push',
+        makeAgent: (spec) => createAgent(spec),
+        ...(variant === 'plain'
+          ? {}
+          : { recorder: (key, scenario) => ReplayRecorder.open(variant === 'file' ? join(replays, replayFileName(key)) : new MemorySink(), { scenario, agent: key.agent, seed: key.seed, mode: 'async', delivery: 'push' }) }),
+      });
+      writeResults(out, result);
+      return result.episodes.length;
+    };
+    const variants: RecordVariant[] = ['plain', 'memory', 'file'];
+    for (const v of variants) await pass(v); // warm the JIT
+    const seconds: Record<RecordVariant, number[]> = { plain: [], memory: [], file: [] };
+    let episodes = 0;
+    for (let p = 0; p < passes; p++) {
+      for (const v of variants) {
+        const start = now();
+        episodes = await pass(v);
+        seconds[v].push(now() - start);
+      }
+    }
+    return { episodes, seconds };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface VerifyFilesFigures {
+  readonly files: number;
+  readonly events: number;
+  readonly workers: number;
+  /** Seconds of each timed pass over every file: on the main thread, and on a pool of started workers. */
+  readonly hereSeconds: readonly number[];
+  readonly poolSeconds: readonly number[];
+  /** One `verifyReplayFiles` call as `tooltime replay verify` makes it: workers started and stopped. */
+  readonly coldSeconds: number;
+}
+
+/**
+ * `tooltime replay verify DIR/*.ttr`: the workload recorded to one file per episode in a fresh
+ * folder, then verified on this thread and on `workers` worker threads (interleaved passes, after
+ * a warm-up pass of each), and once end to end with the workers started for the call.
+ */
+export async function verifyFilesThroughput(rounds: number, sample: number, passes: number, workers: number): Promise<VerifyFilesFigures> {
+  const scenarios = replayWorkloads(sample).flatMap((w) => w.scenarios);
+  const dir = mkdtempSync(join(tmpdir(), 'tooltime-bench-verify-'));
+  try {
+    const paths: string[] = [];
+    for (let seed = 1; seed <= rounds; seed++) {
+      for (const scenario of scenarios) {
+        const path = join(dir, `${paths.length}.ttr`);
+        await recordEpisode({ scenario, agent: createAgent(AGENT), seed, out: path });
+        paths.push(path);
+      }
+    }
+    const count = (verdicts: Awaited<ReturnType<typeof verifyReplayFiles>>): number => {
+      let events = 0;
+      for (const v of verdicts) {
+        if (!v.ok) throw new Error(`verify failed in the benchmark: ${'error' in v ? v.error : v.reason}`);
+        events += v.records;
+      }
+      return events;
+    };
+    let start = now();
+    const events = count(await verifyReplayFiles(paths, { workers }));
+    const coldSeconds = now() - start;
+    const pool = new VerifyPool(workers);
+    const hereSeconds: number[] = [];
+    const poolSeconds: number[] = [];
+    try {
+      count(await verifyReplayFiles(paths, { workers: 0 }));
+      count(await pool.verify(paths));
+      for (let p = 0; p < passes; p++) {
+        start = now();
+        count(await verifyReplayFiles(paths, { workers: 0 }));
+        hereSeconds.push(now() - start);
+        start = now();
+        count(await pool.verify(paths));
+        poolSeconds.push(now() - start);
+      }
+    } finally {
+      await pool.close();
+    }
+    return { files: paths.length, events, workers, hereSeconds, poolSeconds, coldSeconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
 import { pendingEventBytes, runBareHeap, runCallbacks, runGenerators } from './engine-workload.js';
 import { engineShare, runSuite } from './episodes-workload.js';
 import { shrinkTime, stressThroughput } from './stress-workload.js';
-import { filesystemCosts, longEpisode, recordOverhead, replayBytes, verifyThroughput } from './replay-workload.js';
+import { filesystemCosts, longEpisode, pipelineOverhead, recordOverhead, replayBytes, verifyFilesThroughput, verifyThroughput } from './replay-workload.js';
 
 type Job = (args: readonly string[]) => unknown;
 
@@ -24,7 +24,9 @@ export const JOBS: Readonly<Record<string, Job>> = {
   'stress:shrink': ([flawed]) => shrinkTime(String(flawed)),
   'replay:bytes': ([rounds, sample]) => replayBytes(Number(rounds), Number(sample)),
   'replay:record': ([passes, rounds, sample]) => recordOverhead(Number(passes), Number(rounds), Number(sample)),
+  'replay:pipeline': ([passes, rounds, sample]) => pipelineOverhead(Number(passes), Number(rounds), Number(sample)),
   'replay:verify': ([rounds, sample]) => verifyThroughput(Number(rounds), Number(sample)),
+  'replay:verify-files': ([rounds, sample, passes, workers]) => verifyFilesThroughput(Number(rounds), Number(sample), Number(passes), Number(workers)),
   'replay:long': ([tasks]) => longEpisode(Number(tasks)),
   'replay:fs': ([files]) => filesystemCosts(Number(files)),
 };

@@ -2,9 +2,10 @@
  * `tooltime replay verify|inspect|diff|fork|golden` and `tooltime score`: working with replay files
  * (.ttr, format in replays/FORMAT.md).
  *
- * - `replay verify FILE...`: re-runs each episode from its header and compares byte for byte;
- *   `FILE: ok (N records, sha256 HEX)` on stdout, or the first divergent record (both versions and
- *   the 5 records before it) on stderr and exit 1.
+ * - `replay verify FILE... [--workers N]`: re-runs each episode from its header and compares byte
+ *   for byte; `FILE: ok (N records, sha256 HEX)` on stdout, or the first divergent record (both
+ *   versions and the 5 records before it) on stderr and exit 1. Many files are verified on worker
+ *   threads (one per core but one, or --workers N), reported in the order given.
  * - `replay inspect FILE [--format text|jsonl|chrome] [--out FILE]`: a timeline, JSON lines, or a
  *   Chrome trace for Perfetto / chrome://tracing.
  * - `replay diff A B [--json]`: the first divergence, header differences, and the two episodes side
@@ -17,7 +18,7 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import type { EpisodeEvent } from '../scenarios/events.js';
-import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, ReplayError, summarizeReplay, verifyReplay, writeGolden, type InspectFormat, type ReplaySummary } from '../replays/index.js';
+import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, summarizeReplay, verifyReplayFiles, writeGolden, type InspectFormat, type ReplaySummary } from '../replays/index.js';
 import { EXIT_BAD_INPUT, UsageError } from './errors.js';
 import { table } from './table.js';
 
@@ -75,33 +76,34 @@ export function registerReplay(program: Command): void {
     .command('verify')
     .description('re-run each replay from its header and compare byte for byte')
     .argument('<file...>', 'replay files')
-    .action(async (files: string[]) => {
+    .option('--workers <n>', 'worker threads verifying files in parallel (0: none; default: one per core but one, at most one per 16 files, none below 2)')
+    .action(async (files: string[], options: { workers?: string }) => {
+      const workers = options.workers === undefined ? undefined : parseCount(options.workers, '--workers');
       let failed = false;
-      for (const file of files) {
-        let result;
-        try {
-          result = await verifyReplay(readReplayBytes(file), { file });
-        } catch (error) {
-          if (!(error instanceof ReplayError)) throw error;
-          writeErr(`tooltime: ${error.message}`);
+      // Verdicts come in input order, each printed as soon as it and those before it are in.
+      await verifyReplayFiles(files, {
+        ...(workers === undefined ? {} : { workers }),
+        onResult: (result) => {
+          if (result.ok) {
+            write(`${result.file}: ok (${result.records} records, sha256 ${result.sha256})`);
+            return;
+          }
           failed = true;
-          continue;
-        }
-        if (result.ok) {
-          write(`${file}: ok (${result.records} records, sha256 ${result.sha256})`);
-          continue;
-        }
-        failed = true;
-        const lines = [`${file}: FAILED: ${result.reason}`];
-        const d = result.divergence;
-        if (d !== null) {
-          lines.push(`  the ${d.before.length} records before it:`);
-          d.before.forEach((e, i) => lines.push(eventLine(d.index - d.before.length + i, e)));
-          lines.push(`  recorded record ${d.index}:`, eventLine(d.index, d.recorded));
-          lines.push(`  re-run record ${d.index}:`, eventLine(d.index, d.rerun));
-        }
-        writeErr(lines.join('\n'));
-      }
+          if ('error' in result) {
+            writeErr(`tooltime: ${result.error}`);
+            return;
+          }
+          const lines = [`${result.file}: FAILED: ${result.reason}`];
+          const d = result.divergence;
+          if (d !== null) {
+            lines.push(`  the ${d.before.length} records before it:`);
+            d.before.forEach((e, i) => lines.push(eventLine(d.index - d.before.length + i, e)));
+            lines.push(`  recorded record ${d.index}:`, eventLine(d.index, d.recorded));
+            lines.push(`  re-run record ${d.index}:`, eventLine(d.index, d.rerun));
+          }
+          writeErr(lines.join('\n'));
+        },
+      });
       if (failed) process.exitCode = EXIT_BAD_INPUT;
     });
 

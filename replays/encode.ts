@@ -34,9 +34,24 @@ function strOrNull(v: unknown, what: string): string | null {
   return v;
 }
 
+/**
+ * The buffer every encoder builds its frames in: a frame is handed out and consumed (written,
+ * hashed) before the next one is built, even with several recordings going on at once, as encoding
+ * is synchronous. One buffer instead of one per episode; replaced when a huge record (a model's
+ * note) has grown it, so as not to hold on to the memory.
+ */
+let shared = new MsgWriter();
+const SHARED_KEEP = 1024 * 1024;
+
+function frameWriter(): MsgWriter {
+  if (shared.buf.length > SHARED_KEEP) shared = new MsgWriter();
+  shared.reset();
+  return shared;
+}
+
 export class RecordEncoder {
   readonly state: EpisodeState;
-  private readonly w = new MsgWriter();
+  private w = shared;
 
   constructor(
     private readonly dict: Dictionary,
@@ -45,10 +60,9 @@ export class RecordEncoder {
     this.state = new EpisodeState(dict);
   }
 
-  /** The frame of `event`'s record: a view into a reused buffer, valid until the next call. */
+  /** The frame of `event`'s record: a view into a shared buffer, valid until any encoder's next frame. */
   frame(event: EpisodeEvent): Uint8Array {
-    const w = this.w;
-    w.reset();
+    const w = (this.w = frameWriter());
     w.ensure(FRAME_RESERVE);
     w.pos = FRAME_RESERVE;
     this.write(event);
@@ -57,10 +71,9 @@ export class RecordEncoder {
     return frameInPlace(w.buf, w.pos);
   }
 
-  /** The trailer frame (a view into a reused buffer). */
+  /** The trailer frame (a view into the shared buffer, as `frame`'s). */
   trailer(records: number, sha256: string): Uint8Array {
-    const w = this.w;
-    w.reset();
+    const w = (this.w = frameWriter());
     w.ensure(FRAME_RESERVE);
     w.pos = FRAME_RESERVE;
     w.arrayHeader(3);

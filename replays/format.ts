@@ -88,13 +88,59 @@ const CRC_TABLE = (() => {
 })();
 
 /** zlib's native CRC-32 (Node >= 20.15), for long inputs; short ones are faster in JavaScript. */
-const nativeCrc32: ((data: Uint8Array) => number) | undefined = typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
+const nativeCrc32: ((data: Uint8Array, value?: number) => number) | undefined = typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
 
-export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  if (nativeCrc32 !== undefined && end - start >= 256) return nativeCrc32(bytes.subarray(start, end)) >>> 0;
-  let c = 0xffffffff;
+/** The CRC-32 of `bytes[start, end)`; `crc`, the CRC of the bytes before them, continues it. */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number {
+  if (nativeCrc32 !== undefined && end - start >= 256) return nativeCrc32(bytes.subarray(start, end), crc) >>> 0;
+  let c = (crc ^ 0xffffffff) >>> 0;
   for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
+}
+
+/*
+ * Combining CRCs (zlib's crc32_combine): the CRC of A then B from the CRC of A, the CRC of B and
+ * B's length, without reading A or B again. A recorder uses it to checksum a header around its
+ * scenario (most of the header, the same in every episode) from that scenario's CRC, made once.
+ */
+
+/** a·b modulo the CRC polynomial (bit-reflected, as zlib's multmodp). */
+function multModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ 0xedb88320 : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+/** x^(2^k) modulo the CRC polynomial, k = 0..31. */
+const X2N_TABLE = (() => {
+  const table = new Uint32Array(32);
+  let p = 0x40000000; // x^1
+  for (let k = 0; k < 32; k++) {
+    table[k] = p;
+    p = multModP(p, p);
+  }
+  return table;
+})();
+
+/** What `crc32Combine` needs of B's length (`length` bytes): x^(8·length) modulo the polynomial. */
+export function crc32Shift(length: number): number {
+  let p = 0x80000000; // x^0
+  let k = 3; // 8 bits a byte
+  for (let n = length; n > 0; n = Math.floor(n / 2), k++) if (n % 2 === 1) p = multModP(X2N_TABLE[k & 31]!, p);
+  return p;
+}
+
+/** The CRC-32 of A then B, given `crcA`, `crcB` and `crc32Shift(B's length)`. */
+export function crc32Combine(crcA: number, crcB: number, shiftB: number): number {
+  return (multModP(shiftB, crcA) ^ crcB) >>> 0;
 }
 
 // ---- Frames.
@@ -137,7 +183,13 @@ export const FRAME_RESERVE = 5;
  * the payload and the CRC after it; returns the frame (a view of `buf`).
  */
 export function frameInPlace(buf: Uint8Array, payloadEnd: number, payloadStart = FRAME_RESERVE): Uint8Array {
-  const length = payloadEnd - payloadStart;
+  const start = writeFrameLength(buf, payloadStart, payloadEnd - payloadStart);
+  writeCrc(buf, payloadEnd, crc32(buf, start, payloadEnd));
+  return buf.subarray(start, payloadEnd + CRC_BYTES);
+}
+
+/** Writes a frame's `length` just before `payloadStart` (FRAME_RESERVE bytes are free there); returns where the frame starts. */
+export function writeFrameLength(buf: Uint8Array, payloadStart: number, length: number): number {
   const start = payloadStart - varintSize(length);
   let n = length;
   let p = start;
@@ -146,12 +198,22 @@ export function frameInPlace(buf: Uint8Array, payloadEnd: number, payloadStart =
     n = Math.floor(n / 128);
   }
   buf[p] = n;
-  const crc = crc32(buf, start, payloadEnd);
-  buf[payloadEnd] = crc & 0xff;
-  buf[payloadEnd + 1] = (crc >>> 8) & 0xff;
-  buf[payloadEnd + 2] = (crc >>> 16) & 0xff;
-  buf[payloadEnd + 3] = crc >>> 24;
-  return buf.subarray(start, payloadEnd + CRC_BYTES);
+  return start;
+}
+
+/** Writes a frame's CRC (u32 little-endian) at `at`. */
+export function writeCrc(buf: Uint8Array, at: number, crc: number): void {
+  buf[at] = crc & 0xff;
+  buf[at + 1] = (crc >>> 8) & 0xff;
+  buf[at + 2] = (crc >>> 16) & 0xff;
+  buf[at + 3] = crc >>> 24;
+}
+
+const PREFIX = prefix();
+
+/** Writes the fixed prefix (magic and format version) at `at`. */
+export function writePrefix(buf: Uint8Array, at: number): void {
+  buf.set(PREFIX, at);
 }
 
 /** The fixed prefix: magic and format version. */

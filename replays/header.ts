@@ -23,8 +23,8 @@ import { packageRoot } from '../scenarios/paths.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../scenarios/schema.js';
 import { parseScenario, ScenarioError } from '../scenarios/validate.js';
-import { MsgWriter } from './codec.js';
-import { DELIVERIES, MODES } from './format.js';
+import { encodeJson, MsgWriter } from './codec.js';
+import { crc32, crc32Shift, DELIVERIES, MODES } from './format.js';
 
 export interface ForkOrigin {
   /** SHA-256 (hex) of the whole replay file the fork was made from. */
@@ -160,7 +160,15 @@ export function headerJson(header: ReplayHeader): JsonValue {
   };
 }
 
-const scenarioBytes = new WeakMap<object, Uint8Array>();
+/** A scenario document's canonical encoding, with its CRC-32 and what combining that CRC needs. */
+export interface ScenarioPart {
+  readonly bytes: Uint8Array;
+  readonly crc: number;
+  /** `crc32Shift(bytes.length)`. */
+  readonly shift: number;
+}
+
+const scenarioParts = new WeakMap<object, ScenarioPart>();
 
 /**
  * The header frame's payload: `headerJson(header)` in canonical MessagePack. The scenario's bytes
@@ -172,29 +180,77 @@ export function headerPayload(header: ReplayHeader): Uint8Array {
   return w.bytes();
 }
 
-/** The canonical encoding of a header's scenario document, made once per document. */
-export function scenarioPayload(scenario: JsonValue): Uint8Array {
+/** The canonical encoding of a header's scenario document (and its CRC-32), made once per document. */
+export function scenarioPart(scenario: JsonValue): ScenarioPart {
   const cacheable = scenario !== null && typeof scenario === 'object';
-  let bytes = cacheable ? scenarioBytes.get(scenario) : undefined;
-  if (bytes === undefined) {
+  let part = cacheable ? scenarioParts.get(scenario) : undefined;
+  if (part === undefined) {
     const sw = new MsgWriter(4096);
     sw.json(scenario);
-    bytes = sw.bytes().slice();
-    if (cacheable) scenarioBytes.set(scenario, bytes);
+    const bytes = sw.bytes().slice();
+    part = { bytes, crc: crc32(bytes), shift: crc32Shift(bytes.length) };
+    if (cacheable) scenarioParts.set(scenario, part);
+  }
+  return part;
+}
+
+/**
+ * Remembers `bytes` as the encoding of `doc`, a document just decoded from them (a canonical
+ * encoding is the only one of its value): a re-run of a replay read from a file then writes its
+ * header without encoding the scenario again.
+ */
+export function knownScenarioPart(doc: JsonValue, bytes: Uint8Array): void {
+  if (doc !== null && typeof doc === 'object' && !scenarioParts.has(doc)) scenarioParts.set(doc, { bytes, crc: crc32(bytes), shift: crc32Shift(bytes.length) });
+}
+
+/** The canonical encoding of a header's scenario document, made once per document. */
+export function scenarioPayload(scenario: JsonValue): Uint8Array {
+  return scenarioPart(scenario).bytes;
+}
+
+/**
+ * The header payload is `headerJson(header)`, a map of six keys in this (sorted) order:
+ * `writeHeaderStart`, then the scenario's bytes, then `writeHeaderEnd` (so the three must agree with
+ * `headerJson`). Split so that a recorder can hand the scenario's cached
+ * bytes to its sink as they are instead of copying them after the start.
+ */
+export function writeHeader(w: MsgWriter, header: ReplayHeader): void {
+  writeHeaderStart(w, header);
+  w.raw(scenarioPayload(header.scenario));
+  writeHeaderEnd(w, header);
+}
+
+/** The header map up to the scenario's value: `agent`, `forkedFrom` and the key `scenario`. */
+export function writeHeaderStart(w: MsgWriter, header: ReplayHeader): void {
+  const f = header.forkedFrom;
+  w.mapHeader(6);
+  w.string('agent');
+  w.raw(agentPayload(header.agent));
+  w.string('forkedFrom');
+  w.json(f === null ? null : { agentSeed: f.agentSeed, originalAgent: f.originalAgent, records: f.records, sha256: f.sha256 });
+  w.string('scenario');
+}
+
+const agentParts = new WeakMap<object, Uint8Array>();
+
+/** The canonical encoding of a header's `agent` (its spec and full configuration), once per agent object. */
+function agentPayload(agent: ReplayHeader['agent']): Uint8Array {
+  let bytes = agentParts.get(agent);
+  if (bytes === undefined) {
+    bytes = encodeJson({ config: agent.config, spec: agent.spec });
+    agentParts.set(agent, bytes);
   }
   return bytes;
 }
 
-/** Appends the header payload to `w`. */
-export function writeHeader(w: MsgWriter, header: ReplayHeader): void {
-  const doc = headerJson(header) as Record<string, JsonValue>;
-  const keys = Object.keys(doc).sort();
-  w.mapHeader(keys.length);
-  for (const key of keys) {
-    w.string(key);
-    if (key === 'scenario') w.raw(scenarioPayload(header.scenario));
-    else w.json(doc[key]);
-  }
+/** The header map after the scenario's value: `seed`, `tooltime`, `world`. */
+export function writeHeaderEnd(w: MsgWriter, header: ReplayHeader): void {
+  w.string('seed');
+  w.number(header.seed);
+  w.string('tooltime');
+  w.string(header.tooltime);
+  w.string('world');
+  w.json({ delivery: header.world.delivery, mode: header.world.mode, thinkTime: (header.world.thinkTime as unknown as JsonValue) ?? null });
 }
 
 /** Thrown by `parseHeader`; the reader adds the file and place. */

@@ -3,7 +3,7 @@
  *
  * - write: `ReplayRecorder` (streaming), `encodeReplay` (in memory), `recordEpisode` (run + record);
  * - read: `readReplay`, `readReplayFile` (complete prefix of a truncated file; `ReplayError` otherwise);
- * - use: `verifyReplay`, `diffReplays`, `forkReplay`, `inspectReplay`, `scoreReplay`, golden replays.
+ * - use: `verifyReplay`, `verifyReplayFiles` (many files, on worker threads), `diffReplays`, `forkReplay`, `inspectReplay`, `scoreReplay`, golden replays.
  */
 export { ReplayError, FORMAT_VERSION, MAGIC } from './format.js';
 export { CodecError, encodeJson, decodeJson } from './codec.js';
@@ -11,6 +11,7 @@ export { makeHeader, replayScenario, agentConfig, tooltimeVersion, type ReplayHe
 export { ReplayRecorder, MemorySink, FileSink, encodeReplay, recordEpisode, type ReplaySink, type RecordingSummary, type RecordOptions } from './recorder.js';
 export { readReplay, readReplayFile, readReplayBytes, DEFAULT_MAX_BYTES, type ReplayRead, type ReadOptions, type ReplaySizes } from './reader.js';
 export { verifyReplay, rerun, defaultReplayAgent, type VerifyOptions, type VerifyResult, type Divergence, type VerifyTiming } from './verify.js';
+export { verifyReplayFiles, VerifyPool, autoWorkers, type FileVerdict, type VerifyFilesOptions } from './verify-files.js';
 export { forkReplay, ForkAgent, forkAgentFor, handoverIndex, replayedDecisions, type ForkOptions, type ForkResult, type ReplayedDecision } from './fork.js';
 export { diffReplays, type ReplayDiff } from './diff.js';
 export { inspectReplay, formatText, formatJsonl, formatChrome, INSPECT_FORMATS, type InspectFormat } from './inspect.js';

@@ -8,15 +8,15 @@
  * trailer. Work and memory are bounded by the input's size.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { EpisodeEvent } from '../scenarios/events.js';
-import type { Scenario } from '../scenarios/schema.js';
+import type { JsonValue, Scenario } from '../scenarios/schema.js';
 import { fsReason } from '../scenarios/load.js';
 import { CodecError, MsgReader } from './codec.js';
 import { RecordDecoder } from './decode.js';
 import { dictionaryFor } from './dictionary.js';
 import { crc32, FORMAT_VERSION, MAGIC, MAX_HEADER_BYTES, MAX_RECORD_BYTES, PREFIX_BYTES, readFrame, ReplayError } from './format.js';
-import { HeaderError, parseHeader, type ReplayHeader } from './header.js';
+import { HeaderError, knownScenarioPart, parseHeader, type ReplayHeader } from './header.js';
 
 /** Default cap on a replay's size. */
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
@@ -87,10 +87,21 @@ function seenScenario(bytes: Uint8Array, start: number, limit: number): SeenScen
 /** Remembers the scenario at `bytes[start, end)` of a header that ends at `limit`. */
 function rememberScenario(bytes: Uint8Array, start: number, end: number, limit: number, doc: unknown, sha256: string): void {
   if (seenScenarios.size >= SEEN_SCENARIOS) seenScenarios.delete(seenScenarios.keys().next().value!);
-  seenScenarios.set(probe(bytes, start, limit), { bytes: bytes.slice(start, end), doc, sha256 });
+  const copy = bytes.slice(start, end);
+  seenScenarios.set(probe(bytes, start, limit), { bytes: copy, doc, sha256 });
+  knownScenarioPart(doc as JsonValue, copy);
 }
 
-export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): ReplayRead {
+/** What `readReplayHeader` reads: the header, its scenario parsed, and where the records start. */
+export interface HeaderRead {
+  readonly file: string;
+  readonly header: ReplayHeader;
+  readonly scenario: Scenario;
+  readonly recordsStart: number;
+}
+
+/** Reads and checks a replay up to its header, as `readReplay` does (the same errors). */
+export function readReplayHeader(bytes: Uint8Array, options: ReadOptions = {}): HeaderRead {
   const file = options.file ?? '<replay>';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const fail = (where: string, message: string): never => {
@@ -105,7 +116,6 @@ export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): Replay
   const version = bytes[MAGIC.length]! | (bytes[MAGIC.length + 1]! << 8);
   if (version !== FORMAT_VERSION) fail('', `unsupported replay format version ${version} (this tooltime reads version ${FORMAT_VERSION})`);
 
-  // The header.
   const hf = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES);
   const headerWhere = `header at byte ${PREFIX_BYTES}`;
   if (hf.kind === 'cut') fail(headerWhere, 'truncated inside the header');
@@ -140,12 +150,20 @@ export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): Replay
     if (error instanceof CodecError || error instanceof HeaderError) return fail(headerWhere, error.message);
     throw error;
   }
+  return { file, header, scenario, recordsStart: hf.end };
+}
+
+export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): ReplayRead {
+  const file = options.file ?? '<replay>';
+  const fail = (where: string, message: string): never => {
+    throw new ReplayError(`${file}: ${where === '' ? '' : `${where}: `}${message}`);
+  };
+  const { header, scenario, recordsStart } = readReplayHeader(bytes, options);
 
   // The records.
   const decoder = new RecordDecoder(dictionaryFor(scenario), header);
   const events: EpisodeEvent[] = [];
   const offsets: number[] = [];
-  const recordsStart = hf.end;
   let pos = recordsStart;
   let problem: string | null = null;
   let trailer: { start: number; end: number; records: number; sha256: string } | null = null;
@@ -212,12 +230,17 @@ export function readReplayFile(path: string, options: Omit<ReadOptions, 'file'> 
 
 /** A replay file's bytes, or a ReplayError naming the file. */
 export function readReplayBytes(path: string, maxBytes = DEFAULT_MAX_BYTES): Uint8Array {
+  let fd: number | null = null;
   try {
-    const size = statSync(path).size;
+    // One open for the size check and the read (opening a file is most of reading a short one).
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
     if (size > maxBytes) throw new ReplayError(`${path}: ${size} bytes, over the limit of ${maxBytes}`);
-    return new Uint8Array(readFileSync(path));
+    return new Uint8Array(readFileSync(fd));
   } catch (error) {
     if (error instanceof ReplayError) throw error;
     throw new ReplayError(`${path}: cannot read: ${fsReason(error)}`);
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }

@@ -8,7 +8,7 @@
  *   await runEpisode(recorder.scenario, agent, { seed: 1, onEvent: recorder.onEvent });
  *   recorder.finish();
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as hashOnce, type Hash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { EpisodeEvent } from '../scenarios/events.js';
 import type { Agent } from '../scenarios/protocol.js';
@@ -16,9 +16,9 @@ import type { Scenario } from '../scenarios/schema.js';
 import { runEpisode, type Episode } from '../scenarios/world.js';
 import { dictionaryFor } from './dictionary.js';
 import { RecordEncoder } from './encode.js';
-import { CRC_BYTES, FRAME_RESERVE, frameInPlace, PREFIX_BYTES, prefix } from './format.js';
+import { CRC_BYTES, crc32, crc32Combine, FRAME_RESERVE, PREFIX_BYTES, writeCrc, writeFrameLength, writePrefix } from './format.js';
 import { MsgWriter } from './codec.js';
-import { makeHeader, replayScenario, scenarioPayload, writeHeader, type HeaderOptions, type ReplayHeader } from './header.js';
+import { makeHeader, replayScenario, scenarioPart, writeHeaderEnd, writeHeaderStart, type HeaderOptions, type ReplayHeader } from './header.js';
 import { parseScenario } from '../scenarios/validate.js';
 
 /** Where frames go. `write` must take the bytes before it returns (the buffer may be reused). */
@@ -35,8 +35,9 @@ export class MemorySink implements ReplaySink {
 
   write(chunk: Uint8Array): void {
     if (this.length + chunk.length > this.buf.length) {
-      // The first chunk is the header: leave room for the records after it.
-      let size = Math.max(this.buf.length * 2, 1024);
+      // At least 16 KiB at first: room for a suite scenario's header (~10 KB) and the records of a
+      // short episode, in one allocation.
+      let size = Math.max(this.buf.length * 2, 16 * 1024);
       while (size < this.length + chunk.length) size *= 2;
       const next = new Uint8Array(size);
       next.set(this.buf.subarray(0, this.length));
@@ -104,29 +105,39 @@ export class FileSink implements ReplaySink {
 
 
 /**
- * The prefix and the header frame, as one chunk: a view of `w`'s buffer, which a caller may reuse
- * once it has the bytes (by default a new writer).
+ * Where recorders build their header frame: a sink takes the bytes before `write` returns, so one
+ * buffer serves every recorder.
  */
-export function headerBytes(header: ReplayHeader, w = new MsgWriter(1024 + scenarioPayload(header.scenario).length)): Uint8Array {
+const headerScratch = new MsgWriter(4 * 1024);
+
+/**
+ * Writes the prefix and the header frame to `sink`; returns their length. A header is mostly its
+ * scenario, the same in every episode of it: the scenario's cached bytes go to the sink as they are
+ * (three writes: before, scenario, after), and the frame's CRC-32 is combined from the CRCs of the
+ * three parts, the scenario's made once. Copying and checksumming ~10 KB per episode showed.
+ */
+function writeHeaderFrame(sink: ReplaySink, header: ReplayHeader): number {
+  const scenario = scenarioPart(header.scenario);
+  const w = headerScratch;
   w.reset();
   const payloadStart = PREFIX_BYTES + FRAME_RESERVE;
   w.ensure(payloadStart);
   w.pos = payloadStart;
-  writeHeader(w, header);
+  writeHeaderStart(w, header);
+  const split = w.pos;
+  writeHeaderEnd(w, header);
+  const payloadEnd = w.pos;
   w.ensure(CRC_BYTES);
-  const head = frameInPlace(w.buf, w.pos, payloadStart);
-  const start = head.byteOffset - w.buf.byteOffset - PREFIX_BYTES;
-  w.buf.set(prefix(), start);
-  return w.buf.subarray(start, start + PREFIX_BYTES + head.length);
+  const buf = w.buf;
+  const start = writeFrameLength(buf, payloadStart, payloadEnd - payloadStart + scenario.bytes.length);
+  writePrefix(buf, start - PREFIX_BYTES);
+  const crc = crc32(buf, split, payloadEnd, crc32Combine(crc32(buf, start, split), scenario.crc, scenario.shift));
+  writeCrc(buf, payloadEnd, crc);
+  sink.write(buf.subarray(start - PREFIX_BYTES, split));
+  sink.write(scenario.bytes);
+  sink.write(buf.subarray(split, payloadEnd + CRC_BYTES));
+  return PREFIX_BYTES + (payloadEnd + CRC_BYTES - start) + scenario.bytes.length;
 }
-
-/**
- * Where recorders build their header frame: a sink takes the bytes before `write` returns, so one
- * buffer serves every recorder (a header is mostly the scenario, and allocating room for it per
- * episode showed). Replaced when a huge header has grown it, so as not to hold on to the memory.
- */
-let headerScratch = new MsgWriter(16 * 1024);
-const HEADER_SCRATCH_KEEP = 1024 * 1024;
 
 const HASH_CHUNK = 64 * 1024;
 
@@ -146,7 +157,8 @@ export class ReplayRecorder {
   readonly onEvent: (event: EpisodeEvent) => void;
   private readonly sink: ReplaySink;
   private readonly encoder: RecordEncoder;
-  private readonly hash: Hash = createHash('sha256');
+  /** Made once the records outgrow one chunk: most episodes' records are hashed in one call at the end. */
+  private hash: Hash | null = null;
   private pending = new Uint8Array(1024);
   private pendingLength = 0;
   private records = 0;
@@ -160,10 +172,7 @@ export class ReplayRecorder {
     this.scenario = scenario ?? parseScenario(header.scenario, 'replay header scenario');
     this.encoder = new RecordEncoder(dictionaryFor(this.scenario), header);
     this.sink = typeof sink === 'string' ? new FileSink(sink) : sink;
-    const first = headerBytes(header, headerScratch);
-    this.headerBytes = first.length;
-    this.sink.write(first);
-    if (headerScratch.buf.length > HEADER_SCRATCH_KEEP) headerScratch = new MsgWriter(16 * 1024);
+    this.headerBytes = writeHeaderFrame(this.sink, header);
     this.onEvent = (event) => this.record(event);
   }
 
@@ -192,10 +201,11 @@ export class ReplayRecorder {
       this.pending = grown;
     }
     if (this.pendingLength + f.length > HASH_CHUNK) {
+      this.hash ??= createHash('sha256');
       this.hash.update(this.pending.subarray(0, this.pendingLength));
       this.pendingLength = 0;
     }
-    if (f.length > HASH_CHUNK) this.hash.update(f);
+    if (f.length > HASH_CHUNK) (this.hash ??= createHash('sha256')).update(f);
     else {
       this.pending.set(f, this.pendingLength);
       this.pendingLength += f.length;
@@ -212,8 +222,8 @@ export class ReplayRecorder {
   /** Writes the trailer and closes the sink; idempotent. */
   finish(_episode?: unknown): RecordingSummary {
     if (this.summary !== null) return this.summary;
-    this.hash.update(this.pending.subarray(0, this.pendingLength));
-    const sha256 = this.hash.digest('hex');
+    const rest = this.pending.subarray(0, this.pendingLength);
+    const sha256 = this.hash === null ? hashOnce('sha256', rest, 'hex') : this.hash.update(rest).digest('hex');
     this.sink.write(this.encoder.trailer(this.records, sha256));
     this.sink.close();
     this.summary = { records: this.records, sha256, headerBytes: this.headerBytes, recordBytes: this.recordBytes };

@@ -16,8 +16,8 @@ import { runEpisode } from '../scenarios/world.js';
 import { forkAgentFor, handoverIndex } from './fork.js';
 import { ReplayError } from './format.js';
 import type { ReplayHeader } from './header.js';
-import { readReplay, type ReplayRead } from './reader.js';
-import { MemorySink, ReplayRecorder, type ReplaySink } from './recorder.js';
+import { readReplay, readReplayHeader, type ReplayRead } from './reader.js';
+import { MemorySink, ReplayRecorder, type RecordingSummary, type ReplaySink } from './recorder.js';
 
 export interface VerifyOptions {
   readonly makeAgent?: (header: ReplayHeader, recorded: readonly EpisodeEvent[]) => Agent;
@@ -109,7 +109,7 @@ class CheckingSink implements ReplaySink {
   }
 }
 
-async function rerunInto(read: ReplayRead, sink: ReplaySink, makeAgent: VerifyOptions['makeAgent'] = defaultReplayAgent): Promise<void> {
+async function rerunInto(read: Pick<ReplayRead, 'file' | 'header' | 'scenario' | 'events'>, sink: ReplaySink, makeAgent: VerifyOptions['makeAgent'] = defaultReplayAgent): Promise<RecordingSummary> {
   const { header } = read;
   let agent: Agent;
   try {
@@ -126,7 +126,7 @@ async function rerunInto(read: ReplayRead, sink: ReplaySink, makeAgent: VerifyOp
     ...(header.world.thinkTime === null ? {} : { thinkTime: header.world.thinkTime }),
     onEvent: recorder.onEvent,
   });
-  recorder.finish();
+  return recorder.finish();
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -148,8 +148,34 @@ function frameBytes(bytes: Uint8Array, read: ReplayRead, i: number): Uint8Array 
   return bytes.subarray(read.offsets[i]!, read.offsets[i + 1]!);
 }
 
+/**
+ * Verifies without decoding the records first, when the re-run needs none of them (the registry's
+ * agent, not a model's, not a fork): a re-run that writes the recording's very bytes proves them a
+ * valid replay of the header's episode, so decoding them would add nothing. Null when that does not
+ * hold (or anything goes wrong), and the caller takes the full way, which reports what is wrong
+ * exactly as before. Saves about a quarter of verifying a short replay.
+ */
+async function verifyWithoutDecoding(bytes: Uint8Array, file: string, options: VerifyOptions): Promise<VerifyResult | null> {
+  if (options.makeAgent !== undefined) return null;
+  const t0 = performance.now();
+  try {
+    const head = readReplayHeader(bytes, { file, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
+    if (head.header.forkedFrom !== null || isModelSpec(head.header.agent.spec)) return null;
+    const t1 = performance.now();
+    const sink = new CheckingSink(bytes);
+    const summary = await rerunInto({ ...head, events: [] }, sink);
+    if (!sink.matches) return null;
+    const t2 = performance.now();
+    return { ok: true, file, records: summary.records, sha256: summary.sha256, timing: { readMs: t1 - t0, rerunMs: t2 - t1, compareMs: 0 } };
+  } catch {
+    return null;
+  }
+}
+
 export async function verifyReplay(bytes: Uint8Array, options: VerifyOptions = {}): Promise<VerifyResult> {
   const file = options.file ?? '<replay>';
+  const quick = await verifyWithoutDecoding(bytes, file, options);
+  if (quick !== null) return quick;
   const t0 = performance.now();
   const read = readReplay(bytes, { file, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
   const t1 = performance.now();

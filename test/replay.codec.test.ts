@@ -3,7 +3,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { canonicalize, canonicalJson } from '../scenarios/canonical.js';
 import { CodecError, decodeJson, encodeJson } from '../replays/codec.js';
-import { crc32, frame, MAX_DEPTH, readFrame } from '../replays/format.js';
+import { crc32, crc32Combine, crc32Shift, frame, MAX_DEPTH, readFrame } from '../replays/format.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (h: string) => new Uint8Array(Buffer.from(h.replace(/ /g, ''), 'hex'));
@@ -87,6 +87,18 @@ describe('frames', () => {
         expect(crc32(b)).toBe(zlibCrc32(b));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('CRC-32 continues from a CRC, and combines from the parts’ CRCs (as a header’s is made)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ maxLength: 40 }), (a, b, c) => {
+        const all = new Uint8Array([...a, ...b, ...c]);
+        const whole = zlibCrc32(all);
+        expect(crc32(all, a.length + b.length, all.length, crc32(all, 0, a.length + b.length))).toBe(whole);
+        expect(crc32(c, 0, c.length, crc32Combine(crc32(a), crc32(b), crc32Shift(b.length)))).toBe(whole);
+      }),
+      { numRuns: 300 },
     );
   });
 
