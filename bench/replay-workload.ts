@@ -142,14 +142,14 @@ export async function verifyThroughput(rounds: number, sample: number): Promise<
   const replays: Uint8Array[] = [];
   for (let seed = 1; seed <= rounds; seed++) for (const scenario of scenarios) replays.push((await recordEpisode({ scenario, agent: createAgent(AGENT), seed })).bytes!);
   // Warm-up: one verify of each.
-  for (const bytes of replays) await verifyReplay(bytes);
+  for (const bytes of replays) await verifyReplay(bytes, { clock: () => performance.now() });
   let events = 0;
   let readSeconds = 0;
   let rerunSeconds = 0;
   let compareSeconds = 0;
   let start = now();
   for (const bytes of replays) {
-    const r = await verifyReplay(bytes);
+    const r = await verifyReplay(bytes, { clock: () => performance.now() });
     if (!r.ok) throw new Error(`verify failed in the benchmark: ${r.reason}`);
     events += r.records;
     readSeconds += r.timing.readMs / 1000;
@@ -209,9 +209,9 @@ export async function longEpisode(tasks: number): Promise<LongFigures> {
   const scenario = replayScenario(longScenario(tasks));
   const { bytes } = await recordEpisode({ scenario, agent: createAgent(AGENT), seed: 1 });
   const read = readReplay(bytes!);
-  await verifyReplay(bytes!); // warm-up
+  await verifyReplay(bytes!, { clock: () => performance.now() }); // warm-up
   let start = now();
-  const v = await verifyReplay(bytes!);
+  const v = await verifyReplay(bytes!, { clock: () => performance.now() });
   const verifySeconds = now() - start;
   if (!v.ok) throw new Error(`verify failed in the benchmark: ${v.reason}`);
   start = now();
