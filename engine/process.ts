@@ -137,8 +137,8 @@ export class Process<R = unknown> {
     if (typeof yielded === 'number') {
       const event = this.wakeEvent;
       event.timeUs = this.sim.delayToTime(yielded);
-      event.priority = Priority.normal;
-      event.payload = undefined;
+      // The wake event starts urgent (to start the process); every later wake is normal.
+      if (event.priority !== Priority.normal) event.priority = Priority.normal;
       this.pendingEvent = event;
       this.sim.enqueueFuture(event);
     } else if (yielded instanceof Signal) {
