@@ -38,7 +38,7 @@ export interface EngineFigures {
 export function benchEngine(options: BenchOptions = {}): EngineFigures {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const events = options.quick === true ? 400_000 : 2_000_000;
-  const repetitions = options.quick === true ? 1 : 3;
+  const repetitions = options.quick === true ? 1 : 5;
   const variants = ['generators', 'generators-heap-js', 'callbacks', 'bare-heap'] as const;
   const samples: Record<(typeof variants)[number], number[]> = { generators: [], 'generators-heap-js': [], callbacks: [], 'bare-heap': [] };
   const finals = new Set<number>();
