@@ -12,7 +12,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEntries, createAgent } from '../agents/index.js';
-import { defaultInstances, sampleEvenly } from '../cli/instances.js';
+import { defaultInstances, sampleInstances } from '../cli/instances.js';
 import { replayFileName, writeResults } from '../cli/run.js';
 import { encodeReplay, MemorySink, readReplay, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool } from '../replays/index.js';
 import { runExperiment } from '../scenarios/experiment.js';
@@ -33,7 +33,7 @@ export function replayWorkloads(sample: number): Workload[] {
   const out: Workload[] = [{ name: 'examples', scenarios: loadScenarios([examplesDir()]).map((x) => replayScenario(x.scenario)) }];
   const suite = scenariosPath('suites', 'asynctool');
   if (existsSync(suite)) {
-    const loaded = sampleEvenly(loadScenarios([suite]), sample);
+    const loaded = sampleInstances(loadScenarios([suite]), sample);
     out.push({ name: `asynctool suite (${loaded.length} sampled)`, scenarios: loaded.map((x) => replayScenario(x.scenario)) });
   }
   return out;

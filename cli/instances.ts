@@ -1,34 +1,28 @@
 /**
- * Which scenarios a command runs: the files and folders named, or the default suite, optionally
- * narrowed to a fixed sample.
+ * Which scenarios a command runs: the files and folders named, or the shipped suite, optionally
+ * narrowed to the fixed, stratified sample documented in scenarios/generator/OPERATORS.md.
  */
 import { existsSync } from 'node:fs';
 import type { ExperimentInstance } from '../scenarios/experiment.js';
+import { sampleIds, shippedSuiteDir } from '../scenarios/generator/index.js';
 import { examplesDir, loadScenarios } from '../scenarios/load.js';
-import { scenariosPath } from '../scenarios/paths.js';
 import { UsageError } from './errors.js';
 
-/**
- * A fixed sample of `n` items spread evenly over the list (item floor(i * length / n) for
- * i = 0..n-1), so a sample of a sorted suite covers it end to end and never changes between runs.
- */
-export function sampleEvenly<T>(items: readonly T[], n: number | null): T[] {
-  if (n === null || n >= items.length) return [...items];
-  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / n)]!);
+/** `sampleSuite`'s rule over already loaded scenarios (strata from their `tasks` and `mix` tags). */
+export function sampleInstances(loaded: readonly ExperimentInstance[], n: number | null): ExperimentInstance[] {
+  if (n === null || n >= loaded.length) return [...loaded];
+  const entries = [...loaded].sort((a, b) => (a.scenario.id < b.scenario.id ? -1 : a.scenario.id > b.scenario.id ? 1 : 0)).map((i) => ({ id: i.scenario.id, tags: i.scenario.tags, instance: i }));
+  return sampleIds(entries, n).map((e) => e.instance);
 }
 
 export function loadInstances(paths: readonly string[], sample: number | null): ExperimentInstance[] {
   const loaded = loadScenarios(paths);
   if (loaded.length === 0) throw new UsageError(`no scenarios found in ${paths.join(' ')}`);
-  return sampleEvenly(loaded, sample);
+  return sampleInstances(loaded, sample);
 }
 
-/** The shipped AsyncTool suite when present, else the hand-written examples. */
-export function defaultSuiteDir(): string {
-  const suite = scenariosPath('suites', 'asynctool');
-  return existsSync(suite) ? suite : examplesDir();
-}
-
+/** The shipped AsyncTool suite, or the examples in a checkout without it. */
 export function defaultInstances(sample: number | null): ExperimentInstance[] {
-  return loadInstances([defaultSuiteDir()], sample);
+  const suite = shippedSuiteDir();
+  return loadInstances([existsSync(suite) ? suite : examplesDir()], sample);
 }

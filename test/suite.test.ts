@@ -90,3 +90,10 @@ describe('the shipped asynctool suite', () => {
     expect(() => suiteStats(empty)).toThrow(/no instances/);
   });
 });
+
+describe('tooltime run --sample', () => {
+  it('takes the same fixed, stratified sample as sampleSuite', async () => {
+    const { defaultInstances } = await import('../cli/instances.js');
+    expect(defaultInstances(24).map((i) => i.scenario.id)).toEqual(sampleSuite(dir, 24).map((s) => s.scenario.id));
+  });
+});

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadScenarioFile } from '../load.js';
+import { isScenarioFileName, loadScenarioFile, loadScenarios } from '../load.js';
 import { scenariosPath } from '../paths.js';
 import type { Scenario } from '../schema.js';
 import { formatJson } from './format.js';
@@ -65,17 +65,17 @@ export function writeSuite(dir: string, result: GenerateResult): string[] {
   return written;
 }
 
-/** Scenario files of a suite folder: every `*.json` but index.json and `*.schema.json`, by name. */
+/** Scenario files of a suite folder (the names a folder expands to: not index.json), by name. */
 export function suiteFiles(dir: string): string[] {
   return readdirSync(dir)
-    .filter((n) => n.endsWith('.json') && n !== INDEX_FILE && !n.endsWith('.schema.json'))
+    .filter(isScenarioFileName)
     .sort()
     .map((n) => join(dir, n));
 }
 
 /** Every instance of a suite, validated (the first bad file throws ScenarioError), sorted by id. */
 export function loadSuite(dir: string): Array<{ file: string; scenario: Scenario }> {
-  const out = suiteFiles(dir).map((file) => ({ file, scenario: loadScenarioFile(file) }));
+  const out = loadScenarios(suiteFiles(dir));
   return out.sort((a, b) => (a.scenario.id < b.scenario.id ? -1 : a.scenario.id > b.scenario.id ? 1 : 0));
 }
 
