@@ -35,5 +35,3 @@ export async function shrinkTime(flawed: string): Promise<{ seconds: number; cas
   if (report.failure === null) throw new Error(`stress bench: ${flawed} was not caught`);
   return { seconds, cases: report.cases, shrinks: report.failure.shrinks, steps: report.failure.size.steps, tasks: report.failure.size.tasks };
 }
-
-export const FLAWED_POLICIES = Object.keys(FLAWS);

@@ -6,7 +6,6 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const EXIT_OK = 0;
 export const EXIT_BAD_INPUT = 1;
 export const EXIT_INTERNAL = 2;
 

@@ -53,7 +53,6 @@ export const Code = {
   ENDED: 23,
 } as const;
 export type Code = (typeof Code)[keyof typeof Code];
-export const MAX_CODE = 23;
 
 /** `DONE_ERROR` kinds: which error text the call got. */
 export const ErrorKind = { TOOL: 0, FAILURE: 1, TIMEOUT: 2, INVALID: 3 } as const;

@@ -170,16 +170,6 @@ export interface ScenarioPart {
 
 const scenarioParts = new WeakMap<object, ScenarioPart>();
 
-/**
- * The header frame's payload: `headerJson(header)` in canonical MessagePack. The scenario's bytes
- * are encoded once per scenario document and reused (documents are treated as immutable).
- */
-export function headerPayload(header: ReplayHeader): Uint8Array {
-  const w = new MsgWriter(1024);
-  writeHeader(w, header);
-  return w.bytes();
-}
-
 /** The canonical encoding of a header's scenario document (and its CRC-32), made once per document. */
 export function scenarioPart(scenario: JsonValue): ScenarioPart {
   const cacheable = scenario !== null && typeof scenario === 'object';
