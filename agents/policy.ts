@@ -26,11 +26,6 @@ export const COMMON_PARAMS: readonly ParamDef[] = [
   { name: 'pollMs', kind: 'number', default: 100, min: 0.001, help: 'wait between polls under poll delivery' },
 ];
 
-export interface DecisionState {
-  readonly observation: Observation;
-  readonly actions: Action[];
-}
-
 export abstract class PlanPolicy implements Agent {
   readonly spec: string;
   protected readonly params: ParamValues;
