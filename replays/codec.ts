@@ -118,12 +118,13 @@ export class MsgWriter {
 
   string(s: string): void {
     const n = s.length;
-    // ASCII fast path (the usual ids and keys).
-    if (n < 32) {
-      this.ensure(1 + n);
+    // ASCII fast path (ids, keys, hex digests): fixstr below 32 bytes, str8 below 256.
+    if (n < 0x100) {
+      const head = n < 32 ? 1 : 2;
+      this.ensure(head + n);
       const b = this.buf;
       const start = this.pos;
-      let p = start + 1;
+      let p = start + head;
       let i = 0;
       for (; i < n; i++) {
         const c = s.charCodeAt(i);
@@ -131,7 +132,11 @@ export class MsgWriter {
         b[p++] = c;
       }
       if (i === n) {
-        b[start] = 0xa0 | n;
+        if (head === 1) b[start] = 0xa0 | n;
+        else {
+          b[start] = 0xd9;
+          b[start + 1] = n;
+        }
         this.pos = p;
         return;
       }

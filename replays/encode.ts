@@ -11,7 +11,7 @@ import type { EpisodeEvent } from '../scenarios/events.js';
 import type { Action } from '../scenarios/protocol.js';
 import { CodecError, MsgWriter } from './codec.js';
 import { EpisodeState, type Dictionary } from './dictionary.js';
-import { ActionCode, Code, CRC_BYTES, END_REASONS, ErrorKind, FRAME_RESERVE, frameInPlace, LIMIT_NAMES } from './format.js';
+import { ActionCode, Code, CRC_BYTES, crc32, END_REASONS, ErrorKind, FRAME_RESERVE, frameInPlace, LIMIT_NAMES, varintSize, writeCrc, writeFrameLength } from './format.js';
 import { episodeAgent, type ReplayHeader } from './header.js';
 
 function uint(v: unknown, what: string): number {
@@ -34,24 +34,13 @@ function strOrNull(v: unknown, what: string): string | null {
   return v;
 }
 
-/**
- * The buffer every encoder builds its frames in: a frame is handed out and consumed (written,
- * hashed) before the next one is built, even with several recordings going on at once, as encoding
- * is synchronous. One buffer instead of one per episode; replaced when a huge record (a model's
- * note) has grown it, so as not to hold on to the memory.
- */
-let shared = new MsgWriter();
-const SHARED_KEEP = 1024 * 1024;
-
-function frameWriter(): MsgWriter {
-  if (shared.buf.length > SHARED_KEEP) shared = new MsgWriter();
-  shared.reset();
-  return shared;
-}
+/** Where trailers are built: a sink takes the bytes before `write` returns, so one buffer serves all. */
+const trailerScratch = new MsgWriter(128);
 
 export class RecordEncoder {
   readonly state: EpisodeState;
-  private w = shared;
+  /** The writer of the frame being appended (valid during `append`). */
+  private w = trailerScratch;
 
   constructor(
     private readonly dict: Dictionary,
@@ -60,20 +49,42 @@ export class RecordEncoder {
     this.state = new EpisodeState(dict);
   }
 
-  /** The frame of `event`'s record: a view into a shared buffer, valid until any encoder's next frame. */
-  frame(event: EpisodeEvent): Uint8Array {
-    const w = (this.w = frameWriter());
-    w.ensure(FRAME_RESERVE);
-    w.pos = FRAME_RESERVE;
-    this.write(event);
+  /**
+   * Appends `event`'s record frame to `w` (length, payload, CRC) and takes the event into the
+   * episode state. On a CodecError nothing is appended and the state is unchanged.
+   */
+  append(w: MsgWriter, event: EpisodeEvent): void {
+    const start = w.pos;
+    // One byte for the length: a payload of 128 bytes or more (rare) is moved up to make room.
+    w.ensure(1);
+    w.pos = start + 1;
+    this.w = w;
+    try {
+      this.write(event);
+    } catch (error) {
+      w.pos = start;
+      throw error;
+    }
     this.state.apply(event);
+    const length = w.pos - start - 1;
+    let payloadStart = start + 1;
+    if (length >= 0x80) {
+      const extra = varintSize(length) - 1;
+      w.ensure(extra);
+      w.buf.copyWithin(start + 1 + extra, start + 1, w.pos);
+      w.pos += extra;
+      payloadStart += extra;
+    }
+    writeFrameLength(w.buf, payloadStart, length);
     w.ensure(CRC_BYTES);
-    return frameInPlace(w.buf, w.pos);
+    writeCrc(w.buf, w.pos, crc32(w.buf, start, w.pos));
+    w.pos += CRC_BYTES;
   }
 
-  /** The trailer frame (a view into the shared buffer, as `frame`'s). */
+  /** The trailer frame: a view into a shared buffer, valid until the next trailer is made. */
   trailer(records: number, sha256: string): Uint8Array {
-    const w = (this.w = frameWriter());
+    const w = trailerScratch;
+    w.reset();
     w.ensure(FRAME_RESERVE);
     w.pos = FRAME_RESERVE;
     w.arrayHeader(3);

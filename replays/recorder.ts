@@ -24,7 +24,11 @@ import { parseScenario } from '../scenarios/validate.js';
 /** Where frames go. `write` must take the bytes before it returns (the buffer may be reused). */
 export interface ReplaySink {
   write(chunk: Uint8Array): void;
-  /** Called after each decision's frame: a good moment to make what was written durable. */
+  /**
+   * A sink with `checkpoint` is handed the records at every decision (a `decision_ended`), then
+   * checkpointed: the moment to make them durable. Without it, records come in chunks of about
+   * 64 KiB and at the end.
+   */
   checkpoint?(): void;
   close(): void;
 }
@@ -139,7 +143,23 @@ function writeHeaderFrame(sink: ReplaySink, header: ReplayHeader): number {
   return PREFIX_BYTES + (payloadEnd + CRC_BYTES - start) + scenario.bytes.length;
 }
 
-const HASH_CHUNK = 64 * 1024;
+/** Record bytes a recorder holds before handing them to its sink and its hash (plus one frame). */
+const CHUNK_BYTES = 64 * 1024;
+
+/** Chunk buffers of finished recorders, for the next ones (an episode's records mostly fit in one). */
+const spareChunks: MsgWriter[] = [];
+const SPARE_CHUNKS = 16;
+
+function takeChunk(): MsgWriter {
+  const w = spareChunks.pop() ?? new MsgWriter(4 * 1024);
+  w.reset();
+  return w;
+}
+
+function giveBack(w: MsgWriter): void {
+  // A chunk grown by a huge record (a model's note) is dropped, not kept.
+  if (spareChunks.length < SPARE_CHUNKS && w.buf.length <= 2 * CHUNK_BYTES) spareChunks.push(w);
+}
 
 export interface RecordingSummary {
   readonly records: number;
@@ -157,10 +177,14 @@ export class ReplayRecorder {
   readonly onEvent: (event: EpisodeEvent) => void;
   private readonly sink: ReplaySink;
   private readonly encoder: RecordEncoder;
+  /**
+   * Record frames are encoded straight into this chunk; its bytes from `handed` on are not yet
+   * the sink's. Once over CHUNK_BYTES the chunk goes to the sink and the hash and starts again.
+   */
+  private chunk: MsgWriter | null = takeChunk();
+  private handed = 0;
   /** Made once the records outgrow one chunk: most episodes' records are hashed in one call at the end. */
   private hash: Hash | null = null;
-  private pending = new Uint8Array(1024);
-  private pendingLength = 0;
   private records = 0;
   private recordBytes = 0;
   private readonly headerBytes: number;
@@ -182,48 +206,52 @@ export class ReplayRecorder {
     return new ReplayRecorder(makeHeader({ ...options, scenario }), sink, scenario);
   }
 
-  /** Appends one event's frame. */
+  /** Appends one event's frame; a sink that checkpoints gets the records at every decision. */
   record(event: EpisodeEvent): void {
-    if (this.summary !== null) throw new Error('the replay is finished');
-    const f = this.encoder.frame(event);
-    this.sink.write(f);
-    if (event.type === 'decision_ended') this.sink.checkpoint?.();
-    this.hashFrame(f);
+    const w = this.chunk;
+    if (w === null) throw new Error('the replay is finished');
+    const before = w.pos;
+    this.encoder.append(w, event);
     this.records++;
-    this.recordBytes += f.length;
+    this.recordBytes += w.pos - before;
+    if (w.pos >= CHUNK_BYTES) {
+      this.handOver(w);
+      (this.hash ??= createHash('sha256')).update(w.buf.subarray(0, w.pos));
+      w.reset();
+      this.handed = 0;
+    }
+    if (event.type === 'decision_ended' && this.sink.checkpoint !== undefined) {
+      this.handOver(w);
+      this.sink.checkpoint();
+    }
   }
 
-  /** Hashes record frames in chunks (one native call per 64 KiB rather than per frame). */
-  private hashFrame(f: Uint8Array): void {
-    if (this.pendingLength + f.length > this.pending.length && this.pending.length < HASH_CHUNK) {
-      const grown = new Uint8Array(HASH_CHUNK);
-      grown.set(this.pending.subarray(0, this.pendingLength));
-      this.pending = grown;
-    }
-    if (this.pendingLength + f.length > HASH_CHUNK) {
-      this.hash ??= createHash('sha256');
-      this.hash.update(this.pending.subarray(0, this.pendingLength));
-      this.pendingLength = 0;
-    }
-    if (f.length > HASH_CHUNK) (this.hash ??= createHash('sha256')).update(f);
-    else {
-      this.pending.set(f, this.pendingLength);
-      this.pendingLength += f.length;
-    }
+  /** Writes the chunk's bytes the sink does not have yet. */
+  private handOver(w: MsgWriter): void {
+    if (w.pos > this.handed) this.sink.write(w.buf.subarray(this.handed, w.pos));
+    this.handed = w.pos;
   }
 
   /** Closes the sink without a trailer (the file reads as truncated). */
   abort(): void {
-    if (this.summary !== null) return;
+    const w = this.chunk;
+    if (w === null) return;
+    this.handOver(w);
+    this.chunk = null;
+    giveBack(w);
     this.summary = { records: this.records, sha256: '', headerBytes: this.headerBytes, recordBytes: this.recordBytes };
     this.sink.close();
   }
 
   /** Writes the trailer and closes the sink; idempotent. */
   finish(_episode?: unknown): RecordingSummary {
-    if (this.summary !== null) return this.summary;
-    const rest = this.pending.subarray(0, this.pendingLength);
+    const w = this.chunk;
+    if (w === null) return this.summary!;
+    this.handOver(w);
+    const rest = w.buf.subarray(0, w.pos);
     const sha256 = this.hash === null ? hashOnce('sha256', rest, 'hex') : this.hash.update(rest).digest('hex');
+    this.chunk = null;
+    giveBack(w);
     this.sink.write(this.encoder.trailer(this.records, sha256));
     this.sink.close();
     this.summary = { records: this.records, sha256, headerBytes: this.headerBytes, recordBytes: this.recordBytes };

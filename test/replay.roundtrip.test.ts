@@ -249,6 +249,48 @@ describe('streaming and truncation', () => {
     expect(read.events).toStrictEqual(full.episode.events.slice(0, durable));
   });
 
+  it('frames of every length class, and records beyond one 64 KiB chunk, read back the same from memory and from a file', () => {
+    const s = replayScenario(exampleScenarios()[0]!);
+    const header = makeHeader({ scenario: s, agent: 'greedy-async', seed: 1 });
+    // Payload lengths around each varint boundary of the frame length, and past 64 KiB in all.
+    const sizes = [0, 100, 117, 118, 119, 120, 127, 128, 200, 16_370, 16_383, 16_384, 70_000, ...Array.from({ length: 1000 }, (_, i) => i % 300)];
+    const events: EpisodeEvent[] = [];
+    sizes.forEach((n, i) => {
+      events.push({ type: 'decision_started', timeUs: i, decision: i + 1 });
+      events.push({ type: 'decision_ended', timeUs: i, decision: i + 1, thinkUs: 0, actions: [], note: 'n'.repeat(n) });
+    });
+    const memory = encodeReplay(header, events, s);
+    const path = join(tmp, 'lengths.ttr');
+    const recorder = new ReplayRecorder(header, path, s);
+    for (const e of events) recorder.record(e);
+    const summary = recorder.finish();
+    expect(new Uint8Array(readFileSync(path))).toStrictEqual(memory);
+    const read = readReplay(memory);
+    expect(read.complete).toBe(true);
+    expect(read.sizes.records).toBeGreaterThan(128 * 1024);
+    expect(summary.recordBytes).toBe(read.sizes.records);
+    expect(summary.sha256).toBe(read.recordsSha256);
+    expect(read.events).toStrictEqual(events);
+  });
+
+  it('an event the recorder refuses leaves nothing behind: the records around it still make a valid replay', () => {
+    const s = replayScenario(exampleScenarios()[0]!);
+    const header = makeHeader({ scenario: s, agent: 'greedy-async', seed: 1 });
+    const good: EpisodeEvent[] = [
+      { type: 'decision_started', timeUs: 5, decision: 1 },
+      { type: 'decision_ended', timeUs: 9, decision: 1, thinkUs: 4, actions: [], note: 'x'.repeat(300) },
+    ];
+    const recorder = new ReplayRecorder(header, join(tmp, 'refused.ttr'), s);
+    recorder.record(good[0]!);
+    // Its first 300 bytes are written before the NaN is met: they must go.
+    expect(() => recorder.record({ type: 'decision_ended', timeUs: 8, decision: 1, thinkUs: 3, actions: [], note: { a: 'z'.repeat(300), b: Number.NaN } } as unknown as EpisodeEvent)).toThrow(CodecError);
+    recorder.record(good[1]!);
+    recorder.finish();
+    const read = readReplay(new Uint8Array(readFileSync(join(tmp, 'refused.ttr'))));
+    expect(read.complete).toBe(true);
+    expect(read.events).toStrictEqual(good);
+  });
+
   it('a file cut at any byte reads as the records complete before the cut (or fails in the header)', async () => {
     const s = exampleScenarios().find((x) => x.id === 'example-retry')!;
     const { bytes, episode } = await recordEpisode({ scenario: s, agent: createAgent('greedy-async'), seed: 4 });
