@@ -233,9 +233,10 @@ export type FrameRead =
 
 /**
  * Reads the frame at `start`. A length over `maxPayload` is `bad` (corrupt), even when the file is
- * also cut there: an honest writer never writes one. A CRC mismatch is `bad`.
+ * also cut there: an honest writer never writes one. A CRC mismatch is `bad`, unless `checkCrc`
+ * is false (for a caller that compares the whole frame, CRC included, with bytes it wrote itself).
  */
-export function readFrame(bytes: Uint8Array, start: number, maxPayload: number): FrameRead {
+export function readFrame(bytes: Uint8Array, start: number, maxPayload: number, checkCrc = true): FrameRead {
   const end = bytes.length;
   let length = 0;
   let p = start;
@@ -256,6 +257,6 @@ export function readFrame(bytes: Uint8Array, start: number, maxPayload: number):
   const payloadEnd = p + length;
   if (payloadEnd + CRC_BYTES > end) return { kind: 'cut', start, need: payloadEnd + CRC_BYTES - start };
   const stored = (bytes[payloadEnd]! | (bytes[payloadEnd + 1]! << 8) | (bytes[payloadEnd + 2]! << 16) | (bytes[payloadEnd + 3]! << 24)) >>> 0;
-  if (crc32(bytes, start, payloadEnd) !== stored) return { kind: 'bad', start, message: 'checksum mismatch (the frame is corrupt)' };
+  if (checkCrc && crc32(bytes, start, payloadEnd) !== stored) return { kind: 'bad', start, message: 'checksum mismatch (the frame is corrupt)' };
   return { kind: 'frame', start, payloadStart, payloadEnd, end: payloadEnd + CRC_BYTES };
 }

@@ -19,6 +19,7 @@ import { agentEntries, canonicalSpec } from '../agents/index.js';
 import { parseParams, splitSpec } from '../agents/spec.js';
 import { checkDistribution, type DistributionSpec } from '../engine/index.js';
 import { canonicalize } from '../scenarios/canonical.js';
+import { canonEqual } from './dictionary.js';
 import { packageRoot } from '../scenarios/paths.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../scenarios/schema.js';
@@ -110,6 +111,22 @@ function agentOf(spec: string): { readonly spec: string; readonly config: JsonVa
     if (agents.size >= 1024) agents.clear();
     agents.set(spec, out);
   }
+  return out;
+}
+
+/** Agents of headers read, by spec (see `knownAgent`). */
+const readAgents = new Map<string, { readonly spec: string; readonly config: JsonValue }>();
+
+/**
+ * One object per agent read (spec and equal configuration), the one `agentOf` made when there is
+ * one: a header's agent encoding is cached by object, so re-running replays of the same agent
+ * then writes their headers without encoding the agent again.
+ */
+function knownAgent(spec: string, config: JsonValue): { readonly spec: string; readonly config: JsonValue } {
+  for (const known of [agents.get(spec), readAgents.get(spec)]) if (known !== undefined && known.spec === spec && canonEqual(known.config, config)) return known;
+  const out = { spec, config };
+  if (readAgents.size >= 1024) readAgents.clear();
+  readAgents.set(spec, out);
   return out;
 }
 
@@ -310,7 +327,7 @@ export function parseHeader(value: unknown, scenarioKey: string, file: string): 
   const header: ReplayHeader = {
     tooltime: text(h['tooltime'], 'header.tooltime'),
     scenario: h['scenario'] as JsonValue,
-    agent: { spec: text(agent['spec'], 'header.agent.spec'), config: agent['config'] as JsonValue },
+    agent: knownAgent(text(agent['spec'], 'header.agent.spec'), agent['config'] as JsonValue),
     seed: safeInt(h['seed'], 'header.seed'),
     world: { mode: mode as Mode, delivery: delivery as Delivery, thinkTime: thinkTime as DistributionSpec | null },
     forkedFrom,

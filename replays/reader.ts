@@ -100,8 +100,12 @@ export interface HeaderRead {
   readonly recordsStart: number;
 }
 
-/** Reads and checks a replay up to its header, as `readReplay` does (the same errors). */
-export function readReplayHeader(bytes: Uint8Array, options: ReadOptions = {}): HeaderRead {
+/**
+ * Reads and checks a replay up to its header, as `readReplay` does (the same errors). `checkCrc:
+ * false` skips the header frame's checksum: for verify, whose re-run writes the header frame again
+ * and compares it, checksum included, byte for byte.
+ */
+export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { readonly checkCrc?: boolean } = {}): HeaderRead {
   const file = options.file ?? '<replay>';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const fail = (where: string, message: string): never => {
@@ -116,7 +120,7 @@ export function readReplayHeader(bytes: Uint8Array, options: ReadOptions = {}): 
   const version = bytes[MAGIC.length]! | (bytes[MAGIC.length + 1]! << 8);
   if (version !== FORMAT_VERSION) fail('', `unsupported replay format version ${version} (this tooltime reads version ${FORMAT_VERSION})`);
 
-  const hf = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES);
+  const hf = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES, options.checkCrc ?? true);
   const headerWhere = `header at byte ${PREFIX_BYTES}`;
   if (hf.kind === 'cut') fail(headerWhere, 'truncated inside the header');
   if (hf.kind === 'bad') fail(headerWhere, hf.message);

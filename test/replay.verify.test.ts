@@ -74,6 +74,13 @@ describe('verify', () => {
     if (!truncated.ok) expect(truncated.reason).toMatch(/^truncated: no trailer after 20 records .*; its 20 records match the re-run, which has \d+$/);
   });
 
+  it('fails on a header whose checksum alone is broken, naming the checksum', async () => {
+    const read = readReplay(bytes);
+    const bad = bytes.slice();
+    bad[read.offsets[0]! - 1]! ^= 0x01; // the last byte of the header frame's CRC
+    await expect(verifyReplay(bad, { file: 'h.ttr' })).rejects.toThrow(/^h\.ttr: header at byte \d+: checksum mismatch/);
+  });
+
   it('lets a caller supply the agent (as a model agent will, from recorded responses)', async () => {
     const scenario = replayScenario(exampleScenarios().find((s) => s.id === 'example-diamond')!);
     const chaotic = (await recordEpisode({ scenario, agent: chaoticAgent(scenario, 9), seed: 1 })).bytes!;
