@@ -1,6 +1,6 @@
 /**
  * A worker thread of `verifyReplayFiles` (verify-files.ts): verifies the files it is sent, one at
- * a time in the order received, and answers each with its verdict.
+ * a time in the order received, and answers each job with its verdicts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { verifyFile, type VerifyJob, type VerifyReply } from './verify-files.js';
@@ -15,7 +15,9 @@ port.on('message', (job: VerifyJob) => {
   queue = queue.then(async () => {
     let reply: VerifyReply;
     try {
-      reply = { index: job.index, verdict: await verifyFile(job.file, maxBytes) };
+      const verdicts = [];
+      for (const file of job.files) verdicts.push(await verifyFile(file, maxBytes));
+      reply = { index: job.index, verdicts };
     } catch (error) {
       reply = { index: job.index, crash: { message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined } };
     }
