@@ -18,7 +18,65 @@ export const SCENARIO_FORMAT = 'tooltime.scenario/1';
 const idSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must start with a letter and use only letters, digits, _ . - (at most 64)');
 const toolNameSchema = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/, 'must be a function name: a letter, then letters, digits, _ or - (at most 64)');
 
-const jsonSchema = z.json();
+/** Any JSON value (what a JSON document can hold). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Nesting a JSON value may have here: far beyond any scenario, well within the stack. */
+const MAX_JSON_DEPTH = 64;
+
+/**
+ * Where `value` stops being a JSON value: null when it is one (null, a string, a boolean, a finite
+ * number, an array or a plain object of JSON values, nested at most MAX_JSON_DEPTH deep), else the
+ * path to the first part that is not (empty: `value` itself). A plain function rather than
+ * `z.json()`: rows, args and parameter schemas are most of a scenario, and zod's union-per-value
+ * check of them was most of validating one (a replay's header is validated each time it is read).
+ */
+export function nonJsonPath(value: unknown, depth = 0): Array<string | number> | null {
+  if (value === null) return null;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return null;
+    case 'number':
+      return Number.isFinite(value) ? null : [];
+    case 'object': {
+      if (depth >= MAX_JSON_DEPTH) return [];
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const at = nonJsonPath(value[i], depth + 1);
+          if (at !== null) return [i, ...at];
+        }
+        return null;
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) return [];
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        const at = nonJsonPath((value as Record<string, unknown>)[key], depth + 1);
+        if (at !== null) return [key, ...at];
+      }
+      return null;
+    }
+    default:
+      return [];
+  }
+}
+
+/** The message of a `jsonValueSchema` issue (validate.ts points at the offending part). */
+export const NOT_JSON_MESSAGE = 'not a JSON value';
+
+export const jsonValueSchema = z.custom<JsonValue>((v) => nonJsonPath(v) === null, { message: NOT_JSON_MESSAGE });
+/** How `jsonValueSchema` reads in JSON Schema (see `scenarioJsonSchema`). */
+const JSON_VALUE_DEF = {
+  anyOf: [
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+    { type: 'null' },
+    { type: 'array', items: { $ref: '#/$defs/json' } },
+    { type: 'object', additionalProperties: { $ref: '#/$defs/json' } },
+  ],
+};
 const msSchema = z.number().nonnegative().finite();
 
 /** A tool's implementation: data only, never code. */
@@ -27,9 +85,9 @@ export const toolImplSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('table'),
       /** Rows matched on canonical args (deep-equal with keys sorted). */
-      rows: z.array(z.object({ args: z.record(z.string(), jsonSchema), result: jsonSchema }).strict()),
+      rows: z.array(z.object({ args: z.record(z.string(), jsonValueSchema), result: jsonValueSchema }).strict()),
       /** What an unmatched call gets: a result, or an error message. */
-      default: z.union([z.object({ result: jsonSchema }).strict(), z.object({ error: z.string() }).strict()]),
+      default: z.union([z.object({ result: jsonValueSchema }).strict(), z.object({ error: z.string() }).strict()]),
     })
     .strict(),
   z.object({ kind: z.literal('builtin'), name: z.string() }).strict(),
@@ -48,7 +106,7 @@ export const toolSchema = z
     name: toolNameSchema,
     description: z.string().min(1),
     /** JSON Schema (draft 2020-12 subset understood by ajv) of the arguments object. */
-    parameters: z.record(z.string(), jsonSchema),
+    parameters: z.record(z.string(), jsonValueSchema),
     latency: distributionSpecSchema,
     /** Calls in service at once; calls beyond it wait in FIFO order. Absent: unlimited. */
     concurrency: z.number().int().min(1).optional(),
@@ -75,7 +133,7 @@ export const stepSchema = z
   .object({
     id: idSchema,
     tool: toolNameSchema,
-    args: z.record(z.string(), jsonSchema),
+    args: z.record(z.string(), jsonValueSchema),
     /** Steps of the same task whose results this one needs. */
     after: z.array(idSchema).default([]),
     inputs: z.array(inputSchema).default([]),
@@ -149,9 +207,9 @@ export type StepInput = Step['inputs'][number];
 export type FollowUp = Scenario['messages'][number];
 export type AnswerSpec = Task['answer'];
 export type Limits = Scenario['limits'];
-export type JsonValue = z.infer<typeof jsonSchema>;
 
 /** The JSON Schema published for editors (`scenarios/scenario.schema.json`). */
 export function scenarioJsonSchema(): unknown {
-  return z.toJSONSchema(scenarioSchema, { io: 'input' });
+  const out = z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: (ctx) => (ctx.zodSchema === jsonValueSchema ? { $ref: '#/$defs/json' } : 'throw') });
+  return { ...out, $defs: { ...out.$defs, json: JSON_VALUE_DEF } };
 }

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { checkDistribution, compileDistribution, msToUs } from '../engine/index.js';
 import { builtinNames, getBuiltin } from './builtins.js';
 import { canonicalJson, getPath, jsonEqual } from './canonical.js';
-import { scenarioSchema, toolImplSchema, type JsonValue, type Scenario } from './schema.js';
+import { jsonValueSchema, nonJsonPath, NOT_JSON_MESSAGE, scenarioSchema, toolImplSchema, type JsonValue, type Scenario } from './schema.js';
 import { ToolRuntime, compileParameters, type Outcome } from './tools.js';
 
 export interface Problem {
@@ -262,8 +262,18 @@ function convertIssue(issue: z.core.$ZodIssue, base: readonly Seg[], doc: unknow
     case 'invalid_key':
     case 'invalid_element':
       return issue.issues.flatMap((i) => convertIssue(i, segs, doc));
+    case 'custom': {
+      if (issue.message !== NOT_JSON_MESSAGE) return at(issue.message);
+      if (input === undefined) return at('required');
+      // Point at the part that is not JSON, as a type-by-type check would.
+      const rest = nonJsonPath(input) ?? [];
+      const bad = valueAt(input, rest);
+      const where = [...segs, ...rest];
+      if (bad !== null && typeof bad === 'object') return [{ segs: where, message: Array.isArray(bad) || [Object.prototype, null].includes(Object.getPrototypeOf(bad) as object | null) ? 'JSON nested too deep' : `expected a JSON value, got ${bad.constructor?.name ?? 'object'}` }];
+      return [{ segs: where, message: `expected a JSON value, got ${typeName(bad)}` }];
+    }
     default:
-      return at(issue.message);
+      return at((issue as { readonly message: string }).message);
   }
 }
 
@@ -298,7 +308,7 @@ function convertUnion(issue: z.core.$ZodIssueInvalidUnion, segs: Seg[], input: u
 // ---- 2-7. Whole-document rules.
 
 
-const argsSchema = z.record(z.string(), z.json());
+const argsSchema = z.record(z.string(), jsonValueSchema);
 
 interface ToolEntry {
   readonly index: number;

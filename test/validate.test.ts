@@ -125,6 +125,9 @@ const CASES: Case[] = [
   { name: 'non-object document (array)', mutate: () => [], path: '', message: /^expected object, got array$/ },
   { name: 'non-object document (null)', mutate: () => null, path: '', message: /^expected object, got null$/ },
   { name: 'non-JSON value in args', mutate: (d) => void (d.tasks[1].steps[0].args = { a: undefined, b: 2 }), path: 'tasks[1].steps[0].args.a', message: /^expected a JSON value, got undefined|^required$/ },
+  { name: 'non-JSON number deep in args', mutate: (d) => void (d.tasks[1].steps[0].args = { a: { b: [1, Number.NaN] } }), path: 'tasks[1].steps[0].args.a.b[1]', message: /^expected a JSON value, got NaN$/ },
+  { name: 'non-plain object in a table row', mutate: (d) => void (d.tools[0].impl.rows = [{ args: {}, result: { when: new Date(0) } }]), path: 'tools[0].impl.rows[0].result.when', message: /^expected a JSON value, got Date$/ },
+  { name: 'JSON nested too deep in args', mutate: (d) => void (d.tasks[1].steps[0].args = { a: JSON.parse(`${'['.repeat(70)}${']'.repeat(70)}`) as unknown }), path: `tasks[1].steps[0].args.a${'[0]'.repeat(64)}`, message: /^JSON nested too deep$/ },
 ];
 
 function mutated(c: Case): unknown {
