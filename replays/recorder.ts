@@ -58,34 +58,62 @@ export class MemorySink implements ReplaySink {
   }
 }
 
+export interface FileSinkOptions {
+  /**
+   * A checkpoint writes what was recorded only once this much wall time has passed since the last
+   * write (default 50 ms; 0: at every checkpoint). A decision that took longer, as a model's does,
+   * is on disk as soon as it ends; a burst of fast decisions (a baseline agent's whole episode
+   * takes microseconds) is written in one go, not one system call a decision.
+   */
+  readonly flushIntervalMs?: number;
+  /** Wall clock in ms for the interval (default `performance.now`; tests pass their own). */
+  readonly clock?: () => number;
+}
+
 /**
- * Appends to a file (created or truncated on open). Frames are buffered and written at every
- * decision (`checkpoint`), when 64 KiB have gathered, and on close: a process killed mid-run leaves
- * a file whose frames up to the last decision are complete and readable (the reader reports it as
- * truncated). One write per frame cost more than the episode itself on a slow filesystem.
+ * Appends to a file (created or truncated on open). Frames are buffered and written at a
+ * checkpoint (a decision's end) once `flushIntervalMs` has passed since the last write, when 64 KiB
+ * have gathered, and on close: a process killed mid-run leaves a file whose complete frames are
+ * readable (the reader reports it as truncated), missing at most the decisions of the last
+ * interval. The clock only times writes: what is written never depends on it.
  */
 export class FileSink implements ReplaySink {
   private fd: number | null;
-  private readonly buffer = new Uint8Array(64 * 1024);
+  private buffer: Uint8Array | null = takeFileBuffer();
   private used = 0;
+  private readonly flushIntervalMs: number;
+  private readonly clock: () => number;
+  private lastWriteMs: number;
 
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'w');
+  constructor(
+    readonly path: string,
+    options: FileSinkOptions = {},
+  ) {
+    this.flushIntervalMs = options.flushIntervalMs ?? 50;
+    this.clock = options.clock ?? (() => performance.now());
+    this.lastWriteMs = this.clock();
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (error) {
+      giveBackFileBuffer(this.buffer!);
+      throw error;
+    }
   }
 
   write(chunk: Uint8Array): void {
-    if (this.fd === null) throw new Error(`replay ${this.path} is closed`);
-    if (this.used + chunk.length > this.buffer.length) this.flush();
-    if (chunk.length > this.buffer.length) {
+    const buffer = this.buffer;
+    if (this.fd === null || buffer === null) throw new Error(`replay ${this.path} is closed`);
+    if (this.used + chunk.length > buffer.length) this.flush();
+    if (chunk.length > buffer.length) {
       this.writeAll(chunk);
       return;
     }
-    this.buffer.set(chunk, this.used);
+    buffer.set(chunk, this.used);
     this.used += chunk.length;
   }
 
   checkpoint(): void {
-    this.flush();
+    if (this.used > 0 && this.clock() - this.lastWriteMs >= this.flushIntervalMs) this.flush();
   }
 
   close(): void {
@@ -93,12 +121,15 @@ export class FileSink implements ReplaySink {
     this.flush();
     closeSync(this.fd);
     this.fd = null;
+    giveBackFileBuffer(this.buffer!);
+    this.buffer = null;
   }
 
   private flush(): void {
     if (this.used === 0) return;
-    this.writeAll(this.buffer.subarray(0, this.used));
+    this.writeAll(this.buffer!.subarray(0, this.used));
     this.used = 0;
+    this.lastWriteMs = this.clock();
   }
 
   private writeAll(bytes: Uint8Array): void {
@@ -107,6 +138,19 @@ export class FileSink implements ReplaySink {
   }
 }
 
+/**
+ * Buffers of closed FileSinks, for the next ones: one run writes thousands of short files, and a
+ * fresh 64 KiB (zero-filled) buffer for each cost more than its writes.
+ */
+const spareFileBuffers: Uint8Array[] = [];
+
+function takeFileBuffer(): Uint8Array {
+  return spareFileBuffers.pop() ?? new Uint8Array(64 * 1024);
+}
+
+function giveBackFileBuffer(buffer: Uint8Array): void {
+  if (spareFileBuffers.length < 16) spareFileBuffers.push(buffer);
+}
 
 /**
  * Where recorders build their header frame: a sink takes the bytes before `write` returns, so one

@@ -76,6 +76,8 @@ export interface EpisodeUsage extends TokenUsage {
 export interface EpisodeRecorder {
   readonly onEvent: (event: EpisodeEvent) => void;
   finish(episode: Episode): void;
+  /** The episode failed (threw): keep what was recorded, as it is. */
+  abort?(): void;
 }
 
 export interface EpisodeRecord {
@@ -128,7 +130,13 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const { instance, seed, agent } = job;
     const made = options.makeAgent(agent);
     const recorder = options.recorder?.({ instance: instance.scenario.id, agent: made.spec, seed }, instance.scenario) ?? null;
-    const episode = await runEpisode(instance.scenario, made, { seed, ...world, ...(recorder === null ? {} : { onEvent: recorder.onEvent }) });
+    let episode: Episode;
+    try {
+      episode = await runEpisode(instance.scenario, made, { seed, ...world, ...(recorder === null ? {} : { onEvent: recorder.onEvent }) });
+    } catch (error) {
+      recorder?.abort?.();
+      throw error;
+    }
     recorder?.finish(episode);
     const reference = await referenceFor(instance, seed);
     const score = scoreEpisode(instance.scenario, episode.events, reference);

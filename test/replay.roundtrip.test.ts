@@ -12,9 +12,10 @@ import type { JsonValue } from '../scenarios/schema.js';
 import { scoreEpisode } from '../scenarios/scoring.js';
 import { parseScenario } from '../scenarios/validate.js';
 import { runEpisode } from '../scenarios/world.js';
+import { runExperiment } from '../scenarios/experiment.js';
 import { CodecError } from '../replays/codec.js';
 import { Code } from '../replays/format.js';
-import { agentConfig, encodeReplay, makeHeader, readReplay, recordEpisode, ReplayError, ReplayRecorder, replayScenario, summarizeReplay, tooltimeVersion } from '../replays/index.js';
+import { agentConfig, encodeReplay, FileSink, makeHeader, readReplay, recordEpisode, ReplayError, ReplayRecorder, replayScenario, summarizeReplay, tooltimeVersion } from '../replays/index.js';
 import { MsgReader } from '../replays/codec.js';
 import { chaoticAgent, exampleScenarios } from './support/replays.js';
 import { dagScenario, dagShapeArb } from './support/scenarios.js';
@@ -232,21 +233,64 @@ describe('the header', () => {
 });
 
 describe('streaming and truncation', () => {
-  it('the streaming recorder makes each decision durable: a run cut short reads as its prefix up to the last decision', async () => {
+  it('with flushIntervalMs 0 each decision is on disk as it ends: a run cut short reads as its prefix up to the last decision', async () => {
     const s = exampleScenarios().find((x) => x.id === 'example-composite')!;
     const full = await recordEpisode({ scenario: s, agent: createAgent('greedy-async'), seed: 2 });
     const path = join(tmp, 'killed.ttr');
-    const recorder = ReplayRecorder.open(path, { scenario: s, agent: 'greedy-async', seed: 2 });
+    const recorder = ReplayRecorder.open(new FileSink(path, { flushIntervalMs: 0 }), { scenario: s, agent: 'greedy-async', seed: 2 });
     let seen = 0;
     // The "process dies" after 17 events: no finish(), nothing flushed later.
     await runEpisode(recorder.scenario, createAgent('greedy-async'), { seed: 2, onEvent: (e) => (++seen <= 17 ? recorder.onEvent(e) : undefined) });
     const read = readReplay(new Uint8Array(readFileSync(path)), { file: 'killed.ttr' });
-    // Frames are written out at every decision_ended (FileSink.checkpoint): that is what survives.
     const durable = full.episode.events.slice(0, 17).map((e) => e.type).lastIndexOf('decision_ended') + 1;
     expect(durable).toBeGreaterThan(0);
     expect(read.complete).toBe(false);
     expect(read.problem).toMatch(new RegExp(`^truncated: no trailer after ${durable} records`));
     expect(read.events).toStrictEqual(full.episode.events.slice(0, durable));
+  });
+
+  it('by default a decision is written once 50 ms of wall time have passed since the last write, and everything on finish', async () => {
+    const s = exampleScenarios().find((x) => x.id === 'example-composite')!;
+    const full = await recordEpisode({ scenario: s, agent: createAgent('greedy-async'), seed: 2 });
+    const path = join(tmp, 'interval.ttr');
+    let nowMs = 1000;
+    const recorder = ReplayRecorder.open(new FileSink(path, { clock: () => nowMs }), { scenario: s, agent: 'greedy-async', seed: 2 });
+    const ends = full.episode.events.flatMap((e, i) => (e.type === 'decision_ended' ? [i] : []));
+    expect(ends.length).toBeGreaterThan(2);
+    const onDisk = () => readFileSync(path).length;
+    full.episode.events.forEach((e, i) => {
+      // The first decision ends 49 ms after the file was opened, the second 51 ms after.
+      if (i === ends[0]) nowMs += 49;
+      if (i === ends[1]) nowMs += 2;
+      recorder.record(e);
+      if (i === ends[0]) expect(onDisk()).toBe(0);
+      if (i === ends[1]) {
+        const read = readReplay(new Uint8Array(readFileSync(path)));
+        expect(read.events).toStrictEqual(full.episode.events.slice(0, ends[1]! + 1));
+      }
+      if (i === ends[2]) expect(readReplay(new Uint8Array(readFileSync(path))).events.length).toBe(ends[1]! + 1);
+    });
+    recorder.finish();
+    expect(new Uint8Array(readFileSync(path))).toStrictEqual(full.bytes);
+  });
+
+  it('an episode that throws in a run keeps what its replay recorded (read as truncated)', async () => {
+    const s = replayScenario(exampleScenarios()[0]!);
+    const path = join(tmp, 'thrown.ttr');
+    const broken = { spec: 'broken', start: () => Promise.reject(new Error('cannot start')), decide: () => ({ actions: [] }) };
+    const run = runExperiment({
+      instances: [{ scenario: s, file: 'x.json' }],
+      agents: ['broken'],
+      seeds: [1],
+      mode: 'async',
+      delivery: 'push',
+      makeAgent: () => broken,
+      recorder: (key, scenario) => ReplayRecorder.open(path, { scenario, agent: key.agent, seed: key.seed }),
+    });
+    await expect(run).rejects.toThrow('cannot start');
+    const read = readReplay(new Uint8Array(readFileSync(path)));
+    expect(read.complete).toBe(false);
+    expect(read.events.map((e) => e.type)).toEqual(['episode_started']);
   });
 
   it('frames of every length class, and records beyond one 64 KiB chunk, read back the same from memory and from a file', () => {
