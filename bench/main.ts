@@ -126,102 +126,105 @@ export function benchStress(options: BenchOptions = {}): StressFigures {
 
 export interface ReplayFigures {
   readonly bytesPerEvent: Readonly<Record<string, number>>;
-  readonly recordingOverhead: { readonly memory: number; readonly file: number };
+  /** Bare episodes: recording to memory, and to a new file per episode in tmpfs (null: none here) and on disk. */
+  readonly recordingOverhead: { readonly memory: number; readonly tmpfs: number | null; readonly disk: number };
+  /** `tooltime run --out`: the same three. */
+  readonly pipelineOverhead: { readonly memory: number; readonly tmpfs: number | null; readonly disk: number };
   readonly verifyEventsPerSecond: number;
   readonly longVerifyEventsPerSecond: number;
-  /** `tooltime run --out`: recording to memory, and to one file per episode, over no recording. */
-  readonly pipelineOverhead: { readonly memory: number; readonly file: number };
-  /** Verifying a folder of replay files: on this thread, and on 2 started worker threads. */
-  readonly verifyFilesEventsPerSecond: { readonly here: number; readonly workers: number };
+  /** Verifying a folder of replay files: on this thread, on 2 started worker threads, and as one cold call. */
+  readonly verifyFilesEventsPerSecond: { readonly here: number; readonly workers: number; readonly cold: number };
 }
+
+type Variant = 'plain' | 'memory' | 'file-tmpfs' | 'file-disk';
 
 export function benchReplay(options: BenchOptions = {}): ReplayFigures {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const quick = options.quick === true;
   const rounds = quick ? 1 : 3;
   const sample = quick ? 24 : 72;
+  const passes = quick ? 3 : 7;
+  const warmup = quick ? 0.3 : 1.5;
   type Bytes = { sets: Array<{ name: string; episodes: number; events: number; recordBytes: number; headerBytes: number; maxBytesPerEvent: number }> };
   const bytes = runJob<Bytes>('replay:bytes', [rounds, sample]);
   log(`Replays: greedy-async, async/push, seeds 1..${rounds}; each job in its own process`);
   log(
     table(
       ['workload', 'episodes', 'events', 'B/event (records)', 'worst episode', 'header B (mean)', 'target'],
-      bytes.sets.map((x) => [x.name, String(x.episodes), String(x.events), (x.recordBytes / x.events).toFixed(2), (x.maxBytesPerEvent).toFixed(2), (x.headerBytes / x.episodes).toFixed(0), '<= 24 B/event']),
+      bytes.sets.map((x) => [x.name, String(x.episodes), String(x.events), (x.recordBytes / x.events).toFixed(2), x.maxBytesPerEvent.toFixed(2), (x.headerBytes / x.episodes).toFixed(0), '<= 24 B/event']),
     ),
   );
 
-  // Recording overhead: the three variants in interleaved passes in one process, medians.
-  const passes = quick ? 3 : 7;
-  const rec = runJob<{ episodes: number; events: number; seconds: Record<'plain' | 'memory' | 'file', number[]> }>('replay:record', [passes, rounds, sample]);
-  const { events, episodes } = rec;
-  const sec = { plain: median(rec.seconds.plain), memory: median(rec.seconds.memory), file: median(rec.seconds.file) };
-  const repetitions = passes;
-  const fs = runJob<{ createUs: number; writeUs: number }>('replay:fs', [quick ? 200 : 1000]);
-  const over = (x: number) => `${(((x - sec.plain) / sec.plain) * 100).toFixed(0)}%`;
-  log(`Recording overhead: the same ${episodes} episodes (${events.toLocaleString('en-US')} events) with and without a recorder, median of ${repetitions} interleaved passes in one process`);
-  log(
-    table(
-      ['variant', 'seconds', 'events/s', 'overhead', 'target'],
-      [
-        ['no recording', sec.plain.toFixed(3), (events / sec.plain).toFixed(0), '-', ''],
-        ['recording to memory (encoding only)', sec.memory.toFixed(3), (events / sec.memory).toFixed(0), over(sec.memory), '<= 25%'],
-        ['streaming to a new file per episode', sec.file.toFixed(3), (events / sec.file).toFixed(0), over(sec.file), '<= 25%'],
-      ],
-    ),
+  const fs = runJob<{ createUs: number; tmpfsCreateUs: number | null; writeUs: number }>('replay:fs', [quick ? 200 : 1000]);
+  const tmpfsNote = fs.tmpfsCreateUs === null ? 'no tmpfs here' : `${fs.tmpfsCreateUs.toFixed(0)} µs in tmpfs (/dev/shm)`;
+  log(`Files: creating one costs ${fs.createUs.toFixed(0)} µs on this machine's disk (${tmpfsNote}); one small write ${fs.writeUs.toFixed(2)} µs. An episode of the workload below takes ~40 µs.`);
+
+  const rows = (seconds: Readonly<Partial<Record<Variant, readonly number[]>>>, count: number, unit: string, names: Record<Variant, string>, targets: Partial<Record<Variant, string>>) => {
+    const plain = median(seconds.plain!);
+    const out: string[][] = [];
+    const over: Partial<Record<Variant, number>> = {};
+    for (const v of ['plain', 'memory', 'file-tmpfs', 'file-disk'] as const) {
+      const s = seconds[v];
+      if (s === undefined) continue;
+      const m = median(s);
+      over[v] = (m - plain) / plain;
+      out.push([names[v], m.toFixed(3), (count / m).toFixed(0), v === 'plain' ? '-' : `${(over[v]! * 100).toFixed(0)}%`, targets[v] ?? '']);
+    }
+    return { table: table(['variant', 'seconds', unit, 'overhead', 'target'], out), over };
+  };
+
+  // Recording overhead, bare episodes: interleaved passes in one process after a warm-up.
+  const rec = runJob<{ episodes: number; events: number; seconds: Partial<Record<Variant, number[]>> }>('replay:record', [passes, rounds, sample, warmup]);
+  log(`Recording overhead, bare episodes: the same ${rec.episodes} episodes (${rec.events.toLocaleString('en-US')} events) with and without a recorder; median of ${passes} interleaved passes after ${warmup} s of each`);
+  const bare = rows(
+    rec.seconds,
+    rec.events,
+    'events/s',
+    { plain: 'no recording', memory: 'recording to memory', 'file-tmpfs': 'a new replay file per episode, in tmpfs', 'file-disk': 'a new replay file per episode, on disk' },
+    { memory: '<= 25%', 'file-tmpfs': '<= 25%' },
   );
-  const perEpisodeUs = Math.max(0, ((sec.file - sec.memory) / episodes) * 1e6);
-  log(`  the file variant pays ${perEpisodeUs.toFixed(0)} µs per episode over memory; on this machine creating a file costs ${fs.createUs.toFixed(0)} µs and one write ${fs.writeUs.toFixed(2)} µs (files are written at every decision, by design: a killed run leaves every decision written)`);
+  log(bare.table);
 
   // The same, as a user pays it: `tooltime run --out DIR` (oracle, sequential reference, scoring, results written).
-  const pipeSample = quick ? 24 : 72;
-  const pipe = runJob<{ episodes: number; seconds: Record<'plain' | 'memory' | 'file', number[]> }>('replay:pipeline', [passes, rounds, pipeSample]);
-  const ps = { plain: median(pipe.seconds.plain), memory: median(pipe.seconds.memory), file: median(pipe.seconds.file) };
-  const pover = (x: number) => `${(((x - ps.plain) / ps.plain) * 100).toFixed(0)}%`;
-  log(`Recording overhead in the run pipeline: tooltime run --sample ${pipeSample} --seeds 1..${rounds} --out DIR (every baseline: ${pipe.episodes} episodes), median of ${passes} interleaved passes in one process`);
-  log(
-    table(
-      ['variant', 'seconds', 'episodes/s', 'overhead', 'target'],
-      [
-        ['no recording (results written)', ps.plain.toFixed(3), (pipe.episodes / ps.plain).toFixed(0), '-', ''],
-        ['recording each episode to memory', ps.memory.toFixed(3), (pipe.episodes / ps.memory).toFixed(0), pover(ps.memory), '<= 25%'],
-        ['one new replay file per episode (--out)', ps.file.toFixed(3), (pipe.episodes / ps.file).toFixed(0), pover(ps.file), ''],
-      ],
-    ),
+  const pipe = runJob<{ episodes: number; seconds: Partial<Record<Variant, number[]>> }>('replay:pipeline', [passes, rounds, sample, warmup]);
+  log(`Recording overhead in the run pipeline: tooltime run --sample ${sample} --seeds 1..${rounds} --out DIR, every baseline (${pipe.episodes} episodes); median of ${passes} interleaved passes after ${warmup} s of each`);
+  const run = rows(
+    pipe.seconds,
+    pipe.episodes,
+    'episodes/s',
+    { plain: 'no recording (results written)', memory: 'recording each episode to memory', 'file-tmpfs': '--out DIR in tmpfs', 'file-disk': '--out DIR on disk' },
+    { memory: '<= 25%', 'file-tmpfs': '<= 25%' },
   );
-  const pipeFileUs = Math.max(0, ((ps.file - ps.memory) / pipe.episodes) * 1e6);
-  log(`  files cost ${pipeFileUs.toFixed(0)} µs per episode over memory: the filesystem's (file creation ${fs.createUs.toFixed(0)} µs here, above)`);
+  log(run.table);
+  log('  on disk, the files cost what creating them costs this filesystem (above), not the recorder: in tmpfs the same files cost little');
 
-  // Verify throughput.
-  type Ver = { episodes: number; events: number; verifySeconds: number; readSeconds: number; rerunSeconds: number; compareSeconds: number; decodeSeconds: number; encodeSeconds: number; plainRunSeconds: number };
-  const v = runJob<Ver>('replay:verify', [rounds, sample]);
-  type Long = { events: number; recordBytes: number; verifySeconds: number; rerunSeconds: number; plainRunSeconds: number; decodeSeconds: number; encodeSeconds: number };
-  const long = runJob<Long>('replay:long', [quick ? 100 : 200]);
+  // Verify throughput, in memory, steady state.
+  type Ver = { episodes: number; events: number; recordBytes: number; seconds: Record<'verify' | 'plain' | 'decode' | 'encode', number[]>; readShare: number; rerunShare: number };
+  const v = runJob<Ver>('replay:verify', [rounds, sample, warmup, passes]);
+  const long = runJob<Ver>('replay:long', [quick ? 100 : 200, warmup, passes]);
   const rate = (n: number, s: number) => `${(n / s / 1e6).toFixed(2)} M`;
-  log('Verify: re-run from the header + byte comparison; decode (readReplay) and encode (encodeReplay) alone for comparison');
+  const verRow = (name: string, x: Ver, target: string) => [name, String(x.events), rate(x.events, median(x.seconds.verify)), `${(x.readShare * 100).toFixed(0)}% / ${(x.rerunShare * 100).toFixed(0)}%`, rate(x.events, median(x.seconds.plain)), rate(x.events, median(x.seconds.decode)), rate(x.events, median(x.seconds.encode)), target];
+  log(`Verify in memory: re-run from the header + byte comparison (verifyReplay); a plain run, decode (readReplay) and encode (encodeReplay) of the same, for comparison; median of ${passes} interleaved passes after ${warmup} s of each`);
   log(
     table(
-      ['workload', 'events', 'verify events/s', 're-run share', 'plain run events/s', 'decode events/s', 'encode events/s', 'target'],
-      [
-        [`${v.episodes} short episodes`, String(v.events), rate(v.events, v.verifySeconds), `${((v.rerunSeconds / v.verifySeconds) * 100).toFixed(0)}%`, rate(v.events, v.plainRunSeconds), rate(v.events, v.decodeSeconds), rate(v.events, v.encodeSeconds), '>= 1 M verify'],
-        [`one long episode (${(long.recordBytes / long.events).toFixed(1)} B/event)`, String(long.events), rate(long.events, long.verifySeconds), `${((long.rerunSeconds / long.verifySeconds) * 100).toFixed(0)}%`, rate(long.events, long.plainRunSeconds), rate(long.events, long.decodeSeconds), rate(long.events, long.encodeSeconds), ''],
-      ],
+      ['workload', 'events', 'verify events/s', 'header / re-run', 'plain run events/s', 'decode events/s', 'encode events/s', 'target'],
+      [verRow(`${v.episodes} short episodes`, v, '>= 1 M verify'), verRow(`one long episode (${(long.recordBytes / long.events).toFixed(1)} B/event)`, long, '>= 1 M verify')],
     ),
   );
-  log('  verify is bound by the re-run: the world and the agent, not the replay codec (compare "plain run events/s").');
 
   // Verifying a folder of replay files (tooltime replay verify DIR/*.ttr), on this thread and on worker threads.
   const workers = 2;
-  const vf = runJob<{ files: number; events: number; workers: number; hereSeconds: number[]; poolSeconds: number[]; coldSeconds: number }>('replay:verify-files', [rounds, sample, quick ? 3 : 5, workers]);
+  const vf = runJob<{ files: number; events: number; workers: number; hereSeconds: number[]; poolSeconds: number[]; coldSeconds: number }>('replay:verify-files', [rounds, sample, passes, workers, warmup]);
   const here = median(vf.hereSeconds);
   const pool = median(vf.poolSeconds);
-  log(`Verify files: ${vf.files} replay files of the workload above (${vf.events.toLocaleString('en-US')} events) read and verified, median of ${vf.hereSeconds.length} interleaved passes after a warm-up`);
+  log(`Verify files: the ${vf.files} replay files of the workload above (${vf.events.toLocaleString('en-US')} events) read and verified; median of ${passes} interleaved passes after ${warmup} s of each, and once cold`);
   log(
     table(
       ['variant', 'seconds', 'verify events/s', 'speed-up', 'target'],
       [
-        ['this thread', here.toFixed(3), rate(vf.events, here), '1.00', ''],
+        ['this thread', here.toFixed(3), rate(vf.events, here), '1.00', '>= 1 M verify'],
         [`${vf.workers} worker threads (started)`, pool.toFixed(3), rate(vf.events, pool), (here / pool).toFixed(2), '>= 1 M verify'],
-        [`${vf.workers} worker threads, cold (as one CLI call: start-up included)`, vf.coldSeconds.toFixed(3), rate(vf.events, vf.coldSeconds), (here / vf.coldSeconds).toFixed(2), ''],
+        [`${vf.workers} worker threads, cold (one call: workers started, JIT cold)`, vf.coldSeconds.toFixed(3), rate(vf.events, vf.coldSeconds), (here / vf.coldSeconds).toFixed(2), ''],
       ],
     ),
   );
@@ -229,11 +232,11 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
   for (const x of bytes.sets) bytesPerEvent[x.name] = x.recordBytes / x.events;
   return {
     bytesPerEvent,
-    recordingOverhead: { memory: (sec.memory - sec.plain) / sec.plain, file: (sec.file - sec.plain) / sec.plain },
-    verifyEventsPerSecond: v.events / v.verifySeconds,
-    longVerifyEventsPerSecond: long.events / long.verifySeconds,
-    pipelineOverhead: { memory: (ps.memory - ps.plain) / ps.plain, file: (ps.file - ps.plain) / ps.plain },
-    verifyFilesEventsPerSecond: { here: vf.events / here, workers: vf.events / pool },
+    recordingOverhead: { memory: bare.over.memory!, tmpfs: bare.over['file-tmpfs'] ?? null, disk: bare.over['file-disk']! },
+    pipelineOverhead: { memory: run.over.memory!, tmpfs: run.over['file-tmpfs'] ?? null, disk: run.over['file-disk']! },
+    verifyEventsPerSecond: v.events / median(v.seconds.verify),
+    longVerifyEventsPerSecond: long.events / median(long.seconds.verify),
+    verifyFilesEventsPerSecond: { here: vf.events / here, workers: vf.events / pool, cold: vf.events / vf.coldSeconds },
   };
 }
 

@@ -41,6 +41,57 @@ export function replayWorkloads(sample: number): Workload[] {
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 
+/**
+ * Runs each variant until `warmupSeconds` of it have passed (the JIT settles: the figures are of a
+ * long run, as a folder of replays or a suite run is), then `passes` timed passes interleaved across
+ * variants, so machine noise hits every variant alike. A variant returns the seconds of its timed
+ * part (setting up and cleaning up around it are not counted).
+ */
+async function interleaved<K extends string>(variants: Readonly<Record<K, () => Promise<number>>>, warmupSeconds: number, passes: number): Promise<Record<K, number[]>> {
+  const names = Object.keys(variants) as K[];
+  for (const name of names) {
+    const start = now();
+    do await variants[name]();
+    while (now() - start < warmupSeconds);
+  }
+  const seconds = Object.fromEntries(names.map((n) => [n, [] as number[]])) as unknown as Record<K, number[]>;
+  for (let p = 0; p < passes; p++) for (const name of names) seconds[name].push(await variants[name]());
+  return seconds;
+}
+
+/** `work` timed, in seconds. */
+async function timed(work: () => Promise<void>): Promise<number> {
+  const start = now();
+  await work();
+  return now() - start;
+}
+
+/** A folder in memory (tmpfs), where creating a file costs microseconds; null where there is none. */
+function memoryFolder(): string | null {
+  try {
+    return mkdtempSync(join('/dev/shm', 'tooltime-bench-'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where replay files go in a variant: `disk` is the system's temporary folder; `tmpfs` a folder in
+ * memory, to tell the recorder's own cost from the filesystem's.
+ */
+export type FileTarget = 'disk' | 'tmpfs';
+
+function fileFolders(): { readonly folders: Partial<Record<FileTarget, string>>; readonly cleanup: () => void } {
+  const disk = mkdtempSync(join(tmpdir(), 'tooltime-bench-'));
+  const tmpfs = memoryFolder();
+  return {
+    folders: tmpfs === null ? { disk } : { disk, tmpfs },
+    cleanup: () => {
+      for (const dir of [disk, tmpfs]) if (dir !== null) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface BytesFigures {
   readonly sets: ReadonlyArray<{ readonly name: string; readonly episodes: number; readonly events: number; readonly recordBytes: number; readonly headerBytes: number; readonly maxBytesPerEvent: number }>;
 }
@@ -70,104 +121,125 @@ export async function replayBytes(rounds: number, sample: number): Promise<Bytes
   return { sets };
 }
 
-export type RecordVariant = 'plain' | 'memory' | 'file';
+/** No recording; recording to memory; streaming one new file per episode, on disk or in tmpfs. */
+export type RecordVariant = 'plain' | 'memory' | 'file-tmpfs' | 'file-disk';
 
 export interface RecordFigures {
   readonly episodes: number;
   readonly events: number;
-  /** Seconds of each timed pass, per variant (passes interleaved: plain, memory, file, plain, ...). */
-  readonly seconds: Readonly<Record<RecordVariant, readonly number[]>>;
+  /** Seconds of each timed pass, per variant (absent: no tmpfs here). */
+  readonly seconds: Readonly<Partial<Record<RecordVariant, readonly number[]>>>;
 }
 
 /**
- * The workload run plainly, recorded in memory, and recorded streaming to one new file per episode,
- * in interleaved passes in one process (so machine noise hits every variant alike).
+ * The workload run plainly, recorded in memory, and recorded streaming to one new file per episode
+ * (in tmpfs and on disk), in interleaved passes in one process after a warm-up.
  */
-export async function recordOverhead(passes: number, rounds: number, sample: number): Promise<RecordFigures> {
+export async function recordOverhead(passes: number, rounds: number, sample: number, warmupSeconds: number): Promise<RecordFigures> {
   const scenarios = replayWorkloads(sample).flatMap((w) => w.scenarios);
-  const dir = mkdtempSync(join(tmpdir(), 'tooltime-bench-'));
-  let files = 0;
+  const { folders, cleanup } = fileFolders();
+  let episodes = 0;
+  let events = 0;
   try {
-    const pass = async (variant: RecordVariant): Promise<{ episodes: number; events: number }> => {
-      let episodes = 0;
-      let events = 0;
-      for (let seed = 1; seed <= rounds; seed++) {
-        for (const scenario of scenarios) {
-          if (variant === 'plain') {
-            events += (await runEpisode(scenario, createAgent(AGENT), { seed })).events.length;
-          } else {
-            const recorder = ReplayRecorder.open(variant === 'file' ? join(dir, `${files++}.ttr`) : new MemorySink(), { scenario, agent: AGENT, seed });
-            events += (await runEpisode(scenario, createAgent(AGENT), { seed, onEvent: recorder.onEvent })).events.length;
-            recorder.finish();
+    const pass = (target: 'plain' | 'memory' | string) => async (): Promise<number> => {
+      // Each pass writes into a new empty folder (files created, not truncated), the last one removed untimed.
+      const dir = target === 'plain' || target === 'memory' ? null : join(target, 'pass');
+      if (dir !== null) {
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir);
+      }
+      return timed(async () => {
+        episodes = 0;
+        events = 0;
+        for (let seed = 1; seed <= rounds; seed++) {
+          for (const scenario of scenarios) {
+            if (dir === null && target === 'plain') {
+              events += (await runEpisode(scenario, createAgent(AGENT), { seed })).events.length;
+            } else {
+              const recorder = ReplayRecorder.open(dir === null ? new MemorySink() : join(dir, `${episodes}.ttr`), { scenario, agent: AGENT, seed });
+              events += (await runEpisode(scenario, createAgent(AGENT), { seed, onEvent: recorder.onEvent })).events.length;
+              recorder.finish();
+            }
+            episodes++;
           }
-          episodes++;
         }
-      }
-      return { episodes, events };
+      });
     };
-    const variants: RecordVariant[] = ['plain', 'memory', 'file'];
-    for (const v of variants) await pass(v); // warm the JIT
-    const seconds: Record<RecordVariant, number[]> = { plain: [], memory: [], file: [] };
-    let counted = { episodes: 0, events: 0 };
-    for (let p = 0; p < passes; p++) {
-      for (const v of variants) {
-        const start = now();
-        counted = await pass(v);
-        seconds[v].push(now() - start);
-      }
-    }
-    return { ...counted, seconds };
+    const variants: Partial<Record<RecordVariant, () => Promise<number>>> = { plain: pass('plain'), memory: pass('memory') };
+    if (folders.tmpfs !== undefined) variants['file-tmpfs'] = pass(folders.tmpfs);
+    variants['file-disk'] = pass(folders.disk!);
+    const seconds = await interleaved(variants as Record<RecordVariant, () => Promise<number>>, warmupSeconds, passes);
+    return { episodes, events, seconds };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 }
+
+/** Seconds of each timed pass, per variant: verify (read, re-run, compare), a plain run, readReplay, encodeReplay. */
+export type VerifyVariant = 'verify' | 'plain' | 'decode' | 'encode';
 
 export interface VerifyFigures {
   readonly episodes: number;
   readonly events: number;
-  /** verifyReplay end to end (read + re-run + compare). */
-  readonly verifySeconds: number;
-  readonly readSeconds: number;
-  readonly rerunSeconds: number;
-  readonly compareSeconds: number;
-  /** readReplay alone (frames, checksums, SHA-256, decode), and encodeReplay alone. */
-  readonly decodeSeconds: number;
-  readonly encodeSeconds: number;
-  /** The same episodes run plainly (no recorder): the floor of any re-run. */
-  readonly plainRunSeconds: number;
+  readonly recordBytes: number;
+  readonly seconds: Readonly<Record<VerifyVariant, readonly number[]>>;
+  /** Of verify's time (summed over one pass): reading the header, and re-running into the comparison. */
+  readonly readShare: number;
+  readonly rerunShare: number;
 }
 
-export async function verifyThroughput(rounds: number, sample: number): Promise<VerifyFigures> {
+/**
+ * Verify throughput in memory over `replays` (recorded beforehand): `verifyReplay` of each, against
+ * the same episodes run plainly (no recorder: the floor of any re-run), `readReplay` and
+ * `encodeReplay` alone. Interleaved passes after a warm-up.
+ */
+async function verifyPasses(replays: readonly Uint8Array[], warmupSeconds: number, passes: number): Promise<VerifyFigures> {
+  const reads = replays.map((b) => readReplay(b));
+  const events = reads.reduce((n, r) => n + r.events.length, 0);
+  const recordBytes = reads.reduce((n, r) => n + r.sizes.records, 0);
+  let readMs = 0;
+  let rerunMs = 0;
+  let totalMs = 0;
+  const clock = () => performance.now();
+  const seconds = await interleaved<VerifyVariant>(
+    {
+      verify: () =>
+        timed(async () => {
+          readMs = rerunMs = totalMs = 0;
+          for (const bytes of replays) {
+            const start = clock();
+            const r = await verifyReplay(bytes, { clock });
+            if (!r.ok) throw new Error(`verify failed in the benchmark: ${r.reason}`);
+            totalMs += clock() - start;
+            readMs += r.timing.readMs;
+            rerunMs += r.timing.rerunMs;
+          }
+        }),
+      plain: () =>
+        timed(async () => {
+          for (const r of reads) await runEpisode(r.scenario, createAgent(r.header.agent.spec), { seed: r.header.seed });
+        }),
+      decode: () =>
+        timed(async () => {
+          for (const b of replays) readReplay(b);
+        }),
+      encode: () =>
+        timed(async () => {
+          for (const r of reads) encodeReplay(r.header, r.events, r.scenario);
+        }),
+    },
+    warmupSeconds,
+    passes,
+  );
+  return { episodes: replays.length, events, recordBytes, seconds, readShare: readMs / totalMs, rerunShare: rerunMs / totalMs };
+}
+
+/** Verify throughput on the short episodes of the workload (see `verifyPasses`). */
+export async function verifyThroughput(rounds: number, sample: number, warmupSeconds: number, passes: number): Promise<VerifyFigures> {
   const scenarios = replayWorkloads(sample).flatMap((w) => w.scenarios);
   const replays: Uint8Array[] = [];
   for (let seed = 1; seed <= rounds; seed++) for (const scenario of scenarios) replays.push((await recordEpisode({ scenario, agent: createAgent(AGENT), seed })).bytes!);
-  // Warm-up: one verify of each.
-  for (const bytes of replays) await verifyReplay(bytes, { clock: () => performance.now() });
-  let events = 0;
-  let readSeconds = 0;
-  let rerunSeconds = 0;
-  let compareSeconds = 0;
-  let start = now();
-  for (const bytes of replays) {
-    const r = await verifyReplay(bytes, { clock: () => performance.now() });
-    if (!r.ok) throw new Error(`verify failed in the benchmark: ${r.reason}`);
-    events += r.records;
-    readSeconds += r.timing.readMs / 1000;
-    rerunSeconds += r.timing.rerunMs / 1000;
-    compareSeconds += r.timing.compareMs / 1000;
-  }
-  const verifySeconds = now() - start;
-  const reads = replays.map((b) => readReplay(b));
-  start = now();
-  for (let k = 0; k < 5; k++) for (const b of replays) readReplay(b);
-  const decodeSeconds = (now() - start) / 5;
-  start = now();
-  for (let k = 0; k < 5; k++) for (const r of reads) encodeReplay(r.header, r.events, r.scenario);
-  const encodeSeconds = (now() - start) / 5;
-  start = now();
-  for (const r of reads) await runEpisode(r.scenario, createAgent(r.header.agent.spec), { seed: r.header.seed });
-  const plainRunSeconds = now() - start;
-  return { episodes: replays.length, events, verifySeconds, readSeconds, rerunSeconds, compareSeconds, decodeSeconds, encodeSeconds, plainRunSeconds };
+  return verifyPasses(replays, warmupSeconds, passes);
 }
 
 /**
@@ -195,110 +267,89 @@ export function longScenario(tasks: number): Scenario {
   });
 }
 
-export interface LongFigures {
-  readonly events: number;
-  readonly recordBytes: number;
-  readonly verifySeconds: number;
-  readonly rerunSeconds: number;
-  readonly plainRunSeconds: number;
-  readonly decodeSeconds: number;
-  readonly encodeSeconds: number;
-}
-
-export async function longEpisode(tasks: number): Promise<LongFigures> {
+/** Verify throughput on one long episode (see `verifyPasses`). */
+export async function longEpisode(tasks: number, warmupSeconds: number, passes: number): Promise<VerifyFigures> {
   const scenario = replayScenario(longScenario(tasks));
   const { bytes } = await recordEpisode({ scenario, agent: createAgent(AGENT), seed: 1 });
-  const read = readReplay(bytes!);
-  await verifyReplay(bytes!, { clock: () => performance.now() }); // warm-up
-  let start = now();
-  const v = await verifyReplay(bytes!, { clock: () => performance.now() });
-  const verifySeconds = now() - start;
-  if (!v.ok) throw new Error(`verify failed in the benchmark: ${v.reason}`);
-  start = now();
-  await runEpisode(scenario, createAgent(AGENT), { seed: 1 });
-  const plainRunSeconds = now() - start;
-  start = now();
-  for (let k = 0; k < 5; k++) readReplay(bytes!);
-  const decodeSeconds = (now() - start) / 5;
-  start = now();
-  for (let k = 0; k < 5; k++) encodeReplay(read.header, read.events, read.scenario);
-  const encodeSeconds = (now() - start) / 5;
-  return { events: read.events.length, recordBytes: read.sizes.records, verifySeconds, rerunSeconds: v.timing.rerunMs / 1000, plainRunSeconds, decodeSeconds, encodeSeconds };
+  return verifyPasses([bytes!], warmupSeconds, passes);
 }
 
-/** What the filesystem costs here: creating (and closing) a new file, and one small write. */
-export function filesystemCosts(files: number): { readonly createUs: number; readonly writeUs: number } {
-  const dir = mkdtempSync(join(tmpdir(), 'tooltime-bench-fs-'));
+/** What the filesystem costs here: creating (and closing) a new file on disk and in tmpfs, and one small write. */
+export function filesystemCosts(files: number): { readonly createUs: number; readonly tmpfsCreateUs: number | null; readonly writeUs: number } {
+  const { folders, cleanup } = fileFolders();
   try {
-    let start = now();
-    for (let i = 0; i < files; i++) closeSync(openSync(join(dir, `${i}.ttr`), 'w'));
-    const createUs = ((now() - start) / files) * 1e6;
-    const fd = openSync(join(dir, 'w.ttr'), 'w');
+    const create = (dir: string): number => {
+      const start = now();
+      for (let i = 0; i < files; i++) closeSync(openSync(join(dir, `${i}.ttr`), 'w'));
+      return ((now() - start) / files) * 1e6;
+    };
+    const createUs = create(folders.disk!);
+    const tmpfsCreateUs = folders.tmpfs === undefined ? null : create(folders.tmpfs);
+    const fd = openSync(join(folders.disk!, 'w.ttr'), 'w');
     const chunk = new Uint8Array(10);
     const writes = 50_000;
-    start = now();
+    const start = now();
     for (let i = 0; i < writes; i++) writeSync(fd, chunk);
     const writeUs = ((now() - start) / writes) * 1e6;
     closeSync(fd);
-    return { createUs, writeUs };
+    return { createUs, tmpfsCreateUs, writeUs };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 }
 
 export interface PipelineFigures {
   readonly episodes: number;
-  /** Seconds of each timed pass, per variant (passes interleaved). */
-  readonly seconds: Readonly<Record<RecordVariant, readonly number[]>>;
+  /** Seconds of each timed pass, per variant (absent: no tmpfs here). */
+  readonly seconds: Readonly<Partial<Record<RecordVariant, readonly number[]>>>;
 }
 
 /**
  * What recording costs a user: `tooltime run --out DIR` on an even sample of the default suite
  * (every baseline, seeds 1..rounds: oracle, sequential reference, episodes, scoring, results
  * written), without a recorder, recording each episode to memory, and recording one new file per
- * episode under DIR/replays as `--out` does. Interleaved passes in one process.
+ * episode under DIR/replays as `--out` does (DIR in tmpfs and on disk). Interleaved passes in one
+ * process after a warm-up.
  */
-export async function pipelineOverhead(passes: number, rounds: number, sample: number): Promise<PipelineFigures> {
+export async function pipelineOverhead(passes: number, rounds: number, sample: number, warmupSeconds: number): Promise<PipelineFigures> {
   const instances = defaultInstances(sample);
   const agents = agentEntries()
     .filter((e) => e.kind === 'baseline')
     .map((e) => e.name);
   const seeds = Array.from({ length: rounds }, (_, i) => i + 1);
-  const dir = mkdtempSync(join(tmpdir(), 'tooltime-bench-run-'));
-  let runs = 0;
+  const { folders, cleanup } = fileFolders();
+  let episodes = 0;
   try {
-    const pass = async (variant: RecordVariant): Promise<number> => {
-      const out = join(dir, String(runs++));
+    const pass = (variant: RecordVariant) => async (): Promise<number> => {
+      const base = variant === 'file-tmpfs' ? folders.tmpfs! : folders.disk!;
+      // Each pass writes into a new folder, as a fresh --out does (the variant's last one is removed untimed).
+      const out = join(base, variant);
+      rmSync(out, { recursive: true, force: true });
       const replays = join(out, 'replays');
       mkdirSync(replays, { recursive: true });
-      const result = await runExperiment({
-        instances,
-        agents,
-        seeds,
-        mode: 'async',
-        delivery: 'push',
-        makeAgent: (spec) => createAgent(spec),
-        ...(variant === 'plain'
-          ? {}
-          : { recorder: (key, scenario) => ReplayRecorder.open(variant === 'file' ? join(replays, replayFileName(key)) : new MemorySink(), { scenario, agent: key.agent, seed: key.seed, mode: 'async', delivery: 'push' }) }),
+      return timed(async () => {
+        const result = await runExperiment({
+          instances,
+          agents,
+          seeds,
+          mode: 'async',
+          delivery: 'push',
+          makeAgent: (spec) => createAgent(spec),
+          ...(variant === 'plain'
+            ? {}
+            : { recorder: (key, scenario) => ReplayRecorder.open(variant === 'memory' ? new MemorySink() : join(replays, replayFileName(key)), { scenario, agent: key.agent, seed: key.seed, mode: 'async', delivery: 'push' }) }),
+        });
+        writeResults(out, result);
+        episodes = result.episodes.length;
       });
-      writeResults(out, result);
-      return result.episodes.length;
     };
-    const variants: RecordVariant[] = ['plain', 'memory', 'file'];
-    for (const v of variants) await pass(v); // warm the JIT
-    const seconds: Record<RecordVariant, number[]> = { plain: [], memory: [], file: [] };
-    let episodes = 0;
-    for (let p = 0; p < passes; p++) {
-      for (const v of variants) {
-        const start = now();
-        episodes = await pass(v);
-        seconds[v].push(now() - start);
-      }
-    }
+    const variants: Partial<Record<RecordVariant, () => Promise<number>>> = { plain: pass('plain'), memory: pass('memory') };
+    if (folders.tmpfs !== undefined) variants['file-tmpfs'] = pass('file-tmpfs');
+    variants['file-disk'] = pass('file-disk');
+    const seconds = await interleaved(variants as Record<RecordVariant, () => Promise<number>>, warmupSeconds, passes);
     return { episodes, seconds };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 }
 
@@ -315,10 +366,10 @@ export interface VerifyFilesFigures {
 
 /**
  * `tooltime replay verify DIR/*.ttr`: the workload recorded to one file per episode in a fresh
- * folder, then verified on this thread and on `workers` worker threads (interleaved passes, after
- * a warm-up pass of each), and once end to end with the workers started for the call.
+ * folder, then verified once end to end with the workers started for the call (cold), and on this
+ * thread and on `workers` started worker threads (interleaved passes after a warm-up).
  */
-export async function verifyFilesThroughput(rounds: number, sample: number, passes: number, workers: number): Promise<VerifyFilesFigures> {
+export async function verifyFilesThroughput(rounds: number, sample: number, passes: number, workers: number, warmupSeconds: number): Promise<VerifyFilesFigures> {
   const scenarios = replayWorkloads(sample).flatMap((w) => w.scenarios);
   const dir = mkdtempSync(join(tmpdir(), 'tooltime-bench-verify-'));
   try {
@@ -342,22 +393,21 @@ export async function verifyFilesThroughput(rounds: number, sample: number, pass
     const events = count(await verifyReplayFiles(paths, { workers }));
     const coldSeconds = now() - start;
     const pool = new VerifyPool(workers);
-    const hereSeconds: number[] = [];
-    const poolSeconds: number[] = [];
+    let seconds: Record<'here' | 'pool', number[]>;
     try {
-      count(await verifyReplayFiles(paths, { workers: 0 }));
-      count(await pool.verify(paths));
-      for (let p = 0; p < passes; p++) {
-        start = now();
-        count(await verifyReplayFiles(paths, { workers: 0 }));
-        hereSeconds.push(now() - start);
-        start = now();
-        count(await pool.verify(paths));
-        poolSeconds.push(now() - start);
-      }
+      seconds = await interleaved(
+        {
+          here: () => timed(async () => void count(await verifyReplayFiles(paths, { workers: 0 }))),
+          pool: () => timed(async () => void count(await pool.verify(paths))),
+        },
+        warmupSeconds,
+        passes,
+      );
     } finally {
       await pool.close();
     }
+    const hereSeconds = seconds.here;
+    const poolSeconds = seconds.pool;
     return { files: paths.length, events, workers, hereSeconds, poolSeconds, coldSeconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });

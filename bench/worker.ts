@@ -23,11 +23,11 @@ export const JOBS: Readonly<Record<string, Job>> = {
   'stress:throughput': ([agent, runs]) => stressThroughput(String(agent), Number(runs)),
   'stress:shrink': ([flawed]) => shrinkTime(String(flawed)),
   'replay:bytes': ([rounds, sample]) => replayBytes(Number(rounds), Number(sample)),
-  'replay:record': ([passes, rounds, sample]) => recordOverhead(Number(passes), Number(rounds), Number(sample)),
-  'replay:pipeline': ([passes, rounds, sample]) => pipelineOverhead(Number(passes), Number(rounds), Number(sample)),
-  'replay:verify': ([rounds, sample]) => verifyThroughput(Number(rounds), Number(sample)),
-  'replay:verify-files': ([rounds, sample, passes, workers]) => verifyFilesThroughput(Number(rounds), Number(sample), Number(passes), Number(workers)),
-  'replay:long': ([tasks]) => longEpisode(Number(tasks)),
+  'replay:record': ([passes, rounds, sample, warmup]) => recordOverhead(Number(passes), Number(rounds), Number(sample), Number(warmup)),
+  'replay:pipeline': ([passes, rounds, sample, warmup]) => pipelineOverhead(Number(passes), Number(rounds), Number(sample), Number(warmup)),
+  'replay:verify': ([rounds, sample, warmup, passes]) => verifyThroughput(Number(rounds), Number(sample), Number(warmup), Number(passes)),
+  'replay:verify-files': ([rounds, sample, passes, workers, warmup]) => verifyFilesThroughput(Number(rounds), Number(sample), Number(passes), Number(workers), Number(warmup)),
+  'replay:long': ([tasks, warmup, passes]) => longEpisode(Number(tasks), Number(warmup), Number(passes)),
   'replay:fs': ([files]) => filesystemCosts(Number(files)),
 };
 
