@@ -1,8 +1,9 @@
 /**
- * Writing replays. `ReplayRecorder` streams: the prefix and header are written when it opens, each
- * event's frame as the event happens (one write per frame, nothing held back), the trailer on
- * `finish()`. So a process killed mid-episode leaves a readable prefix. `encodeReplay` writes the
- * same bytes to memory; both go through the same code, so their bytes are identical.
+ * Writing replays. `ReplayRecorder` streams: each event's frame is encoded as the event happens and
+ * handed to the sink at the end of each decision (a file writes it out once 50 ms have passed since
+ * its last write: see FileSink), the trailer on `finish()`. So a process killed mid-episode leaves a
+ * readable prefix. `encodeReplay` writes the same bytes to memory; both go through the same code,
+ * so their bytes are identical.
  *
  *   const recorder = ReplayRecorder.open('run.ttr', { scenario, agent: agent.spec, seed: 1 });
  *   await runEpisode(recorder.scenario, agent, { seed: 1, onEvent: recorder.onEvent });
