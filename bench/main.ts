@@ -217,7 +217,7 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
   const vf = runJob<{ files: number; events: number; workers: number; hereSeconds: number[]; poolSeconds: number[]; coldSeconds: number }>('replay:verify-files', [rounds, sample, passes, workers, warmup]);
   const here = median(vf.hereSeconds);
   const pool = median(vf.poolSeconds);
-  log(`Verify files: the ${vf.files} replay files of the workload above (${vf.events.toLocaleString('en-US')} events) read and verified; median of ${passes} interleaved passes after ${warmup} s of each, and once cold`);
+  log(`Verify files: tooltime replay verify DIR/replays/*.ttr after tooltime run --sample ${sample} --seeds 1..${rounds} --out DIR: ${vf.files} files (${vf.events.toLocaleString('en-US')} events) read and verified; median of ${passes} interleaved passes after ${warmup} s of each, and once cold`);
   log(
     table(
       ['variant', 'seconds', 'verify events/s', 'speed-up', 'target'],

@@ -365,22 +365,32 @@ export interface VerifyFilesFigures {
 }
 
 /**
- * `tooltime replay verify DIR/*.ttr`: the workload recorded to one file per episode in a fresh
- * folder, then verified once end to end with the workers started for the call (cold), and on this
+ * `tooltime replay verify DIR/replays/*.ttr` after `tooltime run --sample N --seeds 1..R --out DIR`
+ * (every baseline agent, one file per episode, in name order), verified once end to end with the workers started for the call (cold), and on this
  * thread and on `workers` started worker threads (interleaved passes after a warm-up).
  */
 export async function verifyFilesThroughput(rounds: number, sample: number, passes: number, workers: number, warmupSeconds: number): Promise<VerifyFilesFigures> {
-  const scenarios = replayWorkloads(sample).flatMap((w) => w.scenarios);
   const dir = mkdtempSync(join(tmpdir(), 'tooltime-bench-verify-'));
   try {
+    // The replays `tooltime run --sample N --seeds 1..R --out DIR` writes: every baseline agent.
+    const agents = agentEntries()
+      .filter((e) => e.kind === 'baseline')
+      .map((e) => e.name);
     const paths: string[] = [];
-    for (let seed = 1; seed <= rounds; seed++) {
-      for (const scenario of scenarios) {
-        const path = join(dir, `${paths.length}.ttr`);
-        await recordEpisode({ scenario, agent: createAgent(AGENT), seed, out: path });
+    await runExperiment({
+      instances: defaultInstances(sample),
+      agents,
+      seeds: Array.from({ length: rounds }, (_, i) => i + 1),
+      mode: 'async',
+      delivery: 'push',
+      makeAgent: (spec) => createAgent(spec),
+      recorder: (key, scenario) => {
+        const path = join(dir, replayFileName(key));
         paths.push(path);
-      }
-    }
+        return ReplayRecorder.open(path, { scenario, agent: key.agent, seed: key.seed, mode: 'async', delivery: 'push' });
+      },
+    });
+    paths.sort();
     const count = (verdicts: Awaited<ReturnType<typeof verifyReplayFiles>>): number => {
       let events = 0;
       for (const v of verdicts) {
