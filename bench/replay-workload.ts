@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { agentEntries, createAgent } from '../agents/index.js';
 import { defaultInstances, sampleInstances } from '../cli/instances.js';
 import { replayFileName, writeResults } from '../cli/run.js';
-import { encodeReplay, MemorySink, readReplay, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool } from '../replays/index.js';
-import { runExperiment } from '../scenarios/experiment.js';
+import { encodeReplay, MemorySink, readReplay, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool, type ReplaySink } from '../replays/index.js';
+import { runExperiment, type EpisodeKey, type ExperimentResult } from '../scenarios/experiment.js';
 import { examplesDir, loadScenarios } from '../scenarios/load.js';
 import { scenariosPath } from '../scenarios/paths.js';
 import { scenarioSchema, type Scenario } from '../scenarios/schema.js';
@@ -298,6 +298,24 @@ export function filesystemCosts(files: number): { readonly createUs: number; rea
   }
 }
 
+/**
+ * `tooltime run --sample N --seeds 1..R` as `--out` runs it (every baseline agent, async/push),
+ * with `sink(key)` giving each episode's replay sink: null records nothing.
+ */
+function runBaselines(instances: ReturnType<typeof defaultInstances>, rounds: number, sink: ((key: EpisodeKey) => ReplaySink | string) | null): Promise<ExperimentResult> {
+  return runExperiment({
+    instances,
+    agents: agentEntries()
+      .filter((e) => e.kind === 'baseline')
+      .map((e) => e.name),
+    seeds: Array.from({ length: rounds }, (_, i) => i + 1),
+    mode: 'async',
+    delivery: 'push',
+    makeAgent: (spec) => createAgent(spec),
+    ...(sink === null ? {} : { recorder: (key: EpisodeKey, scenario: Scenario) => ReplayRecorder.open(sink(key), { scenario, agent: key.agent, seed: key.seed, mode: 'async', delivery: 'push' }) }),
+  });
+}
+
 export interface PipelineFigures {
   readonly episodes: number;
   /** Seconds of each timed pass, per variant (absent: no tmpfs here). */
@@ -313,10 +331,6 @@ export interface PipelineFigures {
  */
 export async function pipelineOverhead(passes: number, rounds: number, sample: number, warmupSeconds: number): Promise<PipelineFigures> {
   const instances = defaultInstances(sample);
-  const agents = agentEntries()
-    .filter((e) => e.kind === 'baseline')
-    .map((e) => e.name);
-  const seeds = Array.from({ length: rounds }, (_, i) => i + 1);
   const { folders, cleanup } = fileFolders();
   let episodes = 0;
   try {
@@ -328,17 +342,7 @@ export async function pipelineOverhead(passes: number, rounds: number, sample: n
       const replays = join(out, 'replays');
       mkdirSync(replays, { recursive: true });
       return timed(async () => {
-        const result = await runExperiment({
-          instances,
-          agents,
-          seeds,
-          mode: 'async',
-          delivery: 'push',
-          makeAgent: (spec) => createAgent(spec),
-          ...(variant === 'plain'
-            ? {}
-            : { recorder: (key, scenario) => ReplayRecorder.open(variant === 'memory' ? new MemorySink() : join(replays, replayFileName(key)), { scenario, agent: key.agent, seed: key.seed, mode: 'async', delivery: 'push' }) }),
-        });
+        const result = await runBaselines(instances, rounds, variant === 'plain' ? null : (key) => (variant === 'memory' ? new MemorySink() : join(replays, replayFileName(key))));
         writeResults(out, result);
         episodes = result.episodes.length;
       });
@@ -373,22 +377,11 @@ export async function verifyFilesThroughput(rounds: number, sample: number, pass
   const dir = mkdtempSync(join(tmpdir(), 'tooltime-bench-verify-'));
   try {
     // The replays `tooltime run --sample N --seeds 1..R --out DIR` writes: every baseline agent.
-    const agents = agentEntries()
-      .filter((e) => e.kind === 'baseline')
-      .map((e) => e.name);
     const paths: string[] = [];
-    await runExperiment({
-      instances: defaultInstances(sample),
-      agents,
-      seeds: Array.from({ length: rounds }, (_, i) => i + 1),
-      mode: 'async',
-      delivery: 'push',
-      makeAgent: (spec) => createAgent(spec),
-      recorder: (key, scenario) => {
-        const path = join(dir, replayFileName(key));
-        paths.push(path);
-        return ReplayRecorder.open(path, { scenario, agent: key.agent, seed: key.seed, mode: 'async', delivery: 'push' });
-      },
+    await runBaselines(defaultInstances(sample), rounds, (key) => {
+      const path = join(dir, replayFileName(key));
+      paths.push(path);
+      return path;
     });
     paths.sort();
     const count = (verdicts: Awaited<ReturnType<typeof verifyReplayFiles>>): number => {
