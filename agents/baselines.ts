@@ -2,9 +2,10 @@
  * Baseline scheduling policies. All know the plan; they differ in how they use the time while
  * tools are busy (see agents/README in the top-level README for the table).
  */
-import { compileDistribution } from '../engine/index.js';
+import { compiledScenario } from '../scenarios/compiled.js';
 import type { PlanStep } from '../scenarios/plan.js';
 import type { Observation } from '../scenarios/protocol.js';
+import type { Scenario } from '../scenarios/schema.js';
 import { PlanPolicy } from './policy.js';
 
 /** One call at a time: issues the first ready step (plan order) only when nothing is in flight. */
@@ -57,18 +58,25 @@ export class RoundRobin extends PlanPolicy {
  * or a tool's concurrency limit makes steps wait.
  */
 export class CriticalPath extends PlanPolicy {
-  private remaining: Map<string, number> | null = null;
+  private remaining: ReadonlyMap<string, number> | null = null;
 
   protected select(ready: readonly PlanStep[], _observation: Observation): readonly PlanStep[] {
-    const remaining = this.remainingPaths();
+    this.remaining ??= remainingPaths(this.context.scenario);
+    const remaining = this.remaining;
     return [...ready].sort((a, b) => remaining.get(b.key)! - remaining.get(a.key)!);
   }
+}
 
-  private remainingPaths(): Map<string, number> {
-    if (this.remaining === null) {
-      const meanUs = new Map(this.context.scenario.tools.map((t) => [t.name, compileDistribution(t.latency).meanUs ?? Number.MAX_SAFE_INTEGER / 1e6]));
-      this.remaining = new Map(this.plan.steps.map((s) => [s.key, this.plan.remainingPathUs(s, (x) => meanUs.get(x.tool)!)]));
-    }
-    return this.remaining;
+/** Each step's remaining chain by mean latency, once per scenario (every episode on it agrees). */
+const remainingByScenario = new WeakMap<Scenario, ReadonlyMap<string, number>>();
+
+function remainingPaths(scenario: Scenario): ReadonlyMap<string, number> {
+  let remaining = remainingByScenario.get(scenario);
+  if (remaining === undefined) {
+    const { plan, tools } = compiledScenario(scenario);
+    const meanUs = (tool: string) => tools.get(tool)!.latency.meanUs ?? Number.MAX_SAFE_INTEGER / 1e6;
+    remaining = new Map(plan.steps.map((s) => [s.key, plan.remainingPathUs(s, (x) => meanUs(x.tool))]));
+    remainingByScenario.set(scenario, remaining);
   }
+  return remaining;
 }
