@@ -91,6 +91,7 @@ export class FileSink implements ReplaySink {
     options: FileSinkOptions = {},
   ) {
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
+    if (!(this.flushIntervalMs >= 0)) throw new RangeError(`flushIntervalMs must be a number >= 0, got ${this.flushIntervalMs}`);
     this.clock = options.clock ?? (() => performance.now());
     this.lastWriteMs = this.clock();
     try {

@@ -272,6 +272,7 @@ describe('streaming and truncation', () => {
     });
     recorder.finish();
     expect(new Uint8Array(readFileSync(path))).toStrictEqual(full.bytes);
+    for (const flushIntervalMs of [-1, Number.NaN]) expect(() => new FileSink(join(tmp, 'bad.ttr'), { flushIntervalMs })).toThrow(RangeError);
   });
 
   it('an episode that throws in a run keeps what its replay recorded (read as truncated)', async () => {
