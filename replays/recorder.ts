@@ -1,7 +1,7 @@
 /**
  * Writing replays. `ReplayRecorder` streams: each event's frame is encoded as the event happens and
- * handed to the sink at the end of each decision (a file writes it out once 50 ms have passed since
- * its last write: see FileSink), the trailer on `finish()`. So a process killed mid-episode leaves a
+ * handed to the sink at the end of each decision (a file writes it out when the process next waits:
+ * see FileSink), the trailer on `finish()`. So a process killed mid-episode leaves a
  * readable prefix. `encodeReplay` writes the same bytes to memory; both go through the same code,
  * so their bytes are identical.
  *
@@ -61,39 +61,34 @@ export class MemorySink implements ReplaySink {
 
 export interface FileSinkOptions {
   /**
-   * A checkpoint writes what was recorded only once this much wall time has passed since the last
-   * write (default 50 ms; 0: at every checkpoint). A decision that took longer, as a model's does,
-   * is on disk as soon as it ends; a burst of fast decisions (a baseline agent's whole episode
-   * takes microseconds) is written in one go, not one system call a decision.
+   * When a checkpoint (a decision's end) writes what was recorded: `idle` (the default), at the
+   * next turn of the event loop, so a decision that waited on something (a model's reply) is on
+   * disk as soon as the process waits again, while an episode that never waits (a baseline's,
+   * microseconds long) is written in one go instead of one system call a decision; `decision`, at
+   * once.
    */
-  readonly flushIntervalMs?: number;
-  /** Wall clock in ms for the interval (default `performance.now`; tests pass their own). */
-  readonly clock?: () => number;
+  readonly writeAt?: 'idle' | 'decision';
 }
 
 /**
  * Appends to a file (created or truncated on open). Frames are buffered and written at a
- * checkpoint (a decision's end) once `flushIntervalMs` has passed since the last write, when 64 KiB
- * have gathered, and on close: a process killed mid-run leaves a file whose complete frames are
- * readable (the reader reports it as truncated), missing at most the decisions of the last
- * interval. The clock only times writes: what is written never depends on it.
+ * checkpoint (see `writeAt`), when 64 KiB have gathered, and on close: a process killed mid-run
+ * leaves a file whose complete frames are readable (the reader reports it as truncated), missing
+ * at most what was recorded since the process last waited. When bytes are written never changes
+ * which bytes are written.
  */
 export class FileSink implements ReplaySink {
   private fd: number | null;
   private buffer: Uint8Array | null = takeFileBuffer();
   private used = 0;
-  private readonly flushIntervalMs: number;
-  private readonly clock: () => number;
-  private lastWriteMs: number;
+  private readonly writeAt: 'idle' | 'decision';
+  private writeQueued = false;
 
   constructor(
     readonly path: string,
     options: FileSinkOptions = {},
   ) {
-    this.flushIntervalMs = options.flushIntervalMs ?? 50;
-    if (!(this.flushIntervalMs >= 0)) throw new RangeError(`flushIntervalMs must be a number >= 0, got ${this.flushIntervalMs}`);
-    this.clock = options.clock ?? (() => performance.now());
-    this.lastWriteMs = this.clock();
+    this.writeAt = options.writeAt ?? 'idle';
     try {
       this.fd = openSync(path, 'w');
     } catch (error) {
@@ -115,7 +110,15 @@ export class FileSink implements ReplaySink {
   }
 
   checkpoint(): void {
-    if (this.used > 0 && this.clock() - this.lastWriteMs >= this.flushIntervalMs) this.flush();
+    if (this.used === 0) return;
+    if (this.writeAt === 'decision') this.flush();
+    else if (!this.writeQueued) {
+      this.writeQueued = true;
+      setImmediate(() => {
+        this.writeQueued = false;
+        if (this.fd !== null) this.flush();
+      });
+    }
   }
 
   close(): void {
@@ -131,7 +134,6 @@ export class FileSink implements ReplaySink {
     if (this.used === 0) return;
     this.writeAll(this.buffer!.subarray(0, this.used));
     this.used = 0;
-    this.lastWriteMs = this.clock();
   }
 
   private writeAll(bytes: Uint8Array): void {

@@ -233,11 +233,11 @@ describe('the header', () => {
 });
 
 describe('streaming and truncation', () => {
-  it('with flushIntervalMs 0 each decision is on disk as it ends: a run cut short reads as its prefix up to the last decision', async () => {
+  it("with writeAt 'decision' each decision is on disk as it ends: a run cut short reads as its prefix up to the last decision", async () => {
     const s = exampleScenarios().find((x) => x.id === 'example-composite')!;
     const full = await recordEpisode({ scenario: s, agent: createAgent('greedy-async'), seed: 2 });
     const path = join(tmp, 'killed.ttr');
-    const recorder = ReplayRecorder.open(new FileSink(path, { flushIntervalMs: 0 }), { scenario: s, agent: 'greedy-async', seed: 2 });
+    const recorder = ReplayRecorder.open(new FileSink(path, { writeAt: 'decision' }), { scenario: s, agent: 'greedy-async', seed: 2 });
     let seen = 0;
     // The "process dies" after 17 events: no finish(), nothing flushed later.
     await runEpisode(recorder.scenario, createAgent('greedy-async'), { seed: 2, onEvent: (e) => (++seen <= 17 ? recorder.onEvent(e) : undefined) });
@@ -249,30 +249,27 @@ describe('streaming and truncation', () => {
     expect(read.events).toStrictEqual(full.episode.events.slice(0, durable));
   });
 
-  it('by default a decision is written once 50 ms of wall time have passed since the last write, and everything on finish', async () => {
+  it('by default a decision is written when the process next waits, and everything on finish', async () => {
     const s = exampleScenarios().find((x) => x.id === 'example-composite')!;
     const full = await recordEpisode({ scenario: s, agent: createAgent('greedy-async'), seed: 2 });
-    const path = join(tmp, 'interval.ttr');
-    let nowMs = 1000;
-    const recorder = ReplayRecorder.open(new FileSink(path, { clock: () => nowMs }), { scenario: s, agent: 'greedy-async', seed: 2 });
+    const path = join(tmp, 'idle.ttr');
+    const recorder = ReplayRecorder.open(new FileSink(path), { scenario: s, agent: 'greedy-async', seed: 2 });
     const ends = full.episode.events.flatMap((e, i) => (e.type === 'decision_ended' ? [i] : []));
     expect(ends.length).toBeGreaterThan(2);
-    const onDisk = () => readFileSync(path).length;
-    full.episode.events.forEach((e, i) => {
-      // The first decision ends 49 ms after the file was opened, the second 51 ms after.
-      if (i === ends[0]) nowMs += 49;
-      if (i === ends[1]) nowMs += 2;
-      recorder.record(e);
-      if (i === ends[0]) expect(onDisk()).toBe(0);
-      if (i === ends[1]) {
-        const read = readReplay(new Uint8Array(readFileSync(path)));
-        expect(read.events).toStrictEqual(full.episode.events.slice(0, ends[1]! + 1));
-      }
-      if (i === ends[2]) expect(readReplay(new Uint8Array(readFileSync(path))).events.length).toBe(ends[1]! + 1);
-    });
+    const events = full.episode.events;
+    // Two decisions recorded without waiting: nothing is on disk yet.
+    for (const e of events.slice(0, ends[1]! + 1)) recorder.record(e);
+    expect(readFileSync(path).length).toBe(0);
+    // The process waits (as for a model's reply): both decisions are written.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readReplay(new Uint8Array(readFileSync(path))).events).toStrictEqual(events.slice(0, ends[1]! + 1));
+    // Records after the last decision are not written until the next decision ends.
+    for (const e of events.slice(ends[1]! + 1, ends[2]!)) recorder.record(e);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readReplay(new Uint8Array(readFileSync(path))).events.length).toBe(ends[1]! + 1);
+    for (const e of events.slice(ends[2]!)) recorder.record(e);
     recorder.finish();
     expect(new Uint8Array(readFileSync(path))).toStrictEqual(full.bytes);
-    for (const flushIntervalMs of [-1, Number.NaN]) expect(() => new FileSink(join(tmp, 'bad.ttr'), { flushIntervalMs })).toThrow(RangeError);
   });
 
   it('an episode that throws in a run keeps what its replay recorded (read as truncated)', async () => {
