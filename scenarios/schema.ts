@@ -24,48 +24,54 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** Nesting a JSON value may have here: far beyond any scenario, well within the stack. */
 const MAX_JSON_DEPTH = 64;
 
+/** Where a value stops being JSON: the path to the offending part (empty: the value itself), and why. */
+export interface NotJson {
+  readonly path: Array<string | number>;
+  readonly problem: string;
+}
+
 /**
- * Where `value` stops being a JSON value: null when it is one (null, a string, a boolean, a finite
- * number, an array or a plain object of JSON values, nested at most MAX_JSON_DEPTH deep), else the
- * path to the first part that is not (empty: `value` itself). A plain function rather than
- * `z.json()`: rows, args and parameter schemas are most of a scenario, and zod's union-per-value
- * check of them was most of validating one (a replay's header is validated each time it is read).
+ * Null when `value` is a JSON value (null, a string, a boolean, a finite number, an array or a
+ * plain object of JSON values, nested at most MAX_JSON_DEPTH deep); else where and why it is not.
+ * A plain function rather than `z.json()`: rows, args and parameter schemas are most of a
+ * scenario, and zod's union-per-value check of them was most of validating one (a replay's header
+ * is validated each time it is read).
  */
-export function nonJsonPath(value: unknown, depth = 0): Array<string | number> | null {
+export function notJson(value: unknown, depth = 0): NotJson | null {
   if (value === null) return null;
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return null;
     case 'number':
-      return Number.isFinite(value) ? null : [];
+      return Number.isFinite(value) ? null : { path: [], problem: `expected a JSON value, got ${value}` };
     case 'object': {
-      if (depth >= MAX_JSON_DEPTH) return [];
+      if (depth >= MAX_JSON_DEPTH) return { path: [], problem: 'JSON nested too deep' };
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
-          const at = nonJsonPath(value[i], depth + 1);
-          if (at !== null) return [i, ...at];
+          const at = notJson(value[i], depth + 1);
+          if (at !== null) return { path: [i, ...at.path], problem: at.problem };
         }
         return null;
       }
-      const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== Object.prototype && proto !== null) return [];
+      const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+      if (proto !== Object.prototype && proto !== null) return { path: [], problem: `expected a JSON value, got ${proto.constructor?.name ?? 'object'}` };
       for (const key in value) {
         if (!Object.hasOwn(value, key)) continue;
-        const at = nonJsonPath((value as Record<string, unknown>)[key], depth + 1);
-        if (at !== null) return [key, ...at];
+        const at = notJson((value as Record<string, unknown>)[key], depth + 1);
+        if (at !== null) return { path: [key, ...at.path], problem: at.problem };
       }
       return null;
     }
     default:
-      return [];
+      return { path: [], problem: `expected a JSON value, got ${typeof value}` };
   }
 }
 
 /** The message of a `jsonValueSchema` issue (validate.ts points at the offending part). */
 export const NOT_JSON_MESSAGE = 'not a JSON value';
 
-export const jsonValueSchema = z.custom<JsonValue>((v) => nonJsonPath(v) === null, { message: NOT_JSON_MESSAGE });
+export const jsonValueSchema = z.custom<JsonValue>((v) => notJson(v) === null, { message: NOT_JSON_MESSAGE });
 /** How `jsonValueSchema` reads in JSON Schema (see `scenarioJsonSchema`). */
 const JSON_VALUE_DEF = {
   anyOf: [

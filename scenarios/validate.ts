@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { checkDistribution, compileDistribution, msToUs } from '../engine/index.js';
 import { builtinNames, getBuiltin } from './builtins.js';
 import { canonicalJson, getPath, jsonEqual } from './canonical.js';
-import { jsonValueSchema, nonJsonPath, NOT_JSON_MESSAGE, scenarioSchema, toolImplSchema, type JsonValue, type Scenario } from './schema.js';
+import { jsonValueSchema, notJson, NOT_JSON_MESSAGE, scenarioSchema, toolImplSchema, type JsonValue, type Scenario } from './schema.js';
 import { ToolRuntime, compileParameters, type Outcome } from './tools.js';
 
 export interface Problem {
@@ -266,11 +266,8 @@ function convertIssue(issue: z.core.$ZodIssue, base: readonly Seg[], doc: unknow
       if (issue.message !== NOT_JSON_MESSAGE) return at(issue.message);
       if (input === undefined) return at('required');
       // Point at the part that is not JSON, as a type-by-type check would.
-      const rest = nonJsonPath(input) ?? [];
-      const bad = valueAt(input, rest);
-      const where = [...segs, ...rest];
-      if (bad !== null && typeof bad === 'object') return [{ segs: where, message: Array.isArray(bad) || [Object.prototype, null].includes(Object.getPrototypeOf(bad) as object | null) ? 'JSON nested too deep' : `expected a JSON value, got ${bad.constructor?.name ?? 'object'}` }];
-      return [{ segs: where, message: `expected a JSON value, got ${typeName(bad)}` }];
+      const found = notJson(input) ?? { path: [], problem: issue.message };
+      return [{ segs: [...segs, ...found.path], message: found.problem }];
     }
     default:
       return at((issue as { readonly message: string }).message);
