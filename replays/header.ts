@@ -118,12 +118,13 @@ function agentOf(spec: string): { readonly spec: string; readonly config: JsonVa
 const readAgents = new Map<string, { readonly spec: string; readonly config: JsonValue }>();
 
 /**
- * One object per agent read (spec and equal configuration), the one `agentOf` made when there is
- * one: a header's agent encoding is cached by object, so re-running replays of the same agent
- * then writes their headers without encoding the agent again.
+ * One object per agent read (spec and equal configuration): a header's agent encoding is cached
+ * by object, so re-running replays of the same agent writes their headers without encoding the
+ * agent again.
  */
 function knownAgent(spec: string, config: JsonValue): { readonly spec: string; readonly config: JsonValue } {
-  for (const known of [agents.get(spec), readAgents.get(spec)]) if (known !== undefined && known.spec === spec && canonEqual(known.config, config)) return known;
+  const known = readAgents.get(spec);
+  if (known !== undefined && canonEqual(known.config, config)) return known;
   const out = { spec, config };
   if (readAgents.size >= 1024) readAgents.clear();
   readAgents.set(spec, out);
