@@ -5,11 +5,12 @@
  * stream by name; the stream's generator is seeded from (root seed, name) alone, so adding a
  * consumer, or drawing more from one stream, never shifts another stream's draws.
  *
- * Generator: seedrandom's Alea, whose `.double()` yields 53-bit uniforms in [0, 1) and whose
- * state can be copied out as plain JSON and restored to continue the exact sequence (replay forks
- * need this). Streams are created lazily; a snapshot lists them in name order so it is canonical.
+ * Generator: Baagøe's Alea exactly as seedrandom's `alea(key, { state: true })` seeds and draws it
+ * (the tests hold the two to the same draws and states): `.double()` yields 53-bit uniforms in
+ * [0, 1), and the state can be copied out as plain JSON and restored to continue the exact
+ * sequence (replay forks need this). Streams are created lazily; a snapshot lists them in name
+ * order so it is canonical.
  */
-import seedrandom from 'seedrandom';
 
 /** One stream's saved position: JSON-safe, opaque to callers. */
 export type StreamState = { readonly c: number; readonly s0: number; readonly s1: number; readonly s2: number };
@@ -25,31 +26,6 @@ export interface RandomStream {
 
 /** The saved position of every stream created so far, keyed by name, in name order. */
 export type StreamsSnapshot = { readonly rootSeed: string; readonly streams: ReadonlyArray<readonly [string, StreamState]> };
-
-type AleaPrng = seedrandom.StatefulPRNG<StreamState>;
-
-class AleaStream implements RandomStream {
-  readonly name: string;
-  private readonly prng: AleaPrng;
-
-  constructor(name: string, prng: AleaPrng) {
-    this.name = name;
-    this.prng = prng;
-  }
-
-  double(): number {
-    return this.prng.double();
-  }
-
-  int(n: number): number {
-    if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`stream ${this.name}: int(n) needs a positive safe integer n, got ${n}`);
-    return Math.floor(this.prng.double() * n);
-  }
-
-  state(): StreamState {
-    return this.prng.state();
-  }
-}
 
 /**
  * One pass of Baagøe's Mash over `data`, from hash state `n`; returns the new state. A plain
@@ -77,39 +53,50 @@ function fraction(n: number): number {
 }
 
 /**
- * Alea exactly as seedrandom's `alea(seed, { state: true })` seeds and draws it (the same
- * arithmetic, step for step), without its per-generator closures: the world derives one stream per
- * call, so seeding cost shows. `double()`, `int()` and `state()` agree with AleaStream over the
- * same seed; the replay contract depends on it (every call's latency comes from here, so the
- * golden replays check it).
+ * Alea, seeded and drawn with seedrandom's arithmetic step for step, without its per-generator
+ * closures: the world seeds one stream per call, so seeding cost shows. Every call's latency comes
+ * from here, so the replay contract depends on it (the golden replays and a property test check it
+ * against seedrandom).
  */
-class KeyedAlea implements RandomStream {
+class Alea implements RandomStream {
   readonly name: string;
-  private c = 1;
+  private c: number;
   private s0: number;
   private s1: number;
   private s2: number;
 
-  constructor(name: string, seed: string) {
+  private constructor(name: string, state: StreamState) {
     this.name = name;
-    // Baagøe's Mash: one running hash `n` over ' ', ' ', ' ', then the seed three times; each pass
-    // gives a fraction of 2^32.
-    let n = 0xefc8249d;
-    n = mash(n, ' ');
-    this.s0 = fraction(n);
-    n = mash(n, ' ');
-    this.s1 = fraction(n);
-    n = mash(n, ' ');
-    this.s2 = fraction(n);
-    n = mash(n, seed);
-    this.s0 -= fraction(n);
-    if (this.s0 < 0) this.s0 += 1;
-    n = mash(n, seed);
-    this.s1 -= fraction(n);
-    if (this.s1 < 0) this.s1 += 1;
-    n = mash(n, seed);
-    this.s2 -= fraction(n);
-    if (this.s2 < 0) this.s2 += 1;
+    this.c = state.c;
+    this.s0 = state.s0;
+    this.s1 = state.s1;
+    this.s2 = state.s2;
+  }
+
+  /**
+   * Seeded from `prefix + rest` as Alea seeds from a string: one running Mash hash over ' ', ' ',
+   * ' ', then the seed three times, each pass giving a fraction of 2^32. `prefixMash` is
+   * `mash(MASH_START, prefix)`, the first pass over the prefix, which every stream of one root
+   * shares (passes two and three start from the whole seed's hash, so only the first can be shared).
+   */
+  static seeded(name: string, prefix: string, prefixMash: number, rest: string): Alea {
+    let s0 = SPACE_FRACTIONS[0];
+    let s1 = SPACE_FRACTIONS[1];
+    let s2 = SPACE_FRACTIONS[2];
+    let n = mash(prefixMash, rest);
+    s0 -= fraction(n);
+    if (s0 < 0) s0 += 1;
+    n = mash(mash(n, prefix), rest);
+    s1 -= fraction(n);
+    if (s1 < 0) s1 += 1;
+    n = mash(mash(n, prefix), rest);
+    s2 -= fraction(n);
+    if (s2 < 0) s2 += 1;
+    return new Alea(name, { c: 1, s0, s1, s2 });
+  }
+
+  static restored(name: string, state: StreamState): Alea {
+    return new Alea(name, state);
   }
 
   private next(): number {
@@ -133,14 +120,26 @@ class KeyedAlea implements RandomStream {
   }
 }
 
-/** The key a stream's generator is seeded from. Part of the replay contract: never change it. */
-function streamKey(rootSeed: string, name: string): string {
-  return `tooltime/${rootSeed}/${name}`;
+/** Mash's initial state, its state after ' ', ' ', ' ' (where the seed's passes start), and the fractions those three gave. */
+const MASH_INIT = 0xefc8249d;
+const [MASH_START, SPACE_FRACTIONS] = ((): [number, readonly [number, number, number]] => {
+  const n1 = mash(MASH_INIT, ' ');
+  const n2 = mash(n1, ' ');
+  const n3 = mash(n2, ' ');
+  return [n3, [fraction(n1), fraction(n2), fraction(n3)]];
+})();
+
+/** The key a stream's generator is seeded from is `streamPrefix(root) + name`. Part of the replay contract: never change it. */
+function streamPrefix(rootSeed: string): string {
+  return `tooltime/${rootSeed}/`;
 }
 
 export class RandomStreams {
   readonly rootSeed: string;
-  private readonly byName = new Map<string, AleaStream>();
+  private readonly byName = new Map<string, Alea>();
+  private readonly prefix: string;
+  /** Mash's first pass over `prefix` (see `Alea.seeded`). */
+  private readonly prefixMash: number;
 
   /** `rootSeed` may be a number or string; `1` and `'1'` name the same root. */
   constructor(rootSeed: number | string) {
@@ -148,14 +147,15 @@ export class RandomStreams {
       throw new RangeError(`random seed must be a safe integer or a string, got ${rootSeed}`);
     }
     this.rootSeed = String(rootSeed);
+    this.prefix = streamPrefix(this.rootSeed);
+    this.prefixMash = mash(MASH_START, this.prefix);
   }
 
   /** The stream called `name`, created on first use from (root seed, name). */
   get(name: string): RandomStream {
     let stream = this.byName.get(name);
     if (stream === undefined) {
-      const prng = seedrandom.alea(streamKey(this.rootSeed, name), { state: true }) as unknown as AleaPrng;
-      stream = new AleaStream(name, prng);
+      stream = Alea.seeded(name, this.prefix, this.prefixMash, name);
       this.byName.set(name, stream);
     }
     return stream;
@@ -167,7 +167,7 @@ export class RandomStreams {
    * the same draws however many other draws were made before.
    */
   derive(name: string): RandomStream {
-    return new KeyedAlea(name, streamKey(this.rootSeed, name));
+    return Alea.seeded(name, this.prefix, this.prefixMash, name);
   }
 
   /** Saved positions of all streams created so far, in name order. */
@@ -179,10 +179,7 @@ export class RandomStreams {
   /** A new set of streams positioned exactly where `snapshot` was taken. */
   static restore(snapshot: StreamsSnapshot): RandomStreams {
     const streams = new RandomStreams(snapshot.rootSeed);
-    for (const [name, state] of snapshot.streams) {
-      const prng = seedrandom.alea('', { state }) as unknown as AleaPrng;
-      streams.byName.set(name, new AleaStream(name, prng));
-    }
+    for (const [name, state] of snapshot.streams) streams.byName.set(name, Alea.restored(name, state));
     return streams;
   }
 }

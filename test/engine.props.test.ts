@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import seedrandom from 'seedrandom';
 import { RandomStreams, Simulation, TraceDigest, type ScheduledEvent } from '../engine/index.js';
 
 const RUNS = 300;
@@ -220,6 +221,28 @@ describe('engine properties', () => {
           got.push(crowded.get(watched).double());
         }
         expect(got).toEqual(expected);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('streams draw exactly what seedrandom Alea draws from the key tooltime/ROOT/NAME, states included', () => {
+    const name = fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.constantFrom('think', 'call/step/t1/s1/1', 'agent/impatient'));
+    fc.assert(
+      fc.property(fc.oneof(fc.integer(), fc.string({ maxLength: 12 })), name, fc.nat(20), (seed, streamName, skip) => {
+        type Stateful = { double(): number; state(): unknown };
+        const reference = seedrandom.alea(`tooltime/${String(seed)}/${streamName}`, { state: true }) as unknown as Stateful;
+        const streams = new RandomStreams(seed);
+        const named = streams.get(streamName);
+        const derived = streams.derive(streamName);
+        for (let i = 0; i < skip + 3; i++) {
+          const want = reference.double();
+          expect(named.double()).toBe(want);
+          expect(derived.double()).toBe(want);
+        }
+        expect(named.state()).toEqual(reference.state());
+        expect(derived.state()).toEqual(reference.state());
+        expect(named.int(1000)).toBe(Math.floor(reference.double() * 1000));
       }),
       { numRuns: RUNS },
     );
