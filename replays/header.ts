@@ -270,13 +270,17 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** `v` is a map with exactly `keys` (distinct), no more: checked without building key lists, as every header read does it. */
 function keysExactly(v: unknown, where: string, keys: readonly string[]): Record<string, unknown> {
   if (!isRecord(v)) throw new HeaderError(`${where} must be a map`);
-  const got = Object.keys(v).sort();
-  const want = [...keys].sort();
-  if (got.length !== want.length || got.some((k, i) => k !== want[i])) {
-    const extra = got.filter((k) => !want.includes(k));
-    const missing = want.filter((k) => !got.includes(k));
+  let count = 0;
+  for (const k in v) if (Object.hasOwn(v, k)) count++;
+  let present = 0;
+  for (const k of keys) if (Object.hasOwn(v, k)) present++;
+  if (count !== keys.length || present !== keys.length) {
+    const got = Object.keys(v);
+    const extra = got.filter((k) => !keys.includes(k));
+    const missing = keys.filter((k) => !got.includes(k));
     throw new HeaderError(`${where} ${missing.length > 0 ? `lacks ${missing.join(', ')}` : `has unknown ${extra.join(', ')}`}`);
   }
   return v;

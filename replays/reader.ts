@@ -92,6 +92,30 @@ function rememberScenario(bytes: Uint8Array, start: number, end: number, limit: 
   knownScenarioPart(doc as JsonValue, copy);
 }
 
+/**
+ * The last `agent` and `world` of a valid header read, with their bytes: the replays of one run
+ * share them, and decoding them again (small maps whose every key is a new string) was a third of
+ * reading a short replay's header. Values are shared, so treated as immutable, as scenarios are.
+ */
+const seenParts = new Map<string, { readonly bytes: Uint8Array; readonly value: unknown }>();
+const PART_KEYS: readonly string[] = ['agent', 'world'];
+
+/** The header part `key` read before, if its bytes are the ones at `start` (ending by `limit`). */
+function seenPart(key: string, bytes: Uint8Array, start: number, limit: number): { value: unknown; end: number } | undefined {
+  const hit = seenParts.get(key);
+  if (hit === undefined || start + hit.bytes.length > limit) return undefined;
+  const b = hit.bytes;
+  for (let i = 0; i < b.length; i++) if (bytes[start + i] !== b[i]) return undefined;
+  return { value: hit.value, end: start + b.length };
+}
+
+function rememberPart(key: string, bytes: Uint8Array, start: number, end: number, value: unknown): void {
+  if (!PART_KEYS.includes(key)) return;
+  const hit = seenParts.get(key);
+  if (hit !== undefined && hit.value === value) return;
+  seenParts.set(key, { bytes: bytes.slice(start, end), value });
+}
+
 /** What `readReplayHeader` reads: the header, its scenario parsed, and where the records start. */
 export interface HeaderRead {
   readonly file: string;
@@ -132,7 +156,7 @@ export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { rea
     // A scenario read before is not decoded again: the same bytes give the same document.
     const found: { seen: SeenScenario | undefined } = { seen: undefined };
     const entries = r.mapEntries((k, start, limit) => {
-      if (k !== 'scenario') return undefined;
+      if (k !== 'scenario') return seenPart(k, bytes, start, limit);
       found.seen = seenScenario(bytes, start, limit);
       return found.seen === undefined ? undefined : { value: found.seen.doc, end: start + found.seen.bytes.length };
     });
@@ -150,6 +174,7 @@ export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { rea
     }
     ({ header, scenario } = parseHeader(value, key, file));
     if (found.seen === undefined && at !== null) rememberScenario(bytes, at.start, at.end, hf.payloadEnd, value['scenario'], key);
+    for (const e of entries) rememberPart(e.key, bytes, e.start, e.end, e.value);
   } catch (error) {
     if (error instanceof CodecError || error instanceof HeaderError) return fail(headerWhere, error.message);
     throw error;

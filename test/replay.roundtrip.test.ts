@@ -223,6 +223,25 @@ describe('the header', () => {
     expect(agentConfig('scripted-thing')).toBeNull();
   });
 
+  it('reads each header right when replays of other agents and worlds come in between (agent and world parts are remembered)', async () => {
+    const s = exampleScenarios()[0]!;
+    const variants = [
+      { agent: 'greedy-async', world: { mode: 'async', delivery: 'push' } },
+      { agent: 'greedy-async:retry=1', world: { mode: 'async', delivery: 'push' } },
+      { agent: 'greedy-async', world: { mode: 'sync', delivery: 'push', thinkTime: { kind: 'constant', ms: 3 } } },
+      { agent: 'sequential', world: { mode: 'async', delivery: 'poll', thinkTime: { kind: 'constant', ms: 4 } } },
+    ] as const;
+    const made = await Promise.all(variants.map(async (v, i) => ({ ...(await recordEpisode({ scenario: s, agent: createAgent(v.agent), seed: i + 1, ...v.world })), want: v })));
+    for (const k of [0, 1, 1, 0, 2, 3, 2, 0, 3, 3, 1]) {
+      const { header } = readReplay(made[k]!.bytes!);
+      expect(header.agent).toEqual(made[k]!.header.agent);
+      expect(header.world).toEqual(made[k]!.header.world);
+      expect(header.seed).toBe(k + 1);
+      expect(header.agent.spec).toBe(variants[k]!.agent);
+      expect(header.world.thinkTime).toEqual('thinkTime' in variants[k]!.world ? variants[k]!.world.thinkTime : null);
+    }
+  });
+
   it('the canonical scenario is a fixed point of parse and canonicalize', () => {
     for (const s of exampleScenarios()) {
       const once = replayScenario(s);
