@@ -96,7 +96,9 @@ class World {
   private readonly mode: Mode;
   private readonly delivery: Delivery;
   private readonly think: Distribution;
-  private readonly tools = new Map<string, { readonly runtime: ToolRuntime; readonly slots: Resource }>();
+  private readonly runtimes: ReadonlyMap<string, ToolRuntime>;
+  /** Each tool's slots, made at its first call (most episodes call a few of a scenario's tools). */
+  private readonly slots = new Map<string, Resource>();
   private readonly toolInfo: readonly ToolInfo[];
   private readonly events: EpisodeEvent[] = [];
   /** Calls issued and not delivered yet; and what observations list of them, in issue (id) order. */
@@ -133,10 +135,7 @@ class World {
     this.mode = options.mode ?? 'async';
     this.delivery = options.delivery ?? 'push';
     this.think = options.thinkTime === undefined ? compiled.think : compileDistribution(options.thinkTime);
-    for (const tool of scenario.tools) {
-      const runtime = compiled.tools.get(tool.name)!;
-      this.tools.set(tool.name, { runtime, slots: new Resource(tool.name, runtime.capacity) });
-    }
+    this.runtimes = compiled.tools;
     this.toolInfo = compiled.toolInfo;
     for (const task of this.plan.tasks) {
       const state: TaskState = { index: this.plan.task(task.id)!.index, arrived: false, needsAnswer: false, requestsArrived: 0, requestsDelivered: 0, texts: [], open: null };
@@ -359,8 +358,8 @@ class World {
       return;
     }
     const callId = ++this.callCount;
-    const tool = this.tools.get(action.tool);
-    const invalid = tool === undefined ? `unknown tool "${action.tool}"` : tool.runtime.check(action.args, this.plan.isStepArgs(action.args));
+    const tool = this.runtimes.get(action.tool);
+    const invalid = tool === undefined ? `unknown tool "${action.tool}"` : tool.check(action.args, this.plan.isStepArgs(action.args));
     // Canonical JSON of the args, worked out once for matching and for the tool's result.
     const argsKey = invalid === null ? this.plan.argsKey(action.args) : null;
     const step = argsKey === null ? null : this.matchStep(action.tool, argsKey);
@@ -390,20 +389,31 @@ class World {
       this.complete(call, { ok: false, error: `invalid call: ${invalid}` });
       return;
     }
-    tool.slots.acquire(() => {
+    const slots = this.slotsOf(tool);
+    slots.acquire(() => {
       this.emit({ type: 'call_started', timeUs: sim.nowUs, callId });
-      const drawn: Attempt = tool.runtime.sampleAttempt(sim.streams, key);
+      const drawn: Attempt = tool.sampleAttempt(sim.streams, key);
       sim.schedule(
         drawn.serviceUs,
         () => {
-          const outcome: Outcome = drawn.fate === 'ok' ? tool.runtime.evaluate(action.args as Record<string, JsonValue>, argsKey ?? undefined) : { ok: false, error: tool.runtime.attemptError(drawn.fate) };
+          const outcome: Outcome = drawn.fate === 'ok' ? tool.evaluate(action.args as Record<string, JsonValue>, argsKey ?? undefined) : { ok: false, error: tool.attemptError(drawn.fate) };
           // Complete before releasing, so the next queued call starts after this one ended.
           this.complete(call, outcome);
-          tool.slots.release();
+          slots.release();
         },
         { label: 'call' },
       );
     });
+  }
+
+  private slotsOf(tool: ToolRuntime): Resource {
+    const name = tool.tool.name;
+    let slots = this.slots.get(name);
+    if (slots === undefined) {
+      slots = new Resource(name, tool.capacity);
+      this.slots.set(name, slots);
+    }
+    return slots;
   }
 
   /**
