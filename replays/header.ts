@@ -258,7 +258,14 @@ export function writeHeaderEnd(w: MsgWriter, header: ReplayHeader): void {
   w.string('tooltime');
   w.string(header.tooltime);
   w.string('world');
-  w.json({ delivery: header.world.delivery, mode: header.world.mode, thinkTime: (header.world.thinkTime as unknown as JsonValue) ?? null });
+  // The map `{ delivery, mode, thinkTime }`, its keys written in their (sorted) order.
+  w.mapHeader(3);
+  w.string('delivery');
+  w.string(header.world.delivery);
+  w.string('mode');
+  w.string(header.world.mode);
+  w.string('thinkTime');
+  w.json((header.world.thinkTime as unknown as JsonValue) ?? null);
 }
 
 /** Thrown by `parseHeader`; the reader adds the file and place. */

@@ -16,7 +16,8 @@ import { runExperiment } from '../scenarios/experiment.js';
 import { CodecError } from '../replays/codec.js';
 import { Code } from '../replays/format.js';
 import { agentConfig, encodeReplay, FileSink, makeHeader, readReplay, recordEpisode, ReplayError, ReplayRecorder, replayScenario, summarizeReplay, tooltimeVersion } from '../replays/index.js';
-import { MsgReader } from '../replays/codec.js';
+import { encodeJson, MsgReader, MsgWriter } from '../replays/codec.js';
+import { headerJson, writeHeader } from '../replays/header.js';
 import { chaoticAgent, exampleScenarios } from './support/replays.js';
 import { dagScenario, dagShapeArb } from './support/scenarios.js';
 
@@ -239,6 +240,17 @@ describe('the header', () => {
       expect(header.seed).toBe(k + 1);
       expect(header.agent.spec).toBe(variants[k]!.agent);
       expect(header.world.thinkTime).toEqual('thinkTime' in variants[k]!.world ? variants[k]!.world.thinkTime : null);
+    }
+  });
+
+  it('the header payload written in parts is the canonical encoding of the header document', () => {
+    const s = replayScenario(exampleScenarios()[0]!);
+    const origin = { sha256: 'ab'.repeat(32), records: 7, originalAgent: 'sequential', agentSeed: null };
+    for (const options of [{}, { mode: 'sync', delivery: 'poll', thinkTime: { kind: 'constant', ms: 3 } }, { forkedFrom: origin }] as const) {
+      const header = makeHeader({ scenario: s, agent: 'greedy-async:retry=1', seed: 9, ...options });
+      const w = new MsgWriter();
+      writeHeader(w, header);
+      expect(Buffer.from(w.bytes()).toString('hex')).toBe(Buffer.from(encodeJson(headerJson(header))).toString('hex'));
     }
   });
 
