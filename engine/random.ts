@@ -74,22 +74,22 @@ class Alea implements RandomStream {
   }
 
   /**
-   * Seeded from `prefix + rest` as Alea seeds from a string: one running Mash hash over ' ', ' ',
+   * The stream `name`, seeded from `prefix + name` as Alea seeds from a string: one running Mash hash over ' ', ' ',
    * ' ', then the seed three times, each pass giving a fraction of 2^32. `prefixMash` is
    * `mash(MASH_START, prefix)`, the first pass over the prefix, which every stream of one root
    * shares (passes two and three start from the whole seed's hash, so only the first can be shared).
    */
-  static seeded(name: string, prefix: string, prefixMash: number, rest: string): Alea {
+  static seeded(name: string, prefix: string, prefixMash: number): Alea {
     let s0 = SPACE_FRACTIONS[0];
     let s1 = SPACE_FRACTIONS[1];
     let s2 = SPACE_FRACTIONS[2];
-    let n = mash(prefixMash, rest);
+    let n = mash(prefixMash, name);
     s0 -= fraction(n);
     if (s0 < 0) s0 += 1;
-    n = mash(mash(n, prefix), rest);
+    n = mash(mash(n, prefix), name);
     s1 -= fraction(n);
     if (s1 < 0) s1 += 1;
-    n = mash(mash(n, prefix), rest);
+    n = mash(mash(n, prefix), name);
     s2 -= fraction(n);
     if (s2 < 0) s2 += 1;
     return new Alea(name, { c: 1, s0, s1, s2 });
@@ -155,7 +155,7 @@ export class RandomStreams {
   get(name: string): RandomStream {
     let stream = this.byName.get(name);
     if (stream === undefined) {
-      stream = Alea.seeded(name, this.prefix, this.prefixMash, name);
+      stream = Alea.seeded(name, this.prefix, this.prefixMash);
       this.byName.set(name, stream);
     }
     return stream;
@@ -167,7 +167,7 @@ export class RandomStreams {
    * the same draws however many other draws were made before.
    */
   derive(name: string): RandomStream {
-    return Alea.seeded(name, this.prefix, this.prefixMash, name);
+    return Alea.seeded(name, this.prefix, this.prefixMash);
   }
 
   /** Saved positions of all streams created so far, in name order. */
