@@ -19,7 +19,7 @@
 import { RandomStreams, compileDistribution, type DistributionSpec } from '../engine/index.js';
 import { compiledScenario, planOf } from './compiled.js';
 import type { Plan, PlanStep } from './plan.js';
-import type { Action, Agent, Decision, Observation } from './protocol.js';
+import type { Agent, Decision, Observation } from './protocol.js';
 import type { Scenario } from './schema.js';
 import { callKey, type Attempt } from './tools.js';
 import { PlanTracker } from './tracker.js';
@@ -109,17 +109,7 @@ function listScheduler(plan: Plan, thinkUs: number, costUs: (s: PlanStep) => num
     decide(observation: Observation): Decision {
       tracker.observe(observation);
       const ready = tracker.readySteps().sort((a, b) => remaining.get(b.key)! - remaining.get(a.key)!);
-      const actions: Action[] = [];
-      for (const s of ready) {
-        tracker.issued(s);
-        actions.push({ type: 'call', tool: s.tool, args: s.args, ref: s.key });
-      }
-      for (const task of plan.tasks) {
-        if (tracker.answerable(task)) {
-          tracker.answered(task);
-          actions.push({ type: 'answer', task: task.id, content: tracker.expectedAnswer(task) });
-        }
-      }
+      const actions = [...tracker.issueAll(ready), ...tracker.answerAll()];
       // Everything ready is issued: wait for the next delivery rather than spend another decision.
       if (actions.length > 0) actions.push({ type: 'wait' });
       return { actions, thinkUs };

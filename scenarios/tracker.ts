@@ -7,7 +7,7 @@
  * Calls are tagged with the step key as their `ref`, so results map back to steps.
  */
 import { IndexSet, type Plan, type PlanStep, type PlanTask } from './plan.js';
-import type { Observation } from './protocol.js';
+import type { Action, Observation } from './protocol.js';
 
 export interface StepStatus {
   readonly released: boolean;
@@ -132,6 +132,14 @@ export class PlanTracker {
     st.attempts++;
   }
 
+  /** Marks `steps` issued, in this order; returns their calls, each with `ref: step.key` (so results map back). */
+  issueAll(steps: readonly PlanStep[]): Action[] {
+    return steps.map((step) => {
+      this.issued(step);
+      return { type: 'call', tool: step.tool, args: step.args, ref: step.key };
+    });
+  }
+
   /** Released, not done, not in flight, every dependency's result delivered: in plan order. */
   readySteps(): PlanStep[] {
     const out: PlanStep[] = [];
@@ -156,6 +164,20 @@ export class PlanTracker {
 
   answered(task: PlanTask): void {
     this.setAwaits(task, false);
+  }
+
+  /**
+   * Marks every answerable task answered, in plan order; returns the answers, each the expected one
+   * (or what `content` makes of it).
+   */
+  answerAll(content: (task: PlanTask, expected: string) => string = (_task, expected) => expected): Action[] {
+    const answers: Action[] = [];
+    for (const task of this.plan.tasks) {
+      if (!this.answerable(task)) continue;
+      this.answered(task);
+      answers.push({ type: 'answer', task: task.id, content: content(task, this.expectedAnswer(task)) });
+    }
+    return answers;
   }
 
   /** The tasks that await an answer (see `awaitsAnswer`), in plan order. */

@@ -43,22 +43,10 @@ const B1: Action = { type: 'call', tool: 'search', args: { q: 'hotel' } };
 
 /** Issues every ready step and answers finished tasks (`answer` may alter the content). */
 function greedy(scenario: Scenario, answer: (task: string, expected: string) => string = (_t, x) => x) {
-  const plan = new Plan(scenario);
-  const tracker = new PlanTracker(plan);
+  const tracker = new PlanTracker(new Plan(scenario));
   return scripted((o: Observation): Decision => {
     tracker.observe(o);
-    const actions: Action[] = [];
-    for (const s of tracker.readySteps()) {
-      tracker.issued(s);
-      actions.push({ type: 'call', tool: s.tool, args: s.args, ref: s.key });
-    }
-    for (const t of plan.tasks) {
-      if (tracker.answerable(t)) {
-        tracker.answered(t);
-        actions.push({ type: 'answer', task: t.id, content: answer(t.id, tracker.expectedAnswer(t)) });
-      }
-    }
-    return { actions };
+    return { actions: [...tracker.issueAll(tracker.readySteps()), ...tracker.answerAll((t, expected) => answer(t.id, expected))] };
   }, 'test-greedy');
 }
 
@@ -174,23 +162,11 @@ function workedExampleAgent() {
 
 /** One call at a time, in sync mode: the sequential reference of the worked example. */
 function sequentialAgent(scenario: Scenario) {
-  const plan = new Plan(scenario);
-  const tracker = new PlanTracker(plan);
+  const tracker = new PlanTracker(new Plan(scenario));
   return scripted((o) => {
     tracker.observe(o);
-    const actions: Action[] = [];
-    for (const t of plan.tasks) {
-      if (tracker.answerable(t)) {
-        tracker.answered(t);
-        actions.push({ type: 'answer', task: t.id, content: tracker.expectedAnswer(t) });
-      }
-    }
-    const next = tracker.inFlightCount() === 0 ? tracker.readySteps()[0] : undefined;
-    if (next !== undefined) {
-      tracker.issued(next);
-      actions.push({ type: 'call', tool: next.tool, args: next.args, ref: next.key });
-    }
-    return { actions };
+    const answers = tracker.answerAll();
+    return { actions: [...answers, ...tracker.issueAll(tracker.inFlightCount() === 0 ? tracker.readySteps().slice(0, 1) : [])] };
   }, 'test-sequential');
 }
 

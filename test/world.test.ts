@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { eventsOfType, type EpisodeEvent } from '../scenarios/events.js';
 import { computeOracle, realizeSteps } from '../scenarios/oracle.js';
 import { Plan } from '../scenarios/plan.js';
-import type { Action, Decision, Observation } from '../scenarios/protocol.js';
+import type { Decision, Observation } from '../scenarios/protocol.js';
 import { PlanTracker } from '../scenarios/tracker.js';
 import { runEpisode } from '../scenarios/world.js';
 import type { Scenario } from '../scenarios/schema.js';
@@ -11,22 +11,10 @@ import { build, dagScenario, dagShapeArb, echoTool, scripted } from './support/s
 
 /** Issues every ready step (in the order `order` gives) and answers finished tasks. */
 function greedy(scenario: Scenario, order: (ready: ReturnType<PlanTracker['readySteps']>) => typeof ready = (r) => r) {
-  const plan = new Plan(scenario);
-  const tracker = new PlanTracker(plan);
+  const tracker = new PlanTracker(new Plan(scenario));
   return scripted((o: Observation): Decision => {
     tracker.observe(o);
-    const actions: Action[] = [];
-    for (const s of order(tracker.readySteps())) {
-      tracker.issued(s);
-      actions.push({ type: 'call', tool: s.tool, args: s.args, ref: s.key });
-    }
-    for (const t of plan.tasks) {
-      if (tracker.answerable(t)) {
-        tracker.answered(t);
-        actions.push({ type: 'answer', task: t.id, content: tracker.expectedAnswer(t) });
-      }
-    }
-    return { actions };
+    return { actions: [...tracker.issueAll(order(tracker.readySteps())), ...tracker.answerAll()] };
   }, 'test-greedy');
 }
 
