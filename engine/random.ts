@@ -65,12 +65,12 @@ class Alea implements RandomStream {
   private s1: number;
   private s2: number;
 
-  private constructor(name: string, state: StreamState) {
+  private constructor(name: string, c: number, s0: number, s1: number, s2: number) {
     this.name = name;
-    this.c = state.c;
-    this.s0 = state.s0;
-    this.s1 = state.s1;
-    this.s2 = state.s2;
+    this.c = c;
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
   }
 
   /**
@@ -92,11 +92,11 @@ class Alea implements RandomStream {
     n = mash(mash(n, prefix), name);
     s2 -= fraction(n);
     if (s2 < 0) s2 += 1;
-    return new Alea(name, { c: 1, s0, s1, s2 });
+    return new Alea(name, 1, s0, s1, s2);
   }
 
   static restored(name: string, state: StreamState): Alea {
-    return new Alea(name, state);
+    return new Alea(name, state.c, state.s0, state.s1, state.s2);
   }
 
   private next(): number {
