@@ -99,6 +99,22 @@ const E = {
   over: (t: number, reason: EndReason = 'completed'): EpisodeEvent => ({ type: 'episode_ended', timeUs: us(t), reason, detail: null }),
 };
 
+/** Task A alone: a1 issued at 1 ms, its result delivered to the decision starting at 11 ms, which issues a2 at 12 ms. */
+function flightThenBooking(): EpisodeEvent[] {
+  return [
+    E.begin(),
+    E.task(0, 'A'),
+    E.start(0),
+    E.end(1, 1),
+    E.issue(1, 1, 'search', { q: 'flight' }),
+    E.complete(11, 1),
+    E.start(11),
+    E.deliver(11, 1),
+    E.end(12, 1),
+    E.issue(12, 2, 'book', { flight: 'F1' }),
+  ];
+}
+
 /** The worked example's timeline, exactly as METRICS.md tabulates it. */
 function workedExampleEvents(): EpisodeEvent[] {
   return [
@@ -283,19 +299,7 @@ describe('step level', () => {
   });
 
   it('a result delivered at the start of the issuing decision counts; completed but not yet delivered does not; nor does a request not yet arrived', () => {
-    const onTime = [
-      E.begin(),
-      E.task(0, 'A'),
-      E.start(0),
-      E.end(1, 1),
-      E.issue(1, 1, 'search', { q: 'flight' }),
-      E.complete(11, 1),
-      E.start(11),
-      E.deliver(11, 1),
-      E.end(12, 1),
-      E.issue(12, 2, 'book', { flight: 'F1' }),
-      E.over(12, 'limit'),
-    ];
+    const onTime = [...flightThenBooking(), E.over(12, 'limit')];
     expect(scoreEpisode(chain, onTime).calls.map((c) => c.violation)).toEqual([false, false]);
     // The second decision started (at 5) before a1 completed (at 11): a1's result is not delivered
     // to it, though the call is issued after the completion.
@@ -448,16 +452,7 @@ describe('sub-task and task level', () => {
 
   it('an answer given before the step results were delivered is not grounded', () => {
     const events = [
-      E.begin(),
-      E.task(0, 'A'),
-      E.start(0),
-      E.end(1, 1),
-      E.issue(1, 1, 'search', { q: 'flight' }),
-      E.complete(11, 1),
-      E.start(11),
-      E.deliver(11, 1),
-      E.end(12, 1),
-      E.issue(12, 2, 'book', { flight: 'F1' }),
+      ...flightThenBooking(),
       E.answer(12, 'A', 'F1'), // a2's result is not in yet
       E.complete(32, 2),
       E.over(32, 'completed'),
