@@ -260,3 +260,14 @@ export function readFrame(bytes: Uint8Array, start: number, maxPayload: number, 
   if (checkCrc && crc32(bytes, start, payloadEnd) !== stored) return { kind: 'bad', start, message: 'checksum mismatch (the frame is corrupt)' };
   return { kind: 'frame', start, payloadStart, payloadEnd, end: payloadEnd + CRC_BYTES };
 }
+
+/** `bytes` holds `chunk` at offset `at`. */
+export function holdsAt(bytes: Uint8Array, at: number, chunk: Uint8Array): boolean {
+  if (at + chunk.length > bytes.length) return false;
+  // Frames are mostly a dozen bytes: a loop beats making two Buffers.
+  if (chunk.length < 64) {
+    for (let i = 0; i < chunk.length; i++) if (bytes[at + i] !== chunk[i]) return false;
+    return true;
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset + at, chunk.length).equals(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+}

@@ -15,7 +15,7 @@ import { fsReason } from '../scenarios/load.js';
 import { CodecError, MsgReader } from './codec.js';
 import { RecordDecoder } from './decode.js';
 import { dictionaryFor } from './dictionary.js';
-import { crc32, FORMAT_VERSION, MAGIC, MAX_HEADER_BYTES, MAX_RECORD_BYTES, PREFIX_BYTES, readFrame, ReplayError } from './format.js';
+import { crc32, FORMAT_VERSION, holdsAt, MAGIC, MAX_HEADER_BYTES, MAX_RECORD_BYTES, PREFIX_BYTES, readFrame, ReplayError } from './format.js';
 import { HeaderError, knownScenarioPart, parseHeader, type ReplayHeader } from './header.js';
 
 /** Default cap on a replay's size. */
@@ -80,8 +80,7 @@ function probe(bytes: Uint8Array, start: number, limit: number): number {
 /** The scenario read before whose bytes are the ones at `start` (ending by `limit`), if any. */
 function seenScenario(bytes: Uint8Array, start: number, limit: number): SeenScenario | undefined {
   const hit = seenScenarios.get(probe(bytes, start, limit));
-  if (hit === undefined || start + hit.bytes.length > limit) return undefined;
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, hit.bytes.length).equals(hit.bytes) ? hit : undefined;
+  return hit !== undefined && start + hit.bytes.length <= limit && holdsAt(bytes, start, hit.bytes) ? hit : undefined;
 }
 
 /** Remembers the scenario at `bytes[start, end)` of a header that ends at `limit`. */
@@ -103,10 +102,8 @@ const PART_KEYS: readonly string[] = ['agent', 'world'];
 /** The header part `key` read before, if its bytes are the ones at `start` (ending by `limit`). */
 function seenPart(key: string, bytes: Uint8Array, start: number, limit: number): { value: unknown; end: number } | undefined {
   const hit = seenParts.get(key);
-  if (hit === undefined || start + hit.bytes.length > limit) return undefined;
-  const b = hit.bytes;
-  for (let i = 0; i < b.length; i++) if (bytes[start + i] !== b[i]) return undefined;
-  return { value: hit.value, end: start + b.length };
+  if (hit === undefined || start + hit.bytes.length > limit || !holdsAt(bytes, start, hit.bytes)) return undefined;
+  return { value: hit.value, end: start + hit.bytes.length };
 }
 
 function rememberPart(key: string, bytes: Uint8Array, start: number, end: number, value: unknown): void {

@@ -13,7 +13,7 @@ import type { EpisodeEvent } from '../scenarios/events.js';
 import type { Agent } from '../scenarios/protocol.js';
 import { runEpisode } from '../scenarios/world.js';
 import { forkAgentFor, handoverIndex } from './fork.js';
-import { ReplayError } from './format.js';
+import { holdsAt, ReplayError } from './format.js';
 import type { ReplayHeader } from './header.js';
 import { readReplay, readReplayHeader, type ReplayRead } from './reader.js';
 import { MemorySink, ReplayRecorder, type RecordingSummary, type ReplaySink } from './recorder.js';
@@ -137,17 +137,6 @@ async function rerunInto(read: Pick<ReplayRead, 'file' | 'header' | 'scenario' |
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-/** `bytes` holds `chunk` at offset `at`. */
-function holdsAt(bytes: Uint8Array, at: number, chunk: Uint8Array): boolean {
-  if (at + chunk.length > bytes.length) return false;
-  // Frames are mostly a dozen bytes: a loop beats making two Buffers.
-  if (chunk.length < 64) {
-    for (let i = 0; i < chunk.length; i++) if (bytes[at + i] !== chunk[i]) return false;
-    return true;
-  }
-  return Buffer.from(bytes.buffer, bytes.byteOffset + at, chunk.length).equals(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
 }
 
 function frameBytes(bytes: Uint8Array, read: ReplayRead, i: number): Uint8Array {
