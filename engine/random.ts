@@ -99,6 +99,16 @@ class Alea implements RandomStream {
     return new Alea(name, state.c, state.s0, state.s1, state.s2);
   }
 
+  /** A stream at the start of `seed` (what `seeded` gave for this name). */
+  static fromSeed(name: string, seed: Seed): Alea {
+    return new Alea(name, 1, seed[0], seed[1], seed[2]);
+  }
+
+  /** Where a freshly seeded stream starts (for `SeedMemo`). */
+  seed(): Seed {
+    return [this.s0, this.s1, this.s2];
+  }
+
   private next(): number {
     const t = 2091639 * this.s0 + this.c * 2.3283064365386963e-10; // 2^-32
     this.s0 = this.s1;
@@ -129,6 +139,65 @@ const [MASH_START, SPACE_FRACTIONS] = ((): [number, readonly [number, number, nu
   return [n3, [fraction(n1), fraction(n2), fraction(n3)]];
 })();
 
+/** A freshly seeded Alea's state (c is 1): s0, s1, s2. */
+type Seed = readonly [number, number, number];
+
+/**
+ * Seeds made before, by root seed and stream name, process-wide: a suite's episodes derive the same
+ * stream names again and again (task and step ids recur across instances, and every agent runs an
+ * instance on the same seeds: 1,870 distinct call keys among 22,105 derivations over the
+ * 720-instance suite on seeds 1..3), and seeding (three Mash passes over the key) was the largest
+ * single cost of a baseline's episode. A memo of a pure function of (root, name), so sharing it
+ * changes no draw.
+ *
+ * Looked up by the name string as given: a name kept by its caller (a compiled plan's call keys)
+ * has its hash cached by V8, while hashing a string just built costs about what a Map lookup saves
+ * over seeding again. Bounded: at MAX_SEEDS entries (tables counted) everything is forgotten; a
+ * RandomStreams still holding a table from before finds nothing in it (tables are emptied, and
+ * only the current ones are added to) and takes the current one at its next seed.
+ */
+class SeedMemo {
+  private readonly tables = new Map<string, Map<string, Seed>>();
+  private entries = 0;
+
+  /** Entries kept now, tables counted (at most MAX_SEEDS). */
+  get size(): number {
+    return this.entries;
+  }
+
+  /** `rootSeed`'s table, if it has one. */
+  tableOf(rootSeed: string): Map<string, Seed> | undefined {
+    return this.tables.get(rootSeed);
+  }
+
+  /** Keeps `seed` for (rootSeed, name), resetting first when full; returns the root's table. */
+  add(rootSeed: string, name: string, seed: Seed): Map<string, Seed> {
+    if (this.entries + 2 > MAX_SEEDS) {
+      for (const table of this.tables.values()) table.clear();
+      this.tables.clear();
+      this.entries = 0;
+    }
+    let table = this.tables.get(rootSeed);
+    if (table === undefined) {
+      table = new Map();
+      this.tables.set(rootSeed, table);
+      this.entries++;
+    }
+    if (!table.has(name)) this.entries++;
+    table.set(name, seed);
+    return table;
+  }
+}
+
+/** Seeds kept at most (with a root's table counting one): a few MB. */
+export const MAX_SEEDS = 1 << 15;
+const SEEDS = new SeedMemo();
+
+/** How many seeds the process keeps now (tables counted): for tests of the bound. */
+export function keptSeeds(): number {
+  return SEEDS.size;
+}
+
 /** The key a stream's generator is seeded from is `streamPrefix(root) + name`. Part of the replay contract: never change it. */
 function streamPrefix(rootSeed: string): string {
   return `tooltime/${rootSeed}/`;
@@ -140,6 +209,8 @@ export class RandomStreams {
   private readonly prefix: string;
   /** Mash's first pass over `prefix` (see `Alea.seeded`). */
   private readonly prefixMash: number;
+  /** This root's table in SEEDS (null while it has none). */
+  private seeds: Map<string, Seed> | null = null;
 
   /** `rootSeed` may be a number or string; `1` and `'1'` name the same root. */
   constructor(rootSeed: number | string) {
@@ -155,7 +226,7 @@ export class RandomStreams {
   get(name: string): RandomStream {
     let stream = this.byName.get(name);
     if (stream === undefined) {
-      stream = Alea.seeded(name, this.prefix, this.prefixMash);
+      stream = this.seeded(name);
       this.byName.set(name, stream);
     }
     return stream;
@@ -167,7 +238,17 @@ export class RandomStreams {
    * the same draws however many other draws were made before.
    */
   derive(name: string): RandomStream {
-    return Alea.seeded(name, this.prefix, this.prefixMash);
+    return this.seeded(name);
+  }
+
+  /** `Alea.seeded(name, ...)`, from SEEDS when it was made before. */
+  private seeded(name: string): Alea {
+    this.seeds ??= SEEDS.tableOf(this.rootSeed) ?? null;
+    const seed = this.seeds?.get(name);
+    if (seed !== undefined) return Alea.fromSeed(name, seed);
+    const stream = Alea.seeded(name, this.prefix, this.prefixMash);
+    this.seeds = SEEDS.add(this.rootSeed, name, stream.seed());
+    return stream;
   }
 
   /** Saved positions of all streams created so far, in name order. */

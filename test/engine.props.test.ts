@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import seedrandom from 'seedrandom';
-import { RandomStreams, Simulation, TraceDigest, type ScheduledEvent } from '../engine/index.js';
+import { RandomStreams, Simulation, TraceDigest, type RandomStream, type ScheduledEvent } from '../engine/index.js';
+import { keptSeeds, MAX_SEEDS } from '../engine/random.js';
 
 const RUNS = 300;
 
@@ -246,6 +247,47 @@ describe('engine properties', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+
+  it('a seed remembered from an earlier stream (any root, any name) draws what seeding afresh draws; roots never share one', () => {
+    type Stateful = { double(): number };
+    const reference = (root: string | number, name: string): number[] => {
+      const r = seedrandom.alea(`tooltime/${String(root)}/${name}`, { state: true }) as unknown as Stateful;
+      return [r.double(), r.double(), r.double()];
+    };
+    const draws = (s: RandomStream): number[] => [s.double(), s.double(), s.double()];
+    fc.assert(
+      fc.property(fc.oneof(fc.integer(), fc.string({ maxLength: 6 })), fc.oneof(fc.integer(), fc.string({ maxLength: 6 })), fc.string({ maxLength: 12 }), (rootA, rootB, name) => {
+        // First use seeds and remembers; later ones, in new RandomStreams of either root, remember.
+        for (let round = 0; round < 2; round++) {
+          expect(draws(new RandomStreams(rootA).derive(name))).toEqual(reference(rootA, name));
+          expect(draws(new RandomStreams(rootB).derive(name))).toEqual(reference(rootB, name));
+          expect(draws(new RandomStreams(rootA).get(name))).toEqual(reference(rootA, name));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`the seed memo keeps at most ${MAX_SEEDS} seeds, and streams made before it was emptied still seed right`, () => {
+    const early = new RandomStreams('memo-bound');
+    const late = new RandomStreams('memo-bound-other');
+    for (let i = 0; i < 3 * MAX_SEEDS; i++) {
+      const name = `n${i}`;
+      const stream = (i % 2 === 0 ? early : late).derive(name);
+      expect(keptSeeds()).toBeLessThanOrEqual(MAX_SEEDS);
+      if (i % 997 === 0) {
+        const want = seedrandom.alea(`tooltime/${i % 2 === 0 ? 'memo-bound' : 'memo-bound-other'}/${name}`, { state: true }) as unknown as { double(): number };
+        expect(stream.double()).toBe(want.double());
+      }
+    }
+    // Everything derived before the last reset is seeded again, correctly, and remembered again.
+    const before = keptSeeds();
+    const again = early.derive('n0');
+    expect(again.double()).toBe((seedrandom.alea('tooltime/memo-bound/n0', { state: true }) as unknown as { double(): number }).double());
+    expect(keptSeeds()).toBe(before + 1);
+    expect(early.derive('n0').double()).toBe(new RandomStreams('memo-bound').derive('n0').double());
+    expect(keptSeeds()).toBe(before + 1);
   });
 
   it('a stream snapshot restores the exact continuation', () => {
