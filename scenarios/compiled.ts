@@ -10,7 +10,7 @@ import { compileDistribution, type Distribution } from '../engine/index.js';
 import { Plan } from './plan.js';
 import type { ToolInfo } from './protocol.js';
 import type { Scenario } from './schema.js';
-import { ToolRuntime } from './tools.js';
+import { CallKeys, ToolRuntime } from './tools.js';
 
 export interface CompiledScenario {
   readonly plan: Plan;
@@ -19,6 +19,8 @@ export interface CompiledScenario {
   readonly think: Distribution;
   /** The tools as every observation lists them. */
   readonly toolInfo: readonly ToolInfo[];
+  /** The keys of its calls' random streams, kept across episodes. */
+  readonly callKeys: CallKeys;
 }
 
 const cache = new WeakMap<Scenario, CompiledScenario>();
@@ -31,6 +33,7 @@ export function compiledScenario(scenario: Scenario): CompiledScenario {
       tools: new Map(scenario.tools.map((t) => [t.name, new ToolRuntime(t)])),
       think: compileDistribution(scenario.thinkTime),
       toolInfo: scenario.tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
+      callKeys: new CallKeys(),
     };
     cache.set(scenario, hit);
   }

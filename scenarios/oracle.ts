@@ -21,7 +21,7 @@ import { compiledScenario, planOf } from './compiled.js';
 import type { Plan, PlanStep } from './plan.js';
 import type { Agent, Decision, Observation } from './protocol.js';
 import type { Scenario } from './schema.js';
-import { callKey, type Attempt } from './tools.js';
+import type { Attempt } from './tools.js';
 import { PlanTracker } from './tracker.js';
 import { runEpisode } from './world.js';
 
@@ -55,13 +55,13 @@ export interface OracleOptions {
 
 /** Each expected step's attempts up to its first success, from the world's keyed streams. */
 export function realizeSteps(scenario: Scenario, seed: number): RealizedStep[] {
-  const { plan, tools: runtimes } = compiledScenario(scenario);
+  const { plan, tools: runtimes, callKeys } = compiledScenario(scenario);
   const streams = new RandomStreams(seed);
   return plan.steps.map((s) => {
     const runtime = runtimes.get(s.tool)!;
     const attempts: Attempt[] = [];
     for (let k = 1; k <= MAX_ATTEMPTS; k++) {
-      const a = runtime.sampleAttempt(streams, callKey({ task: s.task, step: s.id, attempt: k }));
+      const a = runtime.sampleAttempt(streams, callKeys.step(s, k));
       attempts.push(a);
       if (a.fate === 'ok') break;
     }

@@ -62,6 +62,40 @@ export function callKey(identity: { task: string; step: string; attempt: number 
   return 'task' in identity ? `call/step/${identity.task}/${identity.step}/${identity.attempt}` : `call/tool/${identity.tool}/${identity.count}`;
 }
 
+/** Keys kept per step or tool: the first attempts and counts, which are nearly all there are. */
+const KEPT_KEYS = 8;
+
+/**
+ * A scenario's call keys, made once and kept (a step's first KEPT_KEYS attempts, a tool's first
+ * KEPT_KEYS calls that perform no step): `RandomStreams.derive` finds a seed made before by its key
+ * string, and a kept string has its hash cached, where a string built per call is hashed anew
+ * (which costs about what the seed memo saves).
+ */
+export class CallKeys {
+  /** By the step's plan index, then attempt - 1. */
+  private readonly bySteps: string[][] = [];
+  /** By tool name, then count - 1. */
+  private readonly byTools = new Map<string, string[]>();
+
+  /** `callKey({ task: step.task, step: step.id, attempt })`. */
+  step(step: { readonly index: number; readonly task: string; readonly id: string }, attempt: number): string {
+    if (attempt > KEPT_KEYS) return callKey({ task: step.task, step: step.id, attempt });
+    const keys = (this.bySteps[step.index] ??= []);
+    return (keys[attempt - 1] ??= callKey({ task: step.task, step: step.id, attempt }));
+  }
+
+  /** `callKey({ tool, count })`. */
+  tool(tool: string, count: number): string {
+    if (count > KEPT_KEYS) return callKey({ tool, count });
+    let keys = this.byTools.get(tool);
+    if (keys === undefined) {
+      keys = [];
+      this.byTools.set(tool, keys);
+    }
+    return (keys[count - 1] ??= callKey({ tool, count }));
+  }
+}
+
 export class ToolRuntime {
   readonly tool: Tool;
   readonly latency: Distribution;

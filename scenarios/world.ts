@@ -25,7 +25,7 @@ import { compiledScenario } from './compiled.js';
 import { IndexSet, type Plan, type PlanStep } from './plan.js';
 import type { Action, Agent, Decision, Delivered, Delivery, Mode, Observation, OpenTask, PendingCall, ToolInfo } from './protocol.js';
 import type { JsonValue, Scenario } from './schema.js';
-import { ToolRuntime, callKey, type Attempt, type Outcome } from './tools.js';
+import { ToolRuntime, type Attempt, type CallKeys, type Outcome } from './tools.js';
 
 export interface EpisodeOptions {
   readonly seed: number;
@@ -97,6 +97,7 @@ class World {
   private readonly delivery: Delivery;
   private readonly think: Distribution;
   private readonly runtimes: ReadonlyMap<string, ToolRuntime>;
+  private readonly callKeys: CallKeys;
   /** Each tool's slots, made at its first call (most episodes call a few of a scenario's tools). */
   private readonly slots = new Map<string, Resource>();
   private readonly toolInfo: readonly ToolInfo[];
@@ -136,6 +137,7 @@ class World {
     this.delivery = options.delivery ?? 'push';
     this.think = options.thinkTime === undefined ? compiled.think : compileDistribution(options.thinkTime);
     this.runtimes = compiled.tools;
+    this.callKeys = compiled.callKeys;
     this.toolInfo = compiled.toolInfo;
     for (const task of this.plan.tasks) {
       const state: TaskState = { index: this.plan.task(task.id)!.index, arrived: false, needsAnswer: false, requestsArrived: 0, requestsDelivered: 0, texts: [], open: null };
@@ -368,11 +370,11 @@ class World {
     if (step !== null) {
       attempt = (this.stepAttempts.get(step.key) ?? 0) + 1;
       this.stepAttempts.set(step.key, attempt);
-      key = callKey({ task: step.task, step: step.id, attempt });
+      key = this.callKeys.step(step, attempt);
     } else {
       const count = (this.toolCallCounts.get(action.tool) ?? 0) + 1;
       this.toolCallCounts.set(action.tool, count);
-      key = callKey({ tool: action.tool, count });
+      key = this.callKeys.tool(action.tool, count);
     }
     const ref = action.ref ?? null;
     const pending: PendingCall = { callId, ref, tool: action.tool, args: action.args, issuedUs: sim.nowUs };
