@@ -6,6 +6,7 @@ import { Plan } from '../scenarios/plan.js';
 import type { Decision, Observation } from '../scenarios/protocol.js';
 import { PlanTracker } from '../scenarios/tracker.js';
 import { runEpisode } from '../scenarios/world.js';
+import { CallKeys, callKey } from '../scenarios/tools.js';
 import type { Scenario } from '../scenarios/schema.js';
 import { build, dagScenario, dagShapeArb, echoTool, scripted } from './support/scenarios.js';
 
@@ -219,6 +220,33 @@ describe('the world', () => {
     const ep = await runEpisode(one, { spec: 'slow-model', decide: async (o) => { await new Promise((r) => setTimeout(r, 2)); return base.decide(o); } }, { seed: 1 });
     const sync = await runEpisode(one, greedy(one), { seed: 1 });
     expect(ep.events.slice(1)).toEqual(sync.events.slice(1));
+  });
+});
+
+describe('call keys', () => {
+  it('CallKeys gives callKey of every step attempt and tool count, in any order, the same string each time', () => {
+    const askArb = fc.oneof(
+      fc.record({ step: fc.nat(5), attempt: fc.integer({ min: 1, max: 12 }) }),
+      fc.record({ tool: fc.constantFrom('search', 'book'), count: fc.integer({ min: 1, max: 12 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(askArb, { maxLength: 30 }), (asks) => {
+        const keys = new CallKeys();
+        // As in a plan, a step's task and id go with its index.
+        const named = (index: number) => ({ index, task: `t${index}`, id: `s${index}` });
+        for (const ask of asks) {
+          if ('step' in ask) {
+            const step = named(ask.step);
+            const want = callKey({ task: step.task, step: step.id, attempt: ask.attempt });
+            expect(keys.step(step, ask.attempt)).toBe(want);
+            expect(keys.step(step, ask.attempt)).toBe(want);
+          } else {
+            const want = callKey({ tool: ask.tool, count: ask.count });
+            expect(keys.tool(ask.tool, ask.count)).toBe(want);
+          }
+        }
+      }),
+    );
   });
 });
 
