@@ -2,7 +2,7 @@
  * `tooltime replay verify|inspect|diff|fork|golden` and `tooltime score`: working with replay files
  * (.ttr, format in replays/FORMAT.md).
  *
- * - `replay verify FILE... [--workers N]`: re-runs each episode from its header and compares byte
+ * - `replay verify FILE|DIR... [--workers N]`: re-runs each episode from its header and compares byte
  *   for byte; `FILE: ok (N records, sha256 HEX)` on stdout, or the first divergent record (both
  *   versions and the 5 records before it) on stderr and exit 1. Many files are verified on worker
  *   threads (one per core but one, or --workers N), reported in the order given.
@@ -13,10 +13,12 @@
  * - `replay fork FILE --at N --agent SPEC [--seed S] --record OUT`: reproduces the first N records,
  *   then hands over to SPEC; `--seed` re-seeds only the new agent's own random streams.
  * - `replay golden [--check] [--out DIR]`: regenerates (or checks) the golden replays.
- * - `score FILE... [--json]`: re-scores replays without re-running them.
+ * - `score FILE|DIR... [--json]`: re-scores replays without re-running them.
+ * A directory stands for every .ttr file under it, in name order.
  */
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EpisodeEvent } from '../scenarios/events.js';
 import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, summarizeReplay, verifyReplayFiles, writeGolden, type InspectFormat, type ReplaySummary } from '../replays/index.js';
 import { EXIT_BAD_INPUT, UsageError } from './errors.js';
@@ -42,6 +44,28 @@ function parseCount(raw: string, what: string): number {
 function parseSeed(raw: string): number {
   if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) throw new UsageError(`--seed must be an integer, got "${raw}"`);
   return Number(raw);
+}
+
+/**
+ * The replay files named by `args`: a directory stands for every `.ttr` file under it (as
+ * `tooltime run --out DIR` leaves them in DIR/replays), in name order; anything else is taken as a
+ * file (one that cannot be read gets its own verdict). A directory without replays is a usage error.
+ */
+export function replayPaths(args: readonly string[]): string[] {
+  const paths: string[] = [];
+  for (const arg of args) {
+    if (!statSync(arg, { throwIfNoEntry: false })?.isDirectory()) {
+      paths.push(arg);
+      continue;
+    }
+    const found = readdirSync(arg, { recursive: true, encoding: 'utf8' })
+      .filter((name) => name.endsWith('.ttr'))
+      .sort()
+      .map((name) => join(arg, name));
+    if (found.length === 0) throw new UsageError(`${arg}: no replay files (.ttr) in this directory`);
+    paths.push(...found);
+  }
+  return paths;
 }
 
 const msText = (us: number | null | undefined): string => (us === null || us === undefined ? '-' : (us / 1000).toFixed(1));
@@ -75,13 +99,13 @@ export function registerReplay(program: Command): void {
   replay
     .command('verify')
     .description('re-run each replay from its header and compare byte for byte')
-    .argument('<file...>', 'replay files')
+    .argument('<file...>', 'replay files, or directories of them (every .ttr file under each, in name order)')
     .option('--workers <n>', 'worker threads verifying files in parallel (0: none; default: one per core but one, at most one per 16 files, none below 2)')
     .action(async (files: string[], options: { workers?: string }) => {
       const workers = options.workers === undefined ? undefined : parseCount(options.workers, '--workers');
       let failed = false;
       // Verdicts come in input order, each printed as soon as it and those before it are in.
-      await verifyReplayFiles(files, {
+      await verifyReplayFiles(replayPaths(files), {
         ...(workers === undefined ? {} : { workers }),
         onResult: (result) => {
           if (result.ok) {
@@ -190,10 +214,10 @@ export function registerReplay(program: Command): void {
   program
     .command('score')
     .description('re-score replays without re-running them')
-    .argument('<file...>', 'replay files')
+    .argument('<file...>', 'replay files, or directories of them (every .ttr file under each, in name order)')
     .option('--json', 'print the scores as JSON')
     .action((files: string[], options: { json?: boolean }) => {
-      const summaries = files.map((f) => summarizeReplay(readReplayFile(f)));
+      const summaries = replayPaths(files).map((f) => summarizeReplay(readReplayFile(f)));
       if (options.json === true) {
         write(JSON.stringify(summaries, null, 2));
         return;

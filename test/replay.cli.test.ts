@@ -1,6 +1,6 @@
 /** The replay commands through the built CLI (`node dist/cli/main.js`), in separate processes. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,27 @@ describe('tooltime replay (CLI)', () => {
     const inspect = run('replay', 'inspect', cut);
     expect(inspect.status).toBe(0);
     expect(inspect.stdout).toMatch(/INCOMPLETE: truncated: /);
+  });
+
+  it('verify and score take directories: every .ttr file under each, in name order; one without replays is an error', () => {
+    const dir = join(tmp, 'tree');
+    const names = readdirSync(goldenDir()).filter((f) => f.endsWith('.ttr')).sort();
+    mkdirSync(join(dir, 'replays'), { recursive: true });
+    for (const f of names.slice(0, 3)) copyFileSync(golden(f), join(dir, 'replays', f));
+    copyFileSync(golden(names[3]!), join(dir, names[3]!));
+    writeFileSync(join(dir, 'replays', 'notes.txt'), 'not a replay');
+    const want = [join(dir, names[3]!), ...names.slice(0, 3).map((f) => join(dir, 'replays', f))].sort();
+    const verify = run('replay', 'verify', '--workers', '0', dir);
+    expect(verify.status).toBe(0);
+    expect(verify.stdout.trim().split('\n').map((l) => l.split(': ok (')[0])).toEqual(want);
+    const score = run('score', '--json', dir);
+    expect(score.status).toBe(0);
+    expect((JSON.parse(score.stdout) as Array<{ file: string }>).map((s) => s.file)).toEqual(want);
+    const empty = join(tmp, 'empty');
+    mkdirSync(empty);
+    const none = run('replay', 'verify', empty);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toBe(`tooltime: ${empty}: no replay files (.ttr) in this directory\n`);
   });
 
   it('inspect: text, jsonl and a chrome trace', () => {
