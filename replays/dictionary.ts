@@ -210,26 +210,37 @@ export class EpisodeState {
     this.attempts = new Array<number>(dict.steps.length).fill(0);
   }
 
-  /** Updates after `event` has been written or read. */
+  /** Updates after `event` has been written or read (the encoder calls the parts itself, per event type). */
   apply(e: EpisodeEvent): void {
-    this.lastTimeUs = e.timeUs;
     switch (e.type) {
       case 'decision_started':
-        this.lastDecision = e.decision;
-        this.decisionStartUs = e.timeUs;
+        this.decisionStarted(e.decision, e.timeUs);
         break;
-      case 'call_issued': {
-        this.lastCallId = e.callId;
-        const step = this.dict.stepIndex(e.task, e.step);
-        if (step >= 0) this.attempts[step] = e.attempt;
-        this.calls.set(e.callId, { tool: e.tool, args: e.args, step, invalid: e.invalid });
+      case 'call_issued':
+        this.callIssued(e, this.dict.stepIndex(e.task, e.step));
         break;
-      }
       case 'call_completed':
-        this.calls.delete(e.callId);
+        this.callCompleted(e.callId);
         break;
       default:
         break;
     }
+    this.lastTimeUs = e.timeUs;
+  }
+
+  decisionStarted(decision: number, atUs: number): void {
+    this.lastDecision = decision;
+    this.decisionStartUs = atUs;
+  }
+
+  /** `step`: the event's step index (`dict.stepIndex(e.task, e.step)`). */
+  callIssued(e: Extract<EpisodeEvent, { type: 'call_issued' }>, step: number): void {
+    this.lastCallId = e.callId;
+    if (step >= 0) this.attempts[step] = e.attempt;
+    this.calls.set(e.callId, { tool: e.tool, args: e.args, step, invalid: e.invalid });
+  }
+
+  callCompleted(callId: number): void {
+    this.calls.delete(callId);
   }
 }

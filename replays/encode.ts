@@ -41,6 +41,10 @@ export class RecordEncoder {
   readonly state: EpisodeState;
   /** The writer of the frame being appended (valid during `append`). */
   private w = trailerScratch;
+  /** The time of the event being appended (set by `begin`), taken into the state once it is written. */
+  private timeUs = 0;
+  /** The event being appended ends a decision. */
+  private endsDecision = false;
 
   constructor(
     private readonly dict: Dictionary,
@@ -51,21 +55,27 @@ export class RecordEncoder {
 
   /**
    * Appends `event`'s record frame to `w` (length, payload, CRC) and takes the event into the
-   * episode state. On a CodecError nothing is appended and the state is unchanged.
+   * episode state; true when the event ends a decision. On a CodecError nothing is appended and
+   * the state is unchanged.
+   *
+   * The event's fields are read only in the branch of its type (see `write`): a property read
+   * shared by every event type is megamorphic (a dozen object shapes go through it), and those
+   * were a good part of recording's cost.
    */
-  append(w: MsgWriter, event: EpisodeEvent): void {
+  append(w: MsgWriter, event: EpisodeEvent): boolean {
     const start = w.pos;
     // One byte for the length: a payload of 128 bytes or more (rare) is moved up to make room.
     w.ensure(1);
     w.pos = start + 1;
     this.w = w;
+    this.endsDecision = false;
     try {
       this.write(event);
     } catch (error) {
       w.pos = start;
       throw error;
     }
-    this.state.apply(event);
+    this.state.lastTimeUs = this.timeUs;
     const length = w.pos - start - 1;
     let payloadStart = start + 1;
     if (length >= 0x80) {
@@ -79,6 +89,7 @@ export class RecordEncoder {
     w.ensure(CRC_BYTES);
     writeCrc(w.buf, w.pos, crc32(w.buf, start, w.pos));
     w.pos += CRC_BYTES;
+    return this.endsDecision;
   }
 
   /** The trailer frame: a view into a shared buffer, valid until the next trailer is made. */
@@ -95,8 +106,10 @@ export class RecordEncoder {
     return frameInPlace(w.buf, w.pos);
   }
 
-  private begin(code: number, n: number, e: EpisodeEvent): void {
-    const t = uint(e.timeUs, 'timeUs');
+  /** The record's array header, code and time delta; `timeUs` is the event's time. */
+  private begin(code: number, n: number, timeUs: number): void {
+    const t = uint(timeUs, 'timeUs');
+    this.timeUs = t;
     this.w.arrayHeader(n);
     this.w.number(code);
     this.w.number(t - this.state.lastTimeUs);
@@ -121,9 +134,9 @@ export class RecordEncoder {
     switch (e.type) {
       case 'episode_started': {
         if (e.scenario === dict.scenario.id && e.seed === header.seed && e.mode === header.world.mode && e.delivery === header.world.delivery && e.agent === episodeAgent(header)) {
-          this.begin(Code.STARTED, 2, e);
+          this.begin(Code.STARTED, 2, e.timeUs);
         } else {
-          this.begin(Code.STARTED_FULL, 7, e);
+          this.begin(Code.STARTED_FULL, 7, e.timeUs);
           w.string(str(e.scenario, 'scenario'));
           w.number(int(e.seed, 'seed'));
           w.string(str(e.mode, 'mode'));
@@ -133,53 +146,55 @@ export class RecordEncoder {
         return;
       }
       case 'task_arrived':
-        this.begin(Code.TASK, 3, e);
+        this.begin(Code.TASK, 3, e.timeUs);
         this.ref(dict.taskRef(str(e.task, 'task')));
         return;
       case 'message_arrived': {
         const index = uint(e.index, 'index');
         if (dict.scenario.messages[index]?.task === e.task) {
-          this.begin(Code.MESSAGE, 3, e);
+          this.begin(Code.MESSAGE, 3, e.timeUs);
           w.number(index);
         } else {
-          this.begin(Code.MESSAGE_FULL, 4, e);
+          this.begin(Code.MESSAGE_FULL, 4, e.timeUs);
           w.number(index);
           this.ref(dict.taskRef(str(e.task, 'task')));
         }
         return;
       }
       case 'decision_started':
-        if (uint(e.decision, 'decision') === state.lastDecision + 1) this.begin(Code.DECISION_STARTED, 2, e);
+        if (uint(e.decision, 'decision') === state.lastDecision + 1) this.begin(Code.DECISION_STARTED, 2, e.timeUs);
         else {
-          this.begin(Code.DECISION_STARTED_FULL, 3, e);
+          this.begin(Code.DECISION_STARTED_FULL, 3, e.timeUs);
           w.number(e.decision);
         }
+        state.decisionStarted(e.decision, e.timeUs);
         return;
       case 'result_delivered':
-        this.begin(Code.DELIVERED, 3, e);
+        this.begin(Code.DELIVERED, 3, e.timeUs);
         this.callRef(e.callId);
         return;
       case 'decision_ended': {
         const derivable = e.decision === state.lastDecision && e.thinkUs === e.timeUs - state.decisionStartUs;
         if (!Array.isArray(e.actions)) throw new CodecError('actions must be an array');
         if (derivable && e.note === null) {
-          this.begin(Code.DECISION_ENDED, 3, e);
+          this.begin(Code.DECISION_ENDED, 3, e.timeUs);
           this.actions(e.actions);
         } else if (derivable) {
-          this.begin(Code.DECISION_ENDED_NOTE, 4, e);
+          this.begin(Code.DECISION_ENDED_NOTE, 4, e.timeUs);
           this.actions(e.actions);
           w.json(e.note);
         } else {
-          this.begin(Code.DECISION_ENDED_FULL, 6, e);
+          this.begin(Code.DECISION_ENDED_FULL, 6, e.timeUs);
           w.number(uint(e.decision, 'decision'));
           w.number(uint(e.thinkUs, 'thinkUs'));
           this.actions(e.actions);
           w.json(e.note);
         }
+        this.endsDecision = true;
         return;
       }
       case 'action_rejected':
-        this.begin(Code.REJECTED, 5, e);
+        this.begin(Code.REJECTED, 5, e.timeUs);
         w.number(uint(e.decision, 'decision'));
         w.number(uint(e.action, 'action'));
         w.string(str(e.reason, 'reason'));
@@ -188,16 +203,17 @@ export class RecordEncoder {
         const k = dict.stepIndex(e.task, e.step);
         if (k >= 0 && e.callId === state.lastCallId + 1 && e.invalid === null && e.tool === dict.steps[k]!.tool && e.attempt === state.attempts[k]! + 1 && dict.isStepArgs(k, e.args)) {
           if (e.ref === dict.steps[k]!.key) {
-            this.begin(Code.ISSUED, 3, e);
+            this.begin(Code.ISSUED, 3, e.timeUs);
             w.number(k);
           } else {
-            this.begin(Code.ISSUED_REF, 4, e);
+            this.begin(Code.ISSUED_REF, 4, e.timeUs);
             w.number(k);
             this.optStr(strOrNull(e.ref, 'ref'));
           }
+          state.callIssued(e, k);
           return;
         }
-        this.begin(Code.ISSUED_FULL, 10, e);
+        this.begin(Code.ISSUED_FULL, 10, e.timeUs);
         w.number(uint(e.callId, 'callId'));
         this.ref(dict.toolRef(str(e.tool, 'tool')));
         w.json(e.args);
@@ -208,50 +224,52 @@ export class RecordEncoder {
         this.optStr(strOrNull(e.step, 'step'));
         w.number(uint(e.attempt, 'attempt'));
         this.optStr(strOrNull(e.invalid, 'invalid'));
+        state.callIssued(e, k);
         return;
       }
       case 'call_started':
-        if (e.callId === state.lastCallId) this.begin(Code.CALL_STARTED, 2, e);
+        if (e.callId === state.lastCallId) this.begin(Code.CALL_STARTED, 2, e.timeUs);
         else {
-          this.begin(Code.CALL_STARTED_AT, 3, e);
+          this.begin(Code.CALL_STARTED_AT, 3, e.timeUs);
           this.callRef(e.callId);
         }
         return;
       case 'call_completed': {
         const kind = this.completionKind(e);
         if (kind === 'ok') {
-          this.begin(Code.DONE_OK, 3, e);
+          this.begin(Code.DONE_OK, 3, e.timeUs);
           this.callRef(e.callId);
         } else if (kind !== null) {
-          this.begin(Code.DONE_ERROR, 4, e);
+          this.begin(Code.DONE_ERROR, 4, e.timeUs);
           this.callRef(e.callId);
           w.number(kind);
         } else {
-          this.begin(Code.DONE_FULL, 6, e);
+          this.begin(Code.DONE_FULL, 6, e.timeUs);
           this.callRef(e.callId);
           if (typeof e.ok !== 'boolean') throw new CodecError('ok must be a boolean');
           w.bool(e.ok);
           w.json(e.result);
           this.optStr(strOrNull(e.error, 'error'));
         }
+        state.callCompleted(e.callId);
         return;
       }
       case 'answer_given':
-        this.begin(Code.ANSWER, 4, e);
+        this.begin(Code.ANSWER, 4, e.timeUs);
         this.ref(dict.taskRef(str(e.task, 'task')));
         this.ref(dict.answerRef(str(e.content, 'content')));
         return;
       case 'limit_hit': {
         const i = LIMIT_NAMES.indexOf(e.limit);
         if (i < 0) throw new CodecError(`unknown limit ${String(e.limit)}`);
-        this.begin(Code.LIMIT, 3, e);
+        this.begin(Code.LIMIT, 3, e.timeUs);
         w.number(i);
         return;
       }
       case 'episode_ended': {
         const i = END_REASONS.indexOf(e.reason);
         if (i < 0) throw new CodecError(`unknown end reason ${String(e.reason)}`);
-        this.begin(Code.ENDED, 4, e);
+        this.begin(Code.ENDED, 4, e.timeUs);
         w.number(i);
         this.optStr(strOrNull(e.detail, 'detail'));
         return;

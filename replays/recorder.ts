@@ -259,7 +259,7 @@ export class ReplayRecorder {
     const w = this.chunk;
     if (w === null) throw new Error('the replay is finished');
     const before = w.pos;
-    this.encoder.append(w, event);
+    const endsDecision = this.encoder.append(w, event);
     this.records++;
     this.recordBytes += w.pos - before;
     if (w.pos >= CHUNK_BYTES) {
@@ -268,7 +268,7 @@ export class ReplayRecorder {
       w.reset();
       this.handed = 0;
     }
-    if (event.type === 'decision_ended' && this.sink.checkpoint !== undefined) {
+    if (endsDecision && this.sink.checkpoint !== undefined) {
       this.handOver(w);
       this.sink.checkpoint();
     }
