@@ -105,8 +105,9 @@ class World {
   /** Calls issued and not delivered yet; and what observations list of them, in issue (id) order. */
   private readonly calls = new Map<number, CallState>();
   private readonly pendingCalls: PendingCall[] = [];
-  private readonly stepAttempts = new Map<string, number>();
-  private readonly stepsDone = new Set<string>();
+  /** By step index: attempts issued, and whether one succeeded. */
+  private readonly stepAttempts: number[];
+  private readonly stepsDone: boolean[];
   private readonly toolCallCounts = new Map<string, number>();
   private readonly tasks = new Map<string, TaskState>();
   /** Tasks arrived and awaiting an answer, by plan index; and what `observe` lists of them (in plan order), or null after a change. */
@@ -133,6 +134,8 @@ class World {
     this.sim = new Simulation({ seed: options.seed });
     const compiled = compiledScenario(scenario);
     this.plan = compiled.plan;
+    this.stepAttempts = new Array<number>(this.plan.steps.length).fill(0);
+    this.stepsDone = new Array<boolean>(this.plan.steps.length).fill(false);
     this.mode = options.mode ?? 'async';
     this.delivery = options.delivery ?? 'push';
     this.think = options.thinkTime === undefined ? compiled.think : compileDistribution(options.thinkTime);
@@ -278,7 +281,8 @@ class World {
       let acted = false;
       waitMaxUs = null;
       let waited = false;
-      for (const [index, action] of decision.actions.entries()) {
+      for (let index = 0; index < decision.actions.length; index++) {
+        const action = decision.actions[index]!;
         if (this.ended !== null) return;
         const reason = this.apply(action, blocking);
         if (reason !== null) {
@@ -368,8 +372,8 @@ class World {
     let key: string;
     let attempt = 0;
     if (step !== null) {
-      attempt = (this.stepAttempts.get(step.key) ?? 0) + 1;
-      this.stepAttempts.set(step.key, attempt);
+      attempt = this.stepAttempts[step.index]! + 1;
+      this.stepAttempts[step.index] = attempt;
       key = this.callKeys.step(step, attempt);
     } else {
       const count = (this.toolCallCounts.get(action.tool) ?? 0) + 1;
@@ -428,7 +432,7 @@ class World {
     if (matches.length <= 1) return matches[0] ?? null;
     const busy = new Set<string>();
     for (const call of this.calls.values()) if (!call.completed && call.step !== null) busy.add(call.step.key);
-    return matches.find((s) => !this.stepsDone.has(s.key) && !busy.has(s.key)) ?? matches.find((s) => !this.stepsDone.has(s.key)) ?? matches[0]!;
+    return matches.find((s) => !this.stepsDone[s.index] && !busy.has(s.key)) ?? matches.find((s) => !this.stepsDone[s.index]) ?? matches[0]!;
   }
 
   private complete(call: CallState, outcome: Outcome): void {
@@ -436,7 +440,7 @@ class World {
     const nowUs = this.sim.nowUs;
     call.completed = true;
     this.callsInService--;
-    if (outcome.ok && call.step !== null) this.stepsDone.add(call.step.key);
+    if (outcome.ok && call.step !== null) this.stepsDone[call.step.index] = true;
     this.emit({ type: 'call_completed', timeUs: nowUs, callId: call.id, ok: outcome.ok, result: outcome.ok ? outcome.result : null, error: outcome.ok ? null : outcome.error });
     const delivered: Delivered = outcome.ok
       ? { type: 'result', atUs: nowUs, callId: call.id, ref: call.ref, tool: call.tool, args: call.args, result: outcome.result }
@@ -480,7 +484,8 @@ function checkDecision(decision: Decision): void {
   if (decision.thinkUs !== undefined && !(Number.isSafeInteger(decision.thinkUs) && decision.thinkUs >= 0)) {
     throw new AgentError(`thinkUs must be a non-negative integer of µs, got ${String(decision.thinkUs)}`);
   }
-  for (const [i, a] of decision.actions.entries()) {
+  for (let i = 0; i < decision.actions.length; i++) {
+    const a = decision.actions[i]!;
     const ok =
       (a.type === 'call' && typeof a.tool === 'string' && (a.ref === undefined || typeof a.ref === 'string')) ||
       (a.type === 'answer' && typeof a.task === 'string' && typeof a.content === 'string') ||
