@@ -45,24 +45,29 @@ export function formatProblem(file: string, problem: Problem): string {
 
 /** Validates `doc` and returns the parsed scenario (defaults filled in), or throws ScenarioError. */
 export function parseScenario(doc: unknown, file = '<scenario>'): Scenario {
-  const problems = validateScenario(doc);
+  const { problems, parsed } = validate(doc);
   if (problems.length > 0) throw new ScenarioError(file, problems);
-  const parsed = scenarioSchema.safeParse(doc);
-  if (!parsed.success) throw new ScenarioError(file, [{ path: '', message: 'does not match the scenario schema' }]);
-  return parsed.data;
+  if (parsed === null) throw new ScenarioError(file, [{ path: '', message: 'does not match the scenario schema' }]);
+  return parsed;
 }
 
 /** Every problem with `doc`, in document order; empty when it is a valid scenario. Never throws. */
 export function validateScenario(doc: unknown): Problem[] {
+  return validate(doc).problems;
+}
+
+/** The problems with `doc`, and its parse by the schema (null when the schema rejects it). */
+function validate(doc: unknown): { problems: Problem[]; parsed: Scenario | null } {
   const out: Found[] = [];
+  let parsed: Scenario | null = null;
   try {
-    checkSchema(doc, out);
+    parsed = checkSchema(doc, out);
     if (isRecord(doc)) new Checker(doc, out).run();
   } catch (error) {
     // A bug here must not become a crash of whoever validates: report it as a problem instead.
     out.push({ segs: [], message: `internal validator error: ${error instanceof Error ? error.message : String(error)}` });
   }
-  return sortByDocument(doc, out).map((f) => ({ path: formatPath(f.segs), message: f.message }));
+  return { problems: sortByDocument(doc, out).map((f) => ({ path: formatPath(f.segs), message: f.message })), parsed };
 }
 
 // ---- Paths.
@@ -197,7 +202,8 @@ function suggestion(name: string, known: Iterable<string>): string {
 
 const JSON_TYPES = ['string', 'number', 'boolean', 'null', 'array', 'object'];
 
-function checkSchema(doc: unknown, out: Found[]): void {
+/** Adds what the schema finds wrong with `doc` to `out`; returns its parse, or null when it has none. */
+function checkSchema(doc: unknown, out: Found[]): Scenario | null {
   const parsed = scenarioSchema.safeParse(doc);
   const isDistributionPath = (p: readonly PropertyKey[]): boolean =>
     (p[0] === 'tools' && typeof p[1] === 'number' && p[2] === 'latency') || p[0] === 'thinkTime';
@@ -208,11 +214,13 @@ function checkSchema(doc: unknown, out: Found[]): void {
     }
   }
   // Distributions: the engine's checker speaks their language (p95Ms must be greater than medianMs).
-  if (!isRecord(doc)) return;
-  arr(own(doc, 'tools')).forEach((tool, i) => {
-    if (isRecord(tool)) checkSpec(own(tool, 'latency'), ['tools', i, 'latency'], true, out);
-  });
-  checkSpec(own(doc, 'thinkTime'), ['thinkTime'], false, out);
+  if (isRecord(doc)) {
+    arr(own(doc, 'tools')).forEach((tool, i) => {
+      if (isRecord(tool)) checkSpec(own(tool, 'latency'), ['tools', i, 'latency'], true, out);
+    });
+    checkSpec(own(doc, 'thinkTime'), ['thinkTime'], false, out);
+  }
+  return parsed.success ? parsed.data : null;
 }
 
 function checkSpec(spec: unknown, base: Seg[], required: boolean, out: Found[]): void {
