@@ -33,7 +33,7 @@ export function compiledScenario(scenario: Scenario): CompiledScenario {
       tools: new Map(scenario.tools.map((t) => [t.name, new ToolRuntime(t)])),
       think: compileDistribution(scenario.thinkTime),
       toolInfo: scenario.tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
-      callKeys: new CallKeys(),
+      callKeys: new CallKeys(scenario.tools.map((t) => t.name)),
     };
     cache.set(scenario, hit);
   }

@@ -66,16 +66,21 @@ export function callKey(identity: { task: string; step: string; attempt: number 
 const KEPT_KEYS = 8;
 
 /**
- * A scenario's call keys, made once and kept (a step's first KEPT_KEYS attempts, a tool's first
- * KEPT_KEYS calls that perform no step): `RandomStreams.derive` finds a seed made before by its key
- * string, and a kept string has its hash cached, where a string built per call is hashed anew
- * (which costs about what the seed memo saves).
+ * A scenario's call keys, made once and kept (a step's first KEPT_KEYS attempts, a scenario tool's
+ * first KEPT_KEYS calls that perform no step): `RandomStreams.derive` finds a seed made before by
+ * its key string, and a kept string has its hash cached, where a string built per call is hashed
+ * anew (which costs about what the seed memo saves). Bounded by the scenario: a call to a tool it
+ * does not have gets a key made afresh.
  */
 export class CallKeys {
   /** By the step's plan index, then attempt - 1. */
   private readonly bySteps: string[][] = [];
-  /** By tool name, then count - 1. */
-  private readonly byTools = new Map<string, string[]>();
+  /** By the scenario's tool names, then count - 1. */
+  private readonly byTools: ReadonlyMap<string, string[]>;
+
+  constructor(tools: readonly string[]) {
+    this.byTools = new Map(tools.map((t) => [t, []]));
+  }
 
   /** `callKey({ task: step.task, step: step.id, attempt })`. */
   step(step: { readonly index: number; readonly task: string; readonly id: string }, attempt: number): string {
@@ -86,12 +91,8 @@ export class CallKeys {
 
   /** `callKey({ tool, count })`. */
   tool(tool: string, count: number): string {
-    if (count > KEPT_KEYS) return callKey({ tool, count });
-    let keys = this.byTools.get(tool);
-    if (keys === undefined) {
-      keys = [];
-      this.byTools.set(tool, keys);
-    }
+    const keys = count > KEPT_KEYS ? undefined : this.byTools.get(tool);
+    if (keys === undefined) return callKey({ tool, count });
     return (keys[count - 1] ??= callKey({ tool, count }));
   }
 }
