@@ -163,30 +163,24 @@ export class MsgWriter {
   }
 
   arrayHeader(n: number): void {
-    this.ensure(5);
-    const b = this.buf;
-    if (n < 16) b[this.pos++] = 0x90 | n;
-    else if (n < 0x10000) {
-      b[this.pos++] = 0xdc;
-      b[this.pos++] = n >>> 8;
-      b[this.pos++] = n & 0xff;
-    } else {
-      b[this.pos++] = 0xdd;
-      this.view.setUint32(this.pos, n);
-      this.pos += 4;
-    }
+    this.containerHeader(n, 0x90, 0xdc);
   }
 
   mapHeader(n: number): void {
+    this.containerHeader(n, 0x80, 0xde);
+  }
+
+  /** An array's or map's length in its smallest form: `fix | n` below 16, else `code16` (or `code16 + 1` for 32 bits) and n. */
+  private containerHeader(n: number, fix: number, code16: number): void {
     this.ensure(5);
     const b = this.buf;
-    if (n < 16) b[this.pos++] = 0x80 | n;
+    if (n < 16) b[this.pos++] = fix | n;
     else if (n < 0x10000) {
-      b[this.pos++] = 0xde;
+      b[this.pos++] = code16;
       b[this.pos++] = n >>> 8;
       b[this.pos++] = n & 0xff;
     } else {
-      b[this.pos++] = 0xdf;
+      b[this.pos++] = code16 + 1;
       this.view.setUint32(this.pos, n);
       this.pos += 4;
     }
