@@ -7,33 +7,12 @@
  * Interned references: a tool, task or answer field is written as its index in the table when it
  * is in the table, else as the string itself. A step is its index in plan order.
  */
-import { canonicalize } from '../scenarios/canonical.js';
+import { canonEqual, canonicalize } from '../scenarios/canonical.js';
 import type { EpisodeEvent } from '../scenarios/events.js';
 import { compiledScenario, planOf } from '../scenarios/compiled.js';
 import type { Plan, PlanStep } from '../scenarios/plan.js';
 import type { JsonValue, Scenario } from '../scenarios/schema.js';
 import type { Outcome, ToolRuntime } from '../scenarios/tools.js';
-
-/** Deep equality of JSON values up to key order (and -0 = 0): equal canonical forms. */
-export function canonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!canonEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
-    if (!Object.hasOwn(b, k)) return false;
-    const va = (a as Record<string, unknown>)[k];
-    if (va === undefined || !canonEqual(va, (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
-}
 
 const dictionaries = new WeakMap<Scenario, Dictionary>();
 

@@ -61,6 +61,31 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 }
 
 /**
+ * Deep equality of JSON values up to key order (and -0 = 0): equal canonical forms, found without
+ * building them (the replay codec compares args and results per event). Plain objects only; a key
+ * holding `undefined` makes it false.
+ */
+export function canonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!canonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k)) return false;
+    const va = (a as Record<string, unknown>)[k];
+    if (va === undefined || !canonEqual(va, (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/**
  * The value at a dotted path (`booking.id`, `flights.0.id`; the empty path is the value itself),
  * or `undefined` when the path leads nowhere. Only own properties are followed.
  */
