@@ -271,3 +271,8 @@ export function holdsAt(bytes: Uint8Array, at: number, chunk: Uint8Array): boole
   }
   return Buffer.from(bytes.buffer, bytes.byteOffset + at, chunk.length).equals(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
 }
+
+/** `a` and `b` hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && holdsAt(a, 0, b);
+}

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createAgent } from '../agents/index.js';
 import { examplesDir, expandScenarioPaths, loadScenarioFile } from '../scenarios/load.js';
 import { packageRoot } from '../scenarios/paths.js';
+import { sameBytes } from './format.js';
 import { readReplay } from './reader.js';
 import { recordEpisode } from './recorder.js';
 
@@ -60,7 +61,7 @@ export async function checkGolden(dir = goldenDir()): Promise<{ ok: boolean; che
       continue;
     }
     const stored = new Uint8Array(readFileSync(path));
-    if (Buffer.from(stored).equals(Buffer.from(g.bytes))) continue;
+    if (sameBytes(stored, g.bytes)) continue;
     problems.push(`${path}: differs from a fresh recording (${describeDifference(path, stored, g.bytes)})`);
   }
   if (existsSync(dir)) for (const f of readdirSync(dir)) if (f.endsWith('.ttr') && !names.has(f)) problems.push(`${join(dir, f)}: not a golden replay any more (stale)`);

@@ -13,7 +13,7 @@ import type { EpisodeEvent } from '../scenarios/events.js';
 import type { Agent } from '../scenarios/protocol.js';
 import { runEpisode } from '../scenarios/world.js';
 import { forkAgentFor, handoverIndex } from './fork.js';
-import { holdsAt, ReplayError } from './format.js';
+import { holdsAt, ReplayError, sameBytes } from './format.js';
 import type { ReplayHeader } from './header.js';
 import { readReplay, readReplayHeader, type ReplayRead } from './reader.js';
 import { MemorySink, ReplayRecorder, type RecordingSummary, type ReplaySink } from './recorder.js';
@@ -133,10 +133,6 @@ async function rerunInto(read: Pick<ReplayRead, 'file' | 'header' | 'scenario' |
     onEvent: recorder.onEvent,
   });
   return recorder.finish();
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
 function frameBytes(bytes: Uint8Array, read: ReplayRead, i: number): Uint8Array {
