@@ -118,6 +118,11 @@ export class Hasty extends GreedyAsync {
     return this.inArrivalOrder(ready.filter((s) => !this.answeredEarly.has(s.task)));
   }
 
+  /** Any task awaiting an answer can be answered early, settled or not. */
+  protected override answerCandidates(): readonly PlanTask[] {
+    return this.tracker.tasksAwaitingAnswer();
+  }
+
   protected override shouldAnswer(task: PlanTask, _observation: Observation): boolean {
     if (this.answeredEarly.has(task.id) || !this.tracker.awaitsAnswer(task)) return false;
     if (!task.steps.some((s) => this.tracker.get(s).done)) return false;

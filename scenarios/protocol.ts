@@ -53,7 +53,7 @@ export interface Observation {
   /** 1 for the first decision. */
   readonly decision: number;
   readonly delivered: readonly Delivered[];
-  /** Calls issued whose outcome has not been delivered yet. */
+  /** Calls issued whose outcome has not been delivered yet, in issue order (call ids increase). */
   readonly pending: readonly PendingCall[];
   readonly openTasks: readonly OpenTask[];
   readonly tools: readonly ToolInfo[];

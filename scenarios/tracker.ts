@@ -7,7 +7,7 @@
  * Calls are tagged with the step key as their `ref`, so results map back to steps.
  */
 import { IndexSet, type Plan, type PlanStep, type PlanTask } from './plan.js';
-import type { Action, Observation } from './protocol.js';
+import type { Action, Observation, PendingCall } from './protocol.js';
 
 export interface StepStatus {
   readonly released: boolean;
@@ -25,17 +25,22 @@ type MutableStatus = { -readonly [K in keyof StepStatus]: StepStatus[K] };
  * Kept up to date incrementally, so that a decision costs what changed rather than the plan's
  * length. Invariants (`checkInvariants` recomputes them):
  * - `unmet[i]`: the dependencies of step i that are not done;
- * - `candidates`: the steps released, not done, with `unmet` 0 (ready but for being in flight);
+ * - `ready`: the steps released, not done, not in flight, with `unmet` 0;
  * - `inFlight`: the steps whose status is in flight;
  * - `openSteps[t]`: the steps of task t released and not done;
- * - `awaiting` and `awaits[t]`: the tasks with a request not answered since.
+ * - `awaiting` and `awaits[t]`: the tasks with a request not answered since;
+ * - `settled`: the tasks awaiting an answer with `openSteps` 0 (what `answerable` asks);
+ * - `pendingOf[i]`: the calls seen pending for step i whose outcome has not been delivered (so
+ *   the calls for step i that the latest observation lists as pending).
+ * So a decision costs what changed, not the number of tasks open or calls in flight: an agent with
+ * hundreds of calls waiting on a slow tool must not pay for all of them at every decision.
  */
 export class PlanTracker {
   readonly plan: Plan;
   /** By step index. */
   private readonly status: MutableStatus[];
   private readonly unmet: number[];
-  private readonly candidates = new IndexSet();
+  private readonly ready = new IndexSet();
   private inFlight = 0;
   /** By task index: delivered; steps released and not done. */
   private readonly taskReleased: boolean[];
@@ -44,6 +49,11 @@ export class PlanTracker {
   /** Tasks with a request (arrival or follow-up) not answered since, by task index: as a set in plan order, and as flags. */
   private readonly awaiting = new IndexSet();
   private readonly awaits: boolean[];
+  private readonly settled = new IndexSet();
+  /** By step index: calls seen pending and not delivered. */
+  private readonly pendingOf: number[];
+  /** The pending list of the latest observation (for `checkInvariants`). */
+  private latestPending: readonly PendingCall[] = [];
   /** The highest call id seen pending so far (see `observe`). */
   private newestPendingId = 0;
 
@@ -54,6 +64,7 @@ export class PlanTracker {
     this.taskReleased = plan.tasks.map(() => false);
     this.openSteps = plan.tasks.map(() => 0);
     this.awaits = plan.tasks.map(() => false);
+    this.pendingOf = plan.steps.map(() => 0);
   }
 
   /** Updates from everything delivered in `observation`, and the calls it lists as pending. */
@@ -87,8 +98,10 @@ export class PlanTracker {
         case 'error': {
           const step = d.ref === null ? undefined : this.plan.stepByKey(d.ref);
           if (step === undefined) break;
+          // Counted in `pendingOf` exactly when seen pending before: see below.
+          if (d.callId <= this.newestPendingId) this.pendingOf[step.index]!--;
           const st = this.status[step.index]!;
-          this.setInFlight(st, false);
+          this.setInFlight(step, false);
           cleared.push(step);
           if (d.type === 'result') {
             st.deliveredUs = d.atUs;
@@ -105,20 +118,27 @@ export class PlanTracker {
     // Calls in flight that perform steps (by ref) keep those steps in flight: an agent that takes
     // over mid-episode (a replay fork) must not issue them again, nor a step whose result came for
     // another call. Once observed, every pending call's step is in flight, and only a result or
-    // error takes a step out of flight. So the calls to look at are those new since the last
-    // observation (the world numbers calls in issue order: above every id seen pending) and those
-    // of steps just taken out of flight, rather than the whole list at every decision.
+    // error takes a step out of flight. A call is pending from its issue until its outcome is
+    // delivered, and calls are numbered in issue order (and listed in id order): so a call listed
+    // or delivered now was seen pending before exactly when its id is at or below the highest id
+    // seen pending so far (one issued since the previous observation is above every id that one
+    // listed). Only the calls above it are new, and `pendingOf` counts, per step, the calls seen
+    // and not yet delivered.
+    const pending = observation.pending;
     let newest = this.newestPendingId;
-    for (const call of observation.pending) {
-      if (call.callId <= this.newestPendingId) continue;
+    for (let k = firstAbove(pending, this.newestPendingId); k < pending.length; k++) {
+      const call = pending[k]!;
       newest = Math.max(newest, call.callId);
       const step = call.ref === null ? undefined : this.plan.stepByKey(call.ref);
-      if (step !== undefined) this.keepInFlight(step);
+      if (step === undefined) continue;
+      this.pendingOf[step.index]!++;
+      this.keepInFlight(step);
     }
     for (const step of cleared) {
-      if (!this.status[step.index]!.inFlight && observation.pending.some((c) => c.ref === step.key)) this.keepInFlight(step);
+      if (!this.status[step.index]!.inFlight && this.pendingOf[step.index]! > 0) this.keepInFlight(step);
     }
     this.newestPendingId = newest;
+    this.latestPending = pending;
   }
 
   get(step: PlanStep): StepStatus {
@@ -127,9 +147,8 @@ export class PlanTracker {
 
   /** Marks a step as issued (the caller puts `ref: step.key` on the call). */
   issued(step: PlanStep): void {
-    const st = this.status[step.index]!;
-    this.setInFlight(st, true);
-    st.attempts++;
+    this.setInFlight(step, true);
+    this.status[step.index]!.attempts++;
   }
 
   /** Marks `steps` issued, in this order; returns their calls, each with `ref: step.key` (so results map back). */
@@ -142,9 +161,7 @@ export class PlanTracker {
 
   /** Released, not done, not in flight, every dependency's result delivered: in plan order. */
   readySteps(): PlanStep[] {
-    const out: PlanStep[] = [];
-    for (const i of this.candidates.values()) if (!this.status[i]!.inFlight) out.push(this.plan.steps[i]!);
-    return out;
+    return this.ready.values().map((i) => this.plan.steps[i]!);
   }
 
   /** A request (arrival or follow-up) about the task has come since its last answer. */
@@ -171,18 +188,20 @@ export class PlanTracker {
    * (or what `content` makes of it).
    */
   answerAll(content: (task: PlanTask, expected: string) => string = (_task, expected) => expected): Action[] {
-    const answers: Action[] = [];
-    for (const task of this.plan.tasks) {
-      if (!this.answerable(task)) continue;
+    return this.answerableTasks().map((task) => {
       this.answered(task);
-      answers.push({ type: 'answer', task: task.id, content: content(task, this.expectedAnswer(task)) });
-    }
-    return answers;
+      return { type: 'answer', task: task.id, content: content(task, this.expectedAnswer(task)) };
+    });
   }
 
   /** The tasks that await an answer (see `awaitsAnswer`), in plan order. */
   tasksAwaitingAnswer(): PlanTask[] {
     return this.awaiting.values().map((i) => this.plan.tasks[i]!);
+  }
+
+  /** The answerable tasks (see `answerable`), in plan order: as many as are settled now, not as many as are open. */
+  answerableTasks(): PlanTask[] {
+    return this.settled.values().map((i) => this.plan.tasks[i]!);
   }
 
   /** What a perfect-knowledge agent answers now: every expected string of the requests seen so far. */
@@ -207,13 +226,22 @@ export class PlanTracker {
       if (st.inFlight) inFlight++;
       const unmet = this.plan.dependencies(s).filter((d) => !this.status[d.index]!.done).length;
       if (unmet !== this.unmet[i]) throw new Error(`tracker: step ${s.key} has ${unmet} unmet dependencies, counted ${this.unmet[i]}`);
-      if (this.candidates.has(i) !== (st.released && !st.done && unmet === 0)) throw new Error(`tracker: step ${s.key} is wrongly ${this.candidates.has(i) ? 'in' : 'out of'} the ready set`);
+      if (this.ready.has(i) !== (st.released && !st.done && !st.inFlight && unmet === 0)) throw new Error(`tracker: step ${s.key} is wrongly ${this.ready.has(i) ? 'in' : 'out of'} the ready set`);
     }
     if (inFlight !== this.inFlight) throw new Error(`tracker: ${inFlight} steps in flight, counted ${this.inFlight}`);
     for (const t of this.plan.tasks) {
       if (this.awaiting.has(t.index) !== this.awaits[t.index]) throw new Error(`tracker: task ${t.id} awaits an answer by one count and not the other`);
       const open = t.steps.filter((s) => this.status[s.index]!.released && !this.status[s.index]!.done).length;
       if (open !== this.openSteps[t.index]) throw new Error(`tracker: task ${t.id} has ${open} open steps, counted ${this.openSteps[t.index]}`);
+      if (this.settled.has(t.index) !== (this.awaits[t.index]! && open === 0)) throw new Error(`tracker: task ${t.id} is wrongly ${this.settled.has(t.index) ? 'in' : 'out of'} the answerable set`);
+    }
+    const seen = this.plan.steps.map(() => 0);
+    for (const call of this.latestPending) {
+      const step = call.ref === null ? undefined : this.plan.stepByKey(call.ref);
+      if (step !== undefined) seen[step.index]!++;
+    }
+    for (const s of this.plan.steps) {
+      if (seen[s.index] !== this.pendingOf[s.index]) throw new Error(`tracker: step ${s.key} has ${seen[s.index]} calls seen pending, counted ${this.pendingOf[s.index]}`);
     }
   }
 
@@ -221,7 +249,7 @@ export class PlanTracker {
   private keepInFlight(step: PlanStep): void {
     const st = this.status[step.index]!;
     if (st.inFlight) return;
-    this.setInFlight(st, true);
+    this.setInFlight(step, true);
     st.attempts++;
   }
 
@@ -229,20 +257,35 @@ export class PlanTracker {
     this.awaits[task.index] = awaits;
     if (awaits) this.awaiting.add(task.index);
     else this.awaiting.delete(task.index);
+    this.refreshSettled(task.index);
+  }
+
+  /** Puts the task in `settled` or takes it out, after its `awaits` flag or open step count changed. */
+  private refreshSettled(taskIndex: number): void {
+    if (this.awaits[taskIndex]! && this.openSteps[taskIndex] === 0) this.settled.add(taskIndex);
+    else this.settled.delete(taskIndex);
   }
 
   private release(step: PlanStep): void {
     const st = this.status[step.index]!;
     if (st.released) return;
     st.released = true;
-    if (!st.done) this.openSteps[this.plan.task(step.task)!.index]!++;
+    if (!st.done) {
+      const t = this.plan.task(step.task)!.index;
+      this.openSteps[t]!++;
+      this.refreshSettled(t);
+    }
     this.refresh(step);
   }
 
   private markDone(step: PlanStep): void {
     const st = this.status[step.index]!;
     st.done = true;
-    if (st.released) this.openSteps[this.plan.task(step.task)!.index]!--;
+    if (st.released) {
+      const t = this.plan.task(step.task)!.index;
+      this.openSteps[t]!--;
+      this.refreshSettled(t);
+    }
     this.refresh(step);
     for (const d of this.plan.dependents(step)) {
       // Done happens once per step, so each listing is counted down once.
@@ -251,16 +294,31 @@ export class PlanTracker {
     }
   }
 
-  private setInFlight(st: MutableStatus, inFlight: boolean): void {
-    if (st.inFlight !== inFlight) this.inFlight += inFlight ? 1 : -1;
+  private setInFlight(step: PlanStep, inFlight: boolean): void {
+    const st = this.status[step.index]!;
+    if (st.inFlight === inFlight) return;
+    this.inFlight += inFlight ? 1 : -1;
     st.inFlight = inFlight;
     if (this.inFlight < 0) throw new Error('tracker: a negative in-flight count');
+    this.refresh(step);
   }
 
-  /** Puts the step in `candidates` or takes it out, after its status or unmet count changed. */
+  /** Puts the step in `ready` or takes it out, after its status or unmet count changed. */
   private refresh(step: PlanStep): void {
     const st = this.status[step.index]!;
-    if (st.released && !st.done && this.unmet[step.index] === 0) this.candidates.add(step.index);
-    else this.candidates.delete(step.index);
+    if (st.released && !st.done && !st.inFlight && this.unmet[step.index] === 0) this.ready.add(step.index);
+    else this.ready.delete(step.index);
   }
+}
+
+/** The position of the first call above `callId` in a pending list (in id order). */
+function firstAbove(pending: readonly PendingCall[], callId: number): number {
+  let lo = 0;
+  let hi = pending.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pending[mid]!.callId <= callId) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -102,17 +102,22 @@ class World {
   private readonly slots = new Map<string, Resource>();
   private readonly toolInfo: readonly ToolInfo[];
   private readonly events: EpisodeEvent[] = [];
-  /** Calls issued and not delivered yet; and what observations list of them, in issue (id) order. */
+  /**
+   * Calls issued and not delivered yet; what observations list of them, in issue (id) order; and
+   * that list as last handed to the agent (frozen, shared by observations until the list changes),
+   * or null after a change.
+   */
   private readonly calls = new Map<number, CallState>();
   private readonly pendingCalls: PendingCall[] = [];
+  private pendingView: readonly PendingCall[] | null = null;
   /** By step index: attempts issued, and whether one succeeded. */
   private readonly stepAttempts: number[];
   private readonly stepsDone: boolean[];
   private readonly toolCallCounts = new Map<string, number>();
   private readonly tasks = new Map<string, TaskState>();
-  /** Tasks arrived and awaiting an answer, by plan index; and what `observe` lists of them (in plan order), or null after a change. */
+  /** Tasks arrived and awaiting an answer, by plan index; and what `observe` lists of them (in plan order, frozen and shared as `pendingView` is), or null after a change. */
   private readonly openTasks = new IndexSet();
-  private openList: OpenTask[] | null = null;
+  private openList: readonly OpenTask[] | null = null;
   private readonly tasksByIndex: TaskState[] = [];
   /** Calls issued and not completed (what can still wake an agent waiting for a result). */
   private callsInService = 0;
@@ -318,16 +323,19 @@ class World {
         this.emit({ type: 'result_delivered', timeUs: nowUs, callId: item.callId });
         this.calls.delete(item.callId);
         this.pendingCalls.splice(indexOfCall(this.pendingCalls, item.callId), 1);
+        this.pendingView = null;
       }
     }
     assert(this.pendingCalls.length === this.calls.size, 'the pending list and the calls disagree');
-    const pending = this.pendingCalls.slice();
-    this.openList ??= this.openTasks.values().map((i) => {
-      const task = this.tasksByIndex[i]!;
-      task.open ??= { id: this.plan.tasks[i]!.id, messages: [...task.texts] };
-      return task.open;
-    });
-    const openTasks = this.openList.slice();
+    // Frozen, so that an agent cannot change what the next observation lists.
+    const pending = (this.pendingView ??= Object.freeze(this.pendingCalls.slice()));
+    const openTasks = (this.openList ??= Object.freeze(
+      this.openTasks.values().map((i) => {
+        const task = this.tasksByIndex[i]!;
+        task.open ??= { id: this.plan.tasks[i]!.id, messages: [...task.texts] };
+        return task.open;
+      }),
+    ));
     return { nowUs, decision: decisionNo, delivered: items.map((i) => i.delivered), pending, openTasks, tools: this.toolInfo, mode: this.mode, delivery: this.delivery };
   }
 
@@ -385,6 +393,7 @@ class World {
     const call: CallState = { id: callId, tool: action.tool, args: action.args, ref, issuedUs: sim.nowUs, step, pending, completed: false, done: null };
     this.calls.set(callId, call);
     this.pendingCalls.push(pending); // ids increase, so the list stays in id order
+    this.pendingView = null;
     this.callsInService++;
     this.emit({ type: 'call_issued', timeUs: sim.nowUs, callId, tool: action.tool, args: action.args, ref: call.ref, task: step?.task ?? null, step: step?.id ?? null, attempt, invalid });
     if (this.mode === 'sync') {
