@@ -86,11 +86,18 @@ export class Dictionary {
   }
 
   /**
-   * `canonEqual(a, b)` for a value that is usually new, a tool's result (built afresh per call, but
-   * for a table row's, which `evaluate` made known): remembering it would cost more than comparing.
+   * `canonEqual(result, expected)` for a successful call's result. A table tool hands out its row's
+   * own result object, the same in every episode of the scenario (the world's scenario object may
+   * be another than the header's, as in a run, so not the one `evaluate` made known): remembered,
+   * as `same` does. Any other tool builds its result afresh per call: remembering it would cost
+   * more than comparing it.
    */
-  sameOnce(a: unknown, b: unknown): boolean {
-    return a === b || (a !== null && typeof a === 'object' && this.equalTo.get(a) === b) || canonEqual(a, b);
+  sameResult(call: CallInfo, result: unknown, expected: unknown): boolean {
+    if (result === expected) return true;
+    if (result === null || typeof result !== 'object') return canonEqual(result, expected);
+    if (this.equalTo.get(result) === expected) return true;
+    if (this.runtime(call.tool)?.tool.impl.kind === 'table') return this.same(result, expected);
+    return canonEqual(result, expected);
   }
 
   /** `args` are step k's own args (the plan's object, the canonical copy, or equal to them). */

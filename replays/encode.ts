@@ -285,7 +285,7 @@ export class RecordEncoder {
     if (call === undefined) return null;
     if (e.ok === true && e.error === null) {
       const o = this.dict.outcome(call);
-      return o !== null && o.ok && this.dict.sameOnce(e.result, o.result) ? 'ok' : null;
+      return o !== null && o.ok && this.dict.sameResult(call, e.result, o.result) ? 'ok' : null;
     }
     if (e.ok !== false || e.result !== null || typeof e.error !== 'string') return null;
     if (call.invalid !== null) return e.error === `invalid call: ${call.invalid}` ? ErrorKind.INVALID : null;
