@@ -131,6 +131,7 @@ export interface ReplayFigures {
   /** `tooltime run --out`: the same three. */
   readonly pipelineOverhead: { readonly memory: number; readonly tmpfs: number | null; readonly disk: number };
   readonly verifyEventsPerSecond: number;
+  readonly interleavedVerifyEventsPerSecond: number;
   readonly longVerifyEventsPerSecond: number;
   /** Verifying a folder of replay files: on this thread, on 2 started worker threads, and as one cold call. */
   readonly verifyFilesEventsPerSecond: { readonly here: number; readonly workers: number; readonly cold: number };
@@ -175,7 +176,7 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
 
   // Recording overhead, bare episodes: interleaved passes in one process after a warm-up.
   const rec = runJob<{ episodes: number; events: number; seconds: Partial<Record<Variant, number[]>> }>('replay:record', [passes, rounds, sample, warmup]);
-  log(`Recording overhead, bare episodes: the same ${rec.episodes} episodes (${rec.events.toLocaleString('en-US')} events) with and without a recorder; median of ${passes} interleaved passes after ${warmup} s of each`);
+  log(`Recording overhead, bare episodes: the same ${rec.episodes} episodes (${rec.events.toLocaleString('en-US')} events, each scenario's seeds together as runs make them) with and without a recorder; median of ${passes} interleaved passes after ${warmup} s of each`);
   const bare = rows(
     rec.seconds,
     rec.events,
@@ -200,16 +201,33 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
 
   // Verify throughput, in memory, steady state; decoding and encoding alone, each pair in its own process.
   type Ver = { episodes: number; events: number; recordBytes: number; seconds: Partial<Record<'verify' | 'plain' | 'decode' | 'encode', number[]>>; readShare: number; rerunShare: number };
-  const both = (job: string, args: readonly (string | number)[]): Ver & { codec: Ver } => ({ ...runJob<Ver>(job, [...args, 'verify']), codec: runJob<Ver>(job, [...args, 'codec']) });
-  const v = both('replay:verify', [rounds, sample, warmup, passes]);
+  const both = (job: string, args: readonly (string | number)[], after: readonly string[] = []): Ver & { codec: Ver } => ({ ...runJob<Ver>(job, [...args, 'verify', ...after]), codec: runJob<Ver>(job, [...args, 'codec', ...after]) });
+  const v = both('replay:verify', [rounds, sample, warmup, passes], ['runs']);
+  const mixed = runJob<Ver>('replay:verify', [rounds, sample, warmup, passes, 'verify', 'interleaved']);
   const long = both('replay:long', [quick ? 100 : 200, warmup, passes]);
   const rate = (n: number, s: readonly number[] | undefined) => `${(n / median(s!) / 1e6).toFixed(2)} M`;
-  const verRow = (name: string, x: Ver & { codec: Ver }, target: string) => [name, String(x.events), rate(x.events, x.seconds.verify), `${(x.readShare * 100).toFixed(0)}% / ${(x.rerunShare * 100).toFixed(0)}%`, rate(x.events, x.seconds.plain), rate(x.codec.events, x.codec.seconds.decode), rate(x.codec.events, x.codec.seconds.encode), target];
-  log(`Verify in memory: re-run from the header + byte comparison (verifyReplay) against a plain run of the same episodes; decode (readReplay) and encode (encodeReplay) in a process of their own; median of ${passes} interleaved passes after ${warmup} s of each`);
+  const verRow = (name: string, x: Ver, codec: Ver | null, target: string) => [
+    name,
+    String(x.events),
+    rate(x.events, x.seconds.verify),
+    `${(x.readShare * 100).toFixed(0)}% / ${(x.rerunShare * 100).toFixed(0)}%`,
+    rate(x.events, x.seconds.plain),
+    codec === null ? '' : rate(codec.events, codec.seconds.decode),
+    codec === null ? '' : rate(codec.events, codec.seconds.encode),
+    target,
+  ];
+  log(
+    `Verify in memory: re-run from the header + byte comparison (verifyReplay) against a plain run of the same episodes; decode (readReplay) and encode (encodeReplay) in a process of their own; median of ${passes} interleaved passes after ${warmup} s of each. ` +
+      `Short episodes in the order runs make them and verify DIR reads them (each scenario's seeds together), and interleaved (no two in a row share a scenario: its data is out of the CPU caches each time)`,
+  );
   log(
     table(
       ['workload', 'events', 'verify events/s', 'header / re-run', 'plain run events/s', 'decode events/s', 'encode events/s', 'target'],
-      [verRow(`${v.episodes} short episodes`, v, '>= 1 M verify'), verRow(`one long episode (${(long.codec.recordBytes / long.codec.events).toFixed(1)} B/event)`, long, '>= 1 M verify')],
+      [
+        verRow(`${v.episodes} short episodes, as runs order them`, v, v.codec, '>= 1 M verify'),
+        verRow(`the same, scenarios interleaved`, mixed, null, ''),
+        verRow(`one long episode (${(long.codec.recordBytes / long.codec.events).toFixed(1)} B/event)`, long, long.codec, '>= 1 M verify'),
+      ],
     ),
   );
 
@@ -236,6 +254,7 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
     recordingOverhead: { memory: bare.over.memory!, tmpfs: bare.over['file-tmpfs'] ?? null, disk: bare.over['file-disk']! },
     pipelineOverhead: { memory: run.over.memory!, tmpfs: run.over['file-tmpfs'] ?? null, disk: run.over['file-disk']! },
     verifyEventsPerSecond: v.events / median(v.seconds.verify!),
+    interleavedVerifyEventsPerSecond: mixed.events / median(mixed.seconds.verify!),
     longVerifyEventsPerSecond: long.events / median(long.seconds.verify!),
     verifyFilesEventsPerSecond: { here: vf.events / here, workers: vf.events / pool, cold: vf.events / vf.coldSeconds },
   };

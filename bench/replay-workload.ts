@@ -39,6 +39,24 @@ export function replayWorkloads(sample: number): Workload[] {
   return out;
 }
 
+/**
+ * The order episodes come in. `runs`: each scenario's seeds together, as `tooltime run` runs them
+ * (instance, then seed, then agent) and `tooltime replay verify DIR` reads the files it wrote (name
+ * order: instance, agent, seed). `interleaved`: every scenario once per seed, so that consecutive
+ * episodes never share a scenario: each episode then finds its scenario's data (compiled plan,
+ * tools, kept seeds, cached header) out of the CPU caches, which costs a third or more of its time
+ * on this machine; the benchmark shows both.
+ */
+export type EpisodeOrder = 'runs' | 'interleaved';
+
+/** The (scenario, seed) pairs of `scenarios` on seeds 1..rounds, in `order`. */
+export function episodesInOrder(scenarios: readonly Scenario[], rounds: number, order: EpisodeOrder): Array<readonly [Scenario, number]> {
+  const out: Array<readonly [Scenario, number]> = [];
+  if (order === 'runs') for (const scenario of scenarios) for (let seed = 1; seed <= rounds; seed++) out.push([scenario, seed]);
+  else for (let seed = 1; seed <= rounds; seed++) for (const scenario of scenarios) out.push([scenario, seed]);
+  return out;
+}
+
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 
 /**
@@ -136,7 +154,7 @@ export interface RecordFigures {
  * (in tmpfs and on disk), in interleaved passes in one process after a warm-up.
  */
 export async function recordOverhead(passes: number, rounds: number, sample: number, warmupSeconds: number): Promise<RecordFigures> {
-  const scenarios = replayWorkloads(sample).flatMap((w) => w.scenarios);
+  const episodeList = episodesInOrder(replayWorkloads(sample).flatMap((w) => w.scenarios), rounds, 'runs');
   const { folders, cleanup } = fileFolders();
   let episodes = 0;
   let events = 0;
@@ -151,17 +169,15 @@ export async function recordOverhead(passes: number, rounds: number, sample: num
       return timed(async () => {
         episodes = 0;
         events = 0;
-        for (let seed = 1; seed <= rounds; seed++) {
-          for (const scenario of scenarios) {
-            if (dir === null && target === 'plain') {
-              events += (await runEpisode(scenario, createAgent(AGENT), { seed })).events.length;
-            } else {
-              const recorder = ReplayRecorder.open(dir === null ? new MemorySink() : join(dir, `${episodes}.ttr`), { scenario, agent: AGENT, seed });
-              events += (await runEpisode(scenario, createAgent(AGENT), { seed, onEvent: recorder.onEvent })).events.length;
-              recorder.finish();
-            }
-            episodes++;
+        for (const [scenario, seed] of episodeList) {
+          if (dir === null && target === 'plain') {
+            events += (await runEpisode(scenario, createAgent(AGENT), { seed })).events.length;
+          } else {
+            const recorder = ReplayRecorder.open(dir === null ? new MemorySink() : join(dir, `${episodes}.ttr`), { scenario, agent: AGENT, seed });
+            events += (await runEpisode(scenario, createAgent(AGENT), { seed, onEvent: recorder.onEvent })).events.length;
+            recorder.finish();
           }
+          episodes++;
         }
       });
     };
@@ -254,11 +270,12 @@ async function verifyPasses(replays: readonly Uint8Array[], warmupSeconds: numbe
   return { episodes: replays.length, events, recordBytes: 0, seconds, readShare: readMs / totalMs, rerunShare: rerunMs / totalMs };
 }
 
-/** Throughput on the short episodes of the workload (see `verifyPasses`). */
-export async function verifyThroughput(rounds: number, sample: number, warmupSeconds: number, passes: number, part: VerifyPart): Promise<VerifyFigures> {
-  const scenarios = replayWorkloads(sample).flatMap((w) => w.scenarios);
+/** Throughput on the short episodes of the workload, taken in `order` (see `verifyPasses`). */
+export async function verifyThroughput(rounds: number, sample: number, warmupSeconds: number, passes: number, part: VerifyPart, order: EpisodeOrder): Promise<VerifyFigures> {
   const replays: Uint8Array[] = [];
-  for (let seed = 1; seed <= rounds; seed++) for (const scenario of scenarios) replays.push((await recordEpisode({ scenario, agent: createAgent(AGENT), seed })).bytes!);
+  for (const [scenario, seed] of episodesInOrder(replayWorkloads(sample).flatMap((w) => w.scenarios), rounds, order)) {
+    replays.push((await recordEpisode({ scenario, agent: createAgent(AGENT), seed })).bytes!);
+  }
   return verifyPasses(replays, warmupSeconds, passes, part);
 }
 
