@@ -26,6 +26,11 @@ import { parseScenario } from '../scenarios/validate.js';
 export interface ReplaySink {
   write(chunk: Uint8Array): void;
   /**
+   * Writes bytes that never change (a scenario's cached encoding, ~10 KB of each suite replay's
+   * header): a sink may keep them by reference instead of copying them. Without it, `write`.
+   */
+  writeShared?(bytes: Uint8Array): void;
+  /**
    * A sink with `checkpoint` is handed the records at every decision (a `decision_ended`), then
    * checkpointed: the moment to make them durable. Without it, records come in chunks of about
    * 64 KiB and at the end.
@@ -34,30 +39,68 @@ export interface ReplaySink {
   close(): void;
 }
 
+/**
+ * Keeps what is written in memory: written chunks copied into buffers of its own, shared bytes
+ * (`writeShared`) by reference, put together by `bytes()`. So recording a suite episode to memory
+ * copies its ~650 bytes of records and not its ~10 KB header scenario, and allocates a small
+ * buffer rather than one that holds the header: a fresh 16 KiB buffer per episode cost more than
+ * encoding a third of its events.
+ */
 export class MemorySink implements ReplaySink {
-  private buf = new Uint8Array(0);
+  /** What was written before `own`'s unsealed part, in order: shared arrays and sealed views of own buffers. */
+  private readonly parts: Uint8Array[] = [];
+  private own: Uint8Array | null = null;
+  /** `own[sealed, used)` is written and not yet in `parts`. */
+  private sealed = 0;
+  private used = 0;
   private length = 0;
 
   write(chunk: Uint8Array): void {
-    if (this.length + chunk.length > this.buf.length) {
-      // At least 16 KiB at first: room for a suite scenario's header (~10 KB) and the records of a
-      // short episode, in one allocation.
-      let size = Math.max(this.buf.length * 2, 16 * 1024);
-      while (size < this.length + chunk.length) size *= 2;
-      const next = new Uint8Array(size);
-      next.set(this.buf.subarray(0, this.length));
-      this.buf = next;
-    }
-    this.buf.set(chunk, this.length);
+    if (this.own === null || this.used + chunk.length > this.own.length) this.grow(chunk.length);
+    this.own!.set(chunk, this.used);
+    this.used += chunk.length;
     this.length += chunk.length;
+  }
+
+  writeShared(bytes: Uint8Array): void {
+    this.seal();
+    this.parts.push(bytes);
+    this.length += bytes.length;
   }
 
   close(): void {}
 
+  /** The bytes written, in a new array. */
   bytes(): Uint8Array {
-    return this.buf.slice(0, this.length);
+    const out = new Uint8Array(this.length);
+    let at = 0;
+    for (const part of this.parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    if (this.own !== null) out.set(this.own.subarray(this.sealed, this.used), at);
+    return out;
+  }
+
+  /** Puts own bytes written so far into `parts`, so what comes next goes after them. */
+  private seal(): void {
+    if (this.used > this.sealed) this.parts.push(this.own!.subarray(this.sealed, this.used));
+    this.sealed = this.used;
+  }
+
+  /** A new own buffer with room for `bytes` more (the old one's written part sealed). */
+  private grow(bytes: number): void {
+    this.seal();
+    let size = Math.max((this.own?.length ?? 0) * 2, MEMORY_SINK_FIRST_BYTES);
+    while (size < bytes) size *= 2;
+    this.own = new Uint8Array(size);
+    this.sealed = 0;
+    this.used = 0;
   }
 }
+
+/** A short episode's records and its header's own parts fit in one buffer this size. */
+const MEMORY_SINK_FIRST_BYTES = 2 * 1024;
 
 export interface FileSinkOptions {
   /**
@@ -186,7 +229,8 @@ function writeHeaderFrame(sink: ReplaySink, header: ReplayHeader): number {
   const crc = crc32(buf, split, payloadEnd, crc32Combine(crc32(buf, start, split), scenario.crc, scenario.shift));
   writeCrc(buf, payloadEnd, crc);
   sink.write(buf.subarray(start - PREFIX_BYTES, split));
-  sink.write(scenario.bytes);
+  if (sink.writeShared !== undefined) sink.writeShared(scenario.bytes);
+  else sink.write(scenario.bytes);
   sink.write(buf.subarray(split, payloadEnd + CRC_BYTES));
   return PREFIX_BYTES + (payloadEnd + CRC_BYTES - start) + scenario.bytes.length;
 }

@@ -15,7 +15,7 @@ import { runEpisode } from '../scenarios/world.js';
 import { runExperiment } from '../scenarios/experiment.js';
 import { CodecError } from '../replays/codec.js';
 import { Code } from '../replays/format.js';
-import { agentConfig, encodeReplay, FileSink, makeHeader, readReplay, recordEpisode, ReplayError, ReplayRecorder, replayScenario, summarizeReplay, tooltimeVersion } from '../replays/index.js';
+import { agentConfig, encodeReplay, FileSink, makeHeader, MemorySink, readReplay, recordEpisode, ReplayError, ReplayRecorder, replayScenario, summarizeReplay, tooltimeVersion } from '../replays/index.js';
 import { encodeJson, MsgReader, MsgWriter } from '../replays/codec.js';
 import { headerJson, writeHeader } from '../replays/header.js';
 import { chaoticAgent, exampleScenarios } from './support/replays.js';
@@ -407,6 +407,31 @@ describe('streaming and truncation', () => {
       expect(read.events).toStrictEqual(episode.events.slice(0, k));
       expect(read.problem).toMatch(/^truncated: /);
     }
+  });
+});
+
+describe('MemorySink', () => {
+  it('gives back what was written, in order, for any mix of copied and shared chunks, however the writer reuses its buffer', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ maxLength: 5000 })), { maxLength: 30 }), (writes) => {
+        const sink = new MemorySink();
+        const scratch = new Uint8Array(5000);
+        const expected: number[] = [];
+        for (const [shared, chunk] of writes) {
+          expected.push(...chunk);
+          if (shared) sink.writeShared(chunk);
+          else {
+            scratch.set(chunk);
+            sink.write(scratch.subarray(0, chunk.length));
+            scratch.fill(0xee); // a sink takes the bytes before write returns
+          }
+        }
+        sink.close();
+        expect([...sink.bytes()]).toEqual(expected);
+        expect(sink.bytes()).not.toBe(sink.bytes());
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
