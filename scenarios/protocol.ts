@@ -42,6 +42,18 @@ export interface PendingCall {
   readonly issuedUs: number;
 }
 
+/** The position in a pending list (in id order, as observations give it) of the first call whose id is `callId` or more. */
+export function pendingIndex(pending: readonly PendingCall[], callId: number): number {
+  let lo = 0;
+  let hi = pending.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pending[mid]!.callId < callId) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export interface OpenTask {
   readonly id: string;
   /** The request and every follow-up so far, in order. */

@@ -7,7 +7,7 @@
  * Calls are tagged with the step key as their `ref`, so results map back to steps.
  */
 import { IndexSet, type Plan, type PlanStep, type PlanTask } from './plan.js';
-import type { Action, Observation, PendingCall } from './protocol.js';
+import { pendingIndex, type Action, type Observation, type PendingCall } from './protocol.js';
 
 export interface StepStatus {
   readonly released: boolean;
@@ -126,7 +126,7 @@ export class PlanTracker {
     // and not yet delivered.
     const pending = observation.pending;
     let newest = this.newestPendingId;
-    for (let k = firstAbove(pending, this.newestPendingId); k < pending.length; k++) {
+    for (let k = pendingIndex(pending, this.newestPendingId + 1); k < pending.length; k++) {
       const call = pending[k]!;
       newest = Math.max(newest, call.callId);
       const step = call.ref === null ? undefined : this.plan.stepByKey(call.ref);
@@ -309,16 +309,4 @@ export class PlanTracker {
     if (st.released && !st.done && !st.inFlight && this.unmet[step.index] === 0) this.ready.add(step.index);
     else this.ready.delete(step.index);
   }
-}
-
-/** The position of the first call above `callId` in a pending list (in id order). */
-function firstAbove(pending: readonly PendingCall[], callId: number): number {
-  let lo = 0;
-  let hi = pending.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (pending[mid]!.callId <= callId) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -23,7 +23,7 @@ import { Resource, Simulation, compileDistribution, msToUs, type Distribution, t
 import type { EndReason, EpisodeEvent, LimitName } from './events.js';
 import { compiledScenario } from './compiled.js';
 import { IndexSet, type Plan, type PlanStep } from './plan.js';
-import type { Action, Agent, Decision, Delivered, Delivery, Mode, Observation, OpenTask, PendingCall, ToolInfo } from './protocol.js';
+import { pendingIndex, type Action, type Agent, type Decision, type Delivered, type Delivery, type Mode, type Observation, type OpenTask, type PendingCall, type ToolInfo } from './protocol.js';
 import type { JsonValue, Scenario } from './schema.js';
 import { ToolRuntime, type Attempt, type CallKeys, type Outcome } from './tools.js';
 
@@ -468,15 +468,9 @@ class World {
 
 /** Position of the call `callId` in a pending list (sorted by id), which must hold it. */
 function indexOfCall(pending: readonly PendingCall[], callId: number): number {
-  let lo = 0;
-  let hi = pending.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (pending[mid]!.callId < callId) lo = mid + 1;
-    else hi = mid;
-  }
-  assert(pending[lo]?.callId === callId, `call ${callId} is not pending`);
-  return lo;
+  const at = pendingIndex(pending, callId);
+  assert(pending[at]?.callId === callId, `call ${callId} is not pending`);
+  return at;
 }
 
 function assert(condition: boolean, message: string): asserts condition {
