@@ -2,10 +2,20 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, hasStackTrace, tooltime } from './support/cli.js';
+import { spawnSync } from 'node:child_process';
+import { MAIN, ROOT, hasStackTrace, tooltime } from './support/cli.js';
 
 const chain = join(ROOT, 'scenarios', 'examples', 'chain.json');
 const examples = join(ROOT, 'scenarios', 'examples');
+
+describe('the command line', () => {
+  it('runs as a program of its own, as `npx tooltime` runs it (the build makes it executable)', () => {
+    const r = spawnSync(MAIN, ['--help'], { encoding: 'utf8' });
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: tooltime/m);
+  });
+});
 
 describe('tooltime run', () => {
   it('prints a comparison table per agent and exits 0', () => {
