@@ -28,7 +28,7 @@ type MutableStatus = { -readonly [K in keyof StepStatus]: StepStatus[K] };
  * - `ready`: the steps released, not done, not in flight, with `unmet` 0;
  * - `inFlight`: the steps whose status is in flight;
  * - `openSteps[t]`: the steps of task t released and not done;
- * - `awaiting` and `awaits[t]`: the tasks with a request not answered since;
+ * - `awaiting`: the tasks with a request not answered since;
  * - `settled`: the tasks awaiting an answer with `openSteps` 0 (what `answerable` asks);
  * - `pendingOf[i]`: the calls seen pending for step i whose outcome has not been delivered (so
  *   the calls for step i that the latest observation lists as pending).
@@ -46,9 +46,8 @@ export class PlanTracker {
   private readonly taskReleased: boolean[];
   private readonly openSteps: number[];
   private readonly messagesSeen = new Map<string, number>();
-  /** Tasks with a request (arrival or follow-up) not answered since, by task index: as a set in plan order, and as flags. */
+  /** Tasks with a request (arrival or follow-up) not answered since, by task index (in plan order). */
   private readonly awaiting = new IndexSet();
-  private readonly awaits: boolean[];
   private readonly settled = new IndexSet();
   /** By step index: calls seen pending and not delivered. */
   private readonly pendingOf: number[];
@@ -63,7 +62,6 @@ export class PlanTracker {
     this.unmet = plan.steps.map((s) => plan.dependencies(s).length);
     this.taskReleased = plan.tasks.map(() => false);
     this.openSteps = plan.tasks.map(() => 0);
-    this.awaits = plan.tasks.map(() => false);
     this.pendingOf = plan.steps.map(() => 0);
   }
 
@@ -166,12 +164,12 @@ export class PlanTracker {
 
   /** A request (arrival or follow-up) about the task has come since its last answer. */
   awaitsAnswer(task: PlanTask): boolean {
-    return this.awaits[task.index]!;
+    return this.awaiting.has(task.index);
   }
 
   /** Every released step of the task is done and the task awaits an answer. */
   answerable(task: PlanTask): boolean {
-    return this.awaitsAnswer(task) && this.openSteps[task.index] === 0;
+    return this.settled.has(task.index);
   }
 
   /** How many of the task's steps are released and not done. */
@@ -230,10 +228,9 @@ export class PlanTracker {
     }
     if (inFlight !== this.inFlight) throw new Error(`tracker: ${inFlight} steps in flight, counted ${this.inFlight}`);
     for (const t of this.plan.tasks) {
-      if (this.awaiting.has(t.index) !== this.awaits[t.index]) throw new Error(`tracker: task ${t.id} awaits an answer by one count and not the other`);
       const open = t.steps.filter((s) => this.status[s.index]!.released && !this.status[s.index]!.done).length;
       if (open !== this.openSteps[t.index]) throw new Error(`tracker: task ${t.id} has ${open} open steps, counted ${this.openSteps[t.index]}`);
-      if (this.settled.has(t.index) !== (this.awaits[t.index]! && open === 0)) throw new Error(`tracker: task ${t.id} is wrongly ${this.settled.has(t.index) ? 'in' : 'out of'} the answerable set`);
+      if (this.settled.has(t.index) !== (this.awaiting.has(t.index) && open === 0)) throw new Error(`tracker: task ${t.id} is wrongly ${this.settled.has(t.index) ? 'in' : 'out of'} the answerable set`);
     }
     const seen = this.plan.steps.map(() => 0);
     for (const call of this.latestPending) {
@@ -254,15 +251,14 @@ export class PlanTracker {
   }
 
   private setAwaits(task: PlanTask, awaits: boolean): void {
-    this.awaits[task.index] = awaits;
     if (awaits) this.awaiting.add(task.index);
     else this.awaiting.delete(task.index);
     this.refreshSettled(task.index);
   }
 
-  /** Puts the task in `settled` or takes it out, after its `awaits` flag or open step count changed. */
+  /** Puts the task in `settled` or takes it out, after it started or stopped awaiting an answer, or its open step count changed. */
   private refreshSettled(taskIndex: number): void {
-    if (this.awaits[taskIndex]! && this.openSteps[taskIndex] === 0) this.settled.add(taskIndex);
+    if (this.awaiting.has(taskIndex) && this.openSteps[taskIndex] === 0) this.settled.add(taskIndex);
     else this.settled.delete(taskIndex);
   }
 

@@ -58,10 +58,7 @@ interface CallState {
   readonly tool: string;
   readonly args: JsonValue;
   readonly ref: string | null;
-  readonly issuedUs: number;
   readonly step: PlanStep | null;
-  /** What observations list while the call is pending (the same object each time: it never changes). */
-  readonly pending: PendingCall;
   completed: boolean;
   done: Signal<undefined> | null;
 }
@@ -389,10 +386,10 @@ class World {
       key = this.callKeys.tool(action.tool, count);
     }
     const ref = action.ref ?? null;
-    const pending: PendingCall = { callId, ref, tool: action.tool, args: action.args, issuedUs: sim.nowUs };
-    const call: CallState = { id: callId, tool: action.tool, args: action.args, ref, issuedUs: sim.nowUs, step, pending, completed: false, done: null };
+    const call: CallState = { id: callId, tool: action.tool, args: action.args, ref, step, completed: false, done: null };
     this.calls.set(callId, call);
-    this.pendingCalls.push(pending); // ids increase, so the list stays in id order
+    // What observations list while the call is pending; ids increase, so the list stays in id order.
+    this.pendingCalls.push({ callId, ref, tool: action.tool, args: action.args, issuedUs: sim.nowUs });
     this.pendingView = null;
     this.callsInService++;
     this.emit({ type: 'call_issued', timeUs: sim.nowUs, callId, tool: action.tool, args: action.args, ref: call.ref, task: step?.task ?? null, step: step?.id ?? null, attempt, invalid });
