@@ -9,7 +9,7 @@
  */
 import { canonEqual, canonicalize } from '../scenarios/canonical.js';
 import type { EpisodeEvent } from '../scenarios/events.js';
-import { compiledScenario, planOf } from '../scenarios/compiled.js';
+import { compiledScenario } from '../scenarios/compiled.js';
 import type { Plan, PlanStep } from '../scenarios/plan.js';
 import type { JsonValue, Scenario } from '../scenarios/schema.js';
 import type { Outcome, ToolRuntime } from '../scenarios/tools.js';
@@ -38,15 +38,16 @@ export class Dictionary {
   private readonly toolIndex = new Map<string, number>();
   private readonly taskIndex = new Map<string, number>();
   private readonly answerIndex = new Map<string, number>();
-  private readonly stepByKey = new Map<string, number>();
   /** Step indices by task, then step id: looked up without building the `task/step` key. */
   private readonly stepsByTask = new Map<string, Map<string, number>>();
-  private readonly runtimes = new Map<string, ToolRuntime | null>();
+  private readonly runtimes: ReadonlyMap<string, ToolRuntime>;
   private readonly stepOutcomes: Array<Outcome | null | undefined>;
 
   constructor(scenario: Scenario) {
     this.scenario = scenario;
-    this.plan = planOf(scenario);
+    const compiled = compiledScenario(scenario);
+    this.plan = compiled.plan;
+    this.runtimes = compiled.tools;
     this.tools = scenario.tools.map((t) => t.name);
     this.tasks = scenario.tasks.map((t) => t.id);
     this.steps = this.plan.steps;
@@ -61,7 +62,6 @@ export class Dictionary {
     this.tasks.forEach((t, i) => this.taskIndex.has(t) || this.taskIndex.set(t, i));
     this.answers.forEach((a, i) => this.answerIndex.has(a) || this.answerIndex.set(a, i));
     this.steps.forEach((s, i) => {
-      this.stepByKey.set(s.key, i);
       let ids = this.stepsByTask.get(s.task);
       if (ids === undefined) this.stepsByTask.set(s.task, (ids = new Map()));
       ids.set(s.id, i);
@@ -93,11 +93,7 @@ export class Dictionary {
    * more than comparing it.
    */
   sameResult(call: CallInfo, result: unknown, expected: unknown): boolean {
-    if (result === expected) return true;
-    if (result === null || typeof result !== 'object') return canonEqual(result, expected);
-    if (this.equalTo.get(result) === expected) return true;
-    if (this.runtime(call.tool)?.tool.impl.kind === 'table') return this.same(result, expected);
-    return canonEqual(result, expected);
+    return this.runtime(call.tool)?.tool.impl.kind === 'table' ? this.same(result, expected) : canonEqual(result, expected);
   }
 
   /** `args` are step k's own args (the plan's object, the canonical copy, or equal to them). */
@@ -124,22 +120,16 @@ export class Dictionary {
   }
 
   stepByRef(ref: string): number {
-    return this.stepByKey.get(ref) ?? -1;
+    return this.plan.stepByKey(ref)?.index ?? -1;
   }
 
   /** The first step a call with these tool and args performs (plan order), or -1. */
   matchStep(tool: string, args: unknown): number {
-    const matches = this.plan.stepsMatching(tool, args);
-    return matches.length === 0 ? -1 : this.stepByKey.get(matches[0]!.key)!;
+    return this.plan.stepsMatching(tool, args)[0]?.index ?? -1;
   }
 
   runtime(tool: string): ToolRuntime | null {
-    let rt = this.runtimes.get(tool);
-    if (rt === undefined) {
-      rt = compiledScenario(this.scenario).tools.get(tool) ?? null;
-      this.runtimes.set(tool, rt);
-    }
-    return rt;
+    return this.runtimes.get(tool) ?? null;
   }
 
   /**
