@@ -187,15 +187,16 @@ export interface ScenarioPart {
 
 const scenarioParts = new WeakMap<object, ScenarioPart>();
 
+function partOf(bytes: Uint8Array): ScenarioPart {
+  return { bytes, crc: crc32(bytes), shift: crc32Shift(bytes.length) };
+}
+
 /** The canonical encoding of a header's scenario document (and its CRC-32), made once per document. */
 export function scenarioPart(scenario: JsonValue): ScenarioPart {
   const cacheable = scenario !== null && typeof scenario === 'object';
   let part = cacheable ? scenarioParts.get(scenario) : undefined;
   if (part === undefined) {
-    const sw = new MsgWriter(4096);
-    sw.json(scenario);
-    const bytes = sw.bytes().slice();
-    part = { bytes, crc: crc32(bytes), shift: crc32Shift(bytes.length) };
+    part = partOf(encodeJson(scenario));
     if (cacheable) scenarioParts.set(scenario, part);
   }
   return part;
@@ -207,25 +208,15 @@ export function scenarioPart(scenario: JsonValue): ScenarioPart {
  * header without encoding the scenario again.
  */
 export function knownScenarioPart(doc: JsonValue, bytes: Uint8Array): void {
-  if (doc !== null && typeof doc === 'object' && !scenarioParts.has(doc)) scenarioParts.set(doc, { bytes, crc: crc32(bytes), shift: crc32Shift(bytes.length) });
+  if (doc !== null && typeof doc === 'object' && !scenarioParts.has(doc)) scenarioParts.set(doc, partOf(bytes));
 }
 
-/** The canonical encoding of a header's scenario document, made once per document. */
-export function scenarioPayload(scenario: JsonValue): Uint8Array {
-  return scenarioPart(scenario).bytes;
-}
-
-/**
+/*
  * The header payload is `headerJson(header)`, a map of six keys in this (sorted) order:
- * `writeHeaderStart`, then the scenario's bytes, then `writeHeaderEnd` (so the three must agree with
- * `headerJson`). Split so that a recorder can hand the scenario's cached
+ * `writeHeaderStart`, then the scenario's bytes (`scenarioPart`), then `writeHeaderEnd` (so the
+ * three must agree with `headerJson`). Split so that a recorder can hand the scenario's cached
  * bytes to its sink as they are instead of copying them after the start.
  */
-export function writeHeader(w: MsgWriter, header: ReplayHeader): void {
-  writeHeaderStart(w, header);
-  w.raw(scenarioPayload(header.scenario));
-  writeHeaderEnd(w, header);
-}
 
 /** The header map up to the scenario's value: `agent`, `forkedFrom` and the key `scenario`. */
 export function writeHeaderStart(w: MsgWriter, header: ReplayHeader): void {

@@ -14,10 +14,10 @@ import { parseScenario } from '../scenarios/validate.js';
 import { runEpisode } from '../scenarios/world.js';
 import { runExperiment } from '../scenarios/experiment.js';
 import { CodecError } from '../replays/codec.js';
-import { Code } from '../replays/format.js';
+import { Code, MAX_HEADER_BYTES, PREFIX_BYTES, readFrame } from '../replays/format.js';
 import { agentConfig, encodeReplay, FileSink, makeHeader, MemorySink, readReplay, recordEpisode, ReplayError, ReplayRecorder, replayScenario, summarizeReplay, tooltimeVersion } from '../replays/index.js';
-import { encodeJson, MsgReader, MsgWriter } from '../replays/codec.js';
-import { headerJson, writeHeader } from '../replays/header.js';
+import { encodeJson, MsgReader } from '../replays/codec.js';
+import { headerJson } from '../replays/header.js';
 import { chaoticAgent, exampleScenarios } from './support/replays.js';
 import { dagScenario, dagShapeArb } from './support/scenarios.js';
 
@@ -274,9 +274,12 @@ describe('the header', () => {
     const origin = { sha256: 'ab'.repeat(32), records: 7, originalAgent: 'sequential', agentSeed: null };
     for (const options of [{}, { mode: 'sync', delivery: 'poll', thinkTime: { kind: 'constant', ms: 3 } }, { forkedFrom: origin }] as const) {
       const header = makeHeader({ scenario: s, agent: 'greedy-async:retry=1', seed: 9, ...options });
-      const w = new MsgWriter();
-      writeHeader(w, header);
-      expect(Buffer.from(w.bytes()).toString('hex')).toBe(Buffer.from(encodeJson(headerJson(header))).toString('hex'));
+      const sink = new MemorySink();
+      new ReplayRecorder(header, sink, s).finish();
+      const bytes = sink.bytes();
+      const frame = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES);
+      if (frame.kind !== 'frame') throw new Error(`the header frame reads as ${frame.kind}`);
+      expect(Buffer.from(bytes.subarray(frame.payloadStart, frame.payloadEnd)).toString('hex')).toBe(Buffer.from(encodeJson(headerJson(header))).toString('hex'));
     }
   });
 
