@@ -113,6 +113,13 @@ function rememberPart(key: string, bytes: Uint8Array, start: number, end: number
   seenParts.set(key, { bytes: bytes.slice(start, end), value });
 }
 
+/** Throws the ReplayError for `message` at `where` (empty: the file as a whole) in `file`. */
+function failIn(file: string): (where: string, message: string) => never {
+  return (where, message) => {
+    throw new ReplayError(`${file}: ${where === '' ? '' : `${where}: `}${message}`);
+  };
+}
+
 /** What `readReplayHeader` reads: the header, its scenario parsed, and where the records start. */
 export interface HeaderRead {
   readonly file: string;
@@ -129,9 +136,7 @@ export interface HeaderRead {
 export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { readonly checkCrc?: boolean } = {}): HeaderRead {
   const file = options.file ?? '<replay>';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  const fail = (where: string, message: string): never => {
-    throw new ReplayError(`${file}: ${where === '' ? '' : `${where}: `}${message}`);
-  };
+  const fail = failIn(file);
   if (bytes.length > maxBytes) fail('', `${bytes.length} bytes, over the limit of ${maxBytes}`);
   for (let i = 0; i < MAGIC.length; i++) {
     if (i >= bytes.length) fail('', bytes.length === 0 ? 'empty file, not a tooltime replay' : 'too short to be a tooltime replay');
@@ -181,9 +186,7 @@ export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { rea
 
 export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): ReplayRead {
   const file = options.file ?? '<replay>';
-  const fail = (where: string, message: string): never => {
-    throw new ReplayError(`${file}: ${where === '' ? '' : `${where}: `}${message}`);
-  };
+  const fail = failIn(file);
   const { header, scenario, recordsStart } = readReplayHeader(bytes, options);
 
   // The records.

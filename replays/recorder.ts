@@ -122,7 +122,7 @@ export interface FileSinkOptions {
  */
 export class FileSink implements ReplaySink {
   private fd: number | null;
-  private buffer: Uint8Array | null = takeFileBuffer();
+  private buffer: Uint8Array | null = fileBuffers.take();
   private used = 0;
   private readonly writeAt: 'idle' | 'decision';
   private writeQueued = false;
@@ -135,7 +135,7 @@ export class FileSink implements ReplaySink {
     try {
       this.fd = openSync(path, 'w');
     } catch (error) {
-      giveBackFileBuffer(this.buffer!);
+      fileBuffers.giveBack(this.buffer!);
       throw error;
     }
   }
@@ -169,7 +169,7 @@ export class FileSink implements ReplaySink {
     this.flush();
     closeSync(this.fd);
     this.fd = null;
-    giveBackFileBuffer(this.buffer!);
+    fileBuffers.giveBack(this.buffer!);
     this.buffer = null;
   }
 
@@ -186,18 +186,29 @@ export class FileSink implements ReplaySink {
 }
 
 /**
- * Buffers of closed FileSinks, for the next ones: one run writes thousands of short files, and a
- * fresh 64 KiB (zero-filled) buffer for each cost more than its writes.
+ * Buffers of finished sinks or recorders, for the next ones: one run writes thousands of short
+ * replays, and fresh (zero-filled) buffers for each cost more than their writes. Keeps at most 16.
  */
-const spareFileBuffers: Uint8Array[] = [];
+class Spares<T> {
+  private readonly kept: T[] = [];
 
-function takeFileBuffer(): Uint8Array {
-  return spareFileBuffers.pop() ?? new Uint8Array(64 * 1024);
+  constructor(
+    private readonly make: () => T,
+    /** Whether a given-back buffer is kept (say, not one grown huge by one replay). */
+    private readonly keeps: (item: T) => boolean = () => true,
+  ) {}
+
+  take(): T {
+    return this.kept.pop() ?? this.make();
+  }
+
+  giveBack(item: T): void {
+    if (this.kept.length < 16 && this.keeps(item)) this.kept.push(item);
+  }
 }
 
-function giveBackFileBuffer(buffer: Uint8Array): void {
-  if (spareFileBuffers.length < 16) spareFileBuffers.push(buffer);
-}
+/** FileSink buffers. */
+const fileBuffers = new Spares<Uint8Array>(() => new Uint8Array(64 * 1024));
 
 /**
  * Where recorders build their header frame: a sink takes the bytes before `write` returns, so one
@@ -238,19 +249,18 @@ function writeHeaderFrame(sink: ReplaySink, header: ReplayHeader): number {
 /** Record bytes a recorder holds before handing them to its sink and its hash (plus one frame). */
 const CHUNK_BYTES = 64 * 1024;
 
-/** Chunk buffers of finished recorders, for the next ones (an episode's records mostly fit in one). */
-const spareChunks: MsgWriter[] = [];
-const SPARE_CHUNKS = 16;
+/**
+ * Recorders' chunk buffers (an episode's records mostly fit in one), given back reset; a chunk
+ * grown by a huge record (a model's note) is dropped, not kept.
+ */
+const chunks = new Spares(
+  () => new MsgWriter(4 * 1024),
+  (w) => w.buf.length <= 2 * CHUNK_BYTES,
+);
 
-function takeChunk(): MsgWriter {
-  const w = spareChunks.pop() ?? new MsgWriter(4 * 1024);
+function giveBackChunk(w: MsgWriter): void {
   w.reset();
-  return w;
-}
-
-function giveBack(w: MsgWriter): void {
-  // A chunk grown by a huge record (a model's note) is dropped, not kept.
-  if (spareChunks.length < SPARE_CHUNKS && w.buf.length <= 2 * CHUNK_BYTES) spareChunks.push(w);
+  chunks.giveBack(w);
 }
 
 export interface RecordingSummary {
@@ -273,7 +283,7 @@ export class ReplayRecorder {
    * Record frames are encoded straight into this chunk; its bytes from `handed` on are not yet
    * the sink's. Once over CHUNK_BYTES the chunk goes to the sink and the hash and starts again.
    */
-  private chunk: MsgWriter | null = takeChunk();
+  private chunk: MsgWriter | null = chunks.take();
   private handed = 0;
   /** Made once the records outgrow one chunk: most episodes' records are hashed in one call at the end. */
   private hash: Hash | null = null;
@@ -330,7 +340,7 @@ export class ReplayRecorder {
     if (w === null) return;
     this.handOver(w);
     this.chunk = null;
-    giveBack(w);
+    giveBackChunk(w);
     this.summary = { records: this.records, sha256: '', headerBytes: this.headerBytes, recordBytes: this.recordBytes };
     this.sink.close();
   }
@@ -343,7 +353,7 @@ export class ReplayRecorder {
     const rest = w.buf.subarray(0, w.pos);
     const sha256 = this.hash === null ? hashOnce('sha256', rest, 'hex') : this.hash.update(rest).digest('hex');
     this.chunk = null;
-    giveBack(w);
+    giveBackChunk(w);
     this.sink.write(this.encoder.trailer(this.records, sha256));
     this.sink.close();
     this.summary = { records: this.records, sha256, headerBytes: this.headerBytes, recordBytes: this.recordBytes };
