@@ -42,6 +42,8 @@ export class Dictionary {
   private readonly stepsByTask = new Map<string, Map<string, number>>();
   private readonly runtimes: ReadonlyMap<string, ToolRuntime>;
   private readonly stepOutcomes: Array<Outcome | null | undefined>;
+  /** By step: a result object found equal to the step's successful outcome (see `succeedsWith`). */
+  private readonly stepResults: unknown[];
 
   constructor(scenario: Scenario) {
     this.scenario = scenario;
@@ -67,6 +69,7 @@ export class Dictionary {
       ids.set(s.id, i);
     });
     this.stepOutcomes = new Array<Outcome | null | undefined>(this.steps.length);
+    this.stepResults = new Array<unknown>(this.steps.length);
   }
 
   private readonly equalTo = new WeakMap<object, unknown>();
@@ -86,14 +89,20 @@ export class Dictionary {
   }
 
   /**
-   * `canonEqual(result, expected)` for a successful call's result. A table tool hands out its row's
-   * own result object, the same in every episode of the scenario (the world's scenario object may
-   * be another than the header's, as in a run, so not the one `evaluate` made known): remembered,
-   * as `same` does. Any other tool builds its result afresh per call: remembering it would cost
-   * more than comparing it.
+   * Whether a successful attempt of `call` returns `result` (canonically equal to its outcome's).
+   * For a call of a step with its own tool and args, the result object last found equal is kept
+   * per step: a table tool hands out its row's own object, a builtin a primitive, the same in
+   * every episode of the scenario, so most completions are one comparison of identity. Events are
+   * immutable: a result object compared here must not change afterwards.
    */
-  sameResult(call: CallInfo, result: unknown, expected: unknown): boolean {
-    return this.runtime(call.tool)?.tool.impl.kind === 'table' ? this.same(result, expected) : canonEqual(result, expected);
+  succeedsWith(call: CallInfo, result: unknown): boolean {
+    const k = call.step;
+    const own = call.invalid === null && k >= 0 && this.steps[k]!.tool === call.tool && this.isStepArgs(k, call.args);
+    if (own && result === this.stepResults[k] && result !== undefined) return true;
+    const o = this.outcome(call);
+    if (o === null || !o.ok || !canonEqual(result, o.result)) return false;
+    if (own) this.stepResults[k] = result;
+    return true;
   }
 
   /** `args` are step k's own args (the plan's object, the canonical copy, or equal to them). */
@@ -155,10 +164,7 @@ export class Dictionary {
     try {
       const o = rt.evaluate(args as Record<string, JsonValue>);
       if (!o.ok) return o;
-      const result = canonicalize(o.result);
-      // A table tool returns its row's own result object, in the world's events too: know it as equal.
-      if (o.result !== null && typeof o.result === 'object') this.equalTo.set(o.result, result);
-      return { ok: true, result };
+      return { ok: true, result: canonicalize(o.result) };
     } catch {
       return null;
     }
@@ -180,7 +186,7 @@ export class EpisodeState {
   decisionStartUs = 0;
   lastCallId = 0;
   readonly attempts: number[];
-  readonly calls = new Map<number, CallInfo>();
+  readonly calls = new CallsInFlight();
 
   constructor(readonly dict: Dictionary) {
     this.attempts = new Array<number>(dict.steps.length).fill(0);
@@ -219,4 +225,32 @@ export class EpisodeState {
   callCompleted(callId: number): void {
     this.calls.delete(callId);
   }
+}
+
+/**
+ * Calls issued and not yet completed, by call id. The world numbers calls 1, 2, 3... in each
+ * episode, so an array indexed by id serves (a Map's hashing was a tenth of encoding's time); a
+ * record naming a far larger id (a corrupt or hostile file) makes the array sparse, which V8 keeps
+ * as a dictionary: slower, never larger than the ids named.
+ */
+export class CallsInFlight {
+  private readonly byId: Array<CallInfo | undefined> = [];
+
+  /** Undefined for anything not a call id in flight (a malformed event's id, say `'__proto__'`). */
+  get(callId: number): CallInfo | undefined {
+    return isId(callId) ? this.byId[callId] : undefined;
+  }
+
+  set(callId: number, call: CallInfo): void {
+    if (!isId(callId)) throw new Error(`replay state invariant: call id ${String(callId)} is not a non-negative integer`);
+    this.byId[callId] = call;
+  }
+
+  delete(callId: number): void {
+    if (isId(callId)) this.byId[callId] = undefined;
+  }
+}
+
+function isId(callId: unknown): callId is number {
+  return typeof callId === 'number' && Number.isSafeInteger(callId) && callId >= 0;
 }

@@ -283,10 +283,7 @@ export class RecordEncoder {
   private completionKind(e: Extract<EpisodeEvent, { type: 'call_completed' }>): 'ok' | number | null {
     const call = this.state.calls.get(e.callId);
     if (call === undefined) return null;
-    if (e.ok === true && e.error === null) {
-      const o = this.dict.outcome(call);
-      return o !== null && o.ok && this.dict.sameResult(call, e.result, o.result) ? 'ok' : null;
-    }
+    if (e.ok === true && e.error === null) return this.dict.succeedsWith(call, e.result) ? 'ok' : null;
     if (e.ok !== false || e.result !== null || typeof e.error !== 'string') return null;
     if (call.invalid !== null) return e.error === `invalid call: ${call.invalid}` ? ErrorKind.INVALID : null;
     const rt = this.dict.runtime(call.tool);

@@ -17,6 +17,7 @@ import { CodecError } from '../replays/codec.js';
 import { Code, MAX_HEADER_BYTES, PREFIX_BYTES, readFrame } from '../replays/format.js';
 import { agentConfig, encodeReplay, FileSink, makeHeader, MemorySink, readReplay, recordEpisode, ReplayError, ReplayRecorder, replayScenario, summarizeReplay, tooltimeVersion } from '../replays/index.js';
 import { encodeJson, MsgReader } from '../replays/codec.js';
+import { CallsInFlight } from '../replays/dictionary.js';
 import { headerJson } from '../replays/header.js';
 import { chaoticAgent, exampleScenarios } from './support/replays.js';
 import { dagScenario, dagShapeArb } from './support/scenarios.js';
@@ -195,9 +196,10 @@ describe('encode -> decode on arbitrary well-typed event streams', () => {
     );
   });
 
-  it('a table step\'s result is written short only when it equals the row\'s, whether the same object, a copy, or one seen before', () => {
+  it('a table step\'s result is written short only when it equals what its call returns: the row\'s object, a copy, one seen before; not for a call of the step with other args', () => {
     const header = makeHeader({ scenario, agent: 'greedy-async', seed: 7 });
-    const step = plan.steps.find((s) => scenario.tools.find((t) => t.name === s.tool)!.impl.kind === 'table')!;
+    const hasDefaultResult = (t: (typeof scenario.tools)[number]) => t.impl.kind === 'table' && 'result' in t.impl.default;
+    const step = plan.steps.find((s) => hasDefaultResult(scenario.tools.find((t) => t.name === s.tool)!))!;
     const tool = scenario.tools.find((t) => t.name === step.tool)!;
     const row = tool.impl.kind === 'table' ? tool.impl.rows.find((r) => canonicalJson(r.args) === canonicalJson(step.args))!.result : null;
     expect(row !== null && typeof row === 'object').toBe(true);
@@ -210,11 +212,38 @@ describe('encode -> decode on arbitrary well-typed event streams', () => {
       events.push({ type: 'call_issued', timeUs: 0, callId, tool: step.tool, args: step.args, ref: step.key, task: step.task, step: step.id, attempt: i + 1, invalid: null });
       events.push({ type: 'call_completed', timeUs: 0, callId, ok: true, result, error: null });
     });
+    // The step's call with args no row has returns the table's default, not the step's result (seen before).
+    const offArgs = { ...(step.args as Record<string, JsonValue>), unheardOf: true };
+    const fallback = tool.impl.kind === 'table' && 'result' in tool.impl.default ? tool.impl.default.result : null;
+    expect(canonicalJson(fallback)).not.toBe(canonicalJson(row));
+    const offStep: Array<[JsonValue, number]> = [
+      [row!, Code.DONE_FULL],
+      [fallback, Code.DONE_OK],
+      [copy, Code.DONE_FULL],
+    ];
+    offStep.forEach(([result], i) => {
+      const callId = results.length + i + 1;
+      events.push({ type: 'call_issued', timeUs: 0, callId, tool: step.tool, args: offArgs, ref: step.key, task: step.task, step: step.id, attempt: results.length + i + 1, invalid: null });
+      events.push({ type: 'call_completed', timeUs: 0, callId, ok: true, result, error: null });
+    });
     const bytes = encodeReplay(header, events, scenario);
     const read = readReplay(bytes);
     expect(read.events.map((e) => canonicalJson(e))).toEqual(events.map((e) => canonicalJson(e)));
     const completions = codesOf(bytes).filter((_, i) => i % 2 === 1);
-    expect(completions).toEqual(results.map((r) => (r === other ? Code.DONE_FULL : Code.DONE_OK)));
+    expect(completions).toEqual([...results.map((r) => (r === other ? Code.DONE_FULL : Code.DONE_OK)), ...offStep.map(([, code]) => code)]);
+  });
+
+  it('keeps calls in flight by id, and knows no call by a name that is not an id', () => {
+    const calls = new CallsInFlight();
+    const call = { tool: 't', args: {}, step: -1, invalid: null };
+    calls.set(1, call);
+    calls.set(2 ** 40, call);
+    expect(calls.get(1)).toBe(call);
+    expect(calls.get(2 ** 40)).toBe(call);
+    calls.delete(1);
+    expect(calls.get(1)).toBeUndefined();
+    for (const id of ['__proto__', 'constructor', 'length', -1, 1.5, Number.NaN, 2 ** 53]) expect(calls.get(id as number)).toBeUndefined();
+    expect(() => calls.set('__proto__' as unknown as number, call)).toThrow(/invariant/);
   });
 
   it('refuses events it cannot write, with a CodecError', () => {
