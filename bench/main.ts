@@ -144,7 +144,7 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
   const quick = options.quick === true;
   const rounds = quick ? 1 : 3;
   const sample = quick ? 24 : 72;
-  const passes = quick ? 3 : 7;
+  const passes = quick ? 3 : 11;
   const warmup = quick ? 0.3 : 1.5;
   type Bytes = { sets: Array<{ name: string; episodes: number; events: number; recordBytes: number; headerBytes: number; maxBytesPerEvent: number }> };
   const bytes = runJob<Bytes>('replay:bytes', [rounds, sample]);
@@ -160,15 +160,18 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
   const tmpfsNote = fs.tmpfsCreateUs === null ? 'no tmpfs here' : `${fs.tmpfsCreateUs.toFixed(0)} µs in tmpfs (/dev/shm)`;
   log(`Files: creating one costs ${fs.createUs.toFixed(0)} µs on this machine's disk (${tmpfsNote}); one small write ${fs.writeUs.toFixed(2)} µs. An episode of the workload below takes ~40 µs.`);
 
+  // A variant's overhead is the median over rounds of its pass's time over the plain pass of the
+  // same round: a drift of the machine's speed during the job (seen here: 8 ms passes becoming
+  // 12 ms) then cancels out, where a ratio of medians mixes rounds.
   const rows = (seconds: Readonly<Partial<Record<Variant, readonly number[]>>>, count: number, unit: string, names: Record<Variant, string>, targets: Partial<Record<Variant, string>>) => {
-    const plain = median(seconds.plain!);
+    const plain = seconds.plain!;
     const out: string[][] = [];
     const over: Partial<Record<Variant, number>> = {};
     for (const v of ['plain', 'memory', 'file-tmpfs', 'file-disk'] as const) {
       const s = seconds[v];
       if (s === undefined) continue;
       const m = median(s);
-      over[v] = (m - plain) / plain;
+      over[v] = median(s.map((x, i) => x / plain[i]!)) - 1;
       out.push([names[v], m.toFixed(3), (count / m).toFixed(0), v === 'plain' ? '-' : `${(over[v]! * 100).toFixed(0)}%`, targets[v] ?? '']);
     }
     return { table: table(['variant', 'seconds', unit, 'overhead', 'target'], out), over };
@@ -176,7 +179,7 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
 
   // Recording overhead, bare episodes: interleaved passes in one process after a warm-up.
   const rec = runJob<{ episodes: number; events: number; seconds: Partial<Record<Variant, number[]>> }>('replay:record', [passes, rounds, sample, warmup]);
-  log(`Recording overhead, bare episodes: the same ${rec.episodes} episodes (${rec.events.toLocaleString('en-US')} events, each scenario's seeds together as runs make them) with and without a recorder; median of ${passes} interleaved passes after ${warmup} s of each`);
+  log(`Recording overhead, bare episodes: the same ${rec.episodes} episodes (${rec.events.toLocaleString('en-US')} events, each scenario's seeds together as runs make them) with and without a recorder; ${passes} interleaved rounds after ${warmup} s of each: seconds, the median pass; overhead, the median ratio to the plain pass of the same round`);
   const bare = rows(
     rec.seconds,
     rec.events,
@@ -188,7 +191,7 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
 
   // The same, as a user pays it: `tooltime run --out DIR` (oracle, sequential reference, scoring, results written).
   const pipe = runJob<{ episodes: number; seconds: Partial<Record<Variant, number[]>> }>('replay:pipeline', [passes, rounds, sample, warmup]);
-  log(`Recording overhead in the run pipeline: tooltime run --sample ${sample} --seeds 1..${rounds} --out DIR, every baseline (${pipe.episodes} episodes); median of ${passes} interleaved passes after ${warmup} s of each`);
+  log(`Recording overhead in the run pipeline: tooltime run --sample ${sample} --seeds 1..${rounds} --out DIR, every baseline (${pipe.episodes} episodes); ${passes} interleaved rounds after ${warmup} s of each, figures as above`);
   const run = rows(
     pipe.seconds,
     pipe.episodes,
