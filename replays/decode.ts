@@ -158,7 +158,9 @@ export class RecordDecoder {
         const k = this.step(r[2]);
         const s = dict.steps[k]!;
         const ref = code === Code.ISSUED ? s.key : strOrNull(r[3], 'ref');
-        return { type: 'call_issued', timeUs, callId: state.lastCallId + 1, tool: s.tool, args: dict.stepArgs[k]!, ref, task: s.task, step: s.id, attempt: state.attempts[k]! + 1, invalid: null };
+        const callId = state.lastCallId + 1;
+        if (!Number.isSafeInteger(callId)) fail(`call id ${callId} (after ${state.lastCallId}) is past the largest safe integer`);
+        return { type: 'call_issued', timeUs, callId, tool: s.tool, args: dict.stepArgs[k]!, ref, task: s.task, step: s.id, attempt: state.attempts[k]! + 1, invalid: null };
       }
       case Code.ISSUED_FULL: {
         const task = r[6] === null ? null : fromTable(r[6], dict.tasks, 'task');

@@ -75,8 +75,8 @@ export class Dictionary {
   private readonly equalTo = new WeakMap<object, unknown>();
 
   /**
-   * `canonEqual(a, b)`, remembering a success for the object `a`: agents and tools hand the same
-   * args and result objects to many events, so each is compared once. Events are immutable: an
+   * `canonEqual(a, b)`, remembering a success for the object `a`: agents hand the same args
+   * objects to many events, so each is compared once. Events are immutable: an
    * object compared here must not change afterwards.
    */
   same(a: unknown, b: unknown): boolean {

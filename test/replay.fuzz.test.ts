@@ -214,5 +214,13 @@ describe('hostile replays', () => {
     const w = new MsgWriter();
     w.json([13, 0, 999]);
     expect(() => readReplay(concat(s.bytes.subarray(0, rec), framed(w.bytes().slice())), { file: 'a.ttr' })).toThrow(`a.ttr: record 3 at byte ${rec}: step 999 is not in the plan`);
+    // A call numbered at the largest safe integer, then one issued after it: no such id.
+    const last = new MsgWriter();
+    last.json([15, 0, Number.MAX_SAFE_INTEGER, 0, {}, null, null, null, 1, null]);
+    const next = new MsgWriter();
+    next.json([13, 0, 0]);
+    const lastFrame = framed(last.bytes().slice());
+    const overflow = concat(s.bytes.subarray(0, rec), lastFrame, framed(next.bytes().slice()));
+    expect(() => readReplay(overflow, { file: 'a.ttr' })).toThrow(`a.ttr: record 4 at byte ${rec + lastFrame.length}: call id 9007199254740992 (after 9007199254740991) is past the largest safe integer`);
   });
 });
