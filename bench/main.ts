@@ -158,7 +158,6 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
 
   const fs = runJob<{ createUs: number; tmpfsCreateUs: number | null; writeUs: number }>('replay:fs', [quick ? 200 : 1000]);
   const tmpfsNote = fs.tmpfsCreateUs === null ? 'no tmpfs here' : `${fs.tmpfsCreateUs.toFixed(0)} µs in tmpfs (/dev/shm)`;
-  log(`Files: creating one costs ${fs.createUs.toFixed(0)} µs on this machine's disk (${tmpfsNote}); one small write ${fs.writeUs.toFixed(2)} µs. An episode of the workload below takes ~40 µs.`);
 
   // A variant's overhead is the median over rounds of its pass's time over the plain pass of the
   // same round: a drift of the machine's speed during the job (seen here: 8 ms passes becoming
@@ -179,6 +178,8 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
 
   // Recording overhead, bare episodes: interleaved passes in one process after a warm-up.
   const rec = runJob<{ episodes: number; events: number; seconds: Partial<Record<Variant, number[]>> }>('replay:record', [passes, rounds, sample, warmup]);
+  const episodeUs = (median(rec.seconds.plain!) / rec.episodes) * 1e6;
+  log(`Files: creating one costs ${fs.createUs.toFixed(0)} µs on this machine's disk (${tmpfsNote}); one small write ${fs.writeUs.toFixed(2)} µs. An episode of the workload below took ${episodeUs.toFixed(0)} µs, unrecorded.`);
   log(`Recording overhead, bare episodes: the same ${rec.episodes} episodes (${rec.events.toLocaleString('en-US')} events, each scenario's seeds together as runs make them) with and without a recorder; ${passes} interleaved rounds after ${warmup} s of each: seconds, the median pass; overhead, the median ratio to the plain pass of the same round`);
   const bare = rows(
     rec.seconds,
