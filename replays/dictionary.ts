@@ -96,13 +96,18 @@ export class Dictionary {
    * immutable: a result object compared here must not change afterwards.
    */
   succeedsWith(call: CallInfo, result: unknown): boolean {
-    const k = call.step;
-    const own = call.invalid === null && k >= 0 && this.steps[k]!.tool === call.tool && this.isStepArgs(k, call.args);
-    if (own && result === this.stepResults[k] && result !== undefined) return true;
-    const o = this.outcome(call);
+    const k = this.ownStep(call);
+    if (k >= 0 && result === this.stepResults[k] && result !== undefined) return true;
+    const o = this.outcomeOf(call, k);
     if (o === null || !o.ok || !canonEqual(result, o.result)) return false;
-    if (own) this.stepResults[k] = result;
+    if (k >= 0) this.stepResults[k] = result;
     return true;
+  }
+
+  /** The step `call` performs with that step's own tool and args, or -1 (an invalid call performs none). */
+  private ownStep(call: CallInfo): number {
+    const k = call.step;
+    return call.invalid === null && k >= 0 && this.steps[k]!.tool === call.tool && this.isStepArgs(k, call.args) ? k : -1;
   }
 
   /** `args` are step k's own args (the plan's object, the canonical copy, or equal to them). */
@@ -146,16 +151,19 @@ export class Dictionary {
    * (invalid call, unknown tool, the tool throws).
    */
   outcome(call: CallInfo): Outcome | null {
+    return this.outcomeOf(call, this.ownStep(call));
+  }
+
+  /** `outcome(call)`, given `ownStep(call)`: a step's own call is evaluated once per step. */
+  private outcomeOf(call: CallInfo, ownStep: number): Outcome | null {
     if (call.invalid !== null) return null;
-    if (call.step >= 0 && this.steps[call.step]!.tool === call.tool && this.isStepArgs(call.step, call.args)) {
-      let o = this.stepOutcomes[call.step];
-      if (o === undefined) {
-        o = this.evaluate(call.tool, this.stepArgs[call.step]!);
-        this.stepOutcomes[call.step] = o;
-      }
-      return o;
+    if (ownStep < 0) return this.evaluate(call.tool, call.args);
+    let o = this.stepOutcomes[ownStep];
+    if (o === undefined) {
+      o = this.evaluate(call.tool, this.stepArgs[ownStep]!);
+      this.stepOutcomes[ownStep] = o;
     }
-    return this.evaluate(call.tool, call.args);
+    return o;
   }
 
   private evaluate(tool: string, args: JsonValue): Outcome | null {
