@@ -8,14 +8,14 @@
  * pipeline's overhead is measured as `tooltime run --sample N --seeds 1..R --out DIR` runs: every
  * baseline agent, with the oracle, the sequential reference and scoring.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEntries, createAgent } from '../agents/index.js';
 import { defaultInstances, sampleInstances } from '../cli/instances.js';
-import { replayFileName, writeResults } from '../cli/run.js';
+import { replayRecorder, writeResults, type RunReplays } from '../cli/run.js';
 import { encodeReplay, MemorySink, readReplay, readReplayHeader, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool, type ReplaySink } from '../replays/index.js';
-import { runExperiment, type EpisodeKey, type ExperimentResult } from '../scenarios/experiment.js';
+import { runExperiment, type EpisodeKey, type EpisodeRecorder, type ExperimentResult } from '../scenarios/experiment.js';
 import { examplesDir, loadScenarios } from '../scenarios/load.js';
 import { scenariosPath } from '../scenarios/paths.js';
 import { scenarioSchema, type Scenario } from '../scenarios/schema.js';
@@ -337,9 +337,9 @@ export function filesystemCosts(files: number): { readonly createUs: number; rea
 
 /**
  * `tooltime run --sample N --seeds 1..R` as `--out` runs it (every baseline agent, async/push),
- * with `sink(key)` giving each episode's replay sink: null records nothing.
+ * with `recorder` giving each episode's recorder: null records nothing.
  */
-function runBaselines(instances: ReturnType<typeof defaultInstances>, rounds: number, sink: ((key: EpisodeKey) => ReplaySink | string) | null): Promise<ExperimentResult> {
+function runBaselines(instances: ReturnType<typeof defaultInstances>, rounds: number, recorder: ((key: EpisodeKey, scenario: Scenario) => EpisodeRecorder) | null): Promise<ExperimentResult> {
   return runExperiment({
     instances,
     agents: agentEntries()
@@ -349,8 +349,13 @@ function runBaselines(instances: ReturnType<typeof defaultInstances>, rounds: nu
     mode: 'async',
     delivery: 'push',
     makeAgent: (spec) => createAgent(spec),
-    ...(sink === null ? {} : { recorder: (key: EpisodeKey, scenario: Scenario) => ReplayRecorder.open(sink(key), { scenario, agent: key.agent, seed: key.seed, mode: 'async', delivery: 'push' }) }),
+    ...(recorder === null ? {} : { recorder }),
   });
+}
+
+/** `tooltime run --out DIR`'s recording (DIR/replays/*.ttr, written by a ReplayWriter); `close()` once the run is done. */
+function outReplays(dir: string): RunReplays {
+  return replayRecorder({ out: dir }, 'async', 'push')!;
 }
 
 export interface PipelineFigures {
@@ -376,10 +381,12 @@ export async function pipelineOverhead(passes: number, rounds: number, sample: n
       // Each pass writes into a new folder, as a fresh --out does (the variant's last one is removed untimed).
       const out = join(base, variant);
       rmSync(out, { recursive: true, force: true });
-      const replays = join(out, 'replays');
-      mkdirSync(replays, { recursive: true });
       return timed(async () => {
-        const result = await runBaselines(instances, rounds, variant === 'plain' ? null : (key) => (variant === 'memory' ? new MemorySink() : join(replays, replayFileName(key))));
+        // As runCommand: the writer (and its thread) made for the run, and closed once every file is written.
+        const replays = variant === 'plain' || variant === 'memory' ? null : outReplays(out);
+        const memory = (key: EpisodeKey, scenario: Scenario) => ReplayRecorder.open(new MemorySink(), { scenario, agent: key.agent, seed: key.seed, mode: 'async', delivery: 'push' });
+        const result = await runBaselines(instances, rounds, variant === 'plain' ? null : variant === 'memory' ? memory : replays!.recorder);
+        await replays?.close();
         writeResults(out, result);
         episodes = result.episodes.length;
       });
@@ -414,13 +421,12 @@ export async function verifyFilesThroughput(rounds: number, sample: number, pass
   const dir = mkdtempSync(join(tmpdir(), 'tooltime-bench-verify-'));
   try {
     // The replays `tooltime run --sample N --seeds 1..R --out DIR` writes: every baseline agent.
-    const paths: string[] = [];
-    await runBaselines(defaultInstances(sample), rounds, (key) => {
-      const path = join(dir, replayFileName(key));
-      paths.push(path);
-      return path;
-    });
-    paths.sort();
+    const replays = outReplays(dir);
+    await runBaselines(defaultInstances(sample), rounds, replays.recorder);
+    await replays.close();
+    const paths = readdirSync(join(dir, 'replays'))
+      .sort()
+      .map((name) => join(dir, 'replays', name));
     const count = (verdicts: Awaited<ReturnType<typeof verifyReplayFiles>>): number => {
       let events = 0;
       for (const v of verdicts) {

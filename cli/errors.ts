@@ -10,7 +10,7 @@ export const EXIT_BAD_INPUT = 1;
 export const EXIT_INTERNAL = 2;
 
 /** Errors from lower layers that describe bad input rather than a bug (matched by name). */
-const INPUT_ERROR_NAMES = new Set(['UsageError', 'ScenarioError', 'DistributionError', 'ReplayError', 'AgentSpecError', 'TimeError', 'CommanderError']);
+const INPUT_ERROR_NAMES = new Set(['UsageError', 'ScenarioError', 'DistributionError', 'ReplayError', 'ReplayWriteError', 'AgentSpecError', 'TimeError', 'CommanderError']);
 
 export function isInputError(error: unknown): boolean {
   return error instanceof Error && INPUT_ERROR_NAMES.has(error.name);

@@ -11,7 +11,7 @@ import { agentEntries, agentMaker, canonicalSpec, isModelSpec, isModuleSpec } fr
 import { canonicalJson } from '../scenarios/canonical.js';
 import { runExperiment, type AgentSummary, type EpisodeKey, type EpisodeRecorder, type ExperimentInstance, type ExperimentResult } from '../scenarios/experiment.js';
 import type { Scenario } from '../scenarios/schema.js';
-import { ReplayRecorder } from '../replays/index.js';
+import { ReplayRecorder, ReplayWriter } from '../replays/index.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { Stat } from '../scenarios/scoring.js';
 import { defaultInstances, loadInstances } from './instances.js';
@@ -99,16 +99,21 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const instances: ExperimentInstance[] = paths.length === 0 ? defaultInstances(sample) : loadInstances(paths, sample);
   const total = instances.length * seeds.length * agents.length;
   if (options.record !== undefined && total !== 1) throw new UsageError(`--record FILE records one episode, but this run has ${total}: use --out DIR for one replay per episode`);
-  const recorder = replayRecorder(options, mode, delivery);
+  const replays = replayRecorder(options, mode, delivery);
   const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
   const bar = showProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'episodes [{bar}] {value}/{total} {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   bar?.start(total, 0);
   let result: ExperimentResult;
   try {
-    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, ...(recorder === null ? {} : { recorder }), ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
-  } finally {
+    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, ...(replays === null ? {} : { recorder: replays.recorder }), ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
+  } catch (error) {
     bar?.stop();
+    // What was recorded is written before the run's error is reported (the writer's own failure, if any, is second to it).
+    await replays?.close().catch(() => undefined);
+    throw error;
   }
+  bar?.stop();
+  await replays?.close();
   if (options.out !== undefined) writeResults(options.out, result);
   if (options.json === true) {
     const usage = models.usageOf === null ? {} : { usage: usageByAgent(result.episodes) };
@@ -130,14 +135,32 @@ export function replayFileName(key: EpisodeKey): string {
   return `${safe(key.instance)}--${safe(key.agent)}--seed${key.seed}.ttr`;
 }
 
-/** Where each episode is recorded: `--record FILE`, or one file per episode under `--out DIR/replays`. */
-function replayRecorder(options: RunOptions, mode: Mode, delivery: Delivery): ((key: EpisodeKey, scenario: Scenario) => EpisodeRecorder) | null {
-  const dir = options.out === undefined ? null : join(options.out, 'replays');
-  if (dir !== null) mkdirSync(dir, { recursive: true });
-  if (dir === null && options.record === undefined) return null;
-  return (key, scenario) => {
-    const path = options.record ?? join(dir!, replayFileName(key));
-    return ReplayRecorder.open(path, { scenario, agent: key.agent, seed: key.seed, mode, delivery });
+export interface RunReplays {
+  readonly recorder: (key: EpisodeKey, scenario: Scenario) => EpisodeRecorder;
+  /** Resolves once every replay is written (throws a ReplayWriteError for one that was not). */
+  close(): Promise<void>;
+}
+
+/**
+ * Where each episode is recorded: `--record FILE` (written as the episode goes), or one file per
+ * episode under `--out DIR/replays`, written by a ReplayWriter's thread while the run goes on.
+ */
+export function replayRecorder(options: Pick<RunOptions, 'out' | 'record'>, mode: Mode, delivery: Delivery): RunReplays | null {
+  const record = options.record;
+  if (record !== undefined) {
+    return { recorder: (key, scenario) => ReplayRecorder.open(record, { scenario, agent: key.agent, seed: key.seed, mode, delivery }), close: () => Promise.resolve() };
+  }
+  if (options.out === undefined) return null;
+  const dir = join(options.out, 'replays');
+  mkdirSync(dir, { recursive: true });
+  const writer = new ReplayWriter();
+  return {
+    recorder: (key, scenario) => {
+      // A built-in policy's episode takes microseconds: its replay is handed over whole, not decision by decision.
+      const live = isModelSpec(key.agent) || isModuleSpec(key.agent);
+      return ReplayRecorder.open(writer.sink(join(dir, replayFileName(key)), { live }), { scenario, agent: key.agent, seed: key.seed, mode, delivery });
+    },
+    close: () => writer.close(),
   };
 }
 

@@ -9,6 +9,7 @@ export { ReplayError, FORMAT_VERSION, MAGIC } from './format.js';
 export { CodecError, encodeJson, decodeJson } from './codec.js';
 export { makeHeader, replayScenario, agentConfig, tooltimeVersion, type ReplayHeader, type ForkOrigin, type HeaderOptions } from './header.js';
 export { ReplayRecorder, MemorySink, FileSink, encodeReplay, recordEpisode, type ReplaySink, type RecordingSummary, type RecordOptions } from './recorder.js';
+export { ReplayWriter, ReplayWriteError, type WriterSinkOptions, type ReplayWriterOptions } from './writer.js';
 export { readReplay, readReplayHeader, readReplayFile, readReplayBytes, DEFAULT_MAX_BYTES, type HeaderRead, type ReplayRead, type ReadOptions, type ReplaySizes } from './reader.js';
 export { verifyReplay, rerun, defaultReplayAgent, type VerifyOptions, type VerifyResult, type Divergence, type VerifyTiming } from './verify.js';
 export { verifyReplayFiles, VerifyPool, autoWorkers, type FileVerdict, type VerifyFilesOptions } from './verify-files.js';

@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { MAIN, ROOT, hasStackTrace, tooltime } from './support/cli.js';
@@ -132,6 +132,20 @@ describe('tooltime run records replays', () => {
       const strip = (s: { efficiency: Record<string, unknown> }) => ({ ...s, efficiency: { ...s.efficiency, boundUs: null, boundRatio: null, sequentialMakespanUs: null, speedupVsSequential: null } });
       expect(strip(scored.score)).toEqual(strip(e.score));
     }
+  });
+
+  it('--out: a replay that cannot be written is one line naming it and exit 1; every other replay is written and verifies', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tooltime-replays-'));
+    const blocked = join(out, 'replays', 'example-composite--greedy-async--seed2.ttr');
+    mkdirSync(blocked, { recursive: true }); // a folder where the replay should go
+    const r = tooltime(['run', examples, '-a', 'greedy-async', '--seed', '2', '--out', out, '--quiet']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`tooltime: cannot write replay ${blocked}: EISDIR: illegal operation on a directory, open '${blocked}'\n`);
+    expect(hasStackTrace(r.stderr)).toBe(false);
+    const written = readdirSync(join(out, 'replays')).filter((name) => name !== basename(blocked));
+    expect(written.length).toBe(readdirSync(examples).filter((name) => name.endsWith('.json')).length - 1);
+    const verify = tooltime(['replay', 'verify', ...written.map((name) => join(out, 'replays', name))]);
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
   });
 
   it('--record FILE records the single episode; more than one is a usage error', () => {
