@@ -5,8 +5,8 @@
  *
  * The workload: the example scenarios, plus an even sample of the shipped AsyncTool suite when it
  * exists, run by greedy-async on seeds 1..rounds in the default world (async, push). The run
- * pipeline's overhead is measured as `tooltime run --sample N --seeds 1..R --out DIR` runs: every
- * baseline agent, with the oracle, the sequential reference and scoring.
+ * pipeline's overhead is measured on `tooltime run --out DIR` as it runs on its defaults (the whole
+ * suite, seed 1, every baseline agent, with the oracle, the sequential reference and scoring).
  */
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -365,13 +365,14 @@ export interface PipelineFigures {
 }
 
 /**
- * What recording costs a user: `tooltime run --out DIR` on an even sample of the default suite
- * (every baseline, seeds 1..rounds: oracle, sequential reference, episodes, scoring, results
- * written), without a recorder, recording each episode to memory, and recording one new file per
- * episode under DIR/replays as `--out` does (DIR in tmpfs and on disk). Interleaved passes in one
- * process after a warm-up.
+ * What recording costs a user: `tooltime run --out DIR` (every baseline, seeds 1..rounds, the
+ * default suite or an even sample of `sample` instances: oracle, sequential reference, episodes,
+ * scoring, results written), without a recorder, recording each episode to memory, and recording
+ * one new file per episode under DIR/replays as `--out` does, its writer thread started and
+ * stopped within the pass (DIR in tmpfs and on disk). Interleaved passes in one process after a
+ * warm-up.
  */
-export async function pipelineOverhead(passes: number, rounds: number, sample: number, warmupSeconds: number): Promise<PipelineFigures> {
+export async function pipelineOverhead(passes: number, rounds: number, sample: number | null, warmupSeconds: number): Promise<PipelineFigures> {
   const instances = defaultInstances(sample);
   const { folders, cleanup } = fileFolders();
   let episodes = 0;

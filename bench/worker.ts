@@ -24,7 +24,7 @@ export const JOBS: Readonly<Record<string, Job>> = {
   'stress:shrink': ([flawed]) => shrinkTime(String(flawed)),
   'replay:bytes': ([rounds, sample]) => replayBytes(Number(rounds), Number(sample)),
   'replay:record': ([passes, rounds, sample, warmup]) => recordOverhead(Number(passes), Number(rounds), Number(sample), Number(warmup)),
-  'replay:pipeline': ([passes, rounds, sample, warmup]) => pipelineOverhead(Number(passes), Number(rounds), Number(sample), Number(warmup)),
+  'replay:pipeline': ([passes, rounds, sample, warmup]) => pipelineOverhead(Number(passes), Number(rounds), sample === 'all' ? null : Number(sample), Number(warmup)),
   'replay:verify': ([rounds, sample, warmup, passes, part, order]) => verifyThroughput(Number(rounds), Number(sample), Number(warmup), Number(passes), part === 'codec' ? 'codec' : 'verify', order === 'interleaved' ? 'interleaved' : 'runs'),
   'replay:verify-files': ([rounds, sample, passes, workers, warmup]) => verifyFilesThroughput(Number(rounds), Number(sample), Number(passes), Number(workers), Number(warmup)),
   'replay:long': ([tasks, warmup, passes, part]) => longEpisode(Number(tasks), Number(warmup), Number(passes), part === 'codec' ? 'codec' : 'verify'),
