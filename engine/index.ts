@@ -6,6 +6,7 @@
  * - simulation.ts: the clock and the loop (`run`, `runAsync`, `step`), scheduling, trace hook.
  * - process.ts / signal.ts: generator processes, signals, allOf / anyOf, interrupts.
  * - resource.ts: slots with a FIFO queue.
+ * - assert.ts: invariant checks in the code.
  * - random.ts: named seeded streams; distributions.ts: latency distributions sampled to µs
  *   (normal.ts: the standard normal's quantile and CDF they use).
  */
@@ -23,3 +24,4 @@ export type { RandomStream, StreamState, StreamsSnapshot } from './random.js';
 export * from './distributions.js';
 export { normalCdf, normalQuantile } from './normal.js';
 export { TraceDigest } from './trace.js';
+export { assertInvariant } from './assert.js';

@@ -6,12 +6,14 @@
  */
 import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { OP_BLOB, OP_BYTES, OP_CLOSE, OP_KEEP, OP_OPEN, type WriterBatch, type WriterFailure } from './writer.js';
+import { MAX_BATCHES_IN_FLIGHT, OP_BLOB, OP_BYTES, OP_CLOSE, OP_KEEP, OP_OPEN, SLOT_COUNT, SLOT_LAST, SLOT_OPS, slotViews, type WriterFailure } from './writer.js';
 
 const port = parentPort;
 if (port === null) throw new Error('writer-thread.js runs as the worker thread of a ReplayWriter');
-const { written: shared, failures } = workerData as { readonly written: SharedArrayBuffer; readonly failures: MessagePort };
-const written = new Int32Array(shared);
+const { shared, failures } = workerData as { readonly shared: SharedArrayBuffer; readonly failures: MessagePort };
+const written = new Int32Array(shared, 0, 1);
+const slots = Array.from({ length: MAX_BATCHES_IN_FLIGHT }, (_, k) => slotViews(shared, k));
+const paths = new TextDecoder();
 
 interface OpenFile {
   readonly path: string;
@@ -70,20 +72,21 @@ function flush(): void {
   }
 }
 
-function apply(batch: WriterBatch): void {
-  const bytes = new Uint8Array(batch.bytes);
-  const ops = batch.ops;
-  for (let i = 0; i < ops.length; i += 4) {
-    const kind = ops[i]!;
-    const id = ops[i + 1]!;
-    const a = ops[i + 2]!;
-    const b = ops[i + 3]!;
+/** Applies batch `n`'s operations; returns whether it is the last. */
+function apply(n: number): boolean {
+  const { ints, data: bytes } = slots[n % MAX_BATCHES_IN_FLIGHT]!;
+  const end = SLOT_OPS + 4 * ints[SLOT_COUNT]!;
+  for (let i = SLOT_OPS; i < end; i += 4) {
+    const kind = ints[i]!;
+    const id = ints[i + 1]!;
+    const a = ints[i + 2]!;
+    const b = ints[i + 3]!;
     if (kind === OP_KEEP) {
       blobs.set(id, bytes.slice(a, b));
       continue;
     }
     if (kind === OP_OPEN) {
-      const file: OpenFile = { path: batch.paths[a]!, fd: null };
+      const file: OpenFile = { path: paths.decode(bytes.subarray(a, b)), fd: null };
       files.set(id, file);
       try {
         file.fd = openSync(file.path, 'w');
@@ -113,13 +116,15 @@ function apply(batch: WriterBatch): void {
     }
   }
   flush();
+  return ints[SLOT_LAST] === 1;
 }
 
-port.on('message', (batch: WriterBatch) => {
-  apply(batch);
+port.on('message', (n: number) => {
+  const last = apply(n);
+  // The slot is free again once counted (the parts written from it are written by now).
   Atomics.add(written, 0, 1);
   Atomics.notify(written, 0);
-  if (batch.last) {
+  if (last) {
     // A sink never closed (its recorder threw mid-episode) keeps what it was given, as a file.
     for (const file of files.values()) if (file.fd !== null) closeSync(file.fd);
     files.clear();

@@ -27,18 +27,23 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { ReplaySink } from './recorder.js';
+import { assertInvariant } from '../engine/assert.js';
 
 /** A file the writer thread could not write. */
 export class ReplayWriteError extends Error {
   override name = 'ReplayWriteError';
 }
 
-/** Bytes a batch gathers before it goes to the thread (a suite episode's own bytes are ~1 KB). */
+/** Bytes a batch holds, at most (a suite episode's own bytes are ~1 KB, its scenario ~10 KB once). */
 export const BATCH_BYTES = 64 * 1024;
-/** Batches handed to the thread and not yet written, at most (4 MiB of full ones). */
-export const MAX_BATCHES_IN_FLIGHT = 64;
+/** Operations a batch holds, at most. */
+export const BATCH_OPS = 4 * 1024;
+/** Batches handed to the thread and not yet written, at most: the slots of the shared buffer. */
+export const MAX_BATCHES_IN_FLIGHT = 32;
 /** A thread that writes nothing for this long has stopped: the run gives up rather than hang. */
 const STALL_LIMIT_MS = 60_000;
+/** Shared bytes (a scenario) kept by the thread up to this size; larger ones are written as bytes. */
+const MAX_BLOB_BYTES = BATCH_BYTES / 2;
 
 export interface ReplayWriterOptions {
   /** How long the run waits for room on a thread that writes nothing (a stuck disk) before it throws; default 60 s. */
@@ -46,23 +51,33 @@ export interface ReplayWriterOptions {
 }
 
 /**
- * A batch: bytes and operations on them, four numbers each, in order. `file` and `blob` are ids
- * the writer gives; `start..end` is a range of `bytes`.
+ * The memory both threads share: a counter of batches written, then MAX_BATCHES_IN_FLIGHT slots.
+ * Batch n is built in slot n % MAX_BATCHES_IN_FLIGHT, only once batch n - MAX_BATCHES_IN_FLIGHT is
+ * written, so nothing is allocated or copied to hand a batch over: the thread is sent n.
+ * A slot: its operation count, `last` (1 for the batch close() hands over), BATCH_OPS operations of
+ * four int32 each, then BATCH_BYTES of data.
  */
-export interface WriterBatch {
-  readonly bytes: ArrayBuffer;
-  readonly ops: number[];
-  /** Paths of the batch's OPEN operations, in order. */
-  readonly paths: string[];
-  /** The last batch: the thread answers on its parent port once it is written. */
-  readonly last: boolean;
+/** Int32 offset of a slot's operation count, `last` flag and operations, from the slot's start. */
+export const SLOT_COUNT = 0;
+export const SLOT_LAST = 1;
+export const SLOT_OPS = 2;
+/** Byte size of a slot, and the byte offset of its data. */
+export const SLOT_DATA = (SLOT_OPS + 4 * BATCH_OPS) * Int32Array.BYTES_PER_ELEMENT;
+export const SLOT_BYTES = SLOT_DATA + BATCH_BYTES;
+/** Byte offset of the first slot (after the written counter, padded to 8). */
+export const SLOTS_START = 8;
+
+/** The int32 view of slot `k` and its data bytes. */
+export function slotViews(shared: SharedArrayBuffer, k: number): { readonly ints: Int32Array; readonly data: Uint8Array } {
+  const start = SLOTS_START + k * SLOT_BYTES;
+  return { ints: new Int32Array(shared, start, SLOT_DATA / Int32Array.BYTES_PER_ELEMENT), data: new Uint8Array(shared, start + SLOT_DATA, BATCH_BYTES) };
 }
 
-/** `OPEN file pathIndex _`: create or truncate the file at `paths[pathIndex]`. */
+/** `OPEN file start end`: create or truncate the file whose UTF-8 path is `data[start, end)`. */
 export const OP_OPEN = 0;
-/** `BYTES file start end`: append `bytes[start, end)` to the file. */
+/** `BYTES file start end`: append `data[start, end)` to the file. */
 export const OP_BYTES = 1;
-/** `KEEP blob start end`: keep `bytes[start, end)` as blob `blob` for the writer's lifetime. */
+/** `KEEP blob start end`: keep `data[start, end)` as blob `blob` for the writer's lifetime. */
 export const OP_KEEP = 2;
 /** `BLOB file blob _`: append a kept blob to the file. */
 export const OP_BLOB = 3;
@@ -82,18 +97,25 @@ export class ReplayWriter {
   private readonly worker: Worker;
   /** Failures from the thread, read without waiting (receiveMessageOnPort). */
   private readonly failures: MessagePort;
+  private readonly shared: SharedArrayBuffer;
   /** `[0]`: batches the thread has written. */
   private readonly written: Int32Array;
+  private readonly slots: ReadonlyArray<{ readonly ints: Int32Array; readonly data: Uint8Array }>;
+  /** Batches handed over; the one being built is batch `posted`, in slot `posted % MAX_BATCHES_IN_FLIGHT`. */
   private posted = 0;
-  private bytes = new Uint8Array(BATCH_BYTES);
+  /** Whether the batch being built has its slot (batch `posted - MAX_BATCHES_IN_FLIGHT` is written). */
+  private slotFree = true;
+  private ints: Int32Array;
+  private data: Uint8Array;
+  /** Operations and data bytes in the batch being built. */
+  private opCount = 0;
   private used = 0;
-  private ops: number[] = [];
-  private paths: string[] = [];
   /** The file of the last BYTES op, whose range ends at `used`: the next bytes for it extend it. */
   private extendable = 0;
   private nextFile = 1;
   private readonly blobs = new WeakMap<Uint8Array, number>();
   private nextBlob = 1;
+  private readonly paths = new TextEncoder();
   private postQueued = false;
   private closed: Promise<void> | null = null;
   private readonly unreported: ReplayWriteError[] = [];
@@ -101,17 +123,19 @@ export class ReplayWriter {
   private readonly ended: Promise<void>;
   /** Why the thread stopped early, once this thread's event loop has heard of it. */
   private broken: ReplayWriteError | null = null;
-
   private readonly stallLimitMs: number;
 
   constructor(options: ReplayWriterOptions = {}) {
     this.stallLimitMs = options.stallLimitMs ?? STALL_LIMIT_MS;
     if (!(this.stallLimitMs > 0)) throw new RangeError(`stallLimitMs must be positive, got ${this.stallLimitMs}`);
-    const shared = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
-    this.written = new Int32Array(shared);
+    this.shared = new SharedArrayBuffer(SLOTS_START + MAX_BATCHES_IN_FLIGHT * SLOT_BYTES);
+    this.written = new Int32Array(this.shared, 0, 1);
+    this.slots = Array.from({ length: MAX_BATCHES_IN_FLIGHT }, (_, k) => slotViews(this.shared, k));
+    this.ints = this.slots[0]!.ints;
+    this.data = this.slots[0]!.data;
     const { port1, port2 } = new MessageChannel();
     this.failures = port1;
-    this.worker = new Worker(THREAD_URL, { workerData: { written: shared, failures: port2 }, transferList: [port2] });
+    this.worker = new Worker(THREAD_URL, { workerData: { shared: this.shared, failures: port2 }, transferList: [port2] });
     this.ended = new Promise<void>((resolve, reject) => {
       const stop = (why: string) => {
         this.broken ??= new ReplayWriteError(`the replay writer thread ${why} before writing every file`);
@@ -139,41 +163,52 @@ export class ReplayWriter {
   sink(path: string, options: WriterSinkOptions = {}): ReplaySink {
     if (this.closed !== null) throw new Error('the replay writer is closed');
     const file = this.nextFile++;
-    this.op(OP_OPEN, file, this.paths.length, 0);
-    this.paths.push(path);
+    // A path is at most a few KB: it fits in an empty batch.
+    if (this.room(3 * path.length, 1) < 3 * path.length) throw new RangeError(`replay path too long (${path.length} characters)`);
+    const { read, written } = this.paths.encodeInto(path, this.data.subarray(this.used));
+    assertInvariant(read === path.length, 'replay writer', 'the path fits in the room made for it');
+    this.op(OP_OPEN, file, this.used, this.used + written);
+    this.used += written;
     return options.live === false ? new WriterSink(this, file, path) : new LiveWriterSink(this, file, path);
   }
 
-  /** @internal: appends `chunk` to `file`. */
+  /** @internal: appends `chunk` to `file`, over several batches if it must. */
   append(file: number, chunk: Uint8Array): void {
-    this.room(chunk.length);
-    this.bytes.set(chunk, this.used);
-    const start = this.used;
-    this.used += chunk.length;
-    const ops = this.ops;
-    if (this.extendable === file && ops.length > 0) ops[ops.length - 1] = this.used;
-    else this.op(OP_BYTES, file, start, this.used);
-    this.extendable = file;
+    let at = 0;
+    while (at < chunk.length) {
+      const extend = this.extendable === file && this.opCount > 0;
+      const room = this.room(chunk.length - at, extend ? 0 : 1);
+      const n = Math.min(room, chunk.length - at);
+      this.data.set(n === chunk.length ? chunk : chunk.subarray(at, at + n), this.used);
+      const start = this.used;
+      this.used += n;
+      at += n;
+      // Still the batch where the last op ends (room() did not hand it over): extend that op.
+      if (this.extendable === file && this.opCount > 0) this.ints[SLOT_OPS + 4 * (this.opCount - 1) + 3] = this.used;
+      else this.op(OP_BYTES, file, start, this.used);
+      this.extendable = file;
+    }
   }
 
-  /** @internal: appends bytes that never change, sent to the thread once per writer. */
+  /** @internal: appends bytes that never change, sent to the thread once per writer (if not too big). */
   appendShared(file: number, bytes: Uint8Array): void {
+    if (bytes.length > MAX_BLOB_BYTES) return this.append(file, bytes);
     let blob = this.blobs.get(bytes);
     if (blob === undefined) {
       blob = this.nextBlob++;
       this.blobs.set(bytes, blob);
-      this.room(bytes.length);
-      this.bytes.set(bytes, this.used);
+      this.room(bytes.length, 2);
+      this.data.set(bytes, this.used);
       this.op(OP_KEEP, blob, this.used, this.used + bytes.length);
       this.used += bytes.length;
-    }
+    } else this.room(0, 1);
     this.op(OP_BLOB, file, blob, 0);
   }
 
   /** @internal: the file is complete. */
   closeFile(file: number): void {
+    this.room(0, 1);
     this.op(OP_CLOSE, file, 0, 0);
-    if (this.used >= BATCH_BYTES) this.post(false);
   }
 
   /** @internal: hands the batch over at the next turn of the event loop. */
@@ -182,7 +217,7 @@ export class ReplayWriter {
     this.postQueued = true;
     setImmediate(() => {
       this.postQueued = false;
-      if (this.closed === null) this.post(false);
+      if (this.closed === null && this.opCount > 0) this.post(false);
     });
   }
 
@@ -213,42 +248,59 @@ export class ReplayWriter {
   }
 
   private op(kind: number, id: number, a: number, b: number): void {
-    this.ops.push(kind, id, a, b);
+    assertInvariant(this.slotFree && this.opCount < BATCH_OPS, 'replay writer', 'an operation goes into a free slot with room');
+    const at = SLOT_OPS + 4 * this.opCount++;
+    const ints = this.ints;
+    ints[at] = kind;
+    ints[at + 1] = id;
+    ints[at + 2] = a;
+    ints[at + 3] = b;
     this.extendable = 0;
   }
 
-  /** Makes room for `length` more bytes in the batch: hands a full one over, grows for a big chunk. */
-  private room(length: number): void {
-    if (this.used + length <= this.bytes.length) return;
-    if (this.used > 0 || this.ops.length > 0) this.post(false);
-    if (length > this.bytes.length) this.bytes = new Uint8Array(length);
+  /**
+   * Makes room in the batch for `ops` more operations and up to `bytes` more data bytes, handing a
+   * full batch over; returns the data bytes there is room for now (at least 1 if `bytes` > 0).
+   */
+  private room(bytes: number, ops: number): number {
+    if (!this.slotFree) this.waitForSlot();
+    if (this.opCount + ops > BATCH_OPS || (bytes > 0 && this.used === BATCH_BYTES) || (ops > 0 && bytes > BATCH_BYTES - this.used && bytes <= BATCH_BYTES)) {
+      this.post(false);
+      this.waitForSlot();
+    }
+    return Math.min(bytes, BATCH_BYTES - this.used);
   }
 
+  /** Hands the batch being built to the thread; the next one needs its slot (see waitForSlot). */
   private post(last: boolean): void {
     if (this.broken !== null) throw this.broken;
-    if (!last && this.ops.length === 0) return;
-    this.waitForRoom();
-    // The batch's bytes are moved to the thread, not copied: a copy of what is used, unless full.
-    const bytes = this.used === this.bytes.length ? this.bytes.buffer : this.bytes.slice(0, this.used).buffer;
-    const batch: WriterBatch = { bytes, ops: this.ops, paths: this.paths, last };
-    this.worker.postMessage(batch, [bytes]);
+    if (!this.slotFree) this.waitForSlot();
+    const ints = this.ints;
+    ints[SLOT_COUNT] = this.opCount;
+    ints[SLOT_LAST] = last ? 1 : 0;
+    this.worker.postMessage(this.posted);
     this.posted++;
-    if (bytes === this.bytes.buffer) this.bytes = new Uint8Array(BATCH_BYTES);
+    const slot = this.slots[this.posted % MAX_BATCHES_IN_FLIGHT]!;
+    this.ints = slot.ints;
+    this.data = slot.data;
+    this.opCount = 0;
     this.used = 0;
-    this.ops = [];
-    this.paths = [];
     this.extendable = 0;
+    this.slotFree = false;
     if (last) return; // close() reports failures once everything is written
     this.readFailures();
     const failure = this.unreported.shift();
     if (failure !== undefined) throw failure;
   }
 
-  /** Blocks while MAX_BATCHES_IN_FLIGHT batches are not yet written. */
-  private waitForRoom(): void {
+  /** Blocks until the slot of the batch being built is free: MAX_BATCHES_IN_FLIGHT batches at most wait for the thread. */
+  private waitForSlot(): void {
     for (;;) {
       const written = Atomics.load(this.written, 0);
-      if (this.posted - written < MAX_BATCHES_IN_FLIGHT) return;
+      if (this.posted - written < MAX_BATCHES_IN_FLIGHT) {
+        this.slotFree = true;
+        return;
+      }
       if (Atomics.wait(this.written, 0, written, this.stallLimitMs) === 'timed-out') {
         throw new ReplayWriteError(`the replay writer thread wrote nothing for ${this.stallLimitMs / 1000} s with ${this.posted - written} batches waiting`);
       }

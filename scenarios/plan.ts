@@ -4,6 +4,7 @@
  * messages add, in message order). The world, the oracle, the baseline agents and scoring all read
  * the plan from here, so they agree on what "step S of task T" is.
  */
+import { assertInvariant } from '../engine/assert.js';
 import { msToUs } from '../engine/index.js';
 import { canonicalJson } from './canonical.js';
 import type { AnswerSpec, JsonValue, Scenario, StepInput } from './schema.js';
@@ -189,7 +190,7 @@ function makeStep(task: string, s: { id: string; tool: string; args: Record<stri
 }
 
 function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`plan invariant: ${message}`);
+  assertInvariant(condition, 'plan', message);
 }
 
 /**

@@ -19,6 +19,7 @@
  *   answered by a decision that had seen its last request; `limit` at maxTimeMs / maxDecisions / maxCalls; `stalled` when
  *   the agent waits with nothing left that could wake it; `errored` when the agent itself fails.
  */
+import { assertInvariant } from '../engine/assert.js';
 import { Resource, Simulation, compileDistribution, msToUs, type Distribution, type DistributionSpec, type Signal } from '../engine/index.js';
 import type { EndReason, EpisodeEvent, LimitName } from './events.js';
 import { compiledScenario } from './compiled.js';
@@ -471,7 +472,7 @@ function indexOfCall(pending: readonly PendingCall[], callId: number): number {
 }
 
 function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`world invariant: ${message}`);
+  assertInvariant(condition, 'world', message);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
