@@ -1,18 +1,18 @@
 /**
- * The thread of a ReplayWriter (writer.ts): applies each batch's operations in order, counts the
- * batch as written (and wakes a run waiting for room), and answers the last batch on its parent
- * port, then ends. A file it cannot open or write is reported once on the failures port and its remaining
- * operations skipped; the other files go on.
+ * The thread of a ReplayWriter (writer.ts): for each batch number it is sent, applies that slot's
+ * operations in order (writer-protocol.ts), counts the batch as written (which frees the slot and
+ * wakes a run waiting for one), and after the last batch answers on its parent port and ends. A
+ * file it cannot open or write is reported once on the failures port and its remaining operations
+ * skipped; the other files go on.
  */
 import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { MAX_BATCHES_IN_FLIGHT, OP_BLOB, OP_BYTES, OP_CLOSE, OP_KEEP, OP_OPEN, SLOT_COUNT, SLOT_LAST, SLOT_OPS, slotViews, type WriterFailure } from './writer.js';
+import { MAX_BATCHES_IN_FLIGHT, OP_BLOB, OP_BYTES, OP_CLOSE, OP_KEEP, OP_OPEN, SLOT_COUNT, SLOT_LAST, SLOT_OPS, sharedViews, type WriterFailure } from './writer-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('writer-thread.js runs as the worker thread of a ReplayWriter');
 const { shared, failures } = workerData as { readonly shared: SharedArrayBuffer; readonly failures: MessagePort };
-const written = new Int32Array(shared, 0, 1);
-const slots = Array.from({ length: MAX_BATCHES_IN_FLIGHT }, (_, k) => slotViews(shared, k));
+const { written, slots } = sharedViews(shared);
 const paths = new TextDecoder();
 
 interface OpenFile {

@@ -15,9 +15,10 @@
  * of the event loop after a checkpoint (a decision's end: an episode that waits on a model is
  * written as it goes, as with a FileSink), and on `close()`.
  *
- * Bounds: at most MAX_BATCHES_IN_FLIGHT batches are handed over and not yet written; past that the
- * run's thread waits for the writer's (a disk slower than the run slows the run rather than
- * filling memory). So a process killed mid-run loses at most the batch being gathered and those
+ * Bounds: batches are built in the slots of a shared buffer (writer-protocol.ts): at most
+ * MAX_BATCHES_IN_FLIGHT (32) of 64 KiB are handed over and not yet written; past that the run's
+ * thread waits for the writer's (a disk slower than the run slows the run rather than filling
+ * memory). So a process killed mid-run loses at most the batch being gathered and those
  * in flight; every file already written keeps its complete frames (a file without its trailer
  * reads as truncated).
  *
@@ -28,18 +29,13 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { ReplaySink } from './recorder.js';
 import { assertInvariant } from '../engine/assert.js';
+import { BATCH_BYTES, BATCH_OPS, MAX_BATCHES_IN_FLIGHT, OP_BLOB, OP_BYTES, OP_CLOSE, OP_KEEP, OP_OPEN, SHARED_BYTES, SLOT_COUNT, SLOT_LAST, SLOT_OPS, sharedViews, type Slot, type WriterFailure } from './writer-protocol.js';
 
 /** A file the writer thread could not write. */
 export class ReplayWriteError extends Error {
   override name = 'ReplayWriteError';
 }
 
-/** Bytes a batch holds, at most (a suite episode's own bytes are ~1 KB, its scenario ~10 KB once). */
-export const BATCH_BYTES = 64 * 1024;
-/** Operations a batch holds, at most. */
-export const BATCH_OPS = 4 * 1024;
-/** Batches handed to the thread and not yet written, at most: the slots of the shared buffer. */
-export const MAX_BATCHES_IN_FLIGHT = 32;
 /** A thread that writes nothing for this long has stopped: the run gives up rather than hang. */
 const STALL_LIMIT_MS = 60_000;
 /** Shared bytes (a scenario) kept by the thread up to this size; larger ones are written as bytes. */
@@ -50,46 +46,6 @@ export interface ReplayWriterOptions {
   readonly stallLimitMs?: number;
 }
 
-/**
- * The memory both threads share: a counter of batches written, then MAX_BATCHES_IN_FLIGHT slots.
- * Batch n is built in slot n % MAX_BATCHES_IN_FLIGHT, only once batch n - MAX_BATCHES_IN_FLIGHT is
- * written, so nothing is allocated or copied to hand a batch over: the thread is sent n.
- * A slot: its operation count, `last` (1 for the batch close() hands over), BATCH_OPS operations of
- * four int32 each, then BATCH_BYTES of data.
- */
-/** Int32 offset of a slot's operation count, `last` flag and operations, from the slot's start. */
-export const SLOT_COUNT = 0;
-export const SLOT_LAST = 1;
-export const SLOT_OPS = 2;
-/** Byte size of a slot, and the byte offset of its data. */
-export const SLOT_DATA = (SLOT_OPS + 4 * BATCH_OPS) * Int32Array.BYTES_PER_ELEMENT;
-export const SLOT_BYTES = SLOT_DATA + BATCH_BYTES;
-/** Byte offset of the first slot (after the written counter, padded to 8). */
-export const SLOTS_START = 8;
-
-/** The int32 view of slot `k` and its data bytes. */
-export function slotViews(shared: SharedArrayBuffer, k: number): { readonly ints: Int32Array; readonly data: Uint8Array } {
-  const start = SLOTS_START + k * SLOT_BYTES;
-  return { ints: new Int32Array(shared, start, SLOT_DATA / Int32Array.BYTES_PER_ELEMENT), data: new Uint8Array(shared, start + SLOT_DATA, BATCH_BYTES) };
-}
-
-/** `OPEN file start end`: create or truncate the file whose UTF-8 path is `data[start, end)`. */
-export const OP_OPEN = 0;
-/** `BYTES file start end`: append `data[start, end)` to the file. */
-export const OP_BYTES = 1;
-/** `KEEP blob start end`: keep `data[start, end)` as blob `blob` for the writer's lifetime. */
-export const OP_KEEP = 2;
-/** `BLOB file blob _`: append a kept blob to the file. */
-export const OP_BLOB = 3;
-/** `CLOSE file _ _`: close the file. */
-export const OP_CLOSE = 4;
-
-/** What the thread says of a file it could not write (on the errors port). */
-export interface WriterFailure {
-  readonly path: string;
-  readonly message: string;
-}
-
 /** The compiled thread next to this module; from the TypeScript sources (under a test runner) the compiled one in dist/. */
 const THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? '../dist/replays/writer-thread.js' : './writer-thread.js', import.meta.url);
 
@@ -97,10 +53,9 @@ export class ReplayWriter {
   private readonly worker: Worker;
   /** Failures from the thread, read without waiting (receiveMessageOnPort). */
   private readonly failures: MessagePort;
-  private readonly shared: SharedArrayBuffer;
   /** `[0]`: batches the thread has written. */
   private readonly written: Int32Array;
-  private readonly slots: ReadonlyArray<{ readonly ints: Int32Array; readonly data: Uint8Array }>;
+  private readonly slots: readonly Slot[];
   /** Batches handed over; the one being built is batch `posted`, in slot `posted % MAX_BATCHES_IN_FLIGHT`. */
   private posted = 0;
   /** Whether the batch being built has its slot (batch `posted - MAX_BATCHES_IN_FLIGHT` is written). */
@@ -128,14 +83,13 @@ export class ReplayWriter {
   constructor(options: ReplayWriterOptions = {}) {
     this.stallLimitMs = options.stallLimitMs ?? STALL_LIMIT_MS;
     if (!(this.stallLimitMs > 0)) throw new RangeError(`stallLimitMs must be positive, got ${this.stallLimitMs}`);
-    this.shared = new SharedArrayBuffer(SLOTS_START + MAX_BATCHES_IN_FLIGHT * SLOT_BYTES);
-    this.written = new Int32Array(this.shared, 0, 1);
-    this.slots = Array.from({ length: MAX_BATCHES_IN_FLIGHT }, (_, k) => slotViews(this.shared, k));
+    const shared = new SharedArrayBuffer(SHARED_BYTES);
+    ({ written: this.written, slots: this.slots } = sharedViews(shared));
     this.ints = this.slots[0]!.ints;
     this.data = this.slots[0]!.data;
     const { port1, port2 } = new MessageChannel();
     this.failures = port1;
-    this.worker = new Worker(THREAD_URL, { workerData: { shared: this.shared, failures: port2 }, transferList: [port2] });
+    this.worker = new Worker(THREAD_URL, { workerData: { shared, failures: port2 }, transferList: [port2] });
     this.ended = new Promise<void>((resolve, reject) => {
       const stop = (why: string) => {
         this.broken ??= new ReplayWriteError(`the replay writer thread ${why} before writing every file`);

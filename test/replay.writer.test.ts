@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../agents/index.js';
 import type { EpisodeEvent } from '../scenarios/events.js';
 import { encodeReplay, makeHeader, readReplay, recordEpisode, ReplayRecorder, ReplayWriteError, ReplayWriter, replayScenario, type ReplayHeader } from '../replays/index.js';
-import { BATCH_BYTES, MAX_BATCHES_IN_FLIGHT } from '../replays/writer.js';
+import { BATCH_BYTES, MAX_BATCHES_IN_FLIGHT } from '../replays/writer-protocol.js';
 import { exampleScenarios } from './support/replays.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tooltime-writer-'));
