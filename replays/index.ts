@@ -1,7 +1,8 @@
 /**
  * Replays: self-contained, deterministic recordings of episodes (format: replays/FORMAT.md).
  *
- * - write: `ReplayRecorder` (streaming), `encodeReplay` (in memory), `recordEpisode` (run + record);
+ * - write: `ReplayRecorder` (streaming), `encodeReplay` (in memory), `recordEpisode` (run + record),
+ *   `ReplayWriter` (many files, written on a thread of their own: `tooltime run --out`);
  * - read: `readReplay`, `readReplayFile` (complete prefix of a truncated file; `ReplayError` otherwise);
  * - use: `verifyReplay`, `verifyReplayFiles` (many files, on worker threads), `diffReplays`, `forkReplay`, `inspectReplay`, `scoreReplay`, golden replays.
  */
