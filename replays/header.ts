@@ -22,7 +22,8 @@ import { canonEqual, canonicalize } from '../scenarios/canonical.js';
 import { packageRoot } from '../scenarios/paths.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../scenarios/schema.js';
-import { parseScenario, ScenarioError } from '../scenarios/validate.js';
+import { ScenarioError } from '../scenarios/validate.js';
+import { canonicalScenario, parseCanonicalScenario } from '../scenarios/canonical-scenario.js';
 import { encodeJson, MsgWriter } from './codec.js';
 import { crc32, crc32Shift, DELIVERIES, MODES } from './format.js';
 
@@ -66,18 +67,8 @@ export function tooltimeVersion(): string {
   return version;
 }
 
-const canonicalScenarios = new WeakMap<Scenario, Scenario>();
-
-/** The scenario a replay records: the parse of its canonical form (same for equal scenarios). */
-export function replayScenario(scenario: Scenario): Scenario {
-  let out = canonicalScenarios.get(scenario);
-  if (out === undefined) {
-    out = parseScenario(canonicalize(scenario), `scenario ${scenario.id}`);
-    canonicalScenarios.set(scenario, out);
-    canonicalScenarios.set(out, out);
-  }
-  return out;
-}
+/** The scenario a replay records: its canonical form (scenarios/canonical-scenario.ts), the same for equal scenarios. */
+export const replayScenario: (scenario: Scenario) => Scenario = canonicalScenario;
 
 /** Every parameter of a registry agent spec (defaults included; infinities as the string "Infinity"); null outside the registry. */
 export function agentConfig(spec: string): JsonValue {
@@ -341,7 +332,8 @@ export function parseHeader(value: unknown, scenarioKey: string, file: string): 
     scenarioCache.set(scenarioKey, scenario);
   } else {
     try {
-      scenario = parseScenario(header.scenario, `${file}: header.scenario`);
+      // A header's scenario is canonical JSON (the decoder refuses unsorted keys): it parses into its own canonical form.
+      scenario = parseCanonicalScenario(header.scenario, `${file}: header.scenario`);
     } catch (error) {
       if (error instanceof ScenarioError) {
         const first = error.problems[0];
@@ -352,8 +344,6 @@ export function parseHeader(value: unknown, scenarioKey: string, file: string): 
     }
     if (scenarioCache.size >= SCENARIO_CACHE_SIZE) scenarioCache.delete(scenarioCache.keys().next().value!);
     scenarioCache.set(scenarioKey, scenario);
-    // Parsed from a canonical document: it is its own replay scenario.
-    canonicalScenarios.set(scenario, scenario);
   }
   return { header, scenario };
 }

@@ -8,6 +8,7 @@
  * Agents that call out (a model) may run several episodes at once (`concurrency`): each episode is
  * still deterministic, and results are reported in the fixed order whatever finishes first.
  */
+import { canonicalScenario } from './canonical-scenario.js';
 import type { DistributionSpec } from '../engine/index.js';
 import type { EpisodeEvent } from './events.js';
 import { computeOracle } from './oracle.js';
@@ -108,7 +109,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const referenceAgent = options.referenceAgent ?? 'sequential';
   const world = { mode: options.mode, delivery: options.delivery, ...(options.thinkTime === undefined ? {} : { thinkTime: options.thinkTime }) };
   const jobs: Array<{ instance: ExperimentInstance; seed: number; agent: string }> = [];
-  for (const instance of options.instances) for (const seed of options.seeds) for (const agent of options.agents) jobs.push({ instance, seed, agent });
+  // Every episode runs on its scenario's canonical form, the one its replay records, so that a
+  // run and its replay's re-run show an agent the same objects (keys in the same order).
+  const instances = options.instances.map((i) => ({ ...i, scenario: canonicalScenario(i.scenario) }));
+  for (const instance of instances) for (const seed of options.seeds) for (const agent of options.agents) jobs.push({ instance, seed, agent });
 
   // Oracle bound and reference makespan, once per (instance, seed).
   const references = new Map<string, Promise<{ boundUs: number | null; sequentialMakespanUs: number | null }>>();

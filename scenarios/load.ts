@@ -8,7 +8,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { scenariosPath } from './paths.js';
 import type { Scenario } from './schema.js';
-import { parseScenario, ScenarioError } from './validate.js';
+import { ScenarioError } from './validate.js';
+import { parseCanonicalScenario } from './canonical-scenario.js';
 
 /** The folder of hand-written example scenarios shipped with tooltime. */
 export function examplesDir(): string {
@@ -43,9 +44,9 @@ export function readJsonFile(path: string): unknown {
   }
 }
 
-/** Reads, parses and validates one scenario file. */
+/** Reads, parses and validates one scenario file, into its canonical form (canonical-scenario.ts). */
 export function loadScenarioFile(path: string): Scenario {
-  return parseScenario(readJsonFile(path), path);
+  return parseCanonicalScenario(readJsonFile(path), path);
 }
 
 /**

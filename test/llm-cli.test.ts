@@ -82,6 +82,14 @@ describe('tooltime run with a model agent', () => {
     const lines = readFileSync(join(out, 'results', 'episodes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.agent === 'openai:test-model').every((l) => l.usage.requests > 0 && l.usage.perTask.t1.promptTokens === l.usage.promptTokens)).toBe(true);
     expect(lines.filter((l) => l.agent === 'greedy-async').every((l) => l.usage === undefined)).toBe(true);
+    // The replays of both agents, two episodes at once each written decision by decision (the model's) or whole, verify without the network.
+    const replays = join(out, 'results', 'replays');
+    expect(readdirSync(replays).sort()).toEqual(['example-chain--greedy-async--seed1.ttr', 'example-chain--greedy-async--seed2.ttr', 'example-chain--openai_test-model--seed1.ttr', 'example-chain--openai_test-model--seed2.ttr']);
+    const requestsBeforeVerify = server.requests.length;
+    const verified = await run(['replay', 'verify', replays], { ...envWithout('OPENAI_BASE_URL'), OPENAI_API_KEY: KEY });
+    expect(verified.status, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout.trim().split('\n')).toHaveLength(4);
+    expect(server.requests.length).toBe(requestsBeforeVerify);
     // The table view, answered from the cache (no new request).
     const again = await run(args.filter((a) => a !== '--json'), { ...envWithout('OPENAI_BASE_URL'), OPENAI_API_KEY: KEY });
     expect(again.status).toBe(0);

@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAgent } from '../agents/index.js';
 import type { EpisodeEvent } from '../scenarios/events.js';
-import { checkGolden, diffReplays, encodeReplay, ForkAgent, formatChrome, formatJsonl, formatText, GOLDEN_AGENTS, goldenDir, readReplay, recordEpisode, replayedDecisions, replayScenario, verifyReplay } from '../replays/index.js';
+import { runExperiment } from '../scenarios/experiment.js';
+import { examplesDir, readJsonFile } from '../scenarios/load.js';
+import type { Agent } from '../scenarios/protocol.js';
+import { parseScenario } from '../scenarios/validate.js';
+import { checkGolden, diffReplays, encodeReplay, ForkAgent, MemorySink, ReplayRecorder, formatChrome, formatJsonl, formatText, GOLDEN_AGENTS, goldenDir, readReplay, recordEpisode, replayedDecisions, replayScenario, verifyReplay } from '../replays/index.js';
 import { chaoticAgent, exampleScenarios } from './support/replays.js';
 
 const goldenFiles = readdirSync(goldenDir()).filter((f) => f.endsWith('.ttr')).sort();
@@ -131,5 +135,43 @@ describe('diff and inspect', () => {
     for (const spans of byTid.values()) {
       for (const x of spans) for (const y of spans) if (x !== y && x.ts < y.ts && y.ts < x.end) expect(y.end).toBeLessThanOrEqual(x.end);
     }
+  });
+});
+
+describe('runs record what their re-runs reproduce', () => {
+  /** greedy-async, noting each result it is delivered as JSON text, keys in their order (as a model's prompt shows them). */
+  const keyReader = (): Agent => {
+    const inner = createAgent('greedy-async');
+    return {
+      spec: 'greedy-async',
+      start: (info) => inner.start?.(info),
+      decide: async (o) => {
+        const texts = o.delivered.flatMap((d) => (d.type === 'result' ? [JSON.stringify(d.result)] : []));
+        return { ...(await inner.decide(o)), note: texts.length === 0 ? null : texts };
+      },
+    };
+  };
+
+  it('an episode of tooltime run runs on the canonical scenario its replay holds: an agent that reads key order re-runs it exactly', async () => {
+    // The file as written (tables with keys id, departs, priceUsd), not the loader's canonical form.
+    const scenario = parseScenario(readJsonFile(join(examplesDir(), 'chain.json')), 'chain.json');
+    const sink = new MemorySink();
+    const notes: unknown[] = [];
+    await runExperiment({
+      instances: [{ scenario, file: 'chain.json' }],
+      agents: ['greedy-async'],
+      seeds: [1],
+      mode: 'async',
+      delivery: 'push',
+      makeAgent: keyReader,
+      recorder: (key, s) => {
+        const recorder = ReplayRecorder.open(sink, { scenario: s, agent: key.agent, seed: key.seed });
+        return { onEvent: (e) => (recorder.onEvent(e), e.type === 'decision_ended' && e.note !== null ? notes.push(e.note) : undefined), finish: () => void recorder.finish() };
+      },
+    });
+    // The file lists each flight as id, departs, priceUsd; the agent sees the canonical order.
+    expect(notes[0]).toEqual(['{"flights":[{"departs":"07:15","id":"UA-512","priceUsd":318},{"departs":"09:40","id":"DL-88","priceUsd":342}]}']);
+    const verified = await verifyReplay(sink.bytes(), { makeAgent: () => keyReader() });
+    expect(verified.ok, verified.ok ? '' : verified.reason).toBe(true);
   });
 });

@@ -1,0 +1,31 @@
+/**
+ * A scenario's canonical form: the parse of its canonical JSON (every object's keys sorted, tool
+ * tables and args included). It is what a replay header holds and what every run runs, so that a
+ * recorded episode re-runs from its header exactly: an agent that shows a tool's result as text
+ * (a model's prompt) or reads an object's keys sees them in the same order in the run and in the
+ * re-run. Scenario files are parsed into it directly (load.ts).
+ */
+import { canonicalize } from './canonical.js';
+import type { Scenario } from './schema.js';
+import { parseScenario } from './validate.js';
+
+/** Scenarios seen, to their canonical forms (a canonical form maps to itself). */
+const canonicalForms = new WeakMap<Scenario, Scenario>();
+
+/** The canonical form of `scenario`: itself when it is one, else parsed once and kept. */
+export function canonicalScenario(scenario: Scenario): Scenario {
+  let out = canonicalForms.get(scenario);
+  if (out === undefined) {
+    out = parseScenario(canonicalize(scenario), `scenario ${scenario.id}`);
+    canonicalForms.set(scenario, out);
+    canonicalForms.set(out, out);
+  }
+  return out;
+}
+
+/** Validates `doc` from its canonical JSON: the scenario is its own canonical form. */
+export function parseCanonicalScenario(doc: unknown, file = '<scenario>'): Scenario {
+  const scenario = parseScenario(canonicalize(doc), file);
+  canonicalForms.set(scenario, scenario);
+  return scenario;
+}
