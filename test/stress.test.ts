@@ -4,6 +4,7 @@ import { createAgent } from '../agents/index.js';
 import { encodeForStress } from '../cli/stress.js';
 import { runStress, type StressOptions } from '../cli/stress-runner.js';
 import { validateScenario } from '../scenarios/validate.js';
+import { canonicalScenario } from '../scenarios/canonical-scenario.js';
 import { caseToScenario, stressCaseArb } from '../scenarios/stress/arbitrary.js';
 import { runChecks, type CheckName } from '../scenarios/stress/checks.js';
 import { runEpisode } from '../scenarios/world.js';
@@ -34,6 +35,16 @@ describe('stress scenarios', () => {
         expect(validateScenario(JSON.parse(JSON.stringify(caseToScenario(c))))).toEqual([]);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("every generated case is its own canonical form (its replay header's): a policy sees the same key order in the run and in the re-run", () => {
+    fc.assert(
+      fc.property(stressCaseArb(), (c) => {
+        const scenario = caseToScenario(c);
+        expect(JSON.stringify(scenario)).toBe(JSON.stringify(canonicalScenario(scenario)));
+      }),
+      { numRuns: 100 },
     );
   });
 });

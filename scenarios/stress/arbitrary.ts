@@ -174,18 +174,20 @@ export function caseToScenario(c: StressCase, id = 'stress-case'): Scenario {
       id: `t${ti}`,
       arrivalMs: t.arrivalMs,
       message: `task ${ti}: a ${t.shape} of ${t.steps.length} step(s)`,
-      steps: t.steps.map((s, si) => ({ id: `s${si}`, tool: `tool${s.tool}`, args: { task: ti, step: si }, after: s.deps.map((d) => `s${d}`) })),
+      steps: t.steps.map((s, si) => ({ id: `s${si}`, tool: `tool${s.tool}`, args: { step: si, task: ti }, after: s.deps.map((d) => `s${d}`) })),
       answer: { mustContain: [`task ${ti} done`] },
     })),
     messages: c.messages.map((m, mi) => ({
       atMs: m.atMs,
       task: `t${m.task}`,
       text: `also run step f${mi} of task ${m.task}`,
-      steps: [{ id: `f${mi}`, tool: `tool${m.step.tool}`, args: { task: m.task, followUp: mi }, after: m.step.deps.map((d) => `s${d}`) }],
+      steps: [{ id: `f${mi}`, tool: `tool${m.step.tool}`, args: { followUp: mi, task: m.task }, after: m.step.deps.map((d) => `s${d}`) }],
     })),
     thinkTime: c.thinkTime,
     limits: { maxTimeMs: 100_000_000, maxDecisions: 20_000, maxCalls: 10_000 },
   };
+  // Args keys written in sorted order: the scenario is its own canonical form (what its replay's
+  // header holds), so a policy that reads key order sees the same in a run and in its re-run.
   return scenarioSchema.parse(input);
 }
 
