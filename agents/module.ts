@@ -10,18 +10,41 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Agent } from '../scenarios/protocol.js';
 import { createAgent } from './registry.js';
-import { AgentSpecError, splitSpec } from './spec.js';
+import { AgentSpecError, specName, splitSpec } from './spec.js';
 
 export type AgentFactory = (options: { readonly params: Readonly<Record<string, string>>; readonly spec: string }) => Agent;
 
-/** True when a spec names a module file rather than a registered agent. */
+/** True when a spec names a module file rather than a registered agent or a model (never throws: the parameters are not read). */
 export function isModuleSpec(spec: string): boolean {
-  const { name } = splitSpec(spec);
+  const name = specName(spec);
   return name.startsWith('.') || name.startsWith('/') || /\.(c|m)?js$/.test(name);
 }
 
-/** Loads a policy module and returns a maker of fresh agents for that spec. */
+/** Makers of modules loaded, by resolved path and spec; bounded (cleared when full). */
+const loaded = new Map<string, () => Agent>();
+const MAX_LOADED = 64;
+
+function loadedKey(spec: string, cwd: string): string {
+  return `${resolve(cwd, splitSpec(spec).name)}\u0000${spec}`;
+}
+
+/** The maker `loadAgentModule(spec, cwd)` made, if it has been loaded in this process. */
+export function loadedAgentModule(spec: string, cwd = process.cwd()): (() => Agent) | undefined {
+  return loaded.get(loadedKey(spec, cwd));
+}
+
+/** Loads a policy module (once per path and spec) and returns a maker of fresh agents for that spec. */
 export async function loadAgentModule(spec: string, cwd = process.cwd()): Promise<() => Agent> {
+  const key = loadedKey(spec, cwd);
+  const known = loaded.get(key);
+  if (known !== undefined) return known;
+  const maker = await importAgentModule(spec, cwd);
+  if (loaded.size >= MAX_LOADED) loaded.clear();
+  loaded.set(key, maker);
+  return maker;
+}
+
+async function importAgentModule(spec: string, cwd: string): Promise<() => Agent> {
   const { name, pairs } = splitSpec(spec);
   const url = pathToFileURL(resolve(cwd, name)).href;
   let mod: { default?: unknown };

@@ -31,10 +31,17 @@ export interface ParsedSpec {
 }
 
 /** Splits `name:k=v,k=v` into the name and raw key/value pairs. */
+/** The name part of a spec (before the first colon), unchecked. */
+export function specName(spec: string): string {
+  const trimmed = spec.trim();
+  const colon = trimmed.indexOf(':');
+  return colon < 0 ? trimmed : trimmed.slice(0, colon);
+}
+
 export function splitSpec(spec: string): { name: string; pairs: Array<[string, string]> } {
   const trimmed = spec.trim();
   const colon = trimmed.indexOf(':');
-  const name = colon < 0 ? trimmed : trimmed.slice(0, colon);
+  const name = specName(trimmed);
   if (name === '') throw new AgentSpecError(`agent spec "${spec}" has no name`);
   const rest = colon < 0 ? '' : trimmed.slice(colon + 1);
   const pairs: Array<[string, string]> = [];

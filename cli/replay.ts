@@ -19,6 +19,7 @@
 import type { Command } from 'commander';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { agentMaker, isModuleSpec } from '../agents/index.js';
 import type { EpisodeEvent } from '../scenarios/events.js';
 import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, summarizeReplay, verifyReplayFiles, writeGolden, type InspectFormat, type ReplaySummary } from '../replays/index.js';
 import { EXIT_BAD_INPUT, UsageError } from './errors.js';
@@ -187,7 +188,9 @@ export function registerReplay(program: Command): void {
       const at = parseCount(options.at, '--at');
       const seed = options.seed === undefined ? null : parseSeed(options.seed);
       const bytes = readReplayBytes(file);
-      const result = await forkReplay(bytes, { at, agent: options.agent, seed, file, out: options.record });
+      // A policy module (./my-policy.mjs) is loaded here, as tooltime run loads it; registry agents need nothing.
+      const makeAgent = isModuleSpec(options.agent) ? await agentMaker([options.agent]) : null;
+      const result = await forkReplay(bytes, { at, agent: options.agent, seed, file, out: options.record, ...(makeAgent === null ? {} : { makeAgent }) });
       const handover = result.handover === null ? 'the new agent made no decision' : `handed over at decision ${result.handover}`;
       write(`${options.record}: forked ${file} at record ${at} to ${result.header.agent.spec} (${handover}); ${result.summary.records} records, ${result.episode.endReason} at ${msText(result.episode.makespanUs)} ms`);
     });

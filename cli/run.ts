@@ -86,7 +86,7 @@ export function writeResults(dir: string, result: ExperimentResult): void {
 }
 
 export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
-  const agents = (options.agent ?? agentEntries().filter((e) => e.kind === 'baseline').map((e) => e.name)).map((spec) => (!isModelSpec(spec) && isModuleSpec(spec) ? spec : canonicalSpec(spec)));
+  const agents = (options.agent ?? agentEntries().filter((e) => e.kind === 'baseline').map((e) => e.name)).map((spec) => (isModuleSpec(spec) ? spec : canonicalSpec(spec)));
   const models = modelSetup(agents, options, await agentMaker(agents.filter((s) => !isModelSpec(s))));
   const makeAgent = models.makeAgent;
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);

@@ -8,7 +8,7 @@
  * On a mismatch the result names the first record that differs, both versions (decoded), and the
  * records just before it.
  */
-import { AgentSpecError, isModelSpec, makeReplayAgent } from '../agents/index.js';
+import { AgentSpecError, isModelSpec, isModuleSpec, loadAgentModule, loadedAgentModule, makeReplayAgent } from '../agents/index.js';
 import type { EpisodeEvent } from '../scenarios/events.js';
 import type { Agent } from '../scenarios/protocol.js';
 import { runEpisode } from '../scenarios/world.js';
@@ -56,18 +56,36 @@ export type VerifyResult =
 
 /**
  * The agent a replay is re-run with when the caller gives none: the registry's agent for the
- * header's spec; a model agent (`openai:MODEL`) answered by its recorded responses, never the
- * network (for a fork, the responses recorded after the handover: the prefix's notes belong to the
- * agent it replays); for a fork, wrapped to replay the recorded prefix first.
+ * header's spec; a policy module's (`./my-policy.mjs`, resolved from the current directory, as
+ * `tooltime run` resolved it), loaded first by the re-run; a model agent (`openai:MODEL`)
+ * answered by its recorded responses, never the network (for a fork, the responses recorded after
+ * the handover: the prefix's notes belong to the agent it replays); for a fork, wrapped to replay
+ * the recorded prefix first.
  */
 export function defaultReplayAgent(header: ReplayHeader, recorded: readonly EpisodeEvent[]): Agent {
   try {
     const spec = header.agent.spec;
+    if (isModuleSpec(spec)) {
+      const maker = loadedAgentModule(spec);
+      if (maker === undefined) throw new ReplayError(`cannot re-create agent "${spec}": its module is not loaded (verifyReplay loads it)`);
+      return forkAgentFor(header, recorded, maker());
+    }
     if (!isModelSpec(spec)) return forkAgentFor(header, recorded);
     const own = header.forkedFrom === null ? recorded : recorded.slice(handoverIndex(recorded, header.forkedFrom.records));
     return forkAgentFor(header, recorded, makeReplayAgent(header, own));
   } catch (error) {
     if (error instanceof AgentSpecError) throw new ReplayError(`cannot re-create agent "${header.agent.spec}": ${error.message}`);
+    throw error;
+  }
+}
+
+/** Loads the policy module a header's agent is, so that `defaultReplayAgent` can make it. */
+async function loadModuleOf(header: ReplayHeader): Promise<void> {
+  const spec = header.agent.spec;
+  try {
+    await loadAgentModule(spec);
+  } catch (error) {
+    if (error instanceof AgentSpecError) throw new ReplayError(`cannot re-create agent "${spec}": ${error.message}`);
     throw error;
   }
 }
@@ -119,6 +137,7 @@ async function rerunInto(read: Pick<ReplayRead, 'file' | 'header' | 'scenario' |
   const { header } = read;
   let agent: Agent;
   try {
+    if (makeAgent === defaultReplayAgent && isModuleSpec(header.agent.spec)) await loadModuleOf(header);
     agent = makeAgent(header, read.events);
   } catch (error) {
     if (error instanceof ReplayError) throw new ReplayError(`${read.file}: ${error.message}`);

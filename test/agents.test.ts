@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AgentSpecError, agentEntries, canonicalSpec, createAgent } from '../agents/index.js';
+import { AgentSpecError, agentEntries, canonicalSpec, createAgent, isModuleSpec } from '../agents/index.js';
 import { eventsOfType } from '../scenarios/events.js';
 import { computeOracle } from '../scenarios/oracle.js';
 import { runEpisode } from '../scenarios/world.js';
@@ -22,6 +22,16 @@ describe('agent specs', () => {
     expect(() => createAgent('greedy-async:retry')).toThrow(/is not key=value/);
     expect(() => createAgent('impatient:luck=2')).toThrow(/at most 1/);
     expect(() => createAgent('greedy-async:thinkMs=x')).toThrow(AgentSpecError);
+  });
+
+  it('tells a policy module from a registered agent or a model by the name alone, never throwing on the parameters', () => {
+    expect(isModuleSpec('./policies/p.mjs:maxInFlight=2')).toBe(true);
+    expect(isModuleSpec('/abs/p.js')).toBe(true);
+    expect(isModuleSpec('p.cjs')).toBe(true);
+    expect(isModuleSpec('greedy-async:maxInFlight=2')).toBe(false);
+    // A model's spec has a colon that is no parameter list.
+    expect(isModuleSpec('openai:gpt-4o-mini')).toBe(false);
+    expect(isModuleSpec('greedy-async:retry')).toBe(false);
   });
 
   it('lists every agent with its kind and parameters', () => {
