@@ -25,7 +25,7 @@ const loaded = new Map<string, () => Agent>();
 const MAX_LOADED = 64;
 
 function loadedKey(spec: string, cwd: string): string {
-  return `${resolve(cwd, splitSpec(spec).name)}\u0000${spec}`;
+  return `${resolve(cwd, specName(spec))}\u0000${spec}`;
 }
 
 /** The maker `loadAgentModule(spec, cwd)` made, if it has been loaded in this process. */

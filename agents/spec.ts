@@ -30,7 +30,6 @@ export interface ParsedSpec {
   readonly canonical: string;
 }
 
-/** Splits `name:k=v,k=v` into the name and raw key/value pairs. */
 /** The name part of a spec (before the first colon), unchecked. */
 export function specName(spec: string): string {
   const trimmed = spec.trim();
@@ -38,6 +37,7 @@ export function specName(spec: string): string {
   return colon < 0 ? trimmed : trimmed.slice(0, colon);
 }
 
+/** Splits `name:k=v,k=v` into the name and raw key/value pairs. */
 export function splitSpec(spec: string): { name: string; pairs: Array<[string, string]> } {
   const trimmed = spec.trim();
   const colon = trimmed.indexOf(':');
