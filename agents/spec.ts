@@ -40,10 +40,10 @@ export function specName(spec: string): string {
 /** Splits `name:k=v,k=v` into the name and raw key/value pairs. */
 export function splitSpec(spec: string): { name: string; pairs: Array<[string, string]> } {
   const trimmed = spec.trim();
-  const colon = trimmed.indexOf(':');
   const name = specName(trimmed);
   if (name === '') throw new AgentSpecError(`agent spec "${spec}" has no name`);
-  const rest = colon < 0 ? '' : trimmed.slice(colon + 1);
+  // After the colon, if any ('' without one).
+  const rest = trimmed.slice(name.length + 1);
   const pairs: Array<[string, string]> = [];
   if (rest !== '') {
     for (const part of rest.split(',')) {

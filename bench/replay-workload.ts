@@ -8,13 +8,14 @@
  * pipeline's overhead is measured on `tooltime run --out DIR` as it runs on its defaults (the whole
  * suite, seed 1, every baseline agent, with the oracle, the sequential reference and scoring).
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEntries, createAgent } from '../agents/index.js';
 import { defaultInstances, sampleInstances } from '../cli/instances.js';
+import { replayPaths } from '../cli/replay.js';
 import { replayRecorder, writeResults, type RunReplays } from '../cli/run.js';
-import { encodeReplay, MemorySink, readReplay, readReplayHeader, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool, type ReplaySink } from '../replays/index.js';
+import { encodeReplay, MemorySink, readReplay, readReplayHeader, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool } from '../replays/index.js';
 import { runExperiment, type EpisodeKey, type EpisodeRecorder, type ExperimentResult } from '../scenarios/experiment.js';
 import { examplesDir, loadScenarios } from '../scenarios/load.js';
 import { scenariosPath } from '../scenarios/paths.js';
@@ -425,9 +426,7 @@ export async function verifyFilesThroughput(rounds: number, sample: number, pass
     const replays = outReplays(dir);
     await runBaselines(defaultInstances(sample), rounds, replays.recorder);
     await replays.close();
-    const paths = readdirSync(join(dir, 'replays'))
-      .sort()
-      .map((name) => join(dir, 'replays', name));
+    const paths = replayPaths([join(dir, 'replays')]);
     const count = (verdicts: Awaited<ReturnType<typeof verifyReplayFiles>>): number => {
       let events = 0;
       for (const v of verdicts) {

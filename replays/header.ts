@@ -202,14 +202,14 @@ export function knownScenarioPart(doc: JsonValue, bytes: Uint8Array): void {
   if (doc !== null && typeof doc === 'object' && !scenarioParts.has(doc)) scenarioParts.set(doc, partOf(bytes));
 }
 
-/*
+/**
+ * The header map up to the scenario's value: `agent`, `forkedFrom` and the key `scenario`.
+ *
  * The header payload is `headerJson(header)`, a map of six keys in this (sorted) order:
  * `writeHeaderStart`, then the scenario's bytes (`scenarioPart`), then `writeHeaderEnd` (so the
  * three must agree with `headerJson`). Split so that a recorder can hand the scenario's cached
  * bytes to its sink as they are instead of copying them after the start.
  */
-
-/** The header map up to the scenario's value: `agent`, `forkedFrom` and the key `scenario`. */
 export function writeHeaderStart(w: MsgWriter, header: ReplayHeader): void {
   const f = header.forkedFrom;
   w.mapHeader(6);

@@ -67,27 +67,29 @@ export function defaultReplayAgent(header: ReplayHeader, recorded: readonly Epis
     const spec = header.agent.spec;
     if (isModuleSpec(spec)) {
       const maker = loadedAgentModule(spec);
-      if (maker === undefined) throw new ReplayError(`cannot re-create agent "${spec}": its module is not loaded (verifyReplay loads it)`);
+      if (maker === undefined) throw new AgentSpecError('its module is not loaded (verifyReplay loads it)');
       return forkAgentFor(header, recorded, maker());
     }
     if (!isModelSpec(spec)) return forkAgentFor(header, recorded);
     const own = header.forkedFrom === null ? recorded : recorded.slice(handoverIndex(recorded, header.forkedFrom.records));
     return forkAgentFor(header, recorded, makeReplayAgent(header, own));
   } catch (error) {
-    if (error instanceof AgentSpecError) throw new ReplayError(`cannot re-create agent "${header.agent.spec}": ${error.message}`);
-    throw error;
+    throw cannotRecreate(header, error);
   }
 }
 
 /** Loads the policy module a header's agent is, so that `defaultReplayAgent` can make it. */
 async function loadModuleOf(header: ReplayHeader): Promise<void> {
-  const spec = header.agent.spec;
   try {
-    await loadAgentModule(spec);
+    await loadAgentModule(header.agent.spec);
   } catch (error) {
-    if (error instanceof AgentSpecError) throw new ReplayError(`cannot re-create agent "${spec}": ${error.message}`);
-    throw error;
+    throw cannotRecreate(header, error);
   }
+}
+
+/** The ReplayError for a header's agent that cannot be made (an AgentSpecError); any other error as it is. */
+function cannotRecreate(header: ReplayHeader, error: unknown): unknown {
+  return error instanceof AgentSpecError ? new ReplayError(`cannot re-create agent "${header.agent.spec}": ${error.message}`) : error;
 }
 
 /** Re-runs a replay's episode into memory with the replay's own header. */

@@ -65,7 +65,7 @@ export class ReplayWriter {
   /** Operations and data bytes in the batch being built. */
   private opCount = 0;
   private used = 0;
-  /** The file of the last BYTES op, whose range ends at `used`: the next bytes for it extend it. */
+  /** The file of the last BYTES op, whose range ends at `used`: the next bytes for it extend it (0: none; reset by every other op and by a post). */
   private extendable = 0;
   private nextFile = 1;
   private readonly blobs = new WeakMap<Uint8Array, number>();
@@ -130,15 +130,14 @@ export class ReplayWriter {
   append(file: number, chunk: Uint8Array): void {
     let at = 0;
     while (at < chunk.length) {
-      const extend = this.extendable === file && this.opCount > 0;
-      const room = this.room(chunk.length - at, extend ? 0 : 1);
+      const room = this.room(chunk.length - at, this.extendable === file ? 0 : 1);
       const n = Math.min(room, chunk.length - at);
       this.data.set(n === chunk.length ? chunk : chunk.subarray(at, at + n), this.used);
       const start = this.used;
       this.used += n;
       at += n;
       // Still the batch where the last op ends (room() did not hand it over): extend that op.
-      if (this.extendable === file && this.opCount > 0) this.ints[SLOT_OPS + 4 * (this.opCount - 1) + 3] = this.used;
+      if (this.extendable === file) this.ints[SLOT_OPS + 4 * (this.opCount - 1) + 3] = this.used;
       else this.op(OP_BYTES, file, start, this.used);
       this.extendable = file;
     }

@@ -256,6 +256,13 @@ export class PlanTracker {
     this.refreshSettled(task.index);
   }
 
+  /** Adds `delta` to the open steps of `step`'s task, which may settle or unsettle it. */
+  private countOpen(step: PlanStep, delta: 1 | -1): void {
+    const t = this.plan.task(step.task)!.index;
+    this.openSteps[t]! += delta;
+    this.refreshSettled(t);
+  }
+
   /** Puts the task in `settled` or takes it out, after it started or stopped awaiting an answer, or its open step count changed. */
   private refreshSettled(taskIndex: number): void {
     if (this.awaiting.has(taskIndex) && this.openSteps[taskIndex] === 0) this.settled.add(taskIndex);
@@ -266,22 +273,14 @@ export class PlanTracker {
     const st = this.status[step.index]!;
     if (st.released) return;
     st.released = true;
-    if (!st.done) {
-      const t = this.plan.task(step.task)!.index;
-      this.openSteps[t]!++;
-      this.refreshSettled(t);
-    }
+    if (!st.done) this.countOpen(step, +1);
     this.refresh(step);
   }
 
   private markDone(step: PlanStep): void {
     const st = this.status[step.index]!;
     st.done = true;
-    if (st.released) {
-      const t = this.plan.task(step.task)!.index;
-      this.openSteps[t]!--;
-      this.refreshSettled(t);
-    }
+    if (st.released) this.countOpen(step, -1);
     this.refresh(step);
     for (const d of this.plan.dependents(step)) {
       // Done happens once per step, so each listing is counted down once.
