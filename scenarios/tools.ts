@@ -115,7 +115,10 @@ export class ToolRuntime {
     this.validator = compileParameters(tool.parameters);
     const rows = new Map<string, JsonValue>();
     if (tool.impl.kind === 'table') {
-      for (const row of tool.impl.rows) if (!rows.has(canonicalJson(row.args))) rows.set(canonicalJson(row.args), row.result);
+      for (const row of tool.impl.rows) {
+        const key = canonicalJson(row.args);
+        if (!rows.has(key)) rows.set(key, row.result);
+      }
     }
     this.rows = rows;
   }
