@@ -23,7 +23,7 @@ import { packageRoot } from '../scenarios/paths.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../scenarios/schema.js';
 import { ScenarioError } from '../scenarios/validate.js';
-import { canonicalScenario, parseCanonicalScenario } from '../scenarios/canonical-scenario.js';
+import { canonicalScenario, parseCanonicalDocument } from '../scenarios/canonical-scenario.js';
 import { encodeJson, MsgWriter } from './codec.js';
 import { crc32, crc32Shift, DELIVERIES, MODES } from './format.js';
 
@@ -332,8 +332,8 @@ export function parseHeader(value: unknown, scenarioKey: string, file: string): 
     scenarioCache.set(scenarioKey, scenario);
   } else {
     try {
-      // A header's scenario is canonical JSON (the decoder refuses unsorted keys): it parses into its own canonical form.
-      scenario = parseCanonicalScenario(header.scenario, `${file}: header.scenario`);
+      // A header's scenario is canonical JSON as decoded: it parses into its own canonical form.
+      scenario = parseCanonicalDocument(header.scenario, `${file}: header.scenario`);
     } catch (error) {
       if (error instanceof ScenarioError) {
         const first = error.problems[0];

@@ -6,7 +6,7 @@
  * re-run. Scenario files are parsed into it directly (load.ts).
  */
 import { canonicalize } from './canonical.js';
-import type { Scenario } from './schema.js';
+import type { JsonValue, Scenario } from './schema.js';
 import { parseScenario } from './validate.js';
 
 /** Scenarios seen, to their canonical forms (a canonical form maps to itself). */
@@ -16,16 +16,23 @@ const canonicalForms = new WeakMap<Scenario, Scenario>();
 export function canonicalScenario(scenario: Scenario): Scenario {
   let out = canonicalForms.get(scenario);
   if (out === undefined) {
-    out = parseScenario(canonicalize(scenario), `scenario ${scenario.id}`);
+    out = parseCanonicalScenario(scenario, `scenario ${scenario.id}`);
     canonicalForms.set(scenario, out);
-    canonicalForms.set(out, out);
   }
   return out;
 }
 
 /** Validates `doc` from its canonical JSON: the scenario is its own canonical form. */
 export function parseCanonicalScenario(doc: unknown, file = '<scenario>'): Scenario {
-  const scenario = parseScenario(canonicalize(doc), file);
+  return parseCanonicalDocument(canonicalize(doc), file);
+}
+
+/**
+ * As `parseCanonicalScenario`, for a document that is canonical JSON already (a replay header's:
+ * its decoder refuses unsorted keys, -0 and non-finite numbers), which is not copied again.
+ */
+export function parseCanonicalDocument(doc: JsonValue, file = '<scenario>'): Scenario {
+  const scenario = parseScenario(doc, file);
   canonicalForms.set(scenario, scenario);
   return scenario;
 }
