@@ -15,13 +15,21 @@ export class ResourceError extends Error {
 
 export type GrantCallback = () => void;
 
+/** Granted requests kept at the front of the queue before it is compacted (a move costs as much as this many grants). */
+const COMPACT_AFTER = 64;
+
 export class Resource {
   readonly name: string;
   readonly capacity: number;
   readonly maxQueued: number;
   private inUseCount = 0;
   private peakInUse = 0;
-  // A ring would avoid shift(); queues here are short, and arrays keep the code plain.
+  /**
+   * Requests waiting are `waiting[waitingHead..]`; the granted ones before the head are dropped
+   * when the queue empties, or in one move once there are COMPACT_AFTER of them and no fewer than
+   * those waiting: a queue that never empties (a tool overloaded for a whole run) keeps at most
+   * max(COMPACT_AFTER, queued) granted requests, not every request it ever held.
+   */
   private readonly waiting: GrantCallback[] = [];
   private waitingHead = 0;
 
@@ -66,6 +74,10 @@ export class Resource {
       this.waitingHead++;
       if (this.waitingHead === this.waiting.length) {
         this.waiting.length = 0;
+        this.waitingHead = 0;
+      } else if (this.waitingHead >= COMPACT_AFTER && this.waitingHead * 2 >= this.waiting.length) {
+        this.waiting.copyWithin(0, this.waitingHead);
+        this.waiting.length -= this.waitingHead;
         this.waitingHead = 0;
       }
       this.grant(next);

@@ -295,6 +295,27 @@ describe('resource', () => {
     expect(tool.peak).toBe(2);
     expect(() => tool.release()).toThrow(/release without a slot/);
   });
+
+  it('stays FIFO over a queue that never empties, across the moves that drop its granted requests', () => {
+    const sim = new Simulation();
+    const tool = new Resource('tool', 1);
+    const granted: number[] = [];
+    // A request every 1 µs, each holding the slot 2 µs: the queue grows for the whole run.
+    for (let i = 0; i < 5000; i++) {
+      sim.scheduleAt(i, () =>
+        tool.acquire(() => {
+          granted.push(i);
+          sim.schedule(2, () => tool.release());
+        }),
+      );
+    }
+    sim.run({ untilUs: 5000 });
+    expect(tool.queued).toBeGreaterThan(2000);
+    expect(granted).toEqual(Array.from({ length: granted.length }, (_, i) => i));
+    sim.run();
+    expect(granted).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(tool.queued).toBe(0);
+  });
 });
 
 describe('trace hook', () => {
