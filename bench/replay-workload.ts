@@ -12,13 +12,14 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEntries, createAgent } from '../agents/index.js';
-import { defaultInstances, sampleInstances } from '../cli/instances.js';
+import { defaultInstances } from '../cli/instances.js';
 import { replayPaths } from '../cli/replay.js';
 import { replayRecorder, writeResults, type RunReplays } from '../cli/run.js';
 import { encodeReplay, MemorySink, readReplay, readReplayHeader, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool } from '../replays/index.js';
 import { runExperiment, type EpisodeKey, type EpisodeRecorder, type ExperimentResult } from '../scenarios/experiment.js';
 import { examplesDir, loadScenarios } from '../scenarios/load.js';
 import { scenariosPath } from '../scenarios/paths.js';
+import { sampleSuite } from '../scenarios/generator/index.js';
 import { scenarioSchema, type Scenario } from '../scenarios/schema.js';
 import { runEpisode } from '../scenarios/world.js';
 
@@ -34,7 +35,7 @@ export function replayWorkloads(sample: number): Workload[] {
   const out: Workload[] = [{ name: 'examples', scenarios: loadScenarios([examplesDir()]).map((x) => replayScenario(x.scenario)) }];
   const suite = scenariosPath('suites', 'asynctool');
   if (existsSync(suite)) {
-    const loaded = sampleInstances(loadScenarios([suite]), sample);
+    const loaded = sampleSuite(suite, sample);
     out.push({ name: `asynctool suite (${loaded.length} sampled)`, scenarios: loaded.map((x) => replayScenario(x.scenario)) });
   }
   return out;

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { ExperimentInstance } from '../scenarios/experiment.js';
-import { sampleIds, shippedSuiteDir } from '../scenarios/generator/index.js';
+import { sampleIds, sampleSuite, shippedSuiteDir } from '../scenarios/generator/index.js';
 import { examplesDir, loadScenarios } from '../scenarios/load.js';
 import { UsageError } from './errors.js';
 
@@ -21,8 +21,13 @@ export function loadInstances(paths: readonly string[], sample: number | null): 
   return sampleInstances(loaded, sample);
 }
 
-/** The shipped AsyncTool suite, or the examples in a checkout without it. */
+/**
+ * The shipped AsyncTool suite, or the examples in a checkout without it. A sample of the suite
+ * reads and validates only the instances it takes (`sampleSuite`: the suite's index.json gives
+ * every instance's tags, and test/suite.test.ts holds the shipped index to its files), not all 720.
+ */
 export function defaultInstances(sample: number | null): ExperimentInstance[] {
   const suite = shippedSuiteDir();
-  return loadInstances([existsSync(suite) ? suite : examplesDir()], sample);
+  if (!existsSync(suite)) return loadInstances([examplesDir()], sample);
+  return sample === null ? loadInstances([suite], null) : sampleSuite(suite, sample);
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generate, loadSuite, sampleSuite, shippedSuiteDir, suiteStats, suiteTags, writeSuite } from '../scenarios/generator/index.js';
+import { generate, loadSuite, sampleIds, sampleSuite, shippedSuiteDir, suiteStats, suiteTags, writeSuite } from '../scenarios/generator/index.js';
 import { validateScenario } from '../scenarios/validate.js';
 
 const dir = shippedSuiteDir();
@@ -92,8 +92,17 @@ describe('the shipped asynctool suite', () => {
 });
 
 describe('tooltime run --sample', () => {
-  it('takes the same fixed, stratified sample as sampleSuite', async () => {
+  it("takes the sample the instances' own tags give, reading only the instances it takes", async () => {
     const { defaultInstances } = await import('../cli/instances.js');
-    expect(defaultInstances(24).map((i) => i.scenario.id)).toEqual(sampleSuite(dir, 24).map((s) => s.scenario.id));
+    // The rule over every file's own id and tags (what loading all 720 and sampling them gives).
+    const own = readdirSync(dir)
+      .filter((f) => /^asynctool-\d{4}\.json$/.test(f))
+      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { id: string; tags: Record<string, string> })
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const n of [1, 24, 72, 500]) {
+      const taken = defaultInstances(n);
+      expect(taken.map((i) => i.scenario.id)).toEqual(sampleIds(own, n).map((e) => e.id));
+      expect(taken.map((i) => i.file)).toEqual(taken.map((i) => join(dir, `${i.scenario.id}.json`)));
+    }
   });
 });
