@@ -27,9 +27,12 @@ export interface Attempt {
 /**
  * Tool parameter schemas are JSON Schema draft 2020-12. Each is compiled anonymously
  * (`addUsedSchema: false`), so two tools whose schemas carry the same `$id` never clash, and
- * unknown formats are ignored without console noise (`logger: false`).
+ * unknown formats are ignored without console noise (`logger: false`). Validators are generated
+ * without ajv's code optimization pass (`optimize: false`): it halved the time to compile one of
+ * the suite's schemas (0.5-0.9 ms against 1.2-1.5 ms, cold), and a tool's args are checked once per
+ * args object (see `ToolRuntime.check`), so how fast the generated code runs hardly matters.
  */
-const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false, addUsedSchema: false });
+const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false, addUsedSchema: false, code: { optimize: false } });
 
 /**
  * Compiled validators by canonical schema text: compiling is by far the costliest part of setting
