@@ -48,8 +48,10 @@ export function canonicalize(value: unknown): JsonValue {
     for (const key of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[key];
       if (v === undefined) throw new TypeError(`not JSON: undefined at key ${key}`);
-      // defineProperty: a key named __proto__ must stay an own data property, not set a prototype.
-      Object.defineProperty(out, key, { value: canonicalize(v), enumerable: true, writable: true, configurable: true });
+      // A key named __proto__ must stay an own data property, not set a prototype. Every other key
+      // is assigned: defineProperty for each made canonicalizing the suite's files twice as slow.
+      if (key === '__proto__') Object.defineProperty(out, key, { value: canonicalize(v), enumerable: true, writable: true, configurable: true });
+      else out[key] = canonicalize(v);
     }
     return out;
   }

@@ -94,6 +94,16 @@ describe('canonical MessagePack', () => {
     expect(Object.keys(d)).toEqual(['__proto__', 'b']);
     expect(canonicalJson(d)).toBe(canonicalJson(v));
   });
+
+  it('canonicalize keeps __proto__ as an own key, sorted among the others, and sets no prototype', () => {
+    const v = JSON.parse('{"z":0,"__proto__":{"polluted":true},"a":[{"__proto__":1}]}') as unknown;
+    const c = canonicalize(v) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(c)).toBe(Object.prototype);
+    expect(Object.keys(c)).toEqual(['__proto__', 'a', 'z']);
+    expect(c['__proto__']).toEqual({ polluted: true });
+    expect(Object.hasOwn((c['a'] as object[])[0]!, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
 });
 
 describe('frames', () => {
