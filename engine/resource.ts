@@ -15,7 +15,10 @@ export class ResourceError extends Error {
 
 export type GrantCallback = () => void;
 
-/** Granted requests kept at the front of the queue before it is compacted (a move costs as much as this many grants). */
+/**
+ * Granted requests kept at the front of the queue before it is compacted. A move shifts the requests
+ * still waiting, no more than were granted since the last move: a constant cost per grant.
+ */
 const COMPACT_AFTER = 64;
 
 export class Resource {
