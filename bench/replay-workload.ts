@@ -18,8 +18,7 @@ import { replayRecorder, writeResults, type RunReplays } from '../cli/run.js';
 import { encodeReplay, MemorySink, readReplay, readReplayHeader, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool } from '../replays/index.js';
 import { runExperiment, type EpisodeKey, type EpisodeRecorder, type ExperimentResult } from '../scenarios/experiment.js';
 import { examplesDir, loadScenarios } from '../scenarios/load.js';
-import { scenariosPath } from '../scenarios/paths.js';
-import { sampleSuite } from '../scenarios/generator/index.js';
+import { sampleSuite, shippedSuiteDir } from '../scenarios/generator/index.js';
 import { scenarioSchema, type Scenario } from '../scenarios/schema.js';
 import { runEpisode } from '../scenarios/world.js';
 
@@ -33,7 +32,7 @@ interface Workload {
 /** The example scenarios and (when shipped) `sample` instances of the AsyncTool suite, canonical. */
 export function replayWorkloads(sample: number): Workload[] {
   const out: Workload[] = [{ name: 'examples', scenarios: loadScenarios([examplesDir()]).map((x) => replayScenario(x.scenario)) }];
-  const suite = scenariosPath('suites', 'asynctool');
+  const suite = shippedSuiteDir();
   if (existsSync(suite)) {
     const loaded = sampleSuite(suite, sample);
     out.push({ name: `asynctool suite (${loaded.length} sampled)`, scenarios: loaded.map((x) => replayScenario(x.scenario)) });
