@@ -57,7 +57,7 @@ function leaks(text: string, key: string): boolean {
 
 function run(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const env = { ...process.env, OPENAI_API_KEY: KEY };
+    const env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: KEY };
     delete env['OPENAI_BASE_URL'];
     const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
     let stdout = '';
