@@ -25,6 +25,8 @@ export interface LlmFlags {
   readonly cache?: string;
   readonly price?: string;
   readonly maxCallsPerTurn?: string;
+  readonly maxTurns?: string;
+  readonly maxIdleTurns?: string;
 }
 
 /** The wall clock model agents measure request latency with (`--think wall`). */
@@ -39,6 +41,8 @@ export function addLlmOptions(command: Command): Command {
     .option('--think <mode>', 'model agents: think time from token counts (tokens) or measured latency (wall)', 'tokens')
     .option('--think-profile <k=v,...>', 'model agents: ttftMs=..,prefillUsPerToken=..,decodeTokensPerS=.. (default: the model\'s row in agents/llm/profiles.ts)')
     .option('--max-calls-per-turn <n>', 'model agents: tool calls run per reply; the rest are refused (default 8)')
+    .option('--max-turns <n>', 'model agents: requests per episode; the episode then ends at the limit maxTurns (default: the scenario\'s maxDecisions only)')
+    .option('--max-idle-turns <n>', 'model agents: consecutive turns without a usable tool call before the episode ends at the limit maxIdleTurns (default 8)')
     .option('--max-retries <n>', 'model agents: retries of a request after 429/5xx/timeouts (default 4)')
     .option('--request-timeout <ms>', 'model agents: timeout of one request attempt (default 120000)')
     .option('--cache <dir>', 'model agents: response cache folder, so an interrupted run resumes without paying twice')
@@ -65,6 +69,8 @@ export function llmOptions(flags: LlmFlags, clock: WallClock = wallClock): LlmOp
     think,
     ...set('thinkProfile', flags.thinkProfile === undefined ? undefined : parseThinkProfile(flags.thinkProfile)),
     ...set('maxCallsPerTurn', num(flags.maxCallsPerTurn, '--max-calls-per-turn', true)),
+    ...set('maxTurns', num(flags.maxTurns, '--max-turns', true)),
+    ...set('maxIdleTurns', num(flags.maxIdleTurns, '--max-idle-turns', true)),
     ...set('maxRetries', num(flags.maxRetries, '--max-retries', true)),
     ...set('timeoutMs', num(flags.requestTimeout, '--request-timeout', false)),
     ...set('cacheDir', flags.cache),

@@ -199,7 +199,7 @@ export class RecordDecoder {
       case Code.ANSWER:
         return { type: 'answer_given', timeUs, task: fromTable(r[2], dict.tasks, 'task'), content: fromTable(r[3], dict.answers, 'content') };
       case Code.LIMIT:
-        return { type: 'limit_hit', timeUs, limit: LIMIT_NAMES[uint(r[2], 'limit')] ?? fail('limit must be 0, 1 or 2') };
+        return { type: 'limit_hit', timeUs, limit: LIMIT_NAMES[uint(r[2], 'limit')] ?? fail(`limit must be 0 to ${LIMIT_NAMES.length - 1}`) };
       case Code.ENDED:
         return { type: 'episode_ended', timeUs, reason: END_REASONS[uint(r[2], 'reason')] ?? fail('reason must be 0 to 3'), detail: strOrNull(r[3], 'detail') };
       default:

@@ -27,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import { createAgent } from '../agents/index.js';
 import { RandomStreams } from '../engine/index.js';
-import type { EpisodeEvent } from '../scenarios/events.js';
+import { AGENT_LIMIT_NAMES, type AgentLimitName, type EpisodeEvent, type LimitName } from '../scenarios/events.js';
 import type { Action, Agent, AgentContext, Decision, Delivered, Observation } from '../scenarios/protocol.js';
 import type { JsonValue } from '../scenarios/schema.js';
 import type { Episode } from '../scenarios/world.js';
@@ -37,12 +37,14 @@ import { readReplay, type ReplayRead } from './reader.js';
 import { recordEpisode, type RecordingSummary, type ReplaySink } from './recorder.js';
 
 /** A recorded decision to replay: what it did, or the error the agent raised. */
-export type ReplayedDecision = { readonly actions: readonly Action[]; readonly thinkUs: number; readonly note: JsonValue } | { readonly error: string };
+export type ReplayedDecision = { readonly actions: readonly Action[]; readonly thinkUs: number; readonly note: JsonValue } | { readonly error: string } | { readonly stop: AgentLimitName };
+
+const isAgentLimit = (limit: LimitName): limit is AgentLimitName => (AGENT_LIMIT_NAMES as readonly string[]).includes(limit);
 
 /**
  * The decisions to replay for a fork at `n`: every decision whose `decision_started` is among the
  * first `n` records and whose outcome the recording shows (its `decision_ended`; or an episode that
- * ended while it was thinking, on an error or a limit).
+ * ended while it was thinking, on an error or a limit, or at a limit of the agent's own).
  */
 export function replayedDecisions(events: readonly EpisodeEvent[], n: number): Map<number, ReplayedDecision> {
   const out = new Map<number, ReplayedDecision>();
@@ -54,6 +56,10 @@ export function replayedDecisions(events: readonly EpisodeEvent[], n: number): M
       const e = events[j]!;
       if (e.type === 'decision_ended' && e.decision === started.decision) {
         out.set(started.decision, { actions: e.actions, thinkUs: e.thinkUs, note: e.note });
+        break;
+      }
+      if (e.type === 'limit_hit' && isAgentLimit(e.limit)) {
+        out.set(started.decision, { stop: e.limit });
         break;
       }
       if (e.type === 'episode_ended') {
@@ -101,6 +107,7 @@ export class ForkAgent implements Agent {
     if (replay !== undefined) {
       for (const d of observation.delivered) this.accumulated.push(d);
       if ('error' in replay) throw new Error(replay.error);
+      if ('stop' in replay) return { actions: [], stop: replay.stop };
       return replay.note === null ? { actions: replay.actions, thinkUs: replay.thinkUs } : { actions: replay.actions, thinkUs: replay.thinkUs, note: replay.note };
     }
     this.handedOver = true;

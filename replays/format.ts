@@ -60,7 +60,7 @@ export const ErrorKind = { TOOL: 0, FAILURE: 1, TIMEOUT: 2, INVALID: 3 } as cons
 /** Action codes inside a decision's action list (see FORMAT.md). */
 export const ActionCode = { CALL_STEP: 0, CALL: 1, ANSWER: 2, WAIT_MAX: 3, POLL: -1, WAIT: -2 } as const;
 
-export const LIMIT_NAMES = ['maxTimeMs', 'maxDecisions', 'maxCalls'] as const;
+export const LIMIT_NAMES = ['maxTimeMs', 'maxDecisions', 'maxCalls', 'maxTurns', 'maxIdleTurns', 'contextOverflow'] as const;
 export const END_REASONS = ['completed', 'limit', 'stalled', 'errored'] as const;
 export const MODES = ['async', 'sync'] as const;
 export const DELIVERIES = ['push', 'poll'] as const;

@@ -8,7 +8,15 @@ import type { Action, Delivery, Mode } from './protocol.js';
 import type { JsonValue } from './schema.js';
 
 export type EndReason = 'completed' | 'limit' | 'stalled' | 'errored';
-export type LimitName = 'maxTimeMs' | 'maxDecisions' | 'maxCalls';
+/**
+ * The limits an agent may end its own episode at (Decision.stop): a model agent's cap on its
+ * requests (`maxTurns`), on consecutive turns without a usable tool call (`maxIdleTurns`), and a
+ * conversation grown past the model's context (`contextOverflow`). A result of the agent, scored as
+ * a failure like any limit, not an infrastructure error.
+ */
+export type AgentLimitName = 'maxTurns' | 'maxIdleTurns' | 'contextOverflow';
+export const AGENT_LIMIT_NAMES: readonly AgentLimitName[] = ['maxTurns', 'maxIdleTurns', 'contextOverflow'];
+export type LimitName = 'maxTimeMs' | 'maxDecisions' | 'maxCalls' | AgentLimitName;
 
 export type EpisodeEvent =
   | { readonly type: 'episode_started'; readonly timeUs: number; readonly scenario: string; readonly seed: number; readonly mode: Mode; readonly delivery: Delivery; readonly agent: string }

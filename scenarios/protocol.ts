@@ -12,6 +12,7 @@
  * `decide` may return a Promise (a real model): the runner awaits it with the clock stopped.
  */
 import type { RandomStream } from '../engine/index.js';
+import type { AgentLimitName } from './events.js';
 import type { JsonValue, Scenario } from './schema.js';
 
 /** `async`: calls return at once, results arrive on their own. `sync`: a decision's calls block the agent until all return. */
@@ -86,6 +87,8 @@ export interface Decision {
   readonly thinkUs?: number;
   /** Agent-specific record kept in the episode (for a model: its request and response). */
   readonly note?: JsonValue;
+  /** Ends the episode at once at one of the agent's own limits (`limit`); the decision's actions are ignored. */
+  readonly stop?: AgentLimitName;
 }
 
 export interface AgentContext {

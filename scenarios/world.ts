@@ -16,12 +16,13 @@
  * - `async` mode: results are delivered one by one as they complete (`push`), or only when the
  *   agent polls (`poll`). `sync` mode: a decision's calls block the agent until all have returned.
  * - The episode ends `completed` when every task and follow-up has arrived and every task was
- *   answered by a decision that had seen its last request; `limit` at maxTimeMs / maxDecisions / maxCalls; `stalled` when
+ *   answered by a decision that had seen its last request; `limit` at maxTimeMs / maxDecisions / maxCalls
+ *   or at a limit of the agent's own (Decision.stop: a model's turn caps, its context); `stalled` when
  *   the agent waits with nothing left that could wake it; `errored` when the agent itself fails.
  */
 import { assertInvariant } from '../engine/assert.js';
 import { Resource, Simulation, compileDistribution, msToUs, type Distribution, type DistributionSpec, type Signal } from '../engine/index.js';
-import type { EndReason, EpisodeEvent, LimitName } from './events.js';
+import { AGENT_LIMIT_NAMES, type EndReason, type EpisodeEvent, type LimitName } from './events.js';
 import { compiledScenario } from './compiled.js';
 import { IndexSet, type Plan, type PlanStep } from './plan.js';
 import { pendingIndex, type Action, type Agent, type Decision, type Delivered, type Delivery, type Mode, type Observation, type OpenTask, type PendingCall, type ToolInfo } from './protocol.js';
@@ -276,6 +277,10 @@ class World {
         this.end('errored', error instanceof Error ? error.message : String(error));
         return;
       }
+      if (decision.stop !== undefined) {
+        this.hitLimit(decision.stop);
+        return;
+      }
       const thinkUs = decision.thinkUs ?? this.think.sample(sim.streams.get('think'));
       if (thinkUs > 0) yield thinkUs;
       if (this.ended !== null) return;
@@ -482,6 +487,7 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 /** A decision must be well-formed: the LLM adapter turns model output into one; a policy bug is an error. */
 function checkDecision(decision: Decision): void {
   if (decision === null || typeof decision !== 'object' || !Array.isArray(decision.actions)) throw new AgentError('decide() must return { actions: Action[] }');
+  if (decision.stop !== undefined && !AGENT_LIMIT_NAMES.includes(decision.stop)) throw new AgentError(`stop must be one of ${AGENT_LIMIT_NAMES.join(', ')}, got ${JSON.stringify(decision.stop)}`);
   if (decision.thinkUs !== undefined && !(Number.isSafeInteger(decision.thinkUs) && decision.thinkUs >= 0)) {
     throw new AgentError(`thinkUs must be a non-negative integer of µs, got ${String(decision.thinkUs)}`);
   }

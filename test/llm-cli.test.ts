@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN, ROOT, hasStackTrace, tooltime } from './support/cli.js';
-import { chainModel, startChatServer, type ChatServer } from './support/llm-server.js';
+import { chainModel, startChatServer, talker, type ChatServer } from './support/llm-server.js';
 
 const chain = join(ROOT, 'scenarios', 'examples', 'chain.json');
 const KEY = 'sk-tooltime-CLI-5a4b3c2d1e0f9a8b';
@@ -51,6 +51,8 @@ describe('tooltime run with a model agent', () => {
       [['run', chain, '-a', 'openai:m', '--price', 'cheap'], /^tooltime: --price: "cheap" is neither in=N,out=N nor an existing JSON file/],
       [['run', chain, '-a', 'openai:m', '--think-profile', 'speed=3'], /^tooltime: --think-profile: unknown key "speed"/],
       [['run', chain, '-a', 'greedy-async', '--concurrency', '0'], /^tooltime: --concurrency must be a positive integer/],
+      [['run', chain, '-a', 'openai:m', '--max-turns', '0'], /^tooltime: --max-turns must be a positive integer, got 0/],
+      [['run', chain, '-a', 'openai:m', '--max-idle-turns', 'many'], /^tooltime: --max-idle-turns must be a whole number, got "many"/],
     ];
     for (const [args, message] of cases) {
       const r = tooltime(args, { env });
@@ -117,6 +119,25 @@ describe('tooltime run with a model agent', () => {
       expect(verified.status, verified.stdout + verified.stderr).toBe(0);
       expect(verified.stdout.trim().split('\n')).toHaveLength(2);
       expect(server.requests.length).toBe(requests);
+    } finally {
+      server.model = chainModel;
+    }
+  });
+
+  it('a model that never calls a tool ends at --max-idle-turns as a limit, not errored; the replay verifies', async () => {
+    server.model = talker;
+    try {
+      const out = mkdtempSync(join(tmpdir(), 'tooltime-llm-idle-'));
+      const before = server.requests.length;
+      const r = await run(['run', chain, '-a', 'openai:test-model', '--base-url', server.url, '--max-idle-turns', '3', '--out', out], { ...envWithout('OPENAI_BASE_URL'), OPENAI_API_KEY: KEY });
+      expect(r.status, r.stderr).toBe(0);
+      expect(server.requests.length - before).toBe(3);
+      expect(r.stdout).toMatch(/^openai:test-model\s+1\s+0\s+3\s/m);
+      const [line] = readFileSync(join(out, 'episodes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(line).toMatchObject({ endReason: 'limit', usage: { error: null, issues: { no_tool_call: 3 } } });
+      expect(line.score.success).toBe(false);
+      const verified = await run(['replay', 'verify', join(out, 'replays')], { ...envWithout('OPENAI_BASE_URL'), OPENAI_API_KEY: KEY });
+      expect(verified.status, verified.stdout + verified.stderr).toBe(0);
     } finally {
       server.model = chainModel;
     }

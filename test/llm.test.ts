@@ -68,13 +68,14 @@ describe('model agent episodes', () => {
     const last = requests.at(-1)!;
     const msgs = transcript(last);
     expect(last.body.messages[0]!['content']).toBe(systemPrompt('async', 'push'));
-    expect(msgs.some((m) => m.role === 'tool' && /^Pending: call call_m\d+ to search_flights has started/.test(m.content))).toBe(true);
-    expect(msgs.some((m) => m.role === 'user' && /Result of call call_m\d+ search_flights\(\{"origin":"SFO","destination":"JFK","date":"2025-03-14"\}\): \{"flights"/.test(m.content))).toBe(true);
+    expect(msgs.some((m) => m.role === 'tool' && /^Pending: call call_\d+_0 to search_flights has started/.test(m.content))).toBe(true);
+    expect(msgs.some((m) => m.role === 'user' && /Result of call call_\d+_0 search_flights\(\{"origin":"SFO","destination":"JFK","date":"2025-03-14"\}\): \{"flights"/.test(m.content))).toBe(true);
     expect(last.body.seed).toBe(1);
     expect(last.body.tools!.map((t) => t['function'].name)).toEqual(['search_flights', 'book_flight', 'send_confirmation', 'wait', 'answer']);
-    // Calls carry the model's tool_call ids as refs.
+    // Calls carry tooltime's own tool_call ids as refs (call_<decision>_<index>), not the model's.
     const issued = eventsOfType(ep.events, 'call_issued');
-    expect(issued.map((c) => c.ref)).toEqual(issued.map((c) => expect.stringMatching(/^call_m\d+$/)));
+    expect(issued.map((c) => c.ref)).toEqual(issued.map((c) => expect.stringMatching(/^call_\d+_0$/)));
+    expect(msgs.flatMap((m) => m.calls.map((c) => c.id)).every((id) => /^call_\d+_0$/.test(id))).toBe(true);
     // Notes: prompt version everywhere, config on the first, raw request and response.
     expect(notes.every((n) => n.prompt === PROMPT_VERSION)).toBe(true);
     expect(notes[0]!.config).toMatchObject({ model: 'test-model', think: 'tokens', profile: FAST, maxCallsPerTurn: 8, promptVersion: PROMPT_VERSION });
@@ -192,7 +193,7 @@ describe('malformed replies are input, not a crash', () => {
   it('an answer for a task that does not exist: the world rejects it, the model hears why', async () => {
     const { score, second } = await recovers([one([{ name: 'answer', args: { task_id: 't9', answer: 'done' } }])]);
     expect(score.counts.rejectedActions).toBe(1);
-    expect(second).toMatch(/Your answer for task "t9" \(call_m\d+_0\) was rejected: no task "t9"\./);
+    expect(second).toMatch(/Your answer for task "t9" \(call_\d+_0\) was rejected: no task "t9"\./);
   });
 
   it('plain text with no tool call: a wasted turn and a nudge', async () => {
@@ -229,7 +230,7 @@ describe('malformed replies are input, not a crash', () => {
     expect(server.requests.at(-1)!.body['max_tokens']).toBe(64);
   });
 
-  it('unusable control-tool args and missing or repeated tool_call ids', async () => {
+  it('unusable control-tool args; missing or repeated tool_call ids are replaced by tooltime\'s own, with no issue', async () => {
     const { notes, second, ep } = await recovers([
       (r) => ok({ toolCalls: [{ name: 'answer', args: { task_id: 't1' }, id: `${idsFor(r)}_a` }] }),
       () => ok({ toolCalls: [{ name: 'search_flights', args: searchArgs, id: null }] }),
@@ -237,12 +238,14 @@ describe('malformed replies are input, not a crash', () => {
     expect(notes[0]!.issues.map((i) => i.kind)).toEqual(['bad_control_args']);
     expect(second).toContain('Error: answer needs {"task_id": string, "answer": string}; nothing was recorded.');
     expect(eventsOfType(ep.events, 'decision_ended')[0]!.actions).toEqual([{ type: 'wait', maxUs: 0 }]);
-    expect(notes[1]!.issues.map((i) => i.kind)).toEqual(['bad_tool_call_id']);
+    expect(notes[1]!.issues).toEqual([]);
     const later = transcript(server.requests.at(-1)!);
     expect(later.some((m) => m.calls.some((c) => c.id === 'call_2_0' && c.name === 'search_flights'))).toBe(true);
     expect(eventsOfType(ep.events, 'call_issued')[0]!.ref).toBe('call_2_0');
+    // The note records the reply with the ids the history sends back.
+    expect(JSON.stringify(notes[1]!.response)).toContain('"id":"call_2_0"');
     const usage = llmUsage(ep.events)!;
-    expect(usage.issues).toEqual({ bad_control_args: 1, bad_tool_call_id: 1 });
+    expect(usage.issues).toEqual({ bad_control_args: 1 });
   });
 });
 

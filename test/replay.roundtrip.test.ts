@@ -176,7 +176,7 @@ const draftArb: fc.Arbitrary<Draft> = fc.oneof(
   nat.map((callId) => (timeUs: number): EpisodeEvent => ({ type: 'call_started', timeUs, callId })),
   fc.record({ callId: nat, ok: fc.boolean(), result: json, error: optName }).map((f) => (timeUs: number): EpisodeEvent => ({ type: 'call_completed', timeUs, ...f })),
   fc.record({ task: name, content: fc.string() }).map((f) => (timeUs: number): EpisodeEvent => ({ type: 'answer_given', timeUs, ...f })),
-  fc.constantFrom('maxTimeMs', 'maxDecisions', 'maxCalls' as const).map((limit) => (timeUs: number): EpisodeEvent => ({ type: 'limit_hit', timeUs, limit })),
+  fc.constantFrom('maxTimeMs', 'maxDecisions', 'maxCalls', 'maxTurns', 'maxIdleTurns', 'contextOverflow' as const).map((limit) => (timeUs: number): EpisodeEvent => ({ type: 'limit_hit', timeUs, limit })),
   fc.record({ reason: fc.constantFrom('completed', 'limit', 'stalled', 'errored' as const), detail: optName }).map((f) => (timeUs: number): EpisodeEvent => ({ type: 'episode_ended', timeUs, ...f })),
 );
 

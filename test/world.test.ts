@@ -210,6 +210,16 @@ describe('the world', () => {
     expect(slowAgent.events.at(-1)).toMatchObject({ type: 'episode_ended', reason: 'limit', timeUs: 20_000 });
   });
 
+  it('an agent may end its episode at a limit of its own (Decision.stop): a limit, not errored; an unknown one is an agent error', async () => {
+    let n = 0;
+    const looping = scripted(() => (++n < 3 ? { actions: [{ type: 'call', tool: 'slow', args: { x: n } }], thinkUs: 1000 } : { actions: [], stop: 'maxIdleTurns' }));
+    const ep = await runEpisode(one, looping, { seed: 1 });
+    expect(ep.endReason).toBe('limit');
+    expect(ep.events.slice(-3)).toMatchObject([{ type: 'decision_started', decision: 3 }, { type: 'limit_hit', limit: 'maxIdleTurns' }, { type: 'episode_ended', reason: 'limit', detail: 'maxIdleTurns' }]);
+    const bad = await runEpisode(one, scripted(() => ({ actions: [], stop: 'tired' }) as unknown as Decision), { seed: 1 });
+    expect(bad.events.at(-1)).toMatchObject({ reason: 'errored', detail: 'stop must be one of maxTurns, maxIdleTurns, contextOverflow, got "tired"' });
+  });
+
   it('an agent that throws ends the episode as errored with its message', async () => {
     const ep = await runEpisode(one, scripted(() => { throw new Error('model unavailable'); }), { seed: 1 });
     expect(ep.events.at(-1)).toMatchObject({ type: 'episode_ended', reason: 'errored', detail: 'model unavailable' });

@@ -7,18 +7,22 @@
  * the previous reply and a status line; (3) the request, through the transport; (4) the reply
  * turned into actions (reply.ts); (5) think time (think.ts); (6) the note (note.ts).
  * A transport failure (after its retries) is thrown, so the world ends the episode `errored` with
- * its message; the rest of a run goes on.
+ * its message; the rest of a run goes on. A model that loops is a result, not a failure: the
+ * episode ends at a limit of the agent's own (`Decision.stop`) when it has made `maxTurns` requests,
+ * after `maxIdleTurns` consecutive turns without a usable tool call, or when the conversation no
+ * longer fits the model's context (`contextOverflow`). Each is decided from the replies alone, so a
+ * replay stops at the same turn.
  */
 import type { Action, Agent, AgentContext, Decision, Delivered, Observation } from '../../scenarios/protocol.js';
 import type { JsonValue } from '../../scenarios/schema.js';
 import { NOTE_FORMAT, noteJson, type LlmConfig, type LlmNote } from './note.js';
 import { systemPrompt } from './prompt.js';
 import { deliveredLine, outcomeText, statusLine, stamp } from './render.js';
-import { parseReply, type IssuedAction, type OwedReply } from './reply.js';
+import { parseReply, unparsedReply, withOwnIds, type IssuedAction, type OwedReply } from './reply.js';
 import { redactSecrets } from './scrub.js';
 import { estimateTokens, tokenThinkUs, wallThinkUs } from './think.js';
 import { ArgsChecker, requestTools, type JsonObject } from './tools.js';
-import { RecordingEnded, type Transport } from './transport.js';
+import { LlmContextOverflow, RecordingEnded, type Transport } from './transport.js';
 
 /** Think time standing in for a turn a replay has no record of: longer than any episode limit. */
 export const BEYOND_RECORDING_THINK_US = 2 ** 50;
@@ -42,10 +46,11 @@ export class LlmAgent implements Agent {
   private readonly history: JsonObject[] = [];
   private owed: OwedReply[] = [];
   private nudges: string[] = [];
-  private readonly usedIds = new Set<string>();
   private readonly silenced = new Set<string>();
   private issued: IssuedAction[] = [];
   private turns = 0;
+  /** Consecutive turns without a usable tool call. */
+  private idleTurns = 0;
 
   constructor(
     spec: string,
@@ -68,6 +73,8 @@ export class LlmAgent implements Agent {
       this.tools = requestTools(observation.tools, mode, delivery);
       this.checker = new ArgsChecker(observation.tools);
     }
+    if (this.config.maxTurns !== null && this.turns >= this.config.maxTurns) return { actions: [], stop: 'maxTurns' };
+    if (this.config.maxIdleTurns !== null && this.idleTurns >= this.config.maxIdleTurns) return { actions: [], stop: 'maxIdleTurns' };
     this.turns++;
     this.addMessages(observation);
     const body = this.requestBody();
@@ -77,25 +84,22 @@ export class LlmAgent implements Agent {
       exchange = await this.transport.send(body);
     } catch (error) {
       if (error instanceof RecordingEnded) return { actions: [], thinkUs: BEYOND_RECORDING_THINK_US };
+      if (error instanceof LlmContextOverflow) return { actions: [], stop: 'contextOverflow' };
       throw error;
     }
 
-    const parsed = parseReply(exchange.response, {
-      mode,
-      delivery,
-      decision: observation.decision,
-      tools: this.checker!,
-      maxCallsPerTurn: this.config.maxCallsPerTurn,
-      maxTokens: this.config.maxTokens,
-      usedIds: this.usedIds,
-    });
+    const ctx = { mode, delivery, decision: observation.decision, tools: this.checker!, maxCallsPerTurn: this.config.maxCallsPerTurn, maxTokens: this.config.maxTokens };
+    const unparsed = exchange.unparsed ?? null;
+    const response = unparsed === null ? withOwnIds(exchange.response, observation.decision) : exchange.response;
+    const parsed = unparsed === null ? parseReply(response, ctx) : unparsedReply(ctx, unparsed);
+    this.idleTurns = parsed.progress ? 0 : this.idleTurns + 1;
     if (parsed.assistant !== null) this.history.push(parsed.assistant);
     this.owed = parsed.owed;
     this.nudges = parsed.nudges;
     this.issued = parsed.issued;
     for (const ref of parsed.silenced) this.silenced.add(ref);
 
-    const usage = this.usageOf(exchange.response, body, parsed.assistant);
+    const usage = this.usageOf(response, body, parsed.assistant);
     let thinkUs: number;
     if (this.config.think === 'wall') {
       if (exchange.latencyMs === null) throw new Error('think time "wall" needs a measured latency, and the transport measured none');
@@ -103,14 +107,15 @@ export class LlmAgent implements Agent {
     } else {
       thinkUs = tokenThinkUs(this.config.profile, usage.promptTokens, usage.completionTokens);
     }
-    const fingerprint = isObj(exchange.response) && typeof exchange.response['system_fingerprint'] === 'string' ? exchange.response['system_fingerprint'] : null;
+    const fingerprint = isObj(response) && typeof response['system_fingerprint'] === 'string' ? response['system_fingerprint'] : null;
     const note: LlmNote = {
       format: NOTE_FORMAT,
       prompt: this.config.promptVersion,
       config: this.turns === 1 ? this.config : null,
       openTasks: observation.openTasks.map((t) => t.id),
       request: body,
-      response: exchange.response,
+      response,
+      unparsed,
       usage,
       systemFingerprint: fingerprint,
       latencyMs: exchange.latencyMs,

@@ -11,10 +11,10 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../scenarios/canonical.js';
 import type { JsonValue } from '../../scenarios/schema.js';
-import { DEFAULT_BACKOFF, backoffMs, isRetryableStatus, retryAfterMs, type BackoffOptions } from './retry.js';
+import { DEFAULT_BACKOFF, backoffMs, isContextOverflow, isRetryableStatus, isUnparsedOutput, retryAfterMs, type BackoffOptions } from './retry.js';
 import { scrubJson, scrubText } from './scrub.js';
 import type { JsonObject } from './tools.js';
-import { LlmTransportError, type Exchange, type FailedAttempt, type Transport, type WallClock } from './transport.js';
+import { LlmContextOverflow, LlmTransportError, type Exchange, type FailedAttempt, type Transport, type WallClock } from './transport.js';
 
 export interface HttpTransportOptions {
   readonly apiKey: string;
@@ -38,6 +38,8 @@ interface Failure {
   readonly error: string;
   readonly retryable: boolean;
   readonly headers?: { get(name: string): string | null };
+  /** The error body's `error` field as the server sent it (JSON), when it sent one. */
+  readonly body?: JsonValue;
 }
 
 const oneLine = (s: string, max = 300): string => {
@@ -53,7 +55,8 @@ function classify(error: unknown, mod: OpenAIModule): Failure {
   }
   if (error instanceof mod.APIError && typeof error.status === 'number') {
     const headers = error.headers;
-    return { status: error.status, error: error.message, retryable: isRetryableStatus(error.status), ...(headers === undefined ? {} : { headers }) };
+    const body = error.error === undefined || error.error === null ? {} : { body: error.error as JsonValue };
+    return { status: error.status, error: error.message, retryable: isRetryableStatus(error.status), ...(headers === undefined ? {} : { headers }), ...body };
   }
   return { status: null, error: error instanceof Error ? error.message : String(error), retryable: false };
 }
@@ -92,11 +95,21 @@ export function httpTransport(options: HttpTransportOptions): Transport {
             json = undefined;
           }
           if (json !== null && typeof json === 'object' && !Array.isArray(json)) return { response: scrubJson(json as JsonValue, secrets), latencyMs, attempts };
-          failure = { status: res.status, error: `the response body is not a JSON object: ${text.slice(0, 200)}`, retryable: true };
+          // The whole body is scrubbed before oneLine cuts it short (a cut key would escape the scrub).
+          failure = { status: res.status, error: `the response body is not a JSON object: ${text}`, retryable: true };
         } catch (error) {
           failure = classify(error, mod);
         }
-        const message = oneLine(scrubText(failure.error, secrets));
+        const scrubbed = scrubText(failure.error, secrets);
+        const message = oneLine(scrubbed);
+        const detail = `${scrubbed} ${JSON.stringify(failure.body ?? null)}`;
+        if (isUnparsedOutput(failure.status, detail)) {
+          // The model's malformed reply, not a failed request: no retry (the same request fails the same way).
+          const latencyMs = t0 === null || clock === null ? null : Math.round((clock.monotonicMs() - t0) * 1000) / 1000;
+          const response = scrubJson({ error: failure.body ?? { message: failure.error } }, secrets);
+          return { response, latencyMs, attempts, unparsed: message };
+        }
+        if (isContextOverflow(failure.status, detail)) throw new LlmContextOverflow(`model request failed: ${message}`);
         if (!failure.retryable || k >= maxRetries) {
           const tries = k + 1;
           const status = failure.status === null || message.startsWith(String(failure.status)) ? '' : `${failure.status} `;

@@ -17,11 +17,12 @@ export { DEFAULT_PROFILE, PROFILES, parseThinkProfile, profileFor, resolveProfil
 export { PROMPT_VERSION, systemPrompt } from './prompt.js';
 export { recordedTransport, type RecordedOptions } from './recorded.js';
 export { makeReplayAgent } from './replay.js';
-export { DEFAULT_BACKOFF, backoffMs, retryAfterMs, type BackoffOptions } from './retry.js';
-export { REDACTED, scrubJson, scrubText } from './scrub.js';
+export { DEFAULT_BACKOFF, backoffMs, isContextOverflow, isUnparsedOutput, retryAfterMs, type BackoffOptions } from './retry.js';
+export { REDACTED, base64Fragments, redactSecrets, scrubJson, scrubText } from './scrub.js';
 export {
   DEFAULT_API_KEY_ENV,
   DEFAULT_MAX_CALLS_PER_TURN,
+  DEFAULT_MAX_IDLE_TURNS,
   MODEL_PREFIX,
   canonicalModelSpec,
   isModelSpec,
@@ -32,5 +33,5 @@ export {
   type ModelAgentFactory,
 } from './setup.js';
 export { estimateTokens, tokenThinkUs, wallThinkUs, type ThinkMode } from './think.js';
-export { LlmTransportError, RecordingEnded, type Exchange, type FailedAttempt, type Transport, type WallClock } from './transport.js';
+export { LlmContextOverflow, LlmTransportError, RecordingEnded, type Exchange, type FailedAttempt, type Transport, type WallClock } from './transport.js';
 export { llmUsage, sumUsage, type UsageTotals } from './usage.js';

@@ -7,7 +7,10 @@
  *   config        the agent's configuration (decision 1 only; null after): what a replay rebuilds
  *   openTasks     ids of the tasks open when the turn started (per-task token attribution)
  *   request       the raw request body (no key: the key travels in a header and is never recorded)
- *   response      the raw response JSON
+ *   response      the response JSON, with tooltime's own tool-call ids (reply.ts): what the
+ *                 model said, in the form the history sends back
+ *   unparsed      the server's message when it could not parse the model's output (response is
+ *                 then its error body), else null
  *   usage         { promptTokens, completionTokens, estimated } (estimated: the server gave none)
  *   systemFingerprint  the response's system_fingerprint, or null
  *   latencyMs     measured latency of the request, or null
@@ -31,6 +34,10 @@ export interface LlmConfig {
   readonly profile: ThinkProfile;
   readonly maxCallsPerTurn: number;
   readonly promptVersion: string;
+  /** Requests an episode may make (`--max-turns`); null: only the scenario's maxDecisions. */
+  readonly maxTurns: number | null;
+  /** Consecutive turns without a usable tool call that end the episode (`--max-idle-turns`); null: no cap. */
+  readonly maxIdleTurns: number | null;
 }
 
 export interface Issue {
@@ -48,6 +55,8 @@ export type IssueKind =
   | 'no_tool_call'
   | 'empty_reply'
   | 'truncated'
+  | 'unparsed_output'
+  /** Recorded before tooltime gave every call its own id; no longer raised. */
   | 'bad_tool_call_id';
 
 export interface LlmNote {
@@ -57,6 +66,7 @@ export interface LlmNote {
   readonly openTasks: readonly string[];
   readonly request: JsonValue;
   readonly response: JsonValue;
+  readonly unparsed: string | null;
   readonly usage: { readonly promptTokens: number; readonly completionTokens: number; readonly estimated: boolean };
   readonly systemFingerprint: string | null;
   readonly latencyMs: number | null;
@@ -73,6 +83,8 @@ export function configJson(c: LlmConfig): JsonValue {
     profile: { ttftMs: c.profile.ttftMs, prefillUsPerToken: c.profile.prefillUsPerToken, decodeTokensPerS: c.profile.decodeTokensPerS },
     maxCallsPerTurn: c.maxCallsPerTurn,
     promptVersion: c.promptVersion,
+    maxTurns: c.maxTurns,
+    maxIdleTurns: c.maxIdleTurns,
   };
 }
 
@@ -84,6 +96,7 @@ export function noteJson(n: LlmNote): JsonValue {
     openTasks: [...n.openTasks],
     request: n.request,
     response: n.response,
+    unparsed: n.unparsed,
     usage: { promptTokens: n.usage.promptTokens, completionTokens: n.usage.completionTokens, estimated: n.usage.estimated },
     systemFingerprint: n.systemFingerprint,
     latencyMs: n.latencyMs,
@@ -108,6 +121,9 @@ function readConfig(v: unknown): LlmConfig | null {
     profile: { ttftMs: p['ttftMs'], prefillUsPerToken: p['prefillUsPerToken'], decodeTokensPerS: p['decodeTokensPerS'] },
     maxCallsPerTurn: isNum(v['maxCallsPerTurn']) ? v['maxCallsPerTurn'] : 8,
     promptVersion: typeof v['promptVersion'] === 'string' ? v['promptVersion'] : 'system-v1',
+    // Absent in notes recorded before these limits existed: those episodes ran without them.
+    maxTurns: isNum(v['maxTurns']) ? v['maxTurns'] : null,
+    maxIdleTurns: isNum(v['maxIdleTurns']) ? v['maxIdleTurns'] : null,
   };
 }
 
@@ -125,6 +141,7 @@ export function readNote(note: JsonValue): LlmNote | null {
     openTasks: Array.isArray(note['openTasks']) ? note['openTasks'].filter((t): t is string => typeof t === 'string') : [],
     request: note['request'] ?? null,
     response: note['response'] ?? null,
+    unparsed: typeof note['unparsed'] === 'string' ? note['unparsed'] : null,
     usage: { promptTokens: u['promptTokens'], completionTokens: u['completionTokens'], estimated: u['estimated'] === true },
     systemFingerprint: typeof note['systemFingerprint'] === 'string' ? note['systemFingerprint'] : null,
     latencyMs: isNum(note['latencyMs']) ? note['latencyMs'] : null,

@@ -7,6 +7,7 @@
  * example when forking a modified scenario). When the recording runs out:
  * - if the recorded episode ended `errored` (`finalError` is its detail), that error is thrown
  *   again, so the re-run ends with the same reason;
+ * - if it ended at the `contextOverflow` limit, the next request overflows again;
  * - otherwise `RecordingEnded` is thrown: the recorded episode hit its time limit while this turn
  *   was thinking (its note was never written), and the agent stands in a turn that outlasts the
  *   limit (agent.ts), so the re-run ends the same way.
@@ -15,11 +16,13 @@ import { canonicalJson } from '../../scenarios/canonical.js';
 import type { JsonValue } from '../../scenarios/schema.js';
 import { readNote, type LlmNote } from './note.js';
 import type { JsonObject } from './tools.js';
-import { LlmTransportError, RecordingEnded, type Exchange, type Transport } from './transport.js';
+import { LlmContextOverflow, LlmTransportError, RecordingEnded, type Exchange, type Transport } from './transport.js';
 
 export interface RecordedOptions {
   /** The detail of the recorded episode's `errored` ending, or null. */
   readonly finalError?: string | null;
+  /** The recorded episode ended at the `contextOverflow` limit. */
+  readonly contextOverflow?: boolean;
   /** Check each request against the recorded one (default true). */
   readonly check?: boolean;
 }
@@ -34,12 +37,13 @@ export function recordedTransport(recorded: ReadonlyArray<LlmNote | JsonValue>, 
       const note = notes[i];
       if (note === undefined) {
         const finalError = options.finalError ?? null;
+        if (options.contextOverflow === true) return Promise.reject(new LlmContextOverflow(`request ${i + 1} exceeded the model's context when recorded`));
         return Promise.reject(finalError !== null ? new Error(finalError) : new RecordingEnded(`the recording has ${notes.length} model responses; request ${i + 1} was not recorded`));
       }
       if (options.check !== false && canonicalJson(body) !== canonicalJson(note.request)) {
         return Promise.reject(new LlmTransportError(`replay diverged: request ${i + 1} differs from the recorded one`));
       }
-      return Promise.resolve({ response: note.response, latencyMs: note.latencyMs, attempts: note.attempts });
+      return Promise.resolve({ response: note.response, latencyMs: note.latencyMs, attempts: note.attempts, unparsed: note.unparsed });
     },
   };
 }

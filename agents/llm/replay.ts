@@ -19,6 +19,10 @@ export function makeReplayAgent(header: { readonly agent: { readonly spec: strin
   const notes = notesOf(events);
   const config = notes.find((n) => n.config !== null)?.config ?? llmConfig(modelOf(spec), {});
   let finalError: string | null = null;
-  for (const e of events) if (e.type === 'episode_ended') finalError = e.reason === 'errored' ? e.detail : null;
-  return new LlmAgent(canonicalModelSpec(spec), config, { transport: recordedTransport(notes, { finalError, ...options }) });
+  let contextOverflow = false;
+  for (const e of events) {
+    if (e.type === 'episode_ended') finalError = e.reason === 'errored' ? e.detail : null;
+    if (e.type === 'limit_hit') contextOverflow = e.limit === 'contextOverflow';
+  }
+  return new LlmAgent(canonicalModelSpec(spec), config, { transport: recordedTransport(notes, { finalError, contextOverflow, ...options }) });
 }

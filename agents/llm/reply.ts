@@ -14,13 +14,20 @@
  * | no tool call (plain text) / empty reply / no choice | `wait` with maxUs 0 | next turn: a nudge | a decision without call or answer |
  * | cut off by the token limit (finish_reason "length") | whatever calls it holds | next turn: a nudge | as above |
  * | a turn whose every call was refused before the world | `wait` with maxUs 0 | the tool errors | a decision without call or answer |
- * | tool_call id missing or repeated | (a fresh id is used) | - | (issue only) |
+ * | output the server could not parse (a 5xx saying so) | `wait` with maxUs 0 | next turn: a nudge | a decision without call or answer |
+ * | tool_call ids missing, repeated or random | (tooltime's own ids are used) | - | - |
  *
  * Invalid scenario-tool calls still go to the world so scoring counts them; their failure is told
  * at once, and the world's own error for that call is then not shown again. `wait` with maxUs 0 is
  * the world's way to hand the turn straight back, so the nudge is read without waiting for an event.
  * In the history sent back, unparseable arguments are replaced by "{}" (some servers refuse to
- * re-read invalid JSON), and tool_call ids are the ones used as call refs.
+ * re-read invalid JSON), and every tool call has tooltime's own id, `call_<decision>_<index>`, also
+ * its call ref: a server's ids may be random (llama.cpp), and any id that matches within the request
+ * is accepted, so the request a deterministic model gets is the same on every run.
+ *
+ * A turn makes progress when it holds a usable tool call (a scenario-tool call that passed the
+ * checks, an answer, `wait`, `check_results`); consecutive turns without one are counted against the
+ * agent's `maxIdleTurns` (agent.ts).
  */
 import type { Action, Delivery, Mode } from '../../scenarios/protocol.js';
 import type { JsonValue } from '../../scenarios/schema.js';
@@ -52,6 +59,8 @@ export interface ParsedReply {
   readonly issues: Issue[];
   /** Text for the next turn's user message. */
   readonly nudges: string[];
+  /** The turn held a usable tool call. */
+  readonly progress: boolean;
 }
 
 export interface ReplyContext {
@@ -61,8 +70,6 @@ export interface ReplyContext {
   readonly tools: ArgsChecker;
   readonly maxCallsPerTurn: number;
   readonly maxTokens: number | null;
-  /** Tool-call ids already used in the episode (updated). */
-  readonly usedIds: Set<string>;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -70,6 +77,38 @@ const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 function howToAct(mode: Mode, delivery: Delivery): string {
   const poll = mode === 'async' && delivery === 'poll' ? ', check_results to fetch results that have arrived' : '';
   return `Act only through tool calls: answer(task_id, answer) to reply to a task, wait to idle until something arrives${poll}, or a tool.`;
+}
+
+/** tooltime's id for call `index` of decision `decision`'s reply. */
+export function ownCallId(decision: number, index: number): string {
+  return `call_${decision}_${index}`;
+}
+
+/**
+ * `response` with tooltime's own id on each tool call of its first choice (a copy; the rest as
+ * sent): what the note records, so two runs of a deterministic model record the same bytes.
+ */
+export function withOwnIds(response: JsonValue, decision: number): JsonValue {
+  if (!isObj(response) || !Array.isArray(response['choices'])) return response;
+  const [first, ...rest] = response['choices'];
+  if (!isObj(first) || !isObj(first['message']) || !Array.isArray(first['message']['tool_calls'])) return response;
+  const calls = first['message']['tool_calls'].map((c, i) => (isObj(c) ? { ...c, id: ownCallId(decision, i) } : c)) as JsonValue[];
+  const message = { ...first['message'], tool_calls: calls } as JsonObject;
+  return { ...response, choices: [{ ...first, message } as JsonObject, ...(rest as JsonValue[])] } as JsonObject;
+}
+
+/** The turn after output the server could not parse: no action but a nudge. */
+export function unparsedReply(ctx: ReplyContext, serverMessage: string): ParsedReply {
+  return {
+    assistant: null,
+    actions: [{ type: 'wait', maxUs: 0 }],
+    issued: [{ label: 'turn without a usable tool call' }],
+    owed: [],
+    silenced: [],
+    issues: [{ kind: 'unparsed_output', toolCallId: null, detail: serverMessage.slice(0, 300) }],
+    nudges: [`Your last reply could not be read: the server could not parse it as tool calls. ${howToAct(ctx.mode, ctx.delivery)}`],
+    progress: false,
+  };
 }
 
 function textOf(content: unknown): string | null {
@@ -82,7 +121,7 @@ function textOf(content: unknown): string | null {
 }
 
 export function parseReply(response: JsonValue, ctx: ReplyContext): ParsedReply {
-  const out: { -readonly [K in keyof ParsedReply]: ParsedReply[K] } = { assistant: null, actions: [], issued: [], owed: [], silenced: [], issues: [], nudges: [] };
+  const out: { -readonly [K in keyof ParsedReply]: ParsedReply[K] } = { assistant: null, actions: [], issued: [], owed: [], silenced: [], issues: [], nudges: [], progress: false };
   const control = controlToolNames(ctx.mode, ctx.delivery);
   const choices = isObj(response) && Array.isArray(response['choices']) ? response['choices'] : [];
   const choice = choices[0];
@@ -96,15 +135,7 @@ export function parseReply(response: JsonValue, ctx: ReplyContext): ParsedReply 
     const tc = isObj(raw) ? raw : {};
     const f = isObj(tc['function']) ? tc['function'] : {};
     const name = typeof f['name'] === 'string' ? f['name'] : '';
-    // A usable, unique id; else a fresh one.
-    let id = typeof tc['id'] === 'string' ? tc['id'] : '';
-    if (id === '' || ctx.usedIds.has(id)) {
-      out.issues.push({ kind: 'bad_tool_call_id', toolCallId: id === '' ? null : id, detail: id === '' ? 'missing tool_call id' : `tool_call id "${id}" used before` });
-      let k = i;
-      do id = `call_${ctx.decision}_${k++}`;
-      while (ctx.usedIds.has(id));
-    }
-    ctx.usedIds.add(id);
+    const id = ownCallId(ctx.decision, i);
     // Arguments: a JSON string (usual), an object (some servers), or nothing (no arguments).
     const rawArgs = f['arguments'];
     let args: JsonValue = {};
@@ -194,6 +225,7 @@ export function parseReply(response: JsonValue, ctx: ReplyContext): ParsedReply 
     out.issues.push(empty ? { kind: 'empty_reply', toolCallId: null, detail: message === null ? 'no message in the response' : 'no content and no tool call' } : { kind: 'no_tool_call', toolCallId: null, detail: content.slice(0, 200) });
     out.nudges.push(`${empty ? 'Your last reply was empty' : 'Your last reply had no tool call, so nothing happened'}. ${howToAct(ctx.mode, ctx.delivery)}`);
   }
+  out.progress = out.actions.some((a) => a.type !== 'call' || !out.silenced.includes(a.ref ?? ''));
   const acted = out.actions.some((a) => a.type !== 'wait');
   if (!acted && !out.actions.some((a) => a.type === 'wait')) out.actions.push({ type: 'wait', maxUs: 0 });
   if (out.actions.length > out.issued.length) out.issued.push({ label: 'turn without a usable tool call' });

@@ -18,6 +18,8 @@ import type { Transport, WallClock } from './transport.js';
 export const MODEL_PREFIX = 'openai:';
 export const DEFAULT_API_KEY_ENV = 'OPENAI_API_KEY';
 export const DEFAULT_MAX_CALLS_PER_TURN = 8;
+/** Consecutive turns without a usable tool call before an episode ends at `maxIdleTurns`. */
+export const DEFAULT_MAX_IDLE_TURNS = 8;
 
 export function isModelSpec(spec: string): boolean {
   const s = spec.trim();
@@ -51,6 +53,10 @@ export interface LlmOptions {
   /** Overrides of the model's think profile (profiles.ts). */
   readonly thinkProfile?: Partial<ThinkProfile>;
   readonly maxCallsPerTurn?: number;
+  /** Requests per episode (default: none beyond the scenario's maxDecisions). */
+  readonly maxTurns?: number;
+  /** Consecutive turns without a usable tool call (default DEFAULT_MAX_IDLE_TURNS). */
+  readonly maxIdleTurns?: number;
   readonly maxRetries?: number;
   /** Per-attempt timeout, ms. */
   readonly timeoutMs?: number;
@@ -72,10 +78,12 @@ function check(ok: boolean, message: string): void {
 
 /** The agent configuration for a model, from options (validated). */
 export function llmConfig(model: string, options: LlmOptions): LlmConfig {
-  const { temperature, maxTokens, maxCallsPerTurn } = options;
+  const { temperature, maxTokens, maxCallsPerTurn, maxTurns, maxIdleTurns } = options;
   check(temperature === undefined || (Number.isFinite(temperature) && temperature >= 0), `--temperature must be a non-negative number, got ${String(temperature)}`);
   check(maxTokens === undefined || (Number.isSafeInteger(maxTokens) && maxTokens > 0), `--max-tokens must be a positive integer, got ${String(maxTokens)}`);
   check(maxCallsPerTurn === undefined || (Number.isSafeInteger(maxCallsPerTurn) && maxCallsPerTurn > 0), `--max-calls-per-turn must be a positive integer, got ${String(maxCallsPerTurn)}`);
+  check(maxTurns === undefined || (Number.isSafeInteger(maxTurns) && maxTurns > 0), `--max-turns must be a positive integer, got ${String(maxTurns)}`);
+  check(maxIdleTurns === undefined || (Number.isSafeInteger(maxIdleTurns) && maxIdleTurns > 0), `--max-idle-turns must be a positive integer, got ${String(maxIdleTurns)}`);
   return {
     model,
     temperature: temperature ?? null,
@@ -84,6 +92,8 @@ export function llmConfig(model: string, options: LlmOptions): LlmConfig {
     profile: resolveProfile(model, options.thinkProfile),
     maxCallsPerTurn: maxCallsPerTurn ?? DEFAULT_MAX_CALLS_PER_TURN,
     promptVersion: PROMPT_VERSION,
+    maxTurns: maxTurns ?? null,
+    maxIdleTurns: maxIdleTurns ?? DEFAULT_MAX_IDLE_TURNS,
   };
 }
 

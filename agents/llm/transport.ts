@@ -22,6 +22,12 @@ export interface Exchange {
   /** Measured latency of the attempt that succeeded, ms; null when no wall clock was given. */
   readonly latencyMs: number | null;
   readonly attempts: readonly FailedAttempt[];
+  /**
+   * The server's message when it could not parse what the model generated (llama.cpp's 500 "...
+   * does not match the expected ... format"): the model's failure, not the network's, so the reply
+   * is a malformed one (`response` is then the error body). Null or absent otherwise.
+   */
+  readonly unparsed?: string | null;
 }
 
 export interface Transport {
@@ -31,6 +37,14 @@ export interface Transport {
 /** A request that failed for good (after retries, or not retryable): the episode ends `errored`. */
 export class LlmTransportError extends Error {
   override name = 'LlmTransportError';
+}
+
+/**
+ * The request did not fit the model's context window (a 400 saying so): the conversation has grown
+ * past what the model can read, which ends the episode at the `contextOverflow` limit, not `errored`.
+ */
+export class LlmContextOverflow extends LlmTransportError {
+  override name = 'LlmContextOverflow';
 }
 
 /** A replay asked for more responses than were recorded (see recorded.ts). */

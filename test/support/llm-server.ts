@@ -159,3 +159,32 @@ export function scripted(script: ReadonlyArray<(request: ChatRequest) => ServerR
     return then(request);
   };
 }
+
+/**
+ * Answers as llama.cpp's `llama-server --jinja` does: tool-call ids are random on every reply
+ * (`randomIds`), output it cannot parse is a 500 (`llamaParseError`), and a conversation past the
+ * context window is a 400 (`llamaContextError`). Bodies as llama-server sends them.
+ */
+export function randomIds(model: Model): Model {
+  return async (request) => {
+    const reply = await model(request);
+    const choices = (reply.json as { choices?: Array<{ message?: { tool_calls?: Array<{ id?: string }> } }> } | undefined)?.choices ?? [];
+    for (const c of choices) for (const call of c.message?.tool_calls ?? []) call.id = Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12);
+    return reply;
+  };
+}
+
+export const llamaParseError = (detail = 'The model produced output that does not match the expected peg-native format'): ServerReply => ({
+  status: 500,
+  json: { error: { code: 500, message: detail, type: 'server_error' } },
+});
+
+export const llamaContextError = (promptTokens = 4200, contextTokens = 4096): ServerReply => ({
+  status: 400,
+  json: { error: { code: 400, message: 'the request exceeds the available context size, try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: promptTokens, n_ctx: contextTokens } },
+});
+
+/** A model that never calls a tool: a plain-text reply every turn. */
+export function talker(request: ChatRequest): ServerReply {
+  return ok({ content: `Let me think about this (turn ${request.body.messages.length}).` });
+}
