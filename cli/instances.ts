@@ -31,3 +31,32 @@ export function defaultInstances(sample: number | null): ExperimentInstance[] {
   if (!existsSync(suite)) return loadInstances([examplesDir()], sample);
   return sample === null ? loadInstances([suite], null) : sampleSuite(suite, sample);
 }
+
+/**
+ * A run's episodes are keyed by (instance id, agent, seed): a key that comes twice would overwrite
+ * a replay and fail the summary after every episode ran. Checked before the first episode.
+ */
+export function checkDistinct(
+  instances: readonly ExperimentInstance[],
+  agents: readonly string[],
+): void {
+  const byId = new Map<string, string>();
+  for (const { file, scenario } of instances) {
+    const first = byId.get(scenario.id);
+    if (first === undefined) {
+      byId.set(scenario.id, file);
+      continue;
+    }
+    const where = first === file ? `${file} is given twice` : `in ${first} and in ${file}`;
+    throw new UsageError(
+      `scenario id "${scenario.id}" comes twice (${where}): each scenario may run once per agent and seed`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const agent of agents) {
+    if (seen.has(agent)) {
+      throw new UsageError(`agent ${agent} is given twice: each agent may run once per scenario and seed`);
+    }
+    seen.add(agent);
+  }
+}

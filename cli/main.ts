@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { packageRoot } from '../scenarios/paths.js';
-import { EXIT_BAD_INPUT, reportAndExit } from './errors.js';
+import { endQuietlyOnClosedPipe, EXIT_BAD_INPUT, reportAndExit } from './errors.js';
 import { registerBench } from './bench.js';
 import { registerGenerate } from './generate.js';
 import { registerValidate } from './validate.js';
@@ -38,6 +38,7 @@ export function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  endQuietlyOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);

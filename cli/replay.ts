@@ -23,6 +23,7 @@ import { agentMaker, isModuleSpec } from '../agents/index.js';
 import type { EpisodeEvent } from '../scenarios/events.js';
 import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, summarizeReplay, verifyReplayFiles, writeGolden, type InspectFormat, type ReplaySummary } from '../replays/index.js';
 import { EXIT_BAD_INPUT, UsageError } from './errors.js';
+import { checkOutFile, prepareOutDir } from './output-paths.js';
 import { table } from './table.js';
 
 function write(text: string): void {
@@ -187,6 +188,7 @@ export function registerReplay(program: Command): void {
     .action(async (file: string, options: { at: string; agent: string; seed?: string; record: string }) => {
       const at = parseCount(options.at, '--at');
       const seed = options.seed === undefined ? null : parseSeed(options.seed);
+      checkOutFile(options.record);
       const bytes = readReplayBytes(file);
       // A policy module (./my-policy.mjs) is loaded here, as tooltime run loads it; registry agents need nothing.
       const makeAgent = isModuleSpec(options.agent) ? await agentMaker([options.agent]) : null;
@@ -210,6 +212,7 @@ export function registerReplay(program: Command): void {
         }
         return;
       }
+      prepareOutDir(options.out);
       const names = await writeGolden(options.out);
       write(`${options.out}: wrote ${names.length} golden replays`);
     });

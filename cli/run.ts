@@ -14,9 +14,10 @@ import type { Scenario } from '../scenarios/schema.js';
 import { ReplayRecorder, ReplayWriter } from '../replays/index.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { Stat } from '../scenarios/scoring.js';
-import { defaultInstances, loadInstances } from './instances.js';
+import { checkDistinct, defaultInstances, loadInstances } from './instances.js';
 import { addLlmOptions, formatUsage, modelSetup, usageByAgent, type LlmFlags } from './llm.js';
-import { UsageError } from './errors.js';
+import { EXIT_EPISODES_ERRORED, UsageError } from './errors.js';
+import { checkOutFile, prepareOutDir } from './output-paths.js';
 import { table } from './table.js';
 
 export interface RunOptions extends LlmFlags {
@@ -99,7 +100,13 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const instances: ExperimentInstance[] = paths.length === 0 ? defaultInstances(sample) : loadInstances(paths, sample);
   const total = instances.length * seeds.length * agents.length;
   if (options.record !== undefined && total !== 1) throw new UsageError(`--record FILE records one episode, but this run has ${total}: use --out DIR for one replay per episode`);
+  checkDistinct(instances, agents);
+  if (options.out !== undefined) prepareOutDir(options.out);
+  if (options.record !== undefined) checkOutFile(options.record);
   const replays = replayRecorder(options, mode, delivery);
+  const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
+  // The header first: on a terminal it would otherwise come after the progress bar.
+  if (options.json !== true) process.stdout.write(`${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`);
   const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
   const bar = showProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'episodes [{bar}] {value}/{total} {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   bar?.start(total, 0);
@@ -118,15 +125,27 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   if (options.json === true) {
     const usage = models.usageOf === null ? {} : { usage: usageByAgent(result.episodes) };
     process.stdout.write(`${JSON.stringify({ instances: instances.length, seeds, mode, delivery, agents: result.summaries, ...usage }, null, 2)}\n`);
+    reportErrored(result);
     return;
   }
-  const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
-  process.stdout.write(`${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`);
   process.stdout.write(`${formatSummaryTable(result.summaries)}\n`);
   const usage = formatUsage(result.episodes);
   if (usage !== '') process.stdout.write(`\n${usage}\n`);
   if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, 'episodes.jsonl')}, ${join(options.out, 'summary.json')} and one replay per episode in ${join(options.out, 'replays')}\n`);
   if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
+  reportErrored(result);
+}
+
+/**
+ * Episodes that errored (their agent threw: a dead model endpoint) leave rows that look like a
+ * bad agent: the run says how many and exits 3 (after its report, so the results still show).
+ */
+function reportErrored(result: ExperimentResult): void {
+  const errored = result.episodes.filter((e) => e.endReason === 'errored').length;
+  if (errored === 0) return;
+  const of = `${errored} of ${result.episodes.length} episode(s)`;
+  process.stderr.write(`tooltime: ${of} errored (their agent failed); their rows count them as failures\n`);
+  process.exitCode = EXIT_EPISODES_ERRORED;
 }
 
 /** A file name for an episode's replay: instance, agent spec and seed, with unsafe characters replaced. */

@@ -106,12 +106,13 @@ describe('tooltime run with a model agent', () => {
     }
   });
 
-  it('an errored episode is listed with its reason, the run still exits 0; both replays (wall-clock think time, one errored) verify offline', async () => {
+  it('an errored episode is listed with its reason, the run ends saying how many errored and exits 3; both replays (wall-clock think time, one errored) verify offline', async () => {
     server.model = (r) => (r.body.seed === 2 ? { status: 503, json: { error: { message: 'overloaded' } } } : chainModel(r));
     try {
       const out = mkdtempSync(join(tmpdir(), 'tooltime-llm-errored-'));
       const r = await run(['run', chain, '-a', 'openai:test-model', '--seeds', '1..2', '--base-url', server.url, '--max-retries', '0', '--think', 'wall', '--out', out], { ...process.env, OPENAI_API_KEY: KEY });
-      expect(r.status).toBe(0);
+      expect(r.status).toBe(3);
+      expect(r.stderr).toBe('tooltime: 1 of 2 episode(s) errored (their agent failed); their rows count them as failures\n');
       expect(r.stdout).toMatch(/^openai:test-model\s+2\s+1\s/m);
       expect(r.stdout).toContain('errored: example-chain seed 2 (openai:test-model): model request failed after 1 attempt: 503 overloaded');
       const requests = server.requests.length;

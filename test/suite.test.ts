@@ -37,7 +37,7 @@ describe('the shipped asynctool suite', () => {
   });
 
   it('has at least 712 instances, dual and tri, under 15 MB, and every one validates', () => {
-    const files = readdirSync(dir).filter((f) => /^asynctool-\d{4}\.json$/.test(f));
+    const files = readdirSync(dir).filter((f) => /^asynctool-s2024-\d{4}\.json$/.test(f));
     expect(files.length).toBeGreaterThanOrEqual(712);
     expect(index.instances).toBe(files.length);
     const bytes = readdirSync(dir).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
@@ -80,7 +80,7 @@ describe('the shipped asynctool suite', () => {
     temps.push(small);
     writeSuite(small, generate({ seed: 9, count: 6 }));
     const loaded = loadSuite(small);
-    expect(loaded.map((x) => x.scenario.id)).toEqual(['asynctool-0001', 'asynctool-0002', 'asynctool-0003', 'asynctool-0004', 'asynctool-0005', 'asynctool-0006']);
+    expect(loaded.map((x) => x.scenario.id)).toEqual(['asynctool-s9-0001', 'asynctool-s9-0002', 'asynctool-s9-0003', 'asynctool-s9-0004', 'asynctool-s9-0005', 'asynctool-s9-0006']);
     expect(sampleSuite(small, 100)).toHaveLength(6);
   });
 
@@ -96,7 +96,7 @@ describe('tooltime run --sample', () => {
     const { defaultInstances } = await import('../cli/instances.js');
     // The rule over every file's own id and tags (what loading all 720 and sampling them gives).
     const own = readdirSync(dir)
-      .filter((f) => /^asynctool-\d{4}\.json$/.test(f))
+      .filter((f) => /^asynctool-s2024-\d{4}\.json$/.test(f))
       .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { id: string; tags: Record<string, string> })
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const n of [1, 24, 72, 500]) {

@@ -1,6 +1,7 @@
 /**
  * The generation pipeline: plan balanced slots, fill each one by evolving seed tasks through the
- * operators, filter (valid, not a near-duplicate), and name the survivors `asynctool-0001`, ...
+ * operators, filter (valid, not a near-duplicate), and name the survivors `asynctool-sSEED-0001`, ...
+ * (the seed in the id keeps suites of different seeds apart when they are run together).
  *
  * Deterministic for a seed: every draw comes from `RandomStreams(seed).derive(name)` with a name
  * per planning step or per (slot, attempt, operator), so one slot's draws never depend on how many
@@ -64,8 +65,9 @@ export interface GenerateResult {
   readonly unfilled: number;
 }
 
-export function instanceId(n: number): string {
-  return `${SUITE_NAME}-${String(n).padStart(4, '0')}`;
+/** The n-th instance of the suite generated with `seed`: `asynctool-s2024-0001`. */
+export function instanceId(seed: number, n: number): string {
+  return `${SUITE_NAME}-s${seed}-${String(n).padStart(4, '0')}`;
 }
 
 /** Runs the generator. Throws on bad options (unknown domain, bad counts). */
@@ -90,7 +92,7 @@ export function generate(options: GenerateOptions, catalog: Catalog = buildCatal
   const instances: GeneratedInstance[] = [];
   let unfilled = 0;
   for (const slot of order) {
-    const made = fillSlot(catalog, slot, strata, usage, seen, dropped, streams, instanceId(instances.length + 1));
+    const made = fillSlot(catalog, slot, strata, usage, seen, dropped, streams, instanceId(seed, instances.length + 1));
     if (made === null) unfilled++;
     else instances.push(made);
   }

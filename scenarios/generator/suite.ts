@@ -11,8 +11,8 @@ import { formatJson } from './format.js';
 import { SUITE_FORMAT, SUITE_NAME, type GenerateResult } from './generate.js';
 
 export const INDEX_FILE = 'index.json';
-/** Files the generator owns in an output folder (replaced on every run). */
-const OWNED = /^asynctool-\d+\.json$/;
+/** Files the generator owns in an output folder (replaced on every run; ids before the seed was in them too). */
+const OWNED = /^asynctool-(s\d+-)?\d+\.json$/;
 
 /** The suite shipped with tooltime: `scenarios/suites/asynctool/`. */
 export function shippedSuiteDir(): string {
@@ -48,7 +48,7 @@ export function indexDocument(result: GenerateResult): { [key: string]: import('
 
 /**
  * Writes the instances and index.json into `dir` (created if needed). Files the generator owns
- * there from an earlier run (`asynctool-NNNN.json`, index.json) are removed first; others stay.
+ * there from an earlier run (`asynctool-sSEED-NNNN.json`, index.json) are removed first; others stay.
  */
 export function writeSuite(dir: string, result: GenerateResult): string[] {
   mkdirSync(dir, { recursive: true });
