@@ -103,7 +103,7 @@ export async function computeOracle(scenario: Scenario, options: OracleOptions):
 /** The perfect-knowledge list scheduler (longest remaining path first), as an agent. */
 function listScheduler(plan: Plan, thinkUs: number, costUs: (s: PlanStep) => number): Agent {
   const tracker = new PlanTracker(plan);
-  const remaining = new Map(plan.steps.map((s) => [s.key, plan.remainingPathUs(s, costUs)]));
+  const remaining = plan.remainingPathsUs(costUs);
   return {
     spec: 'oracle:list-scheduler',
     decide(observation: Observation): Decision {
