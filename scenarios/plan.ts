@@ -88,7 +88,7 @@ export class Plan {
         if (follow.answer !== undefined) answer = follow.answer;
         answerTexts.push(m.answer === null ? answerTexts.at(-1)! : m.answer.mustContain.join('; '));
       }
-      const lastRequestUs = Math.max(arrivalUs, ...own.map((m) => m.atUs));
+      const lastRequestUs = own.reduce((most, m) => Math.max(most, m.atUs), arrivalUs);
       tasks.push({ id: task.id, arrivalUs, text: task.message, steps, messages: own, firstAnswer: task.answer, answer, lastRequestUs, index: tasks.length, answerTexts });
     }
     this.tasks = tasks;

@@ -216,7 +216,7 @@ function checkSchema(doc: unknown, out: Found[]): Scenario | null {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (isDistributionPath(issue.path)) continue;
-      out.push(...convertIssue(issue, [], doc));
+      for (const found of convertIssue(issue, [], doc)) out.push(found);
     }
   }
   // Distributions: the engine's checker speaks their language (p95Ms must be greater than medianMs).

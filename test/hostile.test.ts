@@ -113,3 +113,22 @@ describe('long chains', () => {
     expect(plan.remainingPathUs(plan.steps[3]!, () => 2)).toBe(2 * (30_000 - 3));
   });
 });
+
+describe('no argument list as long as the input', () => {
+  it('replay inspect (text) of 500,000 records: no Math.max(...events)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { formatText, goldenDir, readReplay } = await import('../replays/index.js');
+    const read = readReplay(new Uint8Array(readFileSync(join(goldenDir(), 'example-fan-in--greedy-async--seed1.ttr'))));
+    const events = Array.from({ length: 500_000 }, (_, i) => read.events[i % read.events.length]!);
+    const text = formatText({ ...read, events });
+    expect(text.split('\n')).toHaveLength(500_000 + 3);
+  });
+
+  it('the builtins max and min over 500,000 values', async () => {
+    const { getBuiltin } = await import('../scenarios/builtins.js');
+    const values = Array.from({ length: 500_000 }, (_, i) => (i * 7919) % 500_000);
+    expect(getBuiltin('max')!.run({ values })).toBe(499_999);
+    expect(getBuiltin('min')!.run({ values })).toBe(0);
+  });
+});
