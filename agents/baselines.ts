@@ -75,7 +75,7 @@ function remainingPaths(scenario: Scenario): ReadonlyMap<string, number> {
   if (remaining === undefined) {
     const { plan, tools } = compiledScenario(scenario);
     const meanUs = (tool: string) => tools.get(tool)!.latency.meanUs ?? Number.MAX_SAFE_INTEGER / 1e6;
-    remaining = new Map(plan.steps.map((s) => [s.key, plan.remainingPathUs(s, (x) => meanUs(x.tool))]));
+    remaining = plan.remainingPathsUs((x) => meanUs(x.tool));
     remainingByScenario.set(scenario, remaining);
   }
   return remaining;

@@ -103,12 +103,14 @@ export function registerReplay(program: Command): void {
     .description('re-run each replay from its header and compare byte for byte')
     .argument('<file...>', 'replay files, or directories of them (every .ttr file under each, in name order)')
     .option('--workers <n>', 'worker threads verifying files in parallel (0: none; default: one per core but one, at most one per 16 files, none below 2)')
-    .action(async (files: string[], options: { workers?: string }) => {
+    .option('--policy <module...>', 'policy modules you trust to re-run replays whose agent they are (a replay never loads a module on its own)')
+    .action(async (files: string[], options: { workers?: string; policy?: string[] }) => {
       const workers = options.workers === undefined ? undefined : parseCount(options.workers, '--workers');
       let failed = false;
       // Verdicts come in input order, each printed as soon as it and those before it are in.
       await verifyReplayFiles(replayPaths(files), {
         ...(workers === undefined ? {} : { workers }),
+        policies: options.policy ?? [],
         onResult: (result) => {
           if (result.ok) {
             write(`${result.file}: ok (${result.records} records, sha256 ${result.sha256})`);

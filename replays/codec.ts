@@ -22,7 +22,9 @@ export class CodecError extends Error {
 const TWO_32 = 2 ** 32;
 const TWO_31 = 2 ** 31;
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a string that starts with U+FEFF keeps it (the default strips it, so such a string did not
+// read back as written, and its replay was refused as non-canonical).
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value) as unknown;

@@ -46,8 +46,13 @@ export function formatText(read: ReplayRead): string {
   const perRecord = read.events.length === 0 ? 0 : sizes.records / read.events.length;
   const state = read.complete ? `complete, sha256 ${read.recordsSha256!.slice(0, 16)}...` : `INCOMPLETE: ${read.problem}`;
   lines.push(`# ${read.events.length} records, ${state}; header ${sizes.header} B, records ${sizes.records} B (${perRecord.toFixed(1)} B/record)`);
-  const width = Math.max(8, ...read.events.map((e) => ms(e.timeUs).length));
-  const typeWidth = Math.max(...read.events.map((e) => e.type.length), 0);
+  // Loops, not Math.max(...events): spreading millions of arguments overflows the stack.
+  let width = 8;
+  let typeWidth = 0;
+  for (const e of read.events) {
+    width = Math.max(width, ms(e.timeUs).length);
+    typeWidth = Math.max(typeWidth, e.type.length);
+  }
   read.events.forEach((e, i) => {
     const fields = Object.entries(e)
       .filter(([k]) => k !== 'type' && k !== 'timeUs')

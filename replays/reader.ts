@@ -8,10 +8,9 @@
  * trailer. Work and memory are bounded by the input's size.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { EpisodeEvent } from '../scenarios/events.js';
 import type { JsonValue, Scenario } from '../scenarios/schema.js';
-import { fsReason } from '../scenarios/load.js';
+import { InputFileError, readInputFile } from '../scenarios/input-file.js';
 import { CodecError, MsgReader } from './codec.js';
 import { RecordDecoder } from './decode.js';
 import { dictionaryFor } from './dictionary.js';
@@ -257,19 +256,12 @@ export function readReplayFile(path: string, options: Omit<ReadOptions, 'file'> 
   return readReplay(readReplayBytes(path, options.maxBytes), { ...options, file: path });
 }
 
-/** A replay file's bytes, or a ReplayError naming the file. */
+/** A replay file's bytes (a regular file of at most `maxBytes`), or a ReplayError naming the file. */
 export function readReplayBytes(path: string, maxBytes = DEFAULT_MAX_BYTES): Uint8Array {
-  let fd: number | null = null;
   try {
-    // One open for the size check and the read (opening a file is most of reading a short one).
-    fd = openSync(path, 'r');
-    const size = fstatSync(fd).size;
-    if (size > maxBytes) throw new ReplayError(`${path}: ${size} bytes, over the limit of ${maxBytes}`);
-    return new Uint8Array(readFileSync(fd));
+    return readInputFile(path, maxBytes);
   } catch (error) {
-    if (error instanceof ReplayError) throw error;
-    throw new ReplayError(`${path}: cannot read: ${fsReason(error)}`);
-  } finally {
-    if (fd !== null) closeSync(fd);
+    if (error instanceof InputFileError) throw new ReplayError(`${path}: cannot read: ${error.message}`);
+    throw error;
   }
 }

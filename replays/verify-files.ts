@@ -23,6 +23,8 @@ export interface VerifyFilesOptions {
   readonly workers?: number;
   /** Refuse files larger than this (default: the reader's). */
   readonly maxBytes?: number;
+  /** Policy modules the user trusts (see `VerifyOptions.policies`). */
+  readonly policies?: readonly string[];
   /** Called with each verdict in input order, as soon as it and every verdict before it are in. */
   readonly onResult?: (verdict: FileVerdict, index: number) => void;
 }
@@ -58,9 +60,9 @@ export type VerifyReply = { readonly index: number; readonly verdicts: readonly 
 const MAX_FILES_PER_JOB = 32;
 
 /** Reads and verifies one file; a ReplayError becomes the verdict. */
-export async function verifyFile(file: string, maxBytes?: number): Promise<FileVerdict> {
+export async function verifyFile(file: string, maxBytes?: number, policies: readonly string[] = []): Promise<FileVerdict> {
   try {
-    return await verifyReplay(readReplayBytes(file, maxBytes), { file, ...(maxBytes === undefined ? {} : { maxBytes }) });
+    return await verifyReplay(readReplayBytes(file, maxBytes), { file, policies, ...(maxBytes === undefined ? {} : { maxBytes }) });
   } catch (error) {
     if (error instanceof ReplayError) return { ok: false, file, error: error.message };
     throw error;
@@ -79,7 +81,7 @@ const IN_FLIGHT = 2;
 export async function verifyReplayFiles(paths: readonly string[], options: VerifyFilesOptions = {}): Promise<FileVerdict[]> {
   const workers = Math.min(options.workers ?? autoWorkers(paths.length), paths.length);
   if (workers > 0) {
-    const pool = new VerifyPool(workers, options.maxBytes);
+    const pool = new VerifyPool(workers, options.maxBytes, options.policies);
     try {
       return await pool.verify(paths, options.onResult);
     } finally {
@@ -87,7 +89,7 @@ export async function verifyReplayFiles(paths: readonly string[], options: Verif
     }
   }
   const order = new InOrder(paths.length, options.onResult);
-  for (let i = 0; i < paths.length; i++) order.settle(i, await verifyFile(paths[i]!, options.maxBytes));
+  for (let i = 0; i < paths.length; i++) order.settle(i, await verifyFile(paths[i]!, options.maxBytes, options.policies));
   return order.verdicts();
 }
 
@@ -138,9 +140,9 @@ export class VerifyPool {
   private broken: Error | null = null;
   private closing = false;
 
-  constructor(size: number, maxBytes?: number) {
+  constructor(size: number, maxBytes?: number, policies: readonly string[] = []) {
     this.workers = Array.from({ length: Math.max(1, size) }, () => {
-      const worker = new Worker(WORKER_URL, { workerData: { maxBytes } });
+      const worker = new Worker(WORKER_URL, { workerData: { maxBytes, policies } });
       worker.on('message', (reply: VerifyReply) => this.reply(worker, reply));
       worker.on('error', (error) => this.fail(error));
       worker.on('exit', (code) => {

@@ -7,7 +7,7 @@ import { verifyFile, type VerifyJob, type VerifyReply } from './verify-files.js'
 
 const port = parentPort;
 if (port === null) throw new Error('verify-worker.js runs as a worker thread of verifyReplayFiles');
-const { maxBytes } = workerData as { readonly maxBytes: number | undefined };
+const { maxBytes, policies } = workerData as { readonly maxBytes: number | undefined; readonly policies: readonly string[] };
 
 // One file at a time: jobs arrive ahead of time, and verifying two at once would only interleave them.
 let queue: Promise<void> = Promise.resolve();
@@ -16,7 +16,7 @@ port.on('message', (job: VerifyJob) => {
     let reply: VerifyReply;
     try {
       const verdicts = [];
-      for (const file of job.files) verdicts.push(await verifyFile(file, maxBytes));
+      for (const file of job.files) verdicts.push(await verifyFile(file, maxBytes, policies));
       reply = { index: job.index, verdicts };
     } catch (error) {
       reply = { index: job.index, crash: { message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined } };

@@ -8,7 +8,9 @@
  * On a mismatch the result names the first record that differs, both versions (decoded), and the
  * records just before it.
  */
+import { resolve } from 'node:path';
 import { AgentSpecError, isModelSpec, isModuleSpec, loadAgentModule, loadedAgentModule, makeReplayAgent } from '../agents/index.js';
+import { specName } from '../agents/spec.js';
 import type { EpisodeEvent } from '../scenarios/events.js';
 import type { Agent } from '../scenarios/protocol.js';
 import { runEpisode } from '../scenarios/world.js';
@@ -22,6 +24,12 @@ export interface VerifyOptions {
   readonly makeAgent?: (header: ReplayHeader, recorded: readonly EpisodeEvent[]) => Agent;
   readonly file?: string;
   readonly maxBytes?: number;
+  /**
+   * Policy modules the user trusts (`--policy ./my-policy.mjs`): a replay whose agent is one of
+   * them is re-run with it. A replay is data: the module its header names is never loaded unless
+   * listed here, so a file someone sends cannot make verify run code.
+   */
+  readonly policies?: readonly string[];
   /** Records shown before a divergence (default 5). */
   readonly context?: number;
   /**
@@ -78,8 +86,21 @@ export function defaultReplayAgent(header: ReplayHeader, recorded: readonly Epis
   }
 }
 
-/** Loads the policy module a header's agent is, so that `defaultReplayAgent` can make it. */
-async function loadModuleOf(header: ReplayHeader): Promise<void> {
+/** True when the module a spec names is one of `policies` (both resolved from the current directory). */
+export function isTrustedModule(spec: string, policies: readonly string[], cwd = process.cwd()): boolean {
+  const path = resolve(cwd, specName(spec));
+  return policies.some((p) => resolve(cwd, specName(p)) === path);
+}
+
+/**
+ * Loads the policy module a header's agent is, so that `defaultReplayAgent` can make it; only a
+ * module the user named (`policies`): otherwise a ReplayError saying how to name it.
+ */
+async function loadModuleOf(header: ReplayHeader, policies: readonly string[]): Promise<void> {
+  const name = specName(header.agent.spec);
+  if (!isTrustedModule(header.agent.spec, policies)) {
+    throw new ReplayError(`the replay's agent is the policy module ${name}, and tooltime loads no module a file names: to re-run it with that module, pass --policy ${name} (only for code you trust)`);
+  }
   try {
     await loadAgentModule(header.agent.spec);
   } catch (error) {
@@ -93,9 +114,9 @@ function cannotRecreate(header: ReplayHeader, error: unknown): unknown {
 }
 
 /** Re-runs a replay's episode into memory with the replay's own header. */
-export async function rerun(read: ReplayRead, makeAgent: VerifyOptions['makeAgent'] = defaultReplayAgent): Promise<Uint8Array> {
+export async function rerun(read: ReplayRead, makeAgent: VerifyOptions['makeAgent'] = defaultReplayAgent, policies: readonly string[] = []): Promise<Uint8Array> {
   const sink = new MemorySink();
-  await rerunInto(read, sink, makeAgent);
+  await rerunInto(read, sink, makeAgent, policies);
   return sink.bytes();
 }
 
@@ -135,11 +156,11 @@ class CheckingSink implements ReplaySink {
   }
 }
 
-async function rerunInto(read: Pick<ReplayRead, 'file' | 'header' | 'scenario' | 'events'>, sink: ReplaySink, makeAgent: VerifyOptions['makeAgent'] = defaultReplayAgent): Promise<RecordingSummary> {
+async function rerunInto(read: Pick<ReplayRead, 'file' | 'header' | 'scenario' | 'events'>, sink: ReplaySink, makeAgent: VerifyOptions['makeAgent'] = defaultReplayAgent, policies: readonly string[] = []): Promise<RecordingSummary> {
   const { header } = read;
   let agent: Agent;
   try {
-    if (makeAgent === defaultReplayAgent && isModuleSpec(header.agent.spec)) await loadModuleOf(header);
+    if (makeAgent === defaultReplayAgent && isModuleSpec(header.agent.spec)) await loadModuleOf(header, policies);
     agent = makeAgent(header, read.events);
   } catch (error) {
     if (error instanceof ReplayError) throw new ReplayError(`${read.file}: ${error.message}`);
@@ -178,7 +199,7 @@ async function verifyWithoutDecoding(bytes: Uint8Array, file: string, options: V
     if (head.header.forkedFrom !== null || isModelSpec(head.header.agent.spec)) return null;
     const t1 = now();
     const sink = new CheckingSink(bytes);
-    const summary = await rerunInto({ ...head, events: [] }, sink);
+    const summary = await rerunInto({ ...head, events: [] }, sink, defaultReplayAgent, options.policies);
     if (!sink.matches) return null;
     const t2 = now();
     return { ok: true, file, records: summary.records, sha256: summary.sha256, timing: { readMs: t1 - t0, rerunMs: t2 - t1, compareMs: 0 } };
@@ -196,7 +217,7 @@ export async function verifyReplay(bytes: Uint8Array, options: VerifyOptions = {
   const read = readReplay(bytes, { file, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
   const t1 = now();
   const sink = new CheckingSink(bytes);
-  await rerunInto(read, sink, options.makeAgent);
+  await rerunInto(read, sink, options.makeAgent, options.policies);
   const t2 = now();
   const records = read.events.length;
   const timing = (): VerifyTiming => ({ readMs: t1 - t0, rerunMs: t2 - t1, compareMs: now() - t2 });

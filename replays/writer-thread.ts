@@ -13,7 +13,8 @@ const port = parentPort;
 if (port === null) throw new Error('writer-thread.js runs as the worker thread of a ReplayWriter');
 const { shared, failures } = workerData as { readonly shared: SharedArrayBuffer; readonly failures: MessagePort };
 const { written, slots } = sharedViews(shared);
-const paths = new TextDecoder();
+// ignoreBOM: a path that starts with U+FEFF keeps it.
+const paths = new TextDecoder('utf-8', { ignoreBOM: true });
 
 interface OpenFile {
   readonly path: string;

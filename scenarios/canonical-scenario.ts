@@ -7,7 +7,8 @@
  */
 import { canonicalize } from './canonical.js';
 import type { JsonValue, Scenario } from './schema.js';
-import { parseScenario } from './validate.js';
+import { checkDocument } from './document.js';
+import { parseScenario, validateScenario, ScenarioError } from './validate.js';
 
 /** Scenarios seen, to their canonical forms (a canonical form maps to itself). */
 const canonicalForms = new WeakMap<Scenario, Scenario>();
@@ -22,8 +23,13 @@ export function canonicalScenario(scenario: Scenario): Scenario {
   return out;
 }
 
-/** Validates `doc` from its canonical JSON: the scenario is its own canonical form. */
+/**
+ * Validates `doc` from its canonical JSON: the scenario is its own canonical form. A document whose
+ * shape cannot be made canonical (too deep, not JSON: see document.ts) is refused first, with the
+ * problems `validateScenario` gives it.
+ */
 export function parseCanonicalScenario(doc: unknown, file = '<scenario>'): Scenario {
+  if (checkDocument(doc) !== null) throw new ScenarioError(file, validateScenario(doc));
   return parseCanonicalDocument(canonicalize(doc), file);
 }
 

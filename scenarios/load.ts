@@ -4,39 +4,36 @@
  * Every failure is a `ScenarioError` naming the file: `FILE: cannot read: ...`,
  * `FILE: not valid JSON: ...`, or one line per validation problem (`FILE: PATH: MESSAGE`).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { scenariosPath } from './paths.js';
 import type { Scenario } from './schema.js';
 import { ScenarioError } from './validate.js';
 import { parseCanonicalScenario } from './canonical-scenario.js';
+import { MAX_SCENARIO_FILE_BYTES } from './document.js';
+import { decodeUtf8, fsReason, InputFileError, invalidUtf8Offset, readInputFile } from './input-file.js';
+
+export { fsReason };
 
 /** The folder of hand-written example scenarios shipped with tooltime. */
 export function examplesDir(): string {
   return scenariosPath('examples');
 }
 
-/** A short reason for a file-system error: `no such file or directory` rather than a code dump. */
-export function fsReason(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  switch (code) {
-    case 'ENOENT': return 'no such file or directory';
-    case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    case 'ENOTDIR': return 'not a directory';
-    default: return error instanceof Error ? error.message : String(error);
-  }
-}
-
-/** The JSON document in `path` (a leading byte-order mark is ignored), or a ScenarioError. */
+/**
+ * The JSON document in `path` (a regular file of at most MAX_SCENARIO_FILE_BYTES, UTF-8; a leading
+ * byte-order mark is ignored), or a ScenarioError.
+ */
 export function readJsonFile(path: string): unknown {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readInputFile(path, MAX_SCENARIO_FILE_BYTES);
   } catch (error) {
-    throw new ScenarioError(path, [{ path: '', message: `cannot read: ${fsReason(error)}` }]);
+    if (error instanceof InputFileError) throw new ScenarioError(path, [{ path: '', message: `cannot read: ${error.message}` }]);
+    throw error;
   }
+  const text = decodeUtf8(bytes);
+  if (text === null) throw new ScenarioError(path, [{ path: '', message: `not valid UTF-8 at byte ${invalidUtf8Offset(bytes)} (scenario files are UTF-8 text)` }]);
   try {
     return JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text) as unknown;
   } catch (error) {

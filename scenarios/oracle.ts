@@ -86,14 +86,14 @@ export async function computeOracle(scenario: Scenario, options: OracleOptions):
     let lastUs = task.lastRequestUs;
     // Steps are validated acyclic with dependencies declared earlier in the task, so one pass works.
     for (const s of task.steps) {
-      const startUs = Math.max(s.releaseUs, ...plan.dependencies(s).map((d) => finishUs.get(d.key) ?? 0));
+      const startUs = plan.dependencies(s).reduce((most, d) => Math.max(most, finishUs.get(d.key) ?? 0), s.releaseUs);
       const endUs = startUs + costUs(s);
       finishUs.set(s.key, endUs);
       lastUs = Math.max(lastUs, endUs);
     }
     taskBoundsUs[task.id] = lastUs + minThinkUs;
   }
-  const boundUs = feasible ? Math.max(...Object.values(taskBoundsUs)) : null;
+  const boundUs = feasible ? Object.values(taskBoundsUs).reduce((most, us) => Math.max(most, us), -Infinity) : null;
   // The list scheduler runs in async push mode, the most the world allows any agent.
   const episode = await runEpisode(scenario, listScheduler(plan, minThinkUs, costUs), { seed: options.seed, mode: 'async', delivery: 'push', ...(options.thinkTime ? { thinkTime: options.thinkTime } : {}) });
   const achievedUs = episode.endReason === 'completed' ? episode.makespanUs : null;
@@ -103,7 +103,7 @@ export async function computeOracle(scenario: Scenario, options: OracleOptions):
 /** The perfect-knowledge list scheduler (longest remaining path first), as an agent. */
 function listScheduler(plan: Plan, thinkUs: number, costUs: (s: PlanStep) => number): Agent {
   const tracker = new PlanTracker(plan);
-  const remaining = new Map(plan.steps.map((s) => [s.key, plan.remainingPathUs(s, costUs)]));
+  const remaining = plan.remainingPathsUs(costUs);
   return {
     spec: 'oracle:list-scheduler',
     decide(observation: Observation): Decision {

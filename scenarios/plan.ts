@@ -88,7 +88,7 @@ export class Plan {
         if (follow.answer !== undefined) answer = follow.answer;
         answerTexts.push(m.answer === null ? answerTexts.at(-1)! : m.answer.mustContain.join('; '));
       }
-      const lastRequestUs = Math.max(arrivalUs, ...own.map((m) => m.atUs));
+      const lastRequestUs = own.reduce((most, m) => Math.max(most, m.atUs), arrivalUs);
       tasks.push({ id: task.id, arrivalUs, text: task.message, steps, messages: own, firstAnswer: task.answer, answer, lastRequestUs, index: tasks.length, answerTexts });
     }
     this.tasks = tasks;
@@ -168,20 +168,45 @@ export class Plan {
 
   /**
    * Length of the longest chain of steps from `step` to the end of its task, with each step
-   * weighing `weightUs(step)`: the remaining-path priority of list scheduling.
+   * weighing `weightUs(step)`: the remaining-path priority of list scheduling. For every step at
+   * once, use `remainingPathsUs` (this walks the plan).
    */
   remainingPathUs(step: PlanStep, weightUs: (s: PlanStep) => number): number {
-    const memo = new Map<string, number>();
-    const walk = (s: PlanStep, depth: number): number => {
-      if (depth > this.steps.length) throw new Error(`dependency cycle through ${s.key}`);
-      const hit = memo.get(s.key);
-      if (hit !== undefined) return hit;
-      const rest = Math.max(0, ...this.dependents(s).map((d) => walk(d, depth + 1)));
-      const total = weightUs(s) + rest;
-      memo.set(s.key, total);
-      return total;
-    };
-    return walk(step, 0);
+    return this.remainingPathsUs(weightUs).get(step.key)!;
+  }
+
+  /**
+   * `remainingPathUs` of every step, by key, in one walk: depth first along dependents with a stack
+   * of its own (a chain of any length cannot overflow the call stack), each step's value once its
+   * dependents have theirs. Linear in steps and dependencies; throws on a dependency cycle.
+   */
+  remainingPathsUs(weightUs: (s: PlanStep) => number): Map<string, number> {
+    const value = new Array<number | undefined>(this.steps.length);
+    const onPath = new Uint8Array(this.steps.length);
+    for (const root of this.steps) {
+      if (value[root.index] !== undefined) continue;
+      const work: Array<{ step: PlanStep; next: number }> = [{ step: root, next: 0 }];
+      onPath[root.index] = 1;
+      while (work.length > 0) {
+        const frame = work[work.length - 1]!;
+        const deps = this.dependentsOf[frame.step.index]!;
+        if (frame.next < deps.length) {
+          const d = deps[frame.next++]!;
+          if (onPath[d.index] === 1) throw new Error(`dependency cycle through ${d.key}`);
+          if (value[d.index] === undefined) {
+            onPath[d.index] = 1;
+            work.push({ step: d, next: 0 });
+          }
+          continue;
+        }
+        let rest = 0;
+        for (const d of deps) rest = Math.max(rest, value[d.index]!);
+        value[frame.step.index] = weightUs(frame.step) + rest;
+        onPath[frame.step.index] = 0;
+        work.pop();
+      }
+    }
+    return new Map(this.steps.map((s) => [s.key, value[s.index]!]));
   }
 }
 

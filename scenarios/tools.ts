@@ -10,6 +10,8 @@
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
+import type { RegExpEngine } from 'ajv/dist/types/index.js';
+import { RE2JS } from 're2js';
 import { compileDistribution, msToUs, type Distribution, type RandomStreams } from '../engine/index.js';
 import { BuiltinError, getBuiltin } from './builtins.js';
 import { canonicalJson } from './canonical.js';
@@ -25,6 +27,29 @@ export interface Attempt {
 }
 
 /**
+ * The engine behind `pattern` and `patternProperties` in parameter schemas: RE2 (re2js, in pure
+ * JavaScript), whose matching takes time linear in the input. A scenario is data from anyone, and
+ * JavaScript's backtracking RegExp takes exponential time on patterns such as `^(a+)+$` (40 `a`s
+ * and a `!` hung every command that validates the scenario). The pattern is read as JavaScript
+ * writes it (`translateRegExp`); what RE2 cannot match in linear time (lookaround,
+ * backreferences) is refused when the schema is compiled, so validation names it.
+ */
+function linearRegExp(): RegExpEngine {
+  // ajv keeps one compiled pattern per `toString()`: it must name the pattern.
+  const engine = (pattern: string): { test: (s: string) => boolean; toString: () => string } => {
+    let re: RE2JS;
+    try {
+      re = RE2JS.compile(RE2JS.translateRegExp(pattern));
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new Error(`pattern ${JSON.stringify(pattern)} is not supported (${why}): patterns are matched by RE2, in linear time, which has no lookaround or backreferences`);
+    }
+    return { test: (s: string) => re.test(s), toString: () => `re2:${pattern}` };
+  };
+  return Object.assign(engine, { code: 'linearRegExp' }) as RegExpEngine;
+}
+
+/**
  * Tool parameter schemas are JSON Schema draft 2020-12. Each is compiled anonymously
  * (`addUsedSchema: false`), so two tools whose schemas carry the same `$id` never clash, and
  * unknown formats are ignored without console noise (`logger: false`). Validators are generated
@@ -33,7 +58,7 @@ export interface Attempt {
  * step's own args, are checked once per args object (see `ToolRuntime.check`): how fast the
  * generated code runs hardly shows.
  */
-const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false, addUsedSchema: false, code: { optimize: false } });
+const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false, addUsedSchema: false, code: { optimize: false, regExp: linearRegExp() } });
 
 /**
  * Compiled validators by canonical schema text: compiling is by far the costliest part of setting

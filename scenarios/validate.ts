@@ -2,6 +2,8 @@
  * Scenario validation: every problem with a scenario document, each with a path and one line.
  *
  * `validateScenario(doc)` never throws, whatever `doc` is. It runs, in this order:
+ *   0. the document's shape (document.ts: JSON values only, depth and size within the limits); a
+ *      document that fails it gets that one problem and nothing else is run on it;
  *   1. the zod schema (`scenarioSchema`), each issue turned into a readable line; latency and think
  *      time specs are reported by the engine's `checkDistribution` instead of zod's union noise;
  *   2. whole-document rules, run leniently even when the schema fails (each rule reads only the
@@ -20,6 +22,7 @@ import { builtinNames, getBuiltin } from './builtins.js';
 import { canonicalJson, getPath, jsonEqual } from './canonical.js';
 import { jsonValueSchema, notJson, NOT_JSON_MESSAGE, scenarioSchema, toolImplSchema, type JsonValue, type Scenario } from './schema.js';
 import { ToolRuntime, compileParameters, type Outcome } from './tools.js';
+import { checkDocument } from './document.js';
 
 export interface Problem {
   readonly path: string;
@@ -58,6 +61,9 @@ export function validateScenario(doc: unknown): Problem[] {
 
 /** The problems with `doc`, and its parse by the schema (null when the schema rejects it). */
 function validate(doc: unknown): { problems: Problem[]; parsed: Scenario | null } {
+  // The document's shape first (depth, size, JSON values): every check below may recurse into it.
+  const shape = checkDocument(doc);
+  if (shape !== null) return { problems: [{ path: formatPath(shape.segs), message: shape.message }], parsed: null };
   const out: Found[] = [];
   let parsed: Scenario | null = null;
   try {
@@ -210,7 +216,7 @@ function checkSchema(doc: unknown, out: Found[]): Scenario | null {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (isDistributionPath(issue.path)) continue;
-      out.push(...convertIssue(issue, [], doc));
+      for (const found of convertIssue(issue, [], doc)) out.push(found);
     }
   }
   // Distributions: the engine's checker speaks their language (p95Ms must be greater than medianMs).

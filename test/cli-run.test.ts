@@ -109,22 +109,26 @@ describe('your own policy as a module', () => {
     expect(stress.stdout).toMatch(/40 cases passed/);
   });
 
-  it("its replays verify (the module loaded again from where the run found it), fork to it, and verify from elsewhere is a one-line error naming the module", () => {
+  it("its replays verify with --policy (the module loaded again from where the run found it), fork to it; without --policy, or from elsewhere, a one-line error naming the module", () => {
     const out = mkdtempSync(join(tmpdir(), 'tooltime-module-replays-'));
-    const policy = './test/policies/example-policy.mjs:maxInFlight=2';
+    const module = './test/policies/example-policy.mjs';
+    const policy = `${module}:maxInFlight=2`;
     expect(tooltime(['run', examples, '--agent', policy, '--seeds', '1..2', '--out', out, '--quiet']).status).toBe(0);
     const replays = join(out, 'replays');
     const files = readdirSync(replays);
     expect(files.length).toBe(2 * readdirSync(examples).filter((name) => name.endsWith('.json')).length);
-    const verify = tooltime(['replay', 'verify', replays]);
+    const verify = tooltime(['replay', 'verify', replays, '--policy', module]);
     expect(verify.status, verify.stderr).toBe(0);
     expect(verify.stdout.trim().split('\n').filter((line) => / ok \(\d+ records/.test(line))).toHaveLength(files.length);
     const source = join(replays, files.find((name) => name.startsWith('example-composite'))!);
+    const untrusted = tooltime(['replay', 'verify', source]);
+    expect(untrusted.status).toBe(1);
+    expect(untrusted.stderr).toMatch(/^tooltime: .*: the replay's agent is the policy module \.\/test\/policies\/example-policy\.mjs, .*pass --policy \.\/test\/policies\/example-policy\.mjs .*\n$/);
     const forked = join(out, 'forked.ttr');
-    const fork = tooltime(['replay', 'fork', source, '--at', '12', '--agent', './test/policies/example-policy.mjs', '--record', forked]);
+    const fork = tooltime(['replay', 'fork', source, '--at', '12', '--agent', module, '--record', forked]);
     expect(fork.status, fork.stderr).toBe(0);
-    expect(tooltime(['replay', 'verify', forked]).status).toBe(0);
-    const elsewhere = tooltime(['replay', 'verify', source], { cwd: out });
+    expect(tooltime(['replay', 'verify', forked, '--policy', module]).status).toBe(0);
+    const elsewhere = tooltime(['replay', 'verify', source, '--policy', module], { cwd: out });
     expect(elsewhere.status).toBe(1);
     expect(elsewhere.stderr).toMatch(/^tooltime: .*: cannot re-create agent "\.\/test\/policies\/example-policy\.mjs:maxInFlight=2": agent module \.\/test\/policies\/example-policy\.mjs: cannot load: .*\n$/);
     expect(hasStackTrace(elsewhere.stderr)).toBe(false);
