@@ -14,9 +14,11 @@ import { join } from 'node:path';
 import { agentEntries, createAgent } from '../agents/index.js';
 import { defaultInstances } from '../cli/instances.js';
 import { replayPaths } from '../cli/replay.js';
-import { replayRecorder, writeResults, type RunReplays } from '../cli/run.js';
+import { writeResults } from '../cli/run.js';
+import { prepareRunDir } from '../cli/run-dir.js';
+import { RunOutput } from '../cli/run-output.js';
 import { encodeReplay, MemorySink, readReplay, readReplayHeader, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool } from '../replays/index.js';
-import { runExperiment, type EpisodeKey, type EpisodeRecorder, type ExperimentResult } from '../scenarios/experiment.js';
+import { runExperiment, type EpisodeKey, type EpisodeRecord, type EpisodeRecorder, type ExperimentResult } from '../scenarios/experiment.js';
 import { examplesDir, loadScenarios } from '../scenarios/load.js';
 import { sampleSuite, shippedSuiteDir } from '../scenarios/generator/index.js';
 import { scenarioSchema, type Scenario } from '../scenarios/schema.js';
@@ -338,9 +340,10 @@ export function filesystemCosts(files: number): { readonly createUs: number; rea
 
 /**
  * `tooltime run --sample N --seeds 1..R` as `--out` runs it (every baseline agent, async/push),
- * with `recorder` giving each episode's recorder: null records nothing.
+ * with `recorder` giving each episode's recorder (null records nothing) and `onComplete` told of
+ * each finished episode.
  */
-function runBaselines(instances: ReturnType<typeof defaultInstances>, rounds: number, recorder: ((key: EpisodeKey, scenario: Scenario) => EpisodeRecorder) | null): Promise<ExperimentResult> {
+function runBaselines(instances: ReturnType<typeof defaultInstances>, rounds: number, recorder: ((key: EpisodeKey, scenario: Scenario) => EpisodeRecorder) | null, onComplete?: (record: EpisodeRecord) => void): Promise<ExperimentResult> {
   return runExperiment({
     instances,
     agents: agentEntries()
@@ -351,12 +354,17 @@ function runBaselines(instances: ReturnType<typeof defaultInstances>, rounds: nu
     delivery: 'push',
     makeAgent: (spec) => createAgent(spec),
     ...(recorder === null ? {} : { recorder }),
+    ...(onComplete === undefined ? {} : { onComplete }),
   });
 }
 
-/** `tooltime run --out DIR`'s recording (DIR/replays/*.ttr, written by a ReplayWriter); `close()` once the run is done. */
-function outReplays(dir: string): RunReplays {
-  return replayRecorder({ out: dir }, 'async', 'push')!;
+/**
+ * `tooltime run --out DIR`'s output (DIR/replays/*.ttr written by a ReplayWriter, episodes.jsonl as
+ * episodes finish); `finish(result)` once the run is done.
+ */
+function outOutput(dir: string): RunOutput {
+  prepareRunDir(dir, { force: false, replays: true });
+  return new RunOutput({ dir, mode: 'async', delivery: 'push' });
 }
 
 export interface PipelineFigures {
@@ -384,12 +392,12 @@ export async function pipelineOverhead(passes: number, rounds: number, sample: n
       const out = join(base, variant);
       rmSync(out, { recursive: true, force: true });
       return timed(async () => {
-        // As runCommand: the writer (and its thread) made for the run, and closed once every file is written.
-        const replays = variant === 'plain' || variant === 'memory' ? null : outReplays(out);
+        // As runCommand: the output (and its writer thread) made for the run, finished once every file is written.
+        const output = variant === 'plain' || variant === 'memory' ? null : outOutput(out);
         const memory = (key: EpisodeKey, scenario: Scenario) => ReplayRecorder.open(new MemorySink(), { scenario, agent: key.agent, seed: key.seed, mode: 'async', delivery: 'push' });
-        const result = await runBaselines(instances, rounds, variant === 'plain' ? null : variant === 'memory' ? memory : replays!.recorder);
-        await replays?.close();
-        writeResults(out, result);
+        const result = await runBaselines(instances, rounds, variant === 'plain' ? null : variant === 'memory' ? memory : output!.recorder, output?.complete);
+        if (output === null) writeResults(out, result);
+        else await output.finish(result);
         episodes = result.episodes.length;
       });
     };
@@ -423,9 +431,8 @@ export async function verifyFilesThroughput(rounds: number, sample: number, pass
   const dir = mkdtempSync(join(tmpdir(), 'tooltime-bench-verify-'));
   try {
     // The replays `tooltime run --sample N --seeds 1..R --out DIR` writes: every baseline agent.
-    const replays = outReplays(dir);
-    await runBaselines(defaultInstances(sample), rounds, replays.recorder);
-    await replays.close();
+    const output = outOutput(dir);
+    await output.finish(await runBaselines(defaultInstances(sample), rounds, output.recorder, output.complete));
     const paths = replayPaths([join(dir, 'replays')]);
     const count = (verdicts: Awaited<ReturnType<typeof verifyReplayFiles>>): number => {
       let events = 0;

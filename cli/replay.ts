@@ -21,7 +21,7 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentMaker, isModuleSpec } from '../agents/index.js';
 import type { EpisodeEvent } from '../scenarios/events.js';
-import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, summarizeReplay, verifyReplayFiles, writeGolden, type InspectFormat, type ReplaySummary } from '../replays/index.js';
+import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, ReplayTruncatedError, summarizeReplay, verifyReplayFiles, writeGolden, type InspectFormat, type ReplaySummary } from '../replays/index.js';
 import { EXIT_BAD_INPUT, UsageError } from './errors.js';
 import { checkOutFile, prepareOutDir } from './output-paths.js';
 import { table } from './table.js';
@@ -92,6 +92,40 @@ function summaryRows(summaries: readonly ReplaySummary[]): string[][] {
     row('dependency violations', (s) => (s.score === null ? '-' : String(s.score.steps.dependencyViolations))),
     row('idle while ready ms', (s) => msText(s.score?.efficiency.idleWhileReadyUs)),
     row('mean calls in flight', (s) => (s.score?.efficiency.meanCallsInFlight ?? null) === null ? '-' : s.score!.efficiency.meanCallsInFlight!.toFixed(2)),
+  ];
+}
+
+/** A file `score` lists that was cut before its header was whole: no episode, only where it stops. */
+interface CutFile {
+  readonly file: string;
+  readonly complete: false;
+  readonly problem: string;
+}
+
+/** A replay's summary; a file cut inside its header is listed as truncated, as a cut elsewhere is. */
+function scoreFile(file: string): ReplaySummary | CutFile {
+  try {
+    return summarizeReplay(readReplayFile(file));
+  } catch (error) {
+    if (error instanceof ReplayTruncatedError) return { file, complete: false, problem: error.problem };
+    throw error;
+  }
+}
+
+function scoreRow(s: ReplaySummary): string[] {
+  return [
+    s.file,
+    s.scenario,
+    s.agent,
+    String(s.seed),
+    s.complete ? (s.endReason ?? '-') : `${s.endReason ?? '-'} (truncated)`,
+    s.score === null ? '-' : String(s.score.success),
+    s.score === null ? '-' : `${s.score.tasksSucceeded}/${s.score.tasksTotal}`,
+    pct(s.score?.steps.precision),
+    pct(s.score?.steps.recall),
+    msText(s.makespanUs),
+    String(s.calls),
+    String(s.decisions),
   ];
 }
 
@@ -225,26 +259,13 @@ export function registerReplay(program: Command): void {
     .argument('<file...>', 'replay files, or directories of them (every .ttr file under each, in name order)')
     .option('--json', 'print the scores as JSON')
     .action((files: string[], options: { json?: boolean }) => {
-      const summaries = replayPaths(files).map((f) => summarizeReplay(readReplayFile(f)));
+      const scored = replayPaths(files).map(scoreFile);
       if (options.json === true) {
-        write(JSON.stringify(summaries, null, 2));
+        write(JSON.stringify(scored, null, 2));
         return;
       }
-      const rows = summaries.map((s) => [
-        s.file,
-        s.scenario,
-        s.agent,
-        String(s.seed),
-        s.complete ? (s.endReason ?? '-') : `${s.endReason ?? '-'} (truncated)`,
-        s.score === null ? '-' : String(s.score.success),
-        s.score === null ? '-' : `${s.score.tasksSucceeded}/${s.score.tasksTotal}`,
-        pct(s.score?.steps.precision),
-        pct(s.score?.steps.recall),
-        msText(s.makespanUs),
-        String(s.calls),
-        String(s.decisions),
-      ]);
+      const rows = scored.map((s) => ('problem' in s ? [s.file, '-', '-', '-', '- (truncated)', '-', '-', '-', '-', '-', '0', '0'] : scoreRow(s)));
       write(table(['file', 'scenario', 'agent', 'seed', 'end', 'success', 'tasks', 'precision', 'recall', 'makespan ms', 'calls', 'decisions'], rows));
-      for (const s of summaries) if (s.scoreError !== null) writeErr(`${s.file}: cannot score: ${s.scoreError}`);
+      for (const s of scored) if ('scoreError' in s && s.scoreError !== null) writeErr(`${s.file}: cannot score: ${s.scoreError}`);
     });
 }

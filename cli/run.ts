@@ -5,20 +5,24 @@
  */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentEntries, agentMaker, canonicalSpec, isModelSpec, isModuleSpec } from '../agents/index.js';
 import { canonicalJson } from '../scenarios/canonical.js';
 import { runExperiment, type AgentSummary, type EpisodeKey, type EpisodeRecorder, type ExperimentInstance, type ExperimentResult } from '../scenarios/experiment.js';
 import type { Scenario } from '../scenarios/schema.js';
-import { ReplayRecorder, ReplayWriter } from '../replays/index.js';
+import { ReplayRecorder } from '../replays/index.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { Stat } from '../scenarios/scoring.js';
 import { checkDistinct, defaultInstances, loadInstances } from './instances.js';
 import { addLlmOptions, formatUsage, modelSetup, usageByAgent, type LlmFlags } from './llm.js';
 import { EXIT_EPISODES_ERRORED, UsageError } from './errors.js';
-import { checkOutFile, prepareOutDir } from './output-paths.js';
+import { checkOutFile } from './output-paths.js';
+import { EPISODES_FILE, makeRunManifest, prepareRunDir, REPLAYS_DIR, SUMMARY_FILE, writeAtomically, writeRunManifest, type RunRequest } from './run-dir.js';
+import { RunOutput, runOrder, writeSummary } from './run-output.js';
 import { table } from './table.js';
+
+export { replayFileName } from './run-output.js';
 
 export interface RunOptions extends LlmFlags {
   readonly agent?: string[];
@@ -32,6 +36,7 @@ export interface RunOptions extends LlmFlags {
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly sample?: string;
+  readonly force?: boolean;
 }
 
 /** `N` or `A..B` (inclusive) into a list of seeds. */
@@ -80,10 +85,34 @@ export function formatSummaryTable(summaries: readonly AgentSummary[]): string {
   );
 }
 
+/**
+ * Writes a result's episodes.jsonl (in the run's order) and summary.json into `dir`, each whole or
+ * not at all: for results run without `--out` (which writes them as the run goes: RunOutput).
+ */
 export function writeResults(dir: string, result: ExperimentResult): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'episodes.jsonl'), result.episodes.map((e) => canonicalJson(e)).join('\n') + '\n');
-  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(result.summaries, null, 2)}\n`);
+  writeAtomically(join(dir, EPISODES_FILE), runOrder(result.episodes).map((e) => `${canonicalJson(e)}\n`).join(''));
+  writeSummary(dir, result);
+}
+
+/** The model flags given, for run.json (none unless a model agent runs). */
+function modelFlags(options: RunOptions, agents: readonly string[]): Record<string, string> {
+  const flags: Record<string, string> = {};
+  if (!agents.some(isModelSpec)) return flags;
+  for (const key of ['baseUrl', 'apiKeyEnv', 'temperature', 'maxTokens', 'think', 'thinkProfile', 'maxRetries', 'requestTimeout', 'cache', 'price', 'maxCallsPerTurn'] as const) {
+    const value = options[key];
+    if (value !== undefined) flags[key] = value;
+  }
+  return flags;
+}
+
+/** `--out DIR`: the directory made ready and marked with run.json, and the output that writes into it. */
+function openRunOutput(paths: readonly string[], options: RunOptions, asked: Omit<RunRequest, 'scenarios' | 'model'>): RunOutput | null {
+  const dir = options.out;
+  if (dir === undefined) return null;
+  prepareRunDir(dir, { force: options.force === true, replays: options.record === undefined });
+  writeRunManifest(dir, makeRunManifest({ ...asked, scenarios: paths, model: modelFlags(options, asked.agents) }));
+  return new RunOutput({ dir, mode: asked.mode, delivery: asked.delivery, ...(options.record === undefined ? {} : { record: options.record }) });
 }
 
 export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
@@ -101,9 +130,9 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const total = instances.length * seeds.length * agents.length;
   if (options.record !== undefined && total !== 1) throw new UsageError(`--record FILE records one episode, but this run has ${total}: use --out DIR for one replay per episode`);
   checkDistinct(instances, agents);
-  if (options.out !== undefined) prepareOutDir(options.out);
   if (options.record !== undefined) checkOutFile(options.record);
-  const replays = replayRecorder(options, mode, delivery);
+  const output = openRunOutput(paths, options, { sample, instances: instances.length, agents, seeds, mode, delivery, concurrency });
+  const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
   const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
   // The header first: on a terminal it would otherwise come after the progress bar.
   if (options.json !== true) process.stdout.write(`${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`);
@@ -112,16 +141,16 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   bar?.start(total, 0);
   let result: ExperimentResult;
   try {
-    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, ...(replays === null ? {} : { recorder: replays.recorder }), ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
+    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, ...(recorder === undefined ? {} : { recorder }), ...(output === null ? {} : { onComplete: output.complete }), ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
+    bar?.stop();
+    await output?.finish(result);
   } catch (error) {
     bar?.stop();
-    // What was recorded is written before the run's error is reported (the writer's own failure, if any, is second to it).
-    await replays?.close().catch(() => undefined);
+    // What was recorded is written before the run's error is reported (the writer's own failure, if
+    // any, is second to it); replays not written whole are removed.
+    await output?.stop();
     throw error;
   }
-  bar?.stop();
-  await replays?.close();
-  if (options.out !== undefined) writeResults(options.out, result);
   if (options.json === true) {
     const usage = models.usageOf === null ? {} : { usage: usageByAgent(result.episodes) };
     process.stdout.write(`${JSON.stringify({ instances: instances.length, seeds, mode, delivery, agents: result.summaries, ...usage }, null, 2)}\n`);
@@ -131,7 +160,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   process.stdout.write(`${formatSummaryTable(result.summaries)}\n`);
   const usage = formatUsage(result.episodes);
   if (usage !== '') process.stdout.write(`\n${usage}\n`);
-  if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, 'episodes.jsonl')}, ${join(options.out, 'summary.json')} and one replay per episode in ${join(options.out, 'replays')}\n`);
+  if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, EPISODES_FILE)}, ${join(options.out, SUMMARY_FILE)}${options.record === undefined ? ` and one replay per episode in ${join(options.out, REPLAYS_DIR)}` : ''}\n`);
   if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
   reportErrored(result);
 }
@@ -148,39 +177,11 @@ function reportErrored(result: ExperimentResult): void {
   process.exitCode = EXIT_EPISODES_ERRORED;
 }
 
-/** A file name for an episode's replay: instance, agent spec and seed, with unsafe characters replaced. */
-export function replayFileName(key: EpisodeKey): string {
-  const safe = (text: string) => text.replace(/[^A-Za-z0-9._=+-]/g, '_');
-  return `${safe(key.instance)}--${safe(key.agent)}--seed${key.seed}.ttr`;
-}
-
-export interface RunReplays {
-  readonly recorder: (key: EpisodeKey, scenario: Scenario) => EpisodeRecorder;
-  /** Resolves once every replay is written (throws a ReplayWriteError for one that was not). */
-  close(): Promise<void>;
-}
-
-/**
- * Where each episode is recorded: `--record FILE` (written as the episode goes), or one file per
- * episode under `--out DIR/replays`, written by a ReplayWriter's thread while the run goes on.
- */
-export function replayRecorder(options: Pick<RunOptions, 'out' | 'record'>, mode: Mode, delivery: Delivery): RunReplays | null {
+/** `--record FILE` without `--out`: the run's one episode recorded there, as it goes (else null). */
+export function replayRecorder(options: Pick<RunOptions, 'record'>, mode: Mode, delivery: Delivery): ((key: EpisodeKey, scenario: Scenario) => EpisodeRecorder) | null {
   const record = options.record;
-  if (record !== undefined) {
-    return { recorder: (key, scenario) => ReplayRecorder.open(record, { scenario, agent: key.agent, seed: key.seed, mode, delivery }), close: () => Promise.resolve() };
-  }
-  if (options.out === undefined) return null;
-  const dir = join(options.out, 'replays');
-  mkdirSync(dir, { recursive: true });
-  const writer = new ReplayWriter();
-  return {
-    recorder: (key, scenario) => {
-      // A built-in policy's episode takes microseconds: its replay is handed over whole, not decision by decision.
-      const live = isModelSpec(key.agent) || isModuleSpec(key.agent);
-      return ReplayRecorder.open(writer.sink(join(dir, replayFileName(key)), { live }), { scenario, agent: key.agent, seed: key.seed, mode, delivery });
-    },
-    close: () => writer.close(),
-  };
+  if (record === undefined) return null;
+  return (key, scenario) => ReplayRecorder.open(record, { scenario, agent: key.agent, seed: key.seed, mode, delivery });
 }
 
 export function registerRun(program: Command): void {
@@ -194,7 +195,8 @@ export function registerRun(program: Command): void {
     .option('--mode <mode>', 'async or sync', 'async')
     .option('--delivery <delivery>', 'push or poll (async mode)', 'push')
     .option('--sample <n>', 'run a fixed, documented sample of N instances')
-    .option('--out <dir>', 'write per-episode results (episodes.jsonl), the summary (summary.json) and one replay per episode (replays/)')
+    .option('--out <dir>', 'write per-episode results (episodes.jsonl, as episodes finish), the summary (summary.json) and one replay per episode (replays/) into a new or empty directory')
+    .option('--force', "with --out: reuse a directory that is not empty, removing tooltime's files from it first (run.json, episodes.jsonl, summary.json, replays/*.ttr; nothing else)")
     .option('--record <file>', 'record the (single) episode as a replay file')
     .option('--json', 'print one machine-readable summary instead of the table')
     .option('-q, --quiet', 'no progress bar')

@@ -3,7 +3,8 @@
  *
  * - write: `ReplayRecorder` (streaming), `encodeReplay` (in memory), `recordEpisode` (run + record),
  *   `ReplayWriter` (many files, written on a thread of their own: `tooltime run --out`);
- * - read: `readReplay`, `readReplayFile` (complete prefix of a truncated file; `ReplayError` otherwise);
+ * - read: `readReplay`, `readReplayFile` (complete prefix of a truncated file; `ReplayTruncatedError`
+ *   for one cut before its header is whole; `ReplayError` otherwise);
  * - use: `verifyReplay`, `verifyReplayFiles` (many files, on worker threads), `diffReplays`, `forkReplay`, `inspectReplay`, `scoreReplay`, golden replays.
  */
 export { ReplayError, FORMAT_VERSION, MAGIC } from './format.js';
@@ -11,7 +12,7 @@ export { CodecError, encodeJson, decodeJson } from './codec.js';
 export { makeHeader, replayScenario, agentConfig, tooltimeVersion, type ReplayHeader, type ForkOrigin, type HeaderOptions } from './header.js';
 export { ReplayRecorder, MemorySink, FileSink, encodeReplay, recordEpisode, type ReplaySink, type RecordingSummary, type RecordOptions } from './recorder.js';
 export { ReplayWriter, ReplayWriteError, type WriterSinkOptions, type ReplayWriterOptions } from './writer.js';
-export { readReplay, readReplayHeader, readReplayFile, readReplayBytes, DEFAULT_MAX_BYTES, type HeaderRead, type ReplayRead, type ReadOptions, type ReplaySizes } from './reader.js';
+export { readReplay, readReplayHeader, readReplayFile, readReplayBytes, ReplayTruncatedError, DEFAULT_MAX_BYTES, type HeaderRead, type ReplayRead, type ReadOptions, type ReplaySizes } from './reader.js';
 export { verifyReplay, rerun, defaultReplayAgent, type VerifyOptions, type VerifyResult, type Divergence, type VerifyTiming } from './verify.js';
 export { verifyReplayFiles, VerifyPool, autoWorkers, type FileVerdict, type VerifyFilesOptions } from './verify-files.js';
 export { forkReplay, ForkAgent, forkAgentFor, handoverIndex, replayedDecisions, type ForkOptions, type ForkResult, type ReplayedDecision } from './fork.js';

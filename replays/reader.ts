@@ -2,7 +2,9 @@
  * Reading replays. `readReplay(bytes)` returns the header, every complete record's event, and
  * whether the file is complete (a trailer whose count and SHA-256 match). A file cut short (no
  * trailer, or a last frame cut) reads as its complete prefix with `complete: false` and a
- * `problem` saying where it stops. Anything else wrong throws a one-line `ReplayError` naming the
+ * `problem` saying where it stops; a file cut before its header is whole (empty, or cut inside the
+ * prefix or the header frame) has no episode to return and throws a `ReplayTruncatedError`, which
+ * says so in the same words. Anything else wrong throws a one-line `ReplayError` naming the
  * file and the place: bad magic, unsupported version, a frame whose checksum fails, a length
  * beyond the limits, a record of the wrong shape, an invalid header or scenario, bytes after the
  * trailer. Work and memory are bounded by the input's size.
@@ -112,6 +114,28 @@ function rememberPart(key: string, bytes: Uint8Array, start: number, end: number
   seenParts.set(key, { bytes: bytes.slice(start, end), value });
 }
 
+/**
+ * A file cut before its header is whole: what a run killed while writing it leaves (an empty file,
+ * or part of the prefix or header frame). A truncated file like any other, but with no header
+ * there is no episode to return, so it is thrown; callers that list files (score, verify) report
+ * it as truncated, the others as the one-line error it is.
+ */
+export class ReplayTruncatedError extends ReplayError {
+  constructor(
+    readonly file: string,
+    /** `truncated: ...`, as `ReplayRead.problem` words a cut. */
+    readonly problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+  }
+}
+
+/** Throws the ReplayTruncatedError of a file of `length` bytes cut inside `part`. */
+function cutBeforeRecords(file: string, length: number, part: string): never {
+  const where = length === 0 ? 'the file is empty' : `the file ends at byte ${length}, inside ${part}`;
+  throw new ReplayTruncatedError(file, `truncated: ${where} (no episode to read)`);
+}
+
 /** Throws the ReplayError for `message` at `where` (empty: the file as a whole) in `file`. */
 function failIn(file: string): (where: string, message: string) => never {
   return (where, message) => {
@@ -137,17 +161,18 @@ export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { rea
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const fail = failIn(file);
   if (bytes.length > maxBytes) fail('', `${bytes.length} bytes, over the limit of ${maxBytes}`);
+  // Every byte there is must match: a file that ends early is cut, one that differs is not a replay.
   for (let i = 0; i < MAGIC.length; i++) {
-    if (i >= bytes.length) fail('', bytes.length === 0 ? 'empty file, not a tooltime replay' : 'too short to be a tooltime replay');
+    if (i >= bytes.length) cutBeforeRecords(file, bytes.length, 'the magic bytes');
     if (bytes[i] !== MAGIC[i]) fail('', 'not a tooltime replay (bad magic bytes)');
   }
-  if (bytes.length < PREFIX_BYTES) fail('', 'truncated inside the format version');
+  if (bytes.length < PREFIX_BYTES) cutBeforeRecords(file, bytes.length, 'the format version');
   const version = bytes[MAGIC.length]! | (bytes[MAGIC.length + 1]! << 8);
   if (version !== FORMAT_VERSION) fail('', `unsupported replay format version ${version} (this tooltime reads version ${FORMAT_VERSION})`);
 
   const hf = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES, options.checkCrc ?? true);
   const headerWhere = `header at byte ${PREFIX_BYTES}`;
-  if (hf.kind === 'cut') fail(headerWhere, 'truncated inside the header');
+  if (hf.kind === 'cut') cutBeforeRecords(file, bytes.length, `the header (at byte ${PREFIX_BYTES})`);
   if (hf.kind === 'bad') fail(headerWhere, hf.message);
   if (hf.kind !== 'frame') throw new Error('unreachable');
   let header: ReplayHeader;

@@ -17,7 +17,7 @@ import { runEpisode } from '../scenarios/world.js';
 import { forkAgentFor, handoverIndex } from './fork.js';
 import { holdsAt, ReplayError, sameBytes } from './format.js';
 import type { ReplayHeader } from './header.js';
-import { readReplay, readReplayHeader, type ReplayRead } from './reader.js';
+import { readReplay, readReplayHeader, ReplayTruncatedError, type ReplayRead } from './reader.js';
 import { MemorySink, ReplayRecorder, type RecordingSummary, type ReplaySink } from './recorder.js';
 
 export interface VerifyOptions {
@@ -214,7 +214,15 @@ export async function verifyReplay(bytes: Uint8Array, options: VerifyOptions = {
   if (quick !== null) return quick;
   const now = options.clock ?? NO_CLOCK;
   const t0 = now();
-  const read = readReplay(bytes, { file, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
+  let read: ReplayRead;
+  try {
+    read = readReplay(bytes, { file, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
+  } catch (error) {
+    // Cut before its header is whole: truncated like any other cut, with nothing to re-run.
+    if (!(error instanceof ReplayTruncatedError)) throw error;
+    const spent = now() - t0;
+    return { ok: false, file, records: 0, reason: error.problem, divergence: null, timing: { readMs: spent, rerunMs: 0, compareMs: 0 } };
+  }
   const t1 = now();
   const sink = new CheckingSink(bytes);
   await rerunInto(read, sink, options.makeAgent, options.policies);

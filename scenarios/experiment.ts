@@ -44,6 +44,11 @@ export interface ExperimentOptions {
   readonly recorder?: (key: EpisodeKey, scenario: Scenario) => EpisodeRecorder | null;
   /** Called once per finished episode, in the fixed order. */
   readonly onEpisode?: (record: EpisodeRecord) => void;
+  /**
+   * Called once per finished episode as soon as it finishes (with `concurrency` above 1, not
+   * necessarily in the fixed order): its recorder has been finished. A throw stops the run.
+   */
+  readonly onComplete?: (record: EpisodeRecord) => void;
   /** What an episode's agent consumed (a model's tokens and cost), from its events; null for none. */
   readonly usageOf?: (events: readonly EpisodeEvent[]) => EpisodeUsage | null;
 }
@@ -148,14 +153,17 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     return { instance: instance.scenario.id, file: instance.file, agent: made.spec, seed, mode: episode.mode, delivery: episode.delivery, endReason: episode.endReason, makespanUs: episode.makespanUs, score, ...(usage === null ? {} : { usage }) };
   };
 
-  const records = await runInOrder(jobs, Math.max(1, options.concurrency ?? 1), runJob, options.onEpisode);
+  const records = await runInOrder(jobs, Math.max(1, options.concurrency ?? 1), runJob, options.onEpisode, options.onComplete);
   const agentsInOrder = [...new Set(records.map((r) => r.agent))];
   const summaries = agentsInOrder.map((agent) => ({ agent, summary: aggregate(records.filter((r) => r.agent === agent).map((r) => ({ instance: r.instance, seed: r.seed, score: r.score }))) }));
   return { episodes: records, summaries };
 }
 
-/** Runs `work` over `items` with up to `concurrency` at once; reports and returns results in input order. */
-async function runInOrder<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>, onResult?: (result: R) => void): Promise<R[]> {
+/**
+ * Runs `work` over `items` with up to `concurrency` at once; returns results and reports them to
+ * `onResult` in input order, and to `onDone` in the order they finish.
+ */
+async function runInOrder<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>, onResult?: (result: R) => void, onDone?: (result: R) => void): Promise<R[]> {
   const results: Array<R | undefined> = new Array(items.length);
   const done: boolean[] = new Array(items.length).fill(false);
   let next = 0;
@@ -169,8 +177,10 @@ async function runInOrder<T, R>(items: readonly T[], concurrency: number, work: 
   const worker = async () => {
     while (next < items.length) {
       const index = next++;
-      results[index] = await work(items[index]!);
+      const result = await work(items[index]!);
+      results[index] = result;
       done[index] = true;
+      onDone?.(result);
       report();
     }
   };

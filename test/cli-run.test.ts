@@ -163,7 +163,8 @@ describe('tooltime run records replays', () => {
     const out = mkdtempSync(join(tmpdir(), 'tooltime-replays-'));
     const blocked = join(out, 'replays', 'example-composite--greedy-async--seed2.ttr');
     mkdirSync(blocked, { recursive: true }); // a folder where the replay should go
-    const r = tooltime(['run', examples, '-a', 'greedy-async', '--seed', '2', '--out', out, '--quiet']);
+    // --force: the directory holds that folder (which --force leaves alone: it is not a file of tooltime's).
+    const r = tooltime(['run', examples, '-a', 'greedy-async', '--seed', '2', '--out', out, '--force', '--quiet']);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(`tooltime: cannot write replay ${blocked}: EISDIR: illegal operation on a directory, open '${blocked}'\n`);
     expect(hasStackTrace(r.stderr)).toBe(false);

@@ -92,8 +92,8 @@ describe('tooltime run with a model agent', () => {
     expect(verified.status, verified.stdout + verified.stderr).toBe(0);
     expect(verified.stdout.trim().split('\n')).toHaveLength(4);
     expect(server.requests.length).toBe(requestsBeforeVerify);
-    // The table view, answered from the cache (no new request).
-    const again = await run(args.filter((a) => a !== '--json'), { ...envWithout('OPENAI_BASE_URL'), OPENAI_API_KEY: KEY });
+    // The table view, answered from the cache (no new request); --force, as results/ holds the first run.
+    const again = await run([...args.filter((a) => a !== '--json'), '--force'], { ...envWithout('OPENAI_BASE_URL'), OPENAI_API_KEY: KEY });
     expect(again.status).toBe(0);
     expect(server.requests.length - before).toBe(sent.length);
     expect(again.stdout).toMatch(/^model agent\s+episodes\s+errored\s+requests\s+retries\s+prompt tokens\s+completion tokens\s+tokens\/episode\s+cost USD\s+cost\/episode\s+malformed replies$/m);

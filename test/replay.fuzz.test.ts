@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../agents/index.js';
 import { MsgWriter } from '../replays/codec.js';
 import { frame, MAGIC, prefix } from '../replays/format.js';
-import { encodeReplay, makeHeader, readReplay, recordEpisode, ReplayError, replayScenario, type ReplayRead } from '../replays/index.js';
+import { encodeReplay, makeHeader, readReplay, recordEpisode, ReplayError, ReplayTruncatedError, replayScenario, type ReplayRead } from '../replays/index.js';
 import { headerJson } from '../replays/header.js';
 import { chaoticAgent, exampleScenarios } from './support/replays.js';
 
@@ -208,7 +208,9 @@ describe('hostile replays', () => {
     expect(() => readReplay(flip(rec + 2), { file: 'a.ttr' })).toThrow(`a.ttr: record 3 at byte ${rec}: checksum mismatch (the frame is corrupt)`);
     expect(() => readReplay(concat(s.bytes, new Uint8Array([1, 2])), { file: 'a.ttr' })).toThrow(/^a\.ttr: trailer at byte \d+: 2 unexpected bytes after the trailer$/);
     expect(() => readReplay(concat(s.bytes.subarray(0, rec), varint(0xffffffff)), { file: 'a.ttr' })).toThrow(`a.ttr: record 3 at byte ${rec}: frame length 4294967295 is over the limit of 16777216 bytes`);
-    expect(() => readReplay(new Uint8Array(0), { file: 'a.ttr' })).toThrow('a.ttr: empty file, not a tooltime replay');
+    // An empty file is what a run killed before writing a replay's first byte leaves: a cut, not junk.
+    expect(() => readReplay(new Uint8Array(0), { file: 'a.ttr' })).toThrow(ReplayTruncatedError);
+    expect(() => readReplay(new Uint8Array(0), { file: 'a.ttr' })).toThrow('a.ttr: truncated: the file is empty (no episode to read)');
     expect(() => readReplay(s.bytes, { file: 'a.ttr', maxBytes: 100 })).toThrow(/^a\.ttr: \d+ bytes, over the limit of 100$/);
     // A record of the wrong shape, correctly framed: [ISSUED, 0, 999] names a step beyond the plan.
     const w = new MsgWriter();

@@ -15,7 +15,7 @@ import { runEpisode } from '../scenarios/world.js';
 import { runExperiment } from '../scenarios/experiment.js';
 import { CodecError } from '../replays/codec.js';
 import { Code, MAX_HEADER_BYTES, PREFIX_BYTES, readFrame } from '../replays/format.js';
-import { agentConfig, encodeReplay, FileSink, makeHeader, MemorySink, readReplay, recordEpisode, ReplayError, ReplayRecorder, replayScenario, summarizeReplay, tooltimeVersion } from '../replays/index.js';
+import { agentConfig, encodeReplay, FileSink, makeHeader, MemorySink, readReplay, recordEpisode, ReplayRecorder, ReplayTruncatedError, replayScenario, summarizeReplay, tooltimeVersion } from '../replays/index.js';
 import { encodeJson, MsgReader } from '../replays/codec.js';
 import { CallsInFlight } from '../replays/dictionary.js';
 import { headerJson } from '../replays/header.js';
@@ -422,14 +422,16 @@ describe('streaming and truncation', () => {
     expect(read.events).toStrictEqual(good);
   });
 
-  it('a file cut at any byte reads as the records complete before the cut (or fails in the header)', async () => {
+  it('a file cut at any byte reads as the records complete before the cut (or, cut before its header is whole, throws a ReplayTruncatedError)', async () => {
     const s = exampleScenarios().find((x) => x.id === 'example-retry')!;
     const { bytes, episode } = await recordEpisode({ scenario: s, agent: createAgent('greedy-async'), seed: 4 });
     const full = readReplay(bytes!);
     for (let cut = 0; cut < bytes!.length; cut++) {
       const part = bytes!.subarray(0, cut);
       if (cut < full.sizes.header) {
-        expect(() => readReplay(part, { file: 'cut.ttr' })).toThrow(ReplayError);
+        // Truncated like any other cut (score and verify list it so), not corrupt.
+        expect(() => readReplay(part, { file: 'cut.ttr' })).toThrow(ReplayTruncatedError);
+        expect(() => readReplay(part, { file: 'cut.ttr' })).toThrow(/^cut\.ttr: truncated: the file (is empty|ends at byte \d+, inside the (magic bytes|format version|header \(at byte 10\))) \(no episode to read\)$/);
         continue;
       }
       const read = readReplay(part, { file: 'cut.ttr' });

@@ -1,0 +1,220 @@
+/**
+ * A run's output directory (`tooltime run --out DIR`): which files are tooltime's, the marker
+ * `run.json` that says what the run was asked to do, and preparing the directory so that two runs
+ * never mix (a non-empty directory is refused; `--force` removes tooltime's own files, nothing
+ * else).
+ *
+ *   DIR/run.json        what was asked (RunManifest), written before the first episode
+ *   DIR/episodes.jsonl  one line per finished episode (see run-output.ts)
+ *   DIR/summary.json    per-agent summaries, written when the run ends
+ *   DIR/replays/*.ttr   one replay per episode
+ *
+ * Everything about run.json lives here: a later `--resume` reads it back with `readRunManifest`.
+ */
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertInvariant } from '../engine/assert.js';
+import { tooltimeVersion } from '../replays/index.js';
+import { fsReason } from '../scenarios/load.js';
+import type { Delivery, Mode } from '../scenarios/protocol.js';
+import { prepareOutDir } from './output-paths.js';
+import { UsageError } from './errors.js';
+
+export const RUN_FILE = 'run.json';
+export const EPISODES_FILE = 'episodes.jsonl';
+export const SUMMARY_FILE = 'summary.json';
+export const REPLAYS_DIR = 'replays';
+/** What `writeAtomically` writes before its rename; left behind only by a kill in between. */
+export const TEMP_SUFFIX = '.tmp';
+
+/** Names of tooltime's files at the top of a run directory (`--force` removes these, and replays/*.ttr). */
+export const OWN_FILES: readonly string[] = [RUN_FILE, EPISODES_FILE, SUMMARY_FILE].flatMap((f) => [f, f + TEMP_SUFFIX]);
+
+/** The `format` of run.json, and its version: a reader refuses any other. */
+export const RUN_FORMAT = 'tooltime-run';
+export const RUN_FORMAT_VERSION = 1;
+
+/** What a run was asked to do: enough to tell what the directory holds and, later, to resume it. */
+export interface RunManifest {
+  readonly format: typeof RUN_FORMAT;
+  readonly version: typeof RUN_FORMAT_VERSION;
+  /** The tooltime version that ran it. */
+  readonly tooltime: string;
+  /** Scenario files and suite folders as given; empty: the shipped default suite. */
+  readonly scenarios: readonly string[];
+  /** The working directory the paths are relative to. */
+  readonly cwd: string;
+  readonly sample: number | null;
+  /** Instances those paths gave (after `sample`). */
+  readonly instances: number;
+  /** Agent specs, in the order given (canonical, as episodes.jsonl names them). */
+  readonly agents: readonly string[];
+  /** Seeds, inclusive. */
+  readonly seeds: { readonly from: number; readonly to: number };
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+  readonly concurrency: number;
+  /** Model agents' flags as given (`--base-url` without credentials); empty when none was. */
+  readonly model: Readonly<Record<string, string>>;
+}
+
+/** Writes `text` to `path` whole or not at all: a temporary file, synced, renamed over it. */
+export function writeAtomically(path: string, text: string): void {
+  const temp = path + TEMP_SUFFIX;
+  const fd = openSync(temp, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, path);
+}
+
+/** What `makeRunManifest` is told: the run as asked, flags parsed. */
+export interface RunRequest {
+  readonly scenarios: readonly string[];
+  readonly sample: number | null;
+  readonly instances: number;
+  readonly agents: readonly string[];
+  /** A range, as --seed and --seeds give. */
+  readonly seeds: readonly number[];
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+  readonly concurrency: number;
+  /** Model flags as given (keys as RunOptions names them). */
+  readonly model: Readonly<Record<string, string>>;
+}
+
+export function makeRunManifest(run: RunRequest): RunManifest {
+  const first = run.seeds[0];
+  const last = run.seeds.at(-1);
+  assertInvariant(first !== undefined && last !== undefined && last - first === run.seeds.length - 1, 'run manifest', 'seeds are a range');
+  const model = { ...run.model };
+  if (model['baseUrl'] !== undefined) model['baseUrl'] = withoutCredentials(model['baseUrl']);
+  return {
+    format: RUN_FORMAT,
+    version: RUN_FORMAT_VERSION,
+    tooltime: tooltimeVersion(),
+    scenarios: [...run.scenarios],
+    cwd: process.cwd(),
+    sample: run.sample,
+    instances: run.instances,
+    agents: [...run.agents],
+    seeds: { from: first, to: last },
+    mode: run.mode,
+    delivery: run.delivery,
+    concurrency: run.concurrency,
+    model,
+  };
+}
+
+export function writeRunManifest(dir: string, manifest: RunManifest): void {
+  const path = join(dir, RUN_FILE);
+  try {
+    writeAtomically(path, `${JSON.stringify(manifest, null, 2)}\n`);
+  } catch (error) {
+    throw new UsageError(`cannot write ${path}: ${fsReason(error)}`);
+  }
+}
+
+/** Reads run.json back; a missing, unreadable or foreign one is a one-line UsageError. */
+export function readRunManifest(dir: string): RunManifest {
+  const path = join(dir, RUN_FILE);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`${path}: ${error instanceof SyntaxError ? `not JSON (${error.message})` : `cannot read: ${fsReason(error)}`}`);
+  }
+  const m = doc as Partial<RunManifest> | null;
+  if (m === null || typeof m !== 'object' || m.format !== RUN_FORMAT) throw new UsageError(`${path}: not a tooltime run marker (no "format": "${RUN_FORMAT}")`);
+  if (m.version !== RUN_FORMAT_VERSION) throw new UsageError(`${path}: run marker version ${String(m.version)}, this tooltime reads version ${RUN_FORMAT_VERSION}`);
+  return m as RunManifest;
+}
+
+/** A run's `--base-url` as it may be written down: without a user name or password in it. */
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username === '' && u.password === '') return url;
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** Entries named in a refusal, at most. */
+const NAMED = 6;
+
+/** `replays/ (12 .ttr files)`, `notes.txt`... for a message: what a directory holds. */
+function describeEntries(dir: string, names: readonly string[]): string {
+  const shown = names.slice(0, NAMED).map((name) => {
+    const path = join(dir, name);
+    if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) return name;
+    if (name !== REPLAYS_DIR) return `${name}/`;
+    const replays = readdirSync(path).filter((f) => f.endsWith('.ttr')).length;
+    return `${name}/ (${replays} .ttr file${replays === 1 ? '' : 's'})`;
+  });
+  return names.length > NAMED ? `${shown.join(', ')} and ${names.length - NAMED} more` : shown.join(', ');
+}
+
+/** Removes `path` if it is a file (not a folder, not a link: those are never tooltime's); returns whether it did. */
+function removeOwnFile(path: string): boolean {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st === undefined || !st.isFile()) return false;
+  unlinkSync(path);
+  return true;
+}
+
+/**
+ * Removes tooltime's files from `dir`: OWN_FILES and the `.ttr` files directly in `replays/`.
+ * Nothing else, whatever it is called. Returns how many files went.
+ */
+export function removeOwnFiles(dir: string): number {
+  let removed = 0;
+  for (const name of OWN_FILES) if (removeOwnFile(join(dir, name))) removed++;
+  const replays = join(dir, REPLAYS_DIR);
+  if (lstatSync(replays, { throwIfNoEntry: false })?.isDirectory() === true) {
+    for (const name of readdirSync(replays)) if (name.endsWith('.ttr') && removeOwnFile(join(replays, name))) removed++;
+  }
+  return removed;
+}
+
+/**
+ * Makes `dir` ready for a run: created if missing; an existing one must be empty, unless `force`,
+ * which first removes tooltime's own files from it (and leaves everything else where it is).
+ * Creates `replays/` when `replays` is true. Problems are one-line UsageErrors naming the path.
+ */
+/** Whether something is at `path` now (a path under a file is nothing: prepareOutDir names it). */
+function existsAsIs(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+export function prepareRunDir(dir: string, options: { readonly force: boolean; readonly replays: boolean }): void {
+  const where = `--out ${dir}`;
+  const existed = existsAsIs(dir);
+  // Made if missing (one level at a time), and checked to be a directory the run can write in.
+  prepareOutDir(dir);
+  try {
+    if (existed) {
+      if (options.force) removeOwnFiles(dir);
+      else {
+        const names = readdirSync(dir).sort();
+        if (names.length > 0) {
+          throw new UsageError(`${where} is not empty (it holds ${describeEntries(dir, names)}): give a new or empty directory, or add --force to remove tooltime's files from it (${RUN_FILE}, ${EPISODES_FILE}, ${SUMMARY_FILE}, ${REPLAYS_DIR}/*.ttr; nothing else)`);
+        }
+      }
+    }
+    mkdirSync(options.replays ? join(dir, REPLAYS_DIR) : dir, { recursive: true });
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${where}: ${fsReason(error)}`);
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * A run's results written into its directory while it goes (`tooltime run --out DIR`; the layout
+ * is in run-dir.ts), so that a run killed at any moment leaves every finished episode readable and
+ * a run stopped by an error leaves no replay that was not written whole.
+ *
+ * - Each episode's replay goes to DIR/replays, written by a ReplayWriter's thread.
+ * - A finished episode's line (its EpisodeRecord, plus `replay`: the file, relative to DIR) waits
+ *   until its replay is whole on disk: the thread has written the batch that closes the file, and
+ *   the file holds every byte the recorder handed over. Lines are then appended to episodes.jsonl
+ *   in the order episodes finished, one write per check (at every episode's end, and every
+ *   POLL_MS while the run waits on something, a model). A write is in the system's hands once it
+ *   returns: it survives the process being killed (not the machine losing power).
+ * - When the run ends, episodes.jsonl is rewritten (atomically) in the run's order: instances as
+ *   listed, then agents as given, then seeds; so the finished file depends neither on timing nor
+ *   on `--concurrency`. summary.json is written then (atomically).
+ * - When the run stops on an error, finished episodes whose replays are whole are logged, and the
+ *   replay files not written whole (a failed write: a full disk) are removed. A replay of an
+ *   episode the run stopped in the middle of keeps what it recorded, as a killed run's does: it
+ *   reads as truncated.
+ */
+import { closeSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { assertInvariant } from '../engine/assert.js';
+import { isModelSpec, isModuleSpec } from '../agents/index.js';
+import { FileSink, ReplayRecorder, ReplayWriter, type ReplaySink } from '../replays/index.js';
+import { canonicalJson } from '../scenarios/canonical.js';
+import type { EpisodeKey, EpisodeRecord, EpisodeRecorder, ExperimentResult } from '../scenarios/experiment.js';
+import { fsReason } from '../scenarios/load.js';
+import type { Delivery, Mode } from '../scenarios/protocol.js';
+import type { Scenario } from '../scenarios/schema.js';
+import { UsageError } from './errors.js';
+import { EPISODES_FILE, REPLAYS_DIR, SUMMARY_FILE, writeAtomically } from './run-dir.js';
+
+/** How often a run that waits (on a model) looks for lines to append. */
+const POLL_MS = 200;
+
+/** A file name for an episode's replay: instance, agent spec and seed, with unsafe characters replaced. */
+export function replayFileName(key: EpisodeKey): string {
+  const safe = (text: string) => text.replace(/[^A-Za-z0-9._=+-]/g, '_');
+  return `${safe(key.instance)}--${safe(key.agent)}--seed${key.seed}.ttr`;
+}
+
+/** `records` in the run's order: instances, then agents, then seeds, each in the order the run first met it. */
+export function runOrder(records: readonly EpisodeRecord[]): EpisodeRecord[] {
+  const ranks = <T>(values: readonly T[]): Map<T, number> => {
+    const map = new Map<T, number>();
+    for (const v of values) if (!map.has(v)) map.set(v, map.size);
+    return map;
+  };
+  const instance = ranks(records.map((r) => r.instance));
+  const agent = ranks(records.map((r) => r.agent));
+  const seed = ranks(records.map((r) => r.seed));
+  return [...records].sort((a, b) => instance.get(a.instance)! - instance.get(b.instance)! || agent.get(a.agent)! - agent.get(b.agent)! || seed.get(a.seed)! - seed.get(b.seed)!);
+}
+
+/** Writes summary.json whole or not at all. */
+export function writeSummary(dir: string, result: ExperimentResult): void {
+  writeOwn(join(dir, SUMMARY_FILE), `${JSON.stringify(result.summaries, null, 2)}\n`);
+}
+
+function writeOwn(path: string, text: string): void {
+  try {
+    writeAtomically(path, text);
+  } catch (error) {
+    throw new UsageError(`cannot write ${path}: ${fsReason(error)}`);
+  }
+}
+
+/** One episode's replay file, as this run handed it over. */
+interface ReplayFile {
+  readonly path: string;
+  /** The path episodes.jsonl gives: relative to the run directory. */
+  readonly name: string;
+  /** Bytes handed to the sink: a whole file holds exactly these. */
+  bytes: number;
+  /** The writer batch its close went into (-1: written at close, no writer); null while open. */
+  closedIn: number | null;
+  /** Named in episodes.jsonl. */
+  logged: boolean;
+}
+
+/** Passes a recorder's bytes on, counting them and noting when the file closes (see ReplayFile). */
+class CountingSink implements ReplaySink {
+  readonly writeShared?: (bytes: Uint8Array) => void;
+  readonly checkpoint?: () => void;
+
+  constructor(
+    private readonly inner: ReplaySink,
+    private readonly file: ReplayFile,
+    private readonly batch: () => number,
+  ) {
+    // Only what the inner sink has: a recorder treats a sink with `checkpoint` differently.
+    if (inner.writeShared !== undefined) {
+      const shared = inner.writeShared.bind(inner);
+      this.writeShared = (bytes) => {
+        shared(bytes);
+        file.bytes += bytes.length;
+      };
+    }
+    if (inner.checkpoint !== undefined) this.checkpoint = inner.checkpoint.bind(inner);
+  }
+
+  write(chunk: Uint8Array): void {
+    this.inner.write(chunk);
+    this.file.bytes += chunk.length;
+  }
+
+  close(): void {
+    if (this.file.closedIn !== null) return;
+    this.inner.close();
+    this.file.closedIn = this.batch();
+    // A live sink's close waits in the batch being built: hand it over now, not at the next decision.
+    this.checkpoint?.();
+  }
+}
+
+export interface RunOutputOptions {
+  /** The run directory, prepared (prepareRunDir). */
+  readonly dir: string;
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+  /** `--record FILE`: the run's one episode is recorded there instead of under DIR/replays. */
+  readonly record?: string;
+}
+
+export class RunOutput {
+  private readonly dir: string;
+  private readonly logPath: string;
+  private log: number | null;
+  private readonly writer: ReplayWriter | null;
+  private readonly files = new Map<string, ReplayFile>();
+  /** Finished episodes whose lines wait for their replays, in the order they finished, from `head` on. */
+  private pending: Array<{ readonly file: ReplayFile; readonly line: string }> = [];
+  private head = 0;
+  private readonly lines = new Map<EpisodeRecord, string>();
+  private readonly timer: ReturnType<typeof setInterval>;
+  /** A failure of a check made by the timer, thrown at the next chance. */
+  private failure: unknown = null;
+  private stopped = false;
+
+  constructor(private readonly options: RunOutputOptions) {
+    this.dir = options.dir;
+    this.logPath = join(this.dir, EPISODES_FILE);
+    try {
+      this.log = openSync(this.logPath, 'w');
+    } catch (error) {
+      throw new UsageError(`cannot write ${this.logPath}: ${fsReason(error)}`);
+    }
+    this.writer = options.record === undefined ? new ReplayWriter() : null;
+    this.timer = setInterval(() => this.drainLater(), POLL_MS);
+    this.timer.unref();
+  }
+
+  /** Pass as ExperimentOptions.recorder. */
+  readonly recorder = (key: EpisodeKey, scenario: Scenario): EpisodeRecorder => {
+    const path = this.options.record ?? join(this.dir, REPLAYS_DIR, replayFileName(key));
+    const file: ReplayFile = { path, name: relative(this.dir, path), bytes: 0, closedIn: null, logged: false };
+    this.files.set(episodeId(key), file);
+    const writer = this.writer;
+    // A built-in policy's episode takes microseconds: its replay is handed over whole, not decision by decision.
+    const live = isModelSpec(key.agent) || isModuleSpec(key.agent);
+    const inner = writer === null ? new FileSink(path) : writer.sink(path, { live });
+    const sink = new CountingSink(inner, file, () => (writer === null ? -1 : writer.batchesPosted));
+    return ReplayRecorder.open(sink, { scenario, agent: key.agent, seed: key.seed, mode: this.options.mode, delivery: this.options.delivery });
+  };
+
+  /** Pass as ExperimentOptions.onComplete: the episode's line waits for its replay (see above). */
+  readonly complete = (record: EpisodeRecord): void => {
+    if (this.failure !== null) throw this.failure;
+    const file = this.files.get(episodeId(record));
+    assertInvariant(file !== undefined && file.closedIn !== null, 'run output', 'a finished episode has a closed replay');
+    const line = `${canonicalJson({ ...record, replay: file.name })}\n`;
+    this.lines.set(record, line);
+    this.pending.push({ file, line });
+    this.drain();
+  };
+
+  /**
+   * The run went to its end: waits for every replay, logs the last lines, rewrites episodes.jsonl
+   * in the run's order and writes summary.json. Throws the writer's failure, if any (then `stop()`).
+   */
+  async finish(result: ExperimentResult): Promise<void> {
+    clearInterval(this.timer);
+    await this.writer?.close();
+    this.drain();
+    assertInvariant(this.head === this.pending.length, 'run output', 'every finished episode is logged once its replay is written');
+    this.closeLog();
+    assertInvariant(result.episodes.every((r) => this.lines.has(r)), 'run output', 'every episode of the result has its line');
+    writeOwn(this.logPath, runOrder(result.episodes).map((r) => this.lines.get(r)!).join(''));
+    writeSummary(this.dir, result);
+  }
+
+  /**
+   * The run stopped on an error: waits for the writer (its own failure, if any, comes second to the
+   * run's), logs what finished whole, and removes replay files not written whole. Never throws.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.writer?.close().catch(() => undefined);
+    try {
+      this.drain();
+    } catch {
+      // The run's own error is the one reported.
+    }
+    for (const file of this.files.values()) {
+      if (file.logged || isWhole(file)) continue;
+      try {
+        unlinkSync(file.path);
+      } catch {
+        // Already gone, or never created.
+      }
+    }
+    this.closeLog();
+  }
+
+  /** Batches the writer thread has written (all, without a writer). */
+  private written(): number {
+    return this.writer === null ? Infinity : this.writer.batchesPosted - this.writer.batchesInFlight;
+  }
+
+  /** Appends the lines of finished episodes whose replays are written, in the order they finished. */
+  private drain(): void {
+    const written = this.written();
+    let text = '';
+    while (this.head < this.pending.length) {
+      const { file, line } = this.pending[this.head]!;
+      if (file.closedIn === null || file.closedIn >= written) break;
+      this.head++;
+      // Written, but not whole: the writer failed on it, and will say so.
+      if (!isWhole(file)) continue;
+      file.logged = true;
+      text += line;
+    }
+    if (this.head > 1024 && 2 * this.head > this.pending.length) {
+      this.pending = this.pending.slice(this.head);
+      this.head = 0;
+    }
+    if (text !== '') this.append(text);
+  }
+
+  private drainLater(): void {
+    if (this.failure !== null || this.stopped) return;
+    try {
+      this.drain();
+    } catch (error) {
+      this.failure = error;
+    }
+  }
+
+  private append(text: string): void {
+    assertInvariant(this.log !== null, 'run output', 'episodes.jsonl is open while lines are appended');
+    const bytes = Buffer.from(text, 'utf8');
+    try {
+      let at = 0;
+      while (at < bytes.length) at += writeSync(this.log, bytes, at, bytes.length - at);
+    } catch (error) {
+      throw new UsageError(`cannot write ${this.logPath}: ${fsReason(error)}`);
+    }
+  }
+
+  private closeLog(): void {
+    if (this.log === null) return;
+    const fd = this.log;
+    this.log = null;
+    closeSync(fd);
+  }
+}
+
+function episodeId(key: EpisodeKey): string {
+  return `${key.instance}\u0000${key.agent}\u0000${key.seed}`;
+}
+
+/** The file holds every byte handed over for it. */
+function isWhole(file: ReplayFile): boolean {
+  return statSync(file.path, { throwIfNoEntry: false })?.size === file.bytes;
+}
