@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, type ReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,6 +46,27 @@ function eventsIn(path: string): number {
   } catch {
     return -1;
   }
+}
+
+interface Drain {
+  readonly reader: ReadStream;
+  /** Settles once the reader has the FIFO open (so the thread's open of it returns). */
+  readonly opened: Promise<unknown>;
+  /** Every byte read, once the reader has closed (the thread closed its end). */
+  readonly bytes: Promise<Buffer>;
+}
+
+/**
+ * Reads the FIFO at `path` to its end. Both promises listen from the start: the reader may open,
+ * or close, before the test gets round to awaiting it (a 'close' listened for only after
+ * `writer.close()` settled was never heard when the reader closed first: issue 19's hang).
+ */
+function drainFifo(path: string): Drain {
+  const chunks: Buffer[] = [];
+  const reader = createReadStream(path).on('data', (d) => chunks.push(d as Buffer));
+  const opened = once(reader, 'open');
+  const bytes = once(reader, 'close').then(() => Buffer.concat(chunks));
+  return { reader, opened, bytes };
 }
 
 describe('ReplayWriter: replay files written on a thread of their own', () => {
@@ -123,15 +145,18 @@ describe('ReplayWriter: replay files written on a thread of their own', () => {
     };
     write(join(blocked, 'x.ttr'), episodes[0]!);
     write(join(blocked, 'ok-0.ttr'), episodes[1]!);
-    // Later files keep the run going, batch after batch, until the failure comes back.
+    // Later files keep the run going, batch after batch, until the failure comes back. Each batch
+    // handed over is let written first: the thread reports a failure before it counts the batch
+    // written, so the next hand-over has it however slow the thread is (a loaded machine).
     let thrown: unknown = null;
     for (let i = 1; i < 1000 && thrown === null; i++) {
+      const posted = writer.batchesPosted;
       try {
         write(join(blocked, `ok-${i}.ttr`), episodes[i % episodes.length]!);
       } catch (error) {
         thrown = error;
       }
-      if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (writer.batchesPosted > posted) await eventually(() => writer.batchesInFlight === 0, 'the batch handed over written');
     }
     expect(thrown).toBeInstanceOf(ReplayWriteError);
     expect((thrown as Error).message).toMatch(new RegExp(`^cannot write replay ${join(blocked, 'x.ttr').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: EISDIR`));
@@ -170,15 +195,30 @@ describe('ReplayWriter: replay files written on a thread of their own', () => {
     expect(thrown).toBeInstanceOf(ReplayWriteError);
     expect((thrown as Error).message).toBe(`the replay writer thread wrote nothing for 0.3 s with ${MAX_BATCHES_IN_FLIGHT} batches waiting`);
     // Something reads the FIFO at last: the thread goes on and writes everything it was given.
-    const read: Buffer[] = [];
-    const reader = createReadStream(fifo).on('data', (d) => read.push(d as Buffer));
-    await new Promise<void>((resolve) => reader.on('open', () => resolve()));
+    const drain = drainFifo(fifo);
+    await drain.opened;
+    // The stall limit (0.3 s) holds for the next slot too: wait for the thread, not on a timing.
+    await eventually(() => writer.batchesInFlight < MAX_BATCHES_IN_FLIGHT, 'the thread writing again');
     stalled.close();
     await writer.close();
-    await new Promise<void>((resolve) => reader.on('close', () => resolve()));
-    expect([...Buffer.concat(read)]).toEqual([1, 2, 3]);
+    expect([...(await drain.bytes)]).toEqual([1, 2, 3]);
     expect(accepted).toBeGreaterThanOrEqual(MAX_BATCHES_IN_FLIGHT);
     const unwritten = Array.from({ length: accepted }, (_, i) => join(tmp, `after-stall-${i}.bin`)).filter((path) => !readFileSync(path).equals(chunk));
     expect(unwritten).toEqual([]);
+  });
+
+  it('regression (issue 19): a FIFO the thread writes is read to its end even when its reader closed before close() settled', async () => {
+    const fifo = join(tmp, 'closed-first.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = new ReplayWriter();
+    const drain = drainFifo(fifo);
+    const sink = writer.sink(fifo, { live: false });
+    sink.write(new Uint8Array([4, 5, 6]));
+    sink.close();
+    await writer.close();
+    // The order that hung the stall test under load, forced: the reader has seen the end of the
+    // FIFO and closed before anything waits for it.
+    await eventually(() => drain.reader.closed, 'the reader closed');
+    expect([...(await drain.bytes)]).toEqual([4, 5, 6]);
   });
 });
