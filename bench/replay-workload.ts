@@ -13,14 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEntries, createAgent } from '../agents/index.js';
 import { defaultInstances } from '../cli/instances.js';
-import { replayPaths } from '../cli/replay.js';
-import { replayRecorder, writeResults, type RunReplays } from '../cli/run.js';
+import { replayPaths } from '../cli/commands/replay.js';
+import { replayRecorder, writeResults, type RunReplays } from '../cli/commands/run.js';
 import { encodeReplay, MemorySink, readReplay, readReplayHeader, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool } from '../replays/index.js';
 import { runExperiment, type EpisodeKey, type EpisodeRecorder, type ExperimentResult } from '../scenarios/experiment.js';
-import { examplesDir, loadScenarios } from '../scenarios/load.js';
-import { sampleSuite, shippedSuiteDir } from '../scenarios/generator/index.js';
-import { scenarioSchema, type Scenario } from '../scenarios/schema.js';
-import { runEpisode } from '../scenarios/world.js';
+import { examplesDir, loadScenarios } from '../scenarios/spec/load.js';
+import { sampleSuite, shippedSuiteDir } from '../scenarios/suite/index.js';
+import { scenarioSchema, type Scenario } from '../scenarios/spec/schema.js';
+import { runEpisode } from '../scenarios/world/world.js';
 
 const AGENT = 'greedy-async';
 

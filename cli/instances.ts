@@ -4,8 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { ExperimentInstance } from '../scenarios/experiment.js';
-import { sampleIds, sampleSuite, shippedSuiteDir } from '../scenarios/generator/index.js';
-import { examplesDir, loadScenarios } from '../scenarios/load.js';
+import { sampleIds, sampleSuite, shippedSuiteDir } from '../scenarios/suite/index.js';
+import { examplesDir, loadScenarios } from '../scenarios/spec/load.js';
 import { UsageError } from './errors.js';
 
 /** `sampleSuite`'s rule over already loaded scenarios (strata from their `tasks` and `mix` tags). */

@@ -7,12 +7,12 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { packageRoot } from '../scenarios/paths.js';
 import { EXIT_BAD_INPUT, reportAndExit } from './errors.js';
-import { registerBench } from './bench.js';
-import { registerGenerate } from './generate.js';
-import { registerValidate } from './validate.js';
-import { registerAgents, registerRun } from './run.js';
-import { registerStress } from './stress.js';
-import { registerReplay } from './replay.js';
+import { registerBench } from './commands/bench.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerValidate } from './commands/validate.js';
+import { registerAgents, registerRun } from './commands/run.js';
+import { registerStress } from './commands/stress.js';
+import { registerReplay } from './commands/replay.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };

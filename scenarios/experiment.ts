@@ -8,14 +8,14 @@
  * Agents that call out (a model) may run several episodes at once (`concurrency`): each episode is
  * still deterministic, and results are reported in the fixed order whatever finishes first.
  */
-import { canonicalScenario } from './canonical-scenario.js';
+import { canonicalScenario } from './spec/canonical-scenario.js';
 import type { DistributionSpec } from '../engine/index.js';
-import type { EpisodeEvent } from './events.js';
-import { computeOracle } from './oracle.js';
+import type { EpisodeEvent } from './world/events.js';
+import { computeOracle } from './scoring/oracle.js';
 import type { Agent, Delivery, Mode } from './protocol.js';
-import type { Scenario } from './schema.js';
-import { aggregate, scoreEpisode, type EpisodeScore, type SuiteSummary } from './scoring.js';
-import { runEpisode, type Episode } from './world.js';
+import type { Scenario } from './spec/schema.js';
+import { aggregate, scoreEpisode, type EpisodeScore, type SuiteSummary } from './scoring/index.js';
+import { runEpisode, type Episode } from './world/world.js';
 
 export interface ExperimentInstance {
   readonly file: string;

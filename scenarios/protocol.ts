@@ -12,7 +12,7 @@
  * `decide` may return a Promise (a real model): the runner awaits it with the clock stopped.
  */
 import type { RandomStream } from '../engine/index.js';
-import type { JsonValue, Scenario } from './schema.js';
+import type { JsonValue, Scenario } from './spec/schema.js';
 
 /** `async`: calls return at once, results arrive on their own. `sync`: a decision's calls block the agent until all return. */
 export type Mode = 'async' | 'sync';

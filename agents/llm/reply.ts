@@ -23,7 +23,7 @@
  * re-read invalid JSON), and tool_call ids are the ones used as call refs.
  */
 import type { Action, Delivery, Mode } from '../../scenarios/protocol.js';
-import type { JsonValue } from '../../scenarios/schema.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
 import type { Issue } from './note.js';
 import { pendingText } from './render.js';
 import { ANSWER, CHECK_RESULTS, WAIT, controlToolNames, type ArgsChecker, type JsonObject } from './tools.js';

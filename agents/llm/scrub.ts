@@ -6,7 +6,7 @@
  * it in every string (and key) of a JSON value. The transport scrubs what it returns, so the agent
  * never holds a secret and what it records is what it saw.
  */
-import type { JsonValue } from '../../scenarios/schema.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
 
 export const REDACTED = '[REDACTED]';
 

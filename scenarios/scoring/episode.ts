@@ -10,10 +10,10 @@
  *   PlanTracker judges them.
  * Definitions of every metric, with a worked example: scenarios/METRICS.md.
  */
-import type { EpisodeEvent, EndReason } from '../events.js';
-import { planOf } from '../compiled.js';
-import type { PlanStep } from '../plan.js';
-import type { AnswerSpec, JsonValue, Scenario } from '../schema.js';
+import type { EpisodeEvent, EndReason } from '../world/events.js';
+import { planOf } from '../world/compiled.js';
+import type { PlanStep } from '../world/plan.js';
+import type { AnswerSpec, JsonValue, Scenario } from '../spec/schema.js';
 import { callOverlap, clippedLength, type Interval } from './intervals.js';
 import type { CallScore, CallVerdict, EpisodeScore, ScoreReference, TaskScore } from './types.js';
 

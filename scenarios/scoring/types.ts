@@ -3,7 +3,7 @@
  * and objects are built in the order declared here, so an encoded score is canonical.
  * Definitions of every metric: scenarios/METRICS.md.
  */
-import type { EndReason } from '../events.js';
+import type { EndReason } from '../world/events.js';
 
 /** What a call was, for step-level scoring: the four verdicts partition the calls issued. */
 export type CallVerdict = 'correct' | 'redundant' | 'unmatched' | 'invalid';

@@ -1,0 +1,200 @@
+/**
+ * `tooltime run [SCENARIO_FILE|SUITE_DIR ...] --agent SPEC ...`: runs agents on scenarios and
+ * prints a comparison table per agent. With no scenario it runs the shipped default suite; with
+ * no agent, every baseline policy.
+ */
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { agentEntries, agentMaker, canonicalSpec, isModelSpec, isModuleSpec } from '../../agents/index.js';
+import { canonicalJson } from '../../scenarios/spec/canonical.js';
+import { runExperiment, type AgentSummary, type EpisodeKey, type EpisodeRecorder, type ExperimentInstance, type ExperimentResult } from '../../scenarios/experiment.js';
+import type { Scenario } from '../../scenarios/spec/schema.js';
+import { ReplayRecorder, ReplayWriter } from '../../replays/index.js';
+import type { Delivery, Mode } from '../../scenarios/protocol.js';
+import type { Stat } from '../../scenarios/scoring/index.js';
+import { defaultInstances, loadInstances } from '../instances.js';
+import { addLlmOptions, formatUsage, modelSetup, usageByAgent, type LlmFlags } from '../llm.js';
+import { UsageError } from '../errors.js';
+import { table } from '../table.js';
+
+export interface RunOptions extends LlmFlags {
+  readonly agent?: string[];
+  readonly concurrency?: string;
+  readonly seed?: string;
+  readonly seeds?: string;
+  readonly mode: string;
+  readonly delivery: string;
+  readonly out?: string;
+  readonly record?: string;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly sample?: string;
+}
+
+/** `N` or `A..B` (inclusive) into a list of seeds. */
+export function parseSeeds(seed: string | undefined, seeds: string | undefined): number[] {
+  if (seed !== undefined && seeds !== undefined) throw new UsageError('give --seed or --seeds, not both');
+  if (seeds !== undefined) {
+    const m = /^(\d+)\.\.(\d+)$/.exec(seeds.trim());
+    if (m === null) throw new UsageError(`--seeds must look like A..B (for example 1..5), got "${seeds}"`);
+    const [a, b] = [Number(m[1]), Number(m[2])];
+    if (b < a) throw new UsageError(`--seeds ${seeds}: the end is before the start`);
+    if (b - a >= 10_000) throw new UsageError(`--seeds ${seeds}: at most 10000 seeds`);
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  }
+  const one = seed ?? '1';
+  if (!/^\d+$/.test(one) || !Number.isSafeInteger(Number(one))) throw new UsageError(`--seed must be a non-negative integer, got "${one}"`);
+  return [Number(one)];
+}
+
+function parseMode(mode: string): Mode {
+  if (mode !== 'async' && mode !== 'sync') throw new UsageError(`--mode must be async or sync, got "${mode}"`);
+  return mode;
+}
+
+function parseDelivery(delivery: string): Delivery {
+  if (delivery !== 'push' && delivery !== 'poll') throw new UsageError(`--delivery must be push or poll, got "${delivery}"`);
+  return delivery;
+}
+
+const pct = (s: Stat): string => (s.mean === null ? '-' : `${(s.mean * 100).toFixed(1)}%${s.halfWidth === null ? '' : ` ±${(s.halfWidth * 100).toFixed(1)}`}`);
+const num = (s: Stat, digits = 2): string => (s.mean === null ? '-' : `${s.mean.toFixed(digits)}${s.halfWidth === null ? '' : ` ±${s.halfWidth.toFixed(digits)}`}`);
+
+/** The comparison table: one row per agent. */
+export function formatSummaryTable(summaries: readonly AgentSummary[]): string {
+  return table(
+    ['agent', 'task success', 'sub-task success', 'step F1', 'violations/ep', 'bound/makespan', 'speedup vs seq', 'pass^k'],
+    summaries.map(({ agent, summary: s }) => [
+      agent,
+      pct(s.metrics.taskSuccess),
+      pct(s.metrics.subtaskSuccess),
+      num(s.metrics.f1),
+      num(s.metrics.dependencyViolations),
+      num(s.metrics.boundRatio),
+      num(s.metrics.speedupVsSequential),
+      s.passK.value === null ? '-' : `${(s.passK.value * 100).toFixed(1)}% (k=${s.passK.k})`,
+    ]),
+  );
+}
+
+export function writeResults(dir: string, result: ExperimentResult): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'episodes.jsonl'), result.episodes.map((e) => canonicalJson(e)).join('\n') + '\n');
+  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(result.summaries, null, 2)}\n`);
+}
+
+export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
+  const agents = (options.agent ?? agentEntries().filter((e) => e.kind === 'baseline').map((e) => e.name)).map((spec) => (isModuleSpec(spec) ? spec : canonicalSpec(spec)));
+  const models = modelSetup(agents, options, await agentMaker(agents.filter((s) => !isModelSpec(s))));
+  const makeAgent = models.makeAgent;
+  const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
+  if (!(Number.isSafeInteger(concurrency) && concurrency > 0)) throw new UsageError(`--concurrency must be a positive integer, got "${options.concurrency}"`);
+  const seeds = parseSeeds(options.seed, options.seeds);
+  const mode = parseMode(options.mode);
+  const delivery = parseDelivery(options.delivery);
+  const sample = options.sample === undefined ? null : Number(options.sample);
+  if (sample !== null && !(Number.isSafeInteger(sample) && sample > 0)) throw new UsageError(`--sample must be a positive integer, got "${options.sample}"`);
+  const instances: ExperimentInstance[] = paths.length === 0 ? defaultInstances(sample) : loadInstances(paths, sample);
+  const total = instances.length * seeds.length * agents.length;
+  if (options.record !== undefined && total !== 1) throw new UsageError(`--record FILE records one episode, but this run has ${total}: use --out DIR for one replay per episode`);
+  const replays = replayRecorder(options, mode, delivery);
+  const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
+  const bar = showProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'episodes [{bar}] {value}/{total} {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  bar?.start(total, 0);
+  let result: ExperimentResult;
+  try {
+    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, ...(replays === null ? {} : { recorder: replays.recorder }), ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
+  } catch (error) {
+    bar?.stop();
+    // What was recorded is written before the run's error is reported (the writer's own failure, if any, is second to it).
+    await replays?.close().catch(() => undefined);
+    throw error;
+  }
+  bar?.stop();
+  await replays?.close();
+  if (options.out !== undefined) writeResults(options.out, result);
+  if (options.json === true) {
+    const usage = models.usageOf === null ? {} : { usage: usageByAgent(result.episodes) };
+    process.stdout.write(`${JSON.stringify({ instances: instances.length, seeds, mode, delivery, agents: result.summaries, ...usage }, null, 2)}\n`);
+    return;
+  }
+  const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
+  process.stdout.write(`${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`);
+  process.stdout.write(`${formatSummaryTable(result.summaries)}\n`);
+  const usage = formatUsage(result.episodes);
+  if (usage !== '') process.stdout.write(`\n${usage}\n`);
+  if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, 'episodes.jsonl')}, ${join(options.out, 'summary.json')} and one replay per episode in ${join(options.out, 'replays')}\n`);
+  if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
+}
+
+/** A file name for an episode's replay: instance, agent spec and seed, with unsafe characters replaced. */
+export function replayFileName(key: EpisodeKey): string {
+  const safe = (text: string) => text.replace(/[^A-Za-z0-9._=+-]/g, '_');
+  return `${safe(key.instance)}--${safe(key.agent)}--seed${key.seed}.ttr`;
+}
+
+export interface RunReplays {
+  readonly recorder: (key: EpisodeKey, scenario: Scenario) => EpisodeRecorder;
+  /** Resolves once every replay is written (throws a ReplayWriteError for one that was not). */
+  close(): Promise<void>;
+}
+
+/**
+ * Where each episode is recorded: `--record FILE` (written as the episode goes), or one file per
+ * episode under `--out DIR/replays`, written by a ReplayWriter's thread while the run goes on.
+ */
+export function replayRecorder(options: Pick<RunOptions, 'out' | 'record'>, mode: Mode, delivery: Delivery): RunReplays | null {
+  const record = options.record;
+  if (record !== undefined) {
+    return { recorder: (key, scenario) => ReplayRecorder.open(record, { scenario, agent: key.agent, seed: key.seed, mode, delivery }), close: () => Promise.resolve() };
+  }
+  if (options.out === undefined) return null;
+  const dir = join(options.out, 'replays');
+  mkdirSync(dir, { recursive: true });
+  const writer = new ReplayWriter();
+  return {
+    recorder: (key, scenario) => {
+      // A built-in policy's episode takes microseconds: its replay is handed over whole, not decision by decision.
+      const live = isModelSpec(key.agent) || isModuleSpec(key.agent);
+      return ReplayRecorder.open(writer.sink(join(dir, replayFileName(key)), { live }), { scenario, agent: key.agent, seed: key.seed, mode, delivery });
+    },
+    close: () => writer.close(),
+  };
+}
+
+export function registerRun(program: Command): void {
+  const run = program
+    .command('run')
+    .description('run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline)')
+    .argument('[scenarios...]', 'scenario files or suite folders')
+    .option('-a, --agent <spec...>', 'agent spec, repeatable (see tooltime agents), e.g. greedy-async:maxInFlight=2')
+    .option('--seed <n>', 'one seed (default 1)')
+    .option('--seeds <a..b>', 'a range of seeds, inclusive')
+    .option('--mode <mode>', 'async or sync', 'async')
+    .option('--delivery <delivery>', 'push or poll (async mode)', 'push')
+    .option('--sample <n>', 'run a fixed, documented sample of N instances')
+    .option('--out <dir>', 'write per-episode results (episodes.jsonl), the summary (summary.json) and one replay per episode (replays/)')
+    .option('--record <file>', 'record the (single) episode as a replay file')
+    .option('--json', 'print one machine-readable summary instead of the table')
+    .option('-q, --quiet', 'no progress bar')
+    .option('--concurrency <n>', 'episodes run at once (useful for model agents, which wait on a network; default 1)');
+  addLlmOptions(run).action(async (paths: string[], options: RunOptions) => {
+    await runCommand(paths, options);
+  });
+}
+
+export function registerAgents(program: Command): void {
+  program
+    .command('agents')
+    .description('list the agents a --agent spec can name, with their parameters')
+    .action(() => {
+      for (const e of agentEntries()) {
+        process.stdout.write(`${e.name}  (${e.kind})\n  ${e.description}\n`);
+        for (const p of e.params) process.stdout.write(`    ${p.name}=${p.kind}  ${p.help} (default: ${p.default === null ? 'unset' : String(p.default)})\n`);
+      }
+      process.stdout.write('openai:MODEL  (model)\n  a model behind any OpenAI-compatible API (OpenAI, vLLM, Ollama, llama.cpp, OpenRouter); configured by the run flags --base-url, --temperature, --think...\n');
+      process.stdout.write('\nSpec syntax: NAME or NAME:key=value,key=value (for example greedy-async:maxInFlight=2,thinkMs=200)\n');
+    });
+}
