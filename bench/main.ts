@@ -1,10 +1,10 @@
 /**
- * `npm run bench` / `tooltime bench`: every benchmark, side by side in one run, printed as a table
+ * `npm run bench` (`node dist/bench/main.js [--quick]`): every benchmark, side by side in one run, printed as a table
  * with ratios. Each measurement runs in its own child process (see worker.ts); figures are medians
  * over repetitions interleaved across variants, so machine noise hits all variants alike.
  */
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { table } from '../cli/table.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -273,4 +273,10 @@ export function runBench(options: BenchOptions = {}): void {
   benchStress(options);
   process.stdout.write('\n');
   benchReplay(options);
+}
+
+// The entry of `npm run bench`: the bench sits above the CLI (it imports cli/ helpers), so it is
+// its own program rather than a `tooltime` command.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runBench({ quick: process.argv.includes('--quick') });
 }

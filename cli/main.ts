@@ -4,30 +4,22 @@
  * wires them into commander and maps failures to exit codes (see errors.ts).
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import { packageRoot } from '../scenarios/paths.js';
+import { packageVersion } from '../scenarios/package.js';
 import { EXIT_BAD_INPUT, reportAndExit } from './errors.js';
-import { registerBench } from './commands/bench.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerValidate } from './commands/validate.js';
 import { registerAgents, registerRun } from './commands/run.js';
 import { registerStress } from './commands/stress.js';
 import { registerReplay } from './commands/replay.js';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('tooltime')
     .description('Discrete-event simulation of LLM agents under asynchronous tool calling, with deterministic replay.')
-    .version(version())
+    .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerBench(program);
   registerGenerate(program);
   registerValidate(program);
   registerRun(program);

@@ -17,7 +17,7 @@
  *   With no listener the loop pays one null check.
  */
 import { Process, type ProcessGenerator } from './process.js';
-import { BinaryEventHeap, HeapJsEventHeap } from './heap.js';
+import { BinaryEventHeap } from './heap.js';
 import { EventKind, EventQueue, Priority, ScheduledEvent } from './queue.js';
 import { RandomStreams } from './random.js';
 import { Signal, allOf, anyOf } from './signal.js';
@@ -79,14 +79,19 @@ export class Simulation {
   private stopRequested = false;
   private processCount = 0;
 
-  /**
-   * `heap` picks the queue's heap: the engine's own (default) or heap-js, which the benchmark runs
-   * side by side to show why the default is the engine's own.
-   */
-  constructor(options: { seed?: number | string; startUs?: number; heap?: 'binary' | 'heap-js' } = {}) {
-    this.queue = new EventQueue(options.heap === 'heap-js' ? new HeapJsEventHeap() : new BinaryEventHeap());
+  constructor(options: { seed?: number | string; startUs?: number } = {}) {
+    this.queue = this.newQueue();
     this.streams = new RandomStreams(options.seed ?? 0);
     this.nowUs = assertTimeUs(options.startUs ?? 0, 'startUs');
+  }
+
+  /**
+   * The queue's heap is the engine's own. A subclass may pick another (heap-js-simulation.ts, which
+   * only the benchmark and a test use, to show why the default is the engine's own): called once,
+   * from the constructor, before anything is scheduled.
+   */
+  protected newQueue(): EventQueue {
+    return new EventQueue(new BinaryEventHeap());
   }
 
   /** Live events waiting to run. */

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFile
 import { join } from 'node:path';
 import { createAgent } from '../../agents/index.js';
 import { examplesDir, expandScenarioPaths, loadScenarioFile } from '../../scenarios/spec/load.js';
-import { packageRoot } from '../../scenarios/paths.js';
+import { packageRoot } from '../../scenarios/package.js';
 import { sameBytes } from '../format/format.js';
 import { readReplay } from '../io/reader.js';
 import { recordEpisode } from '../io/recorder.js';

@@ -11,6 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { workerUrl } from '../../scenarios/package.js';
 import { ReplayError } from '../format/format.js';
 import { readReplayBytes } from '../io/reader.js';
 import { verifyReplay, type VerifyResult } from './verify.js';
@@ -67,11 +68,8 @@ export async function verifyFile(file: string, maxBytes?: number): Promise<FileV
   }
 }
 
-/**
- * The compiled worker next to this module; from the TypeScript sources (under a test runner) the
- * compiled one in dist/, as a worker thread runs plain JavaScript.
- */
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? '../../dist/replays/commands/verify-worker.js' : './verify-worker.js', import.meta.url);
+/** The compiled worker next to this module (see workerUrl for runs from the TypeScript sources). */
+const WORKER_URL = workerUrl(import.meta.url, './verify-worker.js');
 
 /** Jobs a worker holds at once: the one it works on and the next, so it never waits for a message. */
 const IN_FLIGHT = 2;

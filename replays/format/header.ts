@@ -14,12 +14,11 @@
  * value in a replay is canonical, an episode run on the scenario as loaded from a file (keys in
  * file order) records the very same bytes.
  */
-import { readFileSync } from 'node:fs';
 import { agentEntries, canonicalSpec } from '../../agents/index.js';
 import { parseParams, splitSpec } from '../../agents/spec.js';
 import { checkDistribution, type DistributionSpec } from '../../engine/index.js';
 import { canonEqual, canonicalize } from '../../scenarios/spec/canonical.js';
-import { packageRoot } from '../../scenarios/paths.js';
+import { packageVersion } from '../../scenarios/package.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../../scenarios/spec/schema.js';
 import { ScenarioError } from '../../scenarios/spec/validate.js';
@@ -56,15 +55,9 @@ export function episodeAgent(header: ReplayHeader): string {
   return header.forkedFrom === null ? header.agent.spec : header.forkedFrom.originalAgent;
 }
 
-let version: string | null = null;
-
-/** The version in tooltime's package.json. */
+/** The version in tooltime's package.json (a replay header records it). */
 export function tooltimeVersion(): string {
-  if (version === null) {
-    const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version?: unknown };
-    version = typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  }
-  return version;
+  return packageVersion();
 }
 
 /** The scenario a replay records: its canonical form (scenarios/canonical-scenario.ts), the same for equal scenarios. */

@@ -29,6 +29,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { ReplaySink } from './recorder.js';
 import { assertInvariant } from '../../engine/assert.js';
+import { workerUrl } from '../../scenarios/package.js';
 import { BATCH_BYTES, BATCH_OPS, MAX_BATCHES_IN_FLIGHT, OP_BLOB, OP_BYTES, OP_CLOSE, OP_KEEP, OP_OPEN, SHARED_BYTES, SLOT_COUNT, SLOT_LAST, SLOT_OPS, sharedViews, type Slot, type WriterFailure } from './writer-protocol.js';
 
 /** A file the writer thread could not write. */
@@ -46,8 +47,8 @@ export interface ReplayWriterOptions {
   readonly stallLimitMs?: number;
 }
 
-/** The compiled thread next to this module; from the TypeScript sources (under a test runner) the compiled one in dist/. */
-const THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? '../../dist/replays/io/writer-thread.js' : './writer-thread.js', import.meta.url);
+/** The compiled thread next to this module (see workerUrl for runs from the TypeScript sources). */
+const THREAD_URL = workerUrl(import.meta.url, './writer-thread.js');
 
 export class ReplayWriter {
   private readonly worker: Worker;

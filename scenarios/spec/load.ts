@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { scenariosPath } from '../paths.js';
+import { scenariosPath } from '../package.js';
 import type { Scenario } from './schema.js';
 import { ScenarioError } from './validate.js';
 import { parseCanonicalScenario } from './canonical-scenario.js';

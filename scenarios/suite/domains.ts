@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { scenariosPath } from '../paths.js';
+import { scenariosPath } from '../package.js';
 import { SCENARIO_FORMAT, taskSchema, toolSchema, type ScenarioInput, type Task, type Tool } from '../spec/schema.js';
 
 export type SeedPattern = 'chain' | 'fan-out' | 'fan-in' | 'diamond';

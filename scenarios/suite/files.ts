@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isScenarioFileName, loadScenarioFile, loadScenarios } from '../spec/load.js';
-import { scenariosPath } from '../paths.js';
+import { scenariosPath } from '../package.js';
 import type { Scenario } from '../spec/schema.js';
 import { formatJson } from './format.js';
 import { SUITE_FORMAT, SUITE_NAME, type GenerateResult } from './generate.js';

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import seedrandom from 'seedrandom';
 import { RandomStreams, Simulation, TraceDigest, type RandomStream, type ScheduledEvent } from '../../engine/index.js';
 import { keptSeeds, MAX_SEEDS } from '../../engine/random.js';
+import { HeapJsSimulation } from '../../engine/heap-js-simulation.js';
 
 const RUNS = 300;
 
@@ -314,7 +315,7 @@ describe('heaps', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(30), fc.integer({ min: -2, max: 2 }), fc.boolean()), { maxLength: 80 }), (plan) => {
         const order = (heap: 'binary' | 'heap-js') => {
-          const sim = new Simulation({ heap });
+          const sim = heap === 'heap-js' ? new HeapJsSimulation() : new Simulation();
           const ran: number[] = [];
           const handles = plan.map(([t, p], i) => sim.scheduleAt(t, () => ran.push(i), { priority: p }));
           plan.forEach(([, , cancel], i) => cancel && sim.cancel(handles[i]!));

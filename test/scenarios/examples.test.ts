@@ -5,7 +5,7 @@ import { scenarioJsonSchemaText } from '../../scenarios/spec/json-schema.js';
 import { examplesDir, loadScenarios } from '../../scenarios/spec/load.js';
 import { Plan } from '../../scenarios/world/plan.js';
 import { scenarioJsonSchema } from '../../scenarios/spec/schema.js';
-import { scenariosPath } from '../../scenarios/paths.js';
+import { scenariosPath } from '../../scenarios/package.js';
 import { validateScenario } from '../../scenarios/spec/validate.js';
 
 const files = readdirSync(examplesDir()).filter((f) => f.endsWith('.json')).sort();

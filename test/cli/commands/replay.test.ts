@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeReplay, goldenDir, readReplay } from '../../../replays/index.js';
 import type { EpisodeEvent } from '../../../scenarios/world/events.js';
-import { packageRoot } from '../../../scenarios/paths.js';
+import { packageRoot } from '../../../scenarios/package.js';
 
 const root = packageRoot();
 const main = join(root, 'dist', 'cli', 'main.js');

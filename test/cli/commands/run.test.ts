@@ -91,7 +91,7 @@ describe('tooltime agents and --help', () => {
   it('--help lists the commands and exits 0; an unknown command exits 1', () => {
     const help = tooltime(['--help']);
     expect(help.status).toBe(0);
-    for (const c of ['run', 'agents', 'validate', 'bench']) expect(help.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    for (const c of ['run', 'agents', 'validate', 'schema', 'generate', 'stress', 'replay', 'score']) expect(help.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
     const bad = tooltime(['frobnicate']);
     expect(bad.status).toBe(1);
     expect(hasStackTrace(bad.stderr)).toBe(false);

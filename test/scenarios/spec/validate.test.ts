@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadScenarioFile, loadScenarios } from '../../../scenarios/spec/load.js';
-import { packageRoot } from '../../../scenarios/paths.js';
+import { packageRoot } from '../../../scenarios/package.js';
 import { Plan } from '../../../scenarios/world/plan.js';
 import { ToolRuntime } from '../../../scenarios/spec/tools.js';
 import { parseScenario, ScenarioError, validateScenario, type Problem } from '../../../scenarios/spec/validate.js';
