@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEntries, createAgent } from '../agents/index.js';
 import { defaultInstances } from '../cli/instances.js';
-import { replayPaths } from '../cli/commands/replay.js';
+import { replayPaths } from '../cli/replay-files.js';
 import { replayRecorder, writeResults, type RunReplays } from '../cli/commands/run.js';
 import { encodeReplay, MemorySink, readReplay, readReplayHeader, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool } from '../replays/index.js';
 import { runExperiment, type EpisodeKey, type EpisodeRecorder, type ExperimentResult } from '../scenarios/experiment.js';

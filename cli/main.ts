@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 /**
- * The `tooltime` command line. Each command lives in its own module under cli/; this file only
- * wires them into commander and maps failures to exit codes (see errors.ts).
+ * The `tooltime` command line. Each command lives in its own module under cli/commands/ (helpers
+ * they share stay in cli/); this file only wires them into commander and maps failures to exit
+ * codes (see errors.ts).
  */
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../scenarios/package.js';
 import { EXIT_BAD_INPUT, reportAndExit } from './errors.js';
+import { registerAgents } from './commands/agents.js';
 import { registerGenerate } from './commands/generate.js';
-import { registerValidate } from './commands/validate.js';
-import { registerAgents, registerRun } from './commands/run.js';
-import { registerStress } from './commands/stress.js';
 import { registerReplay } from './commands/replay.js';
+import { registerRun } from './commands/run.js';
+import { registerSchema } from './commands/schema.js';
+import { registerScore } from './commands/score.js';
+import { registerStress } from './commands/stress.js';
+import { registerSuite } from './commands/suite.js';
+import { registerValidate } from './commands/validate.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -21,11 +26,14 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerGenerate(program);
+  registerSuite(program);
   registerValidate(program);
+  registerSchema(program);
   registerRun(program);
   registerAgents(program);
   registerStress(program);
   registerReplay(program);
+  registerScore(program);
   return program;
 }
 

@@ -1,13 +1,10 @@
 /**
  * `tooltime generate --seed N --count K [--tasks 2|3|2-3] [--domains a,b] [--out DIR]`: writes a
  * generated AsyncTool suite (one JSON file per instance plus index.json) and prints one summary line.
- *
- * `tooltime suite stats [DIR]`: counts and balance figures of a suite (default: the shipped one);
- * with --check, exits 1 when a balance threshold fails.
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { formatSuiteStats, generate, shippedSuiteDir, suiteStats, SuiteStatsError, writeSuite } from '../../scenarios/suite/index.js';
+import { generate, writeSuite } from '../../scenarios/suite/index.js';
 import { EXIT_BAD_INPUT, UsageError } from '../errors.js';
 
 function integer(text: string, what: string, min: number): number {
@@ -64,21 +61,4 @@ export function registerGenerate(program: Command): void {
       if (result.instances.length < count) process.stderr.write(`tooltime: only ${result.instances.length} of ${count} instances could be generated\n`);
     });
 
-  const suite = program.command('suite').description('work with instance suites');
-  suite
-    .command('stats')
-    .description('counts by domain, domain pair, task count, pattern, steps, latency variant and operator, with balance figures')
-    .argument('[dir]', 'suite folder (default: the shipped asynctool suite)')
-    .option('--check', 'exit 1 when a balance threshold fails')
-    .action((dir: string | undefined, options: { check?: boolean }) => {
-      let stats;
-      try {
-        stats = suiteStats(dir ?? shippedSuiteDir());
-      } catch (error) {
-        if (error instanceof SuiteStatsError) throw new UsageError(error.message);
-        throw error;
-      }
-      process.stdout.write(formatSuiteStats(stats));
-      if (options.check === true && !stats.ok) process.exitCode = EXIT_BAD_INPUT;
-    });
 }

@@ -1,5 +1,5 @@
 /**
- * `tooltime replay verify|inspect|diff|fork|golden` and `tooltime score`: working with replay files
+ * `tooltime replay verify|inspect|diff|fork|golden`: working with replay files
  * (.ttr, format in replays/FORMAT.md).
  *
  * - `replay verify FILE|DIR... [--workers N]`: re-runs each episode from its header and compares byte
@@ -13,25 +13,16 @@
  * - `replay fork FILE --at N --agent SPEC [--seed S] --record OUT`: reproduces the first N records,
  *   then hands over to SPEC; `--seed` re-seeds only the new agent's own random streams.
  * - `replay golden [--check] [--out DIR]`: regenerates (or checks) the golden replays.
- * - `score FILE|DIR... [--json]`: re-scores replays without re-running them.
  * A directory stands for every .ttr file under it, in name order.
  */
 import type { Command } from 'commander';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { agentMaker, isModuleSpec } from '../../agents/index.js';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, summarizeReplay, verifyReplayFiles, writeGolden, type InspectFormat, type ReplaySummary } from '../../replays/index.js';
 import { EXIT_BAD_INPUT, UsageError } from '../errors.js';
+import { msText, pct, replayPaths, write, writeErr } from '../replay-files.js';
 import { table } from '../table.js';
-
-function write(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-}
-
-function writeErr(text: string): void {
-  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
-}
 
 function eventLine(index: number, e: EpisodeEvent | null): string {
   return `${String(index).padStart(6)}  ${e === null ? '(none)' : JSON.stringify(e)}`;
@@ -46,31 +37,6 @@ function parseSeed(raw: string): number {
   if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) throw new UsageError(`--seed must be an integer, got "${raw}"`);
   return Number(raw);
 }
-
-/**
- * The replay files named by `args`: a directory stands for every `.ttr` file under it (as
- * `tooltime run --out DIR` leaves them in DIR/replays), in name order; anything else is taken as a
- * file (one that cannot be read gets its own verdict). A directory without replays is a usage error.
- */
-export function replayPaths(args: readonly string[]): string[] {
-  const paths: string[] = [];
-  for (const arg of args) {
-    if (!statSync(arg, { throwIfNoEntry: false })?.isDirectory()) {
-      paths.push(arg);
-      continue;
-    }
-    const found = readdirSync(arg, { recursive: true, encoding: 'utf8' })
-      .filter((name) => name.endsWith('.ttr'))
-      .sort()
-      .map((name) => join(arg, name));
-    if (found.length === 0) throw new UsageError(`${arg}: no replay files (.ttr) in this directory`);
-    paths.push(...found);
-  }
-  return paths;
-}
-
-const msText = (us: number | null | undefined): string => (us === null || us === undefined ? '-' : (us / 1000).toFixed(1));
-const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
 
 /** Rows of the side-by-side summary: label, then one cell per summary. */
 function summaryRows(summaries: readonly ReplaySummary[]): string[][] {
@@ -96,7 +62,15 @@ function summaryRows(summaries: readonly ReplaySummary[]): string[][] {
 
 export function registerReplay(program: Command): void {
   const replay = program.command('replay').description('verify, inspect, compare, fork and regenerate replay files (.ttr)');
+  registerVerify(replay);
+  registerInspect(replay);
+  registerDiff(replay);
+  registerFork(replay);
+  registerGolden(replay);
+}
 
+/** `tooltime replay verify`. */
+function registerVerify(replay: Command): void {
   replay
     .command('verify')
     .description('re-run each replay from its header and compare byte for byte')
@@ -131,7 +105,10 @@ export function registerReplay(program: Command): void {
       });
       if (failed) process.exitCode = EXIT_BAD_INPUT;
     });
+}
 
+/** `tooltime replay inspect`. */
+function registerInspect(replay: Command): void {
   replay
     .command('inspect')
     .description('show a replay: a timeline (text), JSON lines (jsonl), or a Chrome trace (chrome: open in ui.perfetto.dev)')
@@ -152,7 +129,10 @@ export function registerReplay(program: Command): void {
       }
       if (!read.complete && options.out !== undefined) writeErr(`${file}: ${read.problem}`);
     });
+}
 
+/** `tooltime replay diff`. */
+function registerDiff(replay: Command): void {
   replay
     .command('diff')
     .description('where two replays diverge first, and how the episodes differ (exits 0 either way)')
@@ -175,7 +155,10 @@ export function registerReplay(program: Command): void {
       lines.push('', table(['', 'A', 'B'], summaryRows([diff.a, diff.b])));
       write(lines.join('\n'));
     });
+}
 
+/** `tooltime replay fork`. */
+function registerFork(replay: Command): void {
   replay
     .command('fork')
     .description('reproduce the first N records of a replay, then hand control to another agent')
@@ -194,7 +177,10 @@ export function registerReplay(program: Command): void {
       const handover = result.handover === null ? 'the new agent made no decision' : `handed over at decision ${result.handover}`;
       write(`${options.record}: forked ${file} at record ${at} to ${result.header.agent.spec} (${handover}); ${result.summary.records} records, ${result.episode.endReason} at ${msText(result.episode.makespanUs)} ms`);
     });
+}
 
+/** `tooltime replay golden`. */
+function registerGolden(replay: Command): void {
   replay
     .command('golden')
     .description('regenerate the golden replays (replays/golden), or --check them; regenerate only for an intended change in behaviour')
@@ -212,34 +198,5 @@ export function registerReplay(program: Command): void {
       }
       const names = await writeGolden(options.out);
       write(`${options.out}: wrote ${names.length} golden replays`);
-    });
-
-  program
-    .command('score')
-    .description('re-score replays without re-running them')
-    .argument('<file...>', 'replay files, or directories of them (every .ttr file under each, in name order)')
-    .option('--json', 'print the scores as JSON')
-    .action((files: string[], options: { json?: boolean }) => {
-      const summaries = replayPaths(files).map((f) => summarizeReplay(readReplayFile(f)));
-      if (options.json === true) {
-        write(JSON.stringify(summaries, null, 2));
-        return;
-      }
-      const rows = summaries.map((s) => [
-        s.file,
-        s.scenario,
-        s.agent,
-        String(s.seed),
-        s.complete ? (s.endReason ?? '-') : `${s.endReason ?? '-'} (truncated)`,
-        s.score === null ? '-' : String(s.score.success),
-        s.score === null ? '-' : `${s.score.tasksSucceeded}/${s.score.tasksTotal}`,
-        pct(s.score?.steps.precision),
-        pct(s.score?.steps.recall),
-        msText(s.makespanUs),
-        String(s.calls),
-        String(s.decisions),
-      ]);
-      write(table(['file', 'scenario', 'agent', 'seed', 'end', 'success', 'tasks', 'precision', 'recall', 'makespan ms', 'calls', 'decisions'], rows));
-      for (const s of summaries) if (s.scoreError !== null) writeErr(`${s.file}: cannot score: ${s.scoreError}`);
     });
 }

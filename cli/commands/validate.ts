@@ -2,12 +2,9 @@
  * `tooltime validate FILE...`: checks scenario files (folders expand to their `*.json`).
  * Prints `FILE: ok` on stdout per valid file, and one line per problem on stderr
  * (`FILE: PATH: MESSAGE`); exits 1 when any file has a problem or cannot be read.
- *
- * `tooltime schema [--out FILE]`: prints (or writes) the scenario format's JSON Schema.
  */
 import type { Command } from 'commander';
 import { expandScenarioPaths, readJsonFile } from '../../scenarios/spec/load.js';
-import { scenarioJsonSchemaText, writeScenarioJsonSchema } from '../../scenarios/spec/json-schema.js';
 import { formatProblem, ScenarioError, validateScenario } from '../../scenarios/spec/validate.js';
 import { EXIT_BAD_INPUT, UsageError } from '../errors.js';
 
@@ -64,19 +61,4 @@ export function registerValidate(program: Command): void {
       if (!ok) process.exitCode = EXIT_BAD_INPUT;
     });
 
-  program
-    .command('schema')
-    .description('print the JSON Schema of the scenario format (or write it with --out)')
-    .option('--out <file>', 'write the schema to this file instead of printing it')
-    .action((options: { out?: string }) => {
-      if (options.out === undefined) {
-        process.stdout.write(scenarioJsonSchemaText());
-        return;
-      }
-      try {
-        writeScenarioJsonSchema(options.out);
-      } catch (error) {
-        throw new UsageError(`cannot write ${options.out}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    });
 }
