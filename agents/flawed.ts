@@ -1,6 +1,6 @@
 /**
  * Deliberately flawed scheduling policies: `tooltime stress` must find each flaw, shrink it to a
- * small case, and save a scenario and replay that reproduce it (test/stress.test.ts).
+ * small case, and save a scenario and replay that reproduce it (test/scenarios/stress/checks.test.ts).
  */
 import { GreedyAsync } from './baselines.js';
 import type { Agent, Observation } from '../scenarios/protocol.js';

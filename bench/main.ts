@@ -202,7 +202,7 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
     { memory: '<= 25%', 'file-tmpfs': '<= 25%' },
   );
   log(run.table);
-  log('  --out: a thread of its own writes the files (replays/writer.ts); the pass includes starting it and waiting until every file is written');
+  log('  --out: a thread of its own writes the files (replays/io/writer.ts); the pass includes starting it and waiting until every file is written');
 
   // Verify throughput, in memory, steady state; decoding and encoding alone, each pair in its own process.
   type Ver = { episodes: number; events: number; recordBytes: number; seconds: Partial<Record<'verify' | 'plain' | 'decode' | 'encode', number[]>>; readShare: number; rerunShare: number };

@@ -7,7 +7,7 @@
  *   (fractions, larger integers) is a float64; `-0` is written as `0` (JSON has no -0);
  * - strings, arrays and maps take the smallest length form;
  * - map keys are written in sorted order (UTF-16 code units, as `canonicalize` sorts them).
- * So a JSON value is written as its canonical form (`canonicalize` in scenarios/canonical.ts), and
+ * So a JSON value is written as its canonical form (`canonicalize` in scenarios/spec/canonical.ts), and
  * equal canonical JSON gives equal bytes. The decoder accepts only canonical encodings (smallest
  * forms, keys strictly increasing, so no duplicate keys), rejects NaN and infinities, bounds every
  * length by the bytes left and the nesting depth by MAX_DEPTH, and builds plain objects with a key

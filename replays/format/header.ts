@@ -60,7 +60,7 @@ export function tooltimeVersion(): string {
   return packageVersion();
 }
 
-/** The scenario a replay records: its canonical form (scenarios/canonical-scenario.ts), the same for equal scenarios. */
+/** The scenario a replay records: its canonical form (scenarios/spec/canonical-scenario.ts), the same for equal scenarios. */
 export const replayScenario: (scenario: Scenario) => Scenario = canonicalScenario;
 
 /** Every parameter of a registry agent spec (defaults included; infinities as the string "Infinity"); null outside the registry. */

@@ -8,7 +8,7 @@
  * - the agent's: what had been delivered to it at the start of each decision (requests, results),
  *   which is what "ready", "dependency violation" and "answered" are judged against, exactly as
  *   PlanTracker judges them.
- * Definitions of every metric, with a worked example: scenarios/METRICS.md.
+ * Definitions of every metric, with a worked example: scenarios/scoring/METRICS.md.
  */
 import type { EpisodeEvent, EndReason } from '../world/events.js';
 import { planOf } from '../world/compiled.js';

@@ -1,7 +1,7 @@
 /**
  * The shapes scoring produces. Every field is a number, boolean, string or null (never undefined),
  * and objects are built in the order declared here, so an encoded score is canonical.
- * Definitions of every metric: scenarios/METRICS.md.
+ * Definitions of every metric: scenarios/scoring/METRICS.md.
  */
 import type { EndReason } from '../world/events.js';
 
