@@ -27,7 +27,7 @@ function runAsync(...args: string[]): Promise<{ status: number | null; stdout: s
 }
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist', 'cli', 'replay.js'))) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
+  if (!existsSync(join(root, 'dist', 'cli', 'commands', 'replay.js'))) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -39,7 +39,7 @@ function altered(source: string, k: number, out: string): string {
 }
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist', 'replays', 'verify-worker.js'))) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
+  if (!existsSync(join(root, 'dist', 'replays', 'commands', 'verify-worker.js'))) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -319,7 +319,7 @@ describe('tooltime validate (compiled CLI)', () => {
 
   beforeAll(() => {
     // `npm test` builds first; build here only when dist/ is missing the validate command.
-    if (!existsSync(join(root, 'dist', 'cli', 'validate.js'))) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
+    if (!existsSync(join(root, 'dist', 'cli', 'commands', 'validate.js'))) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
   });
 
   it('exits 0 and prints FILE: ok for every example', () => {
