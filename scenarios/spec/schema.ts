@@ -10,7 +10,7 @@
  * them into integer microseconds with the engine's single rounding rule.
  */
 import { z } from 'zod';
-import { distributionSpecSchema } from '../../engine/index.js';
+import { distributionSpecSchema } from '../../engine/distributions.js';
 
 export const SCENARIO_FORMAT = 'tooltime.scenario/1';
 
