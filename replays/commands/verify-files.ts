@@ -19,6 +19,10 @@ import { verifyReplay, type VerifyResult } from './verify.js';
 /** A file's verdict: `verifyReplay`'s result, or why the file could not be verified at all. */
 export type FileVerdict = VerifyResult | { readonly ok: false; readonly file: string; readonly error: string };
 
+/**
+ * How to verify many files: worker threads (default by file count; 0 for this thread), a size cap,
+ * and a callback per verdict, in input order.
+ */
 export interface VerifyFilesOptions {
   /** Worker threads; 0 verifies on this thread. Default: `autoWorkers(paths.length)`. */
   readonly workers?: number;
@@ -74,6 +78,10 @@ const WORKER_URL = workerUrl(import.meta.url, './verify-worker.js');
 /** Jobs a worker holds at once: the one it works on and the next, so it never waits for a message. */
 const IN_FLIGHT = 2;
 
+/**
+ * Verifies replay files, on worker threads when there are enough of them. Resolves to one verdict
+ * per path, in input order; a file that cannot be read is a failed verdict naming it, not a throw.
+ */
 export async function verifyReplayFiles(paths: readonly string[], options: VerifyFilesOptions = {}): Promise<FileVerdict[]> {
   const workers = Math.min(options.workers ?? autoWorkers(paths.length), paths.length);
   if (workers > 0) {

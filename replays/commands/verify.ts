@@ -18,6 +18,11 @@ import type { ReplayHeader } from '../format/header.js';
 import { readReplay, readReplayHeader, type ReplayRead } from '../io/reader.js';
 import { MemorySink, ReplayRecorder, type RecordingSummary, type ReplaySink } from '../io/recorder.js';
 
+/**
+ * How to verify: the agent to re-run with (default: re-created from the header's spec; a model
+ * agent answered by its recorded responses), the name for messages, the size cap, records of
+ * context shown before a divergence, and an optional wall clock for timings.
+ */
 export interface VerifyOptions {
   readonly makeAgent?: (header: ReplayHeader, recorded: readonly EpisodeEvent[]) => Agent;
   readonly file?: string;
@@ -33,6 +38,10 @@ export interface VerifyOptions {
 
 const NO_CLOCK = (): number => 0;
 
+/**
+ * Where a re-run first differs from the recording: the record index, both events, and the
+ * recorded events just before it.
+ */
 export interface Divergence {
   /** Index of the first record that differs. */
   readonly index: number;
@@ -44,12 +53,17 @@ export interface Divergence {
   readonly before: readonly EpisodeEvent[];
 }
 
+/** Wall-clock milliseconds spent reading, re-running and comparing (0 without a clock). */
 export interface VerifyTiming {
   readonly readMs: number;
   readonly rerunMs: number;
   readonly compareMs: number;
 }
 
+/**
+ * A verdict: ok with the record count and digest, or not ok with the reason and, when the re-run
+ * diverged, where.
+ */
 export type VerifyResult =
   | { readonly ok: true; readonly file: string; readonly records: number; readonly sha256: string; readonly timing: VerifyTiming }
   | { readonly ok: false; readonly file: string; readonly records: number; readonly reason: string; readonly divergence: Divergence | null; readonly timing: VerifyTiming };
@@ -187,6 +201,11 @@ async function verifyWithoutDecoding(bytes: Uint8Array, file: string, options: V
   }
 }
 
+/**
+ * Re-runs a replay's episode from its header and checks that it produces the same bytes, record for
+ * record. Resolves to a verdict (a divergence is a result, not an error); a replay that cannot be
+ * read at all throws ReplayError. Needs no network: model agents are answered from the recording.
+ */
 export async function verifyReplay(bytes: Uint8Array, options: VerifyOptions = {}): Promise<VerifyResult> {
   const file = options.file ?? '<replay>';
   const quick = await verifyWithoutDecoding(bytes, file, options);

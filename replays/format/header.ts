@@ -26,6 +26,10 @@ import { canonicalScenario, parseCanonicalDocument } from '../../scenarios/spec/
 import { encodeJson, MsgWriter } from './codec.js';
 import { crc32, crc32Shift, DELIVERIES, MODES } from './format.js';
 
+/**
+ * Where a forked replay came from: the original's digest and agent, and the record it was taken
+ * over at (`tooltime replay fork`).
+ */
 export interface ForkOrigin {
   /** SHA-256 (hex) of the whole replay file the fork was made from. */
   readonly sha256: string;
@@ -40,6 +44,10 @@ export interface ForkOrigin {
   readonly agentSeed: number | null;
 }
 
+/**
+ * A replay's header: everything needed to re-run its episode: the tooltime version, the canonical
+ * scenario, the agent's spec and configuration, the seed, the world, and the fork origin if any.
+ */
 export interface ReplayHeader {
   readonly tooltime: string;
   /** The canonical scenario document. */

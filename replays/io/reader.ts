@@ -21,6 +21,9 @@ import { HeaderError, knownScenarioPart, parseHeader, type ReplayHeader } from '
 /** Default cap on a replay's size. */
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
 
+/**
+ * Bounds and names for reading a replay: the largest input accepted and the name used in messages.
+ */
 export interface ReadOptions {
   /** Refuse inputs larger than this (default 512 MiB). */
   readonly maxBytes?: number;
@@ -28,6 +31,7 @@ export interface ReadOptions {
   readonly file?: string;
 }
 
+/** How a replay's bytes divide between header, records and trailer. */
 export interface ReplaySizes {
   readonly total: number;
   /** Magic, version and the header frame. */
@@ -37,6 +41,10 @@ export interface ReplaySizes {
   readonly trailer: number;
 }
 
+/**
+ * A replay read back: its header and parsed scenario, every complete event, whether it is complete
+ * (a matching trailer) or why not, the records' SHA-256, sizes and frame offsets.
+ */
 export interface ReplayRead {
   readonly file: string;
   readonly header: ReplayHeader;
@@ -184,6 +192,12 @@ export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { rea
   return { file, header, scenario, recordsStart: hf.end };
 }
 
+/**
+ * Reads a replay from its bytes, checking every frame's checksum. A truncated replay (a run killed
+ * mid-way) reads as its complete prefix with `complete: false` and the reason in `problem`; any
+ * other defect (bad magic or version, a corrupt frame, an invalid header) throws one ReplayError
+ * naming the file and place.
+ */
 export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): ReplayRead {
   const file = options.file ?? '<replay>';
   const fail = failIn(file);

@@ -263,6 +263,10 @@ function giveBackChunk(w: MsgWriter): void {
   chunks.giveBack(w);
 }
 
+/**
+ * What a finished recording holds: its record count, the SHA-256 of its record frames (as in its
+ * trailer), and header and record sizes in bytes.
+ */
 export interface RecordingSummary {
   readonly records: number;
   /** SHA-256 (hex) of the record frames, as in the trailer. */
@@ -370,6 +374,10 @@ export function encodeReplay(header: ReplayHeader, events: readonly EpisodeEvent
   return sink.bytes();
 }
 
+/**
+ * What `recordEpisode` runs and where it writes: the scenario, agent, seed and world (as
+ * runEpisode takes them), the spec the header names, and a file path or sink (default: memory).
+ */
 export interface RecordOptions extends Omit<HeaderOptions, 'agent'> {
   readonly agent: Agent;
   /** The spec the header names; default `agent.spec` (a fork names its new agent here). */
@@ -378,7 +386,12 @@ export interface RecordOptions extends Omit<HeaderOptions, 'agent'> {
   readonly out?: ReplaySink | string;
 }
 
-/** Runs one episode while recording it. Returns the episode and, when recorded in memory, the bytes. */
+/**
+ * Runs one episode (as runEpisode does) while recording it as a replay (replays/FORMAT.md).
+ * Resolves to the episode, the header, a summary and, when recorded in memory, the bytes; with
+ * `out` a path, frames reach the file as the episode runs, so a killed run leaves a readable
+ * prefix.
+ */
 export async function recordEpisode(options: RecordOptions): Promise<{ episode: Episode; bytes: Uint8Array | null; summary: RecordingSummary; header: ReplayHeader }> {
   const scenario = replayScenario(options.scenario);
   const header = makeHeader({

@@ -59,6 +59,13 @@ function ratio(a: number, b: number, whenZero: number | null): number | null {
   return b === 0 ? (a === 0 ? whenZero : null) : a / b;
 }
 
+/**
+ * Scores one episode from its scenario and events alone: step level (precision, recall, F1,
+ * dependency violations), task level (success of every sub-task, answers) and efficiency (makespan,
+ * idle time, overlap; against `reference` when given: the oracle's bound and a sequential agent's
+ * makespan). Pure and deterministic; the score is canonical (fixed key order, null for absent
+ * values). Every metric is defined in scenarios/scoring/METRICS.md.
+ */
 export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[], reference?: ScoreReference): EpisodeScore {
   const plan = planOf(scenario);
 

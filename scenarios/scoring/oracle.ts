@@ -27,6 +27,10 @@ import { runEpisode } from '../world/world.js';
 
 export const MAX_ATTEMPTS = 8;
 
+/**
+ * An expected step's attempts on a seed (drawn from the world's keyed streams) up to its first
+ * success, as every agent on that seed will meet them.
+ */
 export interface RealizedStep {
   readonly task: string;
   readonly step: string;
@@ -37,6 +41,10 @@ export interface RealizedStep {
   readonly serviceUs: number;
 }
 
+/**
+ * What the oracle knows of a scenario and seed before any agent runs: the realized steps, the
+ * critical-path lower bound on the makespan and a list scheduler's achieved makespan.
+ */
 export interface OracleReport {
   readonly minThinkUs: number;
   readonly steps: readonly RealizedStep[];
@@ -48,6 +56,10 @@ export interface OracleReport {
   readonly achievedUs: number | null;
 }
 
+/**
+ * The seed to realize latencies on and, optionally, the think time the agents will use (its
+ * minimum is the cost of a decision in the bound).
+ */
 export interface OracleOptions {
   readonly seed: number;
   readonly thinkTime?: DistributionSpec;
@@ -69,6 +81,11 @@ export function realizeSteps(scenario: Scenario, seed: number): RealizedStep[] {
   });
 }
 
+/**
+ * The reference a score is measured against: `boundUs`, a lower bound on any agent's makespan,
+ * and `achievedUs`, the makespan of a perfect-knowledge list scheduler (bound <= achieved).
+ * Deterministic for (scenario, options). Pass `{ boundUs }` to scoreEpisode as its reference.
+ */
 export async function computeOracle(scenario: Scenario, options: OracleOptions): Promise<OracleReport> {
   const plan = planOf(scenario);
   const minThinkUs = compileDistribution(options.thinkTime ?? scenario.thinkTime).minUs;

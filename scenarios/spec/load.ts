@@ -44,7 +44,10 @@ export function readJsonFile(path: string): unknown {
   }
 }
 
-/** Reads, parses and validates one scenario file, into its canonical form (canonical-scenario.ts). */
+/**
+ * Reads, parses and validates one scenario file, into its canonical form (canonical-scenario.ts).
+ * A file that cannot be read or is not a valid scenario throws ScenarioError listing every problem.
+ */
 export function loadScenarioFile(path: string): Scenario {
   return parseCanonicalScenario(readJsonFile(path), path);
 }

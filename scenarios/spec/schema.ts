@@ -205,13 +205,36 @@ export const scenarioSchema = z
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 /** A parsed scenario: every default filled in. */
 export type Scenario = z.output<typeof scenarioSchema>;
+/**
+ * A tool the agent may call: name, description, parameter schema, latency distribution,
+ * concurrency limit, timeout, failure rate, and what it returns (`impl`).
+ */
 export type Tool = Scenario['tools'][number];
+/**
+ * What a tool returns, as data: a table of rows matched on the call's canonical args (with a
+ * default result or error for a call no row matches), or a builtin function (spec/builtins.ts).
+ */
 export type ToolImpl = Tool['impl'];
+/**
+ * One sub-task: when it arrives, the user's message, the expected steps (with their dependencies
+ * and data flow) and the answer that counts as correct.
+ */
 export type Task = Scenario['tasks'][number];
+/**
+ * An expected tool call of a task: tool and args, the steps it comes `after`, and `inputs` naming
+ * the results its args are taken from. A call performs a step when tool and canonical args match.
+ */
 export type Step = Task['steps'][number];
+/** Where one of a step's args comes from: a field of an earlier step's result (the data flow). */
 export type StepInput = Step['inputs'][number];
+/**
+ * A user's follow-up about a task, arriving at `atMs` while work may be in flight: it may add steps
+ * and replace the expected answer, and the task then needs an answer that has seen it.
+ */
 export type FollowUp = Scenario['messages'][number];
+/** What a correct answer contains: every `mustContain` string, case-insensitively. */
 export type AnswerSpec = Task['answer'];
+/** An episode's bounds: simulated time, decisions and calls; reaching one ends it with `limit`. */
 export type Limits = Scenario['limits'];
 
 /** The JSON Schema published for editors (`scenarios/scenario.schema.json`). */

@@ -21,6 +21,10 @@ import { canonicalJson, getPath, jsonEqual } from './canonical.js';
 import { jsonValueSchema, notJson, NOT_JSON_MESSAGE, scenarioSchema, toolImplSchema, type JsonValue, type Scenario } from './schema.js';
 import { ToolRuntime, compileParameters, type Outcome } from './tools.js';
 
+/**
+ * One thing wrong with a scenario document: where (`tasks[0].steps[1].args`, '' for the whole
+ * document) and what, in one line.
+ */
 export interface Problem {
   readonly path: string;
   readonly message: string;

@@ -7,9 +7,19 @@
 import type { Action, Delivery, Mode } from '../protocol.js';
 import type { JsonValue } from '../spec/schema.js';
 
+/**
+ * How an episode ended: `completed` (every task answered after its last request), `limit` (a
+ * scenario limit was reached), `stalled` (the agent waits with nothing left to wake it), `errored`
+ * (the agent failed).
+ */
 export type EndReason = 'completed' | 'limit' | 'stalled' | 'errored';
+/** The scenario limit that ended an episode (`limit_hit`). */
 export type LimitName = 'maxTimeMs' | 'maxDecisions' | 'maxCalls';
 
+/**
+ * One event of an episode, in the order it happened (time, then the world's own order). The
+ * record scoring reads and a replay stores; METRICS.md and replays/FORMAT.md rely on every field.
+ */
 export type EpisodeEvent =
   | { readonly type: 'episode_started'; readonly timeUs: number; readonly scenario: string; readonly seed: number; readonly mode: Mode; readonly delivery: Delivery; readonly agent: string }
   | { readonly type: 'task_arrived'; readonly timeUs: number; readonly task: string }
@@ -41,6 +51,7 @@ export type EpisodeEvent =
   | { readonly type: 'limit_hit'; readonly timeUs: number; readonly limit: LimitName }
   | { readonly type: 'episode_ended'; readonly timeUs: number; readonly reason: EndReason; readonly detail: string | null };
 
+/** The `type` of an EpisodeEvent. */
 export type EpisodeEventType = EpisodeEvent['type'];
 
 /** The events of one type, narrowed. */

@@ -28,6 +28,11 @@ import { pendingIndex, type Action, type Agent, type Decision, type Delivered, t
 import type { JsonValue, Scenario } from '../spec/schema.js';
 import { ToolRuntime, type Attempt, type CallKeys, type Outcome } from '../spec/tools.js';
 
+/**
+ * How an episode runs: the seed (every random draw derives from it), the mode (default `async`),
+ * the delivery (default `push`), an optional think time replacing the scenario's, and an event
+ * listener called synchronously with each event as it happens.
+ */
 export interface EpisodeOptions {
   readonly seed: number;
   readonly mode?: Mode;
@@ -38,6 +43,10 @@ export interface EpisodeOptions {
   readonly onEvent?: (event: EpisodeEvent) => void;
 }
 
+/**
+ * A finished episode: what ran (scenario id, agent spec, seed, mode, delivery), every event in
+ * order (what scoring and replays consume), how it ended, and its makespan.
+ */
 export interface Episode {
   readonly scenario: string;
   readonly agent: string;
@@ -50,6 +59,10 @@ export interface Episode {
   readonly makespanUs: number;
 }
 
+/**
+ * The agent broke the protocol (a malformed decision, `decide` threw or rejected): the episode
+ * ends `errored` with this message as its detail.
+ */
 export class AgentError extends Error {
   override name = 'AgentError';
 }
@@ -82,7 +95,12 @@ interface InboxItem {
   readonly callId: number | null;
 }
 
-/** Runs `agent` on `scenario` until it ends; deterministic for (scenario, agent, options). */
+/**
+ * Runs `agent` on `scenario` (a parsed scenario: parseScenario, loadScenarioFile) until the episode
+ * ends (see EndReason) and resolves to the Episode. Deterministic: the same scenario, options and
+ * agent behaviour give the same events, byte for byte once encoded. An agent that throws or breaks
+ * the protocol does not reject the promise: the episode ends `errored`.
+ */
 export async function runEpisode(scenario: Scenario, agent: Agent, options: EpisodeOptions): Promise<Episode> {
   const world = new World(scenario, agent, options);
   return world.run();
