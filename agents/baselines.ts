@@ -2,10 +2,10 @@
  * Baseline scheduling policies. All know the plan; they differ in how they use the time while
  * tools are busy (see agents/README in the top-level README for the table).
  */
-import { compiledScenario } from '../scenarios/compiled.js';
-import type { PlanStep } from '../scenarios/plan.js';
+import { compiledScenario } from '../scenarios/world/compiled.js';
+import type { PlanStep } from '../scenarios/world/plan.js';
 import type { Observation } from '../scenarios/protocol.js';
-import type { Scenario } from '../scenarios/schema.js';
+import type { Scenario } from '../scenarios/spec/schema.js';
 import { PlanPolicy } from './policy.js';
 
 /** One call at a time: issues the first ready step (plan order) only when nothing is in flight. */

@@ -2,10 +2,10 @@
  * Failure-mode agents: each reproduces one way agents fail under asynchronous tools, as the
  * research reports, so that scoring can be shown to catch it. Built on greedy-async.
  */
-import { getPath } from '../scenarios/canonical.js';
-import type { PlanStep, PlanTask } from '../scenarios/plan.js';
+import { getPath } from '../scenarios/spec/canonical.js';
+import type { PlanStep, PlanTask } from '../scenarios/world/plan.js';
 import type { Observation } from '../scenarios/protocol.js';
-import type { JsonValue } from '../scenarios/schema.js';
+import type { JsonValue } from '../scenarios/spec/schema.js';
 import { GreedyAsync } from './baselines.js';
 
 /** A deep copy of `value` with the dotted `path` set to `replacement`. */

@@ -12,6 +12,10 @@ import type { Agent } from '../scenarios/protocol.js';
 import { createAgent } from './registry.js';
 import { AgentSpecError, specName, splitSpec } from './spec.js';
 
+/**
+ * The default export of a policy module (`--agent ./my-policy.mjs:k=v`): called once per episode
+ * with the spec's parameters (as strings) and the spec; returns a fresh Agent.
+ */
 export type AgentFactory = (options: { readonly params: Readonly<Record<string, string>>; readonly spec: string }) => Agent;
 
 /** True when a spec names a module file rather than a registered agent or a model (never throws: the parameters are not read). */

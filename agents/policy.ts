@@ -12,11 +12,11 @@
  * before giving up), `pollMs` (how long to wait between polls).
  */
 import { msToUs, type RandomStream } from '../engine/index.js';
-import { planOf } from '../scenarios/compiled.js';
-import type { Plan, PlanStep, PlanTask } from '../scenarios/plan.js';
+import { planOf } from '../scenarios/world/compiled.js';
+import type { Plan, PlanStep, PlanTask } from '../scenarios/world/plan.js';
 import type { Action, Agent, AgentContext, Decision, Observation } from '../scenarios/protocol.js';
-import type { JsonValue } from '../scenarios/schema.js';
-import { PlanTracker } from '../scenarios/tracker.js';
+import type { JsonValue } from '../scenarios/spec/schema.js';
+import { PlanTracker } from '../scenarios/world/tracker.js';
 import type { ParamDef, ParamValues } from './spec.js';
 
 export const COMMON_PARAMS: readonly ParamDef[] = [

@@ -10,6 +10,10 @@ import { canonicalModelSpec, isModelSpec, llmAgentFactory, type ModelAgentFactor
 import { COMMON_PARAMS } from './policy.js';
 import { AgentSpecError, parseParams, splitSpec, type ParamDef, type ParamValues } from './spec.js';
 
+/**
+ * An agent a spec string can name: its name, kind (baseline policy or failure mode), what it does,
+ * its parameters, and how it is made.
+ */
 export interface AgentEntry {
   readonly name: string;
   readonly kind: 'baseline' | 'failure-mode';
@@ -42,17 +46,24 @@ const entries: readonly AgentEntry[] = [
   { name: 'hasty', kind: 'failure-mode', description: 'answers a task as soon as one of its steps is done', params: COMMON_PARAMS, create: (s, p) => new Hasty(s, p) },
 ];
 
+/**
+ * Every registered agent (baselines and failure modes), in the order `tooltime agents` lists them.
+ * Model agents (`openai:MODEL`) and policy modules are resolved by spec, not listed.
+ */
 export function agentEntries(): readonly AgentEntry[] {
   return entries;
 }
 
-/** The canonical form of a spec string (validates it). */
+/**
+ * The canonical form of a spec string, as reports and replays name it; AgentSpecError when invalid.
+ */
 export function canonicalSpec(spec: string): string {
   if (isModelSpec(spec)) return canonicalModelSpec(spec);
   const { name, pairs } = splitSpec(spec);
   return parseParams(name, pairs, entryFor(name).params).canonical;
 }
 
+/** How `createAgent` makes model agents; baseline and failure-mode agents need no options. */
 export interface CreateAgentOptions {
   /** Makes `openai:MODEL` agents (`llmAgentFactory(options)`); default: one from the environment (OPENAI_API_KEY). */
   readonly models?: ModelAgentFactory;
@@ -61,7 +72,8 @@ export interface CreateAgentOptions {
 /**
  * A fresh agent for one episode from a spec string such as `greedy-async:maxInFlight=2` or
  * `openai:gpt-4o-mini` (a model agent: without `options.models` its key comes from OPENAI_API_KEY,
- * and a missing key is an `AgentSpecError`).
+ * and a missing key is an `AgentSpecError`). An unknown name or a bad parameter is an
+ * AgentSpecError too. Policy modules (`./my-policy.mjs`) must be loaded first: use `agentMaker`.
  */
 export function createAgent(spec: string, options: CreateAgentOptions = {}): Agent {
   if (isModelSpec(spec)) return (options.models ?? llmAgentFactory())(spec);

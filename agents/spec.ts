@@ -5,12 +5,15 @@
  * and values and yields the canonical spec: the name, then the given parameters in declaration
  * order. That canonical string is what reports and replays record.
  */
+/** A spec string naming no agent, or with an unknown parameter or a bad value (one line). */
 export class AgentSpecError extends Error {
   override name = 'AgentSpecError';
 }
 
+/** How a spec parameter's text is read: an integer, a number or a string. */
 export type ParamKind = 'int' | 'number' | 'string';
 
+/** One parameter an agent accepts in its spec (`name:key=value`): kind, default and bounds. */
 export interface ParamDef {
   readonly name: string;
   readonly kind: ParamKind;
@@ -21,6 +24,7 @@ export interface ParamDef {
   readonly help: string;
 }
 
+/** Parsed spec parameters: every declared one, its default when not given (null: not set). */
 export type ParamValues = Readonly<Record<string, number | string | null>>;
 
 export interface ParsedSpec {

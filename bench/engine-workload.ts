@@ -12,6 +12,7 @@
  */
 import { Heap } from 'heap-js';
 import { Simulation, compileDistribution, type RandomStream } from '../engine/index.js';
+import { HeapJsSimulation } from '../engine/heap-js-simulation.js';
 
 export interface WorkloadResult {
   readonly events: number;
@@ -26,7 +27,7 @@ function seconds(startNs: bigint): number {
 }
 
 export function runGenerators(processes: number, events: number, seed: number, heap: 'binary' | 'heap-js' = 'binary'): WorkloadResult {
-  const sim = new Simulation({ seed, heap });
+  const sim = heap === 'heap-js' ? new HeapJsSimulation({ seed }) : new Simulation({ seed });
   const stream = sim.streams.get('delays');
   function* worker(): Generator<number, void, unknown> {
     for (;;) yield delay.sample(stream);

@@ -5,7 +5,7 @@
  */
 import { Session } from 'node:inspector/promises';
 import { createAgent } from '../agents/index.js';
-import { runEpisode } from '../scenarios/world.js';
+import { runEpisode } from '../scenarios/world/world.js';
 import { defaultInstances } from '../cli/instances.js';
 
 export interface EpisodeThroughput {

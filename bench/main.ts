@@ -1,10 +1,10 @@
 /**
- * `npm run bench` / `tooltime bench`: every benchmark, side by side in one run, printed as a table
+ * `npm run bench` (`node dist/bench/main.js [--quick]`): every benchmark, side by side in one run, printed as a table
  * with ratios. Each measurement runs in its own child process (see worker.ts); figures are medians
  * over repetitions interleaved across variants, so machine noise hits all variants alike.
  */
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { table } from '../cli/table.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -202,7 +202,7 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
     { memory: '<= 25%', 'file-tmpfs': '<= 25%' },
   );
   log(run.table);
-  log('  --out: a thread of its own writes the files (replays/writer.ts); the pass includes starting it and waiting until every file is written');
+  log('  --out: a thread of its own writes the files (replays/io/writer.ts); the pass includes starting it and waiting until every file is written');
 
   // Verify throughput, in memory, steady state; decoding and encoding alone, each pair in its own process.
   type Ver = { episodes: number; events: number; recordBytes: number; seconds: Partial<Record<'verify' | 'plain' | 'decode' | 'encode', number[]>>; readShare: number; rerunShare: number };
@@ -273,4 +273,10 @@ export function runBench(options: BenchOptions = {}): void {
   benchStress(options);
   process.stdout.write('\n');
   benchReplay(options);
+}
+
+// The entry of `npm run bench`: the bench sits above the CLI (it imports cli/ helpers), so it is
+// its own program rather than a `tooltime` command.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runBench({ quick: process.argv.includes('--quick') });
 }

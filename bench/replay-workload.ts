@@ -13,16 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEntries, createAgent } from '../agents/index.js';
 import { defaultInstances } from '../cli/instances.js';
-import { replayPaths } from '../cli/replay.js';
-import { writeResults } from '../cli/run.js';
+import { replayPaths } from '../cli/replay-files.js';
+import { writeResults } from '../cli/commands/run.js';
 import { prepareRunDir } from '../cli/run-dir.js';
 import { RunOutput } from '../cli/run-output.js';
 import { encodeReplay, MemorySink, readReplay, readReplayHeader, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool } from '../replays/index.js';
 import { runExperiment, type EpisodeKey, type EpisodeRecord, type EpisodeRecorder, type ExperimentResult } from '../scenarios/experiment.js';
-import { examplesDir, loadScenarios } from '../scenarios/load.js';
-import { sampleSuite, shippedSuiteDir } from '../scenarios/generator/index.js';
-import { scenarioSchema, type Scenario } from '../scenarios/schema.js';
-import { runEpisode } from '../scenarios/world.js';
+import { examplesDir, loadScenarios } from '../scenarios/spec/load.js';
+import { sampleSuite, shippedSuiteDir } from '../scenarios/suite/index.js';
+import { scenarioSchema, type Scenario } from '../scenarios/spec/schema.js';
+import { runEpisode } from '../scenarios/world/world.js';
 
 const AGENT = 'greedy-async';
 

@@ -3,10 +3,10 @@
  * policy, and the time to find and shrink each deliberately flawed policy's failure.
  */
 import { createAgent } from '../agents/index.js';
-import { encodeForStress } from '../cli/stress.js';
+import { encodeForStress } from '../cli/commands/stress.js';
 import { runStress, type StressOptions } from '../cli/stress-runner.js';
 import { CHECK_NAMES, type CheckName } from '../scenarios/stress/checks.js';
-import { flawedMaker } from '../test/policies/flawed.js';
+import { flawedMaker } from '../agents/flawed.js';
 
 function options(agent: string, checks: readonly CheckName[], runs: number, extra: Partial<StressOptions> = {}): StressOptions {
   return { agent, makeAgent: flawedMaker, runs, seed: 42, checks, efficiencyFactor: 10, starvationDecisions: 25, timeLimitMs: null, mode: 'async', delivery: 'push', encode: encodeForStress, ...extra };

@@ -1,11 +1,11 @@
 /**
  * Which scenarios a command runs: the files and folders named, or the shipped suite, optionally
- * narrowed to the fixed, stratified sample documented in scenarios/generator/OPERATORS.md.
+ * narrowed to the fixed, stratified sample documented in scenarios/suite/OPERATORS.md.
  */
 import { existsSync } from 'node:fs';
 import type { ExperimentInstance } from '../scenarios/experiment.js';
-import { sampleIds, sampleSuite, shippedSuiteDir } from '../scenarios/generator/index.js';
-import { examplesDir, loadScenarios } from '../scenarios/load.js';
+import { sampleIds, sampleSuite, shippedSuiteDir } from '../scenarios/suite/index.js';
+import { examplesDir, loadScenarios } from '../scenarios/spec/load.js';
 import { UsageError } from './errors.js';
 
 /** `sampleSuite`'s rule over already loaded scenarios (strata from their `tasks` and `mix` tags). */
@@ -24,7 +24,7 @@ export function loadInstances(paths: readonly string[], sample: number | null): 
 /**
  * The shipped AsyncTool suite, or the examples in a checkout without it. A sample of the suite
  * reads and validates only the instances it takes (`sampleSuite`: the suite's index.json gives
- * every instance's tags, and test/suite.test.ts holds the shipped index to its files), not all 720.
+ * every instance's tags, and test/scenarios/suites/asynctool.test.ts holds the shipped index to its files), not all 720.
  */
 export function defaultInstances(sample: number | null): ExperimentInstance[] {
   const suite = shippedSuiteDir();

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { performance } from 'node:perf_hooks';
 import { createAgent, isModelSpec, llmAgentFactory, llmUsage, type LlmOptions, type ModelAgentFactory } from '../agents/index.js';
 import { parsePrice, parseThinkProfile, sumUsage, type PriceTable, type WallClock } from '../agents/llm/index.js';
-import type { EpisodeEvent } from '../scenarios/events.js';
+import type { EpisodeEvent } from '../scenarios/world/events.js';
 import type { EpisodeRecord, EpisodeUsage } from '../scenarios/experiment.js';
 import type { Agent } from '../scenarios/protocol.js';
 import { UsageError } from './errors.js';

@@ -1,39 +1,39 @@
 #!/usr/bin/env node
 /**
- * The `tooltime` command line. Each command lives in its own module under cli/; this file only
- * wires them into commander and maps failures to exit codes (see errors.ts).
+ * The `tooltime` command line. Each command lives in its own module under cli/commands/ (helpers
+ * they share stay in cli/); this file only wires them into commander and maps failures to exit
+ * codes (see errors.ts).
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import { packageRoot } from '../scenarios/paths.js';
+import { packageVersion } from '../scenarios/package.js';
 import { endQuietlyOnClosedPipe, EXIT_BAD_INPUT, reportAndExit } from './errors.js';
-import { registerBench } from './bench.js';
-import { registerGenerate } from './generate.js';
-import { registerValidate } from './validate.js';
-import { registerAgents, registerRun } from './run.js';
-import { registerStress } from './stress.js';
-import { registerReplay } from './replay.js';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { registerAgents } from './commands/agents.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerReplay } from './commands/replay.js';
+import { registerRun } from './commands/run.js';
+import { registerSchema } from './commands/schema.js';
+import { registerScore } from './commands/score.js';
+import { registerStress } from './commands/stress.js';
+import { registerSuite } from './commands/suite.js';
+import { registerValidate } from './commands/validate.js';
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('tooltime')
     .description('Discrete-event simulation of LLM agents under asynchronous tool calling, with deterministic replay.')
-    .version(version())
+    .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerBench(program);
   registerGenerate(program);
+  registerSuite(program);
   registerValidate(program);
+  registerSchema(program);
   registerRun(program);
   registerAgents(program);
   registerStress(program);
   registerReplay(program);
+  registerScore(program);
   return program;
 }
 

@@ -15,7 +15,7 @@ import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, read
 import { join } from 'node:path';
 import { assertInvariant } from '../engine/assert.js';
 import { tooltimeVersion } from '../replays/index.js';
-import { fsReason } from '../scenarios/load.js';
+import { fsReason } from '../scenarios/spec/load.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import { prepareOutDir } from './output-paths.js';
 import { UsageError } from './errors.js';

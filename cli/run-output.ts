@@ -23,11 +23,11 @@ import { join, relative } from 'node:path';
 import { assertInvariant } from '../engine/assert.js';
 import { isModelSpec, isModuleSpec } from '../agents/index.js';
 import { FileSink, ReplayRecorder, ReplayWriter, type ReplaySink } from '../replays/index.js';
-import { canonicalJson } from '../scenarios/canonical.js';
+import { canonicalJson } from '../scenarios/spec/canonical.js';
 import type { EpisodeKey, EpisodeRecord, EpisodeRecorder, ExperimentResult } from '../scenarios/experiment.js';
-import { fsReason } from '../scenarios/load.js';
+import { fsReason } from '../scenarios/spec/load.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
-import type { Scenario } from '../scenarios/schema.js';
+import type { Scenario } from '../scenarios/spec/schema.js';
 import { UsageError } from './errors.js';
 import { EPISODES_FILE, REPLAYS_DIR, SUMMARY_FILE, writeAtomically } from './run-dir.js';
 

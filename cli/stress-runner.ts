@@ -9,13 +9,13 @@
  * and path that regenerate it.
  */
 import fc from 'fast-check';
-import type { EpisodeEvent } from '../scenarios/events.js';
-import { computeOracle } from '../scenarios/oracle.js';
+import type { EpisodeEvent } from '../scenarios/world/events.js';
+import { computeOracle } from '../scenarios/scoring/oracle.js';
 import type { Agent, Delivery, Mode } from '../scenarios/protocol.js';
-import type { Scenario } from '../scenarios/schema.js';
+import type { Scenario } from '../scenarios/spec/schema.js';
 import { caseSize, caseToScenario, stressCaseArb, type StressCase, type StressCaseOptions } from '../scenarios/stress/arbitrary.js';
 import { CHECK_NAMES, runChecks, type CheckName, type Violation } from '../scenarios/stress/checks.js';
-import { runEpisode } from '../scenarios/world.js';
+import { runEpisode } from '../scenarios/world/world.js';
 
 export interface StressOptions {
   readonly agent: string;

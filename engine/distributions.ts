@@ -46,6 +46,11 @@ export const MAX_NESTING = 8;
 const GAMMA_MAX_ATTEMPTS = 32;
 const Z95 = 1.6448536269514722;
 
+/**
+ * A latency distribution as a scenario writes it (milliseconds): constant, uniform, normal,
+ * lognormal, exponential, gamma, pareto, empirical, or a mixture or shift of others. Samples are
+ * integer µs, never negative, capped at 1e9 ms.
+ */
 export type DistributionSpec =
   | { readonly kind: 'constant'; readonly ms: number }
   | { readonly kind: 'uniform'; readonly minMs: number; readonly maxMs: number }
@@ -60,6 +65,7 @@ export type DistributionSpec =
   | { readonly kind: 'mixture'; readonly components: ReadonlyArray<{ readonly weight: number; readonly dist: DistributionSpec }> }
   | { readonly kind: 'shift'; readonly minMs: number; readonly dist: DistributionSpec };
 
+/** The `kind` of a DistributionSpec. */
 export type DistributionKind = DistributionSpec['kind'];
 export const DISTRIBUTION_KINDS: readonly DistributionKind[] = [
   'constant', 'uniform', 'normal', 'lognormal', 'exponential', 'gamma', 'pareto', 'empirical', 'mixture', 'shift',
@@ -107,8 +113,10 @@ export const distributionSpecSchema: z.ZodType<DistributionSpec> = z.union([
 
 // ---- Validation.
 
+/** One thing wrong with a distribution spec: where (a dotted path) and what. */
 export type DistributionProblem = { path: string; message: string };
 
+/** A distribution spec that does not compile: the first problem, with its path. */
 export class DistributionError extends Error {
   override name = 'DistributionError';
   readonly path: string;
@@ -423,6 +431,10 @@ function gammaNode(shape: number, scale: number): Node {
 
 // ---- Public sampler.
 
+/**
+ * A compiled distribution (`compileDistribution`): samples integer microseconds from a stream,
+ * with its minimum and analytic mean.
+ */
 export interface Distribution {
   readonly spec: DistributionSpec;
   /** An integer number of microseconds, >= minUs and <= MAX_SAMPLE_US. */

@@ -9,9 +9,13 @@
  * - assert.ts: invariant checks in the code.
  * - random.ts: named seeded streams; distributions.ts: latency distributions sampled to µs
  *   (normal.ts: the standard normal's quantile and CDF they use).
+ *
+ * This index is the engine's public face (`tooltime/engine` for users who want a DES): no tuning
+ * constants, no internals (the queue and its heap, the normal helpers, assertInvariant); engine
+ * code and the layers above import those from their modules. docs/API.md lists every name.
  */
-export * from './time.js';
-export { EventQueue, ScheduledEvent, Priority, compareEvents } from './queue.js';
+export { TimeError, assertTimeUs, formatUs, isTimeUs, msToUs, roundUs, sToUs, usToMs, usToS } from './time.js';
+export { Priority, type ScheduledEvent } from './queue.js';
 export { Simulation, SimulationError } from './simulation.js';
 export type { Callback, RunEnd, RunOptions, RunResult, ScheduleOptions, TraceListener, TraceRecord } from './simulation.js';
 export { Process, Interrupt, ProcessError } from './process.js';
@@ -21,7 +25,6 @@ export type { SignalState } from './signal.js';
 export { Resource, ResourceError } from './resource.js';
 export { RandomStreams } from './random.js';
 export type { RandomStream, StreamState, StreamsSnapshot } from './random.js';
-export * from './distributions.js';
-export { normalCdf, normalQuantile } from './normal.js';
+export { DistributionError, checkDistribution, compileDistribution, describeDistribution } from './distributions.js';
+export type { Distribution, DistributionKind, DistributionProblem, DistributionSpec } from './distributions.js';
 export { TraceDigest } from './trace.js';
-export { assertInvariant } from './assert.js';

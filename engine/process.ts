@@ -24,6 +24,10 @@ import { EventKind, Priority, ScheduledEvent } from './queue.js';
 import { Signal } from './signal.js';
 import type { Simulation } from './simulation.js';
 
+/**
+ * The generator a process runs: it yields what it waits for (a delay in µs, a Signal, a Process,
+ * or under `runAsync` a Promise) and returns the process's value.
+ */
 export type ProcessGenerator<R = unknown> = Generator<unknown, R, any>;
 
 /** Thrown into a process by `interrupt`. */
@@ -45,12 +49,18 @@ export class ProcessError extends Error {
   }
 }
 
+/** A process is `running` until its generator returns or throws. */
 export type ProcessState = 'running' | 'finished';
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
+/**
+ * A generator process (`Simulation.process`): starts at the time it is created, resumes when what
+ * it yielded is done, and settles `done` with its return value or error; `interrupt` throws an
+ * Interrupt into it.
+ */
 export class Process<R = unknown> {
   readonly sim: Simulation;
   readonly name: string;

@@ -203,6 +203,11 @@ function streamPrefix(rootSeed: string): string {
   return `tooltime/${rootSeed}/`;
 }
 
+/**
+ * A root seed's named streams: each stream is seeded from (root seed, name) alone, so adding a
+ * consumer or drawing more from one stream never shifts another's draws; `snapshot` and `restore`
+ * save and continue the exact sequences.
+ */
 export class RandomStreams {
   readonly rootSeed: string;
   private readonly byName = new Map<string, Alea>();

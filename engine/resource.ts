@@ -9,6 +9,7 @@
  * The queue is bounded (`maxQueued`): a request beyond it is an error, not unbounded growth.
  * `capacity` may be `Infinity` for an unlimited resource.
  */
+/** Misuse of a resource: a bad capacity, a release with no slot in use, or a full wait queue. */
 export class ResourceError extends Error {
   override name = 'ResourceError';
 }
@@ -21,6 +22,10 @@ export type GrantCallback = () => void;
  */
 const COMPACT_AFTER = 64;
 
+/**
+ * Slots with a FIFO wait queue (SimPy's Resource): `acquire` grants a free slot at once or queues
+ * the request; `release` grants the next in arrival order. In use never exceeds capacity.
+ */
 export class Resource {
   readonly name: string;
   readonly capacity: number;

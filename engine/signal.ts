@@ -14,10 +14,15 @@ import type { Process } from './process.js';
 import { EventKind, Priority, ScheduledEvent } from './queue.js';
 import type { Simulation } from './simulation.js';
 
+/** A signal is pending until it is settled once, succeeded or failed. */
 export type SignalState = 'pending' | 'succeeded' | 'failed';
 
 type SignalCallback<T> = (signal: Signal<T>) => void;
 
+/**
+ * A one-shot event to wait on (SimPy's Event): settled once by `succeed`/`fail` (or the clock, for
+ * a timeout); waiters resume through one event at the settling time, in the order they waited.
+ */
 export class Signal<T = unknown> {
   readonly sim: Simulation;
   readonly name: string;

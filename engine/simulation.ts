@@ -17,7 +17,7 @@
  *   With no listener the loop pays one null check.
  */
 import { Process, type ProcessGenerator } from './process.js';
-import { BinaryEventHeap, HeapJsEventHeap } from './heap.js';
+import { BinaryEventHeap } from './heap.js';
 import { EventKind, EventQueue, Priority, ScheduledEvent } from './queue.js';
 import { RandomStreams } from './random.js';
 import { Signal, allOf, anyOf } from './signal.js';
@@ -32,8 +32,13 @@ export interface TraceRecord {
   readonly payload: unknown;
 }
 
+/** Called with each event just before it runs, in run order (`Simulation.onEvent`). */
 export type TraceListener = (record: TraceRecord) => void;
 
+/**
+ * Options of `schedule`/`scheduleAt`: priority among events at the same time, a trace label and
+ * a payload for the callback.
+ */
 export interface ScheduleOptions {
   /** Smaller runs first among events at the same time; default `Priority.normal` (0). */
   readonly priority?: number;
@@ -43,6 +48,10 @@ export interface ScheduleOptions {
   readonly payload?: unknown;
 }
 
+/**
+ * Where `run`/`runAsync` stops besides an empty queue: a time (events strictly before it run) and
+ * a count of events.
+ */
 export interface RunOptions {
   /** Run events strictly before this time, then set the clock to it. */
   readonly untilUs?: number;
@@ -50,17 +59,26 @@ export interface RunOptions {
   readonly maxEvents?: number;
 }
 
+/** Why a run stopped: the queue emptied, `untilUs` was reached, `maxEvents` ran, or `stop()`. */
 export type RunEnd = 'empty' | 'until' | 'maxEvents' | 'stopped';
 
+/** How a run ended and how many events it ran. */
 export interface RunResult {
   readonly end: RunEnd;
   readonly eventsRun: number;
 }
 
+/**
+ * Misuse of the simulation: scheduling in the past, a bad time, a Promise under `run` (use
+ * `runAsync`).
+ */
 export class SimulationError extends Error {
   override name = 'SimulationError';
 }
 
+/**
+ * A scheduled callback: gets the event's payload. It may return a Promise only under `runAsync`.
+ */
 export type Callback = (payload: unknown) => unknown;
 
 interface ExternalWait {
@@ -68,6 +86,11 @@ interface ExternalWait {
   readonly promise: PromiseLike<unknown>;
 }
 
+/**
+ * A discrete-event simulation: the clock (`nowUs`, integer µs), the event queue in (time, priority,
+ * seq) order, seeded random streams, and the loop that runs events (`run`, `runAsync`, `step`).
+ * Deterministic: the same schedule and seed give the same run.
+ */
 export class Simulation {
   nowUs = 0;
   readonly streams: RandomStreams;
@@ -79,14 +102,19 @@ export class Simulation {
   private stopRequested = false;
   private processCount = 0;
 
-  /**
-   * `heap` picks the queue's heap: the engine's own (default) or heap-js, which the benchmark runs
-   * side by side to show why the default is the engine's own.
-   */
-  constructor(options: { seed?: number | string; startUs?: number; heap?: 'binary' | 'heap-js' } = {}) {
-    this.queue = new EventQueue(options.heap === 'heap-js' ? new HeapJsEventHeap() : new BinaryEventHeap());
+  constructor(options: { seed?: number | string; startUs?: number } = {}) {
+    this.queue = this.newQueue();
     this.streams = new RandomStreams(options.seed ?? 0);
     this.nowUs = assertTimeUs(options.startUs ?? 0, 'startUs');
+  }
+
+  /**
+   * The queue's heap is the engine's own. A subclass may pick another (heap-js-simulation.ts, which
+   * only the benchmark and a test use, to show why the default is the engine's own): called once,
+   * from the constructor, before anything is scheduled.
+   */
+  protected newQueue(): EventQueue {
+    return new EventQueue(new BinaryEventHeap());
   }
 
   /** Live events waiting to run. */

@@ -7,6 +7,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Simulation, TraceRecord } from './simulation.js';
 
+/**
+ * A SHA-256 digest of a run's event sequence (time, priority, seq, label and scalar payloads), for
+ * checking that two runs were the same: attach it to a simulation, compare `hex()`.
+ */
 export class TraceDigest {
   private readonly hash: Hash = createHash('sha256');
   count = 0;

@@ -7,16 +7,16 @@
  *   for one cut before its header is whole; `ReplayError` otherwise);
  * - use: `verifyReplay`, `verifyReplayFiles` (many files, on worker threads), `diffReplays`, `forkReplay`, `inspectReplay`, `scoreReplay`, golden replays.
  */
-export { ReplayError, FORMAT_VERSION, MAGIC } from './format.js';
-export { CodecError, encodeJson, decodeJson } from './codec.js';
-export { makeHeader, replayScenario, agentConfig, tooltimeVersion, type ReplayHeader, type ForkOrigin, type HeaderOptions } from './header.js';
-export { ReplayRecorder, MemorySink, FileSink, encodeReplay, recordEpisode, type ReplaySink, type RecordingSummary, type RecordOptions } from './recorder.js';
-export { ReplayWriter, ReplayWriteError, type WriterSinkOptions, type ReplayWriterOptions } from './writer.js';
-export { readReplay, readReplayHeader, readReplayFile, readReplayBytes, ReplayTruncatedError, DEFAULT_MAX_BYTES, type HeaderRead, type ReplayRead, type ReadOptions, type ReplaySizes } from './reader.js';
-export { verifyReplay, rerun, defaultReplayAgent, type VerifyOptions, type VerifyResult, type Divergence, type VerifyTiming } from './verify.js';
-export { verifyReplayFiles, VerifyPool, autoWorkers, type FileVerdict, type VerifyFilesOptions } from './verify-files.js';
-export { forkReplay, ForkAgent, forkAgentFor, handoverIndex, replayedDecisions, type ForkOptions, type ForkResult, type ReplayedDecision } from './fork.js';
-export { diffReplays, type ReplayDiff } from './diff.js';
-export { inspectReplay, formatText, formatJsonl, formatChrome, INSPECT_FORMATS, type InspectFormat } from './inspect.js';
-export { scoreReplay, summarizeReplay, episodeFacts, type ReplaySummary, type EpisodeFacts } from './score.js';
-export { generateGolden, writeGolden, checkGolden, goldenDir, GOLDEN_AGENTS, GOLDEN_SEED, type GoldenReplay } from './golden.js';
+export { ReplayError, FORMAT_VERSION, MAGIC } from './format/format.js';
+export { CodecError, encodeJson, decodeJson } from './format/codec.js';
+export { makeHeader, replayScenario, agentConfig, tooltimeVersion, type ReplayHeader, type ForkOrigin, type HeaderOptions } from './format/header.js';
+export { ReplayRecorder, MemorySink, FileSink, encodeReplay, recordEpisode, type ReplaySink, type RecordingSummary, type RecordOptions } from './io/recorder.js';
+export { ReplayWriter, ReplayWriteError, type WriterSinkOptions, type ReplayWriterOptions } from './io/writer.js';
+export { readReplay, readReplayHeader, readReplayFile, readReplayBytes, ReplayTruncatedError, DEFAULT_MAX_BYTES, type HeaderRead, type ReplayRead, type ReadOptions, type ReplaySizes } from './io/reader.js';
+export { verifyReplay, rerun, defaultReplayAgent, type VerifyOptions, type VerifyResult, type Divergence, type VerifyTiming } from './commands/verify.js';
+export { verifyReplayFiles, VerifyPool, autoWorkers, type FileVerdict, type VerifyFilesOptions } from './commands/verify-files.js';
+export { forkReplay, ForkAgent, forkAgentFor, handoverIndex, replayedDecisions, type ForkOptions, type ForkResult, type ReplayedDecision } from './commands/fork.js';
+export { diffReplays, type ReplayDiff } from './commands/diff.js';
+export { inspectReplay, formatText, formatJsonl, formatChrome, INSPECT_FORMATS, type InspectFormat } from './commands/inspect.js';
+export { scoreReplay, summarizeReplay, episodeFacts, type ReplaySummary, type EpisodeFacts } from './commands/score.js';
+export { generateGolden, writeGolden, checkGolden, goldenDir, GOLDEN_AGENTS, GOLDEN_SEED, type GoldenReplay } from './commands/golden.js';

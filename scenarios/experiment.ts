@@ -8,26 +8,34 @@
  * Agents that call out (a model) may run several episodes at once (`concurrency`): each episode is
  * still deterministic, and results are reported in the fixed order whatever finishes first.
  */
-import { canonicalScenario } from './canonical-scenario.js';
+import { canonicalScenario } from './spec/canonical-scenario.js';
 import type { DistributionSpec } from '../engine/index.js';
-import type { EpisodeEvent } from './events.js';
-import { computeOracle } from './oracle.js';
+import type { EpisodeEvent } from './world/events.js';
+import { computeOracle } from './scoring/oracle.js';
 import type { Agent, Delivery, Mode } from './protocol.js';
-import type { Scenario } from './schema.js';
-import { aggregate, scoreEpisode, type EpisodeScore, type SuiteSummary } from './scoring.js';
-import { runEpisode, type Episode } from './world.js';
+import type { Scenario } from './spec/schema.js';
+import { aggregate, scoreEpisode, type EpisodeScore, type SuiteSummary } from './scoring/index.js';
+import { runEpisode, type Episode } from './world/world.js';
 
+/** A scenario to run and the file it came from (reported with each episode). */
 export interface ExperimentInstance {
   readonly file: string;
   readonly scenario: Scenario;
 }
 
+/** Names one episode of an experiment: instance id, agent spec and seed. */
 export interface EpisodeKey {
   readonly instance: string;
   readonly agent: string;
   readonly seed: number;
 }
 
+/**
+ * What an experiment runs: every agent spec on every instance with every seed, in one world
+ * (mode, delivery, think time). `makeAgent` makes a fresh agent per episode (`createAgent` fits).
+ * Optional: the reference agent for speedups, episodes at once, a recorder per episode, a callback
+ * per finished episode, and a usage reader for model agents.
+ */
 export interface ExperimentOptions {
   readonly instances: readonly ExperimentInstance[];
   readonly agents: readonly string[];
@@ -79,6 +87,10 @@ export interface EpisodeUsage extends TokenUsage {
   readonly error: string | null;
 }
 
+/**
+ * Receives one episode's events as they happen (`onEvent`), then `finish` with the episode; `abort`
+ * when the episode threw, keeping what was recorded.
+ */
 export interface EpisodeRecorder {
   readonly onEvent: (event: EpisodeEvent) => void;
   finish(episode: Episode): void;
@@ -86,6 +98,10 @@ export interface EpisodeRecorder {
   abort?(): void;
 }
 
+/**
+ * One finished episode of an experiment: which (instance, agent, seed, world), how it ended, its
+ * makespan and score, and a model agent's usage.
+ */
 export interface EpisodeRecord {
   readonly instance: string;
   readonly file: string;
@@ -100,16 +116,26 @@ export interface EpisodeRecord {
   readonly usage?: EpisodeUsage;
 }
 
+/** One agent's summary over every episode it ran in an experiment. */
 export interface AgentSummary {
   readonly agent: string;
   readonly summary: SuiteSummary;
 }
 
+/**
+ * Every episode record in the fixed order (instance, seed, agent) and one summary per agent, in
+ * the order agents were given.
+ */
 export interface ExperimentResult {
   readonly episodes: readonly EpisodeRecord[];
   readonly summaries: readonly AgentSummary[];
 }
 
+/**
+ * Runs every agent on every instance with every seed, scores each episode against the oracle's
+ * bound and the reference agent's makespan, and summarises per agent. Results (and recordings) are
+ * identical run to run whatever `concurrency` is; the first episode that throws rejects it.
+ */
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
   const referenceAgent = options.referenceAgent ?? 'sequential';
   const world = { mode: options.mode, delivery: options.delivery, ...(options.thinkTime === undefined ? {} : { thinkTime: options.thinkTime }) };

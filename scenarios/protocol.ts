@@ -12,14 +12,18 @@
  * `decide` may return a Promise (a real model): the runner awaits it with the clock stopped.
  */
 import type { RandomStream } from '../engine/index.js';
-import type { AgentLimitName } from './events.js';
-import type { JsonValue, Scenario } from './schema.js';
+import type { AgentLimitName } from './world/events.js';
+import type { JsonValue, Scenario } from './spec/schema.js';
 
 /** `async`: calls return at once, results arrive on their own. `sync`: a decision's calls block the agent until all return. */
 export type Mode = 'async' | 'sync';
 /** `push`: results wake the agent and are delivered at its next decision. `poll`: only a poll delivers them. */
 export type Delivery = 'push' | 'poll';
 
+/**
+ * A tool as the agent sees it: name, description and JSON Schema of its parameters (no latency,
+ * no implementation).
+ */
 export interface ToolInfo {
   readonly name: string;
   readonly description: string;
@@ -35,6 +39,7 @@ export type Delivered =
   /** An action of the previous decision the world refused (unknown task, malformed action...). */
   | { readonly type: 'rejected'; readonly atUs: number; readonly action: number; readonly reason: string };
 
+/** A call the agent issued whose result or error has not been delivered to it yet. */
 export interface PendingCall {
   readonly callId: number;
   readonly ref: string | null;
@@ -55,12 +60,18 @@ export function pendingIndex(pending: readonly PendingCall[], callId: number): n
   return lo;
 }
 
+/** A task that has arrived and still needs an answer (a follow-up reopens an answered task). */
 export interface OpenTask {
   readonly id: string;
   /** The request and every follow-up so far, in order. */
   readonly messages: readonly string[];
 }
 
+/**
+ * What the agent sees at the start of a decision: the time, everything delivered since its last
+ * decision (in the order it happened), the calls still pending, the open tasks, the tools, and the
+ * world's mode and delivery.
+ */
 export interface Observation {
   readonly nowUs: number;
   /** 1 for the first decision. */
@@ -74,6 +85,13 @@ export interface Observation {
   readonly delivery: Delivery;
 }
 
+/**
+ * One thing a decision does. `call` issues a tool call (async mode: it returns at once), `answer`
+ * answers a task (the last answer counts), `poll` collects completed results (poll delivery),
+ * `wait` idles until something is delivered or `maxUs` passes. An action the world cannot apply (an
+ * answer to an unknown task) is reported in the next observation as `rejected`; a malformed one is
+ * an AgentError that ends the episode `errored`.
+ */
 export type Action =
   /** `ref` is the agent's own handle for the call (a model's tool_call id); results echo it. */
   | { readonly type: 'call'; readonly tool: string; readonly args: JsonValue; readonly ref?: string }
@@ -81,6 +99,10 @@ export type Action =
   | { readonly type: 'poll' }
   | { readonly type: 'wait'; readonly maxUs?: number };
 
+/**
+ * What `decide` returns: actions, applied in order when the decision ends, after `thinkUs` of
+ * simulated time (or the scenario's think time when absent); `note` is recorded with the episode.
+ */
 export interface Decision {
   readonly actions: readonly Action[];
   /** Simulated duration of this decision; absent: the scenario's think time. */
@@ -91,6 +113,10 @@ export interface Decision {
   readonly stop?: AgentLimitName;
 }
 
+/**
+ * What an agent is told before its first decision: the scenario, the world's mode and delivery,
+ * the seed, and its own seeded random streams (use them, never Math.random, to stay deterministic).
+ */
 export interface AgentContext {
   /** The whole scenario, plan included: baseline policies use it; a model agent must not. */
   readonly scenario: Scenario;
@@ -101,6 +127,11 @@ export interface AgentContext {
   readonly random: (name: string) => RandomStream;
 }
 
+/**
+ * An agent under test: `decide` is called once per decision and returns (or resolves to) a
+ * Decision. One agent object runs one episode; make a fresh one per episode (`createAgent`). For
+ * the same observations an agent must make the same decisions, or replays will not verify.
+ */
 export interface Agent {
   /** The spec string that names it, for reports and replays (`greedy-async:maxInFlight=2`). */
   readonly spec: string;

@@ -14,7 +14,7 @@
  * replay stops at the same turn.
  */
 import type { Action, Agent, AgentContext, Decision, Delivered, Observation } from '../../scenarios/protocol.js';
-import type { JsonValue } from '../../scenarios/schema.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
 import { NOTE_FORMAT, noteJson, type LlmConfig, type LlmNote } from './note.js';
 import { systemPrompt } from './prompt.js';
 import { deliveredLine, outcomeText, statusLine, stamp } from './render.js';

@@ -11,8 +11,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson } from '../../scenarios/canonical.js';
-import type { JsonValue } from '../../scenarios/schema.js';
+import { canonicalJson } from '../../scenarios/spec/canonical.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
 import { redactSecrets } from './scrub.js';
 import type { JsonObject } from './tools.js';
 import type { Exchange, FailedAttempt, Transport } from './transport.js';

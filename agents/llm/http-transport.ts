@@ -9,8 +9,8 @@
  * loaded on the first request, so agents that never call out do not pay for it.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../scenarios/canonical.js';
-import type { JsonValue } from '../../scenarios/schema.js';
+import { canonicalJson } from '../../scenarios/spec/canonical.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
 import { DEFAULT_BACKOFF, backoffMs, isContextOverflow, isRetryableStatus, isUnparsedOutput, retryAfterMs, type BackoffOptions } from './retry.js';
 import { scrubJson, scrubText } from './scrub.js';
 import type { JsonObject } from './tools.js';

@@ -17,8 +17,8 @@
  *   attempts      failed attempts before it: [{ status, error, waitedMs }]
  *   issues        what was malformed in the reply: [{ kind, toolCallId, detail }] (reply.ts)
  */
-import type { EpisodeEvent } from '../../scenarios/events.js';
-import type { JsonValue } from '../../scenarios/schema.js';
+import type { EpisodeEvent } from '../../scenarios/world/events.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
 import type { ThinkProfile } from './profiles.js';
 import type { ThinkMode } from './think.js';
 import type { FailedAttempt } from './transport.js';

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../scenarios/paths.js';
+import { packageRoot } from '../../scenarios/package.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
 
 /** Bump when the prompt file changes meaning; a new version is a new file. */

@@ -12,8 +12,8 @@
  *   was thinking (its note was never written), and the agent stands in a turn that outlasts the
  *   limit (agent.ts), so the re-run ends the same way.
  */
-import { canonicalJson } from '../../scenarios/canonical.js';
-import type { JsonValue } from '../../scenarios/schema.js';
+import { canonicalJson } from '../../scenarios/spec/canonical.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
 import { readNote, type LlmNote } from './note.js';
 import type { JsonObject } from './tools.js';
 import { LlmContextOverflow, LlmTransportError, RecordingEnded, type Exchange, type Transport } from './transport.js';

@@ -9,7 +9,7 @@
  *   per turn, each stamped with the simulated time, followed by a status line.
  */
 import type { Delivered, Delivery, Mode, OpenTask, PendingCall } from '../../scenarios/protocol.js';
-import type { JsonValue } from '../../scenarios/schema.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
 
 /** Simulated time as seconds with ms precision: `t=1.250s`. */
 export function stamp(atUs: number): string {

@@ -5,7 +5,7 @@
  * `makeReplayAgent(header, events)` has the shape `verifyReplay`'s `makeAgent` hook takes (only
  * `header.agent.spec` is read, so this layer needs nothing from replays/).
  */
-import type { EpisodeEvent } from '../../scenarios/events.js';
+import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import type { Agent } from '../../scenarios/protocol.js';
 import { AgentSpecError } from '../spec.js';
 import { LlmAgent } from './agent.js';

@@ -30,7 +30,7 @@
  * agent's `maxIdleTurns` (agent.ts).
  */
 import type { Action, Delivery, Mode } from '../../scenarios/protocol.js';
-import type { JsonValue } from '../../scenarios/schema.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
 import type { Issue } from './note.js';
 import { pendingText } from './render.js';
 import { ANSWER, CHECK_RESULTS, WAIT, controlToolNames, type ArgsChecker, type JsonObject } from './tools.js';

@@ -15,7 +15,7 @@
  *   whole encoded run around a match is replaced (its other characters would give bits of the key);
  * - as hex, in either case.
  */
-import type { JsonValue } from '../../scenarios/schema.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
 
 export const REDACTED = '[REDACTED]';
 

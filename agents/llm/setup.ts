@@ -38,6 +38,11 @@ export function canonicalModelSpec(spec: string): string {
   return `${MODEL_PREFIX}${modelOf(spec)}`;
 }
 
+/**
+ * Settings of model agents (what the CLI's model flags set): endpoint and key, sampling, think
+ * time, calls per turn, retries and timeouts, a response cache, and the transport. Every field is
+ * optional.
+ */
 export interface LlmOptions {
   /** The API's base URL (default: the SDK's: OPENAI_BASE_URL, else OpenAI). */
   readonly baseURL?: string;
@@ -70,6 +75,10 @@ export interface LlmOptions {
   readonly transport?: Transport;
 }
 
+/**
+ * Makes a fresh model agent per `openai:MODEL` spec, sharing one transport and cache; `cacheStats`
+ * reports the response cache's hits and misses (null without a cache).
+ */
 export type ModelAgentFactory = ((spec: string) => Agent) & { readonly cacheStats: CacheStats | null };
 
 function check(ok: boolean, message: string): void {

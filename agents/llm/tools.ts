@@ -11,8 +11,8 @@
  */
 import type { ValidateFunction } from 'ajv';
 import type { Delivery, Mode, ToolInfo } from '../../scenarios/protocol.js';
-import type { JsonValue } from '../../scenarios/schema.js';
-import { compileParameters } from '../../scenarios/tools.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
+import { compileParameters } from '../../scenarios/spec/tools.js';
 
 export const WAIT = 'wait';
 export const ANSWER = 'answer';

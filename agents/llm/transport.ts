@@ -3,7 +3,7 @@
  * interface, so the same agent runs against a live API (http-transport.ts), a response cache
  * (cache.ts) or a recording (recorded.ts), and replays never touch the network.
  */
-import type { JsonValue } from '../../scenarios/schema.js';
+import type { JsonValue } from '../../scenarios/spec/schema.js';
 import type { JsonObject } from './tools.js';
 
 /** One attempt that failed before the one that succeeded (a retry). */

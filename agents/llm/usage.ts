@@ -8,7 +8,7 @@
  * `unattributed` add up to the episode's totals, and a task that shares the model's attention with
  * two others carries a third of each turn it shared.
  */
-import { eventsOfType, type EpisodeEvent } from '../../scenarios/events.js';
+import { eventsOfType, type EpisodeEvent } from '../../scenarios/world/events.js';
 import type { EpisodeUsage, TokenUsage } from '../../scenarios/experiment.js';
 import { notesOf } from './note.js';
 import { costUsd, priceFor, type PriceTable } from './price.js';

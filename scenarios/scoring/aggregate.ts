@@ -53,6 +53,11 @@ function choose(n: number, k: number): number {
   return r;
 }
 
+/**
+ * Summarises scored episodes (one per instance and seed) into means with 95% t intervals per
+ * metric, pass^k over each instance's seeds and per-instance results. Independent of input order;
+ * throws when an (instance, seed) pair appears twice.
+ */
 export function aggregate(scores: readonly ScoredEpisode[]): SuiteSummary {
   const sorted = [...scores].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : a.seed - b.seed));
   const byInstance = new Map<string, ScoredEpisode[]>();

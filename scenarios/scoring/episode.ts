@@ -8,12 +8,12 @@
  * - the agent's: what had been delivered to it at the start of each decision (requests, results),
  *   which is what "ready", "dependency violation" and "answered" are judged against, exactly as
  *   PlanTracker judges them.
- * Definitions of every metric, with a worked example: scenarios/METRICS.md.
+ * Definitions of every metric, with a worked example: scenarios/scoring/METRICS.md.
  */
-import type { EpisodeEvent, EndReason } from '../events.js';
-import { planOf } from '../compiled.js';
-import type { PlanStep } from '../plan.js';
-import type { AnswerSpec, JsonValue, Scenario } from '../schema.js';
+import type { EpisodeEvent, EndReason } from '../world/events.js';
+import { planOf } from '../world/compiled.js';
+import type { PlanStep } from '../world/plan.js';
+import type { AnswerSpec, JsonValue, Scenario } from '../spec/schema.js';
 import { callOverlap, clippedLength, type Interval } from './intervals.js';
 import type { CallScore, CallVerdict, EpisodeScore, ScoreReference, TaskScore } from './types.js';
 
@@ -59,6 +59,13 @@ function ratio(a: number, b: number, whenZero: number | null): number | null {
   return b === 0 ? (a === 0 ? whenZero : null) : a / b;
 }
 
+/**
+ * Scores one episode from its scenario and events alone: step level (precision, recall, F1,
+ * dependency violations), task level (success of every sub-task, answers) and efficiency (makespan,
+ * idle time, overlap; against `reference` when given: the oracle's bound and a sequential agent's
+ * makespan). Pure and deterministic; the score is canonical (fixed key order, null for absent
+ * values). Every metric is defined in scenarios/scoring/METRICS.md.
+ */
 export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[], reference?: ScoreReference): EpisodeScore {
   const plan = planOf(scenario);
 

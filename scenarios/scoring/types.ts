@@ -1,13 +1,17 @@
 /**
  * The shapes scoring produces. Every field is a number, boolean, string or null (never undefined),
  * and objects are built in the order declared here, so an encoded score is canonical.
- * Definitions of every metric: scenarios/METRICS.md.
+ * Definitions of every metric: scenarios/scoring/METRICS.md.
  */
-import type { EndReason } from '../events.js';
+import type { EndReason } from '../world/events.js';
 
 /** What a call was, for step-level scoring: the four verdicts partition the calls issued. */
 export type CallVerdict = 'correct' | 'redundant' | 'unmatched' | 'invalid';
 
+/**
+ * One call's verdict: the expected step it performs (if any), whether it broke a dependency, and
+ * when it was issued and completed.
+ */
 export interface CallScore {
   readonly callId: number;
   readonly tool: string;
@@ -23,6 +27,9 @@ export interface CallScore {
   readonly ok: boolean | null;
 }
 
+/**
+ * Step-level scores of an episode: calls by verdict, precision, recall, F1, dependency violations.
+ */
 export interface StepScores {
   /** Steps of the requests (tasks and follow-ups) that arrived before the episode ended. */
   readonly expected: number;
@@ -42,6 +49,10 @@ export interface StepScores {
   readonly f1: number;
 }
 
+/**
+ * One task's result: success means answered correctly, every request arrived, and every expected
+ * step grounded (done without violation and delivered before the final answer).
+ */
 export interface TaskScore {
   readonly task: string;
   readonly success: boolean;
@@ -62,6 +73,10 @@ export interface TaskScore {
   readonly finishedUs: number | null;
 }
 
+/**
+ * How fast and how concurrently an episode went: makespan, its ratio to the oracle's bound, its
+ * speedup over a sequential agent, idle time while work was ready, calls in flight and overlap.
+ */
 export interface EfficiencyScores {
   /** Time of `episode_ended`. */
   readonly makespanUs: number;
@@ -83,6 +98,9 @@ export interface EfficiencyScores {
   readonly overlapShare: number | null;
 }
 
+/**
+ * How much happened in an episode: decisions, calls, answers, rejected actions, and how it ended.
+ */
 export interface EpisodeCounts {
   readonly decisions: number;
   readonly calls: number;
@@ -91,6 +109,11 @@ export interface EpisodeCounts {
   readonly endReason: EndReason;
 }
 
+/**
+ * The score of one episode (`scoreEpisode`): task-level success, step-level scores, per-task
+ * results, efficiency, counts and every call's verdict. Canonical: fields in this order, null
+ * (never undefined) for an absent value.
+ */
 export interface EpisodeScore {
   readonly scenario: string;
   /** Task level: every task (sub-task) of the composite instance succeeded. */
@@ -107,6 +130,10 @@ export interface EpisodeScore {
   readonly calls: readonly CallScore[];
 }
 
+/**
+ * What efficiency is measured against: the oracle's lower bound and, optionally, a sequential
+ * reference agent's makespan on the same scenario and seed.
+ */
 export interface ScoreReference {
   /** The oracle's lower bound on the makespan (`computeOracle(...).boundUs`). */
   readonly boundUs: number | null;
@@ -127,6 +154,7 @@ export interface Stat {
   readonly high: number | null;
 }
 
+/** Each suite-level metric as a Stat over the episodes (see METRICS.md for each definition). */
 export interface SuiteMetrics {
   readonly taskSuccess: Stat;
   readonly subtaskSuccess: Stat;
@@ -141,6 +169,7 @@ export interface SuiteMetrics {
   readonly overlapShare: Stat;
 }
 
+/** One instance across its seeds: how many succeeded and whether all did. */
 export interface InstanceSummary {
   readonly instance: string;
   readonly seeds: number;
@@ -149,6 +178,10 @@ export interface InstanceSummary {
   readonly passAll: boolean;
 }
 
+/**
+ * A suite's summary (`aggregate`): episode and instance counts, each metric with its 95% interval,
+ * pass^k and the unbiased pass^k estimates, and per-instance results (sorted by instance).
+ */
 export interface SuiteSummary {
   readonly episodes: number;
   readonly instances: number;
@@ -161,6 +194,7 @@ export interface SuiteSummary {
   readonly perInstance: readonly InstanceSummary[];
 }
 
+/** One (instance, seed) episode's score, the unit `aggregate` summarises. */
 export interface ScoredEpisode {
   readonly instance: string;
   readonly seed: number;

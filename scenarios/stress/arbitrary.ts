@@ -12,7 +12,7 @@
  */
 import fc from 'fast-check';
 import { compileDistribution, type DistributionSpec } from '../../engine/index.js';
-import { scenarioSchema, SCENARIO_FORMAT, type Scenario, type ScenarioInput } from '../schema.js';
+import { scenarioSchema, SCENARIO_FORMAT, type Scenario, type ScenarioInput } from '../spec/schema.js';
 
 export interface StressTool {
   readonly latency: DistributionSpec;

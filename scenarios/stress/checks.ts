@@ -5,9 +5,9 @@
  *
  * `determinism` needs two runs and is done by the stress runner, not here.
  */
-import type { EpisodeEvent } from '../events.js';
-import { planOf } from '../compiled.js';
-import type { Scenario } from '../schema.js';
+import type { EpisodeEvent } from '../world/events.js';
+import { planOf } from '../world/compiled.js';
+import type { Scenario } from '../spec/schema.js';
 
 export type CheckName = 'liveness' | 'dependencies' | 'capacity' | 'starvation' | 'efficiency' | 'determinism';
 

@@ -1,10 +1,10 @@
 /** Helpers for the replay tests: example scenarios, a chaotic agent that exercises every record form. */
 import seedrandom from 'seedrandom';
-import { canonicalize } from '../../scenarios/canonical.js';
-import { examplesDir, loadScenarios } from '../../scenarios/load.js';
-import { Plan } from '../../scenarios/plan.js';
+import { canonicalize } from '../../scenarios/spec/canonical.js';
+import { examplesDir, loadScenarios } from '../../scenarios/spec/load.js';
+import { Plan } from '../../scenarios/world/plan.js';
 import type { Action, Agent, Decision, Observation } from '../../scenarios/protocol.js';
-import type { JsonValue, Scenario } from '../../scenarios/schema.js';
+import type { JsonValue, Scenario } from '../../scenarios/spec/schema.js';
 
 let examples: Scenario[] | null = null;
 

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import type { DistributionSpec } from '../../engine/index.js';
 import type { Agent, Decision, Observation } from '../../scenarios/protocol.js';
-import { scenarioSchema, type Scenario, type ScenarioInput } from '../../scenarios/schema.js';
+import { scenarioSchema, type Scenario, type ScenarioInput } from '../../scenarios/spec/schema.js';
 
 /** A tool that echoes its args, with the given latency and options. */
 export function echoTool(name: string, latency: DistributionSpec, extra: { concurrency?: number; timeoutMs?: number; failure?: { rate: number; message: string } } = {}): ScenarioInput['tools'][number] {

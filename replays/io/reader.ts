@@ -1,0 +1,306 @@
+/**
+ * Reading replays. `readReplay(bytes)` returns the header, every complete record's event, and
+ * whether the file is complete (a trailer whose count and SHA-256 match). A file cut short (no
+ * trailer, or a last frame cut) reads as its complete prefix with `complete: false` and a
+ * `problem` saying where it stops; a file cut before its header is whole (empty, or cut inside the
+ * prefix or the header frame) has no episode to return and throws a `ReplayTruncatedError`, which
+ * says so in the same words. Anything else wrong throws a one-line `ReplayError` naming the
+ * file and the place: bad magic, unsupported version, a frame whose checksum fails, a length
+ * beyond the limits, a record of the wrong shape, an invalid header or scenario, bytes after the
+ * trailer. Work and memory are bounded by the input's size.
+ */
+import { createHash } from 'node:crypto';
+import type { EpisodeEvent } from '../../scenarios/world/events.js';
+import type { JsonValue, Scenario } from '../../scenarios/spec/schema.js';
+import { InputFileError, readInputFile } from '../../scenarios/spec/input-file.js';
+import { CodecError, MsgReader } from '../format/codec.js';
+import { RecordDecoder } from '../format/decode.js';
+import { dictionaryFor } from '../format/dictionary.js';
+import { crc32, FORMAT_VERSION, holdsAt, MAGIC, MAX_HEADER_BYTES, MAX_RECORD_BYTES, PREFIX_BYTES, readFrame, ReplayError } from '../format/format.js';
+import { HeaderError, knownScenarioPart, parseHeader, type ReplayHeader } from '../format/header.js';
+
+/** Default cap on a replay's size. */
+export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Bounds and names for reading a replay: the largest input accepted and the name used in messages.
+ */
+export interface ReadOptions {
+  /** Refuse inputs larger than this (default 512 MiB). */
+  readonly maxBytes?: number;
+  /** The name used in messages (default `<replay>`). */
+  readonly file?: string;
+}
+
+/** How a replay's bytes divide between header, records and trailer. */
+export interface ReplaySizes {
+  readonly total: number;
+  /** Magic, version and the header frame. */
+  readonly header: number;
+  /** Every complete record frame. */
+  readonly records: number;
+  readonly trailer: number;
+}
+
+/**
+ * A replay read back: its header and parsed scenario, every complete event, whether it is complete
+ * (a matching trailer) or why not, the records' SHA-256, sizes and frame offsets.
+ */
+export interface ReplayRead {
+  readonly file: string;
+  readonly header: ReplayHeader;
+  /** The header's scenario, parsed. */
+  readonly scenario: Scenario;
+  readonly events: EpisodeEvent[];
+  /** A trailer was found and matches (record count and SHA-256). */
+  readonly complete: boolean;
+  /** Why the file is not complete (it is truncated), or null. */
+  readonly problem: string | null;
+  /** SHA-256 (hex) of the record frames (from the trailer, checked). Null when truncated. */
+  readonly recordsSha256: string | null;
+  readonly sizes: ReplaySizes;
+  /** Byte offset of each record frame, then the offset where the records end. */
+  readonly offsets: readonly number[];
+}
+
+/** A header's scenario as read before: its bytes (a copy), the document they decode to, their SHA-256. */
+interface SeenScenario {
+  readonly bytes: Uint8Array;
+  readonly doc: unknown;
+  readonly sha256: string;
+}
+
+/**
+ * Scenarios of valid headers read before, by the CRC-32 of their first bytes (`PROBE_BYTES`, or
+ * up to the header's end), confirmed byte for byte: replays of one scenario (other seeds, other
+ * agents) carry the same bytes, and decoding and hashing them again was most of reading a short
+ * replay. A scenario shorter than the probe is found again only in a header that goes on the same
+ * way after it: otherwise it is decoded, which is cheap for a short one. Bounded: the oldest entry
+ * goes first.
+ */
+const seenScenarios = new Map<number, SeenScenario>();
+const SEEN_SCENARIOS = 256;
+const PROBE_BYTES = 1024;
+
+function probe(bytes: Uint8Array, start: number, limit: number): number {
+  return crc32(bytes, start, Math.min(limit, start + PROBE_BYTES));
+}
+
+/** The scenario read before whose bytes are the ones at `start` (ending by `limit`), if any. */
+function seenScenario(bytes: Uint8Array, start: number, limit: number): SeenScenario | undefined {
+  const hit = seenScenarios.get(probe(bytes, start, limit));
+  return hit !== undefined && start + hit.bytes.length <= limit && holdsAt(bytes, start, hit.bytes) ? hit : undefined;
+}
+
+/** Remembers the scenario at `bytes[start, end)` of a header that ends at `limit`. */
+function rememberScenario(bytes: Uint8Array, start: number, end: number, limit: number, doc: unknown, sha256: string): void {
+  if (seenScenarios.size >= SEEN_SCENARIOS) seenScenarios.delete(seenScenarios.keys().next().value!);
+  const copy = bytes.slice(start, end);
+  seenScenarios.set(probe(bytes, start, limit), { bytes: copy, doc, sha256 });
+  knownScenarioPart(doc as JsonValue, copy);
+}
+
+/**
+ * The last `agent` and `world` of a valid header read, with their bytes: the replays of one run
+ * share them, and decoding them again (small maps whose every key is a new string) was a third of
+ * reading a short replay's header. Values are shared, so treated as immutable, as scenarios are.
+ */
+const seenParts = new Map<string, { readonly bytes: Uint8Array; readonly value: unknown }>();
+const PART_KEYS: readonly string[] = ['agent', 'world'];
+
+/** The header part `key` read before, if its bytes are the ones at `start` (ending by `limit`). */
+function seenPart(key: string, bytes: Uint8Array, start: number, limit: number): { value: unknown; end: number } | undefined {
+  const hit = seenParts.get(key);
+  if (hit === undefined || start + hit.bytes.length > limit || !holdsAt(bytes, start, hit.bytes)) return undefined;
+  return { value: hit.value, end: start + hit.bytes.length };
+}
+
+function rememberPart(key: string, bytes: Uint8Array, start: number, end: number, value: unknown): void {
+  if (!PART_KEYS.includes(key)) return;
+  const hit = seenParts.get(key);
+  if (hit !== undefined && hit.value === value) return;
+  seenParts.set(key, { bytes: bytes.slice(start, end), value });
+}
+
+/**
+ * A file cut before its header is whole: what a run killed while writing it leaves (an empty file,
+ * or part of the prefix or header frame). A truncated file like any other, but with no header
+ * there is no episode to return, so it is thrown; callers that list files (score, verify) report
+ * it as truncated, the others as the one-line error it is.
+ */
+export class ReplayTruncatedError extends ReplayError {
+  constructor(
+    readonly file: string,
+    /** `truncated: ...`, as `ReplayRead.problem` words a cut. */
+    readonly problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+  }
+}
+
+/** Throws the ReplayTruncatedError of a file of `length` bytes cut inside `part`. */
+function cutBeforeRecords(file: string, length: number, part: string): never {
+  const where = length === 0 ? 'the file is empty' : `the file ends at byte ${length}, inside ${part}`;
+  throw new ReplayTruncatedError(file, `truncated: ${where} (no episode to read)`);
+}
+
+/** Throws the ReplayError for `message` at `where` (empty: the file as a whole) in `file`. */
+function failIn(file: string): (where: string, message: string) => never {
+  return (where, message) => {
+    throw new ReplayError(`${file}: ${where === '' ? '' : `${where}: `}${message}`);
+  };
+}
+
+/** What `readReplayHeader` reads: the header, its scenario parsed, and where the records start. */
+export interface HeaderRead {
+  readonly file: string;
+  readonly header: ReplayHeader;
+  readonly scenario: Scenario;
+  readonly recordsStart: number;
+}
+
+/**
+ * Reads and checks a replay up to its header, as `readReplay` does (the same errors). `checkCrc:
+ * false` skips the header frame's checksum: for verify, whose re-run writes the header frame again
+ * and compares it, checksum included, byte for byte.
+ */
+export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { readonly checkCrc?: boolean } = {}): HeaderRead {
+  const file = options.file ?? '<replay>';
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const fail = failIn(file);
+  if (bytes.length > maxBytes) fail('', `${bytes.length} bytes, over the limit of ${maxBytes}`);
+  // Every byte there is must match: a file that ends early is cut, one that differs is not a replay.
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (i >= bytes.length) cutBeforeRecords(file, bytes.length, 'the magic bytes');
+    if (bytes[i] !== MAGIC[i]) fail('', 'not a tooltime replay (bad magic bytes)');
+  }
+  if (bytes.length < PREFIX_BYTES) cutBeforeRecords(file, bytes.length, 'the format version');
+  const version = bytes[MAGIC.length]! | (bytes[MAGIC.length + 1]! << 8);
+  if (version !== FORMAT_VERSION) fail('', `unsupported replay format version ${version} (this tooltime reads version ${FORMAT_VERSION})`);
+
+  const hf = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES, options.checkCrc ?? true);
+  const headerWhere = `header at byte ${PREFIX_BYTES}`;
+  if (hf.kind === 'cut') cutBeforeRecords(file, bytes.length, `the header (at byte ${PREFIX_BYTES})`);
+  if (hf.kind === 'bad') fail(headerWhere, hf.message);
+  if (hf.kind !== 'frame') throw new Error('unreachable');
+  let header: ReplayHeader;
+  let scenario: Scenario;
+  try {
+    const r = new MsgReader(bytes, hf.payloadStart, hf.payloadEnd);
+    // A scenario read before is not decoded again: the same bytes give the same document.
+    const found: { seen: SeenScenario | undefined } = { seen: undefined };
+    const entries = r.mapEntries((k, start, limit) => {
+      if (k !== 'scenario') return seenPart(k, bytes, start, limit);
+      found.seen = seenScenario(bytes, start, limit);
+      return found.seen === undefined ? undefined : { value: found.seen.doc, end: start + found.seen.bytes.length };
+    });
+    if (!r.done) throw new CodecError('bytes left after the header map');
+    const value: Record<string, unknown> = {};
+    let key = '';
+    let at: { start: number; end: number } | null = null;
+    for (const e of entries) {
+      if (e.key === '__proto__') throw new CodecError('unexpected header key __proto__');
+      value[e.key] = e.value;
+      if (e.key === 'scenario') {
+        at = e;
+        key = found.seen?.sha256 ?? createHash('sha256').update(bytes.subarray(e.start, e.end)).digest('hex');
+      }
+    }
+    ({ header, scenario } = parseHeader(value, key, file));
+    if (found.seen === undefined && at !== null) rememberScenario(bytes, at.start, at.end, hf.payloadEnd, value['scenario'], key);
+    for (const e of entries) rememberPart(e.key, bytes, e.start, e.end, e.value);
+  } catch (error) {
+    if (error instanceof CodecError || error instanceof HeaderError) return fail(headerWhere, error.message);
+    throw error;
+  }
+  return { file, header, scenario, recordsStart: hf.end };
+}
+
+/**
+ * Reads a replay from its bytes, checking every frame's checksum. A truncated replay (a run killed
+ * mid-way) reads as its complete prefix with `complete: false` and the reason in `problem`; any
+ * other defect (bad magic or version, a corrupt frame, an invalid header) throws one ReplayError
+ * naming the file and place.
+ */
+export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): ReplayRead {
+  const file = options.file ?? '<replay>';
+  const fail = failIn(file);
+  const { header, scenario, recordsStart } = readReplayHeader(bytes, options);
+
+  // The records.
+  const decoder = new RecordDecoder(dictionaryFor(scenario), header);
+  const events: EpisodeEvent[] = [];
+  const offsets: number[] = [];
+  let pos = recordsStart;
+  let problem: string | null = null;
+  let trailer: { start: number; end: number; records: number; sha256: string } | null = null;
+  while (pos < bytes.length) {
+    const index = events.length;
+    const f = readFrame(bytes, pos, MAX_RECORD_BYTES);
+    if (f.kind === 'cut') {
+      problem = `truncated: record ${index} at byte ${pos} is cut (the file ends ${bytes.length - pos} bytes into it)`;
+      break;
+    }
+    if (f.kind === 'bad') fail(`record ${index} at byte ${pos}`, f.message);
+    if (f.kind !== 'frame') throw new Error('unreachable');
+    let value: unknown;
+    try {
+      const r = new MsgReader(bytes, f.payloadStart, f.payloadEnd);
+      value = r.value();
+      if (!r.done) throw new CodecError('bytes left after the record');
+      if (Array.isArray(value) && value[0] === 0) {
+        if (value.length !== 3 || typeof value[1] !== 'number' || typeof value[2] !== 'string' || !/^[0-9a-f]{64}$/.test(value[2])) {
+          throw new CodecError('a trailer is [0, records, sha256 hex]');
+        }
+        trailer = { start: pos, end: f.end, records: value[1], sha256: value[2] };
+        pos = f.end;
+        break;
+      }
+      events.push(decoder.decode(value));
+    } catch (error) {
+      if (error instanceof CodecError) return fail(`record ${index} at byte ${pos}`, error.message);
+      throw error;
+    }
+    offsets.push(pos);
+    pos = f.end;
+  }
+  const recordsEnd = trailer === null ? pos : trailer.start;
+  offsets.push(recordsEnd);
+  let recordsSha256: string | null = null;
+  if (trailer !== null) {
+    const where = `trailer at byte ${trailer.start}`;
+    if (trailer.end !== bytes.length) fail(where, `${bytes.length - trailer.end} unexpected bytes after the trailer`);
+    if (trailer.records !== events.length) fail(where, `says ${trailer.records} records, the file has ${events.length}`);
+    const sha = createHash('sha256').update(bytes.subarray(recordsStart, trailer.start)).digest('hex');
+    if (sha !== trailer.sha256) fail(where, 'SHA-256 of the records does not match (the file is corrupt)');
+    recordsSha256 = sha;
+  } else if (problem === null) {
+    problem = `truncated: no trailer after ${events.length} records (the file ends at byte ${bytes.length})`;
+  }
+  return {
+    file,
+    header,
+    scenario,
+    events,
+    complete: trailer !== null,
+    problem,
+    recordsSha256,
+    sizes: { total: bytes.length, header: recordsStart, records: recordsEnd - recordsStart, trailer: trailer === null ? 0 : trailer.end - trailer.start },
+    offsets,
+  };
+}
+
+/** Reads a replay file (checking its size before reading it). */
+export function readReplayFile(path: string, options: Omit<ReadOptions, 'file'> = {}): ReplayRead {
+  return readReplay(readReplayBytes(path, options.maxBytes), { ...options, file: path });
+}
+
+/** A replay file's bytes (a regular file of at most `maxBytes`), or a ReplayError naming the file. */
+export function readReplayBytes(path: string, maxBytes = DEFAULT_MAX_BYTES): Uint8Array {
+  try {
+    return readInputFile(path, maxBytes);
+  } catch (error) {
+    if (error instanceof InputFileError) throw new ReplayError(`${path}: cannot read: ${error.message}`);
+    throw error;
+  }
+}

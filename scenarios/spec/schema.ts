@@ -1,0 +1,244 @@
+/**
+ * The scenario format: one JSON document describing an AsyncTool world.
+ *
+ * Defined once here with zod; the TypeScript types are inferred from it and
+ * `scenarios/scenario.schema.json` is generated from it (`tooltime schema`), so the three never
+ * disagree. Structural rules live in the schema; rules that need the whole document (unknown
+ * tools, cycles, data flow, args against the tool's parameter schema) live in `validate.ts`.
+ *
+ * Times in a scenario file are real-valued milliseconds (`arrivalMs`, `latency`); the world turns
+ * them into integer microseconds with the engine's single rounding rule.
+ */
+import { z } from 'zod';
+import { distributionSpecSchema } from '../../engine/distributions.js';
+
+export const SCENARIO_FORMAT = 'tooltime.scenario/1';
+
+/** Identifiers: tasks, steps, tools. Short, printable, no path separators. */
+const idSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must start with a letter and use only letters, digits, _ . - (at most 64)');
+const toolNameSchema = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/, 'must be a function name: a letter, then letters, digits, _ or - (at most 64)');
+
+/** Any JSON value (what a JSON document can hold). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Nesting a JSON value may have here: far beyond any scenario, well within the stack. */
+const MAX_JSON_DEPTH = 64;
+
+/** Where a value stops being JSON: the path to the offending part (empty: the value itself), and why. */
+export interface NotJson {
+  readonly path: Array<string | number>;
+  readonly problem: string;
+}
+
+/**
+ * Null when `value` is a JSON value (null, a string, a boolean, a finite number, an array or a
+ * plain object of JSON values, nested at most MAX_JSON_DEPTH deep); else where and why it is not.
+ * A plain function rather than `z.json()`: rows, args and parameter schemas are most of a
+ * scenario, and zod's union-per-value check of them was most of validating one (a replay's header
+ * is validated each time it is read).
+ */
+export function notJson(value: unknown, depth = 0): NotJson | null {
+  if (value === null) return null;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return null;
+    case 'number':
+      return Number.isFinite(value) ? null : { path: [], problem: `expected a JSON value, got ${value}` };
+    case 'object': {
+      if (depth >= MAX_JSON_DEPTH) return { path: [], problem: 'JSON nested too deep' };
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const at = notJson(value[i], depth + 1);
+          if (at !== null) return { path: [i, ...at.path], problem: at.problem };
+        }
+        return null;
+      }
+      const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+      if (proto !== Object.prototype && proto !== null) return { path: [], problem: `expected a JSON value, got ${proto.constructor?.name ?? 'object'}` };
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        const at = notJson((value as Record<string, unknown>)[key], depth + 1);
+        if (at !== null) return { path: [key, ...at.path], problem: at.problem };
+      }
+      return null;
+    }
+    default:
+      return { path: [], problem: `expected a JSON value, got ${typeof value}` };
+  }
+}
+
+/** The message of a `jsonValueSchema` issue (validate.ts points at the offending part). */
+export const NOT_JSON_MESSAGE = 'not a JSON value';
+
+export const jsonValueSchema = z.custom<JsonValue>((v) => notJson(v) === null, { message: NOT_JSON_MESSAGE });
+/** How `jsonValueSchema` reads in JSON Schema (see `scenarioJsonSchema`). */
+const JSON_VALUE_DEF = {
+  anyOf: [
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+    { type: 'null' },
+    { type: 'array', items: { $ref: '#/$defs/json' } },
+    { type: 'object', additionalProperties: { $ref: '#/$defs/json' } },
+  ],
+};
+const msSchema = z.number().nonnegative().finite();
+
+/** A tool's implementation: data only, never code. */
+export const toolImplSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('table'),
+      /** Rows matched on canonical args (deep-equal with keys sorted). */
+      rows: z.array(z.object({ args: z.record(z.string(), jsonValueSchema), result: jsonValueSchema }).strict()),
+      /** What an unmatched call gets: a result, or an error message. */
+      default: z.union([z.object({ result: jsonValueSchema }).strict(), z.object({ error: z.string() }).strict()]),
+    })
+    .strict(),
+  z.object({ kind: z.literal('builtin'), name: z.string() }).strict(),
+]);
+
+export const failureSchema = z
+  .object({
+    /** Probability that an attempt fails after its latency (a transient error). */
+    rate: z.number().min(0).max(1),
+    message: z.string().min(1).default('transient error: please retry'),
+  })
+  .strict();
+
+export const toolSchema = z
+  .object({
+    name: toolNameSchema,
+    description: z.string().min(1),
+    /** JSON Schema (draft 2020-12 subset understood by ajv) of the arguments object. */
+    parameters: z.record(z.string(), jsonValueSchema),
+    latency: distributionSpecSchema,
+    /** Calls in service at once; calls beyond it wait in FIFO order. Absent: unlimited. */
+    concurrency: z.number().int().min(1).optional(),
+    /** A call still running after this long fails with a timeout error at that instant. */
+    timeoutMs: z.number().positive().finite().optional(),
+    failure: failureSchema.optional(),
+    impl: toolImplSchema,
+  })
+  .strict();
+
+/** `args[arg]` of this step is `result[path]` of step `from`: the data flow the validator checks. */
+export const inputSchema = z
+  .object({
+    /** Dotted path into this step's args, e.g. `bookingId` or `passenger.id`. */
+    arg: z.string().min(1),
+    /** A step this step depends on (must be listed in `after`). */
+    from: idSchema,
+    /** Dotted path into that step's result; `items.0.id` indexes arrays. Empty: the whole result. */
+    path: z.string(),
+  })
+  .strict();
+
+export const stepSchema = z
+  .object({
+    id: idSchema,
+    tool: toolNameSchema,
+    args: z.record(z.string(), jsonValueSchema),
+    /** Steps of the same task whose results this one needs. */
+    after: z.array(idSchema).default([]),
+    inputs: z.array(inputSchema).default([]),
+  })
+  .strict();
+
+export const answerSpecSchema = z
+  .object({
+    /** Strings the final answer must contain (case-insensitive). */
+    mustContain: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+
+export const taskSchema = z
+  .object({
+    id: idSchema,
+    /** When the user's request arrives. */
+    arrivalMs: msSchema.default(0),
+    message: z.string().min(1),
+    steps: z.array(stepSchema).min(1),
+    answer: answerSpecSchema,
+  })
+  .strict();
+
+/** A follow-up from the user about a task, arriving while work may be in flight. */
+export const messageSchema = z
+  .object({
+    atMs: msSchema,
+    task: idSchema,
+    text: z.string().min(1),
+    /** Steps the follow-up adds to the task's plan (they may depend on its earlier steps). */
+    steps: z.array(stepSchema).default([]),
+    /** When given, replaces the task's expected answer. */
+    answer: answerSpecSchema.optional(),
+  })
+  .strict();
+
+export const limitsSchema = z
+  .object({
+    maxTimeMs: z.number().positive().finite().default(3_600_000),
+    maxDecisions: z.number().int().positive().default(500),
+    maxCalls: z.number().int().positive().default(500),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    format: z.literal(SCENARIO_FORMAT),
+    id: idSchema,
+    description: z.string().default(''),
+    /** Free-form labels (domain, pattern, variant) used by suites and reports. */
+    tags: z.record(z.string(), z.string()).default({}),
+    tools: z.array(toolSchema).min(1),
+    tasks: z.array(taskSchema).min(1),
+    messages: z.array(messageSchema).default([]),
+    /** Think time of a decision when the agent does not state its own. */
+    thinkTime: distributionSpecSchema.default({ kind: 'constant', ms: 0 }),
+    limits: limitsSchema.default({ maxTimeMs: 3_600_000, maxDecisions: 500, maxCalls: 500 }),
+  })
+  .strict();
+
+/** A scenario as written in a file (defaults may be omitted). */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+/** A parsed scenario: every default filled in. */
+export type Scenario = z.output<typeof scenarioSchema>;
+/**
+ * A tool the agent may call: name, description, parameter schema, latency distribution,
+ * concurrency limit, timeout, failure rate, and what it returns (`impl`).
+ */
+export type Tool = Scenario['tools'][number];
+/**
+ * What a tool returns, as data: a table of rows matched on the call's canonical args (with a
+ * default result or error for a call no row matches), or a builtin function (spec/builtins.ts).
+ */
+export type ToolImpl = Tool['impl'];
+/**
+ * One sub-task: when it arrives, the user's message, the expected steps (with their dependencies
+ * and data flow) and the answer that counts as correct.
+ */
+export type Task = Scenario['tasks'][number];
+/**
+ * An expected tool call of a task: tool and args, the steps it comes `after`, and `inputs` naming
+ * the results its args are taken from. A call performs a step when tool and canonical args match.
+ */
+export type Step = Task['steps'][number];
+/** Where one of a step's args comes from: a field of an earlier step's result (the data flow). */
+export type StepInput = Step['inputs'][number];
+/**
+ * A user's follow-up about a task, arriving at `atMs` while work may be in flight: it may add steps
+ * and replace the expected answer, and the task then needs an answer that has seen it.
+ */
+export type FollowUp = Scenario['messages'][number];
+/** What a correct answer contains: every `mustContain` string, case-insensitively. */
+export type AnswerSpec = Task['answer'];
+/** An episode's bounds: simulated time, decisions and calls; reaching one ends it with `limit`. */
+export type Limits = Scenario['limits'];
+
+/** The JSON Schema published for editors (`scenarios/scenario.schema.json`). */
+export function scenarioJsonSchema(): unknown {
+  const out = z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: (ctx) => (ctx.zodSchema === jsonValueSchema ? { $ref: '#/$defs/json' } : 'throw') });
+  return { ...out, $defs: { ...out.$defs, json: JSON_VALUE_DEF } };
+}

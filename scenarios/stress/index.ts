@@ -1,0 +1,7 @@
+/**
+ * Stress testing a policy: random well-formed scenarios as fast-check arbitraries (arbitrary.ts)
+ * and the checks every episode must pass (checks.ts: liveness, dependencies, capacity,
+ * starvation, efficiency). The runner that shrinks a failure is cli/stress-runner.ts.
+ */
+export { caseSize, caseToScenario, stressCaseArb, type StressCase, type StressCaseOptions } from './arbitrary.js';
+export { CHECK_DEFINITIONS, CHECK_NAMES, runChecks, type CheckName, type CheckOptions, type EpisodeUnderCheck, type Violation } from './checks.js';
