@@ -55,6 +55,10 @@ export interface StressFailure {
 
 export interface StressReport {
   readonly agent: string;
+  /**
+   * Cases this run generated: on a failure, up to and including the first failing one (fast-check's
+   * `numRuns`; shrinking's re-runs are not cases, nor, with `path`, the runs before it).
+   */
   readonly cases: number;
   readonly interrupted: boolean;
   readonly tally: Readonly<Record<CheckName, CheckTally>>;
@@ -114,9 +118,7 @@ export async function evaluateCase(options: StressOptions, stressCase: StressCas
 
 export async function runStress(options: StressOptions): Promise<StressReport> {
   const tally = Object.fromEntries(CHECK_NAMES.map((n) => [n, { cases: 0, events: 0 }])) as Record<CheckName, CheckTally>;
-  let cases = 0;
   const property = fc.asyncProperty(stressCaseArb(options.caseOptions), fc.nat(1_000_000), async (stressCase, episodeSeed) => {
-    cases++;
     const result = await evaluateCase(options, stressCase, episodeSeed, tally);
     return result.violation === null;
   });
@@ -126,6 +128,7 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
     ...(options.path === undefined ? {} : { path: options.path, endOnFailure: true }),
     ...(options.timeLimitMs === null ? {} : { interruptAfterTimeLimit: options.timeLimitMs, markInterruptAsFailure: false }),
   });
+  const cases = details.numRuns;
   if (!details.failed || details.counterexample === null) {
     return { agent: options.agent, cases, interrupted: details.interrupted, tally, failure: null };
   }

@@ -63,6 +63,10 @@ describe('tooltime stress finds real bugs, shrinks them, and saves a reproducing
       expect(f, `${flaw.agent} passed ${report.cases} cases`).not.toBeNull();
       expect(f!.violation.check).toBe(flaw.check);
       expect(f!.size.steps).toBeLessThanOrEqual(flaw.maxSteps);
+      // Regression: "violated after N cases" counted shrinking's re-runs too (2325 with --runs 500).
+      // N is the cases generated: the first N - 1 pass, and shrinking adds none.
+      expect(report.cases).toBeLessThanOrEqual(opts.runs);
+      if (report.cases > 1) expect((await runStress({ ...opts, runs: report.cases - 1 })).failure).toBeNull();
       // The saved scenario, run again with the same agent and seed, violates the same check...
       const saved = JSON.parse(JSON.stringify(f!.scenario));
       expect(validateScenario(saved)).toEqual([]);
