@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import type { EpisodeEvent } from '../scenarios/world/events.js';
-import { computeOracle } from '../scenarios/scoring/oracle.js';
+import { thinkAwareBoundUs } from '../scenarios/scoring/oracle.js';
 import type { Agent, Delivery, Mode } from '../scenarios/protocol.js';
 import type { Scenario } from '../scenarios/spec/schema.js';
 import { caseSize, caseToScenario, stressCaseArb, type StressCase, type StressCaseOptions } from '../scenarios/stress/arbitrary.js';
@@ -55,6 +55,10 @@ export interface StressFailure {
 
 export interface StressReport {
   readonly agent: string;
+  /**
+   * Cases this run generated: on a failure, up to and including the first failing one (fast-check's
+   * `numRuns`; shrinking's re-runs are not cases, nor, with `path`, the runs before it).
+   */
   readonly cases: number;
   readonly interrupted: boolean;
   readonly tally: Readonly<Record<CheckName, CheckTally>>;
@@ -82,7 +86,10 @@ export async function evaluateCase(options: StressOptions, stressCase: StressCas
   const episode = await runEpisode(scenario, agent, world);
   const replay = options.encode(scenario, agent.spec, episodeSeed, options.mode, options.delivery, episode.events);
   const single = options.checks.filter((c) => c !== 'determinism');
-  const boundUs = options.checks.includes('efficiency') ? (await computeOracle(scenario, { seed: episodeSeed })).boundUs : null;
+  // The bound charges each decision along a chain the think time it took in this episode: draws
+  // from a heavy-tailed think time are no policy's doing (minThink alone made one long draw fail).
+  const thinkUs = episode.events.flatMap((e) => (e.type === 'decision_ended' ? [e.thinkUs] : []));
+  const boundUs = options.checks.includes('efficiency') ? thinkAwareBoundUs(scenario, episodeSeed, thinkUs) : null;
   const count = (names: readonly CheckName[]) => {
     if (tally === undefined) return;
     for (const n of names) {
@@ -114,9 +121,7 @@ export async function evaluateCase(options: StressOptions, stressCase: StressCas
 
 export async function runStress(options: StressOptions): Promise<StressReport> {
   const tally = Object.fromEntries(CHECK_NAMES.map((n) => [n, { cases: 0, events: 0 }])) as Record<CheckName, CheckTally>;
-  let cases = 0;
   const property = fc.asyncProperty(stressCaseArb(options.caseOptions), fc.nat(1_000_000), async (stressCase, episodeSeed) => {
-    cases++;
     const result = await evaluateCase(options, stressCase, episodeSeed, tally);
     return result.violation === null;
   });
@@ -126,6 +131,7 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
     ...(options.path === undefined ? {} : { path: options.path, endOnFailure: true }),
     ...(options.timeLimitMs === null ? {} : { interruptAfterTimeLimit: options.timeLimitMs, markInterruptAsFailure: false }),
   });
+  const cases = details.numRuns;
   if (!details.failed || details.counterexample === null) {
     return { agent: options.agent, cases, interrupted: details.interrupted, tally, failure: null };
   }

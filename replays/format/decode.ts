@@ -131,7 +131,7 @@ export class RecordDecoder {
         return { type: 'task_arrived', timeUs, task: fromTable(r[2], dict.tasks, 'task') };
       case Code.MESSAGE: {
         const index = uint(r[2], 'index');
-        const m = dict.scenario.messages[index];
+        const m = dict.plan.messages[index];
         if (m === undefined) fail(`message ${index} is not in the scenario`);
         return { type: 'message_arrived', timeUs, task: m.task, index };
       }

@@ -151,7 +151,7 @@ export class RecordEncoder {
         return;
       case 'message_arrived': {
         const index = uint(e.index, 'index');
-        if (dict.scenario.messages[index]?.task === e.task) {
+        if (dict.plan.messages[index]?.task === e.task) {
           this.begin(Code.MESSAGE, 3, e.timeUs);
           w.number(index);
         } else {

@@ -91,30 +91,63 @@ export async function computeOracle(scenario: Scenario, options: OracleOptions):
   const minThinkUs = compileDistribution(options.thinkTime ?? scenario.thinkTime).minUs;
   const steps = realizeSteps(scenario, options.seed);
   const byKey = new Map(steps.map((r) => [`${r.task}/${r.step}`, r]));
-  const feasible = steps.every((r) => r.succeeds);
   // A step costs one decision, its attempts, and one more decision per retry.
   const costUs = (s: PlanStep): number => {
     const r = byKey.get(s.key)!;
     return minThinkUs * r.attempts.length + r.serviceUs;
   };
-  const taskBoundsUs: Record<string, number> = {};
-  for (const task of plan.tasks) {
-    const finishUs = new Map<string, number>();
-    let lastUs = task.lastRequestUs;
-    // Steps are validated acyclic with dependencies declared earlier in the task, so one pass works.
-    for (const s of task.steps) {
-      const startUs = plan.dependencies(s).reduce((most, d) => Math.max(most, finishUs.get(d.key) ?? 0), s.releaseUs);
-      const endUs = startUs + costUs(s);
-      finishUs.set(s.key, endUs);
-      lastUs = Math.max(lastUs, endUs);
-    }
-    taskBoundsUs[task.id] = lastUs + minThinkUs;
-  }
-  const boundUs = feasible ? Object.values(taskBoundsUs).reduce((most, us) => Math.max(most, us), -Infinity) : null;
+  const { taskBoundsUs, boundUs } = chainBounds(plan, steps, minThinkUs, []);
   // The list scheduler runs in async push mode, the most the world allows any agent.
   const episode = await runEpisode(scenario, listScheduler(plan, minThinkUs, costUs), { seed: options.seed, mode: 'async', delivery: 'push', ...(options.thinkTime ? { thinkTime: options.thinkTime } : {}) });
   const achievedUs = episode.endReason === 'completed' ? episode.makespanUs : null;
   return { minThinkUs, steps, taskBoundsUs, boundUs, achievedUs };
+}
+
+/**
+ * `boundUs` for an agent whose decisions took `thinkUs` (in order: an episode's `decision_ended`
+ * think times), not merely `minThinkUs` each: tighter where think time is long. Decisions come one
+ * after another, so the k-th ends no earlier than the first k think times added up; the j-th
+ * decision along a chain of steps (one per attempt, then the answer) is at least the j-th of the
+ * episode. A policy that spends more decisions than a chain needs is not excused: only the first
+ * j count. Without a think time list this is the oracle's `boundUs`. Null: some step never succeeds.
+ */
+export function thinkAwareBoundUs(scenario: Scenario, seed: number, thinkUs: readonly number[]): number | null {
+  const minThinkUs = compileDistribution(scenario.thinkTime).minUs;
+  return chainBounds(planOf(scenario), realizeSteps(scenario, seed), minThinkUs, thinkUs).boundUs;
+}
+
+/**
+ * Per task, its release plus its longest chain of steps, each attempt one decision (at least
+ * `minThinkUs`, and ending no earlier than the sum of the first `thinkUs` up to its place along
+ * the chain) then its service, ending with one more decision to answer; and the maximum over tasks.
+ */
+function chainBounds(plan: Plan, steps: readonly RealizedStep[], minThinkUs: number, thinkUs: readonly number[]): { taskBoundsUs: Record<string, number>; boundUs: number | null } {
+  const byKey = new Map(steps.map((r) => [`${r.task}/${r.step}`, r]));
+  // endsBy[k]: the earliest the k-th decision (1-based) can end (past the list: its last sum).
+  const endsBy = [0];
+  for (const t of thinkUs) endsBy.push(endsBy.at(-1)! + t);
+  const decisionEndUs = (k: number) => endsBy[Math.min(k, endsBy.length - 1)]!;
+  const taskBoundsUs: Record<string, number> = {};
+  for (const task of plan.tasks) {
+    const finish = new Map<string, { atUs: number; decisions: number }>();
+    let lastUs = task.lastRequestUs;
+    let decisions = 0;
+    // Steps are validated acyclic with dependencies declared earlier in the task, so one pass works.
+    for (const s of task.steps) {
+      const deps = plan.dependencies(s).map((d) => finish.get(d.key) ?? { atUs: 0, decisions: 0 });
+      let atUs = Math.max(s.releaseUs, ...deps.map((d) => d.atUs));
+      let k = Math.max(0, ...deps.map((d) => d.decisions));
+      for (const attempt of byKey.get(s.key)!.attempts) {
+        atUs = Math.max(atUs + minThinkUs, decisionEndUs(++k)) + attempt.serviceUs;
+      }
+      finish.set(s.key, { atUs, decisions: k });
+      lastUs = Math.max(lastUs, atUs);
+      decisions = Math.max(decisions, k);
+    }
+    taskBoundsUs[task.id] = Math.max(lastUs + minThinkUs, decisionEndUs(decisions + 1));
+  }
+  const boundUs = steps.every((r) => r.succeeds) ? Math.max(...Object.values(taskBoundsUs)) : null;
+  return { taskBoundsUs, boundUs };
 }
 
 /** The perfect-knowledge list scheduler (longest remaining path first), as an agent. */

@@ -194,6 +194,7 @@ export const scenarioSchema = z
     tags: z.record(z.string(), z.string()).default({}),
     tools: z.array(toolSchema).min(1),
     tasks: z.array(taskSchema).min(1),
+    /** In any order: they arrive by `atMs`, those at the same instant in file order (message-order.ts). */
     messages: z.array(messageSchema).default([]),
     /** Think time of a decision when the agent does not state its own. */
     thinkTime: distributionSpecSchema.default({ kind: 'constant', ms: 0 }),

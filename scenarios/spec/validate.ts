@@ -20,6 +20,7 @@ import { z } from 'zod';
 import { checkDistribution, compileDistribution, msToUs } from '../../engine/index.js';
 import { builtinNames, getBuiltin } from './builtins.js';
 import { canonicalJson, getPath, jsonEqual } from './canonical.js';
+import { arrivalOrder } from './message-order.js';
 import { jsonValueSchema, notJson, NOT_JSON_MESSAGE, scenarioSchema, toolImplSchema, type JsonValue, type Scenario } from './schema.js';
 import { ToolRuntime, compileParameters, type Outcome } from './tools.js';
 import { checkDocument } from './document.js';
@@ -493,6 +494,9 @@ class Checker {
         groups.push(this.entries(own(m, 'steps'), ['messages', j, 'steps'], groups.length, j));
       });
     }
+    // Each follow-up's position in arrival order, the order the plan adds their steps in.
+    const rank: number[] = [];
+    arrivalOrder(followUps).forEach((k, position) => (rank[k] = position));
     const all = groups.flat();
     this.stepCount += all.length;
 
@@ -506,12 +510,12 @@ class Checker {
       } else byId.set(s.id, s);
     }
 
-    // Which groups a group may depend on: the task's own steps, itself, and follow-ups that come
-    // earlier in both message order and time.
+    // Which groups a group may depend on: the task's own steps, itself, and follow-ups that arrive
+    // earlier (message-order.ts: by time, then file order), wherever the file lists them.
     const visible = (from: number, to: number): boolean => {
       if (to === 0 || to === from) return true;
-      if (from === 0 || to > from) return false;
-      return followUps[to - 1]!.atMs <= followUps[from - 1]!.atMs;
+      if (from === 0) return false;
+      return rank[to - 1]! < rank[from - 1]!;
     };
 
     const edges = new Map<StepEntry, StepEntry[]>();

@@ -52,6 +52,8 @@ export interface StressCaseOptions {
   readonly maxTasks?: number;
   readonly maxSteps?: number;
   readonly maxTools?: number;
+  /** Most follow-ups (default 3). */
+  readonly maxMessages?: number;
 }
 
 const ms = (min: number, max: number) => fc.integer({ min, max });
@@ -119,6 +121,7 @@ export function stressCaseArb(options: StressCaseOptions = {}): fc.Arbitrary<Str
   const maxTasks = options.maxTasks ?? 6;
   const maxSteps = options.maxSteps ?? 6;
   const maxTools = options.maxTools ?? 4;
+  const maxMessages = options.maxMessages ?? 3;
   return fc
     .record({
       tools: fc.array(
@@ -131,7 +134,7 @@ export function stressCaseArb(options: StressCaseOptions = {}): fc.Arbitrary<Str
         { minLength: 1, maxLength: maxTools },
       ),
       tasks: fc.array(taskArb(maxSteps), { minLength: 1, maxLength: maxTasks }),
-      messages: fc.array(fc.record({ atMs: ms(0, 8000), task: fc.nat(15), step: fc.record({ tool: fc.nat(15), deps: fc.option(fc.nat(15), { nil: null }).map((d) => (d === null ? [] : [d])) }) }), { maxLength: 3 }),
+      messages: fc.array(fc.record({ atMs: ms(0, 8000), task: fc.nat(15), step: fc.record({ tool: fc.nat(15), deps: fc.option(fc.nat(15), { nil: null }).map((d) => (d === null ? [] : [d])) }) }), { maxLength: maxMessages }),
       thinkTime: thinkArb(),
     })
     .map(normalize);

@@ -18,7 +18,7 @@ export const CHECK_DEFINITIONS: Readonly<Record<CheckName, string>> = {
   dependencies: "no call for a step is issued before every dependency's successful result was delivered to the agent",
   capacity: "no tool ever has more calls in service than its limit, and the agent's own in-flight cap holds",
   starvation: 'no ready step stays unissued through more than K decisions that issue other calls',
-  efficiency: "the makespan is within a factor F of the oracle's lower bound",
+  efficiency: "the makespan is within a factor F of the oracle's lower bound, given the think times the episode's decisions took",
   determinism: 'running the same case twice gives the same replay bytes',
 };
 

@@ -10,6 +10,7 @@
 import { compileDistribution, type DistributionSpec, type RandomStream } from '../../engine/index.js';
 import { getBuiltin } from '../spec/builtins.js';
 import { canonicalJson } from '../spec/canonical.js';
+import { inArrivalOrder } from '../spec/message-order.js';
 import { loadDomains, type Domain, type SeedPattern, type SeedTask } from './domains.js';
 import { SCENARIO_FORMAT, type JsonValue, type Scenario, type Step, type Task, type Tool } from '../spec/schema.js';
 
@@ -293,12 +294,12 @@ export function pathPhrase(path: string): string {
   return path === '' ? 'its result' : `the "${path}" field of its result`;
 }
 
-/** The answer the task currently expects at the end: its last follow-up's answer, else its own. */
+/** The answer the task currently expects at the end: its last follow-up's answer (in arrival order), else its own. */
 export function currentAnswer(scenario: Scenario, taskId: string): string[] {
   const task = scenario.tasks.find((t) => t.id === taskId);
   if (task === undefined) throw new Error(`no task ${taskId}`);
   let answer = task.answer.mustContain;
-  for (const m of scenario.messages) if (m.task === taskId && m.answer !== undefined) answer = m.answer.mustContain;
+  for (const m of inArrivalOrder(scenario.messages)) if (m.task === taskId && m.answer !== undefined) answer = m.answer.mustContain;
   return [...answer];
 }
 

@@ -7,6 +7,7 @@
  */
 import type { RandomStream } from '../../engine/index.js';
 import { canonicalJson } from '../spec/canonical.js';
+import { inArrivalOrder } from '../spec/message-order.js';
 import type { JsonValue, Scenario, Step, Tool } from '../spec/schema.js';
 import { heavyTailSpec, scaleSpec } from './latency-specs.js';
 import {
@@ -246,9 +247,8 @@ export function followup(draft: Draft, stream: RandomStream): Draft | null {
     steps: [{ id, tool: FORWARD_RESULT, args, after: [source.step.id], inputs: [{ arg: 'value', from: source.step.id, path: leaf.path }] }],
     answer: { mustContain: answer },
   });
-  // Messages in time order (stable: ties keep insertion order).
-  const order = s.messages.map((m, i) => ({ m, i })).sort((a, b) => a.m.atMs - b.m.atMs || a.i - b.i);
-  s.messages.splice(0, s.messages.length, ...order.map((x) => x.m));
+  // Messages listed in arrival order (message-order.ts), so the file reads as they arrive.
+  s.messages.splice(0, s.messages.length, ...inArrivalOrder(s.messages));
   out.meta.operators.push('followup');
   out.meta.notes.push(`follow-up on ${task.id} at ${formatMs(atMs)} adds ${id} (forward ${source.step.id}.${leaf.path === '' ? '(result)' : leaf.path})`);
   return out;

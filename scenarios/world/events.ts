@@ -30,6 +30,7 @@ export type LimitName = 'maxTimeMs' | 'maxDecisions' | 'maxCalls' | AgentLimitNa
 export type EpisodeEvent =
   | { readonly type: 'episode_started'; readonly timeUs: number; readonly scenario: string; readonly seed: number; readonly mode: Mode; readonly delivery: Delivery; readonly agent: string }
   | { readonly type: 'task_arrived'; readonly timeUs: number; readonly task: string }
+  /** `index`: the follow-up's position in arrival order (`plan.messages`; message-order.ts), not in the file. */
   | { readonly type: 'message_arrived'; readonly timeUs: number; readonly task: string; readonly index: number }
   | { readonly type: 'decision_started'; readonly timeUs: number; readonly decision: number }
   /** A result or error handed to the agent at the start of a decision. */

@@ -1,12 +1,14 @@
 /**
  * The plan of a scenario: every expected step with its release time, dependencies and data flow,
  * in one canonical order (tasks in file order; each task's own steps, then the steps its follow-up
- * messages add, in message order). The world, the oracle, the baseline agents and scoring all read
- * the plan from here, so they agree on what "step S of task T" is.
+ * messages add, in arrival order). The world, the oracle, the baseline agents and scoring all read
+ * the plan from here, so they agree on what "step S of task T" is, and on the order follow-ups
+ * arrive in (message-order.ts: by time, ties in file order), whatever order the file lists them in.
  */
 import { assertInvariant } from '../../engine/assert.js';
 import { msToUs } from '../../engine/index.js';
 import { canonicalJson } from '../spec/canonical.js';
+import { arrivalOrder } from '../spec/message-order.js';
 import type { AnswerSpec, JsonValue, Scenario, StepInput } from '../spec/schema.js';
 
 export interface PlanStep {
@@ -24,12 +26,15 @@ export interface PlanStep {
   readonly inputs: readonly StepInput[];
   /** When the step becomes known: the task's arrival, or the follow-up that adds it. */
   readonly releaseUs: number;
-  /** Index of the follow-up message that adds it, or null for the task's own steps. */
+  /** Index (in `plan.messages`, arrival order) of the follow-up that adds it, or null for the task's own steps. */
   readonly message: number | null;
 }
 
 export interface PlanMessage {
+  /** Position in arrival order (`plan.messages[index]` is this message): what events and replays name. */
   readonly index: number;
+  /** Position in the scenario's `messages` as the file lists them. */
+  readonly fileIndex: number;
   readonly task: string;
   readonly atUs: number;
   readonly text: string;
@@ -42,10 +47,11 @@ export interface PlanTask {
   readonly arrivalUs: number;
   readonly text: string;
   readonly steps: readonly PlanStep[];
+  /** Its follow-ups, in arrival order: the n-th to arrive is `messages[n - 1]`. */
   readonly messages: readonly PlanMessage[];
   /** The expected answer to the first request alone. */
   readonly firstAnswer: AnswerSpec;
-  /** The expected final answer: the last follow-up's answer if it sets one, else the task's. */
+  /** The expected final answer: the latest answer a request sets (the task's, or a follow-up's). */
   readonly answer: AnswerSpec;
   /** When the last request about this task arrives (arrival or last follow-up). */
   readonly lastRequestUs: number;
@@ -61,6 +67,7 @@ export interface PlanTask {
 export class Plan {
   readonly tasks: readonly PlanTask[];
   readonly steps: readonly PlanStep[];
+  /** Every follow-up, in arrival order (message-order.ts). */
   readonly messages: readonly PlanMessage[];
   private readonly byKey: ReadonlyMap<string, PlanStep>;
   private readonly byTask: ReadonlyMap<string, PlanTask>;
@@ -73,7 +80,11 @@ export class Plan {
   private readonly dependentsOf: ReadonlyArray<readonly PlanStep[]>;
 
   constructor(scenario: Scenario) {
-    const messages: PlanMessage[] = scenario.messages.map((m, index) => ({ index, task: m.task, atUs: msToUs(m.atMs), text: m.text, answer: m.answer ?? null }));
+    const messages: PlanMessage[] = arrivalOrder(scenario.messages).map((fileIndex, index) => {
+      const m = scenario.messages[fileIndex]!;
+      return { index, fileIndex, task: m.task, atUs: msToUs(m.atMs), text: m.text, answer: m.answer ?? null };
+    });
+    messages.forEach((m, i) => assert(i === 0 || messages[i - 1]!.atUs <= m.atUs, `follow-ups out of arrival order at ${i}`));
     const tasks: PlanTask[] = [];
     let stepCount = 0;
     for (const task of scenario.tasks) {
@@ -83,7 +94,7 @@ export class Plan {
       let answer = task.answer;
       const answerTexts = [task.answer.mustContain.join('; ')];
       for (const m of own) {
-        const follow = scenario.messages[m.index]!;
+        const follow = scenario.messages[m.fileIndex]!;
         for (const s of follow.steps) steps.push(makeStep(task.id, s, stepCount++, m.atUs, m.index));
         if (follow.answer !== undefined) answer = follow.answer;
         answerTexts.push(m.answer === null ? answerTexts.at(-1)! : m.answer.mustContain.join('; '));

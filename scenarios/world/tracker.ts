@@ -86,8 +86,12 @@ export class PlanTracker {
           const task = this.plan.task(d.task);
           if (task === undefined) break;
           this.setAwaits(task, true);
+          // The world delivers a task's follow-ups in arrival order, the order of `task.messages`
+          // (message-order.ts), whatever order the file lists them in: so the n-th to arrive is the
+          // n-th there, and arrives at its time.
           const message = task.messages[seen - 1];
           if (message !== undefined) {
+            if (message.atUs !== d.atUs) throw new Error(`tracker: follow-up ${seen} of task ${task.id} arrived at ${d.atUs}µs, expected at ${message.atUs}µs`);
             for (const s of task.steps) if (s.message === message.index) this.release(s);
           }
           break;

@@ -2,7 +2,9 @@
  * The world and the episode runner: one agent, one scenario, one seed, on the engine.
  *
  * Semantics (all times integer µs on the simulation clock)
- * - Tasks arrive at their `arrivalMs`, follow-ups at their `atMs`; each is delivered to the agent.
+ * - Tasks arrive at their `arrivalMs`, follow-ups at their `atMs` (in the plan's arrival order,
+ *   message-order.ts: at one instant, tasks first, then follow-ups in file order); each is
+ *   delivered to the agent.
  * - A decision starts when the agent is woken (something to deliver) or right after a decision
  *   that acted (see protocol.ts). Everything waiting is delivered at its start, in event order.
  *   It lasts the stated or sampled think time; its actions take effect at its end, in order.

@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAgent } from '../../../agents/index.js';
 import { encodeForStress } from '../../../cli/commands/stress.js';
-import { runStress, type StressOptions } from '../../../cli/stress-runner.js';
+import { evaluateCase, runStress, type StressOptions } from '../../../cli/stress-runner.js';
+import { thinkAwareBoundUs } from '../../../scenarios/scoring/oracle.js';
 import { validateScenario } from '../../../scenarios/spec/validate.js';
 import { canonicalScenario } from '../../../scenarios/spec/canonical-scenario.js';
-import { caseToScenario, stressCaseArb } from '../../../scenarios/stress/arbitrary.js';
+import { caseToScenario, stressCaseArb, type StressCase } from '../../../scenarios/stress/arbitrary.js';
 import { runChecks, type CheckName } from '../../../scenarios/stress/checks.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
 import { readReplay } from '../../../replays/index.js';
@@ -63,6 +64,10 @@ describe('tooltime stress finds real bugs, shrinks them, and saves a reproducing
       expect(f, `${flaw.agent} passed ${report.cases} cases`).not.toBeNull();
       expect(f!.violation.check).toBe(flaw.check);
       expect(f!.size.steps).toBeLessThanOrEqual(flaw.maxSteps);
+      // Regression: "violated after N cases" counted shrinking's re-runs too (2325 with --runs 500).
+      // N is the cases generated: the first N - 1 pass, and shrinking adds none.
+      expect(report.cases).toBeLessThanOrEqual(opts.runs);
+      if (report.cases > 1) expect((await runStress({ ...opts, runs: report.cases - 1 })).failure).toBeNull();
       // The saved scenario, run again with the same agent and seed, violates the same check...
       const saved = JSON.parse(JSON.stringify(f!.scenario));
       expect(validateScenario(saved)).toEqual([]);
@@ -79,6 +84,34 @@ describe('tooltime stress finds real bugs, shrinks them, and saves a reproducing
       expect(replayed.cases).toBeLessThanOrEqual(2);
     });
   }
+});
+
+describe('regression: efficiency charges each decision the think time it took', () => {
+  // From `stress --agent greedy-async --runs 2000 --seed 2`, shrunk: one task of one step, a
+  // lognormal think time. The agent's second decision drew 16.081ms; the bound charged every
+  // decision the distribution's minimum (0), so 18.200ms was 12.6x a 1.441ms bound. No policy
+  // answers with fewer than two decisions, so none could pass.
+  const oneStep: StressCase = {
+    tools: [{ latency: { kind: 'lognormal', medianMs: 1, p95Ms: 2 }, concurrency: null, failureRate: 0, timeoutSlackMs: null }],
+    tasks: [{ arrivalMs: 0, shape: 'wide', steps: [{ tool: 0, deps: [] }] }],
+    messages: [],
+    thinkTime: { kind: 'lognormal', medianMs: 1, p95Ms: 5 },
+  };
+
+  it('greedy-async passes efficiency on the shrunk case', async () => {
+    const evaluation = await evaluateCase(options('greedy-async', ['efficiency']), oneStep, 194181);
+    expect(evaluation.events.filter((e) => e.type === 'decision_ended').map((e) => e.thinkUs)).toEqual([678, 16_081]);
+    expect(evaluation.violation).toBeNull();
+  });
+
+  it('the bound: each decision along a chain ends no earlier than the think times up to it added up', () => {
+    const scenario = caseToScenario({ ...oneStep, tools: [{ ...oneStep.tools[0]!, latency: { kind: 'constant', ms: 1 } }], thinkTime: { kind: 'constant', ms: 0 } });
+    expect(thinkAwareBoundUs(scenario, 1, [])).toBe(1000);
+    // Decision 1 ends at 678, the call takes 1000, decision 2 ends at 678 + 16081 at the earliest.
+    expect(thinkAwareBoundUs(scenario, 1, [678, 16_081])).toBe(16_759);
+    // A short second draw does not lower it: the answer's decision starts after the result.
+    expect(thinkAwareBoundUs(scenario, 1, [5000, 1])).toBe(6000);
+  });
 });
 
 describe('the shipped baselines pass the checks they should', () => {
