@@ -61,19 +61,23 @@ function parseDelivery(delivery: string): Delivery {
 
 const pct = (s: Stat): string => (s.mean === null ? '-' : `${(s.mean * 100).toFixed(1)}%${s.halfWidth === null ? '' : ` ±${(s.halfWidth * 100).toFixed(1)}`}`);
 const num = (s: Stat, digits = 2): string => (s.mean === null ? '-' : `${s.mean.toFixed(digits)}${s.halfWidth === null ? '' : ` ±${s.halfWidth.toFixed(digits)}`}`);
+/** A secondary mean with the number of episodes it is over. */
+const ofN = (s: Stat, digits = 2): string => (s.mean === null ? '- (n=0)' : `${s.mean.toFixed(digits)} (n=${s.n})`);
 
 /** The comparison table: one row per agent. */
 export function formatSummaryTable(summaries: readonly AgentSummary[]): string {
   return table(
-    ['agent', 'task success', 'sub-task success', 'step F1', 'violations/ep', 'bound/makespan', 'speedup vs seq', 'pass^k'],
+    ['agent', 'task success', 'sub-task success', 'step F1', 'violations/ep', 'bound/makespan', 'on successes', 'speedup vs seq', 'on successes', 'pass^k'],
     summaries.map(({ agent, summary: s }) => [
       agent,
       pct(s.metrics.taskSuccess),
       pct(s.metrics.subtaskSuccess),
       num(s.metrics.f1),
       num(s.metrics.dependencyViolations),
-      num(s.metrics.boundRatio),
-      num(s.metrics.speedupVsSequential),
+      num(s.metrics.successWeightedBoundRatio),
+      ofN(s.metrics.boundRatioOfSuccesses),
+      num(s.metrics.successWeightedSpeedup),
+      ofN(s.metrics.speedupOfSuccesses),
       s.passK.value === null ? '-' : `${(s.passK.value * 100).toFixed(1)}% (k=${s.passK.k})`,
     ]),
   );

@@ -22,7 +22,7 @@ describe('tooltime run', () => {
     const r = tooltime(['run', examples, '-a', 'greedy-async', '-a', 'sequential', '--seeds', '1..2', '--quiet']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/scenario\(s\) from .*examples, seeds 1\.\.2, async mode, push delivery: \d+ episodes/);
-    expect(r.stdout).toMatch(/^agent\s+task success\s+sub-task success\s+step F1\s+violations\/ep\s+bound\/makespan\s+speedup vs seq\s+pass\^k$/m);
+    expect(r.stdout).toMatch(/^agent\s+task success\s+sub-task success\s+step F1\s+violations\/ep\s+bound\/makespan\s+on successes\s+speedup vs seq\s+on successes\s+pass\^k$/m);
     expect(r.stdout).toMatch(/^greedy-async\s+100\.0%/m);
     expect(r.stdout).toMatch(/^sequential\s+100\.0%/m);
     expect(r.stderr).toBe('');
@@ -150,7 +150,7 @@ describe('tooltime run records replays', () => {
       expect(verify.status, verify.stdout + verify.stderr).toBe(0);
       const scored = JSON.parse(tooltime(['score', file, '--json']).stdout)[0];
       // The run scored against the oracle and the sequential reference; a replay alone has neither.
-      const strip = (s: { efficiency: Record<string, unknown> }) => ({ ...s, efficiency: { ...s.efficiency, boundUs: null, boundRatio: null, sequentialMakespanUs: null, speedupVsSequential: null } });
+      const strip = (s: { efficiency: Record<string, unknown> }) => ({ ...s, efficiency: { ...s.efficiency, boundUs: null, boundRatio: null, sequentialMakespanUs: null, speedupVsSequential: null, successBoundRatio: null, successSpeedup: null } });
       expect(strip(scored.score)).toEqual(strip(e.score));
     }
   });

@@ -221,6 +221,9 @@ describe('the worked example of METRICS.md', () => {
       boundRatio: 33 / 38,
       sequentialMakespanUs: 44_000,
       speedupVsSequential: 44 / 38,
+      // The episode failed (B's answer is wrong): it earns no efficiency.
+      successBoundRatio: 0,
+      successSpeedup: 0,
       idleUs: 28_000,
       idleWhileReadyUs: 3_000,
       callWaitUs: 50_000,
@@ -566,7 +569,7 @@ describe('aggregate', () => {
       success,
       subtaskSuccessRate: success ? 1 : 0.5,
       steps: { ...base.steps, dependencyViolations: violations },
-      efficiency: { ...base.efficiency, boundRatio },
+      efficiency: { ...base.efficiency, boundRatio, successBoundRatio: boundRatio === null ? null : success ? boundRatio : 0 },
     };
   }
   // Instance X: seeds 1-3 succeed, succeed, fail. Instance Y: all three succeed.
@@ -590,12 +593,16 @@ describe('aggregate', () => {
     expect(ts.halfWidth).toBeCloseTo((2.570581836 * Math.sqrt(1 / 6)) / Math.sqrt(6), 9);
     expect(ts.low).toBeCloseTo(5 / 6 - 0.428430306, 8);
     expect(ts.high).toBeCloseTo(5 / 6 + 0.428430306, 8);
-    // Bound ratio leaves out the null: 0.8, 0.6, 0.9, 0.7, 0.5 -> mean 0.7, sd sqrt(0.025), t(0.975,4).
-    const br = a.metrics.boundRatio;
-    expect(br.n).toBe(5);
-    expect(br.mean).toBeCloseTo(0.7, 12);
-    expect(br.sd).toBeCloseTo(Math.sqrt(0.025), 12);
-    expect(br.halfWidth).toBeCloseTo((2.776445105 * Math.sqrt(0.025)) / Math.sqrt(5), 9);
+    // Bound ratio over the successes leaves out the null and the failure: 0.8, 0.9, 0.7, 0.5 -> mean
+    // 0.725, sd sqrt(0.0625/3), t(0.975,3).
+    const br = a.metrics.boundRatioOfSuccesses;
+    expect(br.n).toBe(4);
+    expect(br.mean).toBeCloseTo(0.725, 12);
+    expect(br.sd).toBeCloseTo(Math.sqrt(0.0875 / 3), 12);
+    expect(br.halfWidth).toBeCloseTo((3.182446305 * Math.sqrt(0.0875 / 3)) / Math.sqrt(4), 9);
+    // Success-weighted: the failure counts 0, the null (no bound) stays out: 0.8, 0, 0.9, 0.7, 0.5.
+    expect(a.metrics.successWeightedBoundRatio.n).toBe(5);
+    expect(a.metrics.successWeightedBoundRatio.mean).toBeCloseTo(2.9 / 5, 12);
     expect(a.metrics.dependencyViolations.mean).toBeCloseTo(0.5, 12);
     expect(a.metrics.subtaskSuccess.mean).toBeCloseTo(11 / 12, 12);
     // pass^3: X fails on seed 3, Y passes.
@@ -641,7 +648,7 @@ describe('determinism and canonical output', () => {
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
     expect(JSON.parse(JSON.stringify(a))).toStrictEqual(a);
     expect(Object.keys(a)).toEqual(['scenario', 'success', 'tasksSucceeded', 'tasksTotal', 'subtaskSuccessRate', 'steps', 'tasks', 'efficiency', 'counts', 'calls']);
-    expect(Object.keys(a.efficiency)).toEqual(['makespanUs', 'boundUs', 'boundRatio', 'sequentialMakespanUs', 'speedupVsSequential', 'idleUs', 'idleWhileReadyUs', 'callWaitUs', 'meanCallsInFlight', 'overlapShare']);
+    expect(Object.keys(a.efficiency)).toEqual(['makespanUs', 'boundUs', 'boundRatio', 'sequentialMakespanUs', 'speedupVsSequential', 'successBoundRatio', 'successSpeedup', 'idleUs', 'idleWhileReadyUs', 'callWaitUs', 'meanCallsInFlight', 'overlapShare']);
     expect(a.efficiency.sequentialMakespanUs).toBeNull();
     expect(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: a }]))).toBe(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: b }])));
   });

@@ -250,6 +250,12 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   const completed = ended.reason === 'completed';
   const boundUs = reference?.boundUs ?? null;
   const sequentialMakespanUs = reference?.sequentialMakespanUs ?? null;
+  const boundRatio = completed && boundUs !== null ? ratio(boundUs, makespanUs, 1) : null;
+  const speedupVsSequential = completed && sequentialMakespanUs !== null ? ratio(sequentialMakespanUs, makespanUs, 1) : null;
+  // Efficiency is credited only for work done: a failed (or unfinished) episode counts 0.
+  const succeeded = completed && tasksSucceeded === tasks.length;
+  const successBoundRatio = boundUs === null ? null : succeeded ? (makespanUs === 0 ? 1 : boundUs / Math.max(boundUs, makespanUs)) : 0;
+  const successSpeedup = sequentialMakespanUs === null ? null : succeeded ? speedupVsSequential : 0;
   const callIntervals: Interval[] = order.map((c) => ({ startUs: c.issuedUs, endUs: c.completedUs ?? makespanUs }));
   const { waitUs, overlappedUs } = callOverlap(callIntervals, decisions);
   const windowUs = firstArrivalUs === null ? 0 : makespanUs - firstArrivalUs;
@@ -276,9 +282,11 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
     efficiency: {
       makespanUs,
       boundUs,
-      boundRatio: completed && boundUs !== null ? ratio(boundUs, makespanUs, 1) : null,
+      boundRatio,
       sequentialMakespanUs,
-      speedupVsSequential: completed && sequentialMakespanUs !== null ? ratio(sequentialMakespanUs, makespanUs, 1) : null,
+      speedupVsSequential,
+      successBoundRatio,
+      successSpeedup,
       idleUs: firstArrivalUs === null ? 0 : clippedLength(idle, firstArrivalUs, makespanUs),
       idleWhileReadyUs,
       callWaitUs: waitUs,

@@ -71,6 +71,13 @@ export interface EfficiencyScores {
   readonly sequentialMakespanUs: number | null;
   /** sequentialMakespanUs / makespanUs; null without a reference or when the episode did not complete. */
   readonly speedupVsSequential: number | null;
+  /**
+   * The headline efficiency: boundUs / max(boundUs, makespanUs) when the episode completed and
+   * succeeded, else 0 (failing never earns efficiency); null without a bound.
+   */
+  readonly successBoundRatio: number | null;
+  /** speedupVsSequential when the episode completed and succeeded, else 0; null without a reference. */
+  readonly successSpeedup: number | null;
   /** Time outside decisions, in [first arrival, makespan]. */
   readonly idleUs: number;
   /** Idle time during which some expected step was ready (PlanTracker's meaning of ready). */
@@ -134,8 +141,14 @@ export interface SuiteMetrics {
   readonly recall: Stat;
   readonly f1: Stat;
   readonly dependencyViolations: Stat;
-  readonly boundRatio: Stat;
-  readonly speedupVsSequential: Stat;
+  /** Headline: mean of successBoundRatio over every episode (a failed one counts 0). */
+  readonly successWeightedBoundRatio: Stat;
+  /** Secondary: mean of boundRatio over the successful episodes only (n says how many). */
+  readonly boundRatioOfSuccesses: Stat;
+  /** Headline: mean of successSpeedup over every episode (a failed one counts 0). */
+  readonly successWeightedSpeedup: Stat;
+  /** Secondary: mean of speedupVsSequential over the successful episodes only. */
+  readonly speedupOfSuccesses: Stat;
   readonly idleWhileReadyUs: Stat;
   readonly meanCallsInFlight: Stat;
   readonly overlapShare: Stat;

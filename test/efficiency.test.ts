@@ -1,0 +1,122 @@
+/**
+ * Efficiency must not reward failure (issue 22): the headline efficiency figures are
+ * success-weighted per episode, so an agent can never raise them by breaking a task.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { GreedyAsync, createAgent } from '../agents/index.js';
+import { loadScenarioFile } from '../scenarios/load.js';
+import { computeOracle } from '../scenarios/oracle.js';
+import type { PlanStep, PlanTask } from '../scenarios/plan.js';
+import type { Observation } from '../scenarios/protocol.js';
+import type { Scenario } from '../scenarios/schema.js';
+import { aggregate, scoreEpisode, type EpisodeScore, type SuiteSummary } from '../scenarios/scoring.js';
+import { caseToScenario, stressCaseArb } from '../scenarios/stress/arbitrary.js';
+import { runEpisode } from '../scenarios/world.js';
+import type { Agent } from '../scenarios/protocol.js';
+
+/** Never issues one chosen step (nor anything after it) and answers its task without it. */
+class Skipper extends GreedyAsync {
+  constructor(private readonly skipped: string) {
+    super('test:skipper', { maxInFlight: Infinity, thinkMs: null, retry: 7, pollMs: 100 });
+  }
+
+  private blocked(step: PlanStep): boolean {
+    return step.key === this.skipped || this.plan.dependencies(step).some((d) => this.blocked(d));
+  }
+
+  protected override readySteps(observation: Observation): PlanStep[] {
+    return super.readySteps(observation).filter((s) => !this.blocked(s));
+  }
+
+  protected override answerCandidates(): readonly PlanTask[] {
+    return this.tracker.tasksAwaitingAnswer();
+  }
+
+  protected override shouldAnswer(task: PlanTask): boolean {
+    if (!this.tracker.isReleased(task) || !this.tracker.awaitsAnswer(task)) return false;
+    return task.steps.every((s) => !this.tracker.get(s).released || this.tracker.get(s).done || this.blocked(s));
+  }
+}
+
+type Mutation = { kind: 'skip'; step: number } | { kind: 'answer-early' } | { kind: 'violate' } | { kind: 'drop-answer' };
+
+function mutant(scenario: Scenario, m: Mutation): Agent {
+  switch (m.kind) {
+    case 'skip': {
+      const steps = scenario.tasks.flatMap((t) => t.steps.map((s) => `${t.id}/${s.id}`));
+      return new Skipper(steps[m.step % steps.length]!);
+    }
+    case 'answer-early':
+      return createAgent('hasty');
+    case 'violate':
+      return createAgent('impatient:luck=1');
+    case 'drop-answer':
+      // Gives up a task (and never answers it) once a call has been out at all.
+      return createAgent('forgetful:patienceMs=0');
+  }
+}
+
+async function scored(scenario: Scenario, agent: Agent, seed: number, reference: { boundUs: number | null; sequentialMakespanUs: number | null }): Promise<EpisodeScore> {
+  const episode = await runEpisode(scenario, agent, { seed, mode: 'async', delivery: 'push' });
+  return scoreEpisode(scenario, episode.events, reference);
+}
+
+const headline = (s: SuiteSummary) => [s.metrics.successWeightedBoundRatio.mean, s.metrics.successWeightedSpeedup.mean];
+
+describe('efficiency does not reward failure', () => {
+  it('hasty on chain.json: 0% task success gives a headline efficiency and speedup of 0', async () => {
+    const scenario = loadScenarioFile('scenarios/examples/chain.json');
+    const oracle = await computeOracle(scenario, { seed: 1 });
+    const sequential = await runEpisode(scenario, createAgent('sequential'), { seed: 1 });
+    const reference = { boundUs: oracle.boundUs, sequentialMakespanUs: sequential.makespanUs };
+    const s = await scored(scenario, createAgent('hasty'), 1, reference);
+    expect(s.success).toBe(false);
+    // It finishes sooner than the bound allows a correct agent: the raw ratio exceeds 1...
+    expect(s.efficiency.boundRatio!).toBeGreaterThan(1);
+    // ...and earns nothing for it.
+    expect([s.efficiency.successBoundRatio, s.efficiency.successSpeedup]).toEqual([0, 0]);
+    const summary = aggregate([{ instance: scenario.id, seed: 1, score: s }]);
+    expect(headline(summary)).toEqual([0, 0]);
+    expect(summary.metrics.boundRatioOfSuccesses.n).toBe(0);
+  });
+
+  it('a correct agent keeps its efficiency: success-weighted equals the mean over successes', async () => {
+    const scenario = loadScenarioFile('scenarios/examples/chain.json');
+    const oracle = await computeOracle(scenario, { seed: 1 });
+    const s = await scored(scenario, createAgent('greedy-async'), 1, { boundUs: oracle.boundUs, sequentialMakespanUs: 1 });
+    expect(s.success).toBe(true);
+    expect(s.efficiency.successBoundRatio).toBe(s.efficiency.boundRatio);
+    expect(s.efficiency.successBoundRatio).toBeGreaterThan(0);
+  });
+
+  it('no mutation that breaks a task improves a headline efficiency figure (random scenarios)', async () => {
+    const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+      fc.nat(50).map((step) => ({ kind: 'skip' as const, step })),
+      fc.constant({ kind: 'answer-early' as const }),
+      fc.constant({ kind: 'violate' as const }),
+      fc.constant({ kind: 'drop-answer' as const }),
+    );
+    let broken = 0;
+    await fc.assert(
+      fc.asyncProperty(stressCaseArb({ maxTasks: 4, maxSteps: 5 }), fc.nat(1000), mutationArb, async (c, seed, mutation) => {
+        const scenario = caseToScenario(c);
+        const oracle = await computeOracle(scenario, { seed });
+        const sequential = await runEpisode(scenario, createAgent('sequential'), { seed, mode: 'async', delivery: 'push' });
+        const reference = { boundUs: oracle.boundUs, sequentialMakespanUs: sequential.endReason === 'completed' ? sequential.makespanUs : null };
+        const correct = await scored(scenario, createAgent('greedy-async'), seed, reference);
+        const mutated = await scored(scenario, mutant(scenario, mutation), seed, reference);
+        if (mutated.success) return; // the mutation happened not to break a task here
+        broken++;
+        const before = headline(aggregate([{ instance: 'x', seed, score: correct }]));
+        const after = headline(aggregate([{ instance: 'x', seed, score: mutated }]));
+        for (const [i, value] of after.entries()) if (value !== null) expect(value).toBeLessThanOrEqual(before[i]!);
+        // The per-episode figures themselves: a broken episode earns exactly 0.
+        if (mutated.efficiency.successBoundRatio !== null) expect(mutated.efficiency.successBoundRatio).toBe(0);
+        if (mutated.efficiency.successSpeedup !== null) expect(mutated.efficiency.successSpeedup).toBe(0);
+      }),
+      { numRuns: 150 },
+    );
+    expect(broken).toBeGreaterThan(50);
+  });
+});
