@@ -59,8 +59,11 @@ function parseDelivery(delivery: string): Delivery {
   return delivery;
 }
 
-const pct = (s: Stat): string => (s.mean === null ? '-' : `${(s.mean * 100).toFixed(1)}%${s.halfWidth === null ? '' : ` ±${(s.halfWidth * 100).toFixed(1)}`}`);
-const num = (s: Stat, digits = 2): string => (s.mean === null ? '-' : `${s.mean.toFixed(digits)}${s.halfWidth === null ? '' : ` ±${s.halfWidth.toFixed(digits)}`}`);
+/** A value with its 95% interval as [low, high] (asymmetric where the range clamps it). */
+const withInterval = (mean: number | null, low: number | null, high: number | null, f: (x: number) => string): string =>
+  mean === null ? '-' : `${f(mean)}${low === null || high === null ? '' : ` [${f(low)}, ${f(high)}]`}`;
+const pct = (s: Stat): string => withInterval(s.mean, s.low, s.high, (x) => `${(x * 100).toFixed(1)}`).replace(/^([^ ]+)/, '$1%');
+const num = (s: Stat, digits = 2): string => withInterval(s.mean, s.low, s.high, (x) => x.toFixed(digits));
 /** A secondary mean with the number of episodes it is over. */
 const ofN = (s: Stat, digits = 2): string => (s.mean === null ? '- (n=0)' : `${s.mean.toFixed(digits)} (n=${s.n})`);
 
@@ -78,7 +81,7 @@ export function formatSummaryTable(summaries: readonly AgentSummary[]): string {
       ofN(s.metrics.boundRatioOfSuccesses),
       num(s.metrics.successWeightedSpeedup),
       ofN(s.metrics.speedupOfSuccesses),
-      s.passK.value === null ? '-' : `${(s.passK.value * 100).toFixed(1)}% (k=${s.passK.k})`,
+      s.passK.value === null ? '-' : `${pct({ n: s.instances, mean: s.passK.value, sd: null, interval: 'wilson', low: s.passK.low, high: s.passK.high })} (k=${s.passK.k})`,
     ]),
   );
 }

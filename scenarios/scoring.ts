@@ -5,10 +5,11 @@
  *
  * - `scoreEpisode(scenario, events, reference?)`: pure and deterministic; the score is canonical
  *   (fixed key order, null for absent values).
- * - `aggregate(scores)`: means with 95% t intervals over (instance, seed) episodes, pass^k.
+ * - `aggregate(scores)`: over (instance, seed) episodes: proportions with 95% Wilson intervals,
+ *   means with 95% t intervals clamped to their range, pass^k.
  */
 export { scoreEpisode, answerSatisfies } from './scoring/episode.js';
-export { aggregate, stat, tQuantile975 } from './scoring/aggregate.js';
+export { aggregate, proportion, stat, tQuantile975, wilson, NON_NEGATIVE, UNIT, type Range } from './scoring/aggregate.js';
 export { callOverlap, clippedLength, type Interval } from './scoring/intervals.js';
 export type {
   CallScore,

@@ -6,7 +6,7 @@ import { computeOracle } from '../scenarios/oracle.js';
 import { Plan } from '../scenarios/plan.js';
 import type { Action, Decision, Observation } from '../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../scenarios/schema.js';
-import { aggregate, callOverlap, scoreEpisode, stat, tQuantile975, type EpisodeScore, type ScoredEpisode } from '../scenarios/scoring.js';
+import { aggregate, callOverlap, NON_NEGATIVE, proportion, scoreEpisode, stat, tQuantile975, UNIT, wilson, type EpisodeScore, type ScoredEpisode } from '../scenarios/scoring.js';
 import { PlanTracker } from '../scenarios/tracker.js';
 import { runEpisode } from '../scenarios/world.js';
 import { build, dagScenario, dagShapeArb, echoTool, scripted } from './support/scenarios.js';
@@ -585,28 +585,32 @@ describe('aggregate', () => {
   it('means, t intervals, pass^k and pass-hat on a handmade set', () => {
     const a = aggregate(set);
     expect([a.episodes, a.instances, a.seedsPerInstance]).toEqual([6, 2, { min: 3, max: 3 }]);
-    // Task success 1,1,0,1,1,1: mean 5/6, sd sqrt(1/6), half-width t(0.975,5) * sd / sqrt(6).
+    // Task success 1,1,0,1,1,1: 5 of 6, a Wilson interval (never beyond [0, 1]).
     const ts = a.metrics.taskSuccess;
-    expect(ts.n).toBe(6);
+    expect([ts.n, ts.interval]).toEqual([6, 'wilson']);
     expect(ts.mean).toBeCloseTo(5 / 6, 12);
     expect(ts.sd).toBeCloseTo(Math.sqrt(1 / 6), 12);
-    expect(ts.halfWidth).toBeCloseTo((2.570581836 * Math.sqrt(1 / 6)) / Math.sqrt(6), 9);
-    expect(ts.low).toBeCloseTo(5 / 6 - 0.428430306, 8);
-    expect(ts.high).toBeCloseTo(5 / 6 + 0.428430306, 8);
+    expect(ts.low).toBeCloseTo(0.4365, 4);
+    expect(ts.high).toBeCloseTo(0.9699, 4);
     // Bound ratio over the successes leaves out the null and the failure: 0.8, 0.9, 0.7, 0.5 -> mean
     // 0.725, sd sqrt(0.0625/3), t(0.975,3).
     const br = a.metrics.boundRatioOfSuccesses;
     expect(br.n).toBe(4);
     expect(br.mean).toBeCloseTo(0.725, 12);
     expect(br.sd).toBeCloseTo(Math.sqrt(0.0875 / 3), 12);
-    expect(br.halfWidth).toBeCloseTo((3.182446305 * Math.sqrt(0.0875 / 3)) / Math.sqrt(4), 9);
+    const half = (3.182446305 * Math.sqrt(0.0875 / 3)) / Math.sqrt(4);
+    expect(br.interval).toBe('t');
+    expect(br.low).toBeCloseTo(0.725 - half, 12);
+    expect(br.high).toBeCloseTo(0.725 + half, 12);
     // Success-weighted: the failure counts 0, the null (no bound) stays out: 0.8, 0, 0.9, 0.7, 0.5.
     expect(a.metrics.successWeightedBoundRatio.n).toBe(5);
     expect(a.metrics.successWeightedBoundRatio.mean).toBeCloseTo(2.9 / 5, 12);
     expect(a.metrics.dependencyViolations.mean).toBeCloseTo(0.5, 12);
     expect(a.metrics.subtaskSuccess.mean).toBeCloseTo(11 / 12, 12);
     // pass^3: X fails on seed 3, Y passes.
-    expect(a.passK).toEqual({ k: 3, value: 0.5 });
+    expect(a.passK).toMatchObject({ k: 3, value: 0.5 });
+    expect(a.passK.low).toBeCloseTo(0.0945, 4);
+    expect(a.passK.high).toBeCloseTo(0.9055, 4);
     // pass-hat: k=1 (2/3 + 1)/2; k=2 (C(2,2)/C(3,2) + 1)/2; k=3 (0 + 1)/2.
     expect(a.passHat.map((p) => p.k)).toEqual([1, 2, 3]);
     expect(a.passHat[0]!.value).toBeCloseTo(5 / 6, 12);
@@ -621,12 +625,50 @@ describe('aggregate', () => {
   it('is independent of input order, rejects a repeated (instance, seed), and handles small sets', () => {
     expect(JSON.stringify(aggregate([...set].reverse()))).toBe(JSON.stringify(aggregate(set)));
     expect(() => aggregate([...set, set[0]!])).toThrow(/twice/);
-    expect(stat([])).toEqual({ n: 0, mean: null, sd: null, halfWidth: null, low: null, high: null });
-    expect(stat([null, 2])).toEqual({ n: 1, mean: 2, sd: null, halfWidth: null, low: null, high: null });
+    expect(stat([])).toEqual({ n: 0, mean: null, sd: null, interval: null, low: null, high: null });
+    expect(stat([null, 2])).toEqual({ n: 1, mean: 2, sd: null, interval: null, low: null, high: null });
     const uneven = aggregate([...set, { instance: 'Z', seed: 1, score: variant(true, 1, 0) }]);
-    expect(uneven.passK).toEqual({ k: null, value: 2 / 3 });
+    expect(uneven.passK).toMatchObject({ k: null, value: 2 / 3 });
     expect(uneven.passHat.map((p) => p.k)).toEqual([1]);
-    expect(aggregate([]).passK).toEqual({ k: null, value: null });
+    expect(aggregate([]).passK).toEqual({ k: null, value: null, low: null, high: null });
+  });
+
+  it('issue 22: a success rate is never "100.0% ±0.0" nor "90.9% ±13.0": Wilson intervals stay in [0, 1]', () => {
+    const all = proportion(Array<boolean>(11).fill(true));
+    expect([all.mean, all.high]).toEqual([1, 1]);
+    expect(all.low).toBeCloseTo(0.7412, 4); // not a zero-width interval at 100%
+    const most = proportion([...Array<boolean>(10).fill(true), false]);
+    expect(most.low).toBeCloseTo(0.6226, 4);
+    expect(most.high).toBeCloseTo(0.9838, 4); // the t interval reached 1.039
+    expect(proportion([false, false]).low).toBe(0);
+    fc.assert(
+      fc.property(fc.nat(200), fc.nat(200), (a, b) => {
+        const n = a + b + 1;
+        const { low, high } = wilson(Math.min(a, n), n);
+        expect(low).toBeGreaterThanOrEqual(0);
+        expect(high).toBeLessThanOrEqual(1);
+        expect(low).toBeLessThanOrEqual(Math.min(a, n) / n);
+        expect(high).toBeGreaterThanOrEqual(Math.min(a, n) / n);
+      }),
+    );
+  });
+
+  it('issue 22: a t interval of a bounded mean is clamped to its range', () => {
+    const s = stat([1, 1, 0.5], UNIT);
+    expect(s.high).toBe(1);
+    expect(s.low).toBeGreaterThan(0);
+    const v = stat([0, 0, 3], NON_NEGATIVE);
+    expect(v.low).toBe(0);
+    // Every interval of the summary lies inside its metric's range, on random sets.
+    fc.assert(
+      fc.property(fc.array(fc.record({ ok: fc.boolean(), rate: fc.double({ min: 0, max: 1, noNaN: true }) }), { minLength: 2, maxLength: 20 }), (xs) => {
+        const a = aggregate(xs.map((x, i) => ({ instance: `i${i % 3}`, seed: i, score: { ...variant(x.ok, x.rate, 0), subtaskSuccessRate: x.rate } })));
+        for (const m of [a.metrics.taskSuccess, a.metrics.subtaskSuccess, a.metrics.successWeightedBoundRatio, a.metrics.boundRatioOfSuccesses]) {
+          if (m.low !== null) expect(m.low).toBeGreaterThanOrEqual(0);
+          if (m.high !== null) expect(m.high).toBeLessThanOrEqual(1);
+        }
+      }),
+    );
   });
 
   it('the t quantile: exact table to 30 degrees of freedom, then the expansion, tending to 1.96', () => {

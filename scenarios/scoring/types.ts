@@ -121,15 +121,21 @@ export interface ScoreReference {
   readonly sequentialMakespanUs?: number | null;
 }
 
-/** Mean and 95% confidence interval of one metric over a suite's episodes. */
+/**
+ * Mean and 95% confidence interval of one metric over a suite's episodes. The interval is never
+ * outside the metric's possible range: a Wilson score interval for a proportion of 0/1 outcomes,
+ * Student's t for a mean of per-episode values, clamped to the values' range (so it can be
+ * asymmetric around the mean).
+ */
 export interface Stat {
   /** Episodes with a value (null values are left out). */
   readonly n: number;
   readonly mean: number | null;
   /** Sample standard deviation (n - 1); null when n < 2. */
   readonly sd: number | null;
-  /** t(0.975, n - 1) * sd / sqrt(n); null when n < 2. */
-  readonly halfWidth: number | null;
+  /** How [low, high] was made; null when there is no interval. */
+  readonly interval: 'wilson' | 't' | null;
+  /** Null without an interval: n = 0, or n < 2 for a t interval. */
   readonly low: number | null;
   readonly high: number | null;
 }
@@ -167,8 +173,11 @@ export interface SuiteSummary {
   readonly instances: number;
   readonly seedsPerInstance: { readonly min: number; readonly max: number };
   readonly metrics: SuiteMetrics;
-  /** pass^k with k = seeds per instance: the share of instances where every seed succeeded. k is null when instances have different seed counts. */
-  readonly passK: { readonly k: number | null; readonly value: number | null };
+  /**
+   * pass^k with k = seeds per instance: the share of instances where every seed succeeded (k is
+   * null when instances have different seed counts), with its Wilson interval over the instances.
+   */
+  readonly passK: { readonly k: number | null; readonly value: number | null; readonly low: number | null; readonly high: number | null };
   /** The unbiased pass^k estimate C(c,k)/C(n,k) averaged over instances, for k = 1 .. min seeds per instance. */
   readonly passHat: ReadonlyArray<{ readonly k: number; readonly value: number }>;
   readonly perInstance: readonly InstanceSummary[];
