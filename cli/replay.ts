@@ -21,7 +21,7 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentMaker, isModuleSpec } from '../agents/index.js';
 import type { EpisodeEvent } from '../scenarios/events.js';
-import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, summarizeReplay, verifyReplayFiles, writeGolden, type InspectFormat, type ReplaySummary } from '../replays/index.js';
+import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, rescoreReplay, verifyReplayFiles, writeGolden, type InspectFormat, type ReplaySummary } from '../replays/index.js';
 import { EXIT_BAD_INPUT, UsageError } from './errors.js';
 import { table } from './table.js';
 
@@ -219,8 +219,9 @@ export function registerReplay(program: Command): void {
     .description('re-score replays without re-running them')
     .argument('<file...>', 'replay files, or directories of them (every .ttr file under each, in name order)')
     .option('--json', 'print the scores as JSON')
-    .action((files: string[], options: { json?: boolean }) => {
-      const summaries = replayPaths(files).map((f) => summarizeReplay(readReplayFile(f)));
+    .action(async (files: string[], options: { json?: boolean }) => {
+      const summaries: ReplaySummary[] = [];
+      for (const f of replayPaths(files)) summaries.push(await rescoreReplay(readReplayFile(f)));
       if (options.json === true) {
         write(JSON.stringify(summaries, null, 2));
         return;

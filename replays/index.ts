@@ -17,5 +17,5 @@ export { verifyReplayFiles, VerifyPool, autoWorkers, type FileVerdict, type Veri
 export { forkReplay, ForkAgent, forkAgentFor, handoverIndex, replayedDecisions, type ForkOptions, type ForkResult, type ReplayedDecision } from './fork.js';
 export { diffReplays, type ReplayDiff } from './diff.js';
 export { inspectReplay, formatText, formatJsonl, formatChrome, INSPECT_FORMATS, type InspectFormat } from './inspect.js';
-export { scoreReplay, summarizeReplay, episodeFacts, type ReplaySummary, type EpisodeFacts } from './score.js';
+export { replayReference, rescoreReplay, scoreReplay, summarizeReplay, episodeFacts, type ReplaySummary, type EpisodeFacts } from './score.js';
 export { generateGolden, writeGolden, checkGolden, goldenDir, GOLDEN_AGENTS, GOLDEN_SEED, type GoldenReplay } from './golden.js';

@@ -4,6 +4,8 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { MAIN, ROOT, hasStackTrace, tooltime } from './support/cli.js';
+import { canonicalJson } from '../scenarios/canonical.js';
+import type { JsonValue } from '../scenarios/schema.js';
 
 const chain = join(ROOT, 'scenarios', 'examples', 'chain.json');
 const examples = join(ROOT, 'scenarios', 'examples');
@@ -148,10 +150,25 @@ describe('tooltime run records replays', () => {
       const file = join(out, 'replays', `${e.instance}--${e.agent}--seed${e.seed}.ttr`);
       const verify = tooltime(['replay', 'verify', file]);
       expect(verify.status, verify.stdout + verify.stderr).toBe(0);
-      const scored = JSON.parse(tooltime(['score', file, '--json']).stdout)[0];
-      // The run scored against the oracle and the sequential reference; a replay alone has neither.
-      const strip = (s: { efficiency: Record<string, unknown> }) => ({ ...s, efficiency: { ...s.efficiency, boundUs: null, boundRatio: null, sequentialMakespanUs: null, speedupVsSequential: null, successBoundRatio: null, successSpeedup: null } });
-      expect(strip(scored.score)).toEqual(strip(e.score));
+    }
+  });
+
+  it('issue 22: tooltime score on a run\'s --out gives every episode the score the run reported, byte for byte (bound and sequential reference included)', () => {
+    for (const delivery of ['push', 'poll']) {
+      const out = mkdtempSync(join(tmpdir(), 'tooltime-rescore-'));
+      const r = tooltime(['run', examples, '-a', 'greedy-async', '-a', 'hasty', '--seed', '2', '--delivery', delivery, '--out', out, '--quiet']);
+      expect(r.status).toBe(0);
+      const episodes = readFileSync(join(out, 'episodes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const scored = JSON.parse(tooltime(['score', out, '--json']).stdout) as Array<{ file: string; score: unknown }>;
+      expect(scored.length).toBe(episodes.length);
+      const byFile = new Map(scored.map((s) => [basename(s.file), s.score]));
+      let withBound = 0;
+      for (const e of episodes) {
+        const again = byFile.get(`${e.instance}--${e.agent}--seed${e.seed}.ttr`);
+        expect(canonicalJson(again as JsonValue)).toBe(canonicalJson(e.score));
+        if (e.score.efficiency.boundUs !== null && e.score.efficiency.sequentialMakespanUs !== null) withBound++;
+      }
+      expect(withBound).toBe(episodes.length);
     }
   });
 
