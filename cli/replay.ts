@@ -13,14 +13,17 @@
  * - `replay fork FILE --at N --agent SPEC [--seed S] --record OUT`: reproduces the first N records,
  *   then hands over to SPEC; `--seed` re-seeds only the new agent's own random streams.
  * - `replay golden [--check] [--out DIR]`: regenerates (or checks) the golden replays.
- * - `score FILE|DIR... [--json]`: re-scores replays without re-running them.
+ * - `score FILE|DIR... [--json]`: re-scores replays without re-running them (bound and sequential
+ *   reference recomputed from each header); says when a run folder's stored scores are of another
+ *   scoring version.
  * A directory stands for every .ttr file under it, in name order.
  */
 import type { Command } from 'commander';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { agentMaker, isModuleSpec } from '../agents/index.js';
 import type { EpisodeEvent } from '../scenarios/events.js';
+import { SCORING_VERSION } from '../scenarios/scoring.js';
 import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, rescoreReplay, verifyReplayFiles, writeGolden, type InspectFormat, type ReplaySummary } from '../replays/index.js';
 import { EXIT_BAD_INPUT, UsageError } from './errors.js';
 import { table } from './table.js';
@@ -52,6 +55,40 @@ function parseSeed(raw: string): number {
  * `tooltime run --out DIR` leaves them in DIR/replays), in name order; anything else is taken as a
  * file (one that cannot be read gets its own verdict). A directory without replays is a usage error.
  */
+/**
+ * For each run folder among `args` (a folder holding `episodes.jsonl`, or the `replays/` folder
+ * inside one), a line saying so when its stored scores were made by other scoring rules than the
+ * ones `tooltime score` re-scores with. A score without `scoringVersion` predates versions (1).
+ */
+export function storedVersionNotes(args: readonly string[]): string[] {
+  const notes: string[] = [];
+  const seen = new Set<string>();
+  for (const arg of args) {
+    const isDir = statSync(arg, { throwIfNoEntry: false })?.isDirectory() === true;
+    const dir = isDir ? arg : dirname(arg);
+    for (const candidate of [join(dir, 'episodes.jsonl'), join(dirname(dir), 'episodes.jsonl')]) {
+      if (seen.has(candidate) || !existsSync(candidate)) continue;
+      seen.add(candidate);
+      const versions = new Set<number>();
+      for (const line of readFileSync(candidate, 'utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        try {
+          const v = (JSON.parse(line) as { score?: { scoringVersion?: unknown } }).score?.scoringVersion;
+          versions.add(typeof v === 'number' ? v : 1);
+        } catch {
+          versions.add(Number.NaN);
+        }
+      }
+      const other = [...versions].filter((v) => v !== SCORING_VERSION);
+      if (other.length > 0) {
+        const named = other.map((v) => (Number.isNaN(v) ? 'unreadable' : String(v))).join(', ');
+        notes.push(`${candidate}: stored scores are of scoring version ${named}; the scores here are re-scored from the replays with version ${SCORING_VERSION} (do not mix the two)`);
+      }
+    }
+  }
+  return notes;
+}
+
 export function replayPaths(args: readonly string[]): string[] {
   const paths: string[] = [];
   for (const arg of args) {
@@ -222,6 +259,7 @@ export function registerReplay(program: Command): void {
     .action(async (files: string[], options: { json?: boolean }) => {
       const summaries: ReplaySummary[] = [];
       for (const f of replayPaths(files)) summaries.push(await rescoreReplay(readReplayFile(f)));
+      for (const note of storedVersionNotes(files)) writeErr(note);
       if (options.json === true) {
         write(JSON.stringify(summaries, null, 2));
         return;

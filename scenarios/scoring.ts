@@ -8,6 +8,7 @@
  * - `aggregate(scores)`: over (instance, seed) episodes: proportions with 95% Wilson intervals,
  *   means with 95% t intervals clamped to their range, pass^k.
  */
+export { SCORING_VERSION } from './scoring/version.js';
 export { scoreEpisode, answerSatisfies } from './scoring/episode.js';
 export { aggregate, proportion, stat, tQuantile975, wilson, NON_NEGATIVE, UNIT, type Range } from './scoring/aggregate.js';
 export { callOverlap, clippedLength, type Interval } from './scoring/intervals.js';

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { MAIN, ROOT, hasStackTrace, tooltime } from './support/cli.js';
 import { canonicalJson } from '../scenarios/canonical.js';
+import { SCORING_VERSION } from '../scenarios/scoring.js';
 import type { JsonValue } from '../scenarios/schema.js';
 
 const chain = join(ROOT, 'scenarios', 'examples', 'chain.json');
@@ -169,6 +170,25 @@ describe('tooltime run records replays', () => {
         if (e.score.efficiency.boundUs !== null && e.score.efficiency.sequentialMakespanUs !== null) withBound++;
       }
       expect(withBound).toBe(episodes.length);
+    }
+  });
+
+  it('issue 22: results say which scoring made them; tooltime score says when stored scores are of another version', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tooltime-version-'));
+    const r = tooltime(['run', chain, '-a', 'greedy-async', '--seed', '1', '--out', out, '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).agents[0].summary.scoringVersion).toBe(SCORING_VERSION);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))[0].summary.scoringVersion).toBe(SCORING_VERSION);
+    const lines = readFileSync(join(out, 'episodes.jsonl'), 'utf8').trim().split('\n');
+    for (const line of lines) expect(JSON.parse(line).score.scoringVersion).toBe(SCORING_VERSION);
+    const same = tooltime(['score', out]);
+    expect([same.status, same.stderr]).toEqual([0, '']);
+    // Stored by older rules (no version recorded: version 1).
+    writeFileSync(join(out, 'episodes.jsonl'), lines.map((l) => l.replace(`"scoringVersion":${SCORING_VERSION},`, '')).join('\n') + '\n');
+    for (const arg of [out, join(out, 'replays')]) {
+      const older = tooltime(['score', arg]);
+      expect(older.status).toBe(0);
+      expect(older.stderr).toBe(`${join(out, 'episodes.jsonl')}: stored scores are of scoring version 1; the scores here are re-scored from the replays with version ${SCORING_VERSION} (do not mix the two)\n`);
     }
   });
 

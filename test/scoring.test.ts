@@ -625,6 +625,8 @@ describe('aggregate', () => {
   it('is independent of input order, rejects a repeated (instance, seed), and handles small sets', () => {
     expect(JSON.stringify(aggregate([...set].reverse()))).toBe(JSON.stringify(aggregate(set)));
     expect(() => aggregate([...set, set[0]!])).toThrow(/twice/);
+    // Scores of other scoring rules are not mixed in: they must be re-scored.
+    expect(() => aggregate([...set.slice(1), { ...set[0]!, score: { ...set[0]!.score, scoringVersion: 1 } }])).toThrow(/scoring version/);
     expect(stat([])).toEqual({ n: 0, mean: null, sd: null, interval: null, low: null, high: null });
     expect(stat([null, 2])).toEqual({ n: 1, mean: 2, sd: null, interval: null, low: null, high: null });
     const uneven = aggregate([...set, { instance: 'Z', seed: 1, score: variant(true, 1, 0) }]);
@@ -689,7 +691,7 @@ describe('determinism and canonical output', () => {
     const b = scoreEpisode(example, [...ep.events], { boundUs: 33_000 });
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
     expect(JSON.parse(JSON.stringify(a))).toStrictEqual(a);
-    expect(Object.keys(a)).toEqual(['scenario', 'success', 'tasksSucceeded', 'tasksTotal', 'subtaskSuccessRate', 'steps', 'tasks', 'efficiency', 'counts', 'calls']);
+    expect(Object.keys(a)).toEqual(['scoringVersion', 'scenario', 'success', 'tasksSucceeded', 'tasksTotal', 'subtaskSuccessRate', 'steps', 'tasks', 'efficiency', 'counts', 'calls']);
     expect(Object.keys(a.efficiency)).toEqual(['makespanUs', 'boundUs', 'boundRatio', 'sequentialMakespanUs', 'speedupVsSequential', 'successBoundRatio', 'successSpeedup', 'idleUs', 'idleWhileReadyUs', 'callWaitUs', 'meanCallsInFlight', 'overlapShare']);
     expect(a.efficiency.sequentialMakespanUs).toBeNull();
     expect(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: a }]))).toBe(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: b }])));

@@ -5,6 +5,7 @@
  * Cornish-Fisher expansion beyond, which tends to the normal 1.96), clamped to the values' range.
  * The result does not depend on the order of the input (it is sorted by instance, then seed).
  */
+import { SCORING_VERSION } from './version.js';
 import type { EpisodeScore, InstanceSummary, ScoredEpisode, Stat, SuiteSummary } from './types.js';
 
 /** t(0.975, df) for df = 1..30. */
@@ -122,7 +123,12 @@ export function aggregate(scores: readonly ScoredEpisode[]): SuiteSummary {
     const value = perInstance.reduce((sum, i) => sum + choose(i.successes, k) / choose(i.seeds, k), 0) / perInstance.length;
     passHat.push({ k, value });
   }
+  const versions = new Set(sorted.map((s) => s.score.scoringVersion));
+  if (versions.size > 1 || (versions.size === 1 && !versions.has(SCORING_VERSION))) {
+    throw new Error(`aggregate: scores of scoring version(s) ${[...versions].join(', ')} cannot be summarised by version ${SCORING_VERSION}: re-score them from their replays`);
+  }
   return {
+    scoringVersion: SCORING_VERSION,
     episodes: sorted.length,
     instances: perInstance.length,
     seedsPerInstance: { min: minSeeds, max: maxSeeds },

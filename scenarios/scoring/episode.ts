@@ -15,6 +15,7 @@ import { planOf } from '../compiled.js';
 import type { PlanStep } from '../plan.js';
 import type { AnswerSpec, JsonValue, Scenario } from '../schema.js';
 import { callOverlap, clippedLength, type Interval } from './intervals.js';
+import { SCORING_VERSION } from './version.js';
 import type { CallScore, CallVerdict, EpisodeScore, ScoreReference, TaskScore } from './types.js';
 
 interface CallRecord {
@@ -261,6 +262,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   const windowUs = firstArrivalUs === null ? 0 : makespanUs - firstArrivalUs;
 
   return {
+    scoringVersion: SCORING_VERSION,
     scenario: scenario.id,
     success: tasksSucceeded === tasks.length,
     tasksSucceeded,

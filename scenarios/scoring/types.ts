@@ -99,6 +99,8 @@ export interface EpisodeCounts {
 }
 
 export interface EpisodeScore {
+  /** The scoring rules that made this score (`SCORING_VERSION`). */
+  readonly scoringVersion: number;
   readonly scenario: string;
   /** Task level: every task (sub-task) of the composite instance succeeded. */
   readonly success: boolean;
@@ -169,6 +171,8 @@ export interface InstanceSummary {
 }
 
 export interface SuiteSummary {
+  /** The scoring rules that made the summary and the scores under it (`SCORING_VERSION`). */
+  readonly scoringVersion: number;
   readonly episodes: number;
   readonly instances: number;
   readonly seedsPerInstance: { readonly min: number; readonly max: number };
