@@ -82,7 +82,7 @@ export async function evaluateCase(options: StressOptions, stressCase: StressCas
   const episode = await runEpisode(scenario, agent, world);
   const replay = options.encode(scenario, agent.spec, episodeSeed, options.mode, options.delivery, episode.events);
   const single = options.checks.filter((c) => c !== 'determinism');
-  const boundUs = options.checks.includes('efficiency') ? (await computeOracle(scenario, { seed: episodeSeed })).boundUs : null;
+  const referenceUs = options.checks.includes('efficiency') ? (await computeOracle(scenario, { seed: episodeSeed })).realizedPathUs : null;
   const count = (names: readonly CheckName[]) => {
     if (tally === undefined) return;
     for (const n of names) {
@@ -92,7 +92,7 @@ export async function evaluateCase(options: StressOptions, stressCase: StressCas
   };
   // Checks run in the order given; each one that passes is counted.
   for (const [i, name] of single.entries()) {
-    const violation = runChecks({ scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, boundUs }, [name], options);
+    const violation = runChecks({ scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, referenceUs }, [name], options);
     if (violation !== null) {
       count(single.slice(0, i));
       return { violation, scenario, events: episode.events, replay };

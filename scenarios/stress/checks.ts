@@ -18,7 +18,7 @@ export const CHECK_DEFINITIONS: Readonly<Record<CheckName, string>> = {
   dependencies: "no call for a step is issued before every dependency's successful result was delivered to the agent",
   capacity: "no tool ever has more calls in service than its limit, and the agent's own in-flight cap holds",
   starvation: 'no ready step stays unissued through more than K decisions that issue other calls',
-  efficiency: "the makespan is within a factor F of the oracle's lower bound",
+  efficiency: "the makespan is within a factor F of the oracle's realized critical path",
   determinism: 'running the same case twice gives the same replay bytes',
 };
 
@@ -34,7 +34,8 @@ export interface EpisodeUnderCheck {
   readonly events: readonly EpisodeEvent[];
   /** The agent's declared cap on calls in flight (Infinity when it declares none). */
   readonly agentCap: number;
-  readonly boundUs: number | null;
+  /** The oracle's realized critical path (`realizedPathUs`), or null: the efficiency yardstick. */
+  readonly referenceUs: number | null;
 }
 
 export interface Violation {
@@ -160,10 +161,10 @@ export function checkStarvation(e: EpisodeUnderCheck, options: CheckOptions): Vi
 
 export function checkEfficiency(e: EpisodeUnderCheck, options: CheckOptions): Violation | null {
   const last = e.events.at(-1);
-  if (e.boundUs === null || last === undefined || e.boundUs === 0) return null;
-  const ratio = last.timeUs / e.boundUs;
+  if (e.referenceUs === null || last === undefined || e.referenceUs === 0) return null;
+  const ratio = last.timeUs / e.referenceUs;
   if (ratio <= options.efficiencyFactor) return null;
-  return { check: 'efficiency', message: `makespan ${ms(last.timeUs)} is ${ratio.toFixed(2)}x the lower bound ${ms(e.boundUs)} (factor ${options.efficiencyFactor})`, eventIndex: e.events.length - 1 };
+  return { check: 'efficiency', message: `makespan ${ms(last.timeUs)} is ${ratio.toFixed(2)}x the realized critical path ${ms(e.referenceUs)} (factor ${options.efficiencyFactor})`, eventIndex: e.events.length - 1 };
 }
 
 /** Runs the named single-episode checks in a fixed order; returns the first violation. */
