@@ -11,7 +11,7 @@
 export { SCORING_VERSION } from './scoring/version.js';
 export { scoreEpisode, answerSatisfies } from './scoring/episode.js';
 export { aggregate, proportion, stat, tQuantile975, wilson, NON_NEGATIVE, UNIT, type Range } from './scoring/aggregate.js';
-export { callOverlap, clippedLength, type Interval } from './scoring/intervals.js';
+export { callOverlap, clippedLength, sharedLength, type Interval } from './scoring/intervals.js';
 export type {
   CallScore,
   CallVerdict,

@@ -13,6 +13,8 @@ import type { Scenario } from '../scenarios/schema.js';
 import { aggregate, scoreEpisode, type EpisodeScore, type SuiteSummary } from '../scenarios/scoring.js';
 import { caseToScenario, stressCaseArb } from '../scenarios/stress/arbitrary.js';
 import { runEpisode } from '../scenarios/world.js';
+import { build, echoTool, scripted } from './support/scenarios.js';
+import type { Action } from '../scenarios/protocol.js';
 import type { Agent } from '../scenarios/protocol.js';
 
 /** Never issues one chosen step (nor anything after it) and answers its task without it. */
@@ -119,5 +121,63 @@ describe('efficiency does not reward failure', () => {
       { numRuns: 150 },
     );
     expect(broken).toBeGreaterThan(50);
+  });
+});
+
+describe('what the call-time and idle columns mean (issue 22)', () => {
+  const oneSlot = build({
+    id: 'one-slot',
+    thinkTime: { kind: 'constant', ms: 0 },
+    tools: [echoTool('one', { kind: 'constant', ms: 100 }, { concurrency: 1 })],
+    tasks: ['a', 'b', 'c', 'd'].map((id) => ({ id, message: id, steps: [{ id: 's', tool: 'one', args: { task: id } }], answer: { mustContain: [id] } })),
+  });
+
+  it('on a 1-slot tool, queued time is not "in service": at most one call in service, no overlap (was 1.875 in flight, overlap 0.85)', async () => {
+    const ep = await runEpisode(oneSlot, createAgent('greedy-async'), { seed: 1 });
+    const e = scoreEpisode(oneSlot, ep.events).efficiency;
+    expect(e.callServiceUs).toBe(400_000);
+    expect(e.callQueuedUs).toBe(100_000 + 200_000 + 300_000);
+    expect(e.callWaitUs).toBe(e.callQueuedUs + e.callServiceUs);
+    expect(e.meanCallsInService).toBe(1);
+    expect(e.overlapShare).toBe(0);
+  });
+
+  it('idle while ready counts only tasks still awaiting an answer: steps of an answered task are not ready', async () => {
+    // A: two quick chained steps; B: one slow step.
+    const scenario = build({
+      id: 'answered-early',
+      thinkTime: { kind: 'constant', ms: 1 },
+      tools: [echoTool('quick', { kind: 'constant', ms: 10 }), echoTool('slow', { kind: 'constant', ms: 1000 })],
+      tasks: [
+        { id: 'A', message: 'a', steps: [{ id: 'a1', tool: 'quick', args: { n: 1 } }, { id: 'a2', tool: 'quick', args: { n: 2 }, after: ['a1'] }], answer: { mustContain: ['A'] } },
+        { id: 'B', message: 'b', steps: [{ id: 'b1', tool: 'slow', args: { n: 3 } }], answer: { mustContain: ['B'] } },
+      ],
+    });
+    // Issues a1 and b1, answers A as soon as a1's result is in (never issuing a2), then B.
+    const agent = scripted((o) => {
+      const actions: Action[] = [];
+      if (o.decision === 1) actions.push({ type: 'call', tool: 'quick', args: { n: 1 } }, { type: 'call', tool: 'slow', args: { n: 3 } });
+      for (const d of o.delivered) {
+        if (d.type === 'result' && d.tool === 'quick') actions.push({ type: 'answer', task: 'A', content: 'A' });
+        if (d.type === 'result' && d.tool === 'slow') actions.push({ type: 'answer', task: 'B', content: 'B' });
+      }
+      return { actions: [...actions, { type: 'wait' }] };
+    });
+    const ep = await runEpisode(scenario, agent, { seed: 1 });
+    const s = scoreEpisode(scenario, ep.events);
+    expect(s.tasks[0]!.answered).toBe(true);
+    expect(s.tasks[0]!.stepsMatched).toBe(1); // a2 was never issued
+    expect(s.efficiency.idleUs).toBeGreaterThan(900_000);
+    // a2 was "ready" all that time, but its task had been answered: nothing the agent still owed.
+    expect(s.efficiency.idleWhileReadyUs).toBe(0);
+  });
+
+  it('results completed but not yet polled show as idle while results wait (0 under push)', async () => {
+    const scenario = loadScenarioFile('scenarios/examples/chain.json');
+    const push = scoreEpisode(scenario, (await runEpisode(scenario, createAgent('greedy-async'), { seed: 1 })).events);
+    const poll = scoreEpisode(scenario, (await runEpisode(scenario, createAgent('greedy-async:pollMs=1000'), { seed: 1, mode: 'async', delivery: 'poll' })).events);
+    expect(push.efficiency.idleWhileResultsWaitingUs).toBe(0);
+    expect(poll.efficiency.idleWhileResultsWaitingUs).toBeGreaterThan(0);
+    expect(poll.efficiency.idleWhileResultsWaitingUs).toBeLessThanOrEqual(poll.efficiency.idleUs);
   });
 });

@@ -95,6 +95,8 @@ const E = {
   }),
   complete: (t: number, callId: number, ok = true): EpisodeEvent => ({ type: 'call_completed', timeUs: us(t), callId, ok, result: ok ? {} : null, error: ok ? null : 'transient error' }),
   deliver: (t: number, callId: number): EpisodeEvent => ({ type: 'result_delivered', timeUs: us(t), callId }),
+  /** The call got a tool slot and went into service. */
+  run: (t: number, callId: number): EpisodeEvent => ({ type: 'call_started', timeUs: us(t), callId }),
   answer: (t: number, task: string, content: string): EpisodeEvent => ({ type: 'answer_given', timeUs: us(t), task, content }),
   over: (t: number, reason: EndReason = 'completed'): EpisodeEvent => ({ type: 'episode_ended', timeUs: us(t), reason, detail: null }),
 };
@@ -123,13 +125,16 @@ function workedExampleEvents(): EpisodeEvent[] {
     E.start(0), // d1
     E.end(2, 2),
     E.issue(2, 1, 'search', { q: 'flight' }),
+    E.run(2, 1),
     E.start(2), // d2
     E.end(3, 1),
     E.task(5, 'B'),
     E.start(5), // d3
     E.end(6, 1),
     E.issue(6, 2, 'search', { q: 'hotel' }),
+    E.run(6, 2),
     E.issue(6, 3, 'search', { q: 'hotel' }),
+    E.run(6, 3),
     E.start(6), // d4
     E.end(7, 1),
     E.issue(7, 4, 'cancel', {}, 'unknown tool "cancel"'),
@@ -148,6 +153,7 @@ function workedExampleEvents(): EpisodeEvent[] {
     E.deliver(16, 3),
     E.end(17, 1),
     E.issue(17, 5, 'book', { flight: 'F1' }),
+    E.run(17, 5),
     E.answer(17, 'B', 'Your hotel is H9'),
     E.start(17), // d8
     E.end(18, 1),
@@ -226,8 +232,11 @@ describe('the worked example of METRICS.md', () => {
       successSpeedup: 0,
       idleUs: 28_000,
       idleWhileReadyUs: 3_000,
+      idleWhileResultsWaitingUs: 0,
       callWaitUs: 50_000,
-      meanCallsInFlight: 50 / 38,
+      callQueuedUs: 0,
+      callServiceUs: 50_000,
+      meanCallsInService: 50 / 38,
       overlapShare: 0.58,
     });
     expect(s.counts).toEqual({ decisions: 9, calls: 5, answers: 2, rejectedActions: 0, endReason: 'completed' });
@@ -507,7 +516,7 @@ describe('sub-task and task level', () => {
     expect(s.efficiency).toMatchObject({ makespanUs: 4000, boundRatio: null, speedupVsSequential: null });
     // The call still in flight at the end counts until the end: a1 issued at 1 ms.
     expect(s.efficiency.callWaitUs).toBe(3000);
-    expect(s.efficiency.meanCallsInFlight).toBe(3 / 4);
+    expect(s.efficiency.meanCallsInService).toBe(3 / 4);
   });
 });
 
@@ -533,10 +542,10 @@ describe('efficiency', () => {
     const s = scoreEpisode(two, ep.events);
     expect(s.success).toBe(true);
     // Each call waits alone, outside any decision: no overlap.
-    expect(s.efficiency).toMatchObject({ makespanUs: 23_000, idleUs: 20_000, idleWhileReadyUs: 10_000, callWaitUs: 20_000, meanCallsInFlight: 20 / 23, overlapShare: 0 });
+    expect(s.efficiency).toMatchObject({ makespanUs: 23_000, idleUs: 20_000, idleWhileReadyUs: 10_000, callWaitUs: 20_000, meanCallsInService: 20 / 23, overlapShare: 0 });
     // Greedy issues both at once: they overlap each other, and it never idles while a step is ready.
     const g = scoreEpisode(two, (await runEpisode(two, greedy(two), { seed: 1, thinkTime: { kind: 'constant', ms: 1 } })).events);
-    expect(g.efficiency).toMatchObject({ makespanUs: 12_000, idleWhileReadyUs: 0, callWaitUs: 20_000, meanCallsInFlight: 20 / 12, overlapShare: 1 });
+    expect(g.efficiency).toMatchObject({ makespanUs: 12_000, idleWhileReadyUs: 0, callWaitUs: 20_000, meanCallsInService: 20 / 12, overlapShare: 1 });
   });
 
   it('overlap: a lone call counts only inside a decision; two calls in flight overlap each other', () => {
@@ -692,7 +701,7 @@ describe('determinism and canonical output', () => {
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
     expect(JSON.parse(JSON.stringify(a))).toStrictEqual(a);
     expect(Object.keys(a)).toEqual(['scoringVersion', 'scenario', 'success', 'tasksSucceeded', 'tasksTotal', 'subtaskSuccessRate', 'steps', 'tasks', 'efficiency', 'counts', 'calls']);
-    expect(Object.keys(a.efficiency)).toEqual(['makespanUs', 'boundUs', 'boundRatio', 'sequentialMakespanUs', 'speedupVsSequential', 'successBoundRatio', 'successSpeedup', 'idleUs', 'idleWhileReadyUs', 'callWaitUs', 'meanCallsInFlight', 'overlapShare']);
+    expect(Object.keys(a.efficiency)).toEqual(['makespanUs', 'boundUs', 'boundRatio', 'sequentialMakespanUs', 'speedupVsSequential', 'successBoundRatio', 'successSpeedup', 'idleUs', 'idleWhileReadyUs', 'idleWhileResultsWaitingUs', 'callWaitUs', 'callQueuedUs', 'callServiceUs', 'meanCallsInService', 'overlapShare']);
     expect(a.efficiency.sequentialMakespanUs).toBeNull();
     expect(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: a }]))).toBe(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: b }])));
   });

@@ -14,7 +14,7 @@ import type { EpisodeEvent, EndReason } from '../events.js';
 import { planOf } from '../compiled.js';
 import type { PlanStep } from '../plan.js';
 import type { AnswerSpec, JsonValue, Scenario } from '../schema.js';
-import { callOverlap, clippedLength, type Interval } from './intervals.js';
+import { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
 import { SCORING_VERSION } from './version.js';
 import type { CallScore, CallVerdict, EpisodeScore, ScoreReference, TaskScore } from './types.js';
 
@@ -25,10 +25,12 @@ interface CallRecord {
   readonly step: PlanStep | null;
   readonly invalid: boolean;
   readonly violation: boolean;
+  startedUs: number | null;
   completedUs: number | null;
   ok: boolean | null;
   /** Index in the event stream of its `result_delivered`, or null. */
   deliveredAt: number | null;
+  deliveredUs: number | null;
 }
 
 interface AnswerRecord {
@@ -74,6 +76,8 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   let undelivered: string[] = [];
   const deliveredOk = new Set<string>();
   const unresolved = new Map<string, number>();
+  // Tasks with a delivered request not answered since: only their steps count as ready.
+  const awaiting = new Set<string>();
   // Time.
   const decisions: Interval[] = [];
   const idle: Interval[] = [];
@@ -97,7 +101,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   // Ready, as PlanTracker means it: request delivered, every dependency's result delivered, and
   // every call for the step so far resolved as a delivered failure.
   const anyReady = (): boolean =>
-    plan.steps.some((s) => known.has(requestOf(s)) && !doneInWorld.has(s.key) && (unresolved.get(s.key) ?? 0) === 0 && s.after.every((d) => deliveredOk.has(`${s.task}/${d}`)));
+    plan.steps.some((s) => awaiting.has(s.task) && known.has(requestOf(s)) && !doneInWorld.has(s.key) && (unresolved.get(s.key) ?? 0) === 0 && s.after.every((d) => deliveredOk.has(`${s.task}/${d}`)));
   const closeIdle = (nowUs: number): void => {
     if (idleSinceUs === null) return;
     idle.push({ startUs: idleSinceUs, endUs: nowUs });
@@ -121,7 +125,10 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
         break;
       case 'decision_started':
         closeIdle(e.timeUs);
-        for (const r of undelivered) known.add(r);
+        for (const r of undelivered) {
+          known.add(r);
+          awaiting.add(r.startsWith('task:') ? r.slice('task:'.length) : plan.messages[Number(r.slice('message:'.length))]!.task);
+        }
         undelivered = [];
         decisionStartUs = e.timeUs;
         decisionAt = index;
@@ -131,6 +138,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
         const call = calls.get(e.callId);
         if (call === undefined) break;
         call.deliveredAt = index;
+        call.deliveredUs = e.timeUs;
         if (call.step !== null) {
           increment(unresolved, call.step.key, -1);
           if (call.ok === true) deliveredOk.add(call.step.key);
@@ -149,7 +157,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
         const invalid = e.invalid !== null;
         const step = invalid ? null : matchStep(e.tool, e.args);
         const violation = step !== null && (!known.has(requestOf(step)) || step.after.some((d) => !deliveredOk.has(`${step.task}/${d}`)));
-        const call: CallRecord = { id: e.callId, tool: e.tool, issuedUs: e.timeUs, step, invalid, violation, completedUs: null, ok: null, deliveredAt: null };
+        const call: CallRecord = { id: e.callId, tool: e.tool, issuedUs: e.timeUs, step, invalid, violation, startedUs: null, completedUs: null, ok: null, deliveredAt: null, deliveredUs: null };
         calls.set(e.callId, call);
         order.push(call);
         if (step !== null) {
@@ -171,6 +179,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
       }
       case 'answer_given':
         answerCount++;
+        awaiting.delete(e.task);
         answers.set(e.task, { timeUs: e.timeUs, at: index, decisionAt, content: e.content });
         break;
       case 'episode_ended':
@@ -179,8 +188,12 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
         closeIdle(e.timeUs);
         ended = { timeUs: e.timeUs, reason: e.reason };
         break;
+      case 'call_started': {
+        const call = calls.get(e.callId);
+        if (call !== undefined) call.startedUs = e.timeUs;
+        break;
+      }
       case 'episode_started':
-      case 'call_started':
       case 'limit_hit':
         break;
     }
@@ -205,6 +218,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
     verdict: verdictOf(c),
     violation: c.violation,
     issuedUs: c.issuedUs,
+    startedUs: c.startedUs,
     completedUs: c.completedUs,
     ok: c.ok,
   }));
@@ -257,8 +271,15 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   const succeeded = completed && tasksSucceeded === tasks.length;
   const successBoundRatio = boundUs === null ? null : succeeded ? (makespanUs === 0 ? 1 : boundUs / Math.max(boundUs, makespanUs)) : 0;
   const successSpeedup = sequentialMakespanUs === null ? null : succeeded ? speedupVsSequential : 0;
-  const callIntervals: Interval[] = order.map((c) => ({ startUs: c.issuedUs, endUs: c.completedUs ?? makespanUs }));
-  const { waitUs, overlappedUs } = callOverlap(callIntervals, decisions);
+  // A call waits from its issue to its completion (or the end): queued for a slot until it
+  // starts, then in service. Overlap and calls-in-service count the service part only.
+  const endOf = (c: CallRecord): number => c.completedUs ?? makespanUs;
+  const callIntervals: Interval[] = order.map((c) => ({ startUs: c.issuedUs, endUs: endOf(c) }));
+  const serviceIntervals: Interval[] = order.flatMap((c) => (c.startedUs === null ? [] : [{ startUs: c.startedUs, endUs: endOf(c) }]));
+  const waitUs = callIntervals.reduce((sum, i) => sum + (i.endUs - i.startUs), 0);
+  const { waitUs: serviceUs, overlappedUs } = callOverlap(serviceIntervals, decisions);
+  // Outcomes that exist in the world but have not reached the agent (results not yet polled).
+  const waitingResults: Interval[] = order.flatMap((c) => (c.completedUs === null ? [] : [{ startUs: c.completedUs, endUs: c.deliveredUs ?? makespanUs }]));
   const windowUs = firstArrivalUs === null ? 0 : makespanUs - firstArrivalUs;
 
   return {
@@ -291,9 +312,12 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
       successSpeedup,
       idleUs: firstArrivalUs === null ? 0 : clippedLength(idle, firstArrivalUs, makespanUs),
       idleWhileReadyUs,
+      idleWhileResultsWaitingUs: sharedLength(waitingResults, idle),
       callWaitUs: waitUs,
-      meanCallsInFlight: firstArrivalUs === null || windowUs === 0 ? null : clippedLength(callIntervals, firstArrivalUs, makespanUs) / windowUs,
-      overlapShare: waitUs === 0 ? null : overlappedUs / waitUs,
+      callQueuedUs: waitUs - serviceUs,
+      callServiceUs: serviceUs,
+      meanCallsInService: firstArrivalUs === null || windowUs === 0 ? null : clippedLength(serviceIntervals, firstArrivalUs, makespanUs) / windowUs,
+      overlapShare: serviceUs === 0 ? null : overlappedUs / serviceUs,
     },
     counts: { decisions: decisionCount, calls: n, answers: answerCount, rejectedActions: rejected, endReason: ended.reason },
     calls: callScores,

@@ -17,6 +17,8 @@ export interface CallScore {
   /** Issued before its step's request or a dependency's result was delivered to the agent. */
   readonly violation: boolean;
   readonly issuedUs: number;
+  /** When it got a tool slot and went into service; null when it never did (invalid, or still queued at the end). */
+  readonly startedUs: number | null;
   /** Null when it never completed (the episode ended first). */
   readonly completedUs: number | null;
   /** Null when it never completed. */
@@ -80,13 +82,19 @@ export interface EfficiencyScores {
   readonly successSpeedup: number | null;
   /** Time outside decisions, in [first arrival, makespan]. */
   readonly idleUs: number;
-  /** Idle time during which some expected step was ready (PlanTracker's meaning of ready). */
+  /** Idle time during which a step of a task awaiting an answer was ready (PlanTracker's meaning of ready). */
   readonly idleWhileReadyUs: number;
-  /** Sum over calls of (completed or makespan) - issued. */
+  /** Idle time during which some call had completed but its outcome was not yet delivered (poll delivery). */
+  readonly idleWhileResultsWaitingUs: number;
+  /** Sum over calls of (completed, or makespan) - issued: queued plus in service. */
   readonly callWaitUs: number;
-  /** Time-average number of calls issued and not completed over [first arrival, makespan]; null on an empty window. */
-  readonly meanCallsInFlight: number | null;
-  /** Share of callWaitUs overlapping another call in flight or a decision; null when callWaitUs is 0. */
+  /** The part of callWaitUs spent waiting for a tool slot (issued, not started). */
+  readonly callQueuedUs: number;
+  /** The part of callWaitUs spent in service (started, not completed). */
+  readonly callServiceUs: number;
+  /** Time-average number of calls in service (started, not completed) over [first arrival, makespan]; null on an empty window. */
+  readonly meanCallsInService: number | null;
+  /** Share of callServiceUs overlapping another call in service or a decision; null when callServiceUs is 0. */
   readonly overlapShare: number | null;
 }
 
@@ -158,7 +166,8 @@ export interface SuiteMetrics {
   /** Secondary: mean of speedupVsSequential over the successful episodes only. */
   readonly speedupOfSuccesses: Stat;
   readonly idleWhileReadyUs: Stat;
-  readonly meanCallsInFlight: Stat;
+  readonly idleWhileResultsWaitingUs: Stat;
+  readonly meanCallsInService: Stat;
   readonly overlapShare: Stat;
 }
 
