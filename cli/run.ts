@@ -1,7 +1,7 @@
 /**
  * `tooltime run [SCENARIO_FILE|SUITE_DIR ...] --agent SPEC ...`: runs agents on scenarios and
  * prints a comparison table per agent. With no scenario it runs the shipped default suite; with
- * no agent, every baseline policy.
+ * no agent, every baseline policy and every failure-mode agent.
  */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
@@ -86,6 +86,23 @@ export function formatSummaryTable(summaries: readonly AgentSummary[]): string {
   );
 }
 
+/**
+ * The interleaving breakdown, one row per agent: how each moves between tasks (AsyncTool's
+ * same-task streak; definitions in scenarios/METRICS.md, "Interleaving").
+ */
+export function formatInterleavingTable(summaries: readonly AgentSummary[]): string {
+  return table(
+    ['agent', 'switches/decision', 'mean streak', 'streaks 1 / 2 / 3 / 4+', 'switches leaving a ready step'],
+    summaries.map(({ agent, summary: s }) => [
+      agent,
+      num(s.metrics.switchesPerDecision),
+      num(s.metrics.meanStreak),
+      s.streakLengths.join(' / '),
+      pct(s.metrics.leavingReadyShare),
+    ]),
+  );
+}
+
 export function writeResults(dir: string, result: ExperimentResult): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'episodes.jsonl'), result.episodes.map((e) => canonicalJson(e)).join('\n') + '\n');
@@ -93,7 +110,8 @@ export function writeResults(dir: string, result: ExperimentResult): void {
 }
 
 export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
-  const agents = (options.agent ?? agentEntries().filter((e) => e.kind === 'baseline').map((e) => e.name)).map((spec) => (isModuleSpec(spec) ? spec : canonicalSpec(spec)));
+  // No agent named: the baselines and the failure-mode agents, so the quality columns show contrast.
+  const agents = (options.agent ?? agentEntries().map((e) => e.name)).map((spec) => (isModuleSpec(spec) ? spec : canonicalSpec(spec)));
   const models = modelSetup(agents, options, await agentMaker(agents.filter((s) => !isModelSpec(s))));
   const makeAgent = models.makeAgent;
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
@@ -130,6 +148,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
   process.stdout.write(`${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`);
   process.stdout.write(`${formatSummaryTable(result.summaries)}\n`);
+  process.stdout.write(`\nInterleaving (task switches and same-task streaks over calls and answers):\n${formatInterleavingTable(result.summaries)}\n`);
   const usage = formatUsage(result.episodes);
   if (usage !== '') process.stdout.write(`\n${usage}\n`);
   if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, 'episodes.jsonl')}, ${join(options.out, 'summary.json')} and one replay per episode in ${join(options.out, 'replays')}\n`);
@@ -174,7 +193,7 @@ export function replayRecorder(options: Pick<RunOptions, 'out' | 'record'>, mode
 export function registerRun(program: Command): void {
   const run = program
     .command('run')
-    .description('run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline)')
+    .description('run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline and failure-mode agent)')
     .argument('[scenarios...]', 'scenario files or suite folders')
     .option('-a, --agent <spec...>', 'agent spec, repeatable (see tooltime agents), e.g. greedy-async:maxInFlight=2')
     .option('--seed <n>', 'one seed (default 1)')

@@ -19,6 +19,7 @@ export type {
   EpisodeCounts,
   EpisodeScore,
   InstanceSummary,
+  InterleavingScores,
   ScoreReference,
   ScoredEpisode,
   Stat,

@@ -181,3 +181,18 @@ describe('what the call-time and idle columns mean (issue 22)', () => {
     expect(poll.efficiency.idleWhileResultsWaitingUs).toBeLessThanOrEqual(poll.efficiency.idleUs);
   });
 });
+
+describe('the interleaving profile (issue 22)', () => {
+  it('greedy-async never switches away from a task with a ready step; sequential, one call at a time, does', async () => {
+    const scenario = loadScenarioFile('scenarios/examples/staggered.json');
+    const greedy = scoreEpisode(scenario, (await runEpisode(scenario, createAgent('greedy-async'), { seed: 1 })).events).interleaving;
+    const rr = scoreEpisode(scenario, (await runEpisode(scenario, createAgent('sequential'), { seed: 1 })).events).interleaving;
+    expect(greedy.switches).toBeGreaterThan(0);
+    expect(greedy.switchesLeavingReady).toBe(0);
+    expect(rr.switchesLeavingReady).toBeGreaterThan(0);
+    for (const p of [greedy, rr]) {
+      expect(p.streakLengths.reduce((a, b) => a + b, 0)).toBe(p.switches + 1);
+      expect(p.meanStreak).toBeCloseTo(p.actions / (p.switches + 1), 12);
+    }
+  });
+});

@@ -240,6 +240,8 @@ describe('the worked example of METRICS.md', () => {
       overlapShare: 0.58,
     });
     expect(s.counts).toEqual({ decisions: 9, calls: 5, answers: 2, rejectedActions: 0, endReason: 'completed' });
+    // Actions A(#1) B(#2) B(#3) A(#5) B(answer) A(answer): 4 switches, streaks 1,2,1,1,1.
+    expect(s.interleaving).toEqual({ actions: 6, switches: 4, switchesPerDecision: 4 / 9, meanStreak: 6 / 5, streakLengths: [4, 1, 0, 0], switchesLeavingReady: 0, leavingReadyShare: 0 });
   });
 
   it('the world driven by the scripted decisions gives the same timeline, and the references are the oracle and a sequential agent', async () => {
@@ -700,7 +702,7 @@ describe('determinism and canonical output', () => {
     const b = scoreEpisode(example, [...ep.events], { boundUs: 33_000 });
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
     expect(JSON.parse(JSON.stringify(a))).toStrictEqual(a);
-    expect(Object.keys(a)).toEqual(['scoringVersion', 'scenario', 'success', 'tasksSucceeded', 'tasksTotal', 'subtaskSuccessRate', 'steps', 'tasks', 'efficiency', 'counts', 'calls']);
+    expect(Object.keys(a)).toEqual(['scoringVersion', 'scenario', 'success', 'tasksSucceeded', 'tasksTotal', 'subtaskSuccessRate', 'steps', 'tasks', 'efficiency', 'interleaving', 'counts', 'calls']);
     expect(Object.keys(a.efficiency)).toEqual(['makespanUs', 'boundUs', 'boundRatio', 'sequentialMakespanUs', 'speedupVsSequential', 'successBoundRatio', 'successSpeedup', 'idleUs', 'idleWhileReadyUs', 'idleWhileResultsWaitingUs', 'callWaitUs', 'callQueuedUs', 'callServiceUs', 'meanCallsInService', 'overlapShare']);
     expect(a.efficiency.sequentialMakespanUs).toBeNull();
     expect(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: a }]))).toBe(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: b }])));

@@ -147,9 +147,13 @@ export function aggregate(scores: readonly ScoredEpisode[]): SuiteSummary {
       idleWhileResultsWaitingUs: over((s) => s.efficiency.idleWhileResultsWaitingUs, NON_NEGATIVE),
       meanCallsInService: over((s) => s.efficiency.meanCallsInService, NON_NEGATIVE),
       overlapShare: over((s) => s.efficiency.overlapShare, UNIT),
+      switchesPerDecision: over((s) => s.interleaving.switchesPerDecision, NON_NEGATIVE),
+      meanStreak: over((s) => s.interleaving.meanStreak, { min: 1, max: Infinity }),
+      leavingReadyShare: over((s) => s.interleaving.leavingReadyShare, UNIT),
     },
     passK: passKOf(perInstance, minSeeds === maxSeeds ? minSeeds : null),
     passHat,
     perInstance,
+    streakLengths: [0, 1, 2, 3].map((i) => sorted.reduce((sum, s) => sum + s.score.interleaving.streakLengths[i]!, 0)) as [number, number, number, number],
   };
 }

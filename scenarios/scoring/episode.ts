@@ -16,7 +16,7 @@ import type { PlanStep } from '../plan.js';
 import type { AnswerSpec, JsonValue, Scenario } from '../schema.js';
 import { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
 import { SCORING_VERSION } from './version.js';
-import type { CallScore, CallVerdict, EpisodeScore, ScoreReference, TaskScore } from './types.js';
+import type { CallScore, CallVerdict, EpisodeScore, InterleavingScores, ScoreReference, TaskScore } from './types.js';
 
 interface CallRecord {
   readonly id: number;
@@ -62,6 +62,51 @@ function ratio(a: number, b: number, whenZero: number | null): number | null {
   return b === 0 ? (a === 0 ? whenZero : null) : a / b;
 }
 
+/** Task switches and same-task streaks over the task-labelled actions, in the order they took effect. */
+class StreakCounter {
+  private last: string | null = null;
+  private run = 0;
+  private actions = 0;
+  private switches = 0;
+  private leavingReady = 0;
+  private readonly lengths: [number, number, number, number] = [0, 0, 0, 0];
+
+  /** An action on `task`; `hasReady(t)` says whether task t has a ready step right now. */
+  act(task: string, hasReady: (task: string) => boolean): void {
+    this.actions++;
+    if (this.last === task) {
+      this.run++;
+      return;
+    }
+    if (this.last !== null) {
+      this.switches++;
+      if (hasReady(this.last)) this.leavingReady++;
+      this.close();
+    }
+    this.last = task;
+    this.run = 1;
+  }
+
+  private close(): void {
+    this.lengths[Math.min(this.run, 4) - 1]!++;
+  }
+
+  scores(decisions: number): InterleavingScores {
+    if (this.run > 0) this.close();
+    this.run = 0;
+    const streaks = this.lengths.reduce((a, b) => a + b, 0);
+    return {
+      actions: this.actions,
+      switches: this.switches,
+      switchesPerDecision: decisions === 0 ? 0 : this.switches / decisions,
+      meanStreak: streaks === 0 ? null : this.actions / streaks,
+      streakLengths: [...this.lengths],
+      switchesLeavingReady: this.leavingReady,
+      leavingReadyShare: this.switches === 0 ? null : this.leavingReady / this.switches,
+    };
+  }
+}
+
 export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[], reference?: ScoreReference): EpisodeScore {
   const plan = planOf(scenario);
 
@@ -90,6 +135,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   // Counts.
   const answers = new Map<string, AnswerRecord>();
   let decisionCount = 0;
+  const streak = new StreakCounter();
   let answerCount = 0;
   let rejected = 0;
 
@@ -102,6 +148,8 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   // every call for the step so far resolved as a delivered failure.
   const anyReady = (): boolean =>
     plan.steps.some((s) => awaiting.has(s.task) && known.has(requestOf(s)) && !doneInWorld.has(s.key) && (unresolved.get(s.key) ?? 0) === 0 && s.after.every((d) => deliveredOk.has(`${s.task}/${d}`)));
+  const taskHasReady = (task: string): boolean =>
+    awaiting.has(task) && plan.steps.some((s) => s.task === task && known.has(requestOf(s)) && !doneInWorld.has(s.key) && (unresolved.get(s.key) ?? 0) === 0 && s.after.every((d) => deliveredOk.has(`${s.task}/${d}`)));
   const closeIdle = (nowUs: number): void => {
     if (idleSinceUs === null) return;
     idle.push({ startUs: idleSinceUs, endUs: nowUs });
@@ -156,6 +204,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
       case 'call_issued': {
         const invalid = e.invalid !== null;
         const step = invalid ? null : matchStep(e.tool, e.args);
+        if (step !== null) streak.act(step.task, taskHasReady);
         const violation = step !== null && (!known.has(requestOf(step)) || step.after.some((d) => !deliveredOk.has(`${step.task}/${d}`)));
         const call: CallRecord = { id: e.callId, tool: e.tool, issuedUs: e.timeUs, step, invalid, violation, startedUs: null, completedUs: null, ok: null, deliveredAt: null, deliveredUs: null };
         calls.set(e.callId, call);
@@ -179,6 +228,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
       }
       case 'answer_given':
         answerCount++;
+        streak.act(e.task, taskHasReady);
         awaiting.delete(e.task);
         answers.set(e.task, { timeUs: e.timeUs, at: index, decisionAt, content: e.content });
         break;
@@ -319,6 +369,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
       meanCallsInService: firstArrivalUs === null || windowUs === 0 ? null : clippedLength(serviceIntervals, firstArrivalUs, makespanUs) / windowUs,
       overlapShare: serviceUs === 0 ? null : overlappedUs / serviceUs,
     },
+    interleaving: streak.scores(decisionCount),
     counts: { decisions: decisionCount, calls: n, answers: answerCount, rejectedActions: rejected, endReason: ended.reason },
     calls: callScores,
   };

@@ -98,6 +98,28 @@ export interface EfficiencyScores {
   readonly overlapShare: number | null;
 }
 
+/**
+ * How the agent moved between tasks (AsyncTool's same-task streak, defined here): the actions are
+ * the calls that perform an expected step and the answers, in the order they took effect, each
+ * labelled with its task.
+ */
+export interface InterleavingScores {
+  /** Task-labelled actions (calls performing a step, answers). */
+  readonly actions: number;
+  /** Consecutive actions on different tasks. */
+  readonly switches: number;
+  /** switches / decisions (0 when there was no decision). */
+  readonly switchesPerDecision: number;
+  /** actions / streaks (maximal runs of actions on one task); null without actions. */
+  readonly meanStreak: number | null;
+  /** Streaks of length 1, 2, 3 and 4 or more. */
+  readonly streakLengths: readonly [number, number, number, number];
+  /** Switches made while the task left had a ready step (agent's view at that moment). */
+  readonly switchesLeavingReady: number;
+  /** switchesLeavingReady / switches; null without switches. */
+  readonly leavingReadyShare: number | null;
+}
+
 export interface EpisodeCounts {
   readonly decisions: number;
   readonly calls: number;
@@ -119,6 +141,7 @@ export interface EpisodeScore {
   readonly steps: StepScores;
   readonly tasks: readonly TaskScore[];
   readonly efficiency: EfficiencyScores;
+  readonly interleaving: InterleavingScores;
   readonly counts: EpisodeCounts;
   /** Every call, in issue order. */
   readonly calls: readonly CallScore[];
@@ -169,6 +192,9 @@ export interface SuiteMetrics {
   readonly idleWhileResultsWaitingUs: Stat;
   readonly meanCallsInService: Stat;
   readonly overlapShare: Stat;
+  readonly switchesPerDecision: Stat;
+  readonly meanStreak: Stat;
+  readonly leavingReadyShare: Stat;
 }
 
 export interface InstanceSummary {
@@ -194,6 +220,8 @@ export interface SuiteSummary {
   /** The unbiased pass^k estimate C(c,k)/C(n,k) averaged over instances, for k = 1 .. min seeds per instance. */
   readonly passHat: ReadonlyArray<{ readonly k: number; readonly value: number }>;
   readonly perInstance: readonly InstanceSummary[];
+  /** Streaks of length 1, 2, 3 and 4+ pooled over every episode. */
+  readonly streakLengths: readonly [number, number, number, number];
 }
 
 export interface ScoredEpisode {
