@@ -8,7 +8,6 @@ import { createAgent } from '../agents/index.js';
 import { planOf } from '../scenarios/compiled.js';
 import { computeOracle, oracleBound } from '../scenarios/oracle.js';
 import type { Action, Agent, AgentContext, Decision, Delivery, Mode, Observation } from '../scenarios/protocol.js';
-import type { Scenario } from '../scenarios/schema.js';
 import { scoreEpisode } from '../scenarios/scoring.js';
 import { caseToScenario, stressCaseArb } from '../scenarios/stress/arbitrary.js';
 import { PlanTracker } from '../scenarios/tracker.js';
@@ -55,12 +54,8 @@ function randomAgent(style: Style, seed: number): Agent {
       tracker.observe(observation);
       const actions: Action[] = [];
       const ready = tracker.readySteps();
-      let held = 0;
       for (const s of ready) {
-        if (next() >= style.issue) {
-          held++;
-          continue;
-        }
+        if (next() >= style.issue) continue; // held back this decision
         tracker.issued(s);
         const copies = next() < style.hedge ? 1 + Math.floor(next() * 3) : 0;
         for (let k = 0; k <= copies; k++) actions.push({ type: 'call', tool: s.tool, args: s.args, ref: s.key });
@@ -78,7 +73,6 @@ function randomAgent(style: Style, seed: number): Agent {
       if (observation.mode === 'async' && observation.delivery === 'poll') actions.push({ type: 'poll' });
       // Always wake again: a held-back step or unanswered task must not stall the episode.
       actions.push({ type: 'wait', maxUs: 1 + Math.floor(next() * 5000) });
-      void held;
       const thinkUs = next() < style.ownThink ? (next() < 0.5 ? 0 : Math.floor(next() * 3000)) : undefined;
       return thinkUs === undefined ? { actions } : { actions, thinkUs };
     },
@@ -172,5 +166,3 @@ describe('the oracle bound is a lower bound', () => {
     expect(scoreEpisode(scenario, ep.events, { boundUs: o.boundUs }).efficiency.boundRatio).toBe(1);
   });
 });
-
-export type { Scenario };
