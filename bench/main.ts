@@ -100,6 +100,30 @@ export function benchEpisodes(options: BenchOptions = {}): EpisodeFigures {
   return { episodesPerSecond: eps, episodeEventsPerSecond: eventsPerSecond, engineShare: share.share };
 }
 
+export interface BoundFigures {
+  /** The best baseline's mean bound/makespan over its successful episodes on the suite. */
+  readonly bestMeanRatio: number | null;
+  readonly bestAgent: string | null;
+}
+
+/** How tight the oracle's lower bound is on the default suite (issue 22): the best baseline's mean ratio. */
+export function benchBound(options: BenchOptions = {}): BoundFigures {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const sample = options.quick === true ? 48 : 'all';
+  const r = runJob<{ instances: number; agents: Array<{ agent: string; meanRatio: number | null; n: number; successWeighted: number | null }> }>('bound:tightness', [sample]);
+  const ranked = [...r.agents].sort((a, b) => (b.meanRatio ?? -1) - (a.meanRatio ?? -1));
+  const best = ranked[0] ?? null;
+  log(`Bound tightness: the oracle's lower bound / makespan, every baseline on the default suite (${r.instances} instances), seed 1, async push`);
+  log(
+    table(
+      ['agent', 'mean bound/makespan (successes)', 'n', 'success-weighted'],
+      ranked.map((a) => [a.agent, a.meanRatio === null ? '-' : a.meanRatio.toFixed(3), String(a.n), a.successWeighted === null ? '-' : a.successWeighted.toFixed(3)]),
+    ),
+  );
+  log(`best baseline: ${best?.agent ?? '-'} at ${best?.meanRatio?.toFixed(3) ?? '-'} (1.0 would meet the bound; the bound lets a decision take the think time's minimum and a call its cheapest reachable success)`);
+  return { bestMeanRatio: best?.meanRatio ?? null, bestAgent: best?.agent ?? null };
+}
+
 export interface StressFigures {
   readonly casesPerSecond: number;
   readonly eventsPerSecond: number;
@@ -271,6 +295,8 @@ export function runBench(options: BenchOptions = {}): void {
   benchEpisodes(options);
   process.stdout.write('\n');
   benchStress(options);
+  process.stdout.write('\n');
+  benchBound(options);
   process.stdout.write('\n');
   benchReplay(options);
 }

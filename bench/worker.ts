@@ -3,6 +3,7 @@
  * Running each job in a fresh process keeps one job's JIT state from skewing another's figures.
  */
 import { pendingEventBytes, runBareHeap, runCallbacks, runGenerators } from './engine-workload.js';
+import { boundTightness } from './bound-workload.js';
 import { engineShare, runSuite } from './episodes-workload.js';
 import { shrinkTime, stressThroughput } from './stress-workload.js';
 import { filesystemCosts, longEpisode, pipelineOverhead, recordOverhead, replayBytes, verifyFilesThroughput, verifyThroughput } from './replay-workload.js';
@@ -20,6 +21,7 @@ export const JOBS: Readonly<Record<string, Job>> = {
   'engine:memory': ([count]) => pendingEventBytes(Number(count)),
   'episodes:throughput': ([agent, rounds]) => runSuite(String(agent), Number(rounds)),
   'episodes:engine-share': ([agent, rounds]) => engineShare(String(agent), Number(rounds)),
+  'bound:tightness': ([sample]) => boundTightness(sample === 'all' ? null : Number(sample)),
   'stress:throughput': ([agent, runs]) => stressThroughput(String(agent), Number(runs)),
   'stress:shrink': ([flawed]) => shrinkTime(String(flawed)),
   'replay:bytes': ([rounds, sample]) => replayBytes(Number(rounds), Number(sample)),

@@ -89,7 +89,7 @@ export async function evaluateCase(options: StressOptions, stressCase: StressCas
   // The bound charges each decision along a chain the think time it took in this episode: draws
   // from a heavy-tailed think time are no policy's doing (minThink alone made one long draw fail).
   const thinkUs = episode.events.flatMap((e) => (e.type === 'decision_ended' ? [e.thinkUs] : []));
-  const boundUs = options.checks.includes('efficiency') ? thinkAwareBoundUs(scenario, episodeSeed, thinkUs) : null;
+  const referenceUs = options.checks.includes('efficiency') ? thinkAwareBoundUs(scenario, episodeSeed, thinkUs) : null;
   const count = (names: readonly CheckName[]) => {
     if (tally === undefined) return;
     for (const n of names) {
@@ -99,7 +99,7 @@ export async function evaluateCase(options: StressOptions, stressCase: StressCas
   };
   // Checks run in the order given; each one that passes is counted.
   for (const [i, name] of single.entries()) {
-    const violation = runChecks({ scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, boundUs }, [name], options);
+    const violation = runChecks({ scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, referenceUs }, [name], options);
     if (violation !== null) {
       count(single.slice(0, i));
       return { violation, scenario, events: episode.events, replay };

@@ -18,5 +18,5 @@ export { verifyReplayFiles, VerifyPool, autoWorkers, type FileVerdict, type Veri
 export { forkReplay, ForkAgent, forkAgentFor, handoverIndex, replayedDecisions, type ForkOptions, type ForkResult, type ReplayedDecision } from './commands/fork.js';
 export { diffReplays, type ReplayDiff } from './commands/diff.js';
 export { inspectReplay, formatText, formatJsonl, formatChrome, INSPECT_FORMATS, type InspectFormat } from './commands/inspect.js';
-export { scoreReplay, summarizeReplay, episodeFacts, type ReplaySummary, type EpisodeFacts } from './commands/score.js';
+export { replayReference, rescoreReplay, scoreReplay, summarizeReplay, episodeFacts, type ReplaySummary, type EpisodeFacts } from './commands/score.js';
 export { generateGolden, writeGolden, checkGolden, goldenDir, GOLDEN_AGENTS, GOLDEN_SEED, type GoldenReplay } from './commands/golden.js';

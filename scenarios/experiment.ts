@@ -14,7 +14,7 @@ import type { EpisodeEvent } from './world/events.js';
 import { computeOracle } from './scoring/oracle.js';
 import type { Agent, Delivery, Mode } from './protocol.js';
 import type { Scenario } from './spec/schema.js';
-import { aggregate, scoreEpisode, type EpisodeScore, type SuiteSummary } from './scoring/index.js';
+import { aggregate, scoreEpisode, type EpisodeScore, type ScoreReference, type SuiteSummary } from './scoring/index.js';
 import { runEpisode, type Episode } from './world/world.js';
 
 /** A scenario to run and the file it came from (reported with each episode). */
@@ -131,13 +131,30 @@ export interface ExperimentResult {
   readonly summaries: readonly AgentSummary[];
 }
 
+/** The agent whose makespan a run's speedup divides, unless the experiment names another. */
+export const REFERENCE_AGENT = 'sequential';
+
+/**
+ * What an episode is scored against, from its scenario, seed and think-time override alone (so a
+ * replay's header is enough to recompute it): the oracle's lower bound, and the makespan of the
+ * reference agent (`sequential`) run in **sync** mode. The reference blocks on each call, so its
+ * makespan does not depend on the run's delivery nor on any poll interval of its own: the same
+ * reference serves push and poll runs, and both modes.
+ */
+export async function computeReference(scenario: Scenario, seed: number, thinkTime: DistributionSpec | null, makeReference: () => Agent): Promise<Required<ScoreReference>> {
+  const think = thinkTime === null ? {} : { thinkTime };
+  const oracle = await computeOracle(scenario, { seed, ...think });
+  const sequential = await runEpisode(scenario, makeReference(), { seed, mode: 'sync', delivery: 'push', ...think });
+  return { boundUs: oracle.boundUs, sequentialMakespanUs: sequential.endReason === 'completed' ? sequential.makespanUs : null };
+}
+
 /**
  * Runs every agent on every instance with every seed, scores each episode against the oracle's
  * bound and the reference agent's makespan, and summarises per agent. Results (and recordings) are
  * identical run to run whatever `concurrency` is; the first episode that throws rejects it.
  */
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
-  const referenceAgent = options.referenceAgent ?? 'sequential';
+  const referenceAgent = options.referenceAgent ?? REFERENCE_AGENT;
   const world = { mode: options.mode, delivery: options.delivery, ...(options.thinkTime === undefined ? {} : { thinkTime: options.thinkTime }) };
   const jobs: Array<{ instance: ExperimentInstance; seed: number; agent: string }> = [];
   // Every episode runs on its scenario's canonical form, the one its replay records, so that a
@@ -146,16 +163,12 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   for (const instance of instances) for (const seed of options.seeds) for (const agent of options.agents) jobs.push({ instance, seed, agent });
 
   // Oracle bound and reference makespan, once per (instance, seed).
-  const references = new Map<string, Promise<{ boundUs: number | null; sequentialMakespanUs: number | null }>>();
+  const references = new Map<string, Promise<ScoreReference>>();
   const referenceFor = (instance: ExperimentInstance, seed: number) => {
     const key = `${instance.scenario.id}\u0000${seed}`;
     let ref = references.get(key);
     if (ref === undefined) {
-      ref = (async () => {
-        const oracle = await computeOracle(instance.scenario, { seed, ...(options.thinkTime === undefined ? {} : { thinkTime: options.thinkTime }) });
-        const sequential = await runEpisode(instance.scenario, options.makeAgent(referenceAgent), { seed, ...world });
-        return { boundUs: oracle.boundUs, sequentialMakespanUs: sequential.endReason === 'completed' ? sequential.makespanUs : null };
-      })();
+      ref = computeReference(instance.scenario, seed, options.thinkTime ?? null, () => options.makeAgent(referenceAgent));
       references.set(key, ref);
     }
     return ref;

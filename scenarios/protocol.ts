@@ -3,7 +3,9 @@
  *
  * The runner calls `decide(observation)` once per decision. A decision takes simulated time: the
  * agent may state it (`thinkUs`; a model's token-based estimate), otherwise the scenario's think
- * time distribution supplies it. The actions take effect when the decision ends.
+ * time distribution supplies it. A stated time below that distribution's minimum is raised to the
+ * minimum: no agent decides faster than the scenario allows (the oracle's bound relies on it).
+ * The actions take effect when the decision ends.
  *
  * After a decision with at least one call, answer or poll, the agent decides again at once (a model
  * turn that made a call gets the pending notice back and goes on). After a decision with no action,
@@ -105,7 +107,7 @@ export type Action =
  */
 export interface Decision {
   readonly actions: readonly Action[];
-  /** Simulated duration of this decision; absent: the scenario's think time. */
+  /** Simulated duration of this decision (raised to the think time's minimum); absent: the scenario's think time. */
   readonly thinkUs?: number;
   /** Agent-specific record kept in the episode (for a model: its request and response). */
   readonly note?: JsonValue;

@@ -57,7 +57,7 @@ function summaryRows(summaries: readonly ReplaySummary[]): string[][] {
     row('step recall', (s) => pct(s.score?.steps.recall)),
     row('dependency violations', (s) => (s.score === null ? '-' : String(s.score.steps.dependencyViolations))),
     row('idle while ready ms', (s) => msText(s.score?.efficiency.idleWhileReadyUs)),
-    row('mean calls in flight', (s) => (s.score?.efficiency.meanCallsInFlight ?? null) === null ? '-' : s.score!.efficiency.meanCallsInFlight!.toFixed(2)),
+    row('mean calls in service', (s) => (s.score?.efficiency.meanCallsInService ?? null) === null ? '-' : s.score!.efficiency.meanCallsInService!.toFixed(2)),
   ];
 }
 

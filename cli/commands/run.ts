@@ -1,7 +1,7 @@
 /**
  * `tooltime run [SCENARIO_FILE|SUITE_DIR ...] --agent SPEC ...`: runs agents on scenarios and
  * prints a comparison table per agent. With no scenario it runs the shipped default suite; with
- * no agent, every baseline policy.
+ * no agent, every baseline policy and every failure-mode agent.
  */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
@@ -65,22 +65,46 @@ function parseDelivery(delivery: string): Delivery {
   return delivery;
 }
 
-const pct = (s: Stat): string => (s.mean === null ? '-' : `${(s.mean * 100).toFixed(1)}%${s.halfWidth === null ? '' : ` ±${(s.halfWidth * 100).toFixed(1)}`}`);
-const num = (s: Stat, digits = 2): string => (s.mean === null ? '-' : `${s.mean.toFixed(digits)}${s.halfWidth === null ? '' : ` ±${s.halfWidth.toFixed(digits)}`}`);
+/** A value with its 95% interval as [low, high] (asymmetric where the range clamps it). */
+const withInterval = (mean: number | null, low: number | null, high: number | null, f: (x: number) => string): string =>
+  mean === null ? '-' : `${f(mean)}${low === null || high === null ? '' : ` [${f(low)}, ${f(high)}]`}`;
+const pct = (s: Stat): string => withInterval(s.mean, s.low, s.high, (x) => `${(x * 100).toFixed(1)}`).replace(/^([^ ]+)/, '$1%');
+const num = (s: Stat, digits = 2): string => withInterval(s.mean, s.low, s.high, (x) => x.toFixed(digits));
+/** A secondary mean with the number of episodes it is over. */
+const ofN = (s: Stat, digits = 2): string => (s.mean === null ? '- (n=0)' : `${s.mean.toFixed(digits)} (n=${s.n})`);
 
 /** The comparison table: one row per agent. */
 export function formatSummaryTable(summaries: readonly AgentSummary[]): string {
   return table(
-    ['agent', 'task success', 'sub-task success', 'step F1', 'violations/ep', 'bound/makespan', 'speedup vs seq', 'pass^k'],
+    ['agent', 'task success', 'sub-task success', 'step F1', 'violations/ep', 'bound/makespan', 'on successes', 'speedup vs seq', 'on successes', 'pass^k'],
     summaries.map(({ agent, summary: s }) => [
       agent,
       pct(s.metrics.taskSuccess),
       pct(s.metrics.subtaskSuccess),
       num(s.metrics.f1),
       num(s.metrics.dependencyViolations),
-      num(s.metrics.boundRatio),
-      num(s.metrics.speedupVsSequential),
-      s.passK.value === null ? '-' : `${(s.passK.value * 100).toFixed(1)}% (k=${s.passK.k})`,
+      num(s.metrics.successWeightedBoundRatio),
+      ofN(s.metrics.boundRatioOfSuccesses),
+      num(s.metrics.successWeightedSpeedup),
+      ofN(s.metrics.speedupOfSuccesses),
+      s.passK.value === null ? '-' : `${pct({ n: s.instances, mean: s.passK.value, sd: null, interval: 'wilson', low: s.passK.low, high: s.passK.high })} (k=${s.passK.k})`,
+    ]),
+  );
+}
+
+/**
+ * The interleaving breakdown, one row per agent: how each moves between tasks (AsyncTool's
+ * same-task streak; definitions in scenarios/METRICS.md, "Interleaving").
+ */
+export function formatInterleavingTable(summaries: readonly AgentSummary[]): string {
+  return table(
+    ['agent', 'switches/decision', 'mean streak', 'streaks 1 / 2 / 3 / 4+', 'switches leaving a ready step'],
+    summaries.map(({ agent, summary: s }) => [
+      agent,
+      num(s.metrics.switchesPerDecision),
+      num(s.metrics.meanStreak),
+      s.streakLengths.join(' / '),
+      pct(s.metrics.leavingReadyShare),
     ]),
   );
 }
@@ -116,7 +140,8 @@ function openRunOutput(paths: readonly string[], options: RunOptions, asked: Omi
 }
 
 export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
-  const agents = (options.agent ?? agentEntries().filter((e) => e.kind === 'baseline').map((e) => e.name)).map((spec) => (isModuleSpec(spec) ? spec : canonicalSpec(spec)));
+  // No agent named: the baselines and the failure-mode agents, so the quality columns show contrast.
+  const agents = (options.agent ?? agentEntries().map((e) => e.name)).map((spec) => (isModuleSpec(spec) ? spec : canonicalSpec(spec)));
   const models = modelSetup(agents, options, await agentMaker(agents.filter((s) => !isModelSpec(s))));
   const makeAgent = models.makeAgent;
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
@@ -158,6 +183,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     return;
   }
   process.stdout.write(`${formatSummaryTable(result.summaries)}\n`);
+  process.stdout.write(`\nInterleaving (task switches and same-task streaks over calls and answers):\n${formatInterleavingTable(result.summaries)}\n`);
   const usage = formatUsage(result.episodes);
   if (usage !== '') process.stdout.write(`\n${usage}\n`);
   if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, EPISODES_FILE)}, ${join(options.out, SUMMARY_FILE)}${options.record === undefined ? ` and one replay per episode in ${join(options.out, REPLAYS_DIR)}` : ''}\n`);
@@ -187,7 +213,7 @@ export function replayRecorder(options: Pick<RunOptions, 'record'>, mode: Mode, 
 export function registerRun(program: Command): void {
   const run = program
     .command('run')
-    .description('run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline)')
+    .description('run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline and failure-mode agent)')
     .argument('[scenarios...]', 'scenario files or suite folders')
     .option('-a, --agent <spec...>', 'agent spec, repeatable (see tooltime agents), e.g. greedy-async:maxInFlight=2')
     .option('--seed <n>', 'one seed (default 1)')

@@ -1,9 +1,14 @@
 /**
  * `tooltime score FILE|DIR... [--json]`: re-scores replays without re-running them (a directory
- * stands for every .ttr file under it, in name order).
+ * stands for every .ttr file under it, in name order). The bound and the sequential reference are
+ * recomputed from each header; it says when a run folder's stored scores are of another scoring
+ * version.
  */
 import type { Command } from 'commander';
-import { readReplayFile, ReplayTruncatedError, summarizeReplay, type ReplaySummary } from '../../replays/index.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SCORING_VERSION } from '../../scenarios/scoring/index.js';
+import { readReplayFile, ReplayTruncatedError, rescoreReplay, type ReplaySummary } from '../../replays/index.js';
 import { msText, pct, replayPaths, write, writeErr } from '../replay-files.js';
 import { table } from '../table.js';
 
@@ -15,9 +20,9 @@ interface CutFile {
 }
 
 /** A replay's summary; a file cut inside its header is listed as truncated, as a cut elsewhere is. */
-function scoreFile(file: string): ReplaySummary | CutFile {
+async function scoreFile(file: string): Promise<ReplaySummary | CutFile> {
   try {
-    return summarizeReplay(readReplayFile(file));
+    return await rescoreReplay(readReplayFile(file));
   } catch (error) {
     if (error instanceof ReplayTruncatedError) return { file, complete: false, problem: error.problem };
     throw error;
@@ -41,14 +46,50 @@ function scoreRow(s: ReplaySummary): string[] {
   ];
 }
 
+/**
+ * For each run folder among `args` (a folder holding `episodes.jsonl`, or the `replays/` folder
+ * inside one), a line saying so when its stored scores were made by other scoring rules than the
+ * ones `tooltime score` re-scores with. A score without `scoringVersion` predates versions (1).
+ */
+export function storedVersionNotes(args: readonly string[]): string[] {
+  const notes: string[] = [];
+  const seen = new Set<string>();
+  for (const arg of args) {
+    const isDir = statSync(arg, { throwIfNoEntry: false })?.isDirectory() === true;
+    const dir = isDir ? arg : dirname(arg);
+    for (const candidate of [join(dir, 'episodes.jsonl'), join(dirname(dir), 'episodes.jsonl')]) {
+      if (seen.has(candidate) || !existsSync(candidate)) continue;
+      seen.add(candidate);
+      const versions = new Set<number>();
+      for (const line of readFileSync(candidate, 'utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        try {
+          const v = (JSON.parse(line) as { score?: { scoringVersion?: unknown } }).score?.scoringVersion;
+          versions.add(typeof v === 'number' ? v : 1);
+        } catch {
+          versions.add(Number.NaN);
+        }
+      }
+      const other = [...versions].filter((v) => v !== SCORING_VERSION);
+      if (other.length > 0) {
+        const named = other.map((v) => (Number.isNaN(v) ? 'unreadable' : String(v))).join(', ');
+        notes.push(`${candidate}: stored scores are of scoring version ${named}; the scores here are re-scored from the replays with version ${SCORING_VERSION} (do not mix the two)`);
+      }
+    }
+  }
+  return notes;
+}
+
 export function registerScore(program: Command): void {
   program
     .command('score')
     .description('re-score replays without re-running them')
     .argument('<file...>', 'replay files, or directories of them (every .ttr file under each, in name order)')
     .option('--json', 'print the scores as JSON')
-    .action((files: string[], options: { json?: boolean }) => {
-      const scored = replayPaths(files).map(scoreFile);
+    .action(async (files: string[], options: { json?: boolean }) => {
+      const scored: Array<ReplaySummary | CutFile> = [];
+      for (const f of replayPaths(files)) scored.push(await scoreFile(f));
+      for (const note of storedVersionNotes(files)) writeErr(note);
       if (options.json === true) {
         write(JSON.stringify(scored, null, 2));
         return;

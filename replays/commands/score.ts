@@ -4,7 +4,9 @@
  */
 import type { EndReason, EpisodeEvent } from '../../scenarios/world/events.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
-import { scoreEpisode, type EpisodeScore } from '../../scenarios/scoring/index.js';
+import { createAgent } from '../../agents/index.js';
+import { computeReference, REFERENCE_AGENT } from '../../scenarios/experiment.js';
+import { scoreEpisode, type EpisodeScore, type ScoreReference } from '../../scenarios/scoring/index.js';
 import type { ReplayRead } from '../io/reader.js';
 
 export interface EpisodeFacts {
@@ -44,16 +46,39 @@ export function episodeFacts(events: readonly EpisodeEvent[]): EpisodeFacts {
   return { endReason, makespanUs: events.at(-1)?.timeUs ?? 0, decisions, calls, answers };
 }
 
-/** The score of a decoded replay, as scoring the in-memory episode gives it. */
-export function scoreReplay(read: ReplayRead): EpisodeScore {
-  return scoreEpisode(read.scenario, read.events);
+/**
+ * The score of a decoded replay, as scoring the in-memory episode gives it; without `reference`,
+ * the bound and the sequential reference (and what is computed from them) are null.
+ */
+export function scoreReplay(read: ReplayRead, reference?: ScoreReference): EpisodeScore {
+  return scoreEpisode(read.scenario, read.events, reference);
 }
 
-export function summarizeReplay(read: ReplayRead): ReplaySummary {
+/**
+ * The reference a run scored the replay's episode against, recomputed from its header: the
+ * scenario, seed and think-time override give the oracle's bound and the sequential reference.
+ */
+export function replayReference(read: ReplayRead): Promise<ScoreReference> {
+  const { header } = read;
+  return computeReference(read.scenario, header.seed, header.world.thinkTime, () => createAgent(REFERENCE_AGENT));
+}
+
+/** The replay's summary with the score a run gave it: every field, the references included. */
+export async function rescoreReplay(read: ReplayRead): Promise<ReplaySummary> {
+  let reference: ScoreReference | undefined;
+  try {
+    reference = await replayReference(read);
+  } catch {
+    reference = undefined; // a scenario that cannot be run is reported by scoring it, below
+  }
+  return summarizeReplay(read, reference);
+}
+
+export function summarizeReplay(read: ReplayRead, reference?: ScoreReference): ReplaySummary {
   let score: EpisodeScore | null = null;
   let scoreError: string | null = null;
   try {
-    score = scoreReplay(read);
+    score = scoreReplay(read, reference);
   } catch (error) {
     scoreError = error instanceof Error ? error.message : String(error);
   }

@@ -1,9 +1,11 @@
 /**
- * Summaries over a suite: every (instance, seed) episode is one sample. Means with a 95% interval
- * from Student's t (t(0.975, n-1) * sd / sqrt(n); exact table to 30 degrees of freedom, a
- * Cornish-Fisher expansion beyond, which tends to the normal 1.96), and pass^k per instance.
+ * Summaries over a suite: every (instance, seed) episode is one sample. Proportions of 0/1 outcomes
+ * (task success, pass^k) get a 95% Wilson score interval; means of per-episode values a 95%
+ * interval from Student's t (t(0.975, n-1) * sd / sqrt(n); exact table to 30 degrees of freedom, a
+ * Cornish-Fisher expansion beyond, which tends to the normal 1.96), clamped to the values' range.
  * The result does not depend on the order of the input (it is sorted by instance, then seed).
  */
+import { SCORING_VERSION } from './version.js';
 import type { EpisodeScore, InstanceSummary, ScoredEpisode, Stat, SuiteSummary } from './types.js';
 
 /** t(0.975, df) for df = 1..30. */
@@ -33,16 +35,55 @@ export function tQuantile975(df: number): number {
   );
 }
 
-/** Mean, sample sd and 95% t interval of the non-null values. */
-export function stat(values: ReadonlyArray<number | null>): Stat {
+/** The range a metric's values lie in: a t interval is clamped to it. */
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+
+export const UNIT: Range = { min: 0, max: 1 };
+export const NON_NEGATIVE: Range = { min: 0, max: Infinity };
+
+function meanAndSd(xs: readonly number[]): { mean: number; sd: number | null } {
+  const n = xs.length;
+  const mean = xs.reduce((s, x) => s + x, 0) / n;
+  if (n < 2) return { mean, sd: null };
+  return { mean, sd: Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)) };
+}
+
+/**
+ * Mean, sample sd and 95% t interval (mean ± t(0.975, n-1)·sd/√n) of the non-null values, the
+ * interval clamped to `range` (default: unbounded).
+ */
+export function stat(values: ReadonlyArray<number | null>, range: Range = { min: -Infinity, max: Infinity }): Stat {
   const xs = values.filter((v): v is number => v !== null);
   const n = xs.length;
-  if (n === 0) return { n, mean: null, sd: null, halfWidth: null, low: null, high: null };
-  const mean = xs.reduce((s, x) => s + x, 0) / n;
-  if (n < 2) return { n, mean, sd: null, halfWidth: null, low: null, high: null };
-  const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
+  if (n === 0) return { n, mean: null, sd: null, interval: null, low: null, high: null };
+  const { mean, sd } = meanAndSd(xs);
+  if (sd === null) return { n, mean, sd, interval: null, low: null, high: null };
   const halfWidth = (tQuantile975(n - 1) * sd) / Math.sqrt(n);
-  return { n, mean, sd, halfWidth, low: mean - halfWidth, high: mean + halfWidth };
+  return { n, mean, sd, interval: 't', low: Math.max(range.min, mean - halfWidth), high: Math.min(range.max, mean + halfWidth) };
+}
+
+/** The 95% Wilson score interval of `successes` out of `n` (n >= 1): always inside [0, 1]. */
+export function wilson(successes: number, n: number): { low: number; high: number } {
+  if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(successes) && successes >= 0 && successes <= n)) throw new RangeError(`wilson: ${successes} of ${n}`);
+  const z2 = Z975 * Z975;
+  const p = successes / n;
+  const denominator = 1 + z2 / n;
+  const center = (p + z2 / (2 * n)) / denominator;
+  const half = (Z975 / denominator) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  // Exact at the ends (rounding could leave 1e-17 outside, or miss the end by as much).
+  return { low: successes === 0 ? 0 : Math.max(0, center - half), high: successes === n ? 1 : Math.min(1, center + half) };
+}
+
+/** Share of true outcomes, with its Wilson interval. */
+export function proportion(outcomes: readonly boolean[]): Stat {
+  const n = outcomes.length;
+  if (n === 0) return { n, mean: null, sd: null, interval: null, low: null, high: null };
+  const successes = outcomes.filter((o) => o).length;
+  const { mean, sd } = meanAndSd(outcomes.map((o) => (o ? 1 : 0)));
+  return { n, mean, sd, interval: 'wilson', ...wilson(successes, n) };
 }
 
 /** C(n, k) as a float (exact for the small n of a suite). */
@@ -53,10 +94,18 @@ function choose(n: number, k: number): number {
   return r;
 }
 
+/** pass^k over instances, with the Wilson interval of the share of instances that passed every seed. */
+function passKOf(perInstance: readonly InstanceSummary[], k: number | null): SuiteSummary['passK'] {
+  if (perInstance.length === 0) return { k: null, value: null, low: null, high: null };
+  const passed = perInstance.filter((i) => i.passAll).length;
+  return { k, value: passed / perInstance.length, ...wilson(passed, perInstance.length) };
+}
+
 /**
- * Summarises scored episodes (one per instance and seed) into means with 95% t intervals per
- * metric, pass^k over each instance's seeds and per-instance results. Independent of input order;
- * throws when an (instance, seed) pair appears twice.
+ * Summarises scored episodes (one per instance and seed) into means with 95% intervals per metric
+ * (Wilson for proportions, t clamped to the metric's range for means), pass^k over each instance's
+ * seeds and per-instance results. Independent of input order; throws when an (instance, seed) pair
+ * appears twice or scores of different scoring versions are mixed.
  */
 export function aggregate(scores: readonly ScoredEpisode[]): SuiteSummary {
   const sorted = [...scores].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : a.seed - b.seed));
@@ -74,34 +123,43 @@ export function aggregate(scores: readonly ScoredEpisode[]): SuiteSummary {
   const seedCounts = perInstance.map((i) => i.seeds);
   const minSeeds = seedCounts.length === 0 ? 0 : Math.min(...seedCounts);
   const maxSeeds = seedCounts.length === 0 ? 0 : Math.max(...seedCounts);
-  const over = (f: (s: EpisodeScore) => number | null): Stat => stat(sorted.map((s) => f(s.score)));
+  const over = (f: (s: EpisodeScore) => number | null, range: Range): Stat => stat(sorted.map((s) => f(s.score)), range);
   const passHat: Array<{ k: number; value: number }> = [];
   for (let k = 1; k <= minSeeds; k++) {
     const value = perInstance.reduce((sum, i) => sum + choose(i.successes, k) / choose(i.seeds, k), 0) / perInstance.length;
     passHat.push({ k, value });
   }
+  const versions = new Set(sorted.map((s) => s.score.scoringVersion));
+  if (versions.size > 1 || (versions.size === 1 && !versions.has(SCORING_VERSION))) {
+    throw new Error(`aggregate: scores of scoring version(s) ${[...versions].join(', ')} cannot be summarised by version ${SCORING_VERSION}: re-score them from their replays`);
+  }
   return {
+    scoringVersion: SCORING_VERSION,
     episodes: sorted.length,
     instances: perInstance.length,
     seedsPerInstance: { min: minSeeds, max: maxSeeds },
     metrics: {
-      taskSuccess: over((s) => (s.success ? 1 : 0)),
-      subtaskSuccess: over((s) => s.subtaskSuccessRate),
-      precision: over((s) => s.steps.precision),
-      recall: over((s) => s.steps.recall),
-      f1: over((s) => s.steps.f1),
-      dependencyViolations: over((s) => s.steps.dependencyViolations),
-      boundRatio: over((s) => s.efficiency.boundRatio),
-      speedupVsSequential: over((s) => s.efficiency.speedupVsSequential),
-      idleWhileReadyUs: over((s) => s.efficiency.idleWhileReadyUs),
-      meanCallsInFlight: over((s) => s.efficiency.meanCallsInFlight),
-      overlapShare: over((s) => s.efficiency.overlapShare),
+      taskSuccess: proportion(sorted.map((s) => s.score.success)),
+      subtaskSuccess: over((s) => s.subtaskSuccessRate, UNIT),
+      precision: over((s) => s.steps.precision, UNIT),
+      recall: over((s) => s.steps.recall, UNIT),
+      f1: over((s) => s.steps.f1, UNIT),
+      dependencyViolations: over((s) => s.steps.dependencyViolations, NON_NEGATIVE),
+      successWeightedBoundRatio: over((s) => s.efficiency.successBoundRatio, UNIT),
+      boundRatioOfSuccesses: over((s) => (s.success ? s.efficiency.boundRatio : null), UNIT),
+      successWeightedSpeedup: over((s) => s.efficiency.successSpeedup, NON_NEGATIVE),
+      speedupOfSuccesses: over((s) => (s.success ? s.efficiency.speedupVsSequential : null), NON_NEGATIVE),
+      idleWhileReadyUs: over((s) => s.efficiency.idleWhileReadyUs, NON_NEGATIVE),
+      idleWhileResultsWaitingUs: over((s) => s.efficiency.idleWhileResultsWaitingUs, NON_NEGATIVE),
+      meanCallsInService: over((s) => s.efficiency.meanCallsInService, NON_NEGATIVE),
+      overlapShare: over((s) => s.efficiency.overlapShare, UNIT),
+      switchesPerDecision: over((s) => s.interleaving.switchesPerDecision, NON_NEGATIVE),
+      meanStreak: over((s) => s.interleaving.meanStreak, { min: 1, max: Infinity }),
+      leavingReadyShare: over((s) => s.interleaving.leavingReadyShare, UNIT),
     },
-    passK: {
-      k: perInstance.length > 0 && minSeeds === maxSeeds ? minSeeds : null,
-      value: perInstance.length === 0 ? null : perInstance.filter((i) => i.passAll).length / perInstance.length,
-    },
+    passK: passKOf(perInstance, minSeeds === maxSeeds ? minSeeds : null),
     passHat,
     perInstance,
+    streakLengths: [0, 1, 2, 3].map((i) => sorted.reduce((sum, s) => sum + s.score.interleaving.streakLengths[i]!, 0)) as [number, number, number, number],
   };
 }

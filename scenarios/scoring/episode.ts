@@ -14,8 +14,9 @@ import type { EpisodeEvent, EndReason } from '../world/events.js';
 import { planOf } from '../world/compiled.js';
 import type { PlanStep } from '../world/plan.js';
 import type { AnswerSpec, JsonValue, Scenario } from '../spec/schema.js';
-import { callOverlap, clippedLength, type Interval } from './intervals.js';
-import type { CallScore, CallVerdict, EpisodeScore, ScoreReference, TaskScore } from './types.js';
+import { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
+import { SCORING_VERSION } from './version.js';
+import type { CallScore, CallVerdict, EpisodeScore, InterleavingScores, ScoreReference, TaskScore } from './types.js';
 
 interface CallRecord {
   readonly id: number;
@@ -24,10 +25,12 @@ interface CallRecord {
   readonly step: PlanStep | null;
   readonly invalid: boolean;
   readonly violation: boolean;
+  startedUs: number | null;
   completedUs: number | null;
   ok: boolean | null;
   /** Index in the event stream of its `result_delivered`, or null. */
   deliveredAt: number | null;
+  deliveredUs: number | null;
 }
 
 interface AnswerRecord {
@@ -59,6 +62,51 @@ function ratio(a: number, b: number, whenZero: number | null): number | null {
   return b === 0 ? (a === 0 ? whenZero : null) : a / b;
 }
 
+/** Task switches and same-task streaks over the task-labelled actions, in the order they took effect. */
+class StreakCounter {
+  private last: string | null = null;
+  private run = 0;
+  private actions = 0;
+  private switches = 0;
+  private leavingReady = 0;
+  private readonly lengths: [number, number, number, number] = [0, 0, 0, 0];
+
+  /** An action on `task`; `hasReady(t)` says whether task t has a ready step right now. */
+  act(task: string, hasReady: (task: string) => boolean): void {
+    this.actions++;
+    if (this.last === task) {
+      this.run++;
+      return;
+    }
+    if (this.last !== null) {
+      this.switches++;
+      if (hasReady(this.last)) this.leavingReady++;
+      this.close();
+    }
+    this.last = task;
+    this.run = 1;
+  }
+
+  private close(): void {
+    this.lengths[Math.min(this.run, 4) - 1]!++;
+  }
+
+  scores(decisions: number): InterleavingScores {
+    if (this.run > 0) this.close();
+    this.run = 0;
+    const streaks = this.lengths.reduce((a, b) => a + b, 0);
+    return {
+      actions: this.actions,
+      switches: this.switches,
+      switchesPerDecision: decisions === 0 ? 0 : this.switches / decisions,
+      meanStreak: streaks === 0 ? null : this.actions / streaks,
+      streakLengths: [...this.lengths],
+      switchesLeavingReady: this.leavingReady,
+      leavingReadyShare: this.switches === 0 ? null : this.leavingReady / this.switches,
+    };
+  }
+}
+
 /**
  * Scores one episode from its scenario and events alone: step level (precision, recall, F1,
  * dependency violations), task level (success of every sub-task, answers) and efficiency (makespan,
@@ -80,6 +128,8 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   let undelivered: string[] = [];
   const deliveredOk = new Set<string>();
   const unresolved = new Map<string, number>();
+  // Tasks with a delivered request not answered since: only their steps count as ready.
+  const awaiting = new Set<string>();
   // Time.
   const decisions: Interval[] = [];
   const idle: Interval[] = [];
@@ -92,6 +142,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   // Counts.
   const answers = new Map<string, AnswerRecord>();
   let decisionCount = 0;
+  const streak = new StreakCounter();
   let answerCount = 0;
   let rejected = 0;
 
@@ -103,7 +154,9 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   // Ready, as PlanTracker means it: request delivered, every dependency's result delivered, and
   // every call for the step so far resolved as a delivered failure.
   const anyReady = (): boolean =>
-    plan.steps.some((s) => known.has(requestOf(s)) && !doneInWorld.has(s.key) && (unresolved.get(s.key) ?? 0) === 0 && s.after.every((d) => deliveredOk.has(`${s.task}/${d}`)));
+    plan.steps.some((s) => awaiting.has(s.task) && known.has(requestOf(s)) && !doneInWorld.has(s.key) && (unresolved.get(s.key) ?? 0) === 0 && s.after.every((d) => deliveredOk.has(`${s.task}/${d}`)));
+  const taskHasReady = (task: string): boolean =>
+    awaiting.has(task) && plan.steps.some((s) => s.task === task && known.has(requestOf(s)) && !doneInWorld.has(s.key) && (unresolved.get(s.key) ?? 0) === 0 && s.after.every((d) => deliveredOk.has(`${s.task}/${d}`)));
   const closeIdle = (nowUs: number): void => {
     if (idleSinceUs === null) return;
     idle.push({ startUs: idleSinceUs, endUs: nowUs });
@@ -127,7 +180,10 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
         break;
       case 'decision_started':
         closeIdle(e.timeUs);
-        for (const r of undelivered) known.add(r);
+        for (const r of undelivered) {
+          known.add(r);
+          awaiting.add(r.startsWith('task:') ? r.slice('task:'.length) : plan.messages[Number(r.slice('message:'.length))]!.task);
+        }
         undelivered = [];
         decisionStartUs = e.timeUs;
         decisionAt = index;
@@ -137,6 +193,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
         const call = calls.get(e.callId);
         if (call === undefined) break;
         call.deliveredAt = index;
+        call.deliveredUs = e.timeUs;
         if (call.step !== null) {
           increment(unresolved, call.step.key, -1);
           if (call.ok === true) deliveredOk.add(call.step.key);
@@ -154,8 +211,9 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
       case 'call_issued': {
         const invalid = e.invalid !== null;
         const step = invalid ? null : matchStep(e.tool, e.args);
+        if (step !== null) streak.act(step.task, taskHasReady);
         const violation = step !== null && (!known.has(requestOf(step)) || step.after.some((d) => !deliveredOk.has(`${step.task}/${d}`)));
-        const call: CallRecord = { id: e.callId, tool: e.tool, issuedUs: e.timeUs, step, invalid, violation, completedUs: null, ok: null, deliveredAt: null };
+        const call: CallRecord = { id: e.callId, tool: e.tool, issuedUs: e.timeUs, step, invalid, violation, startedUs: null, completedUs: null, ok: null, deliveredAt: null, deliveredUs: null };
         calls.set(e.callId, call);
         order.push(call);
         if (step !== null) {
@@ -177,6 +235,8 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
       }
       case 'answer_given':
         answerCount++;
+        streak.act(e.task, taskHasReady);
+        awaiting.delete(e.task);
         answers.set(e.task, { timeUs: e.timeUs, at: index, decisionAt, content: e.content });
         break;
       case 'episode_ended':
@@ -185,8 +245,12 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
         closeIdle(e.timeUs);
         ended = { timeUs: e.timeUs, reason: e.reason };
         break;
+      case 'call_started': {
+        const call = calls.get(e.callId);
+        if (call !== undefined) call.startedUs = e.timeUs;
+        break;
+      }
       case 'episode_started':
-      case 'call_started':
       case 'limit_hit':
         break;
     }
@@ -211,6 +275,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
     verdict: verdictOf(c),
     violation: c.violation,
     issuedUs: c.issuedUs,
+    startedUs: c.startedUs,
     completedUs: c.completedUs,
     ok: c.ok,
   }));
@@ -257,11 +322,25 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   const completed = ended.reason === 'completed';
   const boundUs = reference?.boundUs ?? null;
   const sequentialMakespanUs = reference?.sequentialMakespanUs ?? null;
-  const callIntervals: Interval[] = order.map((c) => ({ startUs: c.issuedUs, endUs: c.completedUs ?? makespanUs }));
-  const { waitUs, overlappedUs } = callOverlap(callIntervals, decisions);
+  const boundRatio = completed && boundUs !== null ? ratio(boundUs, makespanUs, 1) : null;
+  const speedupVsSequential = completed && sequentialMakespanUs !== null ? ratio(sequentialMakespanUs, makespanUs, 1) : null;
+  // Efficiency is credited only for work done: a failed (or unfinished) episode counts 0.
+  const succeeded = completed && tasksSucceeded === tasks.length;
+  const successBoundRatio = boundUs === null ? null : succeeded ? (makespanUs === 0 ? 1 : boundUs / Math.max(boundUs, makespanUs)) : 0;
+  const successSpeedup = sequentialMakespanUs === null ? null : succeeded ? speedupVsSequential : 0;
+  // A call waits from its issue to its completion (or the end): queued for a slot until it
+  // starts, then in service. Overlap and calls-in-service count the service part only.
+  const endOf = (c: CallRecord): number => c.completedUs ?? makespanUs;
+  const callIntervals: Interval[] = order.map((c) => ({ startUs: c.issuedUs, endUs: endOf(c) }));
+  const serviceIntervals: Interval[] = order.flatMap((c) => (c.startedUs === null ? [] : [{ startUs: c.startedUs, endUs: endOf(c) }]));
+  const waitUs = callIntervals.reduce((sum, i) => sum + (i.endUs - i.startUs), 0);
+  const { waitUs: serviceUs, overlappedUs } = callOverlap(serviceIntervals, decisions);
+  // Outcomes that exist in the world but have not reached the agent (results not yet polled).
+  const waitingResults: Interval[] = order.flatMap((c) => (c.completedUs === null ? [] : [{ startUs: c.completedUs, endUs: c.deliveredUs ?? makespanUs }]));
   const windowUs = firstArrivalUs === null ? 0 : makespanUs - firstArrivalUs;
 
   return {
+    scoringVersion: SCORING_VERSION,
     scenario: scenario.id,
     success: tasksSucceeded === tasks.length,
     tasksSucceeded,
@@ -283,15 +362,21 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
     efficiency: {
       makespanUs,
       boundUs,
-      boundRatio: completed && boundUs !== null ? ratio(boundUs, makespanUs, 1) : null,
+      boundRatio,
       sequentialMakespanUs,
-      speedupVsSequential: completed && sequentialMakespanUs !== null ? ratio(sequentialMakespanUs, makespanUs, 1) : null,
+      speedupVsSequential,
+      successBoundRatio,
+      successSpeedup,
       idleUs: firstArrivalUs === null ? 0 : clippedLength(idle, firstArrivalUs, makespanUs),
       idleWhileReadyUs,
+      idleWhileResultsWaitingUs: sharedLength(waitingResults, idle),
       callWaitUs: waitUs,
-      meanCallsInFlight: firstArrivalUs === null || windowUs === 0 ? null : clippedLength(callIntervals, firstArrivalUs, makespanUs) / windowUs,
-      overlapShare: waitUs === 0 ? null : overlappedUs / waitUs,
+      callQueuedUs: waitUs - serviceUs,
+      callServiceUs: serviceUs,
+      meanCallsInService: firstArrivalUs === null || windowUs === 0 ? null : clippedLength(serviceIntervals, firstArrivalUs, makespanUs) / windowUs,
+      overlapShare: serviceUs === 0 ? null : overlappedUs / serviceUs,
     },
+    interleaving: streak.scores(decisionCount),
     counts: { decisions: decisionCount, calls: n, answers: answerCount, rejectedActions: rejected, endReason: ended.reason },
     calls: callScores,
   };

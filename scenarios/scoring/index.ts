@@ -6,12 +6,13 @@
  *
  * - `scoreEpisode(scenario, events, reference?)`: pure and deterministic; the score is canonical
  *   (fixed key order, null for absent values).
- * - `aggregate(scores)`: means with 95% t intervals over (instance, seed) episodes, pass^k.
+ * - `aggregate(scores)`: over (instance, seed) episodes: proportions with 95% Wilson intervals,
+ *   means with 95% t intervals clamped to their range, pass^k.
  */
+export { SCORING_VERSION } from './version.js';
 export { scoreEpisode, answerSatisfies } from './episode.js';
-export { aggregate, stat, tQuantile975 } from './aggregate.js';
-export { callOverlap, clippedLength, type Interval } from './intervals.js';
-export { computeOracle, type OracleOptions, type OracleReport } from './oracle.js';
+export { aggregate, proportion, stat, tQuantile975, wilson, NON_NEGATIVE, UNIT, type Range } from './aggregate.js';
+export { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
 export type {
   CallScore,
   CallVerdict,
@@ -19,6 +20,7 @@ export type {
   EpisodeCounts,
   EpisodeScore,
   InstanceSummary,
+  InterleavingScores,
   ScoreReference,
   ScoredEpisode,
   Stat,

@@ -52,3 +52,28 @@ export function callOverlap(calls: readonly Interval[], decisions: readonly Inte
   }
   return { waitUs, overlappedUs };
 }
+
+/** The union of `intervals` as disjoint intervals in time order (empty ones dropped). */
+function merged(intervals: readonly Interval[]): Interval[] {
+  const sorted = intervals.filter((i) => i.endUs > i.startUs).sort((a, b) => a.startUs - b.startUs);
+  const out: Interval[] = [];
+  for (const i of sorted) {
+    const last = out.at(-1);
+    if (last !== undefined && i.startUs <= last.endUs) out[out.length - 1] = { startUs: last.startUs, endUs: Math.max(last.endUs, i.endUs) };
+    else out.push(i);
+  }
+  return out;
+}
+
+/** Length of the time covered by both (the union of) `a` and (the union of) `b`. */
+export function sharedLength(a: readonly Interval[], b: readonly Interval[]): number {
+  const x = merged(a);
+  const y = merged(b);
+  let total = 0;
+  let j = 0;
+  for (const i of x) {
+    while (j < y.length && y[j]!.endUs <= i.startUs) j++;
+    for (let k = j; k < y.length && y[k]!.startUs < i.endUs; k++) total += Math.min(i.endUs, y[k]!.endUs) - Math.max(i.startUs, y[k]!.startUs);
+  }
+  return total;
+}

@@ -21,6 +21,8 @@ export interface CallScore {
   /** Issued before its step's request or a dependency's result was delivered to the agent. */
   readonly violation: boolean;
   readonly issuedUs: number;
+  /** When it got a tool slot and went into service; null when it never did (invalid, or still queued at the end). */
+  readonly startedUs: number | null;
   /** Null when it never completed (the episode ended first). */
   readonly completedUs: number | null;
   /** Null when it never completed. */
@@ -86,21 +88,54 @@ export interface EfficiencyScores {
   readonly sequentialMakespanUs: number | null;
   /** sequentialMakespanUs / makespanUs; null without a reference or when the episode did not complete. */
   readonly speedupVsSequential: number | null;
+  /**
+   * The headline efficiency: boundUs / max(boundUs, makespanUs) when the episode completed and
+   * succeeded, else 0 (failing never earns efficiency); null without a bound.
+   */
+  readonly successBoundRatio: number | null;
+  /** speedupVsSequential when the episode completed and succeeded, else 0; null without a reference. */
+  readonly successSpeedup: number | null;
   /** Time outside decisions, in [first arrival, makespan]. */
   readonly idleUs: number;
-  /** Idle time during which some expected step was ready (PlanTracker's meaning of ready). */
+  /** Idle time during which a step of a task awaiting an answer was ready (PlanTracker's meaning of ready). */
   readonly idleWhileReadyUs: number;
-  /** Sum over calls of (completed or makespan) - issued. */
+  /** Idle time during which some call had completed but its outcome was not yet delivered (poll delivery). */
+  readonly idleWhileResultsWaitingUs: number;
+  /** Sum over calls of (completed, or makespan) - issued: queued plus in service. */
   readonly callWaitUs: number;
-  /** Time-average number of calls issued and not completed over [first arrival, makespan]; null on an empty window. */
-  readonly meanCallsInFlight: number | null;
-  /** Share of callWaitUs overlapping another call in flight or a decision; null when callWaitUs is 0. */
+  /** The part of callWaitUs spent waiting for a tool slot (issued, not started). */
+  readonly callQueuedUs: number;
+  /** The part of callWaitUs spent in service (started, not completed). */
+  readonly callServiceUs: number;
+  /** Time-average number of calls in service (started, not completed) over [first arrival, makespan]; null on an empty window. */
+  readonly meanCallsInService: number | null;
+  /** Share of callServiceUs overlapping another call in service or a decision; null when callServiceUs is 0. */
   readonly overlapShare: number | null;
 }
 
 /**
- * How much happened in an episode: decisions, calls, answers, rejected actions, and how it ended.
+ * How the agent moved between tasks (AsyncTool's same-task streak, defined here): the actions are
+ * the calls that perform an expected step and the answers, in the order they took effect, each
+ * labelled with its task.
  */
+export interface InterleavingScores {
+  /** Task-labelled actions (calls performing a step, answers). */
+  readonly actions: number;
+  /** Consecutive actions on different tasks. */
+  readonly switches: number;
+  /** switches / decisions (0 when there was no decision). */
+  readonly switchesPerDecision: number;
+  /** actions / streaks (maximal runs of actions on one task); null without actions. */
+  readonly meanStreak: number | null;
+  /** Streaks of length 1, 2, 3 and 4 or more. */
+  readonly streakLengths: readonly [number, number, number, number];
+  /** Switches made while the task left had a ready step (agent's view at that moment). */
+  readonly switchesLeavingReady: number;
+  /** switchesLeavingReady / switches; null without switches. */
+  readonly leavingReadyShare: number | null;
+}
+
+/** How much happened in an episode: decisions, calls, answers, rejected actions, and how it ended. */
 export interface EpisodeCounts {
   readonly decisions: number;
   readonly calls: number;
@@ -115,6 +150,8 @@ export interface EpisodeCounts {
  * (never undefined) for an absent value.
  */
 export interface EpisodeScore {
+  /** The scoring rules that made this score (`SCORING_VERSION`). */
+  readonly scoringVersion: number;
   readonly scenario: string;
   /** Task level: every task (sub-task) of the composite instance succeeded. */
   readonly success: boolean;
@@ -125,6 +162,7 @@ export interface EpisodeScore {
   readonly steps: StepScores;
   readonly tasks: readonly TaskScore[];
   readonly efficiency: EfficiencyScores;
+  readonly interleaving: InterleavingScores;
   readonly counts: EpisodeCounts;
   /** Every call, in issue order. */
   readonly calls: readonly CallScore[];
@@ -141,15 +179,21 @@ export interface ScoreReference {
   readonly sequentialMakespanUs?: number | null;
 }
 
-/** Mean and 95% confidence interval of one metric over a suite's episodes. */
+/**
+ * Mean and 95% confidence interval of one metric over a suite's episodes. The interval is never
+ * outside the metric's possible range: a Wilson score interval for a proportion of 0/1 outcomes,
+ * Student's t for a mean of per-episode values, clamped to the values' range (so it can be
+ * asymmetric around the mean).
+ */
 export interface Stat {
   /** Episodes with a value (null values are left out). */
   readonly n: number;
   readonly mean: number | null;
   /** Sample standard deviation (n - 1); null when n < 2. */
   readonly sd: number | null;
-  /** t(0.975, n - 1) * sd / sqrt(n); null when n < 2. */
-  readonly halfWidth: number | null;
+  /** How [low, high] was made; null when there is no interval. */
+  readonly interval: 'wilson' | 't' | null;
+  /** Null without an interval: n = 0, or n < 2 for a t interval. */
   readonly low: number | null;
   readonly high: number | null;
 }
@@ -162,11 +206,21 @@ export interface SuiteMetrics {
   readonly recall: Stat;
   readonly f1: Stat;
   readonly dependencyViolations: Stat;
-  readonly boundRatio: Stat;
-  readonly speedupVsSequential: Stat;
+  /** Headline: mean of successBoundRatio over every episode (a failed one counts 0). */
+  readonly successWeightedBoundRatio: Stat;
+  /** Secondary: mean of boundRatio over the successful episodes only (n says how many). */
+  readonly boundRatioOfSuccesses: Stat;
+  /** Headline: mean of successSpeedup over every episode (a failed one counts 0). */
+  readonly successWeightedSpeedup: Stat;
+  /** Secondary: mean of speedupVsSequential over the successful episodes only. */
+  readonly speedupOfSuccesses: Stat;
   readonly idleWhileReadyUs: Stat;
-  readonly meanCallsInFlight: Stat;
+  readonly idleWhileResultsWaitingUs: Stat;
+  readonly meanCallsInService: Stat;
   readonly overlapShare: Stat;
+  readonly switchesPerDecision: Stat;
+  readonly meanStreak: Stat;
+  readonly leavingReadyShare: Stat;
 }
 
 /** One instance across its seeds: how many succeeded and whether all did. */
@@ -183,15 +237,22 @@ export interface InstanceSummary {
  * pass^k and the unbiased pass^k estimates, and per-instance results (sorted by instance).
  */
 export interface SuiteSummary {
+  /** The scoring rules that made the summary and the scores under it (`SCORING_VERSION`). */
+  readonly scoringVersion: number;
   readonly episodes: number;
   readonly instances: number;
   readonly seedsPerInstance: { readonly min: number; readonly max: number };
   readonly metrics: SuiteMetrics;
-  /** pass^k with k = seeds per instance: the share of instances where every seed succeeded. k is null when instances have different seed counts. */
-  readonly passK: { readonly k: number | null; readonly value: number | null };
+  /**
+   * pass^k with k = seeds per instance: the share of instances where every seed succeeded (k is
+   * null when instances have different seed counts), with its Wilson interval over the instances.
+   */
+  readonly passK: { readonly k: number | null; readonly value: number | null; readonly low: number | null; readonly high: number | null };
   /** The unbiased pass^k estimate C(c,k)/C(n,k) averaged over instances, for k = 1 .. min seeds per instance. */
   readonly passHat: ReadonlyArray<{ readonly k: number; readonly value: number }>;
   readonly perInstance: readonly InstanceSummary[];
+  /** Streaks of length 1, 2, 3 and 4+ pooled over every episode. */
+  readonly streakLengths: readonly [number, number, number, number];
 }
 
 /** One (instance, seed) episode's score, the unit `aggregate` summarises. */

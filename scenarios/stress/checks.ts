@@ -34,7 +34,8 @@ export interface EpisodeUnderCheck {
   readonly events: readonly EpisodeEvent[];
   /** The agent's declared cap on calls in flight (Infinity when it declares none). */
   readonly agentCap: number;
-  readonly boundUs: number | null;
+  /** The efficiency yardstick, or null: the oracle's chain bound given the think times the episode's decisions took (`thinkAwareBoundUs`). */
+  readonly referenceUs: number | null;
 }
 
 export interface Violation {
@@ -160,10 +161,10 @@ export function checkStarvation(e: EpisodeUnderCheck, options: CheckOptions): Vi
 
 export function checkEfficiency(e: EpisodeUnderCheck, options: CheckOptions): Violation | null {
   const last = e.events.at(-1);
-  if (e.boundUs === null || last === undefined || e.boundUs === 0) return null;
-  const ratio = last.timeUs / e.boundUs;
+  if (e.referenceUs === null || last === undefined || e.referenceUs === 0) return null;
+  const ratio = last.timeUs / e.referenceUs;
   if (ratio <= options.efficiencyFactor) return null;
-  return { check: 'efficiency', message: `makespan ${ms(last.timeUs)} is ${ratio.toFixed(2)}x the lower bound ${ms(e.boundUs)} (factor ${options.efficiencyFactor})`, eventIndex: e.events.length - 1 };
+  return { check: 'efficiency', message: `makespan ${ms(last.timeUs)} is ${ratio.toFixed(2)}x the realized critical path ${ms(e.referenceUs)} (factor ${options.efficiencyFactor})`, eventIndex: e.events.length - 1 };
 }
 
 /** Runs the named single-episode checks in a fixed order; returns the first violation. */

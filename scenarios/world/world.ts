@@ -7,7 +7,8 @@
  *   delivered to the agent.
  * - A decision starts when the agent is woken (something to deliver) or right after a decision
  *   that acted (see protocol.ts). Everything waiting is delivered at its start, in event order.
- *   It lasts the stated or sampled think time; its actions take effect at its end, in order.
+ *   It lasts the stated think time (clamped up to the think distribution's minimum) or a sampled
+ *   one; its actions take effect at its end, in order.
  * - A call is validated (known tool, args fit the schema: otherwise it fails at once), matched to
  *   the expected step it performs (tool + canonical args; the first such step not yet done, in
  *   plan order), then waits for a free slot of its tool (FIFO), then is in service for its sampled
@@ -301,7 +302,9 @@ class World {
         this.hitLimit(decision.stop);
         return;
       }
-      const thinkUs = decision.thinkUs ?? this.think.sample(sim.streams.get('think'));
+      // A stated think time is clamped up to the think distribution's minimum: no decision is
+      // faster than the scenario allows, which the oracle's lower bound relies on.
+      const thinkUs = decision.thinkUs === undefined ? this.think.sample(sim.streams.get('think')) : Math.max(decision.thinkUs, this.think.minUs);
       if (thinkUs > 0) yield thinkUs;
       if (this.ended !== null) return;
       this.emit({ type: 'decision_ended', timeUs: sim.nowUs, decision: decisionNo, thinkUs, actions: decision.actions.map(canonicalAction), note: decision.note ?? null });

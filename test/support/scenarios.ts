@@ -44,6 +44,14 @@ export function dagShapeArb(options: { limits?: boolean } = {}): fc.Arbitrary<Da
   );
 }
 
+/**
+ * The same shape with every tool's latency fixed at its minimum: then each call takes exactly the
+ * cheapest time the oracle's lower bound charges, and a greedy agent can meet the bound.
+ */
+export function constantLatencies(shape: DagShape): DagShape {
+  return { ...shape, latencyMs: shape.latencyMs.map((l) => ({ minMs: l.minMs, maxMs: l.minMs })) };
+}
+
 export function dagScenario(shape: DagShape, thinkTime: DistributionSpec = { kind: 'constant', ms: 0 }): Scenario {
   let k = 0;
   return build({

@@ -14,6 +14,7 @@ import { scoreEpisode } from '../../../scenarios/scoring/index.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
 import { build } from '../../support/scenarios.js';
 import { chainModel, idsFor, ok, scripted, startChatServer, transcript, type ChatRequest, type ChatServer, type ServerReply } from '../../support/llm-server.js';
+import { compileDistribution } from '../../../engine/index.js';
 
 const KEY = 'sk-tooltime-test-key-0000';
 const FAST = { ttftMs: 100, prefillUsPerToken: 1, decodeTokensPerS: 1000 };
@@ -272,7 +273,8 @@ describe('think time', () => {
     const body = requests[0]!.body;
     const prompt = estimateTokens(JSON.stringify(body.messages) + JSON.stringify(body.tools));
     expect(notes[0]!.usage.promptTokens).toBe(prompt);
-    expect(eventsOfType(ep.events, 'decision_ended')[0]!.thinkUs).toBe(tokenThinkUs(FAST, prompt, notes[0]!.usage.completionTokens));
+    // The world raises a stated think time to the scenario's minimum (chain.json: a constant 200 ms).
+    expect(eventsOfType(ep.events, 'decision_ended')[0]!.thinkUs).toBe(Math.max(tokenThinkUs(FAST, prompt, notes[0]!.usage.completionTokens), compileDistribution(chain.thinkTime).minUs));
   });
 
   it('profiles: longest prefix, provider prefixes and vLLM-style names, overrides', () => {

@@ -17,6 +17,7 @@ import type { Mode } from '../../../scenarios/protocol.js';
 import type { Scenario } from '../../../scenarios/spec/schema.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
 import { chainModel, startChatServer, type ChatServer, type Model } from '../../support/llm-server.js';
+import { compileDistribution } from '../../../engine/index.js';
 
 const KEY = 'sk-tooltime-test-key-0000';
 const chain = loadScenarioFile(join(examplesDir(), 'chain.json'));
@@ -73,14 +74,14 @@ describe('replaying model episodes without the network', () => {
     expect(notesOf(limit.events).length).toBe(byName('limit').hits - 1);
   });
 
-  it('think "wall" records the measured latency and uses it as the think time', () => {
+  it('think "wall" records the measured latency and uses it as the think time (raised to the scenario\'s minimum)', () => {
     const { events } = readReplay(byName('wall').bytes);
     const notes = notesOf(events);
     const ended = eventsOfType(events, 'decision_ended');
     expect(notes[0]!.config?.think).toBe('wall');
     for (const [i, n] of notes.entries()) {
       expect(n.latencyMs).toBeGreaterThanOrEqual(14);
-      expect(ended[i]!.thinkUs).toBe(Math.round(n.latencyMs! * 1000));
+      expect(ended[i]!.thinkUs).toBe(Math.max(Math.round(n.latencyMs! * 1000), compileDistribution(chain.thinkTime).minUs));
     }
   });
 

@@ -4,6 +4,9 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { MAIN, ROOT, hasStackTrace, tooltime } from '../../support/cli.js';
+import { canonicalJson } from '../../../scenarios/spec/canonical.js';
+import { SCORING_VERSION } from '../../../scenarios/scoring/index.js';
+import type { JsonValue } from '../../../scenarios/spec/schema.js';
 
 const chain = join(ROOT, 'scenarios', 'examples', 'chain.json');
 const examples = join(ROOT, 'scenarios', 'examples');
@@ -22,7 +25,7 @@ describe('tooltime run', () => {
     const r = tooltime(['run', examples, '-a', 'greedy-async', '-a', 'sequential', '--seeds', '1..2', '--quiet']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/scenario\(s\) from .*examples, seeds 1\.\.2, async mode, push delivery: \d+ episodes/);
-    expect(r.stdout).toMatch(/^agent\s+task success\s+sub-task success\s+step F1\s+violations\/ep\s+bound\/makespan\s+speedup vs seq\s+pass\^k$/m);
+    expect(r.stdout).toMatch(/^agent\s+task success\s+sub-task success\s+step F1\s+violations\/ep\s+bound\/makespan\s+on successes\s+speedup vs seq\s+on successes\s+pass\^k$/m);
     expect(r.stdout).toMatch(/^greedy-async\s+100\.0%/m);
     expect(r.stdout).toMatch(/^sequential\s+100\.0%/m);
     expect(r.stderr).toBe('');
@@ -159,10 +162,44 @@ describe('tooltime run records replays', () => {
       const file = join(out, 'replays', `${e.instance}--${e.agent}--seed${e.seed}.ttr`);
       const verify = tooltime(['replay', 'verify', file]);
       expect(verify.status, verify.stdout + verify.stderr).toBe(0);
-      const scored = JSON.parse(tooltime(['score', file, '--json']).stdout)[0];
-      // The run scored against the oracle and the sequential reference; a replay alone has neither.
-      const strip = (s: { efficiency: Record<string, unknown> }) => ({ ...s, efficiency: { ...s.efficiency, boundUs: null, boundRatio: null, sequentialMakespanUs: null, speedupVsSequential: null } });
-      expect(strip(scored.score)).toEqual(strip(e.score));
+    }
+  });
+
+  it('issue 22: tooltime score on a run\'s --out gives every episode the score the run reported, byte for byte (bound and sequential reference included)', () => {
+    for (const delivery of ['push', 'poll']) {
+      const out = mkdtempSync(join(tmpdir(), 'tooltime-rescore-'));
+      const r = tooltime(['run', examples, '-a', 'greedy-async', '-a', 'hasty', '--seed', '2', '--delivery', delivery, '--out', out, '--quiet']);
+      expect(r.status).toBe(0);
+      const episodes = readFileSync(join(out, 'episodes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const scored = JSON.parse(tooltime(['score', out, '--json']).stdout) as Array<{ file: string; score: unknown }>;
+      expect(scored.length).toBe(episodes.length);
+      const byFile = new Map(scored.map((s) => [basename(s.file), s.score]));
+      let withBound = 0;
+      for (const e of episodes) {
+        const again = byFile.get(`${e.instance}--${e.agent}--seed${e.seed}.ttr`);
+        expect(canonicalJson(again as JsonValue)).toBe(canonicalJson(e.score));
+        if (e.score.efficiency.boundUs !== null && e.score.efficiency.sequentialMakespanUs !== null) withBound++;
+      }
+      expect(withBound).toBe(episodes.length);
+    }
+  });
+
+  it('issue 22: results say which scoring made them; tooltime score says when stored scores are of another version', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tooltime-version-'));
+    const r = tooltime(['run', chain, '-a', 'greedy-async', '--seed', '1', '--out', out, '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).agents[0].summary.scoringVersion).toBe(SCORING_VERSION);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))[0].summary.scoringVersion).toBe(SCORING_VERSION);
+    const lines = readFileSync(join(out, 'episodes.jsonl'), 'utf8').trim().split('\n');
+    for (const line of lines) expect(JSON.parse(line).score.scoringVersion).toBe(SCORING_VERSION);
+    const same = tooltime(['score', out]);
+    expect([same.status, same.stderr]).toEqual([0, '']);
+    // Stored by older rules (no version recorded: version 1).
+    writeFileSync(join(out, 'episodes.jsonl'), lines.map((l) => l.replace(`"scoringVersion":${SCORING_VERSION},`, '')).join('\n') + '\n');
+    for (const arg of [out, join(out, 'replays')]) {
+      const older = tooltime(['score', arg]);
+      expect(older.status).toBe(0);
+      expect(older.stderr).toBe(`${join(out, 'episodes.jsonl')}: stored scores are of scoring version 1; the scores here are re-scored from the replays with version ${SCORING_VERSION} (do not mix the two)\n`);
     }
   });
 

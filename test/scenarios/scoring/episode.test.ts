@@ -6,10 +6,10 @@ import { computeOracle } from '../../../scenarios/scoring/oracle.js';
 import { Plan } from '../../../scenarios/world/plan.js';
 import type { Action, Decision, Observation } from '../../../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../../../scenarios/spec/schema.js';
-import { aggregate, callOverlap, scoreEpisode, stat, tQuantile975, type EpisodeScore, type ScoredEpisode } from '../../../scenarios/scoring/index.js';
+import { aggregate, callOverlap, NON_NEGATIVE, proportion, scoreEpisode, stat, tQuantile975, UNIT, wilson, type EpisodeScore, type ScoredEpisode } from '../../../scenarios/scoring/index.js';
 import { PlanTracker } from '../../../scenarios/world/tracker.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
-import { build, dagScenario, dagShapeArb, echoTool, scripted } from '../../support/scenarios.js';
+import { build, constantLatencies, dagScenario, dagShapeArb, echoTool, scripted } from '../../support/scenarios.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios and agents
@@ -95,6 +95,8 @@ const E = {
   }),
   complete: (t: number, callId: number, ok = true): EpisodeEvent => ({ type: 'call_completed', timeUs: us(t), callId, ok, result: ok ? {} : null, error: ok ? null : 'transient error' }),
   deliver: (t: number, callId: number): EpisodeEvent => ({ type: 'result_delivered', timeUs: us(t), callId }),
+  /** The call got a tool slot and went into service. */
+  run: (t: number, callId: number): EpisodeEvent => ({ type: 'call_started', timeUs: us(t), callId }),
   answer: (t: number, task: string, content: string): EpisodeEvent => ({ type: 'answer_given', timeUs: us(t), task, content }),
   over: (t: number, reason: EndReason = 'completed'): EpisodeEvent => ({ type: 'episode_ended', timeUs: us(t), reason, detail: null }),
 };
@@ -123,13 +125,16 @@ function workedExampleEvents(): EpisodeEvent[] {
     E.start(0), // d1
     E.end(2, 2),
     E.issue(2, 1, 'search', { q: 'flight' }),
+    E.run(2, 1),
     E.start(2), // d2
     E.end(3, 1),
     E.task(5, 'B'),
     E.start(5), // d3
     E.end(6, 1),
     E.issue(6, 2, 'search', { q: 'hotel' }),
+    E.run(6, 2),
     E.issue(6, 3, 'search', { q: 'hotel' }),
+    E.run(6, 3),
     E.start(6), // d4
     E.end(7, 1),
     E.issue(7, 4, 'cancel', {}, 'unknown tool "cancel"'),
@@ -148,6 +153,7 @@ function workedExampleEvents(): EpisodeEvent[] {
     E.deliver(16, 3),
     E.end(17, 1),
     E.issue(17, 5, 'book', { flight: 'F1' }),
+    E.run(17, 5),
     E.answer(17, 'B', 'Your hotel is H9'),
     E.start(17), // d8
     E.end(18, 1),
@@ -221,13 +227,21 @@ describe('the worked example of METRICS.md', () => {
       boundRatio: 33 / 38,
       sequentialMakespanUs: 44_000,
       speedupVsSequential: 44 / 38,
+      // The episode failed (B's answer is wrong): it earns no efficiency.
+      successBoundRatio: 0,
+      successSpeedup: 0,
       idleUs: 28_000,
       idleWhileReadyUs: 3_000,
+      idleWhileResultsWaitingUs: 0,
       callWaitUs: 50_000,
-      meanCallsInFlight: 50 / 38,
+      callQueuedUs: 0,
+      callServiceUs: 50_000,
+      meanCallsInService: 50 / 38,
       overlapShare: 0.58,
     });
     expect(s.counts).toEqual({ decisions: 9, calls: 5, answers: 2, rejectedActions: 0, endReason: 'completed' });
+    // Actions A(#1) B(#2) B(#3) A(#5) B(answer) A(answer): 4 switches, streaks 1,2,1,1,1.
+    expect(s.interleaving).toEqual({ actions: 6, switches: 4, switchesPerDecision: 4 / 9, meanStreak: 6 / 5, streakLengths: [4, 1, 0, 0], switchesLeavingReady: 0, leavingReadyShare: 0 });
   });
 
   it('the world driven by the scripted decisions gives the same timeline, and the references are the oracle and a sequential agent', async () => {
@@ -504,7 +518,7 @@ describe('sub-task and task level', () => {
     expect(s.efficiency).toMatchObject({ makespanUs: 4000, boundRatio: null, speedupVsSequential: null });
     // The call still in flight at the end counts until the end: a1 issued at 1 ms.
     expect(s.efficiency.callWaitUs).toBe(3000);
-    expect(s.efficiency.meanCallsInFlight).toBe(3 / 4);
+    expect(s.efficiency.meanCallsInService).toBe(3 / 4);
   });
 });
 
@@ -530,10 +544,10 @@ describe('efficiency', () => {
     const s = scoreEpisode(two, ep.events);
     expect(s.success).toBe(true);
     // Each call waits alone, outside any decision: no overlap.
-    expect(s.efficiency).toMatchObject({ makespanUs: 23_000, idleUs: 20_000, idleWhileReadyUs: 10_000, callWaitUs: 20_000, meanCallsInFlight: 20 / 23, overlapShare: 0 });
+    expect(s.efficiency).toMatchObject({ makespanUs: 23_000, idleUs: 20_000, idleWhileReadyUs: 10_000, callWaitUs: 20_000, meanCallsInService: 20 / 23, overlapShare: 0 });
     // Greedy issues both at once: they overlap each other, and it never idles while a step is ready.
     const g = scoreEpisode(two, (await runEpisode(two, greedy(two), { seed: 1, thinkTime: { kind: 'constant', ms: 1 } })).events);
-    expect(g.efficiency).toMatchObject({ makespanUs: 12_000, idleWhileReadyUs: 0, callWaitUs: 20_000, meanCallsInFlight: 20 / 12, overlapShare: 1 });
+    expect(g.efficiency).toMatchObject({ makespanUs: 12_000, idleWhileReadyUs: 0, callWaitUs: 20_000, meanCallsInService: 20 / 12, overlapShare: 1 });
   });
 
   it('overlap: a lone call counts only inside a decision; two calls in flight overlap each other', () => {
@@ -541,9 +555,9 @@ describe('efficiency', () => {
     expect(callOverlap([{ startUs: 3, endUs: 3 }], [])).toEqual({ waitUs: 0, overlappedUs: 0 });
   });
 
-  it('the greedy agent meets the oracle bound with zero think time, and never idles while a step is ready', async () => {
+  it('the greedy agent meets the oracle bound with zero think time and constant latencies, and never idles while a step is ready', async () => {
     await fc.assert(
-      fc.asyncProperty(dagShapeArb(), fc.nat(1000), async (shape, seed) => {
+      fc.asyncProperty(dagShapeArb().map(constantLatencies), fc.nat(1000), async (shape, seed) => {
         const scenario = dagScenario(shape);
         const ep = await runEpisode(scenario, greedy(scenario), { seed });
         const o = await computeOracle(scenario, { seed });
@@ -566,7 +580,7 @@ describe('aggregate', () => {
       success,
       subtaskSuccessRate: success ? 1 : 0.5,
       steps: { ...base.steps, dependencyViolations: violations },
-      efficiency: { ...base.efficiency, boundRatio },
+      efficiency: { ...base.efficiency, boundRatio, successBoundRatio: boundRatio === null ? null : success ? boundRatio : 0 },
     };
   }
   // Instance X: seeds 1-3 succeed, succeed, fail. Instance Y: all three succeed.
@@ -582,24 +596,32 @@ describe('aggregate', () => {
   it('means, t intervals, pass^k and pass-hat on a handmade set', () => {
     const a = aggregate(set);
     expect([a.episodes, a.instances, a.seedsPerInstance]).toEqual([6, 2, { min: 3, max: 3 }]);
-    // Task success 1,1,0,1,1,1: mean 5/6, sd sqrt(1/6), half-width t(0.975,5) * sd / sqrt(6).
+    // Task success 1,1,0,1,1,1: 5 of 6, a Wilson interval (never beyond [0, 1]).
     const ts = a.metrics.taskSuccess;
-    expect(ts.n).toBe(6);
+    expect([ts.n, ts.interval]).toEqual([6, 'wilson']);
     expect(ts.mean).toBeCloseTo(5 / 6, 12);
     expect(ts.sd).toBeCloseTo(Math.sqrt(1 / 6), 12);
-    expect(ts.halfWidth).toBeCloseTo((2.570581836 * Math.sqrt(1 / 6)) / Math.sqrt(6), 9);
-    expect(ts.low).toBeCloseTo(5 / 6 - 0.428430306, 8);
-    expect(ts.high).toBeCloseTo(5 / 6 + 0.428430306, 8);
-    // Bound ratio leaves out the null: 0.8, 0.6, 0.9, 0.7, 0.5 -> mean 0.7, sd sqrt(0.025), t(0.975,4).
-    const br = a.metrics.boundRatio;
-    expect(br.n).toBe(5);
-    expect(br.mean).toBeCloseTo(0.7, 12);
-    expect(br.sd).toBeCloseTo(Math.sqrt(0.025), 12);
-    expect(br.halfWidth).toBeCloseTo((2.776445105 * Math.sqrt(0.025)) / Math.sqrt(5), 9);
+    expect(ts.low).toBeCloseTo(0.4365, 4);
+    expect(ts.high).toBeCloseTo(0.9699, 4);
+    // Bound ratio over the successes leaves out the null and the failure: 0.8, 0.9, 0.7, 0.5 -> mean
+    // 0.725, sd sqrt(0.0625/3), t(0.975,3).
+    const br = a.metrics.boundRatioOfSuccesses;
+    expect(br.n).toBe(4);
+    expect(br.mean).toBeCloseTo(0.725, 12);
+    expect(br.sd).toBeCloseTo(Math.sqrt(0.0875 / 3), 12);
+    const half = (3.182446305 * Math.sqrt(0.0875 / 3)) / Math.sqrt(4);
+    expect(br.interval).toBe('t');
+    expect(br.low).toBeCloseTo(0.725 - half, 12);
+    expect(br.high).toBeCloseTo(0.725 + half, 12);
+    // Success-weighted: the failure counts 0, the null (no bound) stays out: 0.8, 0, 0.9, 0.7, 0.5.
+    expect(a.metrics.successWeightedBoundRatio.n).toBe(5);
+    expect(a.metrics.successWeightedBoundRatio.mean).toBeCloseTo(2.9 / 5, 12);
     expect(a.metrics.dependencyViolations.mean).toBeCloseTo(0.5, 12);
     expect(a.metrics.subtaskSuccess.mean).toBeCloseTo(11 / 12, 12);
     // pass^3: X fails on seed 3, Y passes.
-    expect(a.passK).toEqual({ k: 3, value: 0.5 });
+    expect(a.passK).toMatchObject({ k: 3, value: 0.5 });
+    expect(a.passK.low).toBeCloseTo(0.0945, 4);
+    expect(a.passK.high).toBeCloseTo(0.9055, 4);
     // pass-hat: k=1 (2/3 + 1)/2; k=2 (C(2,2)/C(3,2) + 1)/2; k=3 (0 + 1)/2.
     expect(a.passHat.map((p) => p.k)).toEqual([1, 2, 3]);
     expect(a.passHat[0]!.value).toBeCloseTo(5 / 6, 12);
@@ -614,12 +636,52 @@ describe('aggregate', () => {
   it('is independent of input order, rejects a repeated (instance, seed), and handles small sets', () => {
     expect(JSON.stringify(aggregate([...set].reverse()))).toBe(JSON.stringify(aggregate(set)));
     expect(() => aggregate([...set, set[0]!])).toThrow(/twice/);
-    expect(stat([])).toEqual({ n: 0, mean: null, sd: null, halfWidth: null, low: null, high: null });
-    expect(stat([null, 2])).toEqual({ n: 1, mean: 2, sd: null, halfWidth: null, low: null, high: null });
+    // Scores of other scoring rules are not mixed in: they must be re-scored.
+    expect(() => aggregate([...set.slice(1), { ...set[0]!, score: { ...set[0]!.score, scoringVersion: 1 } }])).toThrow(/scoring version/);
+    expect(stat([])).toEqual({ n: 0, mean: null, sd: null, interval: null, low: null, high: null });
+    expect(stat([null, 2])).toEqual({ n: 1, mean: 2, sd: null, interval: null, low: null, high: null });
     const uneven = aggregate([...set, { instance: 'Z', seed: 1, score: variant(true, 1, 0) }]);
-    expect(uneven.passK).toEqual({ k: null, value: 2 / 3 });
+    expect(uneven.passK).toMatchObject({ k: null, value: 2 / 3 });
     expect(uneven.passHat.map((p) => p.k)).toEqual([1]);
-    expect(aggregate([]).passK).toEqual({ k: null, value: null });
+    expect(aggregate([]).passK).toEqual({ k: null, value: null, low: null, high: null });
+  });
+
+  it('issue 22: a success rate is never "100.0% ±0.0" nor "90.9% ±13.0": Wilson intervals stay in [0, 1]', () => {
+    const all = proportion(Array<boolean>(11).fill(true));
+    expect([all.mean, all.high]).toEqual([1, 1]);
+    expect(all.low).toBeCloseTo(0.7412, 4); // not a zero-width interval at 100%
+    const most = proportion([...Array<boolean>(10).fill(true), false]);
+    expect(most.low).toBeCloseTo(0.6226, 4);
+    expect(most.high).toBeCloseTo(0.9838, 4); // the t interval reached 1.039
+    expect(proportion([false, false]).low).toBe(0);
+    fc.assert(
+      fc.property(fc.nat(200), fc.nat(200), (a, b) => {
+        const n = a + b + 1;
+        const { low, high } = wilson(Math.min(a, n), n);
+        expect(low).toBeGreaterThanOrEqual(0);
+        expect(high).toBeLessThanOrEqual(1);
+        expect(low).toBeLessThanOrEqual(Math.min(a, n) / n);
+        expect(high).toBeGreaterThanOrEqual(Math.min(a, n) / n);
+      }),
+    );
+  });
+
+  it('issue 22: a t interval of a bounded mean is clamped to its range', () => {
+    const s = stat([1, 1, 0.5], UNIT);
+    expect(s.high).toBe(1);
+    expect(s.low).toBeGreaterThan(0);
+    const v = stat([0, 0, 3], NON_NEGATIVE);
+    expect(v.low).toBe(0);
+    // Every interval of the summary lies inside its metric's range, on random sets.
+    fc.assert(
+      fc.property(fc.array(fc.record({ ok: fc.boolean(), rate: fc.double({ min: 0, max: 1, noNaN: true }) }), { minLength: 2, maxLength: 20 }), (xs) => {
+        const a = aggregate(xs.map((x, i) => ({ instance: `i${i % 3}`, seed: i, score: { ...variant(x.ok, x.rate, 0), subtaskSuccessRate: x.rate } })));
+        for (const m of [a.metrics.taskSuccess, a.metrics.subtaskSuccess, a.metrics.successWeightedBoundRatio, a.metrics.boundRatioOfSuccesses]) {
+          if (m.low !== null) expect(m.low).toBeGreaterThanOrEqual(0);
+          if (m.high !== null) expect(m.high).toBeLessThanOrEqual(1);
+        }
+      }),
+    );
   });
 
   it('the t quantile: exact table to 30 degrees of freedom, then the expansion, tending to 1.96', () => {
@@ -640,8 +702,8 @@ describe('determinism and canonical output', () => {
     const b = scoreEpisode(example, [...ep.events], { boundUs: 33_000 });
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
     expect(JSON.parse(JSON.stringify(a))).toStrictEqual(a);
-    expect(Object.keys(a)).toEqual(['scenario', 'success', 'tasksSucceeded', 'tasksTotal', 'subtaskSuccessRate', 'steps', 'tasks', 'efficiency', 'counts', 'calls']);
-    expect(Object.keys(a.efficiency)).toEqual(['makespanUs', 'boundUs', 'boundRatio', 'sequentialMakespanUs', 'speedupVsSequential', 'idleUs', 'idleWhileReadyUs', 'callWaitUs', 'meanCallsInFlight', 'overlapShare']);
+    expect(Object.keys(a)).toEqual(['scoringVersion', 'scenario', 'success', 'tasksSucceeded', 'tasksTotal', 'subtaskSuccessRate', 'steps', 'tasks', 'efficiency', 'interleaving', 'counts', 'calls']);
+    expect(Object.keys(a.efficiency)).toEqual(['makespanUs', 'boundUs', 'boundRatio', 'sequentialMakespanUs', 'speedupVsSequential', 'successBoundRatio', 'successSpeedup', 'idleUs', 'idleWhileReadyUs', 'idleWhileResultsWaitingUs', 'callWaitUs', 'callQueuedUs', 'callServiceUs', 'meanCallsInService', 'overlapShare']);
     expect(a.efficiency.sequentialMakespanUs).toBeNull();
     expect(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: a }]))).toBe(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: b }])));
   });

@@ -117,7 +117,7 @@ describe('property: the same follow-ups listed in another order give the same ep
         const reference = { boundUs: oracle.boundUs };
         expect(scoreEpisode(relisted, b.events, reference)).toEqual(scoreEpisode(scenario, a.events, reference));
         // The stress checks read it the same way, and its replay (header: the file as listed) decodes to the same events.
-        const check = (s: Scenario, events: typeof a.events) => runChecks({ scenario: s, events, agentCap: Infinity, boundUs: oracle.boundUs }, CHECK_NAMES, { starvationDecisions: 25, efficiencyFactor: 10 });
+        const check = (s: Scenario, events: typeof a.events) => runChecks({ scenario: s, events, agentCap: Infinity, referenceUs: oracle.boundUs }, CHECK_NAMES, { starvationDecisions: 25, efficiencyFactor: 10 });
         expect(check(relisted, b.events)).toEqual(check(scenario, a.events));
         expect(readReplay(encodeForStress(relisted, agent, seed, 'async', 'push', b.events)).events).toEqual(a.events);
       }),
@@ -135,6 +135,6 @@ describe('regression: greedy-async on the shrunk stress case whose two follow-up
     const episode = await runEpisode(scenario, agent, { seed: 0 });
     const { boundUs } = await computeOracle(scenario, { seed: 0 });
     const options = { starvationDecisions: 25, efficiencyFactor: 10 };
-    expect(runChecks({ scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, boundUs }, CHECK_NAMES, options)).toBeNull();
+    expect(runChecks({ scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, referenceUs: boundUs }, CHECK_NAMES, options)).toBeNull();
   });
 });

@@ -73,7 +73,7 @@ describe('tooltime stress finds real bugs, shrinks them, and saves a reproducing
       expect(validateScenario(saved)).toEqual([]);
       const agent = flawedMaker(flaw.agent);
       const episode = await runEpisode(f!.scenario, agent, { seed: f!.episodeSeed });
-      const again = runChecks({ scenario: f!.scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, boundUs: null }, [flaw.check], opts);
+      const again = runChecks({ scenario: f!.scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, referenceUs: null }, [flaw.check], opts);
       expect(again?.message).toBe(f!.violation.message);
       // ... and its replay holds exactly that episode.
       const replay = readReplay(f!.replay);
