@@ -173,9 +173,12 @@ describe('ReplayWriter: replay files written on a thread of their own', () => {
     const read: Buffer[] = [];
     const reader = createReadStream(fifo).on('data', (d) => read.push(d as Buffer));
     await new Promise<void>((resolve) => reader.on('open', () => resolve()));
+    // Listen for the end before it can happen: on a loaded machine the reader may read everything
+    // and close while writer.close() is awaited, and a listener added after that waits forever.
+    const readerClosed = new Promise<void>((resolve) => reader.on('close', () => resolve()));
     stalled.close();
     await writer.close();
-    await new Promise<void>((resolve) => reader.on('close', () => resolve()));
+    await readerClosed;
     expect([...Buffer.concat(read)]).toEqual([1, 2, 3]);
     expect(accepted).toBeGreaterThanOrEqual(MAX_BATCHES_IN_FLIGHT);
     const unwritten = Array.from({ length: accepted }, (_, i) => join(tmp, `after-stall-${i}.bin`)).filter((path) => !readFileSync(path).equals(chunk));
