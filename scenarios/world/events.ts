@@ -20,7 +20,9 @@ export type EndReason = 'completed' | 'limit' | 'stalled' | 'errored';
  * a failure like any limit, not an infrastructure error.
  */
 export type AgentLimitName = 'maxTurns' | 'maxIdleTurns' | 'contextOverflow';
+/** Every agent limit, in the order their replay codes follow (FORMAT.md). */
 export const AGENT_LIMIT_NAMES: readonly AgentLimitName[] = ['maxTurns', 'maxIdleTurns', 'contextOverflow'];
+/** The limit that ended an episode (`limit_hit`): one of the scenario's, or one of the agent's own. */
 export type LimitName = 'maxTimeMs' | 'maxDecisions' | 'maxCalls' | AgentLimitName;
 
 /**
