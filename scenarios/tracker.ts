@@ -77,7 +77,7 @@ export class PlanTracker {
           if (task === undefined) break;
           this.taskReleased[task.index] = true;
           this.setAwaits(task, true);
-          for (const s of task.steps) if (s.message === null) this.release(s);
+          for (const s of this.plan.ownSteps(task)) this.release(s);
           break;
         }
         case 'message': {
@@ -88,7 +88,7 @@ export class PlanTracker {
           this.setAwaits(task, true);
           const message = task.messages[seen - 1];
           if (message !== undefined) {
-            for (const s of task.steps) if (s.message === message.index) this.release(s);
+            for (const s of this.plan.messageSteps(message.index)) this.release(s);
           }
           break;
         }
