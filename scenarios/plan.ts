@@ -105,7 +105,8 @@ export class Plan {
         if (follow.answer !== undefined) answer = follow.answer;
         answerTexts.push(m.answer === null ? answerTexts.at(-1)! : m.answer.mustContain.join('; '));
       }
-      const lastRequestUs = Math.max(arrivalUs, ...own.map((m) => m.atUs));
+      // A loop, not a spread: a task may have more follow-ups than a call has room for arguments.
+      const lastRequestUs = own.reduce((latest, m) => Math.max(latest, m.atUs), arrivalUs);
       tasks.push({ id: task.id, arrivalUs, text: task.message, steps, messages: own, firstAnswer: task.answer, answer, lastRequestUs, index: tasks.length, answerTexts });
     }
     this.tasks = tasks;

@@ -306,3 +306,30 @@ describe('the plan and the tracker (regression: per-task filters of every messag
     );
   });
 });
+
+describe('follow-ups past the room for call arguments (regression: a spread over a task’s follow-ups)', () => {
+  it('builds the plan and scores an episode of a task with 200,000 follow-ups', () => {
+    const n = 200_000;
+    const step = { id: 's', tool: 'x', args: {}, after: [], inputs: [] };
+    const scenario = {
+      format: 'tooltime.scenario/1',
+      id: 'many-follow-ups',
+      description: '',
+      tags: {},
+      tools: [{ name: 'x', description: 'echo', parameters: { type: 'object' }, latency: { kind: 'constant', ms: 1 }, impl: { kind: 'builtin', name: 'echo' } }],
+      tasks: [{ id: 't', arrivalMs: 0, message: 'm', steps: [step], answer: { mustContain: ['a'] } }],
+      messages: Array.from({ length: n }, (_, i) => ({ atMs: i + 1, task: 't', text: 'more', steps: [] })),
+      thinkTime: { kind: 'constant', ms: 0 },
+      limits: { maxTimeMs: 1e9, maxDecisions: 10, maxCalls: 10 },
+    } as Scenario;
+    expect(new Plan(scenario).tasks[0]!.lastRequestUs).toBe(n * 1000);
+    const events: EpisodeEvent[] = [
+      { type: 'episode_started', timeUs: 0, scenario: scenario.id, seed: 1, mode: 'async', delivery: 'push', agent: 'none' },
+      { type: 'task_arrived', timeUs: 0, task: 't' },
+      ...Array.from({ length: n }, (_, i): EpisodeEvent => ({ type: 'message_arrived', timeUs: (i + 1) * 1000, task: 't', index: i })),
+      { type: 'episode_ended', timeUs: (n + 1) * 1000, reason: 'stalled', detail: null },
+    ];
+    const score = scoreEpisode(scenario, events);
+    expect(score.tasks[0]!).toMatchObject({ allRequestsArrived: true, answered: false });
+  });
+});

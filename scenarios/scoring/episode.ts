@@ -260,7 +260,8 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   const tasks: TaskScore[] = plan.tasks.map((task) => {
     const requests = [`task:${task.id}`, ...task.messages.map((m) => `message:${m.index}`)];
     const arrivals = requests.map((r) => arrivedAt.get(r)).filter((i): i is number => i !== undefined);
-    const lastRequestAt = arrivals.length === 0 ? null : Math.max(...arrivals);
+    // A reduce, not a spread: a task may have more follow-ups than a call has room for arguments.
+    const lastRequestAt = arrivals.length === 0 ? null : arrivals.reduce((a, b) => Math.max(a, b));
     const answer = answers.get(task.id);
     const answered = answer !== undefined && lastRequestAt !== null && lastRequestAt < answer.decisionAt;
     let spec = task.firstAnswer;
