@@ -289,6 +289,88 @@ export function benchReplay(options: BenchOptions = {}): ReplayFigures {
   };
 }
 
+export interface ScaleFigures {
+  /** By concurrent tasks: median µs per event of run + score, and its median ratio to 2 tasks. */
+  readonly concurrency: ReadonlyArray<{ readonly tasks: number; readonly usPerEvent: number; readonly ratio: number }>;
+  /** By steps: median µs per step of validate + run + score, and its median ratio to the smallest. */
+  readonly size: ReadonlyArray<{ readonly steps: number; readonly usPerStep: number; readonly ratio: number }>;
+}
+
+/** `median (min-max)` of `values`, to `digits` decimals. */
+function spread(values: readonly number[], digits: number): string {
+  const m = median(values).toFixed(digits);
+  return values.length < 2 ? m : `${m} (${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)})`;
+}
+
+/**
+ * Cost against concurrency and size (scale-workload.ts): per event, as many chains in flight at
+ * once grow from 2 to 2,000; per step, as a scenario grows from 10k to 100k steps. Ratios are to
+ * the first row of the same round (rounds interleave the rows, so a slow spell of the shared
+ * machine hits a round's rows alike), the median over rounds.
+ */
+export function benchScale(options: BenchOptions = {}): ScaleFigures {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const quick = options.quick === true;
+  const rounds = quick ? 1 : 3;
+  const steps = 5;
+  const minEvents = quick ? 30_000 : 100_000;
+  const concurrent = [2, 20, 200, 2000];
+  const sizes = quick ? [10_000, 30_000] : [10_000, 30_000, 100_000];
+  type C = { tasks: number; episodes: number; events: number; runSeconds: number; scoreSeconds: number };
+  type S = { steps: number; events: number; validateSeconds: number; runSeconds: number; scoreSeconds: number };
+  const c: C[][] = concurrent.map(() => []);
+  const z: S[][] = sizes.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    concurrent.forEach((tasks, i) => c[i]!.push(runJob<C>('scale:concurrency', [tasks, steps, minEvents])));
+    sizes.forEach((n, i) => z[i]!.push(runJob<S>('scale:size', [n / steps, steps])));
+  }
+  const seconds = { run: (x: C) => x.runSeconds, score: (x: C) => x.scoreSeconds, both: (x: C) => x.runSeconds + x.scoreSeconds };
+  const perEvent = (x: C, part: keyof typeof seconds) => (seconds[part](x) / x.events) * 1e6;
+  const cRatio = c.map((runs) => median(runs.map((x, k) => perEvent(x, 'both') / perEvent(c[0]![k]!, 'both'))));
+  log(`Scale, concurrency: tasks x ${steps}-step chains, all arriving at 0, every step j of every task the same call (each call matches one step per task); ${AGENT_NOTE}; episodes on seeds 1, 2, ... until ${minEvents.toLocaleString('en-US')} events, all run then all scored, after as many events run and scored untimed; CPU time of the process (user + system); median (range) of ${rounds} round(s), each job in its own process`);
+  log(
+    table(
+      ['concurrent tasks', 'episodes', 'events', 'run µs/event', 'score µs/event', 'run + score µs/event', 'ratio to 2 tasks', 'target'],
+      c.map((runs, i) => [
+        String(concurrent[i]),
+        String(runs[0]!.episodes),
+        String(runs[0]!.events),
+        spread(runs.map((x) => perEvent(x, 'run')), 2),
+        spread(runs.map((x) => perEvent(x, 'score')), 2),
+        spread(runs.map((x) => perEvent(x, 'both')), 2),
+        cRatio[i]!.toFixed(2),
+        concurrent[i] === 2000 ? '<= 1.5' : '',
+      ]),
+    ),
+  );
+  const parts = { validate: (x: S) => x.validateSeconds, run: (x: S) => x.runSeconds, score: (x: S) => x.scoreSeconds, all: (x: S) => x.validateSeconds + x.runSeconds + x.scoreSeconds };
+  const perStep = (x: S, part: keyof typeof parts) => (parts[part](x) / x.steps) * 1e6;
+  const zRatio = z.map((runs) => median(runs.map((x, k) => perStep(x, 'all') / perStep(z[0]![k]!, 'all'))));
+  log(`Scale, size: one scenario of N steps (N/${steps} tasks of ${steps}-step chains, many short chains rather than one long one; arrivals 20 ms apart, so a few tasks at a time), validated, run and scored once; ${AGENT_NOTE}; CPU time; median (range) of ${rounds} round(s), each job in its own process after a warm-up on 5,000 steps`);
+  log(
+    table(
+      ['steps', 'events', 'validate µs/step', 'run µs/step', 'score µs/step', 'total µs/step', 'total s', 'ratio to 10k', 'target'],
+      z.map((runs, i) => [
+        sizes[i]!.toLocaleString('en-US'),
+        String(runs[0]!.events),
+        spread(runs.map((x) => perStep(x, 'validate')), 1),
+        spread(runs.map((x) => perStep(x, 'run')), 1),
+        spread(runs.map((x) => perStep(x, 'score')), 1),
+        spread(runs.map((x) => perStep(x, 'all')), 1),
+        spread(runs.map((x) => (perStep(x, 'all') * x.steps) / 1e6), 2),
+        zRatio[i]!.toFixed(2),
+        'linear: ~1',
+      ]),
+    ),
+  );
+  return {
+    concurrency: c.map((runs, i) => ({ tasks: concurrent[i]!, usPerEvent: median(runs.map((x) => perEvent(x, 'both'))), ratio: cRatio[i]! })),
+    size: z.map((runs, i) => ({ steps: sizes[i]!, usPerStep: median(runs.map((x) => perStep(x, 'all'))), ratio: zRatio[i]! })),
+  };
+}
+
+const AGENT_NOTE = 'greedy-async, async/push';
+
 export function runBench(options: BenchOptions = {}): void {
   benchEngine(options);
   process.stdout.write('\n');
@@ -299,6 +381,8 @@ export function runBench(options: BenchOptions = {}): void {
   benchBound(options);
   process.stdout.write('\n');
   benchReplay(options);
+  process.stdout.write('\n');
+  benchScale(options);
 }
 
 // The entry of `npm run bench`: the bench sits above the CLI (it imports cli/ helpers), so it is

@@ -5,6 +5,7 @@
 import { pendingEventBytes, runBareHeap, runCallbacks, runGenerators } from './engine-workload.js';
 import { boundTightness } from './bound-workload.js';
 import { engineShare, runSuite } from './episodes-workload.js';
+import { concurrencyCost, sizeCost } from './scale-workload.js';
 import { shrinkTime, stressThroughput } from './stress-workload.js';
 import { filesystemCosts, longEpisode, pipelineOverhead, recordOverhead, replayBytes, verifyFilesThroughput, verifyThroughput } from './replay-workload.js';
 
@@ -31,6 +32,8 @@ export const JOBS: Readonly<Record<string, Job>> = {
   'replay:verify-files': ([rounds, sample, passes, workers, warmup]) => verifyFilesThroughput(Number(rounds), Number(sample), Number(passes), Number(workers), Number(warmup)),
   'replay:long': ([tasks, warmup, passes, part]) => longEpisode(Number(tasks), Number(warmup), Number(passes), part === 'codec' ? 'codec' : 'verify'),
   'replay:fs': ([files]) => filesystemCosts(Number(files)),
+  'scale:concurrency': ([tasks, steps, minEvents]) => concurrencyCost(Number(tasks), Number(steps), Number(minEvents)),
+  'scale:size': ([tasks, steps]) => sizeCost(Number(tasks), Number(steps)),
 };
 
 async function main(): Promise<void> {

@@ -77,7 +77,7 @@ export class PlanTracker {
           if (task === undefined) break;
           this.taskReleased[task.index] = true;
           this.setAwaits(task, true);
-          for (const s of task.steps) if (s.message === null) this.release(s);
+          for (const s of this.plan.ownSteps(task)) this.release(s);
           break;
         }
         case 'message': {
@@ -92,7 +92,7 @@ export class PlanTracker {
           const message = task.messages[seen - 1];
           if (message !== undefined) {
             if (message.atUs !== d.atUs) throw new Error(`tracker: follow-up ${seen} of task ${task.id} arrived at ${d.atUs}µs, expected at ${message.atUs}µs`);
-            for (const s of task.steps) if (s.message === message.index) this.release(s);
+            for (const s of this.plan.messageSteps(message.index)) this.release(s);
           }
           break;
         }

@@ -27,7 +27,7 @@ import { assertInvariant } from '../../engine/assert.js';
 import { Resource, Simulation, compileDistribution, msToUs, type Distribution, type DistributionSpec, type Signal } from '../../engine/index.js';
 import { AGENT_LIMIT_NAMES, type EndReason, type EpisodeEvent, type LimitName } from './events.js';
 import { compiledScenario } from './compiled.js';
-import { IndexSet, type Plan, type PlanStep } from './plan.js';
+import { IndexSet, StepMatcher, type Plan, type PlanStep } from './plan.js';
 import { pendingIndex, type Action, type Agent, type Decision, type Delivered, type Delivery, type Mode, type Observation, type OpenTask, type PendingCall, type ToolInfo } from '../protocol.js';
 import type { JsonValue, Scenario } from '../spec/schema.js';
 import { ToolRuntime, type Attempt, type CallKeys, type Outcome } from '../spec/tools.js';
@@ -77,7 +77,6 @@ interface CallState {
   readonly args: JsonValue;
   readonly ref: string | null;
   readonly step: PlanStep | null;
-  completed: boolean;
   done: Signal<undefined> | null;
 }
 
@@ -130,9 +129,10 @@ class World {
   private readonly calls = new Map<number, CallState>();
   private readonly pendingCalls: PendingCall[] = [];
   private pendingView: readonly PendingCall[] | null = null;
-  /** By step index: attempts issued, and whether one succeeded. */
+  /** By step index: attempts issued. */
   private readonly stepAttempts: number[];
-  private readonly stepsDone: boolean[];
+  /** Which step each call performs (tracks the steps done and in flight). */
+  private readonly matcher: StepMatcher;
   private readonly toolCallCounts = new Map<string, number>();
   private readonly tasks = new Map<string, TaskState>();
   /** Tasks arrived and awaiting an answer, by plan index; and what `observe` lists of them (in plan order, frozen and shared as `pendingView` is), or null after a change. */
@@ -160,7 +160,7 @@ class World {
     const compiled = compiledScenario(scenario);
     this.plan = compiled.plan;
     this.stepAttempts = new Array<number>(this.plan.steps.length).fill(0);
-    this.stepsDone = new Array<boolean>(this.plan.steps.length).fill(false);
+    this.matcher = new StepMatcher(this.plan);
     this.mode = options.mode ?? 'async';
     this.delivery = options.delivery ?? 'push';
     this.think = options.thinkTime === undefined ? compiled.think : compileDistribution(options.thinkTime);
@@ -342,16 +342,17 @@ class World {
     this.emit({ type: 'decision_started', timeUs: nowUs, decision: decisionNo });
     const items = this.inbox;
     this.inbox = [];
+    const delivered: number[] = [];
     for (const item of items) {
       const d = item.delivered;
       if (d.type === 'task' || d.type === 'message') this.tasks.get(d.task)!.requestsDelivered++;
       if (item.callId !== null) {
         this.emit({ type: 'result_delivered', timeUs: nowUs, callId: item.callId });
         this.calls.delete(item.callId);
-        this.pendingCalls.splice(indexOfCall(this.pendingCalls, item.callId), 1);
-        this.pendingView = null;
+        delivered.push(item.callId);
       }
     }
+    if (delivered.length > 0) this.removePending(delivered);
     assert(this.pendingCalls.length === this.calls.size, 'the pending list and the calls disagree');
     // Frozen, so that an agent cannot change what the next observation lists.
     const pending = (this.pendingView ??= Object.freeze(this.pendingCalls.slice()));
@@ -363,6 +364,26 @@ class World {
       }),
     ));
     return { nowUs, decision: decisionNo, delivered: items.map((i) => i.delivered), pending, openTasks, tools: this.toolInfo, mode: this.mode, delivery: this.delivery };
+  }
+
+  /**
+   * Takes the calls `callIds` (each pending) out of the pending list, in one pass over it: a splice
+   * per result cost the whole list per result, with thousands of calls in flight.
+   */
+  private removePending(callIds: number[]): void {
+    const list = this.pendingCalls;
+    callIds.sort((a, b) => a - b);
+    // Both in id order: a merge. The list before the first of them stays as it is.
+    let write = pendingIndex(list, callIds[0]!);
+    let next = 0;
+    for (let read = write; read < list.length; read++) {
+      const call = list[read]!;
+      if (next < callIds.length && call.callId === callIds[next]) next++;
+      else list[write++] = call;
+    }
+    assert(next === callIds.length, `call ${callIds[next]} is not pending`);
+    list.length = write;
+    this.pendingView = null;
   }
 
   /** Applies one action at the end of a decision; returns why it was rejected, or null. */
@@ -402,7 +423,7 @@ class World {
     const invalid = tool === undefined ? `unknown tool "${action.tool}"` : tool.check(action.args, this.plan.isStepArgs(action.args));
     // Canonical JSON of the args, worked out once for matching and for the tool's result.
     const argsKey = invalid === null ? this.plan.argsKey(action.args) : null;
-    const step = argsKey === null ? null : this.matchStep(action.tool, argsKey);
+    const step = argsKey === null ? null : this.matcher.match(action.tool, argsKey);
     let key: string;
     let attempt = 0;
     if (step !== null) {
@@ -415,7 +436,7 @@ class World {
       key = this.callKeys.tool(action.tool, count);
     }
     const ref = action.ref ?? null;
-    const call: CallState = { id: callId, tool: action.tool, args: action.args, ref, step, completed: false, done: null };
+    const call: CallState = { id: callId, tool: action.tool, args: action.args, ref, step, done: null };
     this.calls.set(callId, call);
     // What observations list while the call is pending; ids increase, so the list stays in id order.
     this.pendingCalls.push({ callId, ref, tool: action.tool, args: action.args, issuedUs: sim.nowUs });
@@ -457,25 +478,11 @@ class World {
     return slots;
   }
 
-  /**
-   * The expected step a call performs. Identical steps (same tool and args) can occur in several
-   * tasks: take the first in plan order that is neither done nor in flight, else the first not
-   * done, else the first.
-   */
-  private matchStep(tool: string, argsKey: string): PlanStep | null {
-    const matches = this.plan.stepsMatchingKey(tool, argsKey);
-    if (matches.length <= 1) return matches[0] ?? null;
-    const busy = new Set<string>();
-    for (const call of this.calls.values()) if (!call.completed && call.step !== null) busy.add(call.step.key);
-    return matches.find((s) => !this.stepsDone[s.index] && !busy.has(s.key)) ?? matches.find((s) => !this.stepsDone[s.index]) ?? matches[0]!;
-  }
-
   private complete(call: CallState, outcome: Outcome): void {
     if (this.ended !== null) return;
     const nowUs = this.sim.nowUs;
-    call.completed = true;
     this.callsInService--;
-    if (outcome.ok && call.step !== null) this.stepsDone[call.step.index] = true;
+    if (call.step !== null) this.matcher.completed(call.step, outcome.ok);
     this.emit({ type: 'call_completed', timeUs: nowUs, callId: call.id, ok: outcome.ok, result: outcome.ok ? outcome.result : null, error: outcome.ok ? null : outcome.error });
     const delivered: Delivered = outcome.ok
       ? { type: 'result', atUs: nowUs, callId: call.id, ref: call.ref, tool: call.tool, args: call.args, result: outcome.result }
@@ -492,12 +499,6 @@ class World {
   }
 }
 
-/** Position of the call `callId` in a pending list (sorted by id), which must hold it. */
-function indexOfCall(pending: readonly PendingCall[], callId: number): number {
-  const at = pendingIndex(pending, callId);
-  assert(pending[at]?.callId === callId, `call ${callId} is not pending`);
-  return at;
-}
 
 function assert(condition: boolean, message: string): asserts condition {
   assertInvariant(condition, 'world', message);
