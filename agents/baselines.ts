@@ -1,6 +1,6 @@
 /**
  * Baseline scheduling policies. All know the plan; they differ in how they use the time while
- * tools are busy (see agents/README in the top-level README for the table).
+ * tools are busy (the table of agents is in the top-level README.md, "Agents").
  */
 import { compiledScenario } from '../scenarios/world/compiled.js';
 import type { PlanStep } from '../scenarios/world/plan.js';

@@ -1,5 +1,5 @@
 /**
- * Model agents over any OpenAI-compatible Chat Completions API (README.md in this folder).
+ * Model agents over any OpenAI-compatible Chat Completions API (user guide: docs/MODELS.md).
  *
  * - setup.ts: `openai:MODEL` specs, options, `llmAgentFactory` (key, transport, cache);
  * - agent.ts: `LlmAgent`, one conversation per episode; reply.ts: model output to actions;

@@ -94,7 +94,7 @@ export function formatSummaryTable(summaries: readonly AgentSummary[]): string {
 
 /**
  * The interleaving breakdown, one row per agent: how each moves between tasks (AsyncTool's
- * same-task streak; definitions in scenarios/METRICS.md, "Interleaving").
+ * same-task streak; definitions in scenarios/scoring/METRICS.md, "Interleaving").
  */
 export function formatInterleavingTable(summaries: readonly AgentSummary[]): string {
   return table(

@@ -4,7 +4,7 @@
  * - `ToolRuntime.check(args)` validates args against the tool's JSON Schema (ajv).
  * - `ToolRuntime.evaluate(args)` computes the result: a table row matched on canonical args, the
  *   table's default, or a built-in function. Pure: the same args always give the same outcome.
- * - `sampleAttempt(streams, tool, key)` draws one call's service time and fate from the stream
+ * - `ToolRuntime.sampleAttempt(streams, key)` draws one call's service time and fate from the stream
  *   named by `key` alone: first the latency sample, then one uniform for the failure model. So a
  *   call's latency depends on its identity (`callKey`), never on the order calls were issued.
  */

@@ -103,7 +103,7 @@ describe('tooltime agents and --help', () => {
 
 describe('your own policy as a module', () => {
   // Regression: the example ignored follow-up messages (90.9% task success on the examples, and
-  // its README stress command failed liveness). test/stress.scale.test.ts stresses it at scale.
+  // its README stress command failed liveness). test/scenarios/stress/scale.test.ts stresses it at scale.
   it('runs with --agent ./module.mjs, succeeds on every example (follow-ups too), and passes the README stress command', () => {
     const run = tooltime(['run', join(ROOT, 'scenarios', 'examples'), '--agent', './test/policies/example-policy.mjs', '--quiet']);
     expect(run.status).toBe(0);

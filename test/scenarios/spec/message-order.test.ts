@@ -1,5 +1,5 @@
 /**
- * Follow-up messages arrive in one order (scenarios/message-order.ts): by time, ties in file order,
+ * Follow-up messages arrive in one order (scenarios/spec/message-order.ts): by time, ties in file order,
  * whatever order the file lists them in. The world, the tracker, scoring, the oracle, the stress
  * checks and replays all take it from the plan.
  */

@@ -15,7 +15,7 @@ const EXAMPLE = './test/policies/example-policy.mjs';
 const SAFETY: CheckName[] = ['liveness', 'dependencies', 'capacity', 'determinism'];
 // Not efficiency: at this scale a heavy-tailed think time sometimes draws a very long think for a
 // late decision (21.7s from a lognormal of median 12ms, on seed 2), which no lower bound can
-// charge, since another policy might not have drawn it; the README says so. test/stress.test.ts
+// charge, since another policy might not have drawn it; the README says so. test/scenarios/stress/checks.test.ts
 // checks efficiency on fewer cases.
 const AT_SCALE = CHECK_NAMES.filter((c) => c !== 'efficiency');
 
