@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { table } from '../cli/table.js';
+import { writeResults } from './results.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -371,22 +372,29 @@ export function benchScale(options: BenchOptions = {}): ScaleFigures {
 
 const AGENT_NOTE = 'greedy-async, async/push';
 
-export function runBench(options: BenchOptions = {}): void {
-  benchEngine(options);
-  process.stdout.write('\n');
-  benchEpisodes(options);
-  process.stdout.write('\n');
-  benchStress(options);
-  process.stdout.write('\n');
-  benchBound(options);
-  process.stdout.write('\n');
-  benchReplay(options);
-  process.stdout.write('\n');
-  benchScale(options);
+export function runBench(options: BenchOptions = {}): string {
+  const lines: string[] = [];
+  const log = (line: string): void => {
+    lines.push(line);
+    (options.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+  };
+  const parts = [benchEngine, benchEpisodes, benchStress, benchBound, benchReplay, benchScale];
+  parts.forEach((part, i) => {
+    if (i > 0) log('');
+    part({ ...options, log });
+  });
+  return `${lines.join('\n')}\n`;
 }
 
 // The entry of `npm run bench`: the bench sits above the CLI (it imports cli/ helpers), so it is
 // its own program rather than a `tooltime` command.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runBench({ quick: process.argv.includes('--quick') });
+  const quick = process.argv.includes('--quick');
+  const output = runBench({ quick });
+  // A quick run's figures are too noisy to stand as the latest results.
+  if (!quick) {
+    const results = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
+    writeResults(results, output);
+    process.stdout.write(`figures written to ${results}\n`);
+  }
 }

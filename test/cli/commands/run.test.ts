@@ -114,9 +114,9 @@ describe('your own policy as a module', () => {
     expect(stress.stdout).toMatch(/100 cases passed/);
   });
 
-  it('is the one the README shows, word for word', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    expect(readme).toContain(`\`test/policies/example-policy.mjs\`):\n\n\`\`\`js\n${readFileSync(join(ROOT, 'test', 'policies', 'example-policy.mjs'), 'utf8')}\`\`\`\n`);
+  it('is the one docs/POLICIES.md shows, word for word', () => {
+    const guide = readFileSync(join(ROOT, 'docs', 'POLICIES.md'), 'utf8');
+    expect(guide).toContain(`\`test/policies/example-policy.mjs\`):\n\n\`\`\`js\n${readFileSync(join(ROOT, 'test', 'policies', 'example-policy.mjs'), 'utf8')}\`\`\`\n`);
   });
 
   it("its replays verify with --policy (the module loaded again from where the run found it), fork to it; without --policy, or from elsewhere, a one-line error naming the module", () => {
