@@ -78,20 +78,34 @@ const msField = z.number().min(0).max(MAX_SAMPLE_MS);
 const positiveMsField = z.number().positive().max(MAX_SAMPLE_MS);
 const positiveField = z.number().positive();
 
-const constantSchema = z.strictObject({ kind: z.literal('constant'), ms: msField });
-const uniformSchema = z.strictObject({ kind: z.literal('uniform'), minMs: msField, maxMs: msField });
-const normalSchema = z.strictObject({ kind: z.literal('normal'), meanMs: msField, sdMs: positiveMsField });
-const lognormalMuSchema = z.strictObject({ kind: z.literal('lognormal'), mu: z.number(), sigma: positiveField });
-const lognormalMedianSchema = z.strictObject({ kind: z.literal('lognormal'), medianMs: positiveMsField, p95Ms: positiveMsField });
-const exponentialSchema = z.strictObject({ kind: z.literal('exponential'), meanMs: positiveMsField });
-const gammaSchema = z.strictObject({ kind: z.literal('gamma'), shape: positiveField, scaleMs: positiveMsField });
-const paretoSchema = z.strictObject({
-  kind: z.literal('pareto'), scaleMs: positiveMsField, alpha: positiveField, capMs: positiveMsField.exactOptional(),
+const constantSchema = z.strictObject({ kind: z.literal('constant').describe('Always the same value.'), ms: msField.describe('The value (ms).') });
+const uniformSchema = z.strictObject({
+  kind: z.literal('uniform').describe('Uniform between two values.'), minMs: msField.describe('Lower end (ms).'), maxMs: msField.describe('Upper end (ms), at least minMs.'),
 });
-const empiricalSamplesSchema = z.strictObject({ kind: z.literal('empirical'), samplesMs: z.array(msField).min(1) });
+const normalSchema = z.strictObject({
+  kind: z.literal('normal').describe('Normal, conditioned on x >= 0.'), meanMs: msField.describe('Mean (ms).'), sdMs: positiveMsField.describe('Standard deviation (ms).'),
+});
+const lognormalMuSchema = z.strictObject({
+  kind: z.literal('lognormal').describe('Lognormal by the parameters of the underlying normal (of ln ms).'), mu: z.number().describe('Mean of ln(ms).'), sigma: positiveField.describe('Standard deviation of ln(ms).'),
+});
+const lognormalMedianSchema = z.strictObject({
+  kind: z.literal('lognormal').describe('Lognormal by its median and 95th percentile.'), medianMs: positiveMsField.describe('Median (ms).'), p95Ms: positiveMsField.describe('95th percentile (ms), above the median.'),
+});
+const exponentialSchema = z.strictObject({ kind: z.literal('exponential').describe('Exponential.'), meanMs: positiveMsField.describe('Mean (ms).') });
+const gammaSchema = z.strictObject({ kind: z.literal('gamma').describe('Gamma.'), shape: positiveField.describe('Shape k.'), scaleMs: positiveMsField.describe('Scale theta (ms); the mean is shape x scale.') });
+const paretoSchema = z.strictObject({
+  kind: z.literal('pareto').describe('Pareto (heavy tail).'), scaleMs: positiveMsField.describe('Scale: the smallest value (ms).'), alpha: positiveField.describe('Tail index: smaller is heavier.'),
+  capMs: positiveMsField.exactOptional().describe('Upper end (ms): the law is truncated (not clamped) to [scaleMs, capMs]. Absent: no cap.'),
+});
+const empiricalSamplesSchema = z.strictObject({
+  kind: z.literal('empirical').describe('Drawn from observed values.'), samplesMs: z.array(msField).min(1).describe('Observed values (ms); each is drawn with equal probability.'),
+});
 const empiricalQuantilesSchema = z.strictObject({
-  kind: z.literal('empirical'),
-  quantiles: z.array(z.strictObject({ p: z.number().min(0).max(1), ms: msField })).min(2),
+  kind: z.literal('empirical').describe('Interpolated between quantiles.'),
+  quantiles: z
+    .array(z.strictObject({ p: z.number().min(0).max(1).describe('Cumulative probability.'), ms: msField.describe('The value at that probability (ms).') }))
+    .min(2)
+    .describe('Points of the distribution function, from p = 0 to p = 1, increasing; linear between them.'),
 });
 // Shallow forms check one level; checkDistribution recurses into `dist` itself to track depth.
 const mixtureShallowSchema = z.strictObject({
@@ -100,16 +114,31 @@ const mixtureShallowSchema = z.strictObject({
 });
 const shiftShallowSchema = z.strictObject({ kind: z.literal('shift'), minMs: msField, dist: z.unknown().optional() });
 
-export const distributionSpecSchema: z.ZodType<DistributionSpec> = z.union([
-  constantSchema, uniformSchema, normalSchema, lognormalMuSchema, lognormalMedianSchema, exponentialSchema,
-  gammaSchema, paretoSchema, empiricalSamplesSchema, empiricalQuantilesSchema,
-  // Getters defer the self-reference until zod walks the schema (zod 4's recursion idiom).
-  z.strictObject({
-    kind: z.literal('mixture'),
-    get components() { return z.array(z.strictObject({ weight: positiveField, dist: distributionSpecSchema })).min(1); },
-  }),
-  z.strictObject({ kind: z.literal('shift'), minMs: msField, get dist(): z.ZodType<DistributionSpec> { return distributionSpecSchema; } }),
-]);
+/**
+ * The JSON form of a distribution (a latency or a think time). Registered under the id
+ * `distribution`, so the published JSON Schema names it in `$defs` and refers to it recursively.
+ */
+export const distributionSpecSchema: z.ZodType<DistributionSpec> = z
+  .union([
+    constantSchema, uniformSchema, normalSchema, lognormalMuSchema, lognormalMedianSchema, exponentialSchema,
+    gammaSchema, paretoSchema, empiricalSamplesSchema, empiricalQuantilesSchema,
+    // Getters defer the self-reference until zod walks the schema (zod 4's recursion idiom).
+    z.strictObject({
+      kind: z.literal('mixture').describe('A weighted mixture of distributions.'),
+      get components() {
+        return z
+          .array(z.strictObject({ weight: positiveField.describe('Relative weight of this component.'), dist: distributionSpecSchema.describe('The component.') }))
+          .min(1)
+          .describe('The components; one is picked by weight, then sampled.');
+      },
+    }).meta({ id: 'mixtureDistribution', description: 'A weighted mixture of distributions.' }),
+    z.strictObject({
+      kind: z.literal('shift').describe('Another distribution moved right.'),
+      minMs: msField.describe('Added to every sample (ms): the smallest value.'),
+      get dist(): z.ZodType<DistributionSpec> { return distributionSpecSchema.describe('The distribution shifted.'); },
+    }).meta({ id: 'shiftDistribution', description: 'Another distribution moved right by minMs.' }),
+  ])
+  .meta({ id: 'distribution', description: 'A distribution of durations in ms, chosen by `kind`; every sample becomes whole µs in the world.' });
 
 // ---- Validation.
 

@@ -74,6 +74,7 @@ export const NOT_JSON_MESSAGE = 'not a JSON value';
 export const jsonValueSchema = z.custom<JsonValue>((v) => notJson(v) === null, { message: NOT_JSON_MESSAGE });
 /** How `jsonValueSchema` reads in JSON Schema (see `scenarioJsonSchema`). */
 const JSON_VALUE_DEF = {
+  description: 'Any JSON value.',
   anyOf: [
     { type: 'string' },
     { type: 'number' },
@@ -86,121 +87,151 @@ const JSON_VALUE_DEF = {
 const msSchema = z.number().nonnegative().finite();
 
 /** A tool's implementation: data only, never code. */
-export const toolImplSchema = z.discriminatedUnion('kind', [
-  z
-    .object({
-      kind: z.literal('table'),
-      /** Rows matched on canonical args (deep-equal with keys sorted). */
-      rows: z.array(z.object({ args: z.record(z.string(), jsonValueSchema), result: jsonValueSchema }).strict()),
-      /** What an unmatched call gets: a result, or an error message. */
-      default: z.union([z.object({ result: jsonValueSchema }).strict(), z.object({ error: z.string() }).strict()]),
-    })
-    .strict(),
-  z.object({ kind: z.literal('builtin'), name: z.string() }).strict(),
-]);
+export const toolImplSchema = z
+  .discriminatedUnion('kind', [
+    z
+      .object({
+        kind: z.literal('table').describe('A lookup table of results.'),
+        /** Rows matched on canonical args (deep-equal with keys sorted). */
+        rows: z
+          .array(
+            z
+              .object({
+                args: z.record(z.string(), jsonValueSchema).describe('The call\'s arguments this row answers, matched deep-equal (key order ignored).'),
+                result: jsonValueSchema.describe('What a call with these args returns.'),
+              })
+              .strict(),
+          )
+          .describe('Rows matched on the call\'s canonical args (deep-equal, keys sorted).'),
+        /** What an unmatched call gets: a result, or an error message. */
+        default: z
+          .union([
+            z.object({ result: jsonValueSchema.describe('What a call no row matches returns.') }).strict(),
+            z.object({ error: z.string().describe('The error a call no row matches fails with.') }).strict(),
+          ])
+          .describe('What a call that matches no row gets: a result, or an error.'),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal('builtin').describe('A deterministic function built into tooltime.'),
+        name: z.string().describe('The builtin\'s name (see docs/SCENARIOS.md, "Builtin tools").'),
+      })
+      .strict(),
+  ])
+  .meta({ id: 'toolImpl', description: 'What a tool returns, as data (never code): a table of rows or a builtin function.' });
 
 export const failureSchema = z
   .object({
     /** Probability that an attempt fails after its latency (a transient error). */
-    rate: z.number().min(0).max(1),
-    message: z.string().min(1).default('transient error: please retry'),
+    rate: z.number().min(0).max(1).describe('Probability that an attempt fails after its latency (a transient error).'),
+    message: z.string().min(1).default('transient error: please retry').describe('The error message of a failed attempt.'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'failure', description: 'Transient failures: each attempt fails with probability `rate`, after its latency.' });
 
 export const toolSchema = z
   .object({
-    name: toolNameSchema,
-    description: z.string().min(1),
+    name: toolNameSchema.describe('The function name the agent calls.'),
+    description: z.string().min(1).describe('What the tool does, as the agent is told.'),
     /** JSON Schema (draft 2020-12 subset understood by ajv) of the arguments object. */
-    parameters: z.record(z.string(), jsonValueSchema),
-    latency: distributionSpecSchema,
+    parameters: z.record(z.string(), jsonValueSchema).describe('JSON Schema (draft 2020-12, as ajv reads it; patterns by RE2) of the arguments object.'),
+    latency: distributionSpecSchema.describe('Service time of one call, drawn per call from a stream named by the step it performs.'),
     /** Calls in service at once; calls beyond it wait in FIFO order. Absent: unlimited. */
-    concurrency: z.number().int().min(1).optional(),
+    concurrency: z.number().int().min(1).optional().describe('Calls in service at once; later calls wait in FIFO order. Absent: unlimited.'),
     /** A call still running after this long fails with a timeout error at that instant. */
-    timeoutMs: z.number().positive().finite().optional(),
-    failure: failureSchema.optional(),
-    impl: toolImplSchema,
+    timeoutMs: z.number().positive().finite().optional().describe('A call still in service after this many ms fails with a timeout error at that instant.'),
+    failure: failureSchema.optional().describe('Transient failures of this tool. Absent: calls never fail at random.'),
+    impl: toolImplSchema.describe('What a call returns.'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'tool', description: 'A tool the agent may call.' });
 
 /** `args[arg]` of this step is `result[path]` of step `from`: the data flow the validator checks. */
 export const inputSchema = z
   .object({
     /** Dotted path into this step's args, e.g. `bookingId` or `passenger.id`. */
-    arg: z.string().min(1),
+    arg: z.string().min(1).describe('Dotted path into this step\'s args, e.g. `bookingId` or `passenger.id`.'),
     /** A step this step depends on (must be listed in `after`). */
-    from: idSchema,
+    from: idSchema.describe('A step of the same task this step depends on (listed in `after`).'),
     /** Dotted path into that step's result; `items.0.id` indexes arrays. Empty: the whole result. */
-    path: z.string(),
+    path: z.string().describe('Dotted path into that step\'s result (`items.0.id` indexes arrays); empty: the whole result.'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'input', description: '`args[arg]` of this step is `result[path]` of step `from`: the data flow the validator checks.' });
 
 export const stepSchema = z
   .object({
-    id: idSchema,
-    tool: toolNameSchema,
-    args: z.record(z.string(), jsonValueSchema),
+    id: idSchema.describe('The step\'s id, unique within its task.'),
+    tool: toolNameSchema.describe('The tool this step calls.'),
+    args: z.record(z.string(), jsonValueSchema).describe('The expected arguments; a call performs the step when tool and canonical args match.'),
     /** Steps of the same task whose results this one needs. */
-    after: z.array(idSchema).default([]),
-    inputs: z.array(inputSchema).default([]),
+    after: z.array(idSchema).default([]).describe('Steps of the same task whose results must be delivered before this step is issued.'),
+    inputs: z.array(inputSchema).default([]).describe('Which of the args come from earlier steps\' results.'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'step', description: 'An expected tool call of a task.' });
 
 export const answerSpecSchema = z
   .object({
     /** Strings the final answer must contain (case-insensitive). */
-    mustContain: z.array(z.string().min(1)).min(1),
+    mustContain: z.array(z.string().min(1)).min(1).describe('Strings the final answer must contain (case-insensitive).'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'answer', description: 'What a correct answer to a task contains.' });
 
 export const taskSchema = z
   .object({
-    id: idSchema,
+    id: idSchema.describe('The task\'s id, unique in the scenario.'),
     /** When the user's request arrives. */
-    arrivalMs: msSchema.default(0),
-    message: z.string().min(1),
-    steps: z.array(stepSchema).min(1),
-    answer: answerSpecSchema,
+    arrivalMs: msSchema.default(0).describe('When the user\'s request arrives (simulated ms).'),
+    message: z.string().min(1).describe('The user\'s request, as the agent sees it.'),
+    steps: z.array(stepSchema).min(1).describe('The expected tool calls.'),
+    answer: answerSpecSchema.describe('What the answer must contain.'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'task', description: 'A sub-task: a user request with its expected steps and answer.' });
 
 /** A follow-up from the user about a task, arriving while work may be in flight. */
 export const messageSchema = z
   .object({
-    atMs: msSchema,
-    task: idSchema,
-    text: z.string().min(1),
+    atMs: msSchema.describe('When the follow-up arrives (simulated ms).'),
+    task: idSchema.describe('The task it is about.'),
+    text: z.string().min(1).describe('The follow-up, as the agent sees it.'),
     /** Steps the follow-up adds to the task's plan (they may depend on its earlier steps). */
-    steps: z.array(stepSchema).default([]),
+    steps: z.array(stepSchema).default([]).describe('Steps the follow-up adds to the task (they may depend on its earlier steps).'),
     /** When given, replaces the task's expected answer. */
-    answer: answerSpecSchema.optional(),
+    answer: answerSpecSchema.optional().describe('When given, replaces the task\'s expected answer.'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'message', description: 'A follow-up from the user about a task, arriving while work may be in flight.' });
 
 export const limitsSchema = z
   .object({
-    maxTimeMs: z.number().positive().finite().default(3_600_000),
-    maxDecisions: z.number().int().positive().default(500),
-    maxCalls: z.number().int().positive().default(500),
+    maxTimeMs: z.number().positive().finite().default(3_600_000).describe('Simulated time after which the episode ends with `limit`.'),
+    maxDecisions: z.number().int().positive().default(500).describe('Agent decisions after which the episode ends with `limit`.'),
+    maxCalls: z.number().int().positive().default(500).describe('Tool calls after which the episode ends with `limit`.'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'limits', description: 'An episode\'s bounds; reaching one ends it with `limit`.' });
 
 export const scenarioSchema = z
   .object({
-    format: z.literal(SCENARIO_FORMAT),
-    id: idSchema,
-    description: z.string().default(''),
+    format: z.literal(SCENARIO_FORMAT).describe('The format and its version.'),
+    id: idSchema.describe('The scenario\'s id (file names and reports use it).'),
+    description: z.string().default('').describe('What the scenario is about, for people.'),
     /** Free-form labels (domain, pattern, variant) used by suites and reports. */
-    tags: z.record(z.string(), z.string()).default({}),
-    tools: z.array(toolSchema).min(1),
-    tasks: z.array(taskSchema).min(1),
+    tags: z.record(z.string(), z.string()).default({}).describe('Free-form labels (domain, pattern, variant) used by suites and reports.'),
+    tools: z.array(toolSchema).min(1).describe('The tools the agent may call.'),
+    tasks: z.array(taskSchema).min(1).describe('The concurrent sub-tasks.'),
     /** In any order: they arrive by `atMs`, those at the same instant in file order (message-order.ts). */
-    messages: z.array(messageSchema).default([]),
+    messages: z.array(messageSchema).default([]).describe('Follow-ups, in any order: they arrive by `atMs`, those at the same instant in file order.'),
     /** Think time of a decision when the agent does not state its own. */
-    thinkTime: distributionSpecSchema.default({ kind: 'constant', ms: 0 }),
-    limits: limitsSchema.default({ maxTimeMs: 3_600_000, maxDecisions: 500, maxCalls: 500 }),
+    thinkTime: distributionSpecSchema.default({ kind: 'constant', ms: 0 }).describe('Think time of a decision when the agent states none; also the minimum any decision takes.'),
+    limits: limitsSchema.default({ maxTimeMs: 3_600_000, maxDecisions: 500, maxCalls: 500 }).describe('The episode\'s bounds.'),
   })
-  .strict();
+  .strict()
+  .describe('An AsyncTool scenario: tools, concurrent tasks, follow-up messages and limits (tooltime).');
 
 /** A scenario as written in a file (defaults may be omitted). */
 export type ScenarioInput = z.input<typeof scenarioSchema>;
@@ -240,6 +271,8 @@ export type Limits = Scenario['limits'];
 
 /** The JSON Schema published for editors (`scenarios/scenario.schema.json`). */
 export function scenarioJsonSchema(): unknown {
-  const out = z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: (ctx) => (ctx.zodSchema === jsonValueSchema ? { $ref: '#/$defs/json' } : 'throw') });
+  // A described copy of jsonValueSchema shares its definition; any other custom schema is a mistake.
+  const isJson = (schema: z.core.$ZodType) => schema._zod.def === jsonValueSchema._zod.def;
+  const out = z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: (ctx) => (isJson(ctx.zodSchema) ? { $ref: '#/$defs/json' } : 'throw') });
   return { ...out, $defs: { ...out.$defs, json: JSON_VALUE_DEF } };
 }

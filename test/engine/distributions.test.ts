@@ -315,9 +315,10 @@ describe('validation', () => {
     expect(compileDistribution(nest(MAX_NESTING)).minUs).toBe((MAX_NESTING + 1) * 1000);
   });
 
-  it('publishes a JSON Schema', () => {
-    const schema = z.toJSONSchema(distributionSpecSchema) as { anyOf?: unknown[] };
-    expect(schema.anyOf?.length).toBe(12);
+  it('publishes a JSON Schema, as the named definition `distribution`', () => {
+    const schema = z.toJSONSchema(distributionSpecSchema) as { $ref?: string; $defs?: Record<string, { anyOf?: unknown[] }> };
+    expect(schema.$ref).toBe('#/$defs/distribution');
+    expect(schema.$defs?.['distribution']?.anyOf?.length).toBe(12);
     expect(JSON.stringify(schema)).toContain('"additionalProperties":false');
   });
 
