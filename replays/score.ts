@@ -5,7 +5,9 @@
 import type { EndReason, EpisodeEvent } from '../scenarios/events.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import { scoreEpisode, type EpisodeScore } from '../scenarios/scoring.js';
+import { ReplayError } from './format.js';
 import type { ReplayRead } from './reader.js';
+import { sourceOfRead, type EpisodeSource } from './source.js';
 
 export interface EpisodeFacts {
   readonly endReason: EndReason | null;
@@ -30,18 +32,33 @@ export interface ReplaySummary extends EpisodeFacts {
   readonly scoreError: string | null;
 }
 
-export function episodeFacts(events: readonly EpisodeEvent[]): EpisodeFacts {
-  let endReason: EndReason | null = null;
-  let decisions = 0;
-  let calls = 0;
-  let answers = 0;
-  for (const e of events) {
-    if (e.type === 'decision_started') decisions++;
-    else if (e.type === 'call_issued') calls++;
-    else if (e.type === 'answer_given') answers++;
-    else if (e.type === 'episode_ended') endReason = e.reason;
+/** Counts of an episode, kept as its events go by. */
+class FactCounter {
+  endReason: EndReason | null = null;
+  makespanUs = 0;
+  decisions = 0;
+  calls = 0;
+  answers = 0;
+  records = 0;
+
+  add(e: EpisodeEvent): void {
+    this.records++;
+    this.makespanUs = e.timeUs;
+    if (e.type === 'decision_started') this.decisions++;
+    else if (e.type === 'call_issued') this.calls++;
+    else if (e.type === 'answer_given') this.answers++;
+    else if (e.type === 'episode_ended') this.endReason = e.reason;
   }
-  return { endReason, makespanUs: events.at(-1)?.timeUs ?? 0, decisions, calls, answers };
+
+  facts(): EpisodeFacts {
+    return { endReason: this.endReason, makespanUs: this.makespanUs, decisions: this.decisions, calls: this.calls, answers: this.answers };
+  }
+}
+
+export function episodeFacts(events: Iterable<EpisodeEvent>): EpisodeFacts {
+  const counter = new FactCounter();
+  for (const e of events) counter.add(e);
+  return counter.facts();
 }
 
 /** The score of a decoded replay, as scoring the in-memory episode gives it. */
@@ -50,24 +67,48 @@ export function scoreReplay(read: ReplayRead): EpisodeScore {
 }
 
 export function summarizeReplay(read: ReplayRead): ReplaySummary {
+  return summarizeSource(sourceOfRead(read));
+}
+
+/**
+ * The summary of `source`, its events read once: scoring holds what it needs per call and per
+ * decision, not the events. A record that cannot be read (a ReplayError) is thrown, not taken for
+ * an episode that cannot be scored.
+ */
+export function summarizeSource(source: EpisodeSource): ReplaySummary {
+  const counter = new FactCounter();
+  const events = source.events()[Symbol.iterator]();
+  const counted: Iterable<EpisodeEvent> = {
+    [Symbol.iterator]: () => ({
+      next: () => {
+        const r = events.next();
+        if (r.done !== true) counter.add(r.value);
+        return r;
+      },
+    }),
+  };
   let score: EpisodeScore | null = null;
   let scoreError: string | null = null;
   try {
-    score = scoreReplay(read);
+    score = scoreEpisode(source.scenario, counted);
   } catch (error) {
+    if (error instanceof ReplayError) throw error;
     scoreError = error instanceof Error ? error.message : String(error);
   }
-  const { header } = read;
+  // Scoring stops at episode_ended; the facts count every record.
+  for (let r = events.next(); r.done !== true; r = events.next()) counter.add(r.value);
+  const { header } = source;
+  const end = source.end();
   return {
-    file: read.file,
-    scenario: read.scenario.id,
+    file: source.file,
+    scenario: source.scenario.id,
     agent: header.agent.spec,
     seed: header.seed,
     mode: header.world.mode,
     delivery: header.world.delivery,
-    complete: read.complete,
-    records: read.events.length,
-    ...episodeFacts(read.events),
+    complete: end.complete,
+    records: counter.records,
+    ...counter.facts(),
     score,
     scoreError,
   };

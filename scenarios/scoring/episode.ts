@@ -59,7 +59,7 @@ function ratio(a: number, b: number, whenZero: number | null): number | null {
   return b === 0 ? (a === 0 ? whenZero : null) : a / b;
 }
 
-export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[], reference?: ScoreReference): EpisodeScore {
+export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>, reference?: ScoreReference): EpisodeScore {
   const plan = planOf(scenario);
 
   // The world's view.
@@ -109,7 +109,10 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
     firstArrivalUs ??= timeUs;
   };
 
-  for (const [index, e] of events.entries()) {
+  // Any iterable, read once in order: replay reading streams a file's events through here.
+  let index = -1;
+  for (const e of events) {
+    index++;
     if (ended !== null) break;
     switch (e.type) {
       case 'task_arrived':
