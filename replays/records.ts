@@ -8,7 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { EpisodeEvent } from '../scenarios/events.js';
 import type { Scenario } from '../scenarios/schema.js';
-import { fsReason } from '../scenarios/input-file.js';
+import { fsReason, kindOf } from '../scenarios/input-file.js';
 import { CodecError, MsgReader } from './codec.js';
 import { RecordDecoder } from './decode.js';
 import { dictionaryFor } from './dictionary.js';
@@ -65,7 +65,7 @@ export class FileSource implements ByteSource {
     }
     try {
       const stats = fstatSync(this.fd);
-      if (!stats.isFile()) throw new ReplayError(`${path}: cannot read: not a regular file (${stats.isDirectory() ? 'a directory' : stats.isFIFO() ? 'a FIFO' : stats.isCharacterDevice() ? 'a character device' : 'not a file'})`);
+      if (!stats.isFile()) throw new ReplayError(`${path}: cannot read: not a regular file (${kindOf(stats)})`);
       if (stats.size > maxBytes) throw new ReplayError(`${path}: cannot read: ${stats.size} bytes, over the limit of ${maxBytes}`);
     } catch (error) {
       this.close();

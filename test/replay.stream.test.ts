@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBigReplay } from '../bench/big-replay.js';
-import { diffReplays, diffSources, fileSource, formatChrome, formatJsonl, formatText, readReplay, ReplayError, summarizeReplay, summarizeSource, writeInspect } from '../replays/index.js';
+import { diffReplays, diffSources, encodeReplay, fileSource, makeHeader, formatChrome, formatJsonl, formatText, readReplay, ReplayError, summarizeReplay, summarizeSource, writeInspect } from '../replays/index.js';
 import { MAIN, ROOT } from './support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tooltime-stream-'));
@@ -38,6 +38,26 @@ describe('reading a replay file a window at a time', () => {
     expect(summarizeSource(fileSource(other))).toEqual(summarizeReplay(read));
     const bigRead = readReplay(new Uint8Array(readFileSync(big)), { file: big });
     expect(diffSources(fileSource(big), fileSource(other))).toEqual(diffReplays(bigRead, read));
+  });
+
+  it('a header and records larger than the 1 MiB window read the same from a file as from memory', () => {
+    const read = readReplay(new Uint8Array(readFileSync(other)), { file: other });
+    const scenario = { ...read.scenario, description: 'd'.repeat(3 << 20) };
+    const note = { text: 'n'.repeat(1_500_000) };
+    const events = read.events.map((e, i) => (e.type === 'decision_ended' && i % 5000 === 3 ? { ...e, note } : e));
+    const header = makeHeader({ scenario, agent: read.header.agent.spec, seed: read.header.seed });
+    const bytes = encodeReplay(header, events, scenario);
+    const wide = join(tmp, 'wide.ttr');
+    writeFileSync(wide, bytes);
+    expect(bytes.length).toBeGreaterThan(3 * (1 << 20) + 1_500_000);
+    expect(events.filter((e) => e.type === 'decision_ended' && e.note === note).length).toBeGreaterThan(0);
+    expect(collect(wide, 'jsonl')).toBe(formatJsonl(readReplay(bytes, { file: wide })));
+    // Cut inside a large record: truncated there, from the file as from memory.
+    const cut = join(tmp, 'wide-cut.ttr');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 1_000_000));
+    const fromMemory = readReplay(bytes.subarray(0, bytes.length - 1_000_000), { file: cut });
+    expect(fromMemory.problem).toMatch(/^truncated: record \d+ at byte \d+ is cut/);
+    expect(fileSource(cut).end().problem).toBe(fromMemory.problem);
   });
 
   it('a corrupt record far into the file is the same one-line error as reading it whole', () => {
