@@ -9,9 +9,10 @@
  * cache folder per provider.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../../scenarios/spec/canonical.js';
+import { decodeUtf8, readInputFile } from '../../scenarios/spec/input-file.js';
 import type { JsonValue } from '../../scenarios/spec/schema.js';
 import { redactSecrets } from './scrub.js';
 import type { JsonObject } from './tools.js';
@@ -30,10 +31,18 @@ export interface CacheStats {
 
 let tmpCounter = 0;
 
+/**
+ * Cap on a cache entry's size: it holds one request (the whole history) and its reply, far below
+ * this; a FIFO, a link to /dev/zero or a runaway file in the cache folder is a miss, not a hang.
+ */
+export const MAX_CACHE_ENTRY_BYTES = 64 * 1024 * 1024;
+
 function readEntry(path: string): Exchange | null {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    const text = decodeUtf8(readInputFile(path, MAX_CACHE_ENTRY_BYTES));
+    if (text === null) return null;
+    json = JSON.parse(text);
   } catch {
     return null;
   }

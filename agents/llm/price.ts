@@ -6,7 +6,8 @@
  * (`{"gpt-4o-mini": {"in": 0.15, "out": 0.6}, "qwen2.5:7b": {"in": 0, "out": 0}}`; a model without
  * an entry has no cost). Cost = (prompt tokens × in + completion tokens × out) / 1e6.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { decodeUtf8, InputFileError, readInputFile } from '../../scenarios/spec/input-file.js';
 import { AgentSpecError } from '../spec.js';
 
 export interface Price {
@@ -28,6 +29,9 @@ function checkPrice(value: unknown, where: string): Price {
   return { in: get('in'), out: get('out') };
 }
 
+/** Cap on a price file: a table of models is a few KiB; a FIFO or /dev/zero is refused, not read. */
+export const MAX_PRICE_FILE_BYTES = 1024 * 1024;
+
 /** Parses `in=0.15,out=0.60` or the path of a JSON price file. */
 export function parsePrice(text: string): PriceTable {
   const trimmed = text.trim();
@@ -45,8 +49,16 @@ export function parsePrice(text: string): PriceTable {
   }
   if (!existsSync(trimmed)) throw new AgentSpecError(`--price: "${text}" is neither in=N,out=N nor an existing JSON file`);
   let json: unknown;
+  let source: string | null;
   try {
-    json = JSON.parse(readFileSync(trimmed, 'utf8'));
+    source = decodeUtf8(readInputFile(trimmed, MAX_PRICE_FILE_BYTES));
+  } catch (error) {
+    if (error instanceof InputFileError) throw new AgentSpecError(`--price ${trimmed}: cannot read: ${error.message}`);
+    throw error;
+  }
+  if (source === null) throw new AgentSpecError(`--price ${trimmed}: not UTF-8 text`);
+  try {
+    json = JSON.parse(source);
   } catch (error) {
     throw new AgentSpecError(`--price ${trimmed}: not JSON (${error instanceof Error ? error.message : String(error)})`);
   }

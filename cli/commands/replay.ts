@@ -16,10 +16,10 @@
  * A directory stands for every .ttr file under it, in name order.
  */
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { agentMaker, isModuleSpec } from '../../agents/index.js';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
-import { checkGolden, diffReplays, forkReplay, goldenDir, INSPECT_FORMATS, inspectReplay, readReplayBytes, readReplayFile, summarizeReplay, verifyReplayFiles, writeGolden, type InspectFormat, type ReplaySummary } from '../../replays/index.js';
+import { checkGolden, diffSources, fileSource, forkReplay, goldenDir, INSPECT_FORMATS, readReplayBytes, verifyReplayFiles, writeGolden, writeInspect, type InspectFormat, type ReplaySummary } from '../../replays/index.js';
 import { EXIT_BAD_INPUT, UsageError } from '../errors.js';
 import { msText, pct, replayPaths, write, writeErr } from '../replay-files.js';
 import { checkOutFile, prepareOutDir } from '../output-paths.js';
@@ -59,6 +59,27 @@ function summaryRows(summaries: readonly ReplaySummary[]): string[][] {
     row('idle while ready ms', (s) => msText(s.score?.efficiency.idleWhileReadyUs)),
     row('mean calls in service', (s) => (s.score?.efficiency.meanCallsInService ?? null) === null ? '-' : s.score!.efficiency.meanCallsInService!.toFixed(2)),
   ];
+}
+
+/** Writes the file `out` piece by piece through a temporary file renamed into place at the end. */
+function writeOutFile(out: string, fill: (write: (text: string) => void) => void): void {
+  const tmp = `${out}.${process.pid}.tmp`;
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w');
+  } catch (error) {
+    throw new UsageError(`cannot write ${out}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    fill((text) => writeSync(fd, text));
+    closeSync(fd);
+    renameSync(tmp, out);
+  } catch (error) {
+    try { closeSync(fd); } catch { /* closed already */ }
+    rmSync(tmp, { force: true });
+    if (error instanceof Error && 'code' in error) throw new UsageError(`cannot write ${out}: ${error.message}`);
+    throw error;
+  }
 }
 
 export function registerReplay(program: Command): void {
@@ -120,16 +141,11 @@ function registerInspect(replay: Command): void {
     .option('--out <file>', 'write to this file instead of stdout')
     .action((file: string, options: { format: string; out?: string }) => {
       if (!(INSPECT_FORMATS as readonly string[]).includes(options.format)) throw new UsageError(`--format must be one of ${INSPECT_FORMATS.join(', ')}, got "${options.format}"`);
-      const read = readReplayFile(file);
-      const text = inspectReplay(read, options.format as InspectFormat);
-      if (options.out === undefined) process.stdout.write(text);
-      else {
-        try {
-          writeFileSync(options.out, text);
-        } catch (error) {
-          throw new UsageError(`cannot write ${options.out}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      }
+      const source = fileSource(file);
+      // Written as it goes; a file is written whole or not at all (renamed into place at the end).
+      if (options.out === undefined) writeInspect(source, options.format as InspectFormat, (text) => process.stdout.write(text));
+      else writeOutFile(options.out, (write) => writeInspect(source, options.format as InspectFormat, write));
+      const read = source.end();
       if (!read.complete && options.out !== undefined) writeErr(`${file}: ${read.problem}`);
     });
 }
@@ -143,7 +159,7 @@ function registerDiff(replay: Command): void {
     .argument('<b>', 'replay file')
     .option('--json', 'print the comparison as JSON')
     .action((a: string, b: string, options: { json?: boolean }) => {
-      const diff = diffReplays(readReplayFile(a), readReplayFile(b));
+      const diff = diffSources(fileSource(a), fileSource(b));
       if (options.json === true) {
         write(JSON.stringify(diff, null, 2));
         return;

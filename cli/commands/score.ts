@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SCORING_VERSION } from '../../scenarios/scoring/index.js';
-import { readReplayFile, ReplayTruncatedError, rescoreReplay, type ReplaySummary } from '../../replays/index.js';
+import { fileSource, ReplayTruncatedError, rescoreSource, type ReplaySummary } from '../../replays/index.js';
 import { msText, pct, replayPaths, write, writeErr } from '../replay-files.js';
 import { table } from '../table.js';
 
@@ -22,7 +22,7 @@ interface CutFile {
 /** A replay's summary; a file cut inside its header is listed as truncated, as a cut elsewhere is. */
 async function scoreFile(file: string): Promise<ReplaySummary | CutFile> {
   try {
-    return await rescoreReplay(readReplayFile(file));
+    return await rescoreSource(fileSource(file));
   } catch (error) {
     if (error instanceof ReplayTruncatedError) return { file, complete: false, problem: error.problem };
     throw error;

@@ -7,7 +7,8 @@
 import { canonicalJson } from '../../scenarios/spec/canonical.js';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import type { ReplayRead } from '../io/reader.js';
-import { summarizeReplay, type ReplaySummary } from './score.js';
+import { summarizeSource, type ReplaySummary } from './score.js';
+import { sourceOfRead, type EpisodeSource } from '../io/source.js';
 
 export interface ReplayDiff {
   /** Same records (decoded events), in the same order. */
@@ -33,6 +34,15 @@ function comparable(e: EpisodeEvent): unknown {
 }
 
 export function diffReplays(a: ReplayRead, b: ReplayRead): ReplayDiff {
+  return diffSources(sourceOfRead(a), sourceOfRead(b));
+}
+
+/**
+ * Compares two episodes. The records are walked in step, one of each at a time, up to the first
+ * divergence; each episode is then read once more for its summary (scoring holds a record per call
+ * and per decision, not the events).
+ */
+export function diffSources(a: EpisodeSource, b: EpisodeSource): ReplayDiff {
   const header: string[] = [];
   const field = (name: string, x: unknown, y: unknown): void => {
     if (canonicalJson(x) !== canonicalJson(y)) header.push(`${name}: ${show(x)} -> ${show(y)}`);
@@ -48,15 +58,23 @@ export function diffReplays(a: ReplayRead, b: ReplayRead): ReplayDiff {
   field('forkedFrom', a.header.forkedFrom, b.header.forkedFrom);
   field('tooltime', a.header.tooltime, b.header.tooltime);
 
-  let divergence: ReplayDiff['divergence'] = null;
-  const n = Math.max(a.events.length, b.events.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.events[i];
-    const y = b.events[i];
-    if (x === undefined || y === undefined || canonicalJson(comparable(x)) !== canonicalJson(comparable(y))) {
-      divergence = { index: i, a: x ?? null, b: y ?? null };
-      break;
+  const divergence = firstDivergence(a.events()[Symbol.iterator](), b.events()[Symbol.iterator]());
+  return { sameEvents: divergence === null, divergence, header, a: summarizeSource(a), b: summarizeSource(b) };
+}
+
+function firstDivergence(a: Iterator<EpisodeEvent>, b: Iterator<EpisodeEvent>): ReplayDiff['divergence'] {
+  try {
+    for (let i = 0; ; i++) {
+      const x = a.next();
+      const y = b.next();
+      if (x.done === true && y.done === true) return null;
+      const ex = x.done === true ? null : x.value;
+      const ey = y.done === true ? null : y.value;
+      if (ex === null || ey === null || canonicalJson(comparable(ex)) !== canonicalJson(comparable(ey))) return { index: i, a: ex, b: ey };
     }
+  } finally {
+    // Stopped early: let a file's reader close.
+    a.return?.();
+    b.return?.();
   }
-  return { sameEvents: divergence === null, divergence, header, a: summarizeReplay(a), b: summarizeReplay(b) };
 }

@@ -10,19 +10,56 @@
  */
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import type { ReplayRead } from '../io/reader.js';
+import { sourceOfRead, type EpisodeSource } from '../io/source.js';
 
 export type InspectFormat = 'text' | 'jsonl' | 'chrome';
 export const INSPECT_FORMATS: readonly InspectFormat[] = ['text', 'jsonl', 'chrome'];
 
+/** A sink for output: called with pieces of text, in order. */
+export type Write = (text: string) => void;
+
+/** The whole output for a replay read into memory. */
 export function inspectReplay(read: ReplayRead, format: InspectFormat): string {
+  return collect((write) => writeInspect(sourceOfRead(read), format, write));
+}
+
+/**
+ * Writes `source` in `format` as it goes. Text and JSON lines read the records twice (the first
+ * line says how many there are and whether the file is complete, and the text's columns fit the
+ * widest value), holding one record at a time; a bad record is an error before anything is
+ * written. A Chrome trace holds a span per call and decision (it is sorted by time), not the events.
+ */
+export function writeInspect(source: EpisodeSource, format: InspectFormat, write: Write): void {
   switch (format) {
     case 'text':
-      return formatText(read);
+      return writeText(source, write);
     case 'jsonl':
-      return formatJsonl(read);
+      return writeJsonl(source, write);
     case 'chrome':
-      return formatChrome(read);
+      return writeChrome(source, write);
   }
+}
+
+function collect(fill: (write: Write) => void): string {
+  const parts: string[] = [];
+  fill((text) => parts.push(text));
+  return parts.join('');
+}
+
+/** Writes in pieces of about 64 KiB: a write per line would cost more than the formatting. */
+function buffered(write: Write, fill: (write: Write) => void): void {
+  let parts: string[] = [];
+  let size = 0;
+  fill((text) => {
+    parts.push(text);
+    size += text.length;
+    if (size >= 65536) {
+      write(parts.join(''));
+      parts = [];
+      size = 0;
+    }
+  });
+  if (parts.length > 0) write(parts.join(''));
 }
 
 function value(v: unknown): string {
@@ -35,37 +72,51 @@ function ms(us: number): string {
 }
 
 export function formatText(read: ReplayRead): string {
-  const { header, sizes } = read;
-  const lines: string[] = [];
-  const world = `${header.world.mode}/${header.world.delivery}${header.world.thinkTime === null ? '' : `, think ${JSON.stringify(header.world.thinkTime)}`}`;
-  lines.push(`# ${read.file}: scenario ${read.scenario.id}, agent ${header.agent.spec}, seed ${header.seed}, ${world} (tooltime ${header.tooltime})`);
-  if (header.forkedFrom !== null) {
-    const f = header.forkedFrom;
-    lines.push(`# forked from ${f.sha256.slice(0, 12)}... at record ${f.records} (agent ${f.originalAgent}${f.agentSeed === null ? '' : `, agent seed ${f.agentSeed}`})`);
-  }
-  const perRecord = read.events.length === 0 ? 0 : sizes.records / read.events.length;
-  const state = read.complete ? `complete, sha256 ${read.recordsSha256!.slice(0, 16)}...` : `INCOMPLETE: ${read.problem}`;
-  lines.push(`# ${read.events.length} records, ${state}; header ${sizes.header} B, records ${sizes.records} B (${perRecord.toFixed(1)} B/record)`);
+  return collect((write) => writeText(sourceOfRead(read), write));
+}
+
+function writeText(source: EpisodeSource, out: Write): void {
+  const { header } = source;
   // Loops, not Math.max(...events): spreading millions of arguments overflows the stack.
   let width = 8;
   let typeWidth = 0;
-  for (const e of read.events) {
+  for (const e of source.events()) {
     width = Math.max(width, ms(e.timeUs).length);
     typeWidth = Math.max(typeWidth, e.type.length);
   }
-  read.events.forEach((e, i) => {
-    const fields = Object.entries(e)
-      .filter(([k]) => k !== 'type' && k !== 'timeUs')
-      .map(([k, v]) => `${k}=${value(v)}`)
-      .join(' ');
-    lines.push(`${String(i).padStart(5)}  ${ms(e.timeUs).padStart(width)} ms  ${e.type.padEnd(typeWidth)}  ${fields}`);
+  const end = source.end();
+  buffered(out, (write) => {
+    const world = `${header.world.mode}/${header.world.delivery}${header.world.thinkTime === null ? '' : `, think ${JSON.stringify(header.world.thinkTime)}`}`;
+    write(`# ${source.file}: scenario ${source.scenario.id}, agent ${header.agent.spec}, seed ${header.seed}, ${world} (tooltime ${header.tooltime})\n`);
+    if (header.forkedFrom !== null) {
+      const f = header.forkedFrom;
+      write(`# forked from ${f.sha256.slice(0, 12)}... at record ${f.records} (agent ${f.originalAgent}${f.agentSeed === null ? '' : `, agent seed ${f.agentSeed}`})\n`);
+    }
+    const { sizes } = end;
+    const perRecord = end.records === 0 ? 0 : sizes.records / end.records;
+    const state = end.complete ? `complete, sha256 ${end.recordsSha256!.slice(0, 16)}...` : `INCOMPLETE: ${end.problem}`;
+    write(`# ${end.records} records, ${state}; header ${sizes.header} B, records ${sizes.records} B (${perRecord.toFixed(1)} B/record)\n`);
+    let i = 0;
+    for (const e of source.events()) {
+      const fields = Object.entries(e)
+        .filter(([k]) => k !== 'type' && k !== 'timeUs')
+        .map(([k, v]) => `${k}=${value(v)}`)
+        .join(' ');
+      write(`${String(i++).padStart(5)}  ${ms(e.timeUs).padStart(width)} ms  ${e.type.padEnd(typeWidth)}  ${fields}\n`);
+    }
   });
-  return `${lines.join('\n')}\n`;
 }
 
 export function formatJsonl(read: ReplayRead): string {
-  const first = { header: read.header, complete: read.complete, problem: read.problem, records: read.events.length, recordsSha256: read.recordsSha256 };
-  return `${[first, ...read.events].map((x) => JSON.stringify(x)).join('\n')}\n`;
+  return collect((write) => writeJsonl(sourceOfRead(read), write));
+}
+
+function writeJsonl(source: EpisodeSource, out: Write): void {
+  const end = source.end();
+  buffered(out, (write) => {
+    write(`${JSON.stringify({ header: source.header, complete: end.complete, problem: end.problem, records: end.records, recordsSha256: end.recordsSha256 })}\n`);
+    for (const e of source.events()) write(`${JSON.stringify(e)}\n`);
+  });
 }
 
 interface TraceEvent {
@@ -91,9 +142,12 @@ interface CallSpan {
 }
 
 export function formatChrome(read: ReplayRead): string {
+  return collect((write) => writeChrome(sourceOfRead(read), write));
+}
+
+function writeChrome(read: EpisodeSource, sink: Write): void {
   const PID = 1;
-  const events = read.events;
-  const endUs = events.at(-1)?.timeUs ?? 0;
+  let endUs = 0;
   const meta: TraceEvent[] = [];
   const out: TraceEvent[] = [];
   let nextTid = 1;
@@ -116,7 +170,10 @@ export function formatChrome(read: ReplayRead): string {
   const calls: CallSpan[] = [];
   const byId = new Map<number, CallSpan>();
   let delivered = 0;
-  for (const e of events) {
+  let records = 0;
+  for (const e of read.events()) {
+    endUs = e.timeUs;
+    records++;
     switch (e.type) {
       case 'decision_started':
         open = { decision: e.decision, startUs: e.timeUs };
@@ -205,7 +262,18 @@ export function formatChrome(read: ReplayRead): string {
   // Stable order: by time, longer spans first (parents before children), then as generated.
   const indexed = out.map((e, i) => ({ e, i }));
   indexed.sort((x, y) => x.e.ts! - y.e.ts! || (y.e.dur ?? 0) - (x.e.dur ?? 0) || x.i - y.i);
-  const all = [...meta, ...indexed.map((x) => x.e)];
-  const other = { scenario: read.scenario.id, agent: read.header.agent.spec, seed: read.header.seed, mode: read.header.world.mode, delivery: read.header.world.delivery, records: events.length, complete: read.complete };
-  return `{"traceEvents":[\n${all.map((e) => JSON.stringify(e)).join(',\n')}\n],\n"displayTimeUnit":"ms",\n"otherData":${JSON.stringify(other)}}\n`;
+  const other = { scenario: read.scenario.id, agent: read.header.agent.spec, seed: read.header.seed, mode: read.header.world.mode, delivery: read.header.world.delivery, records, complete: read.end().complete };
+  buffered(sink, (write) => {
+    write('{"traceEvents":[\n');
+    let first = true;
+    for (const e of meta) {
+      write(`${first ? '' : ',\n'}${JSON.stringify(e)}`);
+      first = false;
+    }
+    for (const x of indexed) {
+      write(`${first ? '' : ',\n'}${JSON.stringify(x.e)}`);
+      first = false;
+    }
+    write(`\n],\n"displayTimeUnit":"ms",\n"otherData":${JSON.stringify(other)}}\n`);
+  });
 }

@@ -14,10 +14,9 @@ import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import type { JsonValue, Scenario } from '../../scenarios/spec/schema.js';
 import { InputFileError, readInputFile } from '../../scenarios/spec/input-file.js';
 import { CodecError, MsgReader } from '../format/codec.js';
-import { RecordDecoder } from '../format/decode.js';
-import { dictionaryFor } from '../format/dictionary.js';
-import { crc32, FORMAT_VERSION, holdsAt, MAGIC, MAX_HEADER_BYTES, MAX_RECORD_BYTES, PREFIX_BYTES, readFrame, ReplayError } from '../format/format.js';
+import { crc32, FORMAT_VERSION, holdsAt, MAGIC, MAX_HEADER_BYTES, PREFIX_BYTES, readFrame, ReplayError } from '../format/format.js';
 import { HeaderError, knownScenarioPart, parseHeader, type ReplayHeader } from '../format/header.js';
+import { FileSource, headerBytes, MemorySource, RecordScanner } from './records.js';
 
 /** Default cap on a replay's size. */
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
@@ -223,69 +222,25 @@ export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { rea
  * naming the file and place.
  */
 export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): ReplayRead {
-  const file = options.file ?? '<replay>';
-  const fail = failIn(file);
-  const { header, scenario, recordsStart } = readReplayHeader(bytes, options);
-
-  // The records.
-  const decoder = new RecordDecoder(dictionaryFor(scenario), header);
+  const { file, header, scenario, recordsStart } = readReplayHeader(bytes, options);
+  const scanner = new RecordScanner(file, header, scenario, new MemorySource(bytes), recordsStart);
   const events: EpisodeEvent[] = [];
   const offsets: number[] = [];
-  let pos = recordsStart;
-  let problem: string | null = null;
-  let trailer: { start: number; end: number; records: number; sha256: string } | null = null;
-  while (pos < bytes.length) {
-    const index = events.length;
-    const f = readFrame(bytes, pos, MAX_RECORD_BYTES);
-    if (f.kind === 'cut') {
-      problem = `truncated: record ${index} at byte ${pos} is cut (the file ends ${bytes.length - pos} bytes into it)`;
-      break;
-    }
-    if (f.kind === 'bad') fail(`record ${index} at byte ${pos}`, f.message);
-    if (f.kind !== 'frame') throw new Error('unreachable');
-    let value: unknown;
-    try {
-      const r = new MsgReader(bytes, f.payloadStart, f.payloadEnd);
-      value = r.value();
-      if (!r.done) throw new CodecError('bytes left after the record');
-      if (Array.isArray(value) && value[0] === 0) {
-        if (value.length !== 3 || typeof value[1] !== 'number' || typeof value[2] !== 'string' || !/^[0-9a-f]{64}$/.test(value[2])) {
-          throw new CodecError('a trailer is [0, records, sha256 hex]');
-        }
-        trailer = { start: pos, end: f.end, records: value[1], sha256: value[2] };
-        pos = f.end;
-        break;
-      }
-      events.push(decoder.decode(value));
-    } catch (error) {
-      if (error instanceof CodecError) return fail(`record ${index} at byte ${pos}`, error.message);
-      throw error;
-    }
-    offsets.push(pos);
-    pos = f.end;
+  for (let e = scanner.next(); e !== null; e = scanner.next()) {
+    events.push(e);
+    offsets.push(scanner.at);
   }
-  const recordsEnd = trailer === null ? pos : trailer.start;
-  offsets.push(recordsEnd);
-  let recordsSha256: string | null = null;
-  if (trailer !== null) {
-    const where = `trailer at byte ${trailer.start}`;
-    if (trailer.end !== bytes.length) fail(where, `${bytes.length - trailer.end} unexpected bytes after the trailer`);
-    if (trailer.records !== events.length) fail(where, `says ${trailer.records} records, the file has ${events.length}`);
-    const sha = createHash('sha256').update(bytes.subarray(recordsStart, trailer.start)).digest('hex');
-    if (sha !== trailer.sha256) fail(where, 'SHA-256 of the records does not match (the file is corrupt)');
-    recordsSha256 = sha;
-  } else if (problem === null) {
-    problem = `truncated: no trailer after ${events.length} records (the file ends at byte ${bytes.length})`;
-  }
+  const end = scanner.end;
+  offsets.push(end.recordsEnd);
   return {
     file,
     header,
     scenario,
     events,
-    complete: trailer !== null,
-    problem,
-    recordsSha256,
-    sizes: { total: bytes.length, header: recordsStart, records: recordsEnd - recordsStart, trailer: trailer === null ? 0 : trailer.end - trailer.start },
+    complete: end.complete,
+    problem: end.problem,
+    recordsSha256: end.recordsSha256,
+    sizes: { total: bytes.length, header: recordsStart, records: end.recordsEnd - recordsStart, trailer: end.trailerBytes },
     offsets,
   };
 }
@@ -301,6 +256,28 @@ export function readReplayBytes(path: string, maxBytes = DEFAULT_MAX_BYTES): Uin
     return readInputFile(path, maxBytes);
   } catch (error) {
     if (error instanceof InputFileError) throw new ReplayError(`${path}: cannot read: ${error.message}`);
+    throw error;
+  }
+}
+
+/** A replay file open for reading its records one at a time (`scanner`); close it when done. */
+export interface ReplayStream extends HeaderRead {
+  readonly scanner: RecordScanner;
+  close(): void;
+}
+
+/**
+ * Opens the replay file at `path` and reads its header (the same errors as `readReplayFile`); its
+ * records are then read through a window of a few MiB, whatever the file's size.
+ */
+export function openReplayStream(path: string, maxBytes = DEFAULT_MAX_BYTES): ReplayStream {
+  const source = new FileSource(path, maxBytes);
+  try {
+    const head = readReplayHeader(headerBytes(source), { file: path, maxBytes });
+    const scanner = new RecordScanner(path, head.header, head.scenario, source, head.recordsStart);
+    return { ...head, scanner, close: () => source.close() };
+  } catch (error) {
+    source.close();
     throw error;
   }
 }

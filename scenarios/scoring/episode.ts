@@ -121,7 +121,7 @@ class StreakCounter {
  * makespan). Pure and deterministic; the score is canonical (fixed key order, null for absent
  * values). Every metric is defined in scenarios/scoring/METRICS.md.
  */
-export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[], reference?: ScoreReference): EpisodeScore {
+export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>, reference?: ScoreReference): EpisodeScore {
   const plan = planOf(scenario);
 
   // The world's view.
@@ -192,7 +192,10 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
     firstArrivalUs ??= timeUs;
   };
 
-  for (const [index, e] of events.entries()) {
+  // Any iterable, read once in order: replay reading streams a file's events through here.
+  let index = -1;
+  for (const e of events) {
+    index++;
     if (ended !== null) break;
     switch (e.type) {
       case 'task_arrived':

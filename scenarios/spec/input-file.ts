@@ -27,7 +27,8 @@ export function fsReason(error: unknown): string {
   }
 }
 
-function kindOf(stats: Stats): string {
+/** What a path that is not a regular file is, in a few words (`a FIFO`, `a character device`). */
+export function kindOf(stats: Stats): string {
   if (stats.isDirectory()) return 'a directory';
   if (stats.isFIFO()) return 'a FIFO';
   if (stats.isCharacterDevice()) return 'a character device';

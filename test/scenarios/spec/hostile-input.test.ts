@@ -3,12 +3,18 @@
  * hostile.cli.test.ts, each with its own named regression test.
  */
 import fc from 'fast-check';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { requestHash } from '../../../agents/llm/index.js';
 import { decodeJson, encodeJson } from '../../../replays/index.js';
 import { invalidUtf8Offset } from '../../../scenarios/spec/input-file.js';
 import { Plan } from '../../../scenarios/world/plan.js';
 import type { Scenario } from '../../../scenarios/spec/schema.js';
 import { compileParameters } from '../../../scenarios/spec/tools.js';
+import { ROOT } from '../../support/cli.js';
 import { parseScenario, validateScenario } from '../../../scenarios/spec/validate.js';
 
 function chain(steps: number, message = 'do it'): Record<string, unknown> {
@@ -130,5 +136,59 @@ describe('no argument list as long as the input', () => {
     const values = Array.from({ length: 500_000 }, (_, i) => (i * 7919) % 500_000);
     expect(getBuiltin('max')!.run({ values })).toBe(499_999);
     expect(getBuiltin('min')!.run({ values })).toBe(0);
+  });
+});
+
+describe('LLM cache entries and price files are read as bounded input files', () => {
+  /** Runs `code` (an ES module importing the built tree) in a child with a watchdog: a hang is status null. */
+  function child(code: string): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 15_000, maxBuffer: 1 << 20 });
+    return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  it('a cache entry that is a FIFO or a link to /dev/zero is a miss, not a hang or a blow-up', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-cache-'));
+    try {
+      const body = { model: 'm', messages: [] };
+      const path = join(dir, `${requestHash(body)}.json`);
+      const send = `
+        import { cachingTransport } from './dist/agents/llm/cache.js';
+        const stats = { hits: 0, misses: 0 };
+        const inner = { send: async () => ({ response: { ok: 1 }, latencyMs: null, attempts: [] }) };
+        const t = cachingTransport(inner, ${JSON.stringify(dir)}, { stats });
+        await t.send(${JSON.stringify(body)});
+        process.stdout.write(JSON.stringify(stats));`;
+      execFileSync('mkfifo', [path]);
+      const fifo = child(send);
+      expect(fifo.status, fifo.stderr).toBe(0);
+      expect(JSON.parse(fifo.stdout)).toEqual({ hits: 0, misses: 1 });
+      rmSync(path);
+      symlinkSync('/dev/zero', path);
+      const zero = child(send);
+      expect(zero.status, zero.stderr).toBe(0);
+      expect(JSON.parse(zero.stdout)).toEqual({ hits: 0, misses: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--price naming a FIFO or /dev/zero is one AgentSpecError line, not a hang or a blow-up', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-price-'));
+    try {
+      const fifo = join(dir, 'fifo.json');
+      const zero = join(dir, 'zero.json');
+      execFileSync('mkfifo', [fifo]);
+      symlinkSync('/dev/zero', zero);
+      writeFileSync(join(dir, 'latin1.json'), Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d]));
+      const parse = (file: string) => child(`
+        import { parsePrice } from './dist/agents/llm/price.js';
+        try { parsePrice(${JSON.stringify(file)}); process.stdout.write('parsed'); }
+        catch (e) { process.stdout.write(e.name + ': ' + e.message); }`);
+      expect(parse(fifo).stdout).toBe(`AgentSpecError: --price ${fifo}: cannot read: not a regular file (a FIFO)`);
+      expect(parse(zero).stdout).toBe(`AgentSpecError: --price ${zero}: cannot read: not a regular file (a character device)`);
+      expect(parse(join(dir, 'latin1.json')).stdout).toBe(`AgentSpecError: --price ${join(dir, 'latin1.json')}: not UTF-8 text`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
