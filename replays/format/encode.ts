@@ -310,7 +310,7 @@ export class RecordEncoder {
               break;
             }
           }
-          const k = dict.matchStep(tool, a.args);
+          const k = dict.stepWithArgs(tool, a.args);
           if (k >= 0) {
             w.arrayHeader(ref === undefined ? 2 : 3);
             w.number(ActionCode.CALL_STEP);

@@ -2,12 +2,11 @@
  * Scoring one episode from its events and its scenario alone, so stored runs can be re-scored.
  *
  * One pass over the events rebuilds two views of the episode:
- * - the world's: which expected step each call performs (matched exactly as world.ts `matchStep`
- *   does: tool + canonical args, the first step in plan order neither done nor in flight, else the
- *   first not done, else the first), which calls completed and how;
+ * - the world's: which expected step each call performs (the world's own rule, `StepMatcher` in
+ *   world/plan.ts), which calls completed and how;
  * - the agent's: what had been delivered to it at the start of each decision (requests, results),
- *   which is what "ready", "dependency violation" and "answered" are judged against, exactly as
- *   PlanTracker judges them.
+ *   which is what "ready" (world/readiness.ts), "dependency violation"
+ *   (world/dependency-violation.ts) and "answered" are judged against.
  * Definitions of every metric, with a worked example: scenarios/scoring/METRICS.md.
  *
  * Every event costs O(1) amortized (plus what it names: a request's steps, a step's dependents), so
@@ -17,6 +16,8 @@
 import type { EpisodeEvent, EndReason } from '../world/events.js';
 import { planOf } from '../world/compiled.js';
 import { StepMatcher, type Plan, type PlanStep } from '../world/plan.js';
+import { DeliveredDependencies } from '../world/dependency-violation.js';
+import { isReady } from '../world/readiness.js';
 import type { AnswerSpec, Scenario } from '../spec/schema.js';
 import { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
 import { SCORING_VERSION } from './version.js';
@@ -129,15 +130,11 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   const calls = new Map<number, CallRecord>();
   const order: CallRecord[] = [];
   const matcher = new StepMatcher(plan);
-  // The agent's view: requests delivered; by step index, whether its request was delivered, a
-  // result delivered, its dependencies (listings in `after`) without a delivered result, its calls
-  // without a delivered outcome; and the steps ready (see `refresh`).
-  const known = new Set<string>();
-  let undelivered: Array<{ request: string; task: string; steps: readonly PlanStep[] }> = [];
+  // The agent's view: requests and successful results delivered (`delivered`); by step index, its
+  // calls without a delivered outcome; and the steps ready (see `refresh`).
+  let undelivered: Array<{ task: string; steps: readonly PlanStep[] }> = [];
   const stepCount = plan.steps.length;
-  const released = new Uint8Array(stepCount);
-  const deliveredOk = new Uint8Array(stepCount);
-  const unmet = Int32Array.from(plan.steps, (s) => s.after.length);
+  const delivered = new DeliveredDependencies(plan, (s) => refresh(s));
   const unresolved = new Int32Array(stepCount);
   const ready = new Uint8Array(stepCount);
   // Ready steps per task, and their sum over the tasks awaiting an answer (a task with a delivered
@@ -161,15 +158,14 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   let answerCount = 0;
   let rejected = 0;
 
-  // Ready, as PlanTracker means it: request delivered, every dependency's result delivered, and
-  // every call for the step so far resolved as a delivered failure. Refreshed whenever one of
-  // these (or the step's being done in the world) changes, so the counts stay exact.
+  // Ready (world/readiness.ts), refreshed whenever one of its facts changes, so the counts stay
+  // exact. A call's outcome is unresolved until delivered; done is the world's (a success).
   const refresh = (s: PlanStep): void => {
     const i = s.index;
-    const isReady = released[i] === 1 && unresolved[i] === 0 && unmet[i] === 0 && !matcher.isDone(s) ? 1 : 0;
-    const delta = isReady - ready[i]!;
+    const now = isReady({ released: delivered.isReleased(s), dependenciesDelivered: delivered.dependenciesDelivered(s), done: matcher.isDone(s), inFlight: unresolved[i]! > 0 }) ? 1 : 0;
+    const delta = now - ready[i]!;
     if (delta === 0) return;
-    ready[i] = isReady;
+    ready[i] = now;
     readyIn.set(s.task, (readyIn.get(s.task) ?? 0) + delta);
     if (awaiting.has(s.task)) readyCount += delta;
   };
@@ -188,7 +184,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   };
   const arrive = (request: string, task: string, steps: readonly PlanStep[], index: number, timeUs: number): void => {
     arrivedAt.set(request, index);
-    undelivered.push({ request, task, steps });
+    undelivered.push({ task, steps });
     firstArrivalUs ??= timeUs;
   };
 
@@ -203,14 +199,9 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
         break;
       case 'decision_started':
         closeIdle(e.timeUs);
-        for (const { request, task, steps } of undelivered) {
+        for (const { task, steps } of undelivered) {
           setAwaiting(task, true);
-          if (known.has(request)) continue;
-          known.add(request);
-          for (const s of steps) {
-            released[s.index] = 1;
-            refresh(s);
-          }
+          delivered.requestDelivered(steps);
         }
         undelivered = [];
         decisionStartUs = e.timeUs;
@@ -225,14 +216,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
         const step = call.step;
         if (step === null) break;
         unresolved[step.index]!--;
-        if (call.ok === true && deliveredOk[step.index] === 0) {
-          deliveredOk[step.index] = 1;
-          // Each dependent lists the step once per listing, as `unmet` counts them.
-          for (const d of plan.dependents(step)) {
-            unmet[d.index]!--;
-            refresh(d);
-          }
-        }
+        if (call.ok === true) delivered.resultDelivered(step);
         refresh(step);
         break;
       }
@@ -249,7 +233,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
         const argsKey = invalid ? null : plan.argsKey(e.args);
         const step = argsKey === null ? null : matcher.match(e.tool, argsKey);
         if (step !== null) streak.act(step.task, taskHasReady);
-        const violation = step !== null && (released[step.index] === 0 || unmet[step.index]! > 0);
+        const violation = step !== null && delivered.violates(step);
         const call: CallRecord = { id: e.callId, tool: e.tool, issuedUs: e.timeUs, step, invalid, violation, startedUs: null, completedUs: null, ok: null, deliveredAt: null, deliveredUs: null };
         calls.set(e.callId, call);
         order.push(call);
