@@ -90,31 +90,93 @@ interface CallSpan {
   outcome: Record<string, unknown> | null;
 }
 
+
+/** The trace's process id: one process, the episode. */
+const PID = 1;
+
+/** Trace lanes (Chrome "threads"), numbered in the order they are first named; `meta` names them. */
+class TraceLanes {
+  readonly meta: TraceEvent[] = [];
+  private nextTid = 1;
+  private readonly taskTid = new Map<string, number>();
+
+  constructor(title: string) {
+    this.meta.push({ name: 'process_name', ph: 'M', pid: PID, tid: 0, args: { name: title } });
+  }
+
+  lane(name: string): number {
+    const tid = this.nextTid++;
+    this.meta.push({ name: 'thread_name', ph: 'M', pid: PID, tid, args: { name } });
+    this.meta.push({ name: 'thread_sort_index', ph: 'M', pid: PID, tid, args: { sort_index: tid } });
+    return tid;
+  }
+
+  /** The task's lane, named the first time it is asked for. */
+  task(task: string): number {
+    return this.taskTid.get(task) ?? this.taskTid.set(task, this.lane(`task ${task}`)).get(task)!;
+  }
+}
+
+/** Calls as spans, in issue order, from their `call_*` events. */
+class CallSpans {
+  readonly all: CallSpan[] = [];
+  private readonly byId = new Map<number, CallSpan>();
+
+  observe(e: Extract<EpisodeEvent, { type: 'call_issued' | 'call_started' | 'call_completed' }>): void {
+    if (e.type === 'call_issued') {
+      const span: CallSpan = { callId: e.callId, tool: e.tool, issuedUs: e.timeUs, e, startedUs: null, endUs: null, outcome: null };
+      this.all.push(span);
+      this.byId.set(e.callId, span);
+      return;
+    }
+    const span = this.byId.get(e.callId);
+    if (span === undefined) return;
+    if (e.type === 'call_started') span.startedUs = e.timeUs;
+    else {
+      span.endUs = e.timeUs;
+      span.outcome = e.ok ? { ok: true, result: e.result } : { ok: false, error: e.error };
+    }
+  }
+}
+
+/** Tool lanes: each tool's calls packed into as few lanes as do not overlap (queued, in service). */
+function toolLaneSpans(read: ReplayRead, calls: readonly CallSpan[], trace: TraceLanes, endUs: number, out: TraceEvent[]): void {
+  const toolNames = [...read.scenario.tools.map((t) => t.name), ...calls.map((c) => c.tool)].filter((t, i, all) => all.indexOf(t) === i);
+  for (const tool of toolNames) {
+    const own = calls.filter((c) => c.tool === tool);
+    const lanes: Array<{ tid: number; freeUs: number }> = [];
+    for (const c of own) {
+      const end = c.endUs ?? endUs;
+      let l = lanes.find((x) => x.freeUs <= c.issuedUs);
+      if (l === undefined) {
+        l = { tid: trace.lane(lanes.length === 0 ? `tool ${tool}` : `tool ${tool} #${lanes.length + 1}`), freeUs: 0 };
+        lanes.push(l);
+      }
+      l.freeUs = end;
+      const args = { callId: c.callId, step: c.e.task === null ? null : `${c.e.task}/${c.e.step}`, attempt: c.e.attempt, args: c.e.args, ref: c.e.ref, invalid: c.e.invalid, ...(c.outcome ?? { unfinished: true }) };
+      out.push({ name: `${tool} #${c.callId}`, cat: 'call', ph: 'X', ts: c.issuedUs, dur: end - c.issuedUs, pid: PID, tid: l.tid, args });
+      const started = c.startedUs ?? end;
+      if (started > c.issuedUs) out.push({ name: 'queued', cat: 'call', ph: 'X', ts: c.issuedUs, dur: started - c.issuedUs, pid: PID, tid: l.tid });
+      if (c.startedUs !== null) out.push({ name: 'in service', cat: 'call', ph: 'X', ts: c.startedUs, dur: end - c.startedUs, pid: PID, tid: l.tid });
+    }
+    if (own.length === 0) trace.lane(`tool ${tool}`);
+  }
+}
+
 export function formatChrome(read: ReplayRead): string {
-  const PID = 1;
   const events = read.events;
   const endUs = events.at(-1)?.timeUs ?? 0;
-  const meta: TraceEvent[] = [];
   const out: TraceEvent[] = [];
-  let nextTid = 1;
-  const lane = (name: string): number => {
-    const tid = nextTid++;
-    meta.push({ name: 'thread_name', ph: 'M', pid: PID, tid, args: { name } });
-    meta.push({ name: 'thread_sort_index', ph: 'M', pid: PID, tid, args: { sort_index: tid } });
-    return tid;
-  };
-  meta.push({ name: 'process_name', ph: 'M', pid: PID, tid: 0, args: { name: `${read.scenario.id} / ${read.header.agent.spec} / seed ${read.header.seed}` } });
-  const agentTid = lane('agent (thinking)');
-  const taskTid = new Map<string, number>();
-  for (const t of read.scenario.tasks) taskTid.set(t.id, lane(`task ${t.id}`));
-  const taskLane = (task: string): number => taskTid.get(task) ?? taskTid.set(task, lane(`task ${task}`)).get(task)!;
+  const lanes = new TraceLanes(`${read.scenario.id} / ${read.header.agent.spec} / seed ${read.header.seed}`);
+  const agentTid = lanes.lane('agent (thinking)');
+  for (const t of read.scenario.tasks) lanes.task(t.id);
+  const taskLane = (task: string): number => lanes.task(task);
 
   // Agent decisions, task spans, instants.
   let open: { decision: number; startUs: number } | null = null;
   const arrived = new Map<string, number>();
   const lastAnswer = new Map<string, number>();
-  const calls: CallSpan[] = [];
-  const byId = new Map<number, CallSpan>();
+  const calls = new CallSpans();
   let delivered = 0;
   for (const e of events) {
     switch (e.type) {
@@ -151,25 +213,11 @@ export function formatChrome(read: ReplayRead): string {
       case 'episode_ended':
         out.push({ name: `episode ended: ${e.reason}`, cat: 'episode', ph: 'i', s: 'g', ts: e.timeUs, pid: PID, tid: agentTid, args: { reason: e.reason, detail: e.detail } });
         break;
-      case 'call_issued': {
-        const span: CallSpan = { callId: e.callId, tool: e.tool, issuedUs: e.timeUs, e, startedUs: null, endUs: null, outcome: null };
-        calls.push(span);
-        byId.set(e.callId, span);
+      case 'call_issued':
+      case 'call_started':
+      case 'call_completed':
+        calls.observe(e);
         break;
-      }
-      case 'call_started': {
-        const span = byId.get(e.callId);
-        if (span !== undefined) span.startedUs = e.timeUs;
-        break;
-      }
-      case 'call_completed': {
-        const span = byId.get(e.callId);
-        if (span !== undefined) {
-          span.endUs = e.timeUs;
-          span.outcome = e.ok ? { ok: true, result: e.result } : { ok: false, error: e.error };
-        }
-        break;
-      }
       case 'episode_started':
         break;
     }
@@ -180,32 +228,12 @@ export function formatChrome(read: ReplayRead): string {
     out.push({ name: `task ${task}`, cat: 'task', ph: 'X', ts: atUs, dur: (answeredUs ?? endUs) - atUs, pid: PID, tid: taskLane(task), args: { answered: answeredUs !== undefined } });
   }
 
-  // Tool lanes: each tool's calls packed into as few lanes as do not overlap.
-  const toolNames = [...read.scenario.tools.map((t) => t.name), ...calls.map((c) => c.tool)].filter((t, i, all) => all.indexOf(t) === i);
-  for (const tool of toolNames) {
-    const own = calls.filter((c) => c.tool === tool);
-    const lanes: Array<{ tid: number; freeUs: number }> = [];
-    for (const c of own) {
-      const end = c.endUs ?? endUs;
-      let l = lanes.find((x) => x.freeUs <= c.issuedUs);
-      if (l === undefined) {
-        l = { tid: lane(lanes.length === 0 ? `tool ${tool}` : `tool ${tool} #${lanes.length + 1}`), freeUs: 0 };
-        lanes.push(l);
-      }
-      l.freeUs = end;
-      const args = { callId: c.callId, step: c.e.task === null ? null : `${c.e.task}/${c.e.step}`, attempt: c.e.attempt, args: c.e.args, ref: c.e.ref, invalid: c.e.invalid, ...(c.outcome ?? { unfinished: true }) };
-      out.push({ name: `${tool} #${c.callId}`, cat: 'call', ph: 'X', ts: c.issuedUs, dur: end - c.issuedUs, pid: PID, tid: l.tid, args });
-      const started = c.startedUs ?? end;
-      if (started > c.issuedUs) out.push({ name: 'queued', cat: 'call', ph: 'X', ts: c.issuedUs, dur: started - c.issuedUs, pid: PID, tid: l.tid });
-      if (c.startedUs !== null) out.push({ name: 'in service', cat: 'call', ph: 'X', ts: c.startedUs, dur: end - c.startedUs, pid: PID, tid: l.tid });
-    }
-    if (own.length === 0) lane(`tool ${tool}`);
-  }
+  toolLaneSpans(read, calls.all, lanes, endUs, out);
 
   // Stable order: by time, longer spans first (parents before children), then as generated.
   const indexed = out.map((e, i) => ({ e, i }));
   indexed.sort((x, y) => x.e.ts! - y.e.ts! || (y.e.dur ?? 0) - (x.e.dur ?? 0) || x.i - y.i);
-  const all = [...meta, ...indexed.map((x) => x.e)];
+  const all = [...lanes.meta, ...indexed.map((x) => x.e)];
   const other = { scenario: read.scenario.id, agent: read.header.agent.spec, seed: read.header.seed, mode: read.header.world.mode, delivery: read.header.world.delivery, records: events.length, complete: read.complete };
   return `{"traceEvents":[\n${all.map((e) => JSON.stringify(e)).join(',\n')}\n],\n"displayTimeUnit":"ms",\n"otherData":${JSON.stringify(other)}}\n`;
 }
