@@ -116,159 +116,93 @@ class StreakCounter {
 }
 
 /**
- * Scores one episode from its scenario and events alone: step level (precision, recall, F1,
- * dependency violations), task level (success of every sub-task, answers) and efficiency (makespan,
- * idle time, overlap; against `reference` when given: the oracle's bound and a sequential agent's
- * makespan). Pure and deterministic; the score is canonical (fixed key order, null for absent
- * values). Every metric is defined in scenarios/scoring/METRICS.md.
+ * One pass over an episode's events, rebuilding the world's view and the agent's (see the module
+ * comment): one handler per event type that changes them. Stops taking events after
+ * `episode_ended`.
  */
-export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[], reference?: ScoreReference): EpisodeScore {
-  const plan = planOf(scenario);
-
+class EpisodePass {
   // The world's view.
-  const arrivedAt = new Map<string, number>();
-  const calls = new Map<number, CallRecord>();
-  const order: CallRecord[] = [];
-  const matcher = new StepMatcher(plan);
+  readonly arrivedAt = new Map<string, number>();
+  readonly calls = new Map<number, CallRecord>();
+  readonly order: CallRecord[] = [];
+  readonly matcher: StepMatcher;
   // The agent's view: requests and successful results delivered (`delivered`); by step index, its
   // calls without a delivered outcome; and the steps ready (see `refresh`).
-  let undelivered: Array<{ task: string; steps: readonly PlanStep[] }> = [];
-  const stepCount = plan.steps.length;
-  const delivered = new DeliveredDependencies(plan, (s) => refresh(s));
-  const unresolved = new Int32Array(stepCount);
-  const ready = new Uint8Array(stepCount);
+  private undelivered: Array<{ task: string; steps: readonly PlanStep[] }> = [];
+  private readonly delivered: DeliveredDependencies;
+  private readonly unresolved: Int32Array;
+  private readonly ready: Uint8Array;
   // Ready steps per task, and their sum over the tasks awaiting an answer (a task with a delivered
   // request not answered since): only those count as ready, so answering early leaves none.
-  const readyIn = new Map<string, number>();
-  const awaiting = new Set<string>();
-  let readyCount = 0;
+  private readonly readyIn = new Map<string, number>();
+  private readonly awaiting = new Set<string>();
+  private readyCount = 0;
   // Time.
-  const decisions: Interval[] = [];
-  const idle: Interval[] = [];
-  let decisionStartUs: number | null = null;
-  let decisionAt = -1;
-  let idleSinceUs: number | null = 0;
-  let idleWhileReadyUs = 0;
-  let firstArrivalUs: number | null = null;
-  let ended: { timeUs: number; reason: EndReason } | null = null;
+  readonly decisions: Interval[] = [];
+  readonly idle: Interval[] = [];
+  private decisionStartUs: number | null = null;
+  private decisionAt = -1;
+  private idleSinceUs: number | null = 0;
+  idleWhileReadyUs = 0;
+  firstArrivalUs: number | null = null;
+  ended: { timeUs: number; reason: EndReason } | null = null;
   // Counts.
-  const answers = new Map<string, AnswerRecord>();
-  let decisionCount = 0;
-  const streak = new StreakCounter();
-  let answerCount = 0;
-  let rejected = 0;
+  readonly answers = new Map<string, AnswerRecord>();
+  decisionCount = 0;
+  readonly streak = new StreakCounter();
+  answerCount = 0;
+  rejected = 0;
 
-  // Ready (world/readiness.ts), refreshed whenever one of its facts changes, so the counts stay
-  // exact. A call's outcome is unresolved until delivered; done is the world's (a success).
-  const refresh = (s: PlanStep): void => {
-    const i = s.index;
-    const now = isReady({ released: delivered.isReleased(s), dependenciesDelivered: delivered.dependenciesDelivered(s), done: matcher.isDone(s), inFlight: unresolved[i]! > 0 }) ? 1 : 0;
-    const delta = now - ready[i]!;
-    if (delta === 0) return;
-    ready[i] = now;
-    readyIn.set(s.task, (readyIn.get(s.task) ?? 0) + delta);
-    if (awaiting.has(s.task)) readyCount += delta;
-  };
-  const setAwaiting = (task: string, on: boolean): void => {
-    if (awaiting.has(task) === on) return;
-    if (on) awaiting.add(task);
-    else awaiting.delete(task);
-    readyCount += (on ? 1 : -1) * (readyIn.get(task) ?? 0);
-  };
-  const taskHasReady = (task: string): boolean => awaiting.has(task) && (readyIn.get(task) ?? 0) > 0;
-  const closeIdle = (nowUs: number): void => {
-    if (idleSinceUs === null) return;
-    idle.push({ startUs: idleSinceUs, endUs: nowUs });
-    if (readyCount > 0) idleWhileReadyUs += nowUs - idleSinceUs;
-    idleSinceUs = null;
-  };
-  const arrive = (request: string, task: string, steps: readonly PlanStep[], index: number, timeUs: number): void => {
-    arrivedAt.set(request, index);
-    undelivered.push({ task, steps });
-    firstArrivalUs ??= timeUs;
-  };
+  constructor(private readonly plan: Plan) {
+    this.matcher = new StepMatcher(plan);
+    this.delivered = new DeliveredDependencies(plan, (s) => this.refresh(s));
+    this.unresolved = new Int32Array(plan.steps.length);
+    this.ready = new Uint8Array(plan.steps.length);
+  }
 
-  for (const [index, e] of events.entries()) {
-    if (ended !== null) break;
+  apply(e: EpisodeEvent, index: number): void {
+    const plan = this.plan;
     switch (e.type) {
       case 'task_arrived':
-        arrive(`task:${e.task}`, e.task, releasedBy(plan, { task: e.task }), index, e.timeUs);
+        this.arrive(`task:${e.task}`, e.task, releasedBy(plan, { task: e.task }), index, e.timeUs);
         break;
       case 'message_arrived':
-        arrive(`message:${e.index}`, plan.messages[e.index]!.task, releasedBy(plan, { message: e.index }), index, e.timeUs);
+        this.arrive(`message:${e.index}`, plan.messages[e.index]!.task, releasedBy(plan, { message: e.index }), index, e.timeUs);
         break;
       case 'decision_started':
-        closeIdle(e.timeUs);
-        for (const { task, steps } of undelivered) {
-          setAwaiting(task, true);
-          delivered.requestDelivered(steps);
-        }
-        undelivered = [];
-        decisionStartUs = e.timeUs;
-        decisionAt = index;
-        decisionCount++;
+        this.decisionStarted(e.timeUs, index);
         break;
-      case 'result_delivered': {
-        const call = calls.get(e.callId);
-        if (call === undefined) break;
-        call.deliveredAt = index;
-        call.deliveredUs = e.timeUs;
-        const step = call.step;
-        if (step === null) break;
-        unresolved[step.index]!--;
-        if (call.ok === true) delivered.resultDelivered(step);
-        refresh(step);
+      case 'result_delivered':
+        this.resultDelivered(e.callId, e.timeUs, index);
         break;
-      }
       case 'decision_ended':
-        decisions.push({ startUs: decisionStartUs ?? e.timeUs, endUs: e.timeUs });
-        decisionStartUs = null;
-        idleSinceUs = e.timeUs;
+        this.decisions.push({ startUs: this.decisionStartUs ?? e.timeUs, endUs: e.timeUs });
+        this.decisionStartUs = null;
+        this.idleSinceUs = e.timeUs;
         break;
       case 'action_rejected':
-        rejected++;
+        this.rejected++;
         break;
-      case 'call_issued': {
-        const invalid = e.invalid !== null;
-        const argsKey = invalid ? null : plan.argsKey(e.args);
-        const step = argsKey === null ? null : matcher.match(e.tool, argsKey);
-        if (step !== null) streak.act(step.task, taskHasReady);
-        const violation = step !== null && delivered.violates(step);
-        const call: CallRecord = { id: e.callId, tool: e.tool, issuedUs: e.timeUs, step, invalid, violation, startedUs: null, completedUs: null, ok: null, deliveredAt: null, deliveredUs: null };
-        calls.set(e.callId, call);
-        order.push(call);
-        if (step !== null) {
-          unresolved[step.index]!++;
-          refresh(step);
-        }
+      case 'call_issued':
+        this.callIssued(e);
         break;
-      }
-      case 'call_completed': {
-        const call = calls.get(e.callId);
-        if (call === undefined) break;
-        // A call completes once: a stream that says otherwise changes nothing more in the world.
-        if (call.step !== null && call.completedUs === null) {
-          matcher.completed(call.step, e.ok);
-          refresh(call.step);
-        }
-        call.completedUs = e.timeUs;
-        call.ok = e.ok;
+      case 'call_completed':
+        this.callCompleted(e.callId, e.ok, e.timeUs);
         break;
-      }
       case 'answer_given':
-        answerCount++;
-        streak.act(e.task, taskHasReady);
-        setAwaiting(e.task, false);
-        answers.set(e.task, { timeUs: e.timeUs, at: index, decisionAt, content: e.content });
+        this.answerCount++;
+        this.streak.act(e.task, this.taskHasReady);
+        this.setAwaiting(e.task, false);
+        this.answers.set(e.task, { timeUs: e.timeUs, at: index, decisionAt: this.decisionAt, content: e.content });
         break;
       case 'episode_ended':
-        if (decisionStartUs !== null) decisions.push({ startUs: decisionStartUs, endUs: e.timeUs });
-        decisionStartUs = null;
-        closeIdle(e.timeUs);
-        ended = { timeUs: e.timeUs, reason: e.reason };
+        if (this.decisionStartUs !== null) this.decisions.push({ startUs: this.decisionStartUs, endUs: e.timeUs });
+        this.decisionStartUs = null;
+        this.closeIdle(e.timeUs);
+        this.ended = { timeUs: e.timeUs, reason: e.reason };
         break;
       case 'call_started': {
-        const call = calls.get(e.callId);
+        const call = this.calls.get(e.callId);
         if (call !== undefined) call.startedUs = e.timeUs;
         break;
       }
@@ -277,6 +211,110 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
         break;
     }
   }
+
+  private arrive(request: string, task: string, steps: readonly PlanStep[], index: number, timeUs: number): void {
+    this.arrivedAt.set(request, index);
+    this.undelivered.push({ task, steps });
+    this.firstArrivalUs ??= timeUs;
+  }
+
+  /** What arrived since the last decision is delivered at this one's start. */
+  private decisionStarted(timeUs: number, index: number): void {
+    this.closeIdle(timeUs);
+    for (const { task, steps } of this.undelivered) {
+      this.setAwaiting(task, true);
+      this.delivered.requestDelivered(steps);
+    }
+    this.undelivered = [];
+    this.decisionStartUs = timeUs;
+    this.decisionAt = index;
+    this.decisionCount++;
+  }
+
+  private resultDelivered(callId: number, timeUs: number, index: number): void {
+    const call = this.calls.get(callId);
+    if (call === undefined) return;
+    call.deliveredAt = index;
+    call.deliveredUs = timeUs;
+    const step = call.step;
+    if (step === null) return;
+    this.unresolved[step.index]!--;
+    if (call.ok === true) this.delivered.resultDelivered(step);
+    this.refresh(step);
+  }
+
+  /** Matches the call to a step (the world's rule) and judges it against what was delivered. */
+  private callIssued(e: Extract<EpisodeEvent, { type: 'call_issued' }>): void {
+    const invalid = e.invalid !== null;
+    const argsKey = invalid ? null : this.plan.argsKey(e.args);
+    const step = argsKey === null ? null : this.matcher.match(e.tool, argsKey);
+    if (step !== null) this.streak.act(step.task, this.taskHasReady);
+    const violation = step !== null && this.delivered.violates(step);
+    const call: CallRecord = { id: e.callId, tool: e.tool, issuedUs: e.timeUs, step, invalid, violation, startedUs: null, completedUs: null, ok: null, deliveredAt: null, deliveredUs: null };
+    this.calls.set(e.callId, call);
+    this.order.push(call);
+    if (step !== null) {
+      this.unresolved[step.index]!++;
+      this.refresh(step);
+    }
+  }
+
+  private callCompleted(callId: number, ok: boolean, timeUs: number): void {
+    const call = this.calls.get(callId);
+    if (call === undefined) return;
+    // A call completes once: a stream that says otherwise changes nothing more in the world.
+    if (call.step !== null && call.completedUs === null) {
+      this.matcher.completed(call.step, ok);
+      this.refresh(call.step);
+    }
+    call.completedUs = timeUs;
+    call.ok = ok;
+  }
+
+  // Ready (world/readiness.ts), refreshed whenever one of its facts changes, so the counts stay
+  // exact. A call's outcome is unresolved until delivered; done is the world's (a success).
+  private refresh(s: PlanStep): void {
+    const i = s.index;
+    const now = isReady({ released: this.delivered.isReleased(s), dependenciesDelivered: this.delivered.dependenciesDelivered(s), done: this.matcher.isDone(s), inFlight: this.unresolved[i]! > 0 }) ? 1 : 0;
+    const delta = now - this.ready[i]!;
+    if (delta === 0) return;
+    this.ready[i] = now;
+    this.readyIn.set(s.task, (this.readyIn.get(s.task) ?? 0) + delta);
+    if (this.awaiting.has(s.task)) this.readyCount += delta;
+  }
+
+  private setAwaiting(task: string, on: boolean): void {
+    if (this.awaiting.has(task) === on) return;
+    if (on) this.awaiting.add(task);
+    else this.awaiting.delete(task);
+    this.readyCount += (on ? 1 : -1) * (this.readyIn.get(task) ?? 0);
+  }
+
+  private readonly taskHasReady = (task: string): boolean => this.awaiting.has(task) && (this.readyIn.get(task) ?? 0) > 0;
+
+  private closeIdle(nowUs: number): void {
+    if (this.idleSinceUs === null) return;
+    this.idle.push({ startUs: this.idleSinceUs, endUs: nowUs });
+    if (this.readyCount > 0) this.idleWhileReadyUs += nowUs - this.idleSinceUs;
+    this.idleSinceUs = null;
+  }
+}
+
+/**
+ * Scores one episode from its scenario and events alone: step level (precision, recall, F1,
+ * dependency violations), task level (success of every sub-task, answers) and efficiency (makespan,
+ * idle time, overlap; against `reference` when given: the oracle's bound and a sequential agent's
+ * makespan). Pure and deterministic; the score is canonical (fixed key order, null for absent
+ * values). Every metric is defined in scenarios/scoring/METRICS.md.
+ */
+export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[], reference?: ScoreReference): EpisodeScore {
+  const plan = planOf(scenario);
+  const pass = new EpisodePass(plan);
+  for (const [index, e] of events.entries()) {
+    if (pass.ended !== null) break;
+    pass.apply(e, index);
+  }
+  const { ended, order, matcher, arrivedAt, answers, decisions, idle, firstArrivalUs, idleWhileReadyUs, streak, decisionCount, answerCount, rejected } = pass;
   if (ended === null) throw new Error('scoreEpisode: the events do not end with episode_ended');
   const makespanUs = ended.timeUs;
 
@@ -313,7 +351,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   // Sub-task level. Per step, the earliest delivery of a successful call made without violation
   // (grounds the step if before the answer); per task, its violations: one pass over the calls,
   // not one per step or task.
-  const groundedAt = new Float64Array(stepCount).fill(Infinity);
+  const groundedAt = new Float64Array(plan.steps.length).fill(Infinity);
   const violationsOf = new Map<string, number>();
   for (const c of order) {
     if (c.step === null) continue;
