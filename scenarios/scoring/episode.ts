@@ -21,7 +21,7 @@ import { isReady } from '../world/readiness.js';
 import type { AnswerSpec, Scenario } from '../spec/schema.js';
 import { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
 import { SCORING_VERSION } from './version.js';
-import type { CallScore, CallVerdict, EpisodeScore, InterleavingScores, ScoreReference, TaskScore } from './types.js';
+import type { CallScore, CallVerdict, EfficiencyScores, EpisodeScore, InterleavingScores, ScoreReference, StepScores, TaskScore } from './types.js';
 
 interface CallRecord {
   readonly id: number;
@@ -301,25 +301,10 @@ class EpisodePass {
 }
 
 /**
- * Scores one episode from its scenario and events alone: step level (precision, recall, F1,
- * dependency violations), task level (success of every sub-task, answers) and efficiency (makespan,
- * idle time, overlap; against `reference` when given: the oracle's bound and a sequential agent's
- * makespan). Pure and deterministic; the score is canonical (fixed key order, null for absent
- * values). Every metric is defined in scenarios/scoring/METRICS.md.
+ * Each call's verdict: the first successful call of a step (in issue order) performs it; a matched
+ * call issued after it is redundant, every matched call before it (failed attempts) is correct.
  */
-export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[], reference?: ScoreReference): EpisodeScore {
-  const plan = planOf(scenario);
-  const pass = new EpisodePass(plan);
-  for (const [index, e] of events.entries()) {
-    if (pass.ended !== null) break;
-    pass.apply(e, index);
-  }
-  const { ended, order, matcher, arrivedAt, answers, decisions, idle, firstArrivalUs, idleWhileReadyUs, streak, decisionCount, answerCount, rejected } = pass;
-  if (ended === null) throw new Error('scoreEpisode: the events do not end with episode_ended');
-  const makespanUs = ended.timeUs;
-
-  // Step level. The first successful call of a step (in issue order) performs it; a matched call
-  // issued after it is redundant, every matched call before it (failed attempts) is correct.
+function callScoresOf(order: readonly CallRecord[]): CallScore[] {
   const firstSuccess = new Map<string, number>();
   for (const c of order) if (c.step !== null && c.ok === true && !firstSuccess.has(c.step.key)) firstSuccess.set(c.step.key, c.id);
   const verdictOf = (c: CallRecord): CallVerdict => {
@@ -328,7 +313,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
     const first = firstSuccess.get(c.step.key);
     return first !== undefined && first < c.id ? 'redundant' : 'correct';
   };
-  const callScores: CallScore[] = order.map((c) => ({
+  return order.map((c) => ({
     callId: c.id,
     tool: c.tool,
     step: c.step?.key ?? null,
@@ -339,18 +324,39 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
     completedUs: c.completedUs,
     ok: c.ok,
   }));
+}
+
+/** Step level: precision, recall and F1 over the steps whose request arrived. */
+function stepScoresOf(plan: Plan, pass: EpisodePass, callScores: readonly CallScore[]): StepScores {
   const countVerdict = (v: CallVerdict) => callScores.filter((c) => c.verdict === v).length;
   const correctCalls = countVerdict('correct');
-  const expectedSteps = plan.steps.filter((s) => arrivedAt.has(requestOf(s)));
-  const matched = expectedSteps.filter((s) => matcher.isDone(s)).length;
-  const n = order.length;
+  const expectedSteps = plan.steps.filter((s) => pass.arrivedAt.has(requestOf(s)));
+  const matched = expectedSteps.filter((s) => pass.matcher.isDone(s)).length;
+  const n = callScores.length;
   const e = expectedSteps.length;
   // F1 from the counts: 2PR/(P+R) = 2cm / (c·e + m·n), exact for exact counts.
   const f1Denominator = correctCalls * e + matched * n;
+  return {
+    expected: e,
+    matched,
+    correctCalls,
+    redundantCalls: countVerdict('redundant'),
+    unmatchedCalls: countVerdict('unmatched'),
+    invalidCalls: countVerdict('invalid'),
+    dependencyViolations: callScores.filter((c) => c.violation).length,
+    precision: n === 0 ? 0 : correctCalls / n,
+    recall: e === 0 ? 0 : matched / e,
+    f1: f1Denominator === 0 ? 0 : (2 * correctCalls * matched) / f1Denominator,
+  };
+}
 
-  // Sub-task level. Per step, the earliest delivery of a successful call made without violation
-  // (grounds the step if before the answer); per task, its violations: one pass over the calls,
-  // not one per step or task.
+/**
+ * Sub-task level. Per step, the earliest delivery of a successful call made without violation
+ * (grounds the step if before the answer); per task, its violations: one pass over the calls, not
+ * one per step or task.
+ */
+function taskScoresOf(plan: Plan, pass: EpisodePass): TaskScore[] {
+  const { order, arrivedAt, answers, matcher } = pass;
   const groundedAt = new Float64Array(plan.steps.length).fill(Infinity);
   const violationsOf = new Map<string, number>();
   for (const c of order) {
@@ -359,7 +365,7 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
     if (c.ok === true && !c.violation && c.deliveredAt !== null) groundedAt[i] = Math.min(groundedAt[i]!, c.deliveredAt);
     if (c.violation) violationsOf.set(c.step.task, (violationsOf.get(c.step.task) ?? 0) + 1);
   }
-  const tasks: TaskScore[] = plan.tasks.map((task) => {
+  return plan.tasks.map((task) => {
     const requests = [`task:${task.id}`, ...task.messages.map((m) => `message:${m.index}`)];
     const arrivals = requests.map((r) => arrivedAt.get(r)).filter((i): i is number => i !== undefined);
     // A reduce, not a spread: a task may have more follow-ups than a call has room for arguments.
@@ -385,16 +391,19 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
       finishedUs: answered ? answer.timeUs : null,
     };
   });
-  const tasksSucceeded = tasks.filter((t) => t.success).length;
+}
 
-  // Efficiency.
+/** Efficiency: makespan against the reference, idle time, and how calls waited and overlapped. */
+function efficiencyOf(pass: EpisodePass, ended: { timeUs: number; reason: EndReason }, reference: ScoreReference | undefined, allTasksSucceeded: boolean): EfficiencyScores {
+  const { order, decisions, idle, firstArrivalUs, idleWhileReadyUs } = pass;
+  const makespanUs = ended.timeUs;
   const completed = ended.reason === 'completed';
   const boundUs = reference?.boundUs ?? null;
   const sequentialMakespanUs = reference?.sequentialMakespanUs ?? null;
   const boundRatio = completed && boundUs !== null ? ratio(boundUs, makespanUs, 1) : null;
   const speedupVsSequential = completed && sequentialMakespanUs !== null ? ratio(sequentialMakespanUs, makespanUs, 1) : null;
   // Efficiency is credited only for work done: a failed (or unfinished) episode counts 0.
-  const succeeded = completed && tasksSucceeded === tasks.length;
+  const succeeded = completed && allTasksSucceeded;
   const successBoundRatio = boundUs === null ? null : succeeded ? (makespanUs === 0 ? 1 : boundUs / Math.max(boundUs, makespanUs)) : 0;
   const successSpeedup = sequentialMakespanUs === null ? null : succeeded ? speedupVsSequential : 0;
   // A call waits from its issue to its completion (or the end): queued for a slot until it
@@ -407,7 +416,44 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
   // Outcomes that exist in the world but have not reached the agent (results not yet polled).
   const waitingResults: Interval[] = order.flatMap((c) => (c.completedUs === null ? [] : [{ startUs: c.completedUs, endUs: c.deliveredUs ?? makespanUs }]));
   const windowUs = firstArrivalUs === null ? 0 : makespanUs - firstArrivalUs;
+  return {
+    makespanUs,
+    boundUs,
+    boundRatio,
+    sequentialMakespanUs,
+    speedupVsSequential,
+    successBoundRatio,
+    successSpeedup,
+    idleUs: firstArrivalUs === null ? 0 : clippedLength(idle, firstArrivalUs, makespanUs),
+    idleWhileReadyUs,
+    idleWhileResultsWaitingUs: sharedLength(waitingResults, idle),
+    callWaitUs: waitUs,
+    callQueuedUs: waitUs - serviceUs,
+    callServiceUs: serviceUs,
+    meanCallsInService: firstArrivalUs === null || windowUs === 0 ? null : clippedLength(serviceIntervals, firstArrivalUs, makespanUs) / windowUs,
+    overlapShare: serviceUs === 0 ? null : overlappedUs / serviceUs,
+  };
+}
 
+/**
+ * Scores one episode from its scenario and events alone: step level (precision, recall, F1,
+ * dependency violations), task level (success of every sub-task, answers) and efficiency (makespan,
+ * idle time, overlap; against `reference` when given: the oracle's bound and a sequential agent's
+ * makespan). Pure and deterministic; the score is canonical (fixed key order, null for absent
+ * values). Every metric is defined in scenarios/scoring/METRICS.md.
+ */
+export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[], reference?: ScoreReference): EpisodeScore {
+  const plan = planOf(scenario);
+  const pass = new EpisodePass(plan);
+  for (const [index, e] of events.entries()) {
+    if (pass.ended !== null) break;
+    pass.apply(e, index);
+  }
+  const ended = pass.ended;
+  if (ended === null) throw new Error('scoreEpisode: the events do not end with episode_ended');
+  const callScores = callScoresOf(pass.order);
+  const tasks = taskScoresOf(plan, pass);
+  const tasksSucceeded = tasks.filter((t) => t.success).length;
   return {
     scoringVersion: SCORING_VERSION,
     scenario: scenario.id,
@@ -415,38 +461,11 @@ export function scoreEpisode(scenario: Scenario, events: readonly EpisodeEvent[]
     tasksSucceeded,
     tasksTotal: tasks.length,
     subtaskSuccessRate: tasks.length === 0 ? 0 : tasksSucceeded / tasks.length,
-    steps: {
-      expected: e,
-      matched,
-      correctCalls,
-      redundantCalls: countVerdict('redundant'),
-      unmatchedCalls: countVerdict('unmatched'),
-      invalidCalls: countVerdict('invalid'),
-      dependencyViolations: callScores.filter((c) => c.violation).length,
-      precision: n === 0 ? 0 : correctCalls / n,
-      recall: e === 0 ? 0 : matched / e,
-      f1: f1Denominator === 0 ? 0 : (2 * correctCalls * matched) / f1Denominator,
-    },
+    steps: stepScoresOf(plan, pass, callScores),
     tasks,
-    efficiency: {
-      makespanUs,
-      boundUs,
-      boundRatio,
-      sequentialMakespanUs,
-      speedupVsSequential,
-      successBoundRatio,
-      successSpeedup,
-      idleUs: firstArrivalUs === null ? 0 : clippedLength(idle, firstArrivalUs, makespanUs),
-      idleWhileReadyUs,
-      idleWhileResultsWaitingUs: sharedLength(waitingResults, idle),
-      callWaitUs: waitUs,
-      callQueuedUs: waitUs - serviceUs,
-      callServiceUs: serviceUs,
-      meanCallsInService: firstArrivalUs === null || windowUs === 0 ? null : clippedLength(serviceIntervals, firstArrivalUs, makespanUs) / windowUs,
-      overlapShare: serviceUs === 0 ? null : overlappedUs / serviceUs,
-    },
-    interleaving: streak.scores(decisionCount),
-    counts: { decisions: decisionCount, calls: n, answers: answerCount, rejectedActions: rejected, endReason: ended.reason },
+    efficiency: efficiencyOf(pass, ended, reference, tasksSucceeded === tasks.length),
+    interleaving: pass.streak.scores(pass.decisionCount),
+    counts: { decisions: pass.decisionCount, calls: callScores.length, answers: pass.answerCount, rejectedActions: pass.rejected, endReason: ended.reason },
     calls: callScores,
   };
 }
