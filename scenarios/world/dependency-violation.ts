@@ -73,47 +73,67 @@ export interface DependencyViolation {
 }
 
 /**
+ * What an episode's events had delivered to the agent, event by event: requests arrived are
+ * delivered at the start of the next decision, a successful result when its `result_delivered`
+ * comes. `apply` each event in order; `delivered` then holds the facts as of that event.
+ */
+export class EpisodeDeliveries {
+  readonly delivered: DeliveredDependencies;
+  private readonly stepOf = new Map<number, PlanStep>();
+  private readonly ok = new Set<number>();
+  private arrived: Array<readonly PlanStep[]> = [];
+
+  constructor(private readonly plan: Plan) {
+    this.delivered = new DeliveredDependencies(plan);
+  }
+
+  /** Takes `ev` in; for a `call_issued` of a step (as the world matched it), returns the step. */
+  apply(ev: EpisodeEvent): PlanStep | null {
+    const plan = this.plan;
+    switch (ev.type) {
+      case 'task_arrived': {
+        const task = plan.task(ev.task);
+        if (task !== undefined) this.arrived.push(plan.ownSteps(task));
+        return null;
+      }
+      case 'message_arrived':
+        this.arrived.push(plan.messageSteps(ev.index));
+        return null;
+      case 'decision_started':
+        for (const steps of this.arrived) this.delivered.requestDelivered(steps);
+        this.arrived = [];
+        return null;
+      case 'call_issued': {
+        const step = ev.task === null || ev.step === null ? undefined : plan.step(ev.task, ev.step);
+        if (step === undefined) return null;
+        this.stepOf.set(ev.callId, step);
+        return step;
+      }
+      case 'call_completed':
+        if (ev.ok) this.ok.add(ev.callId);
+        return null;
+      case 'result_delivered': {
+        const step = this.stepOf.get(ev.callId);
+        if (step !== undefined && this.ok.has(ev.callId)) this.delivered.resultDelivered(step);
+        return null;
+      }
+      default:
+        return null;
+    }
+  }
+}
+
+/**
  * Every dependency violation in an episode's events, in event order: the calls whose step (as the
  * world matched it, `task`/`step` on `call_issued`) was issued in violation.
  */
 export function dependencyViolations(plan: Plan, events: readonly EpisodeEvent[]): DependencyViolation[] {
-  const ledger = new DeliveredDependencies(plan);
-  const stepOf = new Map<number, PlanStep>();
-  const ok = new Set<number>();
-  let arrived: Array<readonly PlanStep[]> = [];
+  const deliveries = new EpisodeDeliveries(plan);
   const found: DependencyViolation[] = [];
   for (const [i, ev] of events.entries()) {
-    switch (ev.type) {
-      case 'task_arrived': {
-        const task = plan.task(ev.task);
-        if (task !== undefined) arrived.push(plan.ownSteps(task));
-        break;
-      }
-      case 'message_arrived':
-        arrived.push(plan.messageSteps(ev.index));
-        break;
-      case 'decision_started':
-        for (const steps of arrived) ledger.requestDelivered(steps);
-        arrived = [];
-        break;
-      case 'call_issued': {
-        const step = ev.task === null || ev.step === null ? undefined : plan.step(ev.task, ev.step);
-        if (step === undefined) break;
-        stepOf.set(ev.callId, step);
-        if (ledger.violates(step)) found.push({ eventIndex: i, callId: ev.callId, step });
-        break;
-      }
-      case 'call_completed':
-        if (ev.ok) ok.add(ev.callId);
-        break;
-      case 'result_delivered': {
-        const step = stepOf.get(ev.callId);
-        if (step !== undefined && ok.has(ev.callId)) ledger.resultDelivered(step);
-        break;
-      }
-      default:
-        break;
-    }
+    // Judged before the call is taken in (taking it in changes no delivery fact).
+    const step = deliveries.apply(ev);
+    if (step !== null && ev.type === 'call_issued' && deliveries.delivered.violates(step)) found.push({ eventIndex: i, callId: ev.callId, step });
   }
   return found;
 }

@@ -8,7 +8,8 @@ import { caseToScenario, stressCaseArb, type StressCase } from '../../../scenari
 import { checkDependencies } from '../../../scenarios/stress/checks.js';
 import { planOf } from '../../../scenarios/world/compiled.js';
 import type { PlanStep } from '../../../scenarios/world/plan.js';
-import { DeliveredDependencies, dependencyViolations } from '../../../scenarios/world/dependency-violation.js';
+import { DeliveredDependencies, dependencyViolations, EpisodeDeliveries } from '../../../scenarios/world/dependency-violation.js';
+import type { PlanTracker } from '../../../scenarios/world/tracker.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
 
 const constant = { kind: 'constant', ms: 1 } as const;
@@ -98,5 +99,40 @@ describe('scoring and the stress check find the same dependency violations', () 
     );
     // The property says something only if some episodes violate.
     expect(episodesWithViolations).toBeGreaterThan(0);
+  });
+});
+
+describe('the tracker (from observations) and the events agree on what was delivered', () => {
+  it('at every decision, each step released and with every dependency delivered for the one exactly when for the other', async () => {
+    await fc.assert(
+      fc.asyncProperty(stressCaseArb(), fc.nat(1000), fc.constantFrom('greedy-async', 'critical-path', 'round-robin', 'sequential'), fc.constantFrom('push', 'poll'), async (c, seed, name, delivery) => {
+        const scenario = caseToScenario(c);
+        const plan = planOf(scenario);
+        const inner = createAgent(name);
+        // What the agent's tracker held after each decision's observation, step by step.
+        const seen: string[][] = [];
+        const agent: Agent = {
+          spec: inner.spec,
+          start: (context: AgentContext) => inner.start?.(context),
+          decide(observation: Observation) {
+            const decision = inner.decide(observation);
+            const tracker = (inner as unknown as { tracker: PlanTracker }).tracker;
+            seen.push(plan.steps.map((s) => `${s.key}:${tracker.get(s).released}:${plan.dependencies(s).every((d) => tracker.get(d).done)}`));
+            return decision;
+          },
+        };
+        const episode = await runEpisode(scenario, agent, { seed, delivery: delivery as 'push' | 'poll' });
+        const deliveries = new EpisodeDeliveries(plan);
+        const fromEvents: string[][] = [];
+        for (const ev of episode.events) {
+          // A decision's deliveries all precede its end.
+          if (ev.type === 'decision_ended') fromEvents.push(plan.steps.map((s) => `${s.key}:${deliveries.delivered.isReleased(s)}:${deliveries.delivered.dependenciesDelivered(s)}`));
+          deliveries.apply(ev);
+        }
+        expect(fromEvents).toEqual(seen.slice(0, fromEvents.length));
+        expect(fromEvents.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
