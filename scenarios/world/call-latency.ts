@@ -19,6 +19,8 @@ export function drawAttempt(tool: ToolRuntime, streams: RandomStreams, key: stri
   const stream = streams.derive(key);
   const latencyUs = tool.latency.sample(stream);
   const failed = tool.tool.failure !== undefined && stream.double() < tool.tool.failure.rate;
-  if (tool.timeoutUs !== null && latencyUs > tool.timeoutUs) return { serviceUs: tool.timeoutUs, fate: 'timeout' };
+  if (tool.timeoutUs !== null && latencyUs > tool.timeoutUs) {
+    return { serviceUs: tool.timeoutUs, fate: 'timeout' };
+  }
   return { serviceUs: latencyUs, fate: failed ? 'failure' : 'ok' };
 }

@@ -20,7 +20,7 @@ export class DeliveredDependencies {
   /** By step index: listings in its `after` whose step has no delivered successful result. */
   private readonly unmet: Int32Array;
 
-  /** `changed(step)` is told whenever a step's request or unmet count changes (for derived counts). */
+  /** `changed(step)` is told whenever a step's facts change (for counts derived from them). */
   constructor(
     private readonly plan: Plan,
     private readonly changed: (step: PlanStep) => void = () => {},
@@ -127,13 +127,17 @@ export class EpisodeDeliveries {
  * Every dependency violation in an episode's events, in event order: the calls whose step (as the
  * world matched it, `task`/`step` on `call_issued`) was issued in violation.
  */
-export function dependencyViolations(plan: Plan, events: readonly EpisodeEvent[]): DependencyViolation[] {
+export function dependencyViolations(
+  plan: Plan,
+  events: readonly EpisodeEvent[],
+): DependencyViolation[] {
   const deliveries = new EpisodeDeliveries(plan);
   const found: DependencyViolation[] = [];
   for (const [i, ev] of events.entries()) {
     // Judged before the call is taken in (taking it in changes no delivery fact).
     const step = deliveries.apply(ev);
-    if (step !== null && ev.type === 'call_issued' && deliveries.delivered.violates(step)) found.push({ eventIndex: i, callId: ev.callId, step });
+    if (step === null || ev.type !== 'call_issued') continue;
+    if (deliveries.delivered.violates(step)) found.push({ eventIndex: i, callId: ev.callId, step });
   }
   return found;
 }

@@ -7,8 +7,14 @@ import type { Distribution, RandomStreams } from '../../engine/index.js';
 
 /**
  * The think time of one decision. A stated think time is clamped up to the distribution's
- * minimum: no decision is faster than the scenario allows, which the oracle's lower bound relies on.
+ * minimum: no decision is faster than the scenario allows, which the oracle's lower bound
+ * relies on.
  */
-export function thinkTimeUs(think: Distribution, statedUs: number | undefined, streams: RandomStreams): number {
-  return statedUs === undefined ? think.sample(streams.get('think')) : Math.max(statedUs, think.minUs);
+export function thinkTimeUs(
+  think: Distribution,
+  statedUs: number | undefined,
+  streams: RandomStreams,
+): number {
+  if (statedUs === undefined) return think.sample(streams.get('think'));
+  return Math.max(statedUs, think.minUs);
 }
