@@ -120,8 +120,88 @@ function textOf(content: unknown): string | null {
   return null;
 }
 
+type MutableReply = { -readonly [K in keyof ParsedReply]: ParsedReply[K] };
+
+/** A tool call's arguments: a JSON string (usual), an object (some servers), or nothing (no arguments). */
+function readArguments(rawArgs: unknown): { args: JsonValue; argsText: string; jsonError: string | null } {
+  if (typeof rawArgs === 'string') {
+    if (rawArgs.trim() === '') return { args: {}, argsText: '{}', jsonError: null };
+    try {
+      return { args: JSON.parse(rawArgs) as JsonValue, argsText: rawArgs, jsonError: null };
+    } catch (error) {
+      return { args: rawArgs, argsText: '{}', jsonError: error instanceof Error ? error.message : String(error) };
+    }
+  }
+  if (rawArgs !== undefined && rawArgs !== null) return { args: rawArgs as JsonValue, argsText: JSON.stringify(rawArgs), jsonError: null };
+  return { args: {}, argsText: '{}', jsonError: null };
+}
+
+/** A call of a control tool (wait, check_results, answer): an action, or an issue when its args are bad. */
+function controlCall(out: MutableReply, name: string, id: string, args: JsonValue, jsonError: string | null, ctx: ReplyContext): void {
+  if (name === WAIT) {
+    out.actions.push({ type: 'wait' });
+    out.issued.push({ label: `wait (${id})` });
+    out.owed.push({ toolCallId: id, ref: null, text: ctx.mode === 'async' ? 'Waiting: your next turn comes when a result or message arrives.' : 'Waiting: your next turn comes when a message arrives.' });
+  } else if (name === CHECK_RESULTS) {
+    out.actions.push({ type: 'poll' });
+    out.issued.push({ label: `check_results (${id})` });
+    out.owed.push({ toolCallId: id, ref: null, text: 'Checked: the results that have arrived are shown next.' });
+  } else if (name === ANSWER) {
+    const a = jsonError === null && isObj(args) ? args : null;
+    const task = a === null ? undefined : a['task_id'];
+    const answer = a === null ? undefined : a['answer'];
+    if ((typeof task !== 'string' && typeof task !== 'number') || answer === undefined || answer === null) {
+      const why = jsonError !== null ? `the arguments are not valid JSON (${jsonError})` : 'answer needs {"task_id": string, "answer": string}';
+      out.issues.push({ kind: 'bad_control_args', toolCallId: id, detail: `answer: ${why}` });
+      out.owed.push({ toolCallId: id, ref: null, text: `Error: ${why}; nothing was recorded.` });
+      return;
+    }
+    const taskId = String(task);
+    out.actions.push({ type: 'answer', task: taskId, content: typeof answer === 'string' ? answer : JSON.stringify(answer) });
+    out.issued.push({ label: `answer for task "${taskId}" (${id})` });
+    out.owed.push({ toolCallId: id, ref: null, text: `Answer for task ${taskId} submitted.` });
+  }
+}
+
+/** A call of a scenario tool (or an unknown one): always a call, so the world judges and scoring counts it. */
+function scenarioCall(out: MutableReply, name: string, id: string, args: JsonValue, jsonError: string | null, ctx: ReplyContext, control: readonly string[]): void {
+  out.actions.push({ type: 'call', tool: name, args, ref: id });
+  out.issued.push({ label: `call ${id} to ${name === '' ? '(no name)' : name}` });
+  let problem: string | null = null;
+  if (jsonError !== null) {
+    problem = `the arguments are not valid JSON (${jsonError})`;
+    out.issues.push({ kind: 'invalid_json', toolCallId: id, detail: jsonError });
+  } else if (!ctx.tools.has(name)) {
+    const known = [...ctx.tools.names(), ...control];
+    problem = `there is no tool "${name}" (tools: ${known.join(', ')})`;
+    out.issues.push({ kind: 'unknown_tool', toolCallId: id, detail: name });
+  } else {
+    problem = ctx.tools.check(name, args);
+    if (problem !== null) out.issues.push({ kind: 'invalid_args', toolCallId: id, detail: problem });
+  }
+  if (problem !== null) {
+    out.silenced.push(id);
+    out.owed.push({ toolCallId: id, ref: null, text: `Error: ${problem}; the call failed.` });
+  } else {
+    out.owed.push({ toolCallId: id, ref: ctx.mode === 'sync' ? id : null, text: ctx.mode === 'sync' ? null : pendingText(id, name, ctx.delivery) });
+  }
+}
+
+/** Issues and nudges about the reply as a whole: cut off by the token limit, or no tool call. */
+function nudge(out: MutableReply, finish: string | null, callCount: number, hasMessage: boolean, content: string | null, ctx: ReplyContext): void {
+  if (finish === 'length') {
+    out.issues.push({ kind: 'truncated', toolCallId: null, detail: 'finish_reason "length"' });
+    out.nudges.push(`Your last reply was cut off by the token limit${ctx.maxTokens === null ? '' : ` (${ctx.maxTokens} tokens)`}. Keep replies short and act through tool calls.`);
+  }
+  if (callCount === 0) {
+    const empty = content === null || content.trim() === '';
+    out.issues.push(empty ? { kind: 'empty_reply', toolCallId: null, detail: !hasMessage ? 'no message in the response' : 'no content and no tool call' } : { kind: 'no_tool_call', toolCallId: null, detail: content.slice(0, 200) });
+    out.nudges.push(`${empty ? 'Your last reply was empty' : 'Your last reply had no tool call, so nothing happened'}. ${howToAct(ctx.mode, ctx.delivery)}`);
+  }
+}
+
 export function parseReply(response: JsonValue, ctx: ReplyContext): ParsedReply {
-  const out: { -readonly [K in keyof ParsedReply]: ParsedReply[K] } = { assistant: null, actions: [], issued: [], owed: [], silenced: [], issues: [], nudges: [], progress: false };
+  const out: MutableReply = { assistant: null, actions: [], issued: [], owed: [], silenced: [], issues: [], nudges: [], progress: false };
   const control = controlToolNames(ctx.mode, ctx.delivery);
   const choices = isObj(response) && Array.isArray(response['choices']) ? response['choices'] : [];
   const choice = choices[0];
@@ -136,25 +216,7 @@ export function parseReply(response: JsonValue, ctx: ReplyContext): ParsedReply 
     const f = isObj(tc['function']) ? tc['function'] : {};
     const name = typeof f['name'] === 'string' ? f['name'] : '';
     const id = ownCallId(ctx.decision, i);
-    // Arguments: a JSON string (usual), an object (some servers), or nothing (no arguments).
-    const rawArgs = f['arguments'];
-    let args: JsonValue = {};
-    let argsText = '{}';
-    let jsonError: string | null = null;
-    if (typeof rawArgs === 'string') {
-      if (rawArgs.trim() !== '') {
-        try {
-          args = JSON.parse(rawArgs) as JsonValue;
-          argsText = rawArgs;
-        } catch (error) {
-          jsonError = error instanceof Error ? error.message : String(error);
-          args = rawArgs;
-        }
-      }
-    } else if (rawArgs !== undefined && rawArgs !== null) {
-      args = rawArgs as JsonValue;
-      argsText = JSON.stringify(rawArgs);
-    }
+    const { args, argsText, jsonError } = readArguments(f['arguments']);
     historyCalls.push({ id, type: 'function', function: { name, arguments: argsText } });
 
     if (i >= ctx.maxCallsPerTurn) {
@@ -164,67 +226,17 @@ export function parseReply(response: JsonValue, ctx: ReplyContext): ParsedReply 
     }
 
     if (control.includes(name)) {
-      if (name === WAIT) {
-        out.actions.push({ type: 'wait' });
-        out.issued.push({ label: `wait (${id})` });
-        out.owed.push({ toolCallId: id, ref: null, text: ctx.mode === 'async' ? 'Waiting: your next turn comes when a result or message arrives.' : 'Waiting: your next turn comes when a message arrives.' });
-      } else if (name === CHECK_RESULTS) {
-        out.actions.push({ type: 'poll' });
-        out.issued.push({ label: `check_results (${id})` });
-        out.owed.push({ toolCallId: id, ref: null, text: 'Checked: the results that have arrived are shown next.' });
-      } else if (name === ANSWER) {
-        const a = jsonError === null && isObj(args) ? args : null;
-        const task = a === null ? undefined : a['task_id'];
-        const answer = a === null ? undefined : a['answer'];
-        if ((typeof task !== 'string' && typeof task !== 'number') || answer === undefined || answer === null) {
-          const why = jsonError !== null ? `the arguments are not valid JSON (${jsonError})` : 'answer needs {"task_id": string, "answer": string}';
-          out.issues.push({ kind: 'bad_control_args', toolCallId: id, detail: `answer: ${why}` });
-          out.owed.push({ toolCallId: id, ref: null, text: `Error: ${why}; nothing was recorded.` });
-          continue;
-        }
-        const taskId = String(task);
-        out.actions.push({ type: 'answer', task: taskId, content: typeof answer === 'string' ? answer : JSON.stringify(answer) });
-        out.issued.push({ label: `answer for task "${taskId}" (${id})` });
-        out.owed.push({ toolCallId: id, ref: null, text: `Answer for task ${taskId} submitted.` });
-      }
+      controlCall(out, name, id, args, jsonError, ctx);
       continue;
     }
 
-    // A scenario tool (or an unknown one): always a call, so the world judges and scoring counts it.
-    out.actions.push({ type: 'call', tool: name, args, ref: id });
-    out.issued.push({ label: `call ${id} to ${name === '' ? '(no name)' : name}` });
-    let problem: string | null = null;
-    if (jsonError !== null) {
-      problem = `the arguments are not valid JSON (${jsonError})`;
-      out.issues.push({ kind: 'invalid_json', toolCallId: id, detail: jsonError });
-    } else if (!ctx.tools.has(name)) {
-      const known = [...ctx.tools.names(), ...control];
-      problem = `there is no tool "${name}" (tools: ${known.join(', ')})`;
-      out.issues.push({ kind: 'unknown_tool', toolCallId: id, detail: name });
-    } else {
-      problem = ctx.tools.check(name, args);
-      if (problem !== null) out.issues.push({ kind: 'invalid_args', toolCallId: id, detail: problem });
-    }
-    if (problem !== null) {
-      out.silenced.push(id);
-      out.owed.push({ toolCallId: id, ref: null, text: `Error: ${problem}; the call failed.` });
-    } else {
-      out.owed.push({ toolCallId: id, ref: ctx.mode === 'sync' ? id : null, text: ctx.mode === 'sync' ? null : pendingText(id, name, ctx.delivery) });
-    }
+    scenarioCall(out, name, id, args, jsonError, ctx, control);
   }
 
   if (historyCalls.length > 0 || (content !== null && content !== '')) {
     out.assistant = historyCalls.length > 0 ? { role: 'assistant', content, tool_calls: historyCalls } : { role: 'assistant', content };
   }
-  if (finish === 'length') {
-    out.issues.push({ kind: 'truncated', toolCallId: null, detail: 'finish_reason "length"' });
-    out.nudges.push(`Your last reply was cut off by the token limit${ctx.maxTokens === null ? '' : ` (${ctx.maxTokens} tokens)`}. Keep replies short and act through tool calls.`);
-  }
-  if (rawCalls.length === 0) {
-    const empty = content === null || content.trim() === '';
-    out.issues.push(empty ? { kind: 'empty_reply', toolCallId: null, detail: message === null ? 'no message in the response' : 'no content and no tool call' } : { kind: 'no_tool_call', toolCallId: null, detail: content.slice(0, 200) });
-    out.nudges.push(`${empty ? 'Your last reply was empty' : 'Your last reply had no tool call, so nothing happened'}. ${howToAct(ctx.mode, ctx.delivery)}`);
-  }
+  nudge(out, finish, rawCalls.length, message !== null, content, ctx);
   out.progress = out.actions.some((a) => a.type !== 'call' || !out.silenced.includes(a.ref ?? ''));
   const acted = out.actions.some((a) => a.type !== 'wait');
   if (!acted && !out.actions.some((a) => a.type === 'wait')) out.actions.push({ type: 'wait', maxUs: 0 });

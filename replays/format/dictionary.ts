@@ -137,8 +137,12 @@ export class Dictionary {
     return this.plan.stepByKey(ref)?.index ?? -1;
   }
 
-  /** The first step a call with these tool and args performs (plan order), or -1. */
-  matchStep(tool: string, args: unknown): number {
+  /**
+   * The first step (plan order) with these tool and args, or -1: an encoding shortcut (the action's
+   * args are written as that step's index), not which step the call performs (that is the world's
+   * `StepMatcher`, which also weighs what is done and in flight).
+   */
+  stepWithArgs(tool: string, args: unknown): number {
     return this.plan.stepsMatching(tool, args)[0]?.index ?? -1;
   }
 

@@ -129,154 +129,186 @@ export class RecordEncoder {
     this.w.number(this.state.lastCallId - uint(callId, 'callId'));
   }
 
+  /** Writes `e`'s record: one named step per event type that has a choice of codes. */
   private write(e: EpisodeEvent): void {
-    const { w, dict, state, header } = this;
+    const { w, dict } = this;
     switch (e.type) {
-      case 'episode_started': {
-        if (e.scenario === dict.scenario.id && e.seed === header.seed && e.mode === header.world.mode && e.delivery === header.world.delivery && e.agent === episodeAgent(header)) {
-          this.begin(Code.STARTED, 2, e.timeUs);
-        } else {
-          this.begin(Code.STARTED_FULL, 7, e.timeUs);
-          w.string(str(e.scenario, 'scenario'));
-          w.number(int(e.seed, 'seed'));
-          w.string(str(e.mode, 'mode'));
-          w.string(str(e.delivery, 'delivery'));
-          w.string(str(e.agent, 'agent'));
-        }
-        return;
-      }
+      case 'episode_started':
+        return this.writeStarted(e);
       case 'task_arrived':
         this.begin(Code.TASK, 3, e.timeUs);
         this.ref(dict.taskRef(str(e.task, 'task')));
         return;
-      case 'message_arrived': {
-        const index = uint(e.index, 'index');
-        if (dict.plan.messages[index]?.task === e.task) {
-          this.begin(Code.MESSAGE, 3, e.timeUs);
-          w.number(index);
-        } else {
-          this.begin(Code.MESSAGE_FULL, 4, e.timeUs);
-          w.number(index);
-          this.ref(dict.taskRef(str(e.task, 'task')));
-        }
-        return;
-      }
+      case 'message_arrived':
+        return this.writeMessage(e);
       case 'decision_started':
-        if (uint(e.decision, 'decision') === state.lastDecision + 1) this.begin(Code.DECISION_STARTED, 2, e.timeUs);
-        else {
-          this.begin(Code.DECISION_STARTED_FULL, 3, e.timeUs);
-          w.number(e.decision);
-        }
-        state.decisionStarted(e.decision, e.timeUs);
-        return;
+        return this.writeDecisionStarted(e);
       case 'result_delivered':
         this.begin(Code.DELIVERED, 3, e.timeUs);
         this.callRef(e.callId);
         return;
-      case 'decision_ended': {
-        const derivable = e.decision === state.lastDecision && e.thinkUs === e.timeUs - state.decisionStartUs;
-        if (!Array.isArray(e.actions)) throw new CodecError('actions must be an array');
-        if (derivable && e.note === null) {
-          this.begin(Code.DECISION_ENDED, 3, e.timeUs);
-          this.actions(e.actions);
-        } else if (derivable) {
-          this.begin(Code.DECISION_ENDED_NOTE, 4, e.timeUs);
-          this.actions(e.actions);
-          w.json(e.note);
-        } else {
-          this.begin(Code.DECISION_ENDED_FULL, 6, e.timeUs);
-          w.number(uint(e.decision, 'decision'));
-          w.number(uint(e.thinkUs, 'thinkUs'));
-          this.actions(e.actions);
-          w.json(e.note);
-        }
-        this.endsDecision = true;
-        return;
-      }
+      case 'decision_ended':
+        return this.writeDecisionEnded(e);
       case 'action_rejected':
         this.begin(Code.REJECTED, 5, e.timeUs);
         w.number(uint(e.decision, 'decision'));
         w.number(uint(e.action, 'action'));
         w.string(str(e.reason, 'reason'));
         return;
-      case 'call_issued': {
-        const k = dict.stepIndex(e.task, e.step);
-        if (k >= 0 && e.callId === state.lastCallId + 1 && e.invalid === null && e.tool === dict.steps[k]!.tool && e.attempt === state.attempts[k]! + 1 && dict.isStepArgs(k, e.args)) {
-          if (e.ref === dict.steps[k]!.key) {
-            this.begin(Code.ISSUED, 3, e.timeUs);
-            w.number(k);
-          } else {
-            this.begin(Code.ISSUED_REF, 4, e.timeUs);
-            w.number(k);
-            this.optStr(strOrNull(e.ref, 'ref'));
-          }
-          state.callIssued(e, k);
-          return;
-        }
-        this.begin(Code.ISSUED_FULL, 10, e.timeUs);
-        w.number(uint(e.callId, 'callId'));
-        this.ref(dict.toolRef(str(e.tool, 'tool')));
-        w.json(e.args);
-        this.optStr(strOrNull(e.ref, 'ref'));
-        const task = strOrNull(e.task, 'task');
-        if (task === null) w.nil();
-        else this.ref(dict.taskRef(task));
-        this.optStr(strOrNull(e.step, 'step'));
-        w.number(uint(e.attempt, 'attempt'));
-        this.optStr(strOrNull(e.invalid, 'invalid'));
-        state.callIssued(e, k);
-        return;
-      }
+      case 'call_issued':
+        return this.writeCallIssued(e);
       case 'call_started':
-        if (e.callId === state.lastCallId) this.begin(Code.CALL_STARTED, 2, e.timeUs);
+        if (e.callId === this.state.lastCallId) this.begin(Code.CALL_STARTED, 2, e.timeUs);
         else {
           this.begin(Code.CALL_STARTED_AT, 3, e.timeUs);
           this.callRef(e.callId);
         }
         return;
-      case 'call_completed': {
-        const kind = this.completionKind(e);
-        if (kind === 'ok') {
-          this.begin(Code.DONE_OK, 3, e.timeUs);
-          this.callRef(e.callId);
-        } else if (kind !== null) {
-          this.begin(Code.DONE_ERROR, 4, e.timeUs);
-          this.callRef(e.callId);
-          w.number(kind);
-        } else {
-          this.begin(Code.DONE_FULL, 6, e.timeUs);
-          this.callRef(e.callId);
-          if (typeof e.ok !== 'boolean') throw new CodecError('ok must be a boolean');
-          w.bool(e.ok);
-          w.json(e.result);
-          this.optStr(strOrNull(e.error, 'error'));
-        }
-        state.callCompleted(e.callId);
-        return;
-      }
+      case 'call_completed':
+        return this.writeCallCompleted(e);
       case 'answer_given':
         this.begin(Code.ANSWER, 4, e.timeUs);
         this.ref(dict.taskRef(str(e.task, 'task')));
         this.ref(dict.answerRef(str(e.content, 'content')));
         return;
-      case 'limit_hit': {
-        const i = LIMIT_NAMES.indexOf(e.limit);
-        if (i < 0) throw new CodecError(`unknown limit ${String(e.limit)}`);
-        this.begin(Code.LIMIT, 3, e.timeUs);
-        w.number(i);
-        return;
-      }
-      case 'episode_ended': {
-        const i = END_REASONS.indexOf(e.reason);
-        if (i < 0) throw new CodecError(`unknown end reason ${String(e.reason)}`);
-        this.begin(Code.ENDED, 4, e.timeUs);
-        w.number(i);
-        this.optStr(strOrNull(e.detail, 'detail'));
-        return;
-      }
+      case 'limit_hit':
+        return this.writeLimit(e);
+      case 'episode_ended':
+        return this.writeEnded(e);
       default:
         throw new CodecError(`unknown event type ${String((e as { type?: unknown }).type)}`);
     }
+  }
+
+  /** Short when the header already says what the event does (scenario, seed, world, agent). */
+  private writeStarted(e: Extract<EpisodeEvent, { type: 'episode_started' }>): void {
+    const { w, dict, header } = this;
+    if (e.scenario === dict.scenario.id && e.seed === header.seed && e.mode === header.world.mode && e.delivery === header.world.delivery && e.agent === episodeAgent(header)) {
+      this.begin(Code.STARTED, 2, e.timeUs);
+      return;
+    }
+    this.begin(Code.STARTED_FULL, 7, e.timeUs);
+    w.string(str(e.scenario, 'scenario'));
+    w.number(int(e.seed, 'seed'));
+    w.string(str(e.mode, 'mode'));
+    w.string(str(e.delivery, 'delivery'));
+    w.string(str(e.agent, 'agent'));
+  }
+
+  /** Short when the message is the plan's (its task follows from its index). */
+  private writeMessage(e: Extract<EpisodeEvent, { type: 'message_arrived' }>): void {
+    const index = uint(e.index, 'index');
+    if (this.dict.plan.messages[index]?.task === e.task) {
+      this.begin(Code.MESSAGE, 3, e.timeUs);
+      this.w.number(index);
+      return;
+    }
+    this.begin(Code.MESSAGE_FULL, 4, e.timeUs);
+    this.w.number(index);
+    this.ref(this.dict.taskRef(str(e.task, 'task')));
+  }
+
+  /** Short when decisions are numbered in order. */
+  private writeDecisionStarted(e: Extract<EpisodeEvent, { type: 'decision_started' }>): void {
+    const state = this.state;
+    if (uint(e.decision, 'decision') === state.lastDecision + 1) this.begin(Code.DECISION_STARTED, 2, e.timeUs);
+    else {
+      this.begin(Code.DECISION_STARTED_FULL, 3, e.timeUs);
+      this.w.number(e.decision);
+    }
+    state.decisionStarted(e.decision, e.timeUs);
+  }
+
+  /** Short when the decision number and think time follow from its start; with a note or not. */
+  private writeDecisionEnded(e: Extract<EpisodeEvent, { type: 'decision_ended' }>): void {
+    const { w, state } = this;
+    const derivable = e.decision === state.lastDecision && e.thinkUs === e.timeUs - state.decisionStartUs;
+    if (!Array.isArray(e.actions)) throw new CodecError('actions must be an array');
+    if (derivable && e.note === null) {
+      this.begin(Code.DECISION_ENDED, 3, e.timeUs);
+      this.actions(e.actions);
+    } else if (derivable) {
+      this.begin(Code.DECISION_ENDED_NOTE, 4, e.timeUs);
+      this.actions(e.actions);
+      w.json(e.note);
+    } else {
+      this.begin(Code.DECISION_ENDED_FULL, 6, e.timeUs);
+      w.number(uint(e.decision, 'decision'));
+      w.number(uint(e.thinkUs, 'thinkUs'));
+      this.actions(e.actions);
+      w.json(e.note);
+    }
+    this.endsDecision = true;
+  }
+
+  /**
+   * Short when the call is the next one, valid, for a step of the plan with that step's own args
+   * and the next attempt number: then only the step index (and the ref, unless it is the step key).
+   */
+  private writeCallIssued(e: Extract<EpisodeEvent, { type: 'call_issued' }>): void {
+    const { w, dict, state } = this;
+    const k = dict.stepIndex(e.task, e.step);
+    if (k >= 0 && e.callId === state.lastCallId + 1 && e.invalid === null && e.tool === dict.steps[k]!.tool && e.attempt === state.attempts[k]! + 1 && dict.isStepArgs(k, e.args)) {
+      if (e.ref === dict.steps[k]!.key) {
+        this.begin(Code.ISSUED, 3, e.timeUs);
+        w.number(k);
+      } else {
+        this.begin(Code.ISSUED_REF, 4, e.timeUs);
+        w.number(k);
+        this.optStr(strOrNull(e.ref, 'ref'));
+      }
+      state.callIssued(e, k);
+      return;
+    }
+    this.begin(Code.ISSUED_FULL, 10, e.timeUs);
+    w.number(uint(e.callId, 'callId'));
+    this.ref(dict.toolRef(str(e.tool, 'tool')));
+    w.json(e.args);
+    this.optStr(strOrNull(e.ref, 'ref'));
+    const task = strOrNull(e.task, 'task');
+    if (task === null) w.nil();
+    else this.ref(dict.taskRef(task));
+    this.optStr(strOrNull(e.step, 'step'));
+    w.number(uint(e.attempt, 'attempt'));
+    this.optStr(strOrNull(e.invalid, 'invalid'));
+    state.callIssued(e, k);
+  }
+
+  /** Short when the outcome follows from the scenario (see `completionKind`). */
+  private writeCallCompleted(e: Extract<EpisodeEvent, { type: 'call_completed' }>): void {
+    const w = this.w;
+    const kind = this.completionKind(e);
+    if (kind === 'ok') {
+      this.begin(Code.DONE_OK, 3, e.timeUs);
+      this.callRef(e.callId);
+    } else if (kind !== null) {
+      this.begin(Code.DONE_ERROR, 4, e.timeUs);
+      this.callRef(e.callId);
+      w.number(kind);
+    } else {
+      this.begin(Code.DONE_FULL, 6, e.timeUs);
+      this.callRef(e.callId);
+      if (typeof e.ok !== 'boolean') throw new CodecError('ok must be a boolean');
+      w.bool(e.ok);
+      w.json(e.result);
+      this.optStr(strOrNull(e.error, 'error'));
+    }
+    this.state.callCompleted(e.callId);
+  }
+
+  private writeLimit(e: Extract<EpisodeEvent, { type: 'limit_hit' }>): void {
+    const i = LIMIT_NAMES.indexOf(e.limit);
+    if (i < 0) throw new CodecError(`unknown limit ${String(e.limit)}`);
+    this.begin(Code.LIMIT, 3, e.timeUs);
+    this.w.number(i);
+  }
+
+  private writeEnded(e: Extract<EpisodeEvent, { type: 'episode_ended' }>): void {
+    const i = END_REASONS.indexOf(e.reason);
+    if (i < 0) throw new CodecError(`unknown end reason ${String(e.reason)}`);
+    this.begin(Code.ENDED, 4, e.timeUs);
+    this.w.number(i);
+    this.optStr(strOrNull(e.detail, 'detail'));
   }
 
   /** 'ok', an ErrorKind, or null when the completion must be written in full. */
@@ -310,7 +342,7 @@ export class RecordEncoder {
               break;
             }
           }
-          const k = dict.matchStep(tool, a.args);
+          const k = dict.stepWithArgs(tool, a.args);
           if (k >= 0) {
             w.arrayHeader(ref === undefined ? 2 : 3);
             w.number(ActionCode.CALL_STEP);

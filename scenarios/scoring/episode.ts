@@ -2,12 +2,11 @@
  * Scoring one episode from its events and its scenario alone, so stored runs can be re-scored.
  *
  * One pass over the events rebuilds two views of the episode:
- * - the world's: which expected step each call performs (matched exactly as world.ts `matchStep`
- *   does: tool + canonical args, the first step in plan order neither done nor in flight, else the
- *   first not done, else the first), which calls completed and how;
+ * - the world's: which expected step each call performs (the world's own rule, `StepMatcher` in
+ *   world/plan.ts), which calls completed and how;
  * - the agent's: what had been delivered to it at the start of each decision (requests, results),
- *   which is what "ready", "dependency violation" and "answered" are judged against, exactly as
- *   PlanTracker judges them.
+ *   which is what "ready" (world/readiness.ts), "dependency violation"
+ *   (world/dependency-violation.ts) and "answered" are judged against.
  * Definitions of every metric, with a worked example: scenarios/scoring/METRICS.md.
  *
  * Every event costs O(1) amortized (plus what it names: a request's steps, a step's dependents), so
@@ -17,10 +16,12 @@
 import type { EpisodeEvent, EndReason } from '../world/events.js';
 import { planOf } from '../world/compiled.js';
 import { StepMatcher, type Plan, type PlanStep } from '../world/plan.js';
+import { DeliveredDependencies } from '../world/dependency-violation.js';
+import { isReady } from '../world/readiness.js';
 import type { AnswerSpec, Scenario } from '../spec/schema.js';
 import { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
 import { SCORING_VERSION } from './version.js';
-import type { CallScore, CallVerdict, EpisodeScore, InterleavingScores, ScoreReference, TaskScore } from './types.js';
+import type { CallScore, CallVerdict, EfficiencyScores, EpisodeScore, InterleavingScores, ScoreReference, StepScores, TaskScore } from './types.js';
 
 interface CallRecord {
   readonly id: number;
@@ -115,179 +116,93 @@ class StreakCounter {
 }
 
 /**
- * Scores one episode from its scenario and events alone: step level (precision, recall, F1,
- * dependency violations), task level (success of every sub-task, answers) and efficiency (makespan,
- * idle time, overlap; against `reference` when given: the oracle's bound and a sequential agent's
- * makespan). Pure and deterministic; the score is canonical (fixed key order, null for absent
- * values). Every metric is defined in scenarios/scoring/METRICS.md.
+ * One pass over an episode's events, rebuilding the world's view and the agent's (see the module
+ * comment): one handler per event type that changes them. Stops taking events after
+ * `episode_ended`.
  */
-export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>, reference?: ScoreReference): EpisodeScore {
-  const plan = planOf(scenario);
-
+class EpisodePass {
   // The world's view.
-  const arrivedAt = new Map<string, number>();
-  const calls = new Map<number, CallRecord>();
-  const order: CallRecord[] = [];
-  const matcher = new StepMatcher(plan);
-  // The agent's view: requests delivered; by step index, whether its request was delivered, a
-  // result delivered, its dependencies (listings in `after`) without a delivered result, its calls
-  // without a delivered outcome; and the steps ready (see `refresh`).
-  const known = new Set<string>();
-  let undelivered: Array<{ request: string; task: string; steps: readonly PlanStep[] }> = [];
-  const stepCount = plan.steps.length;
-  const released = new Uint8Array(stepCount);
-  const deliveredOk = new Uint8Array(stepCount);
-  const unmet = Int32Array.from(plan.steps, (s) => s.after.length);
-  const unresolved = new Int32Array(stepCount);
-  const ready = new Uint8Array(stepCount);
+  readonly arrivedAt = new Map<string, number>();
+  readonly calls = new Map<number, CallRecord>();
+  readonly order: CallRecord[] = [];
+  readonly matcher: StepMatcher;
+  // The agent's view: requests and successful results delivered (`delivered`); by step index, its
+  // calls without a delivered outcome; and the steps ready (see `refresh`).
+  private undelivered: Array<{ task: string; steps: readonly PlanStep[] }> = [];
+  private readonly delivered: DeliveredDependencies;
+  private readonly unresolved: Int32Array;
+  private readonly ready: Uint8Array;
   // Ready steps per task, and their sum over the tasks awaiting an answer (a task with a delivered
   // request not answered since): only those count as ready, so answering early leaves none.
-  const readyIn = new Map<string, number>();
-  const awaiting = new Set<string>();
-  let readyCount = 0;
+  private readonly readyIn = new Map<string, number>();
+  private readonly awaiting = new Set<string>();
+  private readyCount = 0;
   // Time.
-  const decisions: Interval[] = [];
-  const idle: Interval[] = [];
-  let decisionStartUs: number | null = null;
-  let decisionAt = -1;
-  let idleSinceUs: number | null = 0;
-  let idleWhileReadyUs = 0;
-  let firstArrivalUs: number | null = null;
-  let ended: { timeUs: number; reason: EndReason } | null = null;
+  readonly decisions: Interval[] = [];
+  readonly idle: Interval[] = [];
+  private decisionStartUs: number | null = null;
+  private decisionAt = -1;
+  private idleSinceUs: number | null = 0;
+  idleWhileReadyUs = 0;
+  firstArrivalUs: number | null = null;
+  ended: { timeUs: number; reason: EndReason } | null = null;
   // Counts.
-  const answers = new Map<string, AnswerRecord>();
-  let decisionCount = 0;
-  const streak = new StreakCounter();
-  let answerCount = 0;
-  let rejected = 0;
+  readonly answers = new Map<string, AnswerRecord>();
+  decisionCount = 0;
+  readonly streak = new StreakCounter();
+  answerCount = 0;
+  rejected = 0;
 
-  // Ready, as PlanTracker means it: request delivered, every dependency's result delivered, and
-  // every call for the step so far resolved as a delivered failure. Refreshed whenever one of
-  // these (or the step's being done in the world) changes, so the counts stay exact.
-  const refresh = (s: PlanStep): void => {
-    const i = s.index;
-    const isReady = released[i] === 1 && unresolved[i] === 0 && unmet[i] === 0 && !matcher.isDone(s) ? 1 : 0;
-    const delta = isReady - ready[i]!;
-    if (delta === 0) return;
-    ready[i] = isReady;
-    readyIn.set(s.task, (readyIn.get(s.task) ?? 0) + delta);
-    if (awaiting.has(s.task)) readyCount += delta;
-  };
-  const setAwaiting = (task: string, on: boolean): void => {
-    if (awaiting.has(task) === on) return;
-    if (on) awaiting.add(task);
-    else awaiting.delete(task);
-    readyCount += (on ? 1 : -1) * (readyIn.get(task) ?? 0);
-  };
-  const taskHasReady = (task: string): boolean => awaiting.has(task) && (readyIn.get(task) ?? 0) > 0;
-  const closeIdle = (nowUs: number): void => {
-    if (idleSinceUs === null) return;
-    idle.push({ startUs: idleSinceUs, endUs: nowUs });
-    if (readyCount > 0) idleWhileReadyUs += nowUs - idleSinceUs;
-    idleSinceUs = null;
-  };
-  const arrive = (request: string, task: string, steps: readonly PlanStep[], index: number, timeUs: number): void => {
-    arrivedAt.set(request, index);
-    undelivered.push({ request, task, steps });
-    firstArrivalUs ??= timeUs;
-  };
+  constructor(private readonly plan: Plan) {
+    this.matcher = new StepMatcher(plan);
+    this.delivered = new DeliveredDependencies(plan, (s) => this.refresh(s));
+    this.unresolved = new Int32Array(plan.steps.length);
+    this.ready = new Uint8Array(plan.steps.length);
+  }
 
-  // Any iterable, read once in order: replay reading streams a file's events through here.
-  let index = -1;
-  for (const e of events) {
-    index++;
-    if (ended !== null) break;
+  apply(e: EpisodeEvent, index: number): void {
+    const plan = this.plan;
     switch (e.type) {
       case 'task_arrived':
-        arrive(`task:${e.task}`, e.task, releasedBy(plan, { task: e.task }), index, e.timeUs);
+        this.arrive(`task:${e.task}`, e.task, releasedBy(plan, { task: e.task }), index, e.timeUs);
         break;
       case 'message_arrived':
-        arrive(`message:${e.index}`, plan.messages[e.index]!.task, releasedBy(plan, { message: e.index }), index, e.timeUs);
+        this.arrive(`message:${e.index}`, plan.messages[e.index]!.task, releasedBy(plan, { message: e.index }), index, e.timeUs);
         break;
       case 'decision_started':
-        closeIdle(e.timeUs);
-        for (const { request, task, steps } of undelivered) {
-          setAwaiting(task, true);
-          if (known.has(request)) continue;
-          known.add(request);
-          for (const s of steps) {
-            released[s.index] = 1;
-            refresh(s);
-          }
-        }
-        undelivered = [];
-        decisionStartUs = e.timeUs;
-        decisionAt = index;
-        decisionCount++;
+        this.decisionStarted(e.timeUs, index);
         break;
-      case 'result_delivered': {
-        const call = calls.get(e.callId);
-        if (call === undefined) break;
-        call.deliveredAt = index;
-        call.deliveredUs = e.timeUs;
-        const step = call.step;
-        if (step === null) break;
-        unresolved[step.index]!--;
-        if (call.ok === true && deliveredOk[step.index] === 0) {
-          deliveredOk[step.index] = 1;
-          // Each dependent lists the step once per listing, as `unmet` counts them.
-          for (const d of plan.dependents(step)) {
-            unmet[d.index]!--;
-            refresh(d);
-          }
-        }
-        refresh(step);
+      case 'result_delivered':
+        this.resultDelivered(e.callId, e.timeUs, index);
         break;
-      }
       case 'decision_ended':
-        decisions.push({ startUs: decisionStartUs ?? e.timeUs, endUs: e.timeUs });
-        decisionStartUs = null;
-        idleSinceUs = e.timeUs;
+        this.decisions.push({ startUs: this.decisionStartUs ?? e.timeUs, endUs: e.timeUs });
+        this.decisionStartUs = null;
+        this.idleSinceUs = e.timeUs;
         break;
       case 'action_rejected':
-        rejected++;
+        this.rejected++;
         break;
-      case 'call_issued': {
-        const invalid = e.invalid !== null;
-        const argsKey = invalid ? null : plan.argsKey(e.args);
-        const step = argsKey === null ? null : matcher.match(e.tool, argsKey);
-        if (step !== null) streak.act(step.task, taskHasReady);
-        const violation = step !== null && (released[step.index] === 0 || unmet[step.index]! > 0);
-        const call: CallRecord = { id: e.callId, tool: e.tool, issuedUs: e.timeUs, step, invalid, violation, startedUs: null, completedUs: null, ok: null, deliveredAt: null, deliveredUs: null };
-        calls.set(e.callId, call);
-        order.push(call);
-        if (step !== null) {
-          unresolved[step.index]!++;
-          refresh(step);
-        }
+      case 'call_issued':
+        this.callIssued(e);
         break;
-      }
-      case 'call_completed': {
-        const call = calls.get(e.callId);
-        if (call === undefined) break;
-        // A call completes once: a stream that says otherwise changes nothing more in the world.
-        if (call.step !== null && call.completedUs === null) {
-          matcher.completed(call.step, e.ok);
-          refresh(call.step);
-        }
-        call.completedUs = e.timeUs;
-        call.ok = e.ok;
+      case 'call_completed':
+        this.callCompleted(e.callId, e.ok, e.timeUs);
         break;
-      }
       case 'answer_given':
-        answerCount++;
-        streak.act(e.task, taskHasReady);
-        setAwaiting(e.task, false);
-        answers.set(e.task, { timeUs: e.timeUs, at: index, decisionAt, content: e.content });
+        this.answerCount++;
+        this.streak.act(e.task, this.taskHasReady);
+        this.setAwaiting(e.task, false);
+        this.answers.set(e.task, { timeUs: e.timeUs, at: index, decisionAt: this.decisionAt, content: e.content });
         break;
       case 'episode_ended':
-        if (decisionStartUs !== null) decisions.push({ startUs: decisionStartUs, endUs: e.timeUs });
-        decisionStartUs = null;
-        closeIdle(e.timeUs);
-        ended = { timeUs: e.timeUs, reason: e.reason };
+        if (this.decisionStartUs !== null) this.decisions.push({ startUs: this.decisionStartUs, endUs: e.timeUs });
+        this.decisionStartUs = null;
+        this.closeIdle(e.timeUs);
+        this.ended = { timeUs: e.timeUs, reason: e.reason };
         break;
       case 'call_started': {
-        const call = calls.get(e.callId);
+        const call = this.calls.get(e.callId);
         if (call !== undefined) call.startedUs = e.timeUs;
         break;
       }
@@ -296,11 +211,100 @@ export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>,
         break;
     }
   }
-  if (ended === null) throw new Error('scoreEpisode: the events do not end with episode_ended');
-  const makespanUs = ended.timeUs;
 
-  // Step level. The first successful call of a step (in issue order) performs it; a matched call
-  // issued after it is redundant, every matched call before it (failed attempts) is correct.
+  private arrive(request: string, task: string, steps: readonly PlanStep[], index: number, timeUs: number): void {
+    this.arrivedAt.set(request, index);
+    this.undelivered.push({ task, steps });
+    this.firstArrivalUs ??= timeUs;
+  }
+
+  /** What arrived since the last decision is delivered at this one's start. */
+  private decisionStarted(timeUs: number, index: number): void {
+    this.closeIdle(timeUs);
+    for (const { task, steps } of this.undelivered) {
+      this.setAwaiting(task, true);
+      this.delivered.requestDelivered(steps);
+    }
+    this.undelivered = [];
+    this.decisionStartUs = timeUs;
+    this.decisionAt = index;
+    this.decisionCount++;
+  }
+
+  private resultDelivered(callId: number, timeUs: number, index: number): void {
+    const call = this.calls.get(callId);
+    if (call === undefined) return;
+    call.deliveredAt = index;
+    call.deliveredUs = timeUs;
+    const step = call.step;
+    if (step === null) return;
+    this.unresolved[step.index]!--;
+    if (call.ok === true) this.delivered.resultDelivered(step);
+    this.refresh(step);
+  }
+
+  /** Matches the call to a step (the world's rule) and judges it against what was delivered. */
+  private callIssued(e: Extract<EpisodeEvent, { type: 'call_issued' }>): void {
+    const invalid = e.invalid !== null;
+    const argsKey = invalid ? null : this.plan.argsKey(e.args);
+    const step = argsKey === null ? null : this.matcher.match(e.tool, argsKey);
+    if (step !== null) this.streak.act(step.task, this.taskHasReady);
+    const violation = step !== null && this.delivered.violates(step);
+    const call: CallRecord = { id: e.callId, tool: e.tool, issuedUs: e.timeUs, step, invalid, violation, startedUs: null, completedUs: null, ok: null, deliveredAt: null, deliveredUs: null };
+    this.calls.set(e.callId, call);
+    this.order.push(call);
+    if (step !== null) {
+      this.unresolved[step.index]!++;
+      this.refresh(step);
+    }
+  }
+
+  private callCompleted(callId: number, ok: boolean, timeUs: number): void {
+    const call = this.calls.get(callId);
+    if (call === undefined) return;
+    // A call completes once: a stream that says otherwise changes nothing more in the world.
+    if (call.step !== null && call.completedUs === null) {
+      this.matcher.completed(call.step, ok);
+      this.refresh(call.step);
+    }
+    call.completedUs = timeUs;
+    call.ok = ok;
+  }
+
+  // Ready (world/readiness.ts), refreshed whenever one of its facts changes, so the counts stay
+  // exact. A call's outcome is unresolved until delivered; done is the world's (a success).
+  private refresh(s: PlanStep): void {
+    const i = s.index;
+    const now = isReady({ released: this.delivered.isReleased(s), dependenciesDelivered: this.delivered.dependenciesDelivered(s), done: this.matcher.isDone(s), inFlight: this.unresolved[i]! > 0 }) ? 1 : 0;
+    const delta = now - this.ready[i]!;
+    if (delta === 0) return;
+    this.ready[i] = now;
+    this.readyIn.set(s.task, (this.readyIn.get(s.task) ?? 0) + delta);
+    if (this.awaiting.has(s.task)) this.readyCount += delta;
+  }
+
+  private setAwaiting(task: string, on: boolean): void {
+    if (this.awaiting.has(task) === on) return;
+    if (on) this.awaiting.add(task);
+    else this.awaiting.delete(task);
+    this.readyCount += (on ? 1 : -1) * (this.readyIn.get(task) ?? 0);
+  }
+
+  private readonly taskHasReady = (task: string): boolean => this.awaiting.has(task) && (this.readyIn.get(task) ?? 0) > 0;
+
+  private closeIdle(nowUs: number): void {
+    if (this.idleSinceUs === null) return;
+    this.idle.push({ startUs: this.idleSinceUs, endUs: nowUs });
+    if (this.readyCount > 0) this.idleWhileReadyUs += nowUs - this.idleSinceUs;
+    this.idleSinceUs = null;
+  }
+}
+
+/**
+ * Each call's verdict: the first successful call of a step (in issue order) performs it; a matched
+ * call issued after it is redundant, every matched call before it (failed attempts) is correct.
+ */
+function callScoresOf(order: readonly CallRecord[]): CallScore[] {
   const firstSuccess = new Map<string, number>();
   for (const c of order) if (c.step !== null && c.ok === true && !firstSuccess.has(c.step.key)) firstSuccess.set(c.step.key, c.id);
   const verdictOf = (c: CallRecord): CallVerdict => {
@@ -309,7 +313,7 @@ export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>,
     const first = firstSuccess.get(c.step.key);
     return first !== undefined && first < c.id ? 'redundant' : 'correct';
   };
-  const callScores: CallScore[] = order.map((c) => ({
+  return order.map((c) => ({
     callId: c.id,
     tool: c.tool,
     step: c.step?.key ?? null,
@@ -320,19 +324,40 @@ export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>,
     completedUs: c.completedUs,
     ok: c.ok,
   }));
+}
+
+/** Step level: precision, recall and F1 over the steps whose request arrived. */
+function stepScoresOf(plan: Plan, pass: EpisodePass, callScores: readonly CallScore[]): StepScores {
   const countVerdict = (v: CallVerdict) => callScores.filter((c) => c.verdict === v).length;
   const correctCalls = countVerdict('correct');
-  const expectedSteps = plan.steps.filter((s) => arrivedAt.has(requestOf(s)));
-  const matched = expectedSteps.filter((s) => matcher.isDone(s)).length;
-  const n = order.length;
+  const expectedSteps = plan.steps.filter((s) => pass.arrivedAt.has(requestOf(s)));
+  const matched = expectedSteps.filter((s) => pass.matcher.isDone(s)).length;
+  const n = callScores.length;
   const e = expectedSteps.length;
   // F1 from the counts: 2PR/(P+R) = 2cm / (c·e + m·n), exact for exact counts.
   const f1Denominator = correctCalls * e + matched * n;
+  return {
+    expected: e,
+    matched,
+    correctCalls,
+    redundantCalls: countVerdict('redundant'),
+    unmatchedCalls: countVerdict('unmatched'),
+    invalidCalls: countVerdict('invalid'),
+    dependencyViolations: callScores.filter((c) => c.violation).length,
+    precision: n === 0 ? 0 : correctCalls / n,
+    recall: e === 0 ? 0 : matched / e,
+    f1: f1Denominator === 0 ? 0 : (2 * correctCalls * matched) / f1Denominator,
+  };
+}
 
-  // Sub-task level. Per step, the earliest delivery of a successful call made without violation
-  // (grounds the step if before the answer); per task, its violations: one pass over the calls,
-  // not one per step or task.
-  const groundedAt = new Float64Array(stepCount).fill(Infinity);
+/**
+ * Sub-task level. Per step, the earliest delivery of a successful call made without violation
+ * (grounds the step if before the answer); per task, its violations: one pass over the calls, not
+ * one per step or task.
+ */
+function taskScoresOf(plan: Plan, pass: EpisodePass): TaskScore[] {
+  const { order, arrivedAt, answers, matcher } = pass;
+  const groundedAt = new Float64Array(plan.steps.length).fill(Infinity);
   const violationsOf = new Map<string, number>();
   for (const c of order) {
     if (c.step === null) continue;
@@ -340,7 +365,7 @@ export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>,
     if (c.ok === true && !c.violation && c.deliveredAt !== null) groundedAt[i] = Math.min(groundedAt[i]!, c.deliveredAt);
     if (c.violation) violationsOf.set(c.step.task, (violationsOf.get(c.step.task) ?? 0) + 1);
   }
-  const tasks: TaskScore[] = plan.tasks.map((task) => {
+  return plan.tasks.map((task) => {
     const requests = [`task:${task.id}`, ...task.messages.map((m) => `message:${m.index}`)];
     const arrivals = requests.map((r) => arrivedAt.get(r)).filter((i): i is number => i !== undefined);
     // A reduce, not a spread: a task may have more follow-ups than a call has room for arguments.
@@ -366,16 +391,19 @@ export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>,
       finishedUs: answered ? answer.timeUs : null,
     };
   });
-  const tasksSucceeded = tasks.filter((t) => t.success).length;
+}
 
-  // Efficiency.
+/** Efficiency: makespan against the reference, idle time, and how calls waited and overlapped. */
+function efficiencyOf(pass: EpisodePass, ended: { timeUs: number; reason: EndReason }, reference: ScoreReference | undefined, allTasksSucceeded: boolean): EfficiencyScores {
+  const { order, decisions, idle, firstArrivalUs, idleWhileReadyUs } = pass;
+  const makespanUs = ended.timeUs;
   const completed = ended.reason === 'completed';
   const boundUs = reference?.boundUs ?? null;
   const sequentialMakespanUs = reference?.sequentialMakespanUs ?? null;
   const boundRatio = completed && boundUs !== null ? ratio(boundUs, makespanUs, 1) : null;
   const speedupVsSequential = completed && sequentialMakespanUs !== null ? ratio(sequentialMakespanUs, makespanUs, 1) : null;
   // Efficiency is credited only for work done: a failed (or unfinished) episode counts 0.
-  const succeeded = completed && tasksSucceeded === tasks.length;
+  const succeeded = completed && allTasksSucceeded;
   const successBoundRatio = boundUs === null ? null : succeeded ? (makespanUs === 0 ? 1 : boundUs / Math.max(boundUs, makespanUs)) : 0;
   const successSpeedup = sequentialMakespanUs === null ? null : succeeded ? speedupVsSequential : 0;
   // A call waits from its issue to its completion (or the end): queued for a slot until it
@@ -388,7 +416,47 @@ export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>,
   // Outcomes that exist in the world but have not reached the agent (results not yet polled).
   const waitingResults: Interval[] = order.flatMap((c) => (c.completedUs === null ? [] : [{ startUs: c.completedUs, endUs: c.deliveredUs ?? makespanUs }]));
   const windowUs = firstArrivalUs === null ? 0 : makespanUs - firstArrivalUs;
+  return {
+    makespanUs,
+    boundUs,
+    boundRatio,
+    sequentialMakespanUs,
+    speedupVsSequential,
+    successBoundRatio,
+    successSpeedup,
+    idleUs: firstArrivalUs === null ? 0 : clippedLength(idle, firstArrivalUs, makespanUs),
+    idleWhileReadyUs,
+    idleWhileResultsWaitingUs: sharedLength(waitingResults, idle),
+    callWaitUs: waitUs,
+    callQueuedUs: waitUs - serviceUs,
+    callServiceUs: serviceUs,
+    meanCallsInService: firstArrivalUs === null || windowUs === 0 ? null : clippedLength(serviceIntervals, firstArrivalUs, makespanUs) / windowUs,
+    overlapShare: serviceUs === 0 ? null : overlappedUs / serviceUs,
+  };
+}
 
+/**
+ * Scores one episode from its scenario and events alone: step level (precision, recall, F1,
+ * dependency violations), task level (success of every sub-task, answers) and efficiency (makespan,
+ * idle time, overlap; against `reference` when given: the oracle's bound and a sequential agent's
+ * makespan). Pure and deterministic; the score is canonical (fixed key order, null for absent
+ * values). Every metric is defined in scenarios/scoring/METRICS.md.
+ */
+export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>, reference?: ScoreReference): EpisodeScore {
+  const plan = planOf(scenario);
+  const pass = new EpisodePass(plan);
+  // Any iterable, read once in order: replay reading streams a file's events through here.
+  let index = -1;
+  for (const e of events) {
+    index++;
+    if (pass.ended !== null) break;
+    pass.apply(e, index);
+  }
+  const ended = pass.ended;
+  if (ended === null) throw new Error('scoreEpisode: the events do not end with episode_ended');
+  const callScores = callScoresOf(pass.order);
+  const tasks = taskScoresOf(plan, pass);
+  const tasksSucceeded = tasks.filter((t) => t.success).length;
   return {
     scoringVersion: SCORING_VERSION,
     scenario: scenario.id,
@@ -396,38 +464,11 @@ export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>,
     tasksSucceeded,
     tasksTotal: tasks.length,
     subtaskSuccessRate: tasks.length === 0 ? 0 : tasksSucceeded / tasks.length,
-    steps: {
-      expected: e,
-      matched,
-      correctCalls,
-      redundantCalls: countVerdict('redundant'),
-      unmatchedCalls: countVerdict('unmatched'),
-      invalidCalls: countVerdict('invalid'),
-      dependencyViolations: callScores.filter((c) => c.violation).length,
-      precision: n === 0 ? 0 : correctCalls / n,
-      recall: e === 0 ? 0 : matched / e,
-      f1: f1Denominator === 0 ? 0 : (2 * correctCalls * matched) / f1Denominator,
-    },
+    steps: stepScoresOf(plan, pass, callScores),
     tasks,
-    efficiency: {
-      makespanUs,
-      boundUs,
-      boundRatio,
-      sequentialMakespanUs,
-      speedupVsSequential,
-      successBoundRatio,
-      successSpeedup,
-      idleUs: firstArrivalUs === null ? 0 : clippedLength(idle, firstArrivalUs, makespanUs),
-      idleWhileReadyUs,
-      idleWhileResultsWaitingUs: sharedLength(waitingResults, idle),
-      callWaitUs: waitUs,
-      callQueuedUs: waitUs - serviceUs,
-      callServiceUs: serviceUs,
-      meanCallsInService: firstArrivalUs === null || windowUs === 0 ? null : clippedLength(serviceIntervals, firstArrivalUs, makespanUs) / windowUs,
-      overlapShare: serviceUs === 0 ? null : overlappedUs / serviceUs,
-    },
-    interleaving: streak.scores(decisionCount),
-    counts: { decisions: decisionCount, calls: n, answers: answerCount, rejectedActions: rejected, endReason: ended.reason },
+    efficiency: efficiencyOf(pass, ended, reference, tasksSucceeded === tasks.length),
+    interleaving: pass.streak.scores(pass.decisionCount),
+    counts: { decisions: pass.decisionCount, calls: callScores.length, answers: pass.answerCount, rejectedActions: pass.rejected, endReason: ended.reason },
     calls: callScores,
   };
 }

@@ -33,7 +33,7 @@ import { compiledScenario, planOf } from '../world/compiled.js';
 import type { Plan, PlanStep } from '../world/plan.js';
 import type { Agent, Decision, Observation } from '../protocol.js';
 import type { Scenario } from '../spec/schema.js';
-import type { Attempt } from '../spec/tools.js';
+import { drawAttempt, type Attempt } from '../world/call-latency.js';
 import { PlanTracker } from '../world/tracker.js';
 import { runEpisode } from '../world/world.js';
 
@@ -91,7 +91,7 @@ export function realizeSteps(scenario: Scenario, seed: number): RealizedStep[] {
     const runtime = runtimes.get(s.tool)!;
     const attempts: Attempt[] = [];
     for (let k = 1; k <= MAX_ATTEMPTS; k++) {
-      const a = runtime.sampleAttempt(streams, callKeys.step(s, k));
+      const a = drawAttempt(runtime, streams, callKeys.step(s, k));
       attempts.push(a);
       if (a.fate === 'ok') break;
     }
@@ -164,7 +164,7 @@ export function cheapestSuccesses(scenario: Scenario, seed: number): number[] | 
     }
     let best = Infinity;
     for (let k = 1; k <= reach && best > runtime.latency.minUs; k++) {
-      const a = runtime.sampleAttempt(streams, callKeys.step(s, k));
+      const a = drawAttempt(runtime, streams, callKeys.step(s, k));
       if (a.fate === 'ok') best = Math.min(best, a.serviceUs);
     }
     if (best === Infinity) return null;

@@ -4,27 +4,19 @@
  * - `ToolRuntime.check(args)` validates args against the tool's JSON Schema (ajv).
  * - `ToolRuntime.evaluate(args)` computes the result: a table row matched on canonical args, the
  *   table's default, or a built-in function. Pure: the same args always give the same outcome.
- * - `ToolRuntime.sampleAttempt(streams, key)` draws one call's service time and fate from the stream
- *   named by `key` alone: first the latency sample, then one uniform for the failure model. So a
- *   call's latency depends on its identity (`callKey`), never on the order calls were issued.
+ * - `latency`, `timeoutUs` and the failure model are compiled here; a call's attempt is drawn
+ *   from them in ../world/call-latency.ts (`drawAttempt`).
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import type { RegExpEngine } from 'ajv/dist/types/index.js';
 import { RE2JS } from 're2js';
-import { compileDistribution, msToUs, type Distribution, type RandomStreams } from '../../engine/index.js';
+import { compileDistribution, msToUs, type Distribution } from '../../engine/index.js';
 import { BuiltinError, getBuiltin } from './builtins.js';
 import { canonicalJson } from './canonical.js';
 import type { JsonValue, Tool } from './schema.js';
 
 export type Outcome = { readonly ok: true; readonly result: JsonValue } | { readonly ok: false; readonly error: string };
-
-/** How one attempt of a call goes, before its result is computed. */
-export interface Attempt {
-  /** Time in service: the sampled latency, or the timeout when that comes first. */
-  readonly serviceUs: number;
-  readonly fate: 'ok' | 'failure' | 'timeout';
-}
 
 /**
  * The engine behind `pattern` and `patternProperties` in parameter schemas: RE2 (re2js, in pure
@@ -191,15 +183,6 @@ export class ToolRuntime {
       if (error instanceof BuiltinError) return { ok: false, error: error.message };
       throw error;
     }
-  }
-
-  /** One attempt's service time and fate, drawn from the stream named `key`. */
-  sampleAttempt(streams: RandomStreams, key: string): Attempt {
-    const stream = streams.derive(key);
-    const latencyUs = this.latency.sample(stream);
-    const failed = this.tool.failure !== undefined && stream.double() < this.tool.failure.rate;
-    if (this.timeoutUs !== null && latencyUs > this.timeoutUs) return { serviceUs: this.timeoutUs, fate: 'timeout' };
-    return { serviceUs: latencyUs, fate: failed ? 'failure' : 'ok' };
   }
 
   /** The error text an agent sees for a failed or timed-out attempt. */

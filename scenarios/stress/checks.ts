@@ -7,6 +7,8 @@
  */
 import type { EpisodeEvent } from '../world/events.js';
 import { planOf } from '../world/compiled.js';
+import { dependencyViolations } from '../world/dependency-violation.js';
+import { isReady } from '../world/readiness.js';
 import type { Scenario } from '../spec/schema.js';
 
 export type CheckName = 'liveness' | 'dependencies' | 'capacity' | 'starvation' | 'efficiency' | 'determinism';
@@ -15,7 +17,7 @@ export const CHECK_NAMES: readonly CheckName[] = ['liveness', 'dependencies', 'c
 
 export const CHECK_DEFINITIONS: Readonly<Record<CheckName, string>> = {
   liveness: 'every task is answered within the limits (the episode ends completed)',
-  dependencies: "no call for a step is issued before every dependency's successful result was delivered to the agent",
+  dependencies: "no call for a step is issued before its request and every dependency's successful result were delivered to the agent",
   capacity: "no tool ever has more calls in service than its limit, and the agent's own in-flight cap holds",
   starvation: 'no ready step stays unissued through more than K decisions that issue other calls',
   efficiency: "the makespan is within a factor F of the oracle's lower bound, given the think times the episode's decisions took",
@@ -73,20 +75,16 @@ function deliveries(events: readonly EpisodeEvent[]): Map<string, number> {
   return delivered;
 }
 
+/** The first dependency violation, as scoring counts them (world/dependency-violation.ts). */
 export function checkDependencies(e: EpisodeUnderCheck): Violation | null {
   const plan = planOf(e.scenario);
+  const first = dependencyViolations(plan, e.events)[0];
+  if (first === undefined) return null;
+  const i = first.eventIndex;
   const delivered = deliveries(e.events);
-  for (const [i, ev] of e.events.entries()) {
-    if (ev.type !== 'call_issued' || ev.task === null || ev.step === null) continue;
-    const step = plan.step(ev.task, ev.step)!;
-    for (const dep of plan.dependencies(step)) {
-      const at = delivered.get(dep.key);
-      if (at === undefined || at > i) {
-        return { check: 'dependencies', message: `call ${ev.callId} for ${step.key} was issued at ${ms(ev.timeUs)} before the result of ${dep.key} was delivered`, eventIndex: i };
-      }
-    }
-  }
-  return null;
+  const missing = plan.dependencies(first.step).find((d) => (delivered.get(d.key) ?? Infinity) > i);
+  const what = missing === undefined ? 'its request' : `the result of ${missing.key}`;
+  return { check: 'dependencies', message: `call ${first.callId} for ${first.step.key} was issued at ${ms(e.events[i]!.timeUs)} before ${what} was delivered`, eventIndex: i };
 }
 
 export function checkCapacity(e: EpisodeUnderCheck): Violation | null {
@@ -144,8 +142,10 @@ export function checkStarvation(e: EpisodeUnderCheck, options: CheckOptions): Vi
       const here = issuedBy.get(i)!;
       if (here.size > 0) {
         for (const s of plan.steps) {
-          if (issued.has(s.key) || here.has(s.key) || releasedAt.get(s.key) === undefined) continue;
-          if (!plan.dependencies(s).every((d) => (delivered.get(d.key) ?? Infinity) < i)) continue;
+          // Only steps never issued can starve: so neither done nor in flight.
+          if (issued.has(s.key) || here.has(s.key)) continue;
+          const dependenciesDelivered = plan.dependencies(s).every((d) => (delivered.get(d.key) ?? Infinity) < i);
+          if (!isReady({ released: releasedAt.has(s.key), dependenciesDelivered, done: false, inFlight: false })) continue;
           const n = (passedOver.get(s.key) ?? 0) + 1;
           passedOver.set(s.key, n);
           if (n > options.starvationDecisions) {

@@ -1,12 +1,13 @@
 /**
  * What a plan-aware agent knows so far: which expected steps are released, in flight, done, or
  * ready, from nothing but the observations it was given. Baseline policies and the oracle's list
- * scheduler are built on it, so "ready" means the same thing everywhere: every dependency's result
- * has been delivered to the agent (not merely completed in the world).
+ * scheduler are built on it. "Ready" is readiness.ts's rule: every dependency's result has been
+ * delivered to the agent (not merely completed in the world).
  *
  * Calls are tagged with the step key as their `ref`, so results map back to steps.
  */
 import { IndexSet, type Plan, type PlanStep, type PlanTask } from './plan.js';
+import { isReady } from './readiness.js';
 import { pendingIndex, type Action, type Observation, type PendingCall } from '../protocol.js';
 
 export interface StepStatus {
@@ -228,7 +229,7 @@ export class PlanTracker {
       if (st.inFlight) inFlight++;
       const unmet = this.plan.dependencies(s).filter((d) => !this.status[d.index]!.done).length;
       if (unmet !== this.unmet[i]) throw new Error(`tracker: step ${s.key} has ${unmet} unmet dependencies, counted ${this.unmet[i]}`);
-      if (this.ready.has(i) !== (st.released && !st.done && !st.inFlight && unmet === 0)) throw new Error(`tracker: step ${s.key} is wrongly ${this.ready.has(i) ? 'in' : 'out of'} the ready set`);
+      if (this.ready.has(i) !== this.isReady(i, unmet)) throw new Error(`tracker: step ${s.key} is wrongly ${this.ready.has(i) ? 'in' : 'out of'} the ready set`);
     }
     if (inFlight !== this.inFlight) throw new Error(`tracker: ${inFlight} steps in flight, counted ${this.inFlight}`);
     for (const t of this.plan.tasks) {
@@ -304,8 +305,13 @@ export class PlanTracker {
 
   /** Puts the step in `ready` or takes it out, after its status or unmet count changed. */
   private refresh(step: PlanStep): void {
-    const st = this.status[step.index]!;
-    if (st.released && !st.done && !st.inFlight && this.unmet[step.index] === 0) this.ready.add(step.index);
+    if (this.isReady(step.index, this.unmet[step.index]!)) this.ready.add(step.index);
     else this.ready.delete(step.index);
+  }
+
+  /** Readiness of step `index` with `unmet` dependencies not done (done: its result delivered). */
+  private isReady(index: number, unmet: number): boolean {
+    const st = this.status[index]!;
+    return isReady({ released: st.released, dependenciesDelivered: unmet === 0, done: st.done, inFlight: st.inFlight });
   }
 }

@@ -30,7 +30,9 @@ import { compiledScenario } from './compiled.js';
 import { IndexSet, StepMatcher, type Plan, type PlanStep } from './plan.js';
 import { pendingIndex, type Action, type Agent, type Decision, type Delivered, type Delivery, type Mode, type Observation, type OpenTask, type PendingCall, type ToolInfo } from '../protocol.js';
 import type { JsonValue, Scenario } from '../spec/schema.js';
-import { ToolRuntime, type Attempt, type CallKeys, type Outcome } from '../spec/tools.js';
+import { ToolRuntime, type CallKeys, type Outcome } from '../spec/tools.js';
+import { drawAttempt, type Attempt } from './call-latency.js';
+import { thinkTimeUs } from './think-time.js';
 
 /**
  * How an episode runs: the seed (every random draw derives from it), the mode (default `async`),
@@ -302,9 +304,7 @@ class World {
         this.hitLimit(decision.stop);
         return;
       }
-      // A stated think time is clamped up to the think distribution's minimum: no decision is
-      // faster than the scenario allows, which the oracle's lower bound relies on.
-      const thinkUs = decision.thinkUs === undefined ? this.think.sample(sim.streams.get('think')) : Math.max(decision.thinkUs, this.think.minUs);
+      const thinkUs = thinkTimeUs(this.think, decision.thinkUs, sim.streams);
       if (thinkUs > 0) yield thinkUs;
       if (this.ended !== null) return;
       this.emit({ type: 'decision_ended', timeUs: sim.nowUs, decision: decisionNo, thinkUs, actions: decision.actions.map(canonicalAction), note: decision.note ?? null });
@@ -454,7 +454,7 @@ class World {
     const slots = this.slotsOf(tool);
     slots.acquire(() => {
       this.emit({ type: 'call_started', timeUs: sim.nowUs, callId });
-      const drawn: Attempt = tool.sampleAttempt(sim.streams, key);
+      const drawn: Attempt = drawAttempt(tool, sim.streams, key);
       sim.schedule(
         drawn.serviceUs,
         () => {

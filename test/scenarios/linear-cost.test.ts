@@ -34,7 +34,7 @@ const AGENTS = ['greedy-async', 'sequential', 'parallel-sync', 'round-robin', 'c
 const modeArb = fc.constantFrom(['async', 'push'], ['async', 'poll'], ['sync', 'push']) as fc.Arbitrary<['async' | 'sync', 'push' | 'poll']>;
 
 // ---------------------------------------------------------------------------------------------
-// The matching rule, as world.ts `matchStep` and scoring applied it before: a rescan.
+// The matching rule, as the world (`matchStep`) and scoring applied it before StepMatcher: a rescan.
 
 /** The previous rule, given which steps are done and how many calls each has in flight. */
 function referenceMatch(plan: Plan, tool: string, args: unknown, done: ReadonlySet<string>, inFlight: ReadonlyMap<string, number>): PlanStep | null {

@@ -1,0 +1,143 @@
+/**
+ * Where a dependency violation is decided, the one definition scoring and the stress checks share:
+ * a call for a step is a violation when it is issued before the step's request (its task's arrival
+ * or the follow-up that adds it) was delivered to the agent, or before every dependency's
+ * successful result was delivered to the agent. Delivered, not merely completed in the world: an
+ * agent cannot know of a result it has not been given. Readiness (readiness.ts) builds on the same
+ * two facts.
+ *
+ * `DeliveredDependencies` keeps them incrementally (O(1) per delivery plus the step's dependents);
+ * `dependencyViolations` reads them off an episode's events: requests arrived are delivered at the
+ * start of the next decision, a result when its `result_delivered` comes.
+ */
+import type { EpisodeEvent } from './events.js';
+import type { Plan, PlanStep } from './plan.js';
+
+export class DeliveredDependencies {
+  /** By step index: its request was delivered; a successful result for it was delivered. */
+  private readonly released: Uint8Array;
+  private readonly deliveredOk: Uint8Array;
+  /** By step index: listings in its `after` whose step has no delivered successful result. */
+  private readonly unmet: Int32Array;
+
+  /** `changed(step)` is told whenever a step's facts change (for counts derived from them). */
+  constructor(
+    private readonly plan: Plan,
+    private readonly changed: (step: PlanStep) => void = () => {},
+  ) {
+    this.released = new Uint8Array(plan.steps.length);
+    this.deliveredOk = new Uint8Array(plan.steps.length);
+    this.unmet = Int32Array.from(plan.steps, (s) => s.after.length);
+  }
+
+  /** The request that releases `steps` was delivered to the agent (again is harmless). */
+  requestDelivered(steps: readonly PlanStep[]): void {
+    for (const s of steps) {
+      if (this.released[s.index] === 1) continue;
+      this.released[s.index] = 1;
+      this.changed(s);
+    }
+  }
+
+  /** A successful result of a call for `step` was delivered (only the first one counts). */
+  resultDelivered(step: PlanStep): void {
+    if (this.deliveredOk[step.index] === 1) return;
+    this.deliveredOk[step.index] = 1;
+    // Each dependent lists the step once per listing, as `unmet` counts them.
+    for (const d of this.plan.dependents(step)) {
+      this.unmet[d.index]!--;
+      this.changed(d);
+    }
+  }
+
+  isReleased(step: PlanStep): boolean {
+    return this.released[step.index] === 1;
+  }
+
+  /** Every dependency's successful result has been delivered. */
+  dependenciesDelivered(step: PlanStep): boolean {
+    return this.unmet[step.index] === 0;
+  }
+
+  /** A call for `step` issued now would be a dependency violation. */
+  violates(step: PlanStep): boolean {
+    return !this.isReleased(step) || !this.dependenciesDelivered(step);
+  }
+}
+
+/** A call that violated the rule: the index of its `call_issued` event, and its step. */
+export interface DependencyViolation {
+  readonly eventIndex: number;
+  readonly callId: number;
+  readonly step: PlanStep;
+}
+
+/**
+ * What an episode's events had delivered to the agent, event by event: requests arrived are
+ * delivered at the start of the next decision, a successful result when its `result_delivered`
+ * comes. `apply` each event in order; `delivered` then holds the facts as of that event.
+ */
+export class EpisodeDeliveries {
+  readonly delivered: DeliveredDependencies;
+  private readonly stepOf = new Map<number, PlanStep>();
+  private readonly ok = new Set<number>();
+  private arrived: Array<readonly PlanStep[]> = [];
+
+  constructor(private readonly plan: Plan) {
+    this.delivered = new DeliveredDependencies(plan);
+  }
+
+  /** Takes `ev` in; for a `call_issued` of a step (as the world matched it), returns the step. */
+  apply(ev: EpisodeEvent): PlanStep | null {
+    const plan = this.plan;
+    switch (ev.type) {
+      case 'task_arrived': {
+        const task = plan.task(ev.task);
+        if (task !== undefined) this.arrived.push(plan.ownSteps(task));
+        return null;
+      }
+      case 'message_arrived':
+        this.arrived.push(plan.messageSteps(ev.index));
+        return null;
+      case 'decision_started':
+        for (const steps of this.arrived) this.delivered.requestDelivered(steps);
+        this.arrived = [];
+        return null;
+      case 'call_issued': {
+        const step = ev.task === null || ev.step === null ? undefined : plan.step(ev.task, ev.step);
+        if (step === undefined) return null;
+        this.stepOf.set(ev.callId, step);
+        return step;
+      }
+      case 'call_completed':
+        if (ev.ok) this.ok.add(ev.callId);
+        return null;
+      case 'result_delivered': {
+        const step = this.stepOf.get(ev.callId);
+        if (step !== undefined && this.ok.has(ev.callId)) this.delivered.resultDelivered(step);
+        return null;
+      }
+      default:
+        return null;
+    }
+  }
+}
+
+/**
+ * Every dependency violation in an episode's events, in event order: the calls whose step (as the
+ * world matched it, `task`/`step` on `call_issued`) was issued in violation.
+ */
+export function dependencyViolations(
+  plan: Plan,
+  events: readonly EpisodeEvent[],
+): DependencyViolation[] {
+  const deliveries = new EpisodeDeliveries(plan);
+  const found: DependencyViolation[] = [];
+  for (const [i, ev] of events.entries()) {
+    // Judged before the call is taken in (taking it in changes no delivery fact).
+    const step = deliveries.apply(ev);
+    if (step === null || ev.type !== 'call_issued') continue;
+    if (deliveries.delivered.violates(step)) found.push({ eventIndex: i, callId: ev.callId, step });
+  }
+  return found;
+}
