@@ -8,8 +8,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { costUsd, parsePrice, priceFor, type PriceTable } from '../../agents/llm/price.js';
 import { readReplayFile } from '../../replays/index.js';
 import { UsageError } from '../errors.js';
+import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import { EPISODES_FILE, RUN_FILE, SUMMARY_FILE } from '../run-dir.js';
 
 /** One episode as the page's tables and plots see it. */
@@ -65,13 +67,42 @@ function num(value: unknown): number {
   return typeof value === 'number' ? value : 0;
 }
 
+/**
+ * The run's price table (`--price` as run.json records it), for the cost of each model turn; a
+ * price file that is gone since the run gives no costs rather than no report.
+ */
+function priceTable(manifest: unknown): PriceTable | null {
+  const m = manifest as { model?: Record<string, string>; cwd?: string } | null;
+  const price = m?.model?.['price'];
+  if (price === undefined) return null;
+  try {
+    return parsePrice(/^(in|out)\s*=/.test(price.trim()) ? price : join(m?.cwd ?? '.', price));
+  } catch {
+    return null;
+  }
+}
+
+/** USD per model turn, by decision number (only when the run had a price for the model). */
+function turnCosts(events: readonly EpisodeEvent[], prices: PriceTable | null): Record<number, number> {
+  const costs: Record<number, number> = {};
+  let model: string | null = null;
+  for (const e of events) {
+    if (e.type !== 'decision_ended' || e.note === null || typeof e.note !== 'object') continue;
+    const note = e.note as { config?: { model?: string } | null; usage?: { promptTokens: number; completionTokens: number } };
+    model = note.config?.model ?? model;
+    const cost = model === null || note.usage === undefined ? null : costUsd(priceFor(prices, model), note.usage.promptTokens, note.usage.completionTokens);
+    if (cost !== null) costs[e.decision] = cost;
+  }
+  return costs;
+}
+
 /** The episode's detail: what the timeline and the transcript draw, nothing the page ignores. */
-function detailOf(line: Json, file: string): { row: Partial<EpisodeRow>; detail: unknown } {
+function detailOf(line: Json, file: string, prices: PriceTable | null): { row: Partial<EpisodeRow>; detail: unknown } {
   const replay = readReplayFile(file);
   const scenario = replay.scenario;
   const tasks = scenario.tasks.map((t) => ({ id: t.id, arrivalMs: t.arrivalMs, message: t.message, steps: t.steps.map((s) => ({ id: s.id, tool: s.tool, after: s.after })) }));
   const model = replay.events.some((e) => e.type === 'decision_ended' && e.note !== null);
-  const detail = { scenario: scenario.id, agent: replay.header.agent, seed: replay.header.seed, world: replay.header.world, tasks, events: replay.events, score: line['score'] ?? null, complete: replay.complete };
+  const detail = { scenario: scenario.id, agent: replay.header.agent, seed: replay.header.seed, world: replay.header.world, tasks, events: replay.events, score: line['score'] ?? null, complete: replay.complete, costs: turnCosts(replay.events, prices) };
   return { row: { tasks: tasks.length, domains: domainsOf(scenario.tags as Record<string, string> | undefined), model }, detail };
 }
 
@@ -87,7 +118,8 @@ function episodeRow(run: number, line: Json, extra: Partial<EpisodeRow>): Episod
     mode: String(line['mode'] ?? ''),
     delivery: String(line['delivery'] ?? ''),
     endReason: String(line['endReason'] ?? ''),
-    success: score === null ? null : num(score['success']),
+    // episodes.jsonl says true/false; the page averages it, so 1/0.
+    success: score === null ? null : score['success'] === true ? 1 : 0,
     tasks: extra.tasks ?? 0,
     domains: extra.domains ?? [],
     violations: num(steps['dependencyViolations']),
@@ -108,7 +140,9 @@ export function collectReport(dirs: readonly string[]): ReportData {
     for (const f of [RUN_FILE, EPISODES_FILE, SUMMARY_FILE]) {
       if (!existsSync(join(dir, f))) throw new UsageError(`${join(dir, f)}: missing (not a finished run directory)`);
     }
-    runs.push({ dir, manifest: readJson(join(dir, RUN_FILE)), summary: readJson(join(dir, SUMMARY_FILE)) });
+    const manifest = readJson(join(dir, RUN_FILE));
+    const prices = priceTable(manifest);
+    runs.push({ dir, manifest, summary: readJson(join(dir, SUMMARY_FILE)) });
     const lines = readFileSync(join(dir, EPISODES_FILE), 'utf8').split('\n');
     lines.forEach((text, i) => {
       if (text.trim() === '') return;
@@ -118,7 +152,7 @@ export function collectReport(dirs: readonly string[]): ReportData {
       } catch {
         throw new UsageError(`${join(dir, EPISODES_FILE)}:${i + 1}: not JSON`);
       }
-      const { row, detail } = detailOf(line, join(dir, String(line['replay'])));
+      const { row, detail } = detailOf(line, join(dir, String(line['replay'])), prices);
       episodes.push(episodeRow(run, line, row));
       details.push(gzipSync(JSON.stringify(detail), { level: 9 }).toString('base64'));
     });

@@ -71,11 +71,11 @@
     for (const a of agents) {
       body.append(el('tr', {}, el('td', {}, a), ...groups.map((g) => {
         const r = at.get(a + '\u0000' + g);
-        return el('td', {}, r ? fmt(r.success, 'pct') : '-', r ? el('span', { class: 'ci' }, ` n=${r.n}`) : null);
+        return el('td', r ? { class: 'share', 'data-agent': a, 'data-group': g, 'data-value': String(r.success), 'data-n': String(r.n) } : {}, r ? fmt(r.success, 'pct') : '-', r ? el('span', { class: 'ci' }, ` n=${r.n}`) : null);
       })));
     }
     table.append(body);
-    return el('div', {}, el('h3', {}, title), table);
+    return el('div', { class: 'breakdown' }, el('h3', {}, title), table);
   }
 
   function plot(id, spec) {
@@ -90,14 +90,14 @@
     DATA.runs.forEach((run) => {
       for (const { agent, summary } of run.summary) {
         const m = summary.metrics;
-        points.push({ agent, mode: (run.manifest || {}).mode || '?', success: m.taskSuccess.mean, low: m.taskSuccess.low, high: m.taskSuccess.high, efficiency: m.boundRatioOfSuccesses.mean });
+        points.push({ agent, mode: (run.manifest || {}).mode || '?', success: m.taskSuccess.mean, low: m.taskSuccess.low, high: m.taskSuccess.high, efficiency: m.successWeightedBoundRatio.mean });
       }
     });
     plot('plot-scatter', {
-      title: 'success vs efficiency (bound/makespan on successes)', width: 360, height: 260, data: { values: points },
+      title: 'success vs efficiency (success-weighted bound/makespan)', width: 360, height: 260, data: { values: points },
       layer: [
         { mark: { type: 'rule' }, encoding: { x: { field: 'efficiency', type: 'quantitative' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color: { field: 'agent' } } },
-        { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'efficiency', type: 'quantitative', title: 'bound/makespan (successes)' }, y: { field: 'success', type: 'quantitative', title: 'task success', axis: { format: '%' } }, color: { field: 'agent', type: 'nominal' }, tooltip: [{ field: 'agent' }, { field: 'success', format: '.1%' }, { field: 'efficiency', format: '.2f' }] } },
+        { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'efficiency', type: 'quantitative', title: 'bound/makespan (success-weighted)' }, y: { field: 'success', type: 'quantitative', title: 'task success', axis: { format: '%' } }, color: { field: 'agent', type: 'nominal' }, tooltip: [{ field: 'agent' }, { field: 'success', format: '.1%' }, { field: 'efficiency', format: '.2f' }] } },
       ],
     });
     const bars = (id, title, values, x) => plot(id, {
@@ -231,11 +231,11 @@
       if (r < 0) { r = lane.length; lane.push(0); }
       lane[r] = stop; c.row = r;
     }
-    const ROW = 14, LEFT = 110, W = 1100, top = 34;
+    const ROW = 14, LEFT = 110, W = 1180, top = 34, RIGHT = 40;
     const laneTop = [];
     let y = top + 26;
     rows.forEach((r) => { laneTop.push(y); y += Math.max(1, r.length) * ROW + 10; });
-    const x = (us) => LEFT + (us / end) * (W - LEFT - 10);
+    const x = (us) => LEFT + (us / end) * (W - LEFT - RIGHT);
     const svg = s('svg', { width: W, height: y + 20, class: 'timeline', 'data-calls': calls.length });
     for (let k = 0; k <= 10; k++) {
       const t = (end * k) / 10;
@@ -255,7 +255,7 @@
     }
     lanes.forEach((id, i) => {
       const t = s('text', { x: 4, y: laneTop[i] + 10, class: 'lane' }); t.textContent = id; svg.append(t);
-      svg.append(s('line', { x1: LEFT, x2: W - 10, y1: laneTop[i] - 5, y2: laneTop[i] - 5, class: 'sep' }));
+      svg.append(s('line', { x1: LEFT, x2: W - RIGHT, y1: laneTop[i] - 5, y2: laneTop[i] - 5, class: 'sep' }));
     });
     for (const c of calls) {
       const y0 = laneTop[laneOf(c.task)] + c.row * ROW;
@@ -298,23 +298,26 @@
     if (turns.length === 0) return box;
     box.append(el('h3', {}, `transcript (${turns.length} requests; prompt ${turns[0].note.prompt})`));
     let seen = 0;
-    let total = { p: 0, c: 0 };
+    const total = { p: 0, c: 0, usd: 0 };
     for (const ev of turns) {
       const note = ev.note;
       const messages = (note.request && note.request.messages) || [];
       const fresh = messages.slice(seen);
-      seen = messages.length;
+      const reply = note.response && note.response.choices && note.response.choices[0] ? note.response.choices[0].message : null;
+      // The next request repeats this reply as its first new message: shown once, as the reply.
+      seen = messages.length + (reply ? 1 : 0);
+      const cost = d.costs && d.costs[ev.decision] !== undefined ? `, $${d.costs[ev.decision].toFixed(6)}` : '';
+      if (cost) total.usd += d.costs[ev.decision];
       const usage = note.usage || { promptTokens: 0, completionTokens: 0 };
       total.p += usage.promptTokens; total.c += usage.completionTokens;
       const turn = el('div', { class: 'turn', 'data-decision': ev.decision },
-        el('h4', {}, `request ${ev.decision} at ${ms(ev.timeUs - ev.thinkUs)} — ${usage.promptTokens} prompt + ${usage.completionTokens} completion tokens${usage.estimated ? ' (estimated)' : ''}, think ${ms(ev.thinkUs)}${note.latencyMs !== null && note.latencyMs !== undefined ? `, latency ${note.latencyMs} ms` : ''}`));
+        el('h4', {}, `request ${ev.decision} at ${ms(ev.timeUs - ev.thinkUs)} — ${usage.promptTokens} prompt + ${usage.completionTokens} completion tokens${usage.estimated ? ' (estimated)' : ''}${cost}, think ${ms(ev.thinkUs)}${note.latencyMs !== null && note.latencyMs !== undefined ? `, latency ${note.latencyMs} ms` : ''}`));
       for (const m of fresh) {
         const who = m.role === 'tool' ? `tool result ${m.tool_call_id || ''}` : m.role;
         const body = el('div', { class: 'msg ' + m.role }, el('b', {}, who + ': '), el('pre', {}, m.content === null || m.content === undefined ? '' : text(m.content)));
         for (const tc of m.tool_calls || []) body.append(el('div', { class: 'tool-call' }, `→ ${tc.function.name} [${tc.id}] ${tc.function.arguments}`));
         turn.append(body);
       }
-      const reply = note.response && note.response.choices && note.response.choices[0] ? note.response.choices[0].message : null;
       const out = el('div', { class: 'msg reply' }, el('b', {}, 'model reply: '));
       if (reply && reply.content) out.append(el('pre', {}, text(reply.content)));
       for (const tc of (reply && reply.tool_calls) || []) out.append(el('div', { class: 'tool-call' }, `→ ${tc.function.name} [${tc.id}] ${tc.function.arguments}`));
@@ -324,7 +327,7 @@
       turn.append(out);
       box.append(turn);
     }
-    box.append(el('p', {}, `total: ${total.p} prompt + ${total.c} completion tokens`));
+    box.append(el('p', {}, `total: ${total.p} prompt + ${total.c} completion tokens${d.costs && Object.keys(d.costs).length > 0 ? `, $${total.usd.toFixed(6)}` : ''}`));
     return box;
   }
 

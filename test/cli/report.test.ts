@@ -42,7 +42,7 @@ beforeAll(async () => {
   const base = ['-q', '--out'];
   expect(tooltime(['run', chain, '-a', 'impatient', '-a', 'sequential', '--delivery', 'poll', '--seeds', '1..2', ...base, join(tmp, 'poll')]).status).toBe(0);
   server = await startChatServer(chainModel);
-  const model = await run(['run', chain, '-a', 'openai:test-model', '--base-url', server.url, ...base, join(tmp, 'model')], { ...process.env, OPENAI_API_KEY: KEY });
+  const model = await run(['run', chain, '-a', 'openai:test-model', '--base-url', server.url, '--price', 'in=1,out=2', ...base, join(tmp, 'model')], { ...process.env, OPENAI_API_KEY: KEY });
   expect(model.stderr).toBe('');
   expect(model.status).toBe(0);
   report = join(tmp, 'report.html');
@@ -65,6 +65,7 @@ afterAll(async () => {
 });
 
 async function open(hash = ''): Promise<Page> {
+  errors.length = 0;
   const page = await browser.newPage();
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(e.message));
@@ -96,6 +97,17 @@ describe('tooltime report in chromium', () => {
       expect(c.value).toBe(mean === null ? '' : String(mean));
       if (c.metric === 'taskSuccess') expect(c.text!.startsWith(`${(100 * mean!).toFixed(1)}%`)).toBe(true);
     }
+    // Breakdowns count episodes.jsonl's successes (true/false) per agent and group.
+    const lines = readFileSync(join(tmp, 'poll', 'episodes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { agent: string; score: { success: boolean } });
+    const shares = await page.$$eval('#breakdowns td.share', (tds) => tds.map((td) => ({ agent: td.getAttribute('data-agent')!, value: Number(td.getAttribute('data-value')), n: Number(td.getAttribute('data-n')) })));
+    for (const agent of ['impatient', 'sequential']) {
+      const mine = lines.filter((l) => l.agent === agent);
+      const expected = mine.filter((l) => l.score.success).length / mine.length;
+      const cells = shares.filter((s) => s.agent === agent);
+      expect(cells.length).toBe(2);
+      for (const c of cells) expect([c.value, c.n]).toEqual([expected, mine.length]);
+    }
+    expect(shares.find((s) => s.agent === 'sequential')!.value).toBe(1);
     await page.screenshot({ path: join(SHOTS, 'overview.png') });
     await page.close();
     expect(errors).toEqual([]);
@@ -126,6 +138,15 @@ describe('tooltime report in chromium', () => {
     expect(calls.join('\n')).toMatch(/search_flights \[[^\]]+\]/);
     expect(calls.join('\n')).toMatch(/send_confirmation/);
     expect(await page.locator('#episode .transcript h3').textContent()).toMatch(/prompt /);
+    // Tokens and cost per turn (--price in=1,out=2: USD per million tokens).
+    const heads = await page.$$eval('#episode .turn h4', (hs) => hs.map((h) => h.textContent!));
+    expect(heads.length).toBeGreaterThan(1);
+    for (const h of heads) {
+      const [, p, c, usd] = /(\d+) prompt \+ (\d+) completion tokens, \$([\d.]+)/.exec(h)!;
+      expect(Number(usd)).toBeCloseTo((Number(p) * 1 + Number(c) * 2) / 1e6, 6);
+    }
+    // Each reply appears once: not again as the next request's first message.
+    expect(await page.locator('#episode .msg.assistant').count()).toBe(0);
     await page.screenshot({ path: join(SHOTS, 'episode-model.png'), fullPage: true });
     await page.close();
     expect(errors).toEqual([]);
