@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { costUsd, parsePrice, priceFor, type PriceTable } from '../../agents/llm/price.js';
 import { readReplayFile } from '../../replays/index.js';
 import { UsageError } from '../errors.js';
+import { wilson } from '../../scenarios/scoring/aggregate.js';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import { EPISODES_FILE, RUN_FILE, SUMMARY_FILE } from '../run-dir.js';
 
@@ -40,8 +41,22 @@ export interface RunData {
   readonly summary: unknown;
 }
 
+/** Task success of one agent over the episodes of one group (a domain, or a number of tasks). */
+export interface Share {
+  readonly agent: string;
+  readonly group: string;
+  readonly n: number;
+  readonly successes: number;
+  readonly mean: number;
+  readonly low: number;
+  readonly high: number;
+}
+
 export interface ReportData {
   readonly runs: readonly RunData[];
+  /** Breakdowns of task success, with Wilson intervals as summary.json gives the overall one. */
+  readonly byDomain: readonly Share[];
+  readonly byTasks: readonly Share[];
   readonly episodes: readonly EpisodeRow[];
   /** Per episode (same order): gzipped JSON of its detail, base64. */
   readonly details: readonly string[];
@@ -131,6 +146,22 @@ function episodeRow(run: number, line: Json, extra: Partial<EpisodeRow>): Episod
   };
 }
 
+/** Success per (agent, group); an episode counts in each group `groups` gives it. */
+export function shares(episodes: readonly EpisodeRow[], groups: (e: EpisodeRow) => readonly string[]): Share[] {
+  const acc = new Map<string, { agent: string; group: string; n: number; successes: number }>();
+  for (const e of episodes) {
+    if (e.success === null) continue;
+    for (const group of groups(e)) {
+      const key = JSON.stringify([e.agent, group]);
+      const a = acc.get(key) ?? { agent: e.agent, group, n: 0, successes: 0 };
+      a.n += 1;
+      a.successes += e.success;
+      acc.set(key, a);
+    }
+  }
+  return [...acc.values()].map((a) => ({ ...a, mean: a.successes / a.n, ...wilson(a.successes, a.n) }));
+}
+
 /** Reads run directories; one line naming the file for anything missing or unreadable. */
 export function collectReport(dirs: readonly string[]): ReportData {
   const runs: RunData[] = [];
@@ -157,5 +188,5 @@ export function collectReport(dirs: readonly string[]): ReportData {
       details.push(gzipSync(JSON.stringify(detail), { level: 9 }).toString('base64'));
     });
   });
-  return { runs, episodes, details };
+  return { runs, byDomain: shares(episodes, (e) => e.domains), byTasks: shares(episodes, (e) => [String(e.tasks)]), episodes, details };
 }

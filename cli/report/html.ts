@@ -37,13 +37,16 @@ table.board th, table.board td { border-bottom: 1px solid #ddd; padding: 3px 8px
 table.board th:first-child, table.board td:first-child { text-align: left; }
 table.board th { background: #f4f4f4; }
 .ci { color: #888; font-size: 11px; }
-#plots { display: flex; flex-wrap: wrap; gap: 24px; }
+#plots, #breakdowns { display: flex; flex-wrap: wrap; gap: 24px; }
+.breakdown { max-width: 100%; overflow-x: auto; }
+#episode-list { max-height: 45vh; overflow-y: auto; border: 1px solid #ddd; display: inline-block; }
+#episode-list thead th { position: sticky; top: 0; }
 tr.ep { cursor: pointer; } tr.ep:hover { background: #eef4ff; } tr.fail td:nth-child(6) { color: #b00; }
 #filter { margin: 6px 0; padding: 3px; }
 #episode { border-top: 2px solid #444; margin-top: 16px; }
 svg.timeline { font: 10px system-ui, sans-serif; background: #fff; }
 .grid { stroke: #eee; } .sep { stroke: #ccc; } .tick { fill: #888; text-anchor: middle; } .lane { fill: #333; font-weight: 600; }
-.think, .k.think { fill: #c9b3e6; background: #c9b3e6; }
+.think, .k.think { fill: #c9b3e6; background: #c9b3e6; stroke: #fff; stroke-width: 0.5; }
 .wait, .k.wait { fill: #f3d27a; background: #f3d27a; }
 .service, .k.service { fill: #5b8fd6; background: #5b8fd6; } .service.error { fill: #d98b5b; }
 .deliver, .k.deliver { fill: #9fc5a8; background: #9fc5a8; }

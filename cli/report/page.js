@@ -48,20 +48,6 @@
     });
   }
 
-  /** Success rate per (agent, key) over episodes; key gives one or more groups per episode. */
-  function groupSuccess(key) {
-    const acc = new Map();
-    for (const e of DATA.episodes) {
-      if (e.success === null) continue;
-      for (const g of key(e)) {
-        const id = e.agent + '\u0000' + g;
-        const a = acc.get(id) || { agent: e.agent, group: String(g), n: 0, s: 0 };
-        a.n += 1; a.s += e.success; acc.set(id, a);
-      }
-    }
-    return [...acc.values()].map((a) => ({ ...a, success: a.s / a.n }));
-  }
-
   function breakdownTable(title, rows) {
     const groups = [...new Set(rows.map((r) => r.group))].sort((a, b) => (isNaN(a) ? a.localeCompare(b) : a - b));
     const agents = [...new Set(rows.map((r) => r.agent))];
@@ -71,7 +57,7 @@
     for (const a of agents) {
       body.append(el('tr', {}, el('td', {}, a), ...groups.map((g) => {
         const r = at.get(a + '\u0000' + g);
-        return el('td', r ? { class: 'share', 'data-agent': a, 'data-group': g, 'data-value': String(r.success), 'data-n': String(r.n) } : {}, r ? fmt(r.success, 'pct') : '-', r ? el('span', { class: 'ci' }, ` n=${r.n}`) : null);
+        return el('td', r ? { class: 'share', 'data-agent': a, 'data-group': g, 'data-value': String(r.success), 'data-n': String(r.n) } : {}, r ? fmt(r.success, 'pct') : '-', r ? el('span', { class: 'ci' }, ` [${fmt(r.low, 'pct')}, ${fmt(r.high, 'pct')}] n=${r.n}`) : null);
       })));
     }
     table.append(body);
@@ -100,8 +86,10 @@
         { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'efficiency', type: 'quantitative', title: 'bound/makespan (success-weighted)' }, y: { field: 'success', type: 'quantitative', title: 'task success', axis: { format: '%' } }, color: { field: 'agent', type: 'nominal' }, tooltip: [{ field: 'agent' }, { field: 'success', format: '.1%' }, { field: 'efficiency', format: '.2f' }] } },
       ],
     });
+    const agents = new Set(points.map((p) => p.agent)).size;
+    // Wide enough for every (group, agent) bar to stay visible.
     const bars = (id, title, values, x) => plot(id, {
-      title, width: 360, height: 220, data: { values },
+      title, width: Math.min(1100, Math.max(360, new Set(values.map((v) => v.group)).size * agents * 6)), height: 220, data: { values },
       mark: 'bar',
       encoding: { x: { field: 'group', type: x, title: null }, xOffset: { field: 'agent' }, y: { field: 'success', type: 'quantitative', title: 'task success', axis: { format: '%' } }, color: { field: 'agent', type: 'nominal' }, tooltip: [{ field: 'agent' }, { field: 'group' }, { field: 'success', format: '.1%' }, { field: 'n' }] },
     });
@@ -136,7 +124,7 @@
       });
       table.tBodies[0].replaceChildren(); shown = 0; drawRows();
     });
-    box.append(input, el('span', { id: 'count' }), table, more);
+    box.append(input, el('span', { id: 'count' }), el('div', { id: 'episode-list' }, table, more));
     drawRows();
   }
   function drawRows() {
@@ -169,7 +157,7 @@
     const sc = d.score;
     pane.replaceChildren(
       el('h2', {}, `${e.instance} — ${e.agent}, seed ${e.seed} (${e.mode}/${e.delivery})`),
-      el('p', {}, `end: ${e.endReason}; success ${e.success === null ? '-' : e.success}; ${sc ? `${sc.tasksSucceeded}/${sc.tasksTotal} tasks, ${sc.steps.dependencyViolations} violations, ${sc.steps.invalidCalls} invalid, ${sc.steps.redundantCalls} redundant` : 'not scored'}; makespan ${ms(e.makespanUs)}`),
+      el('p', {}, `end: ${e.endReason}; ${e.success === null ? 'not scored' : e.success === 1 ? 'succeeded' : 'failed'}; ${sc ? `${sc.tasksSucceeded}/${sc.tasksTotal} tasks, ${sc.steps.dependencyViolations} violations, ${sc.steps.invalidCalls} invalid, ${sc.steps.redundantCalls} redundant` : 'not scored'}; makespan ${ms(e.makespanUs)}`),
       el('button', { onclick: () => { pane.replaceChildren(); location.hash = ''; } }, 'close'),
       timeline(d),
       legend(),
@@ -332,8 +320,8 @@
   }
 
   leaderboard();
-  const byDomain = groupSuccess((e) => e.domains);
-  const byTasks = groupSuccess((e) => [e.tasks]);
+  const byDomain = DATA.byDomain.map((r) => ({ ...r, success: r.mean }));
+  const byTasks = DATA.byTasks.map((r) => ({ ...r, success: r.mean }));
   document.getElementById('breakdowns').append(breakdownTable('task success by domain', byDomain), breakdownTable('task success by number of tasks', byTasks));
   plots(byDomain, byTasks);
   episodeList();

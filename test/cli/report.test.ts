@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wilson } from '../../scenarios/scoring/aggregate.js';
 import { MAIN, ROOT, tooltime } from '../support/cli.js';
 import { chainModel, startChatServer, type ChatServer } from '../support/llm-server.js';
 
@@ -99,13 +100,17 @@ describe('tooltime report in chromium', () => {
     }
     // Breakdowns count episodes.jsonl's successes (true/false) per agent and group.
     const lines = readFileSync(join(tmp, 'poll', 'episodes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { agent: string; score: { success: boolean } });
-    const shares = await page.$$eval('#breakdowns td.share', (tds) => tds.map((td) => ({ agent: td.getAttribute('data-agent')!, value: Number(td.getAttribute('data-value')), n: Number(td.getAttribute('data-n')) })));
+    const shares = await page.$$eval('#breakdowns td.share', (tds) => tds.map((td) => ({ agent: td.getAttribute('data-agent')!, value: Number(td.getAttribute('data-value')), n: Number(td.getAttribute('data-n')), text: td.textContent! })));
     for (const agent of ['impatient', 'sequential']) {
       const mine = lines.filter((l) => l.agent === agent);
       const expected = mine.filter((l) => l.score.success).length / mine.length;
       const cells = shares.filter((s) => s.agent === agent);
       expect(cells.length).toBe(2);
-      for (const c of cells) expect([c.value, c.n]).toEqual([expected, mine.length]);
+      const { low, high } = wilson(expected * mine.length, mine.length);
+      for (const c of cells) {
+        expect([c.value, c.n]).toEqual([expected, mine.length]);
+        expect(c.text).toContain(`[${(100 * low).toFixed(1)}%, ${(100 * high).toFixed(1)}%]`);
+      }
     }
     expect(shares.find((s) => s.agent === 'sequential')!.value).toBe(1);
     await page.screenshot({ path: join(SHOTS, 'overview.png') });
