@@ -6,14 +6,14 @@
  * transcript shows its tool calls. Screenshots go to test-output/report/.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wilson } from '../../scenarios/scoring/aggregate.js';
-import { MAIN, ROOT, tooltime } from '../support/cli.js';
+import { MAIN, ROOT, hasStackTrace, tooltime } from '../support/cli.js';
 import { chainModel, startChatServer, type ChatServer } from '../support/llm-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -155,5 +155,28 @@ describe('tooltime report in chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'episode-model.png'), fullPage: true });
     await page.close();
     expect(errors).toEqual([]);
+  });
+});
+
+describe('tooltime report: bad input', () => {
+  it('one line naming the file, exit 1, no stack trace', () => {
+    const bad = join(tmp, 'bad');
+    const cases: Array<[() => void, string[], RegExp]> = [
+      [() => {}, [join(tmp, 'nowhere')], /^tooltime: .*nowhere\/run\.json: missing \(not a finished run directory\)\n$/],
+      [() => appendFileSync(join(bad, 'episodes.jsonl'), 'garbage\n'), [bad], /^tooltime: .*bad\/episodes\.jsonl:5: not JSON\n$/],
+      [() => writeFileSync(join(bad, 'replays', 'example-chain--sequential--seed2.ttr'), 'TTR'), [bad], /^tooltime: .*example-chain--sequential--seed2\.ttr: truncated: .*\n$/],
+    ];
+    for (const [spoil, dirs, message] of cases) {
+      rmSync(bad, { recursive: true, force: true });
+      cpSync(join(tmp, 'poll'), bad, { recursive: true });
+      spoil();
+      const r = tooltime(['report', ...dirs, '--out', join(tmp, 'bad.html')]);
+      expect(r.stderr).toMatch(message);
+      expect(hasStackTrace(r.stderr)).toBe(false);
+      expect(r.status).toBe(1);
+    }
+    const unwritable = tooltime(['report', join(tmp, 'poll'), '--out', join(tmp, 'no-such-dir', 'r.html')]);
+    expect(unwritable.stderr).toMatch(/^tooltime: .*no-such-dir\/r\.html: cannot write \(ENOENT\)\n$/);
+    expect(unwritable.status).toBe(1);
   });
 });
