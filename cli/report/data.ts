@@ -41,7 +41,7 @@ export interface RunData {
   readonly summary: unknown;
 }
 
-/** Task success of one agent over the episodes of one group (a domain, or a number of tasks). */
+/** Task success of one agent (with its mode, when the report has both) over one group's episodes. */
 export interface Share {
   readonly agent: string;
   readonly group: string;
@@ -147,13 +147,14 @@ function episodeRow(run: number, line: Json, extra: Partial<EpisodeRow>): Episod
 }
 
 /** Success per (agent, group); an episode counts in each group `groups` gives it. */
-export function shares(episodes: readonly EpisodeRow[], groups: (e: EpisodeRow) => readonly string[]): Share[] {
+export function shares(episodes: readonly EpisodeRow[], series: (e: EpisodeRow) => string, groups: (e: EpisodeRow) => readonly string[]): Share[] {
   const acc = new Map<string, { agent: string; group: string; n: number; successes: number }>();
   for (const e of episodes) {
     if (e.success === null) continue;
     for (const group of groups(e)) {
-      const key = JSON.stringify([e.agent, group]);
-      const a = acc.get(key) ?? { agent: e.agent, group, n: 0, successes: 0 };
+      const agent = series(e);
+      const key = JSON.stringify([agent, group]);
+      const a = acc.get(key) ?? { agent, group, n: 0, successes: 0 };
       a.n += 1;
       a.successes += e.success;
       acc.set(key, a);
@@ -188,5 +189,10 @@ export function collectReport(dirs: readonly string[]): ReportData {
       details.push(gzipSync(JSON.stringify(detail), { level: 9 }).toString('base64'));
     });
   });
-  return { runs, byDomain: shares(episodes, (e) => e.domains), byTasks: shares(episodes, (e) => [String(e.tasks)]), episodes, details };
+  // Runs of one agent in both modes are different series: named with their mode, never merged.
+  const modes = new Set(episodes.map((e) => e.mode));
+  const series = modes.size > 1 ? (e: EpisodeRow): string => `${e.agent} [${e.mode}]` : (e: EpisodeRow): string => e.agent;
+  const byDomain = shares(episodes, series, (e) => e.domains);
+  const byTasks = shares(episodes, series, (e) => [String(e.tasks)]);
+  return { runs, byDomain, byTasks, episodes, details };
 }

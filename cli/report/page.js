@@ -73,20 +73,22 @@
 
   function plots(byDomain, byTasks) {
     const points = [];
+    const severalModes = new Set(DATA.runs.map((run) => (run.manifest || {}).mode)).size > 1;
     DATA.runs.forEach((run) => {
       for (const { agent, summary } of run.summary) {
         const m = summary.metrics;
-        points.push({ agent, mode: (run.manifest || {}).mode || '?', success: m.taskSuccess.mean, low: m.taskSuccess.low, high: m.taskSuccess.high, efficiency: m.successWeightedBoundRatio.mean });
+        const mode = (run.manifest || {}).mode || '?';
+        points.push({ agent, mode, series: severalModes ? `${agent} [${mode}]` : agent, success: m.taskSuccess.mean, low: m.taskSuccess.low, high: m.taskSuccess.high, efficiency: m.successWeightedBoundRatio.mean });
       }
     });
     plot('plot-scatter', {
       title: 'success vs efficiency (success-weighted bound/makespan)', width: 360, height: 260, data: { values: points },
       layer: [
-        { mark: { type: 'rule' }, encoding: { x: { field: 'efficiency', type: 'quantitative' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color: { field: 'agent' } } },
-        { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'efficiency', type: 'quantitative', title: 'bound/makespan (success-weighted)' }, y: { field: 'success', type: 'quantitative', title: 'task success', axis: { format: '%' } }, color: { field: 'agent', type: 'nominal' }, tooltip: [{ field: 'agent' }, { field: 'success', format: '.1%' }, { field: 'efficiency', format: '.2f' }] } },
+        { mark: { type: 'rule' }, encoding: { x: { field: 'efficiency', type: 'quantitative' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color: { field: 'series' } } },
+        { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'efficiency', type: 'quantitative', title: 'bound/makespan (success-weighted)' }, y: { field: 'success', type: 'quantitative', title: 'task success', axis: { format: '%' } }, color: { field: 'series', type: 'nominal', title: 'agent' }, tooltip: [{ field: 'series', title: 'agent' }, { field: 'success', format: '.1%' }, { field: 'efficiency', format: '.2f' }] } },
       ],
     });
-    const agents = new Set(points.map((p) => p.agent)).size;
+    const agents = new Set(points.map((p) => p.series)).size;
     // Wide enough for every (group, agent) bar to stay visible.
     const bars = (id, title, values, x) => plot(id, {
       title, width: Math.min(1100, Math.max(360, new Set(values.map((v) => v.group)).size * agents * 6)), height: 220, data: { values },
@@ -100,7 +102,7 @@
       plot('plot-mode', {
         title: 'sync vs async', width: 360, height: 220, data: { values: points },
         layer: [
-          { mark: 'bar', encoding: { x: { field: 'agent', type: 'nominal' }, xOffset: { field: 'mode' }, y: { field: 'success', type: 'quantitative', axis: { format: '%' } }, color: { field: 'mode', type: 'nominal' } } },
+          { mark: 'bar', encoding: { x: { field: 'agent', type: 'nominal' }, xOffset: { field: 'mode' }, y: { field: 'success', type: 'quantitative', title: 'task success (95% interval)', axis: { format: '%' } }, color: { field: 'mode', type: 'nominal' } } },
           { mark: 'rule', encoding: { x: { field: 'agent', type: 'nominal' }, xOffset: { field: 'mode' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
         ],
       });

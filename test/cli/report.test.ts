@@ -42,12 +42,13 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const base = ['-q', '--out'];
   expect(tooltime(['run', chain, '-a', 'impatient', '-a', 'sequential', '--delivery', 'poll', '--seeds', '1..2', ...base, join(tmp, 'poll')]).status).toBe(0);
+  expect(tooltime(['run', chain, '-a', 'impatient', '-a', 'sequential', '--mode', 'sync', '--seeds', '1..2', ...base, join(tmp, 'sync')]).status).toBe(0);
   server = await startChatServer(chainModel);
   const model = await run(['run', chain, '-a', 'openai:test-model', '--base-url', server.url, '--price', 'in=1,out=2', ...base, join(tmp, 'model')], { ...process.env, OPENAI_API_KEY: KEY });
   expect(model.stderr).toBe('');
   expect(model.status).toBe(0);
   report = join(tmp, 'report.html');
-  const r = tooltime(['report', join(tmp, 'poll'), join(tmp, 'model'), '--out', report]);
+  const r = tooltime(['report', join(tmp, 'poll'), join(tmp, 'model'), join(tmp, 'sync'), '--out', report]);
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   // A fresh profile (--user-data-dir) each run: playwright passes it itself.
@@ -104,7 +105,8 @@ describe('tooltime report in chromium', () => {
     for (const agent of ['impatient', 'sequential']) {
       const mine = lines.filter((l) => l.agent === agent);
       const expected = mine.filter((l) => l.score.success).length / mine.length;
-      const cells = shares.filter((s) => s.agent === agent);
+      // The report also holds a sync run: series are named with their mode.
+      const cells = shares.filter((s) => s.agent === `${agent} [async]`);
       expect(cells.length).toBe(2);
       const { low, high } = wilson(expected * mine.length, mine.length);
       for (const c of cells) {
@@ -112,8 +114,13 @@ describe('tooltime report in chromium', () => {
         expect(c.text).toContain(`[${(100 * low).toFixed(1)}%, ${(100 * high).toFixed(1)}%]`);
       }
     }
-    expect(shares.find((s) => s.agent === 'sequential')!.value).toBe(1);
+    expect(shares.find((s) => s.agent === 'sequential [async]')!.value).toBe(1);
+    expect(shares.filter((s) => s.agent === 'impatient [sync]').length).toBe(2);
+    // Both modes were run: the sync-vs-async plot is drawn, one bar per (agent, mode).
+    expect(await page.locator('#plot-mode svg').count()).toBe(1);
+    expect(await page.locator('table.board[data-run="2"] td.metric').count()).toBe(2 * 7);
     await page.screenshot({ path: join(SHOTS, 'overview.png') });
+    await page.locator('#plots').screenshot({ path: join(SHOTS, 'plots.png') });
     await page.close();
     expect(errors).toEqual([]);
   });
