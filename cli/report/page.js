@@ -304,7 +304,11 @@
         el('h4', {}, `request ${ev.decision} at ${ms(ev.timeUs - ev.thinkUs)} — ${usage.promptTokens} prompt + ${usage.completionTokens} completion tokens${usage.estimated ? ' (estimated)' : ''}${cost}, think ${ms(ev.thinkUs)}${note.latencyMs !== null && note.latencyMs !== undefined ? `, latency ${note.latencyMs} ms` : ''}`));
       for (const m of fresh) {
         const who = m.role === 'tool' ? `tool result ${m.tool_call_id || ''}` : m.role;
-        const body = el('div', { class: 'msg ' + m.role }, el('b', {}, who + ': '), el('pre', {}, m.content === null || m.content === undefined ? '' : text(m.content)));
+        const content = el('pre', {}, m.content === null || m.content === undefined ? '' : text(m.content));
+        // The system prompt is the same long text in every episode: folded, one click to read.
+        const body = m.role === 'system'
+          ? el('details', { class: 'msg system' }, el('summary', {}, `system prompt (${text(m.content).length} characters)`), content)
+          : el('div', { class: 'msg ' + m.role }, el('b', {}, who + ': '), content);
         for (const tc of m.tool_calls || []) body.append(el('div', { class: 'tool-call' }, `→ ${tc.function.name} [${tc.id}] ${tc.function.arguments}`));
         turn.append(body);
       }

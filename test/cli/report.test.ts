@@ -159,7 +159,9 @@ describe('tooltime report in chromium', () => {
     }
     // Each reply appears once: not again as the next request's first message.
     expect(await page.locator('#episode .msg.assistant').count()).toBe(0);
-    await page.screenshot({ path: join(SHOTS, 'episode-model.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'episode-model-full.png'), fullPage: true });
+    await page.locator('#episode .transcript .turn >> nth=2').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, 'episode-model.png') });
     await page.close();
     expect(errors).toEqual([]);
   });
