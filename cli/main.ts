@@ -10,6 +10,7 @@ import { endQuietlyOnClosedPipe, EXIT_BAD_INPUT, reportAndExit } from './errors.
 import { registerAgents } from './commands/agents.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerReplay } from './commands/replay.js';
+import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSchema } from './commands/schema.js';
 import { registerScore } from './commands/score.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerStress(program);
   registerReplay(program);
   registerScore(program);
+  registerReport(program);
   return program;
 }
 

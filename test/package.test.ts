@@ -103,6 +103,8 @@ describe('npm pack', () => {
       'agents/llm/prompts/system-v1.md',
       'replays/FORMAT.md',
       'docs/API.md',
+      // tooltime report reads its page script from the package at run time.
+      'cli/report/page.js',
       // LICENSE is added on main; npm packs it whenever the repository has one.
       ...(existsSync(join(ROOT, 'LICENSE')) ? ['LICENSE'] : []),
     ];
@@ -141,5 +143,16 @@ describe('the tarball installed in an empty project', () => {
     expect(run(bin, ['--version'], project).stdout.trim()).toBe(version);
     const validated = run(bin, ['validate', join(project, 'node_modules', 'tooltime', 'scenarios', 'examples')], project);
     expect(validated.stdout).toMatch(/chain\.json: ok/);
+  });
+
+  it('writes a report from the installed package: its page script and the vega builds inlined', () => {
+    const bin = join(project, 'node_modules', '.bin', 'tooltime');
+    const chain = join(project, 'node_modules', 'tooltime', 'scenarios', 'examples', 'chain.json');
+    run(bin, ['run', chain, '-a', 'sequential', '-q', '--out', join(project, 'run')], project);
+    run(bin, ['report', join(project, 'run'), '--out', join(project, 'report.html')], project);
+    const html = readFileSync(join(project, 'report.html'), 'utf8');
+    expect(html).toContain("The report page's script");
+    expect(html).toMatch(/vegaEmbed/);
+    expect(html).not.toMatch(/<script[^>]+src=/);
   });
 });
