@@ -57,6 +57,11 @@ export interface ExperimentOptions {
    * necessarily in the fixed order): its recorder has been finished. A throw stops the run.
    */
   readonly onComplete?: (record: EpisodeRecord) => void;
+  /**
+   * An episode already run (a resumed run's kept record), returned as its result without running
+   * it again; null runs it. Keyed by the agent spec as given.
+   */
+  readonly done?: (key: EpisodeKey) => EpisodeRecord | null;
   /** What an episode's agent consumed (a model's tokens and cost), from its events; null for none. */
   readonly usageOf?: (events: readonly EpisodeEvent[]) => EpisodeUsage | null;
 }
@@ -176,6 +181,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
 
   const runJob = async (job: (typeof jobs)[number]): Promise<EpisodeRecord> => {
     const { instance, seed, agent } = job;
+    const kept = options.done?.({ instance: instance.scenario.id, agent, seed }) ?? null;
+    if (kept !== null) return kept;
     const made = options.makeAgent(agent);
     const recorder = options.recorder?.({ instance: instance.scenario.id, agent: made.spec, seed }, instance.scenario) ?? null;
     let episode: Episode;
