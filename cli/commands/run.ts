@@ -9,13 +9,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentEntries, agentMaker, canonicalSpec, isModelSpec, isModuleSpec } from '../../agents/index.js';
 import { canonicalJson } from '../../scenarios/spec/canonical.js';
-import { runExperiment, type AgentSummary, type EpisodeKey, type EpisodeRecorder, type ExperimentInstance, type ExperimentResult } from '../../scenarios/experiment.js';
+import { runExperiment, type AgentSummary, type EpisodeKey, type EpisodeRecord, type EpisodeRecorder, type ExperimentInstance, type ExperimentResult } from '../../scenarios/experiment.js';
 import type { Scenario } from '../../scenarios/spec/schema.js';
 import { ReplayRecorder } from '../../replays/index.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
 import { checkDistinct, defaultInstances, loadInstances } from '../instances.js';
 import { addLlmOptions, formatUsage, modelSetup, usageByAgent, type LlmFlags } from '../llm.js';
-import { EXIT_EPISODES_ERRORED, UsageError } from '../errors.js';
+import { EXIT_EPISODES_ERRORED, EXIT_STOPPED, UsageError } from '../errors.js';
+import { dryRun, formatDryRun } from '../estimate.js';
 import { checkOutFile } from '../output-paths.js';
 import { EPISODES_FILE, makeRunManifest, prepareRunDir, readRunManifest, REPLAYS_DIR, SUMMARY_FILE, writeAtomically, writeRunManifest, type RunRequest } from '../run-dir.js';
 import { RunOutput, runOrder, summaryDocument, writeSummary } from '../run-output.js';
@@ -44,6 +45,8 @@ export interface RunOptions extends LlmFlags {
   readonly limit?: string;
   readonly by?: string[];
   readonly format?: string;
+  readonly dryRun?: boolean;
+  readonly maxCost?: string;
 }
 
 /** `N` or `A..B` (inclusive) into a list of seeds. */
@@ -143,10 +146,6 @@ function markEnded(dir: string): void {
 export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
   // No agent named: the baselines and the failure-mode agents, so the quality columns show contrast.
   const agents = (options.agent ?? agentEntries().map((e) => e.name)).map((spec) => (isModuleSpec(spec) ? spec : canonicalSpec(spec)));
-  // A run directory keeps its model agents' responses, so a resumed run pays for none twice.
-  if (options.out !== undefined && options.cache === undefined && agents.some(isModelSpec)) options = { ...options, cache: join(options.out, 'cache') };
-  const models = modelSetup(agents, options, await agentMaker(agents.filter((s) => !isModelSpec(s))));
-  const makeAgent = models.makeAgent;
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
   if (!(Number.isSafeInteger(concurrency) && concurrency > 0)) throw new UsageError(`--concurrency must be a positive integer, got "${options.concurrency}"`);
   const seeds = parseSeeds(options.seed, options.seeds);
@@ -160,6 +159,15 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   if (options.record !== undefined && total !== 1) throw new UsageError(`--record FILE records one episode, but this run has ${total}: use --out DIR for one replay per episode`);
   checkDistinct(instances, agents);
   if (options.record !== undefined) checkOutFile(options.record);
+  if (options.dryRun === true) {
+    process.stdout.write(formatDryRun(dryRun(instances, agents, seeds.length, { mode, delivery }, options.price)));
+    return;
+  }
+  const maxCost = parseMaxCost(options.maxCost);
+  // A run directory keeps its model agents' responses, so a resumed run pays for none twice.
+  if (options.out !== undefined && options.cache === undefined && agents.some(isModelSpec)) options = { ...options, cache: join(options.out, 'cache') };
+  const models = modelSetup(agents, options, await agentMaker(agents.filter((s) => !isModelSpec(s))));
+  const makeAgent = models.makeAgent;
   const format = parseFormat(options.json === true ? 'json' : options.format);
   const by = options.by ?? [];
   const tags = instanceTags(instances);
@@ -176,11 +184,24 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const bar = showProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'episodes [{bar}] {value}/{total} {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   bar?.start(total, 0);
   const done = (key: EpisodeKey) => kept.get(episodeKeyId(key))?.record ?? null;
+  // --max-cost: the cost recorded so far (kept episodes' too); no episode starts once it is reached.
+  const keptRecords = new Set([...kept.values()].map((k) => k.record));
+  let spent = [...keptRecords].reduce((sum, r) => sum + (r.usage?.costUsd ?? 0), 0);
+  const onComplete = (record: EpisodeRecord) => {
+    if (!keptRecords.has(record)) spent += record.usage?.costUsd ?? 0;
+    output?.complete(record);
+  };
+  const stop = maxCost === null ? undefined : () => spent >= maxCost;
   let result: ExperimentResult;
   let tables: Breakdown[] = [];
   try {
-    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, done, ...(recorder === undefined ? {} : { recorder }), ...(output === null ? {} : { onComplete: output.complete }), ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
+    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, done, onComplete, ...(stop === undefined ? {} : { stop }), ...(recorder === undefined ? {} : { recorder }), ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
     bar?.stop();
+    if (result.stopped === true) {
+      await output?.stop();
+      reportStopped(result, total, spent, options);
+      return;
+    }
     tables = breakdowns(result.episodes, (id) => tags[id], by);
     await output?.finish(result, summaryDocument(result, { seeds, mode, delivery }, tables));
     if (output !== null && options.out !== undefined) markEnded(options.out);
@@ -199,6 +220,20 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, EPISODES_FILE)}, ${join(options.out, SUMMARY_FILE)}${options.record === undefined ? ` and one replay per episode in ${join(options.out, REPLAYS_DIR)}` : ''}\n`);
   if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
   reportErrored(result);
+}
+
+function parseMaxCost(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const usd = Number(text);
+  if (text.trim() === '' || !Number.isFinite(usd) || usd < 0) throw new UsageError(`--max-cost must be a non-negative number of USD, got "${text}"`);
+  return usd;
+}
+
+/** --max-cost stopped the run: what finished is in the directory, and how to go on. */
+function reportStopped(result: ExperimentResult, total: number, spent: number, options: RunOptions): void {
+  const resume = options.out === undefined ? '' : `; continue with the same command plus --resume (and a higher --max-cost)`;
+  process.stderr.write(`tooltime: --max-cost ${options.maxCost} reached ($${spent.toFixed(4)} recorded): stopped after ${result.episodes.length} of ${total} episodes, no summary${resume}\n`);
+  process.exitCode = EXIT_STOPPED;
 }
 
 /** Each instance's tags, with `tasks` (its number of tasks) unless it has such a tag. */
@@ -254,6 +289,8 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'write per-episode results (episodes.jsonl, as episodes finish), the summary (summary.json) and one replay per episode (replays/) into a new or empty directory')
     .option('--force', "with --out: reuse a directory that is not empty, removing tooltime's files from it first (run.json, episodes.jsonl, summary.json, replays/*.ttr; nothing else)")
     .option('--resume', 'continue the interrupted run in --out DIR (the same command): finished episodes are kept, the rest run')
+    .option('--dry-run', 'print the number of episodes and a cost estimate from --price, and run nothing')
+    .option('--max-cost <usd>', 'start no episode once the recorded model cost reaches USD (with --out: resumable with --resume)')
     .option('--instances <ids>', 'only these instance ids (comma-separated)')
     .option('--tag <key=value>', "only instances whose tag KEY has VALUE (a compound value's parts each match; tasks=N: N tasks); repeatable", (v: string, prev: string[] = []) => [...prev, v])
     .option('--limit <n>', 'at most the first N instances (after --sample and the filters)')
