@@ -4,7 +4,10 @@
  * match each of their parts; `tasks` is the instance's number of tasks unless it has such a tag.
  */
 import type { ExperimentInstance } from '../scenarios/experiment.js';
-import type { Scenario } from '../scenarios/spec/schema.js';
+import { existsSync } from 'node:fs';
+import { sampleIds, shippedSuiteDir, suiteTags } from '../scenarios/suite/index.js';
+import { loadScenarioFile } from '../scenarios/spec/load.js';
+import { defaultInstances } from './instances.js';
 import { UsageError } from './errors.js';
 
 export interface Selection {
@@ -29,7 +32,7 @@ export function parseSelection(flags: { instances?: string; tag?: string[]; limi
 }
 
 /** The values an instance has for a tag key: a compound value's parts; `tasks` counts tasks. */
-export function tagValues(scenario: Pick<Scenario, 'tags' | 'tasks'>, key: string): string[] {
+export function tagValues(scenario: { readonly tags: Readonly<Record<string, string>>; readonly tasks: readonly unknown[] }, key: string): string[] {
   const raw = scenario.tags[key];
   if (raw === undefined) return key === 'tasks' ? [String(scenario.tasks.length)] : [];
   return raw.split('+').map((s) => s.trim()).filter((s) => s !== '');
@@ -37,17 +40,35 @@ export function tagValues(scenario: Pick<Scenario, 'tags' | 'tasks'>, key: strin
 
 /** Instances in their order that pass every filter, then the first `limit`; none left is an error. */
 export function selectInstances(instances: readonly ExperimentInstance[], sel: Selection): ExperimentInstance[] {
-  let out = [...instances];
+  return selectEntries(instances, (i) => i.scenario.id, (i, key) => tagValues(i.scenario, key), sel);
+}
+
+/** `selectInstances` over anything with an id and tags (the suite's index, before loading). */
+export function selectEntries<T>(entries: readonly T[], idOf: (e: T) => string, valuesOf: (e: T, key: string) => string[], sel: Selection): T[] {
+  let out = [...entries];
   if (sel.instances !== null) {
-    const known = new Set(out.map((i) => i.scenario.id));
+    const known = new Set(out.map(idOf));
     const missing = sel.instances.filter((id) => !known.has(id));
     if (missing.length > 0) throw new UsageError(`--instances: no instance "${missing[0]}" among the ${out.length} loaded`);
     const wanted = new Set(sel.instances);
-    out = out.filter((i) => wanted.has(i.scenario.id));
+    out = out.filter((e) => wanted.has(idOf(e)));
   }
-  for (const { key, value } of sel.tags) out = out.filter((i) => tagValues(i.scenario, key).includes(value));
+  for (const { key, value } of sel.tags) out = out.filter((e) => valuesOf(e, key).includes(value));
   if (out.length === 0) throw new UsageError(`no instance matches ${describeSelection(sel)}`);
   return sel.limit === null ? out : out.slice(0, sel.limit);
+}
+
+/**
+ * The shipped suite's instances chosen by `sample` and `sel` from its index's tags, loading only
+ * those chosen (the whole suite takes seconds to load and validate); the examples without it.
+ */
+export function selectDefault(sample: number | null, sel: Selection): ExperimentInstance[] {
+  const dir = shippedSuiteDir();
+  if (!existsSync(dir)) return selectInstances(defaultInstances(sample), sel);
+  const all = suiteTags(dir);
+  const sampled = sample === null || sample >= all.length ? all : sampleIds(all, sample);
+  const chosen = selectEntries(sampled, (e) => e.id, (e, key) => tagValues({ tags: e.tags, tasks: [] }, key), sel);
+  return chosen.map((e) => ({ file: e.file, scenario: loadScenarioFile(e.file) }));
 }
 
 export function describeSelection(sel: Selection): string {

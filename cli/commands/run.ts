@@ -13,7 +13,7 @@ import { runExperiment, type AgentSummary, type EpisodeKey, type EpisodeRecord, 
 import type { Scenario } from '../../scenarios/spec/schema.js';
 import { ReplayRecorder } from '../../replays/index.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
-import { checkDistinct, defaultInstances, loadInstances } from '../instances.js';
+import { checkDistinct, loadInstances } from '../instances.js';
 import { addLlmOptions, formatUsage, modelSetup, usageByAgent, type LlmFlags } from '../llm.js';
 import { EXIT_EPISODES_ERRORED, EXIT_STOPPED, UsageError } from '../errors.js';
 import { dryRun, formatDryRun } from '../estimate.js';
@@ -21,7 +21,7 @@ import { checkOutFile } from '../output-paths.js';
 import { EPISODES_FILE, makeRunManifest, prepareRunDir, readRunManifest, REPLAYS_DIR, SUMMARY_FILE, writeAtomically, writeRunManifest, type RunRequest } from '../run-dir.js';
 import { RunOutput, runOrder, summaryDocument, writeSummary } from '../run-output.js';
 import { checkSameRun, episodeKeyId, keptEpisodes, suiteDigest, type KeptEpisode } from '../resume.js';
-import { parseSelection, selectInstances } from '../select.js';
+import { parseSelection, selectDefault, selectInstances } from '../select.js';
 import { breakdowns, breakdownTableData, interleavingTableData, parseFormat, renderTables, summaryTableData, type Breakdown, type TableFormat } from '../tables.js';
 
 export { replayFileName } from '../run-output.js';
@@ -154,7 +154,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const sample = options.sample === undefined ? null : Number(options.sample);
   if (sample !== null && !(Number.isSafeInteger(sample) && sample > 0)) throw new UsageError(`--sample must be a positive integer, got "${options.sample}"`);
   const selection = parseSelection(options);
-  const instances: ExperimentInstance[] = selectInstances(paths.length === 0 ? defaultInstances(sample) : loadInstances(paths, sample), selection);
+  const instances: ExperimentInstance[] = paths.length === 0 ? selectDefault(sample, selection) : selectInstances(loadInstances(paths, sample), selection);
   const total = instances.length * seeds.length * agents.length;
   if (options.record !== undefined && total !== 1) throw new UsageError(`--record FILE records one episode, but this run has ${total}: use --out DIR for one replay per episode`);
   checkDistinct(instances, agents);
