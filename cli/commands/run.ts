@@ -164,10 +164,9 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     return;
   }
   const maxCost = parseMaxCost(options.maxCost);
-  // A run directory keeps its model agents' responses, so a resumed run pays for none twice.
-  if (options.out !== undefined && options.cache === undefined && agents.some(isModelSpec)) options = { ...options, cache: join(options.out, 'cache') };
-  const models = modelSetup(agents, options, await agentMaker(agents.filter((s) => !isModelSpec(s))));
-  const makeAgent = models.makeAgent;
+  const builtIn = await agentMaker(agents.filter((s) => !isModelSpec(s)));
+  // Flags and the key are checked before the run directory is touched.
+  let models = modelSetup(agents, options, builtIn);
   const format = parseFormat(options.json === true ? 'json' : options.format);
   const by = options.by ?? [];
   const tags = instanceTags(instances);
@@ -175,6 +174,9 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   if (unknown !== undefined) throw new UsageError(`--by ${unknown}: no instance of the run has a "${unknown}" tag`);
   const opened = openRunOutput(paths, options, { by, instanceTags: tags, sample, instances: instances.length, agents, seeds, mode, delivery, concurrency, selection, instanceIds: instances.map((i) => i.scenario.id), suiteDigest: suiteDigest(instances), command: process.argv.slice(2) });
   const output = opened?.output ?? null;
+  // A run directory keeps its model agents' responses (DIR/cache unless --cache), so a resumed run pays for none twice.
+  if (options.out !== undefined && options.cache === undefined && agents.some(isModelSpec)) models = modelSetup(agents, { ...options, cache: join(options.out, 'cache') }, builtIn);
+  const makeAgent = models.makeAgent;
   const kept = opened?.kept ?? new Map<string, KeptEpisode>();
   const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
   const where = paths.length === 0 ? 'the default suite' : paths.join(' ');

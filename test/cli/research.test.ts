@@ -8,10 +8,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endsWithTrailer } from '../../cli/resume.js';
 import { pct } from '../../cli/tables.js';
 import { MAIN, ROOT, hasStackTrace, tooltime } from '../support/cli.js';
+import { chainModel, startChatServer, type ChatServer } from '../support/llm-server.js';
 
 const examples = join(ROOT, 'scenarios', 'examples');
 const suiteIndex = join(ROOT, 'scenarios', 'suites', 'asynctool', 'index.json');
@@ -259,4 +260,62 @@ describe('table cells', () => {
     expect(pct({ n: 0, mean: null, sd: null, interval: null, low: null, high: null })).toBe('-');
     expect(pct({ n: 4, mean: 0.5, sd: null, interval: 'wilson', low: 0.15, high: 0.85 })).toBe('50.0% [15.0, 85.0]');
   });
+});
+
+describe('a model run: --max-cost, and a response cache in the run directory', () => {
+  let server: ChatServer;
+  beforeAll(async () => {
+    server = await startChatServer(chainModel);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  /** Runs the command line without blocking this process (the server lives here). */
+  const run = (args: readonly string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const env = { ...process.env, OPENAI_API_KEY: 'sk-test' };
+      delete env['OPENAI_BASE_URL'];
+      const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+  const essentials = (dir: string) => wholeLines(dir).map((l) => {
+    const e = JSON.parse(l);
+    return [e.instance, e.agent, e.seed, e.endReason, e.makespanUs, e.score, e.usage.costUsd];
+  });
+
+  it('--max-cost stops starting episodes (exit 4, resumable); --resume finishes without asking again for what DIR/cache holds', async () => {
+    const out = join(tmp, 'model');
+    const args = ['run', join(examples, 'chain.json'), '-a', 'openai:test-model', '--seeds', '1..4', '--base-url', server.url, '--price', 'in=1,out=2', '--out', out, '-q'];
+    const stopped = await run([...args, '--max-cost', '0.000001']);
+    expect(stopped.status).toBe(4);
+    expect(stopped.stderr).toMatch(/^tooltime: --max-cost 0\.000001 reached \(\$0\.\d+ recorded\): stopped after 1 of 4 episodes, no summary; continue with the same command plus --resume/);
+    expect(stopped.stderr.trim().split('\n')).toHaveLength(1);
+    expect(wholeLines(out)).toHaveLength(1);
+    expect(existsSync(join(out, 'summary.json'))).toBe(false);
+    expect(readdirSync(join(out, 'cache')).length).toBeGreaterThan(0);
+    // Still at the cap: nothing starts, nothing is asked.
+    const asked = server.requests.length;
+    expect((await run([...args, '--resume', '--max-cost', '0.000001'])).status).toBe(4);
+    expect(server.requests.length).toBe(asked);
+    const done = await run([...args, '--resume', '--max-cost', '100']);
+    expect(done.stderr).toBe('');
+    expect(done.status).toBe(0);
+    expect(wholeLines(out)).toHaveLength(4);
+    const finished = essentials(out);
+    const summary = readFileSync(join(out, 'summary.json'), 'utf8');
+    // Episodes lost after they ran (their lines gone) run again from the cache: no request is repeated.
+    const before = server.requests.length;
+    writeFileSync(join(out, 'episodes.jsonl'), `${wholeLines(out)[0]}\n`);
+    rmSync(join(out, 'summary.json'));
+    const again = await run([...args, '--resume']);
+    expect(again.status).toBe(0);
+    expect(server.requests.length).toBe(before);
+    expect(essentials(out)).toEqual(finished);
+    expect(readFileSync(join(out, 'summary.json'), 'utf8')).toBe(summary);
+  }, 60_000);
 });
