@@ -47,7 +47,7 @@ export async function readRun(dir: string, rescore: boolean): Promise<RunRead> {
 }
 
 async function rescored(dir: string, e: EpisodeRecord & { replay?: string }, rescore: boolean): Promise<EpisodeRecord & { replay?: string }> {
-  const what = `${dir}: episode ${e.instance} / ${e.agent} / seed ${e.seed} is scored by scoring version ${e.score.scoringVersion}, this tooltime scores by version ${SCORING_VERSION}`;
+  const what = `${dir}: episode ${e.instance} / ${e.agent} / seed ${e.seed} is scored by scoring version ${e.score.scoringVersion ?? 1}, this tooltime scores by version ${SCORING_VERSION}`;
   if (!rescore) throw new UsageError(`${what}: add --rescore to re-score it from its replay (scores of different versions are never mixed)`);
   if (e.replay === undefined) throw new UsageError(`${what}, and it has no replay to re-score`);
   let summary;

@@ -218,6 +218,9 @@ describe('tables: --by, summarize, compare, --format', () => {
     writeFileSync(path, readFileSync(path, 'utf8').replace('"scoringVersion":2', '"scoringVersion":1'));
     refused(['summarize', dir], /is scored by scoring version 1, this tooltime scores by version 2: add --rescore/);
     refused(['compare', dir, byDir], /scoring version 1/);
+    // Scores stored before versions were recorded are version 1.
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"scoringVersion":1,', ''));
+    refused(['summarize', dir], /is scored by scoring version 1, this tooltime scores by version 2: add --rescore/);
     expect(ok(['summarize', dir, '--rescore', '--format', 'json'])).toBe(readFileSync(join(dir, 'summary.json'), 'utf8'));
   });
 
