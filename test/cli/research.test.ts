@@ -277,7 +277,7 @@ describe('a model run: --max-cost, and a response cache in the run directory', (
   /** Runs the command line without blocking this process (the server lives here). */
   const run = (args: readonly string[]) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const env = { ...process.env, OPENAI_API_KEY: 'sk-test' };
+      const env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: 'sk-test' };
       delete env['OPENAI_BASE_URL'];
       const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
       let stdout = '';
