@@ -13,6 +13,8 @@ export class UsageError extends Error {
 export const EXIT_BAD_INPUT = 1;
 export const EXIT_INTERNAL = 2;
 export const EXIT_EPISODES_ERRORED = 3;
+/** `run --max-cost` stopped starting episodes: the run is unfinished (resumable), not failed. */
+export const EXIT_STOPPED = 4;
 
 /** Errors from lower layers that describe bad input rather than a bug (matched by name). */
 const INPUT_ERROR_NAMES = new Set(['UsageError', 'ScenarioError', 'DistributionError', 'ReplayError', 'ReplayWriteError', 'AgentSpecError', 'TimeError', 'CommanderError']);

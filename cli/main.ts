@@ -16,6 +16,8 @@ import { registerSchema } from './commands/schema.js';
 import { registerScore } from './commands/score.js';
 import { registerStress } from './commands/stress.js';
 import { registerSuite } from './commands/suite.js';
+import { registerSummarize } from './commands/summarize.js';
+import { registerCompare } from './commands/compare.js';
 import { registerValidate } from './commands/validate.js';
 
 export function buildProgram(): Command {
@@ -36,6 +38,8 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerScore(program);
   registerReport(program);
+  registerSummarize(program);
+  registerCompare(program);
   return program;
 }
 

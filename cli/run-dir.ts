@@ -15,6 +15,7 @@ import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, read
 import { join } from 'node:path';
 import { assertInvariant } from '../engine/assert.js';
 import { tooltimeVersion } from '../replays/index.js';
+import { SCORING_VERSION } from '../scenarios/scoring/version.js';
 import { fsReason } from '../scenarios/spec/load.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import { prepareOutDir } from './output-paths.js';
@@ -56,7 +57,35 @@ export interface RunManifest {
   readonly concurrency: number;
   /** Model agents' flags as given (`--base-url` without credentials); empty when none was. */
   readonly model: Readonly<Record<string, string>>;
+  /** The scoring version episodes are scored by. */
+  readonly scoringVersion: number;
+  /** `--instances`, `--tag`, `--limit` as given (null, [], null: none). */
+  readonly selection: RunSelection;
+  /** `--by` keys: summary.json holds their breakdowns. */
+  readonly by: readonly string[];
+  /** The instances run, in order, and a digest of their canonical content. */
+  readonly instanceIds: readonly string[];
+  readonly suiteDigest: string;
+  /** Each instance's tags (with `tasks`), for breakdowns rebuilt from the directory. */
+  readonly instanceTags: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The command line (arguments after `tooltime`) and the circumstances; not compared on resume. */
+  readonly command: readonly string[];
+  readonly node: string;
+  readonly startedAt: string;
+  /** When each `--resume` started. */
+  readonly resumedAt: readonly string[];
+  /** When the run last finished; null while it has not. */
+  readonly endedAt: string | null;
 }
+
+export interface RunSelection {
+  readonly instances: readonly string[] | null;
+  readonly tags: ReadonlyArray<{ readonly key: string; readonly value: string }>;
+  readonly limit: number | null;
+}
+
+/** The fields of run.json that determine a run's results: `--resume` refuses when any differs. */
+export const DETERMINING: ReadonlyArray<keyof RunManifest> = ['tooltime', 'scenarios', 'cwd', 'sample', 'selection', 'by', 'instanceIds', 'suiteDigest', 'agents', 'seeds', 'mode', 'delivery', 'model', 'scoringVersion'];
 
 /** Writes `text` to `path` whole or not at all: a temporary file, synced, renamed over it. */
 export function writeAtomically(path: string, text: string): void {
@@ -84,6 +113,12 @@ export interface RunRequest {
   readonly concurrency: number;
   /** Model flags as given (keys as RunOptions names them). */
   readonly model: Readonly<Record<string, string>>;
+  readonly selection: RunSelection;
+  readonly by: readonly string[];
+  readonly instanceIds: readonly string[];
+  readonly suiteDigest: string;
+  readonly instanceTags: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly command: readonly string[];
 }
 
 export function makeRunManifest(run: RunRequest): RunManifest {
@@ -106,6 +141,17 @@ export function makeRunManifest(run: RunRequest): RunManifest {
     delivery: run.delivery,
     concurrency: run.concurrency,
     model,
+    scoringVersion: SCORING_VERSION,
+    selection: run.selection,
+    by: [...run.by],
+    instanceIds: [...run.instanceIds],
+    suiteDigest: run.suiteDigest,
+    instanceTags: run.instanceTags,
+    command: [...run.command],
+    node: process.version,
+    startedAt: new Date().toISOString(),
+    resumedAt: [],
+    endedAt: null,
   };
 }
 

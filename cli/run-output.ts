@@ -24,11 +24,13 @@ import { assertInvariant } from '../engine/assert.js';
 import { isModelSpec, isModuleSpec } from '../agents/index.js';
 import { FileSink, ReplayRecorder, ReplayWriter, type ReplaySink } from '../replays/index.js';
 import { canonicalJson } from '../scenarios/spec/canonical.js';
-import type { EpisodeKey, EpisodeRecord, EpisodeRecorder, ExperimentResult } from '../scenarios/experiment.js';
+import type { AgentSummary, EpisodeKey, EpisodeRecord, EpisodeRecorder, ExperimentResult } from '../scenarios/experiment.js';
+import { SCORING_VERSION } from '../scenarios/scoring/version.js';
 import { fsReason } from '../scenarios/spec/load.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { Scenario } from '../scenarios/spec/schema.js';
 import { UsageError } from './errors.js';
+import type { Breakdown } from './tables.js';
 import { EPISODES_FILE, REPLAYS_DIR, SUMMARY_FILE, writeAtomically } from './run-dir.js';
 
 /** How often a run that waits (on a model) looks for lines to append. */
@@ -53,9 +55,31 @@ export function runOrder(records: readonly EpisodeRecord[]): EpisodeRecord[] {
   return [...records].sort((a, b) => instance.get(a.instance)! - instance.get(b.instance)! || agent.get(a.agent)! - agent.get(b.agent)! || seed.get(a.seed)! - seed.get(b.seed)!);
 }
 
+/**
+ * summary.json, and `run --json` (which adds model usage): what was run and one summary per agent.
+ * Nothing of the circumstances (times, Node, the command line: run.json has those), so two runs
+ * of the same command give the same bytes.
+ */
+export interface SummaryDocument {
+  readonly scoringVersion: number;
+  readonly instances: number;
+  readonly seeds: readonly number[];
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+  readonly agents: readonly AgentSummary[];
+  /** `--by KEY`: present only when asked. */
+  readonly breakdowns?: readonly Breakdown[];
+}
+
+export function summaryDocument(result: ExperimentResult, world: { readonly seeds?: readonly number[]; readonly mode: Mode; readonly delivery: Delivery }, by: readonly Breakdown[] = []): SummaryDocument {
+  const instances = new Set(result.episodes.map((e) => e.instance)).size;
+  const seeds = world.seeds ?? [...new Set(runOrder(result.episodes).map((e) => e.seed))].sort((a, b) => a - b);
+  return { scoringVersion: SCORING_VERSION, instances, seeds: [...seeds], mode: world.mode, delivery: world.delivery, agents: result.summaries, ...(by.length === 0 ? {} : { breakdowns: by }) };
+}
+
 /** Writes summary.json whole or not at all. */
-export function writeSummary(dir: string, result: ExperimentResult): void {
-  writeOwn(join(dir, SUMMARY_FILE), `${JSON.stringify(result.summaries, null, 2)}\n`);
+export function writeSummary(dir: string, doc: SummaryDocument): void {
+  writeOwn(join(dir, SUMMARY_FILE), `${JSON.stringify(doc, null, 2)}\n`);
 }
 
 function writeOwn(path: string, text: string): void {
@@ -119,8 +143,12 @@ export interface RunOutputOptions {
   readonly dir: string;
   readonly mode: Mode;
   readonly delivery: Delivery;
+  /** The run's seeds (default: those its episodes have). */
+  readonly seeds?: readonly number[];
   /** `--record FILE`: the run's one episode is recorded there instead of under DIR/replays. */
   readonly record?: string;
+  /** A resumed run: episodes.jsonl holds the kept lines already, and is appended to. */
+  readonly append?: boolean;
 }
 
 export class RunOutput {
@@ -142,7 +170,7 @@ export class RunOutput {
     this.dir = options.dir;
     this.logPath = join(this.dir, EPISODES_FILE);
     try {
-      this.log = openSync(this.logPath, 'w');
+      this.log = openSync(this.logPath, options.append === true ? 'a' : 'w');
     } catch (error) {
       throw new UsageError(`cannot write ${this.logPath}: ${fsReason(error)}`);
     }
@@ -164,9 +192,16 @@ export class RunOutput {
     return ReplayRecorder.open(sink, { scenario, agent: key.agent, seed: key.seed, mode: this.options.mode, delivery: this.options.delivery });
   };
 
+  /** A kept episode of a resumed run: its line, as episodes.jsonl holds it, goes into the final file. */
+  adopt(record: EpisodeRecord, line: string): void {
+    this.lines.set(record, line);
+  }
+
   /** Pass as ExperimentOptions.onComplete: the episode's line waits for its replay (see above). */
   readonly complete = (record: EpisodeRecord): void => {
     if (this.failure !== null) throw this.failure;
+    // A kept episode (adopt) is in episodes.jsonl already.
+    if (this.lines.has(record)) return;
     const file = this.files.get(episodeId(record));
     assertInvariant(file !== undefined && file.closedIn !== null, 'run output', 'a finished episode has a closed replay');
     const line = `${canonicalJson({ ...record, replay: file.name })}\n`;
@@ -179,7 +214,7 @@ export class RunOutput {
    * The run went to its end: waits for every replay, logs the last lines, rewrites episodes.jsonl
    * in the run's order and writes summary.json. Throws the writer's failure, if any (then `stop()`).
    */
-  async finish(result: ExperimentResult): Promise<void> {
+  async finish(result: ExperimentResult, summary: SummaryDocument = summaryDocument(result, this.options)): Promise<void> {
     clearInterval(this.timer);
     await this.writer?.close();
     this.drain();
@@ -187,7 +222,7 @@ export class RunOutput {
     this.closeLog();
     assertInvariant(result.episodes.every((r) => this.lines.has(r)), 'run output', 'every episode of the result has its line');
     writeOwn(this.logPath, runOrder(result.episodes).map((r) => this.lines.get(r)!).join(''));
-    writeSummary(this.dir, result);
+    writeSummary(this.dir, summary);
   }
 
   /**

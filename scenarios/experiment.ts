@@ -57,6 +57,16 @@ export interface ExperimentOptions {
    * necessarily in the fixed order): its recorder has been finished. A throw stops the run.
    */
   readonly onComplete?: (record: EpisodeRecord) => void;
+  /**
+   * An episode already run (a resumed run's kept record), returned as its result without running
+   * it again; null runs it. Keyed by the agent spec as given.
+   */
+  readonly done?: (key: EpisodeKey) => EpisodeRecord | null;
+  /**
+   * Asked before each episode starts: true starts no more (episodes in flight finish). The result
+   * then holds the finished episodes only, and says `stopped`.
+   */
+  readonly stop?: () => boolean;
   /** What an episode's agent consumed (a model's tokens and cost), from its events; null for none. */
   readonly usageOf?: (events: readonly EpisodeEvent[]) => EpisodeUsage | null;
 }
@@ -129,6 +139,8 @@ export interface AgentSummary {
 export interface ExperimentResult {
   readonly episodes: readonly EpisodeRecord[];
   readonly summaries: readonly AgentSummary[];
+  /** `stop` stopped it before every episode ran. */
+  readonly stopped?: boolean;
 }
 
 /** The agent whose makespan a run's speedup divides, unless the experiment names another. */
@@ -176,6 +188,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
 
   const runJob = async (job: (typeof jobs)[number]): Promise<EpisodeRecord> => {
     const { instance, seed, agent } = job;
+    const kept = options.done?.({ instance: instance.scenario.id, agent, seed }) ?? null;
+    if (kept !== null) return kept;
     const made = options.makeAgent(agent);
     const recorder = options.recorder?.({ instance: instance.scenario.id, agent: made.spec, seed }, instance.scenario) ?? null;
     let episode: Episode;
@@ -192,17 +206,19 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     return { instance: instance.scenario.id, file: instance.file, agent: made.spec, seed, mode: episode.mode, delivery: episode.delivery, endReason: episode.endReason, makespanUs: episode.makespanUs, score, ...(usage === null ? {} : { usage }) };
   };
 
-  const records = await runInOrder(jobs, Math.max(1, options.concurrency ?? 1), runJob, options.onEpisode, options.onComplete);
+  const ran = await runInOrder(jobs, Math.max(1, options.concurrency ?? 1), runJob, options.onEpisode, options.onComplete, options.stop);
+  const records = ran.filter((r): r is EpisodeRecord => r !== undefined);
   const agentsInOrder = [...new Set(records.map((r) => r.agent))];
   const summaries = agentsInOrder.map((agent) => ({ agent, summary: aggregate(records.filter((r) => r.agent === agent).map((r) => ({ instance: r.instance, seed: r.seed, score: r.score }))) }));
-  return { episodes: records, summaries };
+  return { episodes: records, summaries, ...(records.length < jobs.length ? { stopped: true } : {}) };
 }
 
 /**
  * Runs `work` over `items` with up to `concurrency` at once; returns results and reports them to
- * `onResult` in input order, and to `onDone` in the order they finish.
+ * `onResult` in input order, and to `onDone` in the order they finish. Once `stop` says so, no
+ * item starts: those left have no result (undefined).
  */
-async function runInOrder<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>, onResult?: (result: R) => void, onDone?: (result: R) => void): Promise<R[]> {
+async function runInOrder<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>, onResult?: (result: R) => void, onDone?: (result: R) => void, stop?: () => boolean): Promise<Array<R | undefined>> {
   const results: Array<R | undefined> = new Array(items.length);
   const done: boolean[] = new Array(items.length).fill(false);
   let next = 0;
@@ -214,7 +230,7 @@ async function runInOrder<T, R>(items: readonly T[], concurrency: number, work: 
     }
   };
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && stop?.() !== true) {
       const index = next++;
       const result = await work(items[index]!);
       results[index] = result;
@@ -224,5 +240,5 @@ async function runInOrder<T, R>(items: readonly T[], concurrency: number, work: 
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results as R[];
+  return results;
 }

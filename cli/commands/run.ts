@@ -9,18 +9,20 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentEntries, agentMaker, canonicalSpec, isModelSpec, isModuleSpec } from '../../agents/index.js';
 import { canonicalJson } from '../../scenarios/spec/canonical.js';
-import { runExperiment, type AgentSummary, type EpisodeKey, type EpisodeRecorder, type ExperimentInstance, type ExperimentResult } from '../../scenarios/experiment.js';
+import { runExperiment, type AgentSummary, type EpisodeKey, type EpisodeRecord, type EpisodeRecorder, type ExperimentInstance, type ExperimentResult } from '../../scenarios/experiment.js';
 import type { Scenario } from '../../scenarios/spec/schema.js';
 import { ReplayRecorder } from '../../replays/index.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
-import type { Stat } from '../../scenarios/scoring/index.js';
-import { checkDistinct, defaultInstances, loadInstances } from '../instances.js';
+import { checkDistinct, loadInstances } from '../instances.js';
 import { addLlmOptions, formatUsage, modelSetup, usageByAgent, type LlmFlags } from '../llm.js';
-import { EXIT_EPISODES_ERRORED, UsageError } from '../errors.js';
+import { EXIT_EPISODES_ERRORED, EXIT_STOPPED, UsageError } from '../errors.js';
+import { dryRun, formatDryRun } from '../estimate.js';
 import { checkOutFile } from '../output-paths.js';
-import { EPISODES_FILE, makeRunManifest, prepareRunDir, REPLAYS_DIR, SUMMARY_FILE, writeAtomically, writeRunManifest, type RunRequest } from '../run-dir.js';
-import { RunOutput, runOrder, writeSummary } from '../run-output.js';
-import { table } from '../table.js';
+import { EPISODES_FILE, makeRunManifest, prepareRunDir, readRunManifest, REPLAYS_DIR, SUMMARY_FILE, writeAtomically, writeRunManifest, type RunRequest } from '../run-dir.js';
+import { RunOutput, runOrder, summaryDocument, writeSummary } from '../run-output.js';
+import { checkSameRun, episodeKeyId, keptEpisodes, suiteDigest, type KeptEpisode } from '../resume.js';
+import { parseSelection, selectDefault, selectInstances } from '../select.js';
+import { breakdowns, breakdownTableData, interleavingTableData, parseFormat, renderTables, summaryTableData, type Breakdown, type TableFormat } from '../tables.js';
 
 export { replayFileName } from '../run-output.js';
 
@@ -37,6 +39,14 @@ export interface RunOptions extends LlmFlags {
   readonly quiet?: boolean;
   readonly sample?: string;
   readonly force?: boolean;
+  readonly resume?: boolean;
+  readonly instances?: string;
+  readonly tag?: string[];
+  readonly limit?: string;
+  readonly by?: string[];
+  readonly format?: string;
+  readonly dryRun?: boolean;
+  readonly maxCost?: string;
 }
 
 /** `N` or `A..B` (inclusive) into a list of seeds. */
@@ -65,31 +75,9 @@ function parseDelivery(delivery: string): Delivery {
   return delivery;
 }
 
-/** A value with its 95% interval as [low, high] (asymmetric where the range clamps it). */
-const withInterval = (mean: number | null, low: number | null, high: number | null, f: (x: number) => string): string =>
-  mean === null ? '-' : `${f(mean)}${low === null || high === null ? '' : ` [${f(low)}, ${f(high)}]`}`;
-const pct = (s: Stat): string => withInterval(s.mean, s.low, s.high, (x) => `${(x * 100).toFixed(1)}`).replace(/^([^ ]+)/, '$1%');
-const num = (s: Stat, digits = 2): string => withInterval(s.mean, s.low, s.high, (x) => x.toFixed(digits));
-/** A secondary mean with the number of episodes it is over. */
-const ofN = (s: Stat, digits = 2): string => (s.mean === null ? '- (n=0)' : `${s.mean.toFixed(digits)} (n=${s.n})`);
-
 /** The comparison table: one row per agent. */
 export function formatSummaryTable(summaries: readonly AgentSummary[]): string {
-  return table(
-    ['agent', 'task success', 'sub-task success', 'step F1', 'violations/ep', 'bound/makespan', 'on successes', 'speedup vs seq', 'on successes', 'pass^k'],
-    summaries.map(({ agent, summary: s }) => [
-      agent,
-      pct(s.metrics.taskSuccess),
-      pct(s.metrics.subtaskSuccess),
-      num(s.metrics.f1),
-      num(s.metrics.dependencyViolations),
-      num(s.metrics.successWeightedBoundRatio),
-      ofN(s.metrics.boundRatioOfSuccesses),
-      num(s.metrics.successWeightedSpeedup),
-      ofN(s.metrics.speedupOfSuccesses),
-      s.passK.value === null ? '-' : `${pct({ n: s.instances, mean: s.passK.value, sd: null, interval: 'wilson', low: s.passK.low, high: s.passK.high })} (k=${s.passK.k})`,
-    ]),
-  );
+  return renderTables([summaryTableData(summaries)], 'text');
 }
 
 /**
@@ -97,16 +85,7 @@ export function formatSummaryTable(summaries: readonly AgentSummary[]): string {
  * same-task streak; definitions in scenarios/scoring/METRICS.md, "Interleaving").
  */
 export function formatInterleavingTable(summaries: readonly AgentSummary[]): string {
-  return table(
-    ['agent', 'switches/decision', 'mean streak', 'streaks 1 / 2 / 3 / 4+', 'switches leaving a ready step'],
-    summaries.map(({ agent, summary: s }) => [
-      agent,
-      num(s.metrics.switchesPerDecision),
-      num(s.metrics.meanStreak),
-      s.streakLengths.join(' / '),
-      pct(s.metrics.leavingReadyShare),
-    ]),
-  );
+  return renderTables([{ ...interleavingTableData(summaries), title: null }], 'text');
 }
 
 /**
@@ -116,7 +95,8 @@ export function formatInterleavingTable(summaries: readonly AgentSummary[]): str
 export function writeResults(dir: string, result: ExperimentResult): void {
   mkdirSync(dir, { recursive: true });
   writeAtomically(join(dir, EPISODES_FILE), runOrder(result.episodes).map((e) => `${canonicalJson(e)}\n`).join(''));
-  writeSummary(dir, result);
+  const first = result.episodes[0];
+  writeSummary(dir, summaryDocument(result, { mode: first?.mode ?? 'async', delivery: first?.delivery ?? 'push' }));
 }
 
 /** The model flags given, for run.json (none unless a model agent runs). */
@@ -131,19 +111,41 @@ function modelFlags(options: RunOptions, agents: readonly string[]): Record<stri
 }
 
 /** `--out DIR`: the directory made ready and marked with run.json, and the output that writes into it. */
-function openRunOutput(paths: readonly string[], options: RunOptions, asked: Omit<RunRequest, 'scenarios' | 'model'>): RunOutput | null {
+function openRunOutput(paths: readonly string[], options: RunOptions, asked: Omit<RunRequest, 'scenarios' | 'model'>): { output: RunOutput; kept: Map<string, KeptEpisode> } | null {
   const dir = options.out;
-  if (dir === undefined) return null;
-  prepareRunDir(dir, { force: options.force === true, replays: options.record === undefined });
-  writeRunManifest(dir, makeRunManifest({ ...asked, scenarios: paths, model: modelFlags(options, asked.agents) }));
-  return new RunOutput({ dir, mode: asked.mode, delivery: asked.delivery, ...(options.record === undefined ? {} : { record: options.record }) });
+  if (dir === undefined) {
+    if (options.resume === true) throw new UsageError('--resume continues a run directory: give its --out DIR');
+    return null;
+  }
+  const manifest = makeRunManifest({ ...asked, scenarios: paths, model: modelFlags(options, asked.agents) });
+  const world = { dir, mode: asked.mode, delivery: asked.delivery, seeds: asked.seeds, ...(options.record === undefined ? {} : { record: options.record }) };
+  if (options.resume !== true) {
+    prepareRunDir(dir, { force: options.force === true, replays: options.record === undefined });
+    writeRunManifest(dir, manifest);
+    return { output: new RunOutput(world), kept: new Map() };
+  }
+  if (options.force === true) throw new UsageError('give --resume or --force, not both');
+  const recorded = readRunManifest(dir);
+  checkSameRun(dir, recorded, manifest);
+  const wanted = new Set(asked.instanceIds.flatMap((instance) => asked.agents.flatMap((agent) => asked.seeds.map((seed) => episodeKeyId({ instance, agent, seed })))));
+  const kept = keptEpisodes(dir, wanted);
+  // The kept lines alone, whole, before anything is appended: a kill from here on loses none.
+  writeAtomically(join(dir, EPISODES_FILE), [...kept.values()].map((k) => k.line).join(''));
+  mkdirSync(join(dir, REPLAYS_DIR), { recursive: true });
+  writeRunManifest(dir, { ...recorded, command: manifest.command, node: manifest.node, concurrency: manifest.concurrency, resumedAt: [...(recorded.resumedAt ?? []), new Date().toISOString()], endedAt: null });
+  const output = new RunOutput({ ...world, append: true });
+  for (const k of kept.values()) output.adopt(k.record, k.line);
+  return { output, kept };
+}
+
+/** run.json's wall-clock end, once the run finished. */
+function markEnded(dir: string): void {
+  writeRunManifest(dir, { ...readRunManifest(dir), endedAt: new Date().toISOString() });
 }
 
 export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
   // No agent named: the baselines and the failure-mode agents, so the quality columns show contrast.
   const agents = (options.agent ?? agentEntries().map((e) => e.name)).map((spec) => (isModuleSpec(spec) ? spec : canonicalSpec(spec)));
-  const models = modelSetup(agents, options, await agentMaker(agents.filter((s) => !isModelSpec(s))));
-  const makeAgent = models.makeAgent;
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
   if (!(Number.isSafeInteger(concurrency) && concurrency > 0)) throw new UsageError(`--concurrency must be a positive integer, got "${options.concurrency}"`);
   const seeds = parseSeeds(options.seed, options.seeds);
@@ -151,24 +153,60 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const delivery = parseDelivery(options.delivery);
   const sample = options.sample === undefined ? null : Number(options.sample);
   if (sample !== null && !(Number.isSafeInteger(sample) && sample > 0)) throw new UsageError(`--sample must be a positive integer, got "${options.sample}"`);
-  const instances: ExperimentInstance[] = paths.length === 0 ? defaultInstances(sample) : loadInstances(paths, sample);
+  const selection = parseSelection(options);
+  const instances: ExperimentInstance[] = paths.length === 0 ? selectDefault(sample, selection) : selectInstances(loadInstances(paths, sample), selection);
   const total = instances.length * seeds.length * agents.length;
   if (options.record !== undefined && total !== 1) throw new UsageError(`--record FILE records one episode, but this run has ${total}: use --out DIR for one replay per episode`);
   checkDistinct(instances, agents);
   if (options.record !== undefined) checkOutFile(options.record);
-  const output = openRunOutput(paths, options, { sample, instances: instances.length, agents, seeds, mode, delivery, concurrency });
+  if (options.dryRun === true) {
+    process.stdout.write(formatDryRun(dryRun(instances, agents, seeds.length, { mode, delivery }, options.price)));
+    return;
+  }
+  const maxCost = parseMaxCost(options.maxCost);
+  const builtIn = await agentMaker(agents.filter((s) => !isModelSpec(s)));
+  // Flags and the key are checked before the run directory is touched.
+  let models = modelSetup(agents, options, builtIn);
+  const format = parseFormat(options.json === true ? 'json' : options.format);
+  const by = options.by ?? [];
+  const tags = instanceTags(instances);
+  const unknown = by.find((key) => !Object.values(tags).some((t) => t[key] !== undefined));
+  if (unknown !== undefined) throw new UsageError(`--by ${unknown}: no instance of the run has a "${unknown}" tag`);
+  const opened = openRunOutput(paths, options, { by, instanceTags: tags, sample, instances: instances.length, agents, seeds, mode, delivery, concurrency, selection, instanceIds: instances.map((i) => i.scenario.id), suiteDigest: suiteDigest(instances), command: process.argv.slice(2) });
+  const output = opened?.output ?? null;
+  // A run directory keeps its model agents' responses (DIR/cache unless --cache), so a resumed run pays for none twice.
+  if (options.out !== undefined && options.cache === undefined && agents.some(isModelSpec)) models = modelSetup(agents, { ...options, cache: join(options.out, 'cache') }, builtIn);
+  const makeAgent = models.makeAgent;
+  const kept = opened?.kept ?? new Map<string, KeptEpisode>();
   const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
   const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
   // The header first: on a terminal it would otherwise come after the progress bar.
-  if (options.json !== true) process.stdout.write(`${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`);
+  if (format === 'text') process.stdout.write(`${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`);
   const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
   const bar = showProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'episodes [{bar}] {value}/{total} {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   bar?.start(total, 0);
+  const done = (key: EpisodeKey) => kept.get(episodeKeyId(key))?.record ?? null;
+  // --max-cost: the cost recorded so far (kept episodes' too); no episode starts once it is reached.
+  const keptRecords = new Set([...kept.values()].map((k) => k.record));
+  let spent = [...keptRecords].reduce((sum, r) => sum + (r.usage?.costUsd ?? 0), 0);
+  const onComplete = (record: EpisodeRecord) => {
+    if (!keptRecords.has(record)) spent += record.usage?.costUsd ?? 0;
+    output?.complete(record);
+  };
+  const stop = maxCost === null ? undefined : () => spent >= maxCost;
   let result: ExperimentResult;
+  let tables: Breakdown[] = [];
   try {
-    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, ...(recorder === undefined ? {} : { recorder }), ...(output === null ? {} : { onComplete: output.complete }), ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
+    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, done, onComplete, ...(stop === undefined ? {} : { stop }), ...(recorder === undefined ? {} : { recorder }), ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
     bar?.stop();
-    await output?.finish(result);
+    if (result.stopped === true) {
+      await output?.stop();
+      reportStopped(result, total, spent, options);
+      return;
+    }
+    tables = breakdowns(result.episodes, (id) => tags[id], by);
+    await output?.finish(result, summaryDocument(result, { seeds, mode, delivery }, tables));
+    if (output !== null && options.out !== undefined) markEnded(options.out);
   } catch (error) {
     bar?.stop();
     // What was recorded is written before the run's error is reported (the writer's own failure, if
@@ -176,19 +214,48 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     await output?.stop();
     throw error;
   }
-  if (options.json === true) {
-    const usage = models.usageOf === null ? {} : { usage: usageByAgent(result.episodes) };
-    process.stdout.write(`${JSON.stringify({ instances: instances.length, seeds, mode, delivery, agents: result.summaries, ...usage }, null, 2)}\n`);
+  printRunTables(result, { seeds, mode, delivery }, tables, format, models.usageOf !== null);
+  if (format !== 'text') {
     reportErrored(result);
     return;
   }
-  process.stdout.write(`${formatSummaryTable(result.summaries)}\n`);
-  process.stdout.write(`\nInterleaving (task switches and same-task streaks over calls and answers):\n${formatInterleavingTable(result.summaries)}\n`);
-  const usage = formatUsage(result.episodes);
-  if (usage !== '') process.stdout.write(`\n${usage}\n`);
   if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, EPISODES_FILE)}, ${join(options.out, SUMMARY_FILE)}${options.record === undefined ? ` and one replay per episode in ${join(options.out, REPLAYS_DIR)}` : ''}\n`);
   if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
   reportErrored(result);
+}
+
+function parseMaxCost(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const usd = Number(text);
+  if (text.trim() === '' || !Number.isFinite(usd) || usd < 0) throw new UsageError(`--max-cost must be a non-negative number of USD, got "${text}"`);
+  return usd;
+}
+
+/** --max-cost stopped the run: what finished is in the directory, and how to go on. */
+function reportStopped(result: ExperimentResult, total: number, spent: number, options: RunOptions): void {
+  const resume = options.out === undefined ? '' : `; continue with the same command plus --resume (and a higher --max-cost)`;
+  process.stderr.write(`tooltime: --max-cost ${options.maxCost} reached ($${spent.toFixed(4)} recorded): stopped after ${result.episodes.length} of ${total} episodes, no summary${resume}\n`);
+  process.exitCode = EXIT_STOPPED;
+}
+
+/** Each instance's tags, with `tasks` (its number of tasks) unless it has such a tag. */
+export function instanceTags(instances: readonly ExperimentInstance[]): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const { scenario } of instances) out[scenario.id] = { ...scenario.tags, tasks: scenario.tags['tasks'] ?? String(scenario.tasks.length) };
+  return out;
+}
+
+/** The run's tables in `format` (json: the summary document, with model usage when models ran). */
+function printRunTables(result: ExperimentResult, world: { seeds: readonly number[]; mode: Mode; delivery: Delivery }, by: readonly Breakdown[], format: TableFormat, models: boolean): void {
+  if (format === 'json') {
+    const usage = models ? { usage: usageByAgent(result.episodes) } : {};
+    process.stdout.write(`${JSON.stringify({ ...summaryDocument(result, world, by), ...usage }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${renderTables([summaryTableData(result.summaries), interleavingTableData(result.summaries), ...by.map(breakdownTableData)], format)}\n`);
+  if (format !== 'text') return;
+  const usage = formatUsage(result.episodes);
+  if (usage !== '') process.stdout.write(`\n${usage}\n`);
 }
 
 /**
@@ -223,8 +290,16 @@ export function registerRun(program: Command): void {
     .option('--sample <n>', 'run a fixed, documented sample of N instances')
     .option('--out <dir>', 'write per-episode results (episodes.jsonl, as episodes finish), the summary (summary.json) and one replay per episode (replays/) into a new or empty directory')
     .option('--force', "with --out: reuse a directory that is not empty, removing tooltime's files from it first (run.json, episodes.jsonl, summary.json, replays/*.ttr; nothing else)")
+    .option('--resume', 'continue the interrupted run in --out DIR (the same command): finished episodes are kept, the rest run')
+    .option('--dry-run', 'print the number of episodes and a cost estimate from --price, and run nothing')
+    .option('--max-cost <usd>', 'start no episode once the recorded model cost reaches USD (with --out: resumable with --resume)')
+    .option('--instances <ids>', 'only these instance ids (comma-separated)')
+    .option('--tag <key=value>', "only instances whose tag KEY has VALUE (a compound value's parts each match; tasks=N: N tasks); repeatable", (v: string, prev: string[] = []) => [...prev, v])
+    .option('--limit <n>', 'at most the first N instances (after --sample and the filters)')
     .option('--record <file>', 'record the (single) episode as a replay file')
-    .option('--json', 'print one machine-readable summary instead of the table')
+    .option('--json', 'print one machine-readable summary instead of the table (the shape of summary.json; --format json)')
+    .option('--format <format>', 'the tables as md or csv, or json (as --json)')
+    .option('--by <key>', 'also a table per value of an instance tag (domain, pattern, mix...; tasks: number of tasks), kept in summary.json; repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('-q, --quiet', 'no progress bar')
     .option('--concurrency <n>', 'episodes run at once (useful for model agents, which wait on a network; default 1)');
   addLlmOptions(run).action(async (paths: string[], options: RunOptions) => {

@@ -194,9 +194,9 @@ describe('a run with an errored episode says how many and exits 3', () => {
 });
 
 describe('the README documents the exit codes and suite stats --check', () => {
-  it('names codes 0 to 3 and both forms of suite stats', () => {
+  it('names codes 0 to 4 and both forms of suite stats', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    expect(readme).toMatch(/^Exit codes: 0 done; 1 bad input[^\n]*; 2 an internal error;\s+3 [^.]*errored/m);
+    expect(readme).toMatch(/### Exit codes\s+0 done; 1 bad input[^;]*; 2 an internal\s+error;\s+3 some episodes errored[^;]*; 4 `--max-cost`/);
     expect(readme).toMatch(/^npx tooltime suite stats\s+#/m);
     expect(readme).toMatch(/^npx tooltime suite stats --check\s+# .*exit 1/m);
   });

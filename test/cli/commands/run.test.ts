@@ -42,7 +42,8 @@ describe('tooltime run', () => {
     const lines = readFileSync(join(out, 'episodes.jsonl'), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ agent: 'greedy-async:maxInFlight=2', seed: 3, mode: 'sync', endReason: 'completed' });
-    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toEqual(summary.agents);
+    // summary.json is --json's shape (issue 23).
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toEqual(summary);
   });
 
   it('gives the same results twice', () => {
@@ -189,7 +190,8 @@ describe('tooltime run records replays', () => {
     const r = tooltime(['run', chain, '-a', 'greedy-async', '--seed', '1', '--out', out, '--json']);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).agents[0].summary.scoringVersion).toBe(SCORING_VERSION);
-    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))[0].summary.scoringVersion).toBe(SCORING_VERSION);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).agents[0].summary.scoringVersion).toBe(SCORING_VERSION);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).scoringVersion).toBe(SCORING_VERSION);
     const lines = readFileSync(join(out, 'episodes.jsonl'), 'utf8').trim().split('\n');
     for (const line of lines) expect(JSON.parse(line).score.scoringVersion).toBe(SCORING_VERSION);
     const same = tooltime(['score', out]);
