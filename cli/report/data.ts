@@ -174,7 +174,9 @@ export function collectReport(dirs: readonly string[]): ReportData {
     }
     const manifest = readJson(join(dir, RUN_FILE));
     const prices = priceTable(manifest);
-    runs.push({ dir, manifest, summary: readJson(join(dir, SUMMARY_FILE)) });
+    // summary.json is the run's summary document; the leaderboard reads its per-agent list.
+    const document = readJson(join(dir, SUMMARY_FILE)) as { agents?: unknown } | unknown[];
+    runs.push({ dir, manifest, summary: Array.isArray(document) ? document : (document?.agents ?? []) });
     const lines = readFileSync(join(dir, EPISODES_FILE), 'utf8').split('\n');
     lines.forEach((text, i) => {
       if (text.trim() === '') return;

@@ -91,7 +91,7 @@ describe('tooltime report in chromium', () => {
 
   it('opens from a file URL without console errors; the leaderboard equals summary.json', async () => {
     const page = await open();
-    const summary = JSON.parse(readFileSync(join(tmp, 'poll', 'summary.json'), 'utf8')) as Array<{ agent: string; summary: { metrics: Record<string, { mean: number | null }> } }>;
+    const summary = (JSON.parse(readFileSync(join(tmp, 'poll', 'summary.json'), 'utf8')) as { agents: Array<{ agent: string; summary: { metrics: Record<string, { mean: number | null }> } }> }).agents;
     const cells = await page.$$eval('table.board[data-run="0"] td.metric', (tds) => tds.map((td) => ({ agent: td.getAttribute('data-agent'), metric: td.getAttribute('data-metric'), value: td.getAttribute('data-value'), text: td.textContent })));
     expect(cells.length).toBe(2 * 7);
     for (const c of cells) {
