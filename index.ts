@@ -28,7 +28,12 @@ export type {
   Tool,
   ToolImpl,
 } from './scenarios/spec/schema.js';
-export { ScenarioError, parseScenario, validateScenario, type Problem } from './scenarios/spec/validate.js';
+export {
+  ScenarioError,
+  parseScenario,
+  validateScenario,
+  type Problem,
+} from './scenarios/spec/validate.js';
 export { examplesDir, loadScenarioFile, loadScenarios } from './scenarios/spec/load.js';
 export { loadSuite, sampleSuite, shippedSuiteDir } from './scenarios/suite/files.js';
 
@@ -48,13 +53,28 @@ export type {
 } from './scenarios/protocol.js';
 
 // Running an episode.
-export { AgentError, runEpisode, type Episode, type EpisodeOptions } from './scenarios/world/world.js';
-export type { EndReason, EpisodeEvent, EpisodeEventType, LimitName } from './scenarios/world/events.js';
+export {
+  AgentError,
+  runEpisode,
+  type Episode,
+  type EpisodeOptions,
+} from './scenarios/world/world.js';
+export type {
+  EndReason,
+  EpisodeEvent,
+  EpisodeEventType,
+  LimitName,
+} from './scenarios/world/events.js';
 
 // Scoring and aggregation (definitions: scenarios/scoring/METRICS.md).
 export { scoreEpisode } from './scenarios/scoring/episode.js';
 export { aggregate } from './scenarios/scoring/aggregate.js';
-export { computeOracle, type OracleOptions, type OracleReport, type RealizedStep } from './scenarios/scoring/oracle.js';
+export {
+  computeOracle,
+  type OracleOptions,
+  type OracleReport,
+  type RealizedStep,
+} from './scenarios/scoring/oracle.js';
 export type {
   CallScore,
   CallVerdict,
@@ -86,7 +106,13 @@ export type {
 } from './scenarios/experiment.js';
 
 // Agents from a spec string (`greedy-async:maxInFlight=2`, `./my-policy.mjs`, `openai:MODEL`).
-export { agentEntries, canonicalSpec, createAgent, type AgentEntry, type CreateAgentOptions } from './agents/registry.js';
+export {
+  agentEntries,
+  canonicalSpec,
+  createAgent,
+  type AgentEntry,
+  type CreateAgentOptions,
+} from './agents/registry.js';
 export { agentMaker, type AgentFactory } from './agents/module.js';
 export { AgentSpecError, type ParamDef, type ParamKind, type ParamValues } from './agents/spec.js';
 export { llmAgentFactory, type LlmOptions, type ModelAgentFactory } from './agents/llm/setup.js';
@@ -94,7 +120,28 @@ export { llmAgentFactory, type LlmOptions, type ModelAgentFactory } from './agen
 // Replays: record an episode, read it back, verify it re-runs to the same bytes.
 export { ReplayError } from './replays/format/format.js';
 export type { ForkOrigin, ReplayHeader } from './replays/format/header.js';
-export { recordEpisode, type RecordOptions, type RecordingSummary, type ReplaySink } from './replays/io/recorder.js';
-export { readReplay, readReplayFile, type ReadOptions, type ReplayRead, type ReplaySizes } from './replays/io/reader.js';
-export { verifyReplay, type Divergence, type VerifyOptions, type VerifyResult, type VerifyTiming } from './replays/commands/verify.js';
-export { verifyReplayFiles, type FileVerdict, type VerifyFilesOptions } from './replays/commands/verify-files.js';
+export {
+  recordEpisode,
+  type RecordOptions,
+  type RecordingSummary,
+  type ReplaySink,
+} from './replays/io/recorder.js';
+export {
+  readReplay,
+  readReplayFile,
+  type ReadOptions,
+  type ReplayRead,
+  type ReplaySizes,
+} from './replays/io/reader.js';
+export {
+  verifyReplay,
+  type Divergence,
+  type VerifyOptions,
+  type VerifyResult,
+  type VerifyTiming,
+} from './replays/commands/verify.js';
+export {
+  verifyReplayFiles,
+  type FileVerdict,
+  type VerifyFilesOptions,
+} from './replays/commands/verify-files.js';

@@ -74,7 +74,8 @@ function remainingPaths(scenario: Scenario): ReadonlyMap<string, number> {
   let remaining = remainingByScenario.get(scenario);
   if (remaining === undefined) {
     const { plan, tools } = compiledScenario(scenario);
-    const meanUs = (tool: string) => tools.get(tool)!.latency.meanUs ?? Number.MAX_SAFE_INTEGER / 1e6;
+    const meanUs = (tool: string) =>
+      tools.get(tool)!.latency.meanUs ?? Number.MAX_SAFE_INTEGER / 1e6;
     remaining = plan.remainingPathsUs((x) => meanUs(x.tool));
     remainingByScenario.set(scenario, remaining);
   }

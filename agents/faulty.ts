@@ -32,13 +32,23 @@ export class Impatient extends GreedyAsync {
     const proper = super.readySteps(observation);
     const early = this.plan.steps.filter((s) => {
       const st = this.tracker.get(s);
-      return st.released && !st.done && !st.inFlight && st.attempts === 0 && this.plan.dependencies(s).every((d) => this.tracker.get(d).inFlight || this.tracker.get(d).done);
+      return (
+        st.released &&
+        !st.done &&
+        !st.inFlight &&
+        st.attempts === 0 &&
+        this.plan
+          .dependencies(s)
+          .every((d) => this.tracker.get(d).inFlight || this.tracker.get(d).done)
+      );
     });
     return [...proper, ...early.filter((s) => !proper.includes(s))];
   }
 
   protected override argsFor(step: PlanStep, _observation: Observation): JsonValue {
-    const waiting = step.inputs.filter((i) => !this.tracker.get(this.plan.step(step.task, i.from)!).done);
+    const waiting = step.inputs.filter(
+      (i) => !this.tracker.get(this.plan.step(step.task, i.from)!).done,
+    );
     if (waiting.length === 0) return step.args;
     const luck = this.params['luck'] as number;
     if (this.random('impatient').double() < luck) return step.args;
@@ -55,7 +65,8 @@ export class Forgetful extends GreedyAsync {
   protected override afterObserve(observation: Observation): void {
     const patienceUs = (this.params['patienceMs'] as number) * 1000;
     for (const call of observation.pending) {
-      if (call.ref !== null && observation.nowUs - call.issuedUs > patienceUs) this.abandoned.add(call.ref.split('/')[0]!);
+      if (call.ref !== null && observation.nowUs - call.issuedUs > patienceUs)
+        this.abandoned.add(call.ref.split('/')[0]!);
     }
   }
 
@@ -88,13 +99,19 @@ export class Confused extends GreedyAsync {
 
   protected override argsFor(step: PlanStep, observation: Observation): JsonValue {
     if (observation.openTasks.length < 2 || step.inputs.length === 0) return step.args;
-    const other = [...this.latestByTask.keys()].reverse().find((t) => t !== step.task) ?? (this.latestTask !== step.task ? this.latestTask : null);
+    const other =
+      [...this.latestByTask.keys()].reverse().find((t) => t !== step.task) ??
+      (this.latestTask !== step.task ? this.latestTask : null);
     if (other === null) return step.args;
     const source = this.latestByTask.get(other)!;
     let args: JsonValue = step.args;
     for (const input of step.inputs) {
       const value = getPath(source, input.path);
-      args = withPath(args, input.arg, value === undefined ? `from-${other}` : (value as JsonValue));
+      args = withPath(
+        args,
+        input.arg,
+        value === undefined ? `from-${other}` : (value as JsonValue),
+      );
     }
     return args;
   }

@@ -9,7 +9,8 @@ import { createAgent } from './index.js';
 import { COMMON_PARAMS } from './policy.js';
 import { parseParams } from './spec.js';
 
-const params = (pairs: Array<[string, string]>) => parseParams('flawed', pairs, COMMON_PARAMS).params;
+const params = (pairs: Array<[string, string]>) =>
+  parseParams('flawed', pairs, COMMON_PARAMS).params;
 
 /** Declares a cap of 2 calls in flight, but under load (3+ ready steps) issues them all anyway. */
 export class CapIgnorer extends GreedyAsync {
@@ -37,7 +38,8 @@ export class Starver extends GreedyAsync {
     super('starver', params([]));
   }
   protected override afterObserve(observation: Observation): void {
-    for (const d of observation.delivered) if (d.type === 'result' && d.ref !== null) this.latestTask = d.ref.split('/')[0]!;
+    for (const d of observation.delivered)
+      if (d.type === 'result' && d.ref !== null) this.latestTask = d.ref.split('/')[0]!;
   }
   protected override select(ready: readonly PlanStep[]): readonly PlanStep[] {
     const favourite = ready.find((s) => s.task === this.latestTask);
@@ -58,7 +60,14 @@ export class EarlyBird extends GreedyAsync {
     const just = new Set(results.map((d) => (d.type === 'result' ? d.ref : null)));
     for (const s of this.plan.steps) {
       const st = this.tracker.get(s);
-      if (st.released && !st.done && !st.inFlight && st.attempts === 0 && s.after.some((d) => just.has(`${s.task}/${d}`))) this.early.push(s);
+      if (
+        st.released &&
+        !st.done &&
+        !st.inFlight &&
+        st.attempts === 0 &&
+        s.after.some((d) => just.has(`${s.task}/${d}`))
+      )
+        this.early.push(s);
     }
   }
   protected override readySteps(observation: Observation): PlanStep[] {

@@ -5,10 +5,29 @@
  * - registry.ts: spec strings (`greedy-async:maxInFlight=2`, `openai:gpt-4o-mini`) to agents;
  * - llm/: model agents over any OpenAI-compatible API.
  */
-export { agentEntries, canonicalSpec, createAgent, type AgentEntry, type CreateAgentOptions } from './registry.js';
-export { isModelSpec, llmAgentFactory, llmUsage, makeReplayAgent, type LlmOptions, type ModelAgentFactory } from './llm/index.js';
+export {
+  agentEntries,
+  canonicalSpec,
+  createAgent,
+  type AgentEntry,
+  type CreateAgentOptions,
+} from './registry.js';
+export {
+  isModelSpec,
+  llmAgentFactory,
+  llmUsage,
+  makeReplayAgent,
+  type LlmOptions,
+  type ModelAgentFactory,
+} from './llm/index.js';
 export { AgentSpecError, type ParamDef } from './spec.js';
-export { agentMaker, isModuleSpec, loadAgentModule, loadedAgentModule, type AgentFactory } from './module.js';
+export {
+  agentMaker,
+  isModuleSpec,
+  loadAgentModule,
+  loadedAgentModule,
+  type AgentFactory,
+} from './module.js';
 export { PlanPolicy, COMMON_PARAMS } from './policy.js';
 export { CriticalPath, GreedyAsync, ParallelSync, RoundRobin, Sequential } from './baselines.js';
 export { Confused, Forgetful, Hasty, Impatient } from './faulty.js';

@@ -16,7 +16,10 @@ import { AgentSpecError, specName, splitSpec } from './spec.js';
  * The default export of a policy module (`--agent ./my-policy.mjs:k=v`): called once per episode
  * with the spec's parameters (as strings) and the spec; returns a fresh Agent.
  */
-export type AgentFactory = (options: { readonly params: Readonly<Record<string, string>>; readonly spec: string }) => Agent;
+export type AgentFactory = (options: {
+  readonly params: Readonly<Record<string, string>>;
+  readonly spec: string;
+}) => Agent;
 
 /** True when a spec names a module file rather than a registered agent or a model (never throws: the parameters are not read). */
 export function isModuleSpec(spec: string): boolean {
@@ -55,14 +58,22 @@ async function importAgentModule(spec: string, cwd: string): Promise<() => Agent
   try {
     mod = (await import(url)) as { default?: unknown };
   } catch (error) {
-    throw new AgentSpecError(`agent module ${name}: cannot load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    throw new AgentSpecError(
+      `agent module ${name}: cannot load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+    );
   }
   const factory = mod.default;
-  if (typeof factory !== 'function') throw new AgentSpecError(`agent module ${name}: its default export must be a function (options) => agent`);
+  if (typeof factory !== 'function')
+    throw new AgentSpecError(
+      `agent module ${name}: its default export must be a function (options) => agent`,
+    );
   const params = Object.fromEntries(pairs);
   return () => {
     const agent = (factory as AgentFactory)({ params, spec });
-    if (agent === null || typeof agent !== 'object' || typeof agent.decide !== 'function') throw new AgentSpecError(`agent module ${name}: the factory must return an object with a decide(observation) method`);
+    if (agent === null || typeof agent !== 'object' || typeof agent.decide !== 'function')
+      throw new AgentSpecError(
+        `agent module ${name}: the factory must return an object with a decide(observation) method`,
+      );
     return { ...bindAgent(agent), spec };
   };
 }
@@ -79,8 +90,13 @@ function bindAgent(agent: Agent): Agent {
 }
 
 /** One maker for every spec given: registered agents and modules alike (modules loaded now). */
-export async function agentMaker(specs: readonly string[], cwd = process.cwd()): Promise<(spec: string) => Agent> {
+export async function agentMaker(
+  specs: readonly string[],
+  cwd = process.cwd(),
+): Promise<(spec: string) => Agent> {
   const modules = new Map<string, () => Agent>();
-  for (const spec of specs) if (isModuleSpec(spec) && !modules.has(spec)) modules.set(spec, await loadAgentModule(spec, cwd));
+  for (const spec of specs)
+    if (isModuleSpec(spec) && !modules.has(spec))
+      modules.set(spec, await loadAgentModule(spec, cwd));
   return (spec) => modules.get(spec)?.() ?? createAgent(spec);
 }

@@ -20,10 +20,34 @@ import { PlanTracker } from '../scenarios/world/tracker.js';
 import type { ParamDef, ParamValues } from './spec.js';
 
 export const COMMON_PARAMS: readonly ParamDef[] = [
-  { name: 'maxInFlight', kind: 'int', default: Infinity, min: 1, help: 'most calls in flight at once' },
-  { name: 'thinkMs', kind: 'number', default: null, min: 0, help: 'constant think time per decision (default: the scenario think time)' },
-  { name: 'retry', kind: 'int', default: 7, min: 0, help: 're-issues of a failed step before giving up (7: eight attempts, as the oracle allows)' },
-  { name: 'pollMs', kind: 'number', default: 100, min: 0.001, help: 'wait between polls under poll delivery' },
+  {
+    name: 'maxInFlight',
+    kind: 'int',
+    default: Infinity,
+    min: 1,
+    help: 'most calls in flight at once',
+  },
+  {
+    name: 'thinkMs',
+    kind: 'number',
+    default: null,
+    min: 0,
+    help: 'constant think time per decision (default: the scenario think time)',
+  },
+  {
+    name: 'retry',
+    kind: 'int',
+    default: 7,
+    min: 0,
+    help: 're-issues of a failed step before giving up (7: eight attempts, as the oracle allows)',
+  },
+  {
+    name: 'pollMs',
+    kind: 'number',
+    default: 100,
+    min: 0.001,
+    help: 'wait between polls under poll delivery',
+  },
 ];
 
 export abstract class PlanPolicy implements Agent {
@@ -52,13 +76,19 @@ export abstract class PlanPolicy implements Agent {
     this.afterObserve(observation);
     const actions: Action[] = [];
     const ready = this.readySteps(observation);
-    for (const s of ready) if (!this.readySince.has(s.key)) this.readySince.set(s.key, observation.decision);
+    for (const s of ready)
+      if (!this.readySince.has(s.key)) this.readySince.set(s.key, observation.decision);
     let inFlight = this.tracker.inFlightCount();
     let issued = 0;
     for (const step of this.select(ready, observation)) {
       if (inFlight >= this.capFor()) break;
       this.tracker.issued(step);
-      actions.push({ type: 'call', tool: step.tool, args: this.argsFor(step, observation), ref: step.key });
+      actions.push({
+        type: 'call',
+        tool: step.tool,
+        args: this.argsFor(step, observation),
+        ref: step.key,
+      });
       inFlight++;
       issued++;
     }
@@ -68,8 +98,15 @@ export abstract class PlanPolicy implements Agent {
         actions.push({ type: 'answer', task: task.id, content: this.answerFor(task) });
       }
     }
-    if (observation.delivery === 'poll' && observation.mode === 'async' && this.tracker.inFlightCount() > 0) {
-      actions.push({ type: 'poll' }, { type: 'wait', maxUs: msToUs(this.params['pollMs'] as number) });
+    if (
+      observation.delivery === 'poll' &&
+      observation.mode === 'async' &&
+      this.tracker.inFlightCount() > 0
+    ) {
+      actions.push(
+        { type: 'poll' },
+        { type: 'wait', maxUs: msToUs(this.params['pollMs'] as number) },
+      );
     } else if (actions.length > 0 && !this.continueAtOnce(ready.length - issued, inFlight)) {
       // Nothing more to do until something is delivered: say so, rather than spend a decision
       // (and its think time) finding that out.
@@ -88,7 +125,10 @@ export abstract class PlanPolicy implements Agent {
   }
 
   /** Which ready steps to issue this decision, in issue order (the cap is applied after). */
-  protected abstract select(ready: readonly PlanStep[], observation: Observation): readonly PlanStep[];
+  protected abstract select(
+    ready: readonly PlanStep[],
+    observation: Observation,
+  ): readonly PlanStep[];
 
   /** Hook for policies that keep their own state from observations. */
   protected afterObserve(_observation: Observation): void {}
@@ -115,7 +155,9 @@ export abstract class PlanPolicy implements Agent {
    * tasks widens this to `tracker.tasksAwaitingAnswer()`.
    */
   protected answerCandidates(): readonly PlanTask[] {
-    return this.givenUp.size === 0 ? this.tracker.answerableTasks() : this.tracker.tasksAwaitingAnswer();
+    return this.givenUp.size === 0
+      ? this.tracker.answerableTasks()
+      : this.tracker.tasksAwaitingAnswer();
   }
 
   /**
@@ -136,7 +178,9 @@ export abstract class PlanPolicy implements Agent {
 
   /** Given up after `retry` failures, or waiting on a dependency that was (it can never run). */
   private isAbandoned(step: PlanStep): boolean {
-    return this.givenUp.has(step.key) || this.plan.dependencies(step).some((d) => this.isAbandoned(d));
+    return (
+      this.givenUp.has(step.key) || this.plan.dependencies(step).some((d) => this.isAbandoned(d))
+    );
   }
 
   protected answerFor(task: PlanTask): string {
@@ -158,6 +202,8 @@ export abstract class PlanPolicy implements Agent {
 
   /** Ready steps ordered by the decision they became ready at, then plan order. */
   protected inArrivalOrder(ready: readonly PlanStep[]): PlanStep[] {
-    return [...ready].sort((a, b) => this.readySince.get(a.key)! - this.readySince.get(b.key)! || a.index - b.index);
+    return [...ready].sort(
+      (a, b) => this.readySince.get(a.key)! - this.readySince.get(b.key)! || a.index - b.index,
+    );
   }
 }

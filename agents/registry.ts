@@ -6,7 +6,12 @@
 import type { Agent } from '../scenarios/protocol.js';
 import { CriticalPath, GreedyAsync, ParallelSync, RoundRobin, Sequential } from './baselines.js';
 import { Confused, Forgetful, Hasty, Impatient } from './faulty.js';
-import { canonicalModelSpec, isModelSpec, llmAgentFactory, type ModelAgentFactory } from './llm/index.js';
+import {
+  canonicalModelSpec,
+  isModelSpec,
+  llmAgentFactory,
+  type ModelAgentFactory,
+} from './llm/index.js';
 import { COMMON_PARAMS } from './policy.js';
 import { AgentSpecError, parseParams, splitSpec, type ParamDef, type ParamValues } from './spec.js';
 
@@ -23,27 +28,89 @@ export interface AgentEntry {
 }
 
 const entries: readonly AgentEntry[] = [
-  { name: 'sequential', kind: 'baseline', description: 'one call at a time, waits for its result (the blocking agent)', params: COMMON_PARAMS, create: (s, p) => new Sequential(s, p) },
-  { name: 'parallel-sync', kind: 'baseline', description: 'each turn issues every ready step of every open task, then waits for all of them', params: COMMON_PARAMS, create: (s, p) => new ParallelSync(s, p) },
-  { name: 'greedy-async', kind: 'baseline', description: 'issues each step as soon as its inputs are delivered; serves steps in arrival order', params: COMMON_PARAMS, create: (s, p) => new GreedyAsync(s, p) },
-  { name: 'round-robin', kind: 'baseline', description: 'rotates between open tasks, one step per decision', params: COMMON_PARAMS, create: (s, p) => new RoundRobin(s, p) },
-  { name: 'critical-path', kind: 'baseline', description: 'among ready steps, issues the one with the longest remaining chain first', params: COMMON_PARAMS, create: (s, p) => new CriticalPath(s, p) },
+  {
+    name: 'sequential',
+    kind: 'baseline',
+    description: 'one call at a time, waits for its result (the blocking agent)',
+    params: COMMON_PARAMS,
+    create: (s, p) => new Sequential(s, p),
+  },
+  {
+    name: 'parallel-sync',
+    kind: 'baseline',
+    description: 'each turn issues every ready step of every open task, then waits for all of them',
+    params: COMMON_PARAMS,
+    create: (s, p) => new ParallelSync(s, p),
+  },
+  {
+    name: 'greedy-async',
+    kind: 'baseline',
+    description:
+      'issues each step as soon as its inputs are delivered; serves steps in arrival order',
+    params: COMMON_PARAMS,
+    create: (s, p) => new GreedyAsync(s, p),
+  },
+  {
+    name: 'round-robin',
+    kind: 'baseline',
+    description: 'rotates between open tasks, one step per decision',
+    params: COMMON_PARAMS,
+    create: (s, p) => new RoundRobin(s, p),
+  },
+  {
+    name: 'critical-path',
+    kind: 'baseline',
+    description: 'among ready steps, issues the one with the longest remaining chain first',
+    params: COMMON_PARAMS,
+    create: (s, p) => new CriticalPath(s, p),
+  },
   {
     name: 'impatient',
     kind: 'failure-mode',
     description: 'issues a dependent step before its input has arrived, guessing the argument',
-    params: [...COMMON_PARAMS, { name: 'luck', kind: 'number', default: 0.5, min: 0, max: 1, help: 'chance a guessed argument is right' }],
+    params: [
+      ...COMMON_PARAMS,
+      {
+        name: 'luck',
+        kind: 'number',
+        default: 0.5,
+        min: 0,
+        max: 1,
+        help: 'chance a guessed argument is right',
+      },
+    ],
     create: (s, p) => new Impatient(s, p),
   },
   {
     name: 'forgetful',
     kind: 'failure-mode',
     description: 'abandons a task once one of its calls has been in flight too long',
-    params: [...COMMON_PARAMS, { name: 'patienceMs', kind: 'number', default: 1000, min: 0, help: 'how long it waits on a call before giving up the task' }],
+    params: [
+      ...COMMON_PARAMS,
+      {
+        name: 'patienceMs',
+        kind: 'number',
+        default: 1000,
+        min: 0,
+        help: 'how long it waits on a call before giving up the task',
+      },
+    ],
     create: (s, p) => new Forgetful(s, p),
   },
-  { name: 'confused', kind: 'failure-mode', description: 'mixes data-flow arguments across concurrent tasks', params: COMMON_PARAMS, create: (s, p) => new Confused(s, p) },
-  { name: 'hasty', kind: 'failure-mode', description: 'answers a task as soon as one of its steps is done', params: COMMON_PARAMS, create: (s, p) => new Hasty(s, p) },
+  {
+    name: 'confused',
+    kind: 'failure-mode',
+    description: 'mixes data-flow arguments across concurrent tasks',
+    params: COMMON_PARAMS,
+    create: (s, p) => new Confused(s, p),
+  },
+  {
+    name: 'hasty',
+    kind: 'failure-mode',
+    description: 'answers a task as soon as one of its steps is done',
+    params: COMMON_PARAMS,
+    create: (s, p) => new Hasty(s, p),
+  },
 ];
 
 /**
@@ -85,6 +152,9 @@ export function createAgent(spec: string, options: CreateAgentOptions = {}): Age
 
 function entryFor(name: string): AgentEntry {
   const entry = entries.find((e) => e.name === name);
-  if (entry === undefined) throw new AgentSpecError(`unknown agent "${name}" (known: ${entries.map((e) => e.name).join(', ')}; see tooltime agents)`);
+  if (entry === undefined)
+    throw new AgentSpecError(
+      `unknown agent "${name}" (known: ${entries.map((e) => e.name).join(', ')}; see tooltime agents)`,
+    );
   return entry;
 }

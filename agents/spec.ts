@@ -60,12 +60,17 @@ export function splitSpec(spec: string): { name: string; pairs: Array<[string, s
 }
 
 /** Checks raw pairs against `defs`; returns every parameter's value and the canonical spec. */
-export function parseParams(name: string, pairs: ReadonlyArray<[string, string]>, defs: readonly ParamDef[]): ParsedSpec {
+export function parseParams(
+  name: string,
+  pairs: ReadonlyArray<[string, string]>,
+  defs: readonly ParamDef[],
+): ParsedSpec {
   const given = new Map<string, number | string>();
   for (const [key, raw] of pairs) {
     const def = defs.find((d) => d.name === key);
     if (def === undefined) {
-      const known = defs.length === 0 ? 'it takes none' : `known: ${defs.map((d) => d.name).join(', ')}`;
+      const known =
+        defs.length === 0 ? 'it takes none' : `known: ${defs.map((d) => d.name).join(', ')}`;
       throw new AgentSpecError(`agent ${name}: unknown parameter "${key}" (${known})`);
     }
     if (given.has(key)) throw new AgentSpecError(`agent ${name}: parameter "${key}" given twice`);
@@ -87,9 +92,13 @@ function parseValue(agent: string, def: ParamDef, raw: string): number | string 
     return raw;
   }
   const value = raw === 'inf' || raw === 'Infinity' ? Infinity : Number(raw);
-  if (raw === '' || Number.isNaN(value)) throw new AgentSpecError(`agent ${agent}: ${def.name} must be a number, got "${raw}"`);
-  if (def.kind === 'int' && value !== Infinity && !Number.isSafeInteger(value)) throw new AgentSpecError(`agent ${agent}: ${def.name} must be a whole number, got "${raw}"`);
-  if (def.min !== undefined && value < def.min) throw new AgentSpecError(`agent ${agent}: ${def.name} must be at least ${def.min}, got ${raw}`);
-  if (def.max !== undefined && value > def.max) throw new AgentSpecError(`agent ${agent}: ${def.name} must be at most ${def.max}, got ${raw}`);
+  if (raw === '' || Number.isNaN(value))
+    throw new AgentSpecError(`agent ${agent}: ${def.name} must be a number, got "${raw}"`);
+  if (def.kind === 'int' && value !== Infinity && !Number.isSafeInteger(value))
+    throw new AgentSpecError(`agent ${agent}: ${def.name} must be a whole number, got "${raw}"`);
+  if (def.min !== undefined && value < def.min)
+    throw new AgentSpecError(`agent ${agent}: ${def.name} must be at least ${def.min}, got ${raw}`);
+  if (def.max !== undefined && value > def.max)
+    throw new AgentSpecError(`agent ${agent}: ${def.name} must be at most ${def.max}, got ${raw}`);
   return value;
 }

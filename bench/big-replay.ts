@@ -30,14 +30,32 @@ export async function writeBigReplay(out: string, records: number, seed = 1): Pr
   const scenario = parseScenario({
     format: 'tooltime.scenario/1',
     id: 'long-episode',
-    tools: [{ name: 'op', description: 'an operation', parameters: { type: 'object' }, latency: { kind: 'uniform', minMs: 1, maxMs: 3 }, impl: { kind: 'table', rows: [], default: { result: 'done' } } }],
-    tasks: [{ id: 't1', message: 'do it', steps: [{ id: 's0', tool: 'op', args: { n: -1 } }], answer: { mustContain: ['done'] } }],
+    tools: [
+      {
+        name: 'op',
+        description: 'an operation',
+        parameters: { type: 'object' },
+        latency: { kind: 'uniform', minMs: 1, maxMs: 3 },
+        impl: { kind: 'table', rows: [], default: { result: 'done' } },
+      },
+    ],
+    tasks: [
+      {
+        id: 't1',
+        message: 'do it',
+        steps: [{ id: 's0', tool: 'op', args: { n: -1 } }],
+        answer: { mustContain: ['done'] },
+      },
+    ],
     limits: { maxTimeMs: 1e12, maxCalls: decisions + 10, maxDecisions: decisions + 10 },
   });
   const agent: Agent = {
     spec: 'long-episode',
     decide(o): Decision {
-      const actions: Action[] = o.decision + 1 >= decisions ? [{ type: 'answer', task: 't1', content: 'done' }] : [{ type: 'call', tool: 'op', args: { n: o.decision } }, { type: 'wait' }];
+      const actions: Action[] =
+        o.decision + 1 >= decisions
+          ? [{ type: 'answer', task: 't1', content: 'done' }]
+          : [{ type: 'call', tool: 'op', args: { n: o.decision } }, { type: 'wait' }];
       return { actions };
     },
   };

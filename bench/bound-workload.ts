@@ -11,15 +11,34 @@ import { runExperiment } from '../scenarios/experiment.js';
 export interface BoundTightness {
   readonly instances: number;
   /** Per baseline: mean bound/makespan over its successful episodes, and their number. */
-  readonly agents: ReadonlyArray<{ readonly agent: string; readonly meanRatio: number | null; readonly n: number; readonly successWeighted: number | null }>;
+  readonly agents: ReadonlyArray<{
+    readonly agent: string;
+    readonly meanRatio: number | null;
+    readonly n: number;
+    readonly successWeighted: number | null;
+  }>;
 }
 
 export async function boundTightness(sample: number | null): Promise<BoundTightness> {
   const instances = defaultInstances(sample);
-  const agents = agentEntries().filter((e) => e.kind === 'baseline').map((e) => e.name);
-  const result = await runExperiment({ instances, agents, seeds: [1], mode: 'async', delivery: 'push', makeAgent: (spec) => createAgent(spec) });
+  const agents = agentEntries()
+    .filter((e) => e.kind === 'baseline')
+    .map((e) => e.name);
+  const result = await runExperiment({
+    instances,
+    agents,
+    seeds: [1],
+    mode: 'async',
+    delivery: 'push',
+    makeAgent: (spec) => createAgent(spec),
+  });
   return {
     instances: instances.length,
-    agents: result.summaries.map(({ agent, summary }) => ({ agent, meanRatio: summary.metrics.boundRatioOfSuccesses.mean, n: summary.metrics.boundRatioOfSuccesses.n, successWeighted: summary.metrics.successWeightedBoundRatio.mean })),
+    agents: result.summaries.map(({ agent, summary }) => ({
+      agent,
+      meanRatio: summary.metrics.boundRatioOfSuccesses.mean,
+      n: summary.metrics.boundRatioOfSuccesses.n,
+      successWeighted: summary.metrics.successWeightedBoundRatio.mean,
+    })),
   };
 }

@@ -26,7 +26,12 @@ function seconds(startNs: bigint): number {
   return Number(process.hrtime.bigint() - startNs) / 1e9;
 }
 
-export function runGenerators(processes: number, events: number, seed: number, heap: 'binary' | 'heap-js' = 'binary'): WorkloadResult {
+export function runGenerators(
+  processes: number,
+  events: number,
+  seed: number,
+  heap: 'binary' | 'heap-js' = 'binary',
+): WorkloadResult {
   const sim = heap === 'heap-js' ? new HeapJsSimulation({ seed }) : new Simulation({ seed });
   const stream = sim.streams.get('delays');
   function* worker(): Generator<number, void, unknown> {

@@ -32,7 +32,13 @@ export async function runSuite(agent: string, rounds: number): Promise<EpisodeTh
     }
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return { instances: instances.length, episodes, episodeEvents, seconds, episodesPerSecond: episodes / seconds };
+  return {
+    instances: instances.length,
+    episodes,
+    episodeEvents,
+    seconds,
+    episodesPerSecond: episodes / seconds,
+  };
 }
 
 interface ProfileNode {
@@ -41,17 +47,31 @@ interface ProfileNode {
 }
 
 /** Share of CPU samples whose innermost frame is engine code (engine/ or heap-js). */
-export async function engineShare(agent: string, rounds: number): Promise<{ share: number; samples: number }> {
+export async function engineShare(
+  agent: string,
+  rounds: number,
+): Promise<{ share: number; samples: number }> {
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 100 });
   await session.post('Profiler.start');
   await runSuite(agent, rounds);
-  const { profile } = (await session.post('Profiler.stop')) as { profile: { nodes: ProfileNode[]; samples: number[] } };
+  const { profile } = (await session.post('Profiler.stop')) as {
+    profile: { nodes: ProfileNode[]; samples: number[] };
+  };
   session.disconnect();
-  const isEngine = new Map(profile.nodes.map((n) => [n.id, /\/engine\/|heap-js/.test(n.callFrame.url)]));
-  const isIdle = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName === '(idle)' || n.callFrame.functionName === '(program)' || n.callFrame.functionName === '(garbage collector)']));
+  const isEngine = new Map(
+    profile.nodes.map((n) => [n.id, /\/engine\/|heap-js/.test(n.callFrame.url)]),
+  );
+  const isIdle = new Map(
+    profile.nodes.map((n) => [
+      n.id,
+      n.callFrame.functionName === '(idle)' ||
+        n.callFrame.functionName === '(program)' ||
+        n.callFrame.functionName === '(garbage collector)',
+    ]),
+  );
   let engine = 0;
   let counted = 0;
   for (const id of profile.samples) {

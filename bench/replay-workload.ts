@@ -8,7 +8,15 @@
  * pipeline's overhead is measured on `tooltime run --out DIR` as it runs on its defaults (the whole
  * suite, seed 1, every baseline agent, with the oracle, the sequential reference and scoring).
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEntries, createAgent } from '../agents/index.js';
@@ -17,8 +25,25 @@ import { replayPaths } from '../cli/replay-files.js';
 import { writeResults } from '../cli/commands/run.js';
 import { prepareRunDir } from '../cli/run-dir.js';
 import { RunOutput } from '../cli/run-output.js';
-import { encodeReplay, MemorySink, readReplay, readReplayHeader, recordEpisode, ReplayRecorder, replayScenario, verifyReplay, verifyReplayFiles, VerifyPool } from '../replays/index.js';
-import { runExperiment, type EpisodeKey, type EpisodeRecord, type EpisodeRecorder, type ExperimentResult } from '../scenarios/experiment.js';
+import {
+  encodeReplay,
+  MemorySink,
+  readReplay,
+  readReplayHeader,
+  recordEpisode,
+  ReplayRecorder,
+  replayScenario,
+  verifyReplay,
+  verifyReplayFiles,
+  VerifyPool,
+} from '../replays/index.js';
+import {
+  runExperiment,
+  type EpisodeKey,
+  type EpisodeRecord,
+  type EpisodeRecorder,
+  type ExperimentResult,
+} from '../scenarios/experiment.js';
 import { examplesDir, loadScenarios } from '../scenarios/spec/load.js';
 import { sampleSuite, shippedSuiteDir } from '../scenarios/suite/index.js';
 import { scenarioSchema, type Scenario } from '../scenarios/spec/schema.js';
@@ -33,11 +58,19 @@ interface Workload {
 
 /** The example scenarios and (when shipped) `sample` instances of the AsyncTool suite, canonical. */
 export function replayWorkloads(sample: number): Workload[] {
-  const out: Workload[] = [{ name: 'examples', scenarios: loadScenarios([examplesDir()]).map((x) => replayScenario(x.scenario)) }];
+  const out: Workload[] = [
+    {
+      name: 'examples',
+      scenarios: loadScenarios([examplesDir()]).map((x) => replayScenario(x.scenario)),
+    },
+  ];
   const suite = shippedSuiteDir();
   if (existsSync(suite)) {
     const loaded = sampleSuite(suite, sample);
-    out.push({ name: `asynctool suite (${loaded.length} sampled)`, scenarios: loaded.map((x) => replayScenario(x.scenario)) });
+    out.push({
+      name: `asynctool suite (${loaded.length} sampled)`,
+      scenarios: loaded.map((x) => replayScenario(x.scenario)),
+    });
   }
   return out;
 }
@@ -53,10 +86,18 @@ export function replayWorkloads(sample: number): Workload[] {
 export type EpisodeOrder = 'runs' | 'interleaved';
 
 /** The (scenario, seed) pairs of `scenarios` on seeds 1..rounds, in `order`. */
-export function episodesInOrder(scenarios: readonly Scenario[], rounds: number, order: EpisodeOrder): Array<readonly [Scenario, number]> {
+export function episodesInOrder(
+  scenarios: readonly Scenario[],
+  rounds: number,
+  order: EpisodeOrder,
+): Array<readonly [Scenario, number]> {
   const out: Array<readonly [Scenario, number]> = [];
-  if (order === 'runs') for (const scenario of scenarios) for (let seed = 1; seed <= rounds; seed++) out.push([scenario, seed]);
-  else for (let seed = 1; seed <= rounds; seed++) for (const scenario of scenarios) out.push([scenario, seed]);
+  if (order === 'runs')
+    for (const scenario of scenarios)
+      for (let seed = 1; seed <= rounds; seed++) out.push([scenario, seed]);
+  else
+    for (let seed = 1; seed <= rounds; seed++)
+      for (const scenario of scenarios) out.push([scenario, seed]);
   return out;
 }
 
@@ -68,15 +109,23 @@ const now = (): number => Number(process.hrtime.bigint()) / 1e9;
  * variants, so machine noise hits every variant alike. A variant returns the seconds of its timed
  * part (setting up and cleaning up around it are not counted).
  */
-async function interleaved<K extends string>(variants: Readonly<Record<K, () => Promise<number>>>, warmupSeconds: number, passes: number): Promise<Record<K, number[]>> {
+async function interleaved<K extends string>(
+  variants: Readonly<Record<K, () => Promise<number>>>,
+  warmupSeconds: number,
+  passes: number,
+): Promise<Record<K, number[]>> {
   const names = Object.keys(variants) as K[];
   for (const name of names) {
     const start = now();
     do await variants[name]();
     while (now() - start < warmupSeconds);
   }
-  const seconds = Object.fromEntries(names.map((n) => [n, [] as number[]])) as unknown as Record<K, number[]>;
-  for (let p = 0; p < passes; p++) for (const name of names) seconds[name].push(await variants[name]());
+  const seconds = Object.fromEntries(names.map((n) => [n, [] as number[]])) as unknown as Record<
+    K,
+    number[]
+  >;
+  for (let p = 0; p < passes; p++)
+    for (const name of names) seconds[name].push(await variants[name]());
   return seconds;
 }
 
@@ -102,19 +151,30 @@ function memoryFolder(): string | null {
  */
 export type FileTarget = 'disk' | 'tmpfs';
 
-function fileFolders(): { readonly folders: Partial<Record<FileTarget, string>>; readonly cleanup: () => void } {
+function fileFolders(): {
+  readonly folders: Partial<Record<FileTarget, string>>;
+  readonly cleanup: () => void;
+} {
   const disk = mkdtempSync(join(tmpdir(), 'tooltime-bench-'));
   const tmpfs = memoryFolder();
   return {
     folders: tmpfs === null ? { disk } : { disk, tmpfs },
     cleanup: () => {
-      for (const dir of [disk, tmpfs]) if (dir !== null) rmSync(dir, { recursive: true, force: true });
+      for (const dir of [disk, tmpfs])
+        if (dir !== null) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
 export interface BytesFigures {
-  readonly sets: ReadonlyArray<{ readonly name: string; readonly episodes: number; readonly events: number; readonly recordBytes: number; readonly headerBytes: number; readonly maxBytesPerEvent: number }>;
+  readonly sets: ReadonlyArray<{
+    readonly name: string;
+    readonly episodes: number;
+    readonly events: number;
+    readonly recordBytes: number;
+    readonly headerBytes: number;
+    readonly maxBytesPerEvent: number;
+  }>;
 }
 
 /** Record bytes per event (frames included, header and trailer excluded) and header bytes. */
@@ -156,8 +216,17 @@ export interface RecordFigures {
  * The workload run plainly, recorded in memory, and recorded streaming to one new file per episode
  * (in tmpfs and on disk), in interleaved passes in one process after a warm-up.
  */
-export async function recordOverhead(passes: number, rounds: number, sample: number, warmupSeconds: number): Promise<RecordFigures> {
-  const episodeList = episodesInOrder(replayWorkloads(sample).flatMap((w) => w.scenarios), rounds, 'runs');
+export async function recordOverhead(
+  passes: number,
+  rounds: number,
+  sample: number,
+  warmupSeconds: number,
+): Promise<RecordFigures> {
+  const episodeList = episodesInOrder(
+    replayWorkloads(sample).flatMap((w) => w.scenarios),
+    rounds,
+    'runs',
+  );
   const { folders, cleanup } = fileFolders();
   let episodes = 0;
   let events = 0;
@@ -176,18 +245,30 @@ export async function recordOverhead(passes: number, rounds: number, sample: num
           if (dir === null && target === 'plain') {
             events += (await runEpisode(scenario, createAgent(AGENT), { seed })).events.length;
           } else {
-            const recorder = ReplayRecorder.open(dir === null ? new MemorySink() : join(dir, `${episodes}.ttr`), { scenario, agent: AGENT, seed });
-            events += (await runEpisode(scenario, createAgent(AGENT), { seed, onEvent: recorder.onEvent })).events.length;
+            const recorder = ReplayRecorder.open(
+              dir === null ? new MemorySink() : join(dir, `${episodes}.ttr`),
+              { scenario, agent: AGENT, seed },
+            );
+            events += (
+              await runEpisode(scenario, createAgent(AGENT), { seed, onEvent: recorder.onEvent })
+            ).events.length;
             recorder.finish();
           }
           episodes++;
         }
       });
     };
-    const variants: Partial<Record<RecordVariant, () => Promise<number>>> = { plain: pass('plain'), memory: pass('memory') };
+    const variants: Partial<Record<RecordVariant, () => Promise<number>>> = {
+      plain: pass('plain'),
+      memory: pass('memory'),
+    };
     if (folders.tmpfs !== undefined) variants['file-tmpfs'] = pass(folders.tmpfs);
     variants['file-disk'] = pass(folders.disk!);
-    const seconds = await interleaved(variants as Record<RecordVariant, () => Promise<number>>, warmupSeconds, passes);
+    const seconds = await interleaved(
+      variants as Record<RecordVariant, () => Promise<number>>,
+      warmupSeconds,
+      passes,
+    );
     return { episodes, events, seconds };
   } finally {
     cleanup();
@@ -220,7 +301,12 @@ export interface VerifyFigures {
  * `verifyReplay` of each against the same episodes run plainly (no recorder: the floor of any
  * re-run), or `readReplay` against `encodeReplay`.
  */
-async function verifyPasses(replays: readonly Uint8Array[], warmupSeconds: number, passes: number, part: VerifyPart): Promise<VerifyFigures> {
+async function verifyPasses(
+  replays: readonly Uint8Array[],
+  warmupSeconds: number,
+  passes: number,
+  part: VerifyPart,
+): Promise<VerifyFigures> {
   if (part === 'codec') {
     const reads = replays.map((b) => readReplay(b));
     const seconds = await interleaved<'decode' | 'encode'>(
@@ -238,7 +324,14 @@ async function verifyPasses(replays: readonly Uint8Array[], warmupSeconds: numbe
       passes,
     );
     const events = reads.reduce((n, r) => n + r.events.length, 0);
-    return { episodes: replays.length, events, recordBytes: reads.reduce((n, r) => n + r.sizes.records, 0), seconds, readShare: 0, rerunShare: 0 };
+    return {
+      episodes: replays.length,
+      events,
+      recordBytes: reads.reduce((n, r) => n + r.sizes.records, 0),
+      seconds,
+      readShare: 0,
+      rerunShare: 0,
+    };
   }
   const heads = replays.map((b) => readReplayHeader(b));
   let events = 0;
@@ -264,19 +357,38 @@ async function verifyPasses(replays: readonly Uint8Array[], warmupSeconds: numbe
         }),
       plain: () =>
         timed(async () => {
-          for (const h of heads) await runEpisode(h.scenario, createAgent(h.header.agent.spec), { seed: h.header.seed });
+          for (const h of heads)
+            await runEpisode(h.scenario, createAgent(h.header.agent.spec), { seed: h.header.seed });
         }),
     },
     warmupSeconds,
     passes,
   );
-  return { episodes: replays.length, events, recordBytes: 0, seconds, readShare: readMs / totalMs, rerunShare: rerunMs / totalMs };
+  return {
+    episodes: replays.length,
+    events,
+    recordBytes: 0,
+    seconds,
+    readShare: readMs / totalMs,
+    rerunShare: rerunMs / totalMs,
+  };
 }
 
 /** Throughput on the short episodes of the workload, taken in `order` (see `verifyPasses`). */
-export async function verifyThroughput(rounds: number, sample: number, warmupSeconds: number, passes: number, part: VerifyPart, order: EpisodeOrder): Promise<VerifyFigures> {
+export async function verifyThroughput(
+  rounds: number,
+  sample: number,
+  warmupSeconds: number,
+  passes: number,
+  part: VerifyPart,
+  order: EpisodeOrder,
+): Promise<VerifyFigures> {
   const replays: Uint8Array[] = [];
-  for (const [scenario, seed] of episodesInOrder(replayWorkloads(sample).flatMap((w) => w.scenarios), rounds, order)) {
+  for (const [scenario, seed] of episodesInOrder(
+    replayWorkloads(sample).flatMap((w) => w.scenarios),
+    rounds,
+    order,
+  )) {
     replays.push((await recordEpisode({ scenario, agent: createAgent(AGENT), seed })).bytes!);
   }
   return verifyPasses(replays, warmupSeconds, passes, part);
@@ -288,7 +400,14 @@ export async function verifyThroughput(rounds: number, sample: number, warmupSec
  * (header, caches) vanish and the per-event costs show.
  */
 export function longScenario(tasks: number): Scenario {
-  const tool = (i: number) => ({ name: `tool${i}`, description: `echo ${i}`, parameters: { type: 'object' }, latency: { kind: 'uniform', minMs: 20, maxMs: 400 }, impl: { kind: 'builtin', name: 'echo' }, ...(i === 0 ? { concurrency: 2 } : {}) });
+  const tool = (i: number) => ({
+    name: `tool${i}`,
+    description: `echo ${i}`,
+    parameters: { type: 'object' },
+    latency: { kind: 'uniform', minMs: 20, maxMs: 400 },
+    impl: { kind: 'builtin', name: 'echo' },
+    ...(i === 0 ? { concurrency: 2 } : {}),
+  });
   const steps = (t: number) => [
     { id: 'a', tool: 'tool0', args: { t, s: 'a' } },
     { id: 'b', tool: 'tool1', args: { t, s: 'b' }, after: ['a'] },
@@ -302,20 +421,35 @@ export function longScenario(tasks: number): Scenario {
     id: `long-${tasks}`,
     thinkTime: { kind: 'constant', ms: 5 },
     tools: [0, 1, 2, 3].map(tool),
-    tasks: Array.from({ length: tasks }, (_, t) => ({ id: `t${t}`, arrivalMs: t * 50, message: `request ${t}`, steps: steps(t), answer: { mustContain: [`done ${t}`] } })),
+    tasks: Array.from({ length: tasks }, (_, t) => ({
+      id: `t${t}`,
+      arrivalMs: t * 50,
+      message: `request ${t}`,
+      steps: steps(t),
+      answer: { mustContain: [`done ${t}`] },
+    })),
     limits: { maxTimeMs: 100_000_000, maxDecisions: 1_000_000, maxCalls: 1_000_000 },
   });
 }
 
 /** Throughput on one long episode (see `verifyPasses`). */
-export async function longEpisode(tasks: number, warmupSeconds: number, passes: number, part: VerifyPart): Promise<VerifyFigures> {
+export async function longEpisode(
+  tasks: number,
+  warmupSeconds: number,
+  passes: number,
+  part: VerifyPart,
+): Promise<VerifyFigures> {
   const scenario = replayScenario(longScenario(tasks));
   const { bytes } = await recordEpisode({ scenario, agent: createAgent(AGENT), seed: 1 });
   return verifyPasses([bytes!], warmupSeconds, passes, part);
 }
 
 /** What the filesystem costs here: creating (and closing) a new file on disk and in tmpfs, and one small write. */
-export function filesystemCosts(files: number): { readonly createUs: number; readonly tmpfsCreateUs: number | null; readonly writeUs: number } {
+export function filesystemCosts(files: number): {
+  readonly createUs: number;
+  readonly tmpfsCreateUs: number | null;
+  readonly writeUs: number;
+} {
   const { folders, cleanup } = fileFolders();
   try {
     const create = (dir: string): number => {
@@ -343,7 +477,12 @@ export function filesystemCosts(files: number): { readonly createUs: number; rea
  * with `recorder` giving each episode's recorder (null records nothing) and `onComplete` told of
  * each finished episode.
  */
-function runBaselines(instances: ReturnType<typeof defaultInstances>, rounds: number, recorder: ((key: EpisodeKey, scenario: Scenario) => EpisodeRecorder) | null, onComplete?: (record: EpisodeRecord) => void): Promise<ExperimentResult> {
+function runBaselines(
+  instances: ReturnType<typeof defaultInstances>,
+  rounds: number,
+  recorder: ((key: EpisodeKey, scenario: Scenario) => EpisodeRecorder) | null,
+  onComplete?: (record: EpisodeRecord) => void,
+): Promise<ExperimentResult> {
   return runExperiment({
     instances,
     agents: agentEntries()
@@ -381,7 +520,12 @@ export interface PipelineFigures {
  * stopped within the pass (DIR in tmpfs and on disk). Interleaved passes in one process after a
  * warm-up.
  */
-export async function pipelineOverhead(passes: number, rounds: number, sample: number | null, warmupSeconds: number): Promise<PipelineFigures> {
+export async function pipelineOverhead(
+  passes: number,
+  rounds: number,
+  sample: number | null,
+  warmupSeconds: number,
+): Promise<PipelineFigures> {
   const instances = defaultInstances(sample);
   const { folders, cleanup } = fileFolders();
   let episodes = 0;
@@ -394,17 +538,36 @@ export async function pipelineOverhead(passes: number, rounds: number, sample: n
       return timed(async () => {
         // As runCommand: the output (and its writer thread) made for the run, finished once every file is written.
         const output = variant === 'plain' || variant === 'memory' ? null : outOutput(out);
-        const memory = (key: EpisodeKey, scenario: Scenario) => ReplayRecorder.open(new MemorySink(), { scenario, agent: key.agent, seed: key.seed, mode: 'async', delivery: 'push' });
-        const result = await runBaselines(instances, rounds, variant === 'plain' ? null : variant === 'memory' ? memory : output!.recorder, output?.complete);
+        const memory = (key: EpisodeKey, scenario: Scenario) =>
+          ReplayRecorder.open(new MemorySink(), {
+            scenario,
+            agent: key.agent,
+            seed: key.seed,
+            mode: 'async',
+            delivery: 'push',
+          });
+        const result = await runBaselines(
+          instances,
+          rounds,
+          variant === 'plain' ? null : variant === 'memory' ? memory : output!.recorder,
+          output?.complete,
+        );
         if (output === null) writeResults(out, result);
         else await output.finish(result);
         episodes = result.episodes.length;
       });
     };
-    const variants: Partial<Record<RecordVariant, () => Promise<number>>> = { plain: pass('plain'), memory: pass('memory') };
+    const variants: Partial<Record<RecordVariant, () => Promise<number>>> = {
+      plain: pass('plain'),
+      memory: pass('memory'),
+    };
     if (folders.tmpfs !== undefined) variants['file-tmpfs'] = pass('file-tmpfs');
     variants['file-disk'] = pass('file-disk');
-    const seconds = await interleaved(variants as Record<RecordVariant, () => Promise<number>>, warmupSeconds, passes);
+    const seconds = await interleaved(
+      variants as Record<RecordVariant, () => Promise<number>>,
+      warmupSeconds,
+      passes,
+    );
     return { episodes, seconds };
   } finally {
     cleanup();
@@ -427,17 +590,26 @@ export interface VerifyFilesFigures {
  * (every baseline agent, one file per episode, in name order), verified once end to end with the workers started for the call (cold), and on this
  * thread and on `workers` started worker threads (interleaved passes after a warm-up).
  */
-export async function verifyFilesThroughput(rounds: number, sample: number, passes: number, workers: number, warmupSeconds: number): Promise<VerifyFilesFigures> {
+export async function verifyFilesThroughput(
+  rounds: number,
+  sample: number,
+  passes: number,
+  workers: number,
+  warmupSeconds: number,
+): Promise<VerifyFilesFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'tooltime-bench-verify-'));
   try {
     // The replays `tooltime run --sample N --seeds 1..R --out DIR` writes: every baseline agent.
     const output = outOutput(dir);
-    await output.finish(await runBaselines(defaultInstances(sample), rounds, output.recorder, output.complete));
+    await output.finish(
+      await runBaselines(defaultInstances(sample), rounds, output.recorder, output.complete),
+    );
     const paths = replayPaths([join(dir, 'replays')]);
     const count = (verdicts: Awaited<ReturnType<typeof verifyReplayFiles>>): number => {
       let events = 0;
       for (const v of verdicts) {
-        if (!v.ok) throw new Error(`verify failed in the benchmark: ${'error' in v ? v.error : v.reason}`);
+        if (!v.ok)
+          throw new Error(`verify failed in the benchmark: ${'error' in v ? v.error : v.reason}`);
         events += v.records;
       }
       return events;

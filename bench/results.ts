@@ -19,7 +19,12 @@ export interface Machine {
 
 export function thisMachine(now: Date = new Date()): Machine {
   const list = cpus();
-  return { date: now.toISOString().slice(0, 10), cpuModel: list[0]?.model.trim() ?? 'unknown', cores: list.length, node: process.version };
+  return {
+    date: now.toISOString().slice(0, 10),
+    cpuModel: list[0]?.model.trim() ?? 'unknown',
+    cores: list.length,
+    node: process.version,
+  };
 }
 
 /** The text between the markers: one line naming the run, then the bench's output verbatim. */
@@ -36,9 +41,12 @@ export function resultsBlock(machine: Machine, output: string): string {
 export function refreshResults(text: string, block: string): string {
   const start = text.indexOf(RESULTS_START);
   const end = text.indexOf(RESULTS_END);
-  if (start < 0 || end < 0) throw new Error(`bench/RESULTS.md: no ${start < 0 ? RESULTS_START : RESULTS_END} marker`);
-  if (text.indexOf(RESULTS_START, start + 1) >= 0 || text.indexOf(RESULTS_END, end + 1) >= 0) throw new Error('bench/RESULTS.md: a marker appears twice');
-  if (end < start) throw new Error(`bench/RESULTS.md: ${RESULTS_END} comes before ${RESULTS_START}`);
+  if (start < 0 || end < 0)
+    throw new Error(`bench/RESULTS.md: no ${start < 0 ? RESULTS_START : RESULTS_END} marker`);
+  if (text.indexOf(RESULTS_START, start + 1) >= 0 || text.indexOf(RESULTS_END, end + 1) >= 0)
+    throw new Error('bench/RESULTS.md: a marker appears twice');
+  if (end < start)
+    throw new Error(`bench/RESULTS.md: ${RESULTS_END} comes before ${RESULTS_START}`);
   return `${text.slice(0, start + RESULTS_START.length)}\n${block}${text.slice(end)}`;
 }
 

@@ -22,7 +22,10 @@ const AGENT = 'greedy-async';
 
 /** `tasks` chains of `steps` steps; arrivals every `arrivalGapMs` (0: all at once). */
 export function scaleScenario(tasks: number, steps: number, arrivalGapMs: number): ScenarioInput {
-  const rows = Array.from({ length: steps }, (_, j) => ({ args: { n: j }, result: { n: j, status: `ok-${j}` } }));
+  const rows = Array.from({ length: steps }, (_, j) => ({
+    args: { n: j },
+    result: { n: j, status: `ok-${j}` },
+  }));
   return {
     format: 'tooltime.scenario/1',
     id: `scale-${tasks}x${steps}`,
@@ -30,7 +33,12 @@ export function scaleScenario(tasks: number, steps: number, arrivalGapMs: number
       {
         name: 'lookup',
         description: 'Looks a number up.',
-        parameters: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'], additionalProperties: false },
+        parameters: {
+          type: 'object',
+          properties: { n: { type: 'integer' } },
+          required: ['n'],
+          additionalProperties: false,
+        },
         latency: { kind: 'lognormal', medianMs: 40, p95Ms: 120 },
         impl: { kind: 'table', rows, default: { error: 'unknown' } },
       },
@@ -39,7 +47,12 @@ export function scaleScenario(tasks: number, steps: number, arrivalGapMs: number
       id: `t${i}`,
       arrivalMs: i * arrivalGapMs,
       message: `Look up 0..${steps - 1} in turn (task ${i}).`,
-      steps: Array.from({ length: steps }, (_, j) => ({ id: `s${j}`, tool: 'lookup', args: { n: j }, after: j === 0 ? [] : [`s${j - 1}`] })),
+      steps: Array.from({ length: steps }, (_, j) => ({
+        id: `s${j}`,
+        tool: 'lookup',
+        args: { n: j },
+        after: j === 0 ? [] : [`s${j - 1}`],
+      })),
       answer: { mustContain: [`ok-${steps - 1}`] },
     })),
     thinkTime: { kind: 'constant', ms: 1 },
@@ -68,13 +81,18 @@ export interface ConcurrencyFigures {
  * untimed: a short episode's cost fell fourfold over its first 100,000 events as the JIT warmed,
  * which a single warm-up episode hid.
  */
-export async function concurrencyCost(tasks: number, steps: number, minEvents: number): Promise<ConcurrencyFigures> {
+export async function concurrencyCost(
+  tasks: number,
+  steps: number,
+  minEvents: number,
+): Promise<ConcurrencyFigures> {
   const scenario = parseScenario(scaleScenario(tasks, steps, 0));
   const episodes = async (seed: number): Promise<Episode[]> => {
     const out: Episode[] = [];
     for (let events = 0; events < minEvents; events += out.at(-1)!.events.length) {
       out.push(await runEpisode(scenario, createAgent(AGENT), { seed: seed + out.length }));
-      if (out.at(-1)!.endReason !== 'completed') throw new Error(`scale bench: ${scenario.id} ended ${out.at(-1)!.endReason}`);
+      if (out.at(-1)!.endReason !== 'completed')
+        throw new Error(`scale bench: ${scenario.id} ended ${out.at(-1)!.endReason}`);
     }
     return out;
   };
@@ -110,9 +128,16 @@ export async function sizeCost(tasks: number, steps: number): Promise<SizeFigure
   t = process.cpuUsage();
   const episode = await runEpisode(scenario, createAgent(AGENT), { seed: 1 });
   const runSeconds = cpuSeconds(t);
-  if (episode.endReason !== 'completed') throw new Error(`scale bench: ${scenario.id} ended ${episode.endReason}`);
+  if (episode.endReason !== 'completed')
+    throw new Error(`scale bench: ${scenario.id} ended ${episode.endReason}`);
   t = process.cpuUsage();
   scoreEpisode(scenario, episode.events);
   const scoreSeconds = cpuSeconds(t);
-  return { steps: tasks * steps, events: episode.events.length, validateSeconds, runSeconds, scoreSeconds };
+  return {
+    steps: tasks * steps,
+    events: episode.events.length,
+    validateSeconds,
+    runSeconds,
+    scoreSeconds,
+  };
 }

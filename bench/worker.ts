@@ -7,7 +7,15 @@ import { boundTightness } from './bound-workload.js';
 import { engineShare, runSuite } from './episodes-workload.js';
 import { concurrencyCost, sizeCost } from './scale-workload.js';
 import { shrinkTime, stressThroughput } from './stress-workload.js';
-import { filesystemCosts, longEpisode, pipelineOverhead, recordOverhead, replayBytes, verifyFilesThroughput, verifyThroughput } from './replay-workload.js';
+import {
+  filesystemCosts,
+  longEpisode,
+  pipelineOverhead,
+  recordOverhead,
+  replayBytes,
+  verifyFilesThroughput,
+  verifyThroughput,
+} from './replay-workload.js';
 
 type Job = (args: readonly string[]) => unknown;
 
@@ -16,7 +24,8 @@ const SEED = 7;
 
 export const JOBS: Readonly<Record<string, Job>> = {
   'engine:generators': ([events]) => runGenerators(PROCESSES, Number(events), SEED),
-  'engine:generators-heap-js': ([events]) => runGenerators(PROCESSES, Number(events), SEED, 'heap-js'),
+  'engine:generators-heap-js': ([events]) =>
+    runGenerators(PROCESSES, Number(events), SEED, 'heap-js'),
   'engine:callbacks': ([events]) => runCallbacks(PROCESSES, Number(events), SEED),
   'engine:bare-heap': ([events]) => runBareHeap(PROCESSES, Number(events), SEED),
   'engine:memory': ([count]) => pendingEventBytes(Number(count)),
@@ -26,13 +35,42 @@ export const JOBS: Readonly<Record<string, Job>> = {
   'stress:throughput': ([agent, runs]) => stressThroughput(String(agent), Number(runs)),
   'stress:shrink': ([flawed]) => shrinkTime(String(flawed)),
   'replay:bytes': ([rounds, sample]) => replayBytes(Number(rounds), Number(sample)),
-  'replay:record': ([passes, rounds, sample, warmup]) => recordOverhead(Number(passes), Number(rounds), Number(sample), Number(warmup)),
-  'replay:pipeline': ([passes, rounds, sample, warmup]) => pipelineOverhead(Number(passes), Number(rounds), sample === 'all' ? null : Number(sample), Number(warmup)),
-  'replay:verify': ([rounds, sample, warmup, passes, part, order]) => verifyThroughput(Number(rounds), Number(sample), Number(warmup), Number(passes), part === 'codec' ? 'codec' : 'verify', order === 'interleaved' ? 'interleaved' : 'runs'),
-  'replay:verify-files': ([rounds, sample, passes, workers, warmup]) => verifyFilesThroughput(Number(rounds), Number(sample), Number(passes), Number(workers), Number(warmup)),
-  'replay:long': ([tasks, warmup, passes, part]) => longEpisode(Number(tasks), Number(warmup), Number(passes), part === 'codec' ? 'codec' : 'verify'),
+  'replay:record': ([passes, rounds, sample, warmup]) =>
+    recordOverhead(Number(passes), Number(rounds), Number(sample), Number(warmup)),
+  'replay:pipeline': ([passes, rounds, sample, warmup]) =>
+    pipelineOverhead(
+      Number(passes),
+      Number(rounds),
+      sample === 'all' ? null : Number(sample),
+      Number(warmup),
+    ),
+  'replay:verify': ([rounds, sample, warmup, passes, part, order]) =>
+    verifyThroughput(
+      Number(rounds),
+      Number(sample),
+      Number(warmup),
+      Number(passes),
+      part === 'codec' ? 'codec' : 'verify',
+      order === 'interleaved' ? 'interleaved' : 'runs',
+    ),
+  'replay:verify-files': ([rounds, sample, passes, workers, warmup]) =>
+    verifyFilesThroughput(
+      Number(rounds),
+      Number(sample),
+      Number(passes),
+      Number(workers),
+      Number(warmup),
+    ),
+  'replay:long': ([tasks, warmup, passes, part]) =>
+    longEpisode(
+      Number(tasks),
+      Number(warmup),
+      Number(passes),
+      part === 'codec' ? 'codec' : 'verify',
+    ),
   'replay:fs': ([files]) => filesystemCosts(Number(files)),
-  'scale:concurrency': ([tasks, steps, minEvents]) => concurrencyCost(Number(tasks), Number(steps), Number(minEvents)),
+  'scale:concurrency': ([tasks, steps, minEvents]) =>
+    concurrencyCost(Number(tasks), Number(steps), Number(minEvents)),
   'scale:size': ([tasks, steps]) => sizeCost(Number(tasks), Number(steps)),
 };
 
@@ -40,7 +78,9 @@ async function main(): Promise<void> {
   const [name, ...args] = process.argv.slice(2);
   const job = name === undefined ? undefined : JOBS[name];
   if (job === undefined) {
-    process.stderr.write(`bench worker: unknown job ${String(name)}; jobs: ${Object.keys(JOBS).join(', ')}\n`);
+    process.stderr.write(
+      `bench worker: unknown job ${String(name)}; jobs: ${Object.keys(JOBS).join(', ')}\n`,
+    );
     process.exit(1);
   }
   const result = await job(args);

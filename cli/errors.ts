@@ -17,7 +17,16 @@ export const EXIT_EPISODES_ERRORED = 3;
 export const EXIT_STOPPED = 4;
 
 /** Errors from lower layers that describe bad input rather than a bug (matched by name). */
-const INPUT_ERROR_NAMES = new Set(['UsageError', 'ScenarioError', 'DistributionError', 'ReplayError', 'ReplayWriteError', 'AgentSpecError', 'TimeError', 'CommanderError']);
+const INPUT_ERROR_NAMES = new Set([
+  'UsageError',
+  'ScenarioError',
+  'DistributionError',
+  'ReplayError',
+  'ReplayWriteError',
+  'AgentSpecError',
+  'TimeError',
+  'CommanderError',
+]);
 
 export function isInputError(error: unknown): boolean {
   return error instanceof Error && INPUT_ERROR_NAMES.has(error.name);
@@ -72,9 +81,12 @@ export function userPathMessage(error: unknown): string | null {
   const cause = fsCause(error);
   const { path, syscall } = (error ?? {}) as { path?: unknown; syscall?: unknown };
   if (cause === null || typeof path !== 'string' || !underUserPath(path)) return null;
-  const verb = syscall === 'mkdir' ? 'cannot create directory'
-    : syscall === 'open' || syscall === 'write' ? 'cannot write'
-    : `cannot ${String(syscall)}`;
+  const verb =
+    syscall === 'mkdir'
+      ? 'cannot create directory'
+      : syscall === 'open' || syscall === 'write'
+        ? 'cannot write'
+        : `cannot ${String(syscall)}`;
   return `${verb} ${path}: ${cause}`;
 }
 
@@ -90,7 +102,8 @@ export function reportAndExit(error: unknown): never {
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`tooltime: internal error: ${message}\n`);
-  if (process.env['TOOLTIME_DEBUG'] === '1' && error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
+  if (process.env['TOOLTIME_DEBUG'] === '1' && error instanceof Error && error.stack !== undefined)
+    process.stderr.write(`${error.stack}\n`);
   else process.stderr.write('(set TOOLTIME_DEBUG=1 for the stack trace)\n');
   process.exit(EXIT_INTERNAL);
 }

@@ -5,7 +5,14 @@
  * sends the system prompt, the tool schemas and the task messages, plus the transcript so far
  * (TRANSCRIPT_TOKENS per earlier request), and gets COMPLETION_TOKENS back.
  */
-import { estimateTokens, modelOf, parsePrice, priceFor, systemPrompt, type PriceTable } from '../agents/llm/index.js';
+import {
+  estimateTokens,
+  modelOf,
+  parsePrice,
+  priceFor,
+  systemPrompt,
+  type PriceTable,
+} from '../agents/llm/index.js';
 import { isModelSpec } from '../agents/index.js';
 import type { ExperimentInstance } from '../scenarios/experiment.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
@@ -16,10 +23,20 @@ const COMPLETION_TOKENS = 80;
 export const ESTIMATE_RULE = `requests = steps + tasks + 1; each sends the system prompt, tools and messages plus ${TRANSCRIPT_TOKENS} tokens per earlier request, and gets ${COMPLETION_TOKENS} back`;
 
 /** Estimated tokens of one model episode on `scenario`. */
-export function episodeTokens(scenario: Scenario, mode: Mode, delivery: Delivery): { requests: number; promptTokens: number; completionTokens: number } {
-  const steps = scenario.tasks.reduce((n, t) => n + t.steps.length, 0) + (scenario.messages ?? []).reduce((n, m) => n + m.steps.length, 0);
+export function episodeTokens(
+  scenario: Scenario,
+  mode: Mode,
+  delivery: Delivery,
+): { requests: number; promptTokens: number; completionTokens: number } {
+  const steps =
+    scenario.tasks.reduce((n, t) => n + t.steps.length, 0) +
+    (scenario.messages ?? []).reduce((n, m) => n + m.steps.length, 0);
   const requests = steps + scenario.tasks.length + 1;
-  const base = estimateTokens(systemPrompt(mode, delivery) + JSON.stringify(scenario.tools) + scenario.tasks.map((t) => t.message).join('\n'));
+  const base = estimateTokens(
+    systemPrompt(mode, delivery) +
+      JSON.stringify(scenario.tools) +
+      scenario.tasks.map((t) => t.message).join('\n'),
+  );
   const promptTokens = requests * base + (TRANSCRIPT_TOKENS * requests * (requests - 1)) / 2;
   return { requests, promptTokens, completionTokens: requests * COMPLETION_TOKENS };
 }
@@ -35,7 +52,13 @@ export interface DryRun {
   readonly unpriced: readonly string[];
 }
 
-export function dryRun(instances: readonly ExperimentInstance[], agents: readonly string[], seeds: number, world: { mode: Mode; delivery: Delivery }, price: string | undefined): DryRun {
+export function dryRun(
+  instances: readonly ExperimentInstance[],
+  agents: readonly string[],
+  seeds: number,
+  world: { mode: Mode; delivery: Delivery },
+  price: string | undefined,
+): DryRun {
   const table: PriceTable | null = price === undefined ? null : parsePrice(price);
   const models = agents.filter(isModelSpec);
   let requests = 0;
@@ -54,14 +77,28 @@ export function dryRun(instances: readonly ExperimentInstance[], agents: readonl
       else cost += (seeds * (t.promptTokens * p.in + t.completionTokens * p.out)) / 1e6;
     }
   }
-  return { episodes: instances.length * agents.length * seeds, modelEpisodes: instances.length * models.length * seeds, requests, promptTokens, completionTokens, costUsd: models.length === 0 ? null : cost, unpriced: [...unpriced] };
+  return {
+    episodes: instances.length * agents.length * seeds,
+    modelEpisodes: instances.length * models.length * seeds,
+    requests,
+    promptTokens,
+    completionTokens,
+    costUsd: models.length === 0 ? null : cost,
+    unpriced: [...unpriced],
+  };
 }
 
 export function formatDryRun(d: DryRun): string {
-  const lines = [`${d.episodes} episode(s) to run${d.modelEpisodes === 0 ? ', none by a model agent: no cost' : `, ${d.modelEpisodes} by model agents`}`];
+  const lines = [
+    `${d.episodes} episode(s) to run${d.modelEpisodes === 0 ? ', none by a model agent: no cost' : `, ${d.modelEpisodes} by model agents`}`,
+  ];
   if (d.modelEpisodes > 0) {
-    lines.push(`estimated ${d.requests} requests, ${d.promptTokens} prompt and ${d.completionTokens} completion tokens (rough: ${ESTIMATE_RULE})`);
-    lines.push(`estimated cost: $${(d.costUsd ?? 0).toFixed(2)}${d.unpriced.length === 0 ? '' : ` (no price for ${d.unpriced.join(', ')}: give --price)`}`);
+    lines.push(
+      `estimated ${d.requests} requests, ${d.promptTokens} prompt and ${d.completionTokens} completion tokens (rough: ${ESTIMATE_RULE})`,
+    );
+    lines.push(
+      `estimated cost: $${(d.costUsd ?? 0).toFixed(2)}${d.unpriced.length === 0 ? '' : ` (no price for ${d.unpriced.join(', ')}: give --price)`}`,
+    );
   }
   return `${lines.join('\n')}\nnothing was run (--dry-run)\n`;
 }

@@ -9,13 +9,21 @@ import { examplesDir, loadScenarios } from '../scenarios/spec/load.js';
 import { UsageError } from './errors.js';
 
 /** `sampleSuite`'s rule over already loaded scenarios (strata from their `tasks` and `mix` tags). */
-export function sampleInstances(loaded: readonly ExperimentInstance[], n: number | null): ExperimentInstance[] {
+export function sampleInstances(
+  loaded: readonly ExperimentInstance[],
+  n: number | null,
+): ExperimentInstance[] {
   if (n === null || n >= loaded.length) return [...loaded];
-  const entries = [...loaded].sort((a, b) => (a.scenario.id < b.scenario.id ? -1 : a.scenario.id > b.scenario.id ? 1 : 0)).map((i) => ({ id: i.scenario.id, tags: i.scenario.tags, instance: i }));
+  const entries = [...loaded]
+    .sort((a, b) => (a.scenario.id < b.scenario.id ? -1 : a.scenario.id > b.scenario.id ? 1 : 0))
+    .map((i) => ({ id: i.scenario.id, tags: i.scenario.tags, instance: i }));
   return sampleIds(entries, n).map((e) => e.instance);
 }
 
-export function loadInstances(paths: readonly string[], sample: number | null): ExperimentInstance[] {
+export function loadInstances(
+  paths: readonly string[],
+  sample: number | null,
+): ExperimentInstance[] {
   const loaded = loadScenarios(paths);
   if (loaded.length === 0) throw new UsageError(`no scenarios found in ${paths.join(' ')}`);
   return sampleInstances(loaded, sample);
@@ -55,7 +63,9 @@ export function checkDistinct(
   const seen = new Set<string>();
   for (const agent of agents) {
     if (seen.has(agent)) {
-      throw new UsageError(`agent ${agent} is given twice: each agent may run once per scenario and seed`);
+      throw new UsageError(
+        `agent ${agent} is given twice: each agent may run once per scenario and seed`,
+      );
     }
     seen.add(agent);
   }

@@ -24,7 +24,9 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('tooltime')
-    .description('Discrete-event simulation of LLM agents under asynchronous tool calling, with deterministic replay.')
+    .description(
+      'Discrete-event simulation of LLM agents under asynchronous tool calling, with deterministic replay.',
+    )
     .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -30,11 +30,14 @@ export function replayPaths(args: readonly string[]): string[] {
       .filter((name) => name.endsWith('.ttr'))
       .sort()
       .map((name) => join(arg, name));
-    if (found.length === 0) throw new UsageError(`${arg}: no replay files (.ttr) in this directory`);
+    if (found.length === 0)
+      throw new UsageError(`${arg}: no replay files (.ttr) in this directory`);
     paths.push(...found);
   }
   return paths;
 }
 
-export const msText = (us: number | null | undefined): string => (us === null || us === undefined ? '-' : (us / 1000).toFixed(1));
-export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
+export const msText = (us: number | null | undefined): string =>
+  us === null || us === undefined ? '-' : (us / 1000).toFixed(1);
+export const pct = (x: number | null | undefined): string =>
+  x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`;

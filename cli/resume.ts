@@ -51,7 +51,9 @@ export function checkSameRun(dir: string, recorded: RunManifest, now: RunManifes
     const is = canonicalJson(b[key] ?? null);
     if (was === is) continue;
     const show = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text);
-    throw new UsageError(`--resume: ${join(dir, RUN_FILE)} records a different run (${key} was ${show(was)}, now ${show(is)}): give the same command, or a new --out`);
+    throw new UsageError(
+      `--resume: ${join(dir, RUN_FILE)} records a different run (${key} was ${show(was)}, now ${show(is)}): give the same command, or a new --out`,
+    );
   }
 }
 
@@ -103,7 +105,12 @@ export function endsWithTrailer(path: string): boolean {
   }
   for (let start = 0; start + 1 + 4 < tail.length; start++) {
     const length = tail[start]!;
-    if (start + 1 + length + 4 !== tail.length || tail[start + 1] !== 0x93 || tail[start + 2] !== 0x00) continue;
+    if (
+      start + 1 + length + 4 !== tail.length ||
+      tail[start + 1] !== 0x93 ||
+      tail[start + 2] !== 0x00
+    )
+      continue;
     if (crc32(tail, start, start + 1 + length) === tail.readUInt32LE(tail.length - 4)) return true;
   }
   return false;

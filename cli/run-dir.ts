@@ -11,7 +11,19 @@
  *
  * Everything about run.json lives here: a later `--resume` reads it back with `readRunManifest`.
  */
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { assertInvariant } from '../engine/assert.js';
 import { tooltimeVersion } from '../replays/index.js';
@@ -29,7 +41,10 @@ export const REPLAYS_DIR = 'replays';
 export const TEMP_SUFFIX = '.tmp';
 
 /** Names of tooltime's files at the top of a run directory (`--force` removes these, and replays/*.ttr). */
-export const OWN_FILES: readonly string[] = [RUN_FILE, EPISODES_FILE, SUMMARY_FILE].flatMap((f) => [f, f + TEMP_SUFFIX]);
+export const OWN_FILES: readonly string[] = [RUN_FILE, EPISODES_FILE, SUMMARY_FILE].flatMap((f) => [
+  f,
+  f + TEMP_SUFFIX,
+]);
 
 /** The `format` of run.json, and its version: a reader refuses any other. */
 export const RUN_FORMAT = 'tooltime-run';
@@ -85,7 +100,22 @@ export interface RunSelection {
 }
 
 /** The fields of run.json that determine a run's results: `--resume` refuses when any differs. */
-export const DETERMINING: ReadonlyArray<keyof RunManifest> = ['tooltime', 'scenarios', 'cwd', 'sample', 'selection', 'by', 'instanceIds', 'suiteDigest', 'agents', 'seeds', 'mode', 'delivery', 'model', 'scoringVersion'];
+export const DETERMINING: ReadonlyArray<keyof RunManifest> = [
+  'tooltime',
+  'scenarios',
+  'cwd',
+  'sample',
+  'selection',
+  'by',
+  'instanceIds',
+  'suiteDigest',
+  'agents',
+  'seeds',
+  'mode',
+  'delivery',
+  'model',
+  'scoringVersion',
+];
 
 /** Writes `text` to `path` whole or not at all: a temporary file, synced, renamed over it. */
 export function writeAtomically(path: string, text: string): void {
@@ -124,7 +154,11 @@ export interface RunRequest {
 export function makeRunManifest(run: RunRequest): RunManifest {
   const first = run.seeds[0];
   const last = run.seeds.at(-1);
-  assertInvariant(first !== undefined && last !== undefined && last - first === run.seeds.length - 1, 'run manifest', 'seeds are a range');
+  assertInvariant(
+    first !== undefined && last !== undefined && last - first === run.seeds.length - 1,
+    'run manifest',
+    'seeds are a range',
+  );
   const model = { ...run.model };
   if (model['baseUrl'] !== undefined) model['baseUrl'] = withoutCredentials(model['baseUrl']);
   return {
@@ -171,11 +205,17 @@ export function readRunManifest(dir: string): RunManifest {
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new UsageError(`${path}: ${error instanceof SyntaxError ? `not JSON (${error.message})` : `cannot read: ${fsReason(error)}`}`);
+    throw new UsageError(
+      `${path}: ${error instanceof SyntaxError ? `not JSON (${error.message})` : `cannot read: ${fsReason(error)}`}`,
+    );
   }
   const m = doc as Partial<RunManifest> | null;
-  if (m === null || typeof m !== 'object' || m.format !== RUN_FORMAT) throw new UsageError(`${path}: not a tooltime run marker (no "format": "${RUN_FORMAT}")`);
-  if (m.version !== RUN_FORMAT_VERSION) throw new UsageError(`${path}: run marker version ${String(m.version)}, this tooltime reads version ${RUN_FORMAT_VERSION}`);
+  if (m === null || typeof m !== 'object' || m.format !== RUN_FORMAT)
+    throw new UsageError(`${path}: not a tooltime run marker (no "format": "${RUN_FORMAT}")`);
+  if (m.version !== RUN_FORMAT_VERSION)
+    throw new UsageError(
+      `${path}: run marker version ${String(m.version)}, this tooltime reads version ${RUN_FORMAT_VERSION}`,
+    );
   return m as RunManifest;
 }
 
@@ -204,7 +244,9 @@ function describeEntries(dir: string, names: readonly string[]): string {
     const replays = readdirSync(path).filter((f) => f.endsWith('.ttr')).length;
     return `${name}/ (${replays} .ttr file${replays === 1 ? '' : 's'})`;
   });
-  return names.length > NAMED ? `${shown.join(', ')} and ${names.length - NAMED} more` : shown.join(', ');
+  return names.length > NAMED
+    ? `${shown.join(', ')} and ${names.length - NAMED} more`
+    : shown.join(', ');
 }
 
 /** Removes `path` if it is a file (not a folder, not a link: those are never tooltime's); returns whether it did. */
@@ -224,7 +266,8 @@ export function removeOwnFiles(dir: string): number {
   for (const name of OWN_FILES) if (removeOwnFile(join(dir, name))) removed++;
   const replays = join(dir, REPLAYS_DIR);
   if (lstatSync(replays, { throwIfNoEntry: false })?.isDirectory() === true) {
-    for (const name of readdirSync(replays)) if (name.endsWith('.ttr') && removeOwnFile(join(replays, name))) removed++;
+    for (const name of readdirSync(replays))
+      if (name.endsWith('.ttr') && removeOwnFile(join(replays, name))) removed++;
   }
   return removed;
 }
@@ -243,7 +286,10 @@ function existsAsIs(path: string): boolean {
   }
 }
 
-export function prepareRunDir(dir: string, options: { readonly force: boolean; readonly replays: boolean }): void {
+export function prepareRunDir(
+  dir: string,
+  options: { readonly force: boolean; readonly replays: boolean },
+): void {
   const where = `--out ${dir}`;
   const existed = existsAsIs(dir);
   // Made if missing (one level at a time), and checked to be a directory the run can write in.
@@ -254,7 +300,9 @@ export function prepareRunDir(dir: string, options: { readonly force: boolean; r
       else {
         const names = readdirSync(dir).sort();
         if (names.length > 0) {
-          throw new UsageError(`${where} is not empty (it holds ${describeEntries(dir, names)}): give a new or empty directory, or add --force to remove tooltime's files from it (${RUN_FILE}, ${EPISODES_FILE}, ${SUMMARY_FILE}, ${REPLAYS_DIR}/*.ttr; nothing else)`);
+          throw new UsageError(
+            `${where} is not empty (it holds ${describeEntries(dir, names)}): give a new or empty directory, or add --force to remove tooltime's files from it (${RUN_FILE}, ${EPISODES_FILE}, ${SUMMARY_FILE}, ${REPLAYS_DIR}/*.ttr; nothing else)`,
+          );
         }
       }
     }

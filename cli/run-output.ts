@@ -24,7 +24,13 @@ import { assertInvariant } from '../engine/assert.js';
 import { isModelSpec, isModuleSpec } from '../agents/index.js';
 import { FileSink, ReplayRecorder, ReplayWriter, type ReplaySink } from '../replays/index.js';
 import { canonicalJson } from '../scenarios/spec/canonical.js';
-import type { AgentSummary, EpisodeKey, EpisodeRecord, EpisodeRecorder, ExperimentResult } from '../scenarios/experiment.js';
+import type {
+  AgentSummary,
+  EpisodeKey,
+  EpisodeRecord,
+  EpisodeRecorder,
+  ExperimentResult,
+} from '../scenarios/experiment.js';
 import { SCORING_VERSION } from '../scenarios/scoring/version.js';
 import { fsReason } from '../scenarios/spec/load.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
@@ -52,7 +58,12 @@ export function runOrder(records: readonly EpisodeRecord[]): EpisodeRecord[] {
   const instance = ranks(records.map((r) => r.instance));
   const agent = ranks(records.map((r) => r.agent));
   const seed = ranks(records.map((r) => r.seed));
-  return [...records].sort((a, b) => instance.get(a.instance)! - instance.get(b.instance)! || agent.get(a.agent)! - agent.get(b.agent)! || seed.get(a.seed)! - seed.get(b.seed)!);
+  return [...records].sort(
+    (a, b) =>
+      instance.get(a.instance)! - instance.get(b.instance)! ||
+      agent.get(a.agent)! - agent.get(b.agent)! ||
+      seed.get(a.seed)! - seed.get(b.seed)!,
+  );
 }
 
 /**
@@ -71,10 +82,23 @@ export interface SummaryDocument {
   readonly breakdowns?: readonly Breakdown[];
 }
 
-export function summaryDocument(result: ExperimentResult, world: { readonly seeds?: readonly number[]; readonly mode: Mode; readonly delivery: Delivery }, by: readonly Breakdown[] = []): SummaryDocument {
+export function summaryDocument(
+  result: ExperimentResult,
+  world: { readonly seeds?: readonly number[]; readonly mode: Mode; readonly delivery: Delivery },
+  by: readonly Breakdown[] = [],
+): SummaryDocument {
   const instances = new Set(result.episodes.map((e) => e.instance)).size;
-  const seeds = world.seeds ?? [...new Set(runOrder(result.episodes).map((e) => e.seed))].sort((a, b) => a - b);
-  return { scoringVersion: SCORING_VERSION, instances, seeds: [...seeds], mode: world.mode, delivery: world.delivery, agents: result.summaries, ...(by.length === 0 ? {} : { breakdowns: by }) };
+  const seeds =
+    world.seeds ?? [...new Set(runOrder(result.episodes).map((e) => e.seed))].sort((a, b) => a - b);
+  return {
+    scoringVersion: SCORING_VERSION,
+    instances,
+    seeds: [...seeds],
+    mode: world.mode,
+    delivery: world.delivery,
+    agents: result.summaries,
+    ...(by.length === 0 ? {} : { breakdowns: by }),
+  };
 }
 
 /** Writes summary.json whole or not at all. */
@@ -182,14 +206,26 @@ export class RunOutput {
   /** Pass as ExperimentOptions.recorder. */
   readonly recorder = (key: EpisodeKey, scenario: Scenario): EpisodeRecorder => {
     const path = this.options.record ?? join(this.dir, REPLAYS_DIR, replayFileName(key));
-    const file: ReplayFile = { path, name: relative(this.dir, path), bytes: 0, closedIn: null, logged: false };
+    const file: ReplayFile = {
+      path,
+      name: relative(this.dir, path),
+      bytes: 0,
+      closedIn: null,
+      logged: false,
+    };
     this.files.set(episodeId(key), file);
     const writer = this.writer;
     // A built-in policy's episode takes microseconds: its replay is handed over whole, not decision by decision.
     const live = isModelSpec(key.agent) || isModuleSpec(key.agent);
     const inner = writer === null ? new FileSink(path) : writer.sink(path, { live });
     const sink = new CountingSink(inner, file, () => (writer === null ? -1 : writer.batchesPosted));
-    return ReplayRecorder.open(sink, { scenario, agent: key.agent, seed: key.seed, mode: this.options.mode, delivery: this.options.delivery });
+    return ReplayRecorder.open(sink, {
+      scenario,
+      agent: key.agent,
+      seed: key.seed,
+      mode: this.options.mode,
+      delivery: this.options.delivery,
+    });
   };
 
   /** A kept episode of a resumed run: its line, as episodes.jsonl holds it, goes into the final file. */
@@ -203,7 +239,11 @@ export class RunOutput {
     // A kept episode (adopt) is in episodes.jsonl already.
     if (this.lines.has(record)) return;
     const file = this.files.get(episodeId(record));
-    assertInvariant(file !== undefined && file.closedIn !== null, 'run output', 'a finished episode has a closed replay');
+    assertInvariant(
+      file !== undefined && file.closedIn !== null,
+      'run output',
+      'a finished episode has a closed replay',
+    );
     const line = `${canonicalJson({ ...record, replay: file.name })}\n`;
     this.lines.set(record, line);
     this.pending.push({ file, line });
@@ -214,14 +254,30 @@ export class RunOutput {
    * The run went to its end: waits for every replay, logs the last lines, rewrites episodes.jsonl
    * in the run's order and writes summary.json. Throws the writer's failure, if any (then `stop()`).
    */
-  async finish(result: ExperimentResult, summary: SummaryDocument = summaryDocument(result, this.options)): Promise<void> {
+  async finish(
+    result: ExperimentResult,
+    summary: SummaryDocument = summaryDocument(result, this.options),
+  ): Promise<void> {
     clearInterval(this.timer);
     await this.writer?.close();
     this.drain();
-    assertInvariant(this.head === this.pending.length, 'run output', 'every finished episode is logged once its replay is written');
+    assertInvariant(
+      this.head === this.pending.length,
+      'run output',
+      'every finished episode is logged once its replay is written',
+    );
     this.closeLog();
-    assertInvariant(result.episodes.every((r) => this.lines.has(r)), 'run output', 'every episode of the result has its line');
-    writeOwn(this.logPath, runOrder(result.episodes).map((r) => this.lines.get(r)!).join(''));
+    assertInvariant(
+      result.episodes.every((r) => this.lines.has(r)),
+      'run output',
+      'every episode of the result has its line',
+    );
+    writeOwn(
+      this.logPath,
+      runOrder(result.episodes)
+        .map((r) => this.lines.get(r)!)
+        .join(''),
+    );
     writeSummary(this.dir, summary);
   }
 
@@ -252,7 +308,9 @@ export class RunOutput {
 
   /** Batches the writer thread has written (all, without a writer). */
   private written(): number {
-    return this.writer === null ? Infinity : this.writer.batchesPosted - this.writer.batchesInFlight;
+    return this.writer === null
+      ? Infinity
+      : this.writer.batchesPosted - this.writer.batchesInFlight;
   }
 
   /** Appends the lines of finished episodes whose replays are written, in the order they finished. */
@@ -285,7 +343,11 @@ export class RunOutput {
   }
 
   private append(text: string): void {
-    assertInvariant(this.log !== null, 'run output', 'episodes.jsonl is open while lines are appended');
+    assertInvariant(
+      this.log !== null,
+      'run output',
+      'episodes.jsonl is open while lines are appended',
+    );
     const bytes = Buffer.from(text, 'utf8');
     try {
       let at = 0;

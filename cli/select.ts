@@ -18,38 +18,72 @@ export interface Selection {
 
 export const NO_SELECTION: Selection = { instances: null, tags: [], limit: null };
 
-export function parseSelection(flags: { instances?: string; tag?: string[]; limit?: string }): Selection {
-  const ids = flags.instances === undefined ? null : flags.instances.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (ids !== null && ids.length === 0) throw new UsageError('--instances needs at least one instance id');
+export function parseSelection(flags: {
+  instances?: string;
+  tag?: string[];
+  limit?: string;
+}): Selection {
+  const ids =
+    flags.instances === undefined
+      ? null
+      : flags.instances
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
+  if (ids !== null && ids.length === 0)
+    throw new UsageError('--instances needs at least one instance id');
   const tags = (flags.tag ?? []).map((t) => {
     const m = /^([^=]+)=(.+)$/.exec(t);
     if (m === null) throw new UsageError(`--tag must look like KEY=VALUE, got "${t}"`);
     return { key: m[1]!.trim(), value: m[2]!.trim() };
   });
   const limit = flags.limit === undefined ? null : Number(flags.limit);
-  if (limit !== null && !(Number.isSafeInteger(limit) && limit > 0)) throw new UsageError(`--limit must be a positive integer, got "${flags.limit}"`);
+  if (limit !== null && !(Number.isSafeInteger(limit) && limit > 0))
+    throw new UsageError(`--limit must be a positive integer, got "${flags.limit}"`);
   return { instances: ids, tags, limit };
 }
 
 /** The values an instance has for a tag key: a compound value's parts; `tasks` counts tasks. */
-export function tagValues(scenario: { readonly tags: Readonly<Record<string, string>>; readonly tasks: readonly unknown[] }, key: string): string[] {
+export function tagValues(
+  scenario: { readonly tags: Readonly<Record<string, string>>; readonly tasks: readonly unknown[] },
+  key: string,
+): string[] {
   const raw = scenario.tags[key];
   if (raw === undefined) return key === 'tasks' ? [String(scenario.tasks.length)] : [];
-  return raw.split('+').map((s) => s.trim()).filter((s) => s !== '');
+  return raw
+    .split('+')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** Instances in their order that pass every filter, then the first `limit`; none left is an error. */
-export function selectInstances(instances: readonly ExperimentInstance[], sel: Selection): ExperimentInstance[] {
-  return selectEntries(instances, (i) => i.scenario.id, (i, key) => tagValues(i.scenario, key), sel);
+export function selectInstances(
+  instances: readonly ExperimentInstance[],
+  sel: Selection,
+): ExperimentInstance[] {
+  return selectEntries(
+    instances,
+    (i) => i.scenario.id,
+    (i, key) => tagValues(i.scenario, key),
+    sel,
+  );
 }
 
 /** `selectInstances` over anything with an id and tags (the suite's index, before loading). */
-export function selectEntries<T>(entries: readonly T[], idOf: (e: T) => string, valuesOf: (e: T, key: string) => string[], sel: Selection): T[] {
+export function selectEntries<T>(
+  entries: readonly T[],
+  idOf: (e: T) => string,
+  valuesOf: (e: T, key: string) => string[],
+  sel: Selection,
+): T[] {
   let out = [...entries];
   if (sel.instances !== null) {
     const known = new Set(out.map(idOf));
     const missing = sel.instances.filter((id) => !known.has(id));
-    if (missing.length > 0) throw new UsageError(`--instances: no instance "${missing[0]}" among the ${out.length} loaded`);
+    if (missing.length > 0)
+      throw new UsageError(
+        `--instances: no instance "${missing[0]}" among the ${out.length} loaded`,
+      );
     const wanted = new Set(sel.instances);
     out = out.filter((e) => wanted.has(idOf(e)));
   }
@@ -67,11 +101,19 @@ export function selectDefault(sample: number | null, sel: Selection): Experiment
   if (!existsSync(dir)) return selectInstances(defaultInstances(sample), sel);
   const all = suiteTags(dir);
   const sampled = sample === null || sample >= all.length ? all : sampleIds(all, sample);
-  const chosen = selectEntries(sampled, (e) => e.id, (e, key) => tagValues({ tags: e.tags, tasks: [] }, key), sel);
+  const chosen = selectEntries(
+    sampled,
+    (e) => e.id,
+    (e, key) => tagValues({ tags: e.tags, tasks: [] }, key),
+    sel,
+  );
   return chosen.map((e) => ({ file: e.file, scenario: loadScenarioFile(e.file) }));
 }
 
 export function describeSelection(sel: Selection): string {
-  const parts = [...(sel.instances === null ? [] : [`--instances ${sel.instances.join(',')}`]), ...sel.tags.map((t) => `--tag ${t.key}=${t.value}`)];
+  const parts = [
+    ...(sel.instances === null ? [] : [`--instances ${sel.instances.join(',')}`]),
+    ...sel.tags.map((t) => `--tag ${t.key}=${t.value}`),
+  ];
   return parts.length === 0 ? 'the run' : parts.join(' ');
 }

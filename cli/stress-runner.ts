@@ -13,8 +13,19 @@ import type { EpisodeEvent } from '../scenarios/world/events.js';
 import { thinkAwareBoundUs } from '../scenarios/scoring/oracle.js';
 import type { Agent, Delivery, Mode } from '../scenarios/protocol.js';
 import type { Scenario } from '../scenarios/spec/schema.js';
-import { caseSize, caseToScenario, stressCaseArb, type StressCase, type StressCaseOptions } from '../scenarios/stress/arbitrary.js';
-import { CHECK_NAMES, runChecks, type CheckName, type Violation } from '../scenarios/stress/checks.js';
+import {
+  caseSize,
+  caseToScenario,
+  stressCaseArb,
+  type StressCase,
+  type StressCaseOptions,
+} from '../scenarios/stress/arbitrary.js';
+import {
+  CHECK_NAMES,
+  runChecks,
+  type CheckName,
+  type Violation,
+} from '../scenarios/stress/checks.js';
 import { runEpisode } from '../scenarios/world/world.js';
 
 export interface StressOptions {
@@ -32,7 +43,14 @@ export interface StressOptions {
   readonly delivery: Delivery;
   readonly caseOptions?: StressCaseOptions;
   /** Replay bytes of an episode: the recorded form `determinism` compares and a failure saves. */
-  readonly encode: (scenario: Scenario, agent: string, seed: number, mode: Mode, delivery: Delivery, events: readonly EpisodeEvent[]) => Uint8Array;
+  readonly encode: (
+    scenario: Scenario,
+    agent: string,
+    seed: number,
+    mode: Mode,
+    delivery: Delivery,
+    events: readonly EpisodeEvent[],
+  ) => Uint8Array;
 }
 
 export interface CheckTally {
@@ -79,17 +97,31 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Runs one case and checks it; counts what was checked into `tally`. */
-export async function evaluateCase(options: StressOptions, stressCase: StressCase, episodeSeed: number, tally?: Record<CheckName, CheckTally>): Promise<Evaluation> {
+export async function evaluateCase(
+  options: StressOptions,
+  stressCase: StressCase,
+  episodeSeed: number,
+  tally?: Record<CheckName, CheckTally>,
+): Promise<Evaluation> {
   const scenario = caseToScenario(stressCase);
   const world = { seed: episodeSeed, mode: options.mode, delivery: options.delivery };
   const agent = options.makeAgent(options.agent);
   const episode = await runEpisode(scenario, agent, world);
-  const replay = options.encode(scenario, agent.spec, episodeSeed, options.mode, options.delivery, episode.events);
+  const replay = options.encode(
+    scenario,
+    agent.spec,
+    episodeSeed,
+    options.mode,
+    options.delivery,
+    episode.events,
+  );
   const single = options.checks.filter((c) => c !== 'determinism');
   // The bound charges each decision along a chain the think time it took in this episode: draws
   // from a heavy-tailed think time are no policy's doing (minThink alone made one long draw fail).
   const thinkUs = episode.events.flatMap((e) => (e.type === 'decision_ended' ? [e.thinkUs] : []));
-  const referenceUs = options.checks.includes('efficiency') ? thinkAwareBoundUs(scenario, episodeSeed, thinkUs) : null;
+  const referenceUs = options.checks.includes('efficiency')
+    ? thinkAwareBoundUs(scenario, episodeSeed, thinkUs)
+    : null;
   const count = (names: readonly CheckName[]) => {
     if (tally === undefined) return;
     for (const n of names) {
@@ -99,7 +131,11 @@ export async function evaluateCase(options: StressOptions, stressCase: StressCas
   };
   // Checks run in the order given; each one that passes is counted.
   for (const [i, name] of single.entries()) {
-    const violation = runChecks({ scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, referenceUs }, [name], options);
+    const violation = runChecks(
+      { scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, referenceUs },
+      [name],
+      options,
+    );
     if (violation !== null) {
       count(single.slice(0, i));
       return { violation, scenario, events: episode.events, replay };
@@ -108,11 +144,29 @@ export async function evaluateCase(options: StressOptions, stressCase: StressCas
   count(single);
   if (options.checks.includes('determinism')) {
     const again = await runEpisode(scenario, options.makeAgent(options.agent), world);
-    const replayAgain = options.encode(scenario, agent.spec, episodeSeed, options.mode, options.delivery, again.events);
+    const replayAgain = options.encode(
+      scenario,
+      agent.spec,
+      episodeSeed,
+      options.mode,
+      options.delivery,
+      again.events,
+    );
     if (!bytesEqual(replay, replayAgain)) {
-      const at = again.events.findIndex((e, i) => JSON.stringify(e) !== JSON.stringify(episode.events[i]));
+      const at = again.events.findIndex(
+        (e, i) => JSON.stringify(e) !== JSON.stringify(episode.events[i]),
+      );
       const index = at < 0 ? Math.min(again.events.length, episode.events.length) : at;
-      return { violation: { check: 'determinism', message: `a second run of the same case diverged at event ${index}`, eventIndex: index }, scenario, events: episode.events, replay };
+      return {
+        violation: {
+          check: 'determinism',
+          message: `a second run of the same case diverged at event ${index}`,
+          eventIndex: index,
+        },
+        scenario,
+        events: episode.events,
+        replay,
+      };
     }
     count(['determinism']);
   }
@@ -120,16 +174,25 @@ export async function evaluateCase(options: StressOptions, stressCase: StressCas
 }
 
 export async function runStress(options: StressOptions): Promise<StressReport> {
-  const tally = Object.fromEntries(CHECK_NAMES.map((n) => [n, { cases: 0, events: 0 }])) as Record<CheckName, CheckTally>;
-  const property = fc.asyncProperty(stressCaseArb(options.caseOptions), fc.nat(1_000_000), async (stressCase, episodeSeed) => {
-    const result = await evaluateCase(options, stressCase, episodeSeed, tally);
-    return result.violation === null;
-  });
+  const tally = Object.fromEntries(CHECK_NAMES.map((n) => [n, { cases: 0, events: 0 }])) as Record<
+    CheckName,
+    CheckTally
+  >;
+  const property = fc.asyncProperty(
+    stressCaseArb(options.caseOptions),
+    fc.nat(1_000_000),
+    async (stressCase, episodeSeed) => {
+      const result = await evaluateCase(options, stressCase, episodeSeed, tally);
+      return result.violation === null;
+    },
+  );
   const details = await fc.check(property, {
     numRuns: options.runs,
     seed: options.seed,
     ...(options.path === undefined ? {} : { path: options.path, endOnFailure: true }),
-    ...(options.timeLimitMs === null ? {} : { interruptAfterTimeLimit: options.timeLimitMs, markInterruptAsFailure: false }),
+    ...(options.timeLimitMs === null
+      ? {}
+      : { interruptAfterTimeLimit: options.timeLimitMs, markInterruptAsFailure: false }),
   });
   const cases = details.numRuns;
   if (!details.failed || details.counterexample === null) {
@@ -137,7 +200,10 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
   }
   const [stressCase, episodeSeed] = details.counterexample;
   const evaluation = await evaluateCase(options, stressCase, episodeSeed);
-  if (evaluation.violation === null) throw new Error('stress: the shrunk counterexample passed when run again (a nondeterministic policy?)');
+  if (evaluation.violation === null)
+    throw new Error(
+      'stress: the shrunk counterexample passed when run again (a nondeterministic policy?)',
+    );
   return {
     agent: options.agent,
     cases,

@@ -59,16 +59,39 @@ export type DistributionSpec =
   | { readonly kind: 'lognormal'; readonly medianMs: number; readonly p95Ms: number }
   | { readonly kind: 'exponential'; readonly meanMs: number }
   | { readonly kind: 'gamma'; readonly shape: number; readonly scaleMs: number }
-  | { readonly kind: 'pareto'; readonly scaleMs: number; readonly alpha: number; readonly capMs?: number }
+  | {
+      readonly kind: 'pareto';
+      readonly scaleMs: number;
+      readonly alpha: number;
+      readonly capMs?: number;
+    }
   | { readonly kind: 'empirical'; readonly samplesMs: readonly number[] }
-  | { readonly kind: 'empirical'; readonly quantiles: ReadonlyArray<{ readonly p: number; readonly ms: number }> }
-  | { readonly kind: 'mixture'; readonly components: ReadonlyArray<{ readonly weight: number; readonly dist: DistributionSpec }> }
+  | {
+      readonly kind: 'empirical';
+      readonly quantiles: ReadonlyArray<{ readonly p: number; readonly ms: number }>;
+    }
+  | {
+      readonly kind: 'mixture';
+      readonly components: ReadonlyArray<{
+        readonly weight: number;
+        readonly dist: DistributionSpec;
+      }>;
+    }
   | { readonly kind: 'shift'; readonly minMs: number; readonly dist: DistributionSpec };
 
 /** The `kind` of a DistributionSpec. */
 export type DistributionKind = DistributionSpec['kind'];
 export const DISTRIBUTION_KINDS: readonly DistributionKind[] = [
-  'constant', 'uniform', 'normal', 'lognormal', 'exponential', 'gamma', 'pareto', 'empirical', 'mixture', 'shift',
+  'constant',
+  'uniform',
+  'normal',
+  'lognormal',
+  'exponential',
+  'gamma',
+  'pareto',
+  'empirical',
+  'mixture',
+  'shift',
 ];
 
 // ---- Schema. Single-field ranges live here (so the published JSON Schema carries them); rules that
@@ -78,41 +101,84 @@ const msField = z.number().min(0).max(MAX_SAMPLE_MS);
 const positiveMsField = z.number().positive().max(MAX_SAMPLE_MS);
 const positiveField = z.number().positive();
 
-const constantSchema = z.strictObject({ kind: z.literal('constant').describe('Always the same value.'), ms: msField.describe('The value (ms).') });
+const constantSchema = z.strictObject({
+  kind: z.literal('constant').describe('Always the same value.'),
+  ms: msField.describe('The value (ms).'),
+});
 const uniformSchema = z.strictObject({
-  kind: z.literal('uniform').describe('Uniform between two values.'), minMs: msField.describe('Lower end (ms).'), maxMs: msField.describe('Upper end (ms), at least minMs.'),
+  kind: z.literal('uniform').describe('Uniform between two values.'),
+  minMs: msField.describe('Lower end (ms).'),
+  maxMs: msField.describe('Upper end (ms), at least minMs.'),
 });
 const normalSchema = z.strictObject({
-  kind: z.literal('normal').describe('Normal, conditioned on x >= 0.'), meanMs: msField.describe('Mean (ms).'), sdMs: positiveMsField.describe('Standard deviation (ms).'),
+  kind: z.literal('normal').describe('Normal, conditioned on x >= 0.'),
+  meanMs: msField.describe('Mean (ms).'),
+  sdMs: positiveMsField.describe('Standard deviation (ms).'),
 });
 const lognormalMuSchema = z.strictObject({
-  kind: z.literal('lognormal').describe('Lognormal by the parameters of the underlying normal (of ln ms).'), mu: z.number().describe('Mean of ln(ms).'), sigma: positiveField.describe('Standard deviation of ln(ms).'),
+  kind: z
+    .literal('lognormal')
+    .describe('Lognormal by the parameters of the underlying normal (of ln ms).'),
+  mu: z.number().describe('Mean of ln(ms).'),
+  sigma: positiveField.describe('Standard deviation of ln(ms).'),
 });
 const lognormalMedianSchema = z.strictObject({
-  kind: z.literal('lognormal').describe('Lognormal by its median and 95th percentile.'), medianMs: positiveMsField.describe('Median (ms).'), p95Ms: positiveMsField.describe('95th percentile (ms), above the median.'),
+  kind: z.literal('lognormal').describe('Lognormal by its median and 95th percentile.'),
+  medianMs: positiveMsField.describe('Median (ms).'),
+  p95Ms: positiveMsField.describe('95th percentile (ms), above the median.'),
 });
-const exponentialSchema = z.strictObject({ kind: z.literal('exponential').describe('Exponential.'), meanMs: positiveMsField.describe('Mean (ms).') });
-const gammaSchema = z.strictObject({ kind: z.literal('gamma').describe('Gamma.'), shape: positiveField.describe('Shape k.'), scaleMs: positiveMsField.describe('Scale theta (ms); the mean is shape x scale.') });
+const exponentialSchema = z.strictObject({
+  kind: z.literal('exponential').describe('Exponential.'),
+  meanMs: positiveMsField.describe('Mean (ms).'),
+});
+const gammaSchema = z.strictObject({
+  kind: z.literal('gamma').describe('Gamma.'),
+  shape: positiveField.describe('Shape k.'),
+  scaleMs: positiveMsField.describe('Scale theta (ms); the mean is shape x scale.'),
+});
 const paretoSchema = z.strictObject({
-  kind: z.literal('pareto').describe('Pareto (heavy tail).'), scaleMs: positiveMsField.describe('Scale: the smallest value (ms).'), alpha: positiveField.describe('Tail index: smaller is heavier.'),
-  capMs: positiveMsField.exactOptional().describe('Upper end (ms): the law is truncated (not clamped) to [scaleMs, capMs]. Absent: no cap.'),
+  kind: z.literal('pareto').describe('Pareto (heavy tail).'),
+  scaleMs: positiveMsField.describe('Scale: the smallest value (ms).'),
+  alpha: positiveField.describe('Tail index: smaller is heavier.'),
+  capMs: positiveMsField
+    .exactOptional()
+    .describe(
+      'Upper end (ms): the law is truncated (not clamped) to [scaleMs, capMs]. Absent: no cap.',
+    ),
 });
 const empiricalSamplesSchema = z.strictObject({
-  kind: z.literal('empirical').describe('Drawn from observed values.'), samplesMs: z.array(msField).min(1).describe('Observed values (ms); each is drawn with equal probability.'),
+  kind: z.literal('empirical').describe('Drawn from observed values.'),
+  samplesMs: z
+    .array(msField)
+    .min(1)
+    .describe('Observed values (ms); each is drawn with equal probability.'),
 });
 const empiricalQuantilesSchema = z.strictObject({
   kind: z.literal('empirical').describe('Interpolated between quantiles.'),
   quantiles: z
-    .array(z.strictObject({ p: z.number().min(0).max(1).describe('Cumulative probability.'), ms: msField.describe('The value at that probability (ms).') }))
+    .array(
+      z.strictObject({
+        p: z.number().min(0).max(1).describe('Cumulative probability.'),
+        ms: msField.describe('The value at that probability (ms).'),
+      }),
+    )
     .min(2)
-    .describe('Points of the distribution function, from p = 0 to p = 1, increasing; linear between them.'),
+    .describe(
+      'Points of the distribution function, from p = 0 to p = 1, increasing; linear between them.',
+    ),
 });
 // Shallow forms check one level; checkDistribution recurses into `dist` itself to track depth.
 const mixtureShallowSchema = z.strictObject({
   kind: z.literal('mixture'),
-  components: z.array(z.strictObject({ weight: positiveField, dist: z.unknown().optional() })).min(1),
+  components: z
+    .array(z.strictObject({ weight: positiveField, dist: z.unknown().optional() }))
+    .min(1),
 });
-const shiftShallowSchema = z.strictObject({ kind: z.literal('shift'), minMs: msField, dist: z.unknown().optional() });
+const shiftShallowSchema = z.strictObject({
+  kind: z.literal('shift'),
+  minMs: msField,
+  dist: z.unknown().optional(),
+});
 
 /**
  * The JSON form of a distribution (a latency or a think time). Registered under the id
@@ -120,25 +186,48 @@ const shiftShallowSchema = z.strictObject({ kind: z.literal('shift'), minMs: msF
  */
 export const distributionSpecSchema: z.ZodType<DistributionSpec> = z
   .union([
-    constantSchema, uniformSchema, normalSchema, lognormalMuSchema, lognormalMedianSchema, exponentialSchema,
-    gammaSchema, paretoSchema, empiricalSamplesSchema, empiricalQuantilesSchema,
+    constantSchema,
+    uniformSchema,
+    normalSchema,
+    lognormalMuSchema,
+    lognormalMedianSchema,
+    exponentialSchema,
+    gammaSchema,
+    paretoSchema,
+    empiricalSamplesSchema,
+    empiricalQuantilesSchema,
     // Getters defer the self-reference until zod walks the schema (zod 4's recursion idiom).
-    z.strictObject({
-      kind: z.literal('mixture').describe('A weighted mixture of distributions.'),
-      get components() {
-        return z
-          .array(z.strictObject({ weight: positiveField.describe('Relative weight of this component.'), dist: distributionSpecSchema.describe('The component.') }))
-          .min(1)
-          .describe('The components; one is picked by weight, then sampled.');
-      },
-    }).meta({ id: 'mixtureDistribution', description: 'A weighted mixture of distributions.' }),
-    z.strictObject({
-      kind: z.literal('shift').describe('Another distribution moved right.'),
-      minMs: msField.describe('Added to every sample (ms): the smallest value.'),
-      get dist(): z.ZodType<DistributionSpec> { return distributionSpecSchema.describe('The distribution shifted.'); },
-    }).meta({ id: 'shiftDistribution', description: 'Another distribution moved right by minMs.' }),
+    z
+      .strictObject({
+        kind: z.literal('mixture').describe('A weighted mixture of distributions.'),
+        get components() {
+          return z
+            .array(
+              z.strictObject({
+                weight: positiveField.describe('Relative weight of this component.'),
+                dist: distributionSpecSchema.describe('The component.'),
+              }),
+            )
+            .min(1)
+            .describe('The components; one is picked by weight, then sampled.');
+        },
+      })
+      .meta({ id: 'mixtureDistribution', description: 'A weighted mixture of distributions.' }),
+    z
+      .strictObject({
+        kind: z.literal('shift').describe('Another distribution moved right.'),
+        minMs: msField.describe('Added to every sample (ms): the smallest value.'),
+        get dist(): z.ZodType<DistributionSpec> {
+          return distributionSpecSchema.describe('The distribution shifted.');
+        },
+      })
+      .meta({ id: 'shiftDistribution', description: 'Another distribution moved right by minMs.' }),
   ])
-  .meta({ id: 'distribution', description: 'A distribution of durations in ms, chosen by `kind`; every sample becomes whole µs in the world.' });
+  .meta({
+    id: 'distribution',
+    description:
+      'A distribution of durations in ms, chosen by `kind`; every sample becomes whole µs in the world.',
+  });
 
 // ---- Validation.
 
@@ -186,8 +275,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 const SINGLE_FORM: Partial<Record<DistributionKind, z.ZodType>> = {
-  constant: constantSchema, uniform: uniformSchema, normal: normalSchema, exponential: exponentialSchema,
-  gamma: gammaSchema, pareto: paretoSchema, mixture: mixtureShallowSchema, shift: shiftShallowSchema,
+  constant: constantSchema,
+  uniform: uniformSchema,
+  normal: normalSchema,
+  exponential: exponentialSchema,
+  gamma: gammaSchema,
+  pareto: paretoSchema,
+  mixture: mixtureShallowSchema,
+  shift: shiftShallowSchema,
 };
 
 /** The one-level schema for `spec`, or why none applies. Two-form kinds are told apart by their keys. */
@@ -205,20 +300,35 @@ function shallowSchema(kind: DistributionKind, spec: Record<string, unknown>): z
   return SINGLE_FORM[kind]!;
 }
 
-function checkNode(spec: unknown, path: string, combinators: number, out: DistributionProblem[]): void {
+function checkNode(
+  spec: unknown,
+  path: string,
+  combinators: number,
+  out: DistributionProblem[],
+): void {
   const name = path === '' ? 'distribution' : path;
   if (spec === undefined) return void out.push({ path, message: `${name} is required` });
-  if (!isRecord(spec)) return void out.push({ path, message: `${name} must be an object with a kind, got ${show(spec)}` });
+  if (!isRecord(spec))
+    return void out.push({
+      path,
+      message: `${name} must be an object with a kind, got ${show(spec)}`,
+    });
   const kind = spec['kind'];
   if (!DISTRIBUTION_KINDS.includes(kind as DistributionKind)) {
-    const message = kind === undefined ? 'kind is required' : `kind (${show(kind)}) is not one of ${DISTRIBUTION_KINDS.join(', ')}`;
+    const message =
+      kind === undefined
+        ? 'kind is required'
+        : `kind (${show(kind)}) is not one of ${DISTRIBUTION_KINDS.join(', ')}`;
     return void out.push({ path: joinPath(path, 'kind'), message });
   }
   const k = kind as DistributionKind;
   const isCombinator = k === 'mixture' || k === 'shift';
   // Bounds recursion (and so stack depth and sampling cost) even for cyclic or adversarial input.
   if (isCombinator && combinators >= MAX_NESTING) {
-    return void out.push({ path, message: `${k} is nested deeper than ${MAX_NESTING} mixture/shift levels` });
+    return void out.push({
+      path,
+      message: `${k} is nested deeper than ${MAX_NESTING} mixture/shift levels`,
+    });
   }
   const schema = shallowSchema(k, spec);
   if (typeof schema === 'string') return void out.push({ path, message: schema });
@@ -227,26 +337,39 @@ function checkNode(spec: unknown, path: string, combinators: number, out: Distri
   else for (const issue of parsed.error.issues) pushIssue(issue, k, path, out);
   if (k === 'mixture' && Array.isArray(spec['components'])) {
     spec['components'].forEach((c: unknown, i) => {
-      if (isRecord(c)) checkNode(c['dist'], joinPath(path, `components[${i}].dist`), combinators + 1, out);
+      if (isRecord(c))
+        checkNode(c['dist'], joinPath(path, `components[${i}].dist`), combinators + 1, out);
     });
   } else if (k === 'shift') {
     checkNode(spec['dist'], joinPath(path, 'dist'), combinators + 1, out);
   }
 }
 
-function pushIssue(issue: z.core.$ZodIssue, kind: DistributionKind, path: string, out: DistributionProblem[]): void {
+function pushIssue(
+  issue: z.core.$ZodIssue,
+  kind: DistributionKind,
+  path: string,
+  out: DistributionProblem[],
+): void {
   const local = pathOf(issue.path);
   const at = joinPath(path, local);
   const v = issue.input;
   switch (issue.code) {
     case 'unrecognized_keys':
       for (const key of issue.keys) {
-        out.push({ path: joinPath(at, key), message: `${joinPath(local, key)} is not a parameter of ${kind}` });
+        out.push({
+          path: joinPath(at, key),
+          message: `${joinPath(local, key)} is not a parameter of ${kind}`,
+        });
       }
       return;
     case 'invalid_type': {
-      const expected = issue.expected === 'number' ? 'a finite number' : `${issue.expected === 'array' ? 'an' : 'a'} ${issue.expected}`;
-      const message = v === undefined ? `${local} is required` : `${local} must be ${expected}, got ${show(v)}`;
+      const expected =
+        issue.expected === 'number'
+          ? 'a finite number'
+          : `${issue.expected === 'array' ? 'an' : 'a'} ${issue.expected}`;
+      const message =
+        v === undefined ? `${local} is required` : `${local} must be ${expected}, got ${show(v)}`;
       return void out.push({ path: at, message });
     }
     case 'too_small':
@@ -258,7 +381,13 @@ function pushIssue(issue: z.core.$ZodIssue, kind: DistributionKind, path: string
         const message = `${local} must have ${small ? 'at least' : 'at most'} ${bound} entr${bound === 1 ? 'y' : 'ies'}, got ${n}`;
         return void out.push({ path: at, message });
       }
-      const rel = small ? (issue.inclusive ? 'at least' : 'greater than') : (issue.inclusive ? 'at most' : 'less than');
+      const rel = small
+        ? issue.inclusive
+          ? 'at least'
+          : 'greater than'
+        : issue.inclusive
+          ? 'at most'
+          : 'less than';
       return void out.push({ path: at, message: `${local} (${show(v)}) must be ${rel} ${bound}` });
     }
     default:
@@ -267,10 +396,12 @@ function pushIssue(issue: z.core.$ZodIssue, kind: DistributionKind, path: string
 }
 
 function checkSemantics(spec: DistributionSpec, path: string, out: DistributionProblem[]): void {
-  const bad = (at: string, message: string): void => void out.push({ path: joinPath(path, at), message });
+  const bad = (at: string, message: string): void =>
+    void out.push({ path: joinPath(path, at), message });
   switch (spec.kind) {
     case 'uniform':
-      if (spec.minMs > spec.maxMs) bad('minMs', `minMs (${spec.minMs}) must be at most maxMs (${spec.maxMs})`);
+      if (spec.minMs > spec.maxMs)
+        bad('minMs', `minMs (${spec.minMs}) must be at most maxMs (${spec.maxMs})`);
       return;
     case 'lognormal':
       if ('medianMs' in spec && !(spec.p95Ms > spec.medianMs)) {
@@ -287,18 +418,28 @@ function checkSemantics(spec: DistributionSpec, path: string, out: DistributionP
       const q = spec.quantiles;
       const last = q.length - 1;
       if (q[0]!.p !== 0) bad('quantiles[0].p', `quantiles[0].p (${q[0]!.p}) must be 0`);
-      if (q[last]!.p !== 1) bad(`quantiles[${last}].p`, `quantiles[${last}].p (${q[last]!.p}) must be 1`);
+      if (q[last]!.p !== 1)
+        bad(`quantiles[${last}].p`, `quantiles[${last}].p (${q[last]!.p}) must be 1`);
       for (let i = 1; i <= last; i++) {
         const a = q[i - 1]!;
         const b = q[i]!;
-        if (!(b.p > a.p)) bad(`quantiles[${i}].p`, `quantiles[${i}].p (${b.p}) must be greater than quantiles[${i - 1}].p (${a.p})`);
-        if (!(b.ms >= a.ms)) bad(`quantiles[${i}].ms`, `quantiles[${i}].ms (${b.ms}) must be at least quantiles[${i - 1}].ms (${a.ms})`);
+        if (!(b.p > a.p))
+          bad(
+            `quantiles[${i}].p`,
+            `quantiles[${i}].p (${b.p}) must be greater than quantiles[${i - 1}].p (${a.p})`,
+          );
+        if (!(b.ms >= a.ms))
+          bad(
+            `quantiles[${i}].ms`,
+            `quantiles[${i}].ms (${b.ms}) must be at least quantiles[${i - 1}].ms (${a.ms})`,
+          );
       }
       return;
     }
     case 'mixture': {
       const total = spec.components.reduce((s, c) => s + c.weight, 0);
-      if (!Number.isFinite(total)) bad('components', `the sum of the weights (${total}) must be finite`);
+      if (!Number.isFinite(total))
+        bad('components', `the sum of the weights (${total}) must be finite`);
       return;
     }
     default:
@@ -341,7 +482,11 @@ function compileNode(spec: DistributionSpec): Node {
     case 'lognormal': {
       const mu = 'mu' in spec ? spec.mu : Math.log(spec.medianMs);
       const sigma = 'mu' in spec ? spec.sigma : Math.log(spec.p95Ms / spec.medianMs) / Z95;
-      return { minMs: 0, meanMs: Math.exp(mu + (sigma * sigma) / 2), sampleMs: (s) => Math.exp(mu + sigma * normalQuantile(clampP(s.double()))) };
+      return {
+        minMs: 0,
+        meanMs: Math.exp(mu + (sigma * sigma) / 2),
+        sampleMs: (s) => Math.exp(mu + sigma * normalQuantile(clampP(s.double()))),
+      };
     }
     case 'exponential': {
       const mean = spec.meanMs;
@@ -418,12 +563,20 @@ function compileNode(spec: DistributionSpec): Node {
         for (let i = 0; i < last; i++) if (u < cum[i]!) return kids[i]!.sampleMs(s);
         return kids[last]!.sampleMs(s);
       };
-      return { minMs: kids.reduce((a, k) => (k.minMs < a ? k.minMs : a), Infinity), meanMs: mean, sampleMs };
+      return {
+        minMs: kids.reduce((a, k) => (k.minMs < a ? k.minMs : a), Infinity),
+        meanMs: mean,
+        sampleMs,
+      };
     }
     case 'shift': {
       const inner = compileNode(spec.dist);
       const shift = spec.minMs;
-      return { minMs: shift + inner.minMs, meanMs: shift + inner.meanMs, sampleMs: (s) => shift + inner.sampleMs(s) };
+      return {
+        minMs: shift + inner.minMs,
+        meanMs: shift + inner.meanMs,
+        sampleMs: (s) => shift + inner.sampleMs(s),
+      };
     }
   }
 }
@@ -519,15 +672,20 @@ function num(x: number): string {
 /** Short human text, e.g. `lognormal(median 800ms, p95 4000ms)`. */
 export function describeDistribution(spec: DistributionSpec): string {
   switch (spec.kind) {
-    case 'constant': return `constant(${num(spec.ms)}ms)`;
-    case 'uniform': return `uniform(${num(spec.minMs)}ms..${num(spec.maxMs)}ms)`;
-    case 'normal': return `normal(mean ${num(spec.meanMs)}ms, sd ${num(spec.sdMs)}ms, truncated at 0)`;
+    case 'constant':
+      return `constant(${num(spec.ms)}ms)`;
+    case 'uniform':
+      return `uniform(${num(spec.minMs)}ms..${num(spec.maxMs)}ms)`;
+    case 'normal':
+      return `normal(mean ${num(spec.meanMs)}ms, sd ${num(spec.sdMs)}ms, truncated at 0)`;
     case 'lognormal':
       return 'mu' in spec
         ? `lognormal(mu ${num(spec.mu)}, sigma ${num(spec.sigma)})`
         : `lognormal(median ${num(spec.medianMs)}ms, p95 ${num(spec.p95Ms)}ms)`;
-    case 'exponential': return `exponential(mean ${num(spec.meanMs)}ms)`;
-    case 'gamma': return `gamma(shape ${num(spec.shape)}, scale ${num(spec.scaleMs)}ms)`;
+    case 'exponential':
+      return `exponential(mean ${num(spec.meanMs)}ms)`;
+    case 'gamma':
+      return `gamma(shape ${num(spec.shape)}, scale ${num(spec.scaleMs)}ms)`;
     case 'pareto':
       return `pareto(scale ${num(spec.scaleMs)}ms, alpha ${num(spec.alpha)}${spec.capMs === undefined ? '' : `, cap ${num(spec.capMs)}ms`})`;
     case 'empirical':
@@ -537,6 +695,7 @@ export function describeDistribution(spec: DistributionSpec): string {
       const total = spec.components.reduce((a, c) => a + c.weight, 0);
       return `mixture(${spec.components.map((c) => `${num((100 * c.weight) / total)}% ${describeDistribution(c.dist)}`).join(', ')})`;
     }
-    case 'shift': return `${num(spec.minMs)}ms + ${describeDistribution(spec.dist)}`;
+    case 'shift':
+      return `${num(spec.minMs)}ms + ${describeDistribution(spec.dist)}`;
   }
 }

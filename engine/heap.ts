@@ -25,7 +25,11 @@ export interface EventHeap {
 }
 
 function before(a: ScheduledEvent, b: ScheduledEvent): boolean {
-  return a.timeUs < b.timeUs || (a.timeUs === b.timeUs && (a.priority < b.priority || (a.priority === b.priority && a.seq < b.seq)));
+  return (
+    a.timeUs < b.timeUs ||
+    (a.timeUs === b.timeUs &&
+      (a.priority < b.priority || (a.priority === b.priority && a.seq < b.seq)))
+  );
 }
 
 export class BinaryEventHeap implements EventHeap {
@@ -43,7 +47,8 @@ export class BinaryEventHeap implements EventHeap {
 
   push(event: ScheduledEvent): void {
     const items = this.items;
-    if (items.length >= this.maxSize) throw new RangeError(`event queue is full (${this.maxSize} events)`);
+    if (items.length >= this.maxSize)
+      throw new RangeError(`event queue is full (${this.maxSize} events)`);
     let hole = items.length;
     items.push(event);
     while (hole > 0) {

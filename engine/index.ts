@@ -14,10 +14,28 @@
  * constants, no internals (the queue and its heap, the normal helpers, assertInvariant); engine
  * code and the layers above import those from their modules. docs/API.md lists every name.
  */
-export { TimeError, assertTimeUs, formatUs, isTimeUs, msToUs, roundUs, sToUs, usToMs, usToS } from './time.js';
+export {
+  TimeError,
+  assertTimeUs,
+  formatUs,
+  isTimeUs,
+  msToUs,
+  roundUs,
+  sToUs,
+  usToMs,
+  usToS,
+} from './time.js';
 export { Priority, type ScheduledEvent } from './queue.js';
 export { Simulation, SimulationError } from './simulation.js';
-export type { Callback, RunEnd, RunOptions, RunResult, ScheduleOptions, TraceListener, TraceRecord } from './simulation.js';
+export type {
+  Callback,
+  RunEnd,
+  RunOptions,
+  RunResult,
+  ScheduleOptions,
+  TraceListener,
+  TraceRecord,
+} from './simulation.js';
 export { Process, Interrupt, ProcessError } from './process.js';
 export type { ProcessGenerator, ProcessState } from './process.js';
 export { Signal, allOf, anyOf } from './signal.js';
@@ -25,6 +43,16 @@ export type { SignalState } from './signal.js';
 export { Resource, ResourceError } from './resource.js';
 export { RandomStreams } from './random.js';
 export type { RandomStream, StreamState, StreamsSnapshot } from './random.js';
-export { DistributionError, checkDistribution, compileDistribution, describeDistribution } from './distributions.js';
-export type { Distribution, DistributionKind, DistributionProblem, DistributionSpec } from './distributions.js';
+export {
+  DistributionError,
+  checkDistribution,
+  compileDistribution,
+  describeDistribution,
+} from './distributions.js';
+export type {
+  Distribution,
+  DistributionKind,
+  DistributionProblem,
+  DistributionSpec,
+} from './distributions.js';
 export { TraceDigest } from './trace.js';

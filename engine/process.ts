@@ -45,7 +45,10 @@ export class Interrupt extends Error {
 export class ProcessError extends Error {
   override name = 'ProcessError';
   constructor(processName: string, cause: unknown) {
-    super(`process ${processName} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(
+      `process ${processName} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
 }
 
@@ -53,7 +56,11 @@ export class ProcessError extends Error {
 export type ProcessState = 'running' | 'finished';
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /**
@@ -79,7 +86,15 @@ export class Process<R = unknown> {
     this.name = name;
     this.generator = generator;
     this.done = new Signal<R>(sim, `${name}.done`);
-    this.wakeEvent = new ScheduledEvent(sim.nowUs, Priority.urgent, EventKind.ResumeProcess, 'process', null, this, undefined);
+    this.wakeEvent = new ScheduledEvent(
+      sim.nowUs,
+      Priority.urgent,
+      EventKind.ResumeProcess,
+      'process',
+      null,
+      this,
+      undefined,
+    );
     this.pendingEvent = this.wakeEvent;
     sim.enqueue(this.wakeEvent);
   }
@@ -94,16 +109,33 @@ export class Process<R = unknown> {
 
   /** Throws `Interrupt(cause)` into the process at the current time. */
   interrupt(cause: unknown = 'interrupt'): void {
-    if (this.finished) throw new Error(`process ${this.name} has finished and cannot be interrupted`);
+    if (this.finished)
+      throw new Error(`process ${this.name} has finished and cannot be interrupted`);
     if (this.pendingEvent !== null) {
       this.sim.cancel(this.pendingEvent);
       if (this.pendingEvent === this.wakeEvent) {
-        this.wakeEvent = new ScheduledEvent(0, Priority.normal, EventKind.ResumeProcess, 'process', null, this, undefined);
+        this.wakeEvent = new ScheduledEvent(
+          0,
+          Priority.normal,
+          EventKind.ResumeProcess,
+          'process',
+          null,
+          this,
+          undefined,
+        );
       }
       this.pendingEvent = null;
     }
     this.waitToken++;
-    const event = new ScheduledEvent(this.sim.nowUs, Priority.urgent, EventKind.ThrowIntoProcess, 'interrupt', null, this, new Interrupt(cause));
+    const event = new ScheduledEvent(
+      this.sim.nowUs,
+      Priority.urgent,
+      EventKind.ThrowIntoProcess,
+      'interrupt',
+      null,
+      this,
+      new Interrupt(cause),
+    );
     this.pendingEvent = event;
     this.sim.enqueue(event);
   }
@@ -137,7 +169,15 @@ export class Process<R = unknown> {
       this.step(value, isError);
       return;
     }
-    const event = new ScheduledEvent(this.sim.nowUs, Priority.normal, isError ? EventKind.ThrowIntoProcess : EventKind.ResumeProcess, 'process', null, this, value);
+    const event = new ScheduledEvent(
+      this.sim.nowUs,
+      Priority.normal,
+      isError ? EventKind.ThrowIntoProcess : EventKind.ResumeProcess,
+      'process',
+      null,
+      this,
+      value,
+    );
     this.pendingEvent = event;
     this.sim.enqueue(event);
   }
@@ -158,7 +198,9 @@ export class Process<R = unknown> {
     } else if (isThenable(yielded)) {
       this.sim.awaitExternal(this, yielded);
     } else {
-      const error = new TypeError(`process ${this.name} yielded ${typeof yielded}: yield a delay in µs, a Signal, a Process or a Promise`);
+      const error = new TypeError(
+        `process ${this.name} yielded ${typeof yielded}: yield a delay in µs, a Signal, a Process or a Promise`,
+      );
       this.step(error, true);
     }
   }

@@ -50,7 +50,15 @@ export class ScheduledEvent {
   /** Process and signal events: the object acted on. */
   target: unknown;
 
-  constructor(timeUs: number, priority: number, kind: EventKind, label: string, fn: ((payload: unknown) => unknown) | null, target: unknown, payload: unknown) {
+  constructor(
+    timeUs: number,
+    priority: number,
+    kind: EventKind,
+    label: string,
+    fn: ((payload: unknown) => unknown) | null,
+    target: unknown,
+    payload: unknown,
+  ) {
     this.timeUs = timeUs;
     this.priority = priority;
     this.kind = kind;

@@ -13,7 +13,12 @@
  */
 
 /** One stream's saved position: JSON-safe, opaque to callers. */
-export type StreamState = { readonly c: number; readonly s0: number; readonly s1: number; readonly s2: number };
+export type StreamState = {
+  readonly c: number;
+  readonly s0: number;
+  readonly s1: number;
+  readonly s2: number;
+};
 
 /** A uniform source. `double()` is in [0, 1) with 53 bits of randomness. */
 export interface RandomStream {
@@ -25,7 +30,10 @@ export interface RandomStream {
 }
 
 /** The saved position of every stream created so far, keyed by name, in name order. */
-export type StreamsSnapshot = { readonly rootSeed: string; readonly streams: ReadonlyArray<readonly [string, StreamState]> };
+export type StreamsSnapshot = {
+  readonly rootSeed: string;
+  readonly streams: ReadonlyArray<readonly [string, StreamState]>;
+};
 
 /**
  * One pass of Baagøe's Mash over `data`, from hash state `n`; returns the new state. A plain
@@ -121,7 +129,8 @@ class Alea implements RandomStream {
   }
 
   int(n: number): number {
-    if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`stream ${this.name}: int(n) needs a positive safe integer n, got ${n}`);
+    if (!Number.isSafeInteger(n) || n <= 0)
+      throw new RangeError(`stream ${this.name}: int(n) needs a positive safe integer n, got ${n}`);
     return Math.floor(this.double() * n);
   }
 
@@ -259,13 +268,17 @@ export class RandomStreams {
   /** Saved positions of all streams created so far, in name order. */
   snapshot(): StreamsSnapshot {
     const names = [...this.byName.keys()].sort();
-    return { rootSeed: this.rootSeed, streams: names.map((n) => [n, this.byName.get(n)!.state()] as const) };
+    return {
+      rootSeed: this.rootSeed,
+      streams: names.map((n) => [n, this.byName.get(n)!.state()] as const),
+    };
   }
 
   /** A new set of streams positioned exactly where `snapshot` was taken. */
   static restore(snapshot: StreamsSnapshot): RandomStreams {
     const streams = new RandomStreams(snapshot.rootSeed);
-    for (const [name, state] of snapshot.streams) streams.byName.set(name, Alea.restored(name, state));
+    for (const [name, state] of snapshot.streams)
+      streams.byName.set(name, Alea.restored(name, state));
     return streams;
   }
 }

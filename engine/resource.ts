@@ -43,7 +43,9 @@ export class Resource {
 
   constructor(name: string, capacity: number, maxQueued = 1_000_000) {
     if (!(capacity === Infinity || (Number.isSafeInteger(capacity) && capacity >= 1))) {
-      throw new ResourceError(`resource ${name}: capacity must be a positive integer or Infinity, got ${capacity}`);
+      throw new ResourceError(
+        `resource ${name}: capacity must be a positive integer or Infinity, got ${capacity}`,
+      );
     }
     this.name = name;
     this.capacity = capacity;
@@ -69,13 +71,17 @@ export class Resource {
       this.grant(onGranted);
       return;
     }
-    if (this.queued >= this.maxQueued) throw new ResourceError(`resource ${this.name}: more than ${this.maxQueued} requests waiting`);
+    if (this.queued >= this.maxQueued)
+      throw new ResourceError(
+        `resource ${this.name}: more than ${this.maxQueued} requests waiting`,
+      );
     this.waiting.push(onGranted);
   }
 
   /** Frees a slot and grants it to the longest-waiting request, if any. */
   release(): void {
-    if (this.inUseCount <= 0) throw new ResourceError(`resource ${this.name}: release without a slot in use`);
+    if (this.inUseCount <= 0)
+      throw new ResourceError(`resource ${this.name}: release without a slot in use`);
     this.inUseCount--;
     if (this.queued > 0) {
       const next = this.waiting[this.waitingHead]!;
@@ -94,7 +100,10 @@ export class Resource {
 
   private grant(onGranted: GrantCallback): void {
     this.inUseCount++;
-    if (this.inUseCount > this.capacity) throw new ResourceError(`resource ${this.name}: ${this.inUseCount} in use exceeds capacity ${this.capacity}`);
+    if (this.inUseCount > this.capacity)
+      throw new ResourceError(
+        `resource ${this.name}: ${this.inUseCount} in use exceeds capacity ${this.capacity}`,
+      );
     if (this.inUseCount > this.peakInUse) this.peakInUse = this.inUseCount;
     onGranted();
   }

@@ -52,13 +52,15 @@ export class Signal<T = unknown> {
 
   /** The success value; throws when the signal is not succeeded. */
   get value(): T {
-    if (this.stateValue !== 'succeeded') throw new Error(`signal ${this.name} has no value (state ${this.stateValue})`);
+    if (this.stateValue !== 'succeeded')
+      throw new Error(`signal ${this.name} has no value (state ${this.stateValue})`);
     return this.result as T;
   }
 
   /** The failure; throws when the signal is not failed. */
   get error(): unknown {
-    if (this.stateValue !== 'failed') throw new Error(`signal ${this.name} has no error (state ${this.stateValue})`);
+    if (this.stateValue !== 'failed')
+      throw new Error(`signal ${this.name} has no error (state ${this.stateValue})`);
     return this.errorValue;
   }
 
@@ -101,8 +103,17 @@ export class Signal<T = unknown> {
 
   /** @internal Schedules this signal to settle with `value` at `timeUs` (timeouts). */
   settleAt(timeUs: number, value: T): void {
-    if (this.fireEvent !== null) throw new Error(`signal ${this.name} is already scheduled to settle`);
-    this.fireEvent = new ScheduledEvent(timeUs, Priority.normal, EventKind.FireSignal, 'timeout', null, this, value);
+    if (this.fireEvent !== null)
+      throw new Error(`signal ${this.name} is already scheduled to settle`);
+    this.fireEvent = new ScheduledEvent(
+      timeUs,
+      Priority.normal,
+      EventKind.FireSignal,
+      'timeout',
+      null,
+      this,
+      value,
+    );
     this.sim.enqueue(this.fireEvent);
   }
 
@@ -129,7 +140,8 @@ export class Signal<T = unknown> {
   }
 
   private settle(state: 'succeeded' | 'failed', value: T | undefined, error: unknown): void {
-    if (this.stateValue !== 'pending') throw new Error(`signal ${this.name} is already ${this.stateValue}`);
+    if (this.stateValue !== 'pending')
+      throw new Error(`signal ${this.name} is already ${this.stateValue}`);
     this.stateValue = state;
     this.result = value;
     this.errorValue = error;
@@ -137,7 +149,15 @@ export class Signal<T = unknown> {
       // A timeout settled early by hand: it fires now instead of at its time.
       this.sim.cancel(this.fireEvent);
     }
-    this.fireEvent = new ScheduledEvent(this.sim.nowUs, Priority.normal, EventKind.FireSignal, 'signal', null, this, value);
+    this.fireEvent = new ScheduledEvent(
+      this.sim.nowUs,
+      Priority.normal,
+      EventKind.FireSignal,
+      'signal',
+      null,
+      this,
+      value,
+    );
     this.sim.enqueue(this.fireEvent);
   }
 }
@@ -146,7 +166,11 @@ export class Signal<T = unknown> {
  * A signal that succeeds when every one of `signals` has succeeded (value: their values in input
  * order) and fails as soon as one fails (error: that one's error). Empty input succeeds at once.
  */
-export function allOf(sim: Simulation, signals: ReadonlyArray<Signal<any>>, name = 'allOf'): Signal<unknown[]> {
+export function allOf(
+  sim: Simulation,
+  signals: ReadonlyArray<Signal<any>>,
+  name = 'allOf',
+): Signal<unknown[]> {
   const combined = new Signal<unknown[]>(sim, name);
   let remaining = signals.length;
   if (remaining === 0) return combined.succeed([]);
@@ -168,7 +192,11 @@ export function allOf(sim: Simulation, signals: ReadonlyArray<Signal<any>>, name
  * A signal that settles like the first of `signals` to settle (by event order): its value is
  * `{ index, value }` of that signal; a failure fails it. Empty input is an error.
  */
-export function anyOf(sim: Simulation, signals: ReadonlyArray<Signal<any>>, name = 'anyOf'): Signal<{ index: number; value: unknown }> {
+export function anyOf(
+  sim: Simulation,
+  signals: ReadonlyArray<Signal<any>>,
+  name = 'anyOf',
+): Signal<{ index: number; value: unknown }> {
   if (signals.length === 0) throw new Error('anyOf needs at least one signal');
   const combined = new Signal<{ index: number; value: unknown }>(sim, name);
   signals.forEach((signal, index) => {

@@ -130,8 +130,17 @@ export class Simulation {
   /** Runs `callback(payload)` at absolute time `timeUs`; returns a handle for `cancel`. */
   scheduleAt(timeUs: number, callback: Callback, options?: ScheduleOptions): ScheduledEvent {
     assertTimeUs(timeUs, 'scheduled time');
-    if (timeUs < this.nowUs) throw new SimulationError(`cannot schedule in the past: ${timeUs}us < now ${this.nowUs}us`);
-    const event = new ScheduledEvent(timeUs, options?.priority ?? Priority.normal, EventKind.Callback, options?.label ?? 'callback', callback, null, options?.payload);
+    if (timeUs < this.nowUs)
+      throw new SimulationError(`cannot schedule in the past: ${timeUs}us < now ${this.nowUs}us`);
+    const event = new ScheduledEvent(
+      timeUs,
+      options?.priority ?? Priority.normal,
+      EventKind.Callback,
+      options?.label ?? 'callback',
+      callback,
+      null,
+      options?.payload,
+    );
     this.queue.push(event);
     return event;
   }
@@ -258,7 +267,10 @@ export class Simulation {
 
   /** @internal Queues an engine-built event (processes, signals). */
   enqueue(event: ScheduledEvent): void {
-    if (event.timeUs < this.nowUs) throw new SimulationError(`cannot schedule in the past: ${event.timeUs}us < now ${this.nowUs}us`);
+    if (event.timeUs < this.nowUs)
+      throw new SimulationError(
+        `cannot schedule in the past: ${event.timeUs}us < now ${this.nowUs}us`,
+      );
     this.queue.push(event);
   }
 
@@ -266,7 +278,8 @@ export class Simulation {
   delayToTime(delayUs: number): number {
     const timeUs = this.nowUs + delayUs;
     // One combined check on the hot path; the slow path says which part was wrong.
-    if (delayUs >= 0 && Number.isSafeInteger(delayUs) && Number.isSafeInteger(timeUs)) return timeUs;
+    if (delayUs >= 0 && Number.isSafeInteger(delayUs) && Number.isSafeInteger(timeUs))
+      return timeUs;
     assertTimeUs(delayUs, 'delay');
     return assertTimeUs(timeUs, 'scheduled time');
   }
@@ -291,8 +304,13 @@ export class Simulation {
     switch (event.kind) {
       case EventKind.Callback: {
         const result = event.fn!(event.payload);
-        if (result !== undefined && result !== null && typeof (result as { then?: unknown }).then === 'function') {
-          if (this.external !== null) throw new SimulationError('two external decisions pending at once');
+        if (
+          result !== undefined &&
+          result !== null &&
+          typeof (result as { then?: unknown }).then === 'function'
+        ) {
+          if (this.external !== null)
+            throw new SimulationError('two external decisions pending at once');
           this.external = { process: null, promise: result as PromiseLike<unknown> };
         }
         return;
@@ -312,7 +330,8 @@ export class Simulation {
   private checkUntil(untilUs: number | undefined): number {
     if (untilUs === undefined) return Number.MAX_SAFE_INTEGER + 1;
     assertTimeUs(untilUs, 'untilUs');
-    if (untilUs < this.nowUs) throw new SimulationError(`untilUs ${untilUs}us is before now ${this.nowUs}us`);
+    if (untilUs < this.nowUs)
+      throw new SimulationError(`untilUs ${untilUs}us is before now ${this.nowUs}us`);
     return untilUs;
   }
 
@@ -326,6 +345,8 @@ export class Simulation {
 
   private externalInSyncRun(): SimulationError {
     this.external = null;
-    return new SimulationError('a handler returned a Promise (an external decision): use runAsync()');
+    return new SimulationError(
+      'a handler returned a Promise (an external decision): use runAsync()',
+    );
   }
 }

@@ -26,7 +26,9 @@ export function isTimeUs(value: number): boolean {
 /** Asserts `value` is a safe non-negative integer of microseconds; `what` names it in the error. */
 export function assertTimeUs(value: number, what = 'time'): number {
   if (!isTimeUs(value)) {
-    throw new TimeError(`${what} must be a non-negative safe integer of microseconds, got ${String(value)}`);
+    throw new TimeError(
+      `${what} must be a non-negative safe integer of microseconds, got ${String(value)}`,
+    );
   }
   return value;
 }

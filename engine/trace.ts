@@ -21,8 +21,13 @@ export class TraceDigest {
   }
 
   add(record: TraceRecord): void {
-    const payload = typeof record.payload === 'string' || typeof record.payload === 'number' ? String(record.payload) : '';
-    this.hash.update(`${record.timeUs},${record.priority},${record.seq},${record.label},${payload}\n`);
+    const payload =
+      typeof record.payload === 'string' || typeof record.payload === 'number'
+        ? String(record.payload)
+        : '';
+    this.hash.update(
+      `${record.timeUs},${record.priority},${record.seq},${record.label},${payload}\n`,
+    );
     this.count++;
   }
 

@@ -9,15 +9,99 @@
  */
 export { ReplayError, FORMAT_VERSION, MAGIC } from './format/format.js';
 export { CodecError, encodeJson, decodeJson } from './format/codec.js';
-export { makeHeader, replayScenario, agentConfig, tooltimeVersion, type ReplayHeader, type ForkOrigin, type HeaderOptions } from './format/header.js';
-export { ReplayRecorder, MemorySink, FileSink, encodeReplay, recordEpisode, type ReplaySink, type RecordingSummary, type RecordOptions } from './io/recorder.js';
-export { ReplayWriter, ReplayWriteError, type WriterSinkOptions, type ReplayWriterOptions } from './io/writer.js';
-export { readReplay, readReplayHeader, readReplayFile, readReplayBytes, openReplayStream, ReplayTruncatedError, type ReplayStream, DEFAULT_MAX_BYTES, type HeaderRead, type ReplayRead, type ReadOptions, type ReplaySizes } from './io/reader.js';
-export { verifyReplay, rerun, defaultReplayAgent, type VerifyOptions, type VerifyResult, type Divergence, type VerifyTiming } from './commands/verify.js';
-export { verifyReplayFiles, VerifyPool, autoWorkers, type FileVerdict, type VerifyFilesOptions } from './commands/verify-files.js';
-export { forkReplay, ForkAgent, forkAgentFor, handoverIndex, replayedDecisions, type ForkOptions, type ForkResult, type ReplayedDecision } from './commands/fork.js';
+export {
+  makeHeader,
+  replayScenario,
+  agentConfig,
+  tooltimeVersion,
+  type ReplayHeader,
+  type ForkOrigin,
+  type HeaderOptions,
+} from './format/header.js';
+export {
+  ReplayRecorder,
+  MemorySink,
+  FileSink,
+  encodeReplay,
+  recordEpisode,
+  type ReplaySink,
+  type RecordingSummary,
+  type RecordOptions,
+} from './io/recorder.js';
+export {
+  ReplayWriter,
+  ReplayWriteError,
+  type WriterSinkOptions,
+  type ReplayWriterOptions,
+} from './io/writer.js';
+export {
+  readReplay,
+  readReplayHeader,
+  readReplayFile,
+  readReplayBytes,
+  openReplayStream,
+  ReplayTruncatedError,
+  type ReplayStream,
+  DEFAULT_MAX_BYTES,
+  type HeaderRead,
+  type ReplayRead,
+  type ReadOptions,
+  type ReplaySizes,
+} from './io/reader.js';
+export {
+  verifyReplay,
+  rerun,
+  defaultReplayAgent,
+  type VerifyOptions,
+  type VerifyResult,
+  type Divergence,
+  type VerifyTiming,
+} from './commands/verify.js';
+export {
+  verifyReplayFiles,
+  VerifyPool,
+  autoWorkers,
+  type FileVerdict,
+  type VerifyFilesOptions,
+} from './commands/verify-files.js';
+export {
+  forkReplay,
+  ForkAgent,
+  forkAgentFor,
+  handoverIndex,
+  replayedDecisions,
+  type ForkOptions,
+  type ForkResult,
+  type ReplayedDecision,
+} from './commands/fork.js';
 export { diffReplays, diffSources, type ReplayDiff } from './commands/diff.js';
 export { fileSource, sourceOfRead, type EpisodeSource, type SourceEnd } from './io/source.js';
-export { inspectReplay, writeInspect, formatText, formatJsonl, formatChrome, INSPECT_FORMATS, type InspectFormat } from './commands/inspect.js';
-export { replayReference, rescoreReplay, rescoreSource, scoreReplay, summarizeReplay, summarizeSource, episodeFacts, type ReplaySummary, type EpisodeFacts } from './commands/score.js';
-export { generateGolden, writeGolden, checkGolden, goldenDir, GOLDEN_AGENTS, GOLDEN_SEED, type GoldenReplay } from './commands/golden.js';
+export {
+  inspectReplay,
+  writeInspect,
+  formatText,
+  formatJsonl,
+  formatChrome,
+  INSPECT_FORMATS,
+  type InspectFormat,
+} from './commands/inspect.js';
+export {
+  replayReference,
+  rescoreReplay,
+  rescoreSource,
+  scoreReplay,
+  summarizeReplay,
+  summarizeSource,
+  episodeFacts,
+  type ReplaySummary,
+  type EpisodeFacts,
+} from './commands/score.js';
+export {
+  generateGolden,
+  writeGolden,
+  checkGolden,
+  goldenDir,
+  GOLDEN_AGENTS,
+  GOLDEN_SEED,
+  type GoldenReplay,
+} from './commands/golden.js';

@@ -14,7 +14,13 @@ import type { EpisodeEvent } from './world/events.js';
 import { computeOracle } from './scoring/oracle.js';
 import type { Agent, Delivery, Mode } from './protocol.js';
 import type { Scenario } from './spec/schema.js';
-import { aggregate, scoreEpisode, type EpisodeScore, type ScoreReference, type SuiteSummary } from './scoring/index.js';
+import {
+  aggregate,
+  scoreEpisode,
+  type EpisodeScore,
+  type ScoreReference,
+  type SuiteSummary,
+} from './scoring/index.js';
 import { runEpisode, type Episode } from './world/world.js';
 
 /** A scenario to run and the file it came from (reported with each episode). */
@@ -153,11 +159,24 @@ export const REFERENCE_AGENT = 'sequential';
  * makespan does not depend on the run's delivery nor on any poll interval of its own: the same
  * reference serves push and poll runs, and both modes.
  */
-export async function computeReference(scenario: Scenario, seed: number, thinkTime: DistributionSpec | null, makeReference: () => Agent): Promise<Required<ScoreReference>> {
+export async function computeReference(
+  scenario: Scenario,
+  seed: number,
+  thinkTime: DistributionSpec | null,
+  makeReference: () => Agent,
+): Promise<Required<ScoreReference>> {
   const think = thinkTime === null ? {} : { thinkTime };
   const oracle = await computeOracle(scenario, { seed, ...think });
-  const sequential = await runEpisode(scenario, makeReference(), { seed, mode: 'sync', delivery: 'push', ...think });
-  return { boundUs: oracle.boundUs, sequentialMakespanUs: sequential.endReason === 'completed' ? sequential.makespanUs : null };
+  const sequential = await runEpisode(scenario, makeReference(), {
+    seed,
+    mode: 'sync',
+    delivery: 'push',
+    ...think,
+  });
+  return {
+    boundUs: oracle.boundUs,
+    sequentialMakespanUs: sequential.endReason === 'completed' ? sequential.makespanUs : null,
+  };
 }
 
 /**
@@ -167,12 +186,21 @@ export async function computeReference(scenario: Scenario, seed: number, thinkTi
  */
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
   const referenceAgent = options.referenceAgent ?? REFERENCE_AGENT;
-  const world = { mode: options.mode, delivery: options.delivery, ...(options.thinkTime === undefined ? {} : { thinkTime: options.thinkTime }) };
+  const world = {
+    mode: options.mode,
+    delivery: options.delivery,
+    ...(options.thinkTime === undefined ? {} : { thinkTime: options.thinkTime }),
+  };
   const jobs: Array<{ instance: ExperimentInstance; seed: number; agent: string }> = [];
   // Every episode runs on its scenario's canonical form, the one its replay records, so that a
   // run and its replay's re-run show an agent the same objects (keys in the same order).
-  const instances = options.instances.map((i) => ({ ...i, scenario: canonicalScenario(i.scenario) }));
-  for (const instance of instances) for (const seed of options.seeds) for (const agent of options.agents) jobs.push({ instance, seed, agent });
+  const instances = options.instances.map((i) => ({
+    ...i,
+    scenario: canonicalScenario(i.scenario),
+  }));
+  for (const instance of instances)
+    for (const seed of options.seeds)
+      for (const agent of options.agents) jobs.push({ instance, seed, agent });
 
   // Oracle bound and reference makespan, once per (instance, seed).
   const references = new Map<string, Promise<ScoreReference>>();
@@ -180,7 +208,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const key = `${instance.scenario.id}\u0000${seed}`;
     let ref = references.get(key);
     if (ref === undefined) {
-      ref = computeReference(instance.scenario, seed, options.thinkTime ?? null, () => options.makeAgent(referenceAgent));
+      ref = computeReference(instance.scenario, seed, options.thinkTime ?? null, () =>
+        options.makeAgent(referenceAgent),
+      );
       references.set(key, ref);
     }
     return ref;
@@ -191,10 +221,18 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const kept = options.done?.({ instance: instance.scenario.id, agent, seed }) ?? null;
     if (kept !== null) return kept;
     const made = options.makeAgent(agent);
-    const recorder = options.recorder?.({ instance: instance.scenario.id, agent: made.spec, seed }, instance.scenario) ?? null;
+    const recorder =
+      options.recorder?.(
+        { instance: instance.scenario.id, agent: made.spec, seed },
+        instance.scenario,
+      ) ?? null;
     let episode: Episode;
     try {
-      episode = await runEpisode(instance.scenario, made, { seed, ...world, ...(recorder === null ? {} : { onEvent: recorder.onEvent }) });
+      episode = await runEpisode(instance.scenario, made, {
+        seed,
+        ...world,
+        ...(recorder === null ? {} : { onEvent: recorder.onEvent }),
+      });
     } catch (error) {
       recorder?.abort?.();
       throw error;
@@ -203,14 +241,43 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const reference = await referenceFor(instance, seed);
     const score = scoreEpisode(instance.scenario, episode.events, reference);
     const usage = options.usageOf?.(episode.events) ?? null;
-    return { instance: instance.scenario.id, file: instance.file, agent: made.spec, seed, mode: episode.mode, delivery: episode.delivery, endReason: episode.endReason, makespanUs: episode.makespanUs, score, ...(usage === null ? {} : { usage }) };
+    return {
+      instance: instance.scenario.id,
+      file: instance.file,
+      agent: made.spec,
+      seed,
+      mode: episode.mode,
+      delivery: episode.delivery,
+      endReason: episode.endReason,
+      makespanUs: episode.makespanUs,
+      score,
+      ...(usage === null ? {} : { usage }),
+    };
   };
 
-  const ran = await runInOrder(jobs, Math.max(1, options.concurrency ?? 1), runJob, options.onEpisode, options.onComplete, options.stop);
+  const ran = await runInOrder(
+    jobs,
+    Math.max(1, options.concurrency ?? 1),
+    runJob,
+    options.onEpisode,
+    options.onComplete,
+    options.stop,
+  );
   const records = ran.filter((r): r is EpisodeRecord => r !== undefined);
   const agentsInOrder = [...new Set(records.map((r) => r.agent))];
-  const summaries = agentsInOrder.map((agent) => ({ agent, summary: aggregate(records.filter((r) => r.agent === agent).map((r) => ({ instance: r.instance, seed: r.seed, score: r.score }))) }));
-  return { episodes: records, summaries, ...(records.length < jobs.length ? { stopped: true } : {}) };
+  const summaries = agentsInOrder.map((agent) => ({
+    agent,
+    summary: aggregate(
+      records
+        .filter((r) => r.agent === agent)
+        .map((r) => ({ instance: r.instance, seed: r.seed, score: r.score })),
+    ),
+  }));
+  return {
+    episodes: records,
+    summaries,
+    ...(records.length < jobs.length ? { stopped: true } : {}),
+  };
 }
 
 /**
@@ -218,7 +285,14 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
  * `onResult` in input order, and to `onDone` in the order they finish. Once `stop` says so, no
  * item starts: those left have no result (undefined).
  */
-async function runInOrder<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>, onResult?: (result: R) => void, onDone?: (result: R) => void, stop?: () => boolean): Promise<Array<R | undefined>> {
+async function runInOrder<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<R>,
+  onResult?: (result: R) => void,
+  onDone?: (result: R) => void,
+  stop?: () => boolean,
+): Promise<Array<R | undefined>> {
   const results: Array<R | undefined> = new Array(items.length);
   const done: boolean[] = new Array(items.length).fill(false);
   let next = 0;

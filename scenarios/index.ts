@@ -16,8 +16,23 @@ export * as world from './world/index.js';
 export * as scoring from './scoring/index.js';
 export * as suite from './suite/index.js';
 export * as stress from './stress/index.js';
-export type { Action, Agent, AgentContext, Decision, Delivered, Delivery, Mode, Observation } from './protocol.js';
-export { runExperiment, type AgentSummary, type ExperimentInstance, type ExperimentOptions, type ExperimentResult } from './experiment.js';
+export type {
+  Action,
+  Agent,
+  AgentContext,
+  Decision,
+  Delivered,
+  Delivery,
+  Mode,
+  Observation,
+} from './protocol.js';
+export {
+  runExperiment,
+  type AgentSummary,
+  type ExperimentInstance,
+  type ExperimentOptions,
+  type ExperimentResult,
+} from './experiment.js';
 export { scenarioSchema, type Scenario } from './spec/schema.js';
 export { loadScenarioFile, loadScenarios } from './spec/load.js';
 export { parseScenario, validateScenario, ScenarioError } from './spec/validate.js';

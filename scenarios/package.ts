@@ -14,7 +14,9 @@ export function packageRoot(): string {
     if (existsSync(join(dir, 'package.json'))) return dir;
     dir = dirname(dir);
   }
-  throw new Error('tooltime: cannot find the package root (no package.json above the scenarios module)');
+  throw new Error(
+    'tooltime: cannot find the package root (no package.json above the scenarios module)',
+  );
 }
 
 let version: string | null = null;
@@ -22,7 +24,9 @@ let version: string | null = null;
 /** The version in tooltime's package.json (read once). */
 export function packageVersion(): string {
   if (version === null) {
-    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
+      version?: unknown;
+    };
     version = typeof pkg.version === 'string' ? pkg.version : '0.0.0';
   }
   return version;

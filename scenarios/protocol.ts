@@ -35,11 +35,37 @@ export interface ToolInfo {
 /** Something delivered to the agent, in the order it happened. */
 export type Delivered =
   | { readonly type: 'task'; readonly atUs: number; readonly task: string; readonly text: string }
-  | { readonly type: 'message'; readonly atUs: number; readonly task: string; readonly text: string }
-  | { readonly type: 'result'; readonly atUs: number; readonly callId: number; readonly ref: string | null; readonly tool: string; readonly args: JsonValue; readonly result: JsonValue }
-  | { readonly type: 'error'; readonly atUs: number; readonly callId: number; readonly ref: string | null; readonly tool: string; readonly args: JsonValue; readonly error: string }
+  | {
+      readonly type: 'message';
+      readonly atUs: number;
+      readonly task: string;
+      readonly text: string;
+    }
+  | {
+      readonly type: 'result';
+      readonly atUs: number;
+      readonly callId: number;
+      readonly ref: string | null;
+      readonly tool: string;
+      readonly args: JsonValue;
+      readonly result: JsonValue;
+    }
+  | {
+      readonly type: 'error';
+      readonly atUs: number;
+      readonly callId: number;
+      readonly ref: string | null;
+      readonly tool: string;
+      readonly args: JsonValue;
+      readonly error: string;
+    }
   /** An action of the previous decision the world refused (unknown task, malformed action...). */
-  | { readonly type: 'rejected'; readonly atUs: number; readonly action: number; readonly reason: string };
+  | {
+      readonly type: 'rejected';
+      readonly atUs: number;
+      readonly action: number;
+      readonly reason: string;
+    };
 
 /** A call the agent issued whose result or error has not been delivered to it yet. */
 export interface PendingCall {
@@ -96,7 +122,12 @@ export interface Observation {
  */
 export type Action =
   /** `ref` is the agent's own handle for the call (a model's tool_call id); results echo it. */
-  | { readonly type: 'call'; readonly tool: string; readonly args: JsonValue; readonly ref?: string }
+  | {
+      readonly type: 'call';
+      readonly tool: string;
+      readonly args: JsonValue;
+      readonly ref?: string;
+    }
   | { readonly type: 'answer'; readonly task: string; readonly content: string }
   | { readonly type: 'poll' }
   | { readonly type: 'wait'; readonly maxUs?: number };

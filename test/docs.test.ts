@@ -9,9 +9,20 @@ import { describe, expect, it } from 'vitest';
 import { validateScenario } from '../scenarios/spec/validate.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 /** The other documents a reader reaches from those: their links are checked too. */
-const LINKED = ['bench/RESULTS.md', 'scenarios/scoring/METRICS.md', 'scenarios/suite/OPERATORS.md', 'scenarios/examples/README.md', 'replays/FORMAT.md'];
+const LINKED = [
+  'bench/RESULTS.md',
+  'scenarios/scoring/METRICS.md',
+  'scenarios/suite/OPERATORS.md',
+  'scenarios/examples/README.md',
+  'replays/FORMAT.md',
+];
 
 /** The targets of inline Markdown links `[text](target)` outside code blocks and code spans. */
 function relativeLinks(markdown: string): string[] {
@@ -27,7 +38,8 @@ function relativeLinks(markdown: string): string[] {
 
 describe('relativeLinks', () => {
   it('finds file links, drops anchors, URLs and code', () => {
-    const md = 'See [a](docs/A.md) and [b](../b.md#part), [web](https://x.org), [here](#top), `[c](no.md)`.\n```\n[d](no.md)\n```\n';
+    const md =
+      'See [a](docs/A.md) and [b](../b.md#part), [web](https://x.org), [here](#top), `[c](no.md)`.\n```\n[d](no.md)\n```\n';
     expect(relativeLinks(md)).toEqual(['docs/A.md', '../b.md']);
   });
 });
@@ -44,13 +56,17 @@ describe.each([...DOCS, ...LINKED])('%s', (doc) => {
 describe('README.md', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   it('has the two quick-start commands, under Quick start', () => {
-    const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1));
+    const quick = readme.slice(
+      readme.indexOf('## Quick start'),
+      readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1),
+    );
     expect(quick).toContain('```sh\nnpm ci && npm start\n```');
     expect(quick).toContain('```sh\nnpm test\n```');
   });
 
   it('links every guide in docs/', () => {
-    for (const doc of DOCS.filter((d) => d !== 'README.md')) expect(relativeLinks(readme)).toContain(doc);
+    for (const doc of DOCS.filter((d) => d !== 'README.md'))
+      expect(relativeLinks(readme)).toContain(doc);
   });
 
   it('stays a user guide: under 260 lines', () => {

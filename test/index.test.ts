@@ -39,14 +39,21 @@ function reExports(dtsFile: string): Exported[] {
   const statement = /export\s+(type\s+)?\{([^}]*)\}\s+from\s+'([^']+)';/g;
   for (const m of text.matchAll(statement)) {
     const from = join(dirname(dtsFile), m[3]!.replace(/\.js$/, '.d.ts'));
-    for (const part of m[2]!.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    for (const part of m[2]!
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '')) {
       const typed = /^type\s+/.test(part);
-      const name = part.replace(/^type\s+/, '').split(/\s+as\s+/).at(-1)!;
+      const name = part
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .at(-1)!;
       out.push({ name, typeOnly: m[1] !== undefined || typed, from });
     }
   }
   const rest = text.replace(statement, '').trim();
-  if (rest !== '') throw new Error(`${dtsFile}: exports that are not a named re-export: ${rest.slice(0, 120)}`);
+  if (rest !== '')
+    throw new Error(`${dtsFile}: exports that are not a named re-export: ${rest.slice(0, 120)}`);
   return out;
 }
 
@@ -71,7 +78,9 @@ function documented(markdown: string, entry: string): { values: string[]; types:
  * The module's own leading comment does not count as the declaration's.
  */
 function docComment(dts: string, name: string): string | null {
-  const decl = new RegExp(`(/\\*\\*(?:(?!\\*/)[\\s\\S])*\\*/)\\s*export (?:declare )?(?:abstract )?(?:function|class|interface|type|const|enum) ${name}\\b`);
+  const decl = new RegExp(
+    `(/\\*\\*(?:(?!\\*/)[\\s\\S])*\\*/)\\s*export (?:declare )?(?:abstract )?(?:function|class|interface|type|const|enum) ${name}\\b`,
+  );
   const m = decl.exec(dts);
   return m === null || dts.slice(0, m.index).trim() === '' ? null : m[1]!;
 }
@@ -92,18 +101,26 @@ describe.each(ENTRY_POINTS)('the public API of $name', (entry) => {
   });
 
   it('exports as types only exactly the types docs/API.md lists', () => {
-    const types = reExports(dts).filter((e) => e.typeOnly).map((e) => e.name).sort();
+    const types = reExports(dts)
+      .filter((e) => e.typeOnly)
+      .map((e) => e.name)
+      .sort();
     expect(types).toEqual(documented(apiDoc, entry.name).types);
   });
 
   it('re-exports as values exactly what the module exports at run time', async () => {
     const mod = (await import(pathToFileURL(js).href)) as Record<string, unknown>;
-    const values = reExports(dts).filter((e) => !e.typeOnly).map((e) => e.name).sort();
+    const values = reExports(dts)
+      .filter((e) => !e.typeOnly)
+      .map((e) => e.name)
+      .sort();
     expect(values).toEqual(Object.keys(mod).sort());
   });
 
   it('gives every exported name a doc comment at its definition', () => {
-    const missing = reExports(dts).filter((e) => docComment(readFileSync(e.from, 'utf8'), e.name) === null).map((e) => e.name);
+    const missing = reExports(dts)
+      .filter((e) => docComment(readFileSync(e.from, 'utf8'), e.name) === null)
+      .map((e) => e.name);
     expect(missing).toEqual([]);
   });
 });
@@ -119,7 +136,10 @@ describe('the package.json entry points', () => {
     for (const entry of ENTRY_POINTS) {
       const key = entry.name === 'tooltime' ? '.' : `.${entry.name.slice('tooltime'.length)}`;
       const target = pkg.exports[key];
-      expect(target, key).toEqual({ types: `./${entry.js.replace(/\.js$/, '.d.ts')}`, default: `./${entry.js}` });
+      expect(target, key).toEqual({
+        types: `./${entry.js.replace(/\.js$/, '.d.ts')}`,
+        default: `./${entry.js}`,
+      });
       expect(Object.keys(target as object)[0]).toBe('types');
     }
     expect(pkg.main).toBe('./dist/index.js');
@@ -128,7 +148,10 @@ describe('the package.json entry points', () => {
 
   it('resolves `tooltime` by name to the root entry (package self-reference)', async () => {
     const byName = (await import('tooltime')) as Record<string, unknown>;
-    const byFile = (await import(pathToFileURL(join(ROOT, 'dist', 'index.js')).href)) as Record<string, unknown>;
+    const byFile = (await import(pathToFileURL(join(ROOT, 'dist', 'index.js')).href)) as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(byName).sort()).toEqual(Object.keys(byFile).sort());
   });
 });

@@ -20,7 +20,8 @@ let files: string[] = [];
 
 function run(command: string, args: readonly string[], cwd: string): SpawnSyncReturns<string> {
   const r = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r;
 }
 
@@ -78,10 +79,17 @@ const TSCONFIG = {
 };
 
 beforeAll(() => {
-  const packed = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], ROOT);
+  const packed = run(
+    'npm',
+    ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp],
+    ROOT,
+  );
   const [info] = JSON.parse(packed.stdout) as Array<{ filename: string }>;
   tarball = join(tmp, info!.filename);
-  files = run('tar', ['-tzf', tarball], tmp).stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
+  files = run('tar', ['-tzf', tarball], tmp)
+    .stdout.trim()
+    .split('\n')
+    .map((f) => f.replace(/^package\//, ''));
 }, 60_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -109,12 +117,18 @@ describe('npm pack', () => {
       ...(existsSync(join(ROOT, 'LICENSE')) ? ['LICENSE'] : []),
     ];
     expect(needed.filter((f) => !files.includes(f))).toEqual([]);
-    expect(files.filter((f) => /^scenarios\/domains\/[^/]+\.json$/.test(f)).length).toBeGreaterThanOrEqual(12);
+    expect(
+      files.filter((f) => /^scenarios\/domains\/[^/]+\.json$/.test(f)).length,
+    ).toBeGreaterThanOrEqual(12);
   });
 
   it('ships no tests, benchmarks, TypeScript sources or source maps', () => {
     const unwanted = files.filter(
-      (f) => /^(test|bench|dist\/test|dist\/bench)\//.test(f) || /^dist\/test-results/.test(f) || (/\.ts$/.test(f) && !/\.d\.ts$/.test(f)) || /\.map$/.test(f),
+      (f) =>
+        /^(test|bench|dist\/test|dist\/bench)\//.test(f) ||
+        /^dist\/test-results/.test(f) ||
+        (/\.ts$/.test(f) && !/\.d\.ts$/.test(f)) ||
+        /\.map$/.test(f),
     );
     expect(unwanted).toEqual([]);
   });
@@ -123,25 +137,43 @@ describe('npm pack', () => {
 describe('the tarball installed in an empty project', () => {
   it('compiles a strict TypeScript program against it and runs it: one episode, scored', () => {
     mkdirSync(project);
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'uses-tooltime', private: true, type: 'module' }));
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'uses-tooltime', private: true, type: 'module' }),
+    );
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], project);
     writeFileSync(join(project, 'main.ts'), PROGRAM);
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG));
     expect(PROGRAM).not.toMatch(/from '[^']*dist/);
 
     run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], project);
-    const out = JSON.parse(run(process.execPath, ['out/main.js'], project).stdout) as Record<string, unknown>;
-    expect(out).toMatchObject({ scenario: 'example-chain', endReason: 'completed', success: true, woke: 250, deep: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+    const out = JSON.parse(run(process.execPath, ['out/main.js'], project).stdout) as Record<
+      string,
+      unknown
+    >;
+    expect(out).toMatchObject({
+      scenario: 'example-chain',
+      endReason: 'completed',
+      success: true,
+      woke: 250,
+      deep: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
+    });
     expect(out['makespanMs']).toBeGreaterThan(0);
     expect(out['boundRatio']).toBeGreaterThan(0);
     expect(out['boundRatio']).toBeLessThanOrEqual(1);
   }, 120_000);
 
   it('installs the tooltime command, which finds its shipped data', () => {
-    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    const version = (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+    ).version;
     const bin = join(project, 'node_modules', '.bin', 'tooltime');
     expect(run(bin, ['--version'], project).stdout.trim()).toBe(version);
-    const validated = run(bin, ['validate', join(project, 'node_modules', 'tooltime', 'scenarios', 'examples')], project);
+    const validated = run(
+      bin,
+      ['validate', join(project, 'node_modules', 'tooltime', 'scenarios', 'examples')],
+      project,
+    );
     expect(validated.stdout).toMatch(/chain\.json: ok/);
   });
 

@@ -13,12 +13,25 @@
  * longer fits the model's context (`contextOverflow`). Each is decided from the replies alone, so a
  * replay stops at the same turn.
  */
-import type { Action, Agent, AgentContext, Decision, Delivered, Observation } from '../../scenarios/protocol.js';
+import type {
+  Action,
+  Agent,
+  AgentContext,
+  Decision,
+  Delivered,
+  Observation,
+} from '../../scenarios/protocol.js';
 import type { JsonValue } from '../../scenarios/spec/schema.js';
 import { NOTE_FORMAT, noteJson, type LlmConfig, type LlmNote } from './note.js';
 import { systemPrompt } from './prompt.js';
 import { deliveredLine, outcomeText, statusLine, stamp } from './render.js';
-import { parseReply, unparsedReply, withOwnIds, type IssuedAction, type OwedReply } from './reply.js';
+import {
+  parseReply,
+  unparsedReply,
+  withOwnIds,
+  type IssuedAction,
+  type OwedReply,
+} from './reply.js';
 import { redactSecrets } from './scrub.js';
 import { estimateTokens, tokenThinkUs, wallThinkUs } from './think.js';
 import { ArgsChecker, requestTools, type JsonObject } from './tools.js';
@@ -33,7 +46,8 @@ export interface LlmAgentOptions {
   readonly secrets?: readonly string[];
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export class LlmAgent implements Agent {
   readonly spec: string;
@@ -73,8 +87,10 @@ export class LlmAgent implements Agent {
       this.tools = requestTools(observation.tools, mode, delivery);
       this.checker = new ArgsChecker(observation.tools);
     }
-    if (this.config.maxTurns !== null && this.turns >= this.config.maxTurns) return { actions: [], stop: 'maxTurns' };
-    if (this.config.maxIdleTurns !== null && this.idleTurns >= this.config.maxIdleTurns) return { actions: [], stop: 'maxIdleTurns' };
+    if (this.config.maxTurns !== null && this.turns >= this.config.maxTurns)
+      return { actions: [], stop: 'maxTurns' };
+    if (this.config.maxIdleTurns !== null && this.idleTurns >= this.config.maxIdleTurns)
+      return { actions: [], stop: 'maxIdleTurns' };
     this.turns++;
     this.addMessages(observation);
     const body = this.requestBody();
@@ -83,14 +99,23 @@ export class LlmAgent implements Agent {
     try {
       exchange = await this.transport.send(body);
     } catch (error) {
-      if (error instanceof RecordingEnded) return { actions: [], thinkUs: BEYOND_RECORDING_THINK_US };
+      if (error instanceof RecordingEnded)
+        return { actions: [], thinkUs: BEYOND_RECORDING_THINK_US };
       if (error instanceof LlmContextOverflow) return { actions: [], stop: 'contextOverflow' };
       throw error;
     }
 
-    const ctx = { mode, delivery, decision: observation.decision, tools: this.checker!, maxCallsPerTurn: this.config.maxCallsPerTurn, maxTokens: this.config.maxTokens };
+    const ctx = {
+      mode,
+      delivery,
+      decision: observation.decision,
+      tools: this.checker!,
+      maxCallsPerTurn: this.config.maxCallsPerTurn,
+      maxTokens: this.config.maxTokens,
+    };
     const unparsed = exchange.unparsed ?? null;
-    const response = unparsed === null ? withOwnIds(exchange.response, observation.decision) : exchange.response;
+    const response =
+      unparsed === null ? withOwnIds(exchange.response, observation.decision) : exchange.response;
     const parsed = unparsed === null ? parseReply(response, ctx) : unparsedReply(ctx, unparsed);
     this.idleTurns = parsed.progress ? 0 : this.idleTurns + 1;
     if (parsed.assistant !== null) this.history.push(parsed.assistant);
@@ -102,12 +127,18 @@ export class LlmAgent implements Agent {
     const usage = this.usageOf(response, body, parsed.assistant);
     let thinkUs: number;
     if (this.config.think === 'wall') {
-      if (exchange.latencyMs === null) throw new Error('think time "wall" needs a measured latency, and the transport measured none');
+      if (exchange.latencyMs === null)
+        throw new Error(
+          'think time "wall" needs a measured latency, and the transport measured none',
+        );
       thinkUs = wallThinkUs(exchange.latencyMs);
     } else {
       thinkUs = tokenThinkUs(this.config.profile, usage.promptTokens, usage.completionTokens);
     }
-    const fingerprint = isObj(response) && typeof response['system_fingerprint'] === 'string' ? response['system_fingerprint'] : null;
+    const fingerprint =
+      isObj(response) && typeof response['system_fingerprint'] === 'string'
+        ? response['system_fingerprint']
+        : null;
     const note: LlmNote = {
       format: NOTE_FORMAT,
       prompt: this.config.promptVersion,
@@ -122,7 +153,11 @@ export class LlmAgent implements Agent {
       attempts: exchange.attempts,
       issues: parsed.issues,
     };
-    return { actions: parsed.actions as Action[], thinkUs, note: redactSecrets(noteJson(note), this.secrets) };
+    return {
+      actions: parsed.actions as Action[],
+      thinkUs,
+      note: redactSecrets(noteJson(note), this.secrets),
+    };
   }
 
   /** Appends the owed tool messages and this turn's user message to the history. */
@@ -132,14 +167,20 @@ export class LlmAgent implements Agent {
     for (const owed of this.owed) {
       let text = owed.text;
       if (text === null && owed.ref !== null) {
-        const i = delivered.findIndex((d) => (d.type === 'result' || d.type === 'error') && d.ref === owed.ref);
+        const i = delivered.findIndex(
+          (d) => (d.type === 'result' || d.type === 'error') && d.ref === owed.ref,
+        );
         const d = delivered[i];
         if (d !== undefined && (d.type === 'result' || d.type === 'error')) {
           text = outcomeText(d);
           delivered.splice(i, 1);
         }
       }
-      this.history.push({ role: 'tool', tool_call_id: owed.toolCallId, content: text ?? 'No result was delivered for this call.' });
+      this.history.push({
+        role: 'tool',
+        tool_call_id: owed.toolCallId,
+        content: text ?? 'No result was delivered for this call.',
+      });
     }
     this.owed = [];
     // (2) One user message for the rest.
@@ -148,7 +189,11 @@ export class LlmAgent implements Agent {
       if (d.type === 'rejected') {
         const what = this.issued[d.action]?.label ?? `action ${d.action + 1} of your last turn`;
         lines.push(`[${stamp(d.atUs)}] Your ${what} was rejected: ${d.reason}.`);
-      } else if ((d.type === 'result' || d.type === 'error') && d.ref !== null && this.silenced.has(d.ref)) {
+      } else if (
+        (d.type === 'result' || d.type === 'error') &&
+        d.ref !== null &&
+        this.silenced.has(d.ref)
+      ) {
         this.silenced.delete(d.ref);
       } else {
         lines.push(deliveredLine(d));
@@ -158,7 +203,9 @@ export class LlmAgent implements Agent {
     this.nudges = [];
     const last = this.history.at(-1);
     if (lines.length > 0 || last === undefined || last['role'] === 'assistant') {
-      lines.push(statusLine(observation.nowUs, observation.mode, observation.pending, observation.openTasks));
+      lines.push(
+        statusLine(observation.nowUs, observation.mode, observation.pending, observation.openTasks),
+      );
       this.history.push({ role: 'user', content: lines.join('\n') });
     }
   }
@@ -176,13 +223,27 @@ export class LlmAgent implements Agent {
     return JSON.parse(JSON.stringify(body)) as JsonObject;
   }
 
-  private usageOf(response: JsonValue, body: JsonObject, assistant: JsonObject | null): LlmNote['usage'] {
+  private usageOf(
+    response: JsonValue,
+    body: JsonObject,
+    assistant: JsonObject | null,
+  ): LlmNote['usage'] {
     const u = isObj(response) && isObj(response['usage']) ? response['usage'] : null;
     const p = u?.['prompt_tokens'];
     const c = u?.['completion_tokens'];
-    if (typeof p === 'number' && Number.isFinite(p) && p >= 0 && typeof c === 'number' && Number.isFinite(c) && c >= 0) return { promptTokens: p, completionTokens: c, estimated: false };
+    if (
+      typeof p === 'number' &&
+      Number.isFinite(p) &&
+      p >= 0 &&
+      typeof c === 'number' &&
+      Number.isFinite(c) &&
+      c >= 0
+    )
+      return { promptTokens: p, completionTokens: c, estimated: false };
     return {
-      promptTokens: estimateTokens(JSON.stringify(body['messages']) + JSON.stringify(body['tools'])),
+      promptTokens: estimateTokens(
+        JSON.stringify(body['messages']) + JSON.stringify(body['tools']),
+      ),
       completionTokens: assistant === null ? 0 : estimateTokens(JSON.stringify(assistant)),
       estimated: true,
     };

@@ -47,15 +47,33 @@ function readEntry(path: string): Exchange | null {
     return null;
   }
   if (json === null || typeof json !== 'object') return null;
-  const e = json as { format?: unknown; exchange?: { response?: unknown; latencyMs?: unknown; attempts?: unknown; unparsed?: unknown } };
+  const e = json as {
+    format?: unknown;
+    exchange?: { response?: unknown; latencyMs?: unknown; attempts?: unknown; unparsed?: unknown };
+  };
   const ex = e.exchange;
-  if (e.format !== CACHE_FORMAT || ex === undefined || ex === null || typeof ex !== 'object') return null;
-  if (ex.response === undefined || !(ex.latencyMs === null || typeof ex.latencyMs === 'number') || !Array.isArray(ex.attempts)) return null;
-  return { response: ex.response as JsonValue, latencyMs: ex.latencyMs, attempts: ex.attempts as FailedAttempt[], unparsed: typeof ex.unparsed === 'string' ? ex.unparsed : null };
+  if (e.format !== CACHE_FORMAT || ex === undefined || ex === null || typeof ex !== 'object')
+    return null;
+  if (
+    ex.response === undefined ||
+    !(ex.latencyMs === null || typeof ex.latencyMs === 'number') ||
+    !Array.isArray(ex.attempts)
+  )
+    return null;
+  return {
+    response: ex.response as JsonValue,
+    latencyMs: ex.latencyMs,
+    attempts: ex.attempts as FailedAttempt[],
+    unparsed: typeof ex.unparsed === 'string' ? ex.unparsed : null,
+  };
 }
 
 /** Wraps `inner` with the cache in `dir` (created when missing). `secrets` are kept out of the files. */
-export function cachingTransport(inner: Transport, dir: string, options: { secrets?: readonly string[]; stats?: CacheStats } = {}): Transport {
+export function cachingTransport(
+  inner: Transport,
+  dir: string,
+  options: { secrets?: readonly string[]; stats?: CacheStats } = {},
+): Transport {
   mkdirSync(dir, { recursive: true });
   const secrets = options.secrets ?? [];
   return {
@@ -69,7 +87,20 @@ export function cachingTransport(inner: Transport, dir: string, options: { secre
       }
       if (options.stats !== undefined) options.stats.misses++;
       const exchange = await inner.send(body);
-      const entry = redactSecrets({ format: CACHE_FORMAT, key, request: body, exchange: { response: exchange.response, latencyMs: exchange.latencyMs, attempts: exchange.attempts.map((a) => ({ ...a })), unparsed: exchange.unparsed ?? null } }, secrets);
+      const entry = redactSecrets(
+        {
+          format: CACHE_FORMAT,
+          key,
+          request: body,
+          exchange: {
+            response: exchange.response,
+            latencyMs: exchange.latencyMs,
+            attempts: exchange.attempts.map((a) => ({ ...a })),
+            unparsed: exchange.unparsed ?? null,
+          },
+        },
+        secrets,
+      );
       const tmp = join(dir, `.${key}.${process.pid}.${++tmpCounter}.tmp`);
       writeFileSync(tmp, `${JSON.stringify(entry)}\n`);
       renameSync(tmp, path);

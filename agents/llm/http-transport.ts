@@ -11,10 +11,25 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../scenarios/spec/canonical.js';
 import type { JsonValue } from '../../scenarios/spec/schema.js';
-import { DEFAULT_BACKOFF, backoffMs, isContextOverflow, isRetryableStatus, isUnparsedOutput, retryAfterMs, type BackoffOptions } from './retry.js';
+import {
+  DEFAULT_BACKOFF,
+  backoffMs,
+  isContextOverflow,
+  isRetryableStatus,
+  isUnparsedOutput,
+  retryAfterMs,
+  type BackoffOptions,
+} from './retry.js';
 import { scrubJson, scrubText } from './scrub.js';
 import type { JsonObject } from './tools.js';
-import { LlmContextOverflow, LlmTransportError, type Exchange, type FailedAttempt, type Transport, type WallClock } from './transport.js';
+import {
+  LlmContextOverflow,
+  LlmTransportError,
+  type Exchange,
+  type FailedAttempt,
+  type Transport,
+  type WallClock,
+} from './transport.js';
 
 export interface HttpTransportOptions {
   readonly apiKey: string;
@@ -48,20 +63,33 @@ const oneLine = (s: string, max = 300): string => {
 };
 
 function classify(error: unknown, mod: OpenAIModule): Failure {
-  if (error instanceof mod.APIConnectionTimeoutError) return { status: null, error: 'request timed out', retryable: true };
+  if (error instanceof mod.APIConnectionTimeoutError)
+    return { status: null, error: 'request timed out', retryable: true };
   if (error instanceof mod.APIConnectionError) {
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
     return { status: null, error: `connection error${cause}`, retryable: true };
   }
   if (error instanceof mod.APIError && typeof error.status === 'number') {
     const headers = error.headers;
-    const body = error.error === undefined || error.error === null ? {} : { body: error.error as JsonValue };
-    return { status: error.status, error: error.message, retryable: isRetryableStatus(error.status), ...(headers === undefined ? {} : { headers }), ...body };
+    const body =
+      error.error === undefined || error.error === null ? {} : { body: error.error as JsonValue };
+    return {
+      status: error.status,
+      error: error.message,
+      retryable: isRetryableStatus(error.status),
+      ...(headers === undefined ? {} : { headers }),
+      ...body,
+    };
   }
-  return { status: null, error: error instanceof Error ? error.message : String(error), retryable: false };
+  return {
+    status: null,
+    error: error instanceof Error ? error.message : String(error),
+    retryable: false,
+  };
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const defaultSleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 
 export function httpTransport(options: HttpTransportOptions): Transport {
   const secrets = [options.apiKey];
@@ -69,11 +97,18 @@ export function httpTransport(options: HttpTransportOptions): Transport {
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
   const sleep = options.sleep ?? defaultSleep;
   const clock = options.clock ?? null;
-  let loaded: Promise<{ mod: OpenAIModule; client: InstanceType<OpenAIModule['default']> }> | null = null;
+  let loaded: Promise<{ mod: OpenAIModule; client: InstanceType<OpenAIModule['default']> }> | null =
+    null;
   const load = () =>
     (loaded ??= import('openai').then((mod) => ({
       mod,
-      client: new mod.default({ apiKey: options.apiKey, ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }), maxRetries: 0, timeout: options.timeoutMs ?? 120_000, logLevel: 'off' }),
+      client: new mod.default({
+        apiKey: options.apiKey,
+        ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
+        maxRetries: 0,
+        timeout: options.timeoutMs ?? 120_000,
+        logLevel: 'off',
+      }),
     })));
 
   return {
@@ -87,16 +122,24 @@ export function httpTransport(options: HttpTransportOptions): Transport {
         try {
           const res = await client.chat.completions.create(body as never).asResponse();
           const text = await res.text();
-          const latencyMs = t0 === null || clock === null ? null : Math.round((clock.monotonicMs() - t0) * 1000) / 1000;
+          const latencyMs =
+            t0 === null || clock === null
+              ? null
+              : Math.round((clock.monotonicMs() - t0) * 1000) / 1000;
           let json: unknown;
           try {
             json = JSON.parse(text);
           } catch {
             json = undefined;
           }
-          if (json !== null && typeof json === 'object' && !Array.isArray(json)) return { response: scrubJson(json as JsonValue, secrets), latencyMs, attempts };
+          if (json !== null && typeof json === 'object' && !Array.isArray(json))
+            return { response: scrubJson(json as JsonValue, secrets), latencyMs, attempts };
           // The whole body is scrubbed before oneLine cuts it short (a cut key would escape the scrub).
-          failure = { status: res.status, error: `the response body is not a JSON object: ${text}`, retryable: true };
+          failure = {
+            status: res.status,
+            error: `the response body is not a JSON object: ${text}`,
+            retryable: true,
+          };
         } catch (error) {
           failure = classify(error, mod);
         }
@@ -105,18 +148,32 @@ export function httpTransport(options: HttpTransportOptions): Transport {
         const detail = `${scrubbed} ${JSON.stringify(failure.body ?? null)}`;
         if (isUnparsedOutput(failure.status, detail)) {
           // The model's malformed reply, not a failed request: no retry (the same request fails the same way).
-          const latencyMs = t0 === null || clock === null ? null : Math.round((clock.monotonicMs() - t0) * 1000) / 1000;
-          const response = scrubJson({ error: failure.body ?? { message: failure.error } }, secrets);
+          const latencyMs =
+            t0 === null || clock === null
+              ? null
+              : Math.round((clock.monotonicMs() - t0) * 1000) / 1000;
+          const response = scrubJson(
+            { error: failure.body ?? { message: failure.error } },
+            secrets,
+          );
           return { response, latencyMs, attempts, unparsed: message };
         }
-        if (isContextOverflow(failure.status, detail)) throw new LlmContextOverflow(`model request failed: ${message}`);
+        if (isContextOverflow(failure.status, detail))
+          throw new LlmContextOverflow(`model request failed: ${message}`);
         if (!failure.retryable || k >= maxRetries) {
           const tries = k + 1;
-          const status = failure.status === null || message.startsWith(String(failure.status)) ? '' : `${failure.status} `;
-          throw new LlmTransportError(`model request failed${failure.retryable ? ` after ${tries} attempt${tries === 1 ? '' : 's'}` : ''}: ${status}${message}`);
+          const status =
+            failure.status === null || message.startsWith(String(failure.status))
+              ? ''
+              : `${failure.status} `;
+          throw new LlmTransportError(
+            `model request failed${failure.retryable ? ` after ${tries} attempt${tries === 1 ? '' : 's'}` : ''}: ${status}${message}`,
+          );
         }
         const asked = retryAfterMs(failure.headers, clock === null ? null : () => clock.epochMs());
-        const waitedMs = Math.round(asked === null ? backoffMs(backoff, requestKey, k) : Math.min(asked, backoff.maxWaitMs));
+        const waitedMs = Math.round(
+          asked === null ? backoffMs(backoff, requestKey, k) : Math.min(asked, backoff.maxWaitMs),
+        );
         attempts.push({ status: failure.status, error: message, waitedMs });
         await sleep(waitedMs);
       }

@@ -11,13 +11,35 @@
 export { LlmAgent, BEYOND_RECORDING_THINK_US } from './agent.js';
 export { cachingTransport, requestHash, CACHE_FORMAT, type CacheStats } from './cache.js';
 export { httpTransport, type HttpTransportOptions } from './http-transport.js';
-export { NOTE_FORMAT, notesOf, readNote, type Issue, type IssueKind, type LlmConfig, type LlmNote } from './note.js';
+export {
+  NOTE_FORMAT,
+  notesOf,
+  readNote,
+  type Issue,
+  type IssueKind,
+  type LlmConfig,
+  type LlmNote,
+} from './note.js';
 export { costUsd, parsePrice, priceFor, type Price, type PriceTable } from './price.js';
-export { DEFAULT_PROFILE, PROFILES, parseThinkProfile, profileFor, resolveProfile, type ThinkProfile } from './profiles.js';
+export {
+  DEFAULT_PROFILE,
+  PROFILES,
+  parseThinkProfile,
+  profileFor,
+  resolveProfile,
+  type ThinkProfile,
+} from './profiles.js';
 export { PROMPT_VERSION, systemPrompt } from './prompt.js';
 export { recordedTransport, type RecordedOptions } from './recorded.js';
 export { makeReplayAgent } from './replay.js';
-export { DEFAULT_BACKOFF, backoffMs, isContextOverflow, isUnparsedOutput, retryAfterMs, type BackoffOptions } from './retry.js';
+export {
+  DEFAULT_BACKOFF,
+  backoffMs,
+  isContextOverflow,
+  isUnparsedOutput,
+  retryAfterMs,
+  type BackoffOptions,
+} from './retry.js';
 export { REDACTED, base64Fragments, redactSecrets, scrubJson, scrubText } from './scrub.js';
 export {
   DEFAULT_API_KEY_ENV,
@@ -33,5 +55,13 @@ export {
   type ModelAgentFactory,
 } from './setup.js';
 export { estimateTokens, tokenThinkUs, wallThinkUs, type ThinkMode } from './think.js';
-export { LlmContextOverflow, LlmTransportError, RecordingEnded, type Exchange, type FailedAttempt, type Transport, type WallClock } from './transport.js';
+export {
+  LlmContextOverflow,
+  LlmTransportError,
+  RecordingEnded,
+  type Exchange,
+  type FailedAttempt,
+  type Transport,
+  type WallClock,
+} from './transport.js';
 export { llmUsage, sumUsage, type UsageTotals } from './usage.js';

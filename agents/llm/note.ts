@@ -67,7 +67,11 @@ export interface LlmNote {
   readonly request: JsonValue;
   readonly response: JsonValue;
   readonly unparsed: string | null;
-  readonly usage: { readonly promptTokens: number; readonly completionTokens: number; readonly estimated: boolean };
+  readonly usage: {
+    readonly promptTokens: number;
+    readonly completionTokens: number;
+    readonly estimated: boolean;
+  };
   readonly systemFingerprint: string | null;
   readonly latencyMs: number | null;
   readonly attempts: readonly FailedAttempt[];
@@ -80,7 +84,11 @@ export function configJson(c: LlmConfig): JsonValue {
     temperature: c.temperature,
     maxTokens: c.maxTokens,
     think: c.think,
-    profile: { ttftMs: c.profile.ttftMs, prefillUsPerToken: c.profile.prefillUsPerToken, decodeTokensPerS: c.profile.decodeTokensPerS },
+    profile: {
+      ttftMs: c.profile.ttftMs,
+      prefillUsPerToken: c.profile.prefillUsPerToken,
+      decodeTokensPerS: c.profile.decodeTokensPerS,
+    },
     maxCallsPerTurn: c.maxCallsPerTurn,
     promptVersion: c.promptVersion,
     maxTurns: c.maxTurns,
@@ -97,7 +105,11 @@ export function noteJson(n: LlmNote): JsonValue {
     request: n.request,
     response: n.response,
     unparsed: n.unparsed,
-    usage: { promptTokens: n.usage.promptTokens, completionTokens: n.usage.completionTokens, estimated: n.usage.estimated },
+    usage: {
+      promptTokens: n.usage.promptTokens,
+      completionTokens: n.usage.completionTokens,
+      estimated: n.usage.estimated,
+    },
     systemFingerprint: n.systemFingerprint,
     latencyMs: n.latencyMs,
     attempts: n.attempts.map((a) => ({ status: a.status, error: a.error, waitedMs: a.waitedMs })),
@@ -105,20 +117,26 @@ export function noteJson(n: LlmNote): JsonValue {
   };
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 function readConfig(v: unknown): LlmConfig | null {
   if (!isObj(v) || typeof v['model'] !== 'string' || !isObj(v['profile'])) return null;
   const p = v['profile'];
-  if (!isNum(p['ttftMs']) || !isNum(p['prefillUsPerToken']) || !isNum(p['decodeTokensPerS'])) return null;
+  if (!isNum(p['ttftMs']) || !isNum(p['prefillUsPerToken']) || !isNum(p['decodeTokensPerS']))
+    return null;
   const think = v['think'] === 'wall' ? 'wall' : 'tokens';
   return {
     model: v['model'],
     temperature: isNum(v['temperature']) ? v['temperature'] : null,
     maxTokens: isNum(v['maxTokens']) ? v['maxTokens'] : null,
     think,
-    profile: { ttftMs: p['ttftMs'], prefillUsPerToken: p['prefillUsPerToken'], decodeTokensPerS: p['decodeTokensPerS'] },
+    profile: {
+      ttftMs: p['ttftMs'],
+      prefillUsPerToken: p['prefillUsPerToken'],
+      decodeTokensPerS: p['decodeTokensPerS'],
+    },
     maxCallsPerTurn: isNum(v['maxCallsPerTurn']) ? v['maxCallsPerTurn'] : 8,
     promptVersion: typeof v['promptVersion'] === 'string' ? v['promptVersion'] : 'system-v1',
     // Absent in notes recorded before these limits existed: those episodes ran without them.
@@ -132,21 +150,38 @@ export function readNote(note: JsonValue): LlmNote | null {
   if (!isObj(note) || note['format'] !== NOTE_FORMAT) return null;
   const u = note['usage'];
   if (!isObj(u) || !isNum(u['promptTokens']) || !isNum(u['completionTokens'])) return null;
-  const attempts = Array.isArray(note['attempts']) ? (note['attempts'] as unknown[]).filter(isObj) : [];
+  const attempts = Array.isArray(note['attempts'])
+    ? (note['attempts'] as unknown[]).filter(isObj)
+    : [];
   const issues = Array.isArray(note['issues']) ? (note['issues'] as unknown[]).filter(isObj) : [];
   return {
     format: NOTE_FORMAT,
     prompt: typeof note['prompt'] === 'string' ? note['prompt'] : '',
     config: readConfig(note['config']),
-    openTasks: Array.isArray(note['openTasks']) ? note['openTasks'].filter((t): t is string => typeof t === 'string') : [],
+    openTasks: Array.isArray(note['openTasks'])
+      ? note['openTasks'].filter((t): t is string => typeof t === 'string')
+      : [],
     request: note['request'] ?? null,
     response: note['response'] ?? null,
     unparsed: typeof note['unparsed'] === 'string' ? note['unparsed'] : null,
-    usage: { promptTokens: u['promptTokens'], completionTokens: u['completionTokens'], estimated: u['estimated'] === true },
-    systemFingerprint: typeof note['systemFingerprint'] === 'string' ? note['systemFingerprint'] : null,
+    usage: {
+      promptTokens: u['promptTokens'],
+      completionTokens: u['completionTokens'],
+      estimated: u['estimated'] === true,
+    },
+    systemFingerprint:
+      typeof note['systemFingerprint'] === 'string' ? note['systemFingerprint'] : null,
     latencyMs: isNum(note['latencyMs']) ? note['latencyMs'] : null,
-    attempts: attempts.map((a) => ({ status: isNum(a['status']) ? a['status'] : null, error: typeof a['error'] === 'string' ? a['error'] : '', waitedMs: isNum(a['waitedMs']) ? a['waitedMs'] : 0 })),
-    issues: issues.map((i) => ({ kind: String(i['kind']) as IssueKind, toolCallId: typeof i['toolCallId'] === 'string' ? i['toolCallId'] : null, detail: typeof i['detail'] === 'string' ? i['detail'] : '' })),
+    attempts: attempts.map((a) => ({
+      status: isNum(a['status']) ? a['status'] : null,
+      error: typeof a['error'] === 'string' ? a['error'] : '',
+      waitedMs: isNum(a['waitedMs']) ? a['waitedMs'] : 0,
+    })),
+    issues: issues.map((i) => ({
+      kind: String(i['kind']) as IssueKind,
+      toolCallId: typeof i['toolCallId'] === 'string' ? i['toolCallId'] : null,
+      detail: typeof i['detail'] === 'string' ? i['detail'] : '',
+    })),
   };
 }
 

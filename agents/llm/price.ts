@@ -15,15 +15,25 @@ export interface Price {
   readonly out: number;
 }
 
-export type PriceTable = { readonly kind: 'flat'; readonly price: Price } | { readonly kind: 'per-model'; readonly prices: ReadonlyMap<string, Price> };
+export type PriceTable =
+  | { readonly kind: 'flat'; readonly price: Price }
+  | { readonly kind: 'per-model'; readonly prices: ReadonlyMap<string, Price> };
 
 function checkPrice(value: unknown, where: string): Price {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new AgentSpecError(`${where}: a price is {"in": number, "out": number}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new AgentSpecError(`${where}: a price is {"in": number, "out": number}`);
   const v = value as Record<string, unknown>;
-  for (const k of Object.keys(v)) if (k !== 'in' && k !== 'out') throw new AgentSpecError(`${where}: unknown key "${k}" (a price is {"in": number, "out": number})`);
+  for (const k of Object.keys(v))
+    if (k !== 'in' && k !== 'out')
+      throw new AgentSpecError(
+        `${where}: unknown key "${k}" (a price is {"in": number, "out": number})`,
+      );
   const get = (k: 'in' | 'out'): number => {
     const x = v[k];
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw new AgentSpecError(`${where}: "${k}" must be a non-negative number of USD per million tokens`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0)
+      throw new AgentSpecError(
+        `${where}: "${k}" must be a non-negative number of USD per million tokens`,
+      );
     return x;
   };
   return { in: get('in'), out: get('out') };
@@ -39,33 +49,45 @@ export function parsePrice(text: string): PriceTable {
     const v: Record<string, number> = {};
     for (const part of trimmed.split(',')) {
       const [k, raw, extra] = part.split('=').map((s) => s.trim());
-      if ((k !== 'in' && k !== 'out') || raw === undefined || extra !== undefined) throw new AgentSpecError(`--price: "${part}" is not in=N or out=N`);
+      if ((k !== 'in' && k !== 'out') || raw === undefined || extra !== undefined)
+        throw new AgentSpecError(`--price: "${part}" is not in=N or out=N`);
       const x = Number(raw);
-      if (raw === '' || !Number.isFinite(x) || x < 0) throw new AgentSpecError(`--price: ${k} must be a non-negative number, got "${raw}"`);
+      if (raw === '' || !Number.isFinite(x) || x < 0)
+        throw new AgentSpecError(`--price: ${k} must be a non-negative number, got "${raw}"`);
       v[k] = x;
     }
-    if (v['in'] === undefined || v['out'] === undefined) throw new AgentSpecError('--price: give both in=N and out=N (USD per million tokens)');
+    if (v['in'] === undefined || v['out'] === undefined)
+      throw new AgentSpecError('--price: give both in=N and out=N (USD per million tokens)');
     return { kind: 'flat', price: { in: v['in'], out: v['out'] } };
   }
-  if (!existsSync(trimmed)) throw new AgentSpecError(`--price: "${text}" is neither in=N,out=N nor an existing JSON file`);
+  if (!existsSync(trimmed))
+    throw new AgentSpecError(`--price: "${text}" is neither in=N,out=N nor an existing JSON file`);
   let json: unknown;
   let source: string | null;
   try {
     source = decodeUtf8(readInputFile(trimmed, MAX_PRICE_FILE_BYTES));
   } catch (error) {
-    if (error instanceof InputFileError) throw new AgentSpecError(`--price ${trimmed}: cannot read: ${error.message}`);
+    if (error instanceof InputFileError)
+      throw new AgentSpecError(`--price ${trimmed}: cannot read: ${error.message}`);
     throw error;
   }
   if (source === null) throw new AgentSpecError(`--price ${trimmed}: not UTF-8 text`);
   try {
     json = JSON.parse(source);
   } catch (error) {
-    throw new AgentSpecError(`--price ${trimmed}: not JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new AgentSpecError(
+      `--price ${trimmed}: not JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
-  if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'in' in json) return { kind: 'flat', price: checkPrice(json, `--price ${trimmed}`) };
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new AgentSpecError(`--price ${trimmed}: expected {"in":..,"out":..} or {"MODEL": {"in":..,"out":..}}`);
+  if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'in' in json)
+    return { kind: 'flat', price: checkPrice(json, `--price ${trimmed}`) };
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new AgentSpecError(
+      `--price ${trimmed}: expected {"in":..,"out":..} or {"MODEL": {"in":..,"out":..}}`,
+    );
   const prices = new Map<string, Price>();
-  for (const [model, p] of Object.entries(json)) prices.set(model, checkPrice(p, `--price ${trimmed}: ${model}`));
+  for (const [model, p] of Object.entries(json))
+    prices.set(model, checkPrice(p, `--price ${trimmed}: ${model}`));
   return { kind: 'per-model', prices };
 }
 
@@ -74,6 +96,10 @@ export function priceFor(table: PriceTable | null, model: string): Price | null 
   return table.kind === 'flat' ? table.price : (table.prices.get(model) ?? null);
 }
 
-export function costUsd(price: Price | null, promptTokens: number, completionTokens: number): number | null {
+export function costUsd(
+  price: Price | null,
+  promptTokens: number,
+  completionTokens: number,
+): number | null {
   return price === null ? null : (promptTokens * price.in + completionTokens * price.out) / 1e6;
 }

@@ -36,20 +36,43 @@ export interface ThinkProfile {
   readonly decodeTokensPerS: number;
 }
 
-export const DEFAULT_PROFILE: ThinkProfile = { ttftMs: 500, prefillUsPerToken: 100, decodeTokensPerS: 50 };
+export const DEFAULT_PROFILE: ThinkProfile = {
+  ttftMs: 500,
+  prefillUsPerToken: 100,
+  decodeTokensPerS: 50,
+};
 
-export const PROFILES: ReadonlyArray<{ readonly prefix: string; readonly profile: ThinkProfile }> = [
-  { prefix: 'gpt-4o-mini', profile: { ttftMs: 350, prefillUsPerToken: 40, decodeTokensPerS: 90 } },
-  { prefix: 'gpt-4o', profile: { ttftMs: 450, prefillUsPerToken: 60, decodeTokensPerS: 70 } },
-  { prefix: 'gpt-4.1-nano', profile: { ttftMs: 300, prefillUsPerToken: 30, decodeTokensPerS: 120 } },
-  { prefix: 'gpt-4.1-mini', profile: { ttftMs: 350, prefillUsPerToken: 40, decodeTokensPerS: 90 } },
-  { prefix: 'gpt-4.1', profile: { ttftMs: 450, prefillUsPerToken: 60, decodeTokensPerS: 70 } },
-  { prefix: 'qwen2.5:7b', profile: { ttftMs: 150, prefillUsPerToken: 400, decodeTokensPerS: 45 } },
-  { prefix: 'qwen2.5', profile: { ttftMs: 200, prefillUsPerToken: 600, decodeTokensPerS: 35 } },
-  { prefix: 'llama3.1:8b', profile: { ttftMs: 150, prefillUsPerToken: 400, decodeTokensPerS: 45 } },
-  { prefix: 'llama3.2:3b', profile: { ttftMs: 100, prefillUsPerToken: 200, decodeTokensPerS: 80 } },
-  { prefix: 'mistral', profile: { ttftMs: 150, prefillUsPerToken: 400, decodeTokensPerS: 45 } },
-];
+export const PROFILES: ReadonlyArray<{ readonly prefix: string; readonly profile: ThinkProfile }> =
+  [
+    {
+      prefix: 'gpt-4o-mini',
+      profile: { ttftMs: 350, prefillUsPerToken: 40, decodeTokensPerS: 90 },
+    },
+    { prefix: 'gpt-4o', profile: { ttftMs: 450, prefillUsPerToken: 60, decodeTokensPerS: 70 } },
+    {
+      prefix: 'gpt-4.1-nano',
+      profile: { ttftMs: 300, prefillUsPerToken: 30, decodeTokensPerS: 120 },
+    },
+    {
+      prefix: 'gpt-4.1-mini',
+      profile: { ttftMs: 350, prefillUsPerToken: 40, decodeTokensPerS: 90 },
+    },
+    { prefix: 'gpt-4.1', profile: { ttftMs: 450, prefillUsPerToken: 60, decodeTokensPerS: 70 } },
+    {
+      prefix: 'qwen2.5:7b',
+      profile: { ttftMs: 150, prefillUsPerToken: 400, decodeTokensPerS: 45 },
+    },
+    { prefix: 'qwen2.5', profile: { ttftMs: 200, prefillUsPerToken: 600, decodeTokensPerS: 35 } },
+    {
+      prefix: 'llama3.1:8b',
+      profile: { ttftMs: 150, prefillUsPerToken: 400, decodeTokensPerS: 45 },
+    },
+    {
+      prefix: 'llama3.2:3b',
+      profile: { ttftMs: 100, prefillUsPerToken: 200, decodeTokensPerS: 80 },
+    },
+    { prefix: 'mistral', profile: { ttftMs: 150, prefillUsPerToken: 400, decodeTokensPerS: 45 } },
+  ];
 
 const norm = (s: string): string => s.toLowerCase().replaceAll('-', ':');
 
@@ -58,7 +81,11 @@ export function profileFor(model: string): ThinkProfile {
   const name = norm(model.slice(model.lastIndexOf('/') + 1));
   let best: { prefix: string; profile: ThinkProfile } | null = null;
   for (const row of PROFILES) {
-    if (name.startsWith(norm(row.prefix)) && (best === null || row.prefix.length > best.prefix.length)) best = row;
+    if (
+      name.startsWith(norm(row.prefix)) &&
+      (best === null || row.prefix.length > best.prefix.length)
+    )
+      best = row;
   }
   return best?.profile ?? DEFAULT_PROFILE;
 }
@@ -70,11 +97,22 @@ export function parseThinkProfile(text: string): Partial<ThinkProfile> {
   const out: { -readonly [K in keyof ThinkProfile]?: number } = {};
   for (const part of text.split(',')) {
     const [key, raw, extra] = part.split('=').map((s) => s.trim());
-    if (key === undefined || raw === undefined || extra !== undefined || key === '') throw new AgentSpecError(`--think-profile: "${part}" is not key=value (keys: ${KEYS.join(', ')})`);
-    if (!(KEYS as readonly string[]).includes(key)) throw new AgentSpecError(`--think-profile: unknown key "${key}" (keys: ${KEYS.join(', ')})`);
+    if (key === undefined || raw === undefined || extra !== undefined || key === '')
+      throw new AgentSpecError(
+        `--think-profile: "${part}" is not key=value (keys: ${KEYS.join(', ')})`,
+      );
+    if (!(KEYS as readonly string[]).includes(key))
+      throw new AgentSpecError(`--think-profile: unknown key "${key}" (keys: ${KEYS.join(', ')})`);
     const value = Number(raw);
-    if (raw === '' || !Number.isFinite(value) || value < 0 || (key === 'decodeTokensPerS' && value === 0)) {
-      throw new AgentSpecError(`--think-profile: ${key} must be a ${key === 'decodeTokensPerS' ? 'positive' : 'non-negative'} number, got "${raw}"`);
+    if (
+      raw === '' ||
+      !Number.isFinite(value) ||
+      value < 0 ||
+      (key === 'decodeTokensPerS' && value === 0)
+    ) {
+      throw new AgentSpecError(
+        `--think-profile: ${key} must be a ${key === 'decodeTokensPerS' ? 'positive' : 'non-negative'} number, got "${raw}"`,
+      );
     }
     out[key as keyof ThinkProfile] = value;
   }

@@ -27,7 +27,11 @@ export function promptFile(version: string = PROMPT_VERSION): string {
 }
 
 /** The system prompt for a mode and delivery. */
-export function systemPrompt(mode: Mode, delivery: Delivery, version: string = PROMPT_VERSION): string {
+export function systemPrompt(
+  mode: Mode,
+  delivery: Delivery,
+  version: string = PROMPT_VERSION,
+): string {
   const keep = new Set<string>(mode === 'sync' ? ['sync'] : ['async', delivery]);
   const lines: string[] = [];
   for (const line of promptFile(version).split('\n')) {

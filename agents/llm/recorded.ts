@@ -16,7 +16,13 @@ import { canonicalJson } from '../../scenarios/spec/canonical.js';
 import type { JsonValue } from '../../scenarios/spec/schema.js';
 import { readNote, type LlmNote } from './note.js';
 import type { JsonObject } from './tools.js';
-import { LlmContextOverflow, LlmTransportError, RecordingEnded, type Exchange, type Transport } from './transport.js';
+import {
+  LlmContextOverflow,
+  LlmTransportError,
+  RecordingEnded,
+  type Exchange,
+  type Transport,
+} from './transport.js';
 
 export interface RecordedOptions {
   /** The detail of the recorded episode's `errored` ending, or null. */
@@ -28,8 +34,13 @@ export interface RecordedOptions {
 }
 
 /** `notes`: the model notes in decision order, parsed (`notesOf(events)`) or as recorded (other notes are skipped). */
-export function recordedTransport(recorded: ReadonlyArray<LlmNote | JsonValue>, options: RecordedOptions = {}): Transport {
-  const notes = recorded.map((n) => readNote(n as JsonValue)).filter((n): n is LlmNote => n !== null);
+export function recordedTransport(
+  recorded: ReadonlyArray<LlmNote | JsonValue>,
+  options: RecordedOptions = {},
+): Transport {
+  const notes = recorded
+    .map((n) => readNote(n as JsonValue))
+    .filter((n): n is LlmNote => n !== null);
   let next = 0;
   return {
     send(body: JsonObject): Promise<Exchange> {
@@ -37,13 +48,29 @@ export function recordedTransport(recorded: ReadonlyArray<LlmNote | JsonValue>, 
       const note = notes[i];
       if (note === undefined) {
         const finalError = options.finalError ?? null;
-        if (options.contextOverflow === true) return Promise.reject(new LlmContextOverflow(`request ${i + 1} exceeded the model's context when recorded`));
-        return Promise.reject(finalError !== null ? new Error(finalError) : new RecordingEnded(`the recording has ${notes.length} model responses; request ${i + 1} was not recorded`));
+        if (options.contextOverflow === true)
+          return Promise.reject(
+            new LlmContextOverflow(`request ${i + 1} exceeded the model's context when recorded`),
+          );
+        return Promise.reject(
+          finalError !== null
+            ? new Error(finalError)
+            : new RecordingEnded(
+                `the recording has ${notes.length} model responses; request ${i + 1} was not recorded`,
+              ),
+        );
       }
       if (options.check !== false && canonicalJson(body) !== canonicalJson(note.request)) {
-        return Promise.reject(new LlmTransportError(`replay diverged: request ${i + 1} differs from the recorded one`));
+        return Promise.reject(
+          new LlmTransportError(`replay diverged: request ${i + 1} differs from the recorded one`),
+        );
       }
-      return Promise.resolve({ response: note.response, latencyMs: note.latencyMs, attempts: note.attempts, unparsed: note.unparsed });
+      return Promise.resolve({
+        response: note.response,
+        latencyMs: note.latencyMs,
+        attempts: note.attempts,
+        unparsed: note.unparsed,
+      });
     },
   };
 }

@@ -21,7 +21,10 @@ export function callLabel(ref: string, tool: string, args: JsonValue): string {
 }
 
 export function pendingText(ref: string, tool: string, delivery: Delivery): string {
-  const how = delivery === 'poll' ? 'use check_results to see results that have arrived' : 'its result will arrive in a later message naming this call id';
+  const how =
+    delivery === 'poll'
+      ? 'use check_results to see results that have arrived'
+      : 'its result will arrive in a later message naming this call id';
   return `Pending: call ${ref} to ${tool} has started; ${how}.`;
 }
 
@@ -45,9 +48,20 @@ export function deliveredLine(d: Exclude<Delivered, { type: 'rejected' }>): stri
 }
 
 /** The closing status line: pending calls (async mode) and open tasks. */
-export function statusLine(nowUs: number, mode: Mode, pending: readonly PendingCall[], openTasks: readonly OpenTask[]): string {
-  const tasks = openTasks.length === 0 ? 'no open tasks' : `open tasks: ${openTasks.map((t) => t.id).join(', ')}`;
+export function statusLine(
+  nowUs: number,
+  mode: Mode,
+  pending: readonly PendingCall[],
+  openTasks: readonly OpenTask[],
+): string {
+  const tasks =
+    openTasks.length === 0
+      ? 'no open tasks'
+      : `open tasks: ${openTasks.map((t) => t.id).join(', ')}`;
   if (mode === 'sync') return `[${stamp(nowUs)}] Status: ${tasks}.`;
-  const calls = pending.length === 0 ? 'no calls pending' : `calls pending: ${pending.map((p) => `${p.ref ?? `#${p.callId}`} ${p.tool}`).join(', ')}`;
+  const calls =
+    pending.length === 0
+      ? 'no calls pending'
+      : `calls pending: ${pending.map((p) => `${p.ref ?? `#${p.callId}`} ${p.tool}`).join(', ')}`;
   return `[${stamp(nowUs)}] Status: ${tasks}; ${calls}.`;
 }

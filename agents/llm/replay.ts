@@ -13,9 +13,14 @@ import { notesOf } from './note.js';
 import { recordedTransport, type RecordedOptions } from './recorded.js';
 import { canonicalModelSpec, isModelSpec, llmConfig, modelOf } from './setup.js';
 
-export function makeReplayAgent(header: { readonly agent: { readonly spec: string } }, events: readonly EpisodeEvent[], options: Pick<RecordedOptions, 'check'> = {}): Agent {
+export function makeReplayAgent(
+  header: { readonly agent: { readonly spec: string } },
+  events: readonly EpisodeEvent[],
+  options: Pick<RecordedOptions, 'check'> = {},
+): Agent {
   const spec = header.agent.spec;
-  if (!isModelSpec(spec)) throw new AgentSpecError(`agent "${spec}" is not a model agent (openai:MODEL)`);
+  if (!isModelSpec(spec))
+    throw new AgentSpecError(`agent "${spec}" is not a model agent (openai:MODEL)`);
   const notes = notesOf(events);
   const config = notes.find((n) => n.config !== null)?.config ?? llmConfig(modelOf(spec), {});
   let finalError: string | null = null;
@@ -24,5 +29,7 @@ export function makeReplayAgent(header: { readonly agent: { readonly spec: strin
     if (e.type === 'episode_ended') finalError = e.reason === 'errored' ? e.detail : null;
     if (e.type === 'limit_hit') contextOverflow = e.limit === 'contextOverflow';
   }
-  return new LlmAgent(canonicalModelSpec(spec), config, { transport: recordedTransport(notes, { finalError, contextOverflow, ...options }) });
+  return new LlmAgent(canonicalModelSpec(spec), config, {
+    transport: recordedTransport(notes, { finalError, contextOverflow, ...options }),
+  });
 }

@@ -31,7 +31,8 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 const UNPARSED = /does not match the expected .{0,80}format|failed to parse (?:input|tool call)/i;
-const CONTEXT = /exceeds? the available context size|exceed_context_size|maximum context length|context_length_exceeded|context window/i;
+const CONTEXT =
+  /exceeds? the available context size|exceed_context_size|maximum context length|context_length_exceeded|context window/i;
 
 /** A reply in which the server says it could not parse what the model generated. */
 export function isUnparsedOutput(status: number | null, text: string): boolean {
@@ -55,10 +56,14 @@ export function backoffMs(options: BackoffOptions, requestKey: string, k: number
  * The wait a response asks for, ms, or null. `epochMs` (the current time) is needed only for an
  * HTTP-date `Retry-After`; without it such a header is ignored.
  */
-export function retryAfterMs(headers: { get(name: string): string | null } | undefined, epochMs: (() => number) | null): number | null {
+export function retryAfterMs(
+  headers: { get(name: string): string | null } | undefined,
+  epochMs: (() => number) | null,
+): number | null {
   if (headers === undefined) return null;
   const ms = headers.get('retry-after-ms');
-  if (ms !== null && ms.trim() !== '' && Number.isFinite(Number(ms)) && Number(ms) >= 0) return Number(ms);
+  if (ms !== null && ms.trim() !== '' && Number.isFinite(Number(ms)) && Number(ms) >= 0)
+    return Number(ms);
   const after = headers.get('retry-after');
   if (after === null || after.trim() === '') return null;
   const seconds = Number(after);

@@ -32,13 +32,18 @@ const BASE64_CHAR = /[A-Za-z0-9+/_-]/;
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const hexByte = (b: number): string => b.toString(16).padStart(2, '0');
-const eitherCase = (s: string): string => [...s].map((c) => (/[a-f]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c)).join('');
+const eitherCase = (s: string): string =>
+  [...s].map((c) => (/[a-f]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c)).join('');
 
 /** A pattern matching the secret with any of its bytes percent-encoded (either hex case), or as hex. */
 function textPattern(secret: string): string {
   const bytes = [...Buffer.from(secret, 'utf8')];
   const ascii = bytes.every((b) => b < 0x80);
-  const percent = ascii ? bytes.map((b) => `(?:${escapeRegExp(String.fromCharCode(b))}|%${eitherCase(hexByte(b))})`).join('') : escapeRegExp(secret);
+  const percent = ascii
+    ? bytes
+        .map((b) => `(?:${escapeRegExp(String.fromCharCode(b))}|%${eitherCase(hexByte(b))})`)
+        .join('')
+    : escapeRegExp(secret);
   return `${percent}|${eitherCase(bytes.map(hexByte).join(''))}`;
 }
 
@@ -70,7 +75,10 @@ const matchers = new Map<string, Matcher>();
 function matcherOf(secret: string): Matcher {
   let m = matchers.get(secret);
   if (m === undefined) {
-    m = { text: new RegExp(textPattern(secret), 'g'), base64: new RegExp(base64Fragments(secret).map(escapeRegExp).join('|'), 'g') };
+    m = {
+      text: new RegExp(textPattern(secret), 'g'),
+      base64: new RegExp(base64Fragments(secret).map(escapeRegExp).join('|'), 'g'),
+    };
     matchers.set(secret, m);
   }
   return m;
@@ -106,7 +114,9 @@ export function replaceSecrets(text: string, secrets: readonly string[]): string
 }
 
 export function scrubText(text: string, secrets: readonly string[]): string {
-  return replaceSecrets(text, secrets).replace(AUTH, `$1${REDACTED}`).replace(BEARER, `Bearer ${REDACTED}`);
+  return replaceSecrets(text, secrets)
+    .replace(AUTH, `$1${REDACTED}`)
+    .replace(BEARER, `Bearer ${REDACTED}`);
 }
 
 function mapStrings(value: JsonValue, f: (s: string) => string): JsonValue {
@@ -114,7 +124,13 @@ function mapStrings(value: JsonValue, f: (s: string) => string): JsonValue {
   if (Array.isArray(value)) return value.map((v) => mapStrings(v, f));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(value)) Object.defineProperty(out, f(k), { value: mapStrings(v, f), enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of Object.entries(value))
+      Object.defineProperty(out, f(k), {
+        value: mapStrings(v, f),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
   return value;
@@ -130,5 +146,7 @@ export function redactSecrets(value: JsonValue, secrets: readonly string[]): Jso
   const live = secrets.filter((s) => s.length >= MIN_SECRET_LENGTH);
   if (live.length === 0) return value;
   const text = JSON.stringify(value);
-  return replaceSecrets(text, live) !== text ? mapStrings(value, (s) => replaceSecrets(s, live)) : value;
+  return replaceSecrets(text, live) !== text
+    ? mapStrings(value, (s) => replaceSecrets(s, live))
+    : value;
 }

@@ -30,7 +30,10 @@ export function isModelSpec(spec: string): boolean {
 export function modelOf(spec: string): string {
   const s = spec.trim();
   const model = s.startsWith(MODEL_PREFIX) ? s.slice(MODEL_PREFIX.length).trim() : '';
-  if (model === '') throw new AgentSpecError(`agent spec "${spec}": name a model, for example openai:gpt-4o-mini or openai:qwen2.5:7b`);
+  if (model === '')
+    throw new AgentSpecError(
+      `agent spec "${spec}": name a model, for example openai:gpt-4o-mini or openai:qwen2.5:7b`,
+    );
   return model;
 }
 
@@ -79,7 +82,9 @@ export interface LlmOptions {
  * Makes a fresh model agent per `openai:MODEL` spec, sharing one transport and cache; `cacheStats`
  * reports the response cache's hits and misses (null without a cache).
  */
-export type ModelAgentFactory = ((spec: string) => Agent) & { readonly cacheStats: CacheStats | null };
+export type ModelAgentFactory = ((spec: string) => Agent) & {
+  readonly cacheStats: CacheStats | null;
+};
 
 function check(ok: boolean, message: string): void {
   if (!ok) throw new AgentSpecError(message);
@@ -88,11 +93,26 @@ function check(ok: boolean, message: string): void {
 /** The agent configuration for a model, from options (validated). */
 export function llmConfig(model: string, options: LlmOptions): LlmConfig {
   const { temperature, maxTokens, maxCallsPerTurn, maxTurns, maxIdleTurns } = options;
-  check(temperature === undefined || (Number.isFinite(temperature) && temperature >= 0), `--temperature must be a non-negative number, got ${String(temperature)}`);
-  check(maxTokens === undefined || (Number.isSafeInteger(maxTokens) && maxTokens > 0), `--max-tokens must be a positive integer, got ${String(maxTokens)}`);
-  check(maxCallsPerTurn === undefined || (Number.isSafeInteger(maxCallsPerTurn) && maxCallsPerTurn > 0), `--max-calls-per-turn must be a positive integer, got ${String(maxCallsPerTurn)}`);
-  check(maxTurns === undefined || (Number.isSafeInteger(maxTurns) && maxTurns > 0), `--max-turns must be a positive integer, got ${String(maxTurns)}`);
-  check(maxIdleTurns === undefined || (Number.isSafeInteger(maxIdleTurns) && maxIdleTurns > 0), `--max-idle-turns must be a positive integer, got ${String(maxIdleTurns)}`);
+  check(
+    temperature === undefined || (Number.isFinite(temperature) && temperature >= 0),
+    `--temperature must be a non-negative number, got ${String(temperature)}`,
+  );
+  check(
+    maxTokens === undefined || (Number.isSafeInteger(maxTokens) && maxTokens > 0),
+    `--max-tokens must be a positive integer, got ${String(maxTokens)}`,
+  );
+  check(
+    maxCallsPerTurn === undefined || (Number.isSafeInteger(maxCallsPerTurn) && maxCallsPerTurn > 0),
+    `--max-calls-per-turn must be a positive integer, got ${String(maxCallsPerTurn)}`,
+  );
+  check(
+    maxTurns === undefined || (Number.isSafeInteger(maxTurns) && maxTurns > 0),
+    `--max-turns must be a positive integer, got ${String(maxTurns)}`,
+  );
+  check(
+    maxIdleTurns === undefined || (Number.isSafeInteger(maxIdleTurns) && maxIdleTurns > 0),
+    `--max-idle-turns must be a positive integer, got ${String(maxIdleTurns)}`,
+  );
   return {
     model,
     temperature: temperature ?? null,
@@ -112,9 +132,18 @@ export function llmConfig(model: string, options: LlmOptions): LlmConfig {
  */
 export function llmAgentFactory(options: LlmOptions = {}): ModelAgentFactory {
   const { maxRetries, timeoutMs } = options;
-  check(options.think === undefined || options.think === 'tokens' || options.think === 'wall', `--think must be tokens or wall, got ${String(options.think)}`);
-  check(maxRetries === undefined || (Number.isSafeInteger(maxRetries) && maxRetries >= 0), `--max-retries must be a non-negative integer, got ${String(maxRetries)}`);
-  check(timeoutMs === undefined || (Number.isFinite(timeoutMs) && timeoutMs > 0), `--request-timeout must be a positive number of ms, got ${String(timeoutMs)}`);
+  check(
+    options.think === undefined || options.think === 'tokens' || options.think === 'wall',
+    `--think must be tokens or wall, got ${String(options.think)}`,
+  );
+  check(
+    maxRetries === undefined || (Number.isSafeInteger(maxRetries) && maxRetries >= 0),
+    `--max-retries must be a non-negative integer, got ${String(maxRetries)}`,
+  );
+  check(
+    timeoutMs === undefined || (Number.isFinite(timeoutMs) && timeoutMs > 0),
+    `--request-timeout must be a positive number of ms, got ${String(timeoutMs)}`,
+  );
   llmConfig('probe', options);
   let secrets: string[] = [];
   let transport: Transport;
@@ -129,7 +158,10 @@ export function llmAgentFactory(options: LlmOptions = {}): ModelAgentFactory {
       apiKey !== undefined && apiKey.trim() !== '',
       `openai agents need an API key: set ${envName}${options.apiKeyEnv === undefined ? ' (or name another variable with --api-key-env)' : ''}; a local server that needs none takes any value, e.g. ${envName}=none`,
     );
-    check(options.think !== 'wall' || options.clock !== undefined, 'think time "wall" needs a wall clock (the command line provides one)');
+    check(
+      options.think !== 'wall' || options.clock !== undefined,
+      'think time "wall" needs a wall clock (the command line provides one)',
+    );
     secrets = [apiKey!];
     transport = httpTransport({
       apiKey: apiKey!,
@@ -141,11 +173,16 @@ export function llmAgentFactory(options: LlmOptions = {}): ModelAgentFactory {
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     });
   }
-  const cacheStats: CacheStats | null = options.cacheDir === undefined ? null : { hits: 0, misses: 0 };
-  if (options.cacheDir !== undefined) transport = cachingTransport(transport, options.cacheDir, { secrets, stats: cacheStats! });
+  const cacheStats: CacheStats | null =
+    options.cacheDir === undefined ? null : { hits: 0, misses: 0 };
+  if (options.cacheDir !== undefined)
+    transport = cachingTransport(transport, options.cacheDir, { secrets, stats: cacheStats! });
   const factory = (spec: string): Agent => {
     const model = modelOf(spec);
-    return new LlmAgent(canonicalModelSpec(spec), llmConfig(model, options), { transport, secrets });
+    return new LlmAgent(canonicalModelSpec(spec), llmConfig(model, options), {
+      transport,
+      secrets,
+    });
   };
   return Object.assign(factory, { cacheStats });
 }

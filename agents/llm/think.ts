@@ -13,8 +13,19 @@ import type { ThinkProfile } from './profiles.js';
 
 export type ThinkMode = 'tokens' | 'wall';
 
-export function tokenThinkUs(profile: ThinkProfile, promptTokens: number, completionTokens: number): number {
-  return Math.max(0, Math.round(profile.ttftMs * 1000 + promptTokens * profile.prefillUsPerToken + (completionTokens * 1e6) / profile.decodeTokensPerS));
+export function tokenThinkUs(
+  profile: ThinkProfile,
+  promptTokens: number,
+  completionTokens: number,
+): number {
+  return Math.max(
+    0,
+    Math.round(
+      profile.ttftMs * 1000 +
+        promptTokens * profile.prefillUsPerToken +
+        (completionTokens * 1e6) / profile.decodeTokensPerS,
+    ),
+  );
 }
 
 export function wallThinkUs(latencyMs: number): number {

@@ -29,27 +29,47 @@ function fn(name: string, description: string, parameters: JsonObject): JsonObje
 }
 
 /** The `tools` array of the request, in a fixed order: scenario tools, then control tools. */
-export function requestTools(tools: readonly ToolInfo[], mode: Mode, delivery: Delivery): JsonValue[] {
+export function requestTools(
+  tools: readonly ToolInfo[],
+  mode: Mode,
+  delivery: Delivery,
+): JsonValue[] {
   const control = controlToolNames(mode, delivery);
   const out: JsonValue[] = [];
-  for (const t of tools) if (!control.includes(t.name)) out.push(fn(t.name, t.description, { ...t.parameters }));
+  for (const t of tools)
+    if (!control.includes(t.name)) out.push(fn(t.name, t.description, { ...t.parameters }));
   out.push(
-    fn(WAIT, mode === 'async' ? 'Do nothing until the next tool result or user message arrives.' : 'Do nothing until the next user message arrives.', {
-      type: 'object',
-      properties: {},
-      additionalProperties: false,
-    }),
+    fn(
+      WAIT,
+      mode === 'async'
+        ? 'Do nothing until the next tool result or user message arrives.'
+        : 'Do nothing until the next user message arrives.',
+      {
+        type: 'object',
+        properties: {},
+        additionalProperties: false,
+      },
+    ),
   );
   out.push(
     fn(ANSWER, "Give the final answer to a user's task.", {
       type: 'object',
-      properties: { task_id: { type: 'string', description: 'the id of the task (for example t1)' }, answer: { type: 'string', description: 'the final answer for the user' } },
+      properties: {
+        task_id: { type: 'string', description: 'the id of the task (for example t1)' },
+        answer: { type: 'string', description: 'the final answer for the user' },
+      },
       required: ['task_id', 'answer'],
       additionalProperties: false,
     }),
   );
   if (control.includes(CHECK_RESULTS)) {
-    out.push(fn(CHECK_RESULTS, 'Fetch the results of your pending calls that have arrived since the last check.', { type: 'object', properties: {}, additionalProperties: false }));
+    out.push(
+      fn(
+        CHECK_RESULTS,
+        'Fetch the results of your pending calls that have arrived since the last check.',
+        { type: 'object', properties: {}, additionalProperties: false },
+      ),
+    );
   }
   return out;
 }

@@ -25,19 +25,32 @@ const add = (acc: Acc, p: number, c: number, cost: number | null): void => {
   acc.costUsd = cost === null ? acc.costUsd : (acc.costUsd ?? 0) + cost;
 };
 
-const freeze = (a: Acc): TokenUsage => ({ promptTokens: a.promptTokens, completionTokens: a.completionTokens, costUsd: a.costUsd });
+const freeze = (a: Acc): TokenUsage => ({
+  promptTokens: a.promptTokens,
+  completionTokens: a.completionTokens,
+  costUsd: a.costUsd,
+});
 
 /** The episode's usage, or null when no decision carries a model note and it did not error as one. */
-export function llmUsage(events: readonly EpisodeEvent[], prices: PriceTable | null = null): EpisodeUsage | null {
+export function llmUsage(
+  events: readonly EpisodeEvent[],
+  prices: PriceTable | null = null,
+): EpisodeUsage | null {
   const notes = notesOf(events);
   const started = eventsOfType(events, 'episode_started')[0];
   const ended = eventsOfType(events, 'episode_ended')[0];
   const isModel = started !== undefined && started.agent.startsWith('openai:');
   if (notes.length === 0 && !isModel) return null;
-  const model = notes.find((n) => n.config !== null)?.config?.model ?? (isModel ? started.agent.slice('openai:'.length) : '');
+  const model =
+    notes.find((n) => n.config !== null)?.config?.model ??
+    (isModel ? started.agent.slice('openai:'.length) : '');
   const price = priceFor(prices, model);
   const total: Acc = { promptTokens: 0, completionTokens: 0, costUsd: price === null ? null : 0 };
-  const unattributed: Acc = { promptTokens: 0, completionTokens: 0, costUsd: price === null ? null : 0 };
+  const unattributed: Acc = {
+    promptTokens: 0,
+    completionTokens: 0,
+    costUsd: price === null ? null : 0,
+  };
   const perTask = new Map<string, Acc>();
   const issues = new Map<string, number>();
   let retries = 0;
@@ -51,7 +64,11 @@ export function llmUsage(events: readonly EpisodeEvent[], prices: PriceTable | n
     const share = n.openTasks.length === 0 ? 0 : 1 / n.openTasks.length;
     for (const t of n.openTasks) {
       let acc = perTask.get(t);
-      if (acc === undefined) perTask.set(t, (acc = { promptTokens: 0, completionTokens: 0, costUsd: price === null ? null : 0 }));
+      if (acc === undefined)
+        perTask.set(
+          t,
+          (acc = { promptTokens: 0, completionTokens: 0, costUsd: price === null ? null : 0 }),
+        );
       add(acc, p * share, c * share, cost === null ? null : cost * share);
     }
     retries += n.attempts.length;
@@ -90,7 +107,9 @@ export interface UsageTotals {
   readonly issues: number;
 }
 
-export function sumUsage(records: ReadonlyArray<{ readonly endReason: string; readonly usage?: EpisodeUsage }>): UsageTotals {
+export function sumUsage(
+  records: ReadonlyArray<{ readonly endReason: string; readonly usage?: EpisodeUsage }>,
+): UsageTotals {
   let requests = 0;
   let retries = 0;
   let prompt = 0;
@@ -109,5 +128,14 @@ export function sumUsage(records: ReadonlyArray<{ readonly endReason: string; re
     if (u.costUsd !== null) cost = (cost ?? 0) + u.costUsd;
     for (const v of Object.values(u.issues)) issues += v;
   }
-  return { episodes: records.length, errored, requests, retries, promptTokens: prompt, completionTokens: completion, costUsd: cost, issues };
+  return {
+    episodes: records.length,
+    errored,
+    requests,
+    retries,
+    promptTokens: prompt,
+    completionTokens: completion,
+    costUsd: cost,
+    issues,
+  };
 }

@@ -19,7 +19,20 @@ import type { Command } from 'commander';
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { agentMaker, isModuleSpec } from '../../agents/index.js';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
-import { checkGolden, diffSources, fileSource, forkReplay, goldenDir, INSPECT_FORMATS, readReplayBytes, verifyReplayFiles, writeGolden, writeInspect, type InspectFormat, type ReplaySummary } from '../../replays/index.js';
+import {
+  checkGolden,
+  diffSources,
+  fileSource,
+  forkReplay,
+  goldenDir,
+  INSPECT_FORMATS,
+  readReplayBytes,
+  verifyReplayFiles,
+  writeGolden,
+  writeInspect,
+  type InspectFormat,
+  type ReplaySummary,
+} from '../../replays/index.js';
 import { EXIT_BAD_INPUT, UsageError } from '../errors.js';
 import { msText, pct, replayPaths, write, writeErr } from '../replay-files.js';
 import { checkOutFile, prepareOutDir } from '../output-paths.js';
@@ -30,18 +43,23 @@ function eventLine(index: number, e: EpisodeEvent | null): string {
 }
 
 function parseCount(raw: string, what: string): number {
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) throw new UsageError(`${what} must be a non-negative integer, got "${raw}"`);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw)))
+    throw new UsageError(`${what} must be a non-negative integer, got "${raw}"`);
   return Number(raw);
 }
 
 function parseSeed(raw: string): number {
-  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) throw new UsageError(`--seed must be an integer, got "${raw}"`);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw)))
+    throw new UsageError(`--seed must be an integer, got "${raw}"`);
   return Number(raw);
 }
 
 /** Rows of the side-by-side summary: label, then one cell per summary. */
 function summaryRows(summaries: readonly ReplaySummary[]): string[][] {
-  const row = (label: string, cell: (s: ReplaySummary) => string): string[] => [label, ...summaries.map(cell)];
+  const row = (label: string, cell: (s: ReplaySummary) => string): string[] => [
+    label,
+    ...summaries.map(cell),
+  ];
   return [
     row('agent', (s) => s.agent),
     row('seed', (s) => String(s.seed)),
@@ -52,12 +70,20 @@ function summaryRows(summaries: readonly ReplaySummary[]): string[][] {
     row('calls', (s) => String(s.calls)),
     row('answers', (s) => String(s.answers)),
     row('success', (s) => (s.score === null ? '-' : String(s.score.success))),
-    row('tasks succeeded', (s) => (s.score === null ? '-' : `${s.score.tasksSucceeded}/${s.score.tasksTotal}`)),
+    row('tasks succeeded', (s) =>
+      s.score === null ? '-' : `${s.score.tasksSucceeded}/${s.score.tasksTotal}`,
+    ),
     row('step precision', (s) => pct(s.score?.steps.precision)),
     row('step recall', (s) => pct(s.score?.steps.recall)),
-    row('dependency violations', (s) => (s.score === null ? '-' : String(s.score.steps.dependencyViolations))),
+    row('dependency violations', (s) =>
+      s.score === null ? '-' : String(s.score.steps.dependencyViolations),
+    ),
     row('idle while ready ms', (s) => msText(s.score?.efficiency.idleWhileReadyUs)),
-    row('mean calls in service', (s) => (s.score?.efficiency.meanCallsInService ?? null) === null ? '-' : s.score!.efficiency.meanCallsInService!.toFixed(2)),
+    row('mean calls in service', (s) =>
+      (s.score?.efficiency.meanCallsInService ?? null) === null
+        ? '-'
+        : s.score!.efficiency.meanCallsInService!.toFixed(2),
+    ),
   ];
 }
 
@@ -68,22 +94,31 @@ function writeOutFile(out: string, fill: (write: (text: string) => void) => void
   try {
     fd = openSync(tmp, 'w');
   } catch (error) {
-    throw new UsageError(`cannot write ${out}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(
+      `cannot write ${out}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   try {
     fill((text) => writeSync(fd, text));
     closeSync(fd);
     renameSync(tmp, out);
   } catch (error) {
-    try { closeSync(fd); } catch { /* closed already */ }
+    try {
+      closeSync(fd);
+    } catch {
+      /* closed already */
+    }
     rmSync(tmp, { force: true });
-    if (error instanceof Error && 'code' in error) throw new UsageError(`cannot write ${out}: ${error.message}`);
+    if (error instanceof Error && 'code' in error)
+      throw new UsageError(`cannot write ${out}: ${error.message}`);
     throw error;
   }
 }
 
 export function registerReplay(program: Command): void {
-  const replay = program.command('replay').description('verify, inspect, compare, fork and regenerate replay files (.ttr)');
+  const replay = program
+    .command('replay')
+    .description('verify, inspect, compare, fork and regenerate replay files (.ttr)');
   registerVerify(replay);
   registerInspect(replay);
   registerDiff(replay);
@@ -96,11 +131,21 @@ function registerVerify(replay: Command): void {
   replay
     .command('verify')
     .description('re-run each replay from its header and compare byte for byte')
-    .argument('<file...>', 'replay files, or directories of them (every .ttr file under each, in name order)')
-    .option('--workers <n>', 'worker threads verifying files in parallel (0: none; default: one per core but one, at most one per 16 files, none below 2)')
-    .option('--policy <module...>', 'policy modules you trust to re-run replays whose agent they are (a replay never loads a module on its own)')
+    .argument(
+      '<file...>',
+      'replay files, or directories of them (every .ttr file under each, in name order)',
+    )
+    .option(
+      '--workers <n>',
+      'worker threads verifying files in parallel (0: none; default: one per core but one, at most one per 16 files, none below 2)',
+    )
+    .option(
+      '--policy <module...>',
+      'policy modules you trust to re-run replays whose agent they are (a replay never loads a module on its own)',
+    )
     .action(async (files: string[], options: { workers?: string; policy?: string[] }) => {
-      const workers = options.workers === undefined ? undefined : parseCount(options.workers, '--workers');
+      const workers =
+        options.workers === undefined ? undefined : parseCount(options.workers, '--workers');
       let failed = false;
       // Verdicts come in input order, each printed as soon as it and those before it are in.
       await verifyReplayFiles(replayPaths(files), {
@@ -135,16 +180,25 @@ function registerVerify(replay: Command): void {
 function registerInspect(replay: Command): void {
   replay
     .command('inspect')
-    .description('show a replay: a timeline (text), JSON lines (jsonl), or a Chrome trace (chrome: open in ui.perfetto.dev)')
+    .description(
+      'show a replay: a timeline (text), JSON lines (jsonl), or a Chrome trace (chrome: open in ui.perfetto.dev)',
+    )
     .argument('<file>', 'replay file')
     .option('--format <format>', `one of ${INSPECT_FORMATS.join(', ')}`, 'text')
     .option('--out <file>', 'write to this file instead of stdout')
     .action((file: string, options: { format: string; out?: string }) => {
-      if (!(INSPECT_FORMATS as readonly string[]).includes(options.format)) throw new UsageError(`--format must be one of ${INSPECT_FORMATS.join(', ')}, got "${options.format}"`);
+      if (!(INSPECT_FORMATS as readonly string[]).includes(options.format))
+        throw new UsageError(
+          `--format must be one of ${INSPECT_FORMATS.join(', ')}, got "${options.format}"`,
+        );
       const source = fileSource(file);
       // Written as it goes; a file is written whole or not at all (renamed into place at the end).
-      if (options.out === undefined) writeInspect(source, options.format as InspectFormat, (text) => process.stdout.write(text));
-      else writeOutFile(options.out, (write) => writeInspect(source, options.format as InspectFormat, write));
+      if (options.out === undefined)
+        writeInspect(source, options.format as InspectFormat, (text) => process.stdout.write(text));
+      else
+        writeOutFile(options.out, (write) =>
+          writeInspect(source, options.format as InspectFormat, write),
+        );
       const read = source.end();
       if (!read.complete && options.out !== undefined) writeErr(`${file}: ${read.problem}`);
     });
@@ -154,7 +208,9 @@ function registerInspect(replay: Command): void {
 function registerDiff(replay: Command): void {
   replay
     .command('diff')
-    .description('where two replays diverge first, and how the episodes differ (exits 0 either way)')
+    .description(
+      'where two replays diverge first, and how the episodes differ (exits 0 either way)',
+    )
     .argument('<a>', 'replay file')
     .argument('<b>', 'replay file')
     .option('--json', 'print the comparison as JSON')
@@ -169,7 +225,11 @@ function registerDiff(replay: Command): void {
       if (diff.divergence === null) lines.push(`same events (${diff.a.records} records)`);
       else {
         const d = diff.divergence;
-        lines.push(`first divergence at record ${d.index}:`, `  A ${eventLine(d.index, d.a).trimStart()}`, `  B ${eventLine(d.index, d.b).trimStart()}`);
+        lines.push(
+          `first divergence at record ${d.index}:`,
+          `  A ${eventLine(d.index, d.a).trimStart()}`,
+          `  B ${eventLine(d.index, d.b).trimStart()}`,
+        );
       }
       lines.push('', table(['', 'A', 'B'], summaryRows([diff.a, diff.b])));
       write(lines.join('\n'));
@@ -184,26 +244,48 @@ function registerFork(replay: Command): void {
     .argument('<file>', 'replay file')
     .requiredOption('--at <n>', 'records to reproduce')
     .requiredOption('--agent <spec>', 'agent that takes over')
-    .option('--seed <s>', "re-seeds the new agent's own random streams (the world keeps the replay's seed)")
+    .option(
+      '--seed <s>',
+      "re-seeds the new agent's own random streams (the world keeps the replay's seed)",
+    )
     .requiredOption('--record <out>', 'where to write the forked replay')
-    .action(async (file: string, options: { at: string; agent: string; seed?: string; record: string }) => {
-      const at = parseCount(options.at, '--at');
-      const seed = options.seed === undefined ? null : parseSeed(options.seed);
-      checkOutFile(options.record);
-      const bytes = readReplayBytes(file);
-      // A policy module (./my-policy.mjs) is loaded here, as tooltime run loads it; registry agents need nothing.
-      const makeAgent = isModuleSpec(options.agent) ? await agentMaker([options.agent]) : null;
-      const result = await forkReplay(bytes, { at, agent: options.agent, seed, file, out: options.record, ...(makeAgent === null ? {} : { makeAgent }) });
-      const handover = result.handover === null ? 'the new agent made no decision' : `handed over at decision ${result.handover}`;
-      write(`${options.record}: forked ${file} at record ${at} to ${result.header.agent.spec} (${handover}); ${result.summary.records} records, ${result.episode.endReason} at ${msText(result.episode.makespanUs)} ms`);
-    });
+    .action(
+      async (
+        file: string,
+        options: { at: string; agent: string; seed?: string; record: string },
+      ) => {
+        const at = parseCount(options.at, '--at');
+        const seed = options.seed === undefined ? null : parseSeed(options.seed);
+        checkOutFile(options.record);
+        const bytes = readReplayBytes(file);
+        // A policy module (./my-policy.mjs) is loaded here, as tooltime run loads it; registry agents need nothing.
+        const makeAgent = isModuleSpec(options.agent) ? await agentMaker([options.agent]) : null;
+        const result = await forkReplay(bytes, {
+          at,
+          agent: options.agent,
+          seed,
+          file,
+          out: options.record,
+          ...(makeAgent === null ? {} : { makeAgent }),
+        });
+        const handover =
+          result.handover === null
+            ? 'the new agent made no decision'
+            : `handed over at decision ${result.handover}`;
+        write(
+          `${options.record}: forked ${file} at record ${at} to ${result.header.agent.spec} (${handover}); ${result.summary.records} records, ${result.episode.endReason} at ${msText(result.episode.makespanUs)} ms`,
+        );
+      },
+    );
 }
 
 /** `tooltime replay golden`. */
 function registerGolden(replay: Command): void {
   replay
     .command('golden')
-    .description('regenerate the golden replays (replays/golden), or --check them; regenerate only for an intended change in behaviour')
+    .description(
+      'regenerate the golden replays (replays/golden), or --check them; regenerate only for an intended change in behaviour',
+    )
     .option('--check', 'compare fresh recordings with the stored files instead of writing them')
     .option('--out <dir>', 'folder of the golden replays', goldenDir())
     .action(async (options: { check?: boolean; out: string }) => {

@@ -11,7 +11,9 @@ import { UsageError } from '../errors.js';
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('write one self-contained HTML report (opens from disk, no network) over run directories')
+    .description(
+      'write one self-contained HTML report (opens from disk, no network) over run directories',
+    )
     .argument('<dirs...>', 'run directories (from tooltime run --out DIR)')
     .requiredOption('--out <file>', 'the HTML file to write')
     .action((dirs: string[], options: { out: string }) => {
@@ -20,8 +22,12 @@ export function registerReport(program: Command): void {
       try {
         writeFileSync(options.out, html);
       } catch (error) {
-        throw new UsageError(`${options.out}: cannot write (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        throw new UsageError(
+          `${options.out}: cannot write (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        );
       }
-      process.stdout.write(`wrote ${options.out} (${data.episodes.length} episodes, ${(html.length / 1e6).toFixed(1)} MB)\n`);
+      process.stdout.write(
+        `wrote ${options.out} (${data.episodes.length} episodes, ${(html.length / 1e6).toFixed(1)} MB)\n`,
+      );
     });
 }

@@ -7,9 +7,23 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentEntries, agentMaker, canonicalSpec, isModelSpec, isModuleSpec } from '../../agents/index.js';
+import {
+  agentEntries,
+  agentMaker,
+  canonicalSpec,
+  isModelSpec,
+  isModuleSpec,
+} from '../../agents/index.js';
 import { canonicalJson } from '../../scenarios/spec/canonical.js';
-import { runExperiment, type AgentSummary, type EpisodeKey, type EpisodeRecord, type EpisodeRecorder, type ExperimentInstance, type ExperimentResult } from '../../scenarios/experiment.js';
+import {
+  runExperiment,
+  type AgentSummary,
+  type EpisodeKey,
+  type EpisodeRecord,
+  type EpisodeRecorder,
+  type ExperimentInstance,
+  type ExperimentResult,
+} from '../../scenarios/experiment.js';
 import type { Scenario } from '../../scenarios/spec/schema.js';
 import { ReplayRecorder } from '../../replays/index.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
@@ -18,11 +32,36 @@ import { addLlmOptions, formatUsage, modelSetup, usageByAgent, type LlmFlags } f
 import { EXIT_EPISODES_ERRORED, EXIT_STOPPED, UsageError } from '../errors.js';
 import { dryRun, formatDryRun } from '../estimate.js';
 import { checkOutFile } from '../output-paths.js';
-import { EPISODES_FILE, makeRunManifest, prepareRunDir, readRunManifest, REPLAYS_DIR, SUMMARY_FILE, writeAtomically, writeRunManifest, type RunRequest } from '../run-dir.js';
+import {
+  EPISODES_FILE,
+  makeRunManifest,
+  prepareRunDir,
+  readRunManifest,
+  REPLAYS_DIR,
+  SUMMARY_FILE,
+  writeAtomically,
+  writeRunManifest,
+  type RunRequest,
+} from '../run-dir.js';
 import { RunOutput, runOrder, summaryDocument, writeSummary } from '../run-output.js';
-import { checkSameRun, episodeKeyId, keptEpisodes, suiteDigest, type KeptEpisode } from '../resume.js';
+import {
+  checkSameRun,
+  episodeKeyId,
+  keptEpisodes,
+  suiteDigest,
+  type KeptEpisode,
+} from '../resume.js';
 import { parseSelection, selectDefault, selectInstances } from '../select.js';
-import { breakdowns, breakdownTableData, interleavingTableData, parseFormat, renderTables, summaryTableData, type Breakdown, type TableFormat } from '../tables.js';
+import {
+  breakdowns,
+  breakdownTableData,
+  interleavingTableData,
+  parseFormat,
+  renderTables,
+  summaryTableData,
+  type Breakdown,
+  type TableFormat,
+} from '../tables.js';
 
 export { replayFileName } from '../run-output.js';
 
@@ -51,27 +90,32 @@ export interface RunOptions extends LlmFlags {
 
 /** `N` or `A..B` (inclusive) into a list of seeds. */
 export function parseSeeds(seed: string | undefined, seeds: string | undefined): number[] {
-  if (seed !== undefined && seeds !== undefined) throw new UsageError('give --seed or --seeds, not both');
+  if (seed !== undefined && seeds !== undefined)
+    throw new UsageError('give --seed or --seeds, not both');
   if (seeds !== undefined) {
     const m = /^(\d+)\.\.(\d+)$/.exec(seeds.trim());
-    if (m === null) throw new UsageError(`--seeds must look like A..B (for example 1..5), got "${seeds}"`);
+    if (m === null)
+      throw new UsageError(`--seeds must look like A..B (for example 1..5), got "${seeds}"`);
     const [a, b] = [Number(m[1]), Number(m[2])];
     if (b < a) throw new UsageError(`--seeds ${seeds}: the end is before the start`);
     if (b - a >= 10_000) throw new UsageError(`--seeds ${seeds}: at most 10000 seeds`);
     return Array.from({ length: b - a + 1 }, (_, i) => a + i);
   }
   const one = seed ?? '1';
-  if (!/^\d+$/.test(one) || !Number.isSafeInteger(Number(one))) throw new UsageError(`--seed must be a non-negative integer, got "${one}"`);
+  if (!/^\d+$/.test(one) || !Number.isSafeInteger(Number(one)))
+    throw new UsageError(`--seed must be a non-negative integer, got "${one}"`);
   return [Number(one)];
 }
 
 function parseMode(mode: string): Mode {
-  if (mode !== 'async' && mode !== 'sync') throw new UsageError(`--mode must be async or sync, got "${mode}"`);
+  if (mode !== 'async' && mode !== 'sync')
+    throw new UsageError(`--mode must be async or sync, got "${mode}"`);
   return mode;
 }
 
 function parseDelivery(delivery: string): Delivery {
-  if (delivery !== 'push' && delivery !== 'poll') throw new UsageError(`--delivery must be push or poll, got "${delivery}"`);
+  if (delivery !== 'push' && delivery !== 'poll')
+    throw new UsageError(`--delivery must be push or poll, got "${delivery}"`);
   return delivery;
 }
 
@@ -94,16 +138,36 @@ export function formatInterleavingTable(summaries: readonly AgentSummary[]): str
  */
 export function writeResults(dir: string, result: ExperimentResult): void {
   mkdirSync(dir, { recursive: true });
-  writeAtomically(join(dir, EPISODES_FILE), runOrder(result.episodes).map((e) => `${canonicalJson(e)}\n`).join(''));
+  writeAtomically(
+    join(dir, EPISODES_FILE),
+    runOrder(result.episodes)
+      .map((e) => `${canonicalJson(e)}\n`)
+      .join(''),
+  );
   const first = result.episodes[0];
-  writeSummary(dir, summaryDocument(result, { mode: first?.mode ?? 'async', delivery: first?.delivery ?? 'push' }));
+  writeSummary(
+    dir,
+    summaryDocument(result, { mode: first?.mode ?? 'async', delivery: first?.delivery ?? 'push' }),
+  );
 }
 
 /** The model flags given, for run.json (none unless a model agent runs). */
 function modelFlags(options: RunOptions, agents: readonly string[]): Record<string, string> {
   const flags: Record<string, string> = {};
   if (!agents.some(isModelSpec)) return flags;
-  for (const key of ['baseUrl', 'apiKeyEnv', 'temperature', 'maxTokens', 'think', 'thinkProfile', 'maxRetries', 'requestTimeout', 'cache', 'price', 'maxCallsPerTurn'] as const) {
+  for (const key of [
+    'baseUrl',
+    'apiKeyEnv',
+    'temperature',
+    'maxTokens',
+    'think',
+    'thinkProfile',
+    'maxRetries',
+    'requestTimeout',
+    'cache',
+    'price',
+    'maxCallsPerTurn',
+  ] as const) {
     const value = options[key];
     if (value !== undefined) flags[key] = value;
   }
@@ -111,14 +175,29 @@ function modelFlags(options: RunOptions, agents: readonly string[]): Record<stri
 }
 
 /** `--out DIR`: the directory made ready and marked with run.json, and the output that writes into it. */
-function openRunOutput(paths: readonly string[], options: RunOptions, asked: Omit<RunRequest, 'scenarios' | 'model'>): { output: RunOutput; kept: Map<string, KeptEpisode> } | null {
+function openRunOutput(
+  paths: readonly string[],
+  options: RunOptions,
+  asked: Omit<RunRequest, 'scenarios' | 'model'>,
+): { output: RunOutput; kept: Map<string, KeptEpisode> } | null {
   const dir = options.out;
   if (dir === undefined) {
-    if (options.resume === true) throw new UsageError('--resume continues a run directory: give its --out DIR');
+    if (options.resume === true)
+      throw new UsageError('--resume continues a run directory: give its --out DIR');
     return null;
   }
-  const manifest = makeRunManifest({ ...asked, scenarios: paths, model: modelFlags(options, asked.agents) });
-  const world = { dir, mode: asked.mode, delivery: asked.delivery, seeds: asked.seeds, ...(options.record === undefined ? {} : { record: options.record }) };
+  const manifest = makeRunManifest({
+    ...asked,
+    scenarios: paths,
+    model: modelFlags(options, asked.agents),
+  });
+  const world = {
+    dir,
+    mode: asked.mode,
+    delivery: asked.delivery,
+    seeds: asked.seeds,
+    ...(options.record === undefined ? {} : { record: options.record }),
+  };
   if (options.resume !== true) {
     prepareRunDir(dir, { force: options.force === true, replays: options.record === undefined });
     writeRunManifest(dir, manifest);
@@ -127,12 +206,25 @@ function openRunOutput(paths: readonly string[], options: RunOptions, asked: Omi
   if (options.force === true) throw new UsageError('give --resume or --force, not both');
   const recorded = readRunManifest(dir);
   checkSameRun(dir, recorded, manifest);
-  const wanted = new Set(asked.instanceIds.flatMap((instance) => asked.agents.flatMap((agent) => asked.seeds.map((seed) => episodeKeyId({ instance, agent, seed })))));
+  const wanted = new Set(
+    asked.instanceIds.flatMap((instance) =>
+      asked.agents.flatMap((agent) =>
+        asked.seeds.map((seed) => episodeKeyId({ instance, agent, seed })),
+      ),
+    ),
+  );
   const kept = keptEpisodes(dir, wanted);
   // The kept lines alone, whole, before anything is appended: a kill from here on loses none.
   writeAtomically(join(dir, EPISODES_FILE), [...kept.values()].map((k) => k.line).join(''));
   mkdirSync(join(dir, REPLAYS_DIR), { recursive: true });
-  writeRunManifest(dir, { ...recorded, command: manifest.command, node: manifest.node, concurrency: manifest.concurrency, resumedAt: [...(recorded.resumedAt ?? []), new Date().toISOString()], endedAt: null });
+  writeRunManifest(dir, {
+    ...recorded,
+    command: manifest.command,
+    node: manifest.node,
+    concurrency: manifest.concurrency,
+    resumedAt: [...(recorded.resumedAt ?? []), new Date().toISOString()],
+    endedAt: null,
+  });
   const output = new RunOutput({ ...world, append: true });
   for (const k of kept.values()) output.adopt(k.record, k.line);
   return { output, kept };
@@ -145,22 +237,34 @@ function markEnded(dir: string): void {
 
 export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
   // No agent named: the baselines and the failure-mode agents, so the quality columns show contrast.
-  const agents = (options.agent ?? agentEntries().map((e) => e.name)).map((spec) => (isModuleSpec(spec) ? spec : canonicalSpec(spec)));
+  const agents = (options.agent ?? agentEntries().map((e) => e.name)).map((spec) =>
+    isModuleSpec(spec) ? spec : canonicalSpec(spec),
+  );
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
-  if (!(Number.isSafeInteger(concurrency) && concurrency > 0)) throw new UsageError(`--concurrency must be a positive integer, got "${options.concurrency}"`);
+  if (!(Number.isSafeInteger(concurrency) && concurrency > 0))
+    throw new UsageError(`--concurrency must be a positive integer, got "${options.concurrency}"`);
   const seeds = parseSeeds(options.seed, options.seeds);
   const mode = parseMode(options.mode);
   const delivery = parseDelivery(options.delivery);
   const sample = options.sample === undefined ? null : Number(options.sample);
-  if (sample !== null && !(Number.isSafeInteger(sample) && sample > 0)) throw new UsageError(`--sample must be a positive integer, got "${options.sample}"`);
+  if (sample !== null && !(Number.isSafeInteger(sample) && sample > 0))
+    throw new UsageError(`--sample must be a positive integer, got "${options.sample}"`);
   const selection = parseSelection(options);
-  const instances: ExperimentInstance[] = paths.length === 0 ? selectDefault(sample, selection) : selectInstances(loadInstances(paths, sample), selection);
+  const instances: ExperimentInstance[] =
+    paths.length === 0
+      ? selectDefault(sample, selection)
+      : selectInstances(loadInstances(paths, sample), selection);
   const total = instances.length * seeds.length * agents.length;
-  if (options.record !== undefined && total !== 1) throw new UsageError(`--record FILE records one episode, but this run has ${total}: use --out DIR for one replay per episode`);
+  if (options.record !== undefined && total !== 1)
+    throw new UsageError(
+      `--record FILE records one episode, but this run has ${total}: use --out DIR for one replay per episode`,
+    );
   checkDistinct(instances, agents);
   if (options.record !== undefined) checkOutFile(options.record);
   if (options.dryRun === true) {
-    process.stdout.write(formatDryRun(dryRun(instances, agents, seeds.length, { mode, delivery }, options.price)));
+    process.stdout.write(
+      formatDryRun(dryRun(instances, agents, seeds.length, { mode, delivery }, options.price)),
+    );
     return;
   }
   const maxCost = parseMaxCost(options.maxCost);
@@ -171,19 +275,47 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const by = options.by ?? [];
   const tags = instanceTags(instances);
   const unknown = by.find((key) => !Object.values(tags).some((t) => t[key] !== undefined));
-  if (unknown !== undefined) throw new UsageError(`--by ${unknown}: no instance of the run has a "${unknown}" tag`);
-  const opened = openRunOutput(paths, options, { by, instanceTags: tags, sample, instances: instances.length, agents, seeds, mode, delivery, concurrency, selection, instanceIds: instances.map((i) => i.scenario.id), suiteDigest: suiteDigest(instances), command: process.argv.slice(2) });
+  if (unknown !== undefined)
+    throw new UsageError(`--by ${unknown}: no instance of the run has a "${unknown}" tag`);
+  const opened = openRunOutput(paths, options, {
+    by,
+    instanceTags: tags,
+    sample,
+    instances: instances.length,
+    agents,
+    seeds,
+    mode,
+    delivery,
+    concurrency,
+    selection,
+    instanceIds: instances.map((i) => i.scenario.id),
+    suiteDigest: suiteDigest(instances),
+    command: process.argv.slice(2),
+  });
   const output = opened?.output ?? null;
   // A run directory keeps its model agents' responses (DIR/cache unless --cache), so a resumed run pays for none twice.
-  if (options.out !== undefined && options.cache === undefined && agents.some(isModelSpec)) models = modelSetup(agents, { ...options, cache: join(options.out, 'cache') }, builtIn);
+  if (options.out !== undefined && options.cache === undefined && agents.some(isModelSpec))
+    models = modelSetup(agents, { ...options, cache: join(options.out, 'cache') }, builtIn);
   const makeAgent = models.makeAgent;
   const kept = opened?.kept ?? new Map<string, KeptEpisode>();
   const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
   const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
   // The header first: on a terminal it would otherwise come after the progress bar.
-  if (format === 'text') process.stdout.write(`${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`);
+  if (format === 'text')
+    process.stdout.write(
+      `${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`,
+    );
   const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
-  const bar = showProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'episodes [{bar}] {value}/{total} {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  const bar = showProgress
+    ? new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          format: 'episodes [{bar}] {value}/{total} {eta_formatted} left',
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
   bar?.start(total, 0);
   const done = (key: EpisodeKey) => kept.get(episodeKeyId(key))?.record ?? null;
   // --max-cost: the cost recorded so far (kept episodes' too); no episode starts once it is reached.
@@ -197,7 +329,21 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   let result: ExperimentResult;
   let tables: Breakdown[] = [];
   try {
-    result = await runExperiment({ instances, agents, seeds, mode, delivery, makeAgent, concurrency, done, onComplete, ...(stop === undefined ? {} : { stop }), ...(recorder === undefined ? {} : { recorder }), ...(models.usageOf === null ? {} : { usageOf: models.usageOf }), onEpisode: () => bar?.increment() });
+    result = await runExperiment({
+      instances,
+      agents,
+      seeds,
+      mode,
+      delivery,
+      makeAgent,
+      concurrency,
+      done,
+      onComplete,
+      ...(stop === undefined ? {} : { stop }),
+      ...(recorder === undefined ? {} : { recorder }),
+      ...(models.usageOf === null ? {} : { usageOf: models.usageOf }),
+      onEpisode: () => bar?.increment(),
+    });
     bar?.stop();
     if (result.stopped === true) {
       await output?.stop();
@@ -219,7 +365,10 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     reportErrored(result);
     return;
   }
-  if (options.out !== undefined) process.stdout.write(`\nwrote ${join(options.out, EPISODES_FILE)}, ${join(options.out, SUMMARY_FILE)}${options.record === undefined ? ` and one replay per episode in ${join(options.out, REPLAYS_DIR)}` : ''}\n`);
+  if (options.out !== undefined)
+    process.stdout.write(
+      `\nwrote ${join(options.out, EPISODES_FILE)}, ${join(options.out, SUMMARY_FILE)}${options.record === undefined ? ` and one replay per episode in ${join(options.out, REPLAYS_DIR)}` : ''}\n`,
+    );
   if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
   reportErrored(result);
 }
@@ -227,32 +376,59 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
 function parseMaxCost(text: string | undefined): number | null {
   if (text === undefined) return null;
   const usd = Number(text);
-  if (text.trim() === '' || !Number.isFinite(usd) || usd < 0) throw new UsageError(`--max-cost must be a non-negative number of USD, got "${text}"`);
+  if (text.trim() === '' || !Number.isFinite(usd) || usd < 0)
+    throw new UsageError(`--max-cost must be a non-negative number of USD, got "${text}"`);
   return usd;
 }
 
 /** --max-cost stopped the run: what finished is in the directory, and how to go on. */
-function reportStopped(result: ExperimentResult, total: number, spent: number, options: RunOptions): void {
-  const resume = options.out === undefined ? '' : `; continue with the same command plus --resume (and a higher --max-cost)`;
-  process.stderr.write(`tooltime: --max-cost ${options.maxCost} reached ($${spent.toFixed(4)} recorded): stopped after ${result.episodes.length} of ${total} episodes, no summary${resume}\n`);
+function reportStopped(
+  result: ExperimentResult,
+  total: number,
+  spent: number,
+  options: RunOptions,
+): void {
+  const resume =
+    options.out === undefined
+      ? ''
+      : `; continue with the same command plus --resume (and a higher --max-cost)`;
+  process.stderr.write(
+    `tooltime: --max-cost ${options.maxCost} reached ($${spent.toFixed(4)} recorded): stopped after ${result.episodes.length} of ${total} episodes, no summary${resume}\n`,
+  );
   process.exitCode = EXIT_STOPPED;
 }
 
 /** Each instance's tags, with `tasks` (its number of tasks) unless it has such a tag. */
-export function instanceTags(instances: readonly ExperimentInstance[]): Record<string, Record<string, string>> {
+export function instanceTags(
+  instances: readonly ExperimentInstance[],
+): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
-  for (const { scenario } of instances) out[scenario.id] = { ...scenario.tags, tasks: scenario.tags['tasks'] ?? String(scenario.tasks.length) };
+  for (const { scenario } of instances)
+    out[scenario.id] = {
+      ...scenario.tags,
+      tasks: scenario.tags['tasks'] ?? String(scenario.tasks.length),
+    };
   return out;
 }
 
 /** The run's tables in `format` (json: the summary document, with model usage when models ran). */
-function printRunTables(result: ExperimentResult, world: { seeds: readonly number[]; mode: Mode; delivery: Delivery }, by: readonly Breakdown[], format: TableFormat, models: boolean): void {
+function printRunTables(
+  result: ExperimentResult,
+  world: { seeds: readonly number[]; mode: Mode; delivery: Delivery },
+  by: readonly Breakdown[],
+  format: TableFormat,
+  models: boolean,
+): void {
   if (format === 'json') {
     const usage = models ? { usage: usageByAgent(result.episodes) } : {};
-    process.stdout.write(`${JSON.stringify({ ...summaryDocument(result, world, by), ...usage }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...summaryDocument(result, world, by), ...usage }, null, 2)}\n`,
+    );
     return;
   }
-  process.stdout.write(`${renderTables([summaryTableData(result.summaries), interleavingTableData(result.summaries), ...by.map(breakdownTableData)], format)}\n`);
+  process.stdout.write(
+    `${renderTables([summaryTableData(result.summaries), interleavingTableData(result.summaries), ...by.map(breakdownTableData)], format)}\n`,
+  );
   if (format !== 'text') return;
   const usage = formatUsage(result.episodes);
   if (usage !== '') process.stdout.write(`\n${usage}\n`);
@@ -266,42 +442,83 @@ function reportErrored(result: ExperimentResult): void {
   const errored = result.episodes.filter((e) => e.endReason === 'errored').length;
   if (errored === 0) return;
   const of = `${errored} of ${result.episodes.length} episode(s)`;
-  process.stderr.write(`tooltime: ${of} errored (their agent failed); their rows count them as failures\n`);
+  process.stderr.write(
+    `tooltime: ${of} errored (their agent failed); their rows count them as failures\n`,
+  );
   process.exitCode = EXIT_EPISODES_ERRORED;
 }
 
 /** `--record FILE` without `--out`: the run's one episode recorded there, as it goes (else null). */
-export function replayRecorder(options: Pick<RunOptions, 'record'>, mode: Mode, delivery: Delivery): ((key: EpisodeKey, scenario: Scenario) => EpisodeRecorder) | null {
+export function replayRecorder(
+  options: Pick<RunOptions, 'record'>,
+  mode: Mode,
+  delivery: Delivery,
+): ((key: EpisodeKey, scenario: Scenario) => EpisodeRecorder) | null {
   const record = options.record;
   if (record === undefined) return null;
-  return (key, scenario) => ReplayRecorder.open(record, { scenario, agent: key.agent, seed: key.seed, mode, delivery });
+  return (key, scenario) =>
+    ReplayRecorder.open(record, { scenario, agent: key.agent, seed: key.seed, mode, delivery });
 }
 
 export function registerRun(program: Command): void {
   const run = program
     .command('run')
-    .description('run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline and failure-mode agent)')
+    .description(
+      'run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline and failure-mode agent)',
+    )
     .argument('[scenarios...]', 'scenario files or suite folders')
-    .option('-a, --agent <spec...>', 'agent spec, repeatable (see tooltime agents), e.g. greedy-async:maxInFlight=2')
+    .option(
+      '-a, --agent <spec...>',
+      'agent spec, repeatable (see tooltime agents), e.g. greedy-async:maxInFlight=2',
+    )
     .option('--seed <n>', 'one seed (default 1)')
     .option('--seeds <a..b>', 'a range of seeds, inclusive')
     .option('--mode <mode>', 'async or sync', 'async')
     .option('--delivery <delivery>', 'push or poll (async mode)', 'push')
     .option('--sample <n>', 'run a fixed, documented sample of N instances')
-    .option('--out <dir>', 'write per-episode results (episodes.jsonl, as episodes finish), the summary (summary.json) and one replay per episode (replays/) into a new or empty directory')
-    .option('--force', "with --out: reuse a directory that is not empty, removing tooltime's files from it first (run.json, episodes.jsonl, summary.json, replays/*.ttr; nothing else)")
-    .option('--resume', 'continue the interrupted run in --out DIR (the same command): finished episodes are kept, the rest run')
-    .option('--dry-run', 'print the number of episodes and a cost estimate from --price, and run nothing')
-    .option('--max-cost <usd>', 'start no episode once the recorded model cost reaches USD (with --out: resumable with --resume)')
+    .option(
+      '--out <dir>',
+      'write per-episode results (episodes.jsonl, as episodes finish), the summary (summary.json) and one replay per episode (replays/) into a new or empty directory',
+    )
+    .option(
+      '--force',
+      "with --out: reuse a directory that is not empty, removing tooltime's files from it first (run.json, episodes.jsonl, summary.json, replays/*.ttr; nothing else)",
+    )
+    .option(
+      '--resume',
+      'continue the interrupted run in --out DIR (the same command): finished episodes are kept, the rest run',
+    )
+    .option(
+      '--dry-run',
+      'print the number of episodes and a cost estimate from --price, and run nothing',
+    )
+    .option(
+      '--max-cost <usd>',
+      'start no episode once the recorded model cost reaches USD (with --out: resumable with --resume)',
+    )
     .option('--instances <ids>', 'only these instance ids (comma-separated)')
-    .option('--tag <key=value>', "only instances whose tag KEY has VALUE (a compound value's parts each match; tasks=N: N tasks); repeatable", (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '--tag <key=value>',
+      "only instances whose tag KEY has VALUE (a compound value's parts each match; tasks=N: N tasks); repeatable",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--limit <n>', 'at most the first N instances (after --sample and the filters)')
     .option('--record <file>', 'record the (single) episode as a replay file')
-    .option('--json', 'print one machine-readable summary instead of the table (the shape of summary.json; --format json)')
+    .option(
+      '--json',
+      'print one machine-readable summary instead of the table (the shape of summary.json; --format json)',
+    )
     .option('--format <format>', 'the tables as md or csv, or json (as --json)')
-    .option('--by <key>', 'also a table per value of an instance tag (domain, pattern, mix...; tasks: number of tasks), kept in summary.json; repeatable', (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '--by <key>',
+      'also a table per value of an instance tag (domain, pattern, mix...; tasks: number of tasks), kept in summary.json; repeatable',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('-q, --quiet', 'no progress bar')
-    .option('--concurrency <n>', 'episodes run at once (useful for model agents, which wait on a network; default 1)');
+    .option(
+      '--concurrency <n>',
+      'episodes run at once (useful for model agents, which wait on a network; default 1)',
+    );
   addLlmOptions(run).action(async (paths: string[], options: RunOptions) => {
     await runCommand(paths, options);
   });

@@ -1,6 +1,9 @@
 /** `tooltime schema [--out FILE]`: prints (or writes) the scenario format's JSON Schema. */
 import type { Command } from 'commander';
-import { scenarioJsonSchemaText, writeScenarioJsonSchema } from '../../scenarios/spec/json-schema.js';
+import {
+  scenarioJsonSchemaText,
+  writeScenarioJsonSchema,
+} from '../../scenarios/spec/json-schema.js';
 import { UsageError } from '../errors.js';
 
 export function registerSchema(program: Command): void {
@@ -16,7 +19,9 @@ export function registerSchema(program: Command): void {
       try {
         writeScenarioJsonSchema(options.out);
       } catch (error) {
-        throw new UsageError(`cannot write ${options.out}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new UsageError(
+          `cannot write ${options.out}: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     });
 }

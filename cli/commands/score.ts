@@ -8,7 +8,12 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SCORING_VERSION } from '../../scenarios/scoring/index.js';
-import { fileSource, ReplayTruncatedError, rescoreSource, type ReplaySummary } from '../../replays/index.js';
+import {
+  fileSource,
+  ReplayTruncatedError,
+  rescoreSource,
+  type ReplaySummary,
+} from '../../replays/index.js';
 import { msText, pct, replayPaths, write, writeErr } from '../replay-files.js';
 import { table } from '../table.js';
 
@@ -24,7 +29,8 @@ async function scoreFile(file: string): Promise<ReplaySummary | CutFile> {
   try {
     return await rescoreSource(fileSource(file));
   } catch (error) {
-    if (error instanceof ReplayTruncatedError) return { file, complete: false, problem: error.problem };
+    if (error instanceof ReplayTruncatedError)
+      return { file, complete: false, problem: error.problem };
     throw error;
   }
 }
@@ -64,7 +70,8 @@ export function storedVersionNotes(args: readonly string[]): string[] {
       for (const line of readFileSync(candidate, 'utf8').split('\n')) {
         if (line.trim() === '') continue;
         try {
-          const v = (JSON.parse(line) as { score?: { scoringVersion?: unknown } }).score?.scoringVersion;
+          const v = (JSON.parse(line) as { score?: { scoringVersion?: unknown } }).score
+            ?.scoringVersion;
           versions.add(typeof v === 'number' ? v : 1);
         } catch {
           versions.add(Number.NaN);
@@ -73,7 +80,9 @@ export function storedVersionNotes(args: readonly string[]): string[] {
       const other = [...versions].filter((v) => v !== SCORING_VERSION);
       if (other.length > 0) {
         const named = other.map((v) => (Number.isNaN(v) ? 'unreadable' : String(v))).join(', ');
-        notes.push(`${candidate}: stored scores are of scoring version ${named}; the scores here are re-scored from the replays with version ${SCORING_VERSION} (do not mix the two)`);
+        notes.push(
+          `${candidate}: stored scores are of scoring version ${named}; the scores here are re-scored from the replays with version ${SCORING_VERSION} (do not mix the two)`,
+        );
       }
     }
   }
@@ -84,7 +93,10 @@ export function registerScore(program: Command): void {
   program
     .command('score')
     .description('re-score replays without re-running them')
-    .argument('<file...>', 'replay files, or directories of them (every .ttr file under each, in name order)')
+    .argument(
+      '<file...>',
+      'replay files, or directories of them (every .ttr file under each, in name order)',
+    )
     .option('--json', 'print the scores as JSON')
     .action(async (files: string[], options: { json?: boolean }) => {
       const scored: Array<ReplaySummary | CutFile> = [];
@@ -94,8 +106,32 @@ export function registerScore(program: Command): void {
         write(JSON.stringify(scored, null, 2));
         return;
       }
-      const rows = scored.map((s) => ('problem' in s ? [s.file, '-', '-', '-', '- (truncated)', '-', '-', '-', '-', '-', '0', '0'] : scoreRow(s)));
-      write(table(['file', 'scenario', 'agent', 'seed', 'end', 'success', 'tasks', 'precision', 'recall', 'makespan ms', 'calls', 'decisions'], rows));
-      for (const s of scored) if ('scoreError' in s && s.scoreError !== null) writeErr(`${s.file}: cannot score: ${s.scoreError}`);
+      const rows = scored.map((s) =>
+        'problem' in s
+          ? [s.file, '-', '-', '-', '- (truncated)', '-', '-', '-', '-', '-', '0', '0']
+          : scoreRow(s),
+      );
+      write(
+        table(
+          [
+            'file',
+            'scenario',
+            'agent',
+            'seed',
+            'end',
+            'success',
+            'tasks',
+            'precision',
+            'recall',
+            'makespan ms',
+            'calls',
+            'decisions',
+          ],
+          rows,
+        ),
+      );
+      for (const s of scored)
+        if ('scoreError' in s && s.scoreError !== null)
+          writeErr(`${s.file}: cannot score: ${s.scoreError}`);
     });
 }

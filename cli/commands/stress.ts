@@ -32,36 +32,67 @@ interface StressCliOptions {
 
 function positiveInt(name: string, raw: string, min = 1): number {
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${raw}"`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}, got "${raw}"`);
   return n;
 }
 
-export const encodeForStress: StressOptions['encode'] = (scenario, agent, seed, mode, delivery, events) => encodeReplay(makeHeader({ scenario, agent, seed, mode, delivery }), events, scenario);
+export const encodeForStress: StressOptions['encode'] = (
+  scenario,
+  agent,
+  seed,
+  mode,
+  delivery,
+  events,
+) => encodeReplay(makeHeader({ scenario, agent, seed, mode, delivery }), events, scenario);
 
 export function formatTally(report: StressReport, checks: readonly CheckName[]): string {
   return table(
     ['check', 'cases', 'events', 'definition'],
-    checks.map((c) => [c, String(report.tally[c].cases), String(report.tally[c].events), CHECK_DEFINITIONS[c]]),
+    checks.map((c) => [
+      c,
+      String(report.tally[c].cases),
+      String(report.tally[c].events),
+      CHECK_DEFINITIONS[c],
+    ]),
   );
 }
 
 /** The command that regenerates the failing case from fast-check's seed and path. */
-export function reproduceCommand(options: { agent: string; seed: number; path: string; checks: readonly CheckName[]; efficiencyFactor: number; starvationDecisions: number; mode: string; delivery: string; maxTasks: number; maxSteps: number }): string {
+export function reproduceCommand(options: {
+  agent: string;
+  seed: number;
+  path: string;
+  checks: readonly CheckName[];
+  efficiencyFactor: number;
+  starvationDecisions: number;
+  mode: string;
+  delivery: string;
+  maxTasks: number;
+  maxSteps: number;
+}): string {
   const checks = options.checks.map((c) => `--check ${c}`).join(' ');
   return `npx tooltime stress --agent '${options.agent}' --seed ${options.seed} --path '${options.path}' ${checks} --efficiency-factor ${options.efficiencyFactor} --starvation-decisions ${options.starvationDecisions} --mode ${options.mode} --delivery ${options.delivery} --max-tasks ${options.maxTasks} --max-steps ${options.maxSteps}`;
 }
 
 export async function stressCommand(options: StressCliOptions): Promise<number> {
   const checks = (options.check ?? [...CHECK_NAMES]).map((c) => {
-    if (!(CHECK_NAMES as readonly string[]).includes(c)) throw new UsageError(`unknown check "${c}" (known: ${CHECK_NAMES.join(', ')})`);
+    if (!(CHECK_NAMES as readonly string[]).includes(c))
+      throw new UsageError(`unknown check "${c}" (known: ${CHECK_NAMES.join(', ')})`);
     return c as CheckName;
   });
-  if (options.mode !== 'async' && options.mode !== 'sync') throw new UsageError(`--mode must be async or sync, got "${options.mode}"`);
-  if (options.delivery !== 'push' && options.delivery !== 'poll') throw new UsageError(`--delivery must be push or poll, got "${options.delivery}"`);
+  if (options.mode !== 'async' && options.mode !== 'sync')
+    throw new UsageError(`--mode must be async or sync, got "${options.mode}"`);
+  if (options.delivery !== 'push' && options.delivery !== 'poll')
+    throw new UsageError(`--delivery must be push or poll, got "${options.delivery}"`);
   const efficiencyFactor = Number(options.efficiencyFactor);
-  if (!(efficiencyFactor >= 1)) throw new UsageError(`--efficiency-factor must be a number >= 1, got "${options.efficiencyFactor}"`);
+  if (!(efficiencyFactor >= 1))
+    throw new UsageError(
+      `--efficiency-factor must be a number >= 1, got "${options.efficiencyFactor}"`,
+    );
   const seed = Number(options.seed);
-  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got "${options.seed}"`);
+  if (!Number.isSafeInteger(seed))
+    throw new UsageError(`--seed must be an integer, got "${options.seed}"`);
   const base = {
     agent: options.agent,
     runs: positiveInt('runs', options.runs),
@@ -69,19 +100,27 @@ export async function stressCommand(options: StressCliOptions): Promise<number> 
     checks,
     efficiencyFactor,
     starvationDecisions: positiveInt('starvation-decisions', options.starvationDecisions),
-    timeLimitMs: options.timeLimit === undefined ? null : positiveInt('time-limit', options.timeLimit) * 1000,
+    timeLimitMs:
+      options.timeLimit === undefined ? null : positiveInt('time-limit', options.timeLimit) * 1000,
     mode: options.mode as StressOptions['mode'],
     delivery: options.delivery as StressOptions['delivery'],
-    caseOptions: { maxTasks: positiveInt('max-tasks', options.maxTasks), maxSteps: positiveInt('max-steps', options.maxSteps) },
+    caseOptions: {
+      maxTasks: positiveInt('max-tasks', options.maxTasks),
+      maxSteps: positiveInt('max-steps', options.maxSteps),
+    },
     makeAgent: await agentMaker([options.agent]),
     encode: encodeForStress,
   };
   // Fail fast on a bad spec, before fast-check reports it as a property failure.
   base.makeAgent(options.agent);
-  const report = await runStress(options.path === undefined ? base : { ...base, path: options.path });
+  const report = await runStress(
+    options.path === undefined ? base : { ...base, path: options.path },
+  );
   const out = process.stdout;
   if (report.failure === null) {
-    out.write(`stress: ${report.agent}: ${report.cases} cases passed${report.interrupted ? ' (stopped by --time-limit)' : ''}\n\n`);
+    out.write(
+      `stress: ${report.agent}: ${report.cases} cases passed${report.interrupted ? ' (stopped by --time-limit)' : ''}\n\n`,
+    );
     out.write(`${formatTally(report, checks)}\n`);
     return 0;
   }
@@ -92,15 +131,34 @@ export async function stressCommand(options: StressCliOptions): Promise<number> 
   const commandFile = join(options.out, 'reproduce.sh');
   writeFileSync(scenarioFile, `${JSON.stringify(canonicalize(f.scenario), null, 2)}\n`);
   writeFileSync(replayFile, f.replay);
-  const command = reproduceCommand({ agent: report.agent, seed: f.fcSeed, path: f.fcPath, checks, efficiencyFactor, starvationDecisions: base.starvationDecisions, mode: options.mode, delivery: options.delivery, maxTasks: base.caseOptions.maxTasks, maxSteps: base.caseOptions.maxSteps });
+  const command = reproduceCommand({
+    agent: report.agent,
+    seed: f.fcSeed,
+    path: f.fcPath,
+    checks,
+    efficiencyFactor,
+    starvationDecisions: base.starvationDecisions,
+    mode: options.mode,
+    delivery: options.delivery,
+    maxTasks: base.caseOptions.maxTasks,
+    maxSteps: base.caseOptions.maxSteps,
+  });
   const rerun = `npx tooltime run ${scenarioFile} --agent '${report.agent}' --seed ${f.episodeSeed} --mode ${options.mode} --delivery ${options.delivery}`;
-  writeFileSync(commandFile, `#!/usr/bin/env sh\n# Regenerates and re-checks the minimal failing case:\n${command}\n# Runs the saved scenario alone:\n${rerun}\n# Inspects the saved replay:\nnpx tooltime replay inspect ${replayFile}\n`);
+  writeFileSync(
+    commandFile,
+    `#!/usr/bin/env sh\n# Regenerates and re-checks the minimal failing case:\n${command}\n# Runs the saved scenario alone:\n${rerun}\n# Inspects the saved replay:\nnpx tooltime replay inspect ${replayFile}\n`,
+  );
   const event = f.violation.eventIndex === null ? null : f.events[f.violation.eventIndex];
-  out.write(`stress: ${report.agent}: ${f.violation.check} violated after ${report.cases} cases (shrunk ${f.shrinks} times)\n`);
+  out.write(
+    `stress: ${report.agent}: ${f.violation.check} violated after ${report.cases} cases (shrunk ${f.shrinks} times)\n`,
+  );
   out.write(`  ${f.violation.check}: ${CHECK_DEFINITIONS[f.violation.check]}\n`);
   out.write(`  what happened: ${f.violation.message}\n`);
-  if (event !== undefined && event !== null) out.write(`  at event ${f.violation.eventIndex}: ${JSON.stringify(event)}\n`);
-  out.write(`  minimal case: ${f.size.tasks} task(s), ${f.size.steps} step(s), ${f.size.messages} message(s), ${f.size.tools} tool(s); episode seed ${f.episodeSeed}\n`);
+  if (event !== undefined && event !== null)
+    out.write(`  at event ${f.violation.eventIndex}: ${JSON.stringify(event)}\n`);
+  out.write(
+    `  minimal case: ${f.size.tasks} task(s), ${f.size.steps} step(s), ${f.size.messages} message(s), ${f.size.tools} tool(s); episode seed ${f.episodeSeed}\n`,
+  );
   out.write(`  wrote ${scenarioFile}, ${replayFile} and ${commandFile}\n`);
   out.write(`  reproduce: ${command}\n`);
   return 1;
@@ -109,13 +167,25 @@ export async function stressCommand(options: StressCliOptions): Promise<number> 
 export function registerStress(program: Command): void {
   program
     .command('stress')
-    .description('property-based stress test of a scheduling policy: random scenarios, invariant checks, shrinking to a minimal failing case')
-    .requiredOption('-a, --agent <spec>', 'the policy: a registered agent spec or a module ./my-policy.js[:key=value,...]')
+    .description(
+      'property-based stress test of a scheduling policy: random scenarios, invariant checks, shrinking to a minimal failing case',
+    )
+    .requiredOption(
+      '-a, --agent <spec>',
+      'the policy: a registered agent spec or a module ./my-policy.js[:key=value,...]',
+    )
     .option('--runs <n>', 'random cases to try', '200')
     .option('--seed <s>', 'fast-check seed (the same seed tries the same cases)', '1')
-    .option('--path <path>', "fast-check's path of a counterexample, to replay it (with its --seed)")
+    .option(
+      '--path <path>',
+      "fast-check's path of a counterexample, to replay it (with its --seed)",
+    )
     .option('--check <name...>', `invariants to check (default all): ${CHECK_NAMES.join(', ')}`)
-    .option('--out <dir>', 'where a failure writes scenario.json, replay.ttr and reproduce.sh', 'stress-failure')
+    .option(
+      '--out <dir>',
+      'where a failure writes scenario.json, replay.ttr and reproduce.sh',
+      'stress-failure',
+    )
     .option('--time-limit <s>', 'stop trying new cases after this many seconds')
     .option('--efficiency-factor <f>', 'largest allowed makespan / lower bound', '10')
     .option('--starvation-decisions <k>', 'decisions a ready step may be passed over', '25')
@@ -123,7 +193,10 @@ export function registerStress(program: Command): void {
     .option('--delivery <delivery>', 'push or poll', 'push')
     .option('--max-tasks <n>', 'most concurrent tasks per case', '6')
     .option('--max-steps <n>', 'most steps per task (deep chains: twice this)', '6')
-    .addHelpText('after', `\nChecks:\n${CHECK_NAMES.map((c) => `  ${c.padEnd(13)} ${CHECK_DEFINITIONS[c]}`).join('\n')}\n`)
+    .addHelpText(
+      'after',
+      `\nChecks:\n${CHECK_NAMES.map((c) => `  ${c.padEnd(13)} ${CHECK_DEFINITIONS[c]}`).join('\n')}\n`,
+    )
     .action(async (options: StressCliOptions) => {
       process.exitCode = await stressCommand(options);
     });

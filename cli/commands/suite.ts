@@ -3,14 +3,21 @@
  * with --check, exits 1 when a balance threshold fails.
  */
 import type { Command } from 'commander';
-import { formatSuiteStats, shippedSuiteDir, suiteStats, SuiteStatsError } from '../../scenarios/suite/index.js';
+import {
+  formatSuiteStats,
+  shippedSuiteDir,
+  suiteStats,
+  SuiteStatsError,
+} from '../../scenarios/suite/index.js';
 import { EXIT_BAD_INPUT, UsageError } from '../errors.js';
 
 export function registerSuite(program: Command): void {
   const suite = program.command('suite').description('work with instance suites');
   suite
     .command('stats')
-    .description('counts by domain, domain pair, task count, pattern, steps, latency variant and operator, with balance figures')
+    .description(
+      'counts by domain, domain pair, task count, pattern, steps, latency variant and operator, with balance figures',
+    )
     .argument('[dir]', 'suite folder (default: the shipped asynctool suite)')
     .option('--check', 'exit 1 when a balance threshold fails')
     .action((dir: string | undefined, options: { check?: boolean }) => {

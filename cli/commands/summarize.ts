@@ -8,7 +8,14 @@ import type { Delivery, Mode } from '../../scenarios/protocol.js';
 import { UsageError } from '../errors.js';
 import { readRun, summariesOf, type RunRead } from '../run-read.js';
 import { summaryDocument } from '../run-output.js';
-import { breakdowns, breakdownTableData, interleavingTableData, parseFormat, renderTables, summaryTableData } from '../tables.js';
+import {
+  breakdowns,
+  breakdownTableData,
+  interleavingTableData,
+  parseFormat,
+  renderTables,
+  summaryTableData,
+} from '../tables.js';
 import { episodeKeyId } from '../resume.js';
 
 export interface SummarizeOptions {
@@ -18,49 +25,84 @@ export interface SummarizeOptions {
 }
 
 /** The runs as one: the same mode and delivery, no episode twice. */
-export function mergeRuns(runs: readonly RunRead[]): { episodes: RunRead['episodes']; mode: Mode; delivery: Delivery; tags: Record<string, Readonly<Record<string, string>>>; by: string[] } {
+export function mergeRuns(runs: readonly RunRead[]): {
+  episodes: RunRead['episodes'];
+  mode: Mode;
+  delivery: Delivery;
+  tags: Record<string, Readonly<Record<string, string>>>;
+  by: string[];
+} {
   const first = runs[0]!.manifest;
   const seen = new Map<string, string>();
   const tags: Record<string, Readonly<Record<string, string>>> = {};
   for (const run of runs) {
     const m = run.manifest;
-    if (m.mode !== first.mode || m.delivery !== first.delivery) throw new UsageError(`${run.dir} ran in ${m.mode}/${m.delivery}, ${runs[0]!.dir} in ${first.mode}/${first.delivery}: summarize merges runs of one world only`);
+    if (m.mode !== first.mode || m.delivery !== first.delivery)
+      throw new UsageError(
+        `${run.dir} ran in ${m.mode}/${m.delivery}, ${runs[0]!.dir} in ${first.mode}/${first.delivery}: summarize merges runs of one world only`,
+      );
     for (const e of run.episodes) {
       const id = episodeKeyId(e);
       const other = seen.get(id);
-      if (other !== undefined) throw new UsageError(`episode ${e.instance} / ${e.agent} / seed ${e.seed} is in ${other} and in ${run.dir}: merge runs of different agents, instances or seeds`);
+      if (other !== undefined)
+        throw new UsageError(
+          `episode ${e.instance} / ${e.agent} / seed ${e.seed} is in ${other} and in ${run.dir}: merge runs of different agents, instances or seeds`,
+        );
       seen.set(id, run.dir);
     }
     Object.assign(tags, m.instanceTags ?? {});
   }
   const by = [...new Set(runs.flatMap((r) => r.manifest.by ?? []))];
-  return { episodes: runs.flatMap((r) => r.episodes), mode: first.mode, delivery: first.delivery, tags, by };
+  return {
+    episodes: runs.flatMap((r) => r.episodes),
+    mode: first.mode,
+    delivery: first.delivery,
+    tags,
+    by,
+  };
 }
 
-export async function summarizeCommand(dirs: readonly string[], options: SummarizeOptions): Promise<void> {
+export async function summarizeCommand(
+  dirs: readonly string[],
+  options: SummarizeOptions,
+): Promise<void> {
   const format = parseFormat(options.format ?? 'text');
   const runs: RunRead[] = [];
   for (const dir of dirs) runs.push(await readRun(dir, options.rescore === true));
   const merged = mergeRuns(runs);
-  if (merged.episodes.length === 0) throw new UsageError(`${dirs.join(' ')}: no finished episode to summarize`);
+  if (merged.episodes.length === 0)
+    throw new UsageError(`${dirs.join(' ')}: no finished episode to summarize`);
   const summaries = summariesOf(merged.episodes);
   const by = breakdowns(merged.episodes, (id) => merged.tags[id], options.by ?? merged.by);
   const result = { episodes: merged.episodes, summaries };
   if (format === 'json') {
-    process.stdout.write(`${JSON.stringify(summaryDocument(result, { mode: merged.mode, delivery: merged.delivery }, by), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(summaryDocument(result, { mode: merged.mode, delivery: merged.delivery }, by), null, 2)}\n`,
+    );
     return;
   }
-  process.stdout.write(`${renderTables([summaryTableData(summaries), interleavingTableData(summaries), ...by.map(breakdownTableData)], format)}\n`);
+  process.stdout.write(
+    `${renderTables([summaryTableData(summaries), interleavingTableData(summaries), ...by.map(breakdownTableData)], format)}\n`,
+  );
 }
 
 export function registerSummarize(program: Command): void {
   program
     .command('summarize')
-    .description("rebuild a run's tables from its directory (several: merged, e.g. runs of different agents over the same instances)")
+    .description(
+      "rebuild a run's tables from its directory (several: merged, e.g. runs of different agents over the same instances)",
+    )
     .argument('<dirs...>', 'run directories (tooltime run --out DIR)')
-    .option('--by <key>', "a table per value of an instance tag (default: the run's own --by); repeatable", (v: string, prev: string[] = []) => [...prev, v])
-    .option('--format <format>', 'md, csv or json (summary.json\'s shape) instead of text tables')
-    .option('--rescore', 'episodes scored by another scoring version: re-score them from their replays (else refused)')
+    .option(
+      '--by <key>',
+      "a table per value of an instance tag (default: the run's own --by); repeatable",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--format <format>', "md, csv or json (summary.json's shape) instead of text tables")
+    .option(
+      '--rescore',
+      'episodes scored by another scoring version: re-score them from their replays (else refused)',
+    )
     .action(async (dirs: string[], options: SummarizeOptions) => {
       await summarizeCommand(dirs, options);
     });

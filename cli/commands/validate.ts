@@ -9,12 +9,16 @@ import { formatProblem, ScenarioError, validateScenario } from '../../scenarios/
 import { EXIT_BAD_INPUT, UsageError } from '../errors.js';
 
 /** Validates each file; returns the report lines, and whether all were valid. */
-export function validateFiles(paths: readonly string[]): { ok: boolean; lines: Array<{ stream: 'stdout' | 'stderr'; text: string }> } {
+export function validateFiles(paths: readonly string[]): {
+  ok: boolean;
+  lines: Array<{ stream: 'stdout' | 'stderr'; text: string }>;
+} {
   const lines: Array<{ stream: 'stdout' | 'stderr'; text: string }> = [];
   let ok = true;
   const fail = (error: ScenarioError): void => {
     ok = false;
-    for (const p of error.problems) lines.push({ stream: 'stderr', text: formatProblem(error.file, p) });
+    for (const p of error.problems)
+      lines.push({ stream: 'stderr', text: formatProblem(error.file, p) });
   };
   for (const path of paths) {
     let files: string[];
@@ -28,7 +32,11 @@ export function validateFiles(paths: readonly string[]): { ok: boolean; lines: A
       throw error;
     }
     if (files.length === 0) {
-      fail(new ScenarioError(path, [{ path: '', message: 'no scenario files (*.json) in this folder' }]));
+      fail(
+        new ScenarioError(path, [
+          { path: '', message: 'no scenario files (*.json) in this folder' },
+        ]),
+      );
       continue;
     }
     for (const file of files) {
@@ -53,12 +61,14 @@ export function validateFiles(paths: readonly string[]): { ok: boolean; lines: A
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check scenario files (folders: every *.json in them); prints FILE: ok, or FILE: PATH: PROBLEM lines')
+    .description(
+      'check scenario files (folders: every *.json in them); prints FILE: ok, or FILE: PATH: PROBLEM lines',
+    )
     .argument('<file...>', 'scenario files or folders')
     .action((files: string[]) => {
       const { ok, lines } = validateFiles(files);
-      for (const line of lines) (line.stream === 'stdout' ? process.stdout : process.stderr).write(`${line.text}\n`);
+      for (const line of lines)
+        (line.stream === 'stdout' ? process.stdout : process.stderr).write(`${line.text}\n`);
       if (!ok) process.exitCode = EXIT_BAD_INPUT;
     });
-
 }

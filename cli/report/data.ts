@@ -98,27 +98,62 @@ function priceTable(manifest: unknown): PriceTable | null {
 }
 
 /** USD per model turn, by decision number (only when the run had a price for the model). */
-function turnCosts(events: readonly EpisodeEvent[], prices: PriceTable | null): Record<number, number> {
+function turnCosts(
+  events: readonly EpisodeEvent[],
+  prices: PriceTable | null,
+): Record<number, number> {
   const costs: Record<number, number> = {};
   let model: string | null = null;
   for (const e of events) {
     if (e.type !== 'decision_ended' || e.note === null || typeof e.note !== 'object') continue;
-    const note = e.note as { config?: { model?: string } | null; usage?: { promptTokens: number; completionTokens: number } };
+    const note = e.note as {
+      config?: { model?: string } | null;
+      usage?: { promptTokens: number; completionTokens: number };
+    };
     model = note.config?.model ?? model;
-    const cost = model === null || note.usage === undefined ? null : costUsd(priceFor(prices, model), note.usage.promptTokens, note.usage.completionTokens);
+    const cost =
+      model === null || note.usage === undefined
+        ? null
+        : costUsd(priceFor(prices, model), note.usage.promptTokens, note.usage.completionTokens);
     if (cost !== null) costs[e.decision] = cost;
   }
   return costs;
 }
 
 /** The episode's detail: what the timeline and the transcript draw, nothing the page ignores. */
-function detailOf(line: Json, file: string, prices: PriceTable | null): { row: Partial<EpisodeRow>; detail: unknown } {
+function detailOf(
+  line: Json,
+  file: string,
+  prices: PriceTable | null,
+): { row: Partial<EpisodeRow>; detail: unknown } {
   const replay = readReplayFile(file);
   const scenario = replay.scenario;
-  const tasks = scenario.tasks.map((t) => ({ id: t.id, arrivalMs: t.arrivalMs, message: t.message, steps: t.steps.map((s) => ({ id: s.id, tool: s.tool, after: s.after })) }));
+  const tasks = scenario.tasks.map((t) => ({
+    id: t.id,
+    arrivalMs: t.arrivalMs,
+    message: t.message,
+    steps: t.steps.map((s) => ({ id: s.id, tool: s.tool, after: s.after })),
+  }));
   const model = replay.events.some((e) => e.type === 'decision_ended' && e.note !== null);
-  const detail = { scenario: scenario.id, agent: replay.header.agent, seed: replay.header.seed, world: replay.header.world, tasks, events: replay.events, score: line['score'] ?? null, complete: replay.complete, costs: turnCosts(replay.events, prices) };
-  return { row: { tasks: tasks.length, domains: domainsOf(scenario.tags as Record<string, string> | undefined), model }, detail };
+  const detail = {
+    scenario: scenario.id,
+    agent: replay.header.agent,
+    seed: replay.header.seed,
+    world: replay.header.world,
+    tasks,
+    events: replay.events,
+    score: line['score'] ?? null,
+    complete: replay.complete,
+    costs: turnCosts(replay.events, prices),
+  };
+  return {
+    row: {
+      tasks: tasks.length,
+      domains: domainsOf(scenario.tags as Record<string, string> | undefined),
+      model,
+    },
+    detail,
+  };
 }
 
 function episodeRow(run: number, line: Json, extra: Partial<EpisodeRow>): EpisodeRow {
@@ -147,7 +182,11 @@ function episodeRow(run: number, line: Json, extra: Partial<EpisodeRow>): Episod
 }
 
 /** Success per (agent, group); an episode counts in each group `groups` gives it. */
-export function shares(episodes: readonly EpisodeRow[], series: (e: EpisodeRow) => string, groups: (e: EpisodeRow) => readonly string[]): Share[] {
+export function shares(
+  episodes: readonly EpisodeRow[],
+  series: (e: EpisodeRow) => string,
+  groups: (e: EpisodeRow) => readonly string[],
+): Share[] {
   const acc = new Map<string, { agent: string; group: string; n: number; successes: number }>();
   for (const e of episodes) {
     if (e.success === null) continue;
@@ -160,7 +199,11 @@ export function shares(episodes: readonly EpisodeRow[], series: (e: EpisodeRow) 
       acc.set(key, a);
     }
   }
-  return [...acc.values()].map((a) => ({ ...a, mean: a.successes / a.n, ...wilson(a.successes, a.n) }));
+  return [...acc.values()].map((a) => ({
+    ...a,
+    mean: a.successes / a.n,
+    ...wilson(a.successes, a.n),
+  }));
 }
 
 /** Reads run directories; one line naming the file for anything missing or unreadable. */
@@ -170,13 +213,18 @@ export function collectReport(dirs: readonly string[]): ReportData {
   const details: string[] = [];
   dirs.forEach((dir, run) => {
     for (const f of [RUN_FILE, EPISODES_FILE, SUMMARY_FILE]) {
-      if (!existsSync(join(dir, f))) throw new UsageError(`${join(dir, f)}: missing (not a finished run directory)`);
+      if (!existsSync(join(dir, f)))
+        throw new UsageError(`${join(dir, f)}: missing (not a finished run directory)`);
     }
     const manifest = readJson(join(dir, RUN_FILE));
     const prices = priceTable(manifest);
     // summary.json is the run's summary document; the leaderboard reads its per-agent list.
     const document = readJson(join(dir, SUMMARY_FILE)) as { agents?: unknown } | unknown[];
-    runs.push({ dir, manifest, summary: Array.isArray(document) ? document : (document?.agents ?? []) });
+    runs.push({
+      dir,
+      manifest,
+      summary: Array.isArray(document) ? document : (document?.agents ?? []),
+    });
     const lines = readFileSync(join(dir, EPISODES_FILE), 'utf8').split('\n');
     lines.forEach((text, i) => {
       if (text.trim() === '') return;
@@ -193,7 +241,10 @@ export function collectReport(dirs: readonly string[]): ReportData {
   });
   // Runs of one agent in both modes are different series: named with their mode, never merged.
   const modes = new Set(episodes.map((e) => e.mode));
-  const series = modes.size > 1 ? (e: EpisodeRow): string => `${e.agent} [${e.mode}]` : (e: EpisodeRow): string => e.agent;
+  const series =
+    modes.size > 1
+      ? (e: EpisodeRow): string => `${e.agent} [${e.mode}]`
+      : (e: EpisodeRow): string => e.agent;
   const byDomain = shares(episodes, series, (e) => e.domains);
   const byTasks = shares(episodes, series, (e) => [String(e.tasks)]);
   return { runs, byDomain, byTasks, episodes, details };

@@ -10,7 +10,12 @@ import { fileURLToPath } from 'node:url';
 import type { ReportData } from './data.js';
 
 /** The package root: dist/cli/report/html.js and cli/report/html.ts both sit three levels down. */
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', existsSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json')) ? '' : '..');
+const ROOT = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  existsSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json')) ? '' : '..',
+);
 
 /** The browser build of a package whose "exports" hide its build/ folder: found from its main entry. */
 function browserBuild(name: string, file: string): string {
@@ -65,7 +70,11 @@ svg.timeline { font: 10px system-ui, sans-serif; background: #fff; }
 `;
 
 export function reportHtml(data: ReportData, title: string): string {
-  const libs = [browserBuild('vega', 'vega.min.js'), browserBuild('vega-lite', 'vega-lite.min.js'), browserBuild('vega-embed', 'vega-embed.min.js')];
+  const libs = [
+    browserBuild('vega', 'vega.min.js'),
+    browserBuild('vega-lite', 'vega-lite.min.js'),
+    browserBuild('vega-embed', 'vega-embed.min.js'),
+  ];
   const page = readFileSync(join(ROOT, 'cli', 'report', 'page.js'), 'utf8');
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const escape = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);

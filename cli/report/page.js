@@ -17,28 +17,60 @@
   const el = (tag, attrs, ...kids) => {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === 'class') node.className = v; else if (k.startsWith('on')) node.addEventListener(k.slice(2), v); else node.setAttribute(k, v);
+      if (k === 'class') node.className = v;
+      else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
     }
-    for (const kid of kids) if (kid !== null && kid !== undefined) node.append(kid instanceof Node ? kid : String(kid));
+    for (const kid of kids)
+      if (kid !== null && kid !== undefined) node.append(kid instanceof Node ? kid : String(kid));
     return node;
   };
-  const fmt = (v, kind) => (v === null || v === undefined ? '-' : kind === 'pct' ? (100 * v).toFixed(1) + '%' : v.toFixed(2));
+  const fmt = (v, kind) =>
+    v === null || v === undefined
+      ? '-'
+      : kind === 'pct'
+        ? (100 * v).toFixed(1) + '%'
+        : v.toFixed(2);
   const ms = (us) => (us / 1000).toFixed(us < 10000 ? 1 : 0) + ' ms';
 
   function leaderboard() {
     const box = document.getElementById('leaderboard');
     DATA.runs.forEach((run, r) => {
       const m = run.manifest || {};
-      box.append(el('h3', {}, `${run.dir} — ${m.mode || ''} ${m.delivery || ''}, ${m.instances ?? '?'} instances, seeds ${m.seeds ? m.seeds.from + '..' + m.seeds.to : '?'}`));
-      const head = el('tr', {}, el('th', {}, 'agent'), el('th', {}, 'episodes'), ...METRICS.map(([, label]) => el('th', {}, label)));
+      box.append(
+        el(
+          'h3',
+          {},
+          `${run.dir} — ${m.mode || ''} ${m.delivery || ''}, ${m.instances ?? '?'} instances, seeds ${m.seeds ? m.seeds.from + '..' + m.seeds.to : '?'}`,
+        ),
+      );
+      const head = el(
+        'tr',
+        {},
+        el('th', {}, 'agent'),
+        el('th', {}, 'episodes'),
+        ...METRICS.map(([, label]) => el('th', {}, label)),
+      );
       const table = el('table', { class: 'board', 'data-run': r }, el('thead', {}, head));
       const body = el('tbody');
       for (const { agent, summary } of run.summary) {
         const row = el('tr', {}, el('td', {}, agent), el('td', {}, summary.episodes));
         for (const [key, , kind] of METRICS) {
           const s = summary.metrics[key];
-          const cell = el('td', { class: 'metric', 'data-agent': agent, 'data-metric': key, 'data-value': s && s.mean !== null ? String(s.mean) : '' }, fmt(s && s.mean, kind));
-          if (s && s.low !== null && s.high !== null) cell.append(el('span', { class: 'ci' }, ` [${fmt(s.low, kind)}, ${fmt(s.high, kind)}]`));
+          const cell = el(
+            'td',
+            {
+              class: 'metric',
+              'data-agent': agent,
+              'data-metric': key,
+              'data-value': s && s.mean !== null ? String(s.mean) : '',
+            },
+            fmt(s && s.mean, kind),
+          );
+          if (s && s.low !== null && s.high !== null)
+            cell.append(
+              el('span', { class: 'ci' }, ` [${fmt(s.low, kind)}, ${fmt(s.high, kind)}]`),
+            );
           row.append(cell);
         }
         body.append(row);
@@ -49,16 +81,48 @@
   }
 
   function breakdownTable(title, rows) {
-    const groups = [...new Set(rows.map((r) => r.group))].sort((a, b) => (isNaN(a) ? a.localeCompare(b) : a - b));
+    const groups = [...new Set(rows.map((r) => r.group))].sort((a, b) =>
+      isNaN(a) ? a.localeCompare(b) : a - b,
+    );
     const agents = [...new Set(rows.map((r) => r.agent))];
     const at = new Map(rows.map((r) => [r.agent + '\u0000' + r.group, r]));
-    const table = el('table', { class: 'board' }, el('thead', {}, el('tr', {}, el('th', {}, 'agent'), ...groups.map((g) => el('th', {}, g)))));
+    const table = el(
+      'table',
+      { class: 'board' },
+      el('thead', {}, el('tr', {}, el('th', {}, 'agent'), ...groups.map((g) => el('th', {}, g)))),
+    );
     const body = el('tbody');
     for (const a of agents) {
-      body.append(el('tr', {}, el('td', {}, a), ...groups.map((g) => {
-        const r = at.get(a + '\u0000' + g);
-        return el('td', r ? { class: 'share', 'data-agent': a, 'data-group': g, 'data-value': String(r.success), 'data-n': String(r.n) } : {}, r ? fmt(r.success, 'pct') : '-', r ? el('span', { class: 'ci' }, ` [${fmt(r.low, 'pct')}, ${fmt(r.high, 'pct')}] n=${r.n}`) : null);
-      })));
+      body.append(
+        el(
+          'tr',
+          {},
+          el('td', {}, a),
+          ...groups.map((g) => {
+            const r = at.get(a + '\u0000' + g);
+            return el(
+              'td',
+              r
+                ? {
+                    class: 'share',
+                    'data-agent': a,
+                    'data-group': g,
+                    'data-value': String(r.success),
+                    'data-n': String(r.n),
+                  }
+                : {},
+              r ? fmt(r.success, 'pct') : '-',
+              r
+                ? el(
+                    'span',
+                    { class: 'ci' },
+                    ` [${fmt(r.low, 'pct')}, ${fmt(r.high, 'pct')}] n=${r.n}`,
+                  )
+                : null,
+            );
+          }),
+        ),
+      );
     }
     table.append(body);
     return el('div', { class: 'breakdown' }, el('h3', {}, title), table);
@@ -67,8 +131,11 @@
   function plot(id, spec) {
     const box = el('div', { class: 'plot', id });
     document.getElementById('plots').append(box);
-    vegaEmbed(box, Object.assign({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json' }, spec), { actions: false, renderer: 'svg' })
-      .catch((e) => console.error('plot ' + id + ': ' + e.message));
+    vegaEmbed(
+      box,
+      Object.assign({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json' }, spec),
+      { actions: false, renderer: 'svg' },
+    ).catch((e) => console.error('plot ' + id + ': ' + e.message));
   }
 
   function plots(byDomain, byTasks) {
@@ -78,32 +145,116 @@
       for (const { agent, summary } of run.summary) {
         const m = summary.metrics;
         const mode = (run.manifest || {}).mode || '?';
-        points.push({ agent, mode, series: severalModes ? `${agent} [${mode}]` : agent, success: m.taskSuccess.mean, low: m.taskSuccess.low, high: m.taskSuccess.high, efficiency: m.successWeightedBoundRatio.mean });
+        points.push({
+          agent,
+          mode,
+          series: severalModes ? `${agent} [${mode}]` : agent,
+          success: m.taskSuccess.mean,
+          low: m.taskSuccess.low,
+          high: m.taskSuccess.high,
+          efficiency: m.successWeightedBoundRatio.mean,
+        });
       }
     });
     plot('plot-scatter', {
-      title: 'success vs efficiency (success-weighted bound/makespan)', width: 360, height: 260, data: { values: points },
+      title: 'success vs efficiency (success-weighted bound/makespan)',
+      width: 360,
+      height: 260,
+      data: { values: points },
       layer: [
-        { mark: { type: 'rule' }, encoding: { x: { field: 'efficiency', type: 'quantitative' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color: { field: 'series' } } },
-        { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'efficiency', type: 'quantitative', title: 'bound/makespan (success-weighted)' }, y: { field: 'success', type: 'quantitative', title: 'task success', axis: { format: '%' } }, color: { field: 'series', type: 'nominal', title: 'agent' }, tooltip: [{ field: 'series', title: 'agent' }, { field: 'success', format: '.1%' }, { field: 'efficiency', format: '.2f' }] } },
+        {
+          mark: { type: 'rule' },
+          encoding: {
+            x: { field: 'efficiency', type: 'quantitative' },
+            y: { field: 'low', type: 'quantitative' },
+            y2: { field: 'high' },
+            color: { field: 'series' },
+          },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 80 },
+          encoding: {
+            x: {
+              field: 'efficiency',
+              type: 'quantitative',
+              title: 'bound/makespan (success-weighted)',
+            },
+            y: {
+              field: 'success',
+              type: 'quantitative',
+              title: 'task success',
+              axis: { format: '%' },
+            },
+            color: { field: 'series', type: 'nominal', title: 'agent' },
+            tooltip: [
+              { field: 'series', title: 'agent' },
+              { field: 'success', format: '.1%' },
+              { field: 'efficiency', format: '.2f' },
+            ],
+          },
+        },
       ],
     });
     const agents = new Set(points.map((p) => p.series)).size;
     // Wide enough for every (group, agent) bar to stay visible.
-    const bars = (id, title, values, x) => plot(id, {
-      title, width: Math.min(1100, Math.max(360, new Set(values.map((v) => v.group)).size * agents * 6)), height: 220, data: { values },
-      mark: 'bar',
-      encoding: { x: { field: 'group', type: x, title: null }, xOffset: { field: 'agent' }, y: { field: 'success', type: 'quantitative', title: 'task success', axis: { format: '%' } }, color: { field: 'agent', type: 'nominal' }, tooltip: [{ field: 'agent' }, { field: 'group' }, { field: 'success', format: '.1%' }, { field: 'n' }] },
-    });
+    const bars = (id, title, values, x) =>
+      plot(id, {
+        title,
+        width: Math.min(1100, Math.max(360, new Set(values.map((v) => v.group)).size * agents * 6)),
+        height: 220,
+        data: { values },
+        mark: 'bar',
+        encoding: {
+          x: { field: 'group', type: x, title: null },
+          xOffset: { field: 'agent' },
+          y: {
+            field: 'success',
+            type: 'quantitative',
+            title: 'task success',
+            axis: { format: '%' },
+          },
+          color: { field: 'agent', type: 'nominal' },
+          tooltip: [
+            { field: 'agent' },
+            { field: 'group' },
+            { field: 'success', format: '.1%' },
+            { field: 'n' },
+          ],
+        },
+      });
     bars('plot-domain', 'success by domain', byDomain, 'nominal');
     bars('plot-tasks', 'success by number of tasks', byTasks, 'ordinal');
     const modes = new Set(points.map((p) => p.mode));
     if (modes.has('sync') && modes.has('async')) {
       plot('plot-mode', {
-        title: 'sync vs async', width: 360, height: 220, data: { values: points },
+        title: 'sync vs async',
+        width: 360,
+        height: 220,
+        data: { values: points },
         layer: [
-          { mark: 'bar', encoding: { x: { field: 'agent', type: 'nominal' }, xOffset: { field: 'mode' }, y: { field: 'success', type: 'quantitative', title: 'task success (95% interval)', axis: { format: '%' } }, color: { field: 'mode', type: 'nominal' } } },
-          { mark: 'rule', encoding: { x: { field: 'agent', type: 'nominal' }, xOffset: { field: 'mode' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
+          {
+            mark: 'bar',
+            encoding: {
+              x: { field: 'agent', type: 'nominal' },
+              xOffset: { field: 'mode' },
+              y: {
+                field: 'success',
+                type: 'quantitative',
+                title: 'task success (95% interval)',
+                axis: { format: '%' },
+              },
+              color: { field: 'mode', type: 'nominal' },
+            },
+          },
+          {
+            mark: 'rule',
+            encoding: {
+              x: { field: 'agent', type: 'nominal' },
+              xOffset: { field: 'mode' },
+              y: { field: 'low', type: 'quantitative' },
+              y2: { field: 'high' },
+            },
+          },
         ],
       });
     }
@@ -115,16 +266,48 @@
   let filtered = DATA.episodes.map((_, i) => i);
   function episodeList() {
     const box = document.getElementById('episodes');
-    const input = el('input', { id: 'filter', placeholder: 'filter: agent, instance, seed, "fail", "violation", "model"', size: 60 });
-    const table = el('table', { class: 'board', id: 'episode-table' }, el('thead', {}, el('tr', {}, ...['agent', 'instance', 'seed', 'mode', 'tasks', 'success', 'violations', 'invalid', 'calls', 'makespan', 'end'].map((h) => el('th', {}, h)))), el('tbody'));
+    const input = el('input', {
+      id: 'filter',
+      placeholder: 'filter: agent, instance, seed, "fail", "violation", "model"',
+      size: 60,
+    });
+    const table = el(
+      'table',
+      { class: 'board', id: 'episode-table' },
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ...[
+            'agent',
+            'instance',
+            'seed',
+            'mode',
+            'tasks',
+            'success',
+            'violations',
+            'invalid',
+            'calls',
+            'makespan',
+            'end',
+          ].map((h) => el('th', {}, h)),
+        ),
+      ),
+      el('tbody'),
+    );
     const more = el('button', { id: 'more', onclick: () => drawRows() }, 'more');
     input.addEventListener('input', () => {
       const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
       filtered = DATA.episodes.flatMap((e, i) => {
-        const text = `${e.agent} ${e.instance} seed${e.seed} ${e.seed} ${e.mode} ${e.success === 1 ? 'ok' : 'fail'} ${e.violations > 0 ? 'violation' : ''} ${e.model ? 'model' : ''}`.toLowerCase();
+        const text =
+          `${e.agent} ${e.instance} seed${e.seed} ${e.seed} ${e.mode} ${e.success === 1 ? 'ok' : 'fail'} ${e.violations > 0 ? 'violation' : ''} ${e.model ? 'model' : ''}`.toLowerCase();
         return words.every((w) => text.includes(w)) ? [i] : [];
       });
-      table.tBodies[0].replaceChildren(); shown = 0; drawRows();
+      table.tBodies[0].replaceChildren();
+      shown = 0;
+      drawRows();
     });
     box.append(input, el('span', { id: 'count' }), el('div', { id: 'episode-list' }, table, more));
     drawRows();
@@ -133,10 +316,25 @@
     const body = document.querySelector('#episode-table tbody');
     for (const i of filtered.slice(shown, shown + PAGE)) {
       const e = DATA.episodes[i];
-      const row = el('tr', { class: 'ep' + (e.success === 1 ? '' : ' fail'), 'data-episode': i, onclick: () => openEpisode(i) },
-        el('td', {}, e.agent), el('td', {}, e.instance), el('td', {}, e.seed), el('td', {}, e.mode), el('td', {}, e.tasks),
-        el('td', {}, e.success === null ? '-' : e.success === 1 ? 'yes' : 'no'), el('td', {}, e.violations || ''), el('td', {}, e.invalid || ''),
-        el('td', {}, e.calls), el('td', {}, ms(e.makespanUs)), el('td', {}, e.endReason));
+      const row = el(
+        'tr',
+        {
+          class: 'ep' + (e.success === 1 ? '' : ' fail'),
+          'data-episode': i,
+          onclick: () => openEpisode(i),
+        },
+        el('td', {}, e.agent),
+        el('td', {}, e.instance),
+        el('td', {}, e.seed),
+        el('td', {}, e.mode),
+        el('td', {}, e.tasks),
+        el('td', {}, e.success === null ? '-' : e.success === 1 ? 'yes' : 'no'),
+        el('td', {}, e.violations || ''),
+        el('td', {}, e.invalid || ''),
+        el('td', {}, e.calls),
+        el('td', {}, ms(e.makespanUs)),
+        el('td', {}, e.endReason),
+      );
       body.append(row);
     }
     shown = Math.min(filtered.length, shown + PAGE);
@@ -159,27 +357,57 @@
     const sc = d.score;
     pane.replaceChildren(
       el('h2', {}, `${e.instance} — ${e.agent}, seed ${e.seed} (${e.mode}/${e.delivery})`),
-      el('p', {}, `end: ${e.endReason}; ${e.success === null ? 'not scored' : e.success === 1 ? 'succeeded' : 'failed'}; ${sc ? `${sc.tasksSucceeded}/${sc.tasksTotal} tasks, ${sc.steps.dependencyViolations} violations, ${sc.steps.invalidCalls} invalid, ${sc.steps.redundantCalls} redundant` : 'not scored'}; makespan ${ms(e.makespanUs)}`),
-      el('button', { onclick: () => { pane.replaceChildren(); location.hash = ''; } }, 'close'),
+      el(
+        'p',
+        {},
+        `end: ${e.endReason}; ${e.success === null ? 'not scored' : e.success === 1 ? 'succeeded' : 'failed'}; ${sc ? `${sc.tasksSucceeded}/${sc.tasksTotal} tasks, ${sc.steps.dependencyViolations} violations, ${sc.steps.invalidCalls} invalid, ${sc.steps.redundantCalls} redundant` : 'not scored'}; makespan ${ms(e.makespanUs)}`,
+      ),
+      el(
+        'button',
+        {
+          onclick: () => {
+            pane.replaceChildren();
+            location.hash = '';
+          },
+        },
+        'close',
+      ),
       timeline(d),
       legend(),
-      transcript(d));
+      transcript(d),
+    );
     pane.scrollIntoView();
   }
 
   function legend() {
-    return el('p', { class: 'legend' },
-      el('span', { class: 'k wait' }, ' '), ' waiting for a slot ', el('span', { class: 'k service' }, ' '), ' in service ',
-      el('span', { class: 'k deliver' }, ' '), ' completed → delivered ', el('span', { class: 'k think' }, ' '), ' think time ',
-      el('span', { class: 'k violation' }, ' '), ' dependency violation ', el('span', { class: 'k invalid' }, ' '), ' invalid / redundant / unmatched call ',
-      '▲ arrival, ◆ follow-up, ● answer (green right, red wrong)');
+    return el(
+      'p',
+      { class: 'legend' },
+      el('span', { class: 'k wait' }, ' '),
+      ' waiting for a slot ',
+      el('span', { class: 'k service' }, ' '),
+      ' in service ',
+      el('span', { class: 'k deliver' }, ' '),
+      ' completed → delivered ',
+      el('span', { class: 'k think' }, ' '),
+      ' think time ',
+      el('span', { class: 'k violation' }, ' '),
+      ' dependency violation ',
+      el('span', { class: 'k invalid' }, ' '),
+      ' invalid / redundant / unmatched call ',
+      '▲ arrival, ◆ follow-up, ● answer (green right, red wrong)',
+    );
   }
 
   const SVG = 'http://www.w3.org/2000/svg';
   const s = (tag, attrs, text) => {
     const node = document.createElementNS(SVG, tag);
     for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-    if (text !== undefined) { const t = document.createElementNS(SVG, 'title'); t.textContent = text; node.append(t); }
+    if (text !== undefined) {
+      const t = document.createElementNS(SVG, 'title');
+      t.textContent = text;
+      node.append(t);
+    }
     return node;
   };
 
@@ -187,7 +415,9 @@
   function glyph(cx, cy, cls, char, tip) {
     const t = s('text', { x: cx - 4, y: cy + 6, class: cls });
     t.append(char);
-    const title = document.createElementNS(SVG, 'title'); title.textContent = tip; t.append(title);
+    const title = document.createElementNS(SVG, 'title');
+    title.textContent = tip;
+    t.append(title);
     return t;
   }
 
@@ -196,11 +426,27 @@
     const calls = new Map();
     const verdicts = new Map((d.score ? d.score.calls : []).map((c) => [c.callId, c]));
     for (const ev of d.events) {
-      if (ev.type === 'call_issued') calls.set(ev.callId, { id: ev.callId, tool: ev.tool, task: ev.task, step: ev.step, invalid: ev.invalid, issued: ev.timeUs, started: null, completed: null, delivered: null, ok: null, score: verdicts.get(ev.callId) || null });
+      if (ev.type === 'call_issued')
+        calls.set(ev.callId, {
+          id: ev.callId,
+          tool: ev.tool,
+          task: ev.task,
+          step: ev.step,
+          invalid: ev.invalid,
+          issued: ev.timeUs,
+          started: null,
+          completed: null,
+          delivered: null,
+          ok: null,
+          score: verdicts.get(ev.callId) || null,
+        });
       const c = calls.get(ev.callId);
       if (!c) continue;
       if (ev.type === 'call_started') c.started = ev.timeUs;
-      if (ev.type === 'call_completed') { c.completed = ev.timeUs; c.ok = ev.ok; }
+      if (ev.type === 'call_completed') {
+        c.completed = ev.timeUs;
+        c.ok = ev.ok;
+      }
       if (ev.type === 'result_delivered') c.delivered = ev.timeUs;
     }
     return [...calls.values()];
@@ -218,49 +464,158 @@
       const lane = rows[laneOf(c.task)];
       const stop = c.delivered ?? c.completed ?? end;
       let r = lane.findIndex((last) => last <= c.issued);
-      if (r < 0) { r = lane.length; lane.push(0); }
-      lane[r] = stop; c.row = r;
+      if (r < 0) {
+        r = lane.length;
+        lane.push(0);
+      }
+      lane[r] = stop;
+      c.row = r;
     }
-    const ROW = 14, LEFT = 110, W = 1180, top = 34, RIGHT = 40;
+    const ROW = 14,
+      LEFT = 110,
+      W = 1180,
+      top = 34,
+      RIGHT = 40;
     const laneTop = [];
     let y = top + 26;
-    rows.forEach((r) => { laneTop.push(y); y += Math.max(1, r.length) * ROW + 10; });
+    rows.forEach((r) => {
+      laneTop.push(y);
+      y += Math.max(1, r.length) * ROW + 10;
+    });
     const x = (us) => LEFT + (us / end) * (W - LEFT - RIGHT);
-    const svg = s('svg', { width: W, height: y + 20, class: 'timeline', 'data-calls': calls.length });
+    const svg = s('svg', {
+      width: W,
+      height: y + 20,
+      class: 'timeline',
+      'data-calls': calls.length,
+    });
     for (let k = 0; k <= 10; k++) {
       const t = (end * k) / 10;
       svg.append(s('line', { x1: x(t), x2: x(t), y1: top - 6, y2: y, class: 'grid' }));
-      const label = s('text', { x: x(t), y: top - 10, class: 'tick' }); label.textContent = ms(t); svg.append(label);
+      const label = s('text', { x: x(t), y: top - 10, class: 'tick' });
+      label.textContent = ms(t);
+      svg.append(label);
     }
     // The agent lane: decisions and their think time.
-    const agentLabel = s('text', { x: 4, y: top + 12, class: 'lane' }); agentLabel.textContent = 'agent'; svg.append(agentLabel);
+    const agentLabel = s('text', { x: 4, y: top + 12, class: 'lane' });
+    agentLabel.textContent = 'agent';
+    svg.append(agentLabel);
     const starts = new Map();
     for (const ev of d.events) {
       if (ev.type === 'decision_started') starts.set(ev.decision, ev.timeUs);
       if (ev.type === 'decision_ended') {
         const from = starts.get(ev.decision) ?? ev.timeUs;
-        const acts = ev.actions.map((a) => a.type === 'call' ? `call ${a.tool}` : a.type).join(', ');
-        svg.append(s('rect', { x: x(from), y: top + 2, width: Math.max(1.5, x(ev.timeUs) - x(from)), height: 12, class: 'think', 'data-decision': ev.decision }, `decision ${ev.decision}: think ${ms(ev.thinkUs)}; ${acts}`));
+        const acts = ev.actions
+          .map((a) => (a.type === 'call' ? `call ${a.tool}` : a.type))
+          .join(', ');
+        svg.append(
+          s(
+            'rect',
+            {
+              x: x(from),
+              y: top + 2,
+              width: Math.max(1.5, x(ev.timeUs) - x(from)),
+              height: 12,
+              class: 'think',
+              'data-decision': ev.decision,
+            },
+            `decision ${ev.decision}: think ${ms(ev.thinkUs)}; ${acts}`,
+          ),
+        );
       }
     }
     lanes.forEach((id, i) => {
-      const t = s('text', { x: 4, y: laneTop[i] + 10, class: 'lane' }); t.textContent = id; svg.append(t);
-      svg.append(s('line', { x1: LEFT, x2: W - RIGHT, y1: laneTop[i] - 5, y2: laneTop[i] - 5, class: 'sep' }));
+      const t = s('text', { x: 4, y: laneTop[i] + 10, class: 'lane' });
+      t.textContent = id;
+      svg.append(t);
+      svg.append(
+        s('line', {
+          x1: LEFT,
+          x2: W - RIGHT,
+          y1: laneTop[i] - 5,
+          y2: laneTop[i] - 5,
+          class: 'sep',
+        }),
+      );
     });
     for (const c of calls) {
       const y0 = laneTop[laneOf(c.task)] + c.row * ROW;
-      const verdict = c.score ? c.score.verdict : (c.invalid ? 'invalid' : '?');
+      const verdict = c.score ? c.score.verdict : c.invalid ? 'invalid' : '?';
       const violation = !!(c.score && c.score.violation);
-      const bad = c.invalid !== null || (verdict !== 'correct');
-      const g = s('g', { class: 'call' + (violation ? ' violation' : '') + (bad ? ' bad' : ''), 'data-call': c.id, 'data-tool': c.tool, 'data-issued': c.issued, 'data-verdict': verdict, 'data-violation': violation });
+      const bad = c.invalid !== null || verdict !== 'correct';
+      const g = s('g', {
+        class: 'call' + (violation ? ' violation' : '') + (bad ? ' bad' : ''),
+        'data-call': c.id,
+        'data-tool': c.tool,
+        'data-issued': c.issued,
+        'data-verdict': verdict,
+        'data-violation': violation,
+      });
       const info = `call ${c.id} ${c.tool} (${c.task ?? '-'}/${c.step ?? '-'}) ${verdict}${violation ? ', dependency violation' : ''}${c.invalid ? ', invalid: ' + c.invalid : ''}; issued ${ms(c.issued)}, started ${c.started === null ? '-' : ms(c.started)}, completed ${c.completed === null ? '-' : ms(c.completed)}, delivered ${c.delivered === null ? '-' : ms(c.delivered)}`;
       const started = c.started ?? c.completed ?? end;
-      if (started > c.issued) g.append(s('rect', { x: x(c.issued), y: y0, width: x(started) - x(c.issued), height: ROW - 3, class: 'wait' }, info));
-      if (c.started !== null) g.append(s('rect', { x: x(c.started), y: y0, width: Math.max(1.5, x(c.completed ?? end) - x(c.started)), height: ROW - 3, class: 'service' + (c.ok === false ? ' error' : '') }, info));
-      if (c.completed !== null && c.delivered !== null && c.delivered > c.completed) g.append(s('rect', { x: x(c.completed), y: y0 + 4, width: x(c.delivered) - x(c.completed), height: ROW - 11, class: 'deliver' }, info));
-      if (c.started === null && c.completed === null) g.append(s('rect', { x: x(c.issued), y: y0, width: 3, height: ROW - 3, class: 'service' }, info));
-      if (violation || bad) g.append(s('rect', { x: x(c.issued) - 1, y: y0 - 1, width: Math.max(4, x(c.completed ?? c.issued) - x(c.issued) + 2), height: ROW - 1, class: violation ? 'mark-violation' : 'mark-bad' }, info));
-      const label = s('text', { x: x(c.issued) + 2, y: y0 + 9, class: 'bar-label' }); label.textContent = `${c.id} ${c.tool}`; g.append(label);
+      if (started > c.issued)
+        g.append(
+          s(
+            'rect',
+            {
+              x: x(c.issued),
+              y: y0,
+              width: x(started) - x(c.issued),
+              height: ROW - 3,
+              class: 'wait',
+            },
+            info,
+          ),
+        );
+      if (c.started !== null)
+        g.append(
+          s(
+            'rect',
+            {
+              x: x(c.started),
+              y: y0,
+              width: Math.max(1.5, x(c.completed ?? end) - x(c.started)),
+              height: ROW - 3,
+              class: 'service' + (c.ok === false ? ' error' : ''),
+            },
+            info,
+          ),
+        );
+      if (c.completed !== null && c.delivered !== null && c.delivered > c.completed)
+        g.append(
+          s(
+            'rect',
+            {
+              x: x(c.completed),
+              y: y0 + 4,
+              width: x(c.delivered) - x(c.completed),
+              height: ROW - 11,
+              class: 'deliver',
+            },
+            info,
+          ),
+        );
+      if (c.started === null && c.completed === null)
+        g.append(
+          s('rect', { x: x(c.issued), y: y0, width: 3, height: ROW - 3, class: 'service' }, info),
+        );
+      if (violation || bad)
+        g.append(
+          s(
+            'rect',
+            {
+              x: x(c.issued) - 1,
+              y: y0 - 1,
+              width: Math.max(4, x(c.completed ?? c.issued) - x(c.issued) + 2),
+              height: ROW - 1,
+              class: violation ? 'mark-violation' : 'mark-bad',
+            },
+            info,
+          ),
+        );
+      const label = s('text', { x: x(c.issued) + 2, y: y0 + 9, class: 'bar-label' });
+      label.textContent = `${c.id} ${c.tool}`;
+      g.append(label);
       svg.append(g);
     }
     const taskScore = new Map((d.score ? d.score.tasks : []).map((t) => [t.task, t]));
@@ -268,11 +623,29 @@
       const i = lanes.indexOf(ev.task);
       if (i < 0) continue;
       const yl = laneTop[i] - 2;
-      if (ev.type === 'task_arrived') svg.append(glyph(x(ev.timeUs), yl, 'arrival', '▲', `task ${ev.task} arrived at ${ms(ev.timeUs)}`));
-      if (ev.type === 'message_arrived') svg.append(glyph(x(ev.timeUs), yl, 'followup', '◆', `follow-up ${ev.index} at ${ms(ev.timeUs)}`));
+      if (ev.type === 'task_arrived')
+        svg.append(
+          glyph(x(ev.timeUs), yl, 'arrival', '▲', `task ${ev.task} arrived at ${ms(ev.timeUs)}`),
+        );
+      if (ev.type === 'message_arrived')
+        svg.append(
+          glyph(x(ev.timeUs), yl, 'followup', '◆', `follow-up ${ev.index} at ${ms(ev.timeUs)}`),
+        );
       if (ev.type === 'answer_given') {
         const right = taskScore.get(ev.task) ? taskScore.get(ev.task).answerCorrect : null;
-        svg.append(s('circle', { cx: x(ev.timeUs), cy: yl + 3, r: 5, class: 'answer ' + (right === false ? 'wrong' : 'right'), 'data-correct': String(right) }, `answer: ${ev.content}${right === false ? ' (wrong)' : ''}`));
+        svg.append(
+          s(
+            'circle',
+            {
+              cx: x(ev.timeUs),
+              cy: yl + 3,
+              r: 5,
+              class: 'answer ' + (right === false ? 'wrong' : 'right'),
+              'data-correct': String(right),
+            },
+            `answer: ${ev.content}${right === false ? ' (wrong)' : ''}`,
+          ),
+        );
       }
     }
     const wrap = el('div', { class: 'timeline-box' }, el('h3', {}, 'timeline'));
@@ -281,54 +654,123 @@
   }
 
   // ---- model transcript: each request's new messages, the reply's tool calls, usage ----
-  function text(value) { return typeof value === 'string' ? value : JSON.stringify(value, null, 1); }
+  function text(value) {
+    return typeof value === 'string' ? value : JSON.stringify(value, null, 1);
+  }
   function transcript(d) {
     const box = el('div', { class: 'transcript' });
-    const turns = d.events.filter((ev) => ev.type === 'decision_ended' && ev.note && ev.note.format);
+    const turns = d.events.filter(
+      (ev) => ev.type === 'decision_ended' && ev.note && ev.note.format,
+    );
     if (turns.length === 0) return box;
-    box.append(el('h3', {}, `transcript (${turns.length} requests; prompt ${turns[0].note.prompt})`));
+    box.append(
+      el('h3', {}, `transcript (${turns.length} requests; prompt ${turns[0].note.prompt})`),
+    );
     let seen = 0;
     const total = { p: 0, c: 0, usd: 0 };
     for (const ev of turns) {
       const note = ev.note;
       const messages = (note.request && note.request.messages) || [];
       const fresh = messages.slice(seen);
-      const reply = note.response && note.response.choices && note.response.choices[0] ? note.response.choices[0].message : null;
+      const reply =
+        note.response && note.response.choices && note.response.choices[0]
+          ? note.response.choices[0].message
+          : null;
       // The next request repeats this reply as its first new message: shown once, as the reply.
       seen = messages.length + (reply ? 1 : 0);
-      const cost = d.costs && d.costs[ev.decision] !== undefined ? `, $${d.costs[ev.decision].toFixed(6)}` : '';
+      const cost =
+        d.costs && d.costs[ev.decision] !== undefined
+          ? `, $${d.costs[ev.decision].toFixed(6)}`
+          : '';
       if (cost) total.usd += d.costs[ev.decision];
       const usage = note.usage || { promptTokens: 0, completionTokens: 0 };
-      total.p += usage.promptTokens; total.c += usage.completionTokens;
-      const turn = el('div', { class: 'turn', 'data-decision': ev.decision },
-        el('h4', {}, `request ${ev.decision} at ${ms(ev.timeUs - ev.thinkUs)} — ${usage.promptTokens} prompt + ${usage.completionTokens} completion tokens${usage.estimated ? ' (estimated)' : ''}${cost}, think ${ms(ev.thinkUs)}${note.latencyMs !== null && note.latencyMs !== undefined ? `, latency ${note.latencyMs} ms` : ''}`));
+      total.p += usage.promptTokens;
+      total.c += usage.completionTokens;
+      const turn = el(
+        'div',
+        { class: 'turn', 'data-decision': ev.decision },
+        el(
+          'h4',
+          {},
+          `request ${ev.decision} at ${ms(ev.timeUs - ev.thinkUs)} — ${usage.promptTokens} prompt + ${usage.completionTokens} completion tokens${usage.estimated ? ' (estimated)' : ''}${cost}, think ${ms(ev.thinkUs)}${note.latencyMs !== null && note.latencyMs !== undefined ? `, latency ${note.latencyMs} ms` : ''}`,
+        ),
+      );
       for (const m of fresh) {
         const who = m.role === 'tool' ? `tool result ${m.tool_call_id || ''}` : m.role;
-        const content = el('pre', {}, m.content === null || m.content === undefined ? '' : text(m.content));
+        const content = el(
+          'pre',
+          {},
+          m.content === null || m.content === undefined ? '' : text(m.content),
+        );
         // The system prompt is the same long text in every episode: folded, one click to read.
-        const body = m.role === 'system'
-          ? el('details', { class: 'msg system' }, el('summary', {}, `system prompt (${text(m.content).length} characters)`), content)
-          : el('div', { class: 'msg ' + m.role }, el('b', {}, who + ': '), content);
-        for (const tc of m.tool_calls || []) body.append(el('div', { class: 'tool-call' }, `→ ${tc.function.name} [${tc.id}] ${tc.function.arguments}`));
+        const body =
+          m.role === 'system'
+            ? el(
+                'details',
+                { class: 'msg system' },
+                el('summary', {}, `system prompt (${text(m.content).length} characters)`),
+                content,
+              )
+            : el('div', { class: 'msg ' + m.role }, el('b', {}, who + ': '), content);
+        for (const tc of m.tool_calls || [])
+          body.append(
+            el(
+              'div',
+              { class: 'tool-call' },
+              `→ ${tc.function.name} [${tc.id}] ${tc.function.arguments}`,
+            ),
+          );
         turn.append(body);
       }
       const out = el('div', { class: 'msg reply' }, el('b', {}, 'model reply: '));
       if (reply && reply.content) out.append(el('pre', {}, text(reply.content)));
-      for (const tc of (reply && reply.tool_calls) || []) out.append(el('div', { class: 'tool-call' }, `→ ${tc.function.name} [${tc.id}] ${tc.function.arguments}`));
+      for (const tc of (reply && reply.tool_calls) || [])
+        out.append(
+          el(
+            'div',
+            { class: 'tool-call' },
+            `→ ${tc.function.name} [${tc.id}] ${tc.function.arguments}`,
+          ),
+        );
       if (note.unparsed) out.append(el('div', { class: 'issue' }, 'unparsed: ' + note.unparsed));
-      for (const a of note.attempts || []) out.append(el('div', { class: 'issue' }, `failed attempt: ${a.status} ${a.error}, waited ${a.waitedMs} ms`));
-      for (const iss of note.issues || []) out.append(el('div', { class: 'issue' }, `issue ${iss.kind}${iss.toolCallId ? ' [' + iss.toolCallId + ']' : ''}: ${iss.detail}`));
+      for (const a of note.attempts || [])
+        out.append(
+          el(
+            'div',
+            { class: 'issue' },
+            `failed attempt: ${a.status} ${a.error}, waited ${a.waitedMs} ms`,
+          ),
+        );
+      for (const iss of note.issues || [])
+        out.append(
+          el(
+            'div',
+            { class: 'issue' },
+            `issue ${iss.kind}${iss.toolCallId ? ' [' + iss.toolCallId + ']' : ''}: ${iss.detail}`,
+          ),
+        );
       turn.append(out);
       box.append(turn);
     }
-    box.append(el('p', {}, `total: ${total.p} prompt + ${total.c} completion tokens${d.costs && Object.keys(d.costs).length > 0 ? `, $${total.usd.toFixed(6)}` : ''}`));
+    box.append(
+      el(
+        'p',
+        {},
+        `total: ${total.p} prompt + ${total.c} completion tokens${d.costs && Object.keys(d.costs).length > 0 ? `, $${total.usd.toFixed(6)}` : ''}`,
+      ),
+    );
     return box;
   }
 
   leaderboard();
   const byDomain = DATA.byDomain.map((r) => ({ ...r, success: r.mean }));
   const byTasks = DATA.byTasks.map((r) => ({ ...r, success: r.mean }));
-  document.getElementById('breakdowns').append(breakdownTable('task success by domain', byDomain), breakdownTable('task success by number of tasks', byTasks));
+  document
+    .getElementById('breakdowns')
+    .append(
+      breakdownTable('task success by domain', byDomain),
+      breakdownTable('task success by number of tasks', byTasks),
+    );
   plots(byDomain, byTasks);
   episodeList();
   const m = /^#episode-(\d+)$/.exec(location.hash);

@@ -14,7 +14,11 @@ export interface ReplayDiff {
   /** Same records (decoded events), in the same order. */
   readonly sameEvents: boolean;
   /** The first differing record, or null when the events are the same. */
-  readonly divergence: { readonly index: number; readonly a: EpisodeEvent | null; readonly b: EpisodeEvent | null } | null;
+  readonly divergence: {
+    readonly index: number;
+    readonly a: EpisodeEvent | null;
+    readonly b: EpisodeEvent | null;
+  } | null;
   /** Header fields that differ, as `field: A -> B`. */
   readonly header: readonly string[];
   readonly a: ReplaySummary;
@@ -48,7 +52,11 @@ export function diffSources(a: EpisodeSource, b: EpisodeSource): ReplayDiff {
     if (canonicalJson(x) !== canonicalJson(y)) header.push(`${name}: ${show(x)} -> ${show(y)}`);
   };
   if (canonicalJson(a.header.scenario) !== canonicalJson(b.header.scenario)) {
-    header.push(a.scenario.id === b.scenario.id ? `scenario: ${a.scenario.id} (contents differ)` : `scenario: ${a.scenario.id} -> ${b.scenario.id}`);
+    header.push(
+      a.scenario.id === b.scenario.id
+        ? `scenario: ${a.scenario.id} (contents differ)`
+        : `scenario: ${a.scenario.id} -> ${b.scenario.id}`,
+    );
   }
   field('agent', a.header.agent.spec, b.header.agent.spec);
   field('seed', a.header.seed, b.header.seed);
@@ -59,10 +67,19 @@ export function diffSources(a: EpisodeSource, b: EpisodeSource): ReplayDiff {
   field('tooltime', a.header.tooltime, b.header.tooltime);
 
   const divergence = firstDivergence(a.events()[Symbol.iterator](), b.events()[Symbol.iterator]());
-  return { sameEvents: divergence === null, divergence, header, a: summarizeSource(a), b: summarizeSource(b) };
+  return {
+    sameEvents: divergence === null,
+    divergence,
+    header,
+    a: summarizeSource(a),
+    b: summarizeSource(b),
+  };
 }
 
-function firstDivergence(a: Iterator<EpisodeEvent>, b: Iterator<EpisodeEvent>): ReplayDiff['divergence'] {
+function firstDivergence(
+  a: Iterator<EpisodeEvent>,
+  b: Iterator<EpisodeEvent>,
+): ReplayDiff['divergence'] {
   try {
     for (let i = 0; ; i++) {
       const x = a.next();
@@ -70,7 +87,12 @@ function firstDivergence(a: Iterator<EpisodeEvent>, b: Iterator<EpisodeEvent>): 
       if (x.done === true && y.done === true) return null;
       const ex = x.done === true ? null : x.value;
       const ey = y.done === true ? null : y.value;
-      if (ex === null || ey === null || canonicalJson(comparable(ex)) !== canonicalJson(comparable(ey))) return { index: i, a: ex, b: ey };
+      if (
+        ex === null ||
+        ey === null ||
+        canonicalJson(comparable(ex)) !== canonicalJson(comparable(ey))
+      )
+        return { index: i, a: ex, b: ey };
     }
   } finally {
     // Stopped early: let a file's reader close.

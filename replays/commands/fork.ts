@@ -27,8 +27,20 @@
 import { createHash } from 'node:crypto';
 import { createAgent } from '../../agents/index.js';
 import { RandomStreams } from '../../engine/index.js';
-import { AGENT_LIMIT_NAMES, type AgentLimitName, type EpisodeEvent, type LimitName } from '../../scenarios/world/events.js';
-import type { Action, Agent, AgentContext, Decision, Delivered, Observation } from '../../scenarios/protocol.js';
+import {
+  AGENT_LIMIT_NAMES,
+  type AgentLimitName,
+  type EpisodeEvent,
+  type LimitName,
+} from '../../scenarios/world/events.js';
+import type {
+  Action,
+  Agent,
+  AgentContext,
+  Decision,
+  Delivered,
+  Observation,
+} from '../../scenarios/protocol.js';
 import type { JsonValue } from '../../scenarios/spec/schema.js';
 import type { Episode } from '../../scenarios/world/world.js';
 import { ReplayError } from '../format/format.js';
@@ -37,16 +49,23 @@ import { readReplay, type ReplayRead } from '../io/reader.js';
 import { recordEpisode, type RecordingSummary, type ReplaySink } from '../io/recorder.js';
 
 /** A recorded decision to replay: what it did, or the error the agent raised. */
-export type ReplayedDecision = { readonly actions: readonly Action[]; readonly thinkUs: number; readonly note: JsonValue } | { readonly error: string } | { readonly stop: AgentLimitName };
+export type ReplayedDecision =
+  | { readonly actions: readonly Action[]; readonly thinkUs: number; readonly note: JsonValue }
+  | { readonly error: string }
+  | { readonly stop: AgentLimitName };
 
-const isAgentLimit = (limit: LimitName): limit is AgentLimitName => (AGENT_LIMIT_NAMES as readonly string[]).includes(limit);
+const isAgentLimit = (limit: LimitName): limit is AgentLimitName =>
+  (AGENT_LIMIT_NAMES as readonly string[]).includes(limit);
 
 /**
  * The decisions to replay for a fork at `n`: every decision whose `decision_started` is among the
  * first `n` records and whose outcome the recording shows (its `decision_ended`; or an episode that
  * ended while it was thinking, on an error or a limit, or at a limit of the agent's own).
  */
-export function replayedDecisions(events: readonly EpisodeEvent[], n: number): Map<number, ReplayedDecision> {
+export function replayedDecisions(
+  events: readonly EpisodeEvent[],
+  n: number,
+): Map<number, ReplayedDecision> {
   const out = new Map<number, ReplayedDecision>();
   const limit = Math.min(n, events.length);
   for (let i = 0; i < limit; i++) {
@@ -65,7 +84,12 @@ export function replayedDecisions(events: readonly EpisodeEvent[], n: number): M
       if (e.type === 'episode_ended') {
         if (e.reason === 'errored') out.set(started.decision, { error: e.detail ?? 'agent error' });
         // Ended while thinking (the time limit): any think time reaching past the end replays it.
-        else out.set(started.decision, { actions: [], thinkUs: e.timeUs - started.timeUs + 1, note: null });
+        else
+          out.set(started.decision, {
+            actions: [],
+            thinkUs: e.timeUs - started.timeUs + 1,
+            note: null,
+          });
         break;
       }
       if (e.type === 'decision_started') break;
@@ -98,7 +122,11 @@ export class ForkAgent implements Agent {
       return;
     }
     const streams = new RandomStreams(this.agentSeed);
-    await this.next.start({ ...context, seed: this.agentSeed, random: (name) => streams.get(`agent/${name}`) });
+    await this.next.start({
+      ...context,
+      seed: this.agentSeed,
+      random: (name) => streams.get(`agent/${name}`),
+    });
   }
 
   decide(observation: Observation): Decision | Promise<Decision> {
@@ -108,7 +136,9 @@ export class ForkAgent implements Agent {
       for (const d of observation.delivered) this.accumulated.push(d);
       if ('error' in replay) throw new Error(replay.error);
       if ('stop' in replay) return { actions: [], stop: replay.stop };
-      return replay.note === null ? { actions: replay.actions, thinkUs: replay.thinkUs } : { actions: replay.actions, thinkUs: replay.thinkUs, note: replay.note };
+      return replay.note === null
+        ? { actions: replay.actions, thinkUs: replay.thinkUs }
+        : { actions: replay.actions, thinkUs: replay.thinkUs, note: replay.note };
     }
     this.handedOver = true;
     this.handover = observation.decision;
@@ -129,7 +159,11 @@ export function handoverIndex(events: readonly EpisodeEvent[], n: number): numbe
  * The agent that re-runs a replay: its header's agent (`next`), wrapped for a fork so that the
  * recorded prefix decisions are replayed first.
  */
-export function forkAgentFor(header: ReplayHeader, events: readonly EpisodeEvent[], next: Agent = createAgent(header.agent.spec)): Agent {
+export function forkAgentFor(
+  header: ReplayHeader,
+  events: readonly EpisodeEvent[],
+  next: Agent = createAgent(header.agent.spec),
+): Agent {
   const origin = header.forkedFrom;
   if (origin === null) return next;
   const first = events[0];
@@ -168,12 +202,18 @@ export async function forkReplay(bytes: Uint8Array, options: ForkOptions): Promi
   const source = readReplay(bytes, { file });
   const n = options.at;
   if (!Number.isSafeInteger(n) || n < 0 || n > source.events.length) {
-    throw new ReplayError(`${file}: cannot fork at ${n}: the replay has ${source.events.length} records (fork at 0 to ${source.events.length})`);
+    throw new ReplayError(
+      `${file}: cannot fork at ${n}: the replay has ${source.events.length} records (fork at 0 to ${source.events.length})`,
+    );
   }
-  if (options.seed !== undefined && options.seed !== null && !Number.isSafeInteger(options.seed)) throw new ReplayError(`${file}: the agent seed must be an integer`);
+  if (options.seed !== undefined && options.seed !== null && !Number.isSafeInteger(options.seed))
+    throw new ReplayError(`${file}: the agent seed must be an integer`);
   const next = (options.makeAgent ?? createAgent)(options.agent);
   const { header } = source;
-  const agentSeed = options.seed === undefined || options.seed === null || options.seed === header.seed ? null : options.seed;
+  const agentSeed =
+    options.seed === undefined || options.seed === null || options.seed === header.seed
+      ? null
+      : options.seed;
   const first = source.events[0];
   const spec = first?.type === 'episode_started' ? first.agent : episodeAgent(header);
   const agent = new ForkAgent(spec, replayedDecisions(source.events, n), next, agentSeed);
@@ -185,8 +225,20 @@ export async function forkReplay(bytes: Uint8Array, options: ForkOptions): Promi
     mode: header.world.mode,
     delivery: header.world.delivery,
     thinkTime: header.world.thinkTime,
-    forkedFrom: { sha256: createHash('sha256').update(bytes).digest('hex'), records: n, originalAgent: spec, agentSeed },
+    forkedFrom: {
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      records: n,
+      originalAgent: spec,
+      agentSeed,
+    },
     ...(options.out === undefined ? {} : { out: options.out }),
   });
-  return { source, header: recorded.header, episode: recorded.episode, bytes: recorded.bytes, summary: recorded.summary, handover: agent.handover };
+  return {
+    source,
+    header: recorded.header,
+    episode: recorded.episode,
+    bytes: recorded.bytes,
+    summary: recorded.summary,
+    handover: agent.handover,
+  };
 }

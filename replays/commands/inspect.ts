@@ -87,22 +87,32 @@ function writeText(source: EpisodeSource, out: Write): void {
   const end = source.end();
   buffered(out, (write) => {
     const world = `${header.world.mode}/${header.world.delivery}${header.world.thinkTime === null ? '' : `, think ${JSON.stringify(header.world.thinkTime)}`}`;
-    write(`# ${source.file}: scenario ${source.scenario.id}, agent ${header.agent.spec}, seed ${header.seed}, ${world} (tooltime ${header.tooltime})\n`);
+    write(
+      `# ${source.file}: scenario ${source.scenario.id}, agent ${header.agent.spec}, seed ${header.seed}, ${world} (tooltime ${header.tooltime})\n`,
+    );
     if (header.forkedFrom !== null) {
       const f = header.forkedFrom;
-      write(`# forked from ${f.sha256.slice(0, 12)}... at record ${f.records} (agent ${f.originalAgent}${f.agentSeed === null ? '' : `, agent seed ${f.agentSeed}`})\n`);
+      write(
+        `# forked from ${f.sha256.slice(0, 12)}... at record ${f.records} (agent ${f.originalAgent}${f.agentSeed === null ? '' : `, agent seed ${f.agentSeed}`})\n`,
+      );
     }
     const { sizes } = end;
     const perRecord = end.records === 0 ? 0 : sizes.records / end.records;
-    const state = end.complete ? `complete, sha256 ${end.recordsSha256!.slice(0, 16)}...` : `INCOMPLETE: ${end.problem}`;
-    write(`# ${end.records} records, ${state}; header ${sizes.header} B, records ${sizes.records} B (${perRecord.toFixed(1)} B/record)\n`);
+    const state = end.complete
+      ? `complete, sha256 ${end.recordsSha256!.slice(0, 16)}...`
+      : `INCOMPLETE: ${end.problem}`;
+    write(
+      `# ${end.records} records, ${state}; header ${sizes.header} B, records ${sizes.records} B (${perRecord.toFixed(1)} B/record)\n`,
+    );
     let i = 0;
     for (const e of source.events()) {
       const fields = Object.entries(e)
         .filter(([k]) => k !== 'type' && k !== 'timeUs')
         .map(([k, v]) => `${k}=${value(v)}`)
         .join(' ');
-      write(`${String(i++).padStart(5)}  ${ms(e.timeUs).padStart(width)} ms  ${e.type.padEnd(typeWidth)}  ${fields}\n`);
+      write(
+        `${String(i++).padStart(5)}  ${ms(e.timeUs).padStart(width)} ms  ${e.type.padEnd(typeWidth)}  ${fields}\n`,
+      );
     }
   });
 }
@@ -114,7 +124,9 @@ export function formatJsonl(read: ReplayRead): string {
 function writeJsonl(source: EpisodeSource, out: Write): void {
   const end = source.end();
   buffered(out, (write) => {
-    write(`${JSON.stringify({ header: source.header, complete: end.complete, problem: end.problem, records: end.records, recordsSha256: end.recordsSha256 })}\n`);
+    write(
+      `${JSON.stringify({ header: source.header, complete: end.complete, problem: end.problem, records: end.records, recordsSha256: end.recordsSha256 })}\n`,
+    );
     for (const e of source.events()) write(`${JSON.stringify(e)}\n`);
   });
 }
@@ -157,11 +169,18 @@ function writeChrome(read: EpisodeSource, sink: Write): void {
     meta.push({ name: 'thread_sort_index', ph: 'M', pid: PID, tid, args: { sort_index: tid } });
     return tid;
   };
-  meta.push({ name: 'process_name', ph: 'M', pid: PID, tid: 0, args: { name: `${read.scenario.id} / ${read.header.agent.spec} / seed ${read.header.seed}` } });
+  meta.push({
+    name: 'process_name',
+    ph: 'M',
+    pid: PID,
+    tid: 0,
+    args: { name: `${read.scenario.id} / ${read.header.agent.spec} / seed ${read.header.seed}` },
+  });
   const agentTid = lane('agent (thinking)');
   const taskTid = new Map<string, number>();
   for (const t of read.scenario.tasks) taskTid.set(t.id, lane(`task ${t.id}`));
-  const taskLane = (task: string): number => taskTid.get(task) ?? taskTid.set(task, lane(`task ${task}`)).get(task)!;
+  const taskLane = (task: string): number =>
+    taskTid.get(task) ?? taskTid.set(task, lane(`task ${task}`)).get(task)!;
 
   // Agent decisions, task spans, instants.
   let open: { decision: number; startUs: number } | null = null;
@@ -184,7 +203,21 @@ function writeChrome(read: EpisodeSource, sink: Write): void {
         break;
       case 'decision_ended': {
         const startUs = open?.startUs ?? e.timeUs;
-        out.push({ name: `decision ${e.decision}`, cat: 'decision', ph: 'X', ts: startUs, dur: e.timeUs - startUs, pid: PID, tid: agentTid, args: { thinkUs: e.thinkUs, resultsDelivered: delivered, actions: e.actions, note: e.note } });
+        out.push({
+          name: `decision ${e.decision}`,
+          cat: 'decision',
+          ph: 'X',
+          ts: startUs,
+          dur: e.timeUs - startUs,
+          pid: PID,
+          tid: agentTid,
+          args: {
+            thinkUs: e.thinkUs,
+            resultsDelivered: delivered,
+            actions: e.actions,
+            note: e.note,
+          },
+        });
         open = null;
         break;
       }
@@ -193,23 +226,75 @@ function writeChrome(read: EpisodeSource, sink: Write): void {
         taskLane(e.task);
         break;
       case 'message_arrived':
-        out.push({ name: `follow-up ${e.index}`, cat: 'task', ph: 'i', s: 't', ts: e.timeUs, pid: PID, tid: taskLane(e.task), args: { index: e.index } });
+        out.push({
+          name: `follow-up ${e.index}`,
+          cat: 'task',
+          ph: 'i',
+          s: 't',
+          ts: e.timeUs,
+          pid: PID,
+          tid: taskLane(e.task),
+          args: { index: e.index },
+        });
         break;
       case 'answer_given':
         lastAnswer.set(e.task, e.timeUs);
-        out.push({ name: 'answer', cat: 'task', ph: 'i', s: 't', ts: e.timeUs, pid: PID, tid: taskLane(e.task), args: { content: e.content } });
+        out.push({
+          name: 'answer',
+          cat: 'task',
+          ph: 'i',
+          s: 't',
+          ts: e.timeUs,
+          pid: PID,
+          tid: taskLane(e.task),
+          args: { content: e.content },
+        });
         break;
       case 'action_rejected':
-        out.push({ name: 'action rejected', cat: 'agent', ph: 'i', s: 't', ts: e.timeUs, pid: PID, tid: agentTid, args: { decision: e.decision, action: e.action, reason: e.reason } });
+        out.push({
+          name: 'action rejected',
+          cat: 'agent',
+          ph: 'i',
+          s: 't',
+          ts: e.timeUs,
+          pid: PID,
+          tid: agentTid,
+          args: { decision: e.decision, action: e.action, reason: e.reason },
+        });
         break;
       case 'limit_hit':
-        out.push({ name: `limit ${e.limit}`, cat: 'episode', ph: 'i', s: 'g', ts: e.timeUs, pid: PID, tid: agentTid });
+        out.push({
+          name: `limit ${e.limit}`,
+          cat: 'episode',
+          ph: 'i',
+          s: 'g',
+          ts: e.timeUs,
+          pid: PID,
+          tid: agentTid,
+        });
         break;
       case 'episode_ended':
-        out.push({ name: `episode ended: ${e.reason}`, cat: 'episode', ph: 'i', s: 'g', ts: e.timeUs, pid: PID, tid: agentTid, args: { reason: e.reason, detail: e.detail } });
+        out.push({
+          name: `episode ended: ${e.reason}`,
+          cat: 'episode',
+          ph: 'i',
+          s: 'g',
+          ts: e.timeUs,
+          pid: PID,
+          tid: agentTid,
+          args: { reason: e.reason, detail: e.detail },
+        });
         break;
       case 'call_issued': {
-        const span: CallSpan = { callId: e.callId, tool: e.tool, issuedUs: e.timeUs, e, startedUs: null, endUs: null, outcome: null };
+        const span: CallSpan = {
+          callId: e.callId,
+          tool: e.tool,
+          issuedUs: e.timeUs,
+          e,
+          startedUs: null,
+          endUs: null,
+          outcome: null,
+        };
         calls.push(span);
         byId.set(e.callId, span);
         break;
@@ -231,14 +316,34 @@ function writeChrome(read: EpisodeSource, sink: Write): void {
         break;
     }
   }
-  if (open !== null) out.push({ name: `decision ${open.decision} (unfinished)`, cat: 'decision', ph: 'X', ts: open.startUs, dur: endUs - open.startUs, pid: PID, tid: agentTid });
+  if (open !== null)
+    out.push({
+      name: `decision ${open.decision} (unfinished)`,
+      cat: 'decision',
+      ph: 'X',
+      ts: open.startUs,
+      dur: endUs - open.startUs,
+      pid: PID,
+      tid: agentTid,
+    });
   for (const [task, atUs] of arrived) {
     const answeredUs = lastAnswer.get(task);
-    out.push({ name: `task ${task}`, cat: 'task', ph: 'X', ts: atUs, dur: (answeredUs ?? endUs) - atUs, pid: PID, tid: taskLane(task), args: { answered: answeredUs !== undefined } });
+    out.push({
+      name: `task ${task}`,
+      cat: 'task',
+      ph: 'X',
+      ts: atUs,
+      dur: (answeredUs ?? endUs) - atUs,
+      pid: PID,
+      tid: taskLane(task),
+      args: { answered: answeredUs !== undefined },
+    });
   }
 
   // Tool lanes: each tool's calls packed into as few lanes as do not overlap.
-  const toolNames = [...read.scenario.tools.map((t) => t.name), ...calls.map((c) => c.tool)].filter((t, i, all) => all.indexOf(t) === i);
+  const toolNames = [...read.scenario.tools.map((t) => t.name), ...calls.map((c) => c.tool)].filter(
+    (t, i, all) => all.indexOf(t) === i,
+  );
   for (const tool of toolNames) {
     const own = calls.filter((c) => c.tool === tool);
     const lanes: Array<{ tid: number; freeUs: number }> = [];
@@ -246,15 +351,53 @@ function writeChrome(read: EpisodeSource, sink: Write): void {
       const end = c.endUs ?? endUs;
       let l = lanes.find((x) => x.freeUs <= c.issuedUs);
       if (l === undefined) {
-        l = { tid: lane(lanes.length === 0 ? `tool ${tool}` : `tool ${tool} #${lanes.length + 1}`), freeUs: 0 };
+        l = {
+          tid: lane(lanes.length === 0 ? `tool ${tool}` : `tool ${tool} #${lanes.length + 1}`),
+          freeUs: 0,
+        };
         lanes.push(l);
       }
       l.freeUs = end;
-      const args = { callId: c.callId, step: c.e.task === null ? null : `${c.e.task}/${c.e.step}`, attempt: c.e.attempt, args: c.e.args, ref: c.e.ref, invalid: c.e.invalid, ...(c.outcome ?? { unfinished: true }) };
-      out.push({ name: `${tool} #${c.callId}`, cat: 'call', ph: 'X', ts: c.issuedUs, dur: end - c.issuedUs, pid: PID, tid: l.tid, args });
+      const args = {
+        callId: c.callId,
+        step: c.e.task === null ? null : `${c.e.task}/${c.e.step}`,
+        attempt: c.e.attempt,
+        args: c.e.args,
+        ref: c.e.ref,
+        invalid: c.e.invalid,
+        ...(c.outcome ?? { unfinished: true }),
+      };
+      out.push({
+        name: `${tool} #${c.callId}`,
+        cat: 'call',
+        ph: 'X',
+        ts: c.issuedUs,
+        dur: end - c.issuedUs,
+        pid: PID,
+        tid: l.tid,
+        args,
+      });
       const started = c.startedUs ?? end;
-      if (started > c.issuedUs) out.push({ name: 'queued', cat: 'call', ph: 'X', ts: c.issuedUs, dur: started - c.issuedUs, pid: PID, tid: l.tid });
-      if (c.startedUs !== null) out.push({ name: 'in service', cat: 'call', ph: 'X', ts: c.startedUs, dur: end - c.startedUs, pid: PID, tid: l.tid });
+      if (started > c.issuedUs)
+        out.push({
+          name: 'queued',
+          cat: 'call',
+          ph: 'X',
+          ts: c.issuedUs,
+          dur: started - c.issuedUs,
+          pid: PID,
+          tid: l.tid,
+        });
+      if (c.startedUs !== null)
+        out.push({
+          name: 'in service',
+          cat: 'call',
+          ph: 'X',
+          ts: c.startedUs,
+          dur: end - c.startedUs,
+          pid: PID,
+          tid: l.tid,
+        });
     }
     if (own.length === 0) lane(`tool ${tool}`);
   }
@@ -262,7 +405,15 @@ function writeChrome(read: EpisodeSource, sink: Write): void {
   // Stable order: by time, longer spans first (parents before children), then as generated.
   const indexed = out.map((e, i) => ({ e, i }));
   indexed.sort((x, y) => x.e.ts! - y.e.ts! || (y.e.dur ?? 0) - (x.e.dur ?? 0) || x.i - y.i);
-  const other = { scenario: read.scenario.id, agent: read.header.agent.spec, seed: read.header.seed, mode: read.header.world.mode, delivery: read.header.world.delivery, records, complete: read.end().complete };
+  const other = {
+    scenario: read.scenario.id,
+    agent: read.header.agent.spec,
+    seed: read.header.seed,
+    mode: read.header.world.mode,
+    delivery: read.header.world.delivery,
+    records,
+    complete: read.end().complete,
+  };
   buffered(sink, (write) => {
     write('{"traceEvents":[\n');
     let first = true;

@@ -6,7 +6,11 @@ import type { EndReason, EpisodeEvent } from '../../scenarios/world/events.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
 import { createAgent } from '../../agents/index.js';
 import { computeReference, REFERENCE_AGENT } from '../../scenarios/experiment.js';
-import { scoreEpisode, type EpisodeScore, type ScoreReference } from '../../scenarios/scoring/index.js';
+import {
+  scoreEpisode,
+  type EpisodeScore,
+  type ScoreReference,
+} from '../../scenarios/scoring/index.js';
 import { ReplayError } from '../format/format.js';
 import type { ReplayRead } from '../io/reader.js';
 import { sourceOfRead, type EpisodeSource } from '../io/source.js';
@@ -53,7 +57,13 @@ class FactCounter {
   }
 
   facts(): EpisodeFacts {
-    return { endReason: this.endReason, makespanUs: this.makespanUs, decisions: this.decisions, calls: this.calls, answers: this.answers };
+    return {
+      endReason: this.endReason,
+      makespanUs: this.makespanUs,
+      decisions: this.decisions,
+      calls: this.calls,
+      answers: this.answers,
+    };
   }
 }
 
@@ -75,9 +85,13 @@ export function scoreReplay(read: ReplayRead, reference?: ScoreReference): Episo
  * The reference a run scored the replay's episode against, recomputed from its header: the
  * scenario, seed and think-time override give the oracle's bound and the sequential reference.
  */
-export function replayReference(read: Pick<ReplayRead, 'scenario' | 'header'>): Promise<ScoreReference> {
+export function replayReference(
+  read: Pick<ReplayRead, 'scenario' | 'header'>,
+): Promise<ScoreReference> {
   const { header } = read;
-  return computeReference(read.scenario, header.seed, header.world.thinkTime, () => createAgent(REFERENCE_AGENT));
+  return computeReference(read.scenario, header.seed, header.world.thinkTime, () =>
+    createAgent(REFERENCE_AGENT),
+  );
 }
 
 /** The replay's summary with the score a run gave it: every field, the references included. */

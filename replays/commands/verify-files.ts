@@ -17,7 +17,9 @@ import { readReplayBytes } from '../io/reader.js';
 import { verifyReplay, type VerifyResult } from './verify.js';
 
 /** A file's verdict: `verifyReplay`'s result, or why the file could not be verified at all. */
-export type FileVerdict = VerifyResult | { readonly ok: false; readonly file: string; readonly error: string };
+export type FileVerdict =
+  | VerifyResult
+  | { readonly ok: false; readonly file: string; readonly error: string };
 
 /**
  * How to verify many files: worker threads (default by file count; 0 for this thread), a size cap,
@@ -59,15 +61,28 @@ export interface VerifyJob {
 }
 
 /** What a worker answers: the job's verdicts in order, or an unexpected error (not a ReplayError). */
-export type VerifyReply = { readonly index: number; readonly verdicts: readonly FileVerdict[] } | { readonly index: number; readonly crash: { readonly message: string; readonly stack: string | undefined } };
+export type VerifyReply =
+  | { readonly index: number; readonly verdicts: readonly FileVerdict[] }
+  | {
+      readonly index: number;
+      readonly crash: { readonly message: string; readonly stack: string | undefined };
+    };
 
 /** Files a job holds at most; fewer when the batch is small, so that every worker gets some. */
 const MAX_FILES_PER_JOB = 32;
 
 /** Reads and verifies one file; a ReplayError becomes the verdict. */
-export async function verifyFile(file: string, maxBytes?: number, policies: readonly string[] = []): Promise<FileVerdict> {
+export async function verifyFile(
+  file: string,
+  maxBytes?: number,
+  policies: readonly string[] = [],
+): Promise<FileVerdict> {
   try {
-    return await verifyReplay(readReplayBytes(file, maxBytes), { file, policies, ...(maxBytes === undefined ? {} : { maxBytes }) });
+    return await verifyReplay(readReplayBytes(file, maxBytes), {
+      file,
+      policies,
+      ...(maxBytes === undefined ? {} : { maxBytes }),
+    });
   } catch (error) {
     if (error instanceof ReplayError) return { ok: false, file, error: error.message };
     throw error;
@@ -84,7 +99,10 @@ const IN_FLIGHT = 2;
  * Verifies replay files, on worker threads when there are enough of them. Resolves to one verdict
  * per path, in input order; a file that cannot be read is a failed verdict naming it, not a throw.
  */
-export async function verifyReplayFiles(paths: readonly string[], options: VerifyFilesOptions = {}): Promise<FileVerdict[]> {
+export async function verifyReplayFiles(
+  paths: readonly string[],
+  options: VerifyFilesOptions = {},
+): Promise<FileVerdict[]> {
   const workers = Math.min(options.workers ?? autoWorkers(paths.length), paths.length);
   if (workers > 0) {
     const pool = new VerifyPool(workers, options.maxBytes, options.policies);
@@ -95,7 +113,8 @@ export async function verifyReplayFiles(paths: readonly string[], options: Verif
     }
   }
   const order = new InOrder(paths.length, options.onResult);
-  for (let i = 0; i < paths.length; i++) order.settle(i, await verifyFile(paths[i]!, options.maxBytes, options.policies));
+  for (let i = 0; i < paths.length; i++)
+    order.settle(i, await verifyFile(paths[i]!, options.maxBytes, options.policies));
   return order.verdicts();
 }
 
@@ -159,13 +178,27 @@ export class VerifyPool {
   }
 
   /** Verifies `paths`; verdicts in input order (also to `onResult`, as soon as each can be). */
-  verify(paths: readonly string[], onResult?: (verdict: FileVerdict, index: number) => void): Promise<FileVerdict[]> {
+  verify(
+    paths: readonly string[],
+    onResult?: (verdict: FileVerdict, index: number) => void,
+  ): Promise<FileVerdict[]> {
     if (this.broken !== null) return Promise.reject(this.broken);
-    if (this.batch !== null || this.closing) return Promise.reject(new Error('the verify pool is busy or closed'));
+    if (this.batch !== null || this.closing)
+      return Promise.reject(new Error('the verify pool is busy or closed'));
     if (paths.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      const jobSize = Math.max(1, Math.min(MAX_FILES_PER_JOB, Math.floor(paths.length / (this.workers.length * 4))));
-      this.batch = { paths, order: new InOrder(paths.length, onResult), next: 0, jobSize, resolve, reject };
+      const jobSize = Math.max(
+        1,
+        Math.min(MAX_FILES_PER_JOB, Math.floor(paths.length / (this.workers.length * 4))),
+      );
+      this.batch = {
+        paths,
+        order: new InOrder(paths.length, onResult),
+        next: 0,
+        jobSize,
+        resolve,
+        reject,
+      };
       // Round-robin, so that a short batch is spread over every worker.
       for (let k = 0; k < IN_FLIGHT; k++) for (const worker of this.workers) this.feed(worker);
     });

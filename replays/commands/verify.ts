@@ -9,7 +9,14 @@
  * records just before it.
  */
 import { resolve } from 'node:path';
-import { AgentSpecError, isModelSpec, isModuleSpec, loadAgentModule, loadedAgentModule, makeReplayAgent } from '../../agents/index.js';
+import {
+  AgentSpecError,
+  isModelSpec,
+  isModuleSpec,
+  loadAgentModule,
+  loadedAgentModule,
+  makeReplayAgent,
+} from '../../agents/index.js';
 import { specName } from '../../agents/spec.js';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import type { Agent } from '../../scenarios/protocol.js';
@@ -17,8 +24,18 @@ import { runEpisode } from '../../scenarios/world/world.js';
 import { forkAgentFor, handoverIndex } from './fork.js';
 import { holdsAt, ReplayError, sameBytes } from '../format/format.js';
 import type { ReplayHeader } from '../format/header.js';
-import { readReplay, readReplayHeader, ReplayTruncatedError, type ReplayRead } from '../io/reader.js';
-import { MemorySink, ReplayRecorder, type RecordingSummary, type ReplaySink } from '../io/recorder.js';
+import {
+  readReplay,
+  readReplayHeader,
+  ReplayTruncatedError,
+  type ReplayRead,
+} from '../io/reader.js';
+import {
+  MemorySink,
+  ReplayRecorder,
+  type RecordingSummary,
+  type ReplaySink,
+} from '../io/recorder.js';
 
 /**
  * How to verify: the agent to re-run with (default: re-created from the header's spec; a model
@@ -73,8 +90,21 @@ export interface VerifyTiming {
  * diverged, where.
  */
 export type VerifyResult =
-  | { readonly ok: true; readonly file: string; readonly records: number; readonly sha256: string; readonly timing: VerifyTiming }
-  | { readonly ok: false; readonly file: string; readonly records: number; readonly reason: string; readonly divergence: Divergence | null; readonly timing: VerifyTiming };
+  | {
+      readonly ok: true;
+      readonly file: string;
+      readonly records: number;
+      readonly sha256: string;
+      readonly timing: VerifyTiming;
+    }
+  | {
+      readonly ok: false;
+      readonly file: string;
+      readonly records: number;
+      readonly reason: string;
+      readonly divergence: Divergence | null;
+      readonly timing: VerifyTiming;
+    };
 
 /**
  * The agent a replay is re-run with when the caller gives none: the registry's agent for the
@@ -89,11 +119,15 @@ export function defaultReplayAgent(header: ReplayHeader, recorded: readonly Epis
     const spec = header.agent.spec;
     if (isModuleSpec(spec)) {
       const maker = loadedAgentModule(spec);
-      if (maker === undefined) throw new AgentSpecError('its module is not loaded (verifyReplay loads it)');
+      if (maker === undefined)
+        throw new AgentSpecError('its module is not loaded (verifyReplay loads it)');
       return forkAgentFor(header, recorded, maker());
     }
     if (!isModelSpec(spec)) return forkAgentFor(header, recorded);
-    const own = header.forkedFrom === null ? recorded : recorded.slice(handoverIndex(recorded, header.forkedFrom.records));
+    const own =
+      header.forkedFrom === null
+        ? recorded
+        : recorded.slice(handoverIndex(recorded, header.forkedFrom.records));
     return forkAgentFor(header, recorded, makeReplayAgent(header, own));
   } catch (error) {
     throw cannotRecreate(header, error);
@@ -101,7 +135,11 @@ export function defaultReplayAgent(header: ReplayHeader, recorded: readonly Epis
 }
 
 /** True when the module a spec names is one of `policies` (both resolved from the current directory). */
-export function isTrustedModule(spec: string, policies: readonly string[], cwd = process.cwd()): boolean {
+export function isTrustedModule(
+  spec: string,
+  policies: readonly string[],
+  cwd = process.cwd(),
+): boolean {
   const path = resolve(cwd, specName(spec));
   return policies.some((p) => resolve(cwd, specName(p)) === path);
 }
@@ -113,7 +151,9 @@ export function isTrustedModule(spec: string, policies: readonly string[], cwd =
 async function loadModuleOf(header: ReplayHeader, policies: readonly string[]): Promise<void> {
   const name = specName(header.agent.spec);
   if (!isTrustedModule(header.agent.spec, policies)) {
-    throw new ReplayError(`the replay's agent is the policy module ${name}, and tooltime loads no module a file names: to re-run it with that module, pass --policy ${name} (only for code you trust)`);
+    throw new ReplayError(
+      `the replay's agent is the policy module ${name}, and tooltime loads no module a file names: to re-run it with that module, pass --policy ${name} (only for code you trust)`,
+    );
   }
   try {
     await loadAgentModule(header.agent.spec);
@@ -124,11 +164,17 @@ async function loadModuleOf(header: ReplayHeader, policies: readonly string[]): 
 
 /** The ReplayError for a header's agent that cannot be made (an AgentSpecError); any other error as it is. */
 function cannotRecreate(header: ReplayHeader, error: unknown): unknown {
-  return error instanceof AgentSpecError ? new ReplayError(`cannot re-create agent "${header.agent.spec}": ${error.message}`) : error;
+  return error instanceof AgentSpecError
+    ? new ReplayError(`cannot re-create agent "${header.agent.spec}": ${error.message}`)
+    : error;
 }
 
 /** Re-runs a replay's episode into memory with the replay's own header. */
-export async function rerun(read: ReplayRead, makeAgent: VerifyOptions['makeAgent'] = defaultReplayAgent, policies: readonly string[] = []): Promise<Uint8Array> {
+export async function rerun(
+  read: ReplayRead,
+  makeAgent: VerifyOptions['makeAgent'] = defaultReplayAgent,
+  policies: readonly string[] = [],
+): Promise<Uint8Array> {
   const sink = new MemorySink();
   await rerunInto(read, sink, makeAgent, policies);
   return sink.bytes();
@@ -170,11 +216,17 @@ class CheckingSink implements ReplaySink {
   }
 }
 
-async function rerunInto(read: Pick<ReplayRead, 'file' | 'header' | 'scenario' | 'events'>, sink: ReplaySink, makeAgent: VerifyOptions['makeAgent'] = defaultReplayAgent, policies: readonly string[] = []): Promise<RecordingSummary> {
+async function rerunInto(
+  read: Pick<ReplayRead, 'file' | 'header' | 'scenario' | 'events'>,
+  sink: ReplaySink,
+  makeAgent: VerifyOptions['makeAgent'] = defaultReplayAgent,
+  policies: readonly string[] = [],
+): Promise<RecordingSummary> {
   const { header } = read;
   let agent: Agent;
   try {
-    if (makeAgent === defaultReplayAgent && isModuleSpec(header.agent.spec)) await loadModuleOf(header, policies);
+    if (makeAgent === defaultReplayAgent && isModuleSpec(header.agent.spec))
+      await loadModuleOf(header, policies);
     agent = makeAgent(header, read.events);
   } catch (error) {
     if (error instanceof ReplayError) throw new ReplayError(`${read.file}: ${error.message}`);
@@ -202,21 +254,40 @@ function frameBytes(bytes: Uint8Array, read: ReplayRead, i: number): Uint8Array 
  * hold (or anything goes wrong), and the caller takes the full way, which reports what is wrong
  * exactly as before. Saves about a quarter of verifying a short replay.
  */
-async function verifyWithoutDecoding(bytes: Uint8Array, file: string, options: VerifyOptions): Promise<VerifyResult | null> {
+async function verifyWithoutDecoding(
+  bytes: Uint8Array,
+  file: string,
+  options: VerifyOptions,
+): Promise<VerifyResult | null> {
   if (options.makeAgent !== undefined) return null;
   const now = options.clock ?? NO_CLOCK;
   const t0 = now();
   try {
     // The header's checksum is not checked here: the re-run writes the header frame again, and the
     // byte comparison covers it (a corrupt header fails it, and the full way reports the checksum).
-    const head = readReplayHeader(bytes, { file, checkCrc: false, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
+    const head = readReplayHeader(bytes, {
+      file,
+      checkCrc: false,
+      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    });
     if (head.header.forkedFrom !== null || isModelSpec(head.header.agent.spec)) return null;
     const t1 = now();
     const sink = new CheckingSink(bytes);
-    const summary = await rerunInto({ ...head, events: [] }, sink, defaultReplayAgent, options.policies);
+    const summary = await rerunInto(
+      { ...head, events: [] },
+      sink,
+      defaultReplayAgent,
+      options.policies,
+    );
     if (!sink.matches) return null;
     const t2 = now();
-    return { ok: true, file, records: summary.records, sha256: summary.sha256, timing: { readMs: t1 - t0, rerunMs: t2 - t1, compareMs: 0 } };
+    return {
+      ok: true,
+      file,
+      records: summary.records,
+      sha256: summary.sha256,
+      timing: { readMs: t1 - t0, rerunMs: t2 - t1, compareMs: 0 },
+    };
   } catch {
     return null;
   }
@@ -227,7 +298,10 @@ async function verifyWithoutDecoding(bytes: Uint8Array, file: string, options: V
  * record. Resolves to a verdict (a divergence is a result, not an error); a replay that cannot be
  * read at all throws ReplayError. Needs no network: model agents are answered from the recording.
  */
-export async function verifyReplay(bytes: Uint8Array, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyReplay(
+  bytes: Uint8Array,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
   const file = options.file ?? '<replay>';
   const quick = await verifyWithoutDecoding(bytes, file, options);
   if (quick !== null) return quick;
@@ -235,12 +309,22 @@ export async function verifyReplay(bytes: Uint8Array, options: VerifyOptions = {
   const t0 = now();
   let read: ReplayRead;
   try {
-    read = readReplay(bytes, { file, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
+    read = readReplay(bytes, {
+      file,
+      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    });
   } catch (error) {
     // Cut before its header is whole: truncated like any other cut, with nothing to re-run.
     if (!(error instanceof ReplayTruncatedError)) throw error;
     const spent = now() - t0;
-    return { ok: false, file, records: 0, reason: error.problem, divergence: null, timing: { readMs: spent, rerunMs: 0, compareMs: 0 } };
+    return {
+      ok: false,
+      file,
+      records: 0,
+      reason: error.problem,
+      divergence: null,
+      timing: { readMs: spent, rerunMs: 0, compareMs: 0 },
+    };
   }
   const t1 = now();
   const sink = new CheckingSink(bytes);
@@ -248,7 +332,8 @@ export async function verifyReplay(bytes: Uint8Array, options: VerifyOptions = {
   const t2 = now();
   const records = read.events.length;
   const timing = (): VerifyTiming => ({ readMs: t1 - t0, rerunMs: t2 - t1, compareMs: now() - t2 });
-  if (read.complete && sink.matches) return { ok: true, file, records, sha256: read.recordsSha256!, timing: timing() };
+  if (read.complete && sink.matches)
+    return { ok: true, file, records, sha256: read.recordsSha256!, timing: timing() };
   const fresh = sink.bytes();
 
   const again = readReplay(fresh, { file: `${file} (re-run)` });
@@ -261,16 +346,26 @@ export async function verifyReplay(bytes: Uint8Array, options: VerifyOptions = {
     }
   }
   if (index < 0 && records === again.events.length) {
-    const reason = read.complete ? 'the records match but the files differ outside them' : `${read.problem ?? 'truncated'}; its ${records} records match the re-run`;
+    const reason = read.complete
+      ? 'the records match but the files differ outside them'
+      : `${read.problem ?? 'truncated'}; its ${records} records match the re-run`;
     return { ok: false, file, records, reason, divergence: null, timing: timing() };
   }
   if (index < 0) index = n;
   const before = read.events.slice(Math.max(0, index - (options.context ?? 5)), index);
-  const divergence: Divergence = { index, recorded: read.events[index] ?? null, rerun: again.events[index] ?? null, before };
+  const divergence: Divergence = {
+    index,
+    recorded: read.events[index] ?? null,
+    rerun: again.events[index] ?? null,
+    before,
+  };
   let reason: string;
-  if (divergence.recorded === null && !read.complete) reason = `${read.problem ?? 'truncated'}; its ${records} records match the re-run, which has ${again.events.length}`;
-  else if (divergence.recorded === null) reason = `the recording ends after ${records} records; the re-run goes on`;
-  else if (divergence.rerun === null) reason = `the re-run ends after ${again.events.length} records; the recording goes on`;
+  if (divergence.recorded === null && !read.complete)
+    reason = `${read.problem ?? 'truncated'}; its ${records} records match the re-run, which has ${again.events.length}`;
+  else if (divergence.recorded === null)
+    reason = `the recording ends after ${records} records; the re-run goes on`;
+  else if (divergence.rerun === null)
+    reason = `the re-run ends after ${again.events.length} records; the recording goes on`;
   else reason = `record ${index} differs`;
   return { ok: false, file, records, reason, divergence, timing: timing() };
 }

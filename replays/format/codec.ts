@@ -74,7 +74,8 @@ export class MsgWriter {
 
   /** Any finite number, in its canonical form. */
   number(value: number): void {
-    if (Number.isInteger(value) && value >= -TWO_31 && value < TWO_32) this.int(value === 0 ? 0 : value);
+    if (Number.isInteger(value) && value >= -TWO_31 && value < TWO_32)
+      this.int(value === 0 ? 0 : value);
     else if (Number.isFinite(value)) {
       this.ensure(9);
       this.buf[this.pos] = 0xcb;
@@ -212,7 +213,8 @@ export class MsgWriter {
           for (let i = 0; i < value.length; i++) this.json(value[i], depth + 1);
           return;
         }
-        if (!isPlainObject(value)) throw new CodecError(`not JSON: ${Object.prototype.toString.call(value)}`);
+        if (!isPlainObject(value))
+          throw new CodecError(`not JSON: ${Object.prototype.toString.call(value)}`);
         const keys = Object.keys(value).sort();
         this.mapHeader(keys.length);
         for (const key of keys) {
@@ -233,11 +235,17 @@ export class MsgWriter {
  * See `MsgReader.mapEntries`. The bytes from `start` to the `end` returned must be a complete
  * canonical value that decodes to `value`: then decoding them would give `value` and stop at `end`.
  */
-export type KnownValue = (key: string, start: number, limit: number) => { readonly value: unknown; readonly end: number } | undefined;
+export type KnownValue = (
+  key: string,
+  start: number,
+  limit: number,
+) => { readonly value: unknown; readonly end: number } | undefined;
 
 /** Short map keys decoded before, by a hash of their bytes (see `MsgReader.knownKey`); bounded. */
 const KEY_SLOTS = 1024;
-const keyCache: Array<string | undefined> = new Array<string | undefined>(KEY_SLOTS).fill(undefined);
+const keyCache: Array<string | undefined> = new Array<string | undefined>(KEY_SLOTS).fill(
+  undefined,
+);
 
 /** Reads canonical MessagePack values from `bytes[pos, end)`. */
 export class MsgReader {
@@ -275,7 +283,9 @@ export class MsgReader {
   private u32(): number {
     this.need(4);
     const b = this.bytes;
-    const v = b[this.pos]! * 0x1000000 + ((b[this.pos + 1]! << 16) | (b[this.pos + 2]! << 8) | b[this.pos + 3]!);
+    const v =
+      b[this.pos]! * 0x1000000 +
+      ((b[this.pos + 1]! << 16) | (b[this.pos + 2]! << 8) | b[this.pos + 3]!);
     this.pos += 4;
     return v;
   }
@@ -297,10 +307,13 @@ export class MsgReader {
         return true;
       case 0xcb: {
         this.need(8);
-        const v = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.pos, 8).getFloat64(0);
+        const v = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.pos, 8).getFloat64(
+          0,
+        );
         this.pos += 8;
         if (!Number.isFinite(v)) throw new CodecError(`not JSON: ${v}`);
-        if ((Number.isInteger(v) && v >= -TWO_31 && v < TWO_32) || Object.is(v, -0)) throw new CodecError('non-canonical number (an integer written as float64)');
+        if ((Number.isInteger(v) && v >= -TWO_31 && v < TWO_32) || Object.is(v, -0))
+          throw new CodecError('non-canonical number (an integer written as float64)');
         return v;
       }
       case 0xcc: {
@@ -411,7 +424,8 @@ export class MsgReader {
     if (n < min) throw new CodecError('non-canonical array length');
     if (depth >= MAX_DEPTH) throw new CodecError(`nested deeper than ${MAX_DEPTH}`);
     // Every element takes at least one byte: bound the length by what is left.
-    if (n > this.end - this.pos) throw new CodecError(`array of ${n} elements runs past the end of its frame`);
+    if (n > this.end - this.pos)
+      throw new CodecError(`array of ${n} elements runs past the end of its frame`);
     const out: unknown[] = [];
     for (let i = 0; i < n; i++) out.push(this.value(depth + 1));
     return out;
@@ -423,7 +437,14 @@ export class MsgReader {
    * may recognise the bytes of the value at `start` (up to `limit` at most) as a complete value
    * decoded before, and return it with where it ends; they are not decoded again.
    */
-  mapEntries(known?: KnownValue): Array<{ readonly key: string; readonly value: unknown; readonly start: number; readonly end: number }> {
+  mapEntries(
+    known?: KnownValue,
+  ): Array<{
+    readonly key: string;
+    readonly value: unknown;
+    readonly start: number;
+    readonly end: number;
+  }> {
     const t = this.u8();
     let n: number;
     if (t >= 0x80 && t < 0x90) n = t & 0x0f;
@@ -431,34 +452,61 @@ export class MsgReader {
     else if (t === 0xdf) n = this.u32();
     else throw new CodecError('expected a map');
     const out: Array<{ key: string; value: unknown; start: number; end: number }> = [];
-    this.map(n, t === 0xde ? 16 : t === 0xdf ? 0x10000 : 0, 0, (key, value, start, end) => out.push({ key, value, start, end }), known);
+    this.map(
+      n,
+      t === 0xde ? 16 : t === 0xdf ? 0x10000 : 0,
+      0,
+      (key, value, start, end) => out.push({ key, value, start, end }),
+      known,
+    );
     return out;
   }
 
-  private map(n: number, min: number, depth: number, entry?: (key: string, value: unknown, start: number, end: number) => void, known?: KnownValue): Record<string, unknown> {
+  private map(
+    n: number,
+    min: number,
+    depth: number,
+    entry?: (key: string, value: unknown, start: number, end: number) => void,
+    known?: KnownValue,
+  ): Record<string, unknown> {
     if (n < min) throw new CodecError('non-canonical map length');
     if (depth >= MAX_DEPTH) throw new CodecError(`nested deeper than ${MAX_DEPTH}`);
-    if (n * 2 > this.end - this.pos) throw new CodecError(`map of ${n} entries runs past the end of its frame`);
+    if (n * 2 > this.end - this.pos)
+      throw new CodecError(`map of ${n} entries runs past the end of its frame`);
     const out: Record<string, unknown> = {};
     let prev: string | null = null;
     for (let i = 0; i < n; i++) {
       const t = this.bytes[this.pos];
-      const isStr = t !== undefined && ((t >= 0xa0 && t < 0xc0) || t === 0xd9 || t === 0xda || t === 0xdb);
+      const isStr =
+        t !== undefined && ((t >= 0xa0 && t < 0xc0) || t === 0xd9 || t === 0xda || t === 0xdb);
       if (!isStr) throw new CodecError('map key is not a string');
-      const key = (t < 0xc0 ? this.knownKey(t & 0x1f) : undefined) ?? (this.value(depth + 1) as string);
-      if (prev !== null && !(prev < key)) throw new CodecError(prev === key ? `duplicate map key ${JSON.stringify(key)}` : 'map keys are not in canonical (sorted) order');
+      const key =
+        (t < 0xc0 ? this.knownKey(t & 0x1f) : undefined) ?? (this.value(depth + 1) as string);
+      if (prev !== null && !(prev < key))
+        throw new CodecError(
+          prev === key
+            ? `duplicate map key ${JSON.stringify(key)}`
+            : 'map keys are not in canonical (sorted) order',
+        );
       prev = key;
       const start = this.pos;
       const seen = known?.(key, start, this.end);
       let v: unknown;
       if (seen === undefined) v = this.value(depth + 1);
       else {
-        if (!(seen.end > start && seen.end <= this.end)) throw new Error(`a known value cannot end at ${seen.end}`);
+        if (!(seen.end > start && seen.end <= this.end))
+          throw new Error(`a known value cannot end at ${seen.end}`);
         v = seen.value;
         this.pos = seen.end;
       }
       entry?.(key, v, start, this.pos);
-      if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+      if (key === '__proto__')
+        Object.defineProperty(out, key, {
+          value: v,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       else out[key] = v;
     }
     return out;

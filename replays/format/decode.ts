@@ -12,10 +12,20 @@ import type { Action, Delivery, Mode } from '../../scenarios/protocol.js';
 import type { JsonValue } from '../../scenarios/spec/schema.js';
 import { CodecError } from './codec.js';
 import { EpisodeState, type Dictionary } from './dictionary.js';
-import { ActionCode, Code, DELIVERIES, END_REASONS, ErrorKind, LIMIT_NAMES, MODES } from './format.js';
+import {
+  ActionCode,
+  Code,
+  DELIVERIES,
+  END_REASONS,
+  ErrorKind,
+  LIMIT_NAMES,
+  MODES,
+} from './format.js';
 import { episodeAgent, type ReplayHeader } from './header.js';
 
-const CODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(Code).map(([k, v]) => [v, k]));
+const CODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(Code).map(([k, v]) => [v, k]),
+);
 
 /** Expected array length of each record code (actions and refs are single elements). */
 const LENGTH: Readonly<Record<number, number>> = {
@@ -55,7 +65,8 @@ function int(v: unknown, what: string): number {
 }
 
 function uint(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`${what} must be a non-negative integer`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    fail(`${what} must be a non-negative integer`);
   return v;
 }
 
@@ -97,12 +108,21 @@ export class RecordDecoder {
 
   /** The event of one record (a decoded payload array whose code is not the trailer's). */
   decode(value: unknown): EpisodeEvent {
-    if (!Array.isArray(value) || value.length < 2) fail('a record must be an array [code, dtUs, ...]');
+    if (!Array.isArray(value) || value.length < 2)
+      fail('a record must be an array [code, dtUs, ...]');
     const code = value[0];
-    if (typeof code !== 'number' || !Number.isInteger(code) || code < 1 || LENGTH[code] === undefined) fail(`unknown record code ${JSON.stringify(code)}`);
-    if (value.length !== LENGTH[code]) fail(`${codeName(code)} record has ${LENGTH[code]} elements, not ${value.length}`);
+    if (
+      typeof code !== 'number' ||
+      !Number.isInteger(code) ||
+      code < 1 ||
+      LENGTH[code] === undefined
+    )
+      fail(`unknown record code ${JSON.stringify(code)}`);
+    if (value.length !== LENGTH[code])
+      fail(`${codeName(code)} record has ${LENGTH[code]} elements, not ${value.length}`);
     const timeUs = this.state.lastTimeUs + int(value[1], 'dtUs');
-    if (!Number.isSafeInteger(timeUs) || timeUs < 0) fail(`time ${timeUs} is not a non-negative integer of µs`);
+    if (!Number.isSafeInteger(timeUs) || timeUs < 0)
+      fail(`time ${timeUs} is not a non-negative integer of µs`);
     const event = this.event(code, value, timeUs);
     this.state.apply(event);
     return event;
@@ -116,7 +136,8 @@ export class RecordDecoder {
 
   private step(v: unknown): number {
     const k = uint(v, 'step');
-    if (k >= this.dict.steps.length) fail(`step ${k} is not in the plan (${this.dict.steps.length} steps)`);
+    if (k >= this.dict.steps.length)
+      fail(`step ${k} is not in the plan (${this.dict.steps.length} steps)`);
     return k;
   }
 
@@ -124,9 +145,25 @@ export class RecordDecoder {
     const { dict, state, header } = this;
     switch (code) {
       case Code.STARTED:
-        return { type: 'episode_started', timeUs, scenario: dict.scenario.id, seed: header.seed, mode: header.world.mode, delivery: header.world.delivery, agent: episodeAgent(header) };
+        return {
+          type: 'episode_started',
+          timeUs,
+          scenario: dict.scenario.id,
+          seed: header.seed,
+          mode: header.world.mode,
+          delivery: header.world.delivery,
+          agent: episodeAgent(header),
+        };
       case Code.STARTED_FULL:
-        return { type: 'episode_started', timeUs, scenario: str(r[2], 'scenario'), seed: int(r[3], 'seed'), mode: oneOf<Mode>(r[4], MODES, 'mode'), delivery: oneOf<Delivery>(r[5], DELIVERIES, 'delivery'), agent: str(r[6], 'agent') };
+        return {
+          type: 'episode_started',
+          timeUs,
+          scenario: str(r[2], 'scenario'),
+          seed: int(r[3], 'seed'),
+          mode: oneOf<Mode>(r[4], MODES, 'mode'),
+          delivery: oneOf<Delivery>(r[5], DELIVERIES, 'delivery'),
+          agent: str(r[6], 'agent'),
+        };
       case Code.TASK:
         return { type: 'task_arrived', timeUs, task: fromTable(r[2], dict.tasks, 'task') };
       case Code.MESSAGE: {
@@ -136,7 +173,12 @@ export class RecordDecoder {
         return { type: 'message_arrived', timeUs, task: m.task, index };
       }
       case Code.MESSAGE_FULL:
-        return { type: 'message_arrived', timeUs, task: fromTable(r[3], dict.tasks, 'task'), index: uint(r[2], 'index') };
+        return {
+          type: 'message_arrived',
+          timeUs,
+          task: fromTable(r[3], dict.tasks, 'task'),
+          index: uint(r[2], 'index'),
+        };
       case Code.DECISION_STARTED:
         return { type: 'decision_started', timeUs, decision: state.lastDecision + 1 };
       case Code.DECISION_STARTED_FULL:
@@ -144,23 +186,62 @@ export class RecordDecoder {
       case Code.DELIVERED:
         return { type: 'result_delivered', timeUs, callId: this.callId(r[2]) };
       case Code.DECISION_ENDED:
-        return { type: 'decision_ended', timeUs, decision: state.lastDecision, thinkUs: this.derivedThink(timeUs), actions: this.actions(r[2]), note: null };
+        return {
+          type: 'decision_ended',
+          timeUs,
+          decision: state.lastDecision,
+          thinkUs: this.derivedThink(timeUs),
+          actions: this.actions(r[2]),
+          note: null,
+        };
       case Code.DECISION_ENDED_NOTE: {
         if (r[3] === null) fail('DECISION_ENDED_NOTE record has a null note');
-        return { type: 'decision_ended', timeUs, decision: state.lastDecision, thinkUs: this.derivedThink(timeUs), actions: this.actions(r[2]), note: r[3] as JsonValue };
+        return {
+          type: 'decision_ended',
+          timeUs,
+          decision: state.lastDecision,
+          thinkUs: this.derivedThink(timeUs),
+          actions: this.actions(r[2]),
+          note: r[3] as JsonValue,
+        };
       }
       case Code.DECISION_ENDED_FULL:
-        return { type: 'decision_ended', timeUs, decision: uint(r[2], 'decision'), thinkUs: uint(r[3], 'thinkUs'), actions: this.actions(r[4]), note: r[5] as JsonValue };
+        return {
+          type: 'decision_ended',
+          timeUs,
+          decision: uint(r[2], 'decision'),
+          thinkUs: uint(r[3], 'thinkUs'),
+          actions: this.actions(r[4]),
+          note: r[5] as JsonValue,
+        };
       case Code.REJECTED:
-        return { type: 'action_rejected', timeUs, decision: uint(r[2], 'decision'), action: uint(r[3], 'action'), reason: str(r[4], 'reason') };
+        return {
+          type: 'action_rejected',
+          timeUs,
+          decision: uint(r[2], 'decision'),
+          action: uint(r[3], 'action'),
+          reason: str(r[4], 'reason'),
+        };
       case Code.ISSUED:
       case Code.ISSUED_REF: {
         const k = this.step(r[2]);
         const s = dict.steps[k]!;
         const ref = code === Code.ISSUED ? s.key : strOrNull(r[3], 'ref');
         const callId = state.lastCallId + 1;
-        if (!Number.isSafeInteger(callId)) fail(`call id ${callId} (after ${state.lastCallId}) is past the largest safe integer`);
-        return { type: 'call_issued', timeUs, callId, tool: s.tool, args: dict.stepArgs[k]!, ref, task: s.task, step: s.id, attempt: state.attempts[k]! + 1, invalid: null };
+        if (!Number.isSafeInteger(callId))
+          fail(`call id ${callId} (after ${state.lastCallId}) is past the largest safe integer`);
+        return {
+          type: 'call_issued',
+          timeUs,
+          callId,
+          tool: s.tool,
+          args: dict.stepArgs[k]!,
+          ref,
+          task: s.task,
+          step: s.id,
+          attempt: state.attempts[k]! + 1,
+          invalid: null,
+        };
       }
       case Code.ISSUED_FULL: {
         const task = r[6] === null ? null : fromTable(r[6], dict.tasks, 'task');
@@ -190,18 +271,48 @@ export class RecordDecoder {
       }
       case Code.DONE_ERROR: {
         const callId = this.callId(r[2]);
-        return { type: 'call_completed', timeUs, callId, ok: false, result: null, error: this.errorText(callId, uint(r[3], 'error kind')) };
+        return {
+          type: 'call_completed',
+          timeUs,
+          callId,
+          ok: false,
+          result: null,
+          error: this.errorText(callId, uint(r[3], 'error kind')),
+        };
       }
       case Code.DONE_FULL: {
         if (typeof r[3] !== 'boolean') fail('ok must be a boolean');
-        return { type: 'call_completed', timeUs, callId: this.callId(r[2]), ok: r[3], result: r[4] as JsonValue, error: strOrNull(r[5], 'error') };
+        return {
+          type: 'call_completed',
+          timeUs,
+          callId: this.callId(r[2]),
+          ok: r[3],
+          result: r[4] as JsonValue,
+          error: strOrNull(r[5], 'error'),
+        };
       }
       case Code.ANSWER:
-        return { type: 'answer_given', timeUs, task: fromTable(r[2], dict.tasks, 'task'), content: fromTable(r[3], dict.answers, 'content') };
+        return {
+          type: 'answer_given',
+          timeUs,
+          task: fromTable(r[2], dict.tasks, 'task'),
+          content: fromTable(r[3], dict.answers, 'content'),
+        };
       case Code.LIMIT:
-        return { type: 'limit_hit', timeUs, limit: LIMIT_NAMES[uint(r[2], 'limit')] ?? fail(`limit must be 0 to ${LIMIT_NAMES.length - 1}`) };
+        return {
+          type: 'limit_hit',
+          timeUs,
+          limit:
+            LIMIT_NAMES[uint(r[2], 'limit')] ??
+            fail(`limit must be 0 to ${LIMIT_NAMES.length - 1}`),
+        };
       case Code.ENDED:
-        return { type: 'episode_ended', timeUs, reason: END_REASONS[uint(r[2], 'reason')] ?? fail('reason must be 0 to 3'), detail: strOrNull(r[3], 'detail') };
+        return {
+          type: 'episode_ended',
+          timeUs,
+          reason: END_REASONS[uint(r[2], 'reason')] ?? fail('reason must be 0 to 3'),
+          detail: strOrNull(r[3], 'detail'),
+        };
       default:
         return fail(`unknown record code ${code}`);
     }
@@ -251,19 +362,33 @@ export class RecordDecoder {
       if (!Array.isArray(a) || a.length === 0) fail(`actions[${i}] is not an action`);
       switch (a[0]) {
         case ActionCode.CALL_STEP: {
-          if (a.length !== 2 && a.length !== 3) fail(`actions[${i}]: a step call has 2 or 3 elements`);
+          if (a.length !== 2 && a.length !== 3)
+            fail(`actions[${i}]: a step call has 2 or 3 elements`);
           const k = this.step(a[1]);
           const s = dict.steps[k]!;
-          return a.length === 2 ? { type: 'call', tool: s.tool, args: dict.stepArgs[k]! } : { type: 'call', tool: s.tool, args: dict.stepArgs[k]!, ref: str(a[2], `actions[${i}] ref`) };
+          return a.length === 2
+            ? { type: 'call', tool: s.tool, args: dict.stepArgs[k]! }
+            : {
+                type: 'call',
+                tool: s.tool,
+                args: dict.stepArgs[k]!,
+                ref: str(a[2], `actions[${i}] ref`),
+              };
         }
         case ActionCode.CALL: {
           if (a.length !== 3 && a.length !== 4) fail(`actions[${i}]: a call has 3 or 4 elements`);
           const tool = fromTable(a[1], dict.tools, `actions[${i}] tool`);
-          return a.length === 3 ? { type: 'call', tool, args: a[2] as JsonValue } : { type: 'call', tool, args: a[2] as JsonValue, ref: str(a[3], `actions[${i}] ref`) };
+          return a.length === 3
+            ? { type: 'call', tool, args: a[2] as JsonValue }
+            : { type: 'call', tool, args: a[2] as JsonValue, ref: str(a[3], `actions[${i}] ref`) };
         }
         case ActionCode.ANSWER:
           if (a.length !== 3) fail(`actions[${i}]: an answer has 3 elements`);
-          return { type: 'answer', task: fromTable(a[1], dict.tasks, `actions[${i}] task`), content: fromTable(a[2], dict.answers, `actions[${i}] content`) };
+          return {
+            type: 'answer',
+            task: fromTable(a[1], dict.tasks, `actions[${i}] task`),
+            content: fromTable(a[2], dict.answers, `actions[${i}] content`),
+          };
         case ActionCode.WAIT_MAX:
           if (a.length !== 2) fail(`actions[${i}]: a wait has 2 elements`);
           return { type: 'wait', maxUs: uint(a[1], `actions[${i}] maxUs`) };

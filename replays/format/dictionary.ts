@@ -57,7 +57,8 @@ export class Dictionary {
     const answers: string[] = [];
     for (const task of this.plan.tasks) {
       answers.push(task.firstAnswer.mustContain.join('; '));
-      for (const m of task.messages) if (m.answer !== null) answers.push(m.answer.mustContain.join('; '));
+      for (const m of task.messages)
+        if (m.answer !== null) answers.push(m.answer.mustContain.join('; '));
     }
     this.answers = answers;
     this.tools.forEach((t, i) => this.toolIndex.has(t) || this.toolIndex.set(t, i));
@@ -107,7 +108,12 @@ export class Dictionary {
   /** The step `call` performs with that step's own tool and args, or -1 (an invalid call performs none). */
   private ownStep(call: CallInfo): number {
     const k = call.step;
-    return call.invalid === null && k >= 0 && this.steps[k]!.tool === call.tool && this.isStepArgs(k, call.args) ? k : -1;
+    return call.invalid === null &&
+      k >= 0 &&
+      this.steps[k]!.tool === call.tool &&
+      this.isStepArgs(k, call.args)
+      ? k
+      : -1;
   }
 
   /** `args` are step k's own args (the plan's object, the canonical copy, or equal to them). */
@@ -254,7 +260,10 @@ export class CallsInFlight {
   }
 
   set(callId: number, call: CallInfo): void {
-    if (!isId(callId)) throw new Error(`replay state invariant: call id ${String(callId)} is not a non-negative integer`);
+    if (!isId(callId))
+      throw new Error(
+        `replay state invariant: call id ${String(callId)} is not a non-negative integer`,
+      );
     this.byId[callId] = call;
   }
 

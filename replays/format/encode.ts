@@ -11,16 +11,31 @@ import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import type { Action } from '../../scenarios/protocol.js';
 import { CodecError, MsgWriter } from './codec.js';
 import { EpisodeState, type Dictionary } from './dictionary.js';
-import { ActionCode, Code, CRC_BYTES, crc32, END_REASONS, ErrorKind, FRAME_RESERVE, frameInPlace, LIMIT_NAMES, varintSize, writeCrc, writeFrameLength } from './format.js';
+import {
+  ActionCode,
+  Code,
+  CRC_BYTES,
+  crc32,
+  END_REASONS,
+  ErrorKind,
+  FRAME_RESERVE,
+  frameInPlace,
+  LIMIT_NAMES,
+  varintSize,
+  writeCrc,
+  writeFrameLength,
+} from './format.js';
 import { episodeAgent, type ReplayHeader } from './header.js';
 
 function uint(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new CodecError(`${what} must be a non-negative integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new CodecError(`${what} must be a non-negative integer, got ${String(v)}`);
   return v;
 }
 
 function int(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new CodecError(`${what} must be an integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    throw new CodecError(`${what} must be an integer, got ${String(v)}`);
   return v;
 }
 
@@ -30,7 +45,8 @@ function str(v: unknown, what: string): string {
 }
 
 function strOrNull(v: unknown, what: string): string | null {
-  if (v !== null && typeof v !== 'string') throw new CodecError(`${what} must be a string or null, got ${typeof v}`);
+  if (v !== null && typeof v !== 'string')
+    throw new CodecError(`${what} must be a string or null, got ${typeof v}`);
   return v;
 }
 
@@ -183,7 +199,13 @@ export class RecordEncoder {
   /** Short when the header already says what the event does (scenario, seed, world, agent). */
   private writeStarted(e: Extract<EpisodeEvent, { type: 'episode_started' }>): void {
     const { w, dict, header } = this;
-    if (e.scenario === dict.scenario.id && e.seed === header.seed && e.mode === header.world.mode && e.delivery === header.world.delivery && e.agent === episodeAgent(header)) {
+    if (
+      e.scenario === dict.scenario.id &&
+      e.seed === header.seed &&
+      e.mode === header.world.mode &&
+      e.delivery === header.world.delivery &&
+      e.agent === episodeAgent(header)
+    ) {
       this.begin(Code.STARTED, 2, e.timeUs);
       return;
     }
@@ -211,7 +233,8 @@ export class RecordEncoder {
   /** Short when decisions are numbered in order. */
   private writeDecisionStarted(e: Extract<EpisodeEvent, { type: 'decision_started' }>): void {
     const state = this.state;
-    if (uint(e.decision, 'decision') === state.lastDecision + 1) this.begin(Code.DECISION_STARTED, 2, e.timeUs);
+    if (uint(e.decision, 'decision') === state.lastDecision + 1)
+      this.begin(Code.DECISION_STARTED, 2, e.timeUs);
     else {
       this.begin(Code.DECISION_STARTED_FULL, 3, e.timeUs);
       this.w.number(e.decision);
@@ -222,7 +245,8 @@ export class RecordEncoder {
   /** Short when the decision number and think time follow from its start; with a note or not. */
   private writeDecisionEnded(e: Extract<EpisodeEvent, { type: 'decision_ended' }>): void {
     const { w, state } = this;
-    const derivable = e.decision === state.lastDecision && e.thinkUs === e.timeUs - state.decisionStartUs;
+    const derivable =
+      e.decision === state.lastDecision && e.thinkUs === e.timeUs - state.decisionStartUs;
     if (!Array.isArray(e.actions)) throw new CodecError('actions must be an array');
     if (derivable && e.note === null) {
       this.begin(Code.DECISION_ENDED, 3, e.timeUs);
@@ -248,7 +272,14 @@ export class RecordEncoder {
   private writeCallIssued(e: Extract<EpisodeEvent, { type: 'call_issued' }>): void {
     const { w, dict, state } = this;
     const k = dict.stepIndex(e.task, e.step);
-    if (k >= 0 && e.callId === state.lastCallId + 1 && e.invalid === null && e.tool === dict.steps[k]!.tool && e.attempt === state.attempts[k]! + 1 && dict.isStepArgs(k, e.args)) {
+    if (
+      k >= 0 &&
+      e.callId === state.lastCallId + 1 &&
+      e.invalid === null &&
+      e.tool === dict.steps[k]!.tool &&
+      e.attempt === state.attempts[k]! + 1 &&
+      dict.isStepArgs(k, e.args)
+    ) {
       if (e.ref === dict.steps[k]!.key) {
         this.begin(Code.ISSUED, 3, e.timeUs);
         w.number(k);
@@ -312,12 +343,16 @@ export class RecordEncoder {
   }
 
   /** 'ok', an ErrorKind, or null when the completion must be written in full. */
-  private completionKind(e: Extract<EpisodeEvent, { type: 'call_completed' }>): 'ok' | number | null {
+  private completionKind(
+    e: Extract<EpisodeEvent, { type: 'call_completed' }>,
+  ): 'ok' | number | null {
     const call = this.state.calls.get(e.callId);
     if (call === undefined) return null;
-    if (e.ok === true && e.error === null) return this.dict.succeedsWith(call, e.result) ? 'ok' : null;
+    if (e.ok === true && e.error === null)
+      return this.dict.succeedsWith(call, e.result) ? 'ok' : null;
     if (e.ok !== false || e.result !== null || typeof e.error !== 'string') return null;
-    if (call.invalid !== null) return e.error === `invalid call: ${call.invalid}` ? ErrorKind.INVALID : null;
+    if (call.invalid !== null)
+      return e.error === `invalid call: ${call.invalid}` ? ErrorKind.INVALID : null;
     const rt = this.dict.runtime(call.tool);
     if (rt === null) return null;
     const o = this.dict.outcome(call);

@@ -58,9 +58,23 @@ export type Code = (typeof Code)[keyof typeof Code];
 export const ErrorKind = { TOOL: 0, FAILURE: 1, TIMEOUT: 2, INVALID: 3 } as const;
 
 /** Action codes inside a decision's action list (see FORMAT.md). */
-export const ActionCode = { CALL_STEP: 0, CALL: 1, ANSWER: 2, WAIT_MAX: 3, POLL: -1, WAIT: -2 } as const;
+export const ActionCode = {
+  CALL_STEP: 0,
+  CALL: 1,
+  ANSWER: 2,
+  WAIT_MAX: 3,
+  POLL: -1,
+  WAIT: -2,
+} as const;
 
-export const LIMIT_NAMES = ['maxTimeMs', 'maxDecisions', 'maxCalls', 'maxTurns', 'maxIdleTurns', 'contextOverflow'] as const;
+export const LIMIT_NAMES = [
+  'maxTimeMs',
+  'maxDecisions',
+  'maxCalls',
+  'maxTurns',
+  'maxIdleTurns',
+  'contextOverflow',
+] as const;
 export const END_REASONS = ['completed', 'limit', 'stalled', 'errored'] as const;
 export const MODES = ['async', 'sync'] as const;
 export const DELIVERIES = ['push', 'poll'] as const;
@@ -87,11 +101,13 @@ const CRC_TABLE = (() => {
 })();
 
 /** zlib's native CRC-32 (Node >= 20.15), for long inputs; short ones are faster in JavaScript. */
-const nativeCrc32: ((data: Uint8Array, value?: number) => number) | undefined = typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
+const nativeCrc32: ((data: Uint8Array, value?: number) => number) | undefined =
+  typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
 
 /** The CRC-32 of `bytes[start, end)`; `crc`, the CRC of the bytes before them, continues it. */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number {
-  if (nativeCrc32 !== undefined && end - start >= 256) return nativeCrc32(bytes.subarray(start, end), crc) >>> 0;
+  if (nativeCrc32 !== undefined && end - start >= 256)
+    return nativeCrc32(bytes.subarray(start, end), crc) >>> 0;
   let c = (crc ^ 0xffffffff) >>> 0;
   for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
@@ -133,7 +149,8 @@ const X2N_TABLE = (() => {
 export function crc32Shift(length: number): number {
   let p = 0x80000000; // x^0
   let k = 3; // 8 bits a byte
-  for (let n = length; n > 0; n = Math.floor(n / 2), k++) if (n % 2 === 1) p = multModP(X2N_TABLE[k & 31]!, p);
+  for (let n = length; n > 0; n = Math.floor(n / 2), k++)
+    if (n % 2 === 1) p = multModP(X2N_TABLE[k & 31]!, p);
   return p;
 }
 
@@ -181,7 +198,11 @@ export const FRAME_RESERVE = 5;
  * FRAME_RESERVE free bytes before it and room for 4 more after it. Writes the length just before
  * the payload and the CRC after it; returns the frame (a view of `buf`).
  */
-export function frameInPlace(buf: Uint8Array, payloadEnd: number, payloadStart = FRAME_RESERVE): Uint8Array {
+export function frameInPlace(
+  buf: Uint8Array,
+  payloadEnd: number,
+  payloadStart = FRAME_RESERVE,
+): Uint8Array {
   const start = writeFrameLength(buf, payloadStart, payloadEnd - payloadStart);
   writeCrc(buf, payloadEnd, crc32(buf, start, payloadEnd));
   return buf.subarray(start, payloadEnd + CRC_BYTES);
@@ -226,7 +247,13 @@ export function prefix(): Uint8Array {
 
 /** One frame as found in a file. */
 export type FrameRead =
-  | { readonly kind: 'frame'; readonly start: number; readonly payloadStart: number; readonly payloadEnd: number; readonly end: number }
+  | {
+      readonly kind: 'frame';
+      readonly start: number;
+      readonly payloadStart: number;
+      readonly payloadEnd: number;
+      readonly end: number;
+    }
   /** The file ends inside this frame: its length, payload or CRC is cut. */
   | { readonly kind: 'cut'; readonly start: number; readonly need: number }
   | { readonly kind: 'bad'; readonly start: number; readonly message: string };
@@ -236,28 +263,47 @@ export type FrameRead =
  * also cut there: an honest writer never writes one. A CRC mismatch is `bad`, unless `checkCrc`
  * is false (for a caller that compares the whole frame, CRC included, with bytes it wrote itself).
  */
-export function readFrame(bytes: Uint8Array, start: number, maxPayload: number, checkCrc = true): FrameRead {
+export function readFrame(
+  bytes: Uint8Array,
+  start: number,
+  maxPayload: number,
+  checkCrc = true,
+): FrameRead {
   const end = bytes.length;
   let length = 0;
   let p = start;
   for (let i = 0; ; i++) {
     if (p >= end) return { kind: 'cut', start, need: 1 };
     const b = bytes[p++]!;
-    if (i === 4 && b > 0x0f) return { kind: 'bad', start, message: 'frame length does not fit in 32 bits' };
+    if (i === 4 && b > 0x0f)
+      return { kind: 'bad', start, message: 'frame length does not fit in 32 bits' };
     length += (b & 0x7f) * 2 ** (7 * i);
     if ((b & 0x80) === 0) {
-      if (b === 0 && i > 0) return { kind: 'bad', start, message: 'frame length is not minimally encoded' };
+      if (b === 0 && i > 0)
+        return { kind: 'bad', start, message: 'frame length is not minimally encoded' };
       break;
     }
     if (i === 4) return { kind: 'bad', start, message: 'frame length is longer than 5 bytes' };
   }
   if (length === 0) return { kind: 'bad', start, message: 'empty frame' };
-  if (length > maxPayload) return { kind: 'bad', start, message: `frame length ${length} is over the limit of ${maxPayload} bytes` };
+  if (length > maxPayload)
+    return {
+      kind: 'bad',
+      start,
+      message: `frame length ${length} is over the limit of ${maxPayload} bytes`,
+    };
   const payloadStart = p;
   const payloadEnd = p + length;
-  if (payloadEnd + CRC_BYTES > end) return { kind: 'cut', start, need: payloadEnd + CRC_BYTES - start };
-  const stored = (bytes[payloadEnd]! | (bytes[payloadEnd + 1]! << 8) | (bytes[payloadEnd + 2]! << 16) | (bytes[payloadEnd + 3]! << 24)) >>> 0;
-  if (checkCrc && crc32(bytes, start, payloadEnd) !== stored) return { kind: 'bad', start, message: 'checksum mismatch (the frame is corrupt)' };
+  if (payloadEnd + CRC_BYTES > end)
+    return { kind: 'cut', start, need: payloadEnd + CRC_BYTES - start };
+  const stored =
+    (bytes[payloadEnd]! |
+      (bytes[payloadEnd + 1]! << 8) |
+      (bytes[payloadEnd + 2]! << 16) |
+      (bytes[payloadEnd + 3]! << 24)) >>>
+    0;
+  if (checkCrc && crc32(bytes, start, payloadEnd) !== stored)
+    return { kind: 'bad', start, message: 'checksum mismatch (the frame is corrupt)' };
   return { kind: 'frame', start, payloadStart, payloadEnd, end: payloadEnd + CRC_BYTES };
 }
 
@@ -269,7 +315,9 @@ export function holdsAt(bytes: Uint8Array, at: number, chunk: Uint8Array): boole
     for (let i = 0; i < chunk.length; i++) if (bytes[at + i] !== chunk[i]) return false;
     return true;
   }
-  return Buffer.from(bytes.buffer, bytes.byteOffset + at, chunk.length).equals(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+  return Buffer.from(bytes.buffer, bytes.byteOffset + at, chunk.length).equals(
+    Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length),
+  );
 }
 
 /** `a` and `b` hold the same bytes. */

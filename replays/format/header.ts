@@ -22,7 +22,10 @@ import { packageVersion } from '../../scenarios/package.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../../scenarios/spec/schema.js';
 import { ScenarioError } from '../../scenarios/spec/validate.js';
-import { canonicalScenario, parseCanonicalDocument } from '../../scenarios/spec/canonical-scenario.js';
+import {
+  canonicalScenario,
+  parseCanonicalDocument,
+} from '../../scenarios/spec/canonical-scenario.js';
 import { encodeJson, MsgWriter } from './codec.js';
 import { crc32, crc32Shift, DELIVERIES, MODES } from './format.js';
 
@@ -54,7 +57,11 @@ export interface ReplayHeader {
   readonly scenario: JsonValue;
   readonly agent: { readonly spec: string; readonly config: JsonValue };
   readonly seed: number;
-  readonly world: { readonly mode: Mode; readonly delivery: Delivery; readonly thinkTime: DistributionSpec | null };
+  readonly world: {
+    readonly mode: Mode;
+    readonly delivery: Delivery;
+    readonly thinkTime: DistributionSpec | null;
+  };
   readonly forkedFrom: ForkOrigin | null;
 }
 
@@ -79,7 +86,8 @@ export function agentConfig(spec: string): JsonValue {
     if (entry === undefined) return null;
     const { params } = parseParams(name, pairs, entry.params);
     const out: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(params)) out[k] = typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+    for (const [k, v] of Object.entries(params))
+      out[k] = typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
     return canonicalize(out);
   } catch {
     return null;
@@ -113,7 +121,10 @@ const readAgents = new Map<string, { readonly spec: string; readonly config: Jso
  * by object, so re-running replays of the same agent writes their headers without encoding the
  * agent again.
  */
-function knownAgent(spec: string, config: JsonValue): { readonly spec: string; readonly config: JsonValue } {
+function knownAgent(
+  spec: string,
+  config: JsonValue,
+): { readonly spec: string; readonly config: JsonValue } {
   const known = readAgents.get(spec);
   if (known !== undefined && canonEqual(known.config, config)) return known;
   const out = { spec, config };
@@ -145,13 +156,21 @@ export interface HeaderOptions {
 }
 
 export function makeHeader(options: HeaderOptions): ReplayHeader {
-  if (!Number.isSafeInteger(options.seed)) throw new TypeError(`replay seed must be a safe integer, got ${options.seed}`);
+  if (!Number.isSafeInteger(options.seed))
+    throw new TypeError(`replay seed must be a safe integer, got ${options.seed}`);
   return {
     tooltime: tooltimeVersion(),
     scenario: canonicalDoc(options.scenario),
     agent: agentOf(options.agent),
     seed: options.seed,
-    world: { mode: options.mode ?? 'async', delivery: options.delivery ?? 'push', thinkTime: options.thinkTime === undefined || options.thinkTime === null ? null : (canonicalize(options.thinkTime) as unknown as DistributionSpec) },
+    world: {
+      mode: options.mode ?? 'async',
+      delivery: options.delivery ?? 'push',
+      thinkTime:
+        options.thinkTime === undefined || options.thinkTime === null
+          ? null
+          : (canonicalize(options.thinkTime) as unknown as DistributionSpec),
+    },
     forkedFrom: options.forkedFrom ?? null,
   };
 }
@@ -161,11 +180,23 @@ export function headerJson(header: ReplayHeader): JsonValue {
   const f = header.forkedFrom;
   return {
     agent: { config: header.agent.config, spec: header.agent.spec },
-    forkedFrom: f === null ? null : { agentSeed: f.agentSeed, originalAgent: f.originalAgent, records: f.records, sha256: f.sha256 },
+    forkedFrom:
+      f === null
+        ? null
+        : {
+            agentSeed: f.agentSeed,
+            originalAgent: f.originalAgent,
+            records: f.records,
+            sha256: f.sha256,
+          },
     scenario: header.scenario,
     seed: header.seed,
     tooltime: header.tooltime,
-    world: { delivery: header.world.delivery, mode: header.world.mode, thinkTime: (header.world.thinkTime as unknown as JsonValue) ?? null },
+    world: {
+      delivery: header.world.delivery,
+      mode: header.world.mode,
+      thinkTime: (header.world.thinkTime as unknown as JsonValue) ?? null,
+    },
   };
 }
 
@@ -200,7 +231,8 @@ export function scenarioPart(scenario: JsonValue): ScenarioPart {
  * header without encoding the scenario again.
  */
 export function knownScenarioPart(doc: JsonValue, bytes: Uint8Array): void {
-  if (doc !== null && typeof doc === 'object' && !scenarioParts.has(doc)) scenarioParts.set(doc, partOf(bytes));
+  if (doc !== null && typeof doc === 'object' && !scenarioParts.has(doc))
+    scenarioParts.set(doc, partOf(bytes));
 }
 
 /**
@@ -217,7 +249,16 @@ export function writeHeaderStart(w: MsgWriter, header: ReplayHeader): void {
   w.string('agent');
   w.raw(agentPayload(header.agent));
   w.string('forkedFrom');
-  w.json(f === null ? null : { agentSeed: f.agentSeed, originalAgent: f.originalAgent, records: f.records, sha256: f.sha256 });
+  w.json(
+    f === null
+      ? null
+      : {
+          agentSeed: f.agentSeed,
+          originalAgent: f.originalAgent,
+          records: f.records,
+          sha256: f.sha256,
+        },
+  );
   w.string('scenario');
 }
 
@@ -270,13 +311,16 @@ function keysExactly(v: unknown, where: string, keys: readonly string[]): Record
     const got = Object.keys(v);
     const extra = got.filter((k) => !keys.includes(k));
     const missing = keys.filter((k) => !got.includes(k));
-    throw new HeaderError(`${where} ${missing.length > 0 ? `lacks ${missing.join(', ')}` : `has unknown ${extra.join(', ')}`}`);
+    throw new HeaderError(
+      `${where} ${missing.length > 0 ? `lacks ${missing.join(', ')}` : `has unknown ${extra.join(', ')}`}`,
+    );
   }
   return v;
 }
 
 function safeInt(v: unknown, where: string, min = -Infinity): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new HeaderError(`${where} must be ${min === 0 ? 'a non-negative' : 'an'} integer`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+    throw new HeaderError(`${where} must be ${min === 0 ? 'a non-negative' : 'an'} integer`);
   return v;
 }
 
@@ -293,29 +337,52 @@ const SCENARIO_CACHE_SIZE = 256;
  * cached by `scenarioKey` (a hash of the scenario's bytes), so reading many replays of one
  * scenario validates it once.
  */
-export function parseHeader(value: unknown, scenarioKey: string, file: string): { header: ReplayHeader; scenario: Scenario } {
-  const h = keysExactly(value, 'header', ['agent', 'forkedFrom', 'scenario', 'seed', 'tooltime', 'world']);
+export function parseHeader(
+  value: unknown,
+  scenarioKey: string,
+  file: string,
+): { header: ReplayHeader; scenario: Scenario } {
+  const h = keysExactly(value, 'header', [
+    'agent',
+    'forkedFrom',
+    'scenario',
+    'seed',
+    'tooltime',
+    'world',
+  ]);
   const agent = keysExactly(h['agent'], 'header.agent', ['config', 'spec']);
   const world = keysExactly(h['world'], 'header.world', ['delivery', 'mode', 'thinkTime']);
   const mode = world['mode'];
   const delivery = world['delivery'];
-  if (!(MODES as readonly unknown[]).includes(mode)) throw new HeaderError(`header.world.mode must be async or sync`);
-  if (!(DELIVERIES as readonly unknown[]).includes(delivery)) throw new HeaderError(`header.world.delivery must be push or poll`);
+  if (!(MODES as readonly unknown[]).includes(mode))
+    throw new HeaderError(`header.world.mode must be async or sync`);
+  if (!(DELIVERIES as readonly unknown[]).includes(delivery))
+    throw new HeaderError(`header.world.delivery must be push or poll`);
   const thinkTime = world['thinkTime'];
   if (thinkTime !== null) {
     const problems = checkDistribution(thinkTime);
-    if (problems.length > 0) throw new HeaderError(`header.world.thinkTime${problems[0]!.path === '' ? '' : `.${problems[0]!.path}`}: ${problems[0]!.message}`);
+    if (problems.length > 0)
+      throw new HeaderError(
+        `header.world.thinkTime${problems[0]!.path === '' ? '' : `.${problems[0]!.path}`}: ${problems[0]!.message}`,
+      );
   }
   let forkedFrom: ForkOrigin | null = null;
   if (h['forkedFrom'] !== null) {
-    const f = keysExactly(h['forkedFrom'], 'header.forkedFrom', ['agentSeed', 'originalAgent', 'records', 'sha256']);
+    const f = keysExactly(h['forkedFrom'], 'header.forkedFrom', [
+      'agentSeed',
+      'originalAgent',
+      'records',
+      'sha256',
+    ]);
     const sha = text(f['sha256'], 'header.forkedFrom.sha256');
-    if (!/^[0-9a-f]{64}$/.test(sha)) throw new HeaderError('header.forkedFrom.sha256 must be 64 hex digits');
+    if (!/^[0-9a-f]{64}$/.test(sha))
+      throw new HeaderError('header.forkedFrom.sha256 must be 64 hex digits');
     forkedFrom = {
       sha256: sha,
       records: safeInt(f['records'], 'header.forkedFrom.records', 0),
       originalAgent: text(f['originalAgent'], 'header.forkedFrom.originalAgent'),
-      agentSeed: f['agentSeed'] === null ? null : safeInt(f['agentSeed'], 'header.forkedFrom.agentSeed'),
+      agentSeed:
+        f['agentSeed'] === null ? null : safeInt(f['agentSeed'], 'header.forkedFrom.agentSeed'),
     };
   }
   const header: ReplayHeader = {
@@ -323,7 +390,11 @@ export function parseHeader(value: unknown, scenarioKey: string, file: string): 
     scenario: h['scenario'] as JsonValue,
     agent: knownAgent(text(agent['spec'], 'header.agent.spec'), agent['config'] as JsonValue),
     seed: safeInt(h['seed'], 'header.seed'),
-    world: { mode: mode as Mode, delivery: delivery as Delivery, thinkTime: thinkTime as DistributionSpec | null },
+    world: {
+      mode: mode as Mode,
+      delivery: delivery as Delivery,
+      thinkTime: thinkTime as DistributionSpec | null,
+    },
     forkedFrom,
   };
   let scenario = scenarioCache.get(scenarioKey);
@@ -338,12 +409,16 @@ export function parseHeader(value: unknown, scenarioKey: string, file: string): 
     } catch (error) {
       if (error instanceof ScenarioError) {
         const first = error.problems[0];
-        const more = error.problems.length > 1 ? ` (and ${error.problems.length - 1} more problems)` : '';
-        throw new HeaderError(`invalid scenario in the header: ${first === undefined ? error.message : `${first.path === '' ? '' : `${first.path}: `}${first.message}`}${more}`);
+        const more =
+          error.problems.length > 1 ? ` (and ${error.problems.length - 1} more problems)` : '';
+        throw new HeaderError(
+          `invalid scenario in the header: ${first === undefined ? error.message : `${first.path === '' ? '' : `${first.path}: `}${first.message}`}${more}`,
+        );
       }
       throw error;
     }
-    if (scenarioCache.size >= SCENARIO_CACHE_SIZE) scenarioCache.delete(scenarioCache.keys().next().value!);
+    if (scenarioCache.size >= SCENARIO_CACHE_SIZE)
+      scenarioCache.delete(scenarioCache.keys().next().value!);
     scenarioCache.set(scenarioKey, scenario);
   }
   return { header, scenario };

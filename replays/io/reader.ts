@@ -14,8 +14,22 @@ import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import type { JsonValue, Scenario } from '../../scenarios/spec/schema.js';
 import { InputFileError, readInputFile } from '../../scenarios/spec/input-file.js';
 import { CodecError, MsgReader } from '../format/codec.js';
-import { crc32, FORMAT_VERSION, holdsAt, MAGIC, MAX_HEADER_BYTES, PREFIX_BYTES, readFrame, ReplayError } from '../format/format.js';
-import { HeaderError, knownScenarioPart, parseHeader, type ReplayHeader } from '../format/header.js';
+import {
+  crc32,
+  FORMAT_VERSION,
+  holdsAt,
+  MAGIC,
+  MAX_HEADER_BYTES,
+  PREFIX_BYTES,
+  readFrame,
+  ReplayError,
+} from '../format/format.js';
+import {
+  HeaderError,
+  knownScenarioPart,
+  parseHeader,
+  type ReplayHeader,
+} from '../format/header.js';
 import { FileSource, headerBytes, MemorySource, RecordScanner } from './records.js';
 
 /** Default cap on a replay's size. */
@@ -88,12 +102,22 @@ function probe(bytes: Uint8Array, start: number, limit: number): number {
 /** The scenario read before whose bytes are the ones at `start` (ending by `limit`), if any. */
 function seenScenario(bytes: Uint8Array, start: number, limit: number): SeenScenario | undefined {
   const hit = seenScenarios.get(probe(bytes, start, limit));
-  return hit !== undefined && start + hit.bytes.length <= limit && holdsAt(bytes, start, hit.bytes) ? hit : undefined;
+  return hit !== undefined && start + hit.bytes.length <= limit && holdsAt(bytes, start, hit.bytes)
+    ? hit
+    : undefined;
 }
 
 /** Remembers the scenario at `bytes[start, end)` of a header that ends at `limit`. */
-function rememberScenario(bytes: Uint8Array, start: number, end: number, limit: number, doc: unknown, sha256: string): void {
-  if (seenScenarios.size >= SEEN_SCENARIOS) seenScenarios.delete(seenScenarios.keys().next().value!);
+function rememberScenario(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  limit: number,
+  doc: unknown,
+  sha256: string,
+): void {
+  if (seenScenarios.size >= SEEN_SCENARIOS)
+    seenScenarios.delete(seenScenarios.keys().next().value!);
   const copy = bytes.slice(start, end);
   seenScenarios.set(probe(bytes, start, limit), { bytes: copy, doc, sha256 });
   knownScenarioPart(doc as JsonValue, copy);
@@ -108,13 +132,25 @@ const seenParts = new Map<string, { readonly bytes: Uint8Array; readonly value: 
 const PART_KEYS: readonly string[] = ['agent', 'world'];
 
 /** The header part `key` read before, if its bytes are the ones at `start` (ending by `limit`). */
-function seenPart(key: string, bytes: Uint8Array, start: number, limit: number): { value: unknown; end: number } | undefined {
+function seenPart(
+  key: string,
+  bytes: Uint8Array,
+  start: number,
+  limit: number,
+): { value: unknown; end: number } | undefined {
   const hit = seenParts.get(key);
-  if (hit === undefined || start + hit.bytes.length > limit || !holdsAt(bytes, start, hit.bytes)) return undefined;
+  if (hit === undefined || start + hit.bytes.length > limit || !holdsAt(bytes, start, hit.bytes))
+    return undefined;
   return { value: hit.value, end: start + hit.bytes.length };
 }
 
-function rememberPart(key: string, bytes: Uint8Array, start: number, end: number, value: unknown): void {
+function rememberPart(
+  key: string,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  value: unknown,
+): void {
   if (!PART_KEYS.includes(key)) return;
   const hit = seenParts.get(key);
   if (hit !== undefined && hit.value === value) return;
@@ -139,7 +175,8 @@ export class ReplayTruncatedError extends ReplayError {
 
 /** Throws the ReplayTruncatedError of a file of `length` bytes cut inside `part`. */
 function cutBeforeRecords(file: string, length: number, part: string): never {
-  const where = length === 0 ? 'the file is empty' : `the file ends at byte ${length}, inside ${part}`;
+  const where =
+    length === 0 ? 'the file is empty' : `the file ends at byte ${length}, inside ${part}`;
   throw new ReplayTruncatedError(file, `truncated: ${where} (no episode to read)`);
 }
 
@@ -163,7 +200,10 @@ export interface HeaderRead {
  * false` skips the header frame's checksum: for verify, whose re-run writes the header frame again
  * and compares it, checksum included, byte for byte.
  */
-export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { readonly checkCrc?: boolean } = {}): HeaderRead {
+export function readReplayHeader(
+  bytes: Uint8Array,
+  options: ReadOptions & { readonly checkCrc?: boolean } = {},
+): HeaderRead {
   const file = options.file ?? '<replay>';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const fail = failIn(file);
@@ -175,11 +215,16 @@ export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { rea
   }
   if (bytes.length < PREFIX_BYTES) cutBeforeRecords(file, bytes.length, 'the format version');
   const version = bytes[MAGIC.length]! | (bytes[MAGIC.length + 1]! << 8);
-  if (version !== FORMAT_VERSION) fail('', `unsupported replay format version ${version} (this tooltime reads version ${FORMAT_VERSION})`);
+  if (version !== FORMAT_VERSION)
+    fail(
+      '',
+      `unsupported replay format version ${version} (this tooltime reads version ${FORMAT_VERSION})`,
+    );
 
   const hf = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES, options.checkCrc ?? true);
   const headerWhere = `header at byte ${PREFIX_BYTES}`;
-  if (hf.kind === 'cut') cutBeforeRecords(file, bytes.length, `the header (at byte ${PREFIX_BYTES})`);
+  if (hf.kind === 'cut')
+    cutBeforeRecords(file, bytes.length, `the header (at byte ${PREFIX_BYTES})`);
   if (hf.kind === 'bad') fail(headerWhere, hf.message);
   if (hf.kind !== 'frame') throw new Error('unreachable');
   let header: ReplayHeader;
@@ -191,7 +236,9 @@ export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { rea
     const entries = r.mapEntries((k, start, limit) => {
       if (k !== 'scenario') return seenPart(k, bytes, start, limit);
       found.seen = seenScenario(bytes, start, limit);
-      return found.seen === undefined ? undefined : { value: found.seen.doc, end: start + found.seen.bytes.length };
+      return found.seen === undefined
+        ? undefined
+        : { value: found.seen.doc, end: start + found.seen.bytes.length };
     });
     if (!r.done) throw new CodecError('bytes left after the header map');
     const value: Record<string, unknown> = {};
@@ -202,14 +249,18 @@ export function readReplayHeader(bytes: Uint8Array, options: ReadOptions & { rea
       value[e.key] = e.value;
       if (e.key === 'scenario') {
         at = e;
-        key = found.seen?.sha256 ?? createHash('sha256').update(bytes.subarray(e.start, e.end)).digest('hex');
+        key =
+          found.seen?.sha256 ??
+          createHash('sha256').update(bytes.subarray(e.start, e.end)).digest('hex');
       }
     }
     ({ header, scenario } = parseHeader(value, key, file));
-    if (found.seen === undefined && at !== null) rememberScenario(bytes, at.start, at.end, hf.payloadEnd, value['scenario'], key);
+    if (found.seen === undefined && at !== null)
+      rememberScenario(bytes, at.start, at.end, hf.payloadEnd, value['scenario'], key);
     for (const e of entries) rememberPart(e.key, bytes, e.start, e.end, e.value);
   } catch (error) {
-    if (error instanceof CodecError || error instanceof HeaderError) return fail(headerWhere, error.message);
+    if (error instanceof CodecError || error instanceof HeaderError)
+      return fail(headerWhere, error.message);
     throw error;
   }
   return { file, header, scenario, recordsStart: hf.end };
@@ -240,7 +291,12 @@ export function readReplay(bytes: Uint8Array, options: ReadOptions = {}): Replay
     complete: end.complete,
     problem: end.problem,
     recordsSha256: end.recordsSha256,
-    sizes: { total: bytes.length, header: recordsStart, records: end.recordsEnd - recordsStart, trailer: end.trailerBytes },
+    sizes: {
+      total: bytes.length,
+      header: recordsStart,
+      records: end.recordsEnd - recordsStart,
+      trailer: end.trailerBytes,
+    },
     offsets,
   };
 }
@@ -255,7 +311,8 @@ export function readReplayBytes(path: string, maxBytes = DEFAULT_MAX_BYTES): Uin
   try {
     return readInputFile(path, maxBytes);
   } catch (error) {
-    if (error instanceof InputFileError) throw new ReplayError(`${path}: cannot read: ${error.message}`);
+    if (error instanceof InputFileError)
+      throw new ReplayError(`${path}: cannot read: ${error.message}`);
     throw error;
   }
 }

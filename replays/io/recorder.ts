@@ -17,9 +17,26 @@ import type { Scenario } from '../../scenarios/spec/schema.js';
 import { runEpisode, type Episode } from '../../scenarios/world/world.js';
 import { dictionaryFor } from '../format/dictionary.js';
 import { RecordEncoder } from '../format/encode.js';
-import { CRC_BYTES, crc32, crc32Combine, FRAME_RESERVE, PREFIX_BYTES, writeCrc, writeFrameLength, writePrefix } from '../format/format.js';
+import {
+  CRC_BYTES,
+  crc32,
+  crc32Combine,
+  FRAME_RESERVE,
+  PREFIX_BYTES,
+  writeCrc,
+  writeFrameLength,
+  writePrefix,
+} from '../format/format.js';
 import { MsgWriter } from '../format/codec.js';
-import { makeHeader, replayScenario, scenarioPart, writeHeaderEnd, writeHeaderStart, type HeaderOptions, type ReplayHeader } from '../format/header.js';
+import {
+  makeHeader,
+  replayScenario,
+  scenarioPart,
+  writeHeaderEnd,
+  writeHeaderStart,
+  type HeaderOptions,
+  type ReplayHeader,
+} from '../format/header.js';
 import { parseScenario } from '../../scenarios/spec/validate.js';
 
 /** Where frames go. `write` must take the bytes before it returns (the buffer may be reused). */
@@ -235,9 +252,18 @@ function writeHeaderFrame(sink: ReplaySink, header: ReplayHeader): number {
   const payloadEnd = w.pos;
   w.ensure(CRC_BYTES);
   const buf = w.buf;
-  const start = writeFrameLength(buf, payloadStart, payloadEnd - payloadStart + scenario.bytes.length);
+  const start = writeFrameLength(
+    buf,
+    payloadStart,
+    payloadEnd - payloadStart + scenario.bytes.length,
+  );
   writePrefix(buf, start - PREFIX_BYTES);
-  const crc = crc32(buf, split, payloadEnd, crc32Combine(crc32(buf, start, split), scenario.crc, scenario.shift));
+  const crc = crc32(
+    buf,
+    split,
+    payloadEnd,
+    crc32Combine(crc32(buf, start, split), scenario.crc, scenario.shift),
+  );
   writeCrc(buf, payloadEnd, crc);
   sink.write(buf.subarray(start - PREFIX_BYTES, split));
   if (sink.writeShared !== undefined) sink.writeShared(scenario.bytes);
@@ -345,7 +371,12 @@ export class ReplayRecorder {
     this.handOver(w);
     this.chunk = null;
     giveBackChunk(w);
-    this.summary = { records: this.records, sha256: '', headerBytes: this.headerBytes, recordBytes: this.recordBytes };
+    this.summary = {
+      records: this.records,
+      sha256: '',
+      headerBytes: this.headerBytes,
+      recordBytes: this.recordBytes,
+    };
     this.sink.close();
   }
 
@@ -355,18 +386,28 @@ export class ReplayRecorder {
     if (w === null) return this.summary!;
     this.handOver(w);
     const rest = w.buf.subarray(0, w.pos);
-    const sha256 = this.hash === null ? hashOnce('sha256', rest, 'hex') : this.hash.update(rest).digest('hex');
+    const sha256 =
+      this.hash === null ? hashOnce('sha256', rest, 'hex') : this.hash.update(rest).digest('hex');
     this.chunk = null;
     giveBackChunk(w);
     this.sink.write(this.encoder.trailer(this.records, sha256));
     this.sink.close();
-    this.summary = { records: this.records, sha256, headerBytes: this.headerBytes, recordBytes: this.recordBytes };
+    this.summary = {
+      records: this.records,
+      sha256,
+      headerBytes: this.headerBytes,
+      recordBytes: this.recordBytes,
+    };
     return this.summary;
   }
 }
 
 /** The replay of `events` in memory: the same bytes a ReplayRecorder writes. */
-export function encodeReplay(header: ReplayHeader, events: readonly EpisodeEvent[], scenario?: Scenario): Uint8Array {
+export function encodeReplay(
+  header: ReplayHeader,
+  events: readonly EpisodeEvent[],
+  scenario?: Scenario,
+): Uint8Array {
   const sink = new MemorySink();
   const recorder = new ReplayRecorder(header, sink, scenario);
   for (const e of events) recorder.record(e);
@@ -392,7 +433,14 @@ export interface RecordOptions extends Omit<HeaderOptions, 'agent'> {
  * `out` a path, frames reach the file as the episode runs, so a killed run leaves a readable
  * prefix.
  */
-export async function recordEpisode(options: RecordOptions): Promise<{ episode: Episode; bytes: Uint8Array | null; summary: RecordingSummary; header: ReplayHeader }> {
+export async function recordEpisode(
+  options: RecordOptions,
+): Promise<{
+  episode: Episode;
+  bytes: Uint8Array | null;
+  summary: RecordingSummary;
+  header: ReplayHeader;
+}> {
   const scenario = replayScenario(options.scenario);
   const header = makeHeader({
     scenario,

@@ -12,7 +12,14 @@ import { fsReason, kindOf } from '../../scenarios/spec/input-file.js';
 import { CodecError, MsgReader } from '../format/codec.js';
 import { RecordDecoder } from '../format/decode.js';
 import { dictionaryFor } from '../format/dictionary.js';
-import { MAGIC, MAX_HEADER_BYTES, MAX_RECORD_BYTES, PREFIX_BYTES, readFrame, ReplayError } from '../format/format.js';
+import {
+  MAGIC,
+  MAX_HEADER_BYTES,
+  MAX_RECORD_BYTES,
+  PREFIX_BYTES,
+  readFrame,
+  ReplayError,
+} from '../format/format.js';
 import type { ReplayHeader } from '../format/header.js';
 
 /**
@@ -65,11 +72,17 @@ export class FileSource implements ByteSource {
     }
     try {
       const stats = fstatSync(this.fd);
-      if (!stats.isFile()) throw new ReplayError(`${path}: cannot read: not a regular file (${kindOf(stats)})`);
-      if (stats.size > maxBytes) throw new ReplayError(`${path}: cannot read: ${stats.size} bytes, over the limit of ${maxBytes}`);
+      if (!stats.isFile())
+        throw new ReplayError(`${path}: cannot read: not a regular file (${kindOf(stats)})`);
+      if (stats.size > maxBytes)
+        throw new ReplayError(
+          `${path}: cannot read: ${stats.size} bytes, over the limit of ${maxBytes}`,
+        );
     } catch (error) {
       this.close();
-      throw error instanceof ReplayError ? error : new ReplayError(`${path}: cannot read: ${fsReason(error)}`);
+      throw error instanceof ReplayError
+        ? error
+        : new ReplayError(`${path}: cannot read: ${fsReason(error)}`);
     }
   }
 
@@ -82,7 +95,8 @@ export class FileSource implements ByteSource {
   }
 
   window(at: number, need: number): { bytes: Uint8Array; base: number } {
-    if (at < this.base) throw new Error(`FileSource: offset ${at} was dropped (window at ${this.base})`);
+    if (at < this.base)
+      throw new Error(`FileSource: offset ${at} was dropped (window at ${this.base})`);
     if (at + need > this.base + this.used && !this.ended) this.fill(at, need);
     return { bytes: this.buf.subarray(0, this.used), base: this.base };
   }
@@ -107,7 +121,10 @@ export class FileSource implements ByteSource {
       }
       if (got === 0) this.ended = true;
       this.used += got;
-      if (this.base + this.used > this.maxBytes) throw new ReplayError(`${this.path}: cannot read: more than ${this.maxBytes} bytes, over the limit (the file grows as it is read)`);
+      if (this.base + this.used > this.maxBytes)
+        throw new ReplayError(
+          `${this.path}: cannot read: more than ${this.maxBytes} bytes, over the limit (the file grows as it is read)`,
+        );
     }
   }
 
@@ -182,7 +199,14 @@ export class RecordScanner {
   }
 
   /** The frame at `pos`, reading more of the file while it is cut there; null at the end. */
-  private frame(): { bytes: Uint8Array; base: number; f: Extract<ReturnType<typeof readFrame>, { kind: 'frame' }> } | 'cut' | null {
+  private frame():
+    | {
+        bytes: Uint8Array;
+        base: number;
+        f: Extract<ReturnType<typeof readFrame>, { kind: 'frame' }>;
+      }
+    | 'cut'
+    | null {
     let need = 16;
     for (;;) {
       const w = this.source.window(this.pos, 0);
@@ -208,8 +232,19 @@ export class RecordScanner {
     const got = this.frame();
     if (got === null || got === 'cut') {
       const length = this.source.length;
-      const problem = got === 'cut' ? `truncated: record ${this.count} at byte ${this.pos} is cut (the file ends ${length - this.pos} bytes into it)` : `truncated: no trailer after ${this.count} records (the file ends at byte ${length})`;
-      this.result = { records: this.count, complete: false, problem, recordsSha256: null, recordsEnd: this.pos, total: length, trailerBytes: 0 };
+      const problem =
+        got === 'cut'
+          ? `truncated: record ${this.count} at byte ${this.pos} is cut (the file ends ${length - this.pos} bytes into it)`
+          : `truncated: no trailer after ${this.count} records (the file ends at byte ${length})`;
+      this.result = {
+        records: this.count,
+        complete: false,
+        problem,
+        recordsSha256: null,
+        recordsEnd: this.pos,
+        total: length,
+        trailerBytes: 0,
+      };
       return null;
     }
     const { bytes, base, f } = got;
@@ -218,7 +253,8 @@ export class RecordScanner {
       const r = new MsgReader(bytes, f.payloadStart, f.payloadEnd);
       value = r.value();
       if (!r.done) throw new CodecError('bytes left after the record');
-      if (Array.isArray(value) && value[0] === 0) return this.trailer(value, bytes, base, f.end + base);
+      if (Array.isArray(value) && value[0] === 0)
+        return this.trailer(value, bytes, base, f.end + base);
       const event = this.decoder.decode(value);
       this.at = this.pos;
       this.pos = f.end + base;
@@ -232,19 +268,39 @@ export class RecordScanner {
 
   /** Checks the trailer at `pos` (ending at `end`) against the records read; the end of the records. */
   private trailer(value: unknown[], bytes: Uint8Array, base: number, end: number): null {
-    if (value.length !== 3 || typeof value[1] !== 'number' || typeof value[2] !== 'string' || !/^[0-9a-f]{64}$/.test(value[2])) {
+    if (
+      value.length !== 3 ||
+      typeof value[1] !== 'number' ||
+      typeof value[2] !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(value[2])
+    ) {
       throw new CodecError('a trailer is [0, records, sha256 hex]');
     }
     const where = `${this.file}: trailer at byte ${this.pos}`;
     // Hashed before looking past the trailer: the window may then drop the records' bytes.
     this.hashUpTo(this.pos, { bytes, base });
     const rest = this.source.window(end, 1);
-    if (rest.bytes.length > end - rest.base) throw new ReplayError(`${where}: ${this.drainLength(end)} unexpected bytes after the trailer`);
+    if (rest.bytes.length > end - rest.base)
+      throw new ReplayError(
+        `${where}: ${this.drainLength(end)} unexpected bytes after the trailer`,
+      );
     const length = this.source.length;
-    if (value[1] !== this.count) throw new ReplayError(`${where}: says ${value[1]} records, the file has ${this.count}`);
+    if (value[1] !== this.count)
+      throw new ReplayError(`${where}: says ${value[1]} records, the file has ${this.count}`);
     const sha = this.hash.digest('hex');
-    if (sha !== value[2]) throw new ReplayError(`${where}: SHA-256 of the records does not match (the file is corrupt)`);
-    this.result = { records: this.count, complete: true, problem: null, recordsSha256: sha, recordsEnd: this.pos, total: length, trailerBytes: end - this.pos };
+    if (sha !== value[2])
+      throw new ReplayError(
+        `${where}: SHA-256 of the records does not match (the file is corrupt)`,
+      );
+    this.result = {
+      records: this.count,
+      complete: true,
+      problem: null,
+      recordsSha256: sha,
+      recordsEnd: this.pos,
+      total: length,
+      trailerBytes: end - this.pos,
+    };
     return null;
   }
 

@@ -7,7 +7,12 @@
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import type { Scenario } from '../../scenarios/spec/schema.js';
 import type { ReplayHeader } from '../format/header.js';
-import { DEFAULT_MAX_BYTES, openReplayStream, type ReplayRead, type ReplaySizes } from './reader.js';
+import {
+  DEFAULT_MAX_BYTES,
+  openReplayStream,
+  type ReplayRead,
+  type ReplaySizes,
+} from './reader.js';
 
 /** How the records end, as `ReplayRead` says it. */
 export interface SourceEnd {
@@ -29,8 +34,20 @@ export interface EpisodeSource {
 }
 
 export function sourceOfRead(read: ReplayRead): EpisodeSource {
-  const end: SourceEnd = { records: read.events.length, complete: read.complete, problem: read.problem, recordsSha256: read.recordsSha256, sizes: read.sizes };
-  return { file: read.file, header: read.header, scenario: read.scenario, events: () => read.events, end: () => end };
+  const end: SourceEnd = {
+    records: read.events.length,
+    complete: read.complete,
+    problem: read.problem,
+    recordsSha256: read.recordsSha256,
+    sizes: read.sizes,
+  };
+  return {
+    file: read.file,
+    header: read.header,
+    scenario: read.scenario,
+    events: () => read.events,
+    end: () => end,
+  };
 }
 
 /**
@@ -46,7 +63,18 @@ export function fileSource(path: string, maxBytes = DEFAULT_MAX_BYTES): EpisodeS
     try {
       for (let e = stream.scanner.next(); e !== null; e = stream.scanner.next()) yield e;
       const r = stream.scanner.end;
-      end ??= { records: r.records, complete: r.complete, problem: r.problem, recordsSha256: r.recordsSha256, sizes: { total: r.total, header: stream.recordsStart, records: r.recordsEnd - stream.recordsStart, trailer: r.trailerBytes } };
+      end ??= {
+        records: r.records,
+        complete: r.complete,
+        problem: r.problem,
+        recordsSha256: r.recordsSha256,
+        sizes: {
+          total: r.total,
+          header: stream.recordsStart,
+          records: r.recordsEnd - stream.recordsStart,
+          trailer: r.trailerBytes,
+        },
+      };
     } finally {
       stream.close();
     }

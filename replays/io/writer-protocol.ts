@@ -34,10 +34,16 @@ export interface Slot {
 }
 
 /** Views of the shared buffer: the written counter (`written[0]`: batches the thread has written) and the slots. */
-export function sharedViews(shared: SharedArrayBuffer): { readonly written: Int32Array; readonly slots: readonly Slot[] } {
+export function sharedViews(shared: SharedArrayBuffer): {
+  readonly written: Int32Array;
+  readonly slots: readonly Slot[];
+} {
   const slots = Array.from({ length: MAX_BATCHES_IN_FLIGHT }, (_, k) => {
     const start = SLOTS_START + k * SLOT_BYTES;
-    return { ints: new Int32Array(shared, start, SLOT_DATA / Int32Array.BYTES_PER_ELEMENT), data: new Uint8Array(shared, start + SLOT_DATA, BATCH_BYTES) };
+    return {
+      ints: new Int32Array(shared, start, SLOT_DATA / Int32Array.BYTES_PER_ELEMENT),
+      data: new Uint8Array(shared, start + SLOT_DATA, BATCH_BYTES),
+    };
   });
   return { written: new Int32Array(shared, 0, 1), slots };
 }

@@ -7,11 +7,26 @@
  */
 import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { MAX_BATCHES_IN_FLIGHT, OP_BLOB, OP_BYTES, OP_CLOSE, OP_KEEP, OP_OPEN, SLOT_COUNT, SLOT_LAST, SLOT_OPS, sharedViews, type WriterFailure } from './writer-protocol.js';
+import {
+  MAX_BATCHES_IN_FLIGHT,
+  OP_BLOB,
+  OP_BYTES,
+  OP_CLOSE,
+  OP_KEEP,
+  OP_OPEN,
+  SLOT_COUNT,
+  SLOT_LAST,
+  SLOT_OPS,
+  sharedViews,
+  type WriterFailure,
+} from './writer-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('writer-thread.js runs as the worker thread of a ReplayWriter');
-const { shared, failures } = workerData as { readonly shared: SharedArrayBuffer; readonly failures: MessagePort };
+const { shared, failures } = workerData as {
+  readonly shared: SharedArrayBuffer;
+  readonly failures: MessagePort;
+};
 const { written, slots } = sharedViews(shared);
 // ignoreBOM: a path that starts with U+FEFF keeps it.
 const paths = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -52,7 +67,10 @@ function fail(file: OpenFile, error: unknown): void {
     }
     file.fd = null;
   }
-  const failure: WriterFailure = { path: file.path, message: error instanceof Error ? error.message : String(error) };
+  const failure: WriterFailure = {
+    path: file.path,
+    message: error instanceof Error ? error.message : String(error),
+  };
   failures.postMessage(failure);
 }
 

@@ -26,11 +26,32 @@
  * naming the file, thrown by the next batch handed over or by `close()`; the thread goes on with
  * the other files, so what else was recorded is kept.
  */
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import {
+  MessageChannel,
+  receiveMessageOnPort,
+  Worker,
+  type MessagePort,
+} from 'node:worker_threads';
 import type { ReplaySink } from './recorder.js';
 import { assertInvariant } from '../../engine/assert.js';
 import { workerUrl } from '../../scenarios/package.js';
-import { BATCH_BYTES, BATCH_OPS, MAX_BATCHES_IN_FLIGHT, OP_BLOB, OP_BYTES, OP_CLOSE, OP_KEEP, OP_OPEN, SHARED_BYTES, SLOT_COUNT, SLOT_LAST, SLOT_OPS, sharedViews, type Slot, type WriterFailure } from './writer-protocol.js';
+import {
+  BATCH_BYTES,
+  BATCH_OPS,
+  MAX_BATCHES_IN_FLIGHT,
+  OP_BLOB,
+  OP_BYTES,
+  OP_CLOSE,
+  OP_KEEP,
+  OP_OPEN,
+  SHARED_BYTES,
+  SLOT_COUNT,
+  SLOT_LAST,
+  SLOT_OPS,
+  sharedViews,
+  type Slot,
+  type WriterFailure,
+} from './writer-protocol.js';
 
 /** A file the writer thread could not write. */
 export class ReplayWriteError extends Error {
@@ -83,17 +104,23 @@ export class ReplayWriter {
 
   constructor(options: ReplayWriterOptions = {}) {
     this.stallLimitMs = options.stallLimitMs ?? STALL_LIMIT_MS;
-    if (!(this.stallLimitMs > 0)) throw new RangeError(`stallLimitMs must be positive, got ${this.stallLimitMs}`);
+    if (!(this.stallLimitMs > 0))
+      throw new RangeError(`stallLimitMs must be positive, got ${this.stallLimitMs}`);
     const shared = new SharedArrayBuffer(SHARED_BYTES);
     ({ written: this.written, slots: this.slots } = sharedViews(shared));
     this.ints = this.slots[0]!.ints;
     this.data = this.slots[0]!.data;
     const { port1, port2 } = new MessageChannel();
     this.failures = port1;
-    this.worker = new Worker(THREAD_URL, { workerData: { shared, failures: port2 }, transferList: [port2] });
+    this.worker = new Worker(THREAD_URL, {
+      workerData: { shared, failures: port2 },
+      transferList: [port2],
+    });
     this.ended = new Promise<void>((resolve, reject) => {
       const stop = (why: string) => {
-        this.broken ??= new ReplayWriteError(`the replay writer thread ${why} before writing every file`);
+        this.broken ??= new ReplayWriteError(
+          `the replay writer thread ${why} before writing every file`,
+        );
         reject(this.broken);
       };
       this.worker.on('message', () => resolve());
@@ -119,12 +146,15 @@ export class ReplayWriter {
     if (this.closed !== null) throw new Error('the replay writer is closed');
     const file = this.nextFile++;
     // A path is at most a few KB: it fits in an empty batch.
-    if (this.room(3 * path.length, 1) < 3 * path.length) throw new RangeError(`replay path too long (${path.length} characters)`);
+    if (this.room(3 * path.length, 1) < 3 * path.length)
+      throw new RangeError(`replay path too long (${path.length} characters)`);
     const { read, written } = this.paths.encodeInto(path, this.data.subarray(this.used));
     assertInvariant(read === path.length, 'replay writer', 'the path fits in the room made for it');
     this.op(OP_OPEN, file, this.used, this.used + written);
     this.used += written;
-    return options.live === false ? new WriterSink(this, file, path) : new LiveWriterSink(this, file, path);
+    return options.live === false
+      ? new WriterSink(this, file, path)
+      : new LiveWriterSink(this, file, path);
   }
 
   /** @internal: appends `chunk` to `file`, over several batches if it must. */
@@ -198,11 +228,17 @@ export class ReplayWriter {
     if (first === undefined) return;
     const more = this.unreported.length;
     this.unreported.length = 0;
-    throw more === 0 ? first : new ReplayWriteError(`${first.message} (and ${more} more replay file(s) not written)`);
+    throw more === 0
+      ? first
+      : new ReplayWriteError(`${first.message} (and ${more} more replay file(s) not written)`);
   }
 
   private op(kind: number, id: number, a: number, b: number): void {
-    assertInvariant(this.slotFree && this.opCount < BATCH_OPS, 'replay writer', 'an operation goes into a free slot with room');
+    assertInvariant(
+      this.slotFree && this.opCount < BATCH_OPS,
+      'replay writer',
+      'an operation goes into a free slot with room',
+    );
     const at = SLOT_OPS + 4 * this.opCount++;
     const ints = this.ints;
     ints[at] = kind;
@@ -218,7 +254,11 @@ export class ReplayWriter {
    */
   private room(bytes: number, ops: number): number {
     if (!this.slotFree) this.waitForSlot();
-    if (this.opCount + ops > BATCH_OPS || (bytes > 0 && this.used === BATCH_BYTES) || (ops > 0 && bytes > BATCH_BYTES - this.used && bytes <= BATCH_BYTES)) {
+    if (
+      this.opCount + ops > BATCH_OPS ||
+      (bytes > 0 && this.used === BATCH_BYTES) ||
+      (ops > 0 && bytes > BATCH_BYTES - this.used && bytes <= BATCH_BYTES)
+    ) {
       this.post(false);
       this.waitForSlot();
     }
@@ -256,7 +296,9 @@ export class ReplayWriter {
         return;
       }
       if (Atomics.wait(this.written, 0, written, this.stallLimitMs) === 'timed-out') {
-        throw new ReplayWriteError(`the replay writer thread wrote nothing for ${this.stallLimitMs / 1000} s with ${this.posted - written} batches waiting`);
+        throw new ReplayWriteError(
+          `the replay writer thread wrote nothing for ${this.stallLimitMs / 1000} s with ${this.posted - written} batches waiting`,
+        );
       }
     }
   }
@@ -266,7 +308,9 @@ export class ReplayWriter {
       const received = receiveMessageOnPort(this.failures);
       if (received === undefined) return;
       const failure = received.message as WriterFailure;
-      this.unreported.push(new ReplayWriteError(`cannot write replay ${failure.path}: ${failure.message}`));
+      this.unreported.push(
+        new ReplayWriteError(`cannot write replay ${failure.path}: ${failure.message}`),
+      );
     }
   }
 }

@@ -10,15 +10,18 @@ import type { EpisodeScore, InstanceSummary, ScoredEpisode, Stat, SuiteSummary }
 
 /** t(0.975, df) for df = 1..30. */
 const T975 = [
-  12.706204736, 4.30265273, 3.182446305, 2.776445105, 2.570581836, 2.446911851, 2.364624252, 2.306004135, 2.262157163, 2.228138852, 2.20098516, 2.17881283, 2.160368656,
-  2.144786688, 2.131449546, 2.119905299, 2.109815578, 2.10092204, 2.093024054, 2.085963447, 2.079613845, 2.073873068, 2.06865761, 2.063898562, 2.059538553, 2.055529439,
-  2.051830516, 2.048407142, 2.045229642, 2.042272456,
+  12.706204736, 4.30265273, 3.182446305, 2.776445105, 2.570581836, 2.446911851, 2.364624252,
+  2.306004135, 2.262157163, 2.228138852, 2.20098516, 2.17881283, 2.160368656, 2.144786688,
+  2.131449546, 2.119905299, 2.109815578, 2.10092204, 2.093024054, 2.085963447, 2.079613845,
+  2.073873068, 2.06865761, 2.063898562, 2.059538553, 2.055529439, 2.051830516, 2.048407142,
+  2.045229642, 2.042272456,
 ];
 const Z975 = 1.959963984540054;
 
 /** The 0.975 quantile of Student's t with `df` degrees of freedom (df >= 1). */
 export function tQuantile975(df: number): number {
-  if (!Number.isInteger(df) || df < 1) throw new RangeError(`degrees of freedom must be a positive integer, got ${df}`);
+  if (!Number.isInteger(df) || df < 1)
+    throw new RangeError(`degrees of freedom must be a positive integer, got ${df}`);
   const exact = T975[df - 1];
   if (exact !== undefined) return exact;
   const z = Z975;
@@ -55,26 +58,48 @@ function meanAndSd(xs: readonly number[]): { mean: number; sd: number | null } {
  * Mean, sample sd and 95% t interval (mean ± t(0.975, n-1)·sd/√n) of the non-null values, the
  * interval clamped to `range` (default: unbounded).
  */
-export function stat(values: ReadonlyArray<number | null>, range: Range = { min: -Infinity, max: Infinity }): Stat {
+export function stat(
+  values: ReadonlyArray<number | null>,
+  range: Range = { min: -Infinity, max: Infinity },
+): Stat {
   const xs = values.filter((v): v is number => v !== null);
   const n = xs.length;
   if (n === 0) return { n, mean: null, sd: null, interval: null, low: null, high: null };
   const { mean, sd } = meanAndSd(xs);
   if (sd === null) return { n, mean, sd, interval: null, low: null, high: null };
   const halfWidth = (tQuantile975(n - 1) * sd) / Math.sqrt(n);
-  return { n, mean, sd, interval: 't', low: Math.max(range.min, mean - halfWidth), high: Math.min(range.max, mean + halfWidth) };
+  return {
+    n,
+    mean,
+    sd,
+    interval: 't',
+    low: Math.max(range.min, mean - halfWidth),
+    high: Math.min(range.max, mean + halfWidth),
+  };
 }
 
 /** The 95% Wilson score interval of `successes` out of `n` (n >= 1): always inside [0, 1]. */
 export function wilson(successes: number, n: number): { low: number; high: number } {
-  if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(successes) && successes >= 0 && successes <= n)) throw new RangeError(`wilson: ${successes} of ${n}`);
+  if (
+    !(
+      Number.isInteger(n) &&
+      n >= 1 &&
+      Number.isInteger(successes) &&
+      successes >= 0 &&
+      successes <= n
+    )
+  )
+    throw new RangeError(`wilson: ${successes} of ${n}`);
   const z2 = Z975 * Z975;
   const p = successes / n;
   const denominator = 1 + z2 / n;
   const center = (p + z2 / (2 * n)) / denominator;
   const half = (Z975 / denominator) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
   // Exact at the ends (rounding could leave 1e-17 outside, or miss the end by as much).
-  return { low: successes === 0 ? 0 : Math.max(0, center - half), high: successes === n ? 1 : Math.min(1, center + half) };
+  return {
+    low: successes === 0 ? 0 : Math.max(0, center - half),
+    high: successes === n ? 1 : Math.min(1, center + half),
+  };
 }
 
 /** Share of true outcomes, with its Wilson interval. */
@@ -108,11 +133,14 @@ function passKOf(perInstance: readonly InstanceSummary[], k: number | null): Sui
  * appears twice or scores of different scoring versions are mixed.
  */
 export function aggregate(scores: readonly ScoredEpisode[]): SuiteSummary {
-  const sorted = [...scores].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : a.seed - b.seed));
+  const sorted = [...scores].sort((a, b) =>
+    a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : a.seed - b.seed,
+  );
   const byInstance = new Map<string, ScoredEpisode[]>();
   for (const s of sorted) {
     const list = byInstance.get(s.instance) ?? [];
-    if (list.some((x) => x.seed === s.seed)) throw new Error(`aggregate: instance "${s.instance}" has seed ${s.seed} twice`);
+    if (list.some((x) => x.seed === s.seed))
+      throw new Error(`aggregate: instance "${s.instance}" has seed ${s.seed} twice`);
     list.push(s);
     byInstance.set(s.instance, list);
   }
@@ -123,15 +151,23 @@ export function aggregate(scores: readonly ScoredEpisode[]): SuiteSummary {
   const seedCounts = perInstance.map((i) => i.seeds);
   const minSeeds = seedCounts.length === 0 ? 0 : Math.min(...seedCounts);
   const maxSeeds = seedCounts.length === 0 ? 0 : Math.max(...seedCounts);
-  const over = (f: (s: EpisodeScore) => number | null, range: Range): Stat => stat(sorted.map((s) => f(s.score)), range);
+  const over = (f: (s: EpisodeScore) => number | null, range: Range): Stat =>
+    stat(
+      sorted.map((s) => f(s.score)),
+      range,
+    );
   const passHat: Array<{ k: number; value: number }> = [];
   for (let k = 1; k <= minSeeds; k++) {
-    const value = perInstance.reduce((sum, i) => sum + choose(i.successes, k) / choose(i.seeds, k), 0) / perInstance.length;
+    const value =
+      perInstance.reduce((sum, i) => sum + choose(i.successes, k) / choose(i.seeds, k), 0) /
+      perInstance.length;
     passHat.push({ k, value });
   }
   const versions = new Set(sorted.map((s) => s.score.scoringVersion));
   if (versions.size > 1 || (versions.size === 1 && !versions.has(SCORING_VERSION))) {
-    throw new Error(`aggregate: scores of scoring version(s) ${[...versions].join(', ')} cannot be summarised by version ${SCORING_VERSION}: re-score them from their replays`);
+    throw new Error(
+      `aggregate: scores of scoring version(s) ${[...versions].join(', ')} cannot be summarised by version ${SCORING_VERSION}: re-score them from their replays`,
+    );
   }
   return {
     scoringVersion: SCORING_VERSION,
@@ -148,7 +184,10 @@ export function aggregate(scores: readonly ScoredEpisode[]): SuiteSummary {
       successWeightedBoundRatio: over((s) => s.efficiency.successBoundRatio, UNIT),
       boundRatioOfSuccesses: over((s) => (s.success ? s.efficiency.boundRatio : null), UNIT),
       successWeightedSpeedup: over((s) => s.efficiency.successSpeedup, NON_NEGATIVE),
-      speedupOfSuccesses: over((s) => (s.success ? s.efficiency.speedupVsSequential : null), NON_NEGATIVE),
+      speedupOfSuccesses: over(
+        (s) => (s.success ? s.efficiency.speedupVsSequential : null),
+        NON_NEGATIVE,
+      ),
       idleWhileReadyUs: over((s) => s.efficiency.idleWhileReadyUs, NON_NEGATIVE),
       idleWhileResultsWaitingUs: over((s) => s.efficiency.idleWhileResultsWaitingUs, NON_NEGATIVE),
       meanCallsInService: over((s) => s.efficiency.meanCallsInService, NON_NEGATIVE),
@@ -160,6 +199,8 @@ export function aggregate(scores: readonly ScoredEpisode[]): SuiteSummary {
     passK: passKOf(perInstance, minSeeds === maxSeeds ? minSeeds : null),
     passHat,
     perInstance,
-    streakLengths: [0, 1, 2, 3].map((i) => sorted.reduce((sum, s) => sum + s.score.interleaving.streakLengths[i]!, 0)) as [number, number, number, number],
+    streakLengths: [0, 1, 2, 3].map((i) =>
+      sorted.reduce((sum, s) => sum + s.score.interleaving.streakLengths[i]!, 0),
+    ) as [number, number, number, number],
   };
 }

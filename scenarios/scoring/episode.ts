@@ -21,7 +21,16 @@ import { isReady } from '../world/readiness.js';
 import type { AnswerSpec, Scenario } from '../spec/schema.js';
 import { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
 import { SCORING_VERSION } from './version.js';
-import type { CallScore, CallVerdict, EfficiencyScores, EpisodeScore, InterleavingScores, ScoreReference, StepScores, TaskScore } from './types.js';
+import type {
+  CallScore,
+  CallVerdict,
+  EfficiencyScores,
+  EpisodeScore,
+  InterleavingScores,
+  ScoreReference,
+  StepScores,
+  TaskScore,
+} from './types.js';
 
 interface CallRecord {
   readonly id: number;
@@ -53,7 +62,10 @@ function requestOf(step: PlanStep): string {
 }
 
 /** The steps a request releases: its task's own steps, or those its follow-up adds. */
-function releasedBy(plan: Plan, request: { task: string } | { message: number }): readonly PlanStep[] {
+function releasedBy(
+  plan: Plan,
+  request: { task: string } | { message: number },
+): readonly PlanStep[] {
   if ('message' in request) return plan.messageSteps(request.message);
   const task = plan.task(request.task);
   return task === undefined ? [] : plan.ownSteps(task);
@@ -167,7 +179,13 @@ class EpisodePass {
         this.arrive(`task:${e.task}`, e.task, releasedBy(plan, { task: e.task }), index, e.timeUs);
         break;
       case 'message_arrived':
-        this.arrive(`message:${e.index}`, plan.messages[e.index]!.task, releasedBy(plan, { message: e.index }), index, e.timeUs);
+        this.arrive(
+          `message:${e.index}`,
+          plan.messages[e.index]!.task,
+          releasedBy(plan, { message: e.index }),
+          index,
+          e.timeUs,
+        );
         break;
       case 'decision_started':
         this.decisionStarted(e.timeUs, index);
@@ -193,10 +211,16 @@ class EpisodePass {
         this.answerCount++;
         this.streak.act(e.task, this.taskHasReady);
         this.setAwaiting(e.task, false);
-        this.answers.set(e.task, { timeUs: e.timeUs, at: index, decisionAt: this.decisionAt, content: e.content });
+        this.answers.set(e.task, {
+          timeUs: e.timeUs,
+          at: index,
+          decisionAt: this.decisionAt,
+          content: e.content,
+        });
         break;
       case 'episode_ended':
-        if (this.decisionStartUs !== null) this.decisions.push({ startUs: this.decisionStartUs, endUs: e.timeUs });
+        if (this.decisionStartUs !== null)
+          this.decisions.push({ startUs: this.decisionStartUs, endUs: e.timeUs });
         this.decisionStartUs = null;
         this.closeIdle(e.timeUs);
         this.ended = { timeUs: e.timeUs, reason: e.reason };
@@ -212,7 +236,13 @@ class EpisodePass {
     }
   }
 
-  private arrive(request: string, task: string, steps: readonly PlanStep[], index: number, timeUs: number): void {
+  private arrive(
+    request: string,
+    task: string,
+    steps: readonly PlanStep[],
+    index: number,
+    timeUs: number,
+  ): void {
     this.arrivedAt.set(request, index);
     this.undelivered.push({ task, steps });
     this.firstArrivalUs ??= timeUs;
@@ -250,7 +280,19 @@ class EpisodePass {
     const step = argsKey === null ? null : this.matcher.match(e.tool, argsKey);
     if (step !== null) this.streak.act(step.task, this.taskHasReady);
     const violation = step !== null && this.delivered.violates(step);
-    const call: CallRecord = { id: e.callId, tool: e.tool, issuedUs: e.timeUs, step, invalid, violation, startedUs: null, completedUs: null, ok: null, deliveredAt: null, deliveredUs: null };
+    const call: CallRecord = {
+      id: e.callId,
+      tool: e.tool,
+      issuedUs: e.timeUs,
+      step,
+      invalid,
+      violation,
+      startedUs: null,
+      completedUs: null,
+      ok: null,
+      deliveredAt: null,
+      deliveredUs: null,
+    };
     this.calls.set(e.callId, call);
     this.order.push(call);
     if (step !== null) {
@@ -275,7 +317,14 @@ class EpisodePass {
   // exact. A call's outcome is unresolved until delivered; done is the world's (a success).
   private refresh(s: PlanStep): void {
     const i = s.index;
-    const now = isReady({ released: this.delivered.isReleased(s), dependenciesDelivered: this.delivered.dependenciesDelivered(s), done: this.matcher.isDone(s), inFlight: this.unresolved[i]! > 0 }) ? 1 : 0;
+    const now = isReady({
+      released: this.delivered.isReleased(s),
+      dependenciesDelivered: this.delivered.dependenciesDelivered(s),
+      done: this.matcher.isDone(s),
+      inFlight: this.unresolved[i]! > 0,
+    })
+      ? 1
+      : 0;
     const delta = now - this.ready[i]!;
     if (delta === 0) return;
     this.ready[i] = now;
@@ -290,7 +339,8 @@ class EpisodePass {
     this.readyCount += (on ? 1 : -1) * (this.readyIn.get(task) ?? 0);
   }
 
-  private readonly taskHasReady = (task: string): boolean => this.awaiting.has(task) && (this.readyIn.get(task) ?? 0) > 0;
+  private readonly taskHasReady = (task: string): boolean =>
+    this.awaiting.has(task) && (this.readyIn.get(task) ?? 0) > 0;
 
   private closeIdle(nowUs: number): void {
     if (this.idleSinceUs === null) return;
@@ -306,7 +356,9 @@ class EpisodePass {
  */
 function callScoresOf(order: readonly CallRecord[]): CallScore[] {
   const firstSuccess = new Map<string, number>();
-  for (const c of order) if (c.step !== null && c.ok === true && !firstSuccess.has(c.step.key)) firstSuccess.set(c.step.key, c.id);
+  for (const c of order)
+    if (c.step !== null && c.ok === true && !firstSuccess.has(c.step.key))
+      firstSuccess.set(c.step.key, c.id);
   const verdictOf = (c: CallRecord): CallVerdict => {
     if (c.invalid) return 'invalid';
     if (c.step === null) return 'unmatched';
@@ -362,21 +414,28 @@ function taskScoresOf(plan: Plan, pass: EpisodePass): TaskScore[] {
   for (const c of order) {
     if (c.step === null) continue;
     const i = c.step.index;
-    if (c.ok === true && !c.violation && c.deliveredAt !== null) groundedAt[i] = Math.min(groundedAt[i]!, c.deliveredAt);
+    if (c.ok === true && !c.violation && c.deliveredAt !== null)
+      groundedAt[i] = Math.min(groundedAt[i]!, c.deliveredAt);
     if (c.violation) violationsOf.set(c.step.task, (violationsOf.get(c.step.task) ?? 0) + 1);
   }
   return plan.tasks.map((task) => {
     const requests = [`task:${task.id}`, ...task.messages.map((m) => `message:${m.index}`)];
-    const arrivals = requests.map((r) => arrivedAt.get(r)).filter((i): i is number => i !== undefined);
+    const arrivals = requests
+      .map((r) => arrivedAt.get(r))
+      .filter((i): i is number => i !== undefined);
     // A reduce, not a spread: a task may have more follow-ups than a call has room for arguments.
     const lastRequestAt = arrivals.length === 0 ? null : arrivals.reduce((a, b) => Math.max(a, b));
     const answer = answers.get(task.id);
-    const answered = answer !== undefined && lastRequestAt !== null && lastRequestAt < answer.decisionAt;
+    const answered =
+      answer !== undefined && lastRequestAt !== null && lastRequestAt < answer.decisionAt;
     let spec = task.firstAnswer;
-    for (const m of task.messages) if (m.answer !== null && arrivedAt.has(`message:${m.index}`)) spec = m.answer;
+    for (const m of task.messages)
+      if (m.answer !== null && arrivedAt.has(`message:${m.index}`)) spec = m.answer;
     const answerCorrect = answered && answerSatisfies(answer.content, spec);
     const expected = task.steps.filter((s) => arrivedAt.has(requestOf(s)));
-    const grounded = expected.filter((s) => answer !== undefined && groundedAt[s.index]! < answer.at).length;
+    const grounded = expected.filter(
+      (s) => answer !== undefined && groundedAt[s.index]! < answer.at,
+    ).length;
     const allRequestsArrived = arrivals.length === requests.length;
     return {
       task: task.id,
@@ -394,27 +453,44 @@ function taskScoresOf(plan: Plan, pass: EpisodePass): TaskScore[] {
 }
 
 /** Efficiency: makespan against the reference, idle time, and how calls waited and overlapped. */
-function efficiencyOf(pass: EpisodePass, ended: { timeUs: number; reason: EndReason }, reference: ScoreReference | undefined, allTasksSucceeded: boolean): EfficiencyScores {
+function efficiencyOf(
+  pass: EpisodePass,
+  ended: { timeUs: number; reason: EndReason },
+  reference: ScoreReference | undefined,
+  allTasksSucceeded: boolean,
+): EfficiencyScores {
   const { order, decisions, idle, firstArrivalUs, idleWhileReadyUs } = pass;
   const makespanUs = ended.timeUs;
   const completed = ended.reason === 'completed';
   const boundUs = reference?.boundUs ?? null;
   const sequentialMakespanUs = reference?.sequentialMakespanUs ?? null;
   const boundRatio = completed && boundUs !== null ? ratio(boundUs, makespanUs, 1) : null;
-  const speedupVsSequential = completed && sequentialMakespanUs !== null ? ratio(sequentialMakespanUs, makespanUs, 1) : null;
+  const speedupVsSequential =
+    completed && sequentialMakespanUs !== null ? ratio(sequentialMakespanUs, makespanUs, 1) : null;
   // Efficiency is credited only for work done: a failed (or unfinished) episode counts 0.
   const succeeded = completed && allTasksSucceeded;
-  const successBoundRatio = boundUs === null ? null : succeeded ? (makespanUs === 0 ? 1 : boundUs / Math.max(boundUs, makespanUs)) : 0;
+  const successBoundRatio =
+    boundUs === null
+      ? null
+      : succeeded
+        ? makespanUs === 0
+          ? 1
+          : boundUs / Math.max(boundUs, makespanUs)
+        : 0;
   const successSpeedup = sequentialMakespanUs === null ? null : succeeded ? speedupVsSequential : 0;
   // A call waits from its issue to its completion (or the end): queued for a slot until it
   // starts, then in service. Overlap and calls-in-service count the service part only.
   const endOf = (c: CallRecord): number => c.completedUs ?? makespanUs;
   const callIntervals: Interval[] = order.map((c) => ({ startUs: c.issuedUs, endUs: endOf(c) }));
-  const serviceIntervals: Interval[] = order.flatMap((c) => (c.startedUs === null ? [] : [{ startUs: c.startedUs, endUs: endOf(c) }]));
+  const serviceIntervals: Interval[] = order.flatMap((c) =>
+    c.startedUs === null ? [] : [{ startUs: c.startedUs, endUs: endOf(c) }],
+  );
   const waitUs = callIntervals.reduce((sum, i) => sum + (i.endUs - i.startUs), 0);
   const { waitUs: serviceUs, overlappedUs } = callOverlap(serviceIntervals, decisions);
   // Outcomes that exist in the world but have not reached the agent (results not yet polled).
-  const waitingResults: Interval[] = order.flatMap((c) => (c.completedUs === null ? [] : [{ startUs: c.completedUs, endUs: c.deliveredUs ?? makespanUs }]));
+  const waitingResults: Interval[] = order.flatMap((c) =>
+    c.completedUs === null ? [] : [{ startUs: c.completedUs, endUs: c.deliveredUs ?? makespanUs }],
+  );
   const windowUs = firstArrivalUs === null ? 0 : makespanUs - firstArrivalUs;
   return {
     makespanUs,
@@ -430,7 +506,10 @@ function efficiencyOf(pass: EpisodePass, ended: { timeUs: number; reason: EndRea
     callWaitUs: waitUs,
     callQueuedUs: waitUs - serviceUs,
     callServiceUs: serviceUs,
-    meanCallsInService: firstArrivalUs === null || windowUs === 0 ? null : clippedLength(serviceIntervals, firstArrivalUs, makespanUs) / windowUs,
+    meanCallsInService:
+      firstArrivalUs === null || windowUs === 0
+        ? null
+        : clippedLength(serviceIntervals, firstArrivalUs, makespanUs) / windowUs,
     overlapShare: serviceUs === 0 ? null : overlappedUs / serviceUs,
   };
 }
@@ -442,7 +521,11 @@ function efficiencyOf(pass: EpisodePass, ended: { timeUs: number; reason: EndRea
  * makespan). Pure and deterministic; the score is canonical (fixed key order, null for absent
  * values). Every metric is defined in scenarios/scoring/METRICS.md.
  */
-export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>, reference?: ScoreReference): EpisodeScore {
+export function scoreEpisode(
+  scenario: Scenario,
+  events: Iterable<EpisodeEvent>,
+  reference?: ScoreReference,
+): EpisodeScore {
   const plan = planOf(scenario);
   const pass = new EpisodePass(plan);
   // Any iterable, read once in order: replay reading streams a file's events through here.
@@ -468,7 +551,13 @@ export function scoreEpisode(scenario: Scenario, events: Iterable<EpisodeEvent>,
     tasks,
     efficiency: efficiencyOf(pass, ended, reference, tasksSucceeded === tasks.length),
     interleaving: pass.streak.scores(pass.decisionCount),
-    counts: { decisions: pass.decisionCount, calls: callScores.length, answers: pass.answerCount, rejectedActions: pass.rejected, endReason: ended.reason },
+    counts: {
+      decisions: pass.decisionCount,
+      calls: callScores.length,
+      answers: pass.answerCount,
+      rejectedActions: pass.rejected,
+      endReason: ended.reason,
+    },
     calls: callScores,
   };
 }

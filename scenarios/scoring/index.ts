@@ -11,7 +11,16 @@
  */
 export { SCORING_VERSION } from './version.js';
 export { scoreEpisode, answerSatisfies } from './episode.js';
-export { aggregate, proportion, stat, tQuantile975, wilson, NON_NEGATIVE, UNIT, type Range } from './aggregate.js';
+export {
+  aggregate,
+  proportion,
+  stat,
+  tQuantile975,
+  wilson,
+  NON_NEGATIVE,
+  UNIT,
+  type Range,
+} from './aggregate.js';
 export { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
 export type {
   CallScore,

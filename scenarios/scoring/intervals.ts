@@ -6,9 +6,14 @@ export interface Interval {
 }
 
 /** Total length of `intervals` clipped to [fromUs, toUs]. Overlapping intervals count once each. */
-export function clippedLength(intervals: readonly Interval[], fromUs: number, toUs: number): number {
+export function clippedLength(
+  intervals: readonly Interval[],
+  fromUs: number,
+  toUs: number,
+): number {
   let total = 0;
-  for (const i of intervals) total += Math.max(0, Math.min(i.endUs, toUs) - Math.max(i.startUs, fromUs));
+  for (const i of intervals)
+    total += Math.max(0, Math.min(i.endUs, toUs) - Math.max(i.startUs, fromUs));
   return total;
 }
 
@@ -18,7 +23,10 @@ export function clippedLength(intervals: readonly Interval[], fromUs: number, to
  * A sweep over the interval endpoints: in a segment with n calls in flight, n >= 2 makes all n
  * overlapped; n = 1 is overlapped only inside a decision.
  */
-export function callOverlap(calls: readonly Interval[], decisions: readonly Interval[]): { waitUs: number; overlappedUs: number } {
+export function callOverlap(
+  calls: readonly Interval[],
+  decisions: readonly Interval[],
+): { waitUs: number; overlappedUs: number } {
   const delta = new Map<number, { calls: number; decisions: number }>();
   const add = (t: number, field: 'calls' | 'decisions', d: number) => {
     const entry = delta.get(t) ?? { calls: 0, decisions: 0 };
@@ -59,7 +67,8 @@ function merged(intervals: readonly Interval[]): Interval[] {
   const out: Interval[] = [];
   for (const i of sorted) {
     const last = out.at(-1);
-    if (last !== undefined && i.startUs <= last.endUs) out[out.length - 1] = { startUs: last.startUs, endUs: Math.max(last.endUs, i.endUs) };
+    if (last !== undefined && i.startUs <= last.endUs)
+      out[out.length - 1] = { startUs: last.startUs, endUs: Math.max(last.endUs, i.endUs) };
     else out.push(i);
   }
   return out;
@@ -73,7 +82,8 @@ export function sharedLength(a: readonly Interval[], b: readonly Interval[]): nu
   let j = 0;
   for (const i of x) {
     while (j < y.length && y[j]!.endUs <= i.startUs) j++;
-    for (let k = j; k < y.length && y[k]!.startUs < i.endUs; k++) total += Math.min(i.endUs, y[k]!.endUs) - Math.max(i.startUs, y[k]!.startUs);
+    for (let k = j; k < y.length && y[k]!.startUs < i.endUs; k++)
+      total += Math.min(i.endUs, y[k]!.endUs) - Math.max(i.startUs, y[k]!.startUs);
   }
   return total;
 }

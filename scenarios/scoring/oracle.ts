@@ -95,7 +95,13 @@ export function realizeSteps(scenario: Scenario, seed: number): RealizedStep[] {
       attempts.push(a);
       if (a.fate === 'ok') break;
     }
-    return { task: s.task, step: s.id, attempts, succeeds: attempts.at(-1)!.fate === 'ok', serviceUs: attempts.reduce((sum, a) => sum + a.serviceUs, 0) };
+    return {
+      task: s.task,
+      step: s.id,
+      attempts,
+      succeeds: attempts.at(-1)!.fate === 'ok',
+      serviceUs: attempts.reduce((sum, a) => sum + a.serviceUs, 0),
+    };
   });
 }
 
@@ -104,7 +110,10 @@ export function realizeSteps(scenario: Scenario, seed: number): RealizedStep[] {
  * and `achievedUs`, the makespan of a perfect-knowledge list scheduler (bound <= achieved).
  * Deterministic for (scenario, options). Pass `{ boundUs }` to scoreEpisode as its reference.
  */
-export async function computeOracle(scenario: Scenario, options: OracleOptions): Promise<OracleReport> {
+export async function computeOracle(
+  scenario: Scenario,
+  options: OracleOptions,
+): Promise<OracleReport> {
   const plan = planOf(scenario);
   const minThinkUs = compileDistribution(options.thinkTime ?? scenario.thinkTime).minUs;
   const steps = realizeSteps(scenario, options.seed);
@@ -117,10 +126,20 @@ export async function computeOracle(scenario: Scenario, options: OracleOptions):
     return minThinkUs * r.attempts.length + r.serviceUs;
   };
   const { taskBoundsUs, boundUs } = oracleBound(scenario, options, feasible);
-  const realized = lowerBound(plan, minThinkUs, (s) => costUs(s) - minThinkUs, () => Infinity);
+  const realized = lowerBound(
+    plan,
+    minThinkUs,
+    (s) => costUs(s) - minThinkUs,
+    () => Infinity,
+  );
   const realizedPathUs = feasible ? realized.boundUs : null;
   // The list scheduler runs in async push mode, the most the world allows any agent.
-  const episode = await runEpisode(scenario, listScheduler(plan, minThinkUs, costUs), { seed: options.seed, mode: 'async', delivery: 'push', ...(options.thinkTime ? { thinkTime: options.thinkTime } : {}) });
+  const episode = await runEpisode(scenario, listScheduler(plan, minThinkUs, costUs), {
+    seed: options.seed,
+    mode: 'async',
+    delivery: 'push',
+    ...(options.thinkTime ? { thinkTime: options.thinkTime } : {}),
+  });
   const achievedUs = episode.endReason === 'completed' ? episode.makespanUs : null;
   return { minThinkUs, steps, taskBoundsUs, boundUs, realizedPathUs, achievedUs };
 }
@@ -129,12 +148,21 @@ export async function computeOracle(scenario: Scenario, options: OracleOptions):
  * `boundUs` (null when `feasible` is false: some step of this seed never succeeds within
  * MAX_ATTEMPTS) and the per-task bounds, without running the list scheduler.
  */
-export function oracleBound(scenario: Scenario, options: OracleOptions, feasible = realizeSteps(scenario, options.seed).every((r) => r.succeeds)): { taskBoundsUs: Record<string, number>; boundUs: number | null } {
+export function oracleBound(
+  scenario: Scenario,
+  options: OracleOptions,
+  feasible = realizeSteps(scenario, options.seed).every((r) => r.succeeds),
+): { taskBoundsUs: Record<string, number>; boundUs: number | null } {
   const { plan, tools } = compiledScenario(scenario);
   const minThinkUs = compileDistribution(options.thinkTime ?? scenario.thinkTime).minUs;
   const okMin = cheapestSuccesses(scenario, options.seed);
   if (okMin === null) return { taskBoundsUs: {}, boundUs: null };
-  const bound = lowerBound(plan, minThinkUs, (s) => okMin[s.index]!, (tool) => tools.get(tool)!.capacity);
+  const bound = lowerBound(
+    plan,
+    minThinkUs,
+    (s) => okMin[s.index]!,
+    (tool) => tools.get(tool)!.capacity,
+  );
   return { taskBoundsUs: bound.taskBoundsUs, boundUs: feasible ? bound.boundUs : null };
 }
 
@@ -177,7 +205,12 @@ export function cheapestSuccesses(scenario: Scenario, seed: number): number[] | 
  * The lower bound of the module comment, from the think-time minimum, each step's cheapest
  * successful attempt (`okMinUs`) and each tool's slots (`capacityOf`, Infinity when unlimited).
  */
-export function lowerBound(plan: Plan, minThinkUs: number, okMinUs: (s: PlanStep) => number, capacityOf: (tool: string) => number): { taskBoundsUs: Record<string, number>; boundUs: number } {
+export function lowerBound(
+  plan: Plan,
+  minThinkUs: number,
+  okMinUs: (s: PlanStep) => number,
+  capacityOf: (tool: string) => number,
+): { taskBoundsUs: Record<string, number>; boundUs: number } {
   const issueUs = new Map<string, number>();
   const doneUs = new Map<string, number>();
   const tailUs = new Map<string, number>();
@@ -186,7 +219,8 @@ export function lowerBound(plan: Plan, minThinkUs: number, okMinUs: (s: PlanStep
     let lastUs = task.lastRequestUs;
     // Steps are validated acyclic with dependencies declared earlier in the task, so one pass works.
     for (const s of task.steps) {
-      const issue = Math.max(s.releaseUs, ...plan.dependencies(s).map((d) => doneUs.get(d.key)!)) + minThinkUs;
+      const issue =
+        Math.max(s.releaseUs, ...plan.dependencies(s).map((d) => doneUs.get(d.key)!)) + minThinkUs;
       issueUs.set(s.key, issue);
       doneUs.set(s.key, issue + okMinUs(s));
       lastUs = Math.max(lastUs, issue + okMinUs(s));
@@ -195,7 +229,13 @@ export function lowerBound(plan: Plan, minThinkUs: number, okMinUs: (s: PlanStep
     // After a step completes: a decision to issue each dependent, its service, its own tail; at
     // the least the decision that answers.
     for (const s of [...task.steps].reverse()) {
-      tailUs.set(s.key, Math.max(minThinkUs, ...plan.dependents(s).map((d) => minThinkUs + okMinUs(d) + tailUs.get(d.key)!)));
+      tailUs.set(
+        s.key,
+        Math.max(
+          minThinkUs,
+          ...plan.dependents(s).map((d) => minThinkUs + okMinUs(d) + tailUs.get(d.key)!),
+        ),
+      );
     }
   }
   let boundUs = Object.values(taskBoundsUs).reduce((a, b) => Math.max(a, b), 0);
@@ -229,7 +269,11 @@ export function lowerBound(plan: Plan, minThinkUs: number, okMinUs: (s: PlanStep
  * episode. A policy that spends more decisions than a chain needs is not excused: only the first
  * j count. Without a think time list this is the oracle's `boundUs`. Null: some step never succeeds.
  */
-export function thinkAwareBoundUs(scenario: Scenario, seed: number, thinkUs: readonly number[]): number | null {
+export function thinkAwareBoundUs(
+  scenario: Scenario,
+  seed: number,
+  thinkUs: readonly number[],
+): number | null {
   const minThinkUs = compileDistribution(scenario.thinkTime).minUs;
   return chainBounds(planOf(scenario), realizeSteps(scenario, seed), minThinkUs, thinkUs).boundUs;
 }
@@ -239,7 +283,12 @@ export function thinkAwareBoundUs(scenario: Scenario, seed: number, thinkUs: rea
  * `minThinkUs`, and ending no earlier than the sum of the first `thinkUs` up to its place along
  * the chain) then its service, ending with one more decision to answer; and the maximum over tasks.
  */
-function chainBounds(plan: Plan, steps: readonly RealizedStep[], minThinkUs: number, thinkUs: readonly number[]): { taskBoundsUs: Record<string, number>; boundUs: number | null } {
+function chainBounds(
+  plan: Plan,
+  steps: readonly RealizedStep[],
+  minThinkUs: number,
+  thinkUs: readonly number[],
+): { taskBoundsUs: Record<string, number>; boundUs: number | null } {
   const byKey = new Map(steps.map((r) => [`${r.task}/${r.step}`, r]));
   // endsBy[k]: the earliest the k-th decision (1-based) can end (past the list: its last sum).
   const endsBy = [0];
@@ -276,7 +325,9 @@ function listScheduler(plan: Plan, thinkUs: number, costUs: (s: PlanStep) => num
     spec: 'oracle:list-scheduler',
     decide(observation: Observation): Decision {
       tracker.observe(observation);
-      const ready = tracker.readySteps().sort((a, b) => remaining.get(b.key)! - remaining.get(a.key)!);
+      const ready = tracker
+        .readySteps()
+        .sort((a, b) => remaining.get(b.key)! - remaining.get(a.key)!);
       const actions = [...tracker.issueAll(ready), ...tracker.answerAll()];
       // Everything ready is issued: wait for the next delivery rather than spend another decision.
       if (actions.length > 0) actions.push({ type: 'wait' });

@@ -247,7 +247,12 @@ export interface SuiteSummary {
    * pass^k with k = seeds per instance: the share of instances where every seed succeeded (k is
    * null when instances have different seed counts), with its Wilson interval over the instances.
    */
-  readonly passK: { readonly k: number | null; readonly value: number | null; readonly low: number | null; readonly high: number | null };
+  readonly passK: {
+    readonly k: number | null;
+    readonly value: number | null;
+    readonly low: number | null;
+    readonly high: number | null;
+  };
   /** The unbiased pass^k estimate C(c,k)/C(n,k) averaged over instances, for k = 1 .. min seeds per instance. */
   readonly passHat: ReadonlyArray<{ readonly k: number; readonly value: number }>;
   readonly perInstance: readonly InstanceSummary[];

@@ -25,12 +25,18 @@ const str = { type: 'string' } as const;
 const numList = { type: 'array', items: num, minItems: 1 } as const;
 
 function params(properties: Record<string, JsonValue>): Record<string, JsonValue> {
-  return { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+  return {
+    type: 'object',
+    properties,
+    required: Object.keys(properties),
+    additionalProperties: false,
+  };
 }
 
 function n(args: Args, key: string): number {
   const v = args[key];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BuiltinError(`argument ${key} must be a finite number`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new BuiltinError(`argument ${key} must be a finite number`);
   return v;
 }
 
@@ -42,7 +48,11 @@ function s(args: Args, key: string): string {
 
 function list(args: Args, key: string): number[] {
   const v = args[key];
-  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+  if (
+    !Array.isArray(v) ||
+    v.length === 0 ||
+    !v.every((x) => typeof x === 'number' && Number.isFinite(x))
+  ) {
     throw new BuiltinError(`argument ${key} must be a non-empty array of finite numbers`);
   }
   return v as number[];
@@ -55,9 +65,21 @@ function finite(x: number): number {
 }
 
 const BUILTINS: Readonly<Record<string, Builtin>> = {
-  add: { description: 'a + b', parameters: params({ a: num, b: num }), run: (a) => finite(n(a, 'a') + n(a, 'b')) },
-  subtract: { description: 'a - b', parameters: params({ a: num, b: num }), run: (a) => finite(n(a, 'a') - n(a, 'b')) },
-  multiply: { description: 'a * b', parameters: params({ a: num, b: num }), run: (a) => finite(n(a, 'a') * n(a, 'b')) },
+  add: {
+    description: 'a + b',
+    parameters: params({ a: num, b: num }),
+    run: (a) => finite(n(a, 'a') + n(a, 'b')),
+  },
+  subtract: {
+    description: 'a - b',
+    parameters: params({ a: num, b: num }),
+    run: (a) => finite(n(a, 'a') - n(a, 'b')),
+  },
+  multiply: {
+    description: 'a * b',
+    parameters: params({ a: num, b: num }),
+    run: (a) => finite(n(a, 'a') * n(a, 'b')),
+  },
   divide: {
     description: 'a / b',
     parameters: params({ a: num, b: num }),
@@ -66,7 +88,11 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
       return finite(n(a, 'a') / n(a, 'b'));
     },
   },
-  power: { description: 'base ** exponent', parameters: params({ base: num, exponent: num }), run: (a) => finite(n(a, 'base') ** n(a, 'exponent')) },
+  power: {
+    description: 'base ** exponent',
+    parameters: params({ base: num, exponent: num }),
+    run: (a) => finite(n(a, 'base') ** n(a, 'exponent')),
+  },
   sqrt: {
     description: 'square root of x',
     parameters: params({ x: num }),
@@ -75,19 +101,75 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
       return finite(Math.sqrt(n(a, 'x')));
     },
   },
-  sum: { description: 'sum of values', parameters: params({ values: numList }), run: (a) => finite(list(a, 'values').reduce((x, y) => x + y, 0)) },
-  mean: { description: 'arithmetic mean of values', parameters: params({ values: numList }), run: (a) => finite(list(a, 'values').reduce((x, y) => x + y, 0) / list(a, 'values').length) },
-  max: { description: 'largest of values', parameters: params({ values: numList }), run: (a) => list(a, 'values').reduce((x, y) => Math.max(x, y)) },
-  min: { description: 'smallest of values', parameters: params({ values: numList }), run: (a) => list(a, 'values').reduce((x, y) => Math.min(x, y)) },
-  round: { description: 'x rounded to digits decimals', parameters: params({ x: num, digits: { type: 'integer', minimum: 0, maximum: 10 } }), run: (a) => finite(Number(n(a, 'x').toFixed(n(a, 'digits')))) },
-  concat: { description: 'a followed by b', parameters: params({ a: str, b: str }), run: (a) => s(a, 'a') + s(a, 'b') },
-  upper: { description: 'text in upper case', parameters: params({ text: str }), run: (a) => s(a, 'text').toUpperCase() },
-  lower: { description: 'text in lower case', parameters: params({ text: str }), run: (a) => s(a, 'text').toLowerCase() },
-  reverse: { description: 'text reversed', parameters: params({ text: str }), run: (a) => [...s(a, 'text')].reverse().join('') },
-  length: { description: 'number of characters in text', parameters: params({ text: str }), run: (a) => [...s(a, 'text')].length },
-  count_words: { description: 'number of whitespace-separated words', parameters: params({ text: str }), run: (a) => s(a, 'text').split(/\s+/).filter((w) => w.length > 0).length },
-  replace: { description: 'text with every `find` replaced by `with`', parameters: params({ text: str, find: str, with: str }), run: (a) => (s(a, 'find') === '' ? s(a, 'text') : s(a, 'text').split(s(a, 'find')).join(s(a, 'with'))) },
-  echo: { description: 'returns its args unchanged', parameters: { type: 'object' }, run: (a) => a },
+  sum: {
+    description: 'sum of values',
+    parameters: params({ values: numList }),
+    run: (a) => finite(list(a, 'values').reduce((x, y) => x + y, 0)),
+  },
+  mean: {
+    description: 'arithmetic mean of values',
+    parameters: params({ values: numList }),
+    run: (a) => finite(list(a, 'values').reduce((x, y) => x + y, 0) / list(a, 'values').length),
+  },
+  max: {
+    description: 'largest of values',
+    parameters: params({ values: numList }),
+    run: (a) => list(a, 'values').reduce((x, y) => Math.max(x, y)),
+  },
+  min: {
+    description: 'smallest of values',
+    parameters: params({ values: numList }),
+    run: (a) => list(a, 'values').reduce((x, y) => Math.min(x, y)),
+  },
+  round: {
+    description: 'x rounded to digits decimals',
+    parameters: params({ x: num, digits: { type: 'integer', minimum: 0, maximum: 10 } }),
+    run: (a) => finite(Number(n(a, 'x').toFixed(n(a, 'digits')))),
+  },
+  concat: {
+    description: 'a followed by b',
+    parameters: params({ a: str, b: str }),
+    run: (a) => s(a, 'a') + s(a, 'b'),
+  },
+  upper: {
+    description: 'text in upper case',
+    parameters: params({ text: str }),
+    run: (a) => s(a, 'text').toUpperCase(),
+  },
+  lower: {
+    description: 'text in lower case',
+    parameters: params({ text: str }),
+    run: (a) => s(a, 'text').toLowerCase(),
+  },
+  reverse: {
+    description: 'text reversed',
+    parameters: params({ text: str }),
+    run: (a) => [...s(a, 'text')].reverse().join(''),
+  },
+  length: {
+    description: 'number of characters in text',
+    parameters: params({ text: str }),
+    run: (a) => [...s(a, 'text')].length,
+  },
+  count_words: {
+    description: 'number of whitespace-separated words',
+    parameters: params({ text: str }),
+    run: (a) =>
+      s(a, 'text')
+        .split(/\s+/)
+        .filter((w) => w.length > 0).length,
+  },
+  replace: {
+    description: 'text with every `find` replaced by `with`',
+    parameters: params({ text: str, find: str, with: str }),
+    run: (a) =>
+      s(a, 'find') === '' ? s(a, 'text') : s(a, 'text').split(s(a, 'find')).join(s(a, 'with')),
+  },
+  echo: {
+    description: 'returns its args unchanged',
+    parameters: { type: 'object' },
+    run: (a) => a,
+  },
 };
 
 /** The built-in called `name`, or undefined. */

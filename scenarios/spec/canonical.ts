@@ -50,7 +50,13 @@ export function canonicalize(value: unknown): JsonValue {
       if (v === undefined) throw new TypeError(`not JSON: undefined at key ${key}`);
       // A key named __proto__ must stay an own data property, not set a prototype. Every other key
       // is assigned: defineProperty for each made canonicalizing the suite's files twice as slow.
-      if (key === '__proto__') Object.defineProperty(out, key, { value: canonicalize(v), enumerable: true, writable: true, configurable: true });
+      if (key === '__proto__')
+        Object.defineProperty(out, key, {
+          value: canonicalize(v),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       else out[key] = canonicalize(v);
     }
     return out;
@@ -76,7 +82,11 @@ export function canonEqual(a: unknown, b: unknown): boolean {
     return true;
   }
   if (Array.isArray(b)) return false;
-  if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  if (
+    Object.getPrototypeOf(a) !== Object.prototype ||
+    Object.getPrototypeOf(b) !== Object.prototype
+  )
+    return false;
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   for (const k of ka) {

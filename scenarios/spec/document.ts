@@ -42,7 +42,15 @@ export function jsonStringBytes(s: string): number {
   let n = 2;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x80) n += c === 0x22 || c === 0x5c ? 2 : c >= 0x20 ? 1 : c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 2 : 6;
+    if (c < 0x80)
+      n +=
+        c === 0x22 || c === 0x5c
+          ? 2
+          : c >= 0x20
+            ? 1
+            : c === 8 || c === 9 || c === 10 || c === 12 || c === 13
+              ? 2
+              : 6;
     else if (c < 0x800) n += 2;
     else if (c >= 0xd800 && c <= 0xdbff) {
       const d = s.charCodeAt(i + 1);
@@ -77,7 +85,9 @@ function leafBytes(v: unknown): number | string {
       return v ? 4 : 5;
     case 'number':
       if (Number.isFinite(v)) return String(v === 0 ? 0 : v).length;
-      return Number.isNaN(v) ? 'expected a JSON value, got NaN' : `expected a JSON value, got ${v} (a number out of range, such as 1e999)`;
+      return Number.isNaN(v)
+        ? 'expected a JSON value, got NaN'
+        : `expected a JSON value, got ${v} (a number out of range, such as 1e999)`;
     case 'string': {
       const n = jsonStringBytes(v);
       return n < 0 ? lonely(v) : n;
@@ -93,7 +103,8 @@ function leafBytes(v: unknown): number | string {
  */
 export function checkDocument(doc: unknown): DocumentProblem | null {
   const stack: Frame[] = [];
-  const path = (): Array<string | number> => stack.map((f) => (f.keys === null ? f.next - 1 : f.keys[f.next - 1]!));
+  const path = (): Array<string | number> =>
+    stack.map((f) => (f.keys === null ? f.next - 1 : f.keys[f.next - 1]!));
   let bytes = 0;
   let value: unknown = doc;
   for (;;) {
@@ -102,15 +113,21 @@ export function checkDocument(doc: unknown): DocumentProblem | null {
       if (typeof n === 'string') return { segs: path(), message: n };
       bytes += n;
     } else {
-      if (stack.length >= MAX_DOCUMENT_DEPTH) return { segs: path(), message: `nested deeper than ${MAX_DOCUMENT_DEPTH}` };
+      if (stack.length >= MAX_DOCUMENT_DEPTH)
+        return { segs: path(), message: `nested deeper than ${MAX_DOCUMENT_DEPTH}` };
       let keys: string[] | null = null;
       if (!Array.isArray(value)) {
         const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
-        if (proto !== Object.prototype && proto !== null) return { segs: path(), message: `expected a JSON value, got ${proto.constructor?.name ?? 'object'}` };
+        if (proto !== Object.prototype && proto !== null)
+          return {
+            segs: path(),
+            message: `expected a JSON value, got ${proto.constructor?.name ?? 'object'}`,
+          };
         keys = Object.keys(value);
         for (const key of keys) {
           const n = jsonStringBytes(key);
-          if (n < 0) return { segs: path(), message: `the key ${JSON.stringify(key)} ${lonely(key)}` };
+          if (n < 0)
+            return { segs: path(), message: `the key ${JSON.stringify(key)} ${lonely(key)}` };
           bytes += n + 1; // the key and its colon
         }
       }
@@ -126,10 +143,16 @@ export function checkDocument(doc: unknown): DocumentProblem | null {
     }
     if (top === undefined) break;
     const k = top.next++;
-    value = top.keys === null ? (top.value as unknown[])[k] : (top.value as Record<string, unknown>)[top.keys[k]!];
+    value =
+      top.keys === null
+        ? (top.value as unknown[])[k]
+        : (top.value as Record<string, unknown>)[top.keys[k]!];
   }
   if (bytes > MAX_SCENARIO_BYTES) {
-    return { segs: [], message: `${bytes} bytes as canonical JSON, over the limit of ${MAX_SCENARIO_BYTES} (16 MiB): a replay could not hold it` };
+    return {
+      segs: [],
+      message: `${bytes} bytes as canonical JSON, over the limit of ${MAX_SCENARIO_BYTES} (16 MiB): a replay could not hold it`,
+    };
   }
   return null;
 }

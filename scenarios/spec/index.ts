@@ -5,9 +5,33 @@
  * and what a scenario's tools mean: args checks, table rows and builtins (tools.ts, builtins.ts).
  */
 export { SCENARIO_FORMAT, scenarioSchema, scenarioJsonSchema } from './schema.js';
-export type { AnswerSpec, FollowUp, JsonValue, Limits, Scenario, ScenarioInput, Step, StepInput, Task, Tool, ToolImpl } from './schema.js';
-export { formatProblem, parseScenario, ScenarioError, validateScenario, type Problem } from './validate.js';
-export { examplesDir, expandScenarioPaths, loadScenarioFile, loadScenarios, readJsonFile } from './load.js';
+export type {
+  AnswerSpec,
+  FollowUp,
+  JsonValue,
+  Limits,
+  Scenario,
+  ScenarioInput,
+  Step,
+  StepInput,
+  Task,
+  Tool,
+  ToolImpl,
+} from './schema.js';
+export {
+  formatProblem,
+  parseScenario,
+  ScenarioError,
+  validateScenario,
+  type Problem,
+} from './validate.js';
+export {
+  examplesDir,
+  expandScenarioPaths,
+  loadScenarioFile,
+  loadScenarios,
+  readJsonFile,
+} from './load.js';
 export { scenarioJsonSchemaText, writeScenarioJsonSchema } from './json-schema.js';
 export { canonicalJson, canonicalize, canonEqual, jsonEqual } from './canonical.js';
 export { canonicalScenario, parseCanonicalScenario } from './canonical-scenario.js';

@@ -17,13 +17,19 @@ export class InputFileError extends Error {
 export function fsReason(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   switch (code) {
-    case 'ENOENT': return 'no such file or directory';
+    case 'ENOENT':
+      return 'no such file or directory';
     case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    case 'ENOTDIR': return 'not a directory';
-    case 'ELOOP': return 'too many levels of symbolic links';
-    default: return error instanceof Error ? error.message : String(error);
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOTDIR':
+      return 'not a directory';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    default:
+      return error instanceof Error ? error.message : String(error);
   }
 }
 
@@ -51,13 +57,17 @@ export function readInputFile(path: string, maxBytes: number): Uint8Array {
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new InputFileError(`not a regular file (${kindOf(stats)})`);
-    if (stats.size > maxBytes) throw new InputFileError(`${stats.size} bytes, over the limit of ${maxBytes}`);
+    if (stats.size > maxBytes)
+      throw new InputFileError(`${stats.size} bytes, over the limit of ${maxBytes}`);
     // One byte more than the size: a file that grew since fstat is seen to, up to the limit.
     let buf = new Uint8Array(Math.min(stats.size + 1, maxBytes + 1));
     let n = 0;
     for (;;) {
       if (n === buf.length) {
-        if (n > maxBytes) throw new InputFileError(`more than ${maxBytes} bytes, over the limit (the file grows as it is read)`);
+        if (n > maxBytes)
+          throw new InputFileError(
+            `more than ${maxBytes} bytes, over the limit (the file grows as it is read)`,
+          );
         const bigger = new Uint8Array(Math.min(buf.length * 2, maxBytes + 1));
         bigger.set(buf);
         buf = bigger;

@@ -11,7 +11,13 @@ import type { Scenario } from './schema.js';
 import { ScenarioError } from './validate.js';
 import { parseCanonicalScenario } from './canonical-scenario.js';
 import { MAX_SCENARIO_FILE_BYTES } from './document.js';
-import { decodeUtf8, fsReason, InputFileError, invalidUtf8Offset, readInputFile } from './input-file.js';
+import {
+  decodeUtf8,
+  fsReason,
+  InputFileError,
+  invalidUtf8Offset,
+  readInputFile,
+} from './input-file.js';
 
 export { fsReason };
 
@@ -29,15 +35,27 @@ export function readJsonFile(path: string): unknown {
   try {
     bytes = readInputFile(path, MAX_SCENARIO_FILE_BYTES);
   } catch (error) {
-    if (error instanceof InputFileError) throw new ScenarioError(path, [{ path: '', message: `cannot read: ${error.message}` }]);
+    if (error instanceof InputFileError)
+      throw new ScenarioError(path, [{ path: '', message: `cannot read: ${error.message}` }]);
     throw error;
   }
   const text = decodeUtf8(bytes);
-  if (text === null) throw new ScenarioError(path, [{ path: '', message: `not valid UTF-8 at byte ${invalidUtf8Offset(bytes)} (scenario files are UTF-8 text)` }]);
+  if (text === null)
+    throw new ScenarioError(path, [
+      {
+        path: '',
+        message: `not valid UTF-8 at byte ${invalidUtf8Offset(bytes)} (scenario files are UTF-8 text)`,
+      },
+    ]);
   try {
     return JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text) as unknown;
   } catch (error) {
-    throw new ScenarioError(path, [{ path: '', message: `not valid JSON: ${error instanceof Error ? error.message : String(error)}` }]);
+    throw new ScenarioError(path, [
+      {
+        path: '',
+        message: `not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      },
+    ]);
   }
 }
 
@@ -72,7 +90,12 @@ export function expandScenarioPaths(paths: readonly string[]): string[] {
 
 /** True for a file name a folder expands to: `*.json` but not a schema, a domain file or a suite index. */
 export function isScenarioFileName(name: string): boolean {
-  return name.endsWith('.json') && !name.endsWith('.schema.json') && !name.endsWith('.domain.json') && name !== 'index.json';
+  return (
+    name.endsWith('.json') &&
+    !name.endsWith('.schema.json') &&
+    !name.endsWith('.domain.json') &&
+    name !== 'index.json'
+  );
 }
 
 function collect(dir: string, files: string[]): void {
@@ -91,6 +114,8 @@ function collect(dir: string, files: string[]): void {
 }
 
 /** Loads every scenario named by `paths` (see expandScenarioPaths); the first bad file throws. */
-export function loadScenarios(paths: readonly string[]): Array<{ file: string; scenario: Scenario }> {
+export function loadScenarios(
+  paths: readonly string[],
+): Array<{ file: string; scenario: Scenario }> {
   return expandScenarioPaths(paths).map((file) => ({ file, scenario: loadScenarioFile(file) }));
 }

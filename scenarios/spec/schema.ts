@@ -15,11 +15,27 @@ import { distributionSpecSchema } from '../../engine/distributions.js';
 export const SCENARIO_FORMAT = 'tooltime.scenario/1';
 
 /** Identifiers: tasks, steps, tools. Short, printable, no path separators. */
-const idSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must start with a letter and use only letters, digits, _ . - (at most 64)');
-const toolNameSchema = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/, 'must be a function name: a letter, then letters, digits, _ or - (at most 64)');
+const idSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/,
+    'must start with a letter and use only letters, digits, _ . - (at most 64)',
+  );
+const toolNameSchema = z
+  .string()
+  .regex(
+    /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/,
+    'must be a function name: a letter, then letters, digits, _ or - (at most 64)',
+  );
 
 /** Any JSON value (what a JSON document can hold). */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 
 /** Nesting a JSON value may have here: far beyond any scenario, well within the stack. */
 const MAX_JSON_DEPTH = 64;
@@ -44,7 +60,9 @@ export function notJson(value: unknown, depth = 0): NotJson | null {
     case 'boolean':
       return null;
     case 'number':
-      return Number.isFinite(value) ? null : { path: [], problem: `expected a JSON value, got ${value}` };
+      return Number.isFinite(value)
+        ? null
+        : { path: [], problem: `expected a JSON value, got ${value}` };
     case 'object': {
       if (depth >= MAX_JSON_DEPTH) return { path: [], problem: 'JSON nested too deep' };
       if (Array.isArray(value)) {
@@ -55,7 +73,11 @@ export function notJson(value: unknown, depth = 0): NotJson | null {
         return null;
       }
       const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
-      if (proto !== Object.prototype && proto !== null) return { path: [], problem: `expected a JSON value, got ${proto.constructor?.name ?? 'object'}` };
+      if (proto !== Object.prototype && proto !== null)
+        return {
+          path: [],
+          problem: `expected a JSON value, got ${proto.constructor?.name ?? 'object'}`,
+        };
       for (const key in value) {
         if (!Object.hasOwn(value, key)) continue;
         const at = notJson((value as Record<string, unknown>)[key], depth + 1);
@@ -71,7 +93,9 @@ export function notJson(value: unknown, depth = 0): NotJson | null {
 /** The message of a `jsonValueSchema` issue (validate.ts points at the offending part). */
 export const NOT_JSON_MESSAGE = 'not a JSON value';
 
-export const jsonValueSchema = z.custom<JsonValue>((v) => notJson(v) === null, { message: NOT_JSON_MESSAGE });
+export const jsonValueSchema = z.custom<JsonValue>((v) => notJson(v) === null, {
+  message: NOT_JSON_MESSAGE,
+});
 /** How `jsonValueSchema` reads in JSON Schema (see `scenarioJsonSchema`). */
 const JSON_VALUE_DEF = {
   description: 'Any JSON value.',
@@ -97,17 +121,25 @@ export const toolImplSchema = z
           .array(
             z
               .object({
-                args: z.record(z.string(), jsonValueSchema).describe('The call\'s arguments this row answers, matched deep-equal (key order ignored).'),
+                args: z
+                  .record(z.string(), jsonValueSchema)
+                  .describe(
+                    "The call's arguments this row answers, matched deep-equal (key order ignored).",
+                  ),
                 result: jsonValueSchema.describe('What a call with these args returns.'),
               })
               .strict(),
           )
-          .describe('Rows matched on the call\'s canonical args (deep-equal, keys sorted).'),
+          .describe("Rows matched on the call's canonical args (deep-equal, keys sorted)."),
         /** What an unmatched call gets: a result, or an error message. */
         default: z
           .union([
-            z.object({ result: jsonValueSchema.describe('What a call no row matches returns.') }).strict(),
-            z.object({ error: z.string().describe('The error a call no row matches fails with.') }).strict(),
+            z
+              .object({ result: jsonValueSchema.describe('What a call no row matches returns.') })
+              .strict(),
+            z
+              .object({ error: z.string().describe('The error a call no row matches fails with.') })
+              .strict(),
           ])
           .describe('What a call that matches no row gets: a result, or an error.'),
       })
@@ -119,29 +151,65 @@ export const toolImplSchema = z
       })
       .strict(),
   ])
-  .meta({ id: 'toolImpl', description: 'What a tool returns, as data (never code): a table of rows or a builtin function.' });
+  .meta({
+    id: 'toolImpl',
+    description:
+      'What a tool returns, as data (never code): a table of rows or a builtin function.',
+  });
 
 export const failureSchema = z
   .object({
     /** Probability that an attempt fails after its latency (a transient error). */
-    rate: z.number().min(0).max(1).describe('Probability that an attempt fails after its latency (a transient error).'),
-    message: z.string().min(1).default('transient error: please retry').describe('The error message of a failed attempt.'),
+    rate: z
+      .number()
+      .min(0)
+      .max(1)
+      .describe('Probability that an attempt fails after its latency (a transient error).'),
+    message: z
+      .string()
+      .min(1)
+      .default('transient error: please retry')
+      .describe('The error message of a failed attempt.'),
   })
   .strict()
-  .meta({ id: 'failure', description: 'Transient failures: each attempt fails with probability `rate`, after its latency.' });
+  .meta({
+    id: 'failure',
+    description:
+      'Transient failures: each attempt fails with probability `rate`, after its latency.',
+  });
 
 export const toolSchema = z
   .object({
     name: toolNameSchema.describe('The function name the agent calls.'),
     description: z.string().min(1).describe('What the tool does, as the agent is told.'),
     /** JSON Schema (draft 2020-12 subset understood by ajv) of the arguments object. */
-    parameters: z.record(z.string(), jsonValueSchema).describe('JSON Schema (draft 2020-12, as ajv reads it; patterns by RE2) of the arguments object.'),
-    latency: distributionSpecSchema.describe('Service time of one call, drawn per call from a stream named by the step it performs.'),
+    parameters: z
+      .record(z.string(), jsonValueSchema)
+      .describe(
+        'JSON Schema (draft 2020-12, as ajv reads it; patterns by RE2) of the arguments object.',
+      ),
+    latency: distributionSpecSchema.describe(
+      'Service time of one call, drawn per call from a stream named by the step it performs.',
+    ),
     /** Calls in service at once; calls beyond it wait in FIFO order. Absent: unlimited. */
-    concurrency: z.number().int().min(1).optional().describe('Calls in service at once; later calls wait in FIFO order. Absent: unlimited.'),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Calls in service at once; later calls wait in FIFO order. Absent: unlimited.'),
     /** A call still running after this long fails with a timeout error at that instant. */
-    timeoutMs: z.number().positive().finite().optional().describe('A call still in service after this many ms fails with a timeout error at that instant.'),
-    failure: failureSchema.optional().describe('Transient failures of this tool. Absent: calls never fail at random.'),
+    timeoutMs: z
+      .number()
+      .positive()
+      .finite()
+      .optional()
+      .describe(
+        'A call still in service after this many ms fails with a timeout error at that instant.',
+      ),
+    failure: failureSchema
+      .optional()
+      .describe('Transient failures of this tool. Absent: calls never fail at random.'),
     impl: toolImplSchema.describe('What a call returns.'),
   })
   .strict()
@@ -151,23 +219,46 @@ export const toolSchema = z
 export const inputSchema = z
   .object({
     /** Dotted path into this step's args, e.g. `bookingId` or `passenger.id`. */
-    arg: z.string().min(1).describe('Dotted path into this step\'s args, e.g. `bookingId` or `passenger.id`.'),
+    arg: z
+      .string()
+      .min(1)
+      .describe("Dotted path into this step's args, e.g. `bookingId` or `passenger.id`."),
     /** A step this step depends on (must be listed in `after`). */
     from: idSchema.describe('A step of the same task this step depends on (listed in `after`).'),
     /** Dotted path into that step's result; `items.0.id` indexes arrays. Empty: the whole result. */
-    path: z.string().describe('Dotted path into that step\'s result (`items.0.id` indexes arrays); empty: the whole result.'),
+    path: z
+      .string()
+      .describe(
+        "Dotted path into that step's result (`items.0.id` indexes arrays); empty: the whole result.",
+      ),
   })
   .strict()
-  .meta({ id: 'input', description: '`args[arg]` of this step is `result[path]` of step `from`: the data flow the validator checks.' });
+  .meta({
+    id: 'input',
+    description:
+      '`args[arg]` of this step is `result[path]` of step `from`: the data flow the validator checks.',
+  });
 
 export const stepSchema = z
   .object({
-    id: idSchema.describe('The step\'s id, unique within its task.'),
+    id: idSchema.describe("The step's id, unique within its task."),
     tool: toolNameSchema.describe('The tool this step calls.'),
-    args: z.record(z.string(), jsonValueSchema).describe('The expected arguments; a call performs the step when tool and canonical args match.'),
+    args: z
+      .record(z.string(), jsonValueSchema)
+      .describe(
+        'The expected arguments; a call performs the step when tool and canonical args match.',
+      ),
     /** Steps of the same task whose results this one needs. */
-    after: z.array(idSchema).default([]).describe('Steps of the same task whose results must be delivered before this step is issued.'),
-    inputs: z.array(inputSchema).default([]).describe('Which of the args come from earlier steps\' results.'),
+    after: z
+      .array(idSchema)
+      .default([])
+      .describe(
+        'Steps of the same task whose results must be delivered before this step is issued.',
+      ),
+    inputs: z
+      .array(inputSchema)
+      .default([])
+      .describe("Which of the args come from earlier steps' results."),
   })
   .strict()
   .meta({ id: 'step', description: 'An expected tool call of a task.' });
@@ -175,22 +266,28 @@ export const stepSchema = z
 export const answerSpecSchema = z
   .object({
     /** Strings the final answer must contain (case-insensitive). */
-    mustContain: z.array(z.string().min(1)).min(1).describe('Strings the final answer must contain (case-insensitive).'),
+    mustContain: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Strings the final answer must contain (case-insensitive).'),
   })
   .strict()
   .meta({ id: 'answer', description: 'What a correct answer to a task contains.' });
 
 export const taskSchema = z
   .object({
-    id: idSchema.describe('The task\'s id, unique in the scenario.'),
+    id: idSchema.describe("The task's id, unique in the scenario."),
     /** When the user's request arrives. */
-    arrivalMs: msSchema.default(0).describe('When the user\'s request arrives (simulated ms).'),
-    message: z.string().min(1).describe('The user\'s request, as the agent sees it.'),
+    arrivalMs: msSchema.default(0).describe("When the user's request arrives (simulated ms)."),
+    message: z.string().min(1).describe("The user's request, as the agent sees it."),
     steps: z.array(stepSchema).min(1).describe('The expected tool calls.'),
     answer: answerSpecSchema.describe('What the answer must contain.'),
   })
   .strict()
-  .meta({ id: 'task', description: 'A sub-task: a user request with its expected steps and answer.' });
+  .meta({
+    id: 'task',
+    description: 'A sub-task: a user request with its expected steps and answer.',
+  });
 
 /** A follow-up from the user about a task, arriving while work may be in flight. */
 export const messageSchema = z
@@ -199,39 +296,78 @@ export const messageSchema = z
     task: idSchema.describe('The task it is about.'),
     text: z.string().min(1).describe('The follow-up, as the agent sees it.'),
     /** Steps the follow-up adds to the task's plan (they may depend on its earlier steps). */
-    steps: z.array(stepSchema).default([]).describe('Steps the follow-up adds to the task (they may depend on its earlier steps).'),
+    steps: z
+      .array(stepSchema)
+      .default([])
+      .describe('Steps the follow-up adds to the task (they may depend on its earlier steps).'),
     /** When given, replaces the task's expected answer. */
-    answer: answerSpecSchema.optional().describe('When given, replaces the task\'s expected answer.'),
+    answer: answerSpecSchema
+      .optional()
+      .describe("When given, replaces the task's expected answer."),
   })
   .strict()
-  .meta({ id: 'message', description: 'A follow-up from the user about a task, arriving while work may be in flight.' });
+  .meta({
+    id: 'message',
+    description: 'A follow-up from the user about a task, arriving while work may be in flight.',
+  });
 
 export const limitsSchema = z
   .object({
-    maxTimeMs: z.number().positive().finite().default(3_600_000).describe('Simulated time after which the episode ends with `limit`.'),
-    maxDecisions: z.number().int().positive().default(500).describe('Agent decisions after which the episode ends with `limit`.'),
-    maxCalls: z.number().int().positive().default(500).describe('Tool calls after which the episode ends with `limit`.'),
+    maxTimeMs: z
+      .number()
+      .positive()
+      .finite()
+      .default(3_600_000)
+      .describe('Simulated time after which the episode ends with `limit`.'),
+    maxDecisions: z
+      .number()
+      .int()
+      .positive()
+      .default(500)
+      .describe('Agent decisions after which the episode ends with `limit`.'),
+    maxCalls: z
+      .number()
+      .int()
+      .positive()
+      .default(500)
+      .describe('Tool calls after which the episode ends with `limit`.'),
   })
   .strict()
-  .meta({ id: 'limits', description: 'An episode\'s bounds; reaching one ends it with `limit`.' });
+  .meta({ id: 'limits', description: "An episode's bounds; reaching one ends it with `limit`." });
 
 export const scenarioSchema = z
   .object({
     format: z.literal(SCENARIO_FORMAT).describe('The format and its version.'),
-    id: idSchema.describe('The scenario\'s id (file names and reports use it).'),
+    id: idSchema.describe("The scenario's id (file names and reports use it)."),
     description: z.string().default('').describe('What the scenario is about, for people.'),
     /** Free-form labels (domain, pattern, variant) used by suites and reports. */
-    tags: z.record(z.string(), z.string()).default({}).describe('Free-form labels (domain, pattern, variant) used by suites and reports.'),
+    tags: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('Free-form labels (domain, pattern, variant) used by suites and reports.'),
     tools: z.array(toolSchema).min(1).describe('The tools the agent may call.'),
     tasks: z.array(taskSchema).min(1).describe('The concurrent sub-tasks.'),
     /** In any order: they arrive by `atMs`, those at the same instant in file order (message-order.ts). */
-    messages: z.array(messageSchema).default([]).describe('Follow-ups, in any order: they arrive by `atMs`, those at the same instant in file order.'),
+    messages: z
+      .array(messageSchema)
+      .default([])
+      .describe(
+        'Follow-ups, in any order: they arrive by `atMs`, those at the same instant in file order.',
+      ),
     /** Think time of a decision when the agent does not state its own. */
-    thinkTime: distributionSpecSchema.default({ kind: 'constant', ms: 0 }).describe('Think time of a decision when the agent states none; also the minimum any decision takes.'),
-    limits: limitsSchema.default({ maxTimeMs: 3_600_000, maxDecisions: 500, maxCalls: 500 }).describe('The episode\'s bounds.'),
+    thinkTime: distributionSpecSchema
+      .default({ kind: 'constant', ms: 0 })
+      .describe(
+        'Think time of a decision when the agent states none; also the minimum any decision takes.',
+      ),
+    limits: limitsSchema
+      .default({ maxTimeMs: 3_600_000, maxDecisions: 500, maxCalls: 500 })
+      .describe("The episode's bounds."),
   })
   .strict()
-  .describe('An AsyncTool scenario: tools, concurrent tasks, follow-up messages and limits (tooltime).');
+  .describe(
+    'An AsyncTool scenario: tools, concurrent tasks, follow-up messages and limits (tooltime).',
+  );
 
 /** A scenario as written in a file (defaults may be omitted). */
 export type ScenarioInput = z.input<typeof scenarioSchema>;
@@ -273,6 +409,9 @@ export type Limits = Scenario['limits'];
 export function scenarioJsonSchema(): unknown {
   // A described copy of jsonValueSchema shares its definition; any other custom schema is a mistake.
   const isJson = (schema: z.core.$ZodType) => schema._zod.def === jsonValueSchema._zod.def;
-  const out = z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: (ctx) => (isJson(ctx.zodSchema) ? { $ref: '#/$defs/json' } : 'throw') });
+  const out = z.toJSONSchema(scenarioSchema, {
+    io: 'input',
+    unrepresentable: (ctx) => (isJson(ctx.zodSchema) ? { $ref: '#/$defs/json' } : 'throw'),
+  });
   return { ...out, $defs: { ...out.$defs, json: JSON_VALUE_DEF } };
 }

@@ -16,7 +16,9 @@ import { BuiltinError, getBuiltin } from './builtins.js';
 import { canonicalJson } from './canonical.js';
 import type { JsonValue, Tool } from './schema.js';
 
-export type Outcome = { readonly ok: true; readonly result: JsonValue } | { readonly ok: false; readonly error: string };
+export type Outcome =
+  | { readonly ok: true; readonly result: JsonValue }
+  | { readonly ok: false; readonly error: string };
 
 /**
  * The engine behind `pattern` and `patternProperties` in parameter schemas: RE2 (re2js, in pure
@@ -34,7 +36,9 @@ function linearRegExp(): RegExpEngine {
       re = RE2JS.compile(RE2JS.translateRegExp(pattern));
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
-      throw new Error(`pattern ${JSON.stringify(pattern)} is not supported (${why}): patterns are matched by RE2, in linear time, which has no lookaround or backreferences`);
+      throw new Error(
+        `pattern ${JSON.stringify(pattern)} is not supported (${why}): patterns are matched by RE2, in linear time, which has no lookaround or backreferences`,
+      );
     }
     return { test: (s: string) => re.test(s), toString: () => `re2:${pattern}` };
   };
@@ -50,7 +54,13 @@ function linearRegExp(): RegExpEngine {
  * step's own args, are checked once per args object (see `ToolRuntime.check`): how fast the
  * generated code runs hardly shows.
  */
-const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false, addUsedSchema: false, code: { optimize: false, regExp: linearRegExp() } });
+const ajv = new Ajv2020({
+  strict: false,
+  allErrors: false,
+  logger: false,
+  addUsedSchema: false,
+  code: { optimize: false, regExp: linearRegExp() },
+});
 
 /**
  * Compiled validators by canonical schema text: compiling is by far the costliest part of setting
@@ -79,8 +89,12 @@ export function compileParameters(parameters: Record<string, unknown>): Validate
 }
 
 /** The stream key of a call: by step identity when it performs an expected step, else by tool and count. */
-export function callKey(identity: { task: string; step: string; attempt: number } | { tool: string; count: number }): string {
-  return 'task' in identity ? `call/step/${identity.task}/${identity.step}/${identity.attempt}` : `call/tool/${identity.tool}/${identity.count}`;
+export function callKey(
+  identity: { task: string; step: string; attempt: number } | { tool: string; count: number },
+): string {
+  return 'task' in identity
+    ? `call/step/${identity.task}/${identity.step}/${identity.attempt}`
+    : `call/tool/${identity.tool}/${identity.count}`;
 }
 
 /** Keys kept per step or tool: the first attempts and counts, which are nearly all there are. */
@@ -104,7 +118,10 @@ export class CallKeys {
   }
 
   /** `callKey({ task: step.task, step: step.id, attempt })`. */
-  step(step: { readonly index: number; readonly task: string; readonly id: string }, attempt: number): string {
+  step(
+    step: { readonly index: number; readonly task: string; readonly id: string },
+    attempt: number,
+  ): string {
     if (attempt > KEPT_KEYS) return callKey({ task: step.task, step: step.id, attempt });
     const keys = (this.bySteps[step.index] ??= []);
     return (keys[attempt - 1] ??= callKey({ task: step.task, step: step.id, attempt }));
@@ -131,7 +148,8 @@ export class ToolRuntime {
   constructor(tool: Tool) {
     this.tool = tool;
     this.latency = compileDistribution(tool.latency);
-    this.timeoutUs = tool.timeoutMs === undefined ? null : msToUs(tool.timeoutMs, `${tool.name}.timeoutMs`);
+    this.timeoutUs =
+      tool.timeoutMs === undefined ? null : msToUs(tool.timeoutMs, `${tool.name}.timeoutMs`);
     this.capacity = tool.concurrency ?? Infinity;
     this.validator = compileParameters(tool.parameters);
     const rows = new Map<string, JsonValue>();
@@ -173,7 +191,9 @@ export class ToolRuntime {
     if (impl.kind === 'table') {
       const hit = this.rows.get(argsKey ?? canonicalJson(args));
       if (hit !== undefined) return { ok: true, result: hit };
-      return 'error' in impl.default ? { ok: false, error: impl.default.error } : { ok: true, result: impl.default.result };
+      return 'error' in impl.default
+        ? { ok: false, error: impl.default.error }
+        : { ok: true, result: impl.default.result };
     }
     const builtin = getBuiltin(impl.name);
     if (builtin === undefined) return { ok: false, error: `unknown builtin ${impl.name}` };
@@ -187,7 +207,8 @@ export class ToolRuntime {
 
   /** The error text an agent sees for a failed or timed-out attempt. */
   attemptError(fate: 'failure' | 'timeout'): string {
-    if (fate === 'timeout') return `timeout: ${this.tool.name} did not answer within ${this.tool.timeoutMs}ms`;
+    if (fate === 'timeout')
+      return `timeout: ${this.tool.name} did not answer within ${this.tool.timeoutMs}ms`;
     return this.tool.failure?.message ?? 'transient error: please retry';
   }
 }

@@ -21,7 +21,15 @@ import { checkDistribution, compileDistribution, msToUs } from '../../engine/ind
 import { builtinNames, getBuiltin } from './builtins.js';
 import { canonicalJson, getPath, jsonEqual } from './canonical.js';
 import { arrivalOrder } from './message-order.js';
-import { jsonValueSchema, notJson, NOT_JSON_MESSAGE, scenarioSchema, toolImplSchema, type JsonValue, type Scenario } from './schema.js';
+import {
+  jsonValueSchema,
+  notJson,
+  NOT_JSON_MESSAGE,
+  scenarioSchema,
+  toolImplSchema,
+  type JsonValue,
+  type Scenario,
+} from './schema.js';
 import { ToolRuntime, compileParameters, type Outcome } from './tools.js';
 import { checkDocument } from './document.js';
 
@@ -48,14 +56,17 @@ export class ScenarioError extends Error {
 
 /** `FILE: PATH: MESSAGE`, or `FILE: MESSAGE` for a problem with the whole document. */
 export function formatProblem(file: string, problem: Problem): string {
-  return problem.path === '' ? `${file}: ${problem.message}` : `${file}: ${problem.path}: ${problem.message}`;
+  return problem.path === ''
+    ? `${file}: ${problem.message}`
+    : `${file}: ${problem.path}: ${problem.message}`;
 }
 
 /** Validates `doc` and returns the parsed scenario (defaults filled in), or throws ScenarioError. */
 export function parseScenario(doc: unknown, file = '<scenario>'): Scenario {
   const { problems, parsed } = validate(doc);
   if (problems.length > 0) throw new ScenarioError(file, problems);
-  if (parsed === null) throw new ScenarioError(file, [{ path: '', message: 'does not match the scenario schema' }]);
+  if (parsed === null)
+    throw new ScenarioError(file, [{ path: '', message: 'does not match the scenario schema' }]);
   return parsed;
 }
 
@@ -68,7 +79,8 @@ export function validateScenario(doc: unknown): Problem[] {
 function validate(doc: unknown): { problems: Problem[]; parsed: Scenario | null } {
   // The document's shape first (depth, size, JSON values): every check below may recurse into it.
   const shape = checkDocument(doc);
-  if (shape !== null) return { problems: [{ path: formatPath(shape.segs), message: shape.message }], parsed: null };
+  if (shape !== null)
+    return { problems: [{ path: formatPath(shape.segs), message: shape.message }], parsed: null };
   const out: Found[] = [];
   let parsed: Scenario | null = null;
   try {
@@ -76,9 +88,18 @@ function validate(doc: unknown): { problems: Problem[]; parsed: Scenario | null 
     if (isRecord(doc)) new Checker(doc, out).run();
   } catch (error) {
     // A bug here must not become a crash of whoever validates: report it as a problem instead.
-    out.push({ segs: [], message: `internal validator error: ${error instanceof Error ? error.message : String(error)}` });
+    out.push({
+      segs: [],
+      message: `internal validator error: ${error instanceof Error ? error.message : String(error)}`,
+    });
   }
-  return { problems: sortByDocument(doc, out).map((f) => ({ path: formatPath(f.segs), message: f.message })), parsed };
+  return {
+    problems: sortByDocument(doc, out).map((f) => ({
+      path: formatPath(f.segs),
+      message: f.message,
+    })),
+    parsed,
+  };
 }
 
 // ---- Paths.
@@ -104,7 +125,8 @@ function formatPath(segs: readonly Seg[]): string {
 /** Segments of a dotted/bracketed path as `checkDistribution` writes them (`components[0].dist`). */
 function parsePath(path: string): Seg[] {
   const segs: Seg[] = [];
-  for (const m of path.matchAll(/\[(\d+)\]|([^.[\]]+)/g)) segs.push(m[1] !== undefined ? Number(m[1]) : m[2]!);
+  for (const m of path.matchAll(/\[(\d+)\]|([^.[\]]+)/g))
+    segs.push(m[1] !== undefined ? Number(m[1]) : m[2]!);
   return segs;
 }
 
@@ -191,7 +213,9 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+      cur.push(
+        Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)),
+      );
     }
     prev = cur;
   }
@@ -239,7 +263,8 @@ function checkSpec(spec: unknown, base: Seg[], required: boolean, out: Found[]):
     if (required) out.push({ segs: base, message: 'required' });
     return;
   }
-  for (const p of checkDistribution(spec)) out.push({ segs: [...base, ...parsePath(p.path)], message: p.message });
+  for (const p of checkDistribution(spec))
+    out.push({ segs: [...base, ...parsePath(p.path)], message: p.message });
 }
 
 function convertIssue(issue: z.core.$ZodIssue, base: readonly Seg[], doc: unknown): Found[] {
@@ -249,33 +274,59 @@ function convertIssue(issue: z.core.$ZodIssue, base: readonly Seg[], doc: unknow
   switch (issue.code) {
     case 'invalid_type': {
       if (input === undefined) return at('required');
-      if (issue.expected === 'int' && typeof input === 'number') return at(`must be an integer, got ${show(input)}`);
-      const expected = issue.expected === 'record' ? 'object' : issue.expected === 'int' ? 'integer' : issue.expected;
+      if (issue.expected === 'int' && typeof input === 'number')
+        return at(`must be an integer, got ${show(input)}`);
+      const expected =
+        issue.expected === 'record'
+          ? 'object'
+          : issue.expected === 'int'
+            ? 'integer'
+            : issue.expected;
       return at(`expected ${expected}, got ${typeName(input)}`);
     }
     case 'invalid_value': {
       const allowed = issue.values.map((v) => show(v)).join(' or ');
-      return at(input === undefined ? `required (${allowed})` : `expected ${allowed}, got ${show(input)}`);
+      return at(
+        input === undefined ? `required (${allowed})` : `expected ${allowed}, got ${show(input)}`,
+      );
     }
     case 'invalid_format':
-      return at(issue.format === 'regex' ? `${show(input)} ${issue.message}` : `${show(input)} is not a valid ${issue.format}`);
+      return at(
+        issue.format === 'regex'
+          ? `${show(input)} ${issue.message}`
+          : `${show(input)} is not a valid ${issue.format}`,
+      );
     case 'too_small':
     case 'too_big': {
       const small = issue.code === 'too_small';
       const bound = Number(small ? issue.minimum : issue.maximum);
       if (issue.origin === 'array' || issue.origin === 'string') {
         const unit = issue.origin === 'array' ? 'entr' : 'character';
-        const plural = issue.origin === 'array' ? (bound === 1 ? 'y' : 'ies') : bound === 1 ? '' : 's';
+        const plural =
+          issue.origin === 'array' ? (bound === 1 ? 'y' : 'ies') : bound === 1 ? '' : 's';
         if (small && bound === 1) return at('must not be empty');
         return at(`must have ${small ? 'at least' : 'at most'} ${bound} ${unit}${plural}`);
       }
-      const rel = small ? (issue.inclusive ? 'at least' : 'greater than') : issue.inclusive ? 'at most' : 'less than';
+      const rel = small
+        ? issue.inclusive
+          ? 'at least'
+          : 'greater than'
+        : issue.inclusive
+          ? 'at most'
+          : 'less than';
       return at(`must be ${rel} ${bound}, got ${show(input)}`);
     }
     case 'not_multiple_of':
-      return at(issue.divisor === 1 ? `must be an integer, got ${show(input)}` : `must be a multiple of ${String(issue.divisor)}, got ${show(input)}`);
+      return at(
+        issue.divisor === 1
+          ? `must be an integer, got ${show(input)}`
+          : `must be a multiple of ${String(issue.divisor)}, got ${show(input)}`,
+      );
     case 'unrecognized_keys':
-      return issue.keys.map((key) => ({ segs: [...segs, key], message: `unknown key ${JSON.stringify(key)}` }));
+      return issue.keys.map((key) => ({
+        segs: [...segs, key],
+        message: `unknown key ${JSON.stringify(key)}`,
+      }));
     case 'invalid_union':
       return convertUnion(issue, segs, input, doc);
     case 'invalid_key':
@@ -293,24 +344,51 @@ function convertIssue(issue: z.core.$ZodIssue, base: readonly Seg[], doc: unknow
   }
 }
 
-function convertUnion(issue: z.core.$ZodIssueInvalidUnion, segs: Seg[], input: unknown, doc: unknown): Found[] {
+function convertUnion(
+  issue: z.core.$ZodIssueInvalidUnion,
+  segs: Seg[],
+  input: unknown,
+  doc: unknown,
+): Found[] {
   if (issue.errors.length === 0) {
-    const options = 'options' in issue && Array.isArray(issue.options) ? issue.options.map((o) => show(o)).join(' or ') : '';
-    if (options === '') return [{ segs, message: `${show(input)} does not match any allowed form` }];
-    return [{ segs, message: input === undefined ? `required (${options})` : `expected ${options}, got ${show(input)}` }];
+    const options =
+      'options' in issue && Array.isArray(issue.options)
+        ? issue.options.map((o) => show(o)).join(' or ')
+        : '';
+    if (options === '')
+      return [{ segs, message: `${show(input)} does not match any allowed form` }];
+    return [
+      {
+        segs,
+        message:
+          input === undefined ? `required (${options})` : `expected ${options}, got ${show(input)}`,
+      },
+    ];
   }
   const branches = issue.errors.map((list) => list.flatMap((i) => convertIssue(i, segs, doc)));
   const depth = segs.length;
   // Every branch wanted another type here: name them together.
-  const typeOnly = issue.errors.every((list) => list.length === 1 && list[0]!.code === 'invalid_type' && list[0]!.path.length === 0);
+  const typeOnly = issue.errors.every(
+    (list) => list.length === 1 && list[0]!.code === 'invalid_type' && list[0]!.path.length === 0,
+  );
   if (typeOnly) {
     if (input === undefined) return [{ segs, message: 'required' }];
-    const expected = [...new Set(issue.errors.map((list) => (list[0] as z.core.$ZodIssueInvalidType).expected).map((e) => (e === 'record' ? 'object' : e)))];
-    const text = JSON_TYPES.every((t) => expected.includes(t as never)) ? 'a JSON value' : expected.join(' or ');
+    const expected = [
+      ...new Set(
+        issue.errors
+          .map((list) => (list[0] as z.core.$ZodIssueInvalidType).expected)
+          .map((e) => (e === 'record' ? 'object' : e)),
+      ),
+    ];
+    const text = JSON_TYPES.every((t) => expected.includes(t as never))
+      ? 'a JSON value'
+      : expected.join(' or ');
     return [{ segs, message: `expected ${text}, got ${typeName(input)}` }];
   }
   // Every branch only misses keys: say which keys would do.
-  const missingOnly = branches.every((b) => b.length > 0 && b.every((f) => f.message === 'required' && f.segs.length === depth + 1));
+  const missingOnly = branches.every(
+    (b) => b.length > 0 && b.every((f) => f.message === 'required' && f.segs.length === depth + 1),
+  );
   if (missingOnly) {
     const forms = branches.map((b) => b.map((f) => JSON.stringify(f.segs[depth])).join(' and '));
     return [{ segs, message: `must have ${forms.join(' or ')}` }];
@@ -322,7 +400,6 @@ function convertUnion(issue: z.core.$ZodIssueInvalidUnion, segs: Seg[], input: u
 }
 
 // ---- 2-7. Whole-document rules.
-
 
 const argsSchema = z.record(z.string(), jsonValueSchema);
 
@@ -370,7 +447,11 @@ class Checker {
       const id = str(own(task, 'id'));
       if (id === undefined) return;
       const first = this.taskIndex.get(id);
-      if (first !== undefined) this.problem(['tasks', i, 'id'], `duplicate task id ${JSON.stringify(id)} (first at tasks[${first}])`);
+      if (first !== undefined)
+        this.problem(
+          ['tasks', i, 'id'],
+          `duplicate task id ${JSON.stringify(id)} (first at tasks[${first}])`,
+        );
       else this.taskIndex.set(id, i);
     });
     tasks.forEach((task, i) => {
@@ -383,11 +464,17 @@ class Checker {
     try {
       msToUs(this.maxTimeMs);
     } catch {
-      this.problem(['limits', 'maxTimeMs'], `${this.maxTimeMs} is too large (at most ${Math.floor(Number.MAX_SAFE_INTEGER / 1000)}ms)`);
+      this.problem(
+        ['limits', 'maxTimeMs'],
+        `${this.maxTimeMs} is too large (at most ${Math.floor(Number.MAX_SAFE_INTEGER / 1000)}ms)`,
+      );
     }
     const maxCalls = num(own(own(this.doc, 'limits'), 'maxCalls'));
     if (maxCalls !== undefined && maxCalls < this.stepCount) {
-      this.problem(['limits', 'maxCalls'], `${maxCalls} is fewer than the ${this.stepCount} expected steps`);
+      this.problem(
+        ['limits', 'maxCalls'],
+        `${maxCalls} is fewer than the ${this.stepCount} expected steps`,
+      );
     }
   }
 
@@ -399,20 +486,31 @@ class Checker {
       const at = (...rest: Seg[]): Seg[] => ['tools', i, ...rest];
       const name = str(own(tool, 'name'));
       if (name !== undefined && this.tools.has(name)) {
-        this.problem(at('name'), `duplicate tool name ${JSON.stringify(name)} (first at tools[${this.tools.get(name)!.index}])`);
+        this.problem(
+          at('name'),
+          `duplicate tool name ${JSON.stringify(name)} (first at tools[${this.tools.get(name)!.index}])`,
+        );
       }
       const impl = own(tool, 'impl');
       if (own(impl, 'kind') === 'builtin') {
         const b = str(own(impl, 'name'));
         if (b !== undefined && getBuiltin(b) === undefined) {
-          this.problem(at('impl', 'name'), `unknown builtin ${JSON.stringify(b)}${suggestion(b, builtinNames())} (known: ${builtinNames().join(', ')})`);
+          this.problem(
+            at('impl', 'name'),
+            `unknown builtin ${JSON.stringify(b)}${suggestion(b, builtinNames())} (known: ${builtinNames().join(', ')})`,
+          );
         }
       }
       const paramsOk = this.checkParameters(own(tool, 'parameters'), at('parameters'));
       this.checkTimeout(tool, at);
       let runtime: ToolRuntime | null = null;
       const parsedImpl = toolImplSchema.safeParse(impl);
-      if (paramsOk && name !== undefined && parsedImpl.success && (parsedImpl.data.kind === 'table' || getBuiltin(parsedImpl.data.name) !== undefined)) {
+      if (
+        paramsOk &&
+        name !== undefined &&
+        parsedImpl.success &&
+        (parsedImpl.data.kind === 'table' || getBuiltin(parsedImpl.data.name) !== undefined)
+      ) {
         try {
           // Only check/evaluate are used: latency and failure do not matter here.
           runtime = new ToolRuntime({
@@ -426,9 +524,11 @@ class Checker {
           this.problem(at(), `cannot be built: ${errorText(error)}`);
         }
       }
-      if (runtime !== null && parsedImpl.success && parsedImpl.data.kind === 'table') this.checkRows(runtime, parsedImpl.data.rows, at);
+      if (runtime !== null && parsedImpl.success && parsedImpl.data.kind === 'table')
+        this.checkRows(runtime, parsedImpl.data.rows, at);
       const rate = num(own(own(tool, 'failure'), 'rate'));
-      if (name !== undefined && !this.tools.has(name)) this.tools.set(name, { index: i, name, runtime, failureRate: rate });
+      if (name !== undefined && !this.tools.has(name))
+        this.tools.set(name, { index: i, name, runtime, failureRate: rate });
     });
   }
 
@@ -458,17 +558,25 @@ class Checker {
     if (checkDistribution(latency).length > 0) return;
     const minUs = compileDistribution(latency).minUs;
     if (minUs > timeoutUs) {
-      this.problem(at('timeoutMs'), `every call times out: timeoutMs (${timeoutMs}) is below the smallest possible latency (${minUs / 1000}ms)`);
+      this.problem(
+        at('timeoutMs'),
+        `every call times out: timeoutMs (${timeoutMs}) is below the smallest possible latency (${minUs / 1000}ms)`,
+      );
     }
   }
 
-  private checkRows(runtime: ToolRuntime, rows: ReadonlyArray<{ args: Record<string, JsonValue> }>, at: (...rest: Seg[]) => Seg[]): void {
+  private checkRows(
+    runtime: ToolRuntime,
+    rows: ReadonlyArray<{ args: Record<string, JsonValue> }>,
+    at: (...rest: Seg[]) => Seg[],
+  ): void {
     const seen = new Map<string, number>();
     rows.forEach((row, k) => {
       const segs = at('impl', 'rows', k, 'args');
       const key = canonicalJson(row.args);
       const first = seen.get(key);
-      if (first !== undefined) this.problem(segs, `duplicate of rows[${first}] (the first row wins)`);
+      if (first !== undefined)
+        this.problem(segs, `duplicate of rows[${first}] (the first row wins)`);
       else seen.set(key, k);
       const bad = runtime.check(row.args);
       if (bad !== null) this.problem(segs, `no valid call can match this row: ${bad}`);
@@ -481,11 +589,16 @@ class Checker {
     const id = str(own(task, 'id'));
     const arrivalMs = num(own(task, 'arrivalMs')) ?? 0;
     if (arrivalMs > this.maxTimeMs) {
-      this.problem(['tasks', i, 'arrivalMs'], `the task arrives at ${arrivalMs}ms, after limits.maxTimeMs (${this.maxTimeMs}ms)`);
+      this.problem(
+        ['tasks', i, 'arrivalMs'],
+        `the task arrives at ${arrivalMs}ms, after limits.maxTimeMs (${this.maxTimeMs}ms)`,
+      );
     }
     // Only the first task with an id owns its follow-ups (a duplicate id is reported already).
     const ownsMessages = id !== undefined && this.taskIndex.get(id) === i;
-    const groups: StepEntry[][] = [this.entries(own(task, 'steps'), ['tasks', i, 'steps'], 0, null)];
+    const groups: StepEntry[][] = [
+      this.entries(own(task, 'steps'), ['tasks', i, 'steps'], 0, null),
+    ];
     const followUps: Array<{ index: number; atMs: number }> = [];
     if (ownsMessages) {
       messages.forEach((m, j) => {
@@ -506,7 +619,10 @@ class Checker {
       if (s.id === undefined) continue;
       const first = byId.get(s.id);
       if (first !== undefined) {
-        this.problem([...s.segs, 'id'], `duplicate step id ${JSON.stringify(s.id)} in task ${id ?? `tasks[${i}]`} (first at ${formatPath(first.segs)})`);
+        this.problem(
+          [...s.segs, 'id'],
+          `duplicate step id ${JSON.stringify(s.id)} in task ${id ?? `tasks[${i}]`} (first at ${formatPath(first.segs)})`,
+        );
       } else byId.set(s.id, s);
     }
 
@@ -532,10 +648,16 @@ class Checker {
         listed.add(d);
         const target = byId.get(d);
         if (target === undefined) {
-          this.problem([...s.segs, 'after'], `unknown step ${JSON.stringify(d)}${suggestion(d, byId.keys())}`);
+          this.problem(
+            [...s.segs, 'after'],
+            `unknown step ${JSON.stringify(d)}${suggestion(d, byId.keys())}`,
+          );
         } else if (!visible(s.group, target.group)) {
           const where = target.message === null ? 'the task' : `messages[${target.message}]`;
-          const why = s.group === 0 ? `is only added later, by ${where}` : `is added by ${where}, which does not come before this follow-up`;
+          const why =
+            s.group === 0
+              ? `is only added later, by ${where}`
+              : `is added by ${where}, which does not come before this follow-up`;
           this.problem([...s.segs, 'after'], `step ${JSON.stringify(d)} ${why}`);
         } else {
           deps.push(target);
@@ -545,7 +667,8 @@ class Checker {
       this.checkInputs(s, listed, byId, visible);
     }
     groups.forEach((g, k) => {
-      const base: Seg[] = k === 0 ? ['tasks', i, 'steps'] : ['messages', followUps[k - 1]!.index, 'steps'];
+      const base: Seg[] =
+        k === 0 ? ['tasks', i, 'steps'] : ['messages', followUps[k - 1]!.index, 'steps'];
       this.checkCycles(g, edges, base);
     });
   }
@@ -553,7 +676,8 @@ class Checker {
   private entries(steps: unknown, base: Seg[], group: number, message: number | null): StepEntry[] {
     const out: StepEntry[] = [];
     arr(steps).forEach((raw, k) => {
-      if (isRecord(raw)) out.push({ segs: [...base, k], raw, id: str(own(raw, 'id')), group, message });
+      if (isRecord(raw))
+        out.push({ segs: [...base, k], raw, id: str(own(raw, 'id')), group, message });
     });
     return out;
   }
@@ -581,7 +705,11 @@ class Checker {
     const tool = this.tools.get(toolName);
     // Without a usable tools list, every step would be "unknown": the schema problem says it all.
     if (tool === undefined && this.tools.size === 0) return null;
-    if (tool === undefined) return bad('tool', `unknown tool ${JSON.stringify(toolName)}${suggestion(toolName, this.tools.keys())}`);
+    if (tool === undefined)
+      return bad(
+        'tool',
+        `unknown tool ${JSON.stringify(toolName)}${suggestion(toolName, this.tools.keys())}`,
+      );
     const args = argsSchema.safeParse(own(s.raw, 'args'));
     if (!args.success || tool.runtime === null) return null;
     const mismatch = tool.runtime.check(args.data);
@@ -596,7 +724,12 @@ class Checker {
     return outcome;
   }
 
-  private checkInputs(s: StepEntry, listed: ReadonlySet<string>, byId: ReadonlyMap<string, StepEntry>, visible: (from: number, to: number) => boolean): void {
+  private checkInputs(
+    s: StepEntry,
+    listed: ReadonlySet<string>,
+    byId: ReadonlyMap<string, StepEntry>,
+    visible: (from: number, to: number) => boolean,
+  ): void {
     arr(own(s.raw, 'inputs')).forEach((input, k) => {
       if (!isRecord(input)) return;
       const at = (...rest: Seg[]): Seg[] => [...s.segs, 'inputs', k, ...rest];
@@ -607,18 +740,24 @@ class Checker {
       const args = own(s.raw, 'args');
       if (arg !== undefined && arg !== '' && isRecord(args)) {
         argValue = getPath(args, arg);
-        if (argValue === undefined) this.problem(at('arg'), `${JSON.stringify(arg)} is absent from the args`);
+        if (argValue === undefined)
+          this.problem(at('arg'), `${JSON.stringify(arg)} is absent from the args`);
       }
       if (from === undefined) return;
       const source = byId.get(from);
-      if (source === undefined) return void this.problem(at('from'), `unknown step ${JSON.stringify(from)}`);
-      if (!listed.has(from)) return void this.problem(at('from'), `step ${JSON.stringify(from)} is not listed in after`);
+      if (source === undefined)
+        return void this.problem(at('from'), `unknown step ${JSON.stringify(from)}`);
+      if (!listed.has(from))
+        return void this.problem(at('from'), `step ${JSON.stringify(from)} is not listed in after`);
       if (!visible(s.group, source.group) || path === undefined) return; // reported with after / by the schema
       const outcome = this.outcome(source, true);
       if (outcome === null || !outcome.ok) return; // the source step's own problem says why
       const value = getPath(outcome.result, path);
       if (value === undefined) {
-        return void this.problem(at('path'), `${JSON.stringify(path)} is absent from the result of step ${from}`);
+        return void this.problem(
+          at('path'),
+          `${JSON.stringify(path)} is absent from the result of step ${from}`,
+        );
       }
       if (argValue === undefined || arg === undefined) return;
       let equal: boolean;
@@ -629,13 +768,20 @@ class Checker {
       }
       if (!equal) {
         const where = path === '' ? `the result of ${from}` : `${path} of ${from}`;
-        this.problem(at(), `value at ${where} (${show(value)}) differs from args.${arg} (${show(argValue)})`);
+        this.problem(
+          at(),
+          `value at ${where} (${show(value)}) differs from args.${arg} (${show(argValue)})`,
+        );
       }
     });
   }
 
   /** One problem per dependency cycle (strongly connected component) within a group. */
-  private checkCycles(group: StepEntry[], edges: ReadonlyMap<StepEntry, StepEntry[]>, base: Seg[]): void {
+  private checkCycles(
+    group: StepEntry[],
+    edges: ReadonlyMap<StepEntry, StepEntry[]>,
+    base: Seg[],
+  ): void {
     const inGroup = new Set(group);
     const next = (s: StepEntry): StepEntry[] => (edges.get(s) ?? []).filter((d) => inGroup.has(d));
     // Tarjan's algorithm, iterative so a long chain cannot overflow the stack.
@@ -670,7 +816,8 @@ class Checker {
         }
         work.pop();
         const parent = work[work.length - 1];
-        if (parent !== undefined) low.set(parent.node, Math.min(low.get(parent.node)!, low.get(frame.node)!));
+        if (parent !== undefined)
+          low.set(parent.node, Math.min(low.get(parent.node)!, low.get(frame.node)!));
         if (low.get(frame.node) === index.get(frame.node)) {
           const comp: StepEntry[] = [];
           let x: StepEntry;
@@ -693,7 +840,10 @@ class Checker {
       })
       .sort((a, b) => order.get(a[0]!)! - order.get(b[0]!)!);
     for (const cycle of cycles) {
-      this.problem(base, `dependency cycle ${[...cycle, cycle[0]!].map((s) => s.id ?? '?').join(' -> ')}`);
+      this.problem(
+        base,
+        `dependency cycle ${[...cycle, cycle[0]!].map((s) => s.id ?? '?').join(' -> ')}`,
+      );
     }
   }
 
@@ -727,33 +877,49 @@ class Checker {
     const task = str(own(m, 'task'));
     const atMs = num(own(m, 'atMs'));
     if (atMs !== undefined && atMs > this.maxTimeMs) {
-      this.problem(['messages', j, 'atMs'], `the follow-up comes at ${atMs}ms, after limits.maxTimeMs (${this.maxTimeMs}ms)`);
+      this.problem(
+        ['messages', j, 'atMs'],
+        `the follow-up comes at ${atMs}ms, after limits.maxTimeMs (${this.maxTimeMs}ms)`,
+      );
     }
     if (task === undefined) return;
     const ti = this.taskIndex.get(task);
     if (ti === undefined) {
-      this.problem(['messages', j, 'task'], `unknown task ${JSON.stringify(task)}${suggestion(task, this.taskIndex.keys())}`);
+      this.problem(
+        ['messages', j, 'task'],
+        `unknown task ${JSON.stringify(task)}${suggestion(task, this.taskIndex.keys())}`,
+      );
       // Its steps belong to no task: still check their tools and args.
-      for (const s of this.entries(own(m, 'steps'), ['messages', j, 'steps'], 1, j)) this.checkStep(s);
+      for (const s of this.entries(own(m, 'steps'), ['messages', j, 'steps'], 1, j))
+        this.checkStep(s);
       return;
     }
     const arrivalMs = num(own(tasks[ti], 'arrivalMs')) ?? 0;
     if (atMs !== undefined && atMs < arrivalMs) {
-      this.problem(['messages', j, 'atMs'], `the follow-up (at ${atMs}ms) comes before task ${task} arrives (${arrivalMs}ms)`);
+      this.problem(
+        ['messages', j, 'atMs'],
+        `the follow-up (at ${atMs}ms) comes before task ${task} arrives (${arrivalMs}ms)`,
+      );
     }
   }
 
   /** A tool that always fails cannot perform the steps that use it. */
   private checkUsage(tasks: unknown[], messages: unknown[]): void {
     const used = new Set<string>();
-    const steps = [...tasks.flatMap((t) => arr(own(t, 'steps'))), ...messages.flatMap((m) => arr(own(m, 'steps')))];
+    const steps = [
+      ...tasks.flatMap((t) => arr(own(t, 'steps'))),
+      ...messages.flatMap((m) => arr(own(m, 'steps'))),
+    ];
     for (const s of steps) {
       const t = str(own(s, 'tool'));
       if (t !== undefined) used.add(t);
     }
     for (const tool of this.tools.values()) {
       if (tool.failureRate === 1 && used.has(tool.name)) {
-        this.problem(['tools', tool.index, 'failure', 'rate'], 'every call fails (rate 1), but expected steps use this tool');
+        this.problem(
+          ['tools', tool.index, 'failure', 'rate'],
+          'every call fails (rate 1), but expected steps use this tool',
+        );
       }
     }
   }

@@ -56,9 +56,12 @@ export function stratumCandidates(tasks: number, mix: Mix, domains: readonly str
   const out: string[][] = [];
   const n = domains.length;
   if (tasks === 2) {
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out.push([domains[i]!, domains[j]!]);
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++) out.push([domains[i]!, domains[j]!]);
   } else if (n >= 3) {
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) for (let k = j + 1; k < n; k++) out.push([domains[i]!, domains[j]!, domains[k]!]);
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++)
+        for (let k = j + 1; k < n; k++) out.push([domains[i]!, domains[j]!, domains[k]!]);
   } else if (n === 2) {
     out.push([domains[0]!, domains[0]!, domains[1]!], [domains[0]!, domains[1]!, domains[1]!]);
   }
@@ -66,14 +69,30 @@ export function stratumCandidates(tasks: number, mix: Mix, domains: readonly str
 }
 
 /** The strata for `count` instances. */
-export function planStrata(count: number, taskCounts: readonly number[], domains: readonly string[]): Stratum[] {
+export function planStrata(
+  count: number,
+  taskCounts: readonly number[],
+  domains: readonly string[],
+): Stratum[] {
   const strata: Stratum[] = [];
   taskCounts.forEach((tasks, i) => {
     const n = Math.floor(count / taskCounts.length) + (i < count % taskCounts.length ? 1 : 0);
     const crossOk = domains.length >= 2;
     const similar = crossOk ? Math.round(n / 3) : n;
-    if (similar > 0) strata.push({ tasks, mix: 'similar', size: similar, candidates: stratumCandidates(tasks, 'similar', domains) });
-    if (n - similar > 0) strata.push({ tasks, mix: 'cross', size: n - similar, candidates: stratumCandidates(tasks, 'cross', domains) });
+    if (similar > 0)
+      strata.push({
+        tasks,
+        mix: 'similar',
+        size: similar,
+        candidates: stratumCandidates(tasks, 'similar', domains),
+      });
+    if (n - similar > 0)
+      strata.push({
+        tasks,
+        mix: 'cross',
+        size: n - similar,
+        candidates: stratumCandidates(tasks, 'cross', domains),
+      });
   });
   return strata;
 }
@@ -90,7 +109,11 @@ function pairKeys(combo: readonly string[]): string[] {
 }
 
 /** `size` combinations from `candidates`, balanced greedily (see the module comment). */
-export function balancedCombos(candidates: ReadonlyArray<readonly string[]>, size: number, stream: RandomStream): string[][] {
+export function balancedCombos(
+  candidates: ReadonlyArray<readonly string[]>,
+  size: number,
+  stream: RandomStream,
+): string[][] {
   const order = shuffled(stream, candidates);
   const comboCount = new Map<string, number>();
   const pairCount = new Map<string, number>();
@@ -123,7 +146,12 @@ function lexLess(a: readonly number[], b: readonly number[]): boolean {
   return false;
 }
 
-const SHAPES: Shape[] = Array.from({ length: 16 }, (_, m) => ({ deepen: (m & 1) !== 0, widen: (m & 2) !== 0, stagger: (m & 4) !== 0, followup: (m & 8) !== 0 }));
+const SHAPES: Shape[] = Array.from({ length: 16 }, (_, m) => ({
+  deepen: (m & 1) !== 0,
+  widen: (m & 2) !== 0,
+  stagger: (m & 4) !== 0,
+  followup: (m & 8) !== 0,
+}));
 
 /**
  * The 16 operator subsets as 8 complementary pairs (a subset, then the subsets it leaves out), the
@@ -131,12 +159,22 @@ const SHAPES: Shape[] = Array.from({ length: 16 }, (_, m) => ({ deepen: (m & 1) 
  * exactly half its slots, and each 16 consecutive slots see every subset once.
  */
 function shapeCycle(stream: RandomStream): Shape[] {
-  const pairs = shuffled(stream, Array.from({ length: 8 }, (_, m) => [m, 15 - m] as const));
-  return pairs.flatMap(([a, b]) => (stream.int(2) === 0 ? [SHAPES[a]!, SHAPES[b]!] : [SHAPES[b]!, SHAPES[a]!]));
+  const pairs = shuffled(
+    stream,
+    Array.from({ length: 8 }, (_, m) => [m, 15 - m] as const),
+  );
+  return pairs.flatMap(([a, b]) =>
+    stream.int(2) === 0 ? [SHAPES[a]!, SHAPES[b]!] : [SHAPES[b]!, SHAPES[a]!],
+  );
 }
 
 /** Every slot, in planning order (strata in order; within a stratum, slot order). */
-export function planSlots(count: number, taskCounts: readonly number[], domains: readonly string[], streams: RandomStreams): { strata: Stratum[]; slots: Slot[] } {
+export function planSlots(
+  count: number,
+  taskCounts: readonly number[],
+  domains: readonly string[],
+  streams: RandomStreams,
+): { strata: Stratum[]; slots: Slot[] } {
   const strata = planStrata(count, taskCounts, domains);
   const slots: Slot[] = [];
   for (const st of strata) {
@@ -181,7 +219,13 @@ export class SeedUsage {
  * domain's unused seeds, then the least-used seed of it; ties by a shuffle drawn from `stream`.
  * Not balanced (retries): a uniformly drawn unused seed of the domain.
  */
-export function pickSeeds(catalog: Catalog, combo: readonly string[], usage: SeedUsage, balanced: boolean, stream: RandomStream): SeedTask[] | null {
+export function pickSeeds(
+  catalog: Catalog,
+  combo: readonly string[],
+  usage: SeedUsage,
+  balanced: boolean,
+  stream: RandomStream,
+): SeedTask[] | null {
   const chosen: SeedTask[] = [];
   for (const slug of combo) {
     const domain = catalog.domains.find((d) => d.slug === slug);
@@ -192,9 +236,15 @@ export function pickSeeds(catalog: Catalog, combo: readonly string[], usage: See
       chosen.push(shuffled(stream, available)[0]!);
       continue;
     }
-    const patterns = shuffled(stream, SEED_PATTERNS.filter((p) => available.some((s) => s.pattern === p)));
+    const patterns = shuffled(
+      stream,
+      SEED_PATTERNS.filter((p) => available.some((s) => s.pattern === p)),
+    );
     const pattern = minBy(patterns, (p) => usage.patterns.get(p) ?? 0);
-    const seeds = shuffled(stream, available.filter((s) => s.pattern === pattern));
+    const seeds = shuffled(
+      stream,
+      available.filter((s) => s.pattern === pattern),
+    );
     chosen.push(minBy(seeds, (s) => usage.seeds.get(s.task.id) ?? 0));
   }
   return chosen;

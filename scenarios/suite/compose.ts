@@ -29,7 +29,8 @@ export function compose(catalog: Catalog, seeds: readonly SeedTask[], stream: Ra
     for (const step of task.steps) {
       if (toolSeen.has(step.tool)) continue;
       const tool = catalog.toolByName.get(step.tool);
-      if (tool === undefined) throw new Error(`seed ${seed.task.id}: no tool ${step.tool} in the catalogue`);
+      if (tool === undefined)
+        throw new Error(`seed ${seed.task.id}: no tool ${step.tool} in the catalogue`);
       toolSeen.add(step.tool);
       tools.push(structuredClone(tool));
     }
@@ -38,5 +39,8 @@ export function compose(catalog: Catalog, seeds: readonly SeedTask[], stream: Ra
   const domains = [...new Set(origins.map((o) => o.domain))];
   const mix = domains.length === 1 ? 'similar-domain' : 'cross-domain';
   const note = `${mix} composition of ${origins.map((o) => `${o.id} (${o.domain}, ${o.pattern})`).join(', ')}`;
-  return { scenario, meta: { tasks: origins, operators: ['compose'], variant: 'base', touched: {}, notes: [note] } };
+  return {
+    scenario,
+    meta: { tasks: origins, operators: ['compose'], variant: 'base', touched: {}, notes: [note] },
+  };
 }

@@ -11,7 +11,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { scenariosPath } from '../package.js';
-import { SCENARIO_FORMAT, taskSchema, toolSchema, type ScenarioInput, type Task, type Tool } from '../spec/schema.js';
+import {
+  SCENARIO_FORMAT,
+  taskSchema,
+  toolSchema,
+  type ScenarioInput,
+  type Task,
+  type Tool,
+} from '../spec/schema.js';
 
 export type SeedPattern = 'chain' | 'fan-out' | 'fan-in' | 'diamond';
 export const SEED_PATTERNS: readonly SeedPattern[] = ['chain', 'fan-out', 'fan-in', 'diamond'];
@@ -38,14 +45,21 @@ const domainFileSchema = z
     description: z.string().min(1),
     latencyNotes: z.record(z.string(), z.string().min(1)),
     tools: z.array(toolSchema).min(1),
-    seeds: z.array(z.object({ pattern: z.enum(['chain', 'fan-out', 'fan-in', 'diamond']), task: taskSchema }).strict()).min(1),
+    seeds: z
+      .array(
+        z
+          .object({ pattern: z.enum(['chain', 'fan-out', 'fan-in', 'diamond']), task: taskSchema })
+          .strict(),
+      )
+      .min(1),
   })
   .strict();
 
 /** `tools[3].latency.kind` from zod's path array. */
 function jsonPath(keys: ReadonlyArray<PropertyKey>): string {
   let out = '';
-  for (const key of keys) out += typeof key === 'number' ? `[${key}]` : `${out === '' ? '' : '.'}${String(key)}`;
+  for (const key of keys)
+    out += typeof key === 'number' ? `[${key}]` : `${out === '' ? '' : '.'}${String(key)}`;
   return out === '' ? '(root)' : out;
 }
 
@@ -55,18 +69,24 @@ export function parseDomain(file: string, text: string): Domain {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${file}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `${file}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const parsed = domainFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.slice(0, 5).map((issue) => `${file}: ${jsonPath(issue.path)}: ${issue.message}`);
-    const more = parsed.error.issues.length > 5 ? `\n(${parsed.error.issues.length - 5} more problems)` : '';
+    const lines = parsed.error.issues
+      .slice(0, 5)
+      .map((issue) => `${file}: ${jsonPath(issue.path)}: ${issue.message}`);
+    const more =
+      parsed.error.issues.length > 5 ? `\n(${parsed.error.issues.length - 5} more problems)` : '';
     throw new Error(lines.join('\n') + more);
   }
   const doc = parsed.data;
   const names = new Set<string>();
   doc.tools.forEach((tool, i) => {
-    if (names.has(tool.name)) throw new Error(`${file}: tools[${i}].name: tool ${tool.name} is defined twice`);
+    if (names.has(tool.name))
+      throw new Error(`${file}: tools[${i}].name: tool ${tool.name} is defined twice`);
     names.add(tool.name);
   });
   for (const key of Object.keys(doc.latencyNotes)) {
@@ -74,7 +94,10 @@ export function parseDomain(file: string, text: string): Domain {
   }
   doc.seeds.forEach((seed, i) => {
     seed.task.steps.forEach((step, j) => {
-      if (!names.has(step.tool)) throw new Error(`${file}: seeds[${i}].task.steps[${j}].tool: no tool ${step.tool} in this domain`);
+      if (!names.has(step.tool))
+        throw new Error(
+          `${file}: seeds[${i}].task.steps[${j}].tool: no tool ${step.tool} in this domain`,
+        );
     });
   });
   return {
@@ -83,7 +106,11 @@ export function parseDomain(file: string, text: string): Domain {
     description: doc.description,
     latencyNotes: doc.latencyNotes,
     tools: doc.tools,
-    seeds: doc.seeds.map((seed) => ({ domain: doc.domain, pattern: seed.pattern, task: seed.task })),
+    seeds: doc.seeds.map((seed) => ({
+      domain: doc.domain,
+      pattern: seed.pattern,
+      task: seed.task,
+    })),
   };
 }
 
@@ -93,21 +120,26 @@ let cache: readonly Domain[] | undefined;
 export function loadDomains(): Domain[] {
   if (cache === undefined) {
     const dir = scenariosPath('domains');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.domain.json')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.domain.json'))
+      .sort();
     const domains: Domain[] = [];
     const toolOwner = new Map<string, string>();
     const taskOwner = new Map<string, string>();
     for (const file of files) {
       const domain = parseDomain(file, readFileSync(join(dir, file), 'utf8'));
-      if (`${domain.slug}.domain.json` !== file) throw new Error(`${file}: domain: "${domain.slug}" does not match the file name`);
+      if (`${domain.slug}.domain.json` !== file)
+        throw new Error(`${file}: domain: "${domain.slug}" does not match the file name`);
       for (const tool of domain.tools) {
         const other = toolOwner.get(tool.name);
-        if (other !== undefined) throw new Error(`${file}: tool ${tool.name} is also defined in ${other}`);
+        if (other !== undefined)
+          throw new Error(`${file}: tool ${tool.name} is also defined in ${other}`);
         toolOwner.set(tool.name, file);
       }
       for (const seed of domain.seeds) {
         const other = taskOwner.get(seed.task.id);
-        if (other !== undefined) throw new Error(`${file}: task id ${seed.task.id} is also used in ${other}`);
+        if (other !== undefined)
+          throw new Error(`${file}: task id ${seed.task.id} is also used in ${other}`);
         taskOwner.set(seed.task.id, file);
       }
       domains.push(domain);

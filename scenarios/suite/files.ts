@@ -20,7 +20,10 @@ export function shippedSuiteDir(): string {
 }
 
 /** The command that regenerates a result (for index.json and the README). */
-export function regenerateCommand(result: Pick<GenerateResult, 'seed' | 'count' | 'tasks' | 'domains' | 'allDomains'>, out?: string): string {
+export function regenerateCommand(
+  result: Pick<GenerateResult, 'seed' | 'count' | 'tasks' | 'domains' | 'allDomains'>,
+  out?: string,
+): string {
   const parts = [`tooltime generate --seed ${result.seed} --count ${result.count}`];
   if (result.tasks.length === 1) parts.push(`--tasks ${result.tasks[0]}`);
   if (!result.allDomains) parts.push(`--domains ${result.domains.join(',')}`);
@@ -29,7 +32,9 @@ export function regenerateCommand(result: Pick<GenerateResult, 'seed' | 'count' 
 }
 
 /** index.json's document. */
-export function indexDocument(result: GenerateResult): { [key: string]: import('../spec/schema.js').JsonValue } {
+export function indexDocument(result: GenerateResult): {
+  [key: string]: import('../spec/schema.js').JsonValue;
+} {
   return {
     format: SUITE_FORMAT,
     suite: SUITE_NAME,
@@ -41,7 +46,12 @@ export function indexDocument(result: GenerateResult): { [key: string]: import('
       command: regenerateCommand(result),
     },
     instances: result.instances.length,
-    dropped: { inapplicable: result.dropped.inapplicable, invalid: result.dropped.invalid, duplicate: result.dropped.duplicate, unfilled: result.unfilled },
+    dropped: {
+      inapplicable: result.dropped.inapplicable,
+      invalid: result.dropped.invalid,
+      duplicate: result.dropped.duplicate,
+      unfilled: result.unfilled,
+    },
     index: result.instances.map((i) => ({ id: i.id, tags: i.scenario.tags })),
   };
 }
@@ -52,7 +62,8 @@ export function indexDocument(result: GenerateResult): { [key: string]: import('
  */
 export function writeSuite(dir: string, result: GenerateResult): string[] {
   mkdirSync(dir, { recursive: true });
-  for (const name of readdirSync(dir)) if (OWNED.test(name) || name === INDEX_FILE) rmSync(join(dir, name));
+  for (const name of readdirSync(dir))
+    if (OWNED.test(name) || name === INDEX_FILE) rmSync(join(dir, name));
   const written: string[] = [];
   for (const inst of result.instances) {
     const file = join(dir, `${inst.id}.json`);
@@ -76,14 +87,20 @@ export function suiteFiles(dir: string): string[] {
 /** Every instance of a suite, validated (the first bad file throws ScenarioError), sorted by id. */
 export function loadSuite(dir: string): Array<{ file: string; scenario: Scenario }> {
   const out = loadScenarios(suiteFiles(dir));
-  return out.sort((a, b) => (a.scenario.id < b.scenario.id ? -1 : a.scenario.id > b.scenario.id ? 1 : 0));
+  return out.sort((a, b) =>
+    a.scenario.id < b.scenario.id ? -1 : a.scenario.id > b.scenario.id ? 1 : 0,
+  );
 }
 
 /** Tags of every instance, from index.json when present, else from the files. Sorted by id. */
-export function suiteTags(dir: string): Array<{ id: string; file: string; tags: Record<string, string> }> {
+export function suiteTags(
+  dir: string,
+): Array<{ id: string; file: string; tags: Record<string, string> }> {
   let entries: Array<{ id: string; tags: Record<string, string> }> | undefined;
   try {
-    const index = JSON.parse(readFileSync(join(dir, INDEX_FILE), 'utf8')) as { index?: Array<{ id: string; tags: Record<string, string> }> };
+    const index = JSON.parse(readFileSync(join(dir, INDEX_FILE), 'utf8')) as {
+      index?: Array<{ id: string; tags: Record<string, string> }>;
+    };
     if (Array.isArray(index.index)) entries = index.index;
   } catch {
     entries = undefined;
@@ -108,14 +125,18 @@ export function suiteTags(dir: string): Array<{ id: string; file: string; tags: 
  * suite size gives the whole suite.
  */
 export function sampleSuite(dir: string, n: number): Array<{ file: string; scenario: Scenario }> {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`sample size must be a non-negative integer, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new RangeError(`sample size must be a non-negative integer, got ${n}`);
   const all = suiteTags(dir);
   const chosen = n >= all.length ? all : sampleIds(all, n);
   return chosen.map((e) => ({ file: e.file, scenario: loadScenarioFile(e.file) }));
 }
 
 /** The sampling rule of `sampleSuite`, on tagged entries sorted by id. */
-export function sampleIds<T extends { id: string; tags: Record<string, string> }>(entries: readonly T[], n: number): T[] {
+export function sampleIds<T extends { id: string; tags: Record<string, string> }>(
+  entries: readonly T[],
+  n: number,
+): T[] {
   const groups = new Map<string, T[]>();
   for (const e of entries) {
     const key = `${e.tags['tasks'] ?? '?'}/${e.tags['mix'] ?? '?'}`;
@@ -128,7 +149,9 @@ export function sampleIds<T extends { id: string; tags: Record<string, string> }
   const exact = keys.map((k) => (n * groups.get(k)!.length) / total);
   const quota = exact.map(Math.floor);
   let left = n - quota.reduce((a, b) => a + b, 0);
-  const byRemainder = keys.map((_, i) => i).sort((a, b) => exact[b]! - quota[b]! - (exact[a]! - quota[a]!) || a - b);
+  const byRemainder = keys
+    .map((_, i) => i)
+    .sort((a, b) => exact[b]! - quota[b]! - (exact[a]! - quota[a]!) || a - b);
   for (const i of byRemainder) {
     if (left <= 0) break;
     quota[i]!++;

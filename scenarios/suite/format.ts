@@ -11,7 +11,17 @@ type Json = JsonValue;
 type Obj = { [key: string]: Json };
 
 /** Keys of `tags` in this order first; any others after, sorted. */
-export const TAG_ORDER = ['domains', 'mix', 'tasks', 'patterns', 'seeds', 'variant', 'stress', 'operators', 'steps'] as const;
+export const TAG_ORDER = [
+  'domains',
+  'mix',
+  'tasks',
+  'patterns',
+  'seeds',
+  'variant',
+  'stress',
+  'operators',
+  'steps',
+] as const;
 
 function orderTags(tags: Record<string, string>): Obj {
   const out: Obj = {};
@@ -22,31 +32,59 @@ function orderTags(tags: Record<string, string>): Obj {
 
 export function orderSpec(spec: DistributionSpec): Obj {
   switch (spec.kind) {
-    case 'constant': return { kind: spec.kind, ms: spec.ms };
-    case 'uniform': return { kind: spec.kind, minMs: spec.minMs, maxMs: spec.maxMs };
-    case 'normal': return { kind: spec.kind, meanMs: spec.meanMs, sdMs: spec.sdMs };
-    case 'lognormal': return 'mu' in spec ? { kind: spec.kind, mu: spec.mu, sigma: spec.sigma } : { kind: spec.kind, medianMs: spec.medianMs, p95Ms: spec.p95Ms };
-    case 'exponential': return { kind: spec.kind, meanMs: spec.meanMs };
-    case 'gamma': return { kind: spec.kind, shape: spec.shape, scaleMs: spec.scaleMs };
-    case 'pareto': return spec.capMs === undefined ? { kind: spec.kind, scaleMs: spec.scaleMs, alpha: spec.alpha } : { kind: spec.kind, scaleMs: spec.scaleMs, alpha: spec.alpha, capMs: spec.capMs };
-    case 'empirical': return 'samplesMs' in spec ? { kind: spec.kind, samplesMs: [...spec.samplesMs] } : { kind: spec.kind, quantiles: spec.quantiles.map((q) => ({ p: q.p, ms: q.ms })) };
-    case 'mixture': return { kind: spec.kind, components: spec.components.map((c) => ({ weight: c.weight, dist: orderSpec(c.dist) })) };
-    case 'shift': return { kind: spec.kind, minMs: spec.minMs, dist: orderSpec(spec.dist) };
+    case 'constant':
+      return { kind: spec.kind, ms: spec.ms };
+    case 'uniform':
+      return { kind: spec.kind, minMs: spec.minMs, maxMs: spec.maxMs };
+    case 'normal':
+      return { kind: spec.kind, meanMs: spec.meanMs, sdMs: spec.sdMs };
+    case 'lognormal':
+      return 'mu' in spec
+        ? { kind: spec.kind, mu: spec.mu, sigma: spec.sigma }
+        : { kind: spec.kind, medianMs: spec.medianMs, p95Ms: spec.p95Ms };
+    case 'exponential':
+      return { kind: spec.kind, meanMs: spec.meanMs };
+    case 'gamma':
+      return { kind: spec.kind, shape: spec.shape, scaleMs: spec.scaleMs };
+    case 'pareto':
+      return spec.capMs === undefined
+        ? { kind: spec.kind, scaleMs: spec.scaleMs, alpha: spec.alpha }
+        : { kind: spec.kind, scaleMs: spec.scaleMs, alpha: spec.alpha, capMs: spec.capMs };
+    case 'empirical':
+      return 'samplesMs' in spec
+        ? { kind: spec.kind, samplesMs: [...spec.samplesMs] }
+        : { kind: spec.kind, quantiles: spec.quantiles.map((q) => ({ p: q.p, ms: q.ms })) };
+    case 'mixture':
+      return {
+        kind: spec.kind,
+        components: spec.components.map((c) => ({ weight: c.weight, dist: orderSpec(c.dist) })),
+      };
+    case 'shift':
+      return { kind: spec.kind, minMs: spec.minMs, dist: orderSpec(spec.dist) };
   }
 }
 
 function orderTool(t: Tool): Obj {
-  const out: Obj = { name: t.name, description: t.description, parameters: t.parameters, latency: orderSpec(t.latency) };
+  const out: Obj = {
+    name: t.name,
+    description: t.description,
+    parameters: t.parameters,
+    latency: orderSpec(t.latency),
+  };
   if (t.concurrency !== undefined) out['concurrency'] = t.concurrency;
   if (t.timeoutMs !== undefined) out['timeoutMs'] = t.timeoutMs;
-  if (t.failure !== undefined) out['failure'] = { rate: t.failure.rate, message: t.failure.message };
+  if (t.failure !== undefined)
+    out['failure'] = { rate: t.failure.rate, message: t.failure.message };
   out['impl'] =
     t.impl.kind === 'builtin'
       ? { kind: 'builtin', name: t.impl.name }
       : {
           kind: 'table',
           rows: t.impl.rows.map((r) => ({ args: r.args, result: r.result })),
-          default: 'error' in t.impl.default ? { error: t.impl.default.error } : { result: t.impl.default.result },
+          default:
+            'error' in t.impl.default
+              ? { error: t.impl.default.error }
+              : { result: t.impl.default.result },
         };
   return out;
 }
@@ -54,7 +92,8 @@ function orderTool(t: Tool): Obj {
 function orderStep(s: Step): Obj {
   const out: Obj = { id: s.id, tool: s.tool, args: s.args };
   if (s.after.length > 0) out['after'] = [...s.after];
-  if (s.inputs.length > 0) out['inputs'] = s.inputs.map((i) => ({ arg: i.arg, from: i.from, path: i.path }));
+  if (s.inputs.length > 0)
+    out['inputs'] = s.inputs.map((i) => ({ arg: i.arg, from: i.from, path: i.path }));
   return out;
 }
 
@@ -66,7 +105,13 @@ export function scenarioDocument(s: Scenario): Obj {
     description: s.description,
     tags: orderTags(s.tags),
     tools: s.tools.map(orderTool),
-    tasks: s.tasks.map((t) => ({ id: t.id, arrivalMs: t.arrivalMs, message: t.message, steps: t.steps.map(orderStep), answer: { mustContain: [...t.answer.mustContain] } })),
+    tasks: s.tasks.map((t) => ({
+      id: t.id,
+      arrivalMs: t.arrivalMs,
+      message: t.message,
+      steps: t.steps.map(orderStep),
+      answer: { mustContain: [...t.answer.mustContain] },
+    })),
   };
   if (s.messages.length > 0) {
     out['messages'] = s.messages.map((m) => {
@@ -77,7 +122,11 @@ export function scenarioDocument(s: Scenario): Obj {
     });
   }
   out['thinkTime'] = orderSpec(s.thinkTime);
-  out['limits'] = { maxTimeMs: s.limits.maxTimeMs, maxDecisions: s.limits.maxDecisions, maxCalls: s.limits.maxCalls };
+  out['limits'] = {
+    maxTimeMs: s.limits.maxTimeMs,
+    maxDecisions: s.limits.maxDecisions,
+    maxCalls: s.limits.maxCalls,
+  };
   return out;
 }
 
@@ -87,7 +136,9 @@ function flat(v: Json): string {
   if (Array.isArray(v)) return `[${v.map(flat).join(', ')}]`;
   if (v !== null && typeof v === 'object') {
     const entries = Object.entries(v);
-    return entries.length === 0 ? '{}' : `{${entries.map(([k, x]) => `${JSON.stringify(k)}: ${flat(x)}`).join(', ')}}`;
+    return entries.length === 0
+      ? '{}'
+      : `{${entries.map(([k, x]) => `${JSON.stringify(k)}: ${flat(x)}`).join(', ')}}`;
   }
   return JSON.stringify(v);
 }

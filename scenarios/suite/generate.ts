@@ -15,8 +15,24 @@ import { pickSeeds, planSlots, SeedUsage, type Slot, type Stratum } from './bala
 import { compose } from './compose.js';
 import { problemsOf, structureHash } from './filter.js';
 import { formatJson, scenarioDocument } from './format.js';
-import { allSteps, buildCatalog, meanMs, pick, thinkMeanMs, type Catalog, type Draft } from './model.js';
-import { applyVariant, deepen, followup, injectFailures, limitConcurrency, stagger, widen } from './operators.js';
+import {
+  allSteps,
+  buildCatalog,
+  meanMs,
+  pick,
+  thinkMeanMs,
+  type Catalog,
+  type Draft,
+} from './model.js';
+import {
+  applyVariant,
+  deepen,
+  followup,
+  injectFailures,
+  limitConcurrency,
+  stagger,
+  widen,
+} from './operators.js';
 
 export const SUITE_NAME = 'asynctool';
 export const SUITE_FORMAT = 'tooltime.suite/1';
@@ -71,15 +87,23 @@ export function instanceId(seed: number, n: number): string {
 }
 
 /** Runs the generator. Throws on bad options (unknown domain, bad counts). */
-export function generate(options: GenerateOptions, catalog: Catalog = buildCatalog()): GenerateResult {
+export function generate(
+  options: GenerateOptions,
+  catalog: Catalog = buildCatalog(),
+): GenerateResult {
   const { seed, count } = options;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
-  if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isSafeInteger(count) || count < 1)
+    throw new RangeError(`count must be a positive integer, got ${count}`);
   const tasks = [...new Set(options.tasks ?? [2, 3])].sort((a, b) => a - b);
-  if (tasks.length === 0 || tasks.some((t) => t !== 2 && t !== 3)) throw new RangeError(`tasks must be 2, 3 or both, got ${tasks.join(',')}`);
+  if (tasks.length === 0 || tasks.some((t) => t !== 2 && t !== 3))
+    throw new RangeError(`tasks must be 2, 3 or both, got ${tasks.join(',')}`);
   const known = catalog.domains.map((d) => d.slug).sort();
   const domains = options.domains === undefined ? known : [...new Set(options.domains)].sort();
-  for (const d of domains) if (!known.includes(d)) throw new RangeError(`unknown domain ${JSON.stringify(d)} (known: ${known.join(', ')})`);
+  for (const d of domains)
+    if (!known.includes(d))
+      throw new RangeError(`unknown domain ${JSON.stringify(d)} (known: ${known.join(', ')})`);
   if (domains.length === 0) throw new RangeError('no domains to draw from');
 
   const streams = new RandomStreams(seed);
@@ -92,11 +116,30 @@ export function generate(options: GenerateOptions, catalog: Catalog = buildCatal
   const instances: GeneratedInstance[] = [];
   let unfilled = 0;
   for (const slot of order) {
-    const made = fillSlot(catalog, slot, strata, usage, seen, dropped, streams, instanceId(seed, instances.length + 1));
+    const made = fillSlot(
+      catalog,
+      slot,
+      strata,
+      usage,
+      seen,
+      dropped,
+      streams,
+      instanceId(seed, instances.length + 1),
+    );
     if (made === null) unfilled++;
     else instances.push(made);
   }
-  return { seed, count, tasks, domains, allDomains: options.domains === undefined || domains.length === known.length, strata, instances, dropped, unfilled };
+  return {
+    seed,
+    count,
+    tasks,
+    domains,
+    allDomains: options.domains === undefined || domains.length === known.length,
+    strata,
+    instances,
+    dropped,
+    unfilled,
+  };
 }
 
 function shuffleSlots(slots: readonly Slot[], streams: RandomStreams): Slot[] {
@@ -109,11 +152,23 @@ function shuffleSlots(slots: readonly Slot[], streams: RandomStreams): Slot[] {
   return out;
 }
 
-function fillSlot(catalog: Catalog, slot: Slot, strata: readonly Stratum[], usage: SeedUsage, seen: Set<string>, dropped: DropCounts, streams: RandomStreams, id: string): GeneratedInstance | null {
+function fillSlot(
+  catalog: Catalog,
+  slot: Slot,
+  strata: readonly Stratum[],
+  usage: SeedUsage,
+  seen: Set<string>,
+  dropped: DropCounts,
+  streams: RandomStreams,
+  id: string,
+): GeneratedInstance | null {
   const stratum = strata.find((s) => s.tasks === slot.tasks && s.mix === slot.mix);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const st = (op: string) => streams.derive(`slot/${slot.index}/try/${attempt}/${op}`);
-    const combo = attempt < COMBO_ATTEMPTS || stratum === undefined ? slot.domains : pick(st('combo'), stratum.candidates);
+    const combo =
+      attempt < COMBO_ATTEMPTS || stratum === undefined
+        ? slot.domains
+        : pick(st('combo'), stratum.candidates);
     const seeds = pickSeeds(catalog, combo, usage, attempt === 0, st('seeds'));
     if (seeds === null) {
       dropped.inapplicable++;
@@ -143,13 +198,20 @@ function fillSlot(catalog: Catalog, slot: Slot, strata: readonly Stratum[], usag
 }
 
 /** compose, then the slot's operators in pipeline order; null when one does not apply. */
-export function evolve(catalog: Catalog, slot: Pick<Slot, 'variant' | 'stress' | 'shape'>, seeds: readonly SeedTask[], st: (op: string) => ReturnType<RandomStreams['derive']>): Draft | null {
+export function evolve(
+  catalog: Catalog,
+  slot: Pick<Slot, 'variant' | 'stress' | 'shape'>,
+  seeds: readonly SeedTask[],
+  st: (op: string) => ReturnType<RandomStreams['derive']>,
+): Draft | null {
   let draft: Draft | null = compose(catalog, seeds, st('compose'));
   if (slot.shape.deepen) draft = deepen(draft, st('deepen'));
   if (draft !== null && slot.shape.widen) draft = widen(draft, st('widen'), catalog);
   if (draft !== null) draft = applyVariant(draft, slot.variant, st('latency'));
-  if (draft !== null && slot.stress.includes('concurrency')) draft = limitConcurrency(draft, st('concurrency'));
-  if (draft !== null && slot.stress.includes('failures')) draft = injectFailures(draft, st('failures'));
+  if (draft !== null && slot.stress.includes('concurrency'))
+    draft = limitConcurrency(draft, st('concurrency'));
+  if (draft !== null && slot.stress.includes('failures'))
+    draft = injectFailures(draft, st('failures'));
   if (draft !== null && slot.shape.stagger) draft = stagger(draft, st('stagger'));
   if (draft !== null && slot.shape.followup) draft = followup(draft, st('followup'));
   return draft;
@@ -168,12 +230,25 @@ export function finalize(draft: Draft, id: string, slot?: Pick<Slot, 'stress'>):
   const think = thinkMeanMs(s);
   const latency = new Map(s.tools.map((t) => [t.name, meanMs(t.latency)]));
   const serial = steps.reduce((a, x) => a + (latency.get(x.step.tool) ?? 0) + think, 0);
-  const lastRequest = Math.max(0, ...s.tasks.map((t) => t.arrivalMs), ...s.messages.map((m) => m.atMs));
-  s.limits = { maxTimeMs: Math.max(300_000, Math.ceil(((lastRequest + serial) * 10) / 60_000) * 60_000), maxDecisions: 8 * n + 20, maxCalls: 4 * n + 10 };
+  const lastRequest = Math.max(
+    0,
+    ...s.tasks.map((t) => t.arrivalMs),
+    ...s.messages.map((m) => m.atMs),
+  );
+  s.limits = {
+    maxTimeMs: Math.max(300_000, Math.ceil(((lastRequest + serial) * 10) / 60_000) * 60_000),
+    maxDecisions: 8 * n + 20,
+    maxCalls: 4 * n + 10,
+  };
   s.id = id;
   const domains = [...new Set(meta.tasks.map((o) => o.domain))].sort();
-  const patterns = meta.tasks.map((o) => o.pattern).sort((a, b) => SEED_PATTERNS.indexOf(a) - SEED_PATTERNS.indexOf(b));
-  const stress = slot?.stress ?? (['concurrency', 'failures'].filter((op) => meta.operators.includes(op as never)).join('+') || 'none');
+  const patterns = meta.tasks
+    .map((o) => o.pattern)
+    .sort((a, b) => SEED_PATTERNS.indexOf(a) - SEED_PATTERNS.indexOf(b));
+  const stress =
+    slot?.stress ??
+    (['concurrency', 'failures'].filter((op) => meta.operators.includes(op as never)).join('+') ||
+      'none');
   s.tags = {
     domains: domains.join('+'),
     mix: domains.length === 1 ? 'similar' : 'cross',
@@ -185,7 +260,8 @@ export function finalize(draft: Draft, id: string, slot?: Pick<Slot, 'stress'>):
     operators: meta.operators.join(','),
     steps: String(n),
   };
-  const size = s.tasks.length === 2 ? 'Dual' : s.tasks.length === 3 ? 'Tri' : `${s.tasks.length}-task`;
+  const size =
+    s.tasks.length === 2 ? 'Dual' : s.tasks.length === 3 ? 'Tri' : `${s.tasks.length}-task`;
   s.description = `${size} AsyncTool instance: ${meta.notes.join('; ')}.`;
   return s;
 }

@@ -8,12 +8,43 @@
  * `tooltime suite stats` describes a suite.
  */
 export { compose } from './compose.js';
-export { applyVariant, deepen, followup, injectFailures, limitConcurrency, stagger, widen, FAILURE_RANGE, FAST_RANGE, FOLLOWUP_RANGE, HEAVY_ALPHA_RANGE, ONE_SLOW_RANGE, RECIPIENTS, SLOW_RANGE, STAGGER_RANGE } from './operators.js';
+export {
+  applyVariant,
+  deepen,
+  followup,
+  injectFailures,
+  limitConcurrency,
+  stagger,
+  widen,
+  FAILURE_RANGE,
+  FAST_RANGE,
+  FOLLOWUP_RANGE,
+  HEAVY_ALPHA_RANGE,
+  ONE_SLOW_RANGE,
+  RECIPIENTS,
+  SLOW_RANGE,
+  STAGGER_RANGE,
+} from './operators.js';
 export { heavyTailSpec, scaleSpec, HEAVY_TAIL_CAP_MEANS } from './latency-specs.js';
 export { dropNearDuplicates, structureHash, structureOf } from './filter.js';
-export { balancedCombos, pickSeeds, planSlots, planStrata, SeedUsage, stratumCandidates } from './balance.js';
+export {
+  balancedCombos,
+  pickSeeds,
+  planSlots,
+  planStrata,
+  SeedUsage,
+  stratumCandidates,
+} from './balance.js';
 export type { Mix, Shape, Slot, Stratum } from './balance.js';
-export { evolve, finalize, generate, instanceId, MAX_ATTEMPTS, SUITE_FORMAT, SUITE_NAME } from './generate.js';
+export {
+  evolve,
+  finalize,
+  generate,
+  instanceId,
+  MAX_ATTEMPTS,
+  SUITE_FORMAT,
+  SUITE_NAME,
+} from './generate.js';
 export type { DropCounts, GenerateOptions, GeneratedInstance, GenerateResult } from './generate.js';
 export { formatJson, scenarioDocument } from './format.js';
 export {
@@ -31,7 +62,26 @@ export {
   thinkMeanMs,
   VARIANTS,
 } from './model.js';
-export type { Catalog, Draft, DraftMeta, OperatorName, Stress, TaskOrigin, Variant } from './model.js';
-export { indexDocument, loadSuite, regenerateCommand, sampleIds, sampleSuite, shippedSuiteDir, suiteFiles, suiteTags, writeSuite, INDEX_FILE } from './files.js';
+export type {
+  Catalog,
+  Draft,
+  DraftMeta,
+  OperatorName,
+  Stress,
+  TaskOrigin,
+  Variant,
+} from './model.js';
+export {
+  indexDocument,
+  loadSuite,
+  regenerateCommand,
+  sampleIds,
+  sampleSuite,
+  shippedSuiteDir,
+  suiteFiles,
+  suiteTags,
+  writeSuite,
+  INDEX_FILE,
+} from './files.js';
 export { formatSuiteStats, suiteStats, SuiteStatsError, THRESHOLDS } from './stats.js';
 export type { BalanceCheck, DimensionStats, SuiteStats } from './stats.js';

@@ -7,12 +7,23 @@
  * A draft is a parsed `Scenario` (every default filled in) plus `meta`: where each task came from
  * and what was done to it. Operators never mutate their input: each clones the draft first.
  */
-import { compileDistribution, type DistributionSpec, type RandomStream } from '../../engine/index.js';
+import {
+  compileDistribution,
+  type DistributionSpec,
+  type RandomStream,
+} from '../../engine/index.js';
 import { getBuiltin } from '../spec/builtins.js';
 import { canonicalJson } from '../spec/canonical.js';
 import { inArrivalOrder } from '../spec/message-order.js';
 import { loadDomains, type Domain, type SeedPattern, type SeedTask } from './domains.js';
-import { SCENARIO_FORMAT, type JsonValue, type Scenario, type Step, type Task, type Tool } from '../spec/schema.js';
+import {
+  SCENARIO_FORMAT,
+  type JsonValue,
+  type Scenario,
+  type Step,
+  type Task,
+  type Tool,
+} from '../spec/schema.js';
 
 /** Every seed task and tool the generator may use, indexed. */
 export interface Catalog {
@@ -30,7 +41,10 @@ export function buildCatalog(domains: readonly Domain[] = loadDomains()): Catalo
   const seedById = new Map<string, SeedTask>();
   for (const domain of domains) {
     for (const tool of domain.tools) {
-      if (GENERATOR_TOOL_NAMES.includes(tool.name)) throw new Error(`domain ${domain.slug}: tool ${tool.name} clashes with a generator-owned tool`);
+      if (GENERATOR_TOOL_NAMES.includes(tool.name))
+        throw new Error(
+          `domain ${domain.slug}: tool ${tool.name} clashes with a generator-owned tool`,
+        );
       if (toolByName.has(tool.name)) throw new Error(`tool ${tool.name} is defined in two domains`);
       toolByName.set(tool.name, tool);
       toolDomain.set(tool.name, domain.slug);
@@ -56,10 +70,24 @@ export type Variant = 'base' | 'fast' | 'slow' | 'heavy-tail' | 'one-slow-tool';
 export const VARIANTS: readonly Variant[] = ['base', 'fast', 'slow', 'heavy-tail', 'one-slow-tool'];
 
 export type Stress = 'none' | 'concurrency' | 'failures' | 'concurrency+failures';
-export const STRESSES: readonly Stress[] = ['none', 'concurrency', 'failures', 'concurrency+failures'];
+export const STRESSES: readonly Stress[] = [
+  'none',
+  'concurrency',
+  'failures',
+  'concurrency+failures',
+];
 
 /** Operator names as they appear in the `operators` tag, in pipeline order. */
-export const OPERATOR_ORDER = ['compose', 'deepen', 'widen', 'latency', 'concurrency', 'failures', 'stagger', 'followup'] as const;
+export const OPERATOR_ORDER = [
+  'compose',
+  'deepen',
+  'widen',
+  'latency',
+  'concurrency',
+  'failures',
+  'stagger',
+  'followup',
+] as const;
 export type OperatorName = (typeof OPERATOR_ORDER)[number];
 
 export interface DraftMeta {
@@ -79,7 +107,16 @@ export interface Draft {
 }
 
 /** A deep copy of a draft (operators work on copies: they are pure). */
-export function cloneDraft(draft: Draft): { scenario: Scenario; meta: { tasks: TaskOrigin[]; operators: OperatorName[]; variant: Variant; touched: Record<string, string>; notes: string[] } } {
+export function cloneDraft(draft: Draft): {
+  scenario: Scenario;
+  meta: {
+    tasks: TaskOrigin[];
+    operators: OperatorName[];
+    variant: Variant;
+    touched: Record<string, string>;
+    notes: string[];
+  };
+} {
   return structuredClone(draft) as never;
 }
 
@@ -97,7 +134,8 @@ export function generatorTool(name: string): Tool {
   if (name === RECORD_NOTE) {
     return {
       name: RECORD_NOTE,
-      description: 'Store a value in the shared run notebook under a label; returns the id of the new note.',
+      description:
+        'Store a value in the shared run notebook under a label; returns the id of the new note.',
       parameters: {
         type: 'object',
         properties: {
@@ -108,7 +146,13 @@ export function generatorTool(name: string): Tool {
         additionalProperties: false,
       },
       latency: { kind: 'shift', minMs: 20, dist: { kind: 'lognormal', medianMs: 150, p95Ms: 900 } },
-      impl: { kind: 'table', rows: [], default: { error: 'record_note: unexpected label or value: check both against the request' } },
+      impl: {
+        kind: 'table',
+        rows: [],
+        default: {
+          error: 'record_note: unexpected label or value: check both against the request',
+        },
+      },
     };
   }
   if (name === FORWARD_RESULT) {
@@ -124,8 +168,16 @@ export function generatorTool(name: string): Tool {
         required: ['recipient', 'value'],
         additionalProperties: false,
       },
-      latency: { kind: 'shift', minMs: 50, dist: { kind: 'lognormal', medianMs: 400, p95Ms: 2000 } },
-      impl: { kind: 'table', rows: [], default: { error: 'forward_result: unknown recipient or unexpected value' } },
+      latency: {
+        kind: 'shift',
+        minMs: 50,
+        dist: { kind: 'lognormal', medianMs: 400, p95Ms: 2000 },
+      },
+      impl: {
+        kind: 'table',
+        rows: [],
+        default: { error: 'forward_result: unknown recipient or unexpected value' },
+      },
     };
   }
   throw new Error(`no generator tool ${name}`);
@@ -231,7 +283,11 @@ export function meanMs(spec: DistributionSpec): number {
  * weighing its tool's mean latency plus one mean think time (the agent decides before each call).
  * Only `after` edges between the given steps count.
  */
-export function expectedCriticalPathMs(steps: readonly Step[], tools: readonly Tool[], thinkMeanMs: number): number {
+export function expectedCriticalPathMs(
+  steps: readonly Step[],
+  tools: readonly Tool[],
+  thinkMeanMs: number,
+): number {
   const latency = new Map(tools.map((t) => [t.name, meanMs(t.latency)]));
   const byId = new Map(steps.map((s) => [s.id, s]));
   const memo = new Map<string, number>();
@@ -259,9 +315,12 @@ export function thinkMeanMs(scenario: Scenario): number {
 }
 
 /** Every step of a scenario: tasks' own steps, then follow-up steps, with the owning task. */
-export function allSteps(scenario: Scenario): Array<{ task: string; step: Step; message: number | null }> {
+export function allSteps(
+  scenario: Scenario,
+): Array<{ task: string; step: Step; message: number | null }> {
   const out: Array<{ task: string; step: Step; message: number | null }> = [];
-  for (const t of scenario.tasks) for (const s of t.steps) out.push({ task: t.id, step: s, message: null });
+  for (const t of scenario.tasks)
+    for (const s of t.steps) out.push({ task: t.id, step: s, message: null });
   scenario.messages.forEach((m, i) => {
     for (const s of m.steps) out.push({ task: m.task, step: s, message: i });
   });
@@ -270,7 +329,11 @@ export function allSteps(scenario: Scenario): Array<{ task: string; step: Step; 
 
 /** A step id not yet used in task `taskId` (own and follow-up steps): `base1`, `base2`, ... */
 export function freshStepId(scenario: Scenario, taskId: string, base: string): string {
-  const used = new Set(allSteps(scenario).filter((x) => x.task === taskId).map((x) => x.step.id));
+  const used = new Set(
+    allSteps(scenario)
+      .filter((x) => x.task === taskId)
+      .map((x) => x.step.id),
+  );
   for (let k = 1; ; k++) if (!used.has(`${base}${k}`)) return `${base}${k}`;
 }
 
@@ -282,7 +345,9 @@ export function sinkSteps(task: Task): Step[] {
 
 /** How a text refers to a step's call: `the copy_file call (source: /var/log/x.log)`. */
 export function callPhrase(step: Step): string {
-  const first = Object.entries(step.args).find(([, v]) => typeof v === 'string' || typeof v === 'number');
+  const first = Object.entries(step.args).find(
+    ([, v]) => typeof v === 'string' || typeof v === 'number',
+  );
   if (first === undefined) return `the ${step.tool} call`;
   let value = String(first[1]);
   if (value.length > 48) value = `${value.slice(0, 45)}...`;
@@ -299,7 +364,8 @@ export function currentAnswer(scenario: Scenario, taskId: string): string[] {
   const task = scenario.tasks.find((t) => t.id === taskId);
   if (task === undefined) throw new Error(`no task ${taskId}`);
   let answer = task.answer.mustContain;
-  for (const m of inArrivalOrder(scenario.messages)) if (m.task === taskId && m.answer !== undefined) answer = m.answer.mustContain;
+  for (const m of inArrivalOrder(scenario.messages))
+    if (m.task === taskId && m.answer !== undefined) answer = m.answer.mustContain;
   return [...answer];
 }
 

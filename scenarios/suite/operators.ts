@@ -71,8 +71,19 @@ function ensureGeneratorTool(scenario: Scenario, name: string): Tool & { impl: {
 }
 
 /** An id `PREFIX-NNNNNN` not yet a result id of `rows` (key `field`). */
-function freshReceipt(stream: RandomStream, prefix: string, rows: ReadonlyArray<{ result: JsonValue }>, field: string): string {
-  const used = new Set(rows.map((r) => (r.result !== null && typeof r.result === 'object' && !Array.isArray(r.result) ? String(r.result[field]) : '')));
+function freshReceipt(
+  stream: RandomStream,
+  prefix: string,
+  rows: ReadonlyArray<{ result: JsonValue }>,
+  field: string,
+): string {
+  const used = new Set(
+    rows.map((r) =>
+      r.result !== null && typeof r.result === 'object' && !Array.isArray(r.result)
+        ? String(r.result[field])
+        : '',
+    ),
+  );
   for (;;) {
     const id = `${prefix}-${100000 + stream.int(900000)}`;
     if (!used.has(id)) return id;
@@ -84,7 +95,10 @@ function sentence(text: string, addition: string): string {
 }
 
 /** Domain steps of a list with their reportable leaves (generator steps are never a source). */
-function sources(scenario: Scenario, steps: readonly Step[]): Array<{ step: Step; leaves: Leaf[] }> {
+function sources(
+  scenario: Scenario,
+  steps: readonly Step[],
+): Array<{ step: Step; leaves: Leaf[] }> {
   const out: Array<{ step: Step; leaves: Leaf[] }> = [];
   for (const step of steps) {
     if (GENERATOR_TOOL_NAMES.includes(step.tool)) continue;
@@ -106,7 +120,9 @@ function sources(scenario: Scenario, steps: readonly Step[]): Array<{ step: Step
 export function deepen(draft: Draft, stream: RandomStream): Draft | null {
   const out = cloneDraft(draft);
   const s = out.scenario;
-  const candidates = s.tasks.map((task) => ({ task, sinks: sources(s, sinkSteps(task)) })).filter((c) => c.sinks.length > 0);
+  const candidates = s.tasks
+    .map((task) => ({ task, sinks: sources(s, sinkSteps(task)) }))
+    .filter((c) => c.sinks.length > 0);
   if (candidates.length === 0) return null;
   const { task, sinks } = pick(stream, candidates);
   const source = pick(stream, sinks);
@@ -115,13 +131,29 @@ export function deepen(draft: Draft, stream: RandomStream): Draft | null {
   const label = `${task.id}/${id}`;
   const tool = ensureGeneratorTool(s, RECORD_NOTE);
   const noteId = freshReceipt(stream, 'NOTE', tool.impl.rows, 'noteId');
-  tool.impl.rows.push({ args: { label, value: leaf.value }, result: { noteId, label, status: 'stored' } });
-  task.steps.push({ id, tool: RECORD_NOTE, args: { label, value: leaf.value }, after: [source.step.id], inputs: [{ arg: 'value', from: source.step.id, path: leaf.path }] });
-  task.message = sentence(task.message, `Once you have ${callPhrase(source.step)}, store ${pathPhrase(leaf.path)} with record_note under the label "${label}" and give me the note id.`);
+  tool.impl.rows.push({
+    args: { label, value: leaf.value },
+    result: { noteId, label, status: 'stored' },
+  });
+  task.steps.push({
+    id,
+    tool: RECORD_NOTE,
+    args: { label, value: leaf.value },
+    after: [source.step.id],
+    inputs: [{ arg: 'value', from: source.step.id, path: leaf.path }],
+  });
+  task.message = sentence(
+    task.message,
+    `Once you have ${callPhrase(source.step)}, store ${pathPhrase(leaf.path)} with record_note under the label "${label}" and give me the note id.`,
+  );
   task.answer = { mustContain: [...task.answer.mustContain, noteId] };
-  for (const m of s.messages) if (m.task === task.id && m.answer !== undefined) m.answer = { mustContain: [...m.answer.mustContain, noteId] };
+  for (const m of s.messages)
+    if (m.task === task.id && m.answer !== undefined)
+      m.answer = { mustContain: [...m.answer.mustContain, noteId] };
   out.meta.operators.push('deepen');
-  out.meta.notes.push(`deepened ${task.id}: ${id} records ${source.step.id}.${leaf.path === '' ? '(result)' : leaf.path}`);
+  out.meta.notes.push(
+    `deepened ${task.id}: ${id} records ${source.step.id}.${leaf.path === '' ? '(result)' : leaf.path}`,
+  );
   return out;
 }
 
@@ -137,7 +169,9 @@ export function deepen(draft: Draft, stream: RandomStream): Draft | null {
 export function widen(draft: Draft, stream: RandomStream, catalog: Catalog): Draft | null {
   const out = cloneDraft(draft);
   const s = out.scenario;
-  const present = new Set(allSteps(s).map((x) => `${x.step.tool}\u0000${canonicalJson(x.step.args)}`));
+  const present = new Set(
+    allSteps(s).map((x) => `${x.step.tool}\u0000${canonicalJson(x.step.args)}`),
+  );
   const candidates: Array<{ taskIndex: number; step: Step; tool: Tool; leaves: Leaf[] }> = [];
   out.meta.tasks.forEach((origin, taskIndex) => {
     const domain = catalog.domains.find((d) => d.slug === origin.domain);
@@ -161,20 +195,34 @@ export function widen(draft: Draft, stream: RandomStream, catalog: Catalog): Dra
   if (candidates.length === 0) return null;
   const taskIndexes = [...new Set(candidates.map((c) => c.taskIndex))];
   const taskIndex = pick(stream, taskIndexes);
-  const chosen = pick(stream, candidates.filter((c) => c.taskIndex === taskIndex));
+  const chosen = pick(
+    stream,
+    candidates.filter((c) => c.taskIndex === taskIndex),
+  );
   const leaf = pick(stream, chosen.leaves);
   const task = s.tasks[taskIndex]!;
   const id = freshStepId(s, task.id, 'side');
-  task.steps.push({ id, tool: chosen.step.tool, args: structuredClone(chosen.step.args), after: [], inputs: [] });
+  task.steps.push({
+    id,
+    tool: chosen.step.tool,
+    args: structuredClone(chosen.step.args),
+    after: [],
+    inputs: [],
+  });
   if (!s.tools.some((t) => t.name === chosen.tool.name)) s.tools.push(structuredClone(chosen.tool));
   const argsText = Object.entries(chosen.step.args)
     .map(([k, v]) => `${k} ${typeof v === 'string' ? `"${v}"` : JSON.stringify(v)}`)
     .join(', ');
   const what = chosen.tool.description.replace(/\.\s*$/, '');
-  task.message = sentence(task.message, `Separately, call ${chosen.tool.name} (${what.charAt(0).toLowerCase()}${what.slice(1)}) with ${argsText}, and tell me ${pathPhrase(leaf.path)}.`);
+  task.message = sentence(
+    task.message,
+    `Separately, call ${chosen.tool.name} (${what.charAt(0).toLowerCase()}${what.slice(1)}) with ${argsText}, and tell me ${pathPhrase(leaf.path)}.`,
+  );
   const value = String(leaf.value);
   task.answer = { mustContain: [...task.answer.mustContain, value] };
-  for (const m of s.messages) if (m.task === task.id && m.answer !== undefined) m.answer = { mustContain: [...m.answer.mustContain, value] };
+  for (const m of s.messages)
+    if (m.task === task.id && m.answer !== undefined)
+      m.answer = { mustContain: [...m.answer.mustContain, value] };
   out.meta.operators.push('widen');
   out.meta.notes.push(`widened ${task.id}: independent ${id} calls ${chosen.tool.name}`);
   return out;
@@ -195,7 +243,10 @@ export function stagger(draft: Draft, stream: RandomStream): Draft | null {
   if (s.tasks.length < 2) return null;
   const first = s.tasks[0]!;
   const e = expectedCriticalPathMs(first.steps, s.tools, thinkMeanMs(s));
-  const us = s.tasks.slice(1).map(() => uniform(stream, STAGGER_RANGE[0], STAGGER_RANGE[1])).sort((a, b) => a - b);
+  const us = s.tasks
+    .slice(1)
+    .map(() => uniform(stream, STAGGER_RANGE[0], STAGGER_RANGE[1]))
+    .sort((a, b) => a - b);
   const notes: string[] = [];
   us.forEach((u, k) => {
     const task = s.tasks[k + 1]!;
@@ -203,7 +254,9 @@ export function stagger(draft: Draft, stream: RandomStream): Draft | null {
     notes.push(`${task.id} at ${formatMs(task.arrivalMs)}`);
   });
   out.meta.operators.push('stagger');
-  out.meta.notes.push(`staggered arrivals while ${first.id} runs (expected ${formatMs(e)}): ${notes.join(', ')}`);
+  out.meta.notes.push(
+    `staggered arrivals while ${first.id} runs (expected ${formatMs(e)}): ${notes.join(', ')}`,
+  );
   return out;
 }
 
@@ -220,7 +273,9 @@ export function stagger(draft: Draft, stream: RandomStream): Draft | null {
 export function followup(draft: Draft, stream: RandomStream): Draft | null {
   const out = cloneDraft(draft);
   const s = out.scenario;
-  const candidates = s.tasks.map((task) => ({ task, steps: sources(s, task.steps) })).filter((c) => c.steps.length > 0);
+  const candidates = s.tasks
+    .map((task) => ({ task, steps: sources(s, task.steps) }))
+    .filter((c) => c.steps.length > 0);
   if (candidates.length === 0) return null;
   const { task, steps } = pick(stream, candidates);
   const source = pick(stream, steps);
@@ -244,13 +299,23 @@ export function followup(draft: Draft, stream: RandomStream): Draft | null {
     atMs,
     task: task.id,
     text: `One more thing about this request: once you have ${callPhrase(source.step)}, forward ${pathPhrase(leaf.path)} to ${recipient} with forward_result, and include the delivery id in your answer.`,
-    steps: [{ id, tool: FORWARD_RESULT, args, after: [source.step.id], inputs: [{ arg: 'value', from: source.step.id, path: leaf.path }] }],
+    steps: [
+      {
+        id,
+        tool: FORWARD_RESULT,
+        args,
+        after: [source.step.id],
+        inputs: [{ arg: 'value', from: source.step.id, path: leaf.path }],
+      },
+    ],
     answer: { mustContain: answer },
   });
   // Messages listed in arrival order (message-order.ts), so the file reads as they arrive.
   s.messages.splice(0, s.messages.length, ...inArrivalOrder(s.messages));
   out.meta.operators.push('followup');
-  out.meta.notes.push(`follow-up on ${task.id} at ${formatMs(atMs)} adds ${id} (forward ${source.step.id}.${leaf.path === '' ? '(result)' : leaf.path})`);
+  out.meta.notes.push(
+    `follow-up on ${task.id} at ${formatMs(atMs)} adds ${id} (forward ${source.step.id}.${leaf.path === '' ? '(result)' : leaf.path})`,
+  );
   return out;
 }
 
@@ -295,7 +360,11 @@ export function applyVariant(draft: Draft, variant: Variant, stream: RandomStrea
     for (const t of tools) scaleTool(t, f);
     out.meta.notes.push(`${variant}: every domain tool's latency times ${f}`);
   } else if (variant === 'heavy-tail') {
-    for (const t of tools) t.latency = heavyTailSpec(t.latency, sig(uniform(stream, HEAVY_ALPHA_RANGE[0], HEAVY_ALPHA_RANGE[1]), 3));
+    for (const t of tools)
+      t.latency = heavyTailSpec(
+        t.latency,
+        sig(uniform(stream, HEAVY_ALPHA_RANGE[0], HEAVY_ALPHA_RANGE[1]), 3),
+      );
     out.meta.notes.push('heavy-tail: every domain tool Pareto-distributed with its mean kept');
   } else {
     const t = pick(stream, tools);
@@ -320,7 +389,9 @@ export function limitConcurrency(draft: Draft, stream: RandomStream): Draft | nu
   const s = out.scenario;
   const uses = new Map<string, number>();
   for (const x of allSteps(s)) uses.set(x.step.tool, (uses.get(x.step.tool) ?? 0) + 1);
-  const candidates = s.tools.filter((t) => (uses.get(t.name) ?? 0) >= 2 && (t.concurrency === undefined || t.concurrency > 1));
+  const candidates = s.tools.filter(
+    (t) => (uses.get(t.name) ?? 0) >= 2 && (t.concurrency === undefined || t.concurrency > 1),
+  );
   if (candidates.length === 0) return null;
   const tool = pick(stream, candidates);
   let limit = (uses.get(tool.name) ?? 0) === 2 ? 1 : 1 + stream.int(2);
@@ -328,7 +399,9 @@ export function limitConcurrency(draft: Draft, stream: RandomStream): Draft | nu
   tool.concurrency = limit;
   out.meta.touched['concurrency'] = tool.name;
   out.meta.operators.push('concurrency');
-  out.meta.notes.push(`${tool.name} (used by ${uses.get(tool.name)} steps) limited to ${limit} call${limit === 1 ? '' : 's'} at a time`);
+  out.meta.notes.push(
+    `${tool.name} (used by ${uses.get(tool.name)} steps) limited to ${limit} call${limit === 1 ? '' : 's'} at a time`,
+  );
   return out;
 }
 
@@ -342,8 +415,17 @@ export function injectFailures(draft: Draft, stream: RandomStream): Draft | null
   const candidates = domainToolsUsed(s).filter((t) => (t.failure?.rate ?? 0) < FAILURE_RANGE[0]);
   if (candidates.length === 0) return null;
   const tool = pick(stream, candidates);
-  const rate = Math.min(FAILURE_RANGE[1], Math.max(FAILURE_RANGE[0], Math.round(uniform(stream, FAILURE_RANGE[0], FAILURE_RANGE[1]) * 100) / 100));
-  tool.failure = { rate, message: `transient error: ${tool.name} is temporarily unavailable, please retry` };
+  const rate = Math.min(
+    FAILURE_RANGE[1],
+    Math.max(
+      FAILURE_RANGE[0],
+      Math.round(uniform(stream, FAILURE_RANGE[0], FAILURE_RANGE[1]) * 100) / 100,
+    ),
+  );
+  tool.failure = {
+    rate,
+    message: `transient error: ${tool.name} is temporarily unavailable, please retry`,
+  };
   out.meta.touched['failures'] = tool.name;
   out.meta.operators.push('failures');
   out.meta.notes.push(`${tool.name} fails transiently ${Math.round(rate * 100)}% of the time`);

@@ -78,13 +78,21 @@ function facts(file: string): InstanceFacts {
   try {
     doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (error) {
-    throw new SuiteStatsError(`${file}: cannot read: ${error instanceof Error ? error.message : String(error)}`);
+    throw new SuiteStatsError(
+      `${file}: cannot read: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const tags = (doc['tags'] ?? {}) as Record<string, string>;
-  const list = (v: string | undefined, sep: string): string[] => (v === undefined || v === '' ? [] : v.split(sep));
+  const list = (v: string | undefined, sep: string): string[] =>
+    v === undefined || v === '' ? [] : v.split(sep);
   const tasks = Array.isArray(doc['tasks']) ? (doc['tasks'] as Array<{ steps?: unknown[] }>) : [];
-  const messages = Array.isArray(doc['messages']) ? (doc['messages'] as Array<{ steps?: unknown[] }>) : [];
-  const steps = [...tasks, ...messages].reduce((a, t) => a + (Array.isArray(t.steps) ? t.steps.length : 0), 0);
+  const messages = Array.isArray(doc['messages'])
+    ? (doc['messages'] as Array<{ steps?: unknown[] }>)
+    : [];
+  const steps = [...tasks, ...messages].reduce(
+    (a, t) => a + (Array.isArray(t.steps) ? t.steps.length : 0),
+    0,
+  );
   return {
     domains: list(tags['domains'], '+'),
     mix: tags['mix'] ?? '?',
@@ -97,7 +105,13 @@ function facts(file: string): InstanceFacts {
   };
 }
 
-function dimension(name: string, title: string, unit: string, counts: Map<string, number>, order: (a: string, b: string) => number): DimensionStats {
+function dimension(
+  name: string,
+  title: string,
+  unit: string,
+  counts: Map<string, number>,
+  order: (a: string, b: string) => number,
+): DimensionStats {
   const entries = [...counts.entries()].sort((a, b) => order(a[0], b[0]));
   const values = entries.map(([, n]) => n);
   const min = values.length === 0 ? 0 : Math.min(...values);
@@ -106,15 +120,26 @@ function dimension(name: string, title: string, unit: string, counts: Map<string
   let h = 0;
   for (const n of values) if (n > 0) h -= (n / total) * Math.log(n / total);
   const entropy = values.length < 2 ? 1 : h / Math.log(values.length);
-  return { name, title, unit, counts: entries, min, max, ratio: min === 0 ? null : max / min, entropy };
+  return {
+    name,
+    title,
+    unit,
+    counts: entries,
+    min,
+    max,
+    ratio: min === 0 ? null : max / min,
+    entropy,
+  };
 }
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const inOrder = (order: readonly string[]) => (a: string, b: string): number => {
-  const ia = order.indexOf(a);
-  const ib = order.indexOf(b);
-  return (ia < 0 ? order.length : ia) - (ib < 0 ? order.length : ib) || byName(a, b);
-};
+const inOrder =
+  (order: readonly string[]) =>
+  (a: string, b: string): number => {
+    const ia = order.indexOf(a);
+    const ib = order.indexOf(b);
+    return (ia < 0 ? order.length : ia) - (ib < 0 ? order.length : ib) || byName(a, b);
+  };
 
 function bump(m: Map<string, number>, k: string, by = 1): void {
   m.set(k, (m.get(k) ?? 0) + by);
@@ -126,9 +151,12 @@ export function suiteStats(dir: string): SuiteStats {
   try {
     files = suiteFiles(dir);
   } catch (error) {
-    throw new SuiteStatsError(`${dir}: cannot read: ${error instanceof Error ? error.message : String(error)}`);
+    throw new SuiteStatsError(
+      `${dir}: cannot read: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
-  if (files.length === 0) throw new SuiteStatsError(`${dir}: no instances (no *.json besides index.json)`);
+  if (files.length === 0)
+    throw new SuiteStatsError(`${dir}: no instances (no *.json besides index.json)`);
   const all = files.map(facts);
   const n = all.length;
   const domain = new Map<string, number>();
@@ -153,25 +181,66 @@ export function suiteStats(dir: string): SuiteStats {
     for (const op of new Set(f.operators)) bump(operator, op);
   }
   const slugs = [...domain.keys()].sort();
-  for (let i = 0; i < slugs.length; i++) for (let j = i + 1; j < slugs.length; j++) pair.set(`${slugs[i]}+${slugs[j]}`, 0);
+  for (let i = 0; i < slugs.length; i++)
+    for (let j = i + 1; j < slugs.length; j++) pair.set(`${slugs[i]}+${slugs[j]}`, 0);
   for (const f of all) {
     const ds = [...new Set(f.domains)].sort();
-    for (let i = 0; i < ds.length; i++) for (let j = i + 1; j < ds.length; j++) bump(pair, `${ds[i]}+${ds[j]}`);
+    for (let i = 0; i < ds.length; i++)
+      for (let j = i + 1; j < ds.length; j++) bump(pair, `${ds[i]}+${ds[j]}`);
   }
   const VARIANT_ORDER = ['base', 'fast', 'slow', 'heavy-tail', 'one-slow-tool'];
   const STRESS_ORDER = ['none', 'concurrency', 'failures', 'concurrency+failures'];
-  const OP_ORDER = ['compose', 'deepen', 'widen', 'latency', 'concurrency', 'failures', 'stagger', 'followup'];
+  const OP_ORDER = [
+    'compose',
+    'deepen',
+    'widen',
+    'latency',
+    'concurrency',
+    'failures',
+    'stagger',
+    'followup',
+  ];
   const dims = [
     dimension('domain', 'Domain (instances containing it)', 'instances', domain, byName),
-    dimension('domainPair', 'Cross-domain pair (instances containing both)', 'instances', pair, byName),
+    dimension(
+      'domainPair',
+      'Cross-domain pair (instances containing both)',
+      'instances',
+      pair,
+      byName,
+    ),
     dimension('mix', 'Mix', 'instances', mix, inOrder(['similar', 'cross'])),
     dimension('tasks', 'Task count', 'instances', tasks, byName),
-    dimension('pattern', 'Dependency pattern (one per task)', 'tasks', pattern, inOrder(SEED_PATTERNS)),
-    dimension('patternMix', 'Pattern combination', 'instances', patternMix, (a, b) => a.split('+').length - b.split('+').length || byName(a, b)),
+    dimension(
+      'pattern',
+      'Dependency pattern (one per task)',
+      'tasks',
+      pattern,
+      inOrder(SEED_PATTERNS),
+    ),
+    dimension(
+      'patternMix',
+      'Pattern combination',
+      'instances',
+      patternMix,
+      (a, b) => a.split('+').length - b.split('+').length || byName(a, b),
+    ),
     dimension('steps', 'Expected steps', 'instances', steps, (a, b) => Number(a) - Number(b)),
     dimension('variant', 'Latency variant', 'instances', variant, inOrder(VARIANT_ORDER)),
-    dimension('stress', 'Stress (concurrency limit, transient failures)', 'instances', stress, inOrder(STRESS_ORDER)),
-    dimension('operator', 'Operator (instances it was applied to)', 'instances', operator, inOrder(OP_ORDER)),
+    dimension(
+      'stress',
+      'Stress (concurrency limit, transient failures)',
+      'instances',
+      stress,
+      inOrder(STRESS_ORDER),
+    ),
+    dimension(
+      'operator',
+      'Operator (instances it was applied to)',
+      'instances',
+      operator,
+      inOrder(OP_ORDER),
+    ),
   ];
   const dim = (name: string): DimensionStats => dims.find((d) => d.name === name)!;
   const checks: BalanceCheck[] = [];
@@ -191,18 +260,33 @@ export function suiteStats(dir: string): SuiteStats {
   };
   const d = dim('domain');
   const mean = d.counts.reduce((a, [, c]) => a + c, 0) / d.counts.length;
-  check('domain', `every domain in >= ${T.domainMinOfMean} x mean (${Math.ceil(T.domainMinOfMean * mean)}) instances`, d.min, d.min >= T.domainMinOfMean * mean);
+  check(
+    'domain',
+    `every domain in >= ${T.domainMinOfMean} x mean (${Math.ceil(T.domainMinOfMean * mean)}) instances`,
+    d.min,
+    d.min >= T.domainMinOfMean * mean,
+  );
   ratioCheck('domain', T.domainRatio);
   entropyCheck('domain', T.domainEntropy);
   if (dim('domainPair').counts.length > 0) {
-    check('domainPair', `every pair of domains in >= ${T.pairMin} instance`, dim('domainPair').min, dim('domainPair').min >= T.pairMin);
+    check(
+      'domainPair',
+      `every pair of domains in >= ${T.pairMin} instance`,
+      dim('domainPair').min,
+      dim('domainPair').min >= T.pairMin,
+    );
     ratioCheck('domainPair', T.pairRatio);
     entropyCheck('domainPair', T.pairEntropy);
   }
   ratioCheck('tasks', T.tasksRatio);
   if (slugs.length >= 2) {
     const share = (mix.get('similar') ?? 0) / n;
-    check('mix', `similar share in [${T.similarShare[0]}, ${T.similarShare[1]}]`, share, share >= T.similarShare[0] && share <= T.similarShare[1]);
+    check(
+      'mix',
+      `similar share in [${T.similarShare[0]}, ${T.similarShare[1]}]`,
+      share,
+      share >= T.similarShare[0] && share <= T.similarShare[1],
+    );
   }
   ratioCheck('pattern', T.patternRatio);
   entropyCheck('pattern', T.patternEntropy);
@@ -211,7 +295,12 @@ export function suiteStats(dir: string): SuiteStats {
   ratioCheck('stress', T.stressRatio);
   for (const op of ['deepen', 'widen', 'stagger', 'followup']) {
     const share = (operator.get(op) ?? 0) / n;
-    check('operator', `${op} share in [${T.operatorShare[0]}, ${T.operatorShare[1]}]`, share, share >= T.operatorShare[0] && share <= T.operatorShare[1]);
+    check(
+      'operator',
+      `${op} share in [${T.operatorShare[0]}, ${T.operatorShare[1]}]`,
+      share,
+      share >= T.operatorShare[0] && share <= T.operatorShare[1],
+    );
   }
   return { dir, instances: n, dimensions: dims, checks, ok: checks.every((c) => c.ok) };
 }
@@ -225,7 +314,9 @@ function fmt(x: number | null, digits = 3): string {
 export function formatSuiteStats(stats: SuiteStats): string {
   const lines: string[] = [`suite ${stats.dir}: ${stats.instances} instances`, ''];
   for (const d of stats.dimensions) {
-    lines.push(`${d.title}: ${d.counts.length} strata, min ${d.min}, max ${d.max}, max/min ${fmt(d.ratio, 2)}, normalized entropy ${fmt(d.entropy)}`);
+    lines.push(
+      `${d.title}: ${d.counts.length} strata, min ${d.min}, max ${d.max}, max/min ${fmt(d.ratio, 2)}, normalized entropy ${fmt(d.entropy)}`,
+    );
     const width = Math.max(...d.counts.map(([k]) => k.length));
     if (d.name === 'domainPair' || d.name === 'patternMix') {
       // Many strata: a compact histogram of counts instead of one line each.
@@ -233,15 +324,21 @@ export function formatSuiteStats(stats: SuiteStats): string {
       for (const [, c] of d.counts) hist.set(c, (hist.get(c) ?? 0) + 1);
       const parts = [...hist.entries()].sort((a, b) => a[0] - b[0]).map(([c, k]) => `${k} x ${c}`);
       lines.push(`  strata by count (strata x ${d.unit}): ${parts.join(', ')}`);
-      if (d.name === 'patternMix') for (const [k, c] of d.counts) lines.push(`  ${k.padEnd(width)}  ${String(c).padStart(5)}`);
+      if (d.name === 'patternMix')
+        for (const [k, c] of d.counts) lines.push(`  ${k.padEnd(width)}  ${String(c).padStart(5)}`);
     } else {
-      const base = d.unit === 'instances' ? stats.instances : d.counts.reduce((a, [, c]) => a + c, 0);
-      for (const [k, c] of d.counts) lines.push(`  ${k.padEnd(width)}  ${String(c).padStart(5)}  ${((100 * c) / base).toFixed(1).padStart(5)}% of ${d.unit}`);
+      const base =
+        d.unit === 'instances' ? stats.instances : d.counts.reduce((a, [, c]) => a + c, 0);
+      for (const [k, c] of d.counts)
+        lines.push(
+          `  ${k.padEnd(width)}  ${String(c).padStart(5)}  ${((100 * c) / base).toFixed(1).padStart(5)}% of ${d.unit}`,
+        );
     }
     lines.push('');
   }
   lines.push('Balance checks:');
-  for (const c of stats.checks) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.dimension}: ${c.rule} (${fmt(c.value)})`);
+  for (const c of stats.checks)
+    lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.dimension}: ${c.rule} (${fmt(c.value)})`);
   lines.push(`balance: ${stats.ok ? 'ok' : 'FAILED'}`);
   return `${lines.join('\n')}\n`;
 }

@@ -32,7 +32,11 @@ export function compiledScenario(scenario: Scenario): CompiledScenario {
       plan: new Plan(scenario),
       tools: new Map(scenario.tools.map((t) => [t.name, new ToolRuntime(t)])),
       think: compileDistribution(scenario.thinkTime),
-      toolInfo: scenario.tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
+      toolInfo: scenario.tools.map((t) => ({
+        name: t.name,
+        description: t.description,
+        parameters: t.parameters,
+      })),
       callKeys: new CallKeys(scenario.tools.map((t) => t.name)),
     };
     cache.set(scenario, hit);

@@ -21,7 +21,11 @@ export type EndReason = 'completed' | 'limit' | 'stalled' | 'errored';
  */
 export type AgentLimitName = 'maxTurns' | 'maxIdleTurns' | 'contextOverflow';
 /** Every agent limit, in the order their replay codes follow (FORMAT.md). */
-export const AGENT_LIMIT_NAMES: readonly AgentLimitName[] = ['maxTurns', 'maxIdleTurns', 'contextOverflow'];
+export const AGENT_LIMIT_NAMES: readonly AgentLimitName[] = [
+  'maxTurns',
+  'maxIdleTurns',
+  'contextOverflow',
+];
 /** The limit that ended an episode (`limit_hit`): one of the scenario's, or one of the agent's own. */
 export type LimitName = 'maxTimeMs' | 'maxDecisions' | 'maxCalls' | AgentLimitName;
 
@@ -30,15 +34,41 @@ export type LimitName = 'maxTimeMs' | 'maxDecisions' | 'maxCalls' | AgentLimitNa
  * record scoring reads and a replay stores; METRICS.md and replays/FORMAT.md rely on every field.
  */
 export type EpisodeEvent =
-  | { readonly type: 'episode_started'; readonly timeUs: number; readonly scenario: string; readonly seed: number; readonly mode: Mode; readonly delivery: Delivery; readonly agent: string }
+  | {
+      readonly type: 'episode_started';
+      readonly timeUs: number;
+      readonly scenario: string;
+      readonly seed: number;
+      readonly mode: Mode;
+      readonly delivery: Delivery;
+      readonly agent: string;
+    }
   | { readonly type: 'task_arrived'; readonly timeUs: number; readonly task: string }
   /** `index`: the follow-up's position in arrival order (`plan.messages`; message-order.ts), not in the file. */
-  | { readonly type: 'message_arrived'; readonly timeUs: number; readonly task: string; readonly index: number }
+  | {
+      readonly type: 'message_arrived';
+      readonly timeUs: number;
+      readonly task: string;
+      readonly index: number;
+    }
   | { readonly type: 'decision_started'; readonly timeUs: number; readonly decision: number }
   /** A result or error handed to the agent at the start of a decision. */
   | { readonly type: 'result_delivered'; readonly timeUs: number; readonly callId: number }
-  | { readonly type: 'decision_ended'; readonly timeUs: number; readonly decision: number; readonly thinkUs: number; readonly actions: readonly Action[]; readonly note: JsonValue }
-  | { readonly type: 'action_rejected'; readonly timeUs: number; readonly decision: number; readonly action: number; readonly reason: string }
+  | {
+      readonly type: 'decision_ended';
+      readonly timeUs: number;
+      readonly decision: number;
+      readonly thinkUs: number;
+      readonly actions: readonly Action[];
+      readonly note: JsonValue;
+    }
+  | {
+      readonly type: 'action_rejected';
+      readonly timeUs: number;
+      readonly decision: number;
+      readonly action: number;
+      readonly reason: string;
+    }
   /**
    * A call entered the world. `task`/`step`/`attempt` name the expected step it performs (null when
    * none matches); `invalid` says why it failed at once (unknown tool, args off the schema).
@@ -56,15 +86,35 @@ export type EpisodeEvent =
       readonly invalid: string | null;
     }
   | { readonly type: 'call_started'; readonly timeUs: number; readonly callId: number }
-  | { readonly type: 'call_completed'; readonly timeUs: number; readonly callId: number; readonly ok: boolean; readonly result: JsonValue; readonly error: string | null }
-  | { readonly type: 'answer_given'; readonly timeUs: number; readonly task: string; readonly content: string }
+  | {
+      readonly type: 'call_completed';
+      readonly timeUs: number;
+      readonly callId: number;
+      readonly ok: boolean;
+      readonly result: JsonValue;
+      readonly error: string | null;
+    }
+  | {
+      readonly type: 'answer_given';
+      readonly timeUs: number;
+      readonly task: string;
+      readonly content: string;
+    }
   | { readonly type: 'limit_hit'; readonly timeUs: number; readonly limit: LimitName }
-  | { readonly type: 'episode_ended'; readonly timeUs: number; readonly reason: EndReason; readonly detail: string | null };
+  | {
+      readonly type: 'episode_ended';
+      readonly timeUs: number;
+      readonly reason: EndReason;
+      readonly detail: string | null;
+    };
 
 /** The `type` of an EpisodeEvent. */
 export type EpisodeEventType = EpisodeEvent['type'];
 
 /** The events of one type, narrowed. */
-export function eventsOfType<T extends EpisodeEventType>(events: readonly EpisodeEvent[], type: T): Array<Extract<EpisodeEvent, { type: T }>> {
+export function eventsOfType<T extends EpisodeEventType>(
+  events: readonly EpisodeEvent[],
+  type: T,
+): Array<Extract<EpisodeEvent, { type: T }>> {
   return events.filter((e): e is Extract<EpisodeEvent, { type: T }> => e.type === type);
 }

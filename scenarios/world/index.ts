@@ -7,7 +7,13 @@
  * emits (events.ts). The agent protocol is ../protocol.ts.
  */
 export { AgentError, runEpisode, type Episode, type EpisodeOptions } from './world.js';
-export { eventsOfType, type EndReason, type EpisodeEvent, type EpisodeEventType, type LimitName } from './events.js';
+export {
+  eventsOfType,
+  type EndReason,
+  type EpisodeEvent,
+  type EpisodeEventType,
+  type LimitName,
+} from './events.js';
 export { Plan, type PlanMessage, type PlanStep, type PlanTask } from './plan.js';
 export { PlanTracker, type StepStatus } from './tracker.js';
 export { compiledScenario, planOf, type CompiledScenario } from './compiled.js';

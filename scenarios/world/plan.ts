@@ -85,9 +85,18 @@ export class Plan {
   constructor(scenario: Scenario) {
     const messages: PlanMessage[] = arrivalOrder(scenario.messages).map((fileIndex, index) => {
       const m = scenario.messages[fileIndex]!;
-      return { index, fileIndex, task: m.task, atUs: msToUs(m.atMs), text: m.text, answer: m.answer ?? null };
+      return {
+        index,
+        fileIndex,
+        task: m.task,
+        atUs: msToUs(m.atMs),
+        text: m.text,
+        answer: m.answer ?? null,
+      };
     });
-    messages.forEach((m, i) => assert(i === 0 || messages[i - 1]!.atUs <= m.atUs, `follow-ups out of arrival order at ${i}`));
+    messages.forEach((m, i) =>
+      assert(i === 0 || messages[i - 1]!.atUs <= m.atUs, `follow-ups out of arrival order at ${i}`),
+    );
     const tasks: PlanTask[] = [];
     let stepCount = 0;
     // Each task's follow-ups, grouped once (a filter per task was tasks x messages).
@@ -101,7 +110,9 @@ export class Plan {
     const messageSteps: PlanStep[][] = messages.map(() => []);
     for (const task of scenario.tasks) {
       const arrivalUs = msToUs(task.arrivalMs);
-      const steps: PlanStep[] = task.steps.map((s) => makeStep(task.id, s, stepCount++, arrivalUs, null));
+      const steps: PlanStep[] = task.steps.map((s) =>
+        makeStep(task.id, s, stepCount++, arrivalUs, null),
+      );
       ownSteps.push(steps.slice());
       const own = messagesOf.get(task.id) ?? [];
       let answer = task.answer;
@@ -118,7 +129,18 @@ export class Plan {
       }
       // A loop, not a spread: a task may have more follow-ups than a call has room for arguments.
       const lastRequestUs = own.reduce((latest, m) => Math.max(latest, m.atUs), arrivalUs);
-      tasks.push({ id: task.id, arrivalUs, text: task.message, steps, messages: own, firstAnswer: task.answer, answer, lastRequestUs, index: tasks.length, answerTexts });
+      tasks.push({
+        id: task.id,
+        arrivalUs,
+        text: task.message,
+        steps,
+        messages: own,
+        firstAnswer: task.answer,
+        answer,
+        lastRequestUs,
+        index: tasks.length,
+        answerTexts,
+      });
     }
     this.tasks = tasks;
     this.messages = messages;
@@ -142,7 +164,9 @@ export class Plan {
     // scenario may leave a hole here, which fails where a plan-aware agent reads it, as before.
     this.dependenciesOf = this.steps.map((s) => s.after.map((d) => this.step(s.task, d)!));
     const dependents: PlanStep[][] = this.steps.map(() => []);
-    for (const s of this.steps) for (const d of this.dependenciesOf[s.index]!) if (d !== undefined) dependents[d.index]!.push(s);
+    for (const s of this.steps)
+      for (const d of this.dependenciesOf[s.index]!)
+        if (d !== undefined) dependents[d.index]!.push(s);
     this.dependentsOf = dependents;
   }
 
@@ -253,8 +277,32 @@ export class Plan {
   }
 }
 
-function makeStep(task: string, s: { id: string; tool: string; args: Record<string, JsonValue>; after: string[]; inputs: StepInput[] }, index: number, releaseUs: number, message: number | null): PlanStep {
-  return { key: `${task}/${s.id}`, index, task, id: s.id, tool: s.tool, args: s.args, argsKey: canonicalJson(s.args), after: s.after, inputs: s.inputs, releaseUs, message };
+function makeStep(
+  task: string,
+  s: {
+    id: string;
+    tool: string;
+    args: Record<string, JsonValue>;
+    after: string[];
+    inputs: StepInput[];
+  },
+  index: number,
+  releaseUs: number,
+  message: number | null,
+): PlanStep {
+  return {
+    key: `${task}/${s.id}`,
+    index,
+    task,
+    id: s.id,
+    tool: s.tool,
+    args: s.args,
+    argsKey: canonicalJson(s.args),
+    after: s.after,
+    inputs: s.inputs,
+    releaseUs,
+    message,
+  };
 }
 
 function assert(condition: boolean, message: string): asserts condition {
@@ -360,7 +408,8 @@ export class StepMatcher {
     if (group === undefined) return;
     if (ok) {
       const { steps } = group;
-      while (group.firstNotDone < steps.length && this.done[steps[group.firstNotDone]!.index] === 1) group.firstNotDone++;
+      while (group.firstNotDone < steps.length && this.done[steps[group.firstNotDone]!.index] === 1)
+        group.firstNotDone++;
     } else if (this.inFlight[i] === 0 && this.done[i] === 0) {
       group.freed.push(this.position[i]!);
     }
@@ -374,7 +423,12 @@ export class StepMatcher {
   private groupFor(matches: readonly PlanStep[]): MatchGroup {
     const known = this.groupOf[matches[0]!.index];
     if (known !== undefined) return known;
-    const group: MatchGroup = { steps: matches, untouched: 0, firstNotDone: 0, freed: new MinHeap() };
+    const group: MatchGroup = {
+      steps: matches,
+      untouched: 0,
+      firstNotDone: 0,
+      freed: new MinHeap(),
+    };
     for (const [k, s] of matches.entries()) {
       this.groupOf[s.index] = group;
       this.position[s.index] = k;

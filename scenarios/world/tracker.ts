@@ -59,7 +59,14 @@ export class PlanTracker {
 
   constructor(plan: Plan) {
     this.plan = plan;
-    this.status = plan.steps.map(() => ({ released: false, inFlight: false, done: false, attempts: 0, failures: 0, deliveredUs: null }));
+    this.status = plan.steps.map(() => ({
+      released: false,
+      inFlight: false,
+      done: false,
+      attempts: 0,
+      failures: 0,
+      deliveredUs: null,
+    }));
     this.unmet = plan.steps.map((s) => plan.dependencies(s).length);
     this.taskReleased = plan.tasks.map(() => false);
     this.openSteps = plan.tasks.map(() => 0);
@@ -92,7 +99,10 @@ export class PlanTracker {
           // n-th there, and arrives at its time.
           const message = task.messages[seen - 1];
           if (message !== undefined) {
-            if (message.atUs !== d.atUs) throw new Error(`tracker: follow-up ${seen} of task ${task.id} arrived at ${d.atUs}µs, expected at ${message.atUs}µs`);
+            if (message.atUs !== d.atUs)
+              throw new Error(
+                `tracker: follow-up ${seen} of task ${task.id} arrived at ${d.atUs}µs, expected at ${message.atUs}µs`,
+              );
             for (const s of this.plan.messageSteps(message.index)) this.release(s);
           }
           break;
@@ -138,7 +148,8 @@ export class PlanTracker {
       this.keepInFlight(step);
     }
     for (const step of cleared) {
-      if (!this.status[step.index]!.inFlight && this.pendingOf[step.index]! > 0) this.keepInFlight(step);
+      if (!this.status[step.index]!.inFlight && this.pendingOf[step.index]! > 0)
+        this.keepInFlight(step);
     }
     this.newestPendingId = newest;
     this.latestPending = pending;
@@ -190,7 +201,9 @@ export class PlanTracker {
    * Marks every answerable task answered, in plan order; returns the answers, each the expected one
    * (or what `content` makes of it).
    */
-  answerAll(content: (task: PlanTask, expected: string) => string = (_task, expected) => expected): Action[] {
+  answerAll(
+    content: (task: PlanTask, expected: string) => string = (_task, expected) => expected,
+  ): Action[] {
     return this.answerableTasks().map((task) => {
       this.answered(task);
       return { type: 'answer', task: task.id, content: content(task, this.expectedAnswer(task)) };
@@ -228,14 +241,29 @@ export class PlanTracker {
       const st = this.status[i]!;
       if (st.inFlight) inFlight++;
       const unmet = this.plan.dependencies(s).filter((d) => !this.status[d.index]!.done).length;
-      if (unmet !== this.unmet[i]) throw new Error(`tracker: step ${s.key} has ${unmet} unmet dependencies, counted ${this.unmet[i]}`);
-      if (this.ready.has(i) !== this.isReady(i, unmet)) throw new Error(`tracker: step ${s.key} is wrongly ${this.ready.has(i) ? 'in' : 'out of'} the ready set`);
+      if (unmet !== this.unmet[i])
+        throw new Error(
+          `tracker: step ${s.key} has ${unmet} unmet dependencies, counted ${this.unmet[i]}`,
+        );
+      if (this.ready.has(i) !== this.isReady(i, unmet))
+        throw new Error(
+          `tracker: step ${s.key} is wrongly ${this.ready.has(i) ? 'in' : 'out of'} the ready set`,
+        );
     }
-    if (inFlight !== this.inFlight) throw new Error(`tracker: ${inFlight} steps in flight, counted ${this.inFlight}`);
+    if (inFlight !== this.inFlight)
+      throw new Error(`tracker: ${inFlight} steps in flight, counted ${this.inFlight}`);
     for (const t of this.plan.tasks) {
-      const open = t.steps.filter((s) => this.status[s.index]!.released && !this.status[s.index]!.done).length;
-      if (open !== this.openSteps[t.index]) throw new Error(`tracker: task ${t.id} has ${open} open steps, counted ${this.openSteps[t.index]}`);
-      if (this.settled.has(t.index) !== (this.awaiting.has(t.index) && open === 0)) throw new Error(`tracker: task ${t.id} is wrongly ${this.settled.has(t.index) ? 'in' : 'out of'} the answerable set`);
+      const open = t.steps.filter(
+        (s) => this.status[s.index]!.released && !this.status[s.index]!.done,
+      ).length;
+      if (open !== this.openSteps[t.index])
+        throw new Error(
+          `tracker: task ${t.id} has ${open} open steps, counted ${this.openSteps[t.index]}`,
+        );
+      if (this.settled.has(t.index) !== (this.awaiting.has(t.index) && open === 0))
+        throw new Error(
+          `tracker: task ${t.id} is wrongly ${this.settled.has(t.index) ? 'in' : 'out of'} the answerable set`,
+        );
     }
     const seen = this.plan.steps.map(() => 0);
     for (const call of this.latestPending) {
@@ -243,7 +271,10 @@ export class PlanTracker {
       if (step !== undefined) seen[step.index]!++;
     }
     for (const s of this.plan.steps) {
-      if (seen[s.index] !== this.pendingOf[s.index]) throw new Error(`tracker: step ${s.key} has ${seen[s.index]} calls seen pending, counted ${this.pendingOf[s.index]}`);
+      if (seen[s.index] !== this.pendingOf[s.index])
+        throw new Error(
+          `tracker: step ${s.key} has ${seen[s.index]} calls seen pending, counted ${this.pendingOf[s.index]}`,
+        );
     }
   }
 
@@ -270,7 +301,8 @@ export class PlanTracker {
 
   /** Puts the task in `settled` or takes it out, after it started or stopped awaiting an answer, or its open step count changed. */
   private refreshSettled(taskIndex: number): void {
-    if (this.awaiting.has(taskIndex) && this.openSteps[taskIndex] === 0) this.settled.add(taskIndex);
+    if (this.awaiting.has(taskIndex) && this.openSteps[taskIndex] === 0)
+      this.settled.add(taskIndex);
     else this.settled.delete(taskIndex);
   }
 
@@ -289,7 +321,8 @@ export class PlanTracker {
     this.refresh(step);
     for (const d of this.plan.dependents(step)) {
       // Done happens once per step, so each listing is counted down once.
-      if (--this.unmet[d.index]! < 0) throw new Error(`tracker: step ${d.key} has a negative unmet count`);
+      if (--this.unmet[d.index]! < 0)
+        throw new Error(`tracker: step ${d.key} has a negative unmet count`);
       this.refresh(d);
     }
   }
@@ -312,6 +345,11 @@ export class PlanTracker {
   /** Readiness of step `index` with `unmet` dependencies not done (done: its result delivered). */
   private isReady(index: number, unmet: number): boolean {
     const st = this.status[index]!;
-    return isReady({ released: st.released, dependenciesDelivered: unmet === 0, done: st.done, inFlight: st.inFlight });
+    return isReady({
+      released: st.released,
+      dependenciesDelivered: unmet === 0,
+      done: st.done,
+      inFlight: st.inFlight,
+    });
   }
 }

@@ -24,11 +24,31 @@
  *   the agent waits with nothing left that could wake it; `errored` when the agent itself fails.
  */
 import { assertInvariant } from '../../engine/assert.js';
-import { Resource, Simulation, compileDistribution, msToUs, type Distribution, type DistributionSpec, type Signal } from '../../engine/index.js';
+import {
+  Resource,
+  Simulation,
+  compileDistribution,
+  msToUs,
+  type Distribution,
+  type DistributionSpec,
+  type Signal,
+} from '../../engine/index.js';
 import { AGENT_LIMIT_NAMES, type EndReason, type EpisodeEvent, type LimitName } from './events.js';
 import { compiledScenario } from './compiled.js';
 import { IndexSet, StepMatcher, type Plan, type PlanStep } from './plan.js';
-import { pendingIndex, type Action, type Agent, type Decision, type Delivered, type Delivery, type Mode, type Observation, type OpenTask, type PendingCall, type ToolInfo } from '../protocol.js';
+import {
+  pendingIndex,
+  type Action,
+  type Agent,
+  type Decision,
+  type Delivered,
+  type Delivery,
+  type Mode,
+  type Observation,
+  type OpenTask,
+  type PendingCall,
+  type ToolInfo,
+} from '../protocol.js';
 import type { JsonValue, Scenario } from '../spec/schema.js';
 import { ToolRuntime, type CallKeys, type Outcome } from '../spec/tools.js';
 import { drawAttempt, type Attempt } from './call-latency.js';
@@ -106,7 +126,11 @@ interface InboxItem {
  * agent behaviour give the same events, byte for byte once encoded. An agent that throws or breaks
  * the protocol does not reject the promise: the episode ends `errored`.
  */
-export async function runEpisode(scenario: Scenario, agent: Agent, options: EpisodeOptions): Promise<Episode> {
+export async function runEpisode(
+  scenario: Scenario,
+  agent: Agent,
+  options: EpisodeOptions,
+): Promise<Episode> {
   const world = new World(scenario, agent, options);
   return world.run();
 }
@@ -165,12 +189,21 @@ class World {
     this.matcher = new StepMatcher(this.plan);
     this.mode = options.mode ?? 'async';
     this.delivery = options.delivery ?? 'push';
-    this.think = options.thinkTime === undefined ? compiled.think : compileDistribution(options.thinkTime);
+    this.think =
+      options.thinkTime === undefined ? compiled.think : compileDistribution(options.thinkTime);
     this.runtimes = compiled.tools;
     this.callKeys = compiled.callKeys;
     this.toolInfo = compiled.toolInfo;
     for (const task of this.plan.tasks) {
-      const state: TaskState = { index: this.plan.task(task.id)!.index, arrived: false, needsAnswer: false, requestsArrived: 0, requestsDelivered: 0, texts: [], open: null };
+      const state: TaskState = {
+        index: this.plan.task(task.id)!.index,
+        arrived: false,
+        needsAnswer: false,
+        requestsArrived: 0,
+        requestsDelivered: 0,
+        texts: [],
+        open: null,
+      };
       this.tasks.set(task.id, state);
       this.tasksByIndex[state.index] = state;
     }
@@ -179,12 +212,30 @@ class World {
 
   async run(): Promise<Episode> {
     const { sim, scenario } = this;
-    this.emit({ type: 'episode_started', timeUs: 0, scenario: scenario.id, seed: this.options.seed, mode: this.mode, delivery: this.delivery, agent: this.agent.spec });
-    sim.scheduleAt(msToUs(scenario.limits.maxTimeMs), () => this.hitLimit('maxTimeMs'), { label: 'limit' });
-    for (const task of this.plan.tasks) sim.scheduleAt(task.arrivalUs, () => this.arrive(task.id, null), { label: 'arrival' });
-    for (const m of this.plan.messages) sim.scheduleAt(m.atUs, () => this.arrive(m.task, m.index), { label: 'message' });
+    this.emit({
+      type: 'episode_started',
+      timeUs: 0,
+      scenario: scenario.id,
+      seed: this.options.seed,
+      mode: this.mode,
+      delivery: this.delivery,
+      agent: this.agent.spec,
+    });
+    sim.scheduleAt(msToUs(scenario.limits.maxTimeMs), () => this.hitLimit('maxTimeMs'), {
+      label: 'limit',
+    });
+    for (const task of this.plan.tasks)
+      sim.scheduleAt(task.arrivalUs, () => this.arrive(task.id, null), { label: 'arrival' });
+    for (const m of this.plan.messages)
+      sim.scheduleAt(m.atUs, () => this.arrive(m.task, m.index), { label: 'message' });
     if (this.agent.start !== undefined) {
-      await this.agent.start({ scenario, mode: this.mode, delivery: this.delivery, seed: this.options.seed, random: (name) => sim.streams.get(`agent/${name}`) });
+      await this.agent.start({
+        scenario,
+        mode: this.mode,
+        delivery: this.delivery,
+        seed: this.options.seed,
+        random: (name) => sim.streams.get(`agent/${name}`),
+      });
     }
     sim.process(this.agentLoop(), 'agent');
     await sim.runAsync();
@@ -241,7 +292,10 @@ class World {
       const text = this.plan.messages[messageIndex]!.text;
       this.addText(task, text);
       this.emit({ type: 'message_arrived', timeUs: nowUs, task: taskId, index: messageIndex });
-      this.deliver({ delivered: { type: 'message', atUs: nowUs, task: taskId, text }, callId: null });
+      this.deliver({
+        delivered: { type: 'message', atUs: nowUs, task: taskId, text },
+        callId: null,
+      });
     }
   }
 
@@ -307,7 +361,14 @@ class World {
       const thinkUs = thinkTimeUs(this.think, decision.thinkUs, sim.streams);
       if (thinkUs > 0) yield thinkUs;
       if (this.ended !== null) return;
-      this.emit({ type: 'decision_ended', timeUs: sim.nowUs, decision: decisionNo, thinkUs, actions: decision.actions.map(canonicalAction), note: decision.note ?? null });
+      this.emit({
+        type: 'decision_ended',
+        timeUs: sim.nowUs,
+        decision: decisionNo,
+        thinkUs,
+        actions: decision.actions.map(canonicalAction),
+        note: decision.note ?? null,
+      });
       const blocking: Array<Signal<undefined>> = [];
       let acted = false;
       waitMaxUs = null;
@@ -317,8 +378,17 @@ class World {
         if (this.ended !== null) return;
         const reason = this.apply(action, blocking);
         if (reason !== null) {
-          this.emit({ type: 'action_rejected', timeUs: sim.nowUs, decision: decisionNo, action: index, reason });
-          this.deliver({ delivered: { type: 'rejected', atUs: sim.nowUs, action: index, reason }, callId: null });
+          this.emit({
+            type: 'action_rejected',
+            timeUs: sim.nowUs,
+            decision: decisionNo,
+            action: index,
+            reason,
+          });
+          this.deliver({
+            delivered: { type: 'rejected', atUs: sim.nowUs, action: index, reason },
+            callId: null,
+          });
         } else if (action.type === 'wait') {
           waited = true;
           waitMaxUs = action.maxUs ?? null;
@@ -363,7 +433,16 @@ class World {
         return task.open;
       }),
     ));
-    return { nowUs, decision: decisionNo, delivered: items.map((i) => i.delivered), pending, openTasks, tools: this.toolInfo, mode: this.mode, delivery: this.delivery };
+    return {
+      nowUs,
+      decision: decisionNo,
+      delivered: items.map((i) => i.delivered),
+      pending,
+      openTasks,
+      tools: this.toolInfo,
+      mode: this.mode,
+      delivery: this.delivery,
+    };
   }
 
   /**
@@ -399,7 +478,12 @@ class World {
         // An answer settles the task only if its decision had seen every request that has arrived.
         this.setNeedsAnswer(task, task.requestsArrived > task.requestsDelivered);
         this.refreshOpen(task);
-        this.emit({ type: 'answer_given', timeUs: this.sim.nowUs, task: action.task, content: action.content });
+        this.emit({
+          type: 'answer_given',
+          timeUs: this.sim.nowUs,
+          task: action.task,
+          content: action.content,
+        });
         return null;
       }
       case 'poll': {
@@ -412,7 +496,10 @@ class World {
     }
   }
 
-  private issue(action: Extract<Action, { type: 'call' }>, blocking: Array<Signal<undefined>>): void {
+  private issue(
+    action: Extract<Action, { type: 'call' }>,
+    blocking: Array<Signal<undefined>>,
+  ): void {
     const { sim } = this;
     if (this.callCount >= this.scenario.limits.maxCalls) {
       this.hitLimit('maxCalls');
@@ -420,7 +507,10 @@ class World {
     }
     const callId = ++this.callCount;
     const tool = this.runtimes.get(action.tool);
-    const invalid = tool === undefined ? `unknown tool "${action.tool}"` : tool.check(action.args, this.plan.isStepArgs(action.args));
+    const invalid =
+      tool === undefined
+        ? `unknown tool "${action.tool}"`
+        : tool.check(action.args, this.plan.isStepArgs(action.args));
     // Canonical JSON of the args, worked out once for matching and for the tool's result.
     const argsKey = invalid === null ? this.plan.argsKey(action.args) : null;
     const step = argsKey === null ? null : this.matcher.match(action.tool, argsKey);
@@ -436,13 +526,37 @@ class World {
       key = this.callKeys.tool(action.tool, count);
     }
     const ref = action.ref ?? null;
-    const call: CallState = { id: callId, tool: action.tool, args: action.args, ref, step, done: null };
+    const call: CallState = {
+      id: callId,
+      tool: action.tool,
+      args: action.args,
+      ref,
+      step,
+      done: null,
+    };
     this.calls.set(callId, call);
     // What observations list while the call is pending; ids increase, so the list stays in id order.
-    this.pendingCalls.push({ callId, ref, tool: action.tool, args: action.args, issuedUs: sim.nowUs });
+    this.pendingCalls.push({
+      callId,
+      ref,
+      tool: action.tool,
+      args: action.args,
+      issuedUs: sim.nowUs,
+    });
     this.pendingView = null;
     this.callsInService++;
-    this.emit({ type: 'call_issued', timeUs: sim.nowUs, callId, tool: action.tool, args: action.args, ref: call.ref, task: step?.task ?? null, step: step?.id ?? null, attempt, invalid });
+    this.emit({
+      type: 'call_issued',
+      timeUs: sim.nowUs,
+      callId,
+      tool: action.tool,
+      args: action.args,
+      ref: call.ref,
+      task: step?.task ?? null,
+      step: step?.id ?? null,
+      attempt,
+      invalid,
+    });
     if (this.mode === 'sync') {
       call.done = sim.signal('call-done');
       blocking.push(call.done);
@@ -458,7 +572,10 @@ class World {
       sim.schedule(
         drawn.serviceUs,
         () => {
-          const outcome: Outcome = drawn.fate === 'ok' ? tool.evaluate(action.args as Record<string, JsonValue>, argsKey ?? undefined) : { ok: false, error: tool.attemptError(drawn.fate) };
+          const outcome: Outcome =
+            drawn.fate === 'ok'
+              ? tool.evaluate(action.args as Record<string, JsonValue>, argsKey ?? undefined)
+              : { ok: false, error: tool.attemptError(drawn.fate) };
           // Complete before releasing, so the next queued call starts after this one ended.
           this.complete(call, outcome);
           slots.release();
@@ -483,10 +600,33 @@ class World {
     const nowUs = this.sim.nowUs;
     this.callsInService--;
     if (call.step !== null) this.matcher.completed(call.step, outcome.ok);
-    this.emit({ type: 'call_completed', timeUs: nowUs, callId: call.id, ok: outcome.ok, result: outcome.ok ? outcome.result : null, error: outcome.ok ? null : outcome.error });
+    this.emit({
+      type: 'call_completed',
+      timeUs: nowUs,
+      callId: call.id,
+      ok: outcome.ok,
+      result: outcome.ok ? outcome.result : null,
+      error: outcome.ok ? null : outcome.error,
+    });
     const delivered: Delivered = outcome.ok
-      ? { type: 'result', atUs: nowUs, callId: call.id, ref: call.ref, tool: call.tool, args: call.args, result: outcome.result }
-      : { type: 'error', atUs: nowUs, callId: call.id, ref: call.ref, tool: call.tool, args: call.args, error: outcome.error };
+      ? {
+          type: 'result',
+          atUs: nowUs,
+          callId: call.id,
+          ref: call.ref,
+          tool: call.tool,
+          args: call.args,
+          result: outcome.result,
+        }
+      : {
+          type: 'error',
+          atUs: nowUs,
+          callId: call.id,
+          ref: call.ref,
+          tool: call.tool,
+          args: call.args,
+          error: outcome.error,
+        };
     const item = { delivered, callId: call.id };
     if (call.done !== null) call.done.succeed(undefined);
     if (this.mode === 'async' && this.delivery === 'poll') this.polledBacklog.push(item);
@@ -499,29 +639,44 @@ class World {
   }
 }
 
-
 function assert(condition: boolean, message: string): asserts condition {
   assertInvariant(condition, 'world', message);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** A decision must be well-formed: the LLM adapter turns model output into one; a policy bug is an error. */
 function checkDecision(decision: Decision): void {
-  if (decision === null || typeof decision !== 'object' || !Array.isArray(decision.actions)) throw new AgentError('decide() must return { actions: Action[] }');
-  if (decision.stop !== undefined && !AGENT_LIMIT_NAMES.includes(decision.stop)) throw new AgentError(`stop must be one of ${AGENT_LIMIT_NAMES.join(', ')}, got ${JSON.stringify(decision.stop)}`);
-  if (decision.thinkUs !== undefined && !(Number.isSafeInteger(decision.thinkUs) && decision.thinkUs >= 0)) {
-    throw new AgentError(`thinkUs must be a non-negative integer of µs, got ${String(decision.thinkUs)}`);
+  if (decision === null || typeof decision !== 'object' || !Array.isArray(decision.actions))
+    throw new AgentError('decide() must return { actions: Action[] }');
+  if (decision.stop !== undefined && !AGENT_LIMIT_NAMES.includes(decision.stop))
+    throw new AgentError(
+      `stop must be one of ${AGENT_LIMIT_NAMES.join(', ')}, got ${JSON.stringify(decision.stop)}`,
+    );
+  if (
+    decision.thinkUs !== undefined &&
+    !(Number.isSafeInteger(decision.thinkUs) && decision.thinkUs >= 0)
+  ) {
+    throw new AgentError(
+      `thinkUs must be a non-negative integer of µs, got ${String(decision.thinkUs)}`,
+    );
   }
   for (let i = 0; i < decision.actions.length; i++) {
     const a = decision.actions[i]!;
     const ok =
-      (a.type === 'call' && typeof a.tool === 'string' && (a.ref === undefined || typeof a.ref === 'string')) ||
+      (a.type === 'call' &&
+        typeof a.tool === 'string' &&
+        (a.ref === undefined || typeof a.ref === 'string')) ||
       (a.type === 'answer' && typeof a.task === 'string' && typeof a.content === 'string') ||
       a.type === 'poll' ||
-      (a.type === 'wait' && (a.maxUs === undefined || (Number.isSafeInteger(a.maxUs) && a.maxUs >= 0)));
+      (a.type === 'wait' &&
+        (a.maxUs === undefined || (Number.isSafeInteger(a.maxUs) && a.maxUs >= 0)));
     if (!ok) throw new AgentError(`actions[${i}] is not a valid action: ${JSON.stringify(a)}`);
   }
 }
@@ -530,7 +685,9 @@ function checkDecision(decision: Decision): void {
 function canonicalAction(action: Action): Action {
   switch (action.type) {
     case 'call':
-      return action.ref === undefined ? { type: 'call', tool: action.tool, args: action.args } : { type: 'call', tool: action.tool, args: action.args, ref: action.ref };
+      return action.ref === undefined
+        ? { type: 'call', tool: action.tool, args: action.args }
+        : { type: 'call', tool: action.tool, args: action.args, ref: action.ref };
     case 'answer':
       return { type: 'answer', task: action.task, content: action.content };
     case 'poll':

@@ -12,7 +12,11 @@ const twoChains = build({
     {
       name: 'find_order',
       description: 'find an order by customer',
-      parameters: { type: 'object', properties: { customer: { type: 'string' } }, required: ['customer'] },
+      parameters: {
+        type: 'object',
+        properties: { customer: { type: 'string' } },
+        required: ['customer'],
+      },
       latency: { kind: 'constant', ms: 2000 },
       impl: {
         kind: 'table',
@@ -26,7 +30,11 @@ const twoChains = build({
     {
       name: 'ship_order',
       description: 'ship an order',
-      parameters: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] },
+      parameters: {
+        type: 'object',
+        properties: { orderId: { type: 'string' } },
+        required: ['orderId'],
+      },
       latency: { kind: 'constant', ms: 500 },
       impl: {
         kind: 'table',
@@ -44,7 +52,13 @@ const twoChains = build({
     message: `Ship ${customer}'s order and give me the tracking number.`,
     steps: [
       { id: 'find', tool: 'find_order', args: { customer } },
-      { id: 'ship', tool: 'ship_order', args: { orderId: `ORD-${i + 1}` }, after: ['find'], inputs: [{ arg: 'orderId', from: 'find', path: 'order.id' }] },
+      {
+        id: 'ship',
+        tool: 'ship_order',
+        args: { orderId: `ORD-${i + 1}` },
+        after: ['find'],
+        inputs: [{ arg: 'orderId', from: 'find', path: 'order.id' }],
+      },
     ],
     answer: { mustContain: [`TRK-${i + 1}`] },
   })),

@@ -5,7 +5,15 @@
  * header comes before its progress.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,7 +42,10 @@ function withClosedPipe(
   when: 'now' | 'after-first-chunk',
 ): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     if (when === 'now') child.stdout.destroy();
@@ -70,9 +81,21 @@ function markerPolicy(dir: string): { spec: string; ran: () => boolean } {
 describe('a reader that closes the pipe (| head) ends the command quietly, exit 0', () => {
   const cases: Array<[string, string[], 'now' | 'after-first-chunk']> = [
     // Ten times the golden replays: ~600 kB, many times a pipe's buffer.
-    ['score DIR --json, output larger than the pipe buffer', ['score', ...Array<string>(10).fill(golden), '--json'], 'after-first-chunk'],
-    ['run (the table comes after the header the reader took)', ['run', examples, '-a', 'greedy-async', '--seeds', '1..3'], 'after-first-chunk'],
-    ['run --json, the pipe closed before anything was written', ['run', chain, '-a', 'greedy-async', '--json'], 'now'],
+    [
+      'score DIR --json, output larger than the pipe buffer',
+      ['score', ...Array<string>(10).fill(golden), '--json'],
+      'after-first-chunk',
+    ],
+    [
+      'run (the table comes after the header the reader took)',
+      ['run', examples, '-a', 'greedy-async', '--seeds', '1..3'],
+      'after-first-chunk',
+    ],
+    [
+      'run --json, the pipe closed before anything was written',
+      ['run', chain, '-a', 'greedy-async', '--json'],
+      'now',
+    ],
     ['agents, the pipe closed before anything was written', ['agents'], 'now'],
   ];
   for (const [name, args, when] of cases) {
@@ -93,12 +116,24 @@ describe('an output path that cannot be written: one line naming it and the real
     const policy = markerPolicy(dir);
     const cases: Array<[string[], string]> = [
       [['--out', file], `tooltime: --out ${file}: it is a file, not a directory`],
-      [['--out', join(file, 'sub')], `tooltime: --out ${join(file, 'sub')}: ${file} is not a directory`],
+      [
+        ['--out', join(file, 'sub')],
+        `tooltime: --out ${join(file, 'sub')}: ${file} is not a directory`,
+      ],
       [['--record', dir], `tooltime: --record ${dir}: it is a directory (give a file name)`],
-      [['--record', join(dir, 'missing', 'x.ttr')], `tooltime: --record ${join(dir, 'missing', 'x.ttr')}: no such directory ${join(dir, 'missing')}`],
-      [['--record', join(file, 'x.ttr')], `tooltime: --record ${join(file, 'x.ttr')}: ${file} is not a directory`],
+      [
+        ['--record', join(dir, 'missing', 'x.ttr')],
+        `tooltime: --record ${join(dir, 'missing', 'x.ttr')}: no such directory ${join(dir, 'missing')}`,
+      ],
+      [
+        ['--record', join(file, 'x.ttr')],
+        `tooltime: --record ${join(file, 'x.ttr')}: ${file} is not a directory`,
+      ],
       // Node's recursive mkdir never returns on this path; the run makes one level at a time.
-      [['--out', '/proc/tooltime-no-such-dir/out'], 'tooltime: --out /proc/tooltime-no-such-dir/out: cannot create directory /proc/tooltime-no-such-dir: no such file or directory (ENOENT)'],
+      [
+        ['--out', '/proc/tooltime-no-such-dir/out'],
+        'tooltime: --out /proc/tooltime-no-such-dir/out: cannot create directory /proc/tooltime-no-such-dir: no such file or directory (ENOENT)',
+      ],
     ];
     for (const [flags, message] of cases) {
       // A timeout, so that a hang fails the test rather than stalling it.
@@ -117,9 +152,28 @@ describe('an output path that cannot be written: one line naming it and the real
     writeFileSync(file, 'keep me\n');
     const source = join(golden, 'example-chain--greedy-async--seed1.ttr');
     const cases: Array<[string[], string]> = [
-      [['replay', 'fork', source, '--at', '3', '--agent', 'sequential', '--record', dir], `tooltime: --record ${dir}: it is a directory (give a file name)`],
-      [['replay', 'fork', source, '--at', '3', '--agent', 'sequential', '--record', join(dir, 'missing', 'x.ttr')], `tooltime: --record ${join(dir, 'missing', 'x.ttr')}: no such directory ${join(dir, 'missing')}`],
-      [['replay', 'golden', '--out', file], `tooltime: --out ${file}: it is a file, not a directory`],
+      [
+        ['replay', 'fork', source, '--at', '3', '--agent', 'sequential', '--record', dir],
+        `tooltime: --record ${dir}: it is a directory (give a file name)`,
+      ],
+      [
+        [
+          'replay',
+          'fork',
+          source,
+          '--at',
+          '3',
+          '--agent',
+          'sequential',
+          '--record',
+          join(dir, 'missing', 'x.ttr'),
+        ],
+        `tooltime: --record ${join(dir, 'missing', 'x.ttr')}: no such directory ${join(dir, 'missing')}`,
+      ],
+      [
+        ['replay', 'golden', '--out', file],
+        `tooltime: --out ${file}: it is a file, not a directory`,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = tooltime(args, { timeoutMs: 20_000 });
@@ -131,12 +185,21 @@ describe('an output path that cannot be written: one line naming it and the real
 
   it('a file-system failure under a path the user named is theirs: one line, exit 1 (not an internal error)', async () => {
     const { userPathMessage, declareUserPath } = await import('../../cli/errors.js');
-    const erofs = Object.assign(new Error("ENOENT: no such file or directory, mkdir '/data/out/replays'"), { code: 'EROFS', syscall: 'mkdir', path: '/data/out/replays' });
+    const erofs = Object.assign(
+      new Error("ENOENT: no such file or directory, mkdir '/data/out/replays'"),
+      { code: 'EROFS', syscall: 'mkdir', path: '/data/out/replays' },
+    );
     expect(userPathMessage(erofs)).toBeNull();
     declareUserPath('/data/out');
-    expect(userPathMessage(erofs)).toBe('cannot create directory /data/out/replays: read-only file system (EROFS)');
+    expect(userPathMessage(erofs)).toBe(
+      'cannot create directory /data/out/replays: read-only file system (EROFS)',
+    );
     expect(userPathMessage({ ...erofs, path: '/data/outside' })).toBeNull();
-    const eisdir = Object.assign(new Error('EISDIR'), { code: 'EISDIR', syscall: 'open', path: '/data/out' });
+    const eisdir = Object.assign(new Error('EISDIR'), {
+      code: 'EISDIR',
+      syscall: 'open',
+      path: '/data/out',
+    });
     expect(userPathMessage(eisdir)).toBe('cannot write /data/out: it is a directory (EISDIR)');
   });
 });
@@ -149,10 +212,22 @@ describe('a scenario id or an agent given twice: exit 1 naming it, before the fi
     const out = tempDir('dup-out');
     const policy = markerPolicy(dir);
     const cases: Array<[string[], string]> = [
-      [[chain, chain, '-a', policy.spec], `tooltime: scenario id "example-chain" comes twice (${chain} is given twice): each scenario may run once per agent and seed`],
-      [[chain, other, '-a', policy.spec], `tooltime: scenario id "example-chain" comes twice (in ${chain} and in ${other}): each scenario may run once per agent and seed`],
-      [[chain, '-a', policy.spec, '-a', policy.spec], `tooltime: agent ${policy.spec} is given twice: each agent may run once per scenario and seed`],
-      [[chain, '-a', 'greedy-async', '-a', 'greedy-async'], 'tooltime: agent greedy-async is given twice: each agent may run once per scenario and seed'],
+      [
+        [chain, chain, '-a', policy.spec],
+        `tooltime: scenario id "example-chain" comes twice (${chain} is given twice): each scenario may run once per agent and seed`,
+      ],
+      [
+        [chain, other, '-a', policy.spec],
+        `tooltime: scenario id "example-chain" comes twice (in ${chain} and in ${other}): each scenario may run once per agent and seed`,
+      ],
+      [
+        [chain, '-a', policy.spec, '-a', policy.spec],
+        `tooltime: agent ${policy.spec} is given twice: each agent may run once per scenario and seed`,
+      ],
+      [
+        [chain, '-a', 'greedy-async', '-a', 'greedy-async'],
+        'tooltime: agent greedy-async is given twice: each agent may run once per scenario and seed',
+      ],
     ];
     for (const [args, message] of cases) {
       const r = tooltime(['run', ...args, '--out', out]);
@@ -165,8 +240,23 @@ describe('a scenario id or an agent given twice: exit 1 naming it, before the fi
 
   it('suites generated with different seeds run together (their ids carry the seed)', () => {
     const dir = tempDir('gen');
-    for (const seed of [7, 8]) expect(tooltime(['generate', '--seed', String(seed), '--count', '2', '--out', join(dir, `s${seed}`)]).status).toBe(0);
-    expect(readdirSync(join(dir, 's7')).sort()).toEqual(['asynctool-s7-0001.json', 'asynctool-s7-0002.json', 'index.json']);
+    for (const seed of [7, 8])
+      expect(
+        tooltime([
+          'generate',
+          '--seed',
+          String(seed),
+          '--count',
+          '2',
+          '--out',
+          join(dir, `s${seed}`),
+        ]).status,
+      ).toBe(0);
+    expect(readdirSync(join(dir, 's7')).sort()).toEqual([
+      'asynctool-s7-0001.json',
+      'asynctool-s7-0002.json',
+      'index.json',
+    ]);
     const r = tooltime(['run', join(dir, 's7'), join(dir, 's8'), '-a', 'greedy-async', '--quiet']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -178,10 +268,24 @@ describe('a run with an errored episode says how many and exits 3', () => {
   it('a policy that throws on one seed: the table, then one line on stderr, exit 3', () => {
     const dir = tempDir('errored');
     const policy = join(dir, 'thrower.mjs');
-    writeFileSync(policy, "export default function create() {\n  return { decide() { throw new Error('endpoint gone'); } };\n}\n");
-    const r = tooltime(['run', chain, join(examples, 'fan-in.json'), '-a', policy, '-a', 'greedy-async', '--quiet']);
+    writeFileSync(
+      policy,
+      "export default function create() {\n  return { decide() { throw new Error('endpoint gone'); } };\n}\n",
+    );
+    const r = tooltime([
+      'run',
+      chain,
+      join(examples, 'fan-in.json'),
+      '-a',
+      policy,
+      '-a',
+      'greedy-async',
+      '--quiet',
+    ]);
     expect(r.stdout).toMatch(/^greedy-async\s+100\.0%/m);
-    expect(r.stderr).toBe('tooltime: 2 of 4 episode(s) errored (their agent failed); their rows count them as failures\n');
+    expect(r.stderr).toBe(
+      'tooltime: 2 of 4 episode(s) errored (their agent failed); their rows count them as failures\n',
+    );
     expect(r.status).toBe(3);
     const json = tooltime(['run', chain, '-a', policy, '--json']);
     expect(json.status).toBe(3);
@@ -196,7 +300,9 @@ describe('a run with an errored episode says how many and exits 3', () => {
 describe('the README documents the exit codes and suite stats --check', () => {
   it('names codes 0 to 4 and both forms of suite stats', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    expect(readme).toMatch(/### Exit codes\s+0 done; 1 bad input[^;]*; 2 an internal\s+error;\s+3 some episodes errored[^;]*; 4 `--max-cost`/);
+    expect(readme).toMatch(
+      /### Exit codes\s+0 done; 1 bad input[^;]*; 2 an internal\s+error;\s+3 some episodes errored[^;]*; 4 `--max-cost`/,
+    );
     expect(readme).toMatch(/^npx tooltime suite stats\s+#/m);
     expect(readme).toMatch(/^npx tooltime suite stats --check\s+# .*exit 1/m);
   });
@@ -205,7 +311,12 @@ describe('the README documents the exit codes and suite stats --check', () => {
 describe('tooltime run on a terminal', () => {
   it('prints its header line before the progress bar (run under a pseudo-terminal by script(1))', () => {
     const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} run ${JSON.stringify(examples)} -a greedy-async --seeds 1..3`;
-    const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const header = r.stdout.indexOf('11 scenario(s) from');
     const bar = r.stdout.indexOf('episodes [');

@@ -6,7 +6,16 @@
  * transcript shows its tool calls. Screenshots go to test-output/report/.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,7 +30,10 @@ const SHOTS = join(ROOT, 'test-output', 'report');
 const chain = join(ROOT, 'scenarios', 'examples', 'chain.json');
 const KEY = 'sk-tooltime-REPORT-0f9e8d7c6b5a';
 
-function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string }> {
+function run(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
     let stderr = '';
@@ -41,14 +53,65 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'tooltime-report-'));
   mkdirSync(SHOTS, { recursive: true });
   const base = ['-q', '--out'];
-  expect(tooltime(['run', chain, '-a', 'impatient', '-a', 'sequential', '--delivery', 'poll', '--seeds', '1..2', ...base, join(tmp, 'poll')]).status).toBe(0);
-  expect(tooltime(['run', chain, '-a', 'impatient', '-a', 'sequential', '--mode', 'sync', '--seeds', '1..2', ...base, join(tmp, 'sync')]).status).toBe(0);
+  expect(
+    tooltime([
+      'run',
+      chain,
+      '-a',
+      'impatient',
+      '-a',
+      'sequential',
+      '--delivery',
+      'poll',
+      '--seeds',
+      '1..2',
+      ...base,
+      join(tmp, 'poll'),
+    ]).status,
+  ).toBe(0);
+  expect(
+    tooltime([
+      'run',
+      chain,
+      '-a',
+      'impatient',
+      '-a',
+      'sequential',
+      '--mode',
+      'sync',
+      '--seeds',
+      '1..2',
+      ...base,
+      join(tmp, 'sync'),
+    ]).status,
+  ).toBe(0);
   server = await startChatServer(chainModel);
-  const model = await run(['run', chain, '-a', 'openai:test-model', '--base-url', server.url, '--price', 'in=1,out=2', ...base, join(tmp, 'model')], { ...process.env, OPENAI_API_KEY: KEY });
+  const model = await run(
+    [
+      'run',
+      chain,
+      '-a',
+      'openai:test-model',
+      '--base-url',
+      server.url,
+      '--price',
+      'in=1,out=2',
+      ...base,
+      join(tmp, 'model'),
+    ],
+    { ...process.env, OPENAI_API_KEY: KEY },
+  );
   expect(model.stderr).toBe('');
   expect(model.status).toBe(0);
   report = join(tmp, 'report.html');
-  const r = tooltime(['report', join(tmp, 'poll'), join(tmp, 'model'), join(tmp, 'sync'), '--out', report]);
+  const r = tooltime([
+    'report',
+    join(tmp, 'poll'),
+    join(tmp, 'model'),
+    join(tmp, 'sync'),
+    '--out',
+    report,
+  ]);
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   // A fresh profile (--user-data-dir) each run: playwright passes it itself.
@@ -56,7 +119,15 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 800 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -69,10 +140,15 @@ afterAll(async () => {
 async function open(hash = ''): Promise<Page> {
   errors.length = 0;
   const page = await browser.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
   page.on('pageerror', (e) => errors.push(e.message));
   // Anything but the file itself would be a network fetch: the report must not make one.
-  page.on('request', (req) => { if (!req.url().startsWith('file:') && !req.url().startsWith('data:')) errors.push(`network: ${req.url()}`); });
+  page.on('request', (req) => {
+    if (!req.url().startsWith('file:') && !req.url().startsWith('data:'))
+      errors.push(`network: ${req.url()}`);
+  });
   await page.goto(pathToFileURL(report).href + hash);
   await page.waitForSelector('#plot-scatter svg');
   return page;
@@ -91,17 +167,42 @@ describe('tooltime report in chromium', () => {
 
   it('opens from a file URL without console errors; the leaderboard equals summary.json', async () => {
     const page = await open();
-    const summary = (JSON.parse(readFileSync(join(tmp, 'poll', 'summary.json'), 'utf8')) as { agents: Array<{ agent: string; summary: { metrics: Record<string, { mean: number | null }> } }> }).agents;
-    const cells = await page.$$eval('table.board[data-run="0"] td.metric', (tds) => tds.map((td) => ({ agent: td.getAttribute('data-agent'), metric: td.getAttribute('data-metric'), value: td.getAttribute('data-value'), text: td.textContent })));
+    const summary = (
+      JSON.parse(readFileSync(join(tmp, 'poll', 'summary.json'), 'utf8')) as {
+        agents: Array<{
+          agent: string;
+          summary: { metrics: Record<string, { mean: number | null }> };
+        }>;
+      }
+    ).agents;
+    const cells = await page.$$eval('table.board[data-run="0"] td.metric', (tds) =>
+      tds.map((td) => ({
+        agent: td.getAttribute('data-agent'),
+        metric: td.getAttribute('data-metric'),
+        value: td.getAttribute('data-value'),
+        text: td.textContent,
+      })),
+    );
     expect(cells.length).toBe(2 * 7);
     for (const c of cells) {
       const mean = summary.find((s) => s.agent === c.agent)!.summary.metrics[c.metric!]!.mean;
       expect(c.value).toBe(mean === null ? '' : String(mean));
-      if (c.metric === 'taskSuccess') expect(c.text!.startsWith(`${(100 * mean!).toFixed(1)}%`)).toBe(true);
+      if (c.metric === 'taskSuccess')
+        expect(c.text!.startsWith(`${(100 * mean!).toFixed(1)}%`)).toBe(true);
     }
     // Breakdowns count episodes.jsonl's successes (true/false) per agent and group.
-    const lines = readFileSync(join(tmp, 'poll', 'episodes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { agent: string; score: { success: boolean } });
-    const shares = await page.$$eval('#breakdowns td.share', (tds) => tds.map((td) => ({ agent: td.getAttribute('data-agent')!, value: Number(td.getAttribute('data-value')), n: Number(td.getAttribute('data-n')), text: td.textContent! })));
+    const lines = readFileSync(join(tmp, 'poll', 'episodes.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { agent: string; score: { success: boolean } });
+    const shares = await page.$$eval('#breakdowns td.share', (tds) =>
+      tds.map((td) => ({
+        agent: td.getAttribute('data-agent')!,
+        value: Number(td.getAttribute('data-value')),
+        n: Number(td.getAttribute('data-n')),
+        text: td.textContent!,
+      })),
+    );
     for (const agent of ['impatient', 'sequential']) {
       const mine = lines.filter((l) => l.agent === agent);
       const expected = mine.filter((l) => l.score.success).length / mine.length;
@@ -128,9 +229,22 @@ describe('tooltime report in chromium', () => {
   it('an impatient episode: one bar per call in issue order, the violation marked', async () => {
     const page = await open();
     await openEpisode(page, 'impatient', 1);
-    const line = JSON.parse(readFileSync(join(tmp, 'poll', 'episodes.jsonl'), 'utf8').split('\n')[0]!) as { agent: string; seed: number; score: { calls: Array<{ callId: number; violation: boolean }> } };
+    const line = JSON.parse(
+      readFileSync(join(tmp, 'poll', 'episodes.jsonl'), 'utf8').split('\n')[0]!,
+    ) as {
+      agent: string;
+      seed: number;
+      score: { calls: Array<{ callId: number; violation: boolean }> };
+    };
     expect([line.agent, line.seed]).toEqual(['impatient', 1]);
-    const bars = await page.$$eval('#episode g.call', (gs) => gs.map((g) => ({ id: Number(g.getAttribute('data-call')), issued: Number(g.getAttribute('data-issued')), violation: g.getAttribute('data-violation') === 'true', marked: g.querySelector('.mark-violation') !== null })));
+    const bars = await page.$$eval('#episode g.call', (gs) =>
+      gs.map((g) => ({
+        id: Number(g.getAttribute('data-call')),
+        issued: Number(g.getAttribute('data-issued')),
+        violation: g.getAttribute('data-violation') === 'true',
+        marked: g.querySelector('.mark-violation') !== null,
+      })),
+    );
     expect(bars.map((b) => b.id)).toEqual(line.score.calls.map((c) => c.callId));
     expect(bars.map((b) => b.issued)).toEqual([...bars.map((b) => b.issued)].sort((a, b) => a - b));
     const violated = line.score.calls.filter((c) => c.violation).map((c) => c.callId);
@@ -145,7 +259,9 @@ describe('tooltime report in chromium', () => {
   it('a model episode shows its transcript with the tool calls it made', async () => {
     const page = await open();
     await openEpisode(page, 'openai', 1);
-    const calls = await page.$$eval('#episode .msg.reply .tool-call', (ds) => ds.map((d) => d.textContent));
+    const calls = await page.$$eval('#episode .msg.reply .tool-call', (ds) =>
+      ds.map((d) => d.textContent),
+    );
     expect(calls.length).toBeGreaterThan(0);
     expect(calls.join('\n')).toMatch(/search_flights \[[^\]]+\]/);
     expect(calls.join('\n')).toMatch(/send_confirmation/);
@@ -171,9 +287,21 @@ describe('tooltime report: bad input', () => {
   it('one line naming the file, exit 1, no stack trace', () => {
     const bad = join(tmp, 'bad');
     const cases: Array<[() => void, string[], RegExp]> = [
-      [() => {}, [join(tmp, 'nowhere')], /^tooltime: .*nowhere\/run\.json: missing \(not a finished run directory\)\n$/],
-      [() => appendFileSync(join(bad, 'episodes.jsonl'), 'garbage\n'), [bad], /^tooltime: .*bad\/episodes\.jsonl:5: not JSON\n$/],
-      [() => writeFileSync(join(bad, 'replays', 'example-chain--sequential--seed2.ttr'), 'TTR'), [bad], /^tooltime: .*example-chain--sequential--seed2\.ttr: truncated: .*\n$/],
+      [
+        () => {},
+        [join(tmp, 'nowhere')],
+        /^tooltime: .*nowhere\/run\.json: missing \(not a finished run directory\)\n$/,
+      ],
+      [
+        () => appendFileSync(join(bad, 'episodes.jsonl'), 'garbage\n'),
+        [bad],
+        /^tooltime: .*bad\/episodes\.jsonl:5: not JSON\n$/,
+      ],
+      [
+        () => writeFileSync(join(bad, 'replays', 'example-chain--sequential--seed2.ttr'), 'TTR'),
+        [bad],
+        /^tooltime: .*example-chain--sequential--seed2\.ttr: truncated: .*\n$/,
+      ],
     ];
     for (const [spoil, dirs, message] of cases) {
       rmSync(bad, { recursive: true, force: true });
@@ -184,8 +312,15 @@ describe('tooltime report: bad input', () => {
       expect(hasStackTrace(r.stderr)).toBe(false);
       expect(r.status).toBe(1);
     }
-    const unwritable = tooltime(['report', join(tmp, 'poll'), '--out', join(tmp, 'no-such-dir', 'r.html')]);
-    expect(unwritable.stderr).toMatch(/^tooltime: .*no-such-dir\/r\.html: cannot write \(ENOENT\)\n$/);
+    const unwritable = tooltime([
+      'report',
+      join(tmp, 'poll'),
+      '--out',
+      join(tmp, 'no-such-dir', 'r.html'),
+    ]);
+    expect(unwritable.stderr).toMatch(
+      /^tooltime: .*no-such-dir\/r\.html: cannot write \(ENOENT\)\n$/,
+    );
     expect(unwritable.status).toBe(1);
   });
 });

@@ -3,13 +3,27 @@
  * behind that was not written whole (issue 19, section 5).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAgent } from '../../agents/index.js';
 import { loadInstances } from '../../cli/instances.js';
-import { prepareRunDir, readRunManifest, RUN_FORMAT, RUN_FORMAT_VERSION } from '../../cli/run-dir.js';
+import {
+  prepareRunDir,
+  readRunManifest,
+  RUN_FORMAT,
+  RUN_FORMAT_VERSION,
+} from '../../cli/run-dir.js';
 import { RunOutput } from '../../cli/run-output.js';
 import { runExperiment } from '../../scenarios/experiment.js';
 import type { Agent } from '../../scenarios/protocol.js';
@@ -41,8 +55,14 @@ describe('a run killed mid-way keeps every finished episode', () => {
   it('kill -9 after some episodes are logged: every line names a replay that verifies, and score DIR reads the partial directory', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tooltime-kill-')), 'run');
     // The default suite on 20 seeds: minutes of work, killed once its first episodes are logged.
-    const child = spawn(process.execPath, [MAIN, 'run', '-a', 'greedy-async', '--seeds', '1..20', '--out', out, '--quiet'], { cwd: ROOT, stdio: 'ignore' });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const child = spawn(
+      process.execPath,
+      [MAIN, 'run', '-a', 'greedy-async', '--seeds', '1..20', '--out', out, '--quiet'],
+      { cwd: ROOT, stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
     let exitCode: number | null | undefined;
     void exited.then((code) => (exitCode = code));
     const deadline = Date.now() + 150_000;
@@ -66,7 +86,12 @@ describe('a run killed mid-way keeps every finished episode', () => {
     const verify = tooltime(['replay', 'verify', ...named]);
     expect(verify.stderr).toBe('');
     expect(verify.status).toBe(0);
-    expect(verify.stdout.trim().split('\n').filter((l) => / ok \(\d+ records/.test(l))).toHaveLength(named.length);
+    expect(
+      verify.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => / ok \(\d+ records/.test(l)),
+    ).toHaveLength(named.length);
 
     const files = readdirSync(join(out, 'replays')).filter((f) => f.endsWith('.ttr'));
     const score = tooltime(['score', out]);
@@ -97,14 +122,27 @@ describe('a run killed mid-way keeps every finished episode', () => {
     expect(rows).toHaveLength(5);
     expect(rows[0]).not.toMatch(/truncated/);
     for (const row of rows.slice(1)) expect(row).toMatch(/\(truncated\)/);
-    const json = JSON.parse(tooltime(['score', dir, '--json']).stdout) as Array<{ file: string; complete: boolean; problem?: string }>;
+    const json = JSON.parse(tooltime(['score', dir, '--json']).stdout) as Array<{
+      file: string;
+      complete: boolean;
+      problem?: string;
+    }>;
     expect(json.map((s) => s.complete)).toEqual([true, false, false, false, false]);
-    expect(json[1]!.problem).toBe('truncated: the file ends at byte 500, inside the header (at byte 10) (no episode to read)');
+    expect(json[1]!.problem).toBe(
+      'truncated: the file ends at byte 500, inside the header (at byte 10) (no episode to read)',
+    );
     expect(json[3]!.problem).toBe('truncated: the file is empty (no episode to read)');
 
-    const verify = tooltime(['replay', 'verify', join(dir, 'b-header-cut.ttr'), join(dir, 'd-empty.ttr')]);
+    const verify = tooltime([
+      'replay',
+      'verify',
+      join(dir, 'b-header-cut.ttr'),
+      join(dir, 'd-empty.ttr'),
+    ]);
     expect(verify.status).toBe(1);
-    expect(verify.stderr).toBe(`${join(dir, 'b-header-cut.ttr')}: FAILED: ${json[1]!.problem}\n${join(dir, 'd-empty.ttr')}: FAILED: ${json[3]!.problem}\n`);
+    expect(verify.stderr).toBe(
+      `${join(dir, 'b-header-cut.ttr')}: FAILED: ${json[1]!.problem}\n${join(dir, 'd-empty.ttr')}: FAILED: ${json[3]!.problem}\n`,
+    );
   });
 });
 
@@ -112,7 +150,21 @@ describe('the finished episodes.jsonl', () => {
   it('is in the run order (instance, agent, seed), names each replay, and does not depend on --concurrency', () => {
     const outs = ['1', '4'].map((concurrency) => {
       const out = join(mkdtempSync(join(tmpdir(), 'tooltime-order-')), 'run');
-      const r = tooltime(['run', examples, '-a', 'greedy-async', '-a', 'sequential', '--seeds', '1..3', '--concurrency', concurrency, '--out', out, '--quiet']);
+      const r = tooltime([
+        'run',
+        examples,
+        '-a',
+        'greedy-async',
+        '-a',
+        'sequential',
+        '--seeds',
+        '1..3',
+        '--concurrency',
+        concurrency,
+        '--out',
+        out,
+        '--quiet',
+      ]);
       expect(r.status, r.stderr).toBe(0);
       return out;
     });
@@ -122,7 +174,11 @@ describe('the finished episodes.jsonl', () => {
     const got = lines(outs[0]!);
     const instances = [...new Set(got.map((l) => l.instance))];
     expect(instances.length).toBe(readdirSync(examples).filter((f) => f.endsWith('.json')).length);
-    const want = instances.flatMap((instance) => ['greedy-async', 'sequential'].flatMap((agent) => [1, 2, 3].map((seed) => `${instance} ${agent} ${seed}`)));
+    const want = instances.flatMap((instance) =>
+      ['greedy-async', 'sequential'].flatMap((agent) =>
+        [1, 2, 3].map((seed) => `${instance} ${agent} ${seed}`),
+      ),
+    );
     expect(got.map((l) => `${l.instance} ${l.agent} ${l.seed}`)).toEqual(want);
     for (const l of got) expect(statSync(join(outs[0]!, l.replay)).isFile()).toBe(true);
     expect(got[0]!.replay).toBe(`replays/${got[0]!.instance}--greedy-async--seed1.ttr`);
@@ -132,20 +188,50 @@ describe('the finished episodes.jsonl', () => {
 describe('runs do not mix', () => {
   it('run.json says what was asked, with its format and version', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tooltime-marker-')), 'run');
-    expect(tooltime(['run', examples, '-a', 'greedy-async:maxInFlight=2', '--seeds', '2..3', '--mode', 'sync', '--out', out, '--quiet']).status).toBe(0);
+    expect(
+      tooltime([
+        'run',
+        examples,
+        '-a',
+        'greedy-async:maxInFlight=2',
+        '--seeds',
+        '2..3',
+        '--mode',
+        'sync',
+        '--out',
+        out,
+        '--quiet',
+      ]).status,
+    ).toBe(0);
     const manifest = readRunManifest(out);
-    expect(manifest).toMatchObject({ format: RUN_FORMAT, version: RUN_FORMAT_VERSION, scenarios: [examples], agents: ['greedy-async:maxInFlight=2'], seeds: { from: 2, to: 3 }, mode: 'sync', delivery: 'push', sample: null });
+    expect(manifest).toMatchObject({
+      format: RUN_FORMAT,
+      version: RUN_FORMAT_VERSION,
+      scenarios: [examples],
+      agents: ['greedy-async:maxInFlight=2'],
+      seeds: { from: 2, to: 3 },
+      mode: 'sync',
+      delivery: 'push',
+      sample: null,
+    });
   });
 
   it('a directory that is not empty is refused, naming what is in it; nothing in it is touched', () => {
     const out = mkdtempSync(join(tmpdir(), 'tooltime-nonempty-'));
     writeFileSync(join(out, 'notes.txt'), 'mine');
     mkdirSync(join(out, 'replays'));
-    writeFileSync(join(out, 'replays', 'old.ttr'), readFileSync(golden('example-chain--sequential--seed1.ttr')));
+    writeFileSync(
+      join(out, 'replays', 'old.ttr'),
+      readFileSync(golden('example-chain--sequential--seed1.ttr')),
+    );
     const r = tooltime(['run', examples, '-a', 'greedy-async', '--out', out]);
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(new RegExp(`^tooltime: --out ${out} is not empty \\(it holds notes\\.txt, replays/ \\(1 \\.ttr file\\)\\): .*--force`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^tooltime: --out ${out} is not empty \\(it holds notes\\.txt, replays/ \\(1 \\.ttr file\\)\\): .*--force`,
+      ),
+    );
     expect(hasStackTrace(r.stderr)).toBe(false);
     expect(readdirSync(out).sort()).toEqual(['notes.txt', 'replays']);
     expect(readdirSync(join(out, 'replays'))).toEqual(['old.ttr']);
@@ -153,9 +239,17 @@ describe('runs do not mix', () => {
 
   it("--force removes only tooltime's files (run.json, episodes.jsonl, summary.json, replays/*.ttr); `--out . --force` keeps the folder's other files", () => {
     const out = mkdtempSync(join(tmpdir(), 'tooltime-force-'));
-    const first = tooltime(['run', examples, '-a', 'greedy-async', '-a', 'sequential', '--out', '.', '--quiet'], { cwd: out });
+    const first = tooltime(
+      ['run', examples, '-a', 'greedy-async', '-a', 'sequential', '--out', '.', '--quiet'],
+      { cwd: out },
+    );
     expect(first.status, first.stderr).toBe(0);
-    const mine = { 'notes.txt': 'mine', 'replays/keep.txt': 'mine too', 'replays/old/x.ttr': 'a folder of mine', 'sub/y.ttr': 'not in replays/' };
+    const mine = {
+      'notes.txt': 'mine',
+      'replays/keep.txt': 'mine too',
+      'replays/old/x.ttr': 'a folder of mine',
+      'sub/y.ttr': 'not in replays/',
+    };
     for (const [name, text] of Object.entries(mine)) {
       mkdirSync(join(out, name, '..'), { recursive: true });
       writeFileSync(join(out, name), text);
@@ -163,15 +257,25 @@ describe('runs do not mix', () => {
     symlinkSync(join(out, 'notes.txt'), join(out, 'replays', 'link.ttr'));
     const stale = join(out, 'replays', 'example-chain--impatient--seed1.ttr');
     writeFileSync(stale, readFileSync(golden('example-chain--sequential--seed1.ttr')));
-    const again = tooltime(['run', examples, '-a', 'greedy-async', '--out', '.', '--force', '--quiet'], { cwd: out });
+    const again = tooltime(
+      ['run', examples, '-a', 'greedy-async', '--out', '.', '--force', '--quiet'],
+      { cwd: out },
+    );
     expect(again.status, again.stderr).toBe(0);
-    for (const [name, text] of Object.entries(mine)) expect(readFileSync(join(out, name), 'utf8')).toBe(text);
+    for (const [name, text] of Object.entries(mine))
+      expect(readFileSync(join(out, name), 'utf8')).toBe(text);
     expect(existsSync(join(out, 'replays', 'link.ttr'))).toBe(true);
     expect(existsSync(stale)).toBe(false);
     // Only this run's replays are left under replays/, and episodes.jsonl names each of them.
-    const ttr = readdirSync(join(out, 'replays')).filter((f) => f.endsWith('.ttr') && statSync(join(out, 'replays', f)).isFile() && f !== 'link.ttr');
+    const ttr = readdirSync(join(out, 'replays')).filter(
+      (f) => f.endsWith('.ttr') && statSync(join(out, 'replays', f)).isFile() && f !== 'link.ttr',
+    );
     expect(ttr.every((f) => f.includes('--greedy-async--'))).toBe(true);
-    expect(lines(out).map((l) => l.replay).sort()).toEqual(ttr.map((f) => `replays/${f}`).sort());
+    expect(
+      lines(out)
+        .map((l) => l.replay)
+        .sort(),
+    ).toEqual(ttr.map((f) => `replays/${f}`).sort());
     expect(readRunManifest(out).agents).toEqual(['greedy-async']);
   });
 });
@@ -182,24 +286,60 @@ describe('a replay the run could not write whole is removed', () => {
     const large = 'composite.json';
     // The two replays' sizes, from a run without the limit: the limit goes between them.
     const probe = join(mkdtempSync(join(tmpdir(), 'tooltime-probe-')), 'run');
-    expect(tooltime(['run', join(examples, small), join(examples, large), '-a', 'greedy-async', '--out', probe, '--quiet']).status).toBe(0);
-    const size = (out: string, instance: string) => statSync(join(out, 'replays', `${instance}--greedy-async--seed1.ttr`)).size;
-    const [smallBytes, largeBytes] = [size(probe, 'example-chain'), size(probe, 'example-composite')];
+    expect(
+      tooltime([
+        'run',
+        join(examples, small),
+        join(examples, large),
+        '-a',
+        'greedy-async',
+        '--out',
+        probe,
+        '--quiet',
+      ]).status,
+    ).toBe(0);
+    const size = (out: string, instance: string) =>
+      statSync(join(out, 'replays', `${instance}--greedy-async--seed1.ttr`)).size;
+    const [smallBytes, largeBytes] = [
+      size(probe, 'example-chain'),
+      size(probe, 'example-composite'),
+    ];
     const limitKiB = Math.floor(largeBytes / 1024);
     const lineBytes = statSync(join(probe, 'episodes.jsonl')).size;
-    expect(limitKiB * 1024, `no 1 KiB step between the replays (${smallBytes}, ${largeBytes} bytes) and the log (${lineBytes})`).toBeGreaterThan(Math.max(smallBytes, lineBytes / 2));
+    expect(
+      limitKiB * 1024,
+      `no 1 KiB step between the replays (${smallBytes}, ${largeBytes} bytes) and the log (${lineBytes})`,
+    ).toBeGreaterThan(Math.max(smallBytes, lineBytes / 2));
     expect(limitKiB * 1024).toBeLessThan(largeBytes);
 
     const out = join(mkdtempSync(join(tmpdir(), 'tooltime-efbig-')), 'run');
-    const args = [MAIN, 'run', join(examples, small), join(examples, large), '-a', 'greedy-async', '--out', out, '--quiet'];
+    const args = [
+      MAIN,
+      'run',
+      join(examples, small),
+      join(examples, large),
+      '-a',
+      'greedy-async',
+      '--out',
+      out,
+      '--quiet',
+    ];
     // bash's `ulimit -f` counts KiB; writes past the limit fail with EFBIG (Node ignores SIGXFSZ).
-    const r = spawnSync('bash', ['-c', `ulimit -f ${limitKiB} && exec "$0" "$@"`, process.execPath, ...args], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      ['-c', `ulimit -f ${limitKiB} && exec "$0" "$@"`, process.execPath, ...args],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     const failed = join(out, 'replays', 'example-composite--greedy-async--seed1.ttr');
-    expect(r.stderr).toBe(`tooltime: cannot write replay ${failed}: EFBIG: file too large, write\n`);
+    expect(r.stderr).toBe(
+      `tooltime: cannot write replay ${failed}: EFBIG: file too large, write\n`,
+    );
     expect(r.status).toBe(1);
     expect(existsSync(failed)).toBe(false);
     expect(readdirSync(join(out, 'replays'))).toEqual(['example-chain--greedy-async--seed1.ttr']);
-    expect(lines(out).map((l) => l.replay)).toEqual(['replays/example-chain--greedy-async--seed1.ttr']);
+    expect(lines(out).map((l) => l.replay)).toEqual([
+      'replays/example-chain--greedy-async--seed1.ttr',
+    ]);
     expect(tooltime(['replay', 'verify', join(out, 'replays')]).status).toBe(0);
   });
 });
@@ -229,7 +369,8 @@ describe('RunOutput: episodes.jsonl while the run goes', () => {
       };
     };
     const finished: string[] = [];
-    const key = (r: { instance: string; agent: string; seed: number }) => `${r.instance} ${r.agent} ${r.seed}`;
+    const key = (r: { instance: string; agent: string; seed: number }) =>
+      `${r.instance} ${r.agent} ${r.seed}`;
     const result = await runExperiment({
       instances,
       agents: ['./a.mjs', './b.mjs'],
@@ -252,7 +393,9 @@ describe('RunOutput: episodes.jsonl while the run goes', () => {
     expect(lines(dir).map(key)).toEqual(finished);
     for (const l of lines(dir)) expect(statSync(join(dir, l.replay)).size).toBeGreaterThan(0);
     await output.finish(result);
-    const want = instances.flatMap((i) => ['./a.mjs', './b.mjs'].map((agent) => `${i.scenario.id} ${agent} 1`));
+    const want = instances.flatMap((i) =>
+      ['./a.mjs', './b.mjs'].map((agent) => `${i.scenario.id} ${agent} 1`),
+    );
     expect(lines(dir).map(key)).toEqual(want);
     expect(existsSync(join(dir, 'summary.json'))).toBe(true);
   });

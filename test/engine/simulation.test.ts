@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { Interrupt, Priority, ProcessError, Resource, Simulation, SimulationError, TimeError, TraceDigest, msToUs, roundUs, sToUs } from '../../engine/index.js';
+import {
+  Interrupt,
+  Priority,
+  ProcessError,
+  Resource,
+  Simulation,
+  SimulationError,
+  TimeError,
+  TraceDigest,
+  msToUs,
+  roundUs,
+  sToUs,
+} from '../../engine/index.js';
 import type { ProcessGenerator, Signal } from '../../engine/index.js';
 
 describe('time', () => {
@@ -34,7 +46,9 @@ describe('scheduling', () => {
   it('refuses to schedule in the past or with a bad delay', () => {
     const sim = new Simulation();
     sim.scheduleAt(10, () => {
-      expect(() => sim.scheduleAt(9, () => undefined)).toThrow(/cannot schedule in the past: 9us < now 10us/);
+      expect(() => sim.scheduleAt(9, () => undefined)).toThrow(
+        /cannot schedule in the past: 9us < now 10us/,
+      );
       expect(() => sim.schedule(-1, () => undefined)).toThrow(TimeError);
       expect(() => sim.schedule(0.5, () => undefined)).toThrow(TimeError);
     });
@@ -105,7 +119,11 @@ describe('processes', () => {
       'parent',
     );
     sim.run();
-    expect(log).toEqual(['child woke at 10', 'parent got child-result at 10', 'timeout gave tick at 15']);
+    expect(log).toEqual([
+      'child woke at 10',
+      'parent got child-result at 10',
+      'timeout gave tick at 15',
+    ]);
   });
 
   it('resumes waiters of a signal in the order they started waiting', () => {
@@ -223,7 +241,9 @@ describe('external decisions', () => {
     sim.process(
       (function* () {
         yield 5;
-        const answer = yield new Promise((resolve) => setTimeout(() => resolve('model says hi'), 5));
+        const answer = yield new Promise((resolve) =>
+          setTimeout(() => resolve('model says hi'), 5),
+        );
         log.push(`${String(answer)} at ${sim.nowUs}`);
         yield 1;
         log.push(`after at ${sim.nowUs}`);
@@ -282,7 +302,12 @@ describe('resource', () => {
     const sim = new Simulation();
     const tool = new Resource('tool', 2);
     const log: string[] = [];
-    for (const [name, at] of [['a', 0], ['b', 0], ['c', 1], ['d', 1]] as const) {
+    for (const [name, at] of [
+      ['a', 0],
+      ['b', 0],
+      ['c', 1],
+      ['d', 1],
+    ] as const) {
       sim.scheduleAt(at, () =>
         tool.acquire(() => {
           log.push(`${name}+${sim.nowUs}`);
@@ -331,7 +356,12 @@ describe('trace hook', () => {
       'p',
     );
     sim.run();
-    expect(seen).toEqual(['0:process:undefined', '1:process:undefined', '1:signal:undefined', '2:ping:x']);
+    expect(seen).toEqual([
+      '0:process:undefined',
+      '1:process:undefined',
+      '1:signal:undefined',
+      '2:ping:x',
+    ]);
     detach();
     sim.schedule(1, () => undefined);
     sim.run();

@@ -19,8 +19,12 @@ import type { Job, Outcome } from './worker.js';
 
 // Compiled, next to this module; from the TypeScript sources (under vitest) the compiled ones in dist/.
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER = fileURLToPath(new URL(FROM_SOURCE ? '../../dist/test/fuzz/worker.js' : './worker.js', import.meta.url));
-const MAIN = fileURLToPath(new URL(FROM_SOURCE ? '../../dist/cli/main.js' : '../../cli/main.js', import.meta.url));
+const WORKER = fileURLToPath(
+  new URL(FROM_SOURCE ? '../../dist/test/fuzz/worker.js' : './worker.js', import.meta.url),
+);
+const MAIN = fileURLToPath(
+  new URL(FROM_SOURCE ? '../../dist/cli/main.js' : '../../cli/main.js', import.meta.url),
+);
 
 export interface FuzzOptions {
   readonly seed: number;
@@ -54,9 +58,15 @@ export interface FuzzReport {
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 
 /** What is wrong with `outcome` of `args`, or null when it keeps the promise. */
-export function judge(args: readonly string[], exit: number | null, stdout: string, stderr: string): string | null {
+export function judge(
+  args: readonly string[],
+  exit: number | null,
+  stdout: string,
+  stderr: string,
+): string | null {
   if (exit === null) return 'no exit code (killed by the watchdog)';
-  if (exit === 2 || stderr.includes('internal error')) return `internal error: ${stderr.trim().split('\n')[0]}`;
+  if (exit === 2 || stderr.includes('internal error'))
+    return `internal error: ${stderr.trim().split('\n')[0]}`;
   if (exit !== 0 && exit !== 1) return `exit ${exit}: ${stderr.trim().split('\n')[0]}`;
   if (STACK.test(stdout) || STACK.test(stderr)) return 'a stack trace in the output';
   if (exit === 1 && stderr.trim() === '') return 'exit 1 without a word on stderr';
@@ -64,7 +74,8 @@ export function judge(args: readonly string[], exit: number | null, stdout: stri
   // Every line that is not indented context (verify shows the records around a divergence) names the file.
   for (const line of stderr.split('\n')) {
     if (line === '' || /^\s/.test(line)) continue;
-    if (!files.some((f) => line.includes(f))) return `a line that does not name the file: ${line.slice(0, 200)}`;
+    if (!files.some((f) => line.includes(f)))
+      return `a line that does not name the file: ${line.slice(0, 200)}`;
   }
   return null;
 }
@@ -79,7 +90,11 @@ class Pool {
   }
 
   private spawn(): Worker {
-    const w = new Worker(WORKER, { resourceLimits: { maxOldGenerationSizeMb: 768, maxYoungGenerationSizeMb: 64, stackSizeMb: 4 }, stdout: true, stderr: true });
+    const w = new Worker(WORKER, {
+      resourceLimits: { maxOldGenerationSizeMb: 768, maxYoungGenerationSizeMb: 64, stackSizeMb: 4 },
+      stdout: true,
+      stderr: true,
+    });
     w.unref();
     // A worker given up on (a hang) may still fail later: that is no longer news.
     w.on('error', () => undefined);
@@ -94,11 +109,14 @@ class Pool {
 
   /** Runs `job` on a worker; a hang past `timeoutMs` or a dead worker is an outcome of its own. */
   async run(job: Job, timeoutMs: number): Promise<Outcome | { id: number; dead: string }> {
-    const w = this.idle.pop() ?? (await new Promise<Worker>((resolve) => this.waiting.push(resolve)));
+    const w =
+      this.idle.pop() ?? (await new Promise<Worker>((resolve) => this.waiting.push(resolve)));
     return new Promise((resolve) => {
       const done = (result: Outcome | { id: number; dead: string }, healthy: boolean): void => {
         clearTimeout(timer);
-        w.removeListener('message', onMessage).removeListener('error', onError).removeListener('exit', onExit);
+        w.removeListener('message', onMessage)
+          .removeListener('error', onError)
+          .removeListener('exit', onExit);
         if (healthy) this.release(w);
         else {
           void w.terminate();
@@ -107,10 +125,18 @@ class Pool {
         }
         resolve(result);
       };
-      const timer = setTimeout(() => done({ id: job.id, dead: `hang: no answer within ${timeoutMs} ms` }, false), timeoutMs);
+      const timer = setTimeout(
+        () => done({ id: job.id, dead: `hang: no answer within ${timeoutMs} ms` }, false),
+        timeoutMs,
+      );
       const onMessage = (o: Outcome): void => done(o, true);
-      const onError = (e: Error): void => done({ id: job.id, dead: `worker died: ${(e as { code?: string }).code ?? ''} ${e.message}` }, false);
-      const onExit = (code: number): void => done({ id: job.id, dead: `worker exited (${code})` }, false);
+      const onError = (e: Error): void =>
+        done(
+          { id: job.id, dead: `worker died: ${(e as { code?: string }).code ?? ''} ${e.message}` },
+          false,
+        );
+      const onExit = (code: number): void =>
+        done({ id: job.id, dead: `worker exited (${code})` }, false);
       w.once('message', onMessage).once('error', onError).once('exit', onExit);
       w.postMessage(job);
     });
@@ -137,23 +163,49 @@ function moduleLoaded(marker: string): boolean {
   return true;
 }
 
-async function runInput(pool: Pool, x: FuzzInput, options: FuzzOptions, marker: string, tally: Tally): Promise<void> {
+async function runInput(
+  pool: Pool,
+  x: FuzzInput,
+  options: FuzzOptions,
+  marker: string,
+  tally: Tally,
+): Promise<void> {
   for (const args of x.commands) {
     const t0 = performance.now();
     const o = await pool.run({ id: x.id, args }, options.timeoutMs);
     const kind = args[0] === 'replay' ? args[1]! : args[0]!;
     tally.msByCommand[kind] = (tally.msByCommand[kind] ?? 0) + performance.now() - t0;
     tally.commands++;
-    const problem = 'dead' in o ? o.dead : o.polluted ? 'Object.prototype changed' : judge(args, o.exit, o.stdout, o.stderr);
+    const problem =
+      'dead' in o
+        ? o.dead
+        : o.polluted
+          ? 'Object.prototype changed'
+          : judge(args, o.exit, o.stdout, o.stderr);
     if ('dead' in o === false && o.exit === 0) tally.accepted++;
     else tally.rejected++;
-    if (problem !== null) tally.findings.push({ input: x.id, label: x.label, args, problem: 'stack' in o && o.stack !== null ? `${problem}\n${o.stack}` : problem });
-    if (moduleLoaded(marker)) tally.findings.push({ input: x.id, label: x.label, args, problem: 'a module named by the input was loaded' });
+    if (problem !== null)
+      tally.findings.push({
+        input: x.id,
+        label: x.label,
+        args,
+        problem: 'stack' in o && o.stack !== null ? `${problem}\n${o.stack}` : problem,
+      });
+    if (moduleLoaded(marker))
+      tally.findings.push({
+        input: x.id,
+        label: x.label,
+        args,
+        problem: 'a module named by the input was loaded',
+      });
   }
 }
 
 /** Spawns the real command line with a watchdog. */
-function cli(args: readonly string[], timeoutMs: number): Promise<{ exit: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ exit: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -182,7 +234,14 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   try {
     // `{evil}` stands for the hostile module of this run (it writes this run's marker when loaded).
     const selfTest = options.selfTest?.map((args) => args.map((a) => (a === '{evil}' ? evil : a)));
-    if (selfTest !== undefined) await runInput(pool, { id: -1, label: 'self-test', commands: selfTest }, options, marker, tally);
+    if (selfTest !== undefined)
+      await runInput(
+        pool,
+        { id: -1, label: 'self-test', commands: selfTest },
+        options,
+        marker,
+        tally,
+      );
     // Inputs are made as workers free up, a few ahead: the corpus is never all on disk at once.
     let next = 0;
     const lanes = Array.from({ length: options.workers }, async () => {
@@ -205,8 +264,15 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
         const r = await cli(args, Math.max(options.timeoutMs, 30_000));
         cliCommands++;
         const problem = judge(args, r.exit, r.stdout, r.stderr);
-        if (problem !== null) tally.findings.push({ input: id, label: `${x.label} (command line)`, args, problem });
-        if (moduleLoaded(marker)) tally.findings.push({ input: id, label: `${x.label} (command line)`, args, problem: 'a module named by the input was loaded' });
+        if (problem !== null)
+          tally.findings.push({ input: id, label: `${x.label} (command line)`, args, problem });
+        if (moduleLoaded(marker))
+          tally.findings.push({
+            input: id,
+            label: `${x.label} (command line)`,
+            args,
+            problem: 'a module named by the input was loaded',
+          });
         for (const ext of ['.json', '.ttr']) rmSync(join(dir, `${id}${ext}`), { force: true });
       }
     });
@@ -215,23 +281,42 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     pool.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  return { ...tally, cliCommands, workersReplaced: pool.replaced, seconds: (performance.now() - started) / 1000 };
+  return {
+    ...tally,
+    cliCommands,
+    workersReplaced: pool.replaced,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return fallback;
   const v = Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name} must be a non-negative integer`);
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw new Error(`--${name} must be a non-negative integer`);
   return v;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const options: FuzzOptions = { seed: flag('seed', 21), inputs: flag('inputs', 10_000), cli: flag('cli', 300), workers: flag('workers', 2), timeoutMs: flag('timeout-ms', 20_000) };
+  const options: FuzzOptions = {
+    seed: flag('seed', 21),
+    inputs: flag('inputs', 10_000),
+    cli: flag('cli', 300),
+    workers: flag('workers', 2),
+    timeoutMs: flag('timeout-ms', 20_000),
+  };
   const report = await fuzz(options);
-  for (const f of report.findings.slice(0, 50)) process.stderr.write(`finding: input ${f.input} (${f.label}): tooltime ${f.args.join(' ')}\n  ${f.problem.split('\n').join('\n  ')}\n`);
-  const spent = Object.entries(report.msByCommand).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`).join(', ');
+  for (const f of report.findings.slice(0, 50))
+    process.stderr.write(
+      `finding: input ${f.input} (${f.label}): tooltime ${f.args.join(' ')}\n  ${f.problem.split('\n').join('\n  ')}\n`,
+    );
+  const spent = Object.entries(report.msByCommand)
+    .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
+    .join(', ');
   process.stdout.write(`fuzz: time per command (in process, summed over workers): ${spent}\n`);
-  process.stdout.write(`fuzz: seed ${options.seed}, ${options.inputs} inputs, ${report.commands} commands in process (${report.accepted} accepted, ${report.rejected} rejected), ${report.cliCommands} through the command line; ${report.workersReplaced} workers replaced; ${report.findings.length} findings; ${report.seconds.toFixed(1)} s\n`);
+  process.stdout.write(
+    `fuzz: seed ${options.seed}, ${options.inputs} inputs, ${report.commands} commands in process (${report.accepted} accepted, ${report.rejected} rejected), ${report.cliCommands} through the command line; ${report.workersReplaced} workers replaced; ${report.findings.length} findings; ${report.seconds.toFixed(1)} s\n`,
+  );
   process.exit(report.findings.length === 0 ? 0 : 1);
 }

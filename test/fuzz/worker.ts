@@ -33,7 +33,10 @@ export interface Outcome {
 const KEEP_CHARS = 4096;
 
 function program(out: (s: string) => void, err: (s: string) => void): Command {
-  const p = new Command().name('tooltime').exitOverride().configureOutput({ writeOut: out, writeErr: err });
+  const p = new Command()
+    .name('tooltime')
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: err });
   registerValidate(p);
   registerRun(p);
   registerReplay(p);
@@ -54,8 +57,12 @@ async function run(job: Job): Promise<Outcome> {
     stderr += s;
   };
   const saved = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string | Uint8Array) => (out(String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => (err(String(chunk)), true)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => (
+    out(String(chunk)), true
+  )) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => (
+    err(String(chunk)), true
+  )) as typeof process.stderr.write;
   process.exitCode = 0;
   const before = protoKeys();
   let exit: number;
@@ -81,7 +88,8 @@ async function run(job: Job): Promise<Outcome> {
     process.stderr.write = saved.err;
     process.exitCode = 0;
   }
-  const polluted = protoKeys() !== before || ({} as Record<string, unknown>)['polluted'] !== undefined;
+  const polluted =
+    protoKeys() !== before || ({} as Record<string, unknown>)['polluted'] !== undefined;
   return { id: job.id, exit, stdout, stderr, stack, polluted };
 }
 

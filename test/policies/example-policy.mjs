@@ -24,12 +24,21 @@ export default function createPolicy({ params }) {
   return {
     maxInFlight,
     start({ scenario }) {
-      const stepsOf = (task, list) => list.map((s) => ({ key: `${task}/${s.id}`, tool: s.tool, args: s.args, after: s.after.map((d) => `${task}/${d}`) }));
+      const stepsOf = (task, list) =>
+        list.map((s) => ({
+          key: `${task}/${s.id}`,
+          tool: s.tool,
+          args: s.args,
+          after: s.after.map((d) => `${task}/${d}`),
+        }));
       // Follow-ups arrive in time order (on the world's clock: whole µs), ties in file order.
       const us = (m) => Math.floor(m.atMs * 1000 + 0.5);
       const followUps = [...scenario.messages].sort((a, b) => us(a) - us(b));
       for (const t of scenario.tasks) {
-        const requests = [t, ...followUps.filter((m) => m.task === t.id)].map((r) => ({ steps: stepsOf(t.id, r.steps), answer: r.answer }));
+        const requests = [t, ...followUps.filter((m) => m.task === t.id)].map((r) => ({
+          steps: stepsOf(t.id, r.steps),
+          answer: r.answer,
+        }));
         tasks.set(t.id, { requests, seen: 0, steps: [], answer: '', open: false });
       }
     },
@@ -55,7 +64,8 @@ export default function createPolicy({ params }) {
       const ready = [];
       for (const task of tasks.values()) {
         for (const step of task.steps) {
-          if (settled(step.key) || inFlight.has(step.key) || !step.after.every((k) => done.has(k))) continue;
+          if (settled(step.key) || inFlight.has(step.key) || !step.after.every((k) => done.has(k)))
+            continue;
           if (!readySince.has(step.key)) readySince.set(step.key, observation.decision);
           ready.push(step);
         }

@@ -8,7 +8,9 @@ import { scenarioJsonSchema } from '../../scenarios/spec/schema.js';
 import { scenariosPath } from '../../scenarios/package.js';
 import { validateScenario } from '../../scenarios/spec/validate.js';
 
-const files = readdirSync(examplesDir()).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(examplesDir())
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('example scenarios', () => {
   it('there are at least 8, each listed in the README', () => {
@@ -19,7 +21,11 @@ describe('example scenarios', () => {
 
   for (const f of files) {
     it(`${f} validates with zero problems`, () => {
-      const doc = JSON.parse(readFileSync(join(examplesDir(), f), 'utf8')) as { id: string; description: string; tags: Record<string, string> };
+      const doc = JSON.parse(readFileSync(join(examplesDir(), f), 'utf8')) as {
+        id: string;
+        description: string;
+        tags: Record<string, string>;
+      };
       expect(validateScenario(doc)).toEqual([]);
       expect(doc.id).toBe(`example-${f.replace(/\.json$/, '')}`);
       expect(doc.description.length).toBeGreaterThan(20);
@@ -37,7 +43,9 @@ describe('example scenarios', () => {
   });
 
   it('cover the patterns they are meant to show', () => {
-    const byId = new Map(loadScenarios([examplesDir()]).map(({ scenario }) => [scenario.id, scenario]));
+    const byId = new Map(
+      loadScenarios([examplesDir()]).map(({ scenario }) => [scenario.id, scenario]),
+    );
     const get = (id: string) => {
       const s = byId.get(id);
       if (s === undefined) throw new Error(`missing example ${id}`);
@@ -48,7 +56,9 @@ describe('example scenarios', () => {
     expect(get('example-retry').tools.some((t) => (t.failure?.rate ?? 0) >= 0.5)).toBe(true);
     const conc = get('example-concurrency');
     expect(conc.tools[0]!.concurrency).toBe(1);
-    expect(conc.tasks[0]!.steps.filter((s) => s.after.length === 0).length).toBeGreaterThanOrEqual(3);
+    expect(conc.tasks[0]!.steps.filter((s) => s.after.length === 0).length).toBeGreaterThanOrEqual(
+      3,
+    );
     expect(get('example-diamond').tasks[0]!.steps.at(-1)!.after.length).toBe(2);
     expect(get('example-timeout').tools.some((t) => t.timeoutMs !== undefined)).toBe(true);
   });

@@ -7,9 +7,22 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
 
-export function tooltime(args: readonly string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
-  if (!existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run `npx tsc -p tsconfig.json` (npm test does) first');
-  return spawnSync(process.execPath, [MAIN, ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8', input: options.input ?? '', env: options.env ?? process.env, maxBuffer: 64 * 1024 * 1024, ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }) });
+export function tooltime(
+  args: readonly string[],
+  options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): SpawnSyncReturns<string> {
+  if (!existsSync(MAIN))
+    throw new Error(
+      'dist/cli/main.js is missing: run `npx tsc -p tsconfig.json` (npm test does) first',
+    );
+  return spawnSync(process.execPath, [MAIN, ...args], {
+    cwd: options.cwd ?? ROOT,
+    encoding: 'utf8',
+    input: options.input ?? '',
+    env: options.env ?? process.env,
+    maxBuffer: 64 * 1024 * 1024,
+    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+  });
 }
 
 /** No stack frames in what a user sees. */

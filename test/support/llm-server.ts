@@ -7,7 +7,13 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ChatRequest {
-  readonly body: { model: string; messages: Array<Record<string, any>>; tools?: Array<Record<string, any>>; seed?: number; [k: string]: unknown };
+  readonly body: {
+    model: string;
+    messages: Array<Record<string, any>>;
+    tools?: Array<Record<string, any>>;
+    seed?: number;
+    [k: string]: unknown;
+  };
   readonly headers: IncomingHttpHeaders;
   /** 0-based index of this request among all the server received. */
   readonly hit: number;
@@ -43,9 +49,16 @@ export async function startChatServer(model: Model): Promise<ChatServer> {
         let reply: ServerReply;
         try {
           if (req.method !== 'POST' || !(req.url ?? '').endsWith('/chat/completions')) {
-            reply = { status: 404, json: { error: { message: `no route ${req.method} ${req.url}` } } };
+            reply = {
+              status: 404,
+              json: { error: { message: `no route ${req.method} ${req.url}` } },
+            };
           } else {
-            const request: ChatRequest = { body: JSON.parse(Buffer.concat(chunks).toString('utf8')), headers: req.headers, hit: requests.length };
+            const request: ChatRequest = {
+              body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+              headers: req.headers,
+              hit: requests.length,
+            };
             requests.push(request);
             reply = await state.model(request);
           }
@@ -55,7 +68,10 @@ export async function startChatServer(model: Model): Promise<ChatServer> {
         if (reply.delayMs !== undefined) await new Promise((r) => setTimeout(r, reply.delayMs));
         if (res.destroyed) return;
         const text = reply.raw ?? JSON.stringify(reply.json ?? {});
-        res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
+        res.writeHead(reply.status ?? 200, {
+          'content-type': 'application/json',
+          ...reply.headers,
+        });
         res.end(text);
       })();
     });
@@ -87,9 +103,22 @@ export interface ToolCallSpec {
 }
 
 /** A Chat Completions response body. */
-export function completion(message: { content?: string | null; toolCalls?: readonly ToolCallSpec[] }, options: { finish?: string; usage?: { prompt_tokens: number; completion_tokens: number } | null; idPrefix?: string } = {}): unknown {
+export function completion(
+  message: { content?: string | null; toolCalls?: readonly ToolCallSpec[] },
+  options: {
+    finish?: string;
+    usage?: { prompt_tokens: number; completion_tokens: number } | null;
+    idPrefix?: string;
+  } = {},
+): unknown {
   const calls = (message.toolCalls ?? []).map((c, i) => {
-    const call: Record<string, unknown> = { type: 'function', function: { name: c.name, arguments: typeof c.args === 'string' ? c.args : JSON.stringify(c.args) } };
+    const call: Record<string, unknown> = {
+      type: 'function',
+      function: {
+        name: c.name,
+        arguments: typeof c.args === 'string' ? c.args : JSON.stringify(c.args),
+      },
+    };
     if (c.id !== null) call['id'] = c.id ?? `${options.idPrefix ?? 'call'}_${i}`;
     return call;
   });
@@ -101,13 +130,27 @@ export function completion(message: { content?: string | null; toolCalls?: reado
     created: 1700000000,
     model: 'test-model',
     system_fingerprint: 'fp_test',
-    choices: [{ index: 0, message: msg, finish_reason: options.finish ?? (calls.length > 0 ? 'tool_calls' : 'stop') }],
+    choices: [
+      {
+        index: 0,
+        message: msg,
+        finish_reason: options.finish ?? (calls.length > 0 ? 'tool_calls' : 'stop'),
+      },
+    ],
   };
-  if (options.usage !== null) body['usage'] = options.usage ?? { prompt_tokens: 100, completion_tokens: 10, total_tokens: 110 };
+  if (options.usage !== null)
+    body['usage'] = options.usage ?? {
+      prompt_tokens: 100,
+      completion_tokens: 10,
+      total_tokens: 110,
+    };
   return body;
 }
 
-export const ok = (message: Parameters<typeof completion>[0], options: Parameters<typeof completion>[1] = {}): ServerReply => ({ json: completion(message, options) });
+export const ok = (
+  message: Parameters<typeof completion>[0],
+  options: Parameters<typeof completion>[1] = {},
+): ServerReply => ({ json: completion(message, options) });
 
 /** Ids unique in the conversation: derived from its length, so the same request always gets the same reply. */
 export function idsFor(request: ChatRequest): string {
@@ -115,12 +158,30 @@ export function idsFor(request: ChatRequest): string {
 }
 
 /** Text of every message after the system prompt, with each tool message's tool name. */
-export function transcript(request: ChatRequest): Array<{ role: string; content: string; tool: string | null; calls: Array<{ id: string; name: string; args: string }> }> {
+export function transcript(
+  request: ChatRequest,
+): Array<{
+  role: string;
+  content: string;
+  tool: string | null;
+  calls: Array<{ id: string; name: string; args: string }>;
+}> {
   const names = new Map<string, string>();
   return request.body.messages.slice(1).map((m) => {
-    const calls = Array.isArray(m['tool_calls']) ? (m['tool_calls'] as any[]).map((c) => ({ id: String(c.id), name: String(c.function?.name), args: String(c.function?.arguments) })) : [];
+    const calls = Array.isArray(m['tool_calls'])
+      ? (m['tool_calls'] as any[]).map((c) => ({
+          id: String(c.id),
+          name: String(c.function?.name),
+          args: String(c.function?.arguments),
+        }))
+      : [];
     for (const c of calls) names.set(c.id, c.name);
-    return { role: String(m['role']), content: typeof m['content'] === 'string' ? m['content'] : '', tool: m['role'] === 'tool' ? (names.get(String(m['tool_call_id'])) ?? null) : null, calls };
+    return {
+      role: String(m['role']),
+      content: typeof m['content'] === 'string' ? m['content'] : '',
+      tool: m['role'] === 'tool' ? (names.get(String(m['tool_call_id'])) ?? null) : null,
+      calls,
+    };
   });
 }
 
@@ -132,23 +193,51 @@ export function transcript(request: ChatRequest): Array<{ role: string; content:
  */
 export function chainModel(request: ChatRequest): ServerReply {
   const msgs = transcript(request);
-  const seen = msgs.filter((m) => m.role === 'user' || m.role === 'tool').map((m) => m.content).join('\n');
+  const seen = msgs
+    .filter((m) => m.role === 'user' || m.role === 'tool')
+    .map((m) => m.content)
+    .join('\n');
   const replies = new Map<string, string>();
-  for (const m of request.body.messages) if (m['role'] === 'tool') replies.set(String(m['tool_call_id']), String(m['content']));
-  const issued = (name: string, argsHave = '') => msgs.some((m) => m.calls.some((c) => c.name === name && c.args.includes(argsHave) && !(replies.get(c.id) ?? '').startsWith('Error')));
+  for (const m of request.body.messages)
+    if (m['role'] === 'tool') replies.set(String(m['tool_call_id']), String(m['content']));
+  const issued = (name: string, argsHave = '') =>
+    msgs.some((m) =>
+      m.calls.some(
+        (c) =>
+          c.name === name &&
+          c.args.includes(argsHave) &&
+          !(replies.get(c.id) ?? '').startsWith('Error'),
+      ),
+    );
   const id = idsFor(request);
-  const usage = { prompt_tokens: Math.ceil(JSON.stringify(request.body.messages).length / 4), completion_tokens: 20 };
-  const call = (name: string, args: unknown): ServerReply => ok({ toolCalls: [{ name, args, id }] }, { usage });
-  if (seen.includes('"messageId"')) return issued('answer', '"t1"') ? call('wait', {}) : call('answer', { task_id: 't1', answer: 'Booked UA-512, booking BK-7731; confirmation sent.' });
-  if (seen.includes('"booking"') && !issued('send_confirmation')) return call('send_confirmation', { bookingId: 'BK-7731', email: 'ana@example.com' });
-  if (seen.includes('"flights"') && !issued('book_flight')) return call('book_flight', { flightId: 'UA-512', passenger: 'Ana Souza' });
-  if (seen.includes('New task t1') && !issued('search_flights')) return call('search_flights', { origin: 'SFO', destination: 'JFK', date: '2025-03-14' });
+  const usage = {
+    prompt_tokens: Math.ceil(JSON.stringify(request.body.messages).length / 4),
+    completion_tokens: 20,
+  };
+  const call = (name: string, args: unknown): ServerReply =>
+    ok({ toolCalls: [{ name, args, id }] }, { usage });
+  if (seen.includes('"messageId"'))
+    return issued('answer', '"t1"')
+      ? call('wait', {})
+      : call('answer', {
+          task_id: 't1',
+          answer: 'Booked UA-512, booking BK-7731; confirmation sent.',
+        });
+  if (seen.includes('"booking"') && !issued('send_confirmation'))
+    return call('send_confirmation', { bookingId: 'BK-7731', email: 'ana@example.com' });
+  if (seen.includes('"flights"') && !issued('book_flight'))
+    return call('book_flight', { flightId: 'UA-512', passenger: 'Ana Souza' });
+  if (seen.includes('New task t1') && !issued('search_flights'))
+    return call('search_flights', { origin: 'SFO', destination: 'JFK', date: '2025-03-14' });
   const canCheck = (request.body.tools ?? []).some((t) => t['function']?.name === 'check_results');
   return call(canCheck ? 'check_results' : 'wait', {});
 }
 
 /** A model that plays `script` in order (one reply per request), then hands over to `then`. */
-export function scripted(script: ReadonlyArray<(request: ChatRequest) => ServerReply>, then: Model = chainModel): Model {
+export function scripted(
+  script: ReadonlyArray<(request: ChatRequest) => ServerReply>,
+  then: Model = chainModel,
+): Model {
   let i = 0;
   return (request) => {
     const step = script[i];
@@ -168,20 +257,37 @@ export function scripted(script: ReadonlyArray<(request: ChatRequest) => ServerR
 export function randomIds(model: Model): Model {
   return async (request) => {
     const reply = await model(request);
-    const choices = (reply.json as { choices?: Array<{ message?: { tool_calls?: Array<{ id?: string }> } }> } | undefined)?.choices ?? [];
-    for (const c of choices) for (const call of c.message?.tool_calls ?? []) call.id = Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12);
+    const choices =
+      (
+        reply.json as
+          | { choices?: Array<{ message?: { tool_calls?: Array<{ id?: string }> } }> }
+          | undefined
+      )?.choices ?? [];
+    for (const c of choices)
+      for (const call of c.message?.tool_calls ?? [])
+        call.id = Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12);
     return reply;
   };
 }
 
-export const llamaParseError = (detail = 'The model produced output that does not match the expected peg-native format'): ServerReply => ({
+export const llamaParseError = (
+  detail = 'The model produced output that does not match the expected peg-native format',
+): ServerReply => ({
   status: 500,
   json: { error: { code: 500, message: detail, type: 'server_error' } },
 });
 
 export const llamaContextError = (promptTokens = 4200, contextTokens = 4096): ServerReply => ({
   status: 400,
-  json: { error: { code: 400, message: 'the request exceeds the available context size, try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: promptTokens, n_ctx: contextTokens } },
+  json: {
+    error: {
+      code: 400,
+      message: 'the request exceeds the available context size, try increasing it',
+      type: 'exceed_context_size_error',
+      n_prompt_tokens: promptTokens,
+      n_ctx: contextTokens,
+    },
+  },
 });
 
 /** A model that never calls a tool: a plain-text reply every turn. */

@@ -16,7 +16,12 @@ import { examplesDir, loadScenarioFile } from '../../../scenarios/spec/load.js';
 import type { Mode } from '../../../scenarios/protocol.js';
 import type { Scenario } from '../../../scenarios/spec/schema.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
-import { chainModel, startChatServer, type ChatServer, type Model } from '../../support/llm-server.js';
+import {
+  chainModel,
+  startChatServer,
+  type ChatServer,
+  type Model,
+} from '../../support/llm-server.js';
 import { compileDistribution } from '../../../engine/index.js';
 
 const KEY = 'sk-tooltime-test-key-0000';
@@ -32,11 +37,28 @@ interface Recorded {
 let server: ChatServer;
 const recorded: Recorded[] = [];
 
-async function record(name: string, model: Model, options: { mode?: Mode; scenario?: Scenario; llm?: Partial<LlmOptions> } = {}): Promise<Recorded> {
+async function record(
+  name: string,
+  model: Model,
+  options: { mode?: Mode; scenario?: Scenario; llm?: Partial<LlmOptions> } = {},
+): Promise<Recorded> {
   server.model = model;
   const before = server.requests.length;
-  const agent = llmAgentFactory({ baseURL: server.url, apiKey: KEY, thinkProfile: { ttftMs: 100, prefillUsPerToken: 1, decodeTokensPerS: 1000 }, maxRetries: 1, sleep: () => Promise.resolve(), clock, ...options.llm })('openai:test-model');
-  const { bytes } = await recordEpisode({ scenario: options.scenario ?? chain, agent, seed: 4, mode: options.mode ?? 'async' });
+  const agent = llmAgentFactory({
+    baseURL: server.url,
+    apiKey: KEY,
+    thinkProfile: { ttftMs: 100, prefillUsPerToken: 1, decodeTokensPerS: 1000 },
+    maxRetries: 1,
+    sleep: () => Promise.resolve(),
+    clock,
+    ...options.llm,
+  })('openai:test-model');
+  const { bytes } = await recordEpisode({
+    scenario: options.scenario ?? chain,
+    agent,
+    seed: 4,
+    mode: options.mode ?? 'async',
+  });
   const r = { name, bytes: bytes!, hits: server.requests.length - before };
   recorded.push(r);
   return r;
@@ -48,8 +70,13 @@ beforeAll(async () => {
   await record('sync', chainModel, { mode: 'sync' });
   await record('wall', (r) => ({ ...chainModel(r), delayMs: 15 }), { llm: { think: 'wall' } });
   let n = 0;
-  await record('errored', (r) => (n++ < 3 ? chainModel(r) : { status: 500, json: { error: { message: 'gone' } } }));
-  await record('limit', chainModel, { scenario: { ...chain, limits: { ...chain.limits, maxTimeMs: 1500 } }, llm: { thinkProfile: { ttftMs: 400 } } });
+  await record('errored', (r) =>
+    n++ < 3 ? chainModel(r) : { status: 500, json: { error: { message: 'gone' } } },
+  );
+  await record('limit', chainModel, {
+    scenario: { ...chain, limits: { ...chain.limits, maxTimeMs: 1500 } },
+    llm: { thinkProfile: { ttftMs: 400 } },
+  });
   await server.close();
 });
 
@@ -63,11 +90,15 @@ function byName(name: string): Recorded {
 
 describe('replaying model episodes without the network', () => {
   it('the recordings are what they claim to be', () => {
-    const end = (name: string) => eventsOfType(readReplay(byName(name).bytes).events, 'episode_ended')[0]!;
+    const end = (name: string) =>
+      eventsOfType(readReplay(byName(name).bytes).events, 'episode_ended')[0]!;
     expect(end('async').reason).toBe('completed');
     expect(end('sync').reason).toBe('completed');
     expect(end('wall').reason).toBe('completed');
-    expect(end('errored')).toMatchObject({ reason: 'errored', detail: 'model request failed after 2 attempts: 500 gone' });
+    expect(end('errored')).toMatchObject({
+      reason: 'errored',
+      detail: 'model request failed after 2 attempts: 500 gone',
+    });
     expect(end('limit')).toMatchObject({ reason: 'limit', detail: 'maxTimeMs' });
     // The limit struck during a model turn: that response has no note.
     const limit = readReplay(byName('limit').bytes);
@@ -81,19 +112,28 @@ describe('replaying model episodes without the network', () => {
     expect(notes[0]!.config?.think).toBe('wall');
     for (const [i, n] of notes.entries()) {
       expect(n.latencyMs).toBeGreaterThanOrEqual(14);
-      expect(ended[i]!.thinkUs).toBe(Math.max(Math.round(n.latencyMs! * 1000), compileDistribution(chain.thinkTime).minUs));
+      expect(ended[i]!.thinkUs).toBe(
+        Math.max(Math.round(n.latencyMs! * 1000), compileDistribution(chain.thinkTime).minUs),
+      );
     }
   });
 
   for (const name of ['async', 'sync', 'wall', 'errored', 'limit']) {
     it(`${name}: verifyReplay with makeReplayAgent matches byte for byte (server down)`, async () => {
       const result = await verifyReplay(byName(name).bytes, { makeAgent: makeReplayAgent });
-      expect(result.ok, result.ok ? '' : `${result.reason} ${JSON.stringify(result.divergence)}`).toBe(true);
+      expect(
+        result.ok,
+        result.ok ? '' : `${result.reason} ${JSON.stringify(result.divergence)}`,
+      ).toBe(true);
     });
 
     it(`${name}: re-running on the recorded transport gives the same events`, async () => {
       const read = readReplay(byName(name).bytes);
-      const again = await runEpisode(read.scenario, makeReplayAgent(read.header, read.events), { seed: read.header.seed, mode: read.header.world.mode, delivery: read.header.world.delivery });
+      const again = await runEpisode(read.scenario, makeReplayAgent(read.header, read.events), {
+        seed: read.header.seed,
+        mode: read.header.world.mode,
+        delivery: read.header.world.delivery,
+      });
       expect(canonicalJson(again.events)).toBe(canonicalJson(read.events));
     });
   }
@@ -101,7 +141,9 @@ describe('replaying model episodes without the network', () => {
   it('recordedTransport also takes the notes as recorded (raw JSON)', async () => {
     const read = readReplay(byName('sync').bytes);
     const raw = eventsOfType(read.events, 'decision_ended').map((e) => e.note);
-    const agent = new LlmAgent('openai:test-model', notesOf(read.events)[0]!.config!, { transport: recordedTransport(raw) });
+    const agent = new LlmAgent('openai:test-model', notesOf(read.events)[0]!.config!, {
+      transport: recordedTransport(raw),
+    });
     const again = await runEpisode(read.scenario, agent, { seed: read.header.seed, mode: 'sync' });
     expect(canonicalJson(again.events)).toBe(canonicalJson(read.events));
   });
@@ -110,9 +152,13 @@ describe('replaying model episodes without the network', () => {
     const read = readReplay(byName('async').bytes);
     const notes = notesOf(read.events);
     const config = { ...llmConfig('test-model', {}), ...notes[0]!.config!, temperature: 0.5 };
-    const agent = new LlmAgent('openai:test-model', config, { transport: recordedTransport(notes) });
+    const agent = new LlmAgent('openai:test-model', config, {
+      transport: recordedTransport(notes),
+    });
     const ep = await runEpisode(read.scenario, agent, { seed: read.header.seed });
     expect(ep.endReason).toBe('errored');
-    expect(ep.events.at(-1)).toMatchObject({ detail: 'replay diverged: request 1 differs from the recorded one' });
+    expect(ep.events.at(-1)).toMatchObject({
+      detail: 'replay diverged: request 1 differs from the recorded one',
+    });
   });
 });

@@ -9,8 +9,20 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createAgent, llmAgentFactory, type LlmOptions, type ModelAgentFactory } from '../../../agents/index.js';
-import { DEFAULT_BACKOFF, backoffMs, llmUsage, notesOf, requestHash, type WallClock } from '../../../agents/llm/index.js';
+import {
+  createAgent,
+  llmAgentFactory,
+  type LlmOptions,
+  type ModelAgentFactory,
+} from '../../../agents/index.js';
+import {
+  DEFAULT_BACKOFF,
+  backoffMs,
+  llmUsage,
+  notesOf,
+  requestHash,
+  type WallClock,
+} from '../../../agents/llm/index.js';
 import { writeResults } from '../../../cli/commands/run.js';
 import { recordEpisode } from '../../../replays/index.js';
 import { canonicalJson } from '../../../scenarios/spec/canonical.js';
@@ -18,7 +30,14 @@ import { runExperiment } from '../../../scenarios/experiment.js';
 import { examplesDir, loadScenarioFile } from '../../../scenarios/spec/load.js';
 import { scoreEpisode } from '../../../scenarios/scoring/index.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
-import { chainModel, startChatServer, type ChatRequest, type ChatServer, type Model, type ServerReply } from '../../support/llm-server.js';
+import {
+  chainModel,
+  startChatServer,
+  type ChatRequest,
+  type ChatServer,
+  type Model,
+  type ServerReply,
+} from '../../support/llm-server.js';
 
 const KEY = 'sk-tooltime-test-key-0000';
 const FAST = { ttftMs: 100, prefillUsPerToken: 1, decodeTokensPerS: 1000 };
@@ -42,7 +61,14 @@ function recorder(): { sleeps: number[]; sleep: (ms: number) => Promise<void> } 
 }
 
 function models(extra: Partial<LlmOptions> = {}) {
-  return llmAgentFactory({ baseURL: server.url, apiKey: KEY, thinkProfile: FAST, maxRetries: 3, sleep: recorder().sleep, ...extra });
+  return llmAgentFactory({
+    baseURL: server.url,
+    apiKey: KEY,
+    thinkProfile: FAST,
+    maxRetries: 3,
+    sleep: recorder().sleep,
+    ...extra,
+  });
 }
 
 /** Fails the first `n` requests with `failure`, then answers as chainModel. */
@@ -55,34 +81,68 @@ async function episode(model: Model, llm: Partial<LlmOptions> = {}) {
   server.model = model;
   const first = server.requests.length;
   const ep = await runEpisode(chain, models(llm)('openai:test-model'), { seed: 1 });
-  return { ep, score: scoreEpisode(chain, ep.events), notes: notesOf(ep.events), hits: server.requests.length - first };
+  return {
+    ep,
+    score: scoreEpisode(chain, ep.events),
+    notes: notesOf(ep.events),
+    hits: server.requests.length - first,
+  };
 }
 
 describe('retries', () => {
   it('429 then success: retried after the Retry-After the server asked for, and recorded', async () => {
     const r = recorder();
-    const { ep, score, notes } = await episode(failingFirst(1, () => ({ status: 429, headers: { 'retry-after-ms': '25' }, json: { error: { message: 'Rate limit reached', type: 'rate_limit' } } })), { sleep: r.sleep });
+    const { ep, score, notes } = await episode(
+      failingFirst(1, () => ({
+        status: 429,
+        headers: { 'retry-after-ms': '25' },
+        json: { error: { message: 'Rate limit reached', type: 'rate_limit' } },
+      })),
+      { sleep: r.sleep },
+    );
     expect(ep.endReason).toBe('completed');
     expect(score.success).toBe(true);
     expect(r.sleeps).toEqual([25]);
-    expect(notes[0]!.attempts).toEqual([{ status: 429, error: expect.stringContaining('Rate limit reached'), waitedMs: 25 }]);
+    expect(notes[0]!.attempts).toEqual([
+      { status: 429, error: expect.stringContaining('Rate limit reached'), waitedMs: 25 },
+    ]);
     expect(llmUsage(ep.events)!.retries).toBe(1);
   });
 
   it('Retry-After in seconds and as an HTTP date (with the injected clock)', async () => {
     const seconds = recorder();
-    await episode(failingFirst(1, () => ({ status: 429, headers: { 'retry-after': '2' }, json: { error: { message: 'slow down' } } })), { sleep: seconds.sleep });
+    await episode(
+      failingFirst(1, () => ({
+        status: 429,
+        headers: { 'retry-after': '2' },
+        json: { error: { message: 'slow down' } },
+      })),
+      { sleep: seconds.sleep },
+    );
     expect(seconds.sleeps).toEqual([2000]);
     const dated = recorder();
-    const clock: WallClock = { monotonicMs: () => performance.now(), epochMs: () => Date.UTC(2025, 0, 1, 0, 0, 0) };
-    await episode(failingFirst(1, () => ({ status: 503, headers: { 'retry-after': 'Wed, 01 Jan 2025 00:00:03 GMT' }, json: { error: { message: 'busy' } } })), { sleep: dated.sleep, clock });
+    const clock: WallClock = {
+      monotonicMs: () => performance.now(),
+      epochMs: () => Date.UTC(2025, 0, 1, 0, 0, 0),
+    };
+    await episode(
+      failingFirst(1, () => ({
+        status: 503,
+        headers: { 'retry-after': 'Wed, 01 Jan 2025 00:00:03 GMT' },
+        json: { error: { message: 'busy' } },
+      })),
+      { sleep: dated.sleep, clock },
+    );
     expect(dated.sleeps).toEqual([3000]);
   });
 
   it('5xx without Retry-After: jittered exponential backoff on a deterministic schedule', async () => {
     const r = recorder();
     const first = server.requests.length;
-    await episode(failingFirst(2, () => ({ status: 503, json: { error: { message: 'overloaded' } } })), { sleep: r.sleep, backoff: { baseMs: 100, maxMs: 1000 } });
+    await episode(
+      failingFirst(2, () => ({ status: 503, json: { error: { message: 'overloaded' } } })),
+      { sleep: r.sleep, backoff: { baseMs: 100, maxMs: 1000 } },
+    );
     const key = requestHash(server.requests[first]!.body as never);
     const options = { ...DEFAULT_BACKOFF, baseMs: 100, maxMs: 1000 };
     expect(r.sleeps).toEqual([backoffMs(options, key, 0), backoffMs(options, key, 1)]);
@@ -94,13 +154,25 @@ describe('retries', () => {
 
   it('the backoff really waits (real timers)', async () => {
     const t0 = performance.now();
-    const { ep } = await episode(failingFirst(1, () => ({ status: 429, headers: { 'retry-after-ms': '80' }, json: { error: { message: 'wait' } } })), { sleep: (ms) => new Promise((res) => setTimeout(res, ms)) });
+    const { ep } = await episode(
+      failingFirst(1, () => ({
+        status: 429,
+        headers: { 'retry-after-ms': '80' },
+        json: { error: { message: 'wait' } },
+      })),
+      { sleep: (ms) => new Promise((res) => setTimeout(res, ms)) },
+    );
     expect(ep.endReason).toBe('completed');
     expect(performance.now() - t0).toBeGreaterThanOrEqual(75);
   });
 
   it('a timeout and a body that is not JSON are retried', async () => {
-    const { ep, notes } = await episode(failingFirst(2, (r) => (r.hit % 2 === 0 ? { delayMs: 400, ...chainModel(r) } : { raw: '<html>bad gateway</html>' })), { timeoutMs: 150 });
+    const { ep, notes } = await episode(
+      failingFirst(2, (r) =>
+        r.hit % 2 === 0 ? { delayMs: 400, ...chainModel(r) } : { raw: '<html>bad gateway</html>' },
+      ),
+      { timeoutMs: 150 },
+    );
     expect(ep.endReason).toBe('completed');
     const errors = notes[0]!.attempts.map((a) => a.error);
     expect(errors.some((e) => e === 'request timed out')).toBe(true);
@@ -108,18 +180,39 @@ describe('retries', () => {
   });
 
   it('a 400 is not retried: the episode ends errored with the reason', async () => {
-    const { ep, hits } = await episode(() => ({ status: 400, json: { error: { message: "Invalid parameter: 'tools'" } } }));
+    const { ep, hits } = await episode(() => ({
+      status: 400,
+      json: { error: { message: "Invalid parameter: 'tools'" } },
+    }));
     expect(hits).toBe(1);
     expect(ep.endReason).toBe('errored');
-    expect(ep.events.at(-1)).toMatchObject({ type: 'episode_ended', reason: 'errored', detail: expect.stringMatching(/^model request failed: 400 Invalid parameter: 'tools'$/) });
+    expect(ep.events.at(-1)).toMatchObject({
+      type: 'episode_ended',
+      reason: 'errored',
+      detail: expect.stringMatching(/^model request failed: 400 Invalid parameter: 'tools'$/),
+    });
   });
 
   it('persistent 500 for one episode: that one ends errored, the others go on (concurrently)', async () => {
-    server.model = (r) => (r.body.seed === 2 ? { status: 500, json: { error: { message: 'internal failure' } } } : chainModel(r));
+    server.model = (r) =>
+      r.body.seed === 2
+        ? { status: 500, json: { error: { message: 'internal failure' } } }
+        : chainModel(r);
     const made = models({ maxRetries: 2 });
-    const result = await runExperiment({ instances: [{ file: chainFile, scenario: chain }], agents: ['openai:test-model'], seeds: [1, 2, 3], mode: 'async', delivery: 'push', makeAgent: maker(made), concurrency: 3, usageOf: (events) => llmUsage(events) });
+    const result = await runExperiment({
+      instances: [{ file: chainFile, scenario: chain }],
+      agents: ['openai:test-model'],
+      seeds: [1, 2, 3],
+      mode: 'async',
+      delivery: 'push',
+      makeAgent: maker(made),
+      concurrency: 3,
+      usageOf: (events) => llmUsage(events),
+    });
     expect(result.episodes.map((e) => e.endReason)).toEqual(['completed', 'errored', 'completed']);
-    expect(result.episodes[1]!.usage!.error).toMatch(/^model request failed after 3 attempts: 500 internal failure$/);
+    expect(result.episodes[1]!.usage!.error).toMatch(
+      /^model request failed after 3 attempts: 500 internal failure$/,
+    );
     expect(result.episodes[0]!.score.success).toBe(true);
     expect(result.episodes[2]!.score.success).toBe(true);
   });
@@ -127,7 +220,16 @@ describe('retries', () => {
 
 describe('response cache', () => {
   const run = (dir: string, seeds: number[]) =>
-    runExperiment({ instances: [{ file: chainFile, scenario: chain }], agents: ['openai:test-model'], seeds, mode: 'async', delivery: 'push', makeAgent: maker(models({ cacheDir: dir, maxRetries: 0 })), concurrency: 2, usageOf: (events) => llmUsage(events) });
+    runExperiment({
+      instances: [{ file: chainFile, scenario: chain }],
+      agents: ['openai:test-model'],
+      seeds,
+      mode: 'async',
+      delivery: 'push',
+      makeAgent: maker(models({ cacheDir: dir, maxRetries: 0 })),
+      concurrency: 2,
+      usageOf: (events) => llmUsage(events),
+    });
 
   it('a second run is answered from the cache: no request, same results byte for byte', async () => {
     server.model = chainModel;
@@ -186,29 +288,64 @@ describe('API keys', () => {
     const echoing: Model = (r) => {
       const auth = String(r.headers['authorization']);
       seenAuth.push(auth);
-      if (n++ === 0) return { status: 500, json: { error: { message: `bad request with Authorization: ${auth} (key ${LEAKY})` } } };
+      if (n++ === 0)
+        return {
+          status: 500,
+          json: { error: { message: `bad request with Authorization: ${auth} (key ${LEAKY})` } },
+        };
       const reply = chainModel(r);
-      const json = reply.json as { choices: Array<{ message: { content: string | null; tool_calls?: Array<{ function: { name: string; arguments: string } }> } }> };
+      const json = reply.json as {
+        choices: Array<{
+          message: {
+            content: string | null;
+            tool_calls?: Array<{ function: { name: string; arguments: string } }>;
+          };
+        }>;
+      };
       const msg = json.choices[0]!.message;
       msg.content = `echo: ${auth} / ${LEAKY}`;
-      for (const c of msg.tool_calls ?? []) if (c.function.name === 'answer') c.function.arguments = JSON.stringify({ task_id: 't1', answer: `BK-7731 booked; key ${LEAKY}` });
+      for (const c of msg.tool_calls ?? [])
+        if (c.function.name === 'answer')
+          c.function.arguments = JSON.stringify({
+            task_id: 't1',
+            answer: `BK-7731 booked; key ${LEAKY}`,
+          });
       return reply;
     };
     server.model = echoing;
     const out = mkdtempSync(join(tmpdir(), 'tooltime-llm-keys-'));
     const cacheDir = join(out, 'cache');
     const made = models({ apiKey: LEAKY, cacheDir, maxRetries: 2 });
-    const result = await runExperiment({ instances: [{ file: chainFile, scenario: chain }], agents: ['openai:test-model'], seeds: [1], mode: 'async', delivery: 'push', makeAgent: maker(made), usageOf: (events) => llmUsage(events) });
+    const result = await runExperiment({
+      instances: [{ file: chainFile, scenario: chain }],
+      agents: ['openai:test-model'],
+      seeds: [1],
+      mode: 'async',
+      delivery: 'push',
+      makeAgent: maker(made),
+      usageOf: (events) => llmUsage(events),
+    });
     expect(result.episodes[0]!.endReason).toBe('completed');
     expect(result.episodes[0]!.score.success).toBe(true);
     writeResults(join(out, 'results'), result);
     // A replay of the same episode (answered from the cache).
     n = 1;
-    const { bytes } = await recordEpisode({ scenario: chain, agent: made('openai:test-model'), seed: 1 });
+    const { bytes } = await recordEpisode({
+      scenario: chain,
+      agent: made('openai:test-model'),
+      seed: 1,
+    });
     writeFileSync(join(out, 'episode.ttr'), bytes!);
     // An errored episode whose reason would quote the key.
-    server.model = () => ({ status: 401, json: { error: { message: `Incorrect API key provided: ${LEAKY}. Authorization: Bearer ${LEAKY}` } } });
-    const failed = await runEpisode(chain, models({ apiKey: LEAKY })('openai:test-model'), { seed: 9 });
+    server.model = () => ({
+      status: 401,
+      json: {
+        error: { message: `Incorrect API key provided: ${LEAKY}. Authorization: Bearer ${LEAKY}` },
+      },
+    });
+    const failed = await runEpisode(chain, models({ apiKey: LEAKY })('openai:test-model'), {
+      seed: 9,
+    });
     expect(failed.endReason).toBe('errored');
     writeFileSync(join(out, 'errored.json'), JSON.stringify(failed.events));
 
@@ -221,7 +358,11 @@ describe('API keys', () => {
       expect(text.includes('9f8e7d6c5b4a3210'), f).toBe(false);
     }
     expect(JSON.stringify(failed.events.at(-1))).toContain('[REDACTED]');
-    expect(readdirSync(cacheDir).some((f) => readFileSync(join(cacheDir, f), 'utf8').includes('echo: Bearer [REDACTED] / [REDACTED]'))).toBe(true);
+    expect(
+      readdirSync(cacheDir).some((f) =>
+        readFileSync(join(cacheDir, f), 'utf8').includes('echo: Bearer [REDACTED] / [REDACTED]'),
+      ),
+    ).toBe(true);
     expect(Buffer.from(bytes!).toString('latin1')).toContain('BK-7731 booked; key [REDACTED]');
   });
 });

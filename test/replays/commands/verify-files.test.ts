@@ -9,7 +9,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeReplay, goldenDir, readReplay, verifyReplayFiles, type FileVerdict } from '../../../replays/index.js';
+import {
+  encodeReplay,
+  goldenDir,
+  readReplay,
+  verifyReplayFiles,
+  type FileVerdict,
+} from '../../../replays/index.js';
 import type { EpisodeEvent } from '../../../scenarios/world/events.js';
 import { packageRoot } from '../../../scenarios/package.js';
 
@@ -33,13 +39,16 @@ function comparable(v: FileVerdict): unknown {
 /** A replay that reads fine but does not verify: every record from `k` on is 1 µs late. */
 function altered(source: string, k: number, out: string): string {
   const read = readReplay(readFileSync(source));
-  const bumped = read.events.map((e, i) => (i >= k ? ({ ...e, timeUs: e.timeUs + 1 } as EpisodeEvent) : e));
+  const bumped = read.events.map((e, i) =>
+    i >= k ? ({ ...e, timeUs: e.timeUs + 1 } as EpisodeEvent) : e,
+  );
   writeFileSync(out, encodeReplay(read.header, bumped, read.scenario));
   return out;
 }
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist', 'replays', 'commands', 'verify-worker.js'))) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
+  if (!existsSync(join(root, 'dist', 'replays', 'commands', 'verify-worker.js')))
+    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -47,7 +56,10 @@ describe('verifyReplayFiles', () => {
   it('gives the same verdicts on 2 workers as on this thread, in input order', async () => {
     const files = [...goldens, ...goldens.slice(0, 5)];
     const reported: number[] = [];
-    const parallel = await verifyReplayFiles(files, { workers: 2, onResult: (_v, i) => reported.push(i) });
+    const parallel = await verifyReplayFiles(files, {
+      workers: 2,
+      onResult: (_v, i) => reported.push(i),
+    });
     const here = await verifyReplayFiles(files, { workers: 0 });
     expect(parallel.map((v) => v.file)).toEqual(files);
     expect(reported).toEqual(files.map((_f, i) => i));
@@ -67,14 +79,26 @@ describe('verifyReplayFiles', () => {
     const here = await verifyReplayFiles(files, { workers: 0 });
     expect(parallel.map(comparable)).toEqual(here.map(comparable));
     expect(parallel.map((v) => v.ok)).toEqual([true, false, true, false, true, false, true]);
-    expect(parallel[1]).toEqual({ ok: false, file: corrupt, error: expect.stringMatching(/^.*corrupt\.ttr: record \d+ at byte \d+: checksum mismatch/) as unknown });
-    expect(parallel[3]).toEqual({ ok: false, file: missing, error: `${missing}: cannot read: no such file or directory` });
+    expect(parallel[1]).toEqual({
+      ok: false,
+      file: corrupt,
+      error: expect.stringMatching(
+        /^.*corrupt\.ttr: record \d+ at byte \d+: checksum mismatch/,
+      ) as unknown,
+    });
+    expect(parallel[3]).toEqual({
+      ok: false,
+      file: missing,
+      error: `${missing}: cannot read: no such file or directory`,
+    });
     const d = parallel[5]!;
     expect(!d.ok && 'reason' in d ? d.reason : null).toBe('record 10 differs');
   });
 
   it('handles fewer files than workers, and none', async () => {
-    expect((await verifyReplayFiles(goldens.slice(0, 1), { workers: 2 })).map((v) => v.ok)).toEqual([true]);
+    expect((await verifyReplayFiles(goldens.slice(0, 1), { workers: 2 })).map((v) => v.ok)).toEqual(
+      [true],
+    );
     expect(await verifyReplayFiles([], { workers: 2 })).toEqual([]);
   });
 });
@@ -84,14 +108,26 @@ describe('tooltime replay verify --workers', () => {
     const junk = join(tmp, 'junk.ttr');
     writeFileSync(junk, 'hello, not a replay');
     const files = [goldens[0]!, junk, ...goldens.slice(1, 6)];
-    const r = spawnSync(process.execPath, [main, 'replay', 'verify', '--workers', '2', ...files], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [main, 'replay', 'verify', '--workers', '2', ...files], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(`tooltime: ${junk}: not a tooltime replay (bad magic bytes)\n`);
     const ok = r.stdout.trim().split('\n');
     expect(ok.map((l) => l.split(': ok (')[0])).toEqual(files.filter((f) => f !== junk));
-    const good = spawnSync(process.execPath, [main, 'replay', 'verify', '--workers', '2', ...goldens], { cwd: root, encoding: 'utf8' });
+    const good = spawnSync(
+      process.execPath,
+      [main, 'replay', 'verify', '--workers', '2', ...goldens],
+      { cwd: root, encoding: 'utf8' },
+    );
     expect(good.status).toBe(0);
     expect(good.stdout.trim().split('\n')).toHaveLength(goldens.length);
-    expect(spawnSync(process.execPath, [main, 'replay', 'verify', '--workers', 'two', goldens[0]!], { cwd: root, encoding: 'utf8' }).status).not.toBe(0);
+    expect(
+      spawnSync(process.execPath, [main, 'replay', 'verify', '--workers', 'two', goldens[0]!], {
+        cwd: root,
+        encoding: 'utf8',
+      }).status,
+    ).not.toBe(0);
   });
 });

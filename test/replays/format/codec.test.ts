@@ -3,7 +3,14 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { canonicalize, canonicalJson } from '../../../scenarios/spec/canonical.js';
 import { CodecError, decodeJson, encodeJson } from '../../../replays/format/codec.js';
-import { crc32, crc32Combine, crc32Shift, frame, MAX_DEPTH, readFrame } from '../../../replays/format/format.js';
+import {
+  crc32,
+  crc32Combine,
+  crc32Shift,
+  frame,
+  MAX_DEPTH,
+  readFrame,
+} from '../../../replays/format/format.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (h: string) => new Uint8Array(Buffer.from(h.replace(/ /g, ''), 'hex'));
@@ -25,15 +32,27 @@ describe('canonical MessagePack', () => {
   it('reads map keys right however often and in whatever mix they recur (keys are remembered by a hash of their bytes)', () => {
     // Many more distinct keys of one length than the reader remembers, so remembered ones are
     // overwritten and some share a slot; non-ASCII keys among them; each map read more than once.
-    const keys = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? `é${i}` : `k${String(i).padStart(5, '0')}`));
-    const maps = Array.from({ length: 60 }, (_, m) => Object.fromEntries(keys.filter((_, i) => i % 60 === m).map((k, i) => [k, i])));
+    const keys = Array.from({ length: 3000 }, (_, i) =>
+      i % 7 === 0 ? `é${i}` : `k${String(i).padStart(5, '0')}`,
+    );
+    const maps = Array.from({ length: 60 }, (_, m) =>
+      Object.fromEntries(keys.filter((_, i) => i % 60 === m).map((k, i) => [k, i])),
+    );
     for (let round = 0; round < 3; round++) {
       for (const map of maps) expect(decodeJson(encodeJson(map))).toEqual(canonicalize(map));
     }
     fc.assert(
-      fc.property(fc.array(fc.dictionary(fc.string({ maxLength: 6 }), fc.nat(), { maxKeys: 8 }), { maxLength: 12 }), (list) => {
-        for (const map of [...list, ...list]) expect(JSON.stringify(decodeJson(encodeJson(map)))).toBe(JSON.stringify(canonicalize(map)));
-      }),
+      fc.property(
+        fc.array(fc.dictionary(fc.string({ maxLength: 6 }), fc.nat(), { maxKeys: 8 }), {
+          maxLength: 12,
+        }),
+        (list) => {
+          for (const map of [...list, ...list])
+            expect(JSON.stringify(decodeJson(encodeJson(map)))).toBe(
+              JSON.stringify(canonicalize(map)),
+            );
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -84,7 +103,17 @@ describe('canonical MessagePack', () => {
   });
 
   it('refuses what is not JSON', () => {
-    for (const v of [undefined, Number.NaN, Infinity, new Date(0), new Map(), () => 1, { a: undefined }, 10n]) expect(() => encodeJson(v)).toThrow(CodecError);
+    for (const v of [
+      undefined,
+      Number.NaN,
+      Infinity,
+      new Date(0),
+      new Map(),
+      () => 1,
+      { a: undefined },
+      10n,
+    ])
+      expect(() => encodeJson(v)).toThrow(CodecError);
   });
 
   it('keeps __proto__ as an own key', () => {
@@ -118,12 +147,21 @@ describe('frames', () => {
 
   it('CRC-32 continues from a CRC, and combines from the parts’ CRCs (as a header’s is made)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ maxLength: 40 }), (a, b, c) => {
-        const all = new Uint8Array([...a, ...b, ...c]);
-        const whole = zlibCrc32(all);
-        expect(crc32(all, a.length + b.length, all.length, crc32(all, 0, a.length + b.length))).toBe(whole);
-        expect(crc32(c, 0, c.length, crc32Combine(crc32(a), crc32(b), crc32Shift(b.length)))).toBe(whole);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 400 }),
+        fc.uint8Array({ maxLength: 400 }),
+        fc.uint8Array({ maxLength: 40 }),
+        (a, b, c) => {
+          const all = new Uint8Array([...a, ...b, ...c]);
+          const whole = zlibCrc32(all);
+          expect(
+            crc32(all, a.length + b.length, all.length, crc32(all, 0, a.length + b.length)),
+          ).toBe(whole);
+          expect(
+            crc32(c, 0, c.length, crc32Combine(crc32(a), crc32(b), crc32Shift(b.length))),
+          ).toBe(whole);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -134,7 +172,8 @@ describe('frames', () => {
         const f = frame(payload, payload.length);
         const r = readFrame(f, 0, 1 << 20);
         expect(r.kind).toBe('frame');
-        if (r.kind === 'frame') expect(hex(f.subarray(r.payloadStart, r.payloadEnd))).toBe(hex(payload));
+        if (r.kind === 'frame')
+          expect(hex(f.subarray(r.payloadStart, r.payloadEnd))).toBe(hex(payload));
         expect(readFrame(f.subarray(0, x % f.length), 0, 1 << 20).kind).toBe('cut');
         const g = f.slice();
         g[x % g.length]! ^= 0x10;

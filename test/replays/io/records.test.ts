@@ -8,7 +8,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBigReplay } from '../../../bench/big-replay.js';
-import { diffReplays, diffSources, encodeReplay, fileSource, makeHeader, formatChrome, formatJsonl, formatText, readReplay, ReplayError, summarizeReplay, summarizeSource, writeInspect } from '../../../replays/index.js';
+import {
+  diffReplays,
+  diffSources,
+  encodeReplay,
+  fileSource,
+  makeHeader,
+  formatChrome,
+  formatJsonl,
+  formatText,
+  readReplay,
+  ReplayError,
+  summarizeReplay,
+  summarizeSource,
+  writeInspect,
+} from '../../../replays/index.js';
 import { MAIN, ROOT } from '../../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tooltime-stream-'));
@@ -44,13 +58,17 @@ describe('reading a replay file a window at a time', () => {
     const read = readReplay(new Uint8Array(readFileSync(other)), { file: other });
     const scenario = { ...read.scenario, description: 'd'.repeat(3 << 20) };
     const note = { text: 'n'.repeat(1_500_000) };
-    const events = read.events.map((e, i) => (e.type === 'decision_ended' && i % 5000 === 3 ? { ...e, note } : e));
+    const events = read.events.map((e, i) =>
+      e.type === 'decision_ended' && i % 5000 === 3 ? { ...e, note } : e,
+    );
     const header = makeHeader({ scenario, agent: read.header.agent.spec, seed: read.header.seed });
     const bytes = encodeReplay(header, events, scenario);
     const wide = join(tmp, 'wide.ttr');
     writeFileSync(wide, bytes);
     expect(bytes.length).toBeGreaterThan(3 * (1 << 20) + 1_500_000);
-    expect(events.filter((e) => e.type === 'decision_ended' && e.note === note).length).toBeGreaterThan(0);
+    expect(
+      events.filter((e) => e.type === 'decision_ended' && e.note === note).length,
+    ).toBeGreaterThan(0);
     expect(collect(wide, 'jsonl')).toBe(formatJsonl(readReplay(bytes, { file: wide })));
     // Cut inside a large record: truncated there, from the file as from memory.
     const cut = join(tmp, 'wide-cut.ttr');
@@ -79,7 +97,21 @@ describe('reading a replay file a window at a time', () => {
 
   it(`inspect (text, jsonl) of ${RECORDS} records runs in a 40 MB heap`, () => {
     for (const format of ['text', 'jsonl']) {
-      const r = spawnSync(process.execPath, ['--max-old-space-size=40', MAIN, 'replay', 'inspect', big, '--format', format, '--out', join(tmp, `big.${format}`)], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(
+        process.execPath,
+        [
+          '--max-old-space-size=40',
+          MAIN,
+          'replay',
+          'inspect',
+          big,
+          '--format',
+          format,
+          '--out',
+          join(tmp, `big.${format}`),
+        ],
+        { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+      );
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
     }

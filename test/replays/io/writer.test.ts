@@ -1,12 +1,29 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, type ReadStream } from 'node:fs';
+import {
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  type ReadStream,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../../../agents/index.js';
 import type { EpisodeEvent } from '../../../scenarios/world/events.js';
-import { encodeReplay, makeHeader, readReplay, recordEpisode, ReplayRecorder, ReplayWriteError, ReplayWriter, replayScenario, type ReplayHeader } from '../../../replays/index.js';
+import {
+  encodeReplay,
+  makeHeader,
+  readReplay,
+  recordEpisode,
+  ReplayRecorder,
+  ReplayWriteError,
+  ReplayWriter,
+  replayScenario,
+  type ReplayHeader,
+} from '../../../replays/index.js';
 import { BATCH_BYTES, MAX_BATCHES_IN_FLIGHT } from '../../../replays/io/writer-protocol.js';
 import { exampleScenarios } from '../../support/replays.js';
 
@@ -73,23 +90,46 @@ describe('ReplayWriter: replay files written on a thread of their own', () => {
   it('writes the bytes a recorder makes in memory, for episodes recorded at once (records interleaved), live or not', async () => {
     const episodes = await recorded();
     const writer = new ReplayWriter();
-    const recorders = episodes.map((e, i) => new ReplayRecorder(e.header, writer.sink(join(tmp, `same-${i}.ttr`), { live: i % 2 === 0 })));
+    const recorders = episodes.map(
+      (e, i) =>
+        new ReplayRecorder(
+          e.header,
+          writer.sink(join(tmp, `same-${i}.ttr`), { live: i % 2 === 0 }),
+        ),
+    );
     // One record of each episode in turn, as episodes run with --concurrency do.
     const longest = Math.max(...episodes.map((e) => e.events.length));
-    for (let k = 0; k < longest; k++) episodes.forEach((e, i) => (k < e.events.length ? recorders[i]!.record(e.events[k]!) : undefined));
+    for (let k = 0; k < longest; k++)
+      episodes.forEach((e, i) =>
+        k < e.events.length ? recorders[i]!.record(e.events[k]!) : undefined,
+      );
     for (const r of recorders) r.finish();
     await writer.close();
-    episodes.forEach((e, i) => expect(new Uint8Array(readFileSync(join(tmp, `same-${i}.ttr`)))).toStrictEqual(e.bytes));
+    episodes.forEach((e, i) =>
+      expect(new Uint8Array(readFileSync(join(tmp, `same-${i}.ttr`)))).toStrictEqual(e.bytes),
+    );
   });
 
   it('a record larger than a batch, and more records than fit in many batches, arrive whole and in order', async () => {
     const s = replayScenario(exampleScenarios()[0]!);
     const header = makeHeader({ scenario: s, agent: 'greedy-async', seed: 1 });
     const events: EpisodeEvent[] = [];
-    for (const n of [10, 3 * BATCH_BYTES, 200, ...Array.from({ length: 400 }, (_, i) => (i * 37) % 1000)]) {
+    for (const n of [
+      10,
+      3 * BATCH_BYTES,
+      200,
+      ...Array.from({ length: 400 }, (_, i) => (i * 37) % 1000),
+    ]) {
       const decision = events.length / 2 + 1;
       events.push({ type: 'decision_started', timeUs: decision, decision });
-      events.push({ type: 'decision_ended', timeUs: decision, decision, thinkUs: 0, actions: [], note: 'n'.repeat(n) });
+      events.push({
+        type: 'decision_ended',
+        timeUs: decision,
+        decision,
+        thinkUs: 0,
+        actions: [],
+        note: 'n'.repeat(n),
+      });
     }
     const writer = new ReplayWriter();
     const path = join(tmp, 'big.ttr');
@@ -156,16 +196,23 @@ describe('ReplayWriter: replay files written on a thread of their own', () => {
       } catch (error) {
         thrown = error;
       }
-      if (writer.batchesPosted > posted) await eventually(() => writer.batchesInFlight === 0, 'the batch handed over written');
+      if (writer.batchesPosted > posted)
+        await eventually(() => writer.batchesInFlight === 0, 'the batch handed over written');
     }
     expect(thrown).toBeInstanceOf(ReplayWriteError);
-    expect((thrown as Error).message).toMatch(new RegExp(`^cannot write replay ${join(blocked, 'x.ttr').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: EISDIR`));
+    expect((thrown as Error).message).toMatch(
+      new RegExp(
+        `^cannot write replay ${join(blocked, 'x.ttr').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: EISDIR`,
+      ),
+    );
     // A second unwritable file is reported by close(), after everything else is written.
     mkdirSync(join(blocked, 'y.ttr'));
     write(join(blocked, 'y.ttr'), episodes[0]!);
     await expect(writer.close()).rejects.toThrow(/^cannot write replay .*y\.ttr: EISDIR/);
     expect(readReplay(new Uint8Array(readFileSync(join(blocked, 'ok-0.ttr')))).complete).toBe(true);
-    expect(new Uint8Array(readFileSync(join(blocked, 'ok-0.ttr')))).toStrictEqual(episodes[1]!.bytes);
+    expect(new Uint8Array(readFileSync(join(blocked, 'ok-0.ttr')))).toStrictEqual(
+      episodes[1]!.bytes,
+    );
   });
 
   it(`bounded: at most ${MAX_BATCHES_IN_FLIGHT} batches wait for a stalled thread; past the stall limit it is an error, and nothing handed over is lost`, async () => {
@@ -193,17 +240,24 @@ describe('ReplayWriter: replay files written on a thread of their own', () => {
     }
     expect(most).toBe(MAX_BATCHES_IN_FLIGHT);
     expect(thrown).toBeInstanceOf(ReplayWriteError);
-    expect((thrown as Error).message).toBe(`the replay writer thread wrote nothing for 0.3 s with ${MAX_BATCHES_IN_FLIGHT} batches waiting`);
+    expect((thrown as Error).message).toBe(
+      `the replay writer thread wrote nothing for 0.3 s with ${MAX_BATCHES_IN_FLIGHT} batches waiting`,
+    );
     // Something reads the FIFO at last: the thread goes on and writes everything it was given.
     const drain = drainFifo(fifo);
     await drain.opened;
     // The stall limit (0.3 s) holds for the next slot too: wait for the thread, not on a timing.
-    await eventually(() => writer.batchesInFlight < MAX_BATCHES_IN_FLIGHT, 'the thread writing again');
+    await eventually(
+      () => writer.batchesInFlight < MAX_BATCHES_IN_FLIGHT,
+      'the thread writing again',
+    );
     stalled.close();
     await writer.close();
     expect([...(await drain.bytes)]).toEqual([1, 2, 3]);
     expect(accepted).toBeGreaterThanOrEqual(MAX_BATCHES_IN_FLIGHT);
-    const unwritten = Array.from({ length: accepted }, (_, i) => join(tmp, `after-stall-${i}.bin`)).filter((path) => !readFileSync(path).equals(chunk));
+    const unwritten = Array.from({ length: accepted }, (_, i) =>
+      join(tmp, `after-stall-${i}.bin`),
+    ).filter((path) => !readFileSync(path).equals(chunk));
     expect(unwritten).toEqual([]);
   });
 

@@ -7,7 +7,15 @@ import { describe, expect, it } from 'vitest';
 import { createAgent } from '../../../agents/index.js';
 import { planOf } from '../../../scenarios/world/compiled.js';
 import { computeOracle, oracleBound } from '../../../scenarios/scoring/oracle.js';
-import type { Action, Agent, AgentContext, Decision, Delivery, Mode, Observation } from '../../../scenarios/protocol.js';
+import type {
+  Action,
+  Agent,
+  AgentContext,
+  Decision,
+  Delivery,
+  Mode,
+  Observation,
+} from '../../../scenarios/protocol.js';
 import { scoreEpisode } from '../../../scenarios/scoring/index.js';
 import { caseToScenario, stressCaseArb } from '../../../scenarios/stress/arbitrary.js';
 import { PlanTracker } from '../../../scenarios/world/tracker.js';
@@ -58,11 +66,13 @@ function randomAgent(style: Style, seed: number): Agent {
         if (next() >= style.issue) continue; // held back this decision
         tracker.issued(s);
         const copies = next() < style.hedge ? 1 + Math.floor(next() * 3) : 0;
-        for (let k = 0; k <= copies; k++) actions.push({ type: 'call', tool: s.tool, args: s.args, ref: s.key });
+        for (let k = 0; k <= copies; k++)
+          actions.push({ type: 'call', tool: s.tool, args: s.args, ref: s.key });
       }
       for (const s of plan.steps) {
         const st = tracker.get(s);
-        if (st.released && !st.done && !st.inFlight && !ready.includes(s) && next() < style.early) actions.push({ type: 'call', tool: s.tool, args: s.args, ref: s.key });
+        if (st.released && !st.done && !st.inFlight && !ready.includes(s) && next() < style.early)
+          actions.push({ type: 'call', tool: s.tool, args: s.args, ref: s.key });
       }
       for (const task of tracker.answerableTasks()) {
         if (next() < style.answer) {
@@ -70,10 +80,12 @@ function randomAgent(style: Style, seed: number): Agent {
           actions.push({ type: 'answer', task: task.id, content: tracker.expectedAnswer(task) });
         }
       }
-      if (observation.mode === 'async' && observation.delivery === 'poll') actions.push({ type: 'poll' });
+      if (observation.mode === 'async' && observation.delivery === 'poll')
+        actions.push({ type: 'poll' });
       // Always wake again: a held-back step or unanswered task must not stall the episode.
       actions.push({ type: 'wait', maxUs: 1 + Math.floor(next() * 5000) });
-      const thinkUs = next() < style.ownThink ? (next() < 0.5 ? 0 : Math.floor(next() * 3000)) : undefined;
+      const thinkUs =
+        next() < style.ownThink ? (next() < 0.5 ? 0 : Math.floor(next() * 3000)) : undefined;
       return thinkUs === undefined ? { actions } : { actions, thinkUs };
     },
   };
@@ -87,7 +99,11 @@ const styleArb: fc.Arbitrary<Style> = fc.record({
   ownThink: fc.constantFrom(0, 0.5, 1),
 });
 const spareCallsArb = fc.option(fc.integer({ min: 0, max: 40 }), { nil: null });
-const worldArb = fc.constantFrom<{ mode: Mode; delivery: Delivery }>({ mode: 'async', delivery: 'push' }, { mode: 'async', delivery: 'poll' }, { mode: 'sync', delivery: 'push' });
+const worldArb = fc.constantFrom<{ mode: Mode; delivery: Delivery }>(
+  { mode: 'async', delivery: 'push' },
+  { mode: 'async', delivery: 'poll' },
+  { mode: 'sync', delivery: 'push' },
+);
 
 describe('the oracle bound is a lower bound', () => {
   it('no successful episode of a random legal agent beats it (2,000 random cases: limits, failures, timeouts, follow-ups, hedging, own think times)', async () => {
@@ -95,23 +111,40 @@ describe('the oracle bound is a lower bound', () => {
     let hedged = 0;
     let sampled = 0;
     await fc.assert(
-      fc.asyncProperty(stressCaseArb({ maxTasks: 4, maxSteps: 5, maxTools: 3 }), fc.nat(10_000), styleArb, worldArb, fc.nat(), spareCallsArb, async (c, seed, style, world, agentSeed, spare) => {
-        const stress = caseToScenario(c);
-        // A tight call limit makes the bound sample each step's reachable attempts (the cheapest
-        // success among them); a loose one makes it use the latency's minimum.
-        const scenario = spare === null ? stress : { ...stress, limits: { ...stress.limits, maxCalls: planOf(stress).steps.length + spare } };
+      fc.asyncProperty(
+        stressCaseArb({ maxTasks: 4, maxSteps: 5, maxTools: 3 }),
+        fc.nat(10_000),
+        styleArb,
+        worldArb,
+        fc.nat(),
+        spareCallsArb,
+        async (c, seed, style, world, agentSeed, spare) => {
+          const stress = caseToScenario(c);
+          // A tight call limit makes the bound sample each step's reachable attempts (the cheapest
+          // success among them); a loose one makes it use the latency's minimum.
+          const scenario =
+            spare === null
+              ? stress
+              : {
+                  ...stress,
+                  limits: { ...stress.limits, maxCalls: planOf(stress).steps.length + spare },
+                };
 
-        const { boundUs } = oracleBound(scenario, { seed });
-        if (boundUs === null) return;
-        const episode = await runEpisode(scenario, randomAgent(style, agentSeed), { seed, ...world });
-        const score = scoreEpisode(scenario, episode.events, { boundUs });
-        if (!score.success) return;
-        successes++;
-        if (style.hedge > 0) hedged++;
-        if (spare !== null) sampled++;
-        expect(episode.makespanUs, `bound ${boundUs} beaten`).toBeGreaterThanOrEqual(boundUs);
-        expect(score.efficiency.boundRatio!).toBeLessThanOrEqual(1);
-      }),
+          const { boundUs } = oracleBound(scenario, { seed });
+          if (boundUs === null) return;
+          const episode = await runEpisode(scenario, randomAgent(style, agentSeed), {
+            seed,
+            ...world,
+          });
+          const score = scoreEpisode(scenario, episode.events, { boundUs });
+          if (!score.success) return;
+          successes++;
+          if (style.hedge > 0) hedged++;
+          if (spare !== null) sampled++;
+          expect(episode.makespanUs, `bound ${boundUs} beaten`).toBeGreaterThanOrEqual(boundUs);
+          expect(score.efficiency.boundRatio!).toBeLessThanOrEqual(1);
+        },
+      ),
       { numRuns: 2000 },
     );
     // Enough successful episodes of each kind for the property to say something.
@@ -123,8 +156,21 @@ describe('the oracle bound is a lower bound', () => {
   const flaky = build({
     id: 'flaky',
     thinkTime: { kind: 'constant', ms: 1 },
-    tools: [echoTool('flaky', { kind: 'uniform', minMs: 10, maxMs: 200 }, { failure: { rate: 0.5, message: '503' } })],
-    tasks: [{ id: 't', message: 'go', steps: [{ id: 's', tool: 'flaky', args: {} }], answer: { mustContain: ['t'] } }],
+    tools: [
+      echoTool(
+        'flaky',
+        { kind: 'uniform', minMs: 10, maxMs: 200 },
+        { failure: { rate: 0.5, message: '503' } },
+      ),
+    ],
+    tasks: [
+      {
+        id: 't',
+        message: 'go',
+        steps: [{ id: 's', tool: 'flaky', args: {} }],
+        answer: { mustContain: ['t'] },
+      },
+    ],
   });
 
   it('issue 22: a hedging agent (copies of a flaky call at once) does not beat the bound (was 440/330 = 1.33)', async () => {
@@ -133,7 +179,11 @@ describe('the oracle bound is a lower bound', () => {
       const o = await computeOracle(flaky, { seed });
       if (o.boundUs === null) continue;
       // Every copy at once: the first success ends the step.
-      const ep = await runEpisode(flaky, randomAgent({ issue: 1, hedge: 1, early: 0, answer: 1, ownThink: 0 }, seed), { seed });
+      const ep = await runEpisode(
+        flaky,
+        randomAgent({ issue: 1, hedge: 1, early: 0, answer: 1, ownThink: 0 }, seed),
+        { seed },
+      );
       const s = scoreEpisode(flaky, ep.events, { boundUs: o.boundUs });
       if (s.success && ep.makespanUs < o.boundUs) beaten++;
       expect(o.boundUs).toBeLessThanOrEqual(o.achievedUs!);
@@ -146,7 +196,17 @@ describe('the oracle bound is a lower bound', () => {
       id: 'slow-think',
       thinkTime: { kind: 'constant', ms: 50 },
       tools: [echoTool('t', { kind: 'constant', ms: 100 })],
-      tasks: [{ id: 'a', message: 'go', steps: [{ id: 's1', tool: 't', args: { n: 1 } }, { id: 's2', tool: 't', args: { n: 2 }, after: ['s1'] }], answer: { mustContain: ['a'] } }],
+      tasks: [
+        {
+          id: 'a',
+          message: 'go',
+          steps: [
+            { id: 's1', tool: 't', args: { n: 1 } },
+            { id: 's2', tool: 't', args: { n: 2 }, after: ['s1'] },
+          ],
+          answer: { mustContain: ['a'] },
+        },
+      ],
     });
     const o = await computeOracle(scenario, { seed: 1 });
     expect(o.boundUs).toBe(3 * 50_000 + 2 * 100_000);
@@ -157,9 +217,19 @@ describe('the oracle bound is a lower bound', () => {
     for (const e of fast.events) if (e.type === 'decision_ended') expect(e.thinkUs).toBe(50_000);
   });
 
-  it('issue 22: the bound counts a 1-slot tool\'s load (a perfect agent scored 0.43)', async () => {
-    const tasks = ['a', 'b', 'c'].map((id) => ({ id, message: id, steps: [{ id: 's', tool: 'one', args: { task: id } }], answer: { mustContain: [id] } }));
-    const scenario = build({ id: 'one-slot', thinkTime: { kind: 'constant', ms: 0 }, tools: [echoTool('one', { kind: 'constant', ms: 100 }, { concurrency: 1 })], tasks });
+  it("issue 22: the bound counts a 1-slot tool's load (a perfect agent scored 0.43)", async () => {
+    const tasks = ['a', 'b', 'c'].map((id) => ({
+      id,
+      message: id,
+      steps: [{ id: 's', tool: 'one', args: { task: id } }],
+      answer: { mustContain: [id] },
+    }));
+    const scenario = build({
+      id: 'one-slot',
+      thinkTime: { kind: 'constant', ms: 0 },
+      tools: [echoTool('one', { kind: 'constant', ms: 100 }, { concurrency: 1 })],
+      tasks,
+    });
     const o = await computeOracle(scenario, { seed: 1 });
     expect(o.boundUs).toBe(300_000);
     const ep = await runEpisode(scenario, createAgent('greedy-async'), { seed: 1 });

@@ -10,7 +10,12 @@ import { computeOracle } from '../../../scenarios/scoring/oracle.js';
 import type { PlanStep, PlanTask } from '../../../scenarios/world/plan.js';
 import type { Observation } from '../../../scenarios/protocol.js';
 import type { Scenario } from '../../../scenarios/spec/schema.js';
-import { aggregate, scoreEpisode, type EpisodeScore, type SuiteSummary } from '../../../scenarios/scoring/index.js';
+import {
+  aggregate,
+  scoreEpisode,
+  type EpisodeScore,
+  type SuiteSummary,
+} from '../../../scenarios/scoring/index.js';
 import { caseToScenario, stressCaseArb } from '../../../scenarios/stress/arbitrary.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
 import { build, echoTool, scripted } from '../../support/scenarios.js';
@@ -37,11 +42,17 @@ class Skipper extends GreedyAsync {
 
   protected override shouldAnswer(task: PlanTask): boolean {
     if (!this.tracker.isReleased(task) || !this.tracker.awaitsAnswer(task)) return false;
-    return task.steps.every((s) => !this.tracker.get(s).released || this.tracker.get(s).done || this.blocked(s));
+    return task.steps.every(
+      (s) => !this.tracker.get(s).released || this.tracker.get(s).done || this.blocked(s),
+    );
   }
 }
 
-type Mutation = { kind: 'skip'; step: number } | { kind: 'answer-early' } | { kind: 'violate' } | { kind: 'drop-answer' };
+type Mutation =
+  | { kind: 'skip'; step: number }
+  | { kind: 'answer-early' }
+  | { kind: 'violate' }
+  | { kind: 'drop-answer' };
 
 function mutant(scenario: Scenario, m: Mutation): Agent {
   switch (m.kind) {
@@ -59,12 +70,20 @@ function mutant(scenario: Scenario, m: Mutation): Agent {
   }
 }
 
-async function scored(scenario: Scenario, agent: Agent, seed: number, reference: { boundUs: number | null; sequentialMakespanUs: number | null }): Promise<EpisodeScore> {
+async function scored(
+  scenario: Scenario,
+  agent: Agent,
+  seed: number,
+  reference: { boundUs: number | null; sequentialMakespanUs: number | null },
+): Promise<EpisodeScore> {
   const episode = await runEpisode(scenario, agent, { seed, mode: 'async', delivery: 'push' });
   return scoreEpisode(scenario, episode.events, reference);
 }
 
-const headline = (s: SuiteSummary) => [s.metrics.successWeightedBoundRatio.mean, s.metrics.successWeightedSpeedup.mean];
+const headline = (s: SuiteSummary) => [
+  s.metrics.successWeightedBoundRatio.mean,
+  s.metrics.successWeightedSpeedup.mean,
+];
 
 describe('efficiency does not reward failure', () => {
   it('hasty on chain.json: 0% task success gives a headline efficiency and speedup of 0', async () => {
@@ -87,7 +106,10 @@ describe('efficiency does not reward failure', () => {
   it('a correct agent keeps its efficiency: success-weighted equals the mean over successes', async () => {
     const scenario = loadScenarioFile('scenarios/examples/chain.json');
     const oracle = await computeOracle(scenario, { seed: 1 });
-    const s = await scored(scenario, createAgent('greedy-async'), 1, { boundUs: oracle.boundUs, sequentialMakespanUs: 1 });
+    const s = await scored(scenario, createAgent('greedy-async'), 1, {
+      boundUs: oracle.boundUs,
+      sequentialMakespanUs: 1,
+    });
     expect(s.success).toBe(true);
     expect(s.efficiency.successBoundRatio).toBe(s.efficiency.boundRatio);
     expect(s.efficiency.successBoundRatio).toBeGreaterThan(0);
@@ -102,22 +124,38 @@ describe('efficiency does not reward failure', () => {
     );
     let broken = 0;
     await fc.assert(
-      fc.asyncProperty(stressCaseArb({ maxTasks: 4, maxSteps: 5 }), fc.nat(1000), mutationArb, async (c, seed, mutation) => {
-        const scenario = caseToScenario(c);
-        const oracle = await computeOracle(scenario, { seed });
-        const sequential = await runEpisode(scenario, createAgent('sequential'), { seed, mode: 'async', delivery: 'push' });
-        const reference = { boundUs: oracle.boundUs, sequentialMakespanUs: sequential.endReason === 'completed' ? sequential.makespanUs : null };
-        const correct = await scored(scenario, createAgent('greedy-async'), seed, reference);
-        const mutated = await scored(scenario, mutant(scenario, mutation), seed, reference);
-        if (mutated.success) return; // the mutation happened not to break a task here
-        broken++;
-        const before = headline(aggregate([{ instance: 'x', seed, score: correct }]));
-        const after = headline(aggregate([{ instance: 'x', seed, score: mutated }]));
-        for (const [i, value] of after.entries()) if (value !== null) expect(value).toBeLessThanOrEqual(before[i]!);
-        // The per-episode figures themselves: a broken episode earns exactly 0.
-        if (mutated.efficiency.successBoundRatio !== null) expect(mutated.efficiency.successBoundRatio).toBe(0);
-        if (mutated.efficiency.successSpeedup !== null) expect(mutated.efficiency.successSpeedup).toBe(0);
-      }),
+      fc.asyncProperty(
+        stressCaseArb({ maxTasks: 4, maxSteps: 5 }),
+        fc.nat(1000),
+        mutationArb,
+        async (c, seed, mutation) => {
+          const scenario = caseToScenario(c);
+          const oracle = await computeOracle(scenario, { seed });
+          const sequential = await runEpisode(scenario, createAgent('sequential'), {
+            seed,
+            mode: 'async',
+            delivery: 'push',
+          });
+          const reference = {
+            boundUs: oracle.boundUs,
+            sequentialMakespanUs:
+              sequential.endReason === 'completed' ? sequential.makespanUs : null,
+          };
+          const correct = await scored(scenario, createAgent('greedy-async'), seed, reference);
+          const mutated = await scored(scenario, mutant(scenario, mutation), seed, reference);
+          if (mutated.success) return; // the mutation happened not to break a task here
+          broken++;
+          const before = headline(aggregate([{ instance: 'x', seed, score: correct }]));
+          const after = headline(aggregate([{ instance: 'x', seed, score: mutated }]));
+          for (const [i, value] of after.entries())
+            if (value !== null) expect(value).toBeLessThanOrEqual(before[i]!);
+          // The per-episode figures themselves: a broken episode earns exactly 0.
+          if (mutated.efficiency.successBoundRatio !== null)
+            expect(mutated.efficiency.successBoundRatio).toBe(0);
+          if (mutated.efficiency.successSpeedup !== null)
+            expect(mutated.efficiency.successSpeedup).toBe(0);
+        },
+      ),
       { numRuns: 150 },
     );
     expect(broken).toBeGreaterThan(50);
@@ -129,7 +167,12 @@ describe('what the call-time and idle columns mean (issue 22)', () => {
     id: 'one-slot',
     thinkTime: { kind: 'constant', ms: 0 },
     tools: [echoTool('one', { kind: 'constant', ms: 100 }, { concurrency: 1 })],
-    tasks: ['a', 'b', 'c', 'd'].map((id) => ({ id, message: id, steps: [{ id: 's', tool: 'one', args: { task: id } }], answer: { mustContain: [id] } })),
+    tasks: ['a', 'b', 'c', 'd'].map((id) => ({
+      id,
+      message: id,
+      steps: [{ id: 's', tool: 'one', args: { task: id } }],
+      answer: { mustContain: [id] },
+    })),
   });
 
   it('on a 1-slot tool, queued time is not "in service": at most one call in service, no overlap (was 1.875 in flight, overlap 0.85)', async () => {
@@ -147,19 +190,41 @@ describe('what the call-time and idle columns mean (issue 22)', () => {
     const scenario = build({
       id: 'answered-early',
       thinkTime: { kind: 'constant', ms: 1 },
-      tools: [echoTool('quick', { kind: 'constant', ms: 10 }), echoTool('slow', { kind: 'constant', ms: 1000 })],
+      tools: [
+        echoTool('quick', { kind: 'constant', ms: 10 }),
+        echoTool('slow', { kind: 'constant', ms: 1000 }),
+      ],
       tasks: [
-        { id: 'A', message: 'a', steps: [{ id: 'a1', tool: 'quick', args: { n: 1 } }, { id: 'a2', tool: 'quick', args: { n: 2 }, after: ['a1'] }], answer: { mustContain: ['A'] } },
-        { id: 'B', message: 'b', steps: [{ id: 'b1', tool: 'slow', args: { n: 3 } }], answer: { mustContain: ['B'] } },
+        {
+          id: 'A',
+          message: 'a',
+          steps: [
+            { id: 'a1', tool: 'quick', args: { n: 1 } },
+            { id: 'a2', tool: 'quick', args: { n: 2 }, after: ['a1'] },
+          ],
+          answer: { mustContain: ['A'] },
+        },
+        {
+          id: 'B',
+          message: 'b',
+          steps: [{ id: 'b1', tool: 'slow', args: { n: 3 } }],
+          answer: { mustContain: ['B'] },
+        },
       ],
     });
     // Issues a1 and b1, answers A as soon as a1's result is in (never issuing a2), then B.
     const agent = scripted((o) => {
       const actions: Action[] = [];
-      if (o.decision === 1) actions.push({ type: 'call', tool: 'quick', args: { n: 1 } }, { type: 'call', tool: 'slow', args: { n: 3 } });
+      if (o.decision === 1)
+        actions.push(
+          { type: 'call', tool: 'quick', args: { n: 1 } },
+          { type: 'call', tool: 'slow', args: { n: 3 } },
+        );
       for (const d of o.delivered) {
-        if (d.type === 'result' && d.tool === 'quick') actions.push({ type: 'answer', task: 'A', content: 'A' });
-        if (d.type === 'result' && d.tool === 'slow') actions.push({ type: 'answer', task: 'B', content: 'B' });
+        if (d.type === 'result' && d.tool === 'quick')
+          actions.push({ type: 'answer', task: 'A', content: 'A' });
+        if (d.type === 'result' && d.tool === 'slow')
+          actions.push({ type: 'answer', task: 'B', content: 'B' });
       }
       return { actions: [...actions, { type: 'wait' }] };
     });
@@ -174,8 +239,20 @@ describe('what the call-time and idle columns mean (issue 22)', () => {
 
   it('results completed but not yet polled show as idle while results wait (0 under push)', async () => {
     const scenario = loadScenarioFile('scenarios/examples/chain.json');
-    const push = scoreEpisode(scenario, (await runEpisode(scenario, createAgent('greedy-async'), { seed: 1 })).events);
-    const poll = scoreEpisode(scenario, (await runEpisode(scenario, createAgent('greedy-async:pollMs=1000'), { seed: 1, mode: 'async', delivery: 'poll' })).events);
+    const push = scoreEpisode(
+      scenario,
+      (await runEpisode(scenario, createAgent('greedy-async'), { seed: 1 })).events,
+    );
+    const poll = scoreEpisode(
+      scenario,
+      (
+        await runEpisode(scenario, createAgent('greedy-async:pollMs=1000'), {
+          seed: 1,
+          mode: 'async',
+          delivery: 'poll',
+        })
+      ).events,
+    );
     expect(push.efficiency.idleWhileResultsWaitingUs).toBe(0);
     expect(poll.efficiency.idleWhileResultsWaitingUs).toBeGreaterThan(0);
     expect(poll.efficiency.idleWhileResultsWaitingUs).toBeLessThanOrEqual(poll.efficiency.idleUs);
@@ -185,8 +262,14 @@ describe('what the call-time and idle columns mean (issue 22)', () => {
 describe('the interleaving profile (issue 22)', () => {
   it('greedy-async never switches away from a task with a ready step; sequential, one call at a time, does', async () => {
     const scenario = loadScenarioFile('scenarios/examples/staggered.json');
-    const greedy = scoreEpisode(scenario, (await runEpisode(scenario, createAgent('greedy-async'), { seed: 1 })).events).interleaving;
-    const rr = scoreEpisode(scenario, (await runEpisode(scenario, createAgent('sequential'), { seed: 1 })).events).interleaving;
+    const greedy = scoreEpisode(
+      scenario,
+      (await runEpisode(scenario, createAgent('greedy-async'), { seed: 1 })).events,
+    ).interleaving;
+    const rr = scoreEpisode(
+      scenario,
+      (await runEpisode(scenario, createAgent('sequential'), { seed: 1 })).events,
+    ).interleaving;
     expect(greedy.switches).toBeGreaterThan(0);
     expect(greedy.switchesLeavingReady).toBe(0);
     expect(rr.switchesLeavingReady).toBeGreaterThan(0);

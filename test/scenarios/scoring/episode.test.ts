@@ -1,15 +1,38 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../scenarios/spec/canonical.js';
-import { eventsOfType, type EndReason, type EpisodeEvent } from '../../../scenarios/world/events.js';
+import {
+  eventsOfType,
+  type EndReason,
+  type EpisodeEvent,
+} from '../../../scenarios/world/events.js';
 import { computeOracle } from '../../../scenarios/scoring/oracle.js';
 import { Plan } from '../../../scenarios/world/plan.js';
 import type { Action, Decision, Observation } from '../../../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../../../scenarios/spec/schema.js';
-import { aggregate, callOverlap, NON_NEGATIVE, proportion, scoreEpisode, stat, tQuantile975, UNIT, wilson, type EpisodeScore, type ScoredEpisode } from '../../../scenarios/scoring/index.js';
+import {
+  aggregate,
+  callOverlap,
+  NON_NEGATIVE,
+  proportion,
+  scoreEpisode,
+  stat,
+  tQuantile975,
+  UNIT,
+  wilson,
+  type EpisodeScore,
+  type ScoredEpisode,
+} from '../../../scenarios/scoring/index.js';
 import { PlanTracker } from '../../../scenarios/world/tracker.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
-import { build, constantLatencies, dagScenario, dagShapeArb, echoTool, scripted } from '../../support/scenarios.js';
+import {
+  build,
+  constantLatencies,
+  dagScenario,
+  dagShapeArb,
+  echoTool,
+  scripted,
+} from '../../support/scenarios.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios and agents
@@ -18,7 +41,10 @@ import { build, constantLatencies, dagScenario, dagShapeArb, echoTool, scripted 
 const example = build({
   id: 'example',
   thinkTime: { kind: 'constant', ms: 1 },
-  tools: [echoTool('search', { kind: 'constant', ms: 10 }), echoTool('book', { kind: 'constant', ms: 20 })],
+  tools: [
+    echoTool('search', { kind: 'constant', ms: 10 }),
+    echoTool('book', { kind: 'constant', ms: 20 }),
+  ],
   tasks: [
     {
       id: 'A',
@@ -30,7 +56,13 @@ const example = build({
       ],
       answer: { mustContain: ['F1'] },
     },
-    { id: 'B', arrivalMs: 5, message: 'find a hotel', steps: [{ id: 'b1', tool: 'search', args: { q: 'hotel' } }], answer: { mustContain: ['H7'] } },
+    {
+      id: 'B',
+      arrivalMs: 5,
+      message: 'find a hotel',
+      steps: [{ id: 'b1', tool: 'search', args: { q: 'hotel' } }],
+      answer: { mustContain: ['H7'] },
+    },
   ],
 });
 
@@ -42,11 +74,19 @@ const A2: Action = { type: 'call', tool: 'book', args: { flight: 'F1' } };
 const B1: Action = { type: 'call', tool: 'search', args: { q: 'hotel' } };
 
 /** Issues every ready step and answers finished tasks (`answer` may alter the content). */
-function greedy(scenario: Scenario, answer: (task: string, expected: string) => string = (_t, x) => x) {
+function greedy(
+  scenario: Scenario,
+  answer: (task: string, expected: string) => string = (_t, x) => x,
+) {
   const tracker = new PlanTracker(new Plan(scenario));
   return scripted((o: Observation): Decision => {
     tracker.observe(o);
-    return { actions: [...tracker.issueAll(tracker.readySteps()), ...tracker.answerAll((t, expected) => answer(t.id, expected))] };
+    return {
+      actions: [
+        ...tracker.issueAll(tracker.readySteps()),
+        ...tracker.answerAll((t, expected) => answer(t.id, expected)),
+      ],
+    };
   }, 'test-greedy');
 }
 
@@ -56,7 +96,14 @@ function reactive(react: (item: string, seen: ReadonlySet<string>, o: Observatio
   return scripted((o) => {
     const actions: Action[] = [];
     for (const d of o.delivered) {
-      const item = d.type === 'task' ? `task:${d.task}` : d.type === 'message' ? `message:${d.task}` : d.type === 'result' ? `result:${d.tool}:${canonicalJson(d.args)}` : d.type;
+      const item =
+        d.type === 'task'
+          ? `task:${d.task}`
+          : d.type === 'message'
+            ? `message:${d.task}`
+            : d.type === 'result'
+              ? `result:${d.tool}:${canonicalJson(d.args)}`
+              : d.type;
       seen.add(item);
       actions.push(...react(item, seen, o));
     }
@@ -75,13 +122,43 @@ let decisionNo = 0;
 const E = {
   begin(): EpisodeEvent {
     decisionNo = 0;
-    return { type: 'episode_started', timeUs: 0, scenario: 'hand', seed: 0, mode: 'async', delivery: 'push', agent: 'hand' };
+    return {
+      type: 'episode_started',
+      timeUs: 0,
+      scenario: 'hand',
+      seed: 0,
+      mode: 'async',
+      delivery: 'push',
+      agent: 'hand',
+    };
   },
   task: (t: number, task: string): EpisodeEvent => ({ type: 'task_arrived', timeUs: us(t), task }),
-  message: (t: number, task: string, index: number): EpisodeEvent => ({ type: 'message_arrived', timeUs: us(t), task, index }),
-  start: (t: number): EpisodeEvent => ({ type: 'decision_started', timeUs: us(t), decision: ++decisionNo }),
-  end: (t: number, thinkMs: number): EpisodeEvent => ({ type: 'decision_ended', timeUs: us(t), decision: decisionNo, thinkUs: us(thinkMs), actions: [], note: null }),
-  issue: (t: number, callId: number, tool: string, args: JsonValue, invalid: string | null = null): EpisodeEvent => ({
+  message: (t: number, task: string, index: number): EpisodeEvent => ({
+    type: 'message_arrived',
+    timeUs: us(t),
+    task,
+    index,
+  }),
+  start: (t: number): EpisodeEvent => ({
+    type: 'decision_started',
+    timeUs: us(t),
+    decision: ++decisionNo,
+  }),
+  end: (t: number, thinkMs: number): EpisodeEvent => ({
+    type: 'decision_ended',
+    timeUs: us(t),
+    decision: decisionNo,
+    thinkUs: us(thinkMs),
+    actions: [],
+    note: null,
+  }),
+  issue: (
+    t: number,
+    callId: number,
+    tool: string,
+    args: JsonValue,
+    invalid: string | null = null,
+  ): EpisodeEvent => ({
     type: 'call_issued',
     timeUs: us(t),
     callId,
@@ -93,12 +170,37 @@ const E = {
     attempt: 0,
     invalid,
   }),
-  complete: (t: number, callId: number, ok = true): EpisodeEvent => ({ type: 'call_completed', timeUs: us(t), callId, ok, result: ok ? {} : null, error: ok ? null : 'transient error' }),
-  deliver: (t: number, callId: number): EpisodeEvent => ({ type: 'result_delivered', timeUs: us(t), callId }),
+  complete: (t: number, callId: number, ok = true): EpisodeEvent => ({
+    type: 'call_completed',
+    timeUs: us(t),
+    callId,
+    ok,
+    result: ok ? {} : null,
+    error: ok ? null : 'transient error',
+  }),
+  deliver: (t: number, callId: number): EpisodeEvent => ({
+    type: 'result_delivered',
+    timeUs: us(t),
+    callId,
+  }),
   /** The call got a tool slot and went into service. */
-  run: (t: number, callId: number): EpisodeEvent => ({ type: 'call_started', timeUs: us(t), callId }),
-  answer: (t: number, task: string, content: string): EpisodeEvent => ({ type: 'answer_given', timeUs: us(t), task, content }),
-  over: (t: number, reason: EndReason = 'completed'): EpisodeEvent => ({ type: 'episode_ended', timeUs: us(t), reason, detail: null }),
+  run: (t: number, callId: number): EpisodeEvent => ({
+    type: 'call_started',
+    timeUs: us(t),
+    callId,
+  }),
+  answer: (t: number, task: string, content: string): EpisodeEvent => ({
+    type: 'answer_given',
+    timeUs: us(t),
+    task,
+    content,
+  }),
+  over: (t: number, reason: EndReason = 'completed'): EpisodeEvent => ({
+    type: 'episode_ended',
+    timeUs: us(t),
+    reason,
+    detail: null,
+  }),
 };
 
 /** Task A alone: a1 issued at 1 ms, its result delivered to the decision starting at 11 ms, which issues a2 at 12 ms. */
@@ -179,7 +281,10 @@ function workedExampleAgent() {
     8: [{ type: 'wait' }],
     9: [{ type: 'answer', task: 'A', content: 'Booked flight F1' }],
   };
-  return scripted((o) => ({ actions: script[o.decision] ?? [], thinkUs: o.decision === 1 ? 2000 : 1000 }));
+  return scripted((o) => ({
+    actions: script[o.decision] ?? [],
+    thinkUs: o.decision === 1 ? 2000 : 1000,
+  }));
 }
 
 /** One call at a time, in sync mode: the sequential reference of the worked example. */
@@ -188,7 +293,12 @@ function sequentialAgent(scenario: Scenario) {
   return scripted((o) => {
     tracker.observe(o);
     const answers = tracker.answerAll();
-    return { actions: [...answers, ...tracker.issueAll(tracker.inFlightCount() === 0 ? tracker.readySteps().slice(0, 1) : [])] };
+    return {
+      actions: [
+        ...answers,
+        ...tracker.issueAll(tracker.inFlightCount() === 0 ? tracker.readySteps().slice(0, 1) : []),
+      ],
+    };
   }, 'test-sequential');
 }
 
@@ -196,7 +306,10 @@ function sequentialAgent(scenario: Scenario) {
 
 describe('the worked example of METRICS.md', () => {
   it('hand-built events give the hand-computed score', () => {
-    const s = scoreEpisode(example, workedExampleEvents(), { boundUs: 33_000, sequentialMakespanUs: 44_000 });
+    const s = scoreEpisode(example, workedExampleEvents(), {
+      boundUs: 33_000,
+      sequentialMakespanUs: 44_000,
+    });
     expect(s.steps).toEqual({
       expected: 3,
       matched: 3,
@@ -217,10 +330,37 @@ describe('the worked example of METRICS.md', () => {
       [5, 'A/a2', 'correct', false],
     ]);
     expect(s.tasks).toEqual([
-      { task: 'A', success: true, allRequestsArrived: true, stepsExpected: 2, stepsMatched: 2, stepsGrounded: 2, violations: 0, answered: true, answerCorrect: true, finishedUs: 38_000 },
-      { task: 'B', success: false, allRequestsArrived: true, stepsExpected: 1, stepsMatched: 1, stepsGrounded: 1, violations: 0, answered: true, answerCorrect: false, finishedUs: 17_000 },
+      {
+        task: 'A',
+        success: true,
+        allRequestsArrived: true,
+        stepsExpected: 2,
+        stepsMatched: 2,
+        stepsGrounded: 2,
+        violations: 0,
+        answered: true,
+        answerCorrect: true,
+        finishedUs: 38_000,
+      },
+      {
+        task: 'B',
+        success: false,
+        allRequestsArrived: true,
+        stepsExpected: 1,
+        stepsMatched: 1,
+        stepsGrounded: 1,
+        violations: 0,
+        answered: true,
+        answerCorrect: false,
+        finishedUs: 17_000,
+      },
     ]);
-    expect([s.success, s.tasksSucceeded, s.tasksTotal, s.subtaskSuccessRate]).toEqual([false, 1, 2, 0.5]);
+    expect([s.success, s.tasksSucceeded, s.tasksTotal, s.subtaskSuccessRate]).toEqual([
+      false,
+      1,
+      2,
+      0.5,
+    ]);
     expect(s.efficiency).toEqual({
       makespanUs: 38_000,
       boundUs: 33_000,
@@ -239,29 +379,62 @@ describe('the worked example of METRICS.md', () => {
       meanCallsInService: 50 / 38,
       overlapShare: 0.58,
     });
-    expect(s.counts).toEqual({ decisions: 9, calls: 5, answers: 2, rejectedActions: 0, endReason: 'completed' });
+    expect(s.counts).toEqual({
+      decisions: 9,
+      calls: 5,
+      answers: 2,
+      rejectedActions: 0,
+      endReason: 'completed',
+    });
     // Actions A(#1) B(#2) B(#3) A(#5) B(answer) A(answer): 4 switches, streaks 1,2,1,1,1.
-    expect(s.interleaving).toEqual({ actions: 6, switches: 4, switchesPerDecision: 4 / 9, meanStreak: 6 / 5, streakLengths: [4, 1, 0, 0], switchesLeavingReady: 0, leavingReadyShare: 0 });
+    expect(s.interleaving).toEqual({
+      actions: 6,
+      switches: 4,
+      switchesPerDecision: 4 / 9,
+      meanStreak: 6 / 5,
+      streakLengths: [4, 1, 0, 0],
+      switchesLeavingReady: 0,
+      leavingReadyShare: 0,
+    });
   });
 
   it('the world driven by the scripted decisions gives the same timeline, and the references are the oracle and a sequential agent', async () => {
     const ep = await runEpisode(example, workedExampleAgent(), { seed: 1 });
-    const shape = (events: readonly EpisodeEvent[]) => events.filter((e) => e.type !== 'call_started').map((e) => `${e.type}@${e.timeUs}`);
+    const shape = (events: readonly EpisodeEvent[]) =>
+      events.filter((e) => e.type !== 'call_started').map((e) => `${e.type}@${e.timeUs}`);
     expect(shape(ep.events)).toEqual(shape(workedExampleEvents()));
     const oracle = await computeOracle(example, { seed: 1 });
-    const sequential = await runEpisode(example, sequentialAgent(example), { seed: 1, mode: 'sync' });
+    const sequential = await runEpisode(example, sequentialAgent(example), {
+      seed: 1,
+      mode: 'sync',
+    });
     expect([oracle.boundUs, sequential.makespanUs]).toEqual([33_000, 44_000]);
     const reference = { boundUs: oracle.boundUs, sequentialMakespanUs: sequential.makespanUs };
-    expect(scoreEpisode(example, ep.events, reference)).toEqual(scoreEpisode(example, workedExampleEvents(), reference));
+    expect(scoreEpisode(example, ep.events, reference)).toEqual(
+      scoreEpisode(example, workedExampleEvents(), reference),
+    );
   });
 });
 
 describe('step level', () => {
   it('a perfect run: every call correct, every step matched, nothing violated, nothing idle while ready', async () => {
     const ep = await runEpisode(example, greedy(example), { seed: 4 });
-    const s = scoreEpisode(example, ep.events, { boundUs: (await computeOracle(example, { seed: 4 })).boundUs });
+    const s = scoreEpisode(example, ep.events, {
+      boundUs: (await computeOracle(example, { seed: 4 })).boundUs,
+    });
     expect(s.success).toBe(true);
-    expect(s.steps).toEqual({ expected: 3, matched: 3, correctCalls: 3, redundantCalls: 0, unmatchedCalls: 0, invalidCalls: 0, dependencyViolations: 0, precision: 1, recall: 1, f1: 1 });
+    expect(s.steps).toEqual({
+      expected: 3,
+      matched: 3,
+      correctCalls: 3,
+      redundantCalls: 0,
+      unmatchedCalls: 0,
+      invalidCalls: 0,
+      dependencyViolations: 0,
+      precision: 1,
+      recall: 1,
+      f1: 1,
+    });
     expect(s.efficiency.idleWhileReadyUs).toBe(0);
     // With think time 1 ms the greedy agent meets the bound exactly: A's chain is 1+10+1+20+1 ms.
     expect(s.efficiency.boundRatio).toBe(1);
@@ -273,7 +446,8 @@ describe('step level', () => {
       if (item === 'task:A') return [A1, A2]; // a2 together with a1: before a1's result
       if (item === 'task:B') return [B1];
       if (item === R_B1) return [{ type: 'answer', task: 'B', content: 'H7' }];
-      if ((item === R_A1 || item === R_A2) && seen.has(R_A1) && seen.has(R_A2)) return [{ type: 'answer', task: 'A', content: 'F1' }];
+      if ((item === R_A1 || item === R_A2) && seen.has(R_A1) && seen.has(R_A2))
+        return [{ type: 'answer', task: 'A', content: 'F1' }];
       return [];
     });
     const ep = await runEpisode(example, agent, { seed: 1 });
@@ -286,7 +460,15 @@ describe('step level', () => {
     ]);
     expect(s.steps.dependencyViolations).toBe(1);
     expect(s.steps.precision).toBe(1);
-    expect(s.tasks[0]).toMatchObject({ task: 'A', success: false, stepsMatched: 2, stepsGrounded: 1, violations: 1, answered: true, answerCorrect: true });
+    expect(s.tasks[0]).toMatchObject({
+      task: 'A',
+      success: false,
+      stepsMatched: 2,
+      stepsGrounded: 1,
+      violations: 1,
+      answered: true,
+      answerCorrect: true,
+    });
     expect(s.tasks[1]).toMatchObject({ task: 'B', success: true });
     expect(s.success).toBe(false);
   });
@@ -332,7 +514,14 @@ describe('step level', () => {
     ];
     expect(scoreEpisode(example, tooEarly).calls.map((c) => c.violation)).toEqual([false, true]);
     // b1 issued at 1 ms, before task B arrived at 5 ms.
-    const premature = [E.begin(), E.task(0, 'A'), E.start(0), E.end(1, 1), E.issue(1, 1, 'search', { q: 'hotel' }), E.over(2, 'limit')];
+    const premature = [
+      E.begin(),
+      E.task(0, 'A'),
+      E.start(0),
+      E.end(1, 1),
+      E.issue(1, 1, 'search', { q: 'hotel' }),
+      E.over(2, 'limit'),
+    ];
     const s = scoreEpisode(example, premature);
     expect(s.calls.map((c) => [c.step, c.violation])).toEqual([['B/b1', true]]);
     // B never arrived: its step is not expected (recall counts a1, a2 only).
@@ -342,18 +531,47 @@ describe('step level', () => {
   it('invalid calls: an unknown tool and args off the schema', async () => {
     const scenario = build({
       id: 'strict',
-      tools: [{ ...echoTool('lookup', { kind: 'constant', ms: 5 }), parameters: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } }],
-      tasks: [{ id: 'T', message: 'look x up', steps: [{ id: 's', tool: 'lookup', args: { q: 'x' } }], answer: { mustContain: ['x'] } }],
+      tools: [
+        {
+          ...echoTool('lookup', { kind: 'constant', ms: 5 }),
+          parameters: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] },
+        },
+      ],
+      tasks: [
+        {
+          id: 'T',
+          message: 'look x up',
+          steps: [{ id: 's', tool: 'lookup', args: { q: 'x' } }],
+          answer: { mustContain: ['x'] },
+        },
+      ],
     });
     const agent = reactive((item) => {
-      if (item === 'task:T') return [{ type: 'call', tool: 'nope', args: {} }, { type: 'call', tool: 'lookup', args: { q: 5 } }, { type: 'call', tool: 'lookup', args: { q: 'x' } }];
-      if (item.startsWith('result:lookup')) return [{ type: 'answer', task: 'T', content: 'found x' }];
+      if (item === 'task:T')
+        return [
+          { type: 'call', tool: 'nope', args: {} },
+          { type: 'call', tool: 'lookup', args: { q: 5 } },
+          { type: 'call', tool: 'lookup', args: { q: 'x' } },
+        ];
+      if (item.startsWith('result:lookup'))
+        return [{ type: 'answer', task: 'T', content: 'found x' }];
       return [];
     });
     const ep = await runEpisode(scenario, agent, { seed: 1 });
     const s = scoreEpisode(scenario, ep.events);
     expect(s.calls.map((c) => c.verdict)).toEqual(['invalid', 'invalid', 'correct']);
-    expect(s.steps).toEqual({ expected: 1, matched: 1, correctCalls: 1, redundantCalls: 0, unmatchedCalls: 0, invalidCalls: 2, dependencyViolations: 0, precision: 1 / 3, recall: 1, f1: 0.5 });
+    expect(s.steps).toEqual({
+      expected: 1,
+      matched: 1,
+      correctCalls: 1,
+      redundantCalls: 0,
+      unmatchedCalls: 0,
+      invalidCalls: 2,
+      dependencyViolations: 0,
+      precision: 1 / 3,
+      recall: 1,
+      f1: 0.5,
+    });
     // Invalid calls cost precision, not success.
     expect(s.success).toBe(true);
   });
@@ -400,14 +618,32 @@ describe('step level', () => {
       [5, 'A/a2', 'correct'],
       [6, 'A/a2', 'redundant'],
     ]);
-    expect(s.steps).toEqual({ expected: 2, matched: 2, correctCalls: 3, redundantCalls: 2, unmatchedCalls: 1, invalidCalls: 0, dependencyViolations: 0, precision: 0.5, recall: 1, f1: 2 / 3 });
+    expect(s.steps).toEqual({
+      expected: 2,
+      matched: 2,
+      correctCalls: 3,
+      redundantCalls: 2,
+      unmatchedCalls: 1,
+      invalidCalls: 0,
+      dependencyViolations: 0,
+      precision: 0.5,
+      recall: 1,
+      f1: 2 / 3,
+    });
     expect(s.success).toBe(true);
   });
 
   it('matches calls to steps exactly as the world does, including identical steps shared by tasks', async () => {
     const shared = build({
       id: 'shared',
-      tools: [echoTool('e', { kind: 'uniform', minMs: 1, maxMs: 30 }, { failure: { rate: 0.3, message: 'flaky' } }), echoTool('f', { kind: 'uniform', minMs: 1, maxMs: 30 }, { concurrency: 1 })],
+      tools: [
+        echoTool(
+          'e',
+          { kind: 'uniform', minMs: 1, maxMs: 30 },
+          { failure: { rate: 0.3, message: 'flaky' } },
+        ),
+        echoTool('f', { kind: 'uniform', minMs: 1, maxMs: 30 }, { concurrency: 1 }),
+      ],
       tasks: [0, 1, 2].map((t) => ({
         id: `t${t}`,
         arrivalMs: t * 7,
@@ -419,10 +655,17 @@ describe('step level', () => {
         ],
         answer: { mustContain: [`t${t}`] },
       })),
-      messages: [{ atMs: 20, task: 't0', text: 'more', steps: [{ id: 'm', tool: 'f', args: { q: 1 } }] }],
+      messages: [
+        { atMs: 20, task: 't0', text: 'more', steps: [{ id: 'm', tool: 'f', args: { q: 1 } }] },
+      ],
     });
     const plan = new Plan(shared);
-    const moves = fc.array(fc.array(fc.oneof(fc.nat(plan.steps.length - 1), fc.constant(-1), fc.constant(-2)), { maxLength: 4 }), { maxLength: 12 });
+    const moves = fc.array(
+      fc.array(fc.oneof(fc.nat(plan.steps.length - 1), fc.constant(-1), fc.constant(-2)), {
+        maxLength: 4,
+      }),
+      { maxLength: 12 },
+    );
     await fc.assert(
       fc.asyncProperty(moves, fc.nat(1000), fc.boolean(), async (script, seed, sync) => {
         const agent = scripted((o) => {
@@ -433,17 +676,25 @@ describe('step level', () => {
             const s = plan.steps[p]!;
             return { type: 'call', tool: s.tool, args: s.args };
           });
-          if (o.decision > script.length) for (const t of o.openTasks) actions.push({ type: 'answer', task: t.id, content: t.id });
+          if (o.decision > script.length)
+            for (const t of o.openTasks)
+              actions.push({ type: 'answer', task: t.id, content: t.id });
           return { actions, thinkUs: 500 };
         });
         const ep = await runEpisode(shared, agent, { seed, mode: sync ? 'sync' : 'async' });
         const s = scoreEpisode(shared, ep.events);
-        const recorded = eventsOfType(ep.events, 'call_issued').map((e) => (e.task === null ? null : `${e.task}/${e.step}`));
+        const recorded = eventsOfType(ep.events, 'call_issued').map((e) =>
+          e.task === null ? null : `${e.task}/${e.step}`,
+        );
         expect(s.calls.map((c) => c.step)).toEqual(recorded);
         const st = s.steps;
-        expect(st.correctCalls + st.redundantCalls + st.unmatchedCalls + st.invalidCalls).toBe(s.counts.calls);
-        for (const v of [st.precision, st.recall, st.f1, s.subtaskSuccessRate]) expect(v >= 0 && v <= 1).toBe(true);
-        for (const v of [s.efficiency.overlapShare]) expect(v === null || (v >= 0 && v <= 1)).toBe(true);
+        expect(st.correctCalls + st.redundantCalls + st.unmatchedCalls + st.invalidCalls).toBe(
+          s.counts.calls,
+        );
+        for (const v of [st.precision, st.recall, st.f1, s.subtaskSuccessRate])
+          expect(v >= 0 && v <= 1).toBe(true);
+        for (const v of [s.efficiency.overlapShare])
+          expect(v === null || (v >= 0 && v <= 1)).toBe(true);
         expect(s.efficiency.idleWhileReadyUs).toBeLessThanOrEqual(s.efficiency.idleUs);
         expect(JSON.stringify(scoreEpisode(shared, ep.events))).toBe(JSON.stringify(s));
       }),
@@ -454,7 +705,11 @@ describe('step level', () => {
 
 describe('sub-task and task level', () => {
   it('a wrong answer fails its sub-task, and one failed sub-task fails the instance', async () => {
-    const ep = await runEpisode(example, greedy(example, (t, x) => (t === 'B' ? 'no hotel found' : x.toLowerCase())), { seed: 2 });
+    const ep = await runEpisode(
+      example,
+      greedy(example, (t, x) => (t === 'B' ? 'no hotel found' : x.toLowerCase())),
+      { seed: 2 },
+    );
     const s = scoreEpisode(example, ep.events);
     expect(s.steps.precision).toBe(1);
     expect(s.tasks.map((t) => [t.task, t.answered, t.answerCorrect, t.success])).toEqual([
@@ -471,38 +726,89 @@ describe('sub-task and task level', () => {
       E.complete(32, 2),
       E.over(32, 'completed'),
     ];
-    expect(scoreEpisode(chain, events).tasks[0]).toMatchObject({ stepsMatched: 2, stepsGrounded: 1, answered: true, answerCorrect: true, success: false, finishedUs: 12_000 });
+    expect(scoreEpisode(chain, events).tasks[0]).toMatchObject({
+      stepsMatched: 2,
+      stepsGrounded: 1,
+      answered: true,
+      answerCorrect: true,
+      success: false,
+      finishedUs: 12_000,
+    });
   });
 
   const follow = build({
     id: 'follow',
     tools: [echoTool('e', { kind: 'constant', ms: 5 })],
-    tasks: [{ id: 't', arrivalMs: 1, message: 'first', steps: [{ id: 's1', tool: 'e', args: { a: 1 } }], answer: { mustContain: ['one'] } }],
-    messages: [{ atMs: 10, task: 't', text: 'also do two', steps: [{ id: 's2', tool: 'e', args: { a: 2 }, after: ['s1'] }], answer: { mustContain: ['one', 'two'] } }],
+    tasks: [
+      {
+        id: 't',
+        arrivalMs: 1,
+        message: 'first',
+        steps: [{ id: 's1', tool: 'e', args: { a: 1 } }],
+        answer: { mustContain: ['one'] },
+      },
+    ],
+    messages: [
+      {
+        atMs: 10,
+        task: 't',
+        text: 'also do two',
+        steps: [{ id: 's2', tool: 'e', args: { a: 2 }, after: ['s1'] }],
+        answer: { mustContain: ['one', 'two'] },
+      },
+    ],
   });
   const S1: Action = { type: 'call', tool: 'e', args: { a: 1 } };
   const S2: Action = { type: 'call', tool: 'e', args: { a: 2 } };
 
   it('follow-ups add expected steps and replace the expected answer; an answer before the last request is stale', async () => {
-    const perfect = scoreEpisode(follow, (await runEpisode(follow, greedy(follow), { seed: 1 })).events);
-    expect(perfect.tasks[0]).toMatchObject({ stepsExpected: 2, stepsMatched: 2, answered: true, answerCorrect: true, success: true });
+    const perfect = scoreEpisode(
+      follow,
+      (await runEpisode(follow, greedy(follow), { seed: 1 })).events,
+    );
+    expect(perfect.tasks[0]).toMatchObject({
+      stepsExpected: 2,
+      stepsMatched: 2,
+      answered: true,
+      answerCorrect: true,
+      success: true,
+    });
 
     // Answers "one" at 6 ms; the follow-up at 10 ms is never answered: the episode stalls.
-    const stale = reactive((item) => (item === 'task:t' ? [S1] : item.startsWith('result') ? [{ type: 'answer', task: 't', content: 'one' }] : []));
+    const stale = reactive((item) =>
+      item === 'task:t'
+        ? [S1]
+        : item.startsWith('result')
+          ? [{ type: 'answer', task: 't', content: 'one' }]
+          : [],
+    );
     const ep = await runEpisode(follow, stale, { seed: 1 });
     expect(ep.endReason).toBe('stalled');
-    expect(scoreEpisode(follow, ep.events).tasks[0]).toMatchObject({ stepsExpected: 2, stepsMatched: 1, answered: false, answerCorrect: false, success: false, finishedUs: null });
+    expect(scoreEpisode(follow, ep.events).tasks[0]).toMatchObject({
+      stepsExpected: 2,
+      stepsMatched: 1,
+      answered: false,
+      answerCorrect: false,
+      success: false,
+      finishedUs: null,
+    });
 
     // Does both steps and answers after the follow-up, but only with the first request's answer.
     const outdated = reactive((item, seen) => {
       if (item === 'task:t') return [S1];
       if (item === 'message:t') return [S2];
-      if (item === `result:e:${canonicalJson({ a: 2 })}` && seen.has('message:t')) return [{ type: 'answer', task: 't', content: 'one' }];
+      if (item === `result:e:${canonicalJson({ a: 2 })}` && seen.has('message:t'))
+        return [{ type: 'answer', task: 't', content: 'one' }];
       return [];
     });
     const ep2 = await runEpisode(follow, outdated, { seed: 1 });
     expect(ep2.endReason).toBe('completed');
-    expect(scoreEpisode(follow, ep2.events).tasks[0]).toMatchObject({ stepsGrounded: 2, answered: true, answerCorrect: false, success: false });
+    expect(scoreEpisode(follow, ep2.events).tasks[0]).toMatchObject({
+      stepsGrounded: 2,
+      answered: true,
+      answerCorrect: false,
+      success: false,
+    });
   });
 
   it('an episode cut short by a limit: requests that never arrived are not expected, their task fails, no bound ratio', async () => {
@@ -510,12 +816,23 @@ describe('sub-task and task level', () => {
     const ep = await runEpisode(short, greedy(short), { seed: 1 });
     const s = scoreEpisode(short, ep.events, { boundUs: 33_000, sequentialMakespanUs: 44_000 });
     expect(s.counts.endReason).toBe('limit');
-    expect(s.steps).toMatchObject({ expected: 2, matched: 0, correctCalls: 1, precision: 1, recall: 0, f1: 0 });
+    expect(s.steps).toMatchObject({
+      expected: 2,
+      matched: 0,
+      correctCalls: 1,
+      precision: 1,
+      recall: 0,
+      f1: 0,
+    });
     expect(s.tasks.map((t) => [t.task, t.allRequestsArrived, t.stepsExpected, t.success])).toEqual([
       ['A', true, 2, false],
       ['B', false, 0, false],
     ]);
-    expect(s.efficiency).toMatchObject({ makespanUs: 4000, boundRatio: null, speedupVsSequential: null });
+    expect(s.efficiency).toMatchObject({
+      makespanUs: 4000,
+      boundRatio: null,
+      speedupVsSequential: null,
+    });
     // The call still in flight at the end counts until the end: a1 issued at 1 ms.
     expect(s.efficiency.callWaitUs).toBe(3000);
     expect(s.efficiency.meanCallsInService).toBe(3 / 4);
@@ -540,18 +857,47 @@ describe('efficiency', () => {
       ],
     });
     // d1 [0,1] issues x, blocks to 11 with y ready (10 ms); d2 [11,12] issues y, blocks to 22; d3 answers.
-    const ep = await runEpisode(two, sequentialAgent(two), { seed: 1, mode: 'sync', thinkTime: { kind: 'constant', ms: 1 } });
+    const ep = await runEpisode(two, sequentialAgent(two), {
+      seed: 1,
+      mode: 'sync',
+      thinkTime: { kind: 'constant', ms: 1 },
+    });
     const s = scoreEpisode(two, ep.events);
     expect(s.success).toBe(true);
     // Each call waits alone, outside any decision: no overlap.
-    expect(s.efficiency).toMatchObject({ makespanUs: 23_000, idleUs: 20_000, idleWhileReadyUs: 10_000, callWaitUs: 20_000, meanCallsInService: 20 / 23, overlapShare: 0 });
+    expect(s.efficiency).toMatchObject({
+      makespanUs: 23_000,
+      idleUs: 20_000,
+      idleWhileReadyUs: 10_000,
+      callWaitUs: 20_000,
+      meanCallsInService: 20 / 23,
+      overlapShare: 0,
+    });
     // Greedy issues both at once: they overlap each other, and it never idles while a step is ready.
-    const g = scoreEpisode(two, (await runEpisode(two, greedy(two), { seed: 1, thinkTime: { kind: 'constant', ms: 1 } })).events);
-    expect(g.efficiency).toMatchObject({ makespanUs: 12_000, idleWhileReadyUs: 0, callWaitUs: 20_000, meanCallsInService: 20 / 12, overlapShare: 1 });
+    const g = scoreEpisode(
+      two,
+      (await runEpisode(two, greedy(two), { seed: 1, thinkTime: { kind: 'constant', ms: 1 } }))
+        .events,
+    );
+    expect(g.efficiency).toMatchObject({
+      makespanUs: 12_000,
+      idleWhileReadyUs: 0,
+      callWaitUs: 20_000,
+      meanCallsInService: 20 / 12,
+      overlapShare: 1,
+    });
   });
 
   it('overlap: a lone call counts only inside a decision; two calls in flight overlap each other', () => {
-    expect(callOverlap([{ startUs: 0, endUs: 10 }, { startUs: 5, endUs: 15 }], [{ startUs: 12, endUs: 20 }])).toEqual({ waitUs: 20, overlappedUs: 13 });
+    expect(
+      callOverlap(
+        [
+          { startUs: 0, endUs: 10 },
+          { startUs: 5, endUs: 15 },
+        ],
+        [{ startUs: 12, endUs: 20 }],
+      ),
+    ).toEqual({ waitUs: 20, overlappedUs: 13 });
     expect(callOverlap([{ startUs: 3, endUs: 3 }], [])).toEqual({ waitUs: 0, overlappedUs: 0 });
   });
 
@@ -563,7 +909,9 @@ describe('efficiency', () => {
         const o = await computeOracle(scenario, { seed });
         const s = scoreEpisode(scenario, ep.events, { boundUs: o.boundUs });
         expect(s.success).toBe(true);
-        expect([s.steps.precision, s.steps.recall, s.steps.dependencyViolations]).toEqual([1, 1, 0]);
+        expect([s.steps.precision, s.steps.recall, s.steps.dependencyViolations]).toEqual([
+          1, 1, 0,
+        ]);
         expect(s.efficiency.boundRatio).toBe(1);
         expect(s.efficiency.idleWhileReadyUs).toBe(0);
       }),
@@ -573,14 +921,21 @@ describe('efficiency', () => {
 });
 
 describe('aggregate', () => {
-  const base = scoreEpisode(example, workedExampleEvents(), { boundUs: 33_000, sequentialMakespanUs: 44_000 });
+  const base = scoreEpisode(example, workedExampleEvents(), {
+    boundUs: 33_000,
+    sequentialMakespanUs: 44_000,
+  });
   function variant(success: boolean, boundRatio: number | null, violations: number): EpisodeScore {
     return {
       ...base,
       success,
       subtaskSuccessRate: success ? 1 : 0.5,
       steps: { ...base.steps, dependencyViolations: violations },
-      efficiency: { ...base.efficiency, boundRatio, successBoundRatio: boundRatio === null ? null : success ? boundRatio : 0 },
+      efficiency: {
+        ...base.efficiency,
+        boundRatio,
+        successBoundRatio: boundRatio === null ? null : success ? boundRatio : 0,
+      },
     };
   }
   // Instance X: seeds 1-3 succeed, succeed, fail. Instance Y: all three succeed.
@@ -637,9 +992,18 @@ describe('aggregate', () => {
     expect(JSON.stringify(aggregate([...set].reverse()))).toBe(JSON.stringify(aggregate(set)));
     expect(() => aggregate([...set, set[0]!])).toThrow(/twice/);
     // Scores of other scoring rules are not mixed in: they must be re-scored.
-    expect(() => aggregate([...set.slice(1), { ...set[0]!, score: { ...set[0]!.score, scoringVersion: 1 } }])).toThrow(/scoring version/);
+    expect(() =>
+      aggregate([...set.slice(1), { ...set[0]!, score: { ...set[0]!.score, scoringVersion: 1 } }]),
+    ).toThrow(/scoring version/);
     expect(stat([])).toEqual({ n: 0, mean: null, sd: null, interval: null, low: null, high: null });
-    expect(stat([null, 2])).toEqual({ n: 1, mean: 2, sd: null, interval: null, low: null, high: null });
+    expect(stat([null, 2])).toEqual({
+      n: 1,
+      mean: 2,
+      sd: null,
+      interval: null,
+      low: null,
+      high: null,
+    });
     const uneven = aggregate([...set, { instance: 'Z', seed: 1, score: variant(true, 1, 0) }]);
     expect(uneven.passK).toMatchObject({ k: null, value: 2 / 3 });
     expect(uneven.passHat.map((p) => p.k)).toEqual([1]);
@@ -674,13 +1038,30 @@ describe('aggregate', () => {
     expect(v.low).toBe(0);
     // Every interval of the summary lies inside its metric's range, on random sets.
     fc.assert(
-      fc.property(fc.array(fc.record({ ok: fc.boolean(), rate: fc.double({ min: 0, max: 1, noNaN: true }) }), { minLength: 2, maxLength: 20 }), (xs) => {
-        const a = aggregate(xs.map((x, i) => ({ instance: `i${i % 3}`, seed: i, score: { ...variant(x.ok, x.rate, 0), subtaskSuccessRate: x.rate } })));
-        for (const m of [a.metrics.taskSuccess, a.metrics.subtaskSuccess, a.metrics.successWeightedBoundRatio, a.metrics.boundRatioOfSuccesses]) {
-          if (m.low !== null) expect(m.low).toBeGreaterThanOrEqual(0);
-          if (m.high !== null) expect(m.high).toBeLessThanOrEqual(1);
-        }
-      }),
+      fc.property(
+        fc.array(
+          fc.record({ ok: fc.boolean(), rate: fc.double({ min: 0, max: 1, noNaN: true }) }),
+          { minLength: 2, maxLength: 20 },
+        ),
+        (xs) => {
+          const a = aggregate(
+            xs.map((x, i) => ({
+              instance: `i${i % 3}`,
+              seed: i,
+              score: { ...variant(x.ok, x.rate, 0), subtaskSuccessRate: x.rate },
+            })),
+          );
+          for (const m of [
+            a.metrics.taskSuccess,
+            a.metrics.subtaskSuccess,
+            a.metrics.successWeightedBoundRatio,
+            a.metrics.boundRatioOfSuccesses,
+          ]) {
+            if (m.low !== null) expect(m.low).toBeGreaterThanOrEqual(0);
+            if (m.high !== null) expect(m.high).toBeLessThanOrEqual(1);
+          }
+        },
+      ),
     );
   });
 
@@ -702,13 +1083,46 @@ describe('determinism and canonical output', () => {
     const b = scoreEpisode(example, [...ep.events], { boundUs: 33_000 });
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
     expect(JSON.parse(JSON.stringify(a))).toStrictEqual(a);
-    expect(Object.keys(a)).toEqual(['scoringVersion', 'scenario', 'success', 'tasksSucceeded', 'tasksTotal', 'subtaskSuccessRate', 'steps', 'tasks', 'efficiency', 'interleaving', 'counts', 'calls']);
-    expect(Object.keys(a.efficiency)).toEqual(['makespanUs', 'boundUs', 'boundRatio', 'sequentialMakespanUs', 'speedupVsSequential', 'successBoundRatio', 'successSpeedup', 'idleUs', 'idleWhileReadyUs', 'idleWhileResultsWaitingUs', 'callWaitUs', 'callQueuedUs', 'callServiceUs', 'meanCallsInService', 'overlapShare']);
+    expect(Object.keys(a)).toEqual([
+      'scoringVersion',
+      'scenario',
+      'success',
+      'tasksSucceeded',
+      'tasksTotal',
+      'subtaskSuccessRate',
+      'steps',
+      'tasks',
+      'efficiency',
+      'interleaving',
+      'counts',
+      'calls',
+    ]);
+    expect(Object.keys(a.efficiency)).toEqual([
+      'makespanUs',
+      'boundUs',
+      'boundRatio',
+      'sequentialMakespanUs',
+      'speedupVsSequential',
+      'successBoundRatio',
+      'successSpeedup',
+      'idleUs',
+      'idleWhileReadyUs',
+      'idleWhileResultsWaitingUs',
+      'callWaitUs',
+      'callQueuedUs',
+      'callServiceUs',
+      'meanCallsInService',
+      'overlapShare',
+    ]);
     expect(a.efficiency.sequentialMakespanUs).toBeNull();
-    expect(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: a }]))).toBe(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: b }])));
+    expect(JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: a }]))).toBe(
+      JSON.stringify(aggregate([{ instance: 'i', seed: 1, score: b }])),
+    );
   });
 
   it('refuses a stream without its end', () => {
-    expect(() => scoreEpisode(example, workedExampleEvents().slice(0, -1))).toThrow(/episode_ended/);
+    expect(() => scoreEpisode(example, workedExampleEvents().slice(0, -1))).toThrow(
+      /episode_ended/,
+    );
   });
 });

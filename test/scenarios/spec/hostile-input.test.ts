@@ -21,16 +21,40 @@ function chain(steps: number, message = 'do it'): Record<string, unknown> {
   return {
     format: 'tooltime.scenario/1',
     id: 'chain',
-    tools: [{ name: 'op', description: 'an operation', parameters: { type: 'object' }, latency: { kind: 'constant', ms: 1 }, impl: { kind: 'table', rows: [], default: { result: 'done' } } }],
-    tasks: [{ id: 't1', message, steps: Array.from({ length: steps }, (_, i) => ({ id: `s${i}`, tool: 'op', args: { n: i }, after: i === 0 ? [] : [`s${i - 1}`] })), answer: { mustContain: ['done'] } }],
+    tools: [
+      {
+        name: 'op',
+        description: 'an operation',
+        parameters: { type: 'object' },
+        latency: { kind: 'constant', ms: 1 },
+        impl: { kind: 'table', rows: [], default: { result: 'done' } },
+      },
+    ],
+    tasks: [
+      {
+        id: 't1',
+        message,
+        steps: Array.from({ length: steps }, (_, i) => ({
+          id: `s${i}`,
+          tool: 'op',
+          args: { n: i },
+          after: i === 0 ? [] : [`s${i - 1}`],
+        })),
+        answer: { mustContain: ['done'] },
+      },
+    ],
     limits: { maxCalls: Math.max(500, steps), maxDecisions: Math.max(500, 2 * steps + 10) },
   };
 }
 
 describe('replay strings round-trip exactly', () => {
   it('a leading U+FEFF is kept', () => {
-    for (const s of ['\ufeff', '\ufeffhello', '\ufeff\ufeff', 'a\ufeff']) expect(decodeJson(encodeJson(s))).toBe(s);
-    expect(decodeJson(encodeJson({ message: '\ufeff', k: ['\ufeffx'] }))).toEqual({ message: '\ufeff', k: ['\ufeffx'] });
+    for (const s of ['\ufeff', '\ufeffhello', '\ufeff\ufeff', 'a\ufeff'])
+      expect(decodeJson(encodeJson(s))).toBe(s);
+    expect(decodeJson(encodeJson({ message: '\ufeff', k: ['\ufeffx'] }))).toEqual({
+      message: '\ufeff',
+      k: ['\ufeffx'],
+    });
   });
 
   it('any string of Unicode text, alone or in a document, a BOM first or not', () => {
@@ -47,7 +71,12 @@ describe('replay strings round-trip exactly', () => {
 
   it('a lone surrogate is not Unicode text: a scenario holding one is refused with its path', () => {
     const doc = chain(1, 'bad \ud800 text');
-    expect(validateScenario(doc)).toEqual([{ path: 'tasks[0].message', message: 'holds a lone surrogate (U+D800): strings must be Unicode text' }]);
+    expect(validateScenario(doc)).toEqual([
+      {
+        path: 'tasks[0].message',
+        message: 'holds a lone surrogate (U+D800): strings must be Unicode text',
+      },
+    ]);
     // What anything else writes (an agent's args) is written as UTF-8 writes it: U+FFFD.
     expect(decodeJson(encodeJson('a\udc00b'))).toBe('a\ufffdb');
   });
@@ -65,15 +94,19 @@ describe('invalid UTF-8 is found at its byte', () => {
       }
     };
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 20 }), (noise, text) => {
-        const bytes = new Uint8Array([...new TextEncoder().encode(text), ...noise]);
-        const at = invalidUtf8Offset(bytes);
-        expect(at < 0).toBe(decodes(bytes));
-        if (at >= 0) {
-          expect(decodes(bytes.subarray(0, at))).toBe(true);
-          expect(at).toBeGreaterThanOrEqual(new TextEncoder().encode(text).length);
-        }
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 40 }),
+        fc.string({ unit: 'binary', maxLength: 20 }),
+        (noise, text) => {
+          const bytes = new Uint8Array([...new TextEncoder().encode(text), ...noise]);
+          const at = invalidUtf8Offset(bytes);
+          expect(at < 0).toBe(decodes(bytes));
+          if (at >= 0) {
+            expect(decodes(bytes.subarray(0, at))).toBe(true);
+            expect(at).toBeGreaterThanOrEqual(new TextEncoder().encode(text).length);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
     expect(invalidUtf8Offset(Buffer.from('{"a":"caf\u00e9"}', 'latin1'))).toBe(9);
@@ -83,15 +116,26 @@ describe('invalid UTF-8 is found at its byte', () => {
 describe('patterns cannot hang validation', () => {
   it('^(a+)+$ against 40 a and ! answers in well under a second', () => {
     const doc = chain(1);
-    (doc['tools'] as Array<Record<string, unknown>>)[0]!['parameters'] = { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } } };
-    ((doc['tasks'] as Array<{ steps: Array<Record<string, unknown>> }>)[0]!.steps[0]!)['args'] = { s: `${'a'.repeat(40)}!` };
+    (doc['tools'] as Array<Record<string, unknown>>)[0]!['parameters'] = {
+      type: 'object',
+      properties: { s: { type: 'string', pattern: '^(a+)+$' } },
+    };
+    (doc['tasks'] as Array<{ steps: Array<Record<string, unknown>> }>)[0]!.steps[0]!['args'] = {
+      s: `${'a'.repeat(40)}!`,
+    };
     const t0 = performance.now();
-    expect(validateScenario(doc)).toEqual([{ path: 'tasks[0].steps[0].args', message: 'args.s must match pattern "^(a+)+$"' }]);
+    expect(validateScenario(doc)).toEqual([
+      { path: 'tasks[0].steps[0].args', message: 'args.s must match pattern "^(a+)+$"' },
+    ]);
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('each pattern of a schema is its own (ajv keys compiled patterns by their text)', () => {
-    const v = compileParameters({ type: 'object', properties: { s: { type: 'string', pattern: '^a+$' } }, patternProperties: { '^x': { type: 'number' } } });
+    const v = compileParameters({
+      type: 'object',
+      properties: { s: { type: 'string', pattern: '^a+$' } },
+      patternProperties: { '^x': { type: 'number' } },
+    });
     expect(v({ s: 'aa' })).toBe(true);
     expect(v({ s: 'aa', x1: 1 })).toBe(true);
     expect(v({ s: 'aa', x1: 'no' })).toBe(false);
@@ -101,10 +145,15 @@ describe('patterns cannot hang validation', () => {
 
   it('a pattern RE2 cannot match in linear time is refused when validated', () => {
     const doc = chain(1);
-    (doc['tools'] as Array<Record<string, unknown>>)[0]!['parameters'] = { type: 'object', properties: { s: { type: 'string', pattern: '^(a)\\1$' } } };
+    (doc['tools'] as Array<Record<string, unknown>>)[0]!['parameters'] = {
+      type: 'object',
+      properties: { s: { type: 'string', pattern: '^(a)\\1$' } },
+    };
     const problems = validateScenario(doc);
     expect(problems[0]!.path).toBe('tools[0].parameters');
-    expect(problems[0]!.message).toMatch(/^invalid JSON Schema: pattern "\^\(a\)\\\\1\$" is not supported .*no lookaround or backreferences$/);
+    expect(problems[0]!.message).toMatch(
+      /^invalid JSON Schema: pattern "\^\(a\)\\\\1\$" is not supported .*no lookaround or backreferences$/,
+    );
   });
 });
 
@@ -125,7 +174,9 @@ describe('no argument list as long as the input', () => {
     const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { formatText, goldenDir, readReplay } = await import('../../../replays/index.js');
-    const read = readReplay(new Uint8Array(readFileSync(join(goldenDir(), 'example-fan-in--greedy-async--seed1.ttr'))));
+    const read = readReplay(
+      new Uint8Array(readFileSync(join(goldenDir(), 'example-fan-in--greedy-async--seed1.ttr'))),
+    );
     const events = Array.from({ length: 500_000 }, (_, i) => read.events[i % read.events.length]!);
     const text = formatText({ ...read, events });
     expect(text.split('\n')).toHaveLength(500_000 + 3);
@@ -142,7 +193,12 @@ describe('no argument list as long as the input', () => {
 describe('LLM cache entries and price files are read as bounded input files', () => {
   /** Runs `code` (an ES module importing the built tree) in a child with a watchdog: a hang is status null. */
   function child(code: string): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 15_000, maxBuffer: 1 << 20 });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 15_000,
+      maxBuffer: 1 << 20,
+    });
     return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
@@ -179,14 +235,24 @@ describe('LLM cache entries and price files are read as bounded input files', ()
       const zero = join(dir, 'zero.json');
       execFileSync('mkfifo', [fifo]);
       symlinkSync('/dev/zero', zero);
-      writeFileSync(join(dir, 'latin1.json'), Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d]));
-      const parse = (file: string) => child(`
+      writeFileSync(
+        join(dir, 'latin1.json'),
+        Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d]),
+      );
+      const parse = (file: string) =>
+        child(`
         import { parsePrice } from './dist/agents/llm/price.js';
         try { parsePrice(${JSON.stringify(file)}); process.stdout.write('parsed'); }
         catch (e) { process.stdout.write(e.name + ': ' + e.message); }`);
-      expect(parse(fifo).stdout).toBe(`AgentSpecError: --price ${fifo}: cannot read: not a regular file (a FIFO)`);
-      expect(parse(zero).stdout).toBe(`AgentSpecError: --price ${zero}: cannot read: not a regular file (a character device)`);
-      expect(parse(join(dir, 'latin1.json')).stdout).toBe(`AgentSpecError: --price ${join(dir, 'latin1.json')}: not UTF-8 text`);
+      expect(parse(fifo).stdout).toBe(
+        `AgentSpecError: --price ${fifo}: cannot read: not a regular file (a FIFO)`,
+      );
+      expect(parse(zero).stdout).toBe(
+        `AgentSpecError: --price ${zero}: cannot read: not a regular file (a character device)`,
+      );
+      expect(parse(join(dir, 'latin1.json')).stdout).toBe(
+        `AgentSpecError: --price ${join(dir, 'latin1.json')}: not UTF-8 text`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

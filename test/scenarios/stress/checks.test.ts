@@ -6,13 +6,21 @@ import { evaluateCase, runStress, type StressOptions } from '../../../cli/stress
 import { thinkAwareBoundUs } from '../../../scenarios/scoring/oracle.js';
 import { validateScenario } from '../../../scenarios/spec/validate.js';
 import { canonicalScenario } from '../../../scenarios/spec/canonical-scenario.js';
-import { caseToScenario, stressCaseArb, type StressCase } from '../../../scenarios/stress/arbitrary.js';
+import {
+  caseToScenario,
+  stressCaseArb,
+  type StressCase,
+} from '../../../scenarios/stress/arbitrary.js';
 import { runChecks, type CheckName } from '../../../scenarios/stress/checks.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
 import { readReplay } from '../../../replays/index.js';
 import { flawedMaker } from '../../../agents/flawed.js';
 
-function options(agent: string, checks: CheckName[], extra: Partial<StressOptions> = {}): StressOptions {
+function options(
+  agent: string,
+  checks: CheckName[],
+  extra: Partial<StressOptions> = {},
+): StressOptions {
   return {
     agent,
     makeAgent: flawedMaker,
@@ -51,7 +59,12 @@ describe('stress scenarios', () => {
 });
 
 describe('tooltime stress finds real bugs, shrinks them, and saves a reproducing case', () => {
-  const flaws: Array<{ agent: string; check: CheckName; extra?: Partial<StressOptions>; maxSteps: number }> = [
+  const flaws: Array<{
+    agent: string;
+    check: CheckName;
+    extra?: Partial<StressOptions>;
+    maxSteps: number;
+  }> = [
     { agent: 'cap-ignorer', check: 'capacity', maxSteps: 3 },
     { agent: 'starver', check: 'starvation', extra: { starvationDecisions: 3 }, maxSteps: 8 },
     { agent: 'early-bird', check: 'dependencies', maxSteps: 10 },
@@ -67,13 +80,23 @@ describe('tooltime stress finds real bugs, shrinks them, and saves a reproducing
       // Regression: "violated after N cases" counted shrinking's re-runs too (2325 with --runs 500).
       // N is the cases generated: the first N - 1 pass, and shrinking adds none.
       expect(report.cases).toBeLessThanOrEqual(opts.runs);
-      if (report.cases > 1) expect((await runStress({ ...opts, runs: report.cases - 1 })).failure).toBeNull();
+      if (report.cases > 1)
+        expect((await runStress({ ...opts, runs: report.cases - 1 })).failure).toBeNull();
       // The saved scenario, run again with the same agent and seed, violates the same check...
       const saved = JSON.parse(JSON.stringify(f!.scenario));
       expect(validateScenario(saved)).toEqual([]);
       const agent = flawedMaker(flaw.agent);
       const episode = await runEpisode(f!.scenario, agent, { seed: f!.episodeSeed });
-      const again = runChecks({ scenario: f!.scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, referenceUs: null }, [flaw.check], opts);
+      const again = runChecks(
+        {
+          scenario: f!.scenario,
+          events: episode.events,
+          agentCap: agent.maxInFlight ?? Infinity,
+          referenceUs: null,
+        },
+        [flaw.check],
+        opts,
+      );
       expect(again?.message).toBe(f!.violation.message);
       // ... and its replay holds exactly that episode.
       const replay = readReplay(f!.replay);
@@ -92,7 +115,14 @@ describe('regression: efficiency charges each decision the think time it took', 
   // decision the distribution's minimum (0), so 18.200ms was 12.6x a 1.441ms bound. No policy
   // answers with fewer than two decisions, so none could pass.
   const oneStep: StressCase = {
-    tools: [{ latency: { kind: 'lognormal', medianMs: 1, p95Ms: 2 }, concurrency: null, failureRate: 0, timeoutSlackMs: null }],
+    tools: [
+      {
+        latency: { kind: 'lognormal', medianMs: 1, p95Ms: 2 },
+        concurrency: null,
+        failureRate: 0,
+        timeoutSlackMs: null,
+      },
+    ],
     tasks: [{ arrivalMs: 0, shape: 'wide', steps: [{ tool: 0, deps: [] }] }],
     messages: [],
     thinkTime: { kind: 'lognormal', medianMs: 1, p95Ms: 5 },
@@ -100,12 +130,18 @@ describe('regression: efficiency charges each decision the think time it took', 
 
   it('greedy-async passes efficiency on the shrunk case', async () => {
     const evaluation = await evaluateCase(options('greedy-async', ['efficiency']), oneStep, 194181);
-    expect(evaluation.events.filter((e) => e.type === 'decision_ended').map((e) => e.thinkUs)).toEqual([678, 16_081]);
+    expect(
+      evaluation.events.filter((e) => e.type === 'decision_ended').map((e) => e.thinkUs),
+    ).toEqual([678, 16_081]);
     expect(evaluation.violation).toBeNull();
   });
 
   it('the bound: each decision along a chain ends no earlier than the think times up to it added up', () => {
-    const scenario = caseToScenario({ ...oneStep, tools: [{ ...oneStep.tools[0]!, latency: { kind: 'constant', ms: 1 } }], thinkTime: { kind: 'constant', ms: 0 } });
+    const scenario = caseToScenario({
+      ...oneStep,
+      tools: [{ ...oneStep.tools[0]!, latency: { kind: 'constant', ms: 1 } }],
+      thinkTime: { kind: 'constant', ms: 0 },
+    });
     expect(thinkAwareBoundUs(scenario, 1, [])).toBe(1000);
     // Decision 1 ends at 678, the call takes 1000, decision 2 ends at 678 + 16081 at the earliest.
     expect(thinkAwareBoundUs(scenario, 1, [678, 16_081])).toBe(16_759);
@@ -115,7 +151,14 @@ describe('regression: efficiency charges each decision the think time it took', 
 });
 
 describe('the shipped baselines pass the checks they should', () => {
-  const all: CheckName[] = ['liveness', 'dependencies', 'capacity', 'starvation', 'efficiency', 'determinism'];
+  const all: CheckName[] = [
+    'liveness',
+    'dependencies',
+    'capacity',
+    'starvation',
+    'efficiency',
+    'determinism',
+  ];
   const safety: CheckName[] = ['liveness', 'dependencies', 'capacity', 'determinism'];
   const expectations: Array<[string, CheckName[]]> = [
     ['greedy-async', all],
@@ -128,7 +171,11 @@ describe('the shipped baselines pass the checks they should', () => {
   ];
   for (const [agent, checks] of expectations) {
     it(`${agent}: ${checks.join(', ')}`, async () => {
-      const report = await runStress({ ...options(agent, checks), makeAgent: createAgent, runs: 60 });
+      const report = await runStress({
+        ...options(agent, checks),
+        makeAgent: createAgent,
+        runs: 60,
+      });
       expect(report.failure?.violation ?? null).toBeNull();
       for (const c of checks) expect(report.tally[c].cases).toBe(60);
     });

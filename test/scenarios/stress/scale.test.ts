@@ -51,8 +51,26 @@ describe(`stress at scale: ${RUNS} cases per seed, seeds ${SEEDS.join(', ')}`, (
         };
         const report = await runStress(options);
         const f = report.failure;
-        const reproduce = f === null ? '' : reproduceCommand({ agent, seed: f.fcSeed, path: f.fcPath, checks, efficiencyFactor: 10, starvationDecisions: 25, mode: 'async', delivery: 'push', maxTasks: 6, maxSteps: 6 });
-        expect(f === null ? null : `${f.violation.check} after ${report.cases} cases: ${f.violation.message}; ${reproduce}`).toBeNull();
+        const reproduce =
+          f === null
+            ? ''
+            : reproduceCommand({
+                agent,
+                seed: f.fcSeed,
+                path: f.fcPath,
+                checks,
+                efficiencyFactor: 10,
+                starvationDecisions: 25,
+                mode: 'async',
+                delivery: 'push',
+                maxTasks: 6,
+                maxSteps: 6,
+              });
+        expect(
+          f === null
+            ? null
+            : `${f.violation.check} after ${report.cases} cases: ${f.violation.message}; ${reproduce}`,
+        ).toBeNull();
         expect(report.cases).toBe(RUNS);
         for (const c of checks) expect(report.tally[c].cases).toBe(RUNS);
       });

@@ -2,12 +2,33 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { checkDistribution } from '../../../engine/index.js';
 import { getBuiltin } from '../../../scenarios/spec/builtins.js';
-import { loadDomains, parseDomain, seedScenario, type Domain, type SeedTask } from '../../../scenarios/suite/domains.js';
-import { scenarioSchema, type JsonValue, type Task, type Tool } from '../../../scenarios/spec/schema.js';
+import {
+  loadDomains,
+  parseDomain,
+  seedScenario,
+  type Domain,
+  type SeedTask,
+} from '../../../scenarios/suite/domains.js';
+import {
+  scenarioSchema,
+  type JsonValue,
+  type Task,
+  type Tool,
+} from '../../../scenarios/spec/schema.js';
 
 const SLUGS = [
-  'data-format-conversion', 'data-generation', 'data-management', 'filesystem', 'machine-operation', 'messaging',
-  'number-operations', 'social-network', 'string-manipulation', 'ticket-purchase', 'trading-bot', 'travel-planning',
+  'data-format-conversion',
+  'data-generation',
+  'data-management',
+  'filesystem',
+  'machine-operation',
+  'messaging',
+  'number-operations',
+  'social-network',
+  'string-manipulation',
+  'ticket-purchase',
+  'trading-bot',
+  'travel-planning',
 ];
 const PATTERNS = ['chain', 'fan-out', 'fan-in', 'diamond'] as const;
 type Pattern = (typeof PATTERNS)[number];
@@ -18,7 +39,10 @@ function canon(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canon).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canon(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canon(o[k])}`)
+      .join(',')}}`;
   }
   if (v === undefined) throw new Error('undefined is not JSON');
   return JSON.stringify(v);
@@ -45,7 +69,8 @@ function at(value: unknown, path: string): unknown {
 function resultOf(tool: Tool, args: Record<string, JsonValue>): JsonValue {
   if (tool.impl.kind === 'table') {
     const rows = tool.impl.rows.filter((row) => same(row.args, args));
-    if (rows.length !== 1) throw new Error(`${tool.name}: ${rows.length} rows match ${canon(args)}`);
+    if (rows.length !== 1)
+      throw new Error(`${tool.name}: ${rows.length} rows match ${canon(args)}`);
     return rows[0]!.result;
   }
   const builtin = getBuiltin(tool.impl.name);
@@ -87,7 +112,11 @@ function classify(task: Task): Pattern {
 
 function weaklyConnected(task: Task): boolean {
   const adj = new Map<string, string[]>(task.steps.map((s) => [s.id, []]));
-  for (const s of task.steps) for (const d of s.after) { adj.get(s.id)!.push(d); adj.get(d)!.push(s.id); }
+  for (const s of task.steps)
+    for (const d of s.after) {
+      adj.get(s.id)!.push(d);
+      adj.get(d)!.push(s.id);
+    }
   const seen = new Set<string>();
   const stack = [task.steps[0]!.id];
   while (stack.length > 0) {
@@ -100,7 +129,9 @@ function weaklyConnected(task: Task): boolean {
 }
 
 const domains = loadDomains();
-const allSeeds: Array<{ domain: Domain; seed: SeedTask }> = domains.flatMap((domain) => domain.seeds.map((seed) => ({ domain, seed })));
+const allSeeds: Array<{ domain: Domain; seed: SeedTask }> = domains.flatMap((domain) =>
+  domain.seeds.map((seed) => ({ domain, seed })),
+);
 const ajv = new Ajv({ strict: false });
 
 describe('domain catalogue', () => {
@@ -153,20 +184,25 @@ describe('tools', () => {
         expect(p['type']).toBe('object');
         expect(p['additionalProperties']).toBe(false);
         const props = p['properties'] as Record<string, Record<string, unknown>>;
-        for (const [key, schema] of Object.entries(props)) expect(typeof schema['description'], `${tool.name}.${key}`).toBe('string');
-        for (const key of p['required'] as string[]) expect(Object.hasOwn(props, key), `${tool.name} requires ${key}`).toBe(true);
+        for (const [key, schema] of Object.entries(props))
+          expect(typeof schema['description'], `${tool.name}.${key}`).toBe('string');
+        for (const key of p['required'] as string[])
+          expect(Object.hasOwn(props, key), `${tool.name} requires ${key}`).toBe(true);
         expect(() => ajv.compile(tool.parameters)).not.toThrow();
         if (tool.impl.kind === 'builtin') {
           const builtin = getBuiltin(tool.impl.name);
           expect(builtin, tool.impl.name).toBeDefined();
           const bp = builtin!.parameters as Record<string, unknown>;
           expect(Object.keys(props).sort()).toEqual(Object.keys(bp['properties'] as object).sort());
-          expect([...(p['required'] as string[])].sort()).toEqual([...(bp['required'] as string[])].sort());
+          expect([...(p['required'] as string[])].sort()).toEqual(
+            [...(bp['required'] as string[])].sort(),
+          );
         } else {
           const keys = tool.impl.rows.map((row) => canon(row.args));
           expect(new Set(keys).size, `${tool.name} has duplicate rows`).toBe(keys.length);
           const validate = ajv.compile(tool.parameters);
-          for (const row of tool.impl.rows) expect(validate(row.args), `${tool.name} row ${canon(row.args)}`).toBe(true);
+          for (const row of tool.impl.rows)
+            expect(validate(row.args), `${tool.name} row ${canon(row.args)}`).toBe(true);
         }
       });
     }
@@ -186,7 +222,8 @@ describe('seed tasks', () => {
       for (const step of task.steps) {
         const where = `${task.id}/${step.id}`;
         expect(results.has(step.id), `${where} id is unique`).toBe(false);
-        for (const dep of step.after) expect(results.has(dep), `${where} after ${dep} (declared earlier)`).toBe(true);
+        for (const dep of step.after)
+          expect(results.has(dep), `${where} after ${dep} (declared earlier)`).toBe(true);
         expect(new Set(step.after).size, `${where} after has duplicates`).toBe(step.after.length);
         const tool = tools.get(step.tool);
         expect(tool, `${where} tool ${step.tool}`).toBeDefined();
@@ -196,20 +233,29 @@ describe('seed tasks', () => {
           expect(step.after, `${where} input from ${input.from}`).toContain(input.from);
           const want = at(results.get(input.from), input.path);
           expect(want, `${where} ${input.from}.${input.path} exists`).toBeDefined();
-          expect(canon(at(step.args, input.arg)), `${where} args.${input.arg} = ${input.from}.${input.path}`).toBe(canon(want));
+          expect(
+            canon(at(step.args, input.arg)),
+            `${where} args.${input.arg} = ${input.from}.${input.path}`,
+          ).toBe(canon(want));
         }
         results.set(step.id, resultOf(tool!, step.args));
       }
       const all = JSON.stringify([...results.values()]).toLowerCase();
-      for (const s of task.answer.mustContain) expect(all, `${task.id} mustContain ${s}`).toContain(s.toLowerCase());
+      for (const s of task.answer.mustContain)
+        expect(all, `${task.id} mustContain ${s}`).toContain(s.toLowerCase());
       expect(weaklyConnected(task), `${task.id} is one connected job`).toBe(true);
       expect(classify(task), `${task.id} pattern`).toBe(seed.pattern);
-      expect(task.steps.some((s) => s.inputs.length > 0), `${task.id} has data flow`).toBe(true);
+      expect(
+        task.steps.some((s) => s.inputs.length > 0),
+        `${task.id} has data flow`,
+      ).toBe(true);
     });
   }
 
   it('passes data along almost every dependency', () => {
-    const deps = allSeeds.flatMap(({ seed }) => seed.task.steps.flatMap((s) => s.after.map((d) => [s, d] as const)));
+    const deps = allSeeds.flatMap(({ seed }) =>
+      seed.task.steps.flatMap((s) => s.after.map((d) => [s, d] as const)),
+    );
     const carrying = deps.filter(([s, d]) => s.inputs.some((i) => i.from === d));
     expect(carrying.length / deps.length).toBeGreaterThan(0.9);
   });
@@ -220,14 +266,23 @@ describe('seed tasks', () => {
       expect(scenario.id).toBe(`seed-${seed.task.id}`);
       expect(scenario.tags).toEqual({ domain: domain.slug, pattern: seed.pattern });
       expect(scenario.tasks).toHaveLength(1);
-      expect(scenario.tools.map((t) => t.name).sort()).toEqual([...new Set(seed.task.steps.map((s) => s.tool))].sort());
+      expect(scenario.tools.map((t) => t.name).sort()).toEqual(
+        [...new Set(seed.task.steps.map((s) => s.tool))].sort(),
+      );
     }
   });
 });
 
 describe('parseDomain', () => {
   it('names the file and JSON path of a problem', () => {
-    const doc = { domain: 'x', title: 'X', description: 'x', latencyNotes: {}, tools: [{ name: 'bad name' }], seeds: [] };
+    const doc = {
+      domain: 'x',
+      title: 'X',
+      description: 'x',
+      latencyNotes: {},
+      tools: [{ name: 'bad name' }],
+      seeds: [],
+    };
     expect(() => parseDomain('x.json', JSON.stringify(doc))).toThrow(/x\.json: tools\[0\]\.name/);
   });
 
@@ -240,9 +295,20 @@ describe('parseDomain', () => {
     const other = domains[1]!.tools[0]!.name;
     const seed = d.seeds[0]!;
     const doc = {
-      domain: d.slug, title: d.title, description: d.description, latencyNotes: d.latencyNotes, tools: d.tools,
-      seeds: [{ pattern: seed.pattern, task: { ...seed.task, steps: [{ ...seed.task.steps[0]!, tool: other }] } }],
+      domain: d.slug,
+      title: d.title,
+      description: d.description,
+      latencyNotes: d.latencyNotes,
+      tools: d.tools,
+      seeds: [
+        {
+          pattern: seed.pattern,
+          task: { ...seed.task, steps: [{ ...seed.task.steps[0]!, tool: other }] },
+        },
+      ],
     };
-    expect(() => parseDomain('z.json', JSON.stringify(doc))).toThrow(/z\.json: seeds\[0\]\.task\.steps\[0\]\.tool/);
+    expect(() => parseDomain('z.json', JSON.stringify(doc))).toThrow(
+      /z\.json: seeds\[0\]\.task\.steps\[0\]\.tool/,
+    );
   });
 });

@@ -3,7 +3,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileDistribution, RandomStreams, type DistributionSpec } from '../../../engine/index.js';
+import {
+  compileDistribution,
+  RandomStreams,
+  type DistributionSpec,
+} from '../../../engine/index.js';
 import { canonicalJson, getPath } from '../../../scenarios/spec/canonical.js';
 import type { SeedTask } from '../../../scenarios/suite/domains.js';
 import {
@@ -53,7 +57,9 @@ afterAll(() => {
 
 /** 2-3 distinct seed tasks (any domains) and a stream seed. */
 const inputArb = fc.record({
-  seeds: fc.uniqueArray(fc.nat(SEEDS.length - 1), { minLength: 2, maxLength: 3 }).map((ix) => ix.map((i) => SEEDS[i]!)),
+  seeds: fc
+    .uniqueArray(fc.nat(SEEDS.length - 1), { minLength: 2, maxLength: 3 })
+    .map((ix) => ix.map((i) => SEEDS[i]!)),
   seed: fc.nat(1_000_000),
 });
 
@@ -66,11 +72,16 @@ function composed(input: { seeds: SeedTask[]; seed: number }): Draft {
 }
 
 function problems(draft: Draft): string[] {
-  return validateScenario(scenarioDocument(finalize(draft, 'test-0001'))).map((p) => `${p.path}: ${p.message}`);
+  return validateScenario(scenarioDocument(finalize(draft, 'test-0001'))).map(
+    (p) => `${p.path}: ${p.message}`,
+  );
 }
 
 function stepsOf(s: Scenario): Array<{ task: string; step: Step; message: boolean }> {
-  return [...s.tasks.flatMap((t) => t.steps.map((step) => ({ task: t.id, step, message: false }))), ...s.messages.flatMap((m) => m.steps.map((step) => ({ task: m.task, step, message: true })))];
+  return [
+    ...s.tasks.flatMap((t) => t.steps.map((step) => ({ task: t.id, step, message: false }))),
+    ...s.messages.flatMap((m) => m.steps.map((step) => ({ task: m.task, step, message: true }))),
+  ];
 }
 
 function toolNamed(s: Scenario, name: string): Tool {
@@ -80,7 +91,10 @@ function toolNamed(s: Scenario, name: string): Tool {
 }
 
 /** New steps of `after` relative to `before`, keyed task/step. */
-function newSteps(before: Scenario, after: Scenario): Array<{ task: string; step: Step; message: boolean }> {
+function newSteps(
+  before: Scenario,
+  after: Scenario,
+): Array<{ task: string; step: Step; message: boolean }> {
   const old = new Set(stepsOf(before).map((x) => `${x.task}/${x.step.id}`));
   return stepsOf(after).filter((x) => !old.has(`${x.task}/${x.step.id}`));
 }
@@ -92,7 +106,9 @@ function flowHolds(s: Scenario, task: string, step: Step): boolean {
     const src = own.find((x) => x.step.id === input.from)?.step;
     if (src === undefined || !step.after.includes(input.from)) return false;
     const value = getPath(stepResult(toolNamed(s, src.tool), src.args), input.path);
-    return value !== undefined && canonicalJson(value) === canonicalJson(getPath(step.args, input.arg));
+    return (
+      value !== undefined && canonicalJson(value) === canonicalJson(getPath(step.args, input.arg))
+    );
   });
 }
 
@@ -106,10 +122,15 @@ describe('generate: determinism and validity', () => {
     const files = readdirSync(a).sort();
     expect(files).toEqual(readdirSync(b).sort());
     expect(files).toHaveLength(25);
-    for (const f of files) expect(readFileSync(join(b, f), 'utf8')).toBe(readFileSync(join(a, f), 'utf8'));
+    for (const f of files)
+      expect(readFileSync(join(b, f), 'utf8')).toBe(readFileSync(join(a, f), 'utf8'));
     const other = generate({ seed: 12, count: 24 });
     // Compared with the same-numbered instance, ids aside (they carry the seed, so always differ).
-    const sameNumber = (id: string) => readFileSync(join(a, `${id.replace('-s12-', '-s11-')}.json`), 'utf8').replaceAll('-s11-', '-s12-');
+    const sameNumber = (id: string) =>
+      readFileSync(join(a, `${id.replace('-s12-', '-s11-')}.json`), 'utf8').replaceAll(
+        '-s11-',
+        '-s12-',
+      );
     const same = other.instances.filter((inst) => inst.text === sameNumber(inst.id));
     expect(same).toHaveLength(0);
   });
@@ -134,7 +155,8 @@ describe('generate: determinism and validity', () => {
     const r = generate({ seed: 3, count: 10, tasks: [3], domains: ['filesystem', 'messaging'] });
     for (const inst of r.instances) {
       expect(inst.scenario.tasks).toHaveLength(3);
-      for (const d of inst.scenario.tags['domains']!.split('+')) expect(['filesystem', 'messaging']).toContain(d);
+      for (const d of inst.scenario.tags['domains']!.split('+'))
+        expect(['filesystem', 'messaging']).toContain(d);
     }
     expect(() => generate({ seed: 1, count: 2, domains: ['nope'] })).toThrow(/unknown domain/);
     expect(() => generate({ seed: 1, count: 0 })).toThrow(/count/);
@@ -165,7 +187,9 @@ describe('operators (property tests on random seed tasks)', () => {
   it('compose renames a repeated seed task', () => {
     const seed = SEEDS[0]!;
     const { scenario } = compose(catalog, [seed, seed], stream(1, 'compose'));
-    expect(scenario.tasks.map((t) => t.id).sort()).toEqual([seed.task.id, `${seed.task.id}-2`].sort());
+    expect(scenario.tasks.map((t) => t.id).sort()).toEqual(
+      [seed.task.id, `${seed.task.id}-2`].sort(),
+    );
     expect(validateScenario(scenarioDocument(scenario))).toEqual([]);
   });
 
@@ -184,12 +208,20 @@ describe('operators (property tests on random seed tasks)', () => {
         const before = base.scenario.tasks.find((t) => t.id === task)!;
         expect(before.steps.map((s) => s.id)).toContain(step.after[0]);
         expect(before.steps.some((s) => s.after.includes(step.after[0]!))).toBe(false); // a sink
-        expect(step.inputs).toEqual([{ arg: 'value', from: step.after[0], path: step.inputs[0]!.path }]);
+        expect(step.inputs).toEqual([
+          { arg: 'value', from: step.after[0], path: step.inputs[0]!.path },
+        ]);
         expect(flowHolds(out.scenario, task, step)).toBe(true);
-        const receipt = stepResult(toolNamed(out.scenario, 'record_note'), step.args) as { noteId: string };
-        expect(out.scenario.tasks.find((t) => t.id === task)!.answer.mustContain).toContain(receipt.noteId);
+        const receipt = stepResult(toolNamed(out.scenario, 'record_note'), step.args) as {
+          noteId: string;
+        };
+        expect(out.scenario.tasks.find((t) => t.id === task)!.answer.mustContain).toContain(
+          receipt.noteId,
+        );
         expect(problems(out)).toEqual([]);
-        expect(base.scenario.tasks.find((t) => t.id === task)!.steps).toHaveLength(before.steps.length); // input untouched
+        expect(base.scenario.tasks.find((t) => t.id === task)!.steps).toHaveLength(
+          before.steps.length,
+        ); // input untouched
       }),
       RUNS,
     );
@@ -213,7 +245,7 @@ describe('operators (property tests on random seed tasks)', () => {
     );
   });
 
-  it('stagger: later tasks arrive after 0 and within [0.1, 0.9] of the first task\'s expected critical path', () => {
+  it("stagger: later tasks arrive after 0 and within [0.1, 0.9] of the first task's expected critical path", () => {
     fc.assert(
       fc.property(inputArb, (input) => {
         const base = composed(input);
@@ -235,7 +267,7 @@ describe('operators (property tests on random seed tasks)', () => {
     );
   });
 
-  it('follow-up adds a message in the task\'s flight window with one dependent step and an updated answer', () => {
+  it("follow-up adds a message in the task's flight window with one dependent step and an updated answer", () => {
     fc.assert(
       fc.property(inputArb, fc.boolean(), (input, staggered) => {
         let base = composed(input);
@@ -253,7 +285,9 @@ describe('operators (property tests on random seed tasks)', () => {
         const step = m.steps[0]!;
         expect(task.steps.map((x) => x.id)).toContain(step.after[0]);
         expect(flowHolds(s, task.id, step)).toBe(true);
-        const receipt = stepResult(toolNamed(s, 'forward_result'), step.args) as { deliveryId: string };
+        const receipt = stepResult(toolNamed(s, 'forward_result'), step.args) as {
+          deliveryId: string;
+        };
         expect(m.answer!.mustContain).toEqual([...task.answer.mustContain, receipt.deliveryId]);
         expect(newSteps(base.scenario, s)).toHaveLength(1);
         expect(problems(out)).toEqual([]);
@@ -269,8 +303,13 @@ describe('operators (property tests on random seed tasks)', () => {
         const base = composed(input);
         const out = applyVariant(base, variant, stream(input.seed, 'latency'))!;
         expect(out.meta.variant).toBe(variant);
-        const pairs = base.scenario.tools.map((t) => ({ before: t, after: toolNamed(out.scenario, t.name) }));
-        const ratios = pairs.map(({ before, after }) => meanMs(after.latency) / meanMs(before.latency));
+        const pairs = base.scenario.tools.map((t) => ({
+          before: t,
+          after: toolNamed(out.scenario, t.name),
+        }));
+        const ratios = pairs.map(
+          ({ before, after }) => meanMs(after.latency) / meanMs(before.latency),
+        );
         if (variant === 'fast' || variant === 'slow') {
           const [lo, hi] = variant === 'fast' ? FAST_RANGE : SLOW_RANGE;
           for (const r of ratios) {
@@ -299,7 +338,9 @@ describe('operators (property tests on random seed tasks)', () => {
             expect(spec.alpha).toBeLessThanOrEqual(HEAVY_ALPHA_RANGE[1]);
             const mean = meanMs(inner);
             // Untruncated Pareto mean = scale * alpha / (alpha - 1) = the old mean (4 digits kept).
-            expect(Math.abs((spec.scaleMs * spec.alpha) / (spec.alpha - 1) / mean - 1)).toBeLessThan(2e-3);
+            expect(
+              Math.abs((spec.scaleMs * spec.alpha) / (spec.alpha - 1) / mean - 1),
+            ).toBeLessThan(2e-3);
             expect(spec.capMs).toBeCloseTo(Number((mean * HEAVY_TAIL_CAP_MEANS).toPrecision(4)), 6);
             // A heavy tail: the sampled p95 is several times the median.
             const d = compileDistribution(spec);
@@ -326,12 +367,16 @@ describe('operators (property tests on random seed tasks)', () => {
       fc.property(inputArb, (input) => {
         const base = composed(input);
         const out = limitConcurrency(base, stream(input.seed, 'concurrency'));
-        const uses = (name: string) => stepsOf(base.scenario).filter((x) => x.step.tool === name).length;
+        const uses = (name: string) =>
+          stepsOf(base.scenario).filter((x) => x.step.tool === name).length;
         if (out === null) {
-          for (const t of base.scenario.tools) expect(uses(t.name) < 2 || (t.concurrency ?? Infinity) <= 1).toBe(true);
+          for (const t of base.scenario.tools)
+            expect(uses(t.name) < 2 || (t.concurrency ?? Infinity) <= 1).toBe(true);
           return;
         }
-        const changed = base.scenario.tools.filter((t) => toolNamed(out.scenario, t.name).concurrency !== t.concurrency);
+        const changed = base.scenario.tools.filter(
+          (t) => toolNamed(out.scenario, t.name).concurrency !== t.concurrency,
+        );
         expect(changed).toHaveLength(1);
         const t = changed[0]!;
         const limit = toolNamed(out.scenario, t.name).concurrency!;
@@ -344,12 +389,14 @@ describe('operators (property tests on random seed tasks)', () => {
     );
   });
 
-  it('transient failures set one domain tool\'s rate in [0.2, 0.4]', () => {
+  it("transient failures set one domain tool's rate in [0.2, 0.4]", () => {
     fc.assert(
       fc.property(inputArb, (input) => {
         const base = composed(input);
         const out = injectFailures(base, stream(input.seed, 'failures'))!;
-        const changed = base.scenario.tools.filter((t) => toolNamed(out.scenario, t.name).failure?.rate !== t.failure?.rate);
+        const changed = base.scenario.tools.filter(
+          (t) => toolNamed(out.scenario, t.name).failure?.rate !== t.failure?.rate,
+        );
         expect(changed).toHaveLength(1);
         expect(GENERATOR_TOOL_NAMES).not.toContain(changed[0]!.name);
         const rate = toolNamed(out.scenario, changed[0]!.name).failure!.rate;
@@ -366,7 +413,11 @@ describe('operators (property tests on random seed tasks)', () => {
       fc.property(inputArb, (input) => {
         const base = composed(input);
         const snapshot = JSON.stringify(base);
-        const run = () => followup(stagger(deepen(base, stream(input.seed, 'd')) ?? base, stream(input.seed, 's'))!, stream(input.seed, 'f'));
+        const run = () =>
+          followup(
+            stagger(deepen(base, stream(input.seed, 'd')) ?? base, stream(input.seed, 's'))!,
+            stream(input.seed, 'f'),
+          );
         expect(JSON.stringify(run())).toBe(JSON.stringify(run()));
         expect(JSON.stringify(base)).toBe(snapshot);
       }),
@@ -378,9 +429,14 @@ describe('operators (property tests on random seed tasks)', () => {
 describe('filtering and balance', () => {
   it('the near-duplicate filter removes instances of the same structure (numbers and ids ignored)', () => {
     const a = stagger(composed({ seeds: [SEEDS[0]!, SEEDS[20]!], seed: 1 }), stream(1, 'stagger'))!;
-    const again = stagger(composed({ seeds: [SEEDS[0]!, SEEDS[20]!], seed: 1 }), stream(2, 'stagger'))!; // other arrival times
+    const again = stagger(
+      composed({ seeds: [SEEDS[0]!, SEEDS[20]!], seed: 1 }),
+      stream(2, 'stagger'),
+    )!; // other arrival times
     const b = stagger(composed({ seeds: [SEEDS[0]!, SEEDS[21]!], seed: 1 }), stream(1, 'stagger'))!;
-    expect(a.scenario.tasks.map((t) => t.arrivalMs)).not.toEqual(again.scenario.tasks.map((t) => t.arrivalMs));
+    expect(a.scenario.tasks.map((t) => t.arrivalMs)).not.toEqual(
+      again.scenario.tasks.map((t) => t.arrivalMs),
+    );
     const hash = (d: Draft) => structureHash(d.scenario, d.meta);
     expect(hash(a)).toBe(hash(again));
     expect(hash(a)).not.toBe(hash(b));
@@ -418,11 +474,13 @@ describe('filtering and balance', () => {
       expect(spread(mine.flatMap((s) => s.domains))).toBeLessThanOrEqual(2);
     }
     // Tri cross: every domain pair within two of each other (greedy triangle packing).
-    const pairs = slots.filter((s) => s.tasks === 3 && s.mix === 'cross').flatMap((s) => [
-      `${s.domains[0]}+${s.domains[1]}`,
-      `${s.domains[0]}+${s.domains[2]}`,
-      `${s.domains[1]}+${s.domains[2]}`,
-    ]);
+    const pairs = slots
+      .filter((s) => s.tasks === 3 && s.mix === 'cross')
+      .flatMap((s) => [
+        `${s.domains[0]}+${s.domains[1]}`,
+        `${s.domains[0]}+${s.domains[2]}`,
+        `${s.domains[1]}+${s.domains[2]}`,
+      ]);
     expect(spread(pairs)).toBeLessThanOrEqual(2);
   });
 });

@@ -2,7 +2,16 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generate, loadSuite, sampleIds, sampleSuite, shippedSuiteDir, suiteStats, suiteTags, writeSuite } from '../../../scenarios/suite/index.js';
+import {
+  generate,
+  loadSuite,
+  sampleIds,
+  sampleSuite,
+  shippedSuiteDir,
+  suiteStats,
+  suiteTags,
+  writeSuite,
+} from '../../../scenarios/suite/index.js';
 import { validateScenario } from '../../../scenarios/spec/validate.js';
 
 const dir = shippedSuiteDir();
@@ -26,13 +35,18 @@ describe('the shipped asynctool suite', () => {
     const result = generate({ seed: index.generator.seed, count: index.generator.count });
     expect(result.unfilled).toBe(0);
     writeSuite(out, result);
-    const shipped = readdirSync(dir).filter((f) => f !== 'README.md').sort();
+    const shipped = readdirSync(dir)
+      .filter((f) => f !== 'README.md')
+      .sort();
     const fresh = readdirSync(out).sort();
     expect(shipped).toEqual(fresh);
     for (const f of fresh) {
       const want = readFileSync(join(out, f), 'utf8');
       const got = readFileSync(join(dir, f), 'utf8');
-      if (got !== want) expect.fail(`${f} differs from the regenerated file: regenerate with "${index.generator.command} --out scenarios/suites/asynctool"`);
+      if (got !== want)
+        expect.fail(
+          `${f} differs from the regenerated file: regenerate with "${index.generator.command} --out scenarios/suites/asynctool"`,
+        );
     }
   });
 
@@ -44,9 +58,13 @@ describe('the shipped asynctool suite', () => {
     expect(bytes).toBeLessThan(15 * 1024 * 1024);
     const counts = new Map<number, number>();
     for (const f of files) {
-      const doc = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { id: string; tasks: unknown[] };
+      const doc = JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
+        id: string;
+        tasks: unknown[];
+      };
       const problems = validateScenario(doc);
-      if (problems.length > 0) expect.fail(`${f}: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+      if (problems.length > 0)
+        expect.fail(`${f}: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
       expect(`${doc.id}.json`).toBe(f);
       counts.set(doc.tasks.length, (counts.get(doc.tasks.length) ?? 0) + 1);
     }
@@ -61,7 +79,13 @@ describe('the shipped asynctool suite', () => {
     const dim = (name: string) => stats.dimensions.find((d) => d.name === name)!;
     expect(dim('domain').counts).toHaveLength(12);
     expect(dim('domainPair').counts).toHaveLength(66);
-    expect(dim('variant').counts.map(([k]) => k)).toEqual(['base', 'fast', 'slow', 'heavy-tail', 'one-slow-tool']);
+    expect(dim('variant').counts.map(([k]) => k)).toEqual([
+      'base',
+      'fast',
+      'slow',
+      'heavy-tail',
+      'one-slow-tool',
+    ]);
   });
 
   it('loadSuite returns every instance sorted by id; sampleSuite is a fixed, stratified sample', () => {
@@ -74,13 +98,29 @@ describe('the shipped asynctool suite', () => {
     expect(sampleSuite(dir, 24).map((s) => s.scenario.id)).toEqual(ids);
     // Proportional to the strata: 1/6 dual similar, 1/3 dual cross, 1/6 tri similar, 1/3 tri cross.
     const strata = new Map<string, number>();
-    for (const s of sample) strata.set(`${s.scenario.tags['tasks']}/${s.scenario.tags['mix']}`, (strata.get(`${s.scenario.tags['tasks']}/${s.scenario.tags['mix']}`) ?? 0) + 1);
-    expect(Object.fromEntries(strata)).toEqual({ '2/similar': 4, '2/cross': 8, '3/similar': 4, '3/cross': 8 });
+    for (const s of sample)
+      strata.set(
+        `${s.scenario.tags['tasks']}/${s.scenario.tags['mix']}`,
+        (strata.get(`${s.scenario.tags['tasks']}/${s.scenario.tags['mix']}`) ?? 0) + 1,
+      );
+    expect(Object.fromEntries(strata)).toEqual({
+      '2/similar': 4,
+      '2/cross': 8,
+      '3/similar': 4,
+      '3/cross': 8,
+    });
     const small = mkdtempSync(join(tmpdir(), 'tooltime-small-'));
     temps.push(small);
     writeSuite(small, generate({ seed: 9, count: 6 }));
     const loaded = loadSuite(small);
-    expect(loaded.map((x) => x.scenario.id)).toEqual(['asynctool-s9-0001', 'asynctool-s9-0002', 'asynctool-s9-0003', 'asynctool-s9-0004', 'asynctool-s9-0005', 'asynctool-s9-0006']);
+    expect(loaded.map((x) => x.scenario.id)).toEqual([
+      'asynctool-s9-0001',
+      'asynctool-s9-0002',
+      'asynctool-s9-0003',
+      'asynctool-s9-0004',
+      'asynctool-s9-0005',
+      'asynctool-s9-0006',
+    ]);
     expect(sampleSuite(small, 100)).toHaveLength(6);
   });
 
@@ -97,12 +137,20 @@ describe('tooltime run --sample', () => {
     // The rule over every file's own id and tags (what loading all 720 and sampling them gives).
     const own = readdirSync(dir)
       .filter((f) => /^asynctool-s2024-\d{4}\.json$/.test(f))
-      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { id: string; tags: Record<string, string> })
+      .map(
+        (f) =>
+          JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
+            id: string;
+            tags: Record<string, string>;
+          },
+      )
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const n of [1, 24, 72, 500]) {
       const taken = defaultInstances(n);
       expect(taken.map((i) => i.scenario.id)).toEqual(sampleIds(own, n).map((e) => e.id));
-      expect(taken.map((i) => i.file)).toEqual(taken.map((i) => join(dir, `${i.scenario.id}.json`)));
+      expect(taken.map((i) => i.file)).toEqual(
+        taken.map((i) => join(dir, `${i.scenario.id}.json`)),
+      );
     }
   });
 });

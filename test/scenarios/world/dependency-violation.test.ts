@@ -4,11 +4,19 @@ import { createAgent } from '../../../agents/index.js';
 import { flawedMaker } from '../../../agents/flawed.js';
 import type { Agent, AgentContext, Observation } from '../../../scenarios/protocol.js';
 import { scoreEpisode } from '../../../scenarios/scoring/episode.js';
-import { caseToScenario, stressCaseArb, type StressCase } from '../../../scenarios/stress/arbitrary.js';
+import {
+  caseToScenario,
+  stressCaseArb,
+  type StressCase,
+} from '../../../scenarios/stress/arbitrary.js';
 import { checkDependencies } from '../../../scenarios/stress/checks.js';
 import { planOf } from '../../../scenarios/world/compiled.js';
 import type { PlanStep } from '../../../scenarios/world/plan.js';
-import { DeliveredDependencies, dependencyViolations, EpisodeDeliveries } from '../../../scenarios/world/dependency-violation.js';
+import {
+  DeliveredDependencies,
+  dependencyViolations,
+  EpisodeDeliveries,
+} from '../../../scenarios/world/dependency-violation.js';
 import type { PlanTracker } from '../../../scenarios/world/tracker.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
 
@@ -17,7 +25,14 @@ const constant = { kind: 'constant', ms: 1 } as const;
 const twoTasks: StressCase = {
   tools: [{ latency: constant, concurrency: null, failureRate: 0, timeoutSlackMs: null }],
   tasks: [
-    { arrivalMs: 0, shape: 'chain', steps: [{ tool: 0, deps: [] }, { tool: 0, deps: [0] }] },
+    {
+      arrivalMs: 0,
+      shape: 'chain',
+      steps: [
+        { tool: 0, deps: [] },
+        { tool: 0, deps: [0] },
+      ],
+    },
     { arrivalMs: 50, shape: 'wide', steps: [{ tool: 0, deps: [] }] },
   ],
   messages: [],
@@ -58,7 +73,10 @@ function callingEarly(inner: Agent, early: PlanStep): Agent {
       const decision = await inner.decide(observation);
       if (!first) return decision;
       first = false;
-      return { ...decision, actions: [...decision.actions, { type: 'call', tool: early.tool, args: early.args }] };
+      return {
+        ...decision,
+        actions: [...decision.actions, { type: 'call', tool: early.tool, args: early.args }],
+      };
     },
   };
 }
@@ -73,7 +91,12 @@ describe('regression: the stress check used a definition of its own (it ignored 
     expect(score.steps.dependencyViolations).toBe(1);
     const found = dependencyViolations(plan, episode.events);
     expect(found.map((v) => v.step.key)).toEqual(['t1/s0']);
-    const check = checkDependencies({ scenario, events: episode.events, agentCap: Infinity, referenceUs: null });
+    const check = checkDependencies({
+      scenario,
+      events: episode.events,
+      agentCap: Infinity,
+      referenceUs: null,
+    });
     expect(check?.message).toMatch(/for t1\/s0 was issued at .* before its request was delivered/);
   });
 });
@@ -82,19 +105,35 @@ describe('scoring and the stress check find the same dependency violations', () 
   it('on random episodes of sound and flawed agents', async () => {
     let episodesWithViolations = 0;
     await fc.assert(
-      fc.asyncProperty(stressCaseArb(), fc.nat(1000), fc.constantFrom('greedy-async', 'early-bird', 'round-robin', 'sequential'), fc.option(fc.nat()), async (c, seed, name, early) => {
-        const scenario = caseToScenario(c);
-        const steps = planOf(scenario).steps;
-        // Sometimes a call before its request was delivered (the last step's task may not have arrived).
-        const agent = early === null ? flawedMaker(name) : callingEarly(flawedMaker(name), steps[early % steps.length]!);
-        const episode = await runEpisode(scenario, agent, { seed });
-        const fromScoring = scoreEpisode(scenario, episode.events).calls.filter((call) => call.violation).map((call) => call.callId);
-        const found = dependencyViolations(planOf(scenario), episode.events);
-        expect(found.map((v) => v.callId)).toEqual(fromScoring);
-        if (found.length > 0) episodesWithViolations++;
-        const check = checkDependencies({ scenario, events: episode.events, agentCap: Infinity, referenceUs: null });
-        expect(check?.eventIndex ?? null).toBe(found[0]?.eventIndex ?? null);
-      }),
+      fc.asyncProperty(
+        stressCaseArb(),
+        fc.nat(1000),
+        fc.constantFrom('greedy-async', 'early-bird', 'round-robin', 'sequential'),
+        fc.option(fc.nat()),
+        async (c, seed, name, early) => {
+          const scenario = caseToScenario(c);
+          const steps = planOf(scenario).steps;
+          // Sometimes a call before its request was delivered (the last step's task may not have arrived).
+          const agent =
+            early === null
+              ? flawedMaker(name)
+              : callingEarly(flawedMaker(name), steps[early % steps.length]!);
+          const episode = await runEpisode(scenario, agent, { seed });
+          const fromScoring = scoreEpisode(scenario, episode.events)
+            .calls.filter((call) => call.violation)
+            .map((call) => call.callId);
+          const found = dependencyViolations(planOf(scenario), episode.events);
+          expect(found.map((v) => v.callId)).toEqual(fromScoring);
+          if (found.length > 0) episodesWithViolations++;
+          const check = checkDependencies({
+            scenario,
+            events: episode.events,
+            agentCap: Infinity,
+            referenceUs: null,
+          });
+          expect(check?.eventIndex ?? null).toBe(found[0]?.eventIndex ?? null);
+        },
+      ),
       { numRuns: 200 },
     );
     // The property says something only if some episodes violate.
@@ -105,33 +144,53 @@ describe('scoring and the stress check find the same dependency violations', () 
 describe('the tracker (from observations) and the events agree on what was delivered', () => {
   it('at every decision, each step released and with every dependency delivered for the one exactly when for the other', async () => {
     await fc.assert(
-      fc.asyncProperty(stressCaseArb(), fc.nat(1000), fc.constantFrom('greedy-async', 'critical-path', 'round-robin', 'sequential'), fc.constantFrom('push', 'poll'), async (c, seed, name, delivery) => {
-        const scenario = caseToScenario(c);
-        const plan = planOf(scenario);
-        const inner = createAgent(name);
-        // What the agent's tracker held after each decision's observation, step by step.
-        const seen: string[][] = [];
-        const agent: Agent = {
-          spec: inner.spec,
-          start: (context: AgentContext) => inner.start?.(context),
-          decide(observation: Observation) {
-            const decision = inner.decide(observation);
-            const tracker = (inner as unknown as { tracker: PlanTracker }).tracker;
-            seen.push(plan.steps.map((s) => `${s.key}:${tracker.get(s).released}:${plan.dependencies(s).every((d) => tracker.get(d).done)}`));
-            return decision;
-          },
-        };
-        const episode = await runEpisode(scenario, agent, { seed, delivery: delivery as 'push' | 'poll' });
-        const deliveries = new EpisodeDeliveries(plan);
-        const fromEvents: string[][] = [];
-        for (const ev of episode.events) {
-          // A decision's deliveries all precede its end.
-          if (ev.type === 'decision_ended') fromEvents.push(plan.steps.map((s) => `${s.key}:${deliveries.delivered.isReleased(s)}:${deliveries.delivered.dependenciesDelivered(s)}`));
-          deliveries.apply(ev);
-        }
-        expect(fromEvents).toEqual(seen.slice(0, fromEvents.length));
-        expect(fromEvents.length).toBeGreaterThan(0);
-      }),
+      fc.asyncProperty(
+        stressCaseArb(),
+        fc.nat(1000),
+        fc.constantFrom('greedy-async', 'critical-path', 'round-robin', 'sequential'),
+        fc.constantFrom('push', 'poll'),
+        async (c, seed, name, delivery) => {
+          const scenario = caseToScenario(c);
+          const plan = planOf(scenario);
+          const inner = createAgent(name);
+          // What the agent's tracker held after each decision's observation, step by step.
+          const seen: string[][] = [];
+          const agent: Agent = {
+            spec: inner.spec,
+            start: (context: AgentContext) => inner.start?.(context),
+            decide(observation: Observation) {
+              const decision = inner.decide(observation);
+              const tracker = (inner as unknown as { tracker: PlanTracker }).tracker;
+              seen.push(
+                plan.steps.map(
+                  (s) =>
+                    `${s.key}:${tracker.get(s).released}:${plan.dependencies(s).every((d) => tracker.get(d).done)}`,
+                ),
+              );
+              return decision;
+            },
+          };
+          const episode = await runEpisode(scenario, agent, {
+            seed,
+            delivery: delivery as 'push' | 'poll',
+          });
+          const deliveries = new EpisodeDeliveries(plan);
+          const fromEvents: string[][] = [];
+          for (const ev of episode.events) {
+            // A decision's deliveries all precede its end.
+            if (ev.type === 'decision_ended')
+              fromEvents.push(
+                plan.steps.map(
+                  (s) =>
+                    `${s.key}:${deliveries.delivered.isReleased(s)}:${deliveries.delivered.dependenciesDelivered(s)}`,
+                ),
+              );
+            deliveries.apply(ev);
+          }
+          expect(fromEvents).toEqual(seen.slice(0, fromEvents.length));
+          expect(fromEvents.length).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 150 },
     );
   });

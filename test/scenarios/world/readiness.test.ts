@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { isReady, type ReadinessFacts } from '../../../scenarios/world/readiness.js';
 
 describe('isReady: the one definition of a ready step', () => {
-  const ready: ReadinessFacts = { released: true, dependenciesDelivered: true, done: false, inFlight: false };
+  const ready: ReadinessFacts = {
+    released: true,
+    dependenciesDelivered: true,
+    done: false,
+    inFlight: false,
+  };
 
   it('a released step, every dependency delivered, not done, nothing in flight, is ready', () => {
     expect(isReady(ready)).toBe(true);

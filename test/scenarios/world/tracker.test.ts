@@ -38,26 +38,55 @@ describe('plan tracker', () => {
   it('keeps its ready, answerable and in-flight sets equal to their definitions, for every agent, mode, cap and retry limit', async () => {
     const agents = agentEntries().map((e) => e.name);
     await fc.assert(
-      fc.asyncProperty(stressCaseArb(), fc.nat(1000), fc.constantFrom(...agents), modes, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 2 }), async (c, seed, name, [mode, delivery], cap, retry) => {
-        const agent = checked(createAgent(`${name}:maxInFlight=${cap},retry=${retry}`));
-        const ep = await runEpisode(caseToScenario(c), agent, { seed, mode: mode as 'async' | 'sync', delivery: delivery as 'push' | 'poll' });
-        expect(ep.endReason).not.toBe('errored');
-        expect(agent.checks).toBeGreaterThan(0);
-      }),
+      fc.asyncProperty(
+        stressCaseArb(),
+        fc.nat(1000),
+        fc.constantFrom(...agents),
+        modes,
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 2 }),
+        async (c, seed, name, [mode, delivery], cap, retry) => {
+          const agent = checked(createAgent(`${name}:maxInFlight=${cap},retry=${retry}`));
+          const ep = await runEpisode(caseToScenario(c), agent, {
+            seed,
+            mode: mode as 'async' | 'sync',
+            delivery: delivery as 'push' | 'poll',
+          });
+          expect(ep.endReason).not.toBe('errored');
+          expect(agent.checks).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('asking only settled tasks answers exactly what asking every open task would (same events, with failures and retries given up)', async () => {
     await fc.assert(
-      fc.asyncProperty(stressCaseArb(), fc.nat(1000), modes, fc.integer({ min: 0, max: 2 }), async (c, seed, [mode, delivery], retry) => {
-        const scenario = caseToScenario(c);
-        const options = { seed, mode: mode as 'async' | 'sync', delivery: delivery as 'push' | 'poll' };
-        const spec = `greedy-async:retry=${retry}`;
-        const settled = await runEpisode(scenario, createAgent(spec), options);
-        const everyOpen = await runEpisode(scenario, new AskEveryOpenTask(spec, parseParams('greedy-async', [['retry', String(retry)]], COMMON_PARAMS).params), options);
-        expect(settled.events).toEqual(everyOpen.events);
-      }),
+      fc.asyncProperty(
+        stressCaseArb(),
+        fc.nat(1000),
+        modes,
+        fc.integer({ min: 0, max: 2 }),
+        async (c, seed, [mode, delivery], retry) => {
+          const scenario = caseToScenario(c);
+          const options = {
+            seed,
+            mode: mode as 'async' | 'sync',
+            delivery: delivery as 'push' | 'poll',
+          };
+          const spec = `greedy-async:retry=${retry}`;
+          const settled = await runEpisode(scenario, createAgent(spec), options);
+          const everyOpen = await runEpisode(
+            scenario,
+            new AskEveryOpenTask(
+              spec,
+              parseParams('greedy-async', [['retry', String(retry)]], COMMON_PARAMS).params,
+            ),
+            options,
+          );
+          expect(settled.events).toEqual(everyOpen.events);
+        },
+      ),
       { numRuns: 300 },
     );
   });
