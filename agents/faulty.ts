@@ -50,7 +50,7 @@ export class Impatient extends GreedyAsync {
       (i) => !this.tracker.get(this.plan.step(step.task, i.from)!).done,
     );
     if (waiting.length === 0) return step.args;
-    const luck = this.params['luck'] as number;
+    const luck = this.params.luck as number;
     if (this.random('impatient').double() < luck) return step.args;
     let args: JsonValue = step.args;
     for (const input of waiting) args = withPath(args, input.arg, `guess-${input.from}`);
@@ -63,7 +63,7 @@ export class Forgetful extends GreedyAsync {
   private readonly abandoned = new Set<string>();
 
   protected override afterObserve(observation: Observation): void {
-    const patienceUs = (this.params['patienceMs'] as number) * 1000;
+    const patienceUs = (this.params.patienceMs as number) * 1000;
     for (const call of observation.pending) {
       if (call.ref !== null && observation.nowUs - call.issuedUs > patienceUs)
         this.abandoned.add(call.ref.split('/')[0]!);

@@ -103,16 +103,13 @@ export abstract class PlanPolicy implements Agent {
       observation.mode === 'async' &&
       this.tracker.inFlightCount() > 0
     ) {
-      actions.push(
-        { type: 'poll' },
-        { type: 'wait', maxUs: msToUs(this.params['pollMs'] as number) },
-      );
+      actions.push({ type: 'poll' }, { type: 'wait', maxUs: msToUs(this.params.pollMs as number) });
     } else if (actions.length > 0 && !this.continueAtOnce(ready.length - issued, inFlight)) {
       // Nothing more to do until something is delivered: say so, rather than spend a decision
       // (and its think time) finding that out.
       actions.push({ type: 'wait' });
     }
-    const thinkMs = this.params['thinkMs'];
+    const thinkMs = this.params.thinkMs;
     return typeof thinkMs === 'number' ? { actions, thinkUs: msToUs(thinkMs) } : { actions };
   }
 
@@ -135,7 +132,7 @@ export abstract class PlanPolicy implements Agent {
 
   /** Steps this policy considers ready: the tracker's, minus steps given up after `retry` failures. */
   protected readySteps(_observation: Observation): PlanStep[] {
-    const limit = this.params['retry'] as number;
+    const limit = this.params.retry as number;
     return this.tracker.readySteps().filter((s) => {
       if (this.tracker.get(s).failures > limit) this.givenUp.add(s.key);
       return !this.givenUp.has(s.key);
@@ -188,7 +185,7 @@ export abstract class PlanPolicy implements Agent {
   }
 
   get maxInFlight(): number {
-    return this.params['maxInFlight'] as number;
+    return this.params.maxInFlight as number;
   }
 
   /** The cap this decision applies: the declared one (a hook so tests can model a broken cap). */

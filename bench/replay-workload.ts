@@ -614,7 +614,7 @@ export async function verifyFilesThroughput(
       }
       return events;
     };
-    let start = now();
+    const start = now();
     const events = count(await verifyReplayFiles(paths, { workers }));
     const coldSeconds = now() - start;
     const pool = new VerifyPool(workers);

@@ -102,7 +102,7 @@ export function reportAndExit(error: unknown): never {
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`tooltime: internal error: ${message}\n`);
-  if (process.env['TOOLTIME_DEBUG'] === '1' && error instanceof Error && error.stack !== undefined)
+  if (process.env.TOOLTIME_DEBUG === '1' && error instanceof Error && error.stack !== undefined)
     process.stderr.write(`${error.stack}\n`);
   else process.stderr.write('(set TOOLTIME_DEBUG=1 for the stack trace)\n');
   process.exit(EXIT_INTERNAL);

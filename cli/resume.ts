@@ -37,8 +37,8 @@ function determining(m: RunManifest): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of DETERMINING) out[key] = m[key];
   const model = { ...(m.model ?? {}) };
-  delete model['cache'];
-  out['model'] = model;
+  delete model.cache;
+  out.model = model;
   return out;
 }
 

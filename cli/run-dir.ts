@@ -160,7 +160,7 @@ export function makeRunManifest(run: RunRequest): RunManifest {
     'seeds are a range',
   );
   const model = { ...run.model };
-  if (model['baseUrl'] !== undefined) model['baseUrl'] = withoutCredentials(model['baseUrl']);
+  if (model.baseUrl !== undefined) model.baseUrl = withoutCredentials(model.baseUrl);
   return {
     format: RUN_FORMAT,
     version: RUN_FORMAT_VERSION,

@@ -313,7 +313,7 @@ function checkNode(
       path,
       message: `${name} must be an object with a kind, got ${show(spec)}`,
     });
-  const kind = spec['kind'];
+  const kind = spec.kind;
   if (!DISTRIBUTION_KINDS.includes(kind as DistributionKind)) {
     const message =
       kind === undefined
@@ -335,13 +335,13 @@ function checkNode(
   const parsed = schema.safeParse(spec, { reportInput: true });
   if (parsed.success) checkSemantics(spec as unknown as DistributionSpec, path, out);
   else for (const issue of parsed.error.issues) pushIssue(issue, k, path, out);
-  if (k === 'mixture' && Array.isArray(spec['components'])) {
-    spec['components'].forEach((c: unknown, i) => {
+  if (k === 'mixture' && Array.isArray(spec.components)) {
+    spec.components.forEach((c: unknown, i) => {
       if (isRecord(c))
-        checkNode(c['dist'], joinPath(path, `components[${i}].dist`), combinators + 1, out);
+        checkNode(c.dist, joinPath(path, `components[${i}].dist`), combinators + 1, out);
     });
   } else if (k === 'shift') {
-    checkNode(spec['dist'], joinPath(path, 'dist'), combinators + 1, out);
+    checkNode(spec.dist, joinPath(path, 'dist'), combinators + 1, out);
   }
 }
 
@@ -475,7 +475,7 @@ function compileNode(spec: DistributionSpec): Node {
       const pdf = Math.exp(-0.5 * (m / sd) ** 2) / Math.sqrt(2 * Math.PI);
       const sampleMs = (s: RandomStream): number => {
         const x = m + sd * normalQuantile(clampP(cut + s.double() * kept));
-        return x > 0 ? x : 0; // only approximation error near the cut can dip below zero
+        return Math.max(x, 0); // only approximation error near the cut can dip below zero
       };
       return { minMs: 0, meanMs: m + (sd * pdf) / kept, sampleMs };
     }
@@ -511,7 +511,7 @@ function compileNode(spec: DistributionSpec): Node {
       // (1 - u*F)^(-1/alpha) in log space: exact where u*F is tiny (alpha -> 0 tends to log-uniform).
       const sampleMs = (s: RandomStream): number => {
         const x = scale * Math.exp(-Math.log1p(-s.double() * mass) * invAlpha);
-        return x > cap ? cap : x;
+        return Math.min(x, cap);
       };
       return { minMs: scale, meanMs: mean, sampleMs };
     }
@@ -520,7 +520,7 @@ function compileNode(spec: DistributionSpec): Node {
         const xs = Float64Array.from(spec.samplesMs);
         const n = xs.length;
         return {
-          minMs: xs.reduce((a, b) => (b < a ? b : a), Infinity),
+          minMs: xs.reduce((a, b) => Math.min(b, a), Infinity),
           meanMs: xs.reduce((a, b) => a + b, 0) / n,
           sampleMs: (s) => xs[Math.min(Math.floor(s.double() * n), n - 1)]!,
         };
@@ -564,7 +564,7 @@ function compileNode(spec: DistributionSpec): Node {
         return kids[last]!.sampleMs(s);
       };
       return {
-        minMs: kids.reduce((a, k) => (k.minMs < a ? k.minMs : a), Infinity),
+        minMs: kids.reduce((a, k) => Math.min(k.minMs, a), Infinity),
         meanMs: mean,
         sampleMs,
       };
@@ -605,7 +605,7 @@ function gammaNode(shape: number, scale: number): Node {
           break;
         }
       }
-      if (boost) g *= Math.pow(s.double(), invShape);
+      if (boost) g *= s.double() ** invShape;
       return g * scale;
     },
   };
@@ -643,7 +643,7 @@ class CompiledDistribution implements Distribution {
   sample(stream: RandomStream): number {
     const ms = this.root.sampleMs(stream);
     // Written so NaN passes through to roundUs, which rejects it: a NaN is a sampler bug.
-    return roundUs((ms > MAX_SAMPLE_MS ? MAX_SAMPLE_MS : ms) * US_PER_MS, 'sampled duration');
+    return roundUs(Math.min(ms, MAX_SAMPLE_MS) * US_PER_MS, 'sampled duration');
   }
 }
 

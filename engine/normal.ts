@@ -73,5 +73,5 @@ export function normalCdf(z: number): number {
 
 /** Clamps a probability into [2^-53, 1 - 2^-53], where the quantile stays finite (|z| < 8.3). */
 export function clampP(p: number): number {
-  return p < P_MIN ? P_MIN : p > P_MAX ? P_MAX : p;
+  return p < P_MIN ? P_MIN : Math.min(p, P_MAX);
 }

@@ -158,9 +158,9 @@ describe('the tarball installed in an empty project', () => {
       woke: 250,
       deep: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
     });
-    expect(out['makespanMs']).toBeGreaterThan(0);
-    expect(out['boundRatio']).toBeGreaterThan(0);
-    expect(out['boundRatio']).toBeLessThanOrEqual(1);
+    expect(out.makespanMs).toBeGreaterThan(0);
+    expect(out.boundRatio).toBeGreaterThan(0);
+    expect(out.boundRatio).toBeLessThanOrEqual(1);
   }, 120_000);
 
   it('installs the tooltime command, which finds its shipped data', () => {

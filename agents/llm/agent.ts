@@ -136,8 +136,8 @@ export class LlmAgent implements Agent {
       thinkUs = tokenThinkUs(this.config.profile, usage.promptTokens, usage.completionTokens);
     }
     const fingerprint =
-      isObj(response) && typeof response['system_fingerprint'] === 'string'
-        ? response['system_fingerprint']
+      isObj(response) && typeof response.system_fingerprint === 'string'
+        ? response.system_fingerprint
         : null;
     const note: LlmNote = {
       format: NOTE_FORMAT,
@@ -202,7 +202,7 @@ export class LlmAgent implements Agent {
     lines.push(...this.nudges);
     this.nudges = [];
     const last = this.history.at(-1);
-    if (lines.length > 0 || last === undefined || last['role'] === 'assistant') {
+    if (lines.length > 0 || last === undefined || last.role === 'assistant') {
       lines.push(
         statusLine(observation.nowUs, observation.mode, observation.pending, observation.openTasks),
       );
@@ -216,9 +216,9 @@ export class LlmAgent implements Agent {
       messages: [{ role: 'system', content: this.system! }, ...this.history],
       tools: this.tools,
     };
-    if (this.config.temperature !== null) body['temperature'] = this.config.temperature;
-    if (this.config.maxTokens !== null) body['max_tokens'] = this.config.maxTokens;
-    if (this.seed !== null) body['seed'] = this.seed;
+    if (this.config.temperature !== null) body.temperature = this.config.temperature;
+    if (this.config.maxTokens !== null) body.max_tokens = this.config.maxTokens;
+    if (this.seed !== null) body.seed = this.seed;
     // A snapshot: the history goes on growing after this request.
     return JSON.parse(JSON.stringify(body)) as JsonObject;
   }
@@ -228,9 +228,9 @@ export class LlmAgent implements Agent {
     body: JsonObject,
     assistant: JsonObject | null,
   ): LlmNote['usage'] {
-    const u = isObj(response) && isObj(response['usage']) ? response['usage'] : null;
-    const p = u?.['prompt_tokens'];
-    const c = u?.['completion_tokens'];
+    const u = isObj(response) && isObj(response.usage) ? response.usage : null;
+    const p = u?.prompt_tokens;
+    const c = u?.completion_tokens;
     if (
       typeof p === 'number' &&
       Number.isFinite(p) &&
@@ -241,9 +241,7 @@ export class LlmAgent implements Agent {
     )
       return { promptTokens: p, completionTokens: c, estimated: false };
     return {
-      promptTokens: estimateTokens(
-        JSON.stringify(body['messages']) + JSON.stringify(body['tools']),
-      ),
+      promptTokens: estimateTokens(JSON.stringify(body.messages) + JSON.stringify(body.tools)),
       completionTokens: assistant === null ? 0 : estimateTokens(JSON.stringify(assistant)),
       estimated: true,
     };

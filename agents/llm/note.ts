@@ -122,65 +122,61 @@ const isObj = (v: unknown): v is Record<string, unknown> =>
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 function readConfig(v: unknown): LlmConfig | null {
-  if (!isObj(v) || typeof v['model'] !== 'string' || !isObj(v['profile'])) return null;
-  const p = v['profile'];
-  if (!isNum(p['ttftMs']) || !isNum(p['prefillUsPerToken']) || !isNum(p['decodeTokensPerS']))
-    return null;
-  const think = v['think'] === 'wall' ? 'wall' : 'tokens';
+  if (!isObj(v) || typeof v.model !== 'string' || !isObj(v.profile)) return null;
+  const p = v.profile;
+  if (!isNum(p.ttftMs) || !isNum(p.prefillUsPerToken) || !isNum(p.decodeTokensPerS)) return null;
+  const think = v.think === 'wall' ? 'wall' : 'tokens';
   return {
-    model: v['model'],
-    temperature: isNum(v['temperature']) ? v['temperature'] : null,
-    maxTokens: isNum(v['maxTokens']) ? v['maxTokens'] : null,
+    model: v.model,
+    temperature: isNum(v.temperature) ? v.temperature : null,
+    maxTokens: isNum(v.maxTokens) ? v.maxTokens : null,
     think,
     profile: {
-      ttftMs: p['ttftMs'],
-      prefillUsPerToken: p['prefillUsPerToken'],
-      decodeTokensPerS: p['decodeTokensPerS'],
+      ttftMs: p.ttftMs,
+      prefillUsPerToken: p.prefillUsPerToken,
+      decodeTokensPerS: p.decodeTokensPerS,
     },
-    maxCallsPerTurn: isNum(v['maxCallsPerTurn']) ? v['maxCallsPerTurn'] : 8,
-    promptVersion: typeof v['promptVersion'] === 'string' ? v['promptVersion'] : 'system-v1',
+    maxCallsPerTurn: isNum(v.maxCallsPerTurn) ? v.maxCallsPerTurn : 8,
+    promptVersion: typeof v.promptVersion === 'string' ? v.promptVersion : 'system-v1',
     // Absent in notes recorded before these limits existed: those episodes ran without them.
-    maxTurns: isNum(v['maxTurns']) ? v['maxTurns'] : null,
-    maxIdleTurns: isNum(v['maxIdleTurns']) ? v['maxIdleTurns'] : null,
+    maxTurns: isNum(v.maxTurns) ? v.maxTurns : null,
+    maxIdleTurns: isNum(v.maxIdleTurns) ? v.maxIdleTurns : null,
   };
 }
 
 /** The note as an LlmNote, or null when it is not one (another agent's note). */
 export function readNote(note: JsonValue): LlmNote | null {
-  if (!isObj(note) || note['format'] !== NOTE_FORMAT) return null;
-  const u = note['usage'];
-  if (!isObj(u) || !isNum(u['promptTokens']) || !isNum(u['completionTokens'])) return null;
-  const attempts = Array.isArray(note['attempts'])
-    ? (note['attempts'] as unknown[]).filter(isObj)
-    : [];
-  const issues = Array.isArray(note['issues']) ? (note['issues'] as unknown[]).filter(isObj) : [];
+  if (!isObj(note) || note.format !== NOTE_FORMAT) return null;
+  const u = note.usage;
+  if (!isObj(u) || !isNum(u.promptTokens) || !isNum(u.completionTokens)) return null;
+  const attempts = Array.isArray(note.attempts) ? (note.attempts as unknown[]).filter(isObj) : [];
+  const issues = Array.isArray(note.issues) ? (note.issues as unknown[]).filter(isObj) : [];
   return {
     format: NOTE_FORMAT,
-    prompt: typeof note['prompt'] === 'string' ? note['prompt'] : '',
-    config: readConfig(note['config']),
-    openTasks: Array.isArray(note['openTasks'])
-      ? note['openTasks'].filter((t): t is string => typeof t === 'string')
+    prompt: typeof note.prompt === 'string' ? note.prompt : '',
+    config: readConfig(note.config),
+    openTasks: Array.isArray(note.openTasks)
+      ? note.openTasks.filter((t): t is string => typeof t === 'string')
       : [],
-    request: note['request'] ?? null,
-    response: note['response'] ?? null,
-    unparsed: typeof note['unparsed'] === 'string' ? note['unparsed'] : null,
+    request: note.request ?? null,
+    response: note.response ?? null,
+    unparsed: typeof note.unparsed === 'string' ? note.unparsed : null,
     usage: {
-      promptTokens: u['promptTokens'],
-      completionTokens: u['completionTokens'],
-      estimated: u['estimated'] === true,
+      promptTokens: u.promptTokens,
+      completionTokens: u.completionTokens,
+      estimated: u.estimated === true,
     },
-    systemFingerprint:
-      typeof note['systemFingerprint'] === 'string' ? note['systemFingerprint'] : null,
-    latencyMs: isNum(note['latencyMs']) ? note['latencyMs'] : null,
+    systemFingerprint: typeof note.systemFingerprint === 'string' ? note.systemFingerprint : null,
+    latencyMs: isNum(note.latencyMs) ? note.latencyMs : null,
     attempts: attempts.map((a) => ({
-      status: isNum(a['status']) ? a['status'] : null,
-      error: typeof a['error'] === 'string' ? a['error'] : '',
-      waitedMs: isNum(a['waitedMs']) ? a['waitedMs'] : 0,
+      status: isNum(a.status) ? a.status : null,
+      error: typeof a.error === 'string' ? a.error : '',
+      waitedMs: isNum(a.waitedMs) ? a.waitedMs : 0,
     })),
     issues: issues.map((i) => ({
-      kind: String(i['kind']) as IssueKind,
-      toolCallId: typeof i['toolCallId'] === 'string' ? i['toolCallId'] : null,
-      detail: typeof i['detail'] === 'string' ? i['detail'] : '',
+      kind: String(i.kind) as IssueKind,
+      toolCallId: typeof i.toolCallId === 'string' ? i.toolCallId : null,
+      detail: typeof i.detail === 'string' ? i.detail : '',
     })),
   };
 }

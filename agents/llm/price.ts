@@ -56,9 +56,9 @@ export function parsePrice(text: string): PriceTable {
         throw new AgentSpecError(`--price: ${k} must be a non-negative number, got "${raw}"`);
       v[k] = x;
     }
-    if (v['in'] === undefined || v['out'] === undefined)
+    if (v.in === undefined || v.out === undefined)
       throw new AgentSpecError('--price: give both in=N and out=N (USD per million tokens)');
-    return { kind: 'flat', price: { in: v['in'], out: v['out'] } };
+    return { kind: 'flat', price: { in: v.in, out: v.out } };
   }
   if (!existsSync(trimmed))
     throw new AgentSpecError(`--price: "${text}" is neither in=N,out=N nor an existing JSON file`);

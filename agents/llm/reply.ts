@@ -100,14 +100,14 @@ export function ownCallId(decision: number, index: number): string {
  * sent): what the note records, so two runs of a deterministic model record the same bytes.
  */
 export function withOwnIds(response: JsonValue, decision: number): JsonValue {
-  if (!isObj(response) || !Array.isArray(response['choices'])) return response;
-  const [first, ...rest] = response['choices'];
-  if (!isObj(first) || !isObj(first['message']) || !Array.isArray(first['message']['tool_calls']))
+  if (!isObj(response) || !Array.isArray(response.choices)) return response;
+  const [first, ...rest] = response.choices;
+  if (!isObj(first) || !isObj(first.message) || !Array.isArray(first.message.tool_calls))
     return response;
-  const calls = first['message']['tool_calls'].map((c, i) =>
+  const calls = first.message.tool_calls.map((c, i) =>
     isObj(c) ? { ...c, id: ownCallId(decision, i) } : c,
   ) as JsonValue[];
-  const message = { ...first['message'], tool_calls: calls } as JsonObject;
+  const message = { ...first.message, tool_calls: calls } as JsonObject;
   return {
     ...response,
     choices: [{ ...first, message } as JsonObject, ...(rest as JsonValue[])],
@@ -134,7 +134,7 @@ function textOf(content: unknown): string | null {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     const parts = content
-      .map((p) => (isObj(p) && typeof p['text'] === 'string' ? p['text'] : ''))
+      .map((p) => (isObj(p) && typeof p.text === 'string' ? p.text : ''))
       .filter((s) => s !== '');
     return parts.length === 0 ? null : parts.join('');
   }
@@ -196,8 +196,8 @@ function controlCall(
     });
   } else if (name === ANSWER) {
     const a = jsonError === null && isObj(args) ? args : null;
-    const task = a === null ? undefined : a['task_id'];
-    const answer = a === null ? undefined : a['answer'];
+    const task = a === null ? undefined : a.task_id;
+    const answer = a === null ? undefined : a.answer;
     if (
       (typeof task !== 'string' && typeof task !== 'number') ||
       answer === undefined ||
@@ -303,22 +303,21 @@ export function parseReply(response: JsonValue, ctx: ReplyContext): ParsedReply 
     progress: false,
   };
   const control = controlToolNames(ctx.mode, ctx.delivery);
-  const choices = isObj(response) && Array.isArray(response['choices']) ? response['choices'] : [];
+  const choices = isObj(response) && Array.isArray(response.choices) ? response.choices : [];
   const choice = choices[0];
-  const message = isObj(choice) && isObj(choice['message']) ? choice['message'] : null;
+  const message = isObj(choice) && isObj(choice.message) ? choice.message : null;
   const finish =
-    isObj(choice) && typeof choice['finish_reason'] === 'string' ? choice['finish_reason'] : null;
-  const content = message === null ? null : textOf(message['content']);
-  const rawCalls =
-    message !== null && Array.isArray(message['tool_calls']) ? message['tool_calls'] : [];
+    isObj(choice) && typeof choice.finish_reason === 'string' ? choice.finish_reason : null;
+  const content = message === null ? null : textOf(message.content);
+  const rawCalls = message !== null && Array.isArray(message.tool_calls) ? message.tool_calls : [];
 
   const historyCalls: JsonObject[] = [];
   for (const [i, raw] of rawCalls.entries()) {
     const tc = isObj(raw) ? raw : {};
-    const f = isObj(tc['function']) ? tc['function'] : {};
-    const name = typeof f['name'] === 'string' ? f['name'] : '';
+    const f = isObj(tc.function) ? tc.function : {};
+    const name = typeof f.name === 'string' ? f.name : '';
     const id = ownCallId(ctx.decision, i);
-    const { args, argsText, jsonError } = readArguments(f['arguments']);
+    const { args, argsText, jsonError } = readArguments(f.arguments);
     historyCalls.push({ id, type: 'function', function: { name, arguments: argsText } });
 
     if (i >= ctx.maxCallsPerTurn) {

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { generate, writeSuite } from '../../scenarios/suite/index.js';
-import { EXIT_BAD_INPUT, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 
 function integer(text: string, what: string, min: number): number {
   if (!/^\d+$/.test(text.trim()))

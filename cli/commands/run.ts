@@ -406,7 +406,7 @@ export function instanceTags(
   for (const { scenario } of instances)
     out[scenario.id] = {
       ...scenario.tags,
-      tasks: scenario.tags['tasks'] ?? String(scenario.tasks.length),
+      tasks: scenario.tags.tasks ?? String(scenario.tasks.length),
     };
   return out;
 }

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { expandScenarioPaths, readJsonFile } from '../../scenarios/spec/load.js';
 import { formatProblem, ScenarioError, validateScenario } from '../../scenarios/spec/validate.js';
-import { EXIT_BAD_INPUT, UsageError } from '../errors.js';
+import { EXIT_BAD_INPUT } from '../errors.js';
 
 /** Validates each file; returns the report lines, and whether all were valid. */
 export function validateFiles(paths: readonly string[]): {

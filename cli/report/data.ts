@@ -74,7 +74,7 @@ function readJson(path: string): unknown {
 
 /** A tag's value split into its parts (`data-generation+filesystem` counts for both). */
 function domainsOf(tags: Readonly<Record<string, string>> | undefined): string[] {
-  const value = tags?.['domains'] ?? tags?.['domain'];
+  const value = tags?.domains ?? tags?.domain;
   return value === undefined ? ['(none)'] : value.split('+');
 }
 
@@ -88,7 +88,7 @@ function num(value: unknown): number {
  */
 function priceTable(manifest: unknown): PriceTable | null {
   const m = manifest as { model?: Record<string, string>; cwd?: string } | null;
-  const price = m?.model?.['price'];
+  const price = m?.model?.price;
   if (price === undefined) return null;
   try {
     return parsePrice(/^(in|out)\s*=/.test(price.trim()) ? price : join(m?.cwd ?? '.', price));
@@ -142,7 +142,7 @@ function detailOf(
     world: replay.header.world,
     tasks,
     events: replay.events,
-    score: line['score'] ?? null,
+    score: line.score ?? null,
     complete: replay.complete,
     costs: turnCosts(replay.events, prices),
   };
@@ -157,26 +157,26 @@ function detailOf(
 }
 
 function episodeRow(run: number, line: Json, extra: Partial<EpisodeRow>): EpisodeRow {
-  const score = (line['score'] ?? null) as Json | null;
-  const steps = (score?.['steps'] ?? {}) as Json;
-  const efficiency = (score?.['efficiency'] ?? {}) as Json;
+  const score = (line.score ?? null) as Json | null;
+  const steps = (score?.steps ?? {}) as Json;
+  const efficiency = (score?.efficiency ?? {}) as Json;
   return {
     run,
-    agent: String(line['agent']),
-    instance: String(line['instance']),
-    seed: num(line['seed']),
-    mode: String(line['mode'] ?? ''),
-    delivery: String(line['delivery'] ?? ''),
-    endReason: String(line['endReason'] ?? ''),
+    agent: String(line.agent),
+    instance: String(line.instance),
+    seed: num(line.seed),
+    mode: String(line.mode ?? ''),
+    delivery: String(line.delivery ?? ''),
+    endReason: String(line.endReason ?? ''),
     // episodes.jsonl says true/false; the page averages it, so 1/0.
-    success: score === null ? null : score['success'] === true ? 1 : 0,
+    success: score === null ? null : score.success === true ? 1 : 0,
     tasks: extra.tasks ?? 0,
     domains: extra.domains ?? [],
-    violations: num(steps['dependencyViolations']),
-    invalid: num(steps['invalidCalls']),
-    boundRatio: typeof efficiency['boundRatio'] === 'number' ? efficiency['boundRatio'] : null,
-    makespanUs: num(line['makespanUs']),
-    calls: Array.isArray(score?.['calls']) ? (score['calls'] as unknown[]).length : 0,
+    violations: num(steps.dependencyViolations),
+    invalid: num(steps.invalidCalls),
+    boundRatio: typeof efficiency.boundRatio === 'number' ? efficiency.boundRatio : null,
+    makespanUs: num(line.makespanUs),
+    calls: Array.isArray(score?.calls) ? (score.calls as unknown[]).length : 0,
     model: extra.model ?? false,
   };
 }
@@ -234,7 +234,7 @@ export function collectReport(dirs: readonly string[]): ReportData {
       } catch {
         throw new UsageError(`${join(dir, EPISODES_FILE)}:${i + 1}: not JSON`);
       }
-      const { row, detail } = detailOf(line, join(dir, String(line['replay'])), prices);
+      const { row, detail } = detailOf(line, join(dir, String(line.replay)), prices);
       episodes.push(episodeRow(run, line, row));
       details.push(gzipSync(JSON.stringify(detail), { level: 9 }).toString('base64'));
     });

@@ -21,7 +21,7 @@ const ROOT = join(
 function browserBuild(name: string, file: string): string {
   const require = createRequire(import.meta.url);
   let dir = dirname(require.resolve(name));
-  while (!dir.endsWith(sep + 'node_modules' + sep + name)) {
+  while (!dir.endsWith(`${sep}node_modules${sep}${name}`)) {
     const up = dirname(dir);
     if (up === dir) throw new Error(`${name}: package folder not found`);
     dir = up;
@@ -80,18 +80,18 @@ export function reportHtml(data: ReportData, title: string): string {
   const escape = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return [
     '<!doctype html>',
-    '<html lang="en"><head><meta charset="utf-8"><title>' + escape(title) + '</title>',
-    '<style>' + STYLE + '</style>',
-    ...libs.map((lib) => '<script>' + scriptText(lib) + '</script>'),
+    `<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>`,
+    `<style>${STYLE}</style>`,
+    ...libs.map((lib) => `<script>${scriptText(lib)}</script>`),
     '</head><body>',
-    '<h1>' + escape(title) + '</h1>',
+    `<h1>${escape(title)}</h1>`,
     '<h2>Leaderboard</h2><div id="leaderboard"></div>',
     '<h2>Breakdowns</h2><div id="breakdowns"></div>',
     '<h2>Plots</h2><div id="plots"></div>',
     '<h2>Episodes</h2><p>Click an episode for its timeline (and, for a model agent, its transcript).</p><div id="episodes"></div>',
     '<div id="episode"></div>',
-    '<script type="application/json" id="report-data">' + json + '</script>',
-    '<script>' + scriptText(page) + '</script>',
+    `<script type="application/json" id="report-data">${json}</script>`,
+    `<script>${scriptText(page)}</script>`,
     '</body></html>',
     '',
   ].join('\n');

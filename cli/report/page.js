@@ -2,8 +2,8 @@
 // block, draws the leaderboard, breakdowns and plots (vega-embed), and lists episodes; an episode's
 // detail is gunzipped (DecompressionStream) and drawn only when it is opened, so a run of
 // thousands of episodes loads at once.
-'use strict';
-(function () {
+
+(() => {
   const DATA = JSON.parse(document.getElementById('report-data').textContent);
   const METRICS = [
     ['taskSuccess', 'task success', 'pct'],
@@ -29,9 +29,9 @@
     v === null || v === undefined
       ? '-'
       : kind === 'pct'
-        ? (100 * v).toFixed(1) + '%'
+        ? `${(100 * v).toFixed(1)}%`
         : v.toFixed(2);
-  const ms = (us) => (us / 1000).toFixed(us < 10000 ? 1 : 0) + ' ms';
+  const ms = (us) => `${(us / 1000).toFixed(us < 10000 ? 1 : 0)} ms`;
 
   function leaderboard() {
     const box = document.getElementById('leaderboard');
@@ -41,7 +41,7 @@
         el(
           'h3',
           {},
-          `${run.dir} — ${m.mode || ''} ${m.delivery || ''}, ${m.instances ?? '?'} instances, seeds ${m.seeds ? m.seeds.from + '..' + m.seeds.to : '?'}`,
+          `${run.dir} — ${m.mode || ''} ${m.delivery || ''}, ${m.instances ?? '?'} instances, seeds ${m.seeds ? `${m.seeds.from}..${m.seeds.to}` : '?'}`,
         ),
       );
       const head = el(
@@ -85,7 +85,7 @@
       isNaN(a) ? a.localeCompare(b) : a - b,
     );
     const agents = [...new Set(rows.map((r) => r.agent))];
-    const at = new Map(rows.map((r) => [r.agent + '\u0000' + r.group, r]));
+    const at = new Map(rows.map((r) => [`${r.agent}\u0000${r.group}`, r]));
     const table = el(
       'table',
       { class: 'board' },
@@ -99,7 +99,7 @@
           {},
           el('td', {}, a),
           ...groups.map((g) => {
-            const r = at.get(a + '\u0000' + g);
+            const r = at.get(`${a}\u0000${g}`);
             return el(
               'td',
               r
@@ -135,7 +135,7 @@
       box,
       Object.assign({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json' }, spec),
       { actions: false, renderer: 'svg' },
-    ).catch((e) => console.error('plot ' + id + ': ' + e.message));
+    ).catch((e) => console.error(`plot ${id}: ${e.message}`));
   }
 
   function plots(byDomain, byTasks) {
@@ -319,7 +319,7 @@
       const row = el(
         'tr',
         {
-          class: 'ep' + (e.success === 1 ? '' : ' fail'),
+          class: `ep${e.success === 1 ? '' : ' fail'}`,
           'data-episode': i,
           onclick: () => openEpisode(i),
         },
@@ -352,7 +352,7 @@
     const e = DATA.episodes[i];
     const pane = document.getElementById('episode');
     pane.replaceChildren(el('p', {}, 'loading…'));
-    location.hash = 'episode-' + i;
+    location.hash = `episode-${i}`;
     const d = await detailOf(i);
     const sc = d.score;
     pane.replaceChildren(
@@ -544,14 +544,14 @@
       const violation = !!(c.score && c.score.violation);
       const bad = c.invalid !== null || verdict !== 'correct';
       const g = s('g', {
-        class: 'call' + (violation ? ' violation' : '') + (bad ? ' bad' : ''),
+        class: `call${violation ? ' violation' : ''}${bad ? ' bad' : ''}`,
         'data-call': c.id,
         'data-tool': c.tool,
         'data-issued': c.issued,
         'data-verdict': verdict,
         'data-violation': violation,
       });
-      const info = `call ${c.id} ${c.tool} (${c.task ?? '-'}/${c.step ?? '-'}) ${verdict}${violation ? ', dependency violation' : ''}${c.invalid ? ', invalid: ' + c.invalid : ''}; issued ${ms(c.issued)}, started ${c.started === null ? '-' : ms(c.started)}, completed ${c.completed === null ? '-' : ms(c.completed)}, delivered ${c.delivered === null ? '-' : ms(c.delivered)}`;
+      const info = `call ${c.id} ${c.tool} (${c.task ?? '-'}/${c.step ?? '-'}) ${verdict}${violation ? ', dependency violation' : ''}${c.invalid ? `, invalid: ${c.invalid}` : ''}; issued ${ms(c.issued)}, started ${c.started === null ? '-' : ms(c.started)}, completed ${c.completed === null ? '-' : ms(c.completed)}, delivered ${c.delivered === null ? '-' : ms(c.delivered)}`;
       const started = c.started ?? c.completed ?? end;
       if (started > c.issued)
         g.append(
@@ -576,7 +576,7 @@
               y: y0,
               width: Math.max(1.5, x(c.completed ?? end) - x(c.started)),
               height: ROW - 3,
-              class: 'service' + (c.ok === false ? ' error' : ''),
+              class: `service${c.ok === false ? ' error' : ''}`,
             },
             info,
           ),
@@ -640,7 +640,7 @@
               cx: x(ev.timeUs),
               cy: yl + 3,
               r: 5,
-              class: 'answer ' + (right === false ? 'wrong' : 'right'),
+              class: `answer ${right === false ? 'wrong' : 'right'}`,
               'data-correct': String(right),
             },
             `answer: ${ev.content}${right === false ? ' (wrong)' : ''}`,
@@ -711,7 +711,7 @@
                 el('summary', {}, `system prompt (${text(m.content).length} characters)`),
                 content,
               )
-            : el('div', { class: 'msg ' + m.role }, el('b', {}, who + ': '), content);
+            : el('div', { class: `msg ${m.role}` }, el('b', {}, `${who}: `), content);
         for (const tc of m.tool_calls || [])
           body.append(
             el(
@@ -732,7 +732,7 @@
             `→ ${tc.function.name} [${tc.id}] ${tc.function.arguments}`,
           ),
         );
-      if (note.unparsed) out.append(el('div', { class: 'issue' }, 'unparsed: ' + note.unparsed));
+      if (note.unparsed) out.append(el('div', { class: 'issue' }, `unparsed: ${note.unparsed}`));
       for (const a of note.attempts || [])
         out.append(
           el(
@@ -746,7 +746,7 @@
           el(
             'div',
             { class: 'issue' },
-            `issue ${iss.kind}${iss.toolCallId ? ' [' + iss.toolCallId + ']' : ''}: ${iss.detail}`,
+            `issue ${iss.kind}${iss.toolCallId ? ` [${iss.toolCallId}]` : ''}: ${iss.detail}`,
           ),
         );
       turn.append(out);

@@ -437,9 +437,7 @@ export class MsgReader {
    * may recognise the bytes of the value at `start` (up to `limit` at most) as a complete value
    * decoded before, and return it with where it ends; they are not decoded again.
    */
-  mapEntries(
-    known?: KnownValue,
-  ): Array<{
+  mapEntries(known?: KnownValue): Array<{
     readonly key: string;
     readonly value: unknown;
     readonly start: number;

@@ -26,7 +26,7 @@ import {
   canonicalScenario,
   parseCanonicalDocument,
 } from '../../scenarios/spec/canonical-scenario.js';
-import { encodeJson, MsgWriter } from './codec.js';
+import { encodeJson, type MsgWriter } from './codec.js';
 import { crc32, crc32Shift, DELIVERIES, MODES } from './format.js';
 
 /**
@@ -350,15 +350,15 @@ export function parseHeader(
     'tooltime',
     'world',
   ]);
-  const agent = keysExactly(h['agent'], 'header.agent', ['config', 'spec']);
-  const world = keysExactly(h['world'], 'header.world', ['delivery', 'mode', 'thinkTime']);
-  const mode = world['mode'];
-  const delivery = world['delivery'];
+  const agent = keysExactly(h.agent, 'header.agent', ['config', 'spec']);
+  const world = keysExactly(h.world, 'header.world', ['delivery', 'mode', 'thinkTime']);
+  const mode = world.mode;
+  const delivery = world.delivery;
   if (!(MODES as readonly unknown[]).includes(mode))
     throw new HeaderError(`header.world.mode must be async or sync`);
   if (!(DELIVERIES as readonly unknown[]).includes(delivery))
     throw new HeaderError(`header.world.delivery must be push or poll`);
-  const thinkTime = world['thinkTime'];
+  const thinkTime = world.thinkTime;
   if (thinkTime !== null) {
     const problems = checkDistribution(thinkTime);
     if (problems.length > 0)
@@ -367,29 +367,28 @@ export function parseHeader(
       );
   }
   let forkedFrom: ForkOrigin | null = null;
-  if (h['forkedFrom'] !== null) {
-    const f = keysExactly(h['forkedFrom'], 'header.forkedFrom', [
+  if (h.forkedFrom !== null) {
+    const f = keysExactly(h.forkedFrom, 'header.forkedFrom', [
       'agentSeed',
       'originalAgent',
       'records',
       'sha256',
     ]);
-    const sha = text(f['sha256'], 'header.forkedFrom.sha256');
+    const sha = text(f.sha256, 'header.forkedFrom.sha256');
     if (!/^[0-9a-f]{64}$/.test(sha))
       throw new HeaderError('header.forkedFrom.sha256 must be 64 hex digits');
     forkedFrom = {
       sha256: sha,
-      records: safeInt(f['records'], 'header.forkedFrom.records', 0),
-      originalAgent: text(f['originalAgent'], 'header.forkedFrom.originalAgent'),
-      agentSeed:
-        f['agentSeed'] === null ? null : safeInt(f['agentSeed'], 'header.forkedFrom.agentSeed'),
+      records: safeInt(f.records, 'header.forkedFrom.records', 0),
+      originalAgent: text(f.originalAgent, 'header.forkedFrom.originalAgent'),
+      agentSeed: f.agentSeed === null ? null : safeInt(f.agentSeed, 'header.forkedFrom.agentSeed'),
     };
   }
   const header: ReplayHeader = {
-    tooltime: text(h['tooltime'], 'header.tooltime'),
-    scenario: h['scenario'] as JsonValue,
-    agent: knownAgent(text(agent['spec'], 'header.agent.spec'), agent['config'] as JsonValue),
-    seed: safeInt(h['seed'], 'header.seed'),
+    tooltime: text(h.tooltime, 'header.tooltime'),
+    scenario: h.scenario as JsonValue,
+    agent: knownAgent(text(agent.spec, 'header.agent.spec'), agent.config as JsonValue),
+    seed: safeInt(h.seed, 'header.seed'),
     world: {
       mode: mode as Mode,
       delivery: delivery as Delivery,

@@ -256,7 +256,7 @@ export function readReplayHeader(
     }
     ({ header, scenario } = parseHeader(value, key, file));
     if (found.seen === undefined && at !== null)
-      rememberScenario(bytes, at.start, at.end, hf.payloadEnd, value['scenario'], key);
+      rememberScenario(bytes, at.start, at.end, hf.payloadEnd, value.scenario, key);
     for (const e of entries) rememberPart(e.key, bytes, e.start, e.end, e.value);
   } catch (error) {
     if (error instanceof CodecError || error instanceof HeaderError)

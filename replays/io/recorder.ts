@@ -433,9 +433,7 @@ export interface RecordOptions extends Omit<HeaderOptions, 'agent'> {
  * `out` a path, frames reach the file as the episode runs, so a killed run leaves a readable
  * prefix.
  */
-export async function recordEpisode(
-  options: RecordOptions,
-): Promise<{
+export async function recordEpisode(options: RecordOptions): Promise<{
   episode: Episode;
   bytes: Uint8Array | null;
   summary: RecordingSummary;

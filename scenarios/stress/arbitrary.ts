@@ -73,15 +73,13 @@ export function latencyArb(): fc.Arbitrary<DistributionSpec> {
     fc
       .tuple(ms(0, 1000), ms(1, 500))
       .map(([m, sd]): DistributionSpec => ({ kind: 'normal', meanMs: m, sdMs: sd })),
-    fc
-      .tuple(ms(1, 1000), ms(1, 5000))
-      .map(
-        ([median, extra]): DistributionSpec => ({
-          kind: 'lognormal',
-          medianMs: median,
-          p95Ms: median + extra,
-        }),
-      ),
+    fc.tuple(ms(1, 1000), ms(1, 5000)).map(
+      ([median, extra]): DistributionSpec => ({
+        kind: 'lognormal',
+        medianMs: median,
+        p95Ms: median + extra,
+      }),
+    ),
     fc
       .tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 15 }))
       .map(([mu, s]): DistributionSpec => ({ kind: 'lognormal', mu, sigma: s / 10 })),
@@ -89,16 +87,14 @@ export function latencyArb(): fc.Arbitrary<DistributionSpec> {
     fc
       .tuple(fc.integer({ min: 1, max: 40 }), ms(1, 300))
       .map(([k, scale]): DistributionSpec => ({ kind: 'gamma', shape: k / 4, scaleMs: scale })),
-    fc
-      .tuple(ms(1, 500), fc.integer({ min: 11, max: 40 }), ms(2, 100))
-      .map(
-        ([scale, a, capX]): DistributionSpec => ({
-          kind: 'pareto',
-          scaleMs: scale,
-          alpha: a / 10,
-          capMs: scale * capX,
-        }),
-      ),
+    fc.tuple(ms(1, 500), fc.integer({ min: 11, max: 40 }), ms(2, 100)).map(
+      ([scale, a, capX]): DistributionSpec => ({
+        kind: 'pareto',
+        scaleMs: scale,
+        alpha: a / 10,
+        capMs: scale * capX,
+      }),
+    ),
     fc
       .array(ms(0, 3000), { minLength: 1, maxLength: 5 })
       .map((samples): DistributionSpec => ({ kind: 'empirical', samplesMs: samples })),
@@ -142,15 +138,13 @@ function thinkArb(): fc.Arbitrary<DistributionSpec> {
     fc
       .tuple(ms(0, 100), ms(0, 300))
       .map(([a, w]): DistributionSpec => ({ kind: 'uniform', minMs: a, maxMs: a + w })),
-    fc
-      .tuple(ms(1, 300), ms(1, 1000))
-      .map(
-        ([median, extra]): DistributionSpec => ({
-          kind: 'lognormal',
-          medianMs: median,
-          p95Ms: median + extra,
-        }),
-      ),
+    fc.tuple(ms(1, 300), ms(1, 1000)).map(
+      ([median, extra]): DistributionSpec => ({
+        kind: 'lognormal',
+        medianMs: median,
+        p95Ms: median + extra,
+      }),
+    ),
     ms(1, 200).map((m): DistributionSpec => ({ kind: 'exponential', meanMs: m })),
   );
 }

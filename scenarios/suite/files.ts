@@ -139,7 +139,7 @@ export function sampleIds<T extends { id: string; tags: Record<string, string> }
 ): T[] {
   const groups = new Map<string, T[]>();
   for (const e of entries) {
-    const key = `${e.tags['tasks'] ?? '?'}/${e.tags['mix'] ?? '?'}`;
+    const key = `${e.tags.tasks ?? '?'}/${e.tags.mix ?? '?'}`;
     const g = groups.get(key);
     if (g === undefined) groups.set(key, [e]);
     else g.push(e);

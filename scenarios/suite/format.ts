@@ -71,11 +71,10 @@ function orderTool(t: Tool): Obj {
     parameters: t.parameters,
     latency: orderSpec(t.latency),
   };
-  if (t.concurrency !== undefined) out['concurrency'] = t.concurrency;
-  if (t.timeoutMs !== undefined) out['timeoutMs'] = t.timeoutMs;
-  if (t.failure !== undefined)
-    out['failure'] = { rate: t.failure.rate, message: t.failure.message };
-  out['impl'] =
+  if (t.concurrency !== undefined) out.concurrency = t.concurrency;
+  if (t.timeoutMs !== undefined) out.timeoutMs = t.timeoutMs;
+  if (t.failure !== undefined) out.failure = { rate: t.failure.rate, message: t.failure.message };
+  out.impl =
     t.impl.kind === 'builtin'
       ? { kind: 'builtin', name: t.impl.name }
       : {
@@ -91,9 +90,9 @@ function orderTool(t: Tool): Obj {
 
 function orderStep(s: Step): Obj {
   const out: Obj = { id: s.id, tool: s.tool, args: s.args };
-  if (s.after.length > 0) out['after'] = [...s.after];
+  if (s.after.length > 0) out.after = [...s.after];
   if (s.inputs.length > 0)
-    out['inputs'] = s.inputs.map((i) => ({ arg: i.arg, from: i.from, path: i.path }));
+    out.inputs = s.inputs.map((i) => ({ arg: i.arg, from: i.from, path: i.path }));
   return out;
 }
 
@@ -114,15 +113,15 @@ export function scenarioDocument(s: Scenario): Obj {
     })),
   };
   if (s.messages.length > 0) {
-    out['messages'] = s.messages.map((m) => {
+    out.messages = s.messages.map((m) => {
       const msg: Obj = { atMs: m.atMs, task: m.task, text: m.text };
-      if (m.steps.length > 0) msg['steps'] = m.steps.map(orderStep);
-      if (m.answer !== undefined) msg['answer'] = { mustContain: [...m.answer.mustContain] };
+      if (m.steps.length > 0) msg.steps = m.steps.map(orderStep);
+      if (m.answer !== undefined) msg.answer = { mustContain: [...m.answer.mustContain] };
       return msg;
     });
   }
-  out['thinkTime'] = orderSpec(s.thinkTime);
-  out['limits'] = {
+  out.thinkTime = orderSpec(s.thinkTime);
+  out.limits = {
     maxTimeMs: s.limits.maxTimeMs,
     maxDecisions: s.limits.maxDecisions,
     maxCalls: s.limits.maxCalls,

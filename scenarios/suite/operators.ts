@@ -288,7 +288,7 @@ export function followup(draft: Draft, stream: RandomStream): Draft | null {
   const existing = tool.impl.rows.find((r) => canonicalJson(r.args) === canonicalJson(args));
   let deliveryId: string;
   if (existing !== undefined) {
-    deliveryId = String((existing.result as Record<string, JsonValue>)['deliveryId']);
+    deliveryId = String((existing.result as Record<string, JsonValue>).deliveryId);
   } else {
     deliveryId = freshReceipt(stream, 'FWD', tool.impl.rows, 'deliveryId');
     tool.impl.rows.push({ args, result: { deliveryId, recipient, status: 'sent' } });
@@ -370,7 +370,7 @@ export function applyVariant(draft: Draft, variant: Variant, stream: RandomStrea
     const t = pick(stream, tools);
     const f = sig(uniform(stream, ONE_SLOW_RANGE[0], ONE_SLOW_RANGE[1]), 3);
     scaleTool(t, f);
-    out.meta.touched['slow'] = t.name;
+    out.meta.touched.slow = t.name;
     out.meta.notes.push(`one slow tool: ${t.name} ${f} times slower`);
   }
   out.meta.operators.push('latency');
@@ -397,7 +397,7 @@ export function limitConcurrency(draft: Draft, stream: RandomStream): Draft | nu
   let limit = (uses.get(tool.name) ?? 0) === 2 ? 1 : 1 + stream.int(2);
   if (tool.concurrency !== undefined && limit >= tool.concurrency) limit = tool.concurrency - 1;
   tool.concurrency = limit;
-  out.meta.touched['concurrency'] = tool.name;
+  out.meta.touched.concurrency = tool.name;
   out.meta.operators.push('concurrency');
   out.meta.notes.push(
     `${tool.name} (used by ${uses.get(tool.name)} steps) limited to ${limit} call${limit === 1 ? '' : 's'} at a time`,
@@ -426,7 +426,7 @@ export function injectFailures(draft: Draft, stream: RandomStream): Draft | null
     rate,
     message: `transient error: ${tool.name} is temporarily unavailable, please retry`,
   };
-  out.meta.touched['failures'] = tool.name;
+  out.meta.touched.failures = tool.name;
   out.meta.operators.push('failures');
   out.meta.notes.push(`${tool.name} fails transiently ${Math.round(rate * 100)}% of the time`);
   return out;

@@ -82,26 +82,26 @@ function facts(file: string): InstanceFacts {
       `${file}: cannot read: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  const tags = (doc['tags'] ?? {}) as Record<string, string>;
+  const tags = (doc.tags ?? {}) as Record<string, string>;
   const list = (v: string | undefined, sep: string): string[] =>
     v === undefined || v === '' ? [] : v.split(sep);
-  const tasks = Array.isArray(doc['tasks']) ? (doc['tasks'] as Array<{ steps?: unknown[] }>) : [];
-  const messages = Array.isArray(doc['messages'])
-    ? (doc['messages'] as Array<{ steps?: unknown[] }>)
+  const tasks = Array.isArray(doc.tasks) ? (doc.tasks as Array<{ steps?: unknown[] }>) : [];
+  const messages = Array.isArray(doc.messages)
+    ? (doc.messages as Array<{ steps?: unknown[] }>)
     : [];
   const steps = [...tasks, ...messages].reduce(
     (a, t) => a + (Array.isArray(t.steps) ? t.steps.length : 0),
     0,
   );
   return {
-    domains: list(tags['domains'], '+'),
-    mix: tags['mix'] ?? '?',
-    tasks: tags['tasks'] ?? String(tasks.length),
-    patterns: list(tags['patterns'], '+'),
+    domains: list(tags.domains, '+'),
+    mix: tags.mix ?? '?',
+    tasks: tags.tasks ?? String(tasks.length),
+    patterns: list(tags.patterns, '+'),
     steps,
-    variant: tags['variant'] ?? '?',
-    stress: tags['stress'] ?? '?',
-    operators: list(tags['operators'], ','),
+    variant: tags.variant ?? '?',
+    stress: tags.stress ?? '?',
+    operators: list(tags.operators, ','),
   };
 }
 

@@ -50,7 +50,7 @@ import {
   type ToolInfo,
 } from '../protocol.js';
 import type { JsonValue, Scenario } from '../spec/schema.js';
-import { ToolRuntime, type CallKeys, type Outcome } from '../spec/tools.js';
+import type { ToolRuntime, CallKeys, Outcome } from '../spec/tools.js';
 import { drawAttempt, type Attempt } from './call-latency.js';
 import { thinkTimeUs } from './think-time.js';
 

@@ -175,11 +175,11 @@ describe('a replay cannot make tooltime run code', () => {
 describe('patterns in a scenario cannot hang the tool', () => {
   const hostile = (): Record<string, unknown> => {
     const doc = chainScenario(1);
-    (doc['tools'] as Array<Record<string, unknown>>)[0]!['parameters'] = {
+    (doc.tools as Array<Record<string, unknown>>)[0]!.parameters = {
       type: 'object',
       properties: { s: { type: 'string', pattern: '^(a+)+$' } },
     };
-    (doc['tasks'] as Array<{ steps: Array<Record<string, unknown>> }>)[0]!.steps[0]!['args'] = {
+    (doc.tasks as Array<{ steps: Array<Record<string, unknown>> }>)[0]!.steps[0]!.args = {
       s: `${'a'.repeat(40)}!`,
     };
     return doc;
@@ -307,7 +307,7 @@ describe('whatever validate accepts, run runs; whatever it refuses, run refuses 
 
   it('a message of just U+FEFF records replays that read back, verify and score', () => {
     const doc = chainScenario(2);
-    (doc['tasks'] as Array<Record<string, unknown>>)[0]!['message'] = '\ufeff';
+    (doc.tasks as Array<Record<string, unknown>>)[0]!.message = '\ufeff';
     const file = writeScenario('bom.json', doc);
     const replay = join(tmp, 'bom.ttr');
     expect(

@@ -150,9 +150,9 @@ describe('tooltime run with a model agent', () => {
     expect(
       sent.every(
         (q) =>
-          q.body['temperature'] === 0 &&
-          q.body['max_tokens'] === 256 &&
-          q.headers['authorization'] === `Bearer ${KEY}`,
+          q.body.temperature === 0 &&
+          q.body.max_tokens === 256 &&
+          q.headers.authorization === `Bearer ${KEY}`,
       ),
     ).toBe(true);
     expect(new Set(sent.map((q) => q.body.seed))).toEqual(new Set([1, 2]));

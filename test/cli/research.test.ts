@@ -242,7 +242,7 @@ describe('--dry-run and choosing work', () => {
     );
     expect(existsSync(out)).toBe(false);
     const env = { ...process.env };
-    delete env['OPENAI_API_KEY'];
+    delete env.OPENAI_API_KEY;
     const r = tooltime(
       [
         'run',
@@ -270,10 +270,10 @@ describe('--dry-run and choosing work', () => {
       index.filter((e) => has(e.tags, 'domains', 'filesystem')).length,
     );
     expect(count(['--tag', 'domains=filesystem'])).toBeGreaterThan(
-      index.filter((e) => e.tags['domains'] === 'filesystem').length,
+      index.filter((e) => e.tags.domains === 'filesystem').length,
     );
     expect(count(['--tag', 'patterns=diamond', '--tag', 'tasks=3'])).toBe(
-      index.filter((e) => has(e.tags, 'patterns', 'diamond') && e.tags['tasks'] === '3').length,
+      index.filter((e) => has(e.tags, 'patterns', 'diamond') && e.tags.tasks === '3').length,
     );
     expect(count(['--tag', 'patterns=diamond', '--limit', '5'])).toBe(5);
     expect(count(['--instances', 'asynctool-s2024-0001,asynctool-s2024-0002'])).toBe(2);
@@ -482,7 +482,7 @@ describe('a model run: --max-cost, and a response cache in the run directory', (
   const run = (args: readonly string[]) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
       const env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: 'sk-test' };
-      delete env['OPENAI_BASE_URL'];
+      delete env.OPENAI_BASE_URL;
       const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
       let stdout = '';
       let stderr = '';

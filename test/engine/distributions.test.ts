@@ -43,11 +43,11 @@ function quantile(sorted: Float64Array, p: number): number {
 }
 
 function maxOf(xs: Float64Array): number {
-  return xs.reduce((a, b) => (b > a ? b : a), -Infinity);
+  return xs.reduce((a, b) => Math.max(b, a), -Infinity);
 }
 
 function minOf(xs: Float64Array): number {
-  return xs.reduce((a, b) => (b < a ? b : a), Infinity);
+  return xs.reduce((a, b) => Math.min(b, a), Infinity);
 }
 
 function relErr(actual: number, expected: number): number {
@@ -604,7 +604,7 @@ describe('validation', () => {
       $defs?: Record<string, { anyOf?: unknown[] }>;
     };
     expect(schema.$ref).toBe('#/$defs/distribution');
-    expect(schema.$defs?.['distribution']?.anyOf?.length).toBe(12);
+    expect(schema.$defs?.distribution?.anyOf?.length).toBe(12);
     expect(JSON.stringify(schema)).toContain('"additionalProperties":false');
   });
 
@@ -638,13 +638,11 @@ describe('property: any valid spec samples safe integers >= minUs', () => {
   const posArb = dbl(1e-3, 1e5);
   const leaf: fc.Arbitrary<DistributionSpec> = fc.oneof(
     msArb.map((ms) => ({ kind: 'constant' as const, ms })),
-    fc
-      .tuple(msArb, msArb)
-      .map(([a, b]) => ({
-        kind: 'uniform' as const,
-        minMs: Math.min(a, b),
-        maxMs: Math.max(a, b),
-      })),
+    fc.tuple(msArb, msArb).map(([a, b]) => ({
+      kind: 'uniform' as const,
+      minMs: Math.min(a, b),
+      maxMs: Math.max(a, b),
+    })),
     fc.tuple(msArb, posArb).map(([meanMs, sdMs]) => ({ kind: 'normal' as const, meanMs, sdMs })),
     fc
       .tuple(dbl(-5, 20), dbl(1e-3, 5))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  Interrupt,
+  type Interrupt,
   Priority,
   ProcessError,
   Resource,

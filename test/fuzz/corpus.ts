@@ -212,28 +212,28 @@ function mutateDoc(rnd: Rng, doc: Record<string, unknown>): string {
       parent[key] = 'x'.repeat(pick(rnd, [1000, 100_000, 1_000_000]));
       return `long string at ${where}`;
     case 6: {
-      const tools = doc['tools'];
+      const tools = doc.tools;
       if (!Array.isArray(tools) || tools.length === 0) return mutateDoc(rnd, doc);
       const tool = pick(rnd, tools) as Record<string, unknown> | null;
       if (tool === null || typeof tool !== 'object') return mutateDoc(rnd, doc);
       const pattern = pick(rnd, PATTERNS);
-      tool['parameters'] = { type: 'object', properties: { q: { type: 'string', pattern } } };
+      tool.parameters = { type: 'object', properties: { q: { type: 'string', pattern } } };
       // Earlier mutations may have left anything anywhere: only well-formed steps get the argument.
-      for (const task of objects(doc['tasks']))
-        for (const step of objects(task['steps']))
-          if (step['tool'] === tool['name']) step['args'] = { q: `${'a'.repeat(40)}!` };
-      return `pattern ${pattern} on tool ${String(tool['name'])}`;
+      for (const task of objects(doc.tasks))
+        for (const step of objects(task.steps))
+          if (step.tool === tool.name) step.args = { q: `${'a'.repeat(40)}!` };
+      return `pattern ${pattern} on tool ${String(tool.name)}`;
     }
     case 7:
       parent[key] = pick(rnd, ['\ufeff', '\ud800', 'é✓🚀', '\u0000', '\u2028']);
       return `odd string at ${where}`;
     default: {
-      const tools = doc['tools'] as Array<Record<string, unknown>> | undefined;
-      const tool = tools?.[0]?.['name'];
+      const tools = doc.tools as Array<Record<string, unknown>> | undefined;
+      const tool = tools?.[0]?.name;
       if (typeof tool !== 'string') return mutateDoc(rnd, doc);
       // Long chains are the costly inputs: one in ten of them.
       const n = rnd() < 0.1 ? 2600 : 100;
-      doc['tasks'] = [
+      doc.tasks = [
         {
           id: 'long',
           message: 'go',
@@ -246,7 +246,7 @@ function mutateDoc(rnd: Rng, doc: Record<string, unknown>): string {
           answer: { mustContain: ['x'] },
         },
       ];
-      doc['limits'] = { maxCalls: n + 10, maxDecisions: 2 * n + 20 };
+      doc.limits = { maxCalls: n + 10, maxDecisions: 2 * n + 20 };
       return `chain of ${n} steps`;
     }
   }

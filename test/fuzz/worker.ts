@@ -88,8 +88,7 @@ async function run(job: Job): Promise<Outcome> {
     process.stderr.write = saved.err;
     process.exitCode = 0;
   }
-  const polluted =
-    protoKeys() !== before || ({} as Record<string, unknown>)['polluted'] !== undefined;
+  const polluted = protoKeys() !== before || ({} as Record<string, unknown>).polluted !== undefined;
   return { id: job.id, exit, stdout, stderr, stack, polluted };
 }
 

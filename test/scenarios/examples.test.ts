@@ -29,7 +29,7 @@ describe('example scenarios', () => {
       expect(validateScenario(doc)).toEqual([]);
       expect(doc.id).toBe(`example-${f.replace(/\.json$/, '')}`);
       expect(doc.description.length).toBeGreaterThan(20);
-      expect(doc.tags['pattern']).toBeDefined();
+      expect(doc.tags.pattern).toBeDefined();
     });
   }
 

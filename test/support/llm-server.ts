@@ -119,11 +119,11 @@ export function completion(
         arguments: typeof c.args === 'string' ? c.args : JSON.stringify(c.args),
       },
     };
-    if (c.id !== null) call['id'] = c.id ?? `${options.idPrefix ?? 'call'}_${i}`;
+    if (c.id !== null) call.id = c.id ?? `${options.idPrefix ?? 'call'}_${i}`;
     return call;
   });
   const msg: Record<string, unknown> = { role: 'assistant', content: message.content ?? null };
-  if (calls.length > 0) msg['tool_calls'] = calls;
+  if (calls.length > 0) msg.tool_calls = calls;
   const body: Record<string, unknown> = {
     id: 'chatcmpl-test',
     object: 'chat.completion',
@@ -139,7 +139,7 @@ export function completion(
     ],
   };
   if (options.usage !== null)
-    body['usage'] = options.usage ?? {
+    body.usage = options.usage ?? {
       prompt_tokens: 100,
       completion_tokens: 10,
       total_tokens: 110,
@@ -158,9 +158,7 @@ export function idsFor(request: ChatRequest): string {
 }
 
 /** Text of every message after the system prompt, with each tool message's tool name. */
-export function transcript(
-  request: ChatRequest,
-): Array<{
+export function transcript(request: ChatRequest): Array<{
   role: string;
   content: string;
   tool: string | null;
@@ -168,8 +166,8 @@ export function transcript(
 }> {
   const names = new Map<string, string>();
   return request.body.messages.slice(1).map((m) => {
-    const calls = Array.isArray(m['tool_calls'])
-      ? (m['tool_calls'] as any[]).map((c) => ({
+    const calls = Array.isArray(m.tool_calls)
+      ? (m.tool_calls as any[]).map((c) => ({
           id: String(c.id),
           name: String(c.function?.name),
           args: String(c.function?.arguments),
@@ -177,9 +175,9 @@ export function transcript(
       : [];
     for (const c of calls) names.set(c.id, c.name);
     return {
-      role: String(m['role']),
-      content: typeof m['content'] === 'string' ? m['content'] : '',
-      tool: m['role'] === 'tool' ? (names.get(String(m['tool_call_id'])) ?? null) : null,
+      role: String(m.role),
+      content: typeof m.content === 'string' ? m.content : '',
+      tool: m.role === 'tool' ? (names.get(String(m.tool_call_id)) ?? null) : null,
       calls,
     };
   });
@@ -199,7 +197,7 @@ export function chainModel(request: ChatRequest): ServerReply {
     .join('\n');
   const replies = new Map<string, string>();
   for (const m of request.body.messages)
-    if (m['role'] === 'tool') replies.set(String(m['tool_call_id']), String(m['content']));
+    if (m.role === 'tool') replies.set(String(m.tool_call_id), String(m.content));
   const issued = (name: string, argsHave = '') =>
     msgs.some((m) =>
       m.calls.some(
@@ -229,7 +227,7 @@ export function chainModel(request: ChatRequest): ServerReply {
     return call('book_flight', { flightId: 'UA-512', passenger: 'Ana Souza' });
   if (seen.includes('New task t1') && !issued('search_flights'))
     return call('search_flights', { origin: 'SFO', destination: 'JFK', date: '2025-03-14' });
-  const canCheck = (request.body.tools ?? []).some((t) => t['function']?.name === 'check_results');
+  const canCheck = (request.body.tools ?? []).some((t) => t.function?.name === 'check_results');
   return call(canCheck ? 'check_results' : 'wait', {});
 }
 

@@ -73,14 +73,12 @@ export function dagShapeArb(options: { limits?: boolean } = {}): fc.Arbitrary<Da
         { minLength: tools, maxLength: tools },
       ),
       latencyMs: fc.array(
-        fc
-          .integer({ min: 1, max: 2000 })
-          .chain((minMs) =>
-            fc.record({
-              minMs: fc.constant(minMs),
-              maxMs: fc.integer({ min: minMs, max: minMs + 3000 }),
-            }),
-          ),
+        fc.integer({ min: 1, max: 2000 }).chain((minMs) =>
+          fc.record({
+            minMs: fc.constant(minMs),
+            maxMs: fc.integer({ min: minMs, max: minMs + 3000 }),
+          }),
+        ),
         { minLength: tools, maxLength: tools },
       ),
     }),

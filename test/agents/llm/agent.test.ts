@@ -107,7 +107,7 @@ describe('model agent episodes', () => {
     // The conversation: pending notices as tool messages, results as user messages naming the call.
     const last = requests.at(-1)!;
     const msgs = transcript(last);
-    expect(last.body.messages[0]!['content']).toBe(systemPrompt('async', 'push'));
+    expect(last.body.messages[0]!.content).toBe(systemPrompt('async', 'push'));
     expect(
       msgs.some(
         (m) =>
@@ -125,7 +125,7 @@ describe('model agent episodes', () => {
       ),
     ).toBe(true);
     expect(last.body.seed).toBe(1);
-    expect(last.body.tools!.map((t) => t['function'].name)).toEqual([
+    expect(last.body.tools!.map((t) => t.function.name)).toEqual([
       'search_flights',
       'book_flight',
       'send_confirmation',
@@ -168,14 +168,14 @@ describe('model agent episodes', () => {
       ),
     ).toBe(true);
     expect(msgs.some((m) => m.content.startsWith('Pending'))).toBe(false);
-    expect(requests[0]!.body.messages[0]!['content']).toContain('synchronous');
+    expect(requests[0]!.body.messages[0]!.content).toContain('synchronous');
   });
 
   it('async poll: check_results is offered and fetches results', async () => {
     const { ep, score, requests } = await episode(chainModel, { delivery: 'poll' });
     expect(ep.endReason).toBe('completed');
     expect(score.success).toBe(true);
-    expect(requests[0]!.body.tools!.map((t) => t['function'].name)).toContain('check_results');
+    expect(requests[0]!.body.tools!.map((t) => t.function.name)).toContain('check_results');
     expect(
       eventsOfType(ep.events, 'decision_ended').some((d) =>
         d.actions.some((a) => a.type === 'poll'),
@@ -275,7 +275,7 @@ describe('model agent episodes', () => {
     );
     const shared = notes.filter((n) => n.openTasks.length === 2).length;
     expect(shared).toBeGreaterThan(0);
-    expect(usage.perTask['t2']!.promptTokens).toBeCloseTo(
+    expect(usage.perTask.t2!.promptTokens).toBeCloseTo(
       notes
         .filter((n) => n.openTasks.includes('t2'))
         .reduce((s, n) => s + 200 / n.openTasks.length, 0),
@@ -400,7 +400,7 @@ describe('malformed replies are input, not a crash', () => {
     expect(score.steps.invalidCalls).toBe(1);
     expect(notes[0]!.issues.map((i) => i.kind)).toEqual(['invalid_json', 'truncated']);
     expect(second).toContain('Your last reply was cut off by the token limit (64 tokens).');
-    expect(server.requests.at(-1)!.body['max_tokens']).toBe(64);
+    expect(server.requests.at(-1)!.body.max_tokens).toBe(64);
   });
 
   it("unusable control-tool args; missing or repeated tool_call ids are replaced by tooltime's own, with no issue", async () => {
@@ -445,7 +445,7 @@ describe('think time', () => {
   it('without usage from the server: tokens estimated from characters, and said so', async () => {
     const noUsage = (r: ChatRequest): ServerReply => {
       const json = { ...(chainModel(r).json as Record<string, unknown>) };
-      delete json['usage'];
+      delete json.usage;
       return { json };
     };
     const { ep, notes, requests } = await episode(noUsage);

@@ -82,7 +82,7 @@ function run(
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: KEY };
-    delete env['OPENAI_BASE_URL'];
+    delete env.OPENAI_BASE_URL;
     const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
     let stdout = '';
     let stderr = '';
@@ -119,7 +119,7 @@ let server: ChatServer;
 beforeAll(async () => {
   const hits = new Map<number, number>();
   server = await startChatServer((r) => {
-    const key = String(r.headers['authorization']).replace(/^Bearer /, '');
+    const key = String(r.headers.authorization).replace(/^Bearer /, '');
     const echo = echoes(key);
     const seed = Number(r.body.seed);
     const n = hits.get(seed) ?? 0;

@@ -286,7 +286,7 @@ describe('API keys', () => {
     const seenAuth: string[] = [];
     let n = 0;
     const echoing: Model = (r) => {
-      const auth = String(r.headers['authorization']);
+      const auth = String(r.headers.authorization);
       seenAuth.push(auth);
       if (n++ === 0)
         return {

@@ -172,7 +172,7 @@ describe('tooltime replay (CLI)', () => {
     const text = run('replay', 'inspect', f);
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/^# .*scenario example-staggered, agent greedy-async, seed 1/);
-    expect(text.stdout).toMatch(/\n\s+\d+\s+800\.000 ms  task_arrived\s+task=quotes\n/);
+    expect(text.stdout).toMatch(/\n\s+\d+\s+800\.000 ms {2}task_arrived\s+task=quotes\n/);
     const jsonl = run('replay', 'inspect', f, '--format', 'jsonl');
     const lines = jsonl.stdout
       .trim()

@@ -335,7 +335,7 @@ describe('tooltime run records replays', () => {
     // Stored by older rules (no version recorded: version 1).
     writeFileSync(
       join(out, 'episodes.jsonl'),
-      lines.map((l) => l.replace(`"scoringVersion":${SCORING_VERSION},`, '')).join('\n') + '\n',
+      `${lines.map((l) => l.replace(`"scoringVersion":${SCORING_VERSION},`, '')).join('\n')}\n`,
     );
     for (const arg of [out, join(out, 'replays')]) {
       const older = tooltime(['score', arg]);

@@ -178,12 +178,14 @@ describe('diff and inspect', () => {
     expect(text[0]).toMatch(
       /^# example-concurrency--greedy-async--seed1\.ttr: scenario example-concurrency, agent greedy-async, seed 1, async\/push/,
     );
-    expect(text.filter((l) => /^\s+\d+\s+\d+\.\d{3} ms  \w+/.test(l)).length).toBe(r.events.length);
+    expect(text.filter((l) => /^\s+\d+\s+\d+\.\d{3} ms {2}\w+/.test(l)).length).toBe(
+      r.events.length,
+    );
     const lines = formatJsonl(r)
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines[0]!['header']).toEqual(JSON.parse(JSON.stringify(r.header)));
+    expect(lines[0]!.header).toEqual(JSON.parse(JSON.stringify(r.header)));
     expect(lines.slice(1)).toEqual(JSON.parse(JSON.stringify(r.events)));
     const trace = JSON.parse(formatChrome(r)) as {
       traceEvents: Array<{

@@ -129,9 +129,9 @@ describe('canonical MessagePack', () => {
     const c = canonicalize(v) as Record<string, unknown>;
     expect(Object.getPrototypeOf(c)).toBe(Object.prototype);
     expect(Object.keys(c)).toEqual(['__proto__', 'a', 'z']);
-    expect(c['__proto__']).toEqual({ polluted: true });
-    expect(Object.hasOwn((c['a'] as object[])[0]!, '__proto__')).toBe(true);
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(c.__proto__).toEqual({ polluted: true });
+    expect(Object.hasOwn((c.a as object[])[0]!, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
 

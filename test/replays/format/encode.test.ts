@@ -851,7 +851,7 @@ describe('notes', () => {
     const { bytes } = await recordEpisode({ scenario: s, agent, seed: 1 });
     const ended = readReplay(bytes!).events.find((e) => e.type === 'decision_ended')!;
     expect(ended.type === 'decision_ended' && canonicalJson(ended.note)).toBe(canonicalJson(note));
-    expect(Object.getPrototypeOf((ended as { note: Record<string, unknown> }).note['a'])).toBe(
+    expect(Object.getPrototypeOf((ended as { note: Record<string, unknown> }).note.a)).toBe(
       Object.prototype,
     );
   });

@@ -227,7 +227,7 @@ describe('hostile replays', () => {
       fc.property(mutationArb, ({ src, m }) => {
         const s = sources[src % sources.length]!;
         outcomes[check(m(s))]++;
-        expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       }),
       { numRuns: 10_000 },
     );
@@ -253,7 +253,7 @@ describe('hostile replays', () => {
     const decoded = (read.events[0] as { note: Record<string, unknown> }).note;
     expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
     expect(Object.hasOwn(decoded, '__proto__')).toBe(true);
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 
     // A header whose scenario has a __proto__ key is an invalid scenario: a ReplayError.
     const w = new MsgWriter();
@@ -261,7 +261,7 @@ describe('hostile replays', () => {
     const bad = {
       ...doc,
       scenario: {
-        ...(doc['scenario'] as object),
+        ...(doc.scenario as object),
         ...(JSON.parse('{"__proto__": {"polluted": true}}') as object),
       },
     };
@@ -270,7 +270,7 @@ describe('hostile replays', () => {
     expect(() => readReplay(file, { file: 'proto.ttr' })).toThrow(
       /^proto\.ttr: header at byte 10: invalid scenario in the header/,
     );
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('names what is wrong and where', () => {

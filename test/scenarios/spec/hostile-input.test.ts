@@ -116,11 +116,11 @@ describe('invalid UTF-8 is found at its byte', () => {
 describe('patterns cannot hang validation', () => {
   it('^(a+)+$ against 40 a and ! answers in well under a second', () => {
     const doc = chain(1);
-    (doc['tools'] as Array<Record<string, unknown>>)[0]!['parameters'] = {
+    (doc.tools as Array<Record<string, unknown>>)[0]!.parameters = {
       type: 'object',
       properties: { s: { type: 'string', pattern: '^(a+)+$' } },
     };
-    (doc['tasks'] as Array<{ steps: Array<Record<string, unknown>> }>)[0]!.steps[0]!['args'] = {
+    (doc.tasks as Array<{ steps: Array<Record<string, unknown>> }>)[0]!.steps[0]!.args = {
       s: `${'a'.repeat(40)}!`,
     };
     const t0 = performance.now();
@@ -145,7 +145,7 @@ describe('patterns cannot hang validation', () => {
 
   it('a pattern RE2 cannot match in linear time is refused when validated', () => {
     const doc = chain(1);
-    (doc['tools'] as Array<Record<string, unknown>>)[0]!['parameters'] = {
+    (doc.tools as Array<Record<string, unknown>>)[0]!.parameters = {
       type: 'object',
       properties: { s: { type: 'string', pattern: '^(a)\\1$' } },
     };

@@ -181,21 +181,21 @@ describe('tools', () => {
         expect(tool.name).toMatch(/^[a-z][a-z0-9_]*$/);
         expect(checkDistribution(tool.latency)).toEqual([]);
         const p = tool.parameters as Record<string, unknown>;
-        expect(p['type']).toBe('object');
-        expect(p['additionalProperties']).toBe(false);
-        const props = p['properties'] as Record<string, Record<string, unknown>>;
+        expect(p.type).toBe('object');
+        expect(p.additionalProperties).toBe(false);
+        const props = p.properties as Record<string, Record<string, unknown>>;
         for (const [key, schema] of Object.entries(props))
-          expect(typeof schema['description'], `${tool.name}.${key}`).toBe('string');
-        for (const key of p['required'] as string[])
+          expect(typeof schema.description, `${tool.name}.${key}`).toBe('string');
+        for (const key of p.required as string[])
           expect(Object.hasOwn(props, key), `${tool.name} requires ${key}`).toBe(true);
         expect(() => ajv.compile(tool.parameters)).not.toThrow();
         if (tool.impl.kind === 'builtin') {
           const builtin = getBuiltin(tool.impl.name);
           expect(builtin, tool.impl.name).toBeDefined();
           const bp = builtin!.parameters as Record<string, unknown>;
-          expect(Object.keys(props).sort()).toEqual(Object.keys(bp['properties'] as object).sort());
-          expect([...(p['required'] as string[])].sort()).toEqual(
-            [...(bp['required'] as string[])].sort(),
+          expect(Object.keys(props).sort()).toEqual(Object.keys(bp.properties as object).sort());
+          expect([...(p.required as string[])].sort()).toEqual(
+            [...(bp.required as string[])].sort(),
           );
         } else {
           const keys = tool.impl.rows.map((row) => canon(row.args));

@@ -144,9 +144,9 @@ describe('generate: determinism and validity', () => {
       expect(validateScenario(JSON.parse(inst.text))).toEqual([]);
       expect(inst.text.endsWith('}\n')).toBe(true);
       const tags = inst.scenario.tags;
-      expect(Number(tags['tasks'])).toBe(inst.scenario.tasks.length);
-      expect(tags['mix']).toBe(tags['domains']!.includes('+') ? 'cross' : 'similar');
-      expect(tags['operators']!.split(',')[0]).toBe('compose');
+      expect(Number(tags.tasks)).toBe(inst.scenario.tasks.length);
+      expect(tags.mix).toBe(tags.domains!.includes('+') ? 'cross' : 'similar');
+      expect(tags.operators!.split(',')[0]).toBe('compose');
     });
     expect(new Set(result.instances.map((i) => i.scenario.tasks.length))).toEqual(new Set([2, 3]));
   });
@@ -155,7 +155,7 @@ describe('generate: determinism and validity', () => {
     const r = generate({ seed: 3, count: 10, tasks: [3], domains: ['filesystem', 'messaging'] });
     for (const inst of r.instances) {
       expect(inst.scenario.tasks).toHaveLength(3);
-      for (const d of inst.scenario.tags['domains']!.split('+'))
+      for (const d of inst.scenario.tags.domains!.split('+'))
         expect(['filesystem', 'messaging']).toContain(d);
     }
     expect(() => generate({ seed: 1, count: 2, domains: ['nope'] })).toThrow(/unknown domain/);

@@ -100,8 +100,8 @@ describe('the shipped asynctool suite', () => {
     const strata = new Map<string, number>();
     for (const s of sample)
       strata.set(
-        `${s.scenario.tags['tasks']}/${s.scenario.tags['mix']}`,
-        (strata.get(`${s.scenario.tags['tasks']}/${s.scenario.tags['mix']}`) ?? 0) + 1,
+        `${s.scenario.tags.tasks}/${s.scenario.tags.mix}`,
+        (strata.get(`${s.scenario.tags.tasks}/${s.scenario.tags.mix}`) ?? 0) + 1,
       );
     expect(Object.fromEntries(strata)).toEqual({
       '2/similar': 4,
