@@ -13,16 +13,12 @@ import { canonicalScenario } from '../scenarios/spec/canonical-scenario.js';
 import { fsReason } from '../scenarios/spec/load.js';
 import { crc32 } from '../replays/format/format.js';
 import { UsageError } from './errors.js';
-import { DETERMINING, EPISODES_FILE, RUN_FILE, type RunManifest } from './run-dir.js';
+import { DETERMINING, EPISODES_FILE, episodeKeyId, RUN_FILE, type RunManifest } from './run-dir.js';
 
 /** A kept episode: its record as read back, and its line exactly as episodes.jsonl holds it. */
 export interface KeptEpisode {
   readonly record: EpisodeRecord;
   readonly line: string;
-}
-
-export function episodeKeyId(key: EpisodeKey): string {
-  return `${key.instance}\u0000${key.agent}\u0000${key.seed}`;
 }
 
 /** sha256 over the instances' canonical content, in order: what run.json's suiteDigest holds. */

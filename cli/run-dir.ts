@@ -30,6 +30,7 @@ import { tooltimeVersion } from '../replays/index.js';
 import { SCORING_VERSION } from '../scenarios/scoring/version.js';
 import { fsReason } from '../scenarios/spec/load.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
+import type { EpisodeKey } from '../scenarios/experiment.js';
 import { prepareOutDir } from './output-paths.js';
 import { UsageError } from './errors.js';
 
@@ -311,4 +312,9 @@ export function prepareRunDir(
     if (error instanceof UsageError) throw error;
     throw new UsageError(`${where}: ${fsReason(error)}`);
   }
+}
+
+/** One episode's key as a single string: (instance, agent, seed), for maps and de-duplication. */
+export function episodeKeyId(key: EpisodeKey): string {
+  return `${key.instance}\u0000${key.agent}\u0000${key.seed}`;
 }

@@ -37,7 +37,13 @@ import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { Scenario } from '../scenarios/spec/schema.js';
 import { UsageError } from './errors.js';
 import type { Breakdown } from './tables.js';
-import { EPISODES_FILE, REPLAYS_DIR, SUMMARY_FILE, writeAtomically } from './run-dir.js';
+import {
+  EPISODES_FILE,
+  episodeKeyId,
+  REPLAYS_DIR,
+  SUMMARY_FILE,
+  writeAtomically,
+} from './run-dir.js';
 
 /** How often a run that waits (on a model) looks for lines to append. */
 const POLL_MS = 200;
@@ -213,7 +219,7 @@ export class RunOutput {
       closedIn: null,
       logged: false,
     };
-    this.files.set(episodeId(key), file);
+    this.files.set(episodeKeyId(key), file);
     const writer = this.writer;
     // A built-in policy's episode takes microseconds: its replay is handed over whole, not decision by decision.
     const live = isModelSpec(key.agent) || isModuleSpec(key.agent);
@@ -238,7 +244,7 @@ export class RunOutput {
     if (this.failure !== null) throw this.failure;
     // A kept episode (adopt) is in episodes.jsonl already.
     if (this.lines.has(record)) return;
-    const file = this.files.get(episodeId(record));
+    const file = this.files.get(episodeKeyId(record));
     assertInvariant(
       file !== undefined && file.closedIn !== null,
       'run output',
@@ -363,10 +369,6 @@ export class RunOutput {
     this.log = null;
     closeSync(fd);
   }
-}
-
-function episodeId(key: EpisodeKey): string {
-  return `${key.instance}\u0000${key.agent}\u0000${key.seed}`;
 }
 
 /** The file holds every byte handed over for it. */

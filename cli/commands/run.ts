@@ -37,6 +37,7 @@ import {
   makeRunManifest,
   prepareRunDir,
   readRunManifest,
+  episodeKeyId,
   REPLAYS_DIR,
   SUMMARY_FILE,
   writeAtomically,
@@ -44,13 +45,7 @@ import {
   type RunRequest,
 } from '../run-dir.js';
 import { RunOutput, runOrder, summaryDocument, writeSummary } from '../run-output.js';
-import {
-  checkSameRun,
-  episodeKeyId,
-  keptEpisodes,
-  suiteDigest,
-  type KeptEpisode,
-} from '../resume.js';
+import { checkSameRun, keptEpisodes, suiteDigest, type KeptEpisode } from '../resume.js';
 import { parseSelection, selectDefault, selectInstances } from '../select.js';
 import {
   breakdowns,
@@ -62,8 +57,6 @@ import {
   type Breakdown,
   type TableFormat,
 } from '../tables.js';
-
-export { replayFileName } from '../run-output.js';
 
 export interface RunOptions extends LlmFlags {
   readonly agent?: string[];

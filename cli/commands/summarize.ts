@@ -16,7 +16,7 @@ import {
   renderTables,
   summaryTableData,
 } from '../tables.js';
-import { episodeKeyId } from '../resume.js';
+import { episodeKeyId } from '../run-dir.js';
 
 export interface SummarizeOptions {
   readonly by?: string[];

@@ -28,6 +28,7 @@
  * The list scheduler runs in async push mode; sync mode and poll delivery can only be slower.
  * The exact optimum (a scheduling problem with FIFO tool queues) lies between the two.
  */
+import { assertInvariant } from '../../engine/assert.js';
 import { RandomStreams, compileDistribution, type DistributionSpec } from '../../engine/index.js';
 import { compiledScenario, planOf } from '../world/compiled.js';
 import type { Plan, PlanStep } from '../world/plan.js';
@@ -83,6 +84,17 @@ export interface OracleOptions {
   readonly thinkTime?: DistributionSpec;
 }
 
+/** The realized draw of plan step `s`: `realizeSteps` lists them in plan order, by step index. */
+function realizedStep(steps: readonly RealizedStep[], s: PlanStep): RealizedStep {
+  const r = steps[s.index];
+  assertInvariant(
+    r !== undefined && r.task === s.task && r.step === s.id,
+    'oracle',
+    `no realized step for ${s.key}`,
+  );
+  return r;
+}
+
 /** Each expected step's attempts up to its first success, from the world's keyed streams. */
 export function realizeSteps(scenario: Scenario, seed: number): RealizedStep[] {
   const { plan, tools: runtimes, callKeys } = compiledScenario(scenario);
@@ -117,12 +129,11 @@ export async function computeOracle(
   const plan = planOf(scenario);
   const minThinkUs = compileDistribution(options.thinkTime ?? scenario.thinkTime).minUs;
   const steps = realizeSteps(scenario, options.seed);
-  const byKey = new Map(steps.map((r) => [`${r.task}/${r.step}`, r]));
   const feasible = steps.every((r) => r.succeeds);
   // The list scheduler's priorities: a step costs one decision, its attempts, and one more
   // decision per retry (what this seed's attempts take when issued one after another).
   const costUs = (s: PlanStep): number => {
-    const r = byKey.get(s.key)!;
+    const r = realizedStep(steps, s);
     return minThinkUs * r.attempts.length + r.serviceUs;
   };
   const { taskBoundsUs, boundUs } = oracleBound(scenario, options, feasible);
@@ -289,7 +300,6 @@ function chainBounds(
   minThinkUs: number,
   thinkUs: readonly number[],
 ): { taskBoundsUs: Record<string, number>; boundUs: number | null } {
-  const byKey = new Map(steps.map((r) => [`${r.task}/${r.step}`, r]));
   // endsBy[k]: the earliest the k-th decision (1-based) can end (past the list: its last sum).
   const endsBy = [0];
   for (const t of thinkUs) endsBy.push(endsBy.at(-1)! + t);
@@ -304,7 +314,7 @@ function chainBounds(
       const deps = plan.dependencies(s).map((d) => finish.get(d.key) ?? { atUs: 0, decisions: 0 });
       let atUs = Math.max(s.releaseUs, ...deps.map((d) => d.atUs));
       let k = Math.max(0, ...deps.map((d) => d.decisions));
-      for (const attempt of byKey.get(s.key)!.attempts) {
+      for (const attempt of realizedStep(steps, s).attempts) {
         atUs = Math.max(atUs + minThinkUs, decisionEndUs(++k)) + attempt.serviceUs;
       }
       finish.set(s.key, { atUs, decisions: k });

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { SEED_PATTERNS } from './domains.js';
 import { suiteFiles } from './files.js';
+import { OPERATOR_ORDER, STRESSES, VARIANTS } from './model.js';
 
 export interface DimensionStats {
   readonly name: string;
@@ -188,18 +189,6 @@ export function suiteStats(dir: string): SuiteStats {
     for (let i = 0; i < ds.length; i++)
       for (let j = i + 1; j < ds.length; j++) bump(pair, `${ds[i]}+${ds[j]}`);
   }
-  const VARIANT_ORDER = ['base', 'fast', 'slow', 'heavy-tail', 'one-slow-tool'];
-  const STRESS_ORDER = ['none', 'concurrency', 'failures', 'concurrency+failures'];
-  const OP_ORDER = [
-    'compose',
-    'deepen',
-    'widen',
-    'latency',
-    'concurrency',
-    'failures',
-    'stagger',
-    'followup',
-  ];
   const dims = [
     dimension('domain', 'Domain (instances containing it)', 'instances', domain, byName),
     dimension(
@@ -226,20 +215,20 @@ export function suiteStats(dir: string): SuiteStats {
       (a, b) => a.split('+').length - b.split('+').length || byName(a, b),
     ),
     dimension('steps', 'Expected steps', 'instances', steps, (a, b) => Number(a) - Number(b)),
-    dimension('variant', 'Latency variant', 'instances', variant, inOrder(VARIANT_ORDER)),
+    dimension('variant', 'Latency variant', 'instances', variant, inOrder(VARIANTS)),
     dimension(
       'stress',
       'Stress (concurrency limit, transient failures)',
       'instances',
       stress,
-      inOrder(STRESS_ORDER),
+      inOrder(STRESSES),
     ),
     dimension(
       'operator',
       'Operator (instances it was applied to)',
       'instances',
       operator,
-      inOrder(OP_ORDER),
+      inOrder(OPERATOR_ORDER),
     ),
   ];
   const dim = (name: string): DimensionStats => dims.find((d) => d.name === name)!;
