@@ -31,7 +31,7 @@ import { checkDistinct, loadInstances } from '../instances.js';
 import { addLlmOptions, formatUsage, modelSetup, usageByAgent, type LlmFlags } from '../llm.js';
 import { EXIT_EPISODES_ERRORED, EXIT_STOPPED, UsageError } from '../errors.js';
 import { dryRun, formatDryRun } from '../estimate.js';
-import { checkOutFile } from '../output-paths.js';
+import { checkOutFile, prepareOutDir } from '../output-paths.js';
 import {
   EPISODES_FILE,
   makeRunManifest,
@@ -197,6 +197,8 @@ function openRunOutput(
     return { output: new RunOutput(world), kept: new Map() };
   }
   if (options.force === true) throw new UsageError('give --resume or --force, not both');
+  // A directory the run can write in; a later file-system failure under it is one line, exit 1.
+  prepareOutDir(dir);
   const recorded = readRunManifest(dir);
   checkSameRun(dir, recorded, manifest);
   const wanted = new Set(

@@ -543,3 +543,18 @@ describe('a model run: --max-cost, and a response cache in the run directory', (
     expect(readFileSync(join(out, 'summary.json'), 'utf8')).toBe(summary);
   }, 60_000);
 });
+
+describe('regression (review): a file-system failure while resuming', () => {
+  it('is one line naming the path, exit 1, not an internal error (the resumed directory is a path the user named)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tooltime-resume-fs-'));
+    const chain = join(ROOT, 'scenarios', 'examples', 'chain.json');
+    ok(['run', chain, '-a', 'greedy-async', '--out', out, '--force', '-q']);
+    rmSync(join(out, 'replays'), { recursive: true });
+    writeFileSync(join(out, 'replays'), 'not a directory');
+    refused(
+      ['run', chain, '-a', 'greedy-async', '--out', out, '-q', '--resume'],
+      /not a directory \(ENOTDIR\)/,
+    );
+    rmSync(out, { recursive: true, force: true });
+  });
+});
