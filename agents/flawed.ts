@@ -3,7 +3,7 @@
  * small case, and save a scenario and replay that reproduce it (test/scenarios/stress/checks.test.ts).
  */
 import { GreedyAsync } from './baselines.js';
-import type { Agent, Observation } from '../scenarios/protocol.js';
+import type { Agent, Decision, Observation } from '../scenarios/protocol.js';
 import type { PlanStep } from '../scenarios/world/plan.js';
 import { createAgent } from './index.js';
 import { COMMON_PARAMS } from './policy.js';
@@ -76,10 +76,37 @@ export class EarlyBird extends GreedyAsync {
   }
 }
 
+/** How long the idler sits on what was just delivered before acting on it (1,000 s). */
+const IDLE_US = 1_000_000_000;
+
+/**
+ * Acts on nothing at the decision that receives it: whatever was just delivered waits out a
+ * 1,000 s timer (or the next delivery, which re-arms it), so ready steps sit idle though nothing
+ * stops the policy from issuing them. Correct in every other respect.
+ */
+export class Idler extends GreedyAsync {
+  private holding = false;
+  constructor() {
+    super('idler', params([]));
+  }
+  override decide(observation: Observation): Decision {
+    // The flaw: something new arrived, so it waits before issuing what became ready.
+    this.holding = observation.delivered.length > 0;
+    const decision = super.decide(observation);
+    if (!this.holding) return decision;
+    const actions = decision.actions.filter((a) => a.type !== 'wait');
+    return { ...decision, actions: [...actions, { type: 'wait', maxUs: IDLE_US }] };
+  }
+  protected override select(ready: readonly PlanStep[]): readonly PlanStep[] {
+    return this.holding ? [] : super.select(ready);
+  }
+}
+
 export const FLAWED: Readonly<Record<string, () => Agent>> = {
   'cap-ignorer': () => new CapIgnorer(),
   starver: () => new Starver(),
   'early-bird': () => new EarlyBird(),
+  idler: () => new Idler(),
 };
 
 /** A maker for stress: the flawed policies by name, everything else from the registry. */

@@ -10,7 +10,6 @@
  */
 import fc from 'fast-check';
 import type { EpisodeEvent } from '../scenarios/world/events.js';
-import { thinkAwareBoundUs } from '../scenarios/scoring/oracle.js';
 import type { Agent, Delivery, Mode } from '../scenarios/protocol.js';
 import type { Scenario } from '../scenarios/spec/schema.js';
 import {
@@ -116,12 +115,6 @@ export async function evaluateCase(
     episode.events,
   );
   const single = options.checks.filter((c) => c !== 'determinism');
-  // The bound charges each decision along a chain the think time it took in this episode: draws
-  // from a heavy-tailed think time are no policy's doing (minThink alone made one long draw fail).
-  const thinkUs = episode.events.flatMap((e) => (e.type === 'decision_ended' ? [e.thinkUs] : []));
-  const referenceUs = options.checks.includes('efficiency')
-    ? thinkAwareBoundUs(scenario, episodeSeed, thinkUs)
-    : null;
   const count = (names: readonly CheckName[]) => {
     if (tally === undefined) return;
     for (const n of names) {
@@ -132,7 +125,7 @@ export async function evaluateCase(
   // Checks run in the order given; each one that passes is counted.
   for (const [i, name] of single.entries()) {
     const violation = runChecks(
-      { scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity, referenceUs },
+      { scenario, events: episode.events, agentCap: agent.maxInFlight ?? Infinity },
       [name],
       options,
     );

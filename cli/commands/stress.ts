@@ -187,7 +187,7 @@ export function registerStress(program: Command): void {
       'stress-failure',
     )
     .option('--time-limit <s>', 'stop trying new cases after this many seconds')
-    .option('--efficiency-factor <f>', 'largest allowed makespan / lower bound', '10')
+    .option('--efficiency-factor <f>', 'largest allowed makespan / prompt schedule', '10')
     .option('--starvation-decisions <k>', 'decisions a ready step may be passed over', '25')
     .option('--mode <mode>', 'async or sync', 'async')
     .option('--delivery <delivery>', 'push or poll', 'push')

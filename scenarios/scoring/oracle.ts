@@ -68,7 +68,7 @@ export interface OracleReport {
   /**
    * The critical path with this seed's realized attempts retried one after another (a decision per
    * attempt): what a non-hedging agent with no slot contention needs. NOT a lower bound (hedging
-   * beats it); a yardstick for policy checks (`tooltime stress`). Null when some step never succeeds.
+   * beats it). Null when some step never succeeds.
    */
   readonly realizedPathUs: number | null;
   /** Makespan the list scheduler reaches (null when it does not complete). */
@@ -137,6 +137,8 @@ export async function computeOracle(
     return minThinkUs * r.attempts.length + r.serviceUs;
   };
   const { taskBoundsUs, boundUs } = oracleBound(scenario, options, feasible);
+  // The realized path is the bound's critical path with each step charged its retries (lowerBound
+  // adds the issuing decision) and no slot limits: the one place it is computed.
   const realized = lowerBound(
     plan,
     minThinkUs,
@@ -269,61 +271,6 @@ export function lowerBound(
       boundUs = Math.max(boundUs, issueUs.get(s.key)! + Math.ceil(workUs / slots) + minTailUs);
     }
   }
-  return { taskBoundsUs, boundUs };
-}
-
-/**
- * `boundUs` for an agent whose decisions took `thinkUs` (in order: an episode's `decision_ended`
- * think times), not merely `minThinkUs` each: tighter where think time is long. Decisions come one
- * after another, so the k-th ends no earlier than the first k think times added up; the j-th
- * decision along a chain of steps (one per attempt, then the answer) is at least the j-th of the
- * episode. A policy that spends more decisions than a chain needs is not excused: only the first
- * j count. Without a think time list this is the oracle's `boundUs`. Null: some step never succeeds.
- */
-export function thinkAwareBoundUs(
-  scenario: Scenario,
-  seed: number,
-  thinkUs: readonly number[],
-): number | null {
-  const minThinkUs = compileDistribution(scenario.thinkTime).minUs;
-  return chainBounds(planOf(scenario), realizeSteps(scenario, seed), minThinkUs, thinkUs).boundUs;
-}
-
-/**
- * Per task, its release plus its longest chain of steps, each attempt one decision (at least
- * `minThinkUs`, and ending no earlier than the sum of the first `thinkUs` up to its place along
- * the chain) then its service, ending with one more decision to answer; and the maximum over tasks.
- */
-function chainBounds(
-  plan: Plan,
-  steps: readonly RealizedStep[],
-  minThinkUs: number,
-  thinkUs: readonly number[],
-): { taskBoundsUs: Record<string, number>; boundUs: number | null } {
-  // endsBy[k]: the earliest the k-th decision (1-based) can end (past the list: its last sum).
-  const endsBy = [0];
-  for (const t of thinkUs) endsBy.push(endsBy.at(-1)! + t);
-  const decisionEndUs = (k: number) => endsBy[Math.min(k, endsBy.length - 1)]!;
-  const taskBoundsUs: Record<string, number> = {};
-  for (const task of plan.tasks) {
-    const finish = new Map<string, { atUs: number; decisions: number }>();
-    let lastUs = task.lastRequestUs;
-    let decisions = 0;
-    // Steps are validated acyclic with dependencies declared earlier in the task, so one pass works.
-    for (const s of task.steps) {
-      const deps = plan.dependencies(s).map((d) => finish.get(d.key) ?? { atUs: 0, decisions: 0 });
-      let atUs = Math.max(s.releaseUs, ...deps.map((d) => d.atUs));
-      let k = Math.max(0, ...deps.map((d) => d.decisions));
-      for (const attempt of realizedStep(steps, s).attempts) {
-        atUs = Math.max(atUs + minThinkUs, decisionEndUs(++k)) + attempt.serviceUs;
-      }
-      finish.set(s.key, { atUs, decisions: k });
-      lastUs = Math.max(lastUs, atUs);
-      decisions = Math.max(decisions, k);
-    }
-    taskBoundsUs[task.id] = Math.max(lastUs + minThinkUs, decisionEndUs(decisions + 1));
-  }
-  const boundUs = steps.every((r) => r.succeeds) ? Math.max(...Object.values(taskBoundsUs)) : null;
   return { taskBoundsUs, boundUs };
 }
 

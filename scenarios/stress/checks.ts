@@ -7,9 +7,12 @@
  */
 import type { EpisodeEvent } from '../world/events.js';
 import { planOf } from '../world/compiled.js';
-import { dependencyViolations } from '../world/dependency-violation.js';
+import { dependencyViolations, EpisodeDeliveries } from '../world/dependency-violation.js';
+import type { PlanStep } from '../world/plan.js';
 import { isReady } from '../world/readiness.js';
 import type { Scenario } from '../spec/schema.js';
+import { compileDistribution } from '../../engine/index.js';
+import { promptScheduleUs } from './prompt-schedule.js';
 
 export type CheckName =
   | 'liveness'
@@ -36,14 +39,14 @@ export const CHECK_DEFINITIONS: Readonly<Record<CheckName, string>> = {
     "no tool ever has more calls in service than its limit, and the agent's own in-flight cap holds",
   starvation: 'no ready step stays unissued through more than K decisions that issue other calls',
   efficiency:
-    "the makespan is within a factor F of the oracle's lower bound, given the think times the episode's decisions took",
+    'the makespan is within a factor F of its prompt schedule: the same decisions and call times, every step and answer at the first decision that could',
   determinism: 'running the same case twice gives the same replay bytes',
 };
 
 export interface CheckOptions {
   /** Decisions a ready step may be passed over (`starvation`). */
   readonly starvationDecisions: number;
-  /** Largest allowed makespan / lower bound (`efficiency`). */
+  /** Largest allowed makespan / prompt schedule (`efficiency`). */
   readonly efficiencyFactor: number;
 }
 
@@ -52,8 +55,6 @@ export interface EpisodeUnderCheck {
   readonly events: readonly EpisodeEvent[];
   /** The agent's declared cap on calls in flight (Infinity when it declares none). */
   readonly agentCap: number;
-  /** The efficiency yardstick, or null: the oracle's chain bound given the think times the episode's decisions took (`thinkAwareBoundUs`). */
-  readonly referenceUs: number | null;
 }
 
 export interface Violation {
@@ -82,32 +83,12 @@ export function checkLiveness(e: EpisodeUnderCheck): Violation | null {
   };
 }
 
-/** For each successful call matched to a step: the index of the event that delivered it. */
-function deliveries(events: readonly EpisodeEvent[]): Map<string, number> {
-  const stepOf = new Map<number, string>();
-  const ok = new Set<number>();
-  const delivered = new Map<string, number>();
-  events.forEach((ev, i) => {
-    if (ev.type === 'call_issued' && ev.task !== null && ev.step !== null)
-      stepOf.set(ev.callId, `${ev.task}/${ev.step}`);
-    else if (ev.type === 'call_completed' && ev.ok) ok.add(ev.callId);
-    else if (ev.type === 'result_delivered' && ok.has(ev.callId)) {
-      const step = stepOf.get(ev.callId);
-      if (step !== undefined && !delivered.has(step)) delivered.set(step, i);
-    }
-  });
-  return delivered;
-}
-
 /** The first dependency violation, as scoring counts them (world/dependency-violation.ts). */
 export function checkDependencies(e: EpisodeUnderCheck): Violation | null {
-  const plan = planOf(e.scenario);
-  const first = dependencyViolations(plan, e.events)[0];
+  const first = dependencyViolations(planOf(e.scenario), e.events)[0];
   if (first === undefined) return null;
   const i = first.eventIndex;
-  const delivered = deliveries(e.events);
-  const missing = plan.dependencies(first.step).find((d) => (delivered.get(d.key) ?? Infinity) > i);
-  const what = missing === undefined ? 'its request' : `the result of ${missing.key}`;
+  const what = first.missing === 'request' ? 'its request' : `the result of ${first.missing.key}`;
   return {
     check: 'dependencies',
     message: `call ${first.callId} for ${first.step.key} was issued at ${ms(e.events[i]!.timeUs)} before ${what} was delivered`,
@@ -151,82 +132,81 @@ export function checkCapacity(e: EpisodeUnderCheck): Violation | null {
   return null;
 }
 
+/**
+ * One pass over the events with the delivered facts of world/dependency-violation.ts. A step is a
+ * candidate while it is ready (request and dependencies' results delivered) and was never issued;
+ * candidates come and go as facts change, so each decision costs the candidates it passes over
+ * (at most K + 1 times each before the check fails), not the whole plan.
+ */
 export function checkStarvation(e: EpisodeUnderCheck, options: CheckOptions): Violation | null {
   const plan = planOf(e.scenario);
-  const delivered = deliveries(e.events);
-  // Calls are only issued while a decision's actions apply: every call_issued belongs to the last
-  // decision_ended before it.
-  const issuedBy = new Map<number, Set<string>>();
-  let lastDecision = -1;
-  for (const [i, ev] of e.events.entries()) {
-    if (ev.type === 'decision_ended') {
-      lastDecision = i;
-      issuedBy.set(i, new Set());
-    } else if (
-      ev.type === 'call_issued' &&
-      ev.task !== null &&
-      ev.step !== null &&
-      lastDecision >= 0
-    ) {
-      issuedBy.get(lastDecision)!.add(`${ev.task}/${ev.step}`);
+  const issued = new Uint8Array(plan.steps.length);
+  const candidates = new Set<PlanStep>();
+  const deliveries = new EpisodeDeliveries(plan, (s) => {
+    const d = deliveries.delivered;
+    const facts = { released: d.isReleased(s), dependenciesDelivered: d.dependenciesDelivered(s) };
+    if (issued[s.index] === 0 && isReady({ ...facts, done: false, inFlight: false }))
+      candidates.add(s);
+  });
+  const passedOver = new Map<PlanStep, number>();
+  // The decision whose calls are being issued (actions take effect at its end): its event index
+  // and the steps it issued. Delivered facts change only at a decision's start, so it is judged
+  // when the next decision starts, or at the end, against the facts as of its end.
+  let judging: { at: number; steps: Set<PlanStep> } | null = null;
+  const judge = (): Violation | null => {
+    if (judging === null || judging.steps.size === 0) return null;
+    const { at, steps } = judging;
+    judging = null;
+    let starved: PlanStep | null = null;
+    for (const s of candidates) {
+      if (steps.has(s)) continue;
+      const n = (passedOver.get(s) ?? 0) + 1;
+      passedOver.set(s, n);
+      // Several at once: the first in plan order is named.
+      if (n > options.starvationDecisions && (starved === null || s.index < starved.index))
+        starved = s;
     }
-  }
-  const releasedAt = new Map<string, number>();
-  let arrived: Array<{ task: string; message: number | null }> = [];
-  const issued = new Set<string>();
-  const passedOver = new Map<string, number>();
-  for (const [i, ev] of e.events.entries()) {
-    if (ev.type === 'task_arrived') arrived.push({ task: ev.task, message: null });
-    else if (ev.type === 'message_arrived') arrived.push({ task: ev.task, message: ev.index });
-    else if (ev.type === 'decision_started') {
-      // What arrived is delivered at this decision's start: its steps are released from here on.
-      for (const a of arrived)
-        for (const s of plan.task(a.task)!.steps)
-          if (s.message === a.message && !releasedAt.has(s.key)) releasedAt.set(s.key, i);
-      arrived = [];
-    } else if (ev.type === 'decision_ended') {
-      const here = issuedBy.get(i)!;
-      if (here.size > 0) {
-        for (const s of plan.steps) {
-          // Only steps never issued can starve: so neither done nor in flight.
-          if (issued.has(s.key) || here.has(s.key)) continue;
-          const dependenciesDelivered = plan
-            .dependencies(s)
-            .every((d) => (delivered.get(d.key) ?? Infinity) < i);
-          if (
-            !isReady({
-              released: releasedAt.has(s.key),
-              dependenciesDelivered,
-              done: false,
-              inFlight: false,
-            })
-          )
-            continue;
-          const n = (passedOver.get(s.key) ?? 0) + 1;
-          passedOver.set(s.key, n);
-          if (n > options.starvationDecisions) {
-            return {
-              check: 'starvation',
-              message: `${s.key} was ready but passed over by ${n} decisions that issued other calls (bound ${options.starvationDecisions})`,
-              eventIndex: i,
-            };
-          }
-        }
-      }
-      for (const k of here) issued.add(k);
+    if (starved !== null)
+      return {
+        check: 'starvation',
+        message: `${starved.key} was ready but passed over by ${passedOver.get(starved)} decisions that issued other calls (bound ${options.starvationDecisions})`,
+        eventIndex: at,
+      };
+    // Only steps never issued can starve: so neither done nor in flight.
+    for (const s of steps) {
+      issued[s.index] = 1;
+      candidates.delete(s);
     }
+    return null;
+  };
+  for (const [i, ev] of e.events.entries()) {
+    if (ev.type === 'decision_started') {
+      const v = judge();
+      if (v !== null) return v;
+    }
+    const step = deliveries.apply(ev);
+    if (ev.type === 'decision_ended') judging = { at: i, steps: new Set() };
+    else if (step !== null && judging !== null) judging.steps.add(step);
   }
-  return null;
+  return judge();
 }
 
+/**
+ * The makespan is at most F times the episode's prompt schedule (prompt-schedule.ts: what its own
+ * decisions, with the think times they took, reach when each does all it can). A policy that acts
+ * on everything it can at every decision passes with a ratio of 1; one that passes over or idles
+ * with ready work pays the decisions and idle time it let go by.
+ */
 export function checkEfficiency(e: EpisodeUnderCheck, options: CheckOptions): Violation | null {
   const last = e.events.at(-1);
-  if (e.referenceUs === null || last === undefined || e.referenceUs === 0) return null;
-  const ratio = last.timeUs / e.referenceUs;
-  if (ratio <= options.efficiencyFactor) return null;
+  if (last === undefined) return null;
+  const minThinkUs = compileDistribution(e.scenario.thinkTime).minUs;
+  const promptUs = promptScheduleUs(planOf(e.scenario), e.events, minThinkUs);
+  if (last.timeUs <= options.efficiencyFactor * promptUs) return null;
+  const ratio = promptUs === 0 ? 'unboundedly' : `${(last.timeUs / promptUs).toFixed(2)}x`;
   return {
     check: 'efficiency',
-    message: `makespan ${ms(last.timeUs)} is ${ratio.toFixed(2)}x the realized critical path ${ms(e.referenceUs)} (factor ${options.efficiencyFactor})`,
+    message: `makespan ${ms(last.timeUs)} is ${ratio} its prompt schedule ${ms(promptUs)}, every step and answer at the first of its decisions that could (factor ${options.efficiencyFactor})`,
     eventIndex: e.events.length - 1,
   };
 }

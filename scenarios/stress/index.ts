@@ -1,7 +1,8 @@
 /**
  * Stress testing a policy: random well-formed scenarios as fast-check arbitraries (arbitrary.ts)
  * and the checks every episode must pass (checks.ts: liveness, dependencies, capacity,
- * starvation, efficiency). The runner that shrinks a failure is cli/stress-runner.ts.
+ * starvation, efficiency against the episode's prompt schedule, prompt-schedule.ts). The runner
+ * that shrinks a failure is cli/stress-runner.ts.
  */
 export {
   caseSize,

@@ -54,6 +54,11 @@ export class DeliveredDependencies {
     return this.released[step.index] === 1;
   }
 
+  /** A successful result of a call for `step` has been delivered. */
+  hasResult(step: PlanStep): boolean {
+    return this.deliveredOk[step.index] === 1;
+  }
+
   /** Every dependency's successful result has been delivered. */
   dependenciesDelivered(step: PlanStep): boolean {
     return this.unmet[step.index] === 0;
@@ -63,13 +68,27 @@ export class DeliveredDependencies {
   violates(step: PlanStep): boolean {
     return !this.isReleased(step) || !this.dependenciesDelivered(step);
   }
+
+  /**
+   * What a call for `step` issued now would miss: the first of its dependencies (in `after` order)
+   * without a delivered result, else 'request' when its request was not delivered, else null.
+   */
+  missing(step: PlanStep): PlanStep | 'request' | null {
+    if (!this.dependenciesDelivered(step))
+      return this.plan.dependencies(step).find((d) => !this.hasResult(d))!;
+    return this.isReleased(step) ? null : 'request';
+  }
 }
 
-/** A call that violated the rule: the index of its `call_issued` event, and its step. */
+/**
+ * A call that violated the rule: the index of its `call_issued` event, its step, and what it
+ * missed (a dependency's result, or the step's request).
+ */
 export interface DependencyViolation {
   readonly eventIndex: number;
   readonly callId: number;
   readonly step: PlanStep;
+  readonly missing: PlanStep | 'request';
 }
 
 /**
@@ -83,8 +102,12 @@ export class EpisodeDeliveries {
   private readonly ok = new Set<number>();
   private arrived: Array<readonly PlanStep[]> = [];
 
-  constructor(private readonly plan: Plan) {
-    this.delivered = new DeliveredDependencies(plan);
+  /** `changed(step)` is told whenever a step's delivered facts change (DeliveredDependencies). */
+  constructor(
+    private readonly plan: Plan,
+    changed?: (step: PlanStep) => void,
+  ) {
+    this.delivered = new DeliveredDependencies(plan, changed);
   }
 
   /** Takes `ev` in; for a `call_issued` of a step (as the world matched it), returns the step. */
@@ -137,7 +160,8 @@ export function dependencyViolations(
     // Judged before the call is taken in (taking it in changes no delivery fact).
     const step = deliveries.apply(ev);
     if (step === null || ev.type !== 'call_issued') continue;
-    if (deliveries.delivered.violates(step)) found.push({ eventIndex: i, callId: ev.callId, step });
+    const missing = deliveries.delivered.missing(step);
+    if (missing !== null) found.push({ eventIndex: i, callId: ev.callId, step, missing });
   }
   return found;
 }

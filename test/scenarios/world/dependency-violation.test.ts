@@ -95,7 +95,6 @@ describe('regression: the stress check used a definition of its own (it ignored 
       scenario,
       events: episode.events,
       agentCap: Infinity,
-      referenceUs: null,
     });
     expect(check?.message).toMatch(/for t1\/s0 was issued at .* before its request was delivered/);
   });
@@ -129,7 +128,6 @@ describe('scoring and the stress check find the same dependency violations', () 
             scenario,
             events: episode.events,
             agentCap: Infinity,
-            referenceUs: null,
           });
           expect(check?.eventIndex ?? null).toBe(found[0]?.eventIndex ?? null);
         },
