@@ -16,7 +16,7 @@
 import type { EpisodeEvent, EndReason } from '../world/events.js';
 import { planOf } from '../world/compiled.js';
 import { StepMatcher, type Plan, type PlanStep } from '../world/plan.js';
-import { DeliveredDependencies } from '../world/dependency-violation.js';
+import { EpisodeDeliveries, type DeliveredDependencies } from '../world/dependency-violation.js';
 import { isReady } from '../world/readiness.js';
 import type { AnswerSpec, Scenario } from '../spec/schema.js';
 import { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
@@ -59,16 +59,6 @@ interface AnswerRecord {
 /** The request that releases a step: its task's arrival or the follow-up that adds it. */
 function requestOf(step: PlanStep): string {
   return step.message === null ? `task:${step.task}` : `message:${step.message}`;
-}
-
-/** The steps a request releases: its task's own steps, or those its follow-up adds. */
-function releasedBy(
-  plan: Plan,
-  request: { task: string } | { message: number },
-): readonly PlanStep[] {
-  if ('message' in request) return plan.messageSteps(request.message);
-  const task = plan.task(request.task);
-  return task === undefined ? [] : plan.ownSteps(task);
 }
 
 /** Every expected string occurs in the answer, case-insensitively. */
@@ -138,9 +128,9 @@ class EpisodePass {
   readonly calls = new Map<number, CallRecord>();
   readonly order: CallRecord[] = [];
   readonly matcher: StepMatcher;
-  // The agent's view: requests and successful results delivered (`delivered`); by step index, its
-  // calls without a delivered outcome; and the steps ready (see `refresh`).
-  private undelivered: Array<{ task: string; steps: readonly PlanStep[] }> = [];
+  // The agent's view: requests and successful results delivered (`deliveries`, the rule the stress
+  // checks read too); by step index, its calls without a delivered outcome; the steps ready.
+  private readonly deliveries: EpisodeDeliveries;
   private readonly delivered: DeliveredDependencies;
   private readonly unresolved: Int32Array;
   private readonly ready: Uint8Array;
@@ -167,7 +157,11 @@ class EpisodePass {
 
   constructor(private readonly plan: Plan) {
     this.matcher = new StepMatcher(plan);
-    this.delivered = new DeliveredDependencies(plan, (s) => this.refresh(s));
+    this.deliveries = new EpisodeDeliveries(plan, {
+      changed: (s) => this.refresh(s),
+      requestDelivered: (task) => this.setAwaiting(task, true),
+    });
+    this.delivered = this.deliveries.delivered;
     this.unresolved = new Int32Array(plan.steps.length);
     this.ready = new Uint8Array(plan.steps.length);
   }
@@ -176,22 +170,16 @@ class EpisodePass {
     const plan = this.plan;
     switch (e.type) {
       case 'task_arrived':
-        this.arrive(`task:${e.task}`, e.task, releasedBy(plan, { task: e.task }), index, e.timeUs);
+        this.arrive(`task:${e.task}`, e, index);
         break;
       case 'message_arrived':
-        this.arrive(
-          `message:${e.index}`,
-          plan.messages[e.index]!.task,
-          releasedBy(plan, { message: e.index }),
-          index,
-          e.timeUs,
-        );
+        this.arrive(`message:${e.index}`, e, index);
         break;
       case 'decision_started':
-        this.decisionStarted(e.timeUs, index);
+        this.decisionStarted(e, index);
         break;
       case 'result_delivered':
-        this.resultDelivered(e.callId, e.timeUs, index);
+        this.resultDelivered(e, index);
         break;
       case 'decision_ended':
         this.decisions.push({ startUs: this.decisionStartUs ?? e.timeUs, endUs: e.timeUs });
@@ -205,6 +193,7 @@ class EpisodePass {
         this.callIssued(e);
         break;
       case 'call_completed':
+        this.deliveries.apply(e);
         this.callCompleted(e.callId, e.ok, e.timeUs);
         break;
       case 'answer_given':
@@ -236,40 +225,31 @@ class EpisodePass {
     }
   }
 
-  private arrive(
-    request: string,
-    task: string,
-    steps: readonly PlanStep[],
-    index: number,
-    timeUs: number,
-  ): void {
+  /** A request arrived: the agent is given it at the next decision's start (`deliveries`). */
+  private arrive(request: string, e: EpisodeEvent, index: number): void {
+    this.deliveries.apply(e);
     this.arrivedAt.set(request, index);
-    this.undelivered.push({ task, steps });
-    this.firstArrivalUs ??= timeUs;
+    this.firstArrivalUs ??= e.timeUs;
   }
 
-  /** What arrived since the last decision is delivered at this one's start. */
-  private decisionStarted(timeUs: number, index: number): void {
-    this.closeIdle(timeUs);
-    for (const { task, steps } of this.undelivered) {
-      this.setAwaiting(task, true);
-      this.delivered.requestDelivered(steps);
-    }
-    this.undelivered = [];
-    this.decisionStartUs = timeUs;
+  /** What arrived since the last decision is delivered at this one's start (after the idle time). */
+  private decisionStarted(e: EpisodeEvent, index: number): void {
+    this.closeIdle(e.timeUs);
+    this.deliveries.apply(e);
+    this.decisionStartUs = e.timeUs;
     this.decisionAt = index;
     this.decisionCount++;
   }
 
-  private resultDelivered(callId: number, timeUs: number, index: number): void {
-    const call = this.calls.get(callId);
+  private resultDelivered(e: Extract<EpisodeEvent, { type: 'result_delivered' }>, index: number) {
+    const call = this.calls.get(e.callId);
     if (call === undefined) return;
     call.deliveredAt = index;
-    call.deliveredUs = timeUs;
+    call.deliveredUs = e.timeUs;
     const step = call.step;
     if (step === null) return;
     this.unresolved[step.index]!--;
-    if (call.ok === true) this.delivered.resultDelivered(step);
+    this.deliveries.apply(e);
     this.refresh(step);
   }
 
@@ -278,6 +258,7 @@ class EpisodePass {
     const invalid = e.invalid !== null;
     const argsKey = invalid ? null : this.plan.argsKey(e.args);
     const step = argsKey === null ? null : this.matcher.match(e.tool, argsKey);
+    this.deliveries.apply(e, step);
     if (step !== null) this.streak.act(step.task, this.taskHasReady);
     const violation = step !== null && this.delivered.violates(step);
     const call: CallRecord = {

@@ -142,11 +142,16 @@ export function checkStarvation(e: EpisodeUnderCheck, options: CheckOptions): Vi
   const plan = planOf(e.scenario);
   const issued = new Uint8Array(plan.steps.length);
   const candidates = new Set<PlanStep>();
-  const deliveries = new EpisodeDeliveries(plan, (s) => {
-    const d = deliveries.delivered;
-    const facts = { released: d.isReleased(s), dependenciesDelivered: d.dependenciesDelivered(s) };
-    if (issued[s.index] === 0 && isReady({ ...facts, done: false, inFlight: false }))
-      candidates.add(s);
+  const deliveries = new EpisodeDeliveries(plan, {
+    changed: (s) => {
+      const d = deliveries.delivered;
+      const facts = {
+        released: d.isReleased(s),
+        dependenciesDelivered: d.dependenciesDelivered(s),
+      };
+      if (issued[s.index] === 0 && isReady({ ...facts, done: false, inFlight: false }))
+        candidates.add(s);
+    },
   });
   const passedOver = new Map<PlanStep, number>();
   // The decision whose calls are being issued (actions take effect at its end): its event index

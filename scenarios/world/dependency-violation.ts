@@ -91,49 +91,72 @@ export interface DependencyViolation {
   readonly missing: PlanStep | 'request';
 }
 
+/** What an `EpisodeDeliveries` tells as it goes. */
+export interface DeliveryHooks {
+  /** A step's delivered facts changed (for counts derived from them, as scoring keeps). */
+  readonly changed?: (step: PlanStep) => void;
+  /** A decision's start delivered a request (an arrival or a follow-up) of `task`. */
+  readonly requestDelivered?: (task: string) => void;
+}
+
 /**
  * What an episode's events had delivered to the agent, event by event: requests arrived are
  * delivered at the start of the next decision, a successful result when its `result_delivered`
- * comes. `apply` each event in order; `delivered` then holds the facts as of that event.
+ * comes (successful: its call's last `call_completed` said ok). `apply` each event in order;
+ * `delivered` then holds the facts as of that event. Scoring and the stress checks both read an
+ * episode through it.
  */
 export class EpisodeDeliveries {
   readonly delivered: DeliveredDependencies;
   private readonly stepOf = new Map<number, PlanStep>();
   private readonly ok = new Set<number>();
-  private arrived: Array<readonly PlanStep[]> = [];
+  private arrived: Array<{ task: string; steps: readonly PlanStep[] }> = [];
 
-  /** `changed(step)` is told whenever a step's delivered facts change (DeliveredDependencies). */
   constructor(
     private readonly plan: Plan,
-    changed?: (step: PlanStep) => void,
+    private readonly hooks: DeliveryHooks = {},
   ) {
-    this.delivered = new DeliveredDependencies(plan, changed);
+    this.delivered = new DeliveredDependencies(plan, hooks.changed);
   }
 
-  /** Takes `ev` in; for a `call_issued` of a step (as the world matched it), returns the step. */
-  apply(ev: EpisodeEvent): PlanStep | null {
+  /**
+   * Takes `ev` in; for a `call_issued`, returns the step it performs: the world's match recorded
+   * on the event, or `matched` when the reader matched it itself (scoring re-applies the world's
+   * rule to the args).
+   */
+  apply(ev: EpisodeEvent, matched?: PlanStep | null): PlanStep | null {
     const plan = this.plan;
     switch (ev.type) {
       case 'task_arrived': {
         const task = plan.task(ev.task);
-        if (task !== undefined) this.arrived.push(plan.ownSteps(task));
+        this.arrived.push({ task: ev.task, steps: task === undefined ? [] : plan.ownSteps(task) });
         return null;
       }
       case 'message_arrived':
-        this.arrived.push(plan.messageSteps(ev.index));
+        this.arrived.push({
+          task: plan.messages[ev.index]?.task ?? ev.task,
+          steps: plan.messageSteps(ev.index),
+        });
         return null;
       case 'decision_started':
-        for (const steps of this.arrived) this.delivered.requestDelivered(steps);
+        for (const { task, steps } of this.arrived) {
+          this.hooks.requestDelivered?.(task);
+          this.delivered.requestDelivered(steps);
+        }
         this.arrived = [];
         return null;
       case 'call_issued': {
-        const step = ev.task === null || ev.step === null ? undefined : plan.step(ev.task, ev.step);
-        if (step === undefined) return null;
-        this.stepOf.set(ev.callId, step);
+        const recorded =
+          ev.task === null || ev.step === null ? undefined : plan.step(ev.task, ev.step);
+        const step = matched === undefined ? (recorded ?? null) : matched;
+        // A call has no outcome until it completes.
+        this.ok.delete(ev.callId);
+        if (step !== null) this.stepOf.set(ev.callId, step);
         return step;
       }
       case 'call_completed':
         if (ev.ok) this.ok.add(ev.callId);
+        else this.ok.delete(ev.callId);
         return null;
       case 'result_delivered': {
         const step = this.stepOf.get(ev.callId);

@@ -139,6 +139,29 @@ describe('scoring and the stress check find the same dependency violations', () 
   });
 });
 
+describe('scoring reads deliveries through EpisodeDeliveries, as the stress checks do', () => {
+  it("a call's outcome is its last completion for both (a stream that completes a call twice, ok then failed)", async () => {
+    const scenario = caseToScenario(twoTasks);
+    const plan = planOf(scenario);
+    const { events } = await runEpisode(scenario, createAgent('greedy-async'), { seed: 1 });
+    const at = events.findIndex((e) => e.type === 'call_completed' && e.callId === 1);
+    const completed = events[at]!;
+    expect(completed).toMatchObject({ type: 'call_completed', ok: true });
+    const twice = [
+      ...events.slice(0, at + 1),
+      { ...completed, ok: false, result: null, error: 'failed after all' },
+      ...events.slice(at + 1),
+    ] as typeof events;
+    // t0/s1 is issued after call 1's result: without a success of t0/s0, a violation for both.
+    const violations = dependencyViolations(plan, twice).map((v) => v.step.key);
+    const scored = scoreEpisode(scenario, twice).calls.filter((c) => c.violation);
+    expect(violations).toEqual(['t0/s1']);
+    expect(scored.map((c) => c.callId)).toEqual(
+      dependencyViolations(plan, twice).map((v) => v.callId),
+    );
+  });
+});
+
 describe('the tracker (from observations) and the events agree on what was delivered', () => {
   it('at every decision, each step released and with every dependency delivered for the one exactly when for the other', async () => {
     await fc.assert(
