@@ -167,7 +167,6 @@ class EpisodePass {
   }
 
   apply(e: EpisodeEvent, index: number): void {
-    const plan = this.plan;
     switch (e.type) {
       case 'task_arrived':
         this.arrive(`task:${e.task}`, e, index);
