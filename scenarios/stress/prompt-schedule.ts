@@ -25,8 +25,9 @@
  * or idles with them (sits on a delivery for a timer while it could act) has its makespan grow by
  * every decision and idle stretch it let go by, while the prompt schedule does that work at once.
  *
- * For any policy that keeps the dependency rule the prompt schedule is at most its makespan (by
- * induction over steps in plan order, nothing in it happens later than in the episode). It is not
+ * For any policy that keeps the dependency rule and answers a task only once it has its steps'
+ * outcomes, the prompt schedule is at most its makespan (by induction over steps in plan order,
+ * nothing in it happens later than in the episode; one that answers early may beat it). It is not
  * a bound over other policies: a policy with fewer decisions could draw other think times. A think
  * time the policy states (`Decision.thinkUs`) is its own and charged as taken, so a policy that
  * says it thinks long is not caught here. Under `poll` delivery a result counts as known when it
@@ -193,8 +194,8 @@ export function promptScheduleUs(
       const calls = t.callsOf[s.index]!;
       // Its attempts up to the first success; all of them when the policy gave up on it (the
       // task waits for the last failure). Never tried: not in the schedule either.
-      const okAt = calls.findIndex((c) => c.ok);
       if (calls.length === 0) continue;
+      const okAt = calls.findIndex((c) => c.ok);
       let at = s.message === null ? arrival(task.id, s.releaseUs) : message(s.message, s.releaseUs);
       for (const d of plan.dependencies(s)) at = later(at, done[d.index] ?? at);
       for (const c of calls.slice(0, okAt < 0 ? calls.length : okAt + 1)) {
