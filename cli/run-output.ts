@@ -135,7 +135,6 @@ interface ReplayFile {
 
 /** Passes a recorder's bytes on, counting them and noting when the file closes (see ReplayFile). */
 class CountingSink implements ReplaySink {
-  readonly writeShared?: (bytes: Uint8Array) => void;
   readonly checkpoint?: () => void;
 
   constructor(
@@ -144,13 +143,6 @@ class CountingSink implements ReplaySink {
     private readonly batch: () => number,
   ) {
     // Only what the inner sink has: a recorder treats a sink with `checkpoint` differently.
-    if (inner.writeShared !== undefined) {
-      const shared = inner.writeShared.bind(inner);
-      this.writeShared = (bytes) => {
-        shared(bytes);
-        file.bytes += bytes.length;
-      };
-    }
     if (inner.checkpoint !== undefined) this.checkpoint = inner.checkpoint.bind(inner);
   }
 

@@ -26,8 +26,7 @@ import {
   canonicalScenario,
   parseCanonicalDocument,
 } from '../../scenarios/spec/canonical-scenario.js';
-import { encodeJson, type MsgWriter } from './codec.js';
-import { crc32, crc32Shift, DELIVERIES, MODES } from './format.js';
+import { DELIVERIES, MODES } from './format.js';
 
 /**
  * Where a forked replay came from: the original's digest and agent, and the record it was taken
@@ -198,97 +197,6 @@ export function headerJson(header: ReplayHeader): JsonValue {
       thinkTime: (header.world.thinkTime as unknown as JsonValue) ?? null,
     },
   };
-}
-
-/** A scenario document's canonical encoding, with its CRC-32 and what combining that CRC needs. */
-export interface ScenarioPart {
-  readonly bytes: Uint8Array;
-  readonly crc: number;
-  /** `crc32Shift(bytes.length)`. */
-  readonly shift: number;
-}
-
-const scenarioParts = new WeakMap<object, ScenarioPart>();
-
-function partOf(bytes: Uint8Array): ScenarioPart {
-  return { bytes, crc: crc32(bytes), shift: crc32Shift(bytes.length) };
-}
-
-/** The canonical encoding of a header's scenario document (and its CRC-32), made once per document. */
-export function scenarioPart(scenario: JsonValue): ScenarioPart {
-  const cacheable = scenario !== null && typeof scenario === 'object';
-  let part = cacheable ? scenarioParts.get(scenario) : undefined;
-  if (part === undefined) {
-    part = partOf(encodeJson(scenario));
-    if (cacheable) scenarioParts.set(scenario, part);
-  }
-  return part;
-}
-
-/**
- * Remembers `bytes` as the encoding of `doc`, a document just decoded from them (a canonical
- * encoding is the only one of its value): a re-run of a replay read from a file then writes its
- * header without encoding the scenario again.
- */
-export function knownScenarioPart(doc: JsonValue, bytes: Uint8Array): void {
-  if (doc !== null && typeof doc === 'object' && !scenarioParts.has(doc))
-    scenarioParts.set(doc, partOf(bytes));
-}
-
-/**
- * The header map up to the scenario's value: `agent`, `forkedFrom` and the key `scenario`.
- *
- * The header payload is `headerJson(header)`, a map of six keys in this (sorted) order:
- * `writeHeaderStart`, then the scenario's bytes (`scenarioPart`), then `writeHeaderEnd` (so the
- * three must agree with `headerJson`). Split so that a recorder can hand the scenario's cached
- * bytes to its sink as they are instead of copying them after the start.
- */
-export function writeHeaderStart(w: MsgWriter, header: ReplayHeader): void {
-  const f = header.forkedFrom;
-  w.mapHeader(6);
-  w.string('agent');
-  w.raw(agentPayload(header.agent));
-  w.string('forkedFrom');
-  w.json(
-    f === null
-      ? null
-      : {
-          agentSeed: f.agentSeed,
-          originalAgent: f.originalAgent,
-          records: f.records,
-          sha256: f.sha256,
-        },
-  );
-  w.string('scenario');
-}
-
-const agentParts = new WeakMap<object, Uint8Array>();
-
-/** The canonical encoding of a header's `agent` (its spec and full configuration), once per agent object. */
-function agentPayload(agent: ReplayHeader['agent']): Uint8Array {
-  let bytes = agentParts.get(agent);
-  if (bytes === undefined) {
-    bytes = encodeJson({ config: agent.config, spec: agent.spec });
-    agentParts.set(agent, bytes);
-  }
-  return bytes;
-}
-
-/** The header map after the scenario's value: `seed`, `tooltime`, `world`. */
-export function writeHeaderEnd(w: MsgWriter, header: ReplayHeader): void {
-  w.string('seed');
-  w.number(header.seed);
-  w.string('tooltime');
-  w.string(header.tooltime);
-  w.string('world');
-  // The map `{ delivery, mode, thinkTime }`, its keys written in their (sorted) order.
-  w.mapHeader(3);
-  w.string('delivery');
-  w.string(header.world.delivery);
-  w.string('mode');
-  w.string(header.world.mode);
-  w.string('thinkTime');
-  w.json((header.world.thinkTime as unknown as JsonValue) ?? null);
 }
 
 /** Thrown by `parseHeader`; the reader adds the file and place. */

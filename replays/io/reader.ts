@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
-import type { JsonValue, Scenario } from '../../scenarios/spec/schema.js';
+import type { Scenario } from '../../scenarios/spec/schema.js';
 import { InputFileError, readInputFile } from '../../scenarios/spec/input-file.js';
 import { CodecError, MsgReader } from '../format/codec.js';
 import {
@@ -26,7 +26,6 @@ import {
 } from '../format/format.js';
 import {
   HeaderError,
-  knownScenarioPart,
   parseHeader,
   type ReplayHeader,
 } from '../format/header.js';
@@ -120,7 +119,6 @@ function rememberScenario(
     seenScenarios.delete(seenScenarios.keys().next().value!);
   const copy = bytes.slice(start, end);
   seenScenarios.set(probe(bytes, start, limit), { bytes: copy, doc, sha256 });
-  knownScenarioPart(doc as JsonValue, copy);
 }
 
 /**
