@@ -231,16 +231,6 @@ export class MsgWriter {
   }
 }
 
-/**
- * See `MsgReader.mapEntries`. The bytes from `start` to the `end` returned must be a complete
- * canonical value that decodes to `value`: then decoding them would give `value` and stop at `end`.
- */
-export type KnownValue = (
-  key: string,
-  start: number,
-  limit: number,
-) => { readonly value: unknown; readonly end: number } | undefined;
-
 /** Short map keys decoded before, by a hash of their bytes (see `MsgReader.knownKey`); bounded. */
 const KEY_SLOTS = 1024;
 const keyCache: Array<string | undefined> = new Array<string | undefined>(KEY_SLOTS).fill(
@@ -431,13 +421,8 @@ export class MsgReader {
     return out;
   }
 
-  /**
-   * A map at the top level, entry by entry, with where each value's bytes are: for a reader that
-   * wants to recognise a part it has seen before (the header's scenario). `known(key, start, limit)`
-   * may recognise the bytes of the value at `start` (up to `limit` at most) as a complete value
-   * decoded before, and return it with where it ends; they are not decoded again.
-   */
-  mapEntries(known?: KnownValue): Array<{
+  /** A map at the top level, entry by entry, with where each value's bytes are. */
+  mapEntries(): Array<{
     readonly key: string;
     readonly value: unknown;
     readonly start: number;
@@ -455,7 +440,6 @@ export class MsgReader {
       t === 0xde ? 16 : t === 0xdf ? 0x10000 : 0,
       0,
       (key, value, start, end) => out.push({ key, value, start, end }),
-      known,
     );
     return out;
   }
@@ -465,7 +449,6 @@ export class MsgReader {
     min: number,
     depth: number,
     entry?: (key: string, value: unknown, start: number, end: number) => void,
-    known?: KnownValue,
   ): Record<string, unknown> {
     if (n < min) throw new CodecError('non-canonical map length');
     if (depth >= MAX_DEPTH) throw new CodecError(`nested deeper than ${MAX_DEPTH}`);
@@ -488,15 +471,7 @@ export class MsgReader {
         );
       prev = key;
       const start = this.pos;
-      const seen = known?.(key, start, this.end);
-      let v: unknown;
-      if (seen === undefined) v = this.value(depth + 1);
-      else {
-        if (!(seen.end > start && seen.end <= this.end))
-          throw new Error(`a known value cannot end at ${seen.end}`);
-        v = seen.value;
-        this.pos = seen.end;
-      }
+      const v = this.value(depth + 1);
       entry?.(key, v, start, this.pos);
       if (key === '__proto__')
         Object.defineProperty(out, key, {

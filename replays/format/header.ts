@@ -17,7 +17,7 @@
 import { agentEntries, canonicalSpec } from '../../agents/index.js';
 import { parseParams, splitSpec } from '../../agents/spec.js';
 import { checkDistribution, type DistributionSpec } from '../../engine/index.js';
-import { canonEqual, canonicalize } from '../../scenarios/spec/canonical.js';
+import { canonicalize } from '../../scenarios/spec/canonical.js';
 import { packageVersion } from '../../scenarios/package.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../../scenarios/spec/schema.js';
@@ -109,26 +109,6 @@ function agentOf(spec: string): { readonly spec: string; readonly config: JsonVa
     if (agents.size >= 1024) agents.clear();
     agents.set(spec, out);
   }
-  return out;
-}
-
-/** Agents of headers read, by spec (see `knownAgent`). */
-const readAgents = new Map<string, { readonly spec: string; readonly config: JsonValue }>();
-
-/**
- * One object per agent read (spec and equal configuration): a header's agent encoding is cached
- * by object, so re-running replays of the same agent writes their headers without encoding the
- * agent again.
- */
-function knownAgent(
-  spec: string,
-  config: JsonValue,
-): { readonly spec: string; readonly config: JsonValue } {
-  const known = readAgents.get(spec);
-  if (known !== undefined && canonEqual(known.config, config)) return known;
-  const out = { spec, config };
-  if (readAgents.size >= 1024) readAgents.clear();
-  readAgents.set(spec, out);
   return out;
 }
 
@@ -295,7 +275,7 @@ export function parseHeader(
   const header: ReplayHeader = {
     tooltime: text(h.tooltime, 'header.tooltime'),
     scenario: h.scenario as JsonValue,
-    agent: knownAgent(text(agent.spec, 'header.agent.spec'), agent.config as JsonValue),
+    agent: { spec: text(agent.spec, 'header.agent.spec'), config: agent.config as JsonValue },
     seed: safeInt(h.seed, 'header.seed'),
     world: {
       mode: mode as Mode,
