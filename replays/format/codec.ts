@@ -421,34 +421,10 @@ export class MsgReader {
     return out;
   }
 
-  /** A map at the top level, entry by entry, with where each value's bytes are. */
-  mapEntries(): Array<{
-    readonly key: string;
-    readonly value: unknown;
-    readonly start: number;
-    readonly end: number;
-  }> {
-    const t = this.u8();
-    let n: number;
-    if (t >= 0x80 && t < 0x90) n = t & 0x0f;
-    else if (t === 0xde) n = this.u16();
-    else if (t === 0xdf) n = this.u32();
-    else throw new CodecError('expected a map');
-    const out: Array<{ key: string; value: unknown; start: number; end: number }> = [];
-    this.map(
-      n,
-      t === 0xde ? 16 : t === 0xdf ? 0x10000 : 0,
-      0,
-      (key, value, start, end) => out.push({ key, value, start, end }),
-    );
-    return out;
-  }
-
   private map(
     n: number,
     min: number,
     depth: number,
-    entry?: (key: string, value: unknown, start: number, end: number) => void,
   ): Record<string, unknown> {
     if (n < min) throw new CodecError('non-canonical map length');
     if (depth >= MAX_DEPTH) throw new CodecError(`nested deeper than ${MAX_DEPTH}`);
@@ -470,9 +446,7 @@ export class MsgReader {
             : 'map keys are not in canonical (sorted) order',
         );
       prev = key;
-      const start = this.pos;
       const v = this.value(depth + 1);
-      entry?.(key, v, start, this.pos);
       if (key === '__proto__')
         Object.defineProperty(out, key, {
           value: v,

@@ -217,17 +217,9 @@ function text(v: unknown, where: string): string {
   return v;
 }
 
-const scenarioCache = new Map<string, Scenario>();
-const SCENARIO_CACHE_SIZE = 256;
-
-/**
- * Checks a decoded header map; returns it typed, with its scenario parsed. Parsed scenarios are
- * cached by `scenarioKey` (a hash of the scenario's bytes), so reading many replays of one
- * scenario validates it once.
- */
+/** Checks a decoded header map; returns it typed, with its scenario parsed. */
 export function parseHeader(
   value: unknown,
-  scenarioKey: string,
   file: string,
 ): { header: ReplayHeader; scenario: Scenario } {
   const h = keysExactly(value, 'header', [
@@ -284,29 +276,20 @@ export function parseHeader(
     },
     forkedFrom,
   };
-  let scenario = scenarioCache.get(scenarioKey);
-  if (scenario !== undefined) {
-    // Most recently used last: the cache drops the least recently used.
-    scenarioCache.delete(scenarioKey);
-    scenarioCache.set(scenarioKey, scenario);
-  } else {
-    try {
-      // A header's scenario is canonical JSON as decoded: it parses into its own canonical form.
-      scenario = parseCanonicalDocument(header.scenario, `${file}: header.scenario`);
-    } catch (error) {
-      if (error instanceof ScenarioError) {
-        const first = error.problems[0];
-        const more =
-          error.problems.length > 1 ? ` (and ${error.problems.length - 1} more problems)` : '';
-        throw new HeaderError(
-          `invalid scenario in the header: ${first === undefined ? error.message : `${first.path === '' ? '' : `${first.path}: `}${first.message}`}${more}`,
-        );
-      }
-      throw error;
-    }
-    if (scenarioCache.size >= SCENARIO_CACHE_SIZE)
-      scenarioCache.delete(scenarioCache.keys().next().value!);
-    scenarioCache.set(scenarioKey, scenario);
+  return { header, scenario: parseHeaderScenario(header.scenario, file) };
+}
+
+/** A header's scenario, parsed: canonical JSON as decoded parses into its own canonical form. */
+function parseHeaderScenario(doc: JsonValue, file: string): Scenario {
+  try {
+    return parseCanonicalDocument(doc, `${file}: header.scenario`);
+  } catch (error) {
+    if (!(error instanceof ScenarioError)) throw error;
+    const first = error.problems[0];
+    const more =
+      error.problems.length > 1 ? ` (and ${error.problems.length - 1} more problems)` : '';
+    throw new HeaderError(
+      `invalid scenario in the header: ${first === undefined ? error.message : `${first.path === '' ? '' : `${first.path}: `}${first.message}`}${more}`,
+    );
   }
-  return { header, scenario };
 }

@@ -9,7 +9,6 @@
  * beyond the limits, a record of the wrong shape, an invalid header or scenario, bytes after the
  * trailer. Work and memory are bounded by the input's size.
  */
-import { createHash } from 'node:crypto';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import type { Scenario } from '../../scenarios/spec/schema.js';
 import { InputFileError, readInputFile } from '../../scenarios/spec/input-file.js';
@@ -147,17 +146,9 @@ export function readReplayHeader(
   let scenario: Scenario;
   try {
     const r = new MsgReader(bytes, hf.payloadStart, hf.payloadEnd);
-    const entries = r.mapEntries();
+    const value = r.value();
     if (!r.done) throw new CodecError('bytes left after the header map');
-    const value: Record<string, unknown> = {};
-    let key = '';
-    for (const e of entries) {
-      if (e.key === '__proto__') throw new CodecError('unexpected header key __proto__');
-      value[e.key] = e.value;
-      if (e.key === 'scenario')
-        key = createHash('sha256').update(bytes.subarray(e.start, e.end)).digest('hex');
-    }
-    ({ header, scenario } = parseHeader(value, key, file));
+    ({ header, scenario } = parseHeader(value, file));
   } catch (error) {
     if (error instanceof CodecError || error instanceof HeaderError)
       return fail(headerWhere, error.message);
