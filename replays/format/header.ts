@@ -93,35 +93,15 @@ export function agentConfig(spec: string): JsonValue {
   }
 }
 
-const agents = new Map<string, { readonly spec: string; readonly config: JsonValue }>();
-
 /** The canonical form of a registry spec (other specs, say a scripted agent, as given) and its configuration. */
 function agentOf(spec: string): { readonly spec: string; readonly config: JsonValue } {
-  let out = agents.get(spec);
-  if (out === undefined) {
-    let canonical: string;
-    try {
-      canonical = canonicalSpec(spec);
-    } catch {
-      canonical = spec;
-    }
-    out = { spec: canonical, config: agentConfig(canonical) };
-    if (agents.size >= 1024) agents.clear();
-    agents.set(spec, out);
+  let canonical: string;
+  try {
+    canonical = canonicalSpec(spec);
+  } catch {
+    canonical = spec;
   }
-  return out;
-}
-
-const canonicalDocs = new WeakMap<Scenario, JsonValue>();
-
-/** `canonicalize(scenario)`, once per scenario object (treat the result as immutable). */
-function canonicalDoc(scenario: Scenario): JsonValue {
-  let doc = canonicalDocs.get(scenario);
-  if (doc === undefined) {
-    doc = canonicalize(scenario);
-    canonicalDocs.set(scenario, doc);
-  }
-  return doc;
+  return { spec: canonical, config: agentConfig(canonical) };
 }
 
 export interface HeaderOptions {
@@ -139,7 +119,7 @@ export function makeHeader(options: HeaderOptions): ReplayHeader {
     throw new TypeError(`replay seed must be a safe integer, got ${options.seed}`);
   return {
     tooltime: tooltimeVersion(),
-    scenario: canonicalDoc(options.scenario),
+    scenario: canonicalize(options.scenario),
     agent: agentOf(options.agent),
     seed: options.seed,
     world: {
