@@ -86,9 +86,12 @@ export interface FileSinkOptions {
  * at most what was recorded since the process last waited. When bytes are written never changes
  * which bytes are written.
  */
+/** What a FileSink gathers before it writes (see `writeAt`). */
+const FILE_SINK_BUFFER_BYTES = 64 * 1024;
+
 export class FileSink implements ReplaySink {
   private fd: number | null;
-  private buffer: Uint8Array | null = fileBuffers.take();
+  private buffer: Uint8Array | null = new Uint8Array(FILE_SINK_BUFFER_BYTES);
   private used = 0;
   private readonly writeAt: 'idle' | 'decision';
   private writeQueued = false;
@@ -98,12 +101,7 @@ export class FileSink implements ReplaySink {
     options: FileSinkOptions = {},
   ) {
     this.writeAt = options.writeAt ?? 'idle';
-    try {
-      this.fd = openSync(path, 'w');
-    } catch (error) {
-      fileBuffers.giveBack(this.buffer!);
-      throw error;
-    }
+    this.fd = openSync(path, 'w');
   }
 
   write(chunk: Uint8Array): void {
@@ -135,7 +133,6 @@ export class FileSink implements ReplaySink {
     this.flush();
     closeSync(this.fd);
     this.fd = null;
-    fileBuffers.giveBack(this.buffer!);
     this.buffer = null;
   }
 
@@ -152,31 +149,6 @@ export class FileSink implements ReplaySink {
 }
 
 /**
- * Buffers of finished sinks or recorders, for the next ones: one run writes thousands of short
- * replays, and fresh (zero-filled) buffers for each cost more than their writes. Keeps at most 16.
- */
-class Spares<T> {
-  private readonly kept: T[] = [];
-
-  constructor(
-    private readonly make: () => T,
-    /** Whether a given-back buffer is kept (say, not one grown huge by one replay). */
-    private readonly keeps: (item: T) => boolean = () => true,
-  ) {}
-
-  take(): T {
-    return this.kept.pop() ?? this.make();
-  }
-
-  giveBack(item: T): void {
-    if (this.kept.length < 16 && this.keeps(item)) this.kept.push(item);
-  }
-}
-
-/** FileSink buffers. */
-const fileBuffers = new Spares<Uint8Array>(() => new Uint8Array(64 * 1024));
-
-/**
  * Writes the prefix and the header frame to `sink`; returns their length. The header payload is
  * `headerJson(header)` encoded canonically: the one definition of the header's bytes.
  */
@@ -190,20 +162,6 @@ function writeHeaderFrame(sink: ReplaySink, header: ReplayHeader): number {
 
 /** Record bytes a recorder holds before handing them to its sink and its hash (plus one frame). */
 const CHUNK_BYTES = 64 * 1024;
-
-/**
- * Recorders' chunk buffers (an episode's records mostly fit in one), given back reset; a chunk
- * grown by a huge record (a model's note) is dropped, not kept.
- */
-const chunks = new Spares(
-  () => new MsgWriter(4 * 1024),
-  (w) => w.buf.length <= 2 * CHUNK_BYTES,
-);
-
-function giveBackChunk(w: MsgWriter): void {
-  w.reset();
-  chunks.giveBack(w);
-}
 
 /**
  * What a finished recording holds: its record count, the SHA-256 of its record frames (as in its
@@ -229,7 +187,7 @@ export class ReplayRecorder {
    * Record frames are encoded straight into this chunk; its bytes from `handed` on are not yet
    * the sink's. Once over CHUNK_BYTES the chunk goes to the sink and the hash and starts again.
    */
-  private chunk: MsgWriter | null = chunks.take();
+  private chunk: MsgWriter | null = new MsgWriter(4 * 1024);
   private handed = 0;
   /** Made once the records outgrow one chunk: most episodes' records are hashed in one call at the end. */
   private hash: Hash | null = null;
@@ -286,7 +244,6 @@ export class ReplayRecorder {
     if (w === null) return;
     this.handOver(w);
     this.chunk = null;
-    giveBackChunk(w);
     this.summary = {
       records: this.records,
       sha256: '',
@@ -305,7 +262,6 @@ export class ReplayRecorder {
     const sha256 =
       this.hash === null ? hashOnce('sha256', rest, 'hex') : this.hash.update(rest).digest('hex');
     this.chunk = null;
-    giveBackChunk(w);
     this.sink.write(this.encoder.trailer(this.records, sha256));
     this.sink.close();
     this.summary = {
