@@ -110,14 +110,10 @@ export interface HeaderRead {
   readonly recordsStart: number;
 }
 
-/**
- * Reads and checks a replay up to its header, as `readReplay` does (the same errors). `checkCrc:
- * false` skips the header frame's checksum: for verify, whose re-run writes the header frame again
- * and compares it, checksum included, byte for byte.
- */
+/** Reads and checks a replay up to its header, as `readReplay` does (the same errors). */
 export function readReplayHeader(
   bytes: Uint8Array,
-  options: ReadOptions & { readonly checkCrc?: boolean } = {},
+  options: ReadOptions = {},
 ): HeaderRead {
   const file = options.file ?? '<replay>';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -136,7 +132,7 @@ export function readReplayHeader(
       `unsupported replay format version ${version} (this tooltime reads version ${FORMAT_VERSION})`,
     );
 
-  const hf = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES, options.checkCrc ?? true);
+  const hf = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES);
   const headerWhere = `header at byte ${PREFIX_BYTES}`;
   if (hf.kind === 'cut')
     cutBeforeRecords(file, bytes.length, `the header (at byte ${PREFIX_BYTES})`);
