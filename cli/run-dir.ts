@@ -20,6 +20,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   unlinkSync,
   writeSync,
@@ -28,9 +29,9 @@ import { join } from 'node:path';
 import { assertInvariant } from '../engine/assert.js';
 import { tooltimeVersion } from '../replays/index.js';
 import { SCORING_VERSION } from '../scenarios/scoring/version.js';
-import { fsReason } from '../scenarios/spec/load.js';
+import { fsReason, fsWords } from '../scenarios/spec/input-file.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
-import type { EpisodeKey } from '../scenarios/experiment.js';
+import type { EpisodeKey, EpisodeRecord } from '../scenarios/experiment.js';
 import { prepareOutDir } from './output-paths.js';
 import { UsageError } from './errors.js';
 
@@ -118,17 +119,38 @@ export const DETERMINING: ReadonlyArray<keyof RunManifest> = [
   'scoringVersion',
 ];
 
-/** Writes `text` to `path` whole or not at all: a temporary file, synced, renamed over it. */
-export function writeAtomically(path: string, text: string): void {
+/**
+ * Writes `path` whole or not at all, the one way every command does: `text` (or what `fill` writes
+ * piece by piece) goes to a temporary file, which is synced and renamed over `path`. On any
+ * failure the temporary file is removed; a file-system failure is a UsageError naming `path`,
+ * anything else (say, a corrupt replay found while writing) is thrown as it is.
+ */
+export function writeAtomically(
+  path: string,
+  text: string | ((write: (text: string) => void) => void),
+): void {
   const temp = path + TEMP_SUFFIX;
-  const fd = openSync(temp, 'w');
+  let fd: number | null;
   try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    fd = openSync(temp, 'w');
+  } catch (error) {
+    throw new UsageError(`cannot write ${path}: ${fsReason(error)}`);
   }
-  renameSync(temp, path);
+  try {
+    const write = (piece: string) => void writeSync(fd!, piece);
+    if (typeof text === 'string') write(text);
+    else text(write);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
+    renameSync(temp, path);
+  } catch (error) {
+    if (fd !== null) closeSync(fd);
+    rmSync(temp, { force: true });
+    throw fsWords(error) === null
+      ? error
+      : new UsageError(`cannot write ${path}: ${fsReason(error)}`);
+  }
 }
 
 /** What `makeRunManifest` is told: the run as asked, flags parsed. */
@@ -218,6 +240,40 @@ export function readRunManifest(dir: string): RunManifest {
       `${path}: run marker version ${String(m.version)}, this tooltime reads version ${RUN_FORMAT_VERSION}`,
     );
   return m as RunManifest;
+}
+
+/** A line of episodes.jsonl: an episode's record and `replay`, its file relative to the run directory. */
+export type EpisodeLine = EpisodeRecord & { readonly replay?: string };
+
+/**
+ * The whole lines of DIR/episodes.jsonl in file order, each parsed and as written: the one reader
+ * (resume, summarize and compare, report). What follows the last newline is a line a kill cut
+ * while it was written (or nothing): it is left out. A whole line that is not JSON is a
+ * UsageError naming the file and line; so is a file that cannot be read, except a missing one
+ * when `missingIsEmpty`.
+ */
+export function readEpisodeLines(
+  dir: string,
+  missingIsEmpty = false,
+): Array<{ readonly record: EpisodeLine; readonly text: string }> {
+  const path = join(dir, EPISODES_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (missingIsEmpty && fsWords(error)?.code === 'ENOENT') return [];
+    throw new UsageError(`${path}: cannot read: ${fsReason(error)}`);
+  }
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .map((line, i) => {
+      try {
+        return { record: JSON.parse(line) as EpisodeLine, text: line };
+      } catch {
+        throw new UsageError(`${path}:${i + 1}: not JSON`);
+      }
+    });
 }
 
 /** A run's `--base-url` as it may be written down: without a user name or password in it. */

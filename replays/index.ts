@@ -1,11 +1,10 @@
 /**
  * Replays: self-contained, deterministic recordings of episodes (format: replays/FORMAT.md).
  *
- * - write: `ReplayRecorder` (streaming), `encodeReplay` (in memory), `recordEpisode` (run + record),
- *   `ReplayWriter` (many files, written on a thread of their own: `tooltime run --out`);
+ * - write: `ReplayRecorder` (streaming), `encodeReplay` (in memory), `recordEpisode` (run + record);
  * - read: `readReplay`, `readReplayFile` (complete prefix of a truncated file; `ReplayTruncatedError`
  *   for one cut before its header is whole; `ReplayError` otherwise);
- * - use: `verifyReplay`, `verifyReplayFiles` (many files, on worker threads), `diffReplays`, `forkReplay`, `inspectReplay`, `scoreReplay`, golden replays.
+ * - use: `verifyReplay`, `verifyReplayFiles` (many files, on worker threads), `diffReplays`, `forkReplay`, `inspectReplay`, `summarizeReplay`, golden replays.
  */
 export { ReplayError, FORMAT_VERSION, MAGIC } from './format/format.js';
 export { CodecError, encodeJson, decodeJson } from './format/codec.js';
@@ -28,12 +27,6 @@ export {
   type RecordingSummary,
   type RecordOptions,
 } from './io/recorder.js';
-export {
-  ReplayWriter,
-  ReplayWriteError,
-  type WriterSinkOptions,
-  type ReplayWriterOptions,
-} from './io/writer.js';
 export {
   readReplay,
   readReplayHeader,
@@ -89,10 +82,8 @@ export {
   replayReference,
   rescoreReplay,
   rescoreSource,
-  scoreReplay,
   summarizeReplay,
   summarizeSource,
-  episodeFacts,
   type ReplaySummary,
   type EpisodeFacts,
 } from './commands/score.js';

@@ -213,6 +213,7 @@ export class MsgWriter {
           for (let i = 0; i < value.length; i++) this.json(value[i], depth + 1);
           return;
         }
+        if (value instanceof Encoded) return this.raw(value.bytes);
         if (!isPlainObject(value))
           throw new CodecError(`not JSON: ${Object.prototype.toString.call(value)}`);
         const keys = Object.keys(value).sort();
@@ -229,6 +230,14 @@ export class MsgWriter {
         throw new CodecError(`not JSON: ${typeof value}`);
     }
   }
+}
+
+/**
+ * A value given by its canonical encoding: `MsgWriter.json` writes the bytes as they are. For a
+ * large value encoded before (a replay header's scenario); the bytes must be one canonical value.
+ */
+export class Encoded {
+  constructor(readonly bytes: Uint8Array) {}
 }
 
 /**

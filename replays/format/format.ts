@@ -113,52 +113,6 @@ export function crc32(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0)
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/*
- * Combining CRCs (zlib's crc32_combine): the CRC of A then B from the CRC of A, the CRC of B and
- * B's length, without reading A or B again. A recorder uses it to checksum a header around its
- * scenario (most of the header, the same in every episode) from that scenario's CRC, made once.
- */
-
-/** a·b modulo the CRC polynomial (bit-reflected, as zlib's multmodp). */
-function multModP(a: number, b: number): number {
-  let m = 0x80000000;
-  let p = 0;
-  for (;;) {
-    if (a & m) {
-      p ^= b;
-      if ((a & (m - 1)) === 0) break;
-    }
-    m >>>= 1;
-    b = b & 1 ? (b >>> 1) ^ 0xedb88320 : b >>> 1;
-  }
-  return p >>> 0;
-}
-
-/** x^(2^k) modulo the CRC polynomial, k = 0..31. */
-const X2N_TABLE = (() => {
-  const table = new Uint32Array(32);
-  let p = 0x40000000; // x^1
-  for (let k = 0; k < 32; k++) {
-    table[k] = p;
-    p = multModP(p, p);
-  }
-  return table;
-})();
-
-/** What `crc32Combine` needs of B's length (`length` bytes): x^(8·length) modulo the polynomial. */
-export function crc32Shift(length: number): number {
-  let p = 0x80000000; // x^0
-  let k = 3; // 8 bits a byte
-  for (let n = length; n > 0; n = Math.floor(n / 2), k++)
-    if (n % 2 === 1) p = multModP(X2N_TABLE[k & 31]!, p);
-  return p;
-}
-
-/** The CRC-32 of A then B, given `crcA`, `crcB` and `crc32Shift(B's length)`. */
-export function crc32Combine(crcA: number, crcB: number, shiftB: number): number {
-  return (multModP(shiftB, crcA) ^ crcB) >>> 0;
-}
-
 // ---- Frames.
 
 /** Bytes of the LEB128 encoding of `n` (n < 2^32). */

@@ -17,7 +17,7 @@
 import { agentEntries, canonicalSpec } from '../../agents/index.js';
 import { parseParams, splitSpec } from '../../agents/spec.js';
 import { checkDistribution, type DistributionSpec } from '../../engine/index.js';
-import { canonEqual, canonicalize } from '../../scenarios/spec/canonical.js';
+import { canonicalize } from '../../scenarios/spec/canonical.js';
 import { packageVersion } from '../../scenarios/package.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../../scenarios/spec/schema.js';
@@ -26,8 +26,9 @@ import {
   canonicalScenario,
   parseCanonicalDocument,
 } from '../../scenarios/spec/canonical-scenario.js';
-import { encodeJson, type MsgWriter } from './codec.js';
-import { crc32, crc32Shift, DELIVERIES, MODES } from './format.js';
+import { Encoded, encodeJson } from './codec.js';
+import { DELIVERIES, MODES } from './format.js';
+import { canonicalDoc, encoded } from './scenario-memo.js';
 
 /**
  * Where a forked replay came from: the original's digest and agent, and the record it was taken
@@ -94,55 +95,15 @@ export function agentConfig(spec: string): JsonValue {
   }
 }
 
-const agents = new Map<string, { readonly spec: string; readonly config: JsonValue }>();
-
 /** The canonical form of a registry spec (other specs, say a scripted agent, as given) and its configuration. */
 function agentOf(spec: string): { readonly spec: string; readonly config: JsonValue } {
-  let out = agents.get(spec);
-  if (out === undefined) {
-    let canonical: string;
-    try {
-      canonical = canonicalSpec(spec);
-    } catch {
-      canonical = spec;
-    }
-    out = { spec: canonical, config: agentConfig(canonical) };
-    if (agents.size >= 1024) agents.clear();
-    agents.set(spec, out);
+  let canonical: string;
+  try {
+    canonical = canonicalSpec(spec);
+  } catch {
+    canonical = spec;
   }
-  return out;
-}
-
-/** Agents of headers read, by spec (see `knownAgent`). */
-const readAgents = new Map<string, { readonly spec: string; readonly config: JsonValue }>();
-
-/**
- * One object per agent read (spec and equal configuration): a header's agent encoding is cached
- * by object, so re-running replays of the same agent writes their headers without encoding the
- * agent again.
- */
-function knownAgent(
-  spec: string,
-  config: JsonValue,
-): { readonly spec: string; readonly config: JsonValue } {
-  const known = readAgents.get(spec);
-  if (known !== undefined && canonEqual(known.config, config)) return known;
-  const out = { spec, config };
-  if (readAgents.size >= 1024) readAgents.clear();
-  readAgents.set(spec, out);
-  return out;
-}
-
-const canonicalDocs = new WeakMap<Scenario, JsonValue>();
-
-/** `canonicalize(scenario)`, once per scenario object (treat the result as immutable). */
-function canonicalDoc(scenario: Scenario): JsonValue {
-  let doc = canonicalDocs.get(scenario);
-  if (doc === undefined) {
-    doc = canonicalize(scenario);
-    canonicalDocs.set(scenario, doc);
-  }
-  return doc;
+  return { spec: canonical, config: agentConfig(canonical) };
 }
 
 export interface HeaderOptions {
@@ -200,95 +161,13 @@ export function headerJson(header: ReplayHeader): JsonValue {
   };
 }
 
-/** A scenario document's canonical encoding, with its CRC-32 and what combining that CRC needs. */
-export interface ScenarioPart {
-  readonly bytes: Uint8Array;
-  readonly crc: number;
-  /** `crc32Shift(bytes.length)`. */
-  readonly shift: number;
-}
-
-const scenarioParts = new WeakMap<object, ScenarioPart>();
-
-function partOf(bytes: Uint8Array): ScenarioPart {
-  return { bytes, crc: crc32(bytes), shift: crc32Shift(bytes.length) };
-}
-
-/** The canonical encoding of a header's scenario document (and its CRC-32), made once per document. */
-export function scenarioPart(scenario: JsonValue): ScenarioPart {
-  const cacheable = scenario !== null && typeof scenario === 'object';
-  let part = cacheable ? scenarioParts.get(scenario) : undefined;
-  if (part === undefined) {
-    part = partOf(encodeJson(scenario));
-    if (cacheable) scenarioParts.set(scenario, part);
-  }
-  return part;
-}
-
 /**
- * Remembers `bytes` as the encoding of `doc`, a document just decoded from them (a canonical
- * encoding is the only one of its value): a re-run of a replay read from a file then writes its
- * header without encoding the scenario again.
+ * The header frame's payload: `headerJson(header)` encoded, with its scenario's encoding made
+ * once per document (scenario-memo.ts).
  */
-export function knownScenarioPart(doc: JsonValue, bytes: Uint8Array): void {
-  if (doc !== null && typeof doc === 'object' && !scenarioParts.has(doc))
-    scenarioParts.set(doc, partOf(bytes));
-}
-
-/**
- * The header map up to the scenario's value: `agent`, `forkedFrom` and the key `scenario`.
- *
- * The header payload is `headerJson(header)`, a map of six keys in this (sorted) order:
- * `writeHeaderStart`, then the scenario's bytes (`scenarioPart`), then `writeHeaderEnd` (so the
- * three must agree with `headerJson`). Split so that a recorder can hand the scenario's cached
- * bytes to its sink as they are instead of copying them after the start.
- */
-export function writeHeaderStart(w: MsgWriter, header: ReplayHeader): void {
-  const f = header.forkedFrom;
-  w.mapHeader(6);
-  w.string('agent');
-  w.raw(agentPayload(header.agent));
-  w.string('forkedFrom');
-  w.json(
-    f === null
-      ? null
-      : {
-          agentSeed: f.agentSeed,
-          originalAgent: f.originalAgent,
-          records: f.records,
-          sha256: f.sha256,
-        },
-  );
-  w.string('scenario');
-}
-
-const agentParts = new WeakMap<object, Uint8Array>();
-
-/** The canonical encoding of a header's `agent` (its spec and full configuration), once per agent object. */
-function agentPayload(agent: ReplayHeader['agent']): Uint8Array {
-  let bytes = agentParts.get(agent);
-  if (bytes === undefined) {
-    bytes = encodeJson({ config: agent.config, spec: agent.spec });
-    agentParts.set(agent, bytes);
-  }
-  return bytes;
-}
-
-/** The header map after the scenario's value: `seed`, `tooltime`, `world`. */
-export function writeHeaderEnd(w: MsgWriter, header: ReplayHeader): void {
-  w.string('seed');
-  w.number(header.seed);
-  w.string('tooltime');
-  w.string(header.tooltime);
-  w.string('world');
-  // The map `{ delivery, mode, thinkTime }`, its keys written in their (sorted) order.
-  w.mapHeader(3);
-  w.string('delivery');
-  w.string(header.world.delivery);
-  w.string('mode');
-  w.string(header.world.mode);
-  w.string('thinkTime');
-  w.json((header.world.thinkTime as unknown as JsonValue) ?? null);
+export function headerPayload(header: ReplayHeader): Uint8Array {
+  const json = headerJson(header) as Record<string, JsonValue>;
+  return encodeJson({ ...json, scenario: new Encoded(encoded(header.scenario)) });
 }
 
 /** Thrown by `parseHeader`; the reader adds the file and place. */
@@ -329,18 +208,14 @@ function text(v: unknown, where: string): string {
   return v;
 }
 
-const scenarioCache = new Map<string, Scenario>();
-const SCENARIO_CACHE_SIZE = 256;
-
 /**
- * Checks a decoded header map; returns it typed, with its scenario parsed. Parsed scenarios are
- * cached by `scenarioKey` (a hash of the scenario's bytes), so reading many replays of one
- * scenario validates it once.
+ * Checks a decoded header map; returns it typed, with its scenario parsed (`parsed`: the parse of
+ * its scenario document, made before).
  */
 export function parseHeader(
   value: unknown,
-  scenarioKey: string,
   file: string,
+  parsed?: Scenario,
 ): { header: ReplayHeader; scenario: Scenario } {
   const h = keysExactly(value, 'header', [
     'agent',
@@ -387,7 +262,7 @@ export function parseHeader(
   const header: ReplayHeader = {
     tooltime: text(h.tooltime, 'header.tooltime'),
     scenario: h.scenario as JsonValue,
-    agent: knownAgent(text(agent.spec, 'header.agent.spec'), agent.config as JsonValue),
+    agent: { spec: text(agent.spec, 'header.agent.spec'), config: agent.config as JsonValue },
     seed: safeInt(h.seed, 'header.seed'),
     world: {
       mode: mode as Mode,
@@ -396,29 +271,20 @@ export function parseHeader(
     },
     forkedFrom,
   };
-  let scenario = scenarioCache.get(scenarioKey);
-  if (scenario !== undefined) {
-    // Most recently used last: the cache drops the least recently used.
-    scenarioCache.delete(scenarioKey);
-    scenarioCache.set(scenarioKey, scenario);
-  } else {
-    try {
-      // A header's scenario is canonical JSON as decoded: it parses into its own canonical form.
-      scenario = parseCanonicalDocument(header.scenario, `${file}: header.scenario`);
-    } catch (error) {
-      if (error instanceof ScenarioError) {
-        const first = error.problems[0];
-        const more =
-          error.problems.length > 1 ? ` (and ${error.problems.length - 1} more problems)` : '';
-        throw new HeaderError(
-          `invalid scenario in the header: ${first === undefined ? error.message : `${first.path === '' ? '' : `${first.path}: `}${first.message}`}${more}`,
-        );
-      }
-      throw error;
-    }
-    if (scenarioCache.size >= SCENARIO_CACHE_SIZE)
-      scenarioCache.delete(scenarioCache.keys().next().value!);
-    scenarioCache.set(scenarioKey, scenario);
+  return { header, scenario: parsed ?? parseHeaderScenario(header.scenario, file) };
+}
+
+/** A header's scenario, parsed: canonical JSON as decoded parses into its own canonical form. */
+function parseHeaderScenario(doc: JsonValue, file: string): Scenario {
+  try {
+    return parseCanonicalDocument(doc, `${file}: header.scenario`);
+  } catch (error) {
+    if (!(error instanceof ScenarioError)) throw error;
+    const first = error.problems[0];
+    const more =
+      error.problems.length > 1 ? ` (and ${error.problems.length - 1} more problems)` : '';
+    throw new HeaderError(
+      `invalid scenario in the header: ${first === undefined ? error.message : `${first.path === '' ? '' : `${first.path}: `}${first.message}`}${more}`,
+    );
   }
-  return { header, scenario };
 }

@@ -9,27 +9,20 @@
  * beyond the limits, a record of the wrong shape, an invalid header or scenario, bytes after the
  * trailer. Work and memory are bounded by the input's size.
  */
-import { createHash } from 'node:crypto';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
-import type { JsonValue, Scenario } from '../../scenarios/spec/schema.js';
+import type { Scenario } from '../../scenarios/spec/schema.js';
 import { InputFileError, readInputFile } from '../../scenarios/spec/input-file.js';
 import { CodecError, MsgReader } from '../format/codec.js';
 import {
-  crc32,
   FORMAT_VERSION,
-  holdsAt,
   MAGIC,
   MAX_HEADER_BYTES,
   PREFIX_BYTES,
   readFrame,
   ReplayError,
 } from '../format/format.js';
-import {
-  HeaderError,
-  knownScenarioPart,
-  parseHeader,
-  type ReplayHeader,
-} from '../format/header.js';
+import { HeaderError, parseHeader, type ReplayHeader } from '../format/header.js';
+import { remember, seen, type SeenScenario } from '../format/scenario-memo.js';
 import { FileSource, headerBytes, MemorySource, RecordScanner } from './records.js';
 
 /** Default cap on a replay's size. */
@@ -76,87 +69,6 @@ export interface ReplayRead {
   readonly offsets: readonly number[];
 }
 
-/** A header's scenario as read before: its bytes (a copy), the document they decode to, their SHA-256. */
-interface SeenScenario {
-  readonly bytes: Uint8Array;
-  readonly doc: unknown;
-  readonly sha256: string;
-}
-
-/**
- * Scenarios of valid headers read before, by the CRC-32 of their first bytes (`PROBE_BYTES`, or
- * up to the header's end), confirmed byte for byte: replays of one scenario (other seeds, other
- * agents) carry the same bytes, and decoding and hashing them again was most of reading a short
- * replay. A scenario shorter than the probe is found again only in a header that goes on the same
- * way after it: otherwise it is decoded, which is cheap for a short one. Bounded: the oldest entry
- * goes first.
- */
-const seenScenarios = new Map<number, SeenScenario>();
-const SEEN_SCENARIOS = 256;
-const PROBE_BYTES = 1024;
-
-function probe(bytes: Uint8Array, start: number, limit: number): number {
-  return crc32(bytes, start, Math.min(limit, start + PROBE_BYTES));
-}
-
-/** The scenario read before whose bytes are the ones at `start` (ending by `limit`), if any. */
-function seenScenario(bytes: Uint8Array, start: number, limit: number): SeenScenario | undefined {
-  const hit = seenScenarios.get(probe(bytes, start, limit));
-  return hit !== undefined && start + hit.bytes.length <= limit && holdsAt(bytes, start, hit.bytes)
-    ? hit
-    : undefined;
-}
-
-/** Remembers the scenario at `bytes[start, end)` of a header that ends at `limit`. */
-function rememberScenario(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  limit: number,
-  doc: unknown,
-  sha256: string,
-): void {
-  if (seenScenarios.size >= SEEN_SCENARIOS)
-    seenScenarios.delete(seenScenarios.keys().next().value!);
-  const copy = bytes.slice(start, end);
-  seenScenarios.set(probe(bytes, start, limit), { bytes: copy, doc, sha256 });
-  knownScenarioPart(doc as JsonValue, copy);
-}
-
-/**
- * The last `agent` and `world` of a valid header read, with their bytes: the replays of one run
- * share them, and decoding them again (small maps whose every key is a new string) was a third of
- * reading a short replay's header. Values are shared, so treated as immutable, as scenarios are.
- */
-const seenParts = new Map<string, { readonly bytes: Uint8Array; readonly value: unknown }>();
-const PART_KEYS: readonly string[] = ['agent', 'world'];
-
-/** The header part `key` read before, if its bytes are the ones at `start` (ending by `limit`). */
-function seenPart(
-  key: string,
-  bytes: Uint8Array,
-  start: number,
-  limit: number,
-): { value: unknown; end: number } | undefined {
-  const hit = seenParts.get(key);
-  if (hit === undefined || start + hit.bytes.length > limit || !holdsAt(bytes, start, hit.bytes))
-    return undefined;
-  return { value: hit.value, end: start + hit.bytes.length };
-}
-
-function rememberPart(
-  key: string,
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  value: unknown,
-): void {
-  if (!PART_KEYS.includes(key)) return;
-  const hit = seenParts.get(key);
-  if (hit !== undefined && hit.value === value) return;
-  seenParts.set(key, { bytes: bytes.slice(start, end), value });
-}
-
 /**
  * A file cut before its header is whole: what a run killed while writing it leaves (an empty file,
  * or part of the prefix or header frame). A truncated file like any other, but with no header
@@ -195,15 +107,8 @@ export interface HeaderRead {
   readonly recordsStart: number;
 }
 
-/**
- * Reads and checks a replay up to its header, as `readReplay` does (the same errors). `checkCrc:
- * false` skips the header frame's checksum: for verify, whose re-run writes the header frame again
- * and compares it, checksum included, byte for byte.
- */
-export function readReplayHeader(
-  bytes: Uint8Array,
-  options: ReadOptions & { readonly checkCrc?: boolean } = {},
-): HeaderRead {
+/** Reads and checks a replay up to its header, as `readReplay` does (the same errors). */
+export function readReplayHeader(bytes: Uint8Array, options: ReadOptions = {}): HeaderRead {
   const file = options.file ?? '<replay>';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const fail = failIn(file);
@@ -221,7 +126,7 @@ export function readReplayHeader(
       `unsupported replay format version ${version} (this tooltime reads version ${FORMAT_VERSION})`,
     );
 
-  const hf = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES, options.checkCrc ?? true);
+  const hf = readFrame(bytes, PREFIX_BYTES, MAX_HEADER_BYTES);
   const headerWhere = `header at byte ${PREFIX_BYTES}`;
   if (hf.kind === 'cut')
     cutBeforeRecords(file, bytes.length, `the header (at byte ${PREFIX_BYTES})`);
@@ -231,33 +136,23 @@ export function readReplayHeader(
   let scenario: Scenario;
   try {
     const r = new MsgReader(bytes, hf.payloadStart, hf.payloadEnd);
-    // A scenario read before is not decoded again: the same bytes give the same document.
-    const found: { seen: SeenScenario | undefined } = { seen: undefined };
-    const entries = r.mapEntries((k, start, limit) => {
-      if (k !== 'scenario') return seenPart(k, bytes, start, limit);
-      found.seen = seenScenario(bytes, start, limit);
-      return found.seen === undefined
-        ? undefined
-        : { value: found.seen.doc, end: start + found.seen.bytes.length };
+    // A scenario read before is neither decoded nor parsed again (scenario-memo.ts).
+    let hit: SeenScenario | undefined;
+    const entries = r.mapEntries((key, start, limit) => {
+      if (key !== 'scenario') return undefined;
+      hit = seen(bytes, start, limit);
+      return hit === undefined ? undefined : { value: hit.doc, end: start + hit.bytes.length };
     });
     if (!r.done) throw new CodecError('bytes left after the header map');
     const value: Record<string, unknown> = {};
-    let key = '';
-    let at: { start: number; end: number } | null = null;
     for (const e of entries) {
       if (e.key === '__proto__') throw new CodecError('unexpected header key __proto__');
       value[e.key] = e.value;
-      if (e.key === 'scenario') {
-        at = e;
-        key =
-          found.seen?.sha256 ??
-          createHash('sha256').update(bytes.subarray(e.start, e.end)).digest('hex');
-      }
     }
-    ({ header, scenario } = parseHeader(value, key, file));
-    if (found.seen === undefined && at !== null)
-      rememberScenario(bytes, at.start, at.end, hf.payloadEnd, value.scenario, key);
-    for (const e of entries) rememberPart(e.key, bytes, e.start, e.end, e.value);
+    ({ header, scenario } = parseHeader(value, file, hit?.scenario));
+    const at = entries.find((e) => e.key === 'scenario');
+    if (hit === undefined && at !== undefined)
+      remember(bytes, at.start, at.end, hf.payloadEnd, header.scenario, scenario);
   } catch (error) {
     if (error instanceof CodecError || error instanceof HeaderError)
       return fail(headerWhere, error.message);

@@ -17,23 +17,12 @@ import type { Scenario } from '../../scenarios/spec/schema.js';
 import { runEpisode, type Episode } from '../../scenarios/world/world.js';
 import { dictionaryFor } from '../format/dictionary.js';
 import { RecordEncoder } from '../format/encode.js';
-import {
-  CRC_BYTES,
-  crc32,
-  crc32Combine,
-  FRAME_RESERVE,
-  PREFIX_BYTES,
-  writeCrc,
-  writeFrameLength,
-  writePrefix,
-} from '../format/format.js';
+import { frame, PREFIX_BYTES, prefix } from '../format/format.js';
 import { MsgWriter } from '../format/codec.js';
 import {
+  headerPayload,
   makeHeader,
   replayScenario,
-  scenarioPart,
-  writeHeaderEnd,
-  writeHeaderStart,
   type HeaderOptions,
   type ReplayHeader,
 } from '../format/header.js';
@@ -43,11 +32,6 @@ import { parseScenario } from '../../scenarios/spec/validate.js';
 export interface ReplaySink {
   write(chunk: Uint8Array): void;
   /**
-   * Writes bytes that never change (a scenario's cached encoding, ~10 KB of each suite replay's
-   * header): a sink may keep them by reference instead of copying them. Without it, `write`.
-   */
-  writeShared?(bytes: Uint8Array): void;
-  /**
    * A sink with `checkpoint` is handed the records at every decision (a `decision_ended`), then
    * checkpointed: the moment to make them durable. Without it, records come in chunks of about
    * 64 KiB and at the end.
@@ -56,68 +40,33 @@ export interface ReplaySink {
   close(): void;
 }
 
-/**
- * Keeps what is written in memory: written chunks copied into buffers of its own, shared bytes
- * (`writeShared`) by reference, put together by `bytes()`. So recording a suite episode to memory
- * copies its ~650 bytes of records and not its ~10 KB header scenario, and allocates a small
- * buffer rather than one that holds the header: a fresh 16 KiB buffer per episode cost more than
- * encoding a third of its events.
- */
+/** Keeps what is written in memory, in one buffer that doubles as it fills. */
 export class MemorySink implements ReplaySink {
-  /** What was written before `own`'s unsealed part, in order: shared arrays and sealed views of own buffers. */
-  private readonly parts: Uint8Array[] = [];
-  private own: Uint8Array | null = null;
-  /** `own[sealed, used)` is written and not yet in `parts`. */
-  private sealed = 0;
+  private buf = new Uint8Array(MEMORY_SINK_FIRST_BYTES);
   private used = 0;
-  private length = 0;
 
   write(chunk: Uint8Array): void {
-    if (this.own === null || this.used + chunk.length > this.own.length) this.grow(chunk.length);
-    this.own!.set(chunk, this.used);
+    if (this.used + chunk.length > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < this.used + chunk.length) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.buf.subarray(0, this.used));
+      this.buf = grown;
+    }
+    this.buf.set(chunk, this.used);
     this.used += chunk.length;
-    this.length += chunk.length;
-  }
-
-  writeShared(bytes: Uint8Array): void {
-    this.seal();
-    this.parts.push(bytes);
-    this.length += bytes.length;
   }
 
   close(): void {}
 
   /** The bytes written, in a new array. */
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let at = 0;
-    for (const part of this.parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    if (this.own !== null) out.set(this.own.subarray(this.sealed, this.used), at);
-    return out;
-  }
-
-  /** Puts own bytes written so far into `parts`, so what comes next goes after them. */
-  private seal(): void {
-    if (this.used > this.sealed) this.parts.push(this.own!.subarray(this.sealed, this.used));
-    this.sealed = this.used;
-  }
-
-  /** A new own buffer with room for `bytes` more (the old one's written part sealed). */
-  private grow(bytes: number): void {
-    this.seal();
-    let size = Math.max((this.own?.length ?? 0) * 2, MEMORY_SINK_FIRST_BYTES);
-    while (size < bytes) size *= 2;
-    this.own = new Uint8Array(size);
-    this.sealed = 0;
-    this.used = 0;
+    return this.buf.slice(0, this.used);
   }
 }
 
-/** A short episode's records and its header's own parts fit in one buffer this size. */
-const MEMORY_SINK_FIRST_BYTES = 2 * 1024;
+/** A short episode's replay fits in a buffer this size (a suite scenario's header is ~10 KB). */
+const MEMORY_SINK_FIRST_BYTES = 16 * 1024;
 
 export interface FileSinkOptions {
   /**
@@ -137,9 +86,12 @@ export interface FileSinkOptions {
  * at most what was recorded since the process last waited. When bytes are written never changes
  * which bytes are written.
  */
+/** What a FileSink gathers before it writes (see `writeAt`). */
+const FILE_SINK_BUFFER_BYTES = 64 * 1024;
+
 export class FileSink implements ReplaySink {
   private fd: number | null;
-  private buffer: Uint8Array | null = fileBuffers.take();
+  private buffer: Uint8Array | null = new Uint8Array(FILE_SINK_BUFFER_BYTES);
   private used = 0;
   private readonly writeAt: 'idle' | 'decision';
   private writeQueued = false;
@@ -149,12 +101,7 @@ export class FileSink implements ReplaySink {
     options: FileSinkOptions = {},
   ) {
     this.writeAt = options.writeAt ?? 'idle';
-    try {
-      this.fd = openSync(path, 'w');
-    } catch (error) {
-      fileBuffers.giveBack(this.buffer!);
-      throw error;
-    }
+    this.fd = openSync(path, 'w');
   }
 
   write(chunk: Uint8Array): void {
@@ -186,7 +133,6 @@ export class FileSink implements ReplaySink {
     this.flush();
     closeSync(this.fd);
     this.fd = null;
-    fileBuffers.giveBack(this.buffer!);
     this.buffer = null;
   }
 
@@ -202,92 +148,17 @@ export class FileSink implements ReplaySink {
   }
 }
 
-/**
- * Buffers of finished sinks or recorders, for the next ones: one run writes thousands of short
- * replays, and fresh (zero-filled) buffers for each cost more than their writes. Keeps at most 16.
- */
-class Spares<T> {
-  private readonly kept: T[] = [];
-
-  constructor(
-    private readonly make: () => T,
-    /** Whether a given-back buffer is kept (say, not one grown huge by one replay). */
-    private readonly keeps: (item: T) => boolean = () => true,
-  ) {}
-
-  take(): T {
-    return this.kept.pop() ?? this.make();
-  }
-
-  giveBack(item: T): void {
-    if (this.kept.length < 16 && this.keeps(item)) this.kept.push(item);
-  }
-}
-
-/** FileSink buffers. */
-const fileBuffers = new Spares<Uint8Array>(() => new Uint8Array(64 * 1024));
-
-/**
- * Where recorders build their header frame: a sink takes the bytes before `write` returns, so one
- * buffer serves every recorder.
- */
-const headerScratch = new MsgWriter(4 * 1024);
-
-/**
- * Writes the prefix and the header frame to `sink`; returns their length. A header is mostly its
- * scenario, the same in every episode of it: the scenario's cached bytes go to the sink as they are
- * (three writes: before, scenario, after), and the frame's CRC-32 is combined from the CRCs of the
- * three parts, the scenario's made once. Copying and checksumming ~10 KB per episode showed.
- */
+/** Writes the prefix and the header frame to `sink`; returns their length. */
 function writeHeaderFrame(sink: ReplaySink, header: ReplayHeader): number {
-  const scenario = scenarioPart(header.scenario);
-  const w = headerScratch;
-  w.reset();
-  const payloadStart = PREFIX_BYTES + FRAME_RESERVE;
-  w.ensure(payloadStart);
-  w.pos = payloadStart;
-  writeHeaderStart(w, header);
-  const split = w.pos;
-  writeHeaderEnd(w, header);
-  const payloadEnd = w.pos;
-  w.ensure(CRC_BYTES);
-  const buf = w.buf;
-  const start = writeFrameLength(
-    buf,
-    payloadStart,
-    payloadEnd - payloadStart + scenario.bytes.length,
-  );
-  writePrefix(buf, start - PREFIX_BYTES);
-  const crc = crc32(
-    buf,
-    split,
-    payloadEnd,
-    crc32Combine(crc32(buf, start, split), scenario.crc, scenario.shift),
-  );
-  writeCrc(buf, payloadEnd, crc);
-  sink.write(buf.subarray(start - PREFIX_BYTES, split));
-  if (sink.writeShared !== undefined) sink.writeShared(scenario.bytes);
-  else sink.write(scenario.bytes);
-  sink.write(buf.subarray(split, payloadEnd + CRC_BYTES));
-  return PREFIX_BYTES + (payloadEnd + CRC_BYTES - start) + scenario.bytes.length;
+  const payload = headerPayload(header);
+  const headerFrame = frame(payload, payload.length);
+  sink.write(prefix());
+  sink.write(headerFrame);
+  return PREFIX_BYTES + headerFrame.length;
 }
 
 /** Record bytes a recorder holds before handing them to its sink and its hash (plus one frame). */
 const CHUNK_BYTES = 64 * 1024;
-
-/**
- * Recorders' chunk buffers (an episode's records mostly fit in one), given back reset; a chunk
- * grown by a huge record (a model's note) is dropped, not kept.
- */
-const chunks = new Spares(
-  () => new MsgWriter(4 * 1024),
-  (w) => w.buf.length <= 2 * CHUNK_BYTES,
-);
-
-function giveBackChunk(w: MsgWriter): void {
-  w.reset();
-  chunks.giveBack(w);
-}
 
 /**
  * What a finished recording holds: its record count, the SHA-256 of its record frames (as in its
@@ -313,7 +184,7 @@ export class ReplayRecorder {
    * Record frames are encoded straight into this chunk; its bytes from `handed` on are not yet
    * the sink's. Once over CHUNK_BYTES the chunk goes to the sink and the hash and starts again.
    */
-  private chunk: MsgWriter | null = chunks.take();
+  private chunk: MsgWriter | null = new MsgWriter(4 * 1024);
   private handed = 0;
   /** Made once the records outgrow one chunk: most episodes' records are hashed in one call at the end. */
   private hash: Hash | null = null;
@@ -370,7 +241,6 @@ export class ReplayRecorder {
     if (w === null) return;
     this.handOver(w);
     this.chunk = null;
-    giveBackChunk(w);
     this.summary = {
       records: this.records,
       sha256: '',
@@ -389,7 +259,6 @@ export class ReplayRecorder {
     const sha256 =
       this.hash === null ? hashOnce('sha256', rest, 'hex') : this.hash.update(rest).digest('hex');
     this.chunk = null;
-    giveBackChunk(w);
     this.sink.write(this.encoder.trailer(this.records, sha256));
     this.sink.close();
     this.summary = {

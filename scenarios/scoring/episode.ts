@@ -62,7 +62,7 @@ function requestOf(step: PlanStep): string {
 }
 
 /** Every expected string occurs in the answer, case-insensitively. */
-export function answerSatisfies(content: string, spec: AnswerSpec): boolean {
+function answerSatisfies(content: string, spec: AnswerSpec): boolean {
   const text = content.toLowerCase();
   return spec.mustContain.every((s) => text.includes(s.toLowerCase()));
 }

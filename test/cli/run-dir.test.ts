@@ -22,8 +22,11 @@ import {
   prepareRunDir,
   readRunManifest,
   RUN_FORMAT,
+  readEpisodeLines,
   RUN_FORMAT_VERSION,
+  writeAtomically,
 } from '../../cli/run-dir.js';
+import { UsageError } from '../../cli/errors.js';
 import { RunOutput } from '../../cli/run-output.js';
 import { runExperiment } from '../../scenarios/experiment.js';
 import type { Agent } from '../../scenarios/protocol.js';
@@ -398,5 +401,89 @@ describe('RunOutput: episodes.jsonl while the run goes', () => {
     );
     expect(lines(dir).map(key)).toEqual(want);
     expect(existsSync(join(dir, 'summary.json'))).toBe(true);
+  });
+});
+
+describe('writeAtomically: the one way a command writes a file whole or not at all', () => {
+  it('writes a text or pieces, leaving no temporary file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-atomic-'));
+    writeAtomically(join(dir, 'a.txt'), 'one\n');
+    writeAtomically(join(dir, 'b.txt'), (write) => ['t', 'w', 'o\n'].forEach((p) => write(p)));
+    expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('one\n');
+    expect(readFileSync(join(dir, 'b.txt'), 'utf8')).toBe('two\n');
+    expect(readdirSync(dir).sort()).toEqual(['a.txt', 'b.txt']);
+  });
+
+  it('a fill that throws leaves the old file as it was and no temporary file (replay inspect --out had its own writer)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-atomic-'));
+    const path = join(dir, 'out.txt');
+    writeFileSync(path, 'before\n');
+    const broken = new Error('a corrupt record');
+    expect(() =>
+      writeAtomically(path, (write) => {
+        write('half');
+        throw broken;
+      }),
+    ).toThrow(broken);
+    expect(readFileSync(path, 'utf8')).toBe('before\n');
+    expect(readdirSync(dir)).toEqual(['out.txt']);
+  });
+
+  it('a file-system failure is one UsageError naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-atomic-'));
+    const path = join(dir, 'missing', 'out.txt');
+    expect(() => writeAtomically(path, 'x')).toThrow(
+      new UsageError(`cannot write ${path}: no such file or directory`),
+    );
+  });
+});
+
+describe('readEpisodeLines: one rule for a cut last line', () => {
+  it('resume, summarize and report all leave out a last line a kill cut (report refused it as not JSON)', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'tooltime-cut-line-')), 'run');
+    const run = tooltime([
+      'run',
+      join(examples, 'chain.json'),
+      '-a',
+      'greedy-async',
+      '--out',
+      out,
+      '--quiet',
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    const whole = readFileSync(join(out, 'episodes.jsonl'), 'utf8');
+    writeFileSync(join(out, 'episodes.jsonl'), `${whole}{"instance":"example-ch`);
+    expect(
+      readEpisodeLines(out)
+        .map((l) => `${l.text}\n`)
+        .join(''),
+    ).toBe(whole);
+    const summarize = tooltime(['summarize', out]);
+    expect(summarize.stderr).toBe('');
+    expect(summarize.status).toBe(0);
+    const report = tooltime(['report', out, '--out', join(out, '..', 'report.html')]);
+    expect(report.stderr).toBe('');
+    expect(report.status).toBe(0);
+    const resumed = tooltime([
+      'run',
+      join(examples, 'chain.json'),
+      '-a',
+      'greedy-async',
+      '--out',
+      out,
+      '--resume',
+      '--quiet',
+    ]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(readFileSync(join(out, 'episodes.jsonl'), 'utf8')).toBe(whole);
+  });
+
+  it('a whole line that is not JSON is one error naming the file and line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-bad-line-'));
+    writeFileSync(join(dir, 'episodes.jsonl'), '{"a":1}\nnot json\n');
+    expect(() => readEpisodeLines(dir)).toThrow(
+      new UsageError(`${join(dir, 'episodes.jsonl')}:2: not JSON`),
+    );
+    expect(readEpisodeLines(join(dir, 'none'), true)).toEqual([]);
   });
 });

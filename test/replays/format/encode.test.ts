@@ -792,22 +792,19 @@ describe('streaming and truncation', () => {
 });
 
 describe('MemorySink', () => {
-  it('gives back what was written, in order, for any mix of copied and shared chunks, however the writer reuses its buffer', () => {
+  it('gives back what was written, in order, however the writer reuses its buffer', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ maxLength: 5000 })), { maxLength: 30 }),
+        fc.array(fc.uint8Array({ maxLength: 40000 }), { maxLength: 30 }),
         (writes) => {
           const sink = new MemorySink();
-          const scratch = new Uint8Array(5000);
+          const scratch = new Uint8Array(40000);
           const expected: number[] = [];
-          for (const [shared, chunk] of writes) {
+          for (const chunk of writes) {
             expected.push(...chunk);
-            if (shared) sink.writeShared(chunk);
-            else {
-              scratch.set(chunk);
-              sink.write(scratch.subarray(0, chunk.length));
-              scratch.fill(0xee); // a sink takes the bytes before write returns
-            }
+            scratch.set(chunk);
+            sink.write(scratch.subarray(0, chunk.length));
+            scratch.fill(0xee); // a sink takes the bytes before write returns
           }
           sink.close();
           expect([...sink.bytes()]).toEqual(expected);
