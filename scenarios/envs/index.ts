@@ -6,10 +6,12 @@
 import type { JsonValue } from '../spec/schema.js';
 import type { Environment } from './environment.js';
 import { inbox } from './inbox.js';
+import { social } from './social.js';
 
 /** Environment name -> environment. */
 export const ENVIRONMENTS: { readonly [name: string]: Environment<JsonValue> } = {
   inbox,
+  social,
 };
 
 /** The environment a scenario names, or undefined when there is none by that name. */
