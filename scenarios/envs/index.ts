@@ -7,11 +7,13 @@ import type { JsonValue } from '../spec/schema.js';
 import type { Environment } from './environment.js';
 import { inbox } from './inbox.js';
 import { social } from './social.js';
+import { tickets } from './tickets.js';
 
 /** Environment name -> environment. */
 export const ENVIRONMENTS: { readonly [name: string]: Environment<JsonValue> } = {
   inbox,
   social,
+  tickets,
 };
 
 /** The environment a scenario names, or undefined when there is none by that name. */

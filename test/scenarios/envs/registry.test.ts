@@ -4,7 +4,9 @@ import { ENVIRONMENTS, getEnvironment } from '../../../scenarios/envs/index.js';
 describe('environment registry', () => {
   it('files each environment under its own name', () => {
     for (const [name, env] of Object.entries(ENVIRONMENTS)) expect(env.name).toBe(name);
-    expect(Object.keys(ENVIRONMENTS)).toEqual(expect.arrayContaining(['inbox', 'social']));
+    expect(Object.keys(ENVIRONMENTS)).toEqual(
+      expect.arrayContaining(['inbox', 'social', 'tickets']),
+    );
   });
 
   it('finds an environment by name and nothing for other names', () => {
