@@ -8,12 +8,14 @@ import type { Environment } from './environment.js';
 import { inbox } from './inbox.js';
 import { social } from './social.js';
 import { tickets } from './tickets.js';
+import { trading } from './trading.js';
 
 /** Environment name -> environment. */
 export const ENVIRONMENTS: { readonly [name: string]: Environment<JsonValue> } = {
   inbox,
   social,
   tickets,
+  trading,
 };
 
 /** The environment a scenario names, or undefined when there is none by that name. */
