@@ -9,6 +9,7 @@ import { inbox } from './inbox.js';
 import { social } from './social.js';
 import { tickets } from './tickets.js';
 import { trading } from './trading.js';
+import { travel } from './travel.js';
 
 /** Environment name -> environment. */
 export const ENVIRONMENTS: { readonly [name: string]: Environment<JsonValue> } = {
@@ -16,6 +17,7 @@ export const ENVIRONMENTS: { readonly [name: string]: Environment<JsonValue> } =
   social,
   tickets,
   trading,
+  travel,
 };
 
 /** The environment a scenario names, or undefined when there is none by that name. */

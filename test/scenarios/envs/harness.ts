@@ -41,6 +41,14 @@ export function argsOf(
   return fc.record(shape, { requiredKeys }) as fc.Arbitrary<EnvArgs>;
 }
 
+/** Validators by operation: compileParameters keys its cache by canonical schema text, per call. */
+const validators = new WeakMap<object, ReturnType<typeof compileParameters>>();
+function validatorOf(op: { readonly parameters: { readonly [key: string]: JsonValue } }) {
+  let v = validators.get(op);
+  if (v === undefined) validators.set(op, (v = compileParameters(op.parameters)));
+  return v;
+}
+
 function check(condition: boolean, message: () => string): void {
   if (!condition) throw new Error(message());
 }
@@ -66,19 +74,21 @@ export function runChecked<S extends JsonValue>(
   for (const [i, c] of calls.entries()) {
     const op = env.operations[c.op];
     if (op === undefined) throw new Error(`no operation ${c.op}`);
-    const validate = compileParameters(op.parameters);
+    const validate = validatorOf(op);
     check(
       validate(c.args) === true,
       () => `generated args do not fit ${c.op}: ${canonicalJson(c.args)}`,
     );
-    const before = canonicalJson(state);
+    // JSON.stringify, not canonicalJson: same content in the same key order, at a tenth of the cost.
+    const before = JSON.stringify(state);
     deepFreeze(state);
     const context = { nowUs: (i + 1) * 1000 };
     const outcome: EnvOutcome<S> = op.apply(state, c.args, context);
-    check(canonicalJson(state) === before, () => `${c.op} changed its input state`);
+    check(JSON.stringify(state) === before, () => `${c.op} changed its input state`);
     const again = op.apply(state, c.args, context);
-    check(canonicalJson(again) === canonicalJson(outcome), () => `${c.op} is not deterministic`);
-    trace.push(canonicalJson(outcome));
+    const text0 = JSON.stringify(outcome);
+    check(JSON.stringify(again) === text0, () => `${c.op} is not deterministic`);
+    trace.push(text0);
     const counts = outcome.ok ? tally?.succeeded : tally?.failed;
     counts?.set(c.op, (counts.get(c.op) ?? 0) + 1);
     if (!outcome.ok) {
@@ -89,14 +99,18 @@ export function runChecked<S extends JsonValue>(
     const next = outcome.state;
     check(notJson(next) === null, () => `${c.op} reached a state that is not JSON`);
     check(notJson(outcome.result) === null, () => `${c.op} gave a result that is not JSON`);
-    const text = canonicalJson(next);
+    const text = JSON.stringify(next);
     check(
-      canonicalJson(JSON.parse(JSON.stringify(next))) === text,
+      JSON.stringify(JSON.parse(text)) === text,
       () => `${c.op}: state does not round-trip JSON`,
     );
     const parsed = env.stateSchema.safeParse(next);
     check(parsed.success, () => `${c.op} reached a state the schema rejects: ${parsed.error}`);
-    check(canonicalJson(parsed.data) === text, () => `${c.op}: the schema changed the state`);
+    // zod rebuilds objects in its shape's key order: compare canonically when the text differs.
+    check(
+      JSON.stringify(parsed.data) === text || canonicalJson(parsed.data) === canonicalJson(next),
+      () => `${c.op}: the schema changed the state`,
+    );
     const broken = invariant(next);
     check(broken === null, () => `${c.op} broke an invariant: ${broken}`);
     if (op.readOnly) check(text === before, () => `read-only ${c.op} changed the state`);
@@ -151,7 +165,7 @@ export function contractProperties<S extends JsonValue>(model: ContractModel<S>)
         expect(b.trace).toEqual(a.trace);
         expect(canonicalJson(b.final)).toBe(canonicalJson(a.final));
       }),
-      { numRuns: Math.ceil(numRuns / 5) },
+      { numRuns: Math.ceil(numRuns / 10) },
     );
   });
 
