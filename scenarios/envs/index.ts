@@ -10,6 +10,7 @@ import { social } from './social.js';
 import { tickets } from './tickets.js';
 import { trading } from './trading.js';
 import { travel } from './travel.js';
+import { vehicle } from './vehicle.js';
 
 /** Environment name -> environment. */
 export const ENVIRONMENTS: { readonly [name: string]: Environment<JsonValue> } = {
@@ -18,6 +19,7 @@ export const ENVIRONMENTS: { readonly [name: string]: Environment<JsonValue> } =
   tickets,
   trading,
   travel,
+  vehicle,
 };
 
 /** The environment a scenario names, or undefined when there is none by that name. */

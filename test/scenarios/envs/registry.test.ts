@@ -5,7 +5,7 @@ describe('environment registry', () => {
   it('files each environment under its own name', () => {
     for (const [name, env] of Object.entries(ENVIRONMENTS)) expect(env.name).toBe(name);
     expect(Object.keys(ENVIRONMENTS)).toEqual(
-      expect.arrayContaining(['inbox', 'social', 'tickets', 'trading', 'travel']),
+      expect.arrayContaining(['inbox', 'social', 'tickets', 'trading', 'travel', 'vehicle']),
     );
   });
 
