@@ -137,7 +137,9 @@ const symbolParam = (description: string) =>
   params({ symbol: stringParam(description, { pattern: SYMBOL_PATTERN }) }, ['symbol']);
 
 const getStockQuote: Op = {
-  description: 'Get the current price, change, volume and sector of a stock by symbol.',
+  description:
+    'Get the current price of a stock by symbol (a buy fills at the ask, a sell at the bid, both ' +
+    'the price here), its change, volume and sector.',
   parameters: symbolParam('Ticker symbol, e.g. NVDA'),
   readOnly: true,
   apply(s, args) {
@@ -148,6 +150,9 @@ const getStockQuote: Op = {
       symbol,
       name: st.name,
       price: toDollars(st.priceCents),
+      // One price, no spread: orders fill at it, so a limit at the ask or bid fills at once.
+      bid: toDollars(st.priceCents),
+      ask: toDollars(st.priceCents),
       percentChange: st.percentChange,
       volume: st.volume,
       sector: st.sector,

@@ -137,7 +137,7 @@ export function contractProperties<S extends JsonValue>(model: ContractModel<S>)
   const initial = fc.oneof(fc.constant(env.emptyState), model.initial, model.initial);
   const program = fc.tuple(initial, fc.array(model.call, { maxLength: model.maxCalls ?? 40 }));
 
-  it('keeps the contract over random operation sequences, and every operation both succeeds', () => {
+  it('keeps the contract over random operation sequences, where every operation succeeds', () => {
     const tally: Tally = { succeeded: new Map(), failed: new Map() };
     for (const s of fc.sample(model.initial, 50)) {
       const broken = invariant(s);

@@ -159,6 +159,8 @@ describe('trading environment: operations', () => {
       symbol: 'NVDA',
       name: 'Nvidia',
       price: 220.34,
+      bid: 220.34,
+      ask: 220.34,
       percentChange: 0.34,
       volume: 1.234,
       sector: 'Technology',
@@ -213,6 +215,20 @@ describe('trading environment: operations', () => {
     expect(
       applyError(trading, base, 'place_order', { symbol: 'TSLA', side: 'buy', quantity: 2 }),
     ).toBe('insufficient funds: the order needs $1335.84, cash is $1000.00');
+  });
+
+  it('fills a limit buy at the quoted ask at once', () => {
+    const quote = applyOk(trading, base, 'get_stock_quote', { symbol: 'F' }).result as {
+      ask: number;
+    };
+    const args = {
+      symbol: 'F',
+      side: 'buy',
+      quantity: 2,
+      orderType: 'limit',
+      limitPrice: quote.ask,
+    };
+    expect(applyOk(trading, base, 'place_order', args).result).toMatchObject({ status: 'filled' });
   });
 
   it('a blind retry of a buy places a second order', () => {
