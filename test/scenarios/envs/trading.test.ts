@@ -353,6 +353,25 @@ describe('trading environment: operations', () => {
     );
   });
 
+  it('refuses amounts past exact integer cents instead of rounding them', () => {
+    const whale: TradingState = {
+      ...base,
+      stocks: { ...base.stocks, BIG: { ...base.stocks.F!, priceCents: 10_000_000_000_000 } },
+      holdings: { BIG: 1_000_000 },
+    };
+    const order = { symbol: 'BIG', quantity: 1_000_000 };
+    expect(applyError(trading, whale, 'place_order', { ...order, side: 'buy' })).toBe(
+      'order value too large',
+    );
+    expect(applyError(trading, whale, 'place_order', { ...order, side: 'sell' })).toBe(
+      'order value too large',
+    );
+    const rich = { ...base, cashCents: Number.MAX_SAFE_INTEGER - 5 };
+    expect(applyError(trading, rich, 'fund_account', { amount: 1 })).toBe(
+      'balance would be too large',
+    );
+  });
+
   it('rejects states that break its invariants', () => {
     const bad = (patch: Partial<TradingState>) =>
       trading.stateSchema.safeParse({ ...base, ...patch });
