@@ -186,18 +186,30 @@ const listStocks: Op = {
   },
 };
 
-/** Market value of holdings plus what open orders reserve, in cents. */
+/** Cash open buy orders hold back (it comes back to `cashCents` when they are cancelled). */
+function reservedCents(s: TradingState): number {
+  return s.orders
+    .filter((o) => o.status === 'open' && o.side === 'buy')
+    .reduce((sum, o) => sum + o.quantity * o.limitPriceCents!, 0);
+}
+
+/**
+ * Whether cash can grow by `cents` and stay exact: free cash plus every reserve, which cancels
+ * return to it, must remain a safe integer.
+ */
+function cashFits(s: TradingState, cents: number): boolean {
+  return Number.isSafeInteger(s.cashCents + reservedCents(s) + cents);
+}
+
+/** Free cash, reserves, the market value of holdings, and whether the market is open. */
 function accountView(s: TradingState) {
   const holdingsCents = Object.keys(s.holdings).reduce(
     (sum, sym) => sum + s.holdings[sym]! * stockOf(s, sym)!.priceCents,
     0,
   );
-  const reservedCents = s.orders
-    .filter((o) => o.status === 'open' && o.side === 'buy')
-    .reduce((sum, o) => sum + o.quantity * o.limitPriceCents!, 0);
   return {
     cash: toDollars(s.cashCents),
-    reservedForOpenBuys: toDollars(reservedCents),
+    reservedForOpenBuys: toDollars(reservedCents(s)),
     holdingsValue: toDollars(holdingsCents),
     marketOpen: s.marketOpen,
   };
@@ -247,7 +259,7 @@ function execute(s: TradingState, o: Order, st: Stock): TradingState | string {
   if (o.quantity > held(s, o.symbol))
     return `insufficient shares: you hold ${held(s, o.symbol)} ${o.symbol} free to sell`;
   const proceeds = fills ? o.quantity * price : 0;
-  if (!Number.isSafeInteger(s.cashCents + proceeds)) return 'order value too large';
+  if (!cashFits(s, proceeds)) return 'order value too large';
   return {
     ...base,
     cashCents: s.cashCents + proceeds,
@@ -389,8 +401,8 @@ function transfer(sign: 1 | -1): Op['apply'] {
     if (cents === null || cents === 0) return fail(notCents('amount', amount));
     if (sign < 0 && cents > s.cashCents)
       return fail(`insufficient funds: cash is ${money(s.cashCents)}`);
+    if (sign > 0 && !cashFits(s, cents)) return fail('balance would be too large');
     const cashCents = s.cashCents + sign * cents;
-    if (!Number.isSafeInteger(cashCents)) return fail('balance would be too large');
     const t = {
       type: sign > 0 ? 'deposit' : 'withdrawal',
       amountCents: cents,

@@ -370,6 +370,21 @@ describe('trading environment: operations', () => {
     expect(applyError(trading, rich, 'fund_account', { amount: 1 })).toBe(
       'balance would be too large',
     );
+    // Reserved cash counts: cancelling the open buy must give it back exactly.
+    const resting = applyOk(trading, base, 'place_order', {
+      symbol: 'F',
+      side: 'buy',
+      quantity: 10,
+      orderType: 'limit',
+      limitPrice: 5,
+    }).state;
+    const nearly = { ...resting, cashCents: Number.MAX_SAFE_INTEGER - 5_049 };
+    expect(applyError(trading, nearly, 'fund_account', { amount: 0.5 })).toBe(
+      'balance would be too large',
+    );
+    expect(applyOk(trading, nearly, 'fund_account', { amount: 0.01 }).state.cashCents).toBe(
+      Number.MAX_SAFE_INTEGER - 5_048,
+    );
   });
 
   it('rejects states that break its invariants', () => {
