@@ -6,7 +6,17 @@
  */
 import { z } from 'zod';
 import type { EnvArgs, Environment, Operation } from './environment.js';
-import { fail, integerParam, ok, optNum, params, str, stringParam } from './ops.js';
+import {
+  counterSchema,
+  fail,
+  integerParam,
+  noIdLeft,
+  ok,
+  optNum,
+  params,
+  str,
+  stringParam,
+} from './ops.js';
 
 const userSchema = z.strictObject({ id: z.string().min(1), name: z.string().min(1) });
 
@@ -26,7 +36,7 @@ export const inboxStateSchema = z
     users: z.array(userSchema),
     messages: z.array(messageSchema),
     /** The id the next message gets; greater than every id so far. */
-    nextMessageId: z.int().min(1),
+    nextMessageId: counterSchema,
   })
   .superRefine((s, ctx) => {
     const ids = new Set(s.users.map((u) => u.id));
@@ -136,6 +146,8 @@ const sendMessage: Op = {
     const to = str(args, 'receiverId');
     if (!s.users.some((u) => u.id === to)) return fail(`no user with id '${to}'`);
     if (to === s.currentUser) return fail('cannot send a message to yourself');
+    const full = noIdLeft('message', s.nextMessageId);
+    if (full !== null) return fail(full);
     const m: Message = {
       id: s.nextMessageId,
       from: s.currentUser,

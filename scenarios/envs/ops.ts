@@ -4,6 +4,7 @@
  * exact and a goal written by hand matches byte for byte; agents pass and read US dollars, which
  * are converted at the boundary and must be whole cents.
  */
+import { z } from 'zod';
 import type { JsonValue } from '../spec/schema.js';
 import type { EnvArgs, EnvOutcome } from './environment.js';
 
@@ -63,6 +64,19 @@ export const dollarsParam = (description: string): Schema => ({
  * 10^12 cents is far below 2^53.
  */
 export const MAX_DOLLARS = 1e10;
+
+/**
+ * The bound of every id counter (`next...Id`): ids stay below it, so a counter given by a
+ * scenario can never step past exact integers. A create at the bound is a tool error.
+ */
+export const MAX_ID = 2 ** 31 - 1;
+
+export const counterSchema = z.int().min(1).max(MAX_ID);
+
+/** The error of a create whose counter is at the bound, or null. */
+export function noIdLeft(what: string, counter: number): string | null {
+  return counter >= MAX_ID ? `no ${what} ids left` : null;
+}
 
 /** A required string argument (the world has checked args against the schema; this asserts it). */
 export function str(args: EnvArgs, key: string): string {

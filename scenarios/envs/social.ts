@@ -6,7 +6,18 @@
  */
 import { z } from 'zod';
 import type { EnvArgs, Environment, Operation } from './environment.js';
-import { fail, integerParam, ok, optNum, params, str, stringParam, strList } from './ops.js';
+import {
+  counterSchema,
+  fail,
+  integerParam,
+  noIdLeft,
+  ok,
+  optNum,
+  params,
+  str,
+  stringParam,
+  strList,
+} from './ops.js';
 
 const postSchema = z.strictObject({
   id: z.int().min(1),
@@ -40,8 +51,8 @@ export const socialStateSchema = z
     /** Posts the agent liked, and shared. */
     likes: z.array(z.int()),
     shares: z.array(z.int()),
-    nextPostId: z.int().min(1),
-    nextCommentId: z.int().min(1),
+    nextPostId: counterSchema,
+    nextCommentId: counterSchema,
   })
   .superRefine((s, ctx) => {
     const problem = (message: string): void => ctx.addIssue({ code: 'custom', message });
@@ -115,6 +126,8 @@ const createPost: Op = {
     const mentions = args.mentions === undefined ? [] : strList(args, 'mentions');
     const unknown = mentions.find((u) => !s.users.includes(u));
     if (unknown !== undefined) return fail(`no user named '${unknown}'`);
+    const full = noIdLeft('post', s.nextPostId);
+    if (full !== null) return fail(full);
     const post: Post = {
       id: s.nextPostId,
       author: s.username,
@@ -182,6 +195,8 @@ const commentOnPost: Op = {
   apply(s, args, { nowUs }) {
     const p = findPost(s, args);
     if (typeof p === 'string') return fail(p);
+    const full = noIdLeft('comment', s.nextCommentId);
+    if (full !== null) return fail(full);
     const c = {
       id: s.nextCommentId,
       postId: p.id,

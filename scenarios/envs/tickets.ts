@@ -8,9 +8,11 @@ import { z } from 'zod';
 import type { EnvArgs, Environment, Operation } from './environment.js';
 import {
   booleanParam,
+  counterSchema,
   enumParam,
   fail,
   integerParam,
+  noIdLeft,
   ok,
   optNum,
   optStr,
@@ -43,7 +45,7 @@ export const ticketsStateSchema = z
     currentUser: z.string().min(1),
     tickets: z.array(ticketSchema),
     /** The id the next ticket gets; greater than every id so far. */
-    nextTicketId: z.int().min(1),
+    nextTicketId: counterSchema,
   })
   .superRefine((s, ctx) => {
     const problem = (message: string): void => ctx.addIssue({ code: 'custom', message });
@@ -118,6 +120,8 @@ const createTicket: Op = {
   ),
   readOnly: false,
   apply(s, args, { nowUs }) {
+    const full = noIdLeft('ticket', s.nextTicketId);
+    if (full !== null) return fail(full);
     const t: Ticket = {
       id: s.nextTicketId,
       title: str(args, 'title'),

@@ -13,11 +13,13 @@
 import { z } from 'zod';
 import type { EnvArgs, Environment, Operation } from './environment.js';
 import {
+  counterSchema,
   dollarsParam,
   enumParam,
   fail,
   integerParam,
   money,
+  noIdLeft,
   notCents,
   num,
   ok,
@@ -65,7 +67,7 @@ export const tradingStateSchema = z
     marketOpen: z.boolean(),
     watchlist: z.array(z.string()),
     orders: z.array(orderSchema),
-    nextOrderId: z.int().min(1),
+    nextOrderId: counterSchema,
     transactions: z.array(
       z.strictObject({
         type: z.enum(['deposit', 'withdrawal']),
@@ -288,6 +290,8 @@ const placeOrder: Op = {
     const orderType = (optStr(args, 'orderType') ?? 'market') as Order['orderType'];
     const limit = optNum(args, 'limitPrice');
     if (!s.marketOpen) return fail('the market is closed');
+    const full = noIdLeft('order', s.nextOrderId);
+    if (full !== null) return fail(full);
     const st = stockOf(s, symbol);
     if (st === undefined) return fail(noStock(symbol));
     if (orderType === 'limit' && limit === null) return fail('a limit order needs a limitPrice');

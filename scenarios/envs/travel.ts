@@ -10,11 +10,13 @@
 import { z } from 'zod';
 import type { EnvArgs, Environment, Operation } from './environment.js';
 import {
+  counterSchema,
   dollarsParam,
   enumParam,
   fail,
   integerParam,
   money,
+  noIdLeft,
   notCents,
   num,
   ok,
@@ -73,7 +75,7 @@ export const travelStateSchema = z
     supportRequests: z.array(
       z.strictObject({ bookingId: z.int(), message: z.string(), atUs: z.int().min(0) }),
     ),
-    nextBookingId: z.int().min(1),
+    nextBookingId: counterSchema,
   })
   .superRefine((s, ctx) => {
     const problem = (message: string): void => ctx.addIssue({ code: 'custom', message });
@@ -125,7 +127,9 @@ function fare(s: TravelState, args: EnvArgs): number | string {
   if (!isDate(date)) return `invalid date ${date}`;
   const route = s.routes.find((r) => r.from === from && r.to === to);
   if (route === undefined) return `no route from ${from} to ${to}`;
-  return route.economyCents * CLASS_FACTOR[str(args, 'travelClass') as (typeof CLASSES)[number]];
+  const cents =
+    route.economyCents * CLASS_FACTOR[str(args, 'travelClass') as (typeof CLASSES)[number]];
+  return Number.isSafeInteger(cents) ? cents : 'fare too large';
 }
 
 /**
@@ -218,6 +222,8 @@ const bookFlight: Op = {
   apply(s, args) {
     const cents = fare(s, args);
     if (typeof cents === 'string') return fail(cents);
+    const full = noIdLeft('booking', s.nextBookingId);
+    if (full !== null) return fail(full);
     const cardId = str(args, 'cardId');
     const cards = charge(s, cardId, cents);
     if (typeof cards === 'string') return fail(cards);

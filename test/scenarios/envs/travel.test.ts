@@ -297,6 +297,13 @@ describe('travel environment: operations', () => {
     );
   });
 
+  it('refuses a fare past exact integer cents', () => {
+    const pricey = { ...base, routes: [{ from: 'SFO', to: 'JFK', economyCents: 2 ** 51 }] };
+    expect(applyError(travel, pricey, 'get_flight_cost', { ...sfoJfk, travelClass: 'first' })).toBe(
+      'fare too large',
+    );
+  });
+
   it('rejects states that break its invariants', () => {
     const s = applyOk(travel, base, 'book_flight', { ...sfoJfk, cardId: 'card_1' }).state;
     const bad = (patch: Partial<TravelState>) => travel.stateSchema.safeParse({ ...s, ...patch });
