@@ -38,9 +38,10 @@ export const vehicleStateSchema = z
   .strictObject({
     engine: z.enum(['stopped', 'running']),
     fuelGallons: z.number().min(0),
-    tankCapacityGallons: z.number().positive(),
-    milesPerGallon: z.number().positive(),
-    batteryVolts: z.number().min(0),
+    // Bounded so derived figures (range = fuel x mpg) stay finite whatever a scenario gives.
+    tankCapacityGallons: z.number().positive().max(10_000),
+    milesPerGallon: z.number().positive().max(1_000),
+    batteryVolts: z.number().min(0).max(1_000),
     doors: z.strictObject({
       driver: lock,
       passenger: lock,
@@ -54,7 +55,7 @@ export const vehicleStateSchema = z
     /** The cruise control's set speed, or null when it is off. */
     cruiseSpeedKph: z.number().positive().nullable(),
     climate: z.strictObject({
-      temperatureC: z.number(),
+      temperatureC: z.number().min(-100).max(100),
       fanSpeed: z.int().min(0).max(100),
       mode: z.enum(['auto', 'cool', 'heat', 'defrost']),
     }),

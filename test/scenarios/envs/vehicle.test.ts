@@ -324,6 +324,7 @@ describe('vehicle environment: operations', () => {
     expect(bad({ gear: 'R' }).success).toBe(false);
     expect(bad({ cruiseSpeedKph: 70 }).success).toBe(false);
     expect(bad({ fuelGallons: 51 }).success).toBe(false);
+    expect(bad({ milesPerGallon: 1e308 }).success).toBe(false);
     expect(bad({ doors: { ...allLocked, driver: 'unlocked' } }).success).toBe(false);
   });
 });
