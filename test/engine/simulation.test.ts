@@ -476,12 +476,7 @@ describe('queue entries of processes and signals', () => {
       );
     });
     expect(() => sim.run()).toThrow(ProcessError);
-    expect(seen).toEqual([
-      '0:-1:1:process',
-      '5:0:0:timeout',
-      '7:0:2:callback',
-      '7:-1:4:interrupt',
-    ]);
+    expect(seen).toEqual(['0:-1:1:process', '5:0:0:timeout', '7:0:2:callback', '7:-1:4:interrupt']);
     sim.run();
     expect(seen.slice(4)).toEqual(['7:-1:5:process', '7:0:6:process', '7:0:7:signal']);
   });
