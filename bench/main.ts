@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (`node dist/bench/main.js [--quick]`): every benchmark, side by side in one run, printed as a table
+ * `npm run bench` (`node dist/bench/main.js [--quick] [--only PART]`): every benchmark, side by side in one run, printed as a table
  * with ratios. Each measurement runs in its own child process (see worker.ts); figures are medians
  * over repetitions interleaved across variants, so machine noise hits all variants alike.
  */
@@ -38,44 +38,85 @@ function median(values: readonly number[]): number {
 
 export { table };
 
+/** SimPy 4.1.2 on this workload, measured from source on this machine kind (not installable here). */
+export const SIMPY_EVENTS_PER_SECOND = { low: 0.61e6, high: 0.63e6 } as const;
+
 export interface EngineFigures {
-  readonly eventsPerSecond: Readonly<
-    Record<'generators' | 'generators-heap-js' | 'callbacks' | 'bare-heap', number>
-  >;
+  readonly eventsPerSecond: Readonly<Record<EngineVariant, number>>;
   readonly bytesPerPendingEvent: number;
+  readonly deep: ReadonlyArray<DeepRow>;
+  readonly waiting: ReadonlyArray<WaitingRow>;
+}
+
+const ENGINE_VARIANTS = [
+  'generators',
+  'timeouts',
+  'generators-heap-js',
+  'callbacks',
+  'bare-heap',
+] as const;
+type EngineVariant = (typeof ENGINE_VARIANTS)[number];
+
+interface Timed {
+  readonly events: number;
+  readonly seconds: number;
+  readonly finalTimeUs: number;
+}
+
+/**
+ * Runs each job `repetitions` times, interleaved (a slow spell of the shared machine hits every
+ * variant alike); returns events/s per job. Every job must end at the same simulated time (the
+ * same event stream), or the figures compare different work.
+ */
+function interleaved(
+  jobs: ReadonlyArray<readonly [string, readonly (string | number)[]]>,
+  repetitions: number,
+  what: string,
+): number[][] {
+  const rates: number[][] = jobs.map(() => []);
+  const finals = new Set<number>();
+  for (let r = 0; r < repetitions; r++) {
+    jobs.forEach(([job, args], i) => {
+      const result = runJob<Timed>(job, args);
+      rates[i]!.push(result.events / result.seconds);
+      finals.add(result.finalTimeUs);
+    });
+  }
+  if (finals.size !== 1)
+    throw new Error(`${what}: variants diverged: final times ${[...finals].join(', ')}`);
+  return rates;
+}
+
+/** Median and range, in M events/s. */
+function mEps(values: readonly number[]): string {
+  return spread(
+    values.map((v) => v / 1e6),
+    2,
+  );
+}
+
+/** The median of per-round ratios a[i] / b[i] (rounds interleave, so a round's pair ran close). */
+function ratio(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((x, i) => x / b[i]!));
 }
 
 export function benchEngine(options: BenchOptions = {}): EngineFigures {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const events = options.quick === true ? 400_000 : 2_000_000;
   const repetitions = options.quick === true ? 1 : 5;
-  const variants = ['generators', 'generators-heap-js', 'callbacks', 'bare-heap'] as const;
-  const samples: Record<(typeof variants)[number], number[]> = {
-    generators: [],
-    'generators-heap-js': [],
-    callbacks: [],
-    'bare-heap': [],
-  };
-  const finals = new Set<number>();
-  for (let r = 0; r < repetitions; r++) {
-    for (const v of variants) {
-      const result = runJob<{ events: number; seconds: number; finalTimeUs: number }>(
-        `engine:${v}`,
-        [events],
-      );
-      samples[v].push(result.events / result.seconds);
-      finals.add(result.finalTimeUs);
-    }
-  }
-  // All three variants must have run the same event stream to the same final time.
-  if (finals.size !== 1)
-    throw new Error(`engine bench variants diverged: final times ${[...finals].join(', ')}`);
-  const eps = {
-    generators: median(samples.generators),
-    'generators-heap-js': median(samples['generators-heap-js']),
-    callbacks: median(samples.callbacks),
-    'bare-heap': median(samples['bare-heap']),
-  };
+  const rates = interleaved(
+    ENGINE_VARIANTS.map((v) => [`engine:${v}`, [events]] as const),
+    repetitions,
+    'engine bench',
+  );
+  const by = Object.fromEntries(ENGINE_VARIANTS.map((v, i) => [v, rates[i]!])) as Record<
+    EngineVariant,
+    number[]
+  >;
+  const eps = Object.fromEntries(ENGINE_VARIANTS.map((v) => [v, median(by[v])])) as Record<
+    EngineVariant,
+    number
+  >;
   const pendingCount = 1_000_000;
   const memory = runJob<{ bytesPerEvent: number }>(
     'engine:memory',
@@ -83,38 +124,175 @@ export function benchEngine(options: BenchOptions = {}): EngineFigures {
     ['--expose-gc'],
   );
   log(
-    `Engine: 1000 processes looping timeout(exponential, mean 1 s), ${events.toLocaleString('en-US')} events, median of ${repetitions}, each run in its own process`,
+    `Engine: 1000 processes looping timeout(exponential, mean 1 s), ${events.toLocaleString('en-US')} events; CPU time of the process; median (range) of ${repetitions}, interleaved, each run in its own process`,
   );
+  const row = (name: string, v: EngineVariant, target: string, toA = ''): string[] => [
+    name,
+    mEps(by[v]),
+    ratio(by[v], by['bare-heap']).toFixed(2),
+    toA,
+    target,
+  ];
   log(
     table(
-      ['variant', 'M events/s', 'ratio to (c)', 'target'],
+      ['variant', 'M events/s', 'ratio to (c)', 'ratio to (a)', 'target'],
       [
-        [
-          '(a) engine, generator processes',
-          (eps.generators / 1e6).toFixed(2),
-          (eps.generators / eps['bare-heap']).toFixed(2),
-          '>= 5 M/s, >= 0.80',
-        ],
-        [
-          '(a2) the same on heap-js (why engine/heap.ts)',
-          (eps['generators-heap-js'] / 1e6).toFixed(2),
-          (eps['generators-heap-js'] / eps['bare-heap']).toFixed(2),
+        row('(a) engine, generators: yield delayUs', 'generators', '>= 5 M/s, >= 0.80', '1.00'),
+        row(
+          '(a1) engine, SimPy-shaped: yield sim.timeout(d)',
+          'timeouts',
+          '>= 0.80 of (a)',
+          ratio(by.timeouts, by.generators).toFixed(2),
+        ),
+        row(
+          '(a2) (a) on heap-js (why engine/heap.ts)',
+          'generators-heap-js',
           '',
-        ],
-        [
-          '(b) engine, callbacks',
-          (eps.callbacks / 1e6).toFixed(2),
-          (eps.callbacks / eps['bare-heap']).toFixed(2),
-          '',
-        ],
-        ['(c) bare heap-js push/pop', (eps['bare-heap'] / 1e6).toFixed(2), '1.00', ''],
+          ratio(by['generators-heap-js'], by.generators).toFixed(2),
+        ),
+        row('(b) engine, callbacks', 'callbacks', ''),
+        row('(c) bare heap-js push/pop', 'bare-heap', ''),
       ],
     ),
   );
+  const simpy = (v: number) =>
+    `${(v / SIMPY_EVENTS_PER_SECOND.high).toFixed(1)}-${(v / SIMPY_EVENTS_PER_SECOND.low).toFixed(1)}x`;
   log(
-    `Memory: ${memory.bytesPerEvent.toFixed(1)} bytes per pending event with ${pendingCount.toLocaleString('en-US')} pending (target < 150)`,
+    `SimPy 4.1.2 on this workload: ${SIMPY_EVENTS_PER_SECOND.low / 1e6}-${SIMPY_EVENTS_PER_SECOND.high / 1e6} M events/s (a reference figure measured from source on this machine kind; SimPy cannot be installed here); (a1) runs at ${simpy(eps.timeouts)} that, (a) at ${simpy(eps.generators)}`,
   );
-  return { eventsPerSecond: eps, bytesPerPendingEvent: memory.bytesPerEvent };
+  log(
+    `Memory: ${memory.bytesPerEvent.toFixed(1)} bytes per pending callback event with ${pendingCount.toLocaleString('en-US')} pending (target < 150)`,
+  );
+  log('');
+  const deep = benchDeepQueues(options, log);
+  log('');
+  const waiting = benchWaitingMemory(options, log);
+  return { eventsPerSecond: eps, bytesPerPendingEvent: memory.bytesPerEvent, deep, waiting };
+}
+
+export interface DeepRow {
+  readonly workload: 'busy' | 'asleep';
+  readonly depth: number;
+  /** Median events/s: the engine (typed queue), the engine on heap-js, the bare typed heap. */
+  readonly engine: number;
+  readonly heapJs: number;
+  readonly typedHeap: number;
+  /** Median per-round ratio of the engine to the bare typed heap. */
+  readonly ratio: number;
+}
+
+/**
+ * The engine with deep queues, against a bare typed-array heap running the same hold model beside
+ * it (bench/engine-workload.ts): `busy`, every pending event a process that runs (each event
+ * touches a different process, so with many its state is out of the CPU caches, which the bare
+ * heap has none of); `asleep`, 1000 busy processes and the rest waiting far beyond the run (the
+ * queue's depth alone).
+ */
+function benchDeepQueues(options: BenchOptions, log: (line: string) => void): DeepRow[] {
+  const quick = options.quick === true;
+  const events = quick ? 400_000 : 2_000_000;
+  // A run with a million processes busy takes seconds to set up and to warm up: three rounds.
+  const repetitionsAt = (depth: number) => (quick ? 1 : depth >= 1_000_000 ? 3 : 5);
+  const depths = quick ? [10, 100_000] : [10, 100_000, 1_000_000];
+  const rows: DeepRow[] = [];
+  const cells: string[][] = [];
+  for (const workload of ['busy', 'asleep'] as const) {
+    for (const depth of depths) {
+      if (workload === 'asleep' && depth <= 1000) continue;
+      const prefix = workload === 'busy' ? 'engine:deep' : 'engine:asleep';
+      const [engine, heapJs, typed] = interleaved(
+        (['generators', 'heap-js', 'typed-heap'] as const).map(
+          (v) => [`${prefix}-${v}`, [depth, events]] as const,
+        ),
+        repetitionsAt(depth),
+        `deep-queue bench (${workload}, ${depth})`,
+      ) as [number[], number[], number[]];
+      const r = ratio(engine, typed);
+      rows.push({
+        workload,
+        depth,
+        engine: median(engine),
+        heapJs: median(heapJs),
+        typedHeap: median(typed),
+        ratio: r,
+      });
+      cells.push([
+        `${workload === 'busy' ? 'all busy' : '1000 busy, rest asleep'}, ${depth.toLocaleString('en-US')} pending`,
+        mEps(engine),
+        mEps(heapJs),
+        mEps(typed),
+        r.toFixed(2),
+        ratio(heapJs, typed).toFixed(2),
+        depth === 1_000_000 ? '>= 0.50' : '',
+      ]);
+    }
+  }
+  log(
+    `Deep queues: the hold model (exponential delays, mean 1 s) with N events pending, ${events.toLocaleString('en-US')} events after N untimed; the engine with generators yielding a delay, on its typed-array queue and on heap-js, beside a bare typed-array binary heap of (time, seq); CPU time; median (range) of ${repetitionsAt(10)} (${repetitionsAt(1_000_000)} at 1M), interleaved, each run in its own process`,
+  );
+  log(
+    table(
+      [
+        'workload',
+        'engine M/s',
+        'on heap-js M/s',
+        'bare typed heap M/s',
+        'engine / bare',
+        'heap-js / bare',
+        'target',
+      ],
+      cells,
+    ),
+  );
+  return rows;
+}
+
+export interface WaitingRow {
+  readonly count: number;
+  /** Bytes per process: the bare suspended generator, then the engine's two ways of waiting. */
+  readonly generator: number;
+  readonly number: number;
+  readonly timeout: number;
+}
+
+/** Memory per waiting process against the queue's depth (engine-workload.ts, waitingProcessBytes). */
+function benchWaitingMemory(options: BenchOptions, log: (line: string) => void): WaitingRow[] {
+  // From 10k: below that, what the first processes cost once (compiled code, the queue's first
+  // arrays) is a visible share of the figure.
+  const counts =
+    options.quick === true ? [10_000, 100_000] : [10_000, 30_000, 100_000, 300_000, 1_000_000];
+  const rows = counts.map((count) => {
+    const bytes = (shape: string) =>
+      runJob<{ bytesPerProcess: number }>('engine:waiting-memory', [shape, count], ['--expose-gc'])
+        .bytesPerProcess;
+    return { count, generator: bytes('bare'), number: bytes('number'), timeout: bytes('timeout') };
+  });
+  log(
+    'Memory per waiting process against the queue depth: bytes of heap per process, N processes each waiting on its first delay; beyond = what the engine holds beside the suspended generator itself (the process, its queue entry and, for timeouts, the signal)',
+  );
+  log(
+    table(
+      [
+        'processes waiting',
+        'bare generator B',
+        'yield delayUs B',
+        'beyond',
+        'yield sim.timeout(d) B',
+        'beyond',
+        'target',
+      ],
+      rows.map((r) => [
+        r.count.toLocaleString('en-US'),
+        r.generator.toFixed(1),
+        r.number.toFixed(1),
+        (r.number - r.generator).toFixed(1),
+        r.timeout.toFixed(1),
+        (r.timeout - r.generator).toFixed(1),
+        'beyond <= 64',
+      ]),
+    ),
+  );
+  return rows;
 }
 
 export interface EpisodeFigures {
@@ -718,13 +896,25 @@ export function benchScale(options: BenchOptions = {}): ScaleFigures {
 
 const AGENT_NOTE = 'greedy-async, async/push';
 
-export function runBench(options: BenchOptions = {}): string {
+export const BENCH_PARTS = {
+  engine: benchEngine,
+  episodes: benchEpisodes,
+  stress: benchStress,
+  bound: benchBound,
+  replay: benchReplay,
+  scale: benchScale,
+} as const;
+
+export function runBench(
+  options: BenchOptions & { readonly only?: keyof typeof BENCH_PARTS } = {},
+): string {
   const lines: string[] = [];
   const log = (line: string): void => {
     lines.push(line);
     (options.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
   };
-  const parts = [benchEngine, benchEpisodes, benchStress, benchBound, benchReplay, benchScale];
+  const parts =
+    options.only === undefined ? Object.values(BENCH_PARTS) : [BENCH_PARTS[options.only]];
   parts.forEach((part, i) => {
     if (i > 0) log('');
     part({ ...options, log });
@@ -736,9 +926,21 @@ export function runBench(options: BenchOptions = {}): string {
 // its own program rather than a `tooltime` command.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const quick = process.argv.includes('--quick');
-  const output = runBench({ quick });
-  // A quick run's figures are too noisy to stand as the latest results.
-  if (!quick) {
+  const at = process.argv.indexOf('--only');
+  const only = at < 0 ? undefined : process.argv[at + 1];
+  if (only !== undefined && !Object.hasOwn(BENCH_PARTS, only)) {
+    process.stderr.write(
+      `bench: --only ${only}: not a part; parts: ${Object.keys(BENCH_PARTS).join(', ')}\n`,
+    );
+    process.exit(1);
+  }
+  const output = runBench({
+    quick,
+    ...(only === undefined ? {} : { only: only as keyof typeof BENCH_PARTS }),
+  });
+  // A quick run's figures are too noisy to stand as the latest results, and one part's figures
+  // are not the whole block's.
+  if (!quick && only === undefined) {
     const results = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
     writeResults(results, output);
     process.stdout.write(`figures written to ${results}\n`);

@@ -2,7 +2,15 @@
  * One benchmark job per process: `node dist/bench/worker.js JOB [ARGS...]` prints one JSON line.
  * Running each job in a fresh process keeps one job's JIT state from skewing another's figures.
  */
-import { pendingEventBytes, runBareHeap, runCallbacks, runGenerators } from './engine-workload.js';
+import {
+  pendingEventBytes,
+  runBareHeap,
+  runCallbacks,
+  runGenerators,
+  runTypedHeap,
+  waitingProcessBytes,
+  type WaitingShape,
+} from './engine-workload.js';
 import { boundTightness } from './bound-workload.js';
 import { engineShare, runSuite } from './episodes-workload.js';
 import { concurrencyCost, sizeCost } from './scale-workload.js';
@@ -26,6 +34,41 @@ export const JOBS: Readonly<Record<string, Job>> = {
   'engine:generators': ([events]) => runGenerators(PROCESSES, Number(events), SEED),
   'engine:generators-heap-js': ([events]) =>
     runGenerators(PROCESSES, Number(events), SEED, 'heap-js'),
+  'engine:timeouts': ([events]) =>
+    runGenerators(PROCESSES, Number(events), SEED, 'typed', 'timeout'),
+  // The hold model with `depth` events pending, after `depth` warm-up events (the starts).
+  'engine:deep-generators': ([depth, events]) =>
+    runGenerators(Number(depth), Number(events), SEED, 'typed', 'number', Number(depth)),
+  'engine:deep-heap-js': ([depth, events]) =>
+    runGenerators(Number(depth), Number(events), SEED, 'heap-js', 'number', Number(depth)),
+  'engine:deep-typed-heap': ([depth, events]) =>
+    runTypedHeap(Number(depth), Number(events), SEED, Number(depth)),
+  // `depth` events pending, of which 1000 processes busy and the rest asleep (their starts are
+  // the warm-up of the engine; the bare heap starts with them asleep and warms up on the busy).
+  'engine:asleep-generators': ([depth, events]) =>
+    runGenerators(
+      PROCESSES,
+      Number(events),
+      SEED,
+      'typed',
+      'number',
+      Number(depth),
+      Number(depth) - PROCESSES,
+    ),
+  'engine:asleep-heap-js': ([depth, events]) =>
+    runGenerators(
+      PROCESSES,
+      Number(events),
+      SEED,
+      'heap-js',
+      'number',
+      Number(depth),
+      Number(depth) - PROCESSES,
+    ),
+  'engine:asleep-typed-heap': ([depth, events]) =>
+    runTypedHeap(PROCESSES, Number(events), SEED, PROCESSES, Number(depth) - PROCESSES),
+  'engine:waiting-memory': ([shape, count]) =>
+    waitingProcessBytes(String(shape) as WaitingShape, Number(count)),
   'engine:callbacks': ([events]) => runCallbacks(PROCESSES, Number(events), SEED),
   'engine:bare-heap': ([events]) => runBareHeap(PROCESSES, Number(events), SEED),
   'engine:memory': ([count]) => pendingEventBytes(Number(count)),

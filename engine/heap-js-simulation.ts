@@ -1,14 +1,14 @@
 /**
- * A Simulation whose event queue runs on heap-js instead of the engine's own heap: the benchmark
- * behind heap.ts's choice runs both side by side, and a property test holds them to one order.
- * Not part of the engine's public face (index.ts does not export it).
+ * A Simulation whose event queue runs on heap-js instead of the engine's own typed-array heap: the
+ * benchmark behind heap.ts's choice runs both side by side, and a property test holds them to one
+ * order. Not part of the engine's public face (index.ts does not export it).
  */
-import { HeapJsEventHeap } from './heap.js';
-import { EventQueue } from './queue.js';
+import { HeapJsEventQueue } from './heap.js';
+import type { EventQueue } from './queue.js';
 import { Simulation } from './simulation.js';
 
 export class HeapJsSimulation extends Simulation {
   protected override newQueue(): EventQueue {
-    return new EventQueue(new HeapJsEventHeap());
+    return new HeapJsEventQueue();
   }
 }

@@ -1,113 +1,230 @@
 /**
- * Binary min-heaps of scheduled events in the queue's order (time, priority, seq).
+ * Event queues in the queue's order (time, priority, seq): the engine's own, and one on heap-js.
  *
- * `BinaryEventHeap` is the engine's default. It compares the three fields inline and moves a hole
- * rather than swapping; heap-js calls its comparator through a property on every sift step, and in
- * the engine's call chain (run -> advance -> queue -> heap) V8 did not inline it: on the engine
- * benchmark the same workload ran about 8% faster on this heap. `npm run bench` keeps the
- * measurement: row (a) runs on this heap, row (a2) on `HeapJsEventHeap`, side by side.
+ * `TypedEventQueue` is the engine's default: a 4-ary min-heap kept as a struct of arrays, sifting
+ * a hole rather than swapping. Each entry's two keys sit side by side in one Float64Array, time
+ * then `order` = (priority - MIN_PRIORITY) * 2^44 + seq (exact: below 2^52), so one comparison of
+ * two numbers orders by priority then seq, and a sift step on a deep heap touches one cache line
+ * of keys and one of items (the kind is the item's to say, not a third array's). It allocates
+ * nothing per event. heap-js is the project's chosen heap, and this queue replaces it only because
+ * the bench shows heap-js to be the bottleneck with deep queues: `npm run bench` runs the engine
+ * on both queues side by side with 10, 100k and 1M events pending, beside a bare typed-array heap
+ * (bench/engine-workload.ts); heap-js, with an object per entry and its comparator called through
+ * a property on every sift step, is slower at every depth (bench/RESULTS.md).
  *
- * Bounded: at most `maxSize` events (asserted), so a runaway loop cannot grow memory unnoticed.
+ * Bounded: at most `maxSize` entries (MAX_QUEUED_EVENTS by default; one more is a RangeError
+ * naming the bound), and at most 2^44 insertions over the queue's life (an invariant error);
+ * capacity doubles as needed and is kept (a queue that was once deep keeps its arrays).
  */
 import { Heap } from 'heap-js';
-import { compareEvents, type ScheduledEvent } from './queue.js';
+import {
+  type EventQueue,
+  MAX_QUEUED_EVENTS,
+  MIN_PRIORITY,
+  type QueueEntry,
+  checkSeq,
+  compareEntries,
+  queueFull,
+} from './queue.js';
+import { assertInvariant } from './assert.js';
 
-export const MAX_QUEUED_EVENTS = 100_000_000;
+const INITIAL_CAPACITY = 64;
+/** Seqs stay below 2^44 (1.7e13 insertions) so that `order` is exact. */
+export const SEQ_SPAN = 2 ** 44;
+const INV_SEQ_SPAN = 2 ** -44;
 
-/** What the queue needs of a heap. */
-export interface EventHeap {
-  readonly length: number;
-  push(event: ScheduledEvent): void;
-  pop(): ScheduledEvent | undefined;
-  peek(): ScheduledEvent | undefined;
-  /** Every event, in no particular order (a copy). */
-  toArray(): ScheduledEvent[];
-}
+export class TypedEventQueue implements EventQueue {
+  topTimeUs = 0;
+  /** The top entry's (priority - MIN_PRIORITY) * SEQ_SPAN + seq. */
+  private topOrder = 0;
+  topItem: unknown = undefined;
+  /** Entry i's time at 2i, its order at 2i + 1. */
+  private keys: Float64Array;
+  /**
+   * Items by slot, as many slots as the keys have (grown with them, so its size is not left to
+   * the array's own growth); slots at `size` and beyond hold undefined (nothing kept alive).
+   */
+  private items: unknown[];
+  private size = 0;
+  private nextSeq = 0;
 
-function before(a: ScheduledEvent, b: ScheduledEvent): boolean {
-  return (
-    a.timeUs < b.timeUs ||
-    (a.timeUs === b.timeUs &&
-      (a.priority < b.priority || (a.priority === b.priority && a.seq < b.seq)))
-  );
-}
-
-export class BinaryEventHeap implements EventHeap {
-  private readonly items: ScheduledEvent[] = [];
-
-  constructor(readonly maxSize = MAX_QUEUED_EVENTS) {}
-
-  get length(): number {
-    return this.items.length;
+  constructor(readonly maxSize = MAX_QUEUED_EVENTS) {
+    const capacity = Math.min(INITIAL_CAPACITY, maxSize);
+    this.keys = new Float64Array(2 * capacity);
+    this.items = new Array<unknown>(capacity).fill(undefined);
   }
 
-  peek(): ScheduledEvent | undefined {
+  get length(): number {
+    return this.size;
+  }
+
+  get topPriority(): number {
+    return Math.floor(this.topOrder * INV_SEQ_SPAN) + MIN_PRIORITY;
+  }
+
+  get topSeq(): number {
+    return this.topOrder - Math.floor(this.topOrder * INV_SEQ_SPAN) * SEQ_SPAN;
+  }
+
+  peekTime(): number {
+    return this.size === 0 ? Number.POSITIVE_INFINITY : this.keys[0]!;
+  }
+
+  peekSeq(): number {
+    const order = this.keys[1]!;
+    return order - Math.floor(order * INV_SEQ_SPAN) * SEQ_SPAN;
+  }
+
+  peekItem(): unknown {
     return this.items[0];
   }
 
-  push(event: ScheduledEvent): void {
-    const items = this.items;
-    if (items.length >= this.maxSize)
-      throw new RangeError(`event queue is full (${this.maxSize} events)`);
-    let hole = items.length;
-    items.push(event);
+  push(timeUs: number, priority: number, item: unknown): number {
+    if (2 * this.size === this.keys.length) this.grow();
+    const seq = this.nextSeq++;
+    assertInvariant(seq < SEQ_SPAN, 'event queue', `more than 2^44 insertions`);
+    const order = (priority - MIN_PRIORITY) * SEQ_SPAN + seq;
+    const { keys, items } = this;
+    let hole = this.size++;
     while (hole > 0) {
-      const parent = (hole - 1) >> 1;
-      const up = items[parent]!;
-      if (!before(event, up)) break;
-      items[hole] = up;
+      const parent = (hole - 1) >> 2;
+      const parentTime = keys[2 * parent]!;
+      if (timeUs > parentTime || (timeUs === parentTime && order > keys[2 * parent + 1]!)) break;
+      keys[2 * hole] = parentTime;
+      keys[2 * hole + 1] = keys[2 * parent + 1]!;
+      items[hole] = items[parent];
       hole = parent;
     }
-    items[hole] = event;
+    keys[2 * hole] = timeUs;
+    keys[2 * hole + 1] = order;
+    items[hole] = item;
+    return seq;
   }
 
-  pop(): ScheduledEvent | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    const size = items.length;
-    if (top === undefined || last === undefined || size === 0) return top;
+  pop(): boolean {
+    const last = this.size - 1;
+    if (last < 0) return false;
+    const { keys, items } = this;
+    this.topTimeUs = keys[0]!;
+    this.topOrder = keys[1]!;
+    this.topItem = items[0];
+    this.size = last;
+    const timeUs = keys[2 * last]!;
+    const order = keys[2 * last + 1]!;
+    const item = items[last];
+    items[last] = undefined;
+    if (last === 0) return true;
     let hole = 0;
     for (;;) {
-      let child = 2 * hole + 1;
-      if (child >= size) break;
-      const right = child + 1;
-      if (right < size && before(items[right]!, items[child]!)) child = right;
-      const down = items[child]!;
-      if (!before(down, last)) break;
-      items[hole] = down;
-      hole = child;
+      const first = 4 * hole + 1;
+      if (first >= last) break;
+      const end = Math.min(first + 4, last);
+      let best = first;
+      let bestTime = keys[2 * first]!;
+      let bestOrder = keys[2 * first + 1]!;
+      for (let c = first + 1; c < end; c++) {
+        const t = keys[2 * c]!;
+        if (t > bestTime) continue;
+        const o = keys[2 * c + 1]!;
+        if (t < bestTime || o < bestOrder) {
+          best = c;
+          bestTime = t;
+          bestOrder = o;
+        }
+      }
+      if (bestTime > timeUs || (bestTime === timeUs && bestOrder > order)) break;
+      keys[2 * hole] = bestTime;
+      keys[2 * hole + 1] = bestOrder;
+      items[hole] = items[best];
+      hole = best;
     }
-    items[hole] = last;
-    return top;
+    keys[2 * hole] = timeUs;
+    keys[2 * hole + 1] = order;
+    items[hole] = item;
+    return true;
   }
 
-  toArray(): ScheduledEvent[] {
-    return [...this.items];
+  entries(): QueueEntry[] {
+    const out: QueueEntry[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const order = this.keys[2 * i + 1]!;
+      const level = Math.floor(order * INV_SEQ_SPAN);
+      out.push({
+        timeUs: this.keys[2 * i]!,
+        priority: level + MIN_PRIORITY,
+        seq: order - level * SEQ_SPAN,
+        item: this.items[i],
+      });
+    }
+    return out;
+  }
+
+  private grow(): void {
+    const capacity = this.keys.length / 2;
+    if (capacity >= this.maxSize) throw queueFull(this.maxSize);
+    const next = Math.min(capacity * 2, this.maxSize);
+    const keys = new Float64Array(2 * next);
+    keys.set(this.keys);
+    this.keys = keys;
+    const items = new Array<unknown>(next).fill(undefined);
+    for (let i = 0; i < capacity; i++) items[i] = this.items[i];
+    this.items = items;
   }
 }
 
-/** The same contract on heap-js (kept for the benchmark that justifies BinaryEventHeap). */
-export class HeapJsEventHeap implements EventHeap {
-  private readonly heap = new Heap<ScheduledEvent>(compareEvents);
+interface HeapEntry {
+  timeUs: number;
+  priority: number;
+  seq: number;
+  item: unknown;
+}
+
+/** The same contract on heap-js, an object per entry (kept for the bench that justifies ours). */
+export class HeapJsEventQueue implements EventQueue {
+  topTimeUs = 0;
+  topPriority = 0;
+  topSeq = 0;
+  topItem: unknown = undefined;
+  private readonly heap = new Heap<HeapEntry>(compareEntries);
+  private nextSeq = 0;
+
+  constructor(readonly maxSize = MAX_QUEUED_EVENTS) {}
 
   get length(): number {
     return this.heap.length;
   }
 
-  peek(): ScheduledEvent | undefined {
-    return this.heap.peek();
+  peekTime(): number {
+    return this.heap.peek()?.timeUs ?? Number.POSITIVE_INFINITY;
   }
 
-  push(event: ScheduledEvent): void {
-    this.heap.add(event);
+  peekSeq(): number {
+    return this.heap.peek()!.seq;
   }
 
-  pop(): ScheduledEvent | undefined {
-    return this.heap.pop();
+  peekItem(): unknown {
+    return this.heap.peek()!.item;
   }
 
-  toArray(): ScheduledEvent[] {
-    return this.heap.toArray();
+  push(timeUs: number, priority: number, item: unknown): number {
+    if (this.heap.length >= this.maxSize) throw queueFull(this.maxSize);
+    const seq = this.nextSeq++;
+    checkSeq(seq);
+    this.heap.add({ timeUs, priority, seq, item });
+    return seq;
+  }
+
+  pop(): boolean {
+    const entry = this.heap.pop();
+    if (entry === undefined) return false;
+    this.topTimeUs = entry.timeUs;
+    this.topPriority = entry.priority;
+    this.topSeq = entry.seq;
+    this.topItem = entry.item;
+    return true;
+  }
+
+  entries(): QueueEntry[] {
+    return this.heap.toArray().map((e) => ({ ...e }));
   }
 }

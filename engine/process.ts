@@ -20,7 +20,7 @@
  * and if nothing waits on `done` at that moment the error escapes from `run` (as in SimPy, a
  * crash nobody handles is not silently dropped).
  */
-import { EventKind, Priority, ScheduledEvent } from './queue.js';
+import { Priority } from './queue.js';
 import { Signal } from './signal.js';
 import type { Simulation } from './simulation.js';
 
@@ -63,137 +63,158 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+const DONE_SUFFIX = '.done';
+
+/** `Process.wait` when the process waits on nothing it could be interrupted out of. */
+const NOT_WAITING = -1;
+
+/** How a ProcessResume resumes its process. */
+export const ResumeKind = {
+  /** A late waiter of a settled signal resumes with its value. */
+  Resume: 0,
+  /** A late waiter of a failed signal gets the error thrown in. */
+  Throw: 1,
+  /** `interrupt` throws an Interrupt in (trace label `interrupt`). */
+  Interrupt: 2,
+} as const;
+export type ResumeKind = (typeof ResumeKind)[keyof typeof ResumeKind];
+
+/**
+ * A queued entry that resumes a process with a value (or throws it in). A delay needs none: its
+ * entry's item is the process itself.
+ */
+export class ProcessResume {
+  constructor(
+    readonly process: Process<any>,
+    readonly kind: ResumeKind,
+    readonly value: unknown,
+  ) {}
+}
+
 /**
  * A generator process (`Simulation.process`): starts at the time it is created, resumes when what
  * it yielded is done, and settles `done` with its return value or error; `interrupt` throws an
  * Interrupt into it.
+ *
+ * Kept small, since a simulation may hold a million of them waiting: four fields, `done` made
+ * only when asked for (or when the process ends), the default name made only when read.
  */
 export class Process<R = unknown> {
   readonly sim: Simulation;
-  readonly name: string;
-  readonly done: Signal<R>;
-  private readonly generator: ProcessGenerator<R>;
-  private finished = false;
-  /** Bumped on every new wait, so a stale wake-up (after an interrupt) is ignored. */
-  private waitToken = 0;
-  /** The queued event that will resume this process next, if any (cancelled by interrupt). */
-  private pendingEvent: ScheduledEvent | null = null;
-  /** Reused for delays; replaced when an interrupt cancels it while queued. */
-  private wakeEvent: ScheduledEvent;
+  /** Null once the generator has returned or thrown. */
+  private generator: ProcessGenerator<R> | null;
+  /**
+   * @internal What the process waits on, as a number: the seq of its queued entry (>= 0; the
+   * entry is live only while this still holds its seq, which is how interrupt cancels it), a
+   * signal-wait token (<= -2; a waiter registration is live only while this holds its token), or
+   * NOT_WAITING.
+   */
+  wait: number;
+  /**
+   * The name given, or the process's number for the default name `process-N`; once `done` is
+   * made, that signal (named `<name>.done`), which then carries the name: one field for both.
+   */
+  private nameOrDone: string | number | Signal<R>;
 
-  constructor(sim: Simulation, generator: ProcessGenerator<R>, name: string) {
+  constructor(sim: Simulation, generator: ProcessGenerator<R>, name: string | number) {
     this.sim = sim;
-    this.name = name;
     this.generator = generator;
-    this.done = new Signal<R>(sim, `${name}.done`);
-    this.wakeEvent = new ScheduledEvent(
-      sim.nowUs,
-      Priority.urgent,
-      EventKind.ResumeProcess,
-      'process',
-      null,
-      this,
-      undefined,
-    );
-    this.pendingEvent = this.wakeEvent;
-    sim.enqueue(this.wakeEvent);
+    this.nameOrDone = name;
+    this.wait = sim.pushEntry(sim.nowUs, Priority.urgent, this);
+  }
+
+  get name(): string {
+    const held = this.nameOrDone;
+    if (typeof held === 'string') return held;
+    if (typeof held === 'number') return `process-${held}`;
+    return held.name.slice(0, -DONE_SUFFIX.length);
+  }
+
+  /** Settles with the generator's return value, or fails with what it threw. */
+  get done(): Signal<R> {
+    const held = this.nameOrDone;
+    if (held instanceof Signal) return held;
+    const done = new Signal<R>(this.sim, `${this.name}${DONE_SUFFIX}`);
+    this.nameOrDone = done;
+    return done;
   }
 
   get state(): ProcessState {
-    return this.finished ? 'finished' : 'running';
+    return this.generator === null ? 'finished' : 'running';
   }
 
   get isAlive(): boolean {
-    return !this.finished;
+    return this.generator !== null;
   }
 
   /** Throws `Interrupt(cause)` into the process at the current time. */
   interrupt(cause: unknown = 'interrupt'): void {
-    if (this.finished)
+    if (this.generator === null)
       throw new Error(`process ${this.name} has finished and cannot be interrupted`);
-    if (this.pendingEvent !== null) {
-      this.sim.cancel(this.pendingEvent);
-      if (this.pendingEvent === this.wakeEvent) {
-        this.wakeEvent = new ScheduledEvent(
-          0,
-          Priority.normal,
-          EventKind.ResumeProcess,
-          'process',
-          null,
-          this,
-          undefined,
-        );
-      }
-      this.pendingEvent = null;
-    }
-    this.waitToken++;
-    const event = new ScheduledEvent(
+    // A queued entry of this process stays queued but is dead once `wait` moves on.
+    if (this.wait >= 0) this.sim.dropEntry();
+    this.wait = this.sim.pushEntry(
       this.sim.nowUs,
       Priority.urgent,
-      EventKind.ThrowIntoProcess,
-      'interrupt',
-      null,
-      this,
-      new Interrupt(cause),
+      new ProcessResume(this, ResumeKind.Interrupt, new Interrupt(cause)),
     );
-    this.pendingEvent = event;
-    this.sim.enqueue(event);
   }
 
   /** @internal Runs the generator until its next yield. */
   step(value: unknown, isError: boolean): void {
-    this.pendingEvent = null;
+    const generator = this.generator;
+    if (generator === null) return;
+    this.wait = NOT_WAITING;
     let next: IteratorResult<unknown, R>;
     try {
-      next = isError ? this.generator.throw(value) : this.generator.next(value);
+      next = isError ? generator.throw(value) : generator.next(value);
     } catch (error) {
-      this.finished = true;
-      if (!this.done.hasWaiters()) throw new ProcessError(this.name, error);
-      this.done.fail(error);
+      this.generator = null;
+      const done = this.nameOrDone;
+      if (!(done instanceof Signal) || !done.hasWaiters()) throw new ProcessError(this.name, error);
+      done.fail(error);
       return;
     }
     if (next.done === true) {
-      this.finished = true;
+      this.generator = null;
       this.done.succeed(next.value);
       return;
     }
-    this.wait(next.value);
+    const yielded = next.value;
+    if (typeof yielded === 'number') {
+      // The fast path: a delay queues the process itself, no allocation.
+      const sim = this.sim;
+      this.wait = sim.pushEntry(sim.delayToTime(yielded), Priority.normal, this);
+    } else if (yielded instanceof Signal) {
+      // The SimPy-shaped path (`yield sim.timeout(d)`), checked before the rarer cases.
+      const token = this.sim.newWaitToken();
+      this.wait = token;
+      yielded.addProcessWaiter(this, token);
+    } else {
+      this.waitOn(yielded);
+    }
   }
 
   /** @internal A signal this process waits on has settled. */
   resumeAfterSignal(signal: Signal<any>, token: number, viaEvent: boolean): void {
-    if (token !== this.waitToken || this.finished) return;
+    if (token !== this.wait || this.generator === null) return;
     const isError = signal.state === 'failed';
-    const value = isError ? signal.error : signal.value;
+    const value = signal.outcome;
     if (!viaEvent) {
       this.step(value, isError);
       return;
     }
-    const event = new ScheduledEvent(
+    this.wait = this.sim.pushEntry(
       this.sim.nowUs,
       Priority.normal,
-      isError ? EventKind.ThrowIntoProcess : EventKind.ResumeProcess,
-      'process',
-      null,
-      this,
-      value,
+      new ProcessResume(this, isError ? ResumeKind.Throw : ResumeKind.Resume, value),
     );
-    this.pendingEvent = event;
-    this.sim.enqueue(event);
   }
 
-  private wait(yielded: unknown): void {
-    const token = ++this.waitToken;
-    if (typeof yielded === 'number') {
-      const event = this.wakeEvent;
-      event.timeUs = this.sim.delayToTime(yielded);
-      // The wake event starts urgent (to start the process); every later wake is normal.
-      if (event.priority !== Priority.normal) event.priority = Priority.normal;
-      this.pendingEvent = event;
-      this.sim.enqueueFuture(event);
-    } else if (yielded instanceof Signal) {
-      yielded.addProcessWaiter(this, token);
-    } else if (yielded instanceof Process) {
+  private waitOn(yielded: unknown): void {
+    if (yielded instanceof Process) {
+      const token = this.sim.newWaitToken();
+      this.wait = token;
       yielded.done.addProcessWaiter(this, token);
     } else if (isThenable(yielded)) {
       this.sim.awaitExternal(this, yielded);

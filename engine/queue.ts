@@ -1,5 +1,5 @@
 /**
- * The event queue: a binary heap of scheduled events in one total order.
+ * The event queue: scheduled events in one total order.
  *
  * Ordering rule: event A runs before event B when
  *   A.timeUs < B.timeUs, or
@@ -9,19 +9,21 @@
  * and priority run in the order they were scheduled (FIFO). A heap alone does not keep insertion
  * order among equal keys, which is why seq takes part in every comparison (heap.ts).
  *
- * Cancellation is O(1) and lazy: a cancelled event stays in the heap, flagged, and is dropped when
- * it reaches the top. `size` counts live events only.
+ * An entry is (time, priority, seq, item): the item is what running it acts on, and says what
+ * that is by its class (a Process resumes, a Signal notifies its waiters, a ScheduledEvent runs
+ * its callback, a ProcessResume resumes a process with a value). The queue knows nothing of
+ * items; the simulation decides when it pops an entry whether it is still live (cancellation is
+ * lazy: a cancelled entry stays queued and is dropped when it reaches the top).
+ *
+ * Bounds: at most MAX_QUEUED_EVENTS entries at once (pushing one more throws a RangeError naming
+ * the bound); priorities are integers in [MIN_PRIORITY, MAX_PRIORITY] (the engine's queue packs
+ * them with the seq into one number); seq stays below 2^44 (heap.ts; asserted).
  */
-import { BinaryEventHeap, type EventHeap } from './heap.js';
+import { assertInvariant } from './assert.js';
 
-/** What an event does when it runs; the simulation switches on this (a small int, not a closure). */
-export const EventKind = {
-  Callback: 0,
-  ResumeProcess: 1,
-  ThrowIntoProcess: 2,
-  FireSignal: 3,
-} as const;
-export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+/** Priorities are integers in this range (256 levels: the queue packs them beside the seq). */
+export const MIN_PRIORITY = -128;
+export const MAX_PRIORITY = 127;
 
 /** Lower runs first among events at the same time. */
 export const Priority = {
@@ -31,112 +33,92 @@ export const Priority = {
 } as const;
 
 /**
- * One scheduled event. All fields are set in the constructor so every instance shares one hidden
- * class (the comparator's call sites stay monomorphic). Callers hold it only as a cancel handle.
+ * At most this many entries (cancelled ones included until they reach the top) are queued at
+ * once: about 2.4 GB of queue (24 bytes an entry). A runaway loop hits this as a clear error instead of exhausting
+ * memory unnoticed.
+ */
+export const MAX_QUEUED_EVENTS = 100_000_000;
+
+/** True when `priority` fits the queue (an integer in [MIN_PRIORITY, MAX_PRIORITY]). */
+export function isPriority(priority: number): boolean {
+  return Number.isInteger(priority) && priority >= MIN_PRIORITY && priority <= MAX_PRIORITY;
+}
+
+/**
+ * A scheduled callback: what `schedule`/`scheduleAt` return, held as a cancel handle. Processes
+ * and signals queue entries without one (they are their own handles).
  */
 export class ScheduledEvent {
   timeUs: number;
   priority: number;
   seq = -1;
-  kind: EventKind;
-  /** Trace label: `callback`, `process`, `signal`, or a caller's own. */
+  /** Trace label: `callback` or a caller's own. */
   label: string;
   payload: unknown;
-  /** Set while the event is in the heap (cancelled or not). */
+  /** Set while the event is queued (cancelled or not). */
   queued = false;
   cancelled = false;
-  /** Callback events: the function. Other kinds: null. */
-  fn: ((payload: unknown) => unknown) | null;
-  /** Process and signal events: the object acted on. */
-  target: unknown;
+  readonly fn: (payload: unknown) => unknown;
 
   constructor(
     timeUs: number,
     priority: number,
-    kind: EventKind,
     label: string,
-    fn: ((payload: unknown) => unknown) | null,
-    target: unknown,
+    fn: (payload: unknown) => unknown,
     payload: unknown,
   ) {
     this.timeUs = timeUs;
     this.priority = priority;
-    this.kind = kind;
     this.label = label;
     this.fn = fn;
-    this.target = target;
     this.payload = payload;
   }
 }
 
-export function compareEvents(a: ScheduledEvent, b: ScheduledEvent): number {
+/** One queued entry, as `EventQueue.entries` lists them (inspection and tests only). */
+export interface QueueEntry {
+  readonly timeUs: number;
+  readonly priority: number;
+  readonly seq: number;
+  readonly item: unknown;
+}
+
+/**
+ * What the simulation needs of a queue. `pop` does not return an object (that would allocate one
+ * per event): it moves the top entry into the `top*` fields, which stay valid until the next pop.
+ */
+export interface EventQueue {
+  /** Entries queued, cancelled ones included. */
+  readonly length: number;
+  /** Inserts an entry after every entry that does not come after it; returns its seq. */
+  push(timeUs: number, priority: number, item: unknown): number;
+  /** Time of the top entry, or +Infinity when the queue is empty. */
+  peekTime(): number;
+  /** The top entry's seq and item (the queue must not be empty). */
+  peekSeq(): number;
+  peekItem(): unknown;
+  /** Removes the top entry into the `top*` fields; false (fields unchanged) when empty. */
+  pop(): boolean;
+  readonly topTimeUs: number;
+  readonly topPriority: number;
+  readonly topSeq: number;
+  readonly topItem: unknown;
+  /** Every entry, in no particular order (a copy). */
+  entries(): QueueEntry[];
+}
+
+export function compareEntries(a: QueueEntry, b: QueueEntry): number {
   return a.timeUs - b.timeUs || a.priority - b.priority || a.seq - b.seq;
 }
 
-export class EventQueue {
-  private readonly heap: EventHeap;
-  private nextSeq = 0;
-  private cancelledInHeap = 0;
+/** Asserts the next seq is still exact (2^53 insertions: not reachable, but not silent). */
+export function checkSeq(seq: number): void {
+  assertInvariant(seq < Number.MAX_SAFE_INTEGER, 'event queue', 'seq exhausted');
+}
 
-  constructor(heap: EventHeap = new BinaryEventHeap()) {
-    this.heap = heap;
-  }
-
-  /** Live (non-cancelled) events waiting to run. */
-  get size(): number {
-    return this.heap.length - this.cancelledInHeap;
-  }
-
-  /** Stamps the next insertion seq on `event` and inserts it. */
-  push(event: ScheduledEvent): void {
-    if (event.queued) throw new Error('event is already queued');
-    event.seq = this.nextSeq++;
-    event.queued = true;
-    event.cancelled = false;
-    this.heap.push(event);
-  }
-
-  /** Removes and returns the next live event, or undefined when none is left. */
-  pop(): ScheduledEvent | undefined {
-    for (;;) {
-      const event = this.heap.pop();
-      if (event === undefined) return undefined;
-      event.queued = false;
-      if (!event.cancelled) return event;
-      this.cancelledInHeap--;
-    }
-  }
-
-  /** Puts back an event just taken by `pop` (same seq, so its place in the order is unchanged). */
-  unpop(event: ScheduledEvent): void {
-    event.queued = true;
-    this.heap.push(event);
-  }
-
-  /** The next live event without removing it (drops cancelled ones from the top). */
-  peek(): ScheduledEvent | undefined {
-    for (;;) {
-      const event = this.heap.peek();
-      if (event === undefined || !event.cancelled) return event;
-      this.heap.pop();
-      event.queued = false;
-      this.cancelledInHeap--;
-    }
-  }
-
-  /** Cancels a queued event; returns false when it already ran or was already cancelled. */
-  cancel(event: ScheduledEvent): boolean {
-    if (!event.queued || event.cancelled) return false;
-    event.cancelled = true;
-    this.cancelledInHeap++;
-    return true;
-  }
-
-  /** Live events in run order (a copy; for inspection and tests, not the hot path). */
-  toSortedArray(): ScheduledEvent[] {
-    return this.heap
-      .toArray()
-      .filter((e) => !e.cancelled)
-      .sort(compareEvents);
-  }
+/** The error of a full queue, naming the bound. */
+export function queueFull(maxSize: number): RangeError {
+  return new RangeError(
+    `event queue is full (${maxSize} events queued; the bound is MAX_QUEUED_EVENTS)`,
+  );
 }

@@ -11,31 +11,47 @@
  * current time, so a late waiter still sees the value, after everything already queued for now.
  */
 import type { Process } from './process.js';
-import { EventKind, Priority, ScheduledEvent } from './queue.js';
+import { Priority } from './queue.js';
 import type { Simulation } from './simulation.js';
 
 /** A signal is pending until it is settled once, succeeded or failed. */
 export type SignalState = 'pending' | 'succeeded' | 'failed';
 
 type SignalCallback<T> = (signal: Signal<T>) => void;
+type Waiter<T> = Process<any> | SignalCallback<T>;
+
+/** `Signal.fireSeq` before any entry is queued, and once the waiters were notified. */
+const NO_ENTRY = -1;
+const NOTIFIED = -2;
 
 /**
  * A one-shot event to wait on (SimPy's Event): settled once by `succeed`/`fail` (or the clock, for
  * a timeout); waiters resume through one event at the settling time, in the order they waited.
+ *
+ * Kept small, since `yield sim.timeout(d)` makes one per wait: a sole waiter is held as it is,
+ * and an array is made only for a second one.
  */
 export class Signal<T = unknown> {
   readonly sim: Simulation;
   readonly name: string;
   private stateValue: SignalState = 'pending';
-  private result: T | undefined = undefined;
-  private errorValue: unknown = undefined;
-  /** True once the settling event ran and waiters were notified. */
-  private notified = false;
-  private fireEvent: ScheduledEvent | null = null;
-  // Waiters in arrival order: a process with the wait token it had, or a callback.
-  private readonly waiterProcesses: Array<Process<any> | null> = [];
-  private readonly waiterTokens: number[] = [];
-  private readonly waiterCallbacks: Array<SignalCallback<T> | null> = [];
+  /**
+   * @internal The success value or the failure (a timeout holds its value here while pending);
+   * `value` and `error` are the checked ways to read it.
+   */
+  outcome: unknown = undefined;
+  /**
+   * @internal The seq of the queued entry that will notify the waiters (>= 0; an entry is live
+   * only while this holds its seq, which is how settling a timeout early cancels its clock),
+   * NO_ENTRY, or NOTIFIED once that entry ran.
+   */
+  fireSeq = NO_ENTRY;
+  /**
+   * Waiters in arrival order, each a process with the wait token it had or a callback (token 0):
+   * none, a sole waiter (its token in `soleToken`), or an array of (waiter, token) pairs.
+   */
+  private waiters: Waiter<T> | Array<Waiter<T> | number> | null = null;
+  private soleToken = 0;
 
   constructor(sim: Simulation, name = 'signal') {
     this.sim = sim;
@@ -54,111 +70,103 @@ export class Signal<T = unknown> {
   get value(): T {
     if (this.stateValue !== 'succeeded')
       throw new Error(`signal ${this.name} has no value (state ${this.stateValue})`);
-    return this.result as T;
+    return this.outcome as T;
   }
 
   /** The failure; throws when the signal is not failed. */
   get error(): unknown {
     if (this.stateValue !== 'failed')
       throw new Error(`signal ${this.name} has no error (state ${this.stateValue})`);
-    return this.errorValue;
+    return this.outcome;
   }
 
   succeed(value: T): this {
-    this.settle('succeeded', value, undefined);
+    this.settle('succeeded', value);
     return this;
   }
 
   fail(error: unknown): this {
-    this.settle('failed', undefined, error);
+    this.settle('failed', error);
     return this;
   }
 
   /** Runs `callback` when the signal is settled (at once, through an event, if it already is). */
   onSettled(callback: SignalCallback<T>): void {
-    if (this.notified) {
+    if (this.fireSeq === NOTIFIED) {
       this.sim.schedule(0, () => callback(this), { priority: Priority.normal, label: 'signal' });
       return;
     }
-    this.waiterProcesses.push(null);
-    this.waiterTokens.push(0);
-    this.waiterCallbacks.push(callback);
+    this.addWaiter(callback, 0);
   }
 
   /** True when a process or callback is waiting for this signal to settle. */
   hasWaiters(): boolean {
-    return this.waiterCallbacks.length > 0;
+    return this.waiters !== null;
   }
 
   /** @internal Called by a process that yields this signal. */
   addProcessWaiter(process: Process<any>, token: number): void {
-    if (this.notified) {
+    if (this.fireSeq === NOTIFIED) {
       process.resumeAfterSignal(this, token, true);
       return;
     }
-    this.waiterProcesses.push(process);
-    this.waiterTokens.push(token);
-    this.waiterCallbacks.push(null);
+    this.addWaiter(process, token);
   }
 
   /** @internal Schedules this signal to settle with `value` at `timeUs` (timeouts). */
   settleAt(timeUs: number, value: T): void {
-    if (this.fireEvent !== null)
+    if (this.fireSeq !== NO_ENTRY || this.stateValue !== 'pending')
       throw new Error(`signal ${this.name} is already scheduled to settle`);
-    this.fireEvent = new ScheduledEvent(
-      timeUs,
-      Priority.normal,
-      EventKind.FireSignal,
-      'timeout',
-      null,
-      this,
-      value,
-    );
-    this.sim.enqueue(this.fireEvent);
+    this.outcome = value;
+    this.fireSeq = this.sim.pushEntry(timeUs, Priority.normal, this);
   }
 
-  /** @internal Runs when the signal's event comes up. */
-  fire(payload: unknown): void {
-    if (this.stateValue === 'pending') {
-      // A timeout: the clock settles it now.
-      this.stateValue = 'succeeded';
-      this.result = payload as T;
-    }
-    this.notified = true;
-    const count = this.waiterCallbacks.length;
-    for (let i = 0; i < count; i++) {
-      const process = this.waiterProcesses[i];
-      if (process !== null && process !== undefined) {
-        process.resumeAfterSignal(this, this.waiterTokens[i]!, false);
-      } else {
-        this.waiterCallbacks[i]!(this);
-      }
-    }
-    this.waiterProcesses.length = 0;
-    this.waiterTokens.length = 0;
-    this.waiterCallbacks.length = 0;
+  /** @internal The value a trace listener sees for this signal's entry. */
+  tracePayload(): unknown {
+    return this.stateValue === 'failed' ? undefined : this.outcome;
   }
 
-  private settle(state: 'succeeded' | 'failed', value: T | undefined, error: unknown): void {
+  /** @internal Runs when the signal's entry comes up (the simulation checked it is live). */
+  fire(): void {
+    // A timeout: the clock settles it now (a no-op for a signal settled by hand).
+    if (this.stateValue === 'pending') this.stateValue = 'succeeded';
+    this.fireSeq = NOTIFIED;
+    const waiters = this.waiters;
+    if (waiters === null) return;
+    this.waiters = null;
+    if (!Array.isArray(waiters)) {
+      this.notify(waiters, this.soleToken);
+      return;
+    }
+    for (let i = 0; i < waiters.length; i += 2)
+      this.notify(waiters[i] as Waiter<T>, waiters[i + 1] as number);
+  }
+
+  private notify(waiter: Waiter<T>, token: number): void {
+    if (typeof waiter === 'function') waiter(this);
+    else waiter.resumeAfterSignal(this, token, false);
+  }
+
+  private addWaiter(waiter: Waiter<T>, token: number): void {
+    const waiters = this.waiters;
+    if (waiters === null) {
+      this.waiters = waiter;
+      this.soleToken = token;
+    } else if (Array.isArray(waiters)) {
+      waiters.push(waiter, token);
+    } else {
+      this.waiters = [waiters, this.soleToken, waiter, token];
+    }
+  }
+
+  private settle(state: 'succeeded' | 'failed', outcome: unknown): void {
     if (this.stateValue !== 'pending')
       throw new Error(`signal ${this.name} is already ${this.stateValue}`);
     this.stateValue = state;
-    this.result = value;
-    this.errorValue = error;
-    if (this.fireEvent !== null) {
-      // A timeout settled early by hand: it fires now instead of at its time.
-      this.sim.cancel(this.fireEvent);
-    }
-    this.fireEvent = new ScheduledEvent(
-      this.sim.nowUs,
-      Priority.normal,
-      EventKind.FireSignal,
-      'signal',
-      null,
-      this,
-      value,
-    );
-    this.sim.enqueue(this.fireEvent);
+    this.outcome = outcome;
+    // A timeout settled early by hand: its clock entry dies, and it fires now instead.
+    if (this.fireSeq >= 0) this.sim.dropEntry();
+    this.fireSeq = this.sim.pushEntry(this.sim.nowUs, Priority.normal, this);
   }
 }
 

@@ -15,15 +15,28 @@
  *   costs the same under `runAsync` as under `run`; `run` rejects a Promise with an error.
  * - Trace: listeners added with `onEvent` see each event just before it runs, in run order.
  *   With no listener the loop pays one null check.
+ * - Bounds: priorities are integers in [-128, 127]; at most MAX_QUEUED_EVENTS (100M) events are
+ *   queued at once, cancelled ones included until they reach the top: one more is a RangeError
+ *   naming the bound (queue.ts).
  */
-import { Process, type ProcessGenerator } from './process.js';
-import { BinaryEventHeap } from './heap.js';
-import { EventKind, EventQueue, Priority, ScheduledEvent } from './queue.js';
+import { TypedEventQueue } from './heap.js';
+import { Process, type ProcessGenerator, ProcessResume, ResumeKind } from './process.js';
+import {
+  type EventQueue,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+  Priority,
+  ScheduledEvent,
+  isPriority,
+} from './queue.js';
 import { RandomStreams } from './random.js';
 import { Signal, allOf, anyOf } from './signal.js';
 import { assertTimeUs } from './time.js';
 
-/** What a trace listener sees of an event (the live event object: read it, do not keep it). */
+/**
+ * What a trace listener sees of an event: one record the simulation refills for every event, so
+ * read it, do not keep it.
+ */
 export interface TraceRecord {
   readonly timeUs: number;
   readonly priority: number;
@@ -40,7 +53,10 @@ export type TraceListener = (record: TraceRecord) => void;
  * a payload for the callback.
  */
 export interface ScheduleOptions {
-  /** Smaller runs first among events at the same time; default `Priority.normal` (0). */
+  /**
+   * Smaller runs first among events at the same time; default `Priority.normal` (0). An integer
+   * in [-128, 127] (MIN_PRIORITY, MAX_PRIORITY in queue.ts): anything else is a SimulationError.
+   */
   readonly priority?: number;
   /** Shown to trace listeners; default `callback`. */
   readonly label?: string;
@@ -81,6 +97,18 @@ export class SimulationError extends Error {
  */
 export type Callback = (payload: unknown) => unknown;
 
+/** The record trace listeners get, refilled for each event (no allocation per event). */
+class TraceScratch implements TraceRecord {
+  timeUs = 0;
+  priority = 0;
+  seq = 0;
+  label = '';
+  payload: unknown = undefined;
+}
+
+/** First signal-wait token (`Process.wait`); tokens count down, seqs count up from 0. */
+const FIRST_WAIT_TOKEN = -2;
+
 interface ExternalWait {
   readonly process: Process<any> | null;
   readonly promise: PromiseLike<unknown>;
@@ -97,6 +125,10 @@ export class Simulation {
   /** Events run since the simulation was created. */
   eventsRun = 0;
   private readonly queue: EventQueue;
+  /** Queued entries that were cancelled and not yet dropped from the top. */
+  private cancelledQueued = 0;
+  private nextWaitToken = FIRST_WAIT_TOKEN;
+  private readonly record = new TraceScratch();
   private listeners: TraceListener[] | null = null;
   private external: ExternalWait | null = null;
   private stopRequested = false;
@@ -109,22 +141,28 @@ export class Simulation {
   }
 
   /**
-   * The queue's heap is the engine's own. A subclass may pick another (heap-js-simulation.ts, which
-   * only the benchmark and a test use, to show why the default is the engine's own): called once,
-   * from the constructor, before anything is scheduled.
+   * The queue is the engine's own. A subclass may pick another (heap-js-simulation.ts, which only
+   * the benchmark and a test use, to show why the default is the engine's own): called once, from
+   * the constructor, before anything is scheduled.
    */
   protected newQueue(): EventQueue {
-    return new EventQueue(new BinaryEventHeap());
+    return new TypedEventQueue();
   }
 
   /** Live events waiting to run. */
   get pending(): number {
-    return this.queue.size;
+    return this.queue.length - this.cancelledQueued;
   }
 
   /** Time of the next live event, or undefined when none is queued. */
   peekUs(): number | undefined {
-    return this.queue.peek()?.timeUs;
+    const queue = this.queue;
+    while (queue.length > 0) {
+      if (this.isLive(queue.peekItem(), queue.peekSeq())) return queue.peekTime();
+      queue.pop();
+      this.cancelledQueued--;
+    }
+    return undefined;
   }
 
   /** Runs `callback(payload)` at absolute time `timeUs`; returns a handle for `cancel`. */
@@ -132,16 +170,20 @@ export class Simulation {
     assertTimeUs(timeUs, 'scheduled time');
     if (timeUs < this.nowUs)
       throw new SimulationError(`cannot schedule in the past: ${timeUs}us < now ${this.nowUs}us`);
+    const priority = options?.priority ?? Priority.normal;
+    if (!isPriority(priority))
+      throw new SimulationError(
+        `priority must be an integer in [${MIN_PRIORITY}, ${MAX_PRIORITY}], got ${String(priority)}`,
+      );
     const event = new ScheduledEvent(
       timeUs,
-      options?.priority ?? Priority.normal,
-      EventKind.Callback,
+      priority,
       options?.label ?? 'callback',
       callback,
-      null,
       options?.payload,
     );
-    this.queue.push(event);
+    event.seq = this.queue.push(timeUs, priority, event);
+    event.queued = true;
     return event;
   }
 
@@ -152,13 +194,16 @@ export class Simulation {
 
   /** Cancels a queued event; false when it already ran or was cancelled. */
   cancel(event: ScheduledEvent): boolean {
-    return this.queue.cancel(event);
+    if (!event.queued || event.cancelled) return false;
+    event.cancelled = true;
+    this.cancelledQueued++;
+    return true;
   }
 
   /** Starts a generator process at the current time. */
   process<R>(generator: ProcessGenerator<R>, name?: string): Process<R> {
     this.processCount++;
-    return new Process<R>(this, generator, name ?? `process-${this.processCount}`);
+    return new Process<R>(this, generator, name ?? this.processCount);
   }
 
   /** A pending signal, settled by `succeed` or `fail`. */
@@ -197,9 +242,11 @@ export class Simulation {
 
   /** Runs the next event; false when the queue is empty. A Promise from a handler is an error. */
   step(): boolean {
-    const event = this.queue.pop();
-    if (event === undefined) return false;
-    this.execute(event);
+    const queue = this.queue;
+    for (;;) {
+      if (!queue.pop()) return false;
+      if (this.dispatch()) break;
+    }
     if (this.external !== null) throw this.externalInSyncRun();
     return true;
   }
@@ -255,23 +302,32 @@ export class Simulation {
   private advance(untilUs: number, maxEvents: number, eventsRun: number): RunEnd | null {
     if (this.stopRequested) return 'stopped';
     if (eventsRun >= maxEvents) return 'maxEvents';
-    const next = this.queue.pop();
-    if (next === undefined) return 'empty';
-    if (next.timeUs >= untilUs) {
-      this.queue.unpop(next);
-      return 'until';
+    const queue = this.queue;
+    for (;;) {
+      // A cancelled entry at or after untilUs stays queued: only later ones are behind it.
+      if (queue.peekTime() >= untilUs) return queue.length === 0 ? 'empty' : 'until';
+      queue.pop();
+      if (this.dispatch()) return null;
     }
-    this.execute(next);
-    return null;
   }
 
-  /** @internal Queues an engine-built event (processes, signals). */
-  enqueue(event: ScheduledEvent): void {
-    if (event.timeUs < this.nowUs)
-      throw new SimulationError(
-        `cannot schedule in the past: ${event.timeUs}us < now ${this.nowUs}us`,
-      );
-    this.queue.push(event);
+  /** @internal Queues an entry (a process's or a signal's); returns its seq. */
+  pushEntry(
+    timeUs: number,
+    priority: number,
+    item: Process<any> | Signal<any> | ProcessResume,
+  ): number {
+    return this.queue.push(timeUs, priority, item);
+  }
+
+  /** @internal A queued entry was cancelled (it stays queued, dead, until it reaches the top). */
+  dropEntry(): void {
+    this.cancelledQueued++;
+  }
+
+  /** @internal A fresh token for a process's wait on a signal (never equal to a seq). */
+  newWaitToken(): number {
+    return this.nextWaitToken--;
   }
 
   /** @internal Absolute time of a delay from now, checked. */
@@ -284,46 +340,82 @@ export class Simulation {
     return assertTimeUs(timeUs, 'scheduled time');
   }
 
-  /** @internal Queues an event whose time is known to be now or later (a checked delay). */
-  enqueueFuture(event: ScheduledEvent): void {
-    this.queue.push(event);
-  }
-
   /** @internal A process yielded a Promise. */
   awaitExternal(process: Process<any>, promise: PromiseLike<unknown>): void {
     if (this.external !== null) throw new SimulationError('two external decisions pending at once');
     this.external = { process, promise };
   }
 
-  private execute(event: ScheduledEvent): void {
-    this.nowUs = event.timeUs;
-    this.eventsRun++;
-    if (this.listeners !== null) {
-      for (const listener of this.listeners) listener(event);
+  /** Whether a queued entry is still live (cancellation is lazy: see queue.ts). */
+  private isLive(item: unknown, seq: number): boolean {
+    if (item instanceof Process) return item.wait === seq;
+    if (item instanceof Signal) return item.fireSeq === seq;
+    if (item instanceof ProcessResume) return item.process.wait === seq;
+    return !(item as ScheduledEvent).cancelled;
+  }
+
+  /**
+   * Runs the entry just popped (the queue's `top*` fields) if it is live and returns true; drops
+   * it and returns false if it was cancelled. The item's class says what the entry does.
+   */
+  private dispatch(): boolean {
+    const queue = this.queue;
+    const item = queue.topItem;
+    if (item instanceof Process) {
+      // The hot path: a process starts or a delay ended.
+      if (item.wait !== queue.topSeq) return this.dropDead();
+      this.begin('process', undefined);
+      item.step(undefined, false);
+    } else if (item instanceof Signal) {
+      if (item.fireSeq !== queue.topSeq) return this.dropDead();
+      // Pending here means a timeout's clock ran out; a signal settled by hand is not.
+      const label = item.state === 'pending' ? 'timeout' : 'signal';
+      this.begin(label, this.listeners === null ? undefined : item.tracePayload());
+      item.fire();
+    } else if (item instanceof ProcessResume) {
+      if (item.process.wait !== queue.topSeq) return this.dropDead();
+      this.begin(item.kind === ResumeKind.Interrupt ? 'interrupt' : 'process', item.value);
+      item.process.step(item.value, item.kind !== ResumeKind.Resume);
+    } else {
+      const event = item as ScheduledEvent;
+      event.queued = false;
+      if (event.cancelled) return this.dropDead();
+      this.begin(event.label, event.payload);
+      this.runCallback(event);
     }
-    switch (event.kind) {
-      case EventKind.Callback: {
-        const result = event.fn!(event.payload);
-        if (
-          result !== undefined &&
-          result !== null &&
-          typeof (result as { then?: unknown }).then === 'function'
-        ) {
-          if (this.external !== null)
-            throw new SimulationError('two external decisions pending at once');
-          this.external = { process: null, promise: result as PromiseLike<unknown> };
-        }
-        return;
-      }
-      case EventKind.ResumeProcess:
-        (event.target as Process).step(event.payload, false);
-        return;
-      case EventKind.ThrowIntoProcess:
-        (event.target as Process).step(event.payload, true);
-        return;
-      case EventKind.FireSignal:
-        (event.target as Signal).fire(event.payload);
-        return;
+    return true;
+  }
+
+  private dropDead(): false {
+    this.cancelledQueued--;
+    return false;
+  }
+
+  /** Moves the clock to the entry being run, counts it and shows it to trace listeners. */
+  private begin(label: string, payload: unknown): void {
+    const queue = this.queue;
+    this.nowUs = queue.topTimeUs;
+    this.eventsRun++;
+    if (this.listeners === null) return;
+    const record = this.record;
+    record.timeUs = queue.topTimeUs;
+    record.priority = queue.topPriority;
+    record.seq = queue.topSeq;
+    record.label = label;
+    record.payload = payload;
+    for (const listener of this.listeners) listener(record);
+  }
+
+  private runCallback(event: ScheduledEvent): void {
+    const result = event.fn(event.payload);
+    if (
+      result !== undefined &&
+      result !== null &&
+      typeof (result as { then?: unknown }).then === 'function'
+    ) {
+      if (this.external !== null)
+        throw new SimulationError('two external decisions pending at once');
+      this.external = { process: null, promise: result as PromiseLike<unknown> };
     }
   }
 

@@ -397,3 +397,109 @@ describe('signals', () => {
     expect(() => s.succeed(2)).toThrow(/already succeeded/);
   });
 });
+
+// Processes and signals queue themselves (no event object per entry) and are cancelled by moving
+// on from the entry's seq: these hold what that must keep of the old event objects' behaviour.
+describe('queue entries of processes and signals', () => {
+  it('an interrupt kills the queued wake-up: pending drops by one and the old delay never resumes it', () => {
+    const sim = new Simulation();
+    const log: string[] = [];
+    const sleeper = sim.process(
+      (function* () {
+        try {
+          yield 100;
+        } catch {
+          log.push(`interrupted at ${sim.nowUs}`);
+        }
+        yield 500;
+        log.push(`woke at ${sim.nowUs}`);
+      })(),
+    );
+    sim.run({ untilUs: 30 });
+    expect(sim.pending).toBe(1);
+    sleeper.interrupt('now');
+    // The dead wake-up (at 100) is still queued but not pending; the interrupt is.
+    expect(sim.pending).toBe(1);
+    expect(sim.peekUs()).toBe(30);
+    sim.run({ untilUs: 200 });
+    expect(log).toEqual(['interrupted at 30']);
+    expect(sim.pending).toBe(1);
+    sim.run();
+    expect(log).toEqual(['interrupted at 30', 'woke at 530']);
+    expect(sim.pending).toBe(0);
+  });
+
+  it('a timeout settled by hand fires once, now, as a signal; its clock entry is dead', () => {
+    const sim = new Simulation();
+    const seen: string[] = [];
+    sim.onEvent((r) => seen.push(`${r.timeUs}:${r.label}:${String(r.payload)}`));
+    const t = sim.timeout(100, 'clock');
+    let got: unknown;
+    sim.process(
+      (function* () {
+        got = yield t;
+      })(),
+      'waiter',
+    );
+    sim.scheduleAt(10, () => t.succeed('hand'));
+    sim.run({ untilUs: 50 });
+    expect(got).toBe('hand');
+    expect(sim.pending).toBe(0);
+    expect(sim.peekUs()).toBeUndefined();
+    sim.run();
+    expect(seen).toEqual([
+      '0:process:undefined',
+      '10:callback:undefined',
+      '10:signal:hand',
+      '10:signal:undefined',
+    ]);
+    expect(sim.eventsRun).toBe(4);
+  });
+
+  it('trace labels: a timeout running out is `timeout`, an interrupt `interrupt`, a late waiter `process`', () => {
+    const sim = new Simulation();
+    const seen: string[] = [];
+    sim.onEvent((r) => seen.push(`${r.timeUs}:${r.priority}:${r.seq}:${r.label}`));
+    const t = sim.timeout(5, 'v');
+    const p = sim.process(
+      (function* () {
+        yield t;
+        yield 100;
+      })(),
+    );
+    sim.scheduleAt(7, () => {
+      p.interrupt();
+      sim.process(
+        (function* () {
+          expect(yield t).toBe('v');
+        })(),
+      );
+    });
+    expect(() => sim.run()).toThrow(ProcessError);
+    expect(seen).toEqual(['0:-1:1:process', '5:0:0:timeout', '7:0:2:callback', '7:-1:4:interrupt']);
+    sim.run();
+    expect(seen.slice(4)).toEqual(['7:-1:5:process', '7:0:6:process', '7:0:7:signal']);
+  });
+
+  it('a process keeps its name when its done signal is made, and done is named after it', () => {
+    const sim = new Simulation();
+    const named = sim.process(
+      (function* () {
+        yield 1;
+      })(),
+      'worker',
+    );
+    const unnamed = sim.process(
+      (function* () {
+        yield 1;
+      })(),
+    );
+    expect([named.name, unnamed.name]).toEqual(['worker', 'process-2']);
+    expect([named.done.name, unnamed.done.name]).toEqual(['worker.done', 'process-2.done']);
+    expect(named.done).toBe(named.done);
+    expect([named.name, unnamed.name]).toEqual(['worker', 'process-2']);
+    sim.run();
+    expect(named.done.state).toBe('succeeded');
+    expect(unnamed.state).toBe('finished');
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import {
+  runBareHeap,
+  runCallbacks,
+  runGenerators,
+  runTypedHeap,
+} from '../../bench/engine-workload.js';
+
+// The bench reads its rows side by side as the same work done different ways: every variant
+// must run the same event stream (same draws, same order), which the final time shows.
+describe('the engine bench workloads run one event stream', () => {
+  it('1000 processes: generators (number or timeout, either queue), callbacks and both bare heaps end together', () => {
+    const events = 20_000;
+    const finals = [
+      runGenerators(1000, events, 7),
+      runGenerators(1000, events, 7, 'heap-js'),
+      runGenerators(1000, events, 7, 'typed', 'timeout'),
+      runCallbacks(1000, events, 7),
+      runBareHeap(1000, events, 7),
+      runTypedHeap(1000, events, 7),
+    ].map((r) => r.finalTimeUs);
+    expect(new Set(finals).size).toBe(1);
+    expect(finals[0]).toBeGreaterThan(0);
+  });
+
+  it('deep queues, all busy and mostly asleep, end together with the bare typed heap', () => {
+    for (const depth of [10, 5000]) {
+      const busy = [
+        runGenerators(depth, 10_000, 7, 'typed', 'number', depth),
+        runGenerators(depth, 10_000, 7, 'heap-js', 'number', depth),
+        runTypedHeap(depth, 10_000, 7, depth),
+      ].map((r) => r.finalTimeUs);
+      expect(new Set(busy).size).toBe(1);
+    }
+    const asleep = [
+      runGenerators(100, 10_000, 7, 'typed', 'number', 5000, 4900),
+      runGenerators(100, 10_000, 7, 'heap-js', 'number', 5000, 4900),
+      runTypedHeap(100, 10_000, 7, 100, 4900),
+    ].map((r) => r.finalTimeUs);
+    expect(new Set(asleep).size).toBe(1);
+  });
+});
