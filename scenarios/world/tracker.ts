@@ -294,7 +294,7 @@ export class PlanTracker {
 
   /** Adds `delta` to the open steps of `step`'s task, which may settle or unsettle it. */
   private countOpen(step: PlanStep, delta: 1 | -1): void {
-    const t = this.plan.task(step.task)!.index;
+    const t = this.plan.taskIndexOfStep(step);
     this.openSteps[t]! += delta;
     this.refreshSettled(t);
   }

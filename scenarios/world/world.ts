@@ -507,12 +507,15 @@ class World {
     }
     const callId = ++this.callCount;
     const tool = this.runtimes.get(action.tool);
+    // A step's own args object (what plan-aware agents pass) is known, with its canonical JSON:
+    // one lookup tells both.
+    const stepArgsKey = this.plan.stepArgsKey(action.args);
     const invalid =
       tool === undefined
         ? `unknown tool "${action.tool}"`
-        : tool.check(action.args, this.plan.isStepArgs(action.args));
+        : tool.check(action.args, stepArgsKey !== undefined);
     // Canonical JSON of the args, worked out once for matching and for the tool's result.
-    const argsKey = invalid === null ? this.plan.argsKey(action.args) : null;
+    const argsKey = invalid === null ? (stepArgsKey ?? this.plan.argsKey(action.args)) : null;
     const step = argsKey === null ? null : this.matcher.match(action.tool, argsKey);
     let key: string;
     let attempt = 0;

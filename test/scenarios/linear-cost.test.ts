@@ -420,12 +420,18 @@ describe('the plan and the tracker (regression: per-task filters of every messag
           expect(plan.messageSteps(m.index).map((s) => s.key)).toEqual(
             plan.steps.filter((s) => s.message === m.index).map((s) => s.key),
           );
-        for (const s of plan.steps)
+        for (const s of plan.steps) {
           expect(plan.stepsMatchingKey(s.tool, s.argsKey).map((x) => x.key)).toEqual(
             plan.steps
               .filter((x) => x.tool === s.tool && x.argsKey === s.argsKey)
               .map((x) => x.key),
           );
+          // The step's task by number, and its own args' key by one lookup, as the lookups by id
+          // and the serialization gave them.
+          expect(plan.taskIndexOfStep(s)).toBe(plan.task(s.task)!.index);
+          expect(plan.stepArgsKey(s.args)).toBe(canonicalJson(s.args));
+          expect(plan.stepArgsKey({ ...s.args })).toBeUndefined();
+        }
       }),
       { numRuns: 300 },
     );
