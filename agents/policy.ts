@@ -56,8 +56,11 @@ export abstract class PlanPolicy implements Agent {
   protected plan!: Plan;
   protected tracker!: PlanTracker;
   protected context!: AgentContext;
-  /** Decision number at which each step was first seen ready (for arrival-order service). */
-  protected readonly readySince = new Map<string, number>();
+  /**
+   * By step index: the decision number at which the step was first seen ready, 0 before (for
+   * arrival-order service; decisions count from 1). An array, as a map by key grew to every step.
+   */
+  protected readySince: Int32Array = new Int32Array(0);
   private readonly givenUp = new Set<string>();
 
   constructor(spec: string, params: ParamValues) {
@@ -69,6 +72,7 @@ export abstract class PlanPolicy implements Agent {
     this.context = context;
     this.plan = planOf(context.scenario);
     this.tracker = new PlanTracker(this.plan);
+    this.readySince = new Int32Array(this.plan.steps.length);
   }
 
   decide(observation: Observation): Decision {
@@ -77,7 +81,7 @@ export abstract class PlanPolicy implements Agent {
     const actions: Action[] = [];
     const ready = this.readySteps(observation);
     for (const s of ready)
-      if (!this.readySince.has(s.key)) this.readySince.set(s.key, observation.decision);
+      if (this.readySince[s.index] === 0) this.readySince[s.index] = observation.decision;
     let inFlight = this.tracker.inFlightCount();
     let issued = 0;
     for (const step of this.select(ready, observation)) {
@@ -200,7 +204,7 @@ export abstract class PlanPolicy implements Agent {
   /** Ready steps ordered by the decision they became ready at, then plan order. */
   protected inArrivalOrder(ready: readonly PlanStep[]): PlanStep[] {
     return [...ready].sort(
-      (a, b) => this.readySince.get(a.key)! - this.readySince.get(b.key)! || a.index - b.index,
+      (a, b) => this.readySince[a.index]! - this.readySince[b.index]! || a.index - b.index,
     );
   }
 }

@@ -754,6 +754,8 @@ function spread(values: readonly number[], digits: number): string {
 export function benchScale(options: BenchOptions = {}): ScaleFigures {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const quick = options.quick === true;
+  // The concurrency ratio is a target, read as a median (range) over rounds: five at least.
+  const cRounds = quick ? 1 : 5;
   const rounds = quick ? 1 : 3;
   const steps = 5;
   const minEvents = quick ? 30_000 : 100_000;
@@ -775,11 +777,13 @@ export function benchScale(options: BenchOptions = {}): ScaleFigures {
   };
   const c: C[][] = concurrent.map(() => []);
   const z: S[][] = sizes.map(() => []);
-  for (let r = 0; r < rounds; r++) {
-    concurrent.forEach((tasks, i) =>
-      c[i]!.push(runJob<C>('scale:concurrency', [tasks, steps, minEvents])),
-    );
-    sizes.forEach((n, i) => z[i]!.push(runJob<S>('scale:size', [n / steps, steps])));
+  for (let r = 0; r < Math.max(cRounds, rounds); r++) {
+    if (r < cRounds)
+      concurrent.forEach((tasks, i) =>
+        c[i]!.push(runJob<C>('scale:concurrency', [tasks, steps, minEvents])),
+      );
+    if (r < rounds)
+      sizes.forEach((n, i) => z[i]!.push(runJob<S>('scale:size', [n / steps, steps])));
   }
   const seconds = {
     run: (x: C) => x.runSeconds,
@@ -787,11 +791,12 @@ export function benchScale(options: BenchOptions = {}): ScaleFigures {
     both: (x: C) => x.runSeconds + x.scoreSeconds,
   };
   const perEvent = (x: C, part: keyof typeof seconds) => (seconds[part](x) / x.events) * 1e6;
-  const cRatio = c.map((runs) =>
-    median(runs.map((x, k) => perEvent(x, 'both') / perEvent(c[0]![k]!, 'both'))),
+  const cRatios = c.map((runs) =>
+    runs.map((x, k) => perEvent(x, 'both') / perEvent(c[0]![k]!, 'both')),
   );
+  const cRatio = cRatios.map((ratios) => median(ratios));
   log(
-    `Scale, concurrency: tasks x ${steps}-step chains, all arriving at 0, every step j of every task the same call (each call matches one step per task); ${AGENT_NOTE}; episodes on seeds 1, 2, ... until ${minEvents.toLocaleString('en-US')} events, all run then all scored, after as many events run and scored untimed; CPU time of the process (user + system); median (range) of ${rounds} round(s), each job in its own process`,
+    `Scale, concurrency: tasks x ${steps}-step chains, all arriving at 0, every step j of every task the same call (each call matches one step per task); ${AGENT_NOTE}; episodes on seeds 1, 2, ... until ${minEvents.toLocaleString('en-US')} events, all run then all scored, after as many events run and scored untimed; CPU time of the process (user + system); median (range) of ${cRounds} round(s), each job in its own process; the ratio is to the 2-task row of the same round`,
   );
   log(
     table(
@@ -821,7 +826,7 @@ export function benchScale(options: BenchOptions = {}): ScaleFigures {
           runs.map((x) => perEvent(x, 'both')),
           2,
         ),
-        cRatio[i]!.toFixed(2),
+        spread(cRatios[i]!, 2),
         concurrent[i] === 2000 ? '<= 1.5' : '',
       ]),
     ),
@@ -896,7 +901,8 @@ export function benchScale(options: BenchOptions = {}): ScaleFigures {
 
 const AGENT_NOTE = 'greedy-async, async/push';
 
-export const BENCH_PARTS = {
+/** The bench's sections, by the name `--only` takes, in the order a full run prints them. */
+const SECTIONS = {
   engine: benchEngine,
   episodes: benchEpisodes,
   stress: benchStress,
@@ -906,15 +912,20 @@ export const BENCH_PARTS = {
 } as const;
 
 export function runBench(
-  options: BenchOptions & { readonly only?: keyof typeof BENCH_PARTS } = {},
+  options: BenchOptions = {},
+  only: readonly string[] = Object.keys(SECTIONS),
 ): string {
   const lines: string[] = [];
   const log = (line: string): void => {
     lines.push(line);
     (options.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
   };
-  const parts =
-    options.only === undefined ? Object.values(BENCH_PARTS) : [BENCH_PARTS[options.only]];
+  const parts = only.map((name) => {
+    const part = SECTIONS[name as keyof typeof SECTIONS];
+    if (part === undefined)
+      throw new Error(`bench: no section "${name}"; sections: ${Object.keys(SECTIONS).join(', ')}`);
+    return part;
+  });
   parts.forEach((part, i) => {
     if (i > 0) log('');
     part({ ...options, log });
@@ -926,20 +937,11 @@ export function runBench(
 // its own program rather than a `tooltime` command.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const quick = process.argv.includes('--quick');
+  // `--only scale,replay`: those sections alone (figures printed, RESULTS.md left as it is).
   const at = process.argv.indexOf('--only');
-  const only = at < 0 ? undefined : process.argv[at + 1];
-  if (only !== undefined && !Object.hasOwn(BENCH_PARTS, only)) {
-    process.stderr.write(
-      `bench: --only ${only}: not a part; parts: ${Object.keys(BENCH_PARTS).join(', ')}\n`,
-    );
-    process.exit(1);
-  }
-  const output = runBench({
-    quick,
-    ...(only === undefined ? {} : { only: only as keyof typeof BENCH_PARTS }),
-  });
-  // A quick run's figures are too noisy to stand as the latest results, and one part's figures
-  // are not the whole block's.
+  const only = at < 0 ? undefined : (process.argv[at + 1] ?? '').split(',').filter((n) => n !== '');
+  const output = runBench({ quick }, only);
+  // A quick or partial run's figures do not stand as the latest results.
   if (!quick && only === undefined) {
     const results = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
     writeResults(results, output);

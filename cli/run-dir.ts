@@ -93,6 +93,12 @@ export interface RunManifest {
   readonly resumedAt: readonly string[];
   /** When the run last finished; null while it has not. */
   readonly endedAt: string | null;
+  /**
+   * Wall time of the model requests sent when the run last finished (cache hits aside; absent
+   * without a model agent). Measured, so never the same twice: kept here rather than in the notes
+   * (unless think time is `wall`), so the replays, episodes.jsonl and summary.json reproduce.
+   */
+  readonly modelLatency?: { readonly requests: number; readonly totalMs: number };
 }
 
 export interface RunSelection {

@@ -91,7 +91,7 @@ export interface EpisodeUsage extends TokenUsage {
   readonly retries: number;
   /** Turns whose tokens were estimated (the server reported none). */
   readonly estimatedTurns: number;
-  /** Sum of measured request latencies, ms; null when none was measured. */
+  /** Sum of the request latencies the notes record, ms (under think time `wall`); else null. */
   readonly latencyMs: number | null;
   /** Defects of the model's replies, by kind (invalid_json, unknown_tool, no_tool_call...). */
   readonly issues: Readonly<Record<string, number>>;

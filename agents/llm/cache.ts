@@ -6,7 +6,8 @@
  * one. Files are written atomically (a temporary file, then rename), so a killed run never leaves a
  * half-written entry; an unreadable entry is ignored and fetched again. Only successes are cached.
  * The key is the body alone (model, messages, tools, sampling settings), not the endpoint: use one
- * cache folder per provider.
+ * cache folder per provider. An entry holds a measured latency only when it was filled under think
+ * time `wall` (measured.ts); a run that needs one (`needsLatency`) takes an entry without as a miss.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -72,7 +73,7 @@ function readEntry(path: string): Exchange | null {
 export function cachingTransport(
   inner: Transport,
   dir: string,
-  options: { secrets?: readonly string[]; stats?: CacheStats } = {},
+  options: { secrets?: readonly string[]; stats?: CacheStats; needsLatency?: boolean } = {},
 ): Transport {
   mkdirSync(dir, { recursive: true });
   const secrets = options.secrets ?? [];
@@ -81,7 +82,7 @@ export function cachingTransport(
       const key = requestHash(body);
       const path = join(dir, `${key}.json`);
       const hit = readEntry(path);
-      if (hit !== null) {
+      if (hit !== null && !(options.needsLatency === true && hit.latencyMs === null)) {
         if (options.stats !== undefined) options.stats.hits++;
         return hit;
       }

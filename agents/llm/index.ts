@@ -10,6 +10,7 @@
  */
 export { LlmAgent, BEYOND_RECORDING_THINK_US } from './agent.js';
 export { cachingTransport, requestHash, CACHE_FORMAT, type CacheStats } from './cache.js';
+export type { LatencyStats } from './measured.js';
 export { httpTransport, type HttpTransportOptions } from './http-transport.js';
 export {
   NOTE_FORMAT,

@@ -13,7 +13,9 @@
  *                 then its error body), else null
  *   usage         { promptTokens, completionTokens, estimated } (estimated: the server gave none)
  *   systemFingerprint  the response's system_fingerprint, or null
- *   latencyMs     measured latency of the request, or null
+ *   latencyMs     measured latency of the request under think time `wall` (its think time), else
+ *                 null (measured.ts: wall time is kept out of what a run reproduces; notes
+ *                 recorded before that rule carry it under `tokens` too)
  *   attempts      failed attempts before it: [{ status, error, waitedMs }]
  *   issues        what was malformed in the reply: [{ kind, toolCallId, detail }] (reply.ts)
  */

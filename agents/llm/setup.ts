@@ -8,6 +8,7 @@ import { AgentSpecError } from '../spec.js';
 import { LlmAgent } from './agent.js';
 import { cachingTransport, type CacheStats } from './cache.js';
 import { httpTransport } from './http-transport.js';
+import { tallyingLatency, withoutLatency, type LatencyStats } from './measured.js';
 import type { LlmConfig } from './note.js';
 import { resolveProfile, type ThinkProfile } from './profiles.js';
 import { PROMPT_VERSION } from './prompt.js';
@@ -80,10 +81,13 @@ export interface LlmOptions {
 
 /**
  * Makes a fresh model agent per `openai:MODEL` spec, sharing one transport and cache; `cacheStats`
- * reports the response cache's hits and misses (null without a cache).
+ * reports the response cache's hits and misses (null without a cache); `latencyStats` the
+ * measured latencies of the requests sent to the server (cache hits and a given transport
+ * excluded): what the notes leave out unless think time is `wall` (measured.ts).
  */
 export type ModelAgentFactory = ((spec: string) => Agent) & {
   readonly cacheStats: CacheStats | null;
+  readonly latencyStats: LatencyStats;
 };
 
 function check(ok: boolean, message: string): void {
@@ -147,6 +151,7 @@ export function llmAgentFactory(options: LlmOptions = {}): ModelAgentFactory {
   llmConfig('probe', options);
   let secrets: string[] = [];
   let transport: Transport;
+  const latencyStats: LatencyStats = { requests: 0, totalMs: 0 };
   if (options.transport !== undefined) {
     transport = options.transport;
     if (options.apiKey !== undefined) secrets = [options.apiKey];
@@ -172,11 +177,22 @@ export function llmAgentFactory(options: LlmOptions = {}): ModelAgentFactory {
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     });
+    transport = tallyingLatency(transport, latencyStats);
+    // Measured, so never the same twice: left out of the notes (and the cache) unless it is the
+    // think time. A given transport (a recording) answers as recorded: older notes carry latencies.
+    if (options.think !== 'wall') transport = withoutLatency(transport);
   }
   const cacheStats: CacheStats | null =
     options.cacheDir === undefined ? null : { hits: 0, misses: 0 };
   if (options.cacheDir !== undefined)
-    transport = cachingTransport(transport, options.cacheDir, { secrets, stats: cacheStats! });
+    transport = cachingTransport(transport, options.cacheDir, {
+      secrets,
+      stats: cacheStats!,
+      needsLatency: options.think === 'wall',
+    });
+  // An entry a `wall` run filled holds its latency: not for these notes either.
+  if (options.cacheDir !== undefined && options.transport === undefined && options.think !== 'wall')
+    transport = withoutLatency(transport);
   const factory = (spec: string): Agent => {
     const model = modelOf(spec);
     return new LlmAgent(canonicalModelSpec(spec), llmConfig(model, options), {
@@ -184,5 +200,5 @@ export function llmAgentFactory(options: LlmOptions = {}): ModelAgentFactory {
       secrets,
     });
   };
-  return Object.assign(factory, { cacheStats });
+  return Object.assign(factory, { cacheStats, latencyStats });
 }

@@ -7,7 +7,8 @@
  *   messages and tools (prompt) and of the reply message (completion), and the note says so.
  * - `wall`: the measured latency of the request that succeeded (retries and backoff excluded),
  *   round(latencyMs·1000). The latency is measured by the transport with a clock the caller
- *   injects, and recorded in the note, so a replay reuses it and stays exact.
+ *   injects, and recorded in the note, so a replay reuses it and stays exact; such a run is not
+ *   reproducible by nature. Under `tokens` the note records no latency (measured.ts).
  */
 import type { ThinkProfile } from './profiles.js';
 

@@ -14,6 +14,7 @@ import {
   isModelSpec,
   isModuleSpec,
 } from '../../agents/index.js';
+import type { LatencyStats } from '../../agents/llm/index.js';
 import { canonicalJson } from '../../scenarios/spec/canonical.js';
 import {
   runExperiment,
@@ -225,10 +226,20 @@ function openRunOutput(
   return { output, kept };
 }
 
-/** run.json's wall-clock end, once the run finished. */
-function markEnded(dir: string): void {
-  writeRunManifest(dir, { ...readRunManifest(dir), endedAt: new Date().toISOString() });
+/** run.json's wall-clock end, once the run finished, and the model requests' measured latency. */
+function markEnded(dir: string, latency: LatencyStats | null): void {
+  const modelLatency =
+    latency === null
+      ? {}
+      : { modelLatency: { requests: latency.requests, totalMs: round3(latency.totalMs) } };
+  writeRunManifest(dir, {
+    ...readRunManifest(dir),
+    endedAt: new Date().toISOString(),
+    ...modelLatency,
+  });
 }
+
+const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
   // No agent named: the baselines and the failure-mode agents, so the quality columns show contrast.
@@ -347,7 +358,8 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     }
     tables = breakdowns(result.episodes, (id) => tags[id], by);
     await output?.finish(result, summaryDocument(result, { seeds, mode, delivery }, tables));
-    if (output !== null && options.out !== undefined) markEnded(options.out);
+    if (output !== null && options.out !== undefined)
+      markEnded(options.out, models.models?.latencyStats ?? null);
   } catch (error) {
     bar?.stop();
     // What was recorded is written before the run's error is reported (the writer's own failure, if

@@ -125,7 +125,8 @@ class StreakCounter {
 class EpisodePass {
   // The world's view.
   readonly arrivedAt = new Map<string, number>();
-  readonly calls = new Map<number, CallRecord>();
+  /** By call id (the world's, dense from 1): an array, as a map's hashing grew with the calls. */
+  private readonly calls: Array<CallRecord | undefined> = [];
   readonly order: CallRecord[] = [];
   readonly matcher: StepMatcher;
   // The agent's view: requests and successful results delivered (`deliveries`, the rule the stress
@@ -136,8 +137,10 @@ class EpisodePass {
   private readonly ready: Uint8Array;
   // Ready steps per task, and their sum over the tasks awaiting an answer (a task with a delivered
   // request not answered since): only those count as ready, so answering early leaves none.
-  private readonly readyIn = new Map<string, number>();
-  private readonly awaiting = new Set<string>();
+  // By task index (plan.task(id).index, steps by Plan.taskIndexOfStep), not by id: a lookup per
+  // refresh in maps of every task grew with the tasks. A task outside the plan has no steps.
+  private readonly readyIn: Int32Array;
+  private readonly awaiting: Uint8Array;
   private readyCount = 0;
   // Time.
   readonly decisions: Interval[] = [];
@@ -164,6 +167,8 @@ class EpisodePass {
     this.delivered = this.deliveries.delivered;
     this.unresolved = new Int32Array(plan.steps.length);
     this.ready = new Uint8Array(plan.steps.length);
+    this.readyIn = new Int32Array(plan.tasks.length);
+    this.awaiting = new Uint8Array(plan.tasks.length);
   }
 
   apply(e: EpisodeEvent, index: number): void {
@@ -214,7 +219,7 @@ class EpisodePass {
         this.ended = { timeUs: e.timeUs, reason: e.reason };
         break;
       case 'call_started': {
-        const call = this.calls.get(e.callId);
+        const call = this.calls[e.callId];
         if (call !== undefined) call.startedUs = e.timeUs;
         break;
       }
@@ -241,7 +246,7 @@ class EpisodePass {
   }
 
   private resultDelivered(e: Extract<EpisodeEvent, { type: 'result_delivered' }>, index: number) {
-    const call = this.calls.get(e.callId);
+    const call = this.calls[e.callId];
     if (call === undefined) return;
     call.deliveredAt = index;
     call.deliveredUs = e.timeUs;
@@ -273,7 +278,7 @@ class EpisodePass {
       deliveredAt: null,
       deliveredUs: null,
     };
-    this.calls.set(e.callId, call);
+    this.calls[e.callId] = call;
     this.order.push(call);
     if (step !== null) {
       this.unresolved[step.index]!++;
@@ -282,7 +287,7 @@ class EpisodePass {
   }
 
   private callCompleted(callId: number, ok: boolean, timeUs: number): void {
-    const call = this.calls.get(callId);
+    const call = this.calls[callId];
     if (call === undefined) return;
     // A call completes once: a stream that says otherwise changes nothing more in the world.
     if (call.step !== null && call.completedUs === null) {
@@ -308,19 +313,22 @@ class EpisodePass {
     const delta = now - this.ready[i]!;
     if (delta === 0) return;
     this.ready[i] = now;
-    this.readyIn.set(s.task, (this.readyIn.get(s.task) ?? 0) + delta);
-    if (this.awaiting.has(s.task)) this.readyCount += delta;
+    const t = this.plan.taskIndexOfStep(s);
+    this.readyIn[t]! += delta;
+    if (this.awaiting[t] === 1) this.readyCount += delta;
   }
 
   private setAwaiting(task: string, on: boolean): void {
-    if (this.awaiting.has(task) === on) return;
-    if (on) this.awaiting.add(task);
-    else this.awaiting.delete(task);
-    this.readyCount += (on ? 1 : -1) * (this.readyIn.get(task) ?? 0);
+    const t = this.plan.task(task)?.index;
+    if (t === undefined || (this.awaiting[t] === 1) === on) return;
+    this.awaiting[t] = on ? 1 : 0;
+    this.readyCount += (on ? 1 : -1) * this.readyIn[t]!;
   }
 
-  private readonly taskHasReady = (task: string): boolean =>
-    this.awaiting.has(task) && (this.readyIn.get(task) ?? 0) > 0;
+  private readonly taskHasReady = (task: string): boolean => {
+    const t = this.plan.task(task)?.index;
+    return t !== undefined && this.awaiting[t] === 1 && this.readyIn[t]! > 0;
+  };
 
   private closeIdle(nowUs: number): void {
     if (this.idleSinceUs === null) return;

@@ -75,6 +75,8 @@ export class Plan {
   private readonly byCall: ReadonlyMap<string, ReadonlyMap<string, readonly PlanStep[]>>;
   /** Each step's args object to its canonical JSON: agents pass a step's own args object along. */
   private readonly argsKeys: ReadonlyMap<unknown, string>;
+  /** By step index: its task's plan index (a step's task by number, not by a lookup of its id). */
+  private readonly taskIndexOf: Int32Array;
   /** By step index: its dependencies, and the steps that list it in `after` (each once per listing). */
   private readonly dependenciesOf: ReadonlyArray<readonly PlanStep[]>;
   private readonly dependentsOf: ReadonlyArray<readonly PlanStep[]>;
@@ -160,6 +162,8 @@ export class Plan {
     }
     this.byCall = byCall;
     this.argsKeys = new Map(this.steps.map((s) => [s.args, s.argsKey]));
+    // As `task(step.task)` finds it (with a duplicate id, which validation refuses, the first).
+    this.taskIndexOf = Int32Array.from(this.steps, (s) => this.byTask.get(s.task)!.index);
     // Dependencies resolve within the step's task. Validation guarantees each exists; an unvalidated
     // scenario may leave a hole here, which fails where a plan-aware agent reads it, as before.
     this.dependenciesOf = this.steps.map((s) => s.after.map((d) => this.step(s.task, d)!));
@@ -181,6 +185,11 @@ export class Plan {
 
   task(id: string): PlanTask | undefined {
     return this.byTask.get(id);
+  }
+
+  /** `task(step.task).index`, without the lookup by id. */
+  taskIndexOfStep(step: PlanStep): number {
+    return this.taskIndexOf[step.index]!;
   }
 
   /** Dependencies of a step, as plan steps, in `after` order (shared: do not modify). */
@@ -220,6 +229,11 @@ export class Plan {
   /** `args` is some step's own args object (part of the scenario, so it never changes). */
   isStepArgs(args: unknown): boolean {
     return this.argsKeys.has(args);
+  }
+
+  /** The canonical JSON of `args` when it is some step's own args object, else undefined: one lookup for `isStepArgs` and `argsKey` together. */
+  stepArgsKey(args: unknown): string | undefined {
+    return this.argsKeys.get(args);
   }
 
   /** Every expected step a call with this tool and args would perform, in plan order. */

@@ -56,6 +56,15 @@ export class PlanTracker {
   private latestPending: readonly PendingCall[] = [];
   /** The highest call id seen pending so far (see `observe`). */
   private newestPendingId = 0;
+  /**
+   * By call id: the step of each call seen pending, so its result finds the step without a
+   * lookup of its ref among every step's key (checked against the ref all the same). Call ids
+   * are the world's issue order, dense from 1.
+   */
+  private readonly stepOfCall: Array<PlanStep | undefined> = [];
+  /** Steps marked issued, in order, and the next to compare a newly listed call's ref with. */
+  private issuedOrder: PlanStep[] = [];
+  private issuedNext = 0;
 
   constructor(plan: Plan) {
     this.plan = plan;
@@ -109,7 +118,7 @@ export class PlanTracker {
         }
         case 'result':
         case 'error': {
-          const step = d.ref === null ? undefined : this.plan.stepByKey(d.ref);
+          const step = d.ref === null ? undefined : this.stepOf(d.callId, d.ref);
           if (step === undefined) break;
           // Counted in `pendingOf` exactly when seen pending before: see below.
           if (d.callId <= this.newestPendingId) this.pendingOf[step.index]!--;
@@ -142,8 +151,9 @@ export class PlanTracker {
     for (let k = pendingIndex(pending, this.newestPendingId + 1); k < pending.length; k++) {
       const call = pending[k]!;
       newest = Math.max(newest, call.callId);
-      const step = call.ref === null ? undefined : this.plan.stepByKey(call.ref);
+      const step = call.ref === null ? undefined : this.issuedStep(call.ref);
       if (step === undefined) continue;
+      this.stepOfCall[call.callId] = step;
       this.pendingOf[step.index]!++;
       this.keepInFlight(step);
     }
@@ -153,6 +163,30 @@ export class PlanTracker {
     }
     this.newestPendingId = newest;
     this.latestPending = pending;
+    // Calls issued since are listed at the next observation, or never (refused, or the episode
+    // ended): either way, the guesses start afresh.
+    this.issuedOrder = [];
+    this.issuedNext = 0;
+  }
+
+  /** The step whose key is `ref`: guessed as the next step marked issued, else looked up. */
+  private issuedStep(ref: string): PlanStep | undefined {
+    const guess = this.issuedOrder[this.issuedNext];
+    if (guess !== undefined && guess.key === ref) {
+      this.issuedNext++;
+      return guess;
+    }
+    return this.plan.stepByKey(ref);
+  }
+
+  /** The step of call `callId` whose ref is `ref`: as seen pending, else looked up. */
+  private stepOf(callId: number, ref: string): PlanStep | undefined {
+    const seen = this.stepOfCall[callId];
+    if (seen !== undefined) {
+      this.stepOfCall[callId] = undefined;
+      if (seen.key === ref) return seen;
+    }
+    return this.plan.stepByKey(ref);
   }
 
   get(step: PlanStep): StepStatus {
@@ -163,6 +197,7 @@ export class PlanTracker {
   issued(step: PlanStep): void {
     this.setInFlight(step, true);
     this.status[step.index]!.attempts++;
+    this.issuedOrder.push(step);
   }
 
   /** Marks `steps` issued, in this order; returns their calls, each with `ref: step.key` (so results map back). */
@@ -294,7 +329,7 @@ export class PlanTracker {
 
   /** Adds `delta` to the open steps of `step`'s task, which may settle or unsettle it. */
   private countOpen(step: PlanStep, delta: 1 | -1): void {
-    const t = this.plan.task(step.task)!.index;
+    const t = this.plan.taskIndexOfStep(step);
     this.openSteps[t]! += delta;
     this.refreshSettled(t);
   }

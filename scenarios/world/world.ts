@@ -35,7 +35,8 @@ import {
 } from '../../engine/index.js';
 import { AGENT_LIMIT_NAMES, type EndReason, type EpisodeEvent, type LimitName } from './events.js';
 import { compiledScenario } from './compiled.js';
-import { IndexSet, StepMatcher, type Plan, type PlanStep } from './plan.js';
+import { StepMatcher, type Plan, type PlanStep } from './plan.js';
+import { OpenTaskList } from './open-tasks.js';
 import {
   pendingIndex,
   type Action,
@@ -162,8 +163,7 @@ class World {
   private readonly toolCallCounts = new Map<string, number>();
   private readonly tasks = new Map<string, TaskState>();
   /** Tasks arrived and awaiting an answer, by plan index; and what `observe` lists of them (in plan order, frozen and shared as `pendingView` is), or null after a change. */
-  private readonly openTasks = new IndexSet();
-  private openList: readonly OpenTask[] | null = null;
+  private readonly openTasks = new OpenTaskList();
   private readonly tasksByIndex: TaskState[] = [];
   /** Calls issued and not completed (what can still wake an agent waiting for a result). */
   private callsInService = 0;
@@ -312,9 +312,9 @@ class World {
 
   /** Keeps `openTasks` in step with the task's state (arrived and awaiting an answer, and its texts). */
   private refreshOpen(task: TaskState): void {
-    if (task.arrived && task.needsAnswer) this.openTasks.add(task.index);
-    else this.openTasks.delete(task.index);
-    this.openList = null;
+    if (!(task.arrived && task.needsAnswer)) this.openTasks.close(task.index);
+    // Listed again only when what it lists changed (addText clears `open`).
+    else if (task.open === null || !this.openTasks.has(task.index)) this.openTasks.open(task.index);
   }
 
   /** True when something could still wake an idle agent. */
@@ -426,13 +426,11 @@ class World {
     assert(this.pendingCalls.length === this.calls.size, 'the pending list and the calls disagree');
     // Frozen, so that an agent cannot change what the next observation lists.
     const pending = (this.pendingView ??= Object.freeze(this.pendingCalls.slice()));
-    const openTasks = (this.openList ??= Object.freeze(
-      this.openTasks.values().map((i) => {
-        const task = this.tasksByIndex[i]!;
-        task.open ??= { id: this.plan.tasks[i]!.id, messages: [...task.texts] };
-        return task.open;
-      }),
-    ));
+    const openTasks = this.openTasks.list((i) => {
+      const task = this.tasksByIndex[i]!;
+      task.open ??= { id: this.plan.tasks[i]!.id, messages: [...task.texts] };
+      return task.open;
+    });
     return {
       nowUs,
       decision: decisionNo,
@@ -507,12 +505,15 @@ class World {
     }
     const callId = ++this.callCount;
     const tool = this.runtimes.get(action.tool);
+    // A step's own args object (what plan-aware agents pass) is known, with its canonical JSON:
+    // one lookup tells both.
+    const stepArgsKey = this.plan.stepArgsKey(action.args);
     const invalid =
       tool === undefined
         ? `unknown tool "${action.tool}"`
-        : tool.check(action.args, this.plan.isStepArgs(action.args));
+        : tool.check(action.args, stepArgsKey !== undefined);
     // Canonical JSON of the args, worked out once for matching and for the tool's result.
-    const argsKey = invalid === null ? this.plan.argsKey(action.args) : null;
+    const argsKey = invalid === null ? (stepArgsKey ?? this.plan.argsKey(action.args)) : null;
     const step = argsKey === null ? null : this.matcher.match(action.tool, argsKey);
     let key: string;
     let attempt = 0;

@@ -6,9 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { MAIN, ROOT, hasStackTrace, tooltime } from '../support/cli.js';
-import { chainModel, startChatServer, talker, type ChatServer } from '../support/llm-server.js';
+import {
+  chainModel,
+  randomIds,
+  startChatServer,
+  talker,
+  type ChatServer,
+} from '../support/llm-server.js';
 
 const chain = join(ROOT, 'scenarios', 'examples', 'chain.json');
 const KEY = 'sk-tooltime-CLI-5a4b3c2d1e0f9a8b';
@@ -286,6 +292,85 @@ describe('tooltime run with a model agent', () => {
       });
       expect(line.score.success).toBe(false);
       const verified = await run(['replay', 'verify', join(out, 'replays')], {
+        ...envWithout('OPENAI_BASE_URL'),
+        OPENAI_API_KEY: KEY,
+      });
+      expect(verified.status, verified.stdout + verified.stderr).toBe(0);
+    } finally {
+      server.model = chainModel;
+    }
+  });
+});
+
+/**
+ * Every file under `dir` but run.json and cache/, by relative path, with its bytes. The cache keeps
+ * each response as the server sent it (llama-server's random tool-call ids included): a store of
+ * what was received, not a result of the run.
+ */
+function filesOf(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const f of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!f.isFile()) continue;
+    const path = join(f.parentPath, f.name).slice(dir.length + 1);
+    if (path !== 'run.json' && !path.startsWith(`cache${sep}`))
+      out.set(path, readFileSync(join(dir, path)));
+  }
+  return out;
+}
+
+describe('issue 21: model runs reproduce across processes without --cache', () => {
+  it('two processes of one tooltime run against a deterministic server with random tool-call ids and varying response times write byte-identical run directories (run.json aside); the measured latency is in run.json', async () => {
+    // As llama-server answers: random tool-call ids; and each reply takes its own wall time.
+    const llama = randomIds(chainModel);
+    server.model = async (q) => ({ ...(await llama(q)), delayMs: Math.floor(Math.random() * 8) });
+    try {
+      const root = mkdtempSync(join(tmpdir(), 'tooltime-llm-repro-'));
+      const runOnce = async (name: string) => {
+        const out = join(root, name);
+        const r = await run(
+          [
+            'run',
+            chain,
+            '-a',
+            'openai:test-model',
+            '--seeds',
+            '1..2',
+            '--base-url',
+            server.url,
+            '--temperature',
+            '0',
+            '--out',
+            out,
+          ],
+          { ...envWithout('OPENAI_BASE_URL'), OPENAI_API_KEY: KEY },
+        );
+        expect(r.status, r.stderr).toBe(0);
+        return out;
+      };
+      const a = await runOnce('a');
+      const b = await runOnce('b');
+      const fa = filesOf(a);
+      const fb = filesOf(b);
+      expect([...fa.keys()].sort()).toEqual([...fb.keys()].sort());
+      expect([...fa.keys()]).toEqual(
+        expect.arrayContaining([
+          'episodes.jsonl',
+          'summary.json',
+          join('replays', 'example-chain--openai_test-model--seed1.ttr'),
+        ]),
+      );
+      for (const [path, bytes] of fa) expect(bytes.equals(fb.get(path)!), path).toBe(true);
+      // Nor does the cache hold a measured latency (a --think wall run would need its own).
+      const cached = readdirSync(join(a, 'cache')).map((f) =>
+        JSON.parse(readFileSync(join(a, 'cache', f), 'utf8')),
+      );
+      expect(cached.length).toBeGreaterThan(4);
+      expect(cached.every((e) => e.exchange.latencyMs === null)).toBe(true);
+      // What was measured is kept outside that promise: in run.json.
+      const manifest = JSON.parse(readFileSync(join(a, 'run.json'), 'utf8'));
+      expect(manifest.modelLatency.requests).toBeGreaterThan(4);
+      expect(manifest.modelLatency.totalMs).toBeGreaterThan(0);
+      const verified = await run(['replay', 'verify', join(a, 'replays')], {
         ...envWithout('OPENAI_BASE_URL'),
         OPENAI_API_KEY: KEY,
       });

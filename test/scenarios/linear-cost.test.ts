@@ -13,7 +13,8 @@ import { createAgent } from '../../agents/index.js';
 import { canonicalJson } from '../../scenarios/spec/canonical.js';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import { Plan, StepMatcher, type PlanStep } from '../../scenarios/world/plan.js';
-import type { Agent, Observation, PendingCall } from '../../scenarios/protocol.js';
+import { OpenTaskList } from '../../scenarios/world/open-tasks.js';
+import type { Agent, Observation, OpenTask, PendingCall } from '../../scenarios/protocol.js';
 import type { Scenario } from '../../scenarios/spec/schema.js';
 import { scoreEpisode } from '../../scenarios/scoring/index.js';
 import { caseToScenario, stressCaseArb } from '../../scenarios/stress/arbitrary.js';
@@ -420,12 +421,18 @@ describe('the plan and the tracker (regression: per-task filters of every messag
           expect(plan.messageSteps(m.index).map((s) => s.key)).toEqual(
             plan.steps.filter((s) => s.message === m.index).map((s) => s.key),
           );
-        for (const s of plan.steps)
+        for (const s of plan.steps) {
           expect(plan.stepsMatchingKey(s.tool, s.argsKey).map((x) => x.key)).toEqual(
             plan.steps
               .filter((x) => x.tool === s.tool && x.argsKey === s.argsKey)
               .map((x) => x.key),
           );
+          // The step's task by number, and its own args' key by one lookup, as the lookups by id
+          // and the serialization gave them.
+          expect(plan.taskIndexOfStep(s)).toBe(plan.task(s.task)!.index);
+          expect(plan.stepArgsKey(s.args)).toBe(canonicalJson(s.args));
+          expect(plan.stepArgsKey({ ...s.args })).toBeUndefined();
+        }
       }),
       { numRuns: 300 },
     );
@@ -518,5 +525,55 @@ describe('follow-ups past the room for call arguments (regression: a spread over
     ];
     const score = scoreEpisode(scenario, events);
     expect(score.tasks[0]!).toMatchObject({ allRequestsArrived: true, answered: false });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The world's open-task list, kept as tasks open and close, against a rebuild from the set.
+
+describe('OpenTaskList', () => {
+  it('lists what a rebuild of the open set lists, in plan order, building only what changed', () => {
+    const opArb = fc.oneof(
+      fc.record({ op: fc.constant('open' as const), i: fc.nat(12) }),
+      fc.record({ op: fc.constant('close' as const), i: fc.nat(12) }),
+      fc.record({ op: fc.constant('list' as const), i: fc.constant(0) }),
+    );
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
+        const list = new OpenTaskList();
+        const open = new Set<number>();
+        // The item of each task, remade when the task is (re)opened: what `open` asks to rebuild.
+        const version = new Map<number, number>();
+        let built = 0;
+        const build = (i: number): OpenTask => {
+          built++;
+          return { id: `t${i}`, messages: [`v${version.get(i)}`] };
+        };
+        let last: readonly OpenTask[] | null = null;
+        for (const { op, i } of ops) {
+          if (op === 'open') {
+            open.add(i);
+            version.set(i, (version.get(i) ?? 0) + 1);
+            list.open(i);
+          } else if (op === 'close') {
+            open.delete(i);
+            list.close(i);
+          } else {
+            const before = built;
+            const got = list.list(build);
+            const want = [...open]
+              .sort((a, b) => a - b)
+              .map((t) => ({ id: `t${t}`, messages: [`v${version.get(t)}`] }));
+            expect(got).toEqual(want);
+            expect(Object.isFrozen(got)).toBe(true);
+            // Unchanged since the last list: the same array, nothing built.
+            if (last !== null && list.list(build) === last) expect(built).toBe(before);
+            last = got;
+          }
+          expect(list.size).toBe(open.size);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -8,7 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { llmAgentFactory, makeReplayAgent, type LlmOptions } from '../../../agents/index.js';
-import { notesOf, recordedTransport, LlmAgent, llmConfig } from '../../../agents/llm/index.js';
+import {
+  httpTransport,
+  notesOf,
+  recordedTransport,
+  LlmAgent,
+  llmConfig,
+} from '../../../agents/llm/index.js';
 import { readReplay, recordEpisode, verifyReplay } from '../../../replays/index.js';
 import { canonicalJson } from '../../../scenarios/spec/canonical.js';
 import { eventsOfType } from '../../../scenarios/world/events.js';
@@ -69,6 +75,11 @@ beforeAll(async () => {
   await record('async', chainModel);
   await record('sync', chainModel, { mode: 'sync' });
   await record('wall', (r) => ({ ...chainModel(r), delayMs: 15 }), { llm: { think: 'wall' } });
+  // As tooltime recorded before issue 21: think time from tokens, and each measured latency in
+  // the notes all the same (a live transport with a clock, given as is).
+  await record('tokens-with-latency', (r) => ({ ...chainModel(r), delayMs: 2 }), {
+    llm: { transport: httpTransport({ baseURL: server.url, apiKey: KEY, clock }) },
+  });
   let n = 0;
   await record('errored', (r) =>
     n++ < 3 ? chainModel(r) : { status: 500, json: { error: { message: 'gone' } } },
@@ -118,7 +129,36 @@ describe('replaying model episodes without the network', () => {
     }
   });
 
-  for (const name of ['async', 'sync', 'wall', 'errored', 'limit']) {
+  it('issue 21: think "tokens" leaves the measured latency out of the notes (a clock given or not); the factory counts it', async () => {
+    expect(notesOf(readReplay(byName('async').bytes).events).map((n) => n.latencyMs)).toEqual(
+      notesOf(readReplay(byName('async').bytes).events).map(() => null),
+    );
+    const live = await startChatServer((r) => ({ ...chainModel(r), delayMs: 2 }));
+    const factory = llmAgentFactory({ baseURL: live.url, apiKey: KEY, clock, maxRetries: 0 });
+    let bytes: Uint8Array | null = null;
+    try {
+      ({ bytes } = await recordEpisode({
+        scenario: chain,
+        agent: factory('openai:test-model'),
+        seed: 4,
+      }));
+    } finally {
+      await live.close();
+    }
+    const notes = notesOf(readReplay(bytes!).events);
+    expect(notes.length).toBeGreaterThan(2);
+    expect(notes.every((n) => n.latencyMs === null)).toBe(true);
+    expect(factory.latencyStats.requests).toBe(notes.length);
+    expect(factory.latencyStats.totalMs).toBeGreaterThan(0);
+  });
+
+  it('a replay recorded before issue 21 (think "tokens", latencies in its notes) keeps them', () => {
+    const notes = notesOf(readReplay(byName('tokens-with-latency').bytes).events);
+    expect(notes[0]!.config?.think).toBe('tokens');
+    expect(notes.every((n) => typeof n.latencyMs === 'number')).toBe(true);
+  });
+
+  for (const name of ['async', 'sync', 'wall', 'errored', 'limit', 'tokens-with-latency']) {
     it(`${name}: verifyReplay with makeReplayAgent matches byte for byte (server down)`, async () => {
       const result = await verifyReplay(byName(name).bytes, { makeAgent: makeReplayAgent });
       expect(
