@@ -208,7 +208,8 @@ export function checkEfficiency(e: EpisodeUnderCheck, options: CheckOptions): Vi
   const minThinkUs = compileDistribution(e.scenario.thinkTime).minUs;
   const promptUs = promptScheduleUs(planOf(e.scenario), e.events, minThinkUs);
   if (last.timeUs <= options.efficiencyFactor * promptUs) return null;
-  const ratio = promptUs === 0 ? 'unboundedly' : `${(last.timeUs / promptUs).toFixed(2)}x`;
+  const ratio =
+    promptUs === 0 ? 'more than any multiple of' : `${(last.timeUs / promptUs).toFixed(2)}x`;
   return {
     check: 'efficiency',
     message: `makespan ${ms(last.timeUs)} is ${ratio} its prompt schedule ${ms(promptUs)}, every step and answer at the first of its decisions that could (factor ${options.efficiencyFactor})`,
