@@ -133,7 +133,11 @@ export function httpTransport(options: HttpTransportOptions): Transport {
             json = undefined;
           }
           if (json !== null && typeof json === 'object' && !Array.isArray(json))
-            return { response: scrubJson(json as JsonValue, secrets), latencyMs, attempts };
+            return {
+              response: withoutServerStamps(scrubJson(json as JsonValue, secrets)),
+              latencyMs,
+              attempts,
+            };
           // The whole body is scrubbed before oneLine cuts it short (a cut key would escape the scrub).
           failure = {
             status: res.status,
@@ -179,4 +183,22 @@ export function httpTransport(options: HttpTransportOptions): Transport {
       }
     },
   };
+}
+
+/**
+ * Top-level fields a server stamps on each reply that say nothing of what the model said: the
+ * reply's own `id`, the wall-clock second it was `created`, and llama.cpp's `timings`. They differ
+ * on every request even from a deterministic model, so they are dropped here, where a live reply
+ * enters tooltime, and never reach a note, the cache or a replay (a run of one command against a
+ * deterministic server gives the same bytes twice). `system_fingerprint` stays: it names the
+ * model's build, which a reader of the replay wants to know.
+ */
+const SERVER_STAMPS: readonly string[] = ['id', 'created', 'timings'];
+
+function withoutServerStamps(response: JsonValue): JsonValue {
+  if (response === null || typeof response !== 'object' || Array.isArray(response)) return response;
+  if (!SERVER_STAMPS.some((k) => Object.hasOwn(response, k))) return response;
+  const kept: { [key: string]: JsonValue } = {};
+  for (const [k, v] of Object.entries(response)) if (!SERVER_STAMPS.includes(k)) kept[k] = v;
+  return kept;
 }

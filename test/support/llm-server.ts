@@ -248,8 +248,8 @@ export function scripted(
 }
 
 /**
- * Answers as llama.cpp's `llama-server --jinja` does: tool-call ids are random on every reply
- * (`randomIds`), output it cannot parse is a 500 (`llamaParseError`), and a conversation past the
+ * Answers as llama.cpp's `llama-server --jinja` does: tool-call ids, the reply's `id`, `created`
+ * and `timings` differ on every reply (`randomIds`), output it cannot parse is a 500 (`llamaParseError`), and a conversation past the
  * context window is a 400 (`llamaContextError`). Bodies as llama-server sends them.
  */
 export function randomIds(model: Model): Model {
@@ -264,6 +264,13 @@ export function randomIds(model: Model): Model {
     for (const c of choices)
       for (const call of c.message?.tool_calls ?? [])
         call.id = Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12);
+    // Stamps llama-server puts on every reply: a fresh id, the wall-clock second, and timings.
+    const body = reply.json as Record<string, unknown> | undefined;
+    if (body !== undefined && Array.isArray(body.choices)) {
+      body.id = `chatcmpl-${Math.random().toString(36).slice(2, 14)}`;
+      body.created = Math.floor(Date.now() / 1000);
+      body.timings = { prompt_ms: Math.random() * 50, predicted_per_second: Math.random() * 90 };
+    }
     return reply;
   };
 }
