@@ -31,6 +31,7 @@ import { SCORING_VERSION } from '../scenarios/scoring/version.js';
 import { fsReason } from '../scenarios/spec/load.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { EpisodeKey } from '../scenarios/experiment.js';
+import type { AblationSpec } from './ablation.js';
 import { prepareOutDir } from './output-paths.js';
 import { UsageError } from './errors.js';
 
@@ -92,6 +93,8 @@ export interface RunManifest {
   readonly resumedAt: readonly string[];
   /** When the run last finished; null while it has not. */
   readonly endedAt: string | null;
+  /** `tooltime ablate`: the kind, levels and each instance's level; absent in other runs. */
+  readonly ablation?: AblationSpec;
 }
 
 export interface RunSelection {
@@ -103,6 +106,7 @@ export interface RunSelection {
 /** The fields of run.json that determine a run's results: `--resume` refuses when any differs. */
 export const DETERMINING: ReadonlyArray<keyof RunManifest> = [
   'tooltime',
+  'ablation',
   'scenarios',
   'cwd',
   'sample',
@@ -150,6 +154,7 @@ export interface RunRequest {
   readonly suiteDigest: string;
   readonly instanceTags: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly command: readonly string[];
+  readonly ablation?: AblationSpec;
 }
 
 export function makeRunManifest(run: RunRequest): RunManifest {
@@ -187,6 +192,7 @@ export function makeRunManifest(run: RunRequest): RunManifest {
     startedAt: new Date().toISOString(),
     resumedAt: [],
     endedAt: null,
+    ...(run.ablation === undefined ? {} : { ablation: run.ablation }),
   };
 }
 

@@ -122,7 +122,9 @@ describe('scaleLatency (the latency ablation)', () => {
   it('tells the agent the scaled timeout', async () => {
     const c = fc.sample(stressCaseArb(), { numRuns: 1, seed: 3 })[0]!;
     const doc = JSON.parse(JSON.stringify(caseToScenario(c)));
-    doc.tools = [{ ...doc.tools[0], latency: { kind: 'uniform', minMs: 10, maxMs: 60 }, timeoutMs: 20 }];
+    doc.tools = [
+      { ...doc.tools[0], latency: { kind: 'uniform', minMs: 10, maxMs: 60 }, timeoutMs: 20 },
+    ];
     const [task] = doc.tasks;
     doc.tasks = [{ ...task, steps: [{ ...task.steps[0], tool: doc.tools[0].name, after: [] }] }];
     doc.messages = [];
@@ -143,7 +145,7 @@ describe('scaleLatency (the latency ablation)', () => {
 });
 
 describe('firstTasks (the tasks ablation)', () => {
-  const suite = (n: number) =>
+  const suite = (n: string) =>
     loadScenarioFile(
       new URL(`../../scenarios/suites/asynctool/asynctool-s2024-${n}.json`, import.meta.url)
         .pathname,
@@ -165,7 +167,14 @@ describe('firstTasks (the tasks ablation)', () => {
 
   it('drops the follow-ups about the tasks it drops', () => {
     const s = caseToScenario({
-      tools: [{ latency: { kind: 'constant', ms: 1 }, concurrency: null, failureRate: 0, timeoutSlackMs: null }],
+      tools: [
+        {
+          latency: { kind: 'constant', ms: 1 },
+          concurrency: null,
+          failureRate: 0,
+          timeoutSlackMs: null,
+        },
+      ],
       tasks: [
         { arrivalMs: 0, shape: 'chain', steps: [{ tool: 0, deps: [] }] },
         { arrivalMs: 5, shape: 'chain', steps: [{ tool: 0, deps: [] }] },
