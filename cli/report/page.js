@@ -275,7 +275,9 @@
         title: LEVEL_NAMES[kind] || kind,
         axis: { labelAngle: 0 },
       };
-      const color = { field: 'agent', type: 'nominal', title: 'agent' };
+      // Agents in the run's order, as its tables list them.
+      const agents = [...new Set(values.map((p) => p.agent))];
+      const color = { field: 'agent', type: 'nominal', title: 'agent', sort: agents };
       plot(`plot-ablation-${run}`, {
         title: {
           text: `${kind} ablation (${DATA.runs[run].dir}): effect of each level`,
