@@ -135,6 +135,7 @@ export function ablationInstances(
         throw new UsageError(
           `instance ${base.scenario.id}: its ablation id ${id} is longer than ${MAX_ID} characters`,
         );
+      if (kind === 'latency') checkScalable(base.scenario, Number(level));
       const scenario =
         kind === 'latency'
           ? scaleLatency(base.scenario, Number(level))
@@ -147,6 +148,17 @@ export function ablationInstances(
     }
   }
   return { instances, variants, left: chosen.length - eligible.length };
+}
+
+/** A scenario whose tools carry a scale already stays within the bounds once scaled, or one line says not. */
+function checkScalable(scenario: ExperimentInstance['scenario'], factor: number): void {
+  for (const tool of scenario.tools) {
+    const scale = (tool.latencyScale ?? 1) * factor;
+    if (scale < LATENCY_SCALE_MIN || scale > LATENCY_SCALE_MAX)
+      throw new UsageError(
+        `instance ${scenario.id}: tool ${tool.name}'s latencyScale (${tool.latencyScale}) times ${factor} is ${scale}, outside [${LATENCY_SCALE_MIN}, ${LATENCY_SCALE_MAX}]`,
+      );
+  }
 }
 
 /** One agent at one level: its stats, and its difference from the baseline level (null there). */

@@ -5,7 +5,7 @@
  * kill -9 then --resume gives the bytes of an uninterrupted ablation; summarize rebuilds it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -339,6 +339,17 @@ describe('ablate --resume', () => {
 });
 
 describe('bad input', () => {
+  it('a scenario whose tools are scaled already, scaled out of bounds: one line (regression: one line per tool)', () => {
+    const doc = JSON.parse(readFileSync(join(ROOT, 'scenarios', 'examples', 'chain.json'), 'utf8'));
+    for (const tool of doc.tools) tool.latencyScale = 800;
+    const file = join(tmp, 'scaled.json');
+    writeFileSync(file, JSON.stringify(doc));
+    refused(
+      ['ablate', 'latency', file, '--levels', '1,2', '-a', 'greedy-async'],
+      /^tooltime: instance example-chain: tool \w+'s latencyScale \(800\) times 2 is 1600, outside \[0\.001, 1000\]/,
+    );
+  });
+
   it('is one line naming what is wrong, exit 1', () => {
     refused(
       ['ablate', 'speed'],
