@@ -22,7 +22,7 @@ import {
   type AblationKind,
 } from '../ablation.js';
 import { UsageError } from '../errors.js';
-import { executeRun, instanceTags, planRun, type RunOptions } from './run.js';
+import { addRunFlags, executeRun, instanceTags, planRun, type RunOptions } from './run.js';
 
 export interface AblateOptions extends RunOptions {
   readonly levels?: string;
@@ -85,34 +85,9 @@ export function registerAblate(program: Command): void {
       '--baseline <level>',
       'the level the others are compared with (default: latency 1 if given, else the first level)',
     )
-    .option(
-      '-a, --agent <spec...>',
-      'agent spec, repeatable (see tooltime agents), e.g. greedy-async:maxInFlight=2',
-    )
-    .option('--seed <n>', 'one seed (default 1)')
-    .option('--seeds <a..b>', 'a range of seeds, inclusive')
     .option('--mode <mode>', 'async or sync (latency and tasks ablations; default async)')
-    .option('--delivery <delivery>', 'push or poll (latency and tasks ablations; default push)')
-    .option('--sample <n>', 'a fixed, documented sample of N instances')
-    .option('--instances <ids>', 'only these instance ids (comma-separated)')
-    .option(
-      '--tag <key=value>',
-      "only instances whose tag KEY has VALUE (a compound value's parts each match); repeatable",
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
-    .option('--limit <n>', 'at most the first N instances (after --sample and the filters)')
-    .option(
-      '--out <dir>',
-      'the run directory (run.json records the ablation; episodes.jsonl, summary.json, replays/)',
-    )
-    .option('--force', "with --out: reuse a directory that is not empty, removing tooltime's files")
-    .option('--resume', 'continue the interrupted ablation in --out DIR (the same command)')
-    .option('--dry-run', 'print the number of episodes and a cost estimate, and run nothing')
-    .option('--max-cost <usd>', 'start no episode once the recorded model cost reaches USD')
-    .option('--format <format>', 'the tables as md or csv, or json (the shape of summary.json)')
-    .option('--json', 'as --format json')
-    .option('-q, --quiet', 'no progress bar')
-    .option('--concurrency <n>', 'episodes run at once (for model agents; default 1)');
+    .option('--delivery <delivery>', 'push or poll (latency and tasks ablations; default push)');
+  addRunFlags(ablate);
   addLlmOptions(ablate).action(async (kind: string, paths: string[], options: AblateOptions) => {
     await ablateCommand(kind, paths, options);
   });

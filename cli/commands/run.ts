@@ -537,21 +537,18 @@ export function replayRecorder(
     ReplayRecorder.open(record, { scenario, agent: key.agent, seed: key.seed, mode, delivery });
 }
 
-export function registerRun(program: Command): void {
-  const run = program
-    .command('run')
-    .description(
-      'run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline and failure-mode agent)',
-    )
-    .argument('[scenarios...]', 'scenario files or suite folders')
+/**
+ * The flags `run` and `ablate` share (which agents, seeds and instances; the run directory; the
+ * output), so that a run's flag is an ablation's too.
+ */
+export function addRunFlags(command: Command): Command {
+  return command
     .option(
       '-a, --agent <spec...>',
       'agent spec, repeatable (see tooltime agents), e.g. greedy-async:maxInFlight=2',
     )
     .option('--seed <n>', 'one seed (default 1)')
     .option('--seeds <a..b>', 'a range of seeds, inclusive')
-    .option('--mode <mode>', 'async or sync', 'async')
-    .option('--delivery <delivery>', 'push or poll (async mode)', 'push')
     .option('--sample <n>', 'run a fixed, documented sample of N instances')
     .option(
       '--out <dir>',
@@ -580,21 +577,33 @@ export function registerRun(program: Command): void {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--limit <n>', 'at most the first N instances (after --sample and the filters)')
-    .option('--record <file>', 'record the (single) episode as a replay file')
     .option(
       '--json',
       'print one machine-readable summary instead of the table (the shape of summary.json; --format json)',
     )
     .option('--format <format>', 'the tables as md or csv, or json (as --json)')
-    .option(
-      '--by <key>',
-      'also a table per value of an instance tag (domain, pattern, mix...; tasks: number of tasks), kept in summary.json; repeatable',
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
     .option('-q, --quiet', 'no progress bar')
     .option(
       '--concurrency <n>',
       'episodes run at once (useful for model agents, which wait on a network; default 1)',
+    );
+}
+
+export function registerRun(program: Command): void {
+  const run = program
+    .command('run')
+    .description(
+      'run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline and failure-mode agent)',
+    )
+    .argument('[scenarios...]', 'scenario files or suite folders')
+    .option('--mode <mode>', 'async or sync', 'async')
+    .option('--delivery <delivery>', 'push or poll (async mode)', 'push');
+  addRunFlags(run)
+    .option('--record <file>', 'record the (single) episode as a replay file')
+    .option(
+      '--by <key>',
+      'also a table per value of an instance tag (domain, pattern, mix...; tasks: number of tasks), kept in summary.json; repeatable',
+      (v: string, prev: string[] = []) => [...prev, v],
     );
   addLlmOptions(run).action(async (paths: string[], options: RunOptions) => {
     await runCommand(paths, options);
