@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../scenarios/package.js';
 import { endQuietlyOnClosedPipe, EXIT_BAD_INPUT, reportAndExit } from './errors.js';
+import { registerAblate } from './commands/ablate.js';
 import { registerAgents } from './commands/agents.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerReplay } from './commands/replay.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerSummarize(program);
   registerCompare(program);
+  registerAblate(program);
   return program;
 }
 

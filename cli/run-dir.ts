@@ -32,6 +32,7 @@ import { SCORING_VERSION } from '../scenarios/scoring/version.js';
 import { fsReason, fsWords } from '../scenarios/spec/input-file.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { EpisodeKey, EpisodeRecord } from '../scenarios/experiment.js';
+import type { AblationSpec } from './ablation.js';
 import { prepareOutDir } from './output-paths.js';
 import { UsageError } from './errors.js';
 
@@ -99,6 +100,8 @@ export interface RunManifest {
    * (unless think time is `wall`), so the replays, episodes.jsonl and summary.json reproduce.
    */
   readonly modelLatency?: { readonly requests: number; readonly totalMs: number };
+  /** `tooltime ablate`: the kind, levels and each instance's level; absent in other runs. */
+  readonly ablation?: AblationSpec;
 }
 
 export interface RunSelection {
@@ -110,6 +113,7 @@ export interface RunSelection {
 /** The fields of run.json that determine a run's results: `--resume` refuses when any differs. */
 export const DETERMINING: ReadonlyArray<keyof RunManifest> = [
   'tooltime',
+  'ablation',
   'scenarios',
   'cwd',
   'sample',
@@ -178,6 +182,7 @@ export interface RunRequest {
   readonly suiteDigest: string;
   readonly instanceTags: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly command: readonly string[];
+  readonly ablation?: AblationSpec;
 }
 
 export function makeRunManifest(run: RunRequest): RunManifest {
@@ -215,6 +220,7 @@ export function makeRunManifest(run: RunRequest): RunManifest {
     startedAt: new Date().toISOString(),
     resumedAt: [],
     endedAt: null,
+    ...(run.ablation === undefined ? {} : { ablation: run.ablation }),
   };
 }
 

@@ -37,6 +37,7 @@ import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { Scenario } from '../scenarios/spec/schema.js';
 import { UsageError } from './errors.js';
 import type { Breakdown } from './tables.js';
+import type { AblationEffect } from './ablation.js';
 import {
   EPISODES_FILE,
   episodeKeyId,
@@ -83,12 +84,15 @@ export interface SummaryDocument {
   readonly agents: readonly AgentSummary[];
   /** `--by KEY`: present only when asked. */
   readonly breakdowns?: readonly Breakdown[];
+  /** `tooltime ablate`: the effect of each level (cli/ablation.ts); present only in an ablation. */
+  readonly ablation?: AblationEffect;
 }
 
 export function summaryDocument(
   result: ExperimentResult,
   world: { readonly seeds?: readonly number[]; readonly mode: Mode; readonly delivery: Delivery },
   by: readonly Breakdown[] = [],
+  ablation: AblationEffect | null = null,
 ): SummaryDocument {
   const instances = new Set(result.episodes.map((e) => e.instance)).size;
   const seeds =
@@ -101,6 +105,7 @@ export function summaryDocument(
     delivery: world.delivery,
     agents: result.summaries,
     ...(by.length === 0 ? {} : { breakdowns: by }),
+    ...(ablation === null ? {} : { ablation }),
   };
 }
 
@@ -192,7 +197,11 @@ export class RunOutput {
   }
 
   /** Pass as ExperimentOptions.recorder. */
-  readonly recorder = (key: EpisodeKey, scenario: Scenario): EpisodeRecorder => {
+  readonly recorder = (
+    key: EpisodeKey,
+    scenario: Scenario,
+    world: { readonly mode: Mode; readonly delivery: Delivery } = this.options,
+  ): EpisodeRecorder => {
     const path = this.options.record ?? join(this.dir, REPLAYS_DIR, replayFileName(key));
     const file: ReplayFile = {
       path,
@@ -209,8 +218,8 @@ export class RunOutput {
       scenario,
       agent: key.agent,
       seed: key.seed,
-      mode: this.options.mode,
-      delivery: this.options.delivery,
+      mode: world.mode,
+      delivery: world.delivery,
     });
   };
 

@@ -23,10 +23,15 @@ import {
 } from './scoring/index.js';
 import { runEpisode, type Episode } from './world/world.js';
 
-/** A scenario to run and the file it came from (reported with each episode). */
+/**
+ * A scenario to run and the file it came from (reported with each episode); `mode` and `delivery`
+ * override the experiment's for this instance (an ablation runs the same scenario in several).
+ */
 export interface ExperimentInstance {
   readonly file: string;
   readonly scenario: Scenario;
+  readonly mode?: Mode;
+  readonly delivery?: Delivery;
 }
 
 /** Names one episode of an experiment: instance id, agent spec and seed. */
@@ -54,8 +59,12 @@ export interface ExperimentOptions {
   readonly referenceAgent?: string;
   /** Episodes in flight at once (useful only for agents that await a network); default 1. */
   readonly concurrency?: number;
-  /** A per-episode event sink (a replay recorder), or null. */
-  readonly recorder?: (key: EpisodeKey, scenario: Scenario) => EpisodeRecorder | null;
+  /** A per-episode event sink (a replay recorder), or null; `world` is the episode's. */
+  readonly recorder?: (
+    key: EpisodeKey,
+    scenario: Scenario,
+    world: { readonly mode: Mode; readonly delivery: Delivery },
+  ) => EpisodeRecorder | null;
   /** Called once per finished episode, in the fixed order. */
   readonly onEpisode?: (record: EpisodeRecord) => void;
   /**
@@ -221,16 +230,22 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const kept = options.done?.({ instance: instance.scenario.id, agent, seed }) ?? null;
     if (kept !== null) return kept;
     const made = options.makeAgent(agent);
+    const own = {
+      ...world,
+      ...(instance.mode === undefined ? {} : { mode: instance.mode }),
+      ...(instance.delivery === undefined ? {} : { delivery: instance.delivery }),
+    };
     const recorder =
       options.recorder?.(
         { instance: instance.scenario.id, agent: made.spec, seed },
         instance.scenario,
+        own,
       ) ?? null;
     let episode: Episode;
     try {
       episode = await runEpisode(instance.scenario, made, {
         seed,
-        ...world,
+        ...own,
         ...(recorder === null ? {} : { onEvent: recorder.onEvent }),
       });
     } catch (error) {

@@ -47,7 +47,13 @@ import {
 } from '../run-dir.js';
 import { RunOutput, runOrder, summaryDocument, writeSummary } from '../run-output.js';
 import { checkSameRun, keptEpisodes, suiteDigest, type KeptEpisode } from '../resume.js';
-import { parseSelection, selectDefault, selectInstances } from '../select.js';
+import { parseSelection, selectDefault, selectInstances, type Selection } from '../select.js';
+import {
+  ablationEffect,
+  ablationTables,
+  type AblationEffect,
+  type AblationSpec,
+} from '../ablation.js';
 import {
   breakdowns,
   breakdownTableData,
@@ -241,7 +247,32 @@ function markEnded(dir: string, latency: LatencyStats | null): void {
 
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 
-export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
+/**
+ * What a run runs, its flags parsed and its instances chosen: `run` plans it from its arguments
+ * (planRun), `ablate` derives its instances from the chosen ones; both execute it (executeRun).
+ */
+export interface RunPlan {
+  readonly paths: readonly string[];
+  readonly instances: readonly ExperimentInstance[];
+  readonly agents: readonly string[];
+  readonly seeds: readonly number[];
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+  readonly concurrency: number;
+  readonly sample: number | null;
+  readonly selection: Selection;
+  /** Each instance's tags (run.json keeps them for breakdowns). */
+  readonly instanceTags: Record<string, Record<string, string>>;
+  /** An ablation: run.json records it, summary.json holds its effect, its tables are printed. */
+  readonly ablation?: AblationSpec;
+}
+
+/** The run's flags parsed and its instances chosen (`--mode`/`--delivery`: `world` when given). */
+export function planRun(
+  paths: readonly string[],
+  options: RunOptions,
+  world?: { readonly mode: Mode; readonly delivery: Delivery },
+): RunPlan {
   // No agent named: the baselines and the failure-mode agents, so the quality columns show contrast.
   const agents = (options.agent ?? agentEntries().map((e) => e.name)).map((spec) =>
     isModuleSpec(spec) ? spec : canonicalSpec(spec),
@@ -250,8 +281,8 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   if (!(Number.isSafeInteger(concurrency) && concurrency > 0))
     throw new UsageError(`--concurrency must be a positive integer, got "${options.concurrency}"`);
   const seeds = parseSeeds(options.seed, options.seeds);
-  const mode = parseMode(options.mode);
-  const delivery = parseDelivery(options.delivery);
+  const mode = world?.mode ?? parseMode(options.mode);
+  const delivery = world?.delivery ?? parseDelivery(options.delivery);
   const sample = options.sample === undefined ? null : Number(options.sample);
   if (sample !== null && !(Number.isSafeInteger(sample) && sample > 0))
     throw new UsageError(`--sample must be a positive integer, got "${options.sample}"`);
@@ -260,6 +291,44 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     paths.length === 0
       ? selectDefault(sample, selection)
       : selectInstances(loadInstances(paths, sample), selection);
+  const tags = instanceTags(instances);
+  return {
+    paths,
+    instances,
+    agents,
+    seeds,
+    mode,
+    delivery,
+    concurrency,
+    sample,
+    selection,
+    instanceTags: tags,
+  };
+}
+
+export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
+  await executeRun(planRun(paths, options), options);
+}
+
+/** The header line of a text run: what runs, in which world, how many episodes. */
+function runHeader(plan: RunPlan, total: number): string {
+  const where = plan.paths.length === 0 ? 'the default suite' : plan.paths.join(' ');
+  const { seeds, ablation } = plan;
+  const seedText = seeds.length === 1 ? `${seeds[0]}` : `${seeds[0]}..${seeds.at(-1)}`;
+  if (ablation !== undefined) {
+    const chosen = new Set(ablation.variants.map((v) => v.instance)).size;
+    const world = ablation.kind === 'mode' ? '' : `, ${plan.mode} mode, ${plan.delivery} delivery`;
+    return `${chosen} scenario(s) from ${where} at ${ablation.levels.length} ${ablation.kind} levels (${ablation.levels.join(', ')}; baseline ${ablation.baseline}), seeds ${seedText}${world}: ${total} episodes\n\n`;
+  }
+  return `${plan.instances.length} scenario(s) from ${where}, seeds ${seedText}, ${plan.mode} mode, ${plan.delivery} delivery: ${total} episodes\n\n`;
+}
+
+/**
+ * Runs a plan: checks its flags, prepares or resumes its `--out` directory, runs every episode
+ * (recorded as it finishes), writes summary.json and prints the tables.
+ */
+export async function executeRun(plan: RunPlan, options: RunOptions): Promise<void> {
+  const { paths, instances, agents, seeds, mode, delivery, concurrency, sample, selection } = plan;
   const total = instances.length * seeds.length * agents.length;
   if (options.record !== undefined && total !== 1)
     throw new UsageError(
@@ -279,7 +348,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   let models = modelSetup(agents, options, builtIn);
   const format = parseFormat(options.json === true ? 'json' : options.format);
   const by = options.by ?? [];
-  const tags = instanceTags(instances);
+  const tags = plan.instanceTags;
   const unknown = by.find((key) => !Object.values(tags).some((t) => t[key] !== undefined));
   if (unknown !== undefined)
     throw new UsageError(`--by ${unknown}: no instance of the run has a "${unknown}" tag`);
@@ -297,6 +366,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     instanceIds: instances.map((i) => i.scenario.id),
     suiteDigest: suiteDigest(instances),
     command: process.argv.slice(2),
+    ...(plan.ablation === undefined ? {} : { ablation: plan.ablation }),
   });
   const output = opened?.output ?? null;
   // A run directory keeps its model agents' responses (DIR/cache unless --cache), so a resumed run pays for none twice.
@@ -305,12 +375,8 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const makeAgent = models.makeAgent;
   const kept = opened?.kept ?? new Map<string, KeptEpisode>();
   const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
-  const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
   // The header first: on a terminal it would otherwise come after the progress bar.
-  if (format === 'text')
-    process.stdout.write(
-      `${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`,
-    );
+  if (format === 'text') process.stdout.write(runHeader(plan, total));
   const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
   const bar = showProgress
     ? new cliProgress.SingleBar(
@@ -334,6 +400,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const stop = maxCost === null ? undefined : () => spent >= maxCost;
   let result: ExperimentResult;
   let tables: Breakdown[] = [];
+  let effect: AblationEffect | null = null;
   try {
     result = await runExperiment({
       instances,
@@ -357,7 +424,11 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
       return;
     }
     tables = breakdowns(result.episodes, (id) => tags[id], by);
-    await output?.finish(result, summaryDocument(result, { seeds, mode, delivery }, tables));
+    effect = plan.ablation === undefined ? null : ablationEffect(plan.ablation, result.episodes);
+    await output?.finish(
+      result,
+      summaryDocument(result, { seeds, mode, delivery }, tables, effect),
+    );
     if (output !== null && options.out !== undefined)
       markEnded(options.out, models.models?.latencyStats ?? null);
   } catch (error) {
@@ -367,7 +438,14 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     await output?.stop();
     throw error;
   }
-  printRunTables(result, { seeds, mode, delivery }, tables, format, models.usageOf !== null);
+  printRunTables(
+    result,
+    { seeds, mode, delivery },
+    tables,
+    effect,
+    format,
+    models.usageOf !== null,
+  );
   if (format !== 'text') {
     reportErrored(result);
     return;
@@ -423,19 +501,23 @@ function printRunTables(
   result: ExperimentResult,
   world: { seeds: readonly number[]; mode: Mode; delivery: Delivery },
   by: readonly Breakdown[],
+  effect: AblationEffect | null,
   format: TableFormat,
   models: boolean,
 ): void {
   if (format === 'json') {
     const usage = models ? { usage: usageByAgent(result.episodes) } : {};
     process.stdout.write(
-      `${JSON.stringify({ ...summaryDocument(result, world, by), ...usage }, null, 2)}\n`,
+      `${JSON.stringify({ ...summaryDocument(result, world, by, effect), ...usage }, null, 2)}\n`,
     );
     return;
   }
-  process.stdout.write(
-    `${renderTables([summaryTableData(result.summaries), interleavingTableData(result.summaries), ...by.map(breakdownTableData)], format)}\n`,
-  );
+  // An ablation's agents pooled over its levels say little: its effect tables are what it printed.
+  const main =
+    effect === null
+      ? [summaryTableData(result.summaries), interleavingTableData(result.summaries)]
+      : ablationTables(effect, format);
+  process.stdout.write(`${renderTables([...main, ...by.map(breakdownTableData)], format)}\n`);
   if (format !== 'text') return;
   const usage = formatUsage(result.episodes);
   if (usage !== '') process.stdout.write(`\n${usage}\n`);
@@ -467,21 +549,18 @@ export function replayRecorder(
     ReplayRecorder.open(record, { scenario, agent: key.agent, seed: key.seed, mode, delivery });
 }
 
-export function registerRun(program: Command): void {
-  const run = program
-    .command('run')
-    .description(
-      'run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline and failure-mode agent)',
-    )
-    .argument('[scenarios...]', 'scenario files or suite folders')
+/**
+ * The flags `run` and `ablate` share (which agents, seeds and instances; the run directory; the
+ * output), so that a run's flag is an ablation's too.
+ */
+export function addRunFlags(command: Command): Command {
+  return command
     .option(
       '-a, --agent <spec...>',
       'agent spec, repeatable (see tooltime agents), e.g. greedy-async:maxInFlight=2',
     )
     .option('--seed <n>', 'one seed (default 1)')
     .option('--seeds <a..b>', 'a range of seeds, inclusive')
-    .option('--mode <mode>', 'async or sync', 'async')
-    .option('--delivery <delivery>', 'push or poll (async mode)', 'push')
     .option('--sample <n>', 'run a fixed, documented sample of N instances')
     .option(
       '--out <dir>',
@@ -510,21 +589,33 @@ export function registerRun(program: Command): void {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--limit <n>', 'at most the first N instances (after --sample and the filters)')
-    .option('--record <file>', 'record the (single) episode as a replay file')
     .option(
       '--json',
       'print one machine-readable summary instead of the table (the shape of summary.json; --format json)',
     )
     .option('--format <format>', 'the tables as md or csv, or json (as --json)')
-    .option(
-      '--by <key>',
-      'also a table per value of an instance tag (domain, pattern, mix...; tasks: number of tasks), kept in summary.json; repeatable',
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
     .option('-q, --quiet', 'no progress bar')
     .option(
       '--concurrency <n>',
       'episodes run at once (useful for model agents, which wait on a network; default 1)',
+    );
+}
+
+export function registerRun(program: Command): void {
+  const run = program
+    .command('run')
+    .description(
+      'run agents on scenarios and print a comparison table (no scenario: the default suite; no agent: every baseline and failure-mode agent)',
+    )
+    .argument('[scenarios...]', 'scenario files or suite folders')
+    .option('--mode <mode>', 'async or sync', 'async')
+    .option('--delivery <delivery>', 'push or poll (async mode)', 'push');
+  addRunFlags(run)
+    .option('--record <file>', 'record the (single) episode as a replay file')
+    .option(
+      '--by <key>',
+      'also a table per value of an instance tag (domain, pattern, mix...; tasks: number of tasks), kept in summary.json; repeatable',
+      (v: string, prev: string[] = []) => [...prev, v],
     );
   addLlmOptions(run).action(async (paths: string[], options: RunOptions) => {
     await runCommand(paths, options);

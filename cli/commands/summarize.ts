@@ -17,6 +17,8 @@ import {
   summaryTableData,
 } from '../tables.js';
 import { episodeKeyId } from '../run-dir.js';
+import { ablationEffect, ablationTables, type AblationSpec } from '../ablation.js';
+import { canonicalJson } from '../../scenarios/spec/canonical.js';
 
 export interface SummarizeOptions {
   readonly by?: string[];
@@ -62,6 +64,19 @@ export function mergeRuns(runs: readonly RunRead[]): {
   };
 }
 
+/** The ablation the runs are (the same in each: runs of different agents), or null for none. */
+function ablationOf(runs: readonly RunRead[]): AblationSpec | null {
+  const first = runs[0]!.manifest.ablation ?? null;
+  for (const run of runs.slice(1)) {
+    const spec = run.manifest.ablation ?? null;
+    if (canonicalJson(spec) !== canonicalJson(first))
+      throw new UsageError(
+        `${run.dir} and ${runs[0]!.dir} are not the same ablation (or one is none): summarize them one by one`,
+      );
+  }
+  return first;
+}
+
 export async function summarizeCommand(
   dirs: readonly string[],
   options: SummarizeOptions,
@@ -75,15 +90,21 @@ export async function summarizeCommand(
   const summaries = summariesOf(merged.episodes);
   const by = breakdowns(merged.episodes, (id) => merged.tags[id], options.by ?? merged.by);
   const result = { episodes: merged.episodes, summaries };
+  const spec = ablationOf(runs);
+  const effect = spec === null ? null : ablationEffect(spec, merged.episodes);
   if (format === 'json') {
+    const world = { mode: merged.mode, delivery: merged.delivery };
     process.stdout.write(
-      `${JSON.stringify(summaryDocument(result, { mode: merged.mode, delivery: merged.delivery }, by), null, 2)}\n`,
+      `${JSON.stringify(summaryDocument(result, world, by, effect), null, 2)}\n`,
     );
     return;
   }
-  process.stdout.write(
-    `${renderTables([summaryTableData(summaries), interleavingTableData(summaries), ...by.map(breakdownTableData)], format)}\n`,
-  );
+  // As the ablation printed them: its effect tables, not its agents pooled over levels.
+  const main =
+    effect === null
+      ? [summaryTableData(summaries), interleavingTableData(summaries)]
+      : ablationTables(effect, format);
+  process.stdout.write(`${renderTables([...main, ...by.map(breakdownTableData)], format)}\n`);
 }
 
 export function registerSummarize(program: Command): void {

@@ -20,6 +20,8 @@ import {
   RUN_FILE,
   SUMMARY_FILE,
 } from '../run-dir.js';
+import type { AblationEffect } from '../ablation.js';
+import type { Stat } from '../../scenarios/scoring/index.js';
 
 /** One episode as the page's tables and plots see it. */
 export interface EpisodeRow {
@@ -66,6 +68,8 @@ export interface ReportData {
   readonly episodes: readonly EpisodeRow[];
   /** Per episode (same order): gzipped JSON of its detail, base64. */
   readonly details: readonly string[];
+  /** The effect plots' points of the runs that are ablations (`tooltime ablate`); none else. */
+  readonly ablation: readonly AblationPoint[];
 }
 
 type Json = Record<string, unknown>;
@@ -246,5 +250,68 @@ export function collectReport(dirs: readonly string[]): ReportData {
       : (e: EpisodeRow): string => e.agent;
   const byDomain = shares(episodes, series, (e) => e.domains);
   const byTasks = shares(episodes, series, (e) => [String(e.tasks)]);
-  return { runs, byDomain, byTasks, episodes, details };
+  return { runs, byDomain, byTasks, episodes, details, ablation: ablationPoints(dirs) };
+}
+
+/**
+ * One point of an ablation's effect plot: an agent at a level, either its value there (with its
+ * 95% interval) or its difference from the baseline level (with the paired 95% interval), as the
+ * run's summary.json holds them (cli/ablation.ts), never recomputed.
+ */
+export interface AblationPoint {
+  readonly run: number;
+  readonly kind: string;
+  readonly baseline: string;
+  readonly levels: readonly string[];
+  readonly agent: string;
+  readonly level: string;
+  readonly metric: 'task success' | 'bound/makespan';
+  readonly panel: 'at the level' | 'minus the baseline';
+  readonly mean: number;
+  readonly low: number | null;
+  readonly high: number | null;
+  readonly n: number;
+}
+
+/** The points of every run whose summary.json has an ablation's effect. */
+export function ablationPoints(dirs: readonly string[]): AblationPoint[] {
+  return dirs.flatMap((dir, run) => {
+    const effect = (readJson(join(dir, SUMMARY_FILE)) as { ablation?: AblationEffect } | null)
+      ?.ablation;
+    if (effect === undefined) return [];
+    const { kind, baseline, levels } = effect;
+    const point = (
+      agent: string,
+      level: string,
+      metric: AblationPoint['metric'],
+      panel: AblationPoint['panel'],
+      s: Stat | null,
+    ): AblationPoint[] =>
+      s === null || s.mean === null
+        ? []
+        : [
+            {
+              run,
+              kind,
+              baseline,
+              levels,
+              agent,
+              level,
+              metric,
+              panel,
+              mean: s.mean,
+              low: s.low,
+              high: s.high,
+              n: s.n,
+            },
+          ];
+    return effect.agents.flatMap(({ agent, levels: rows }) =>
+      rows.flatMap((l) => [
+        ...point(agent, l.level, 'task success', 'at the level', l.taskSuccess),
+        ...point(agent, l.level, 'bound/makespan', 'at the level', l.efficiency),
+        ...point(agent, l.level, 'task success', 'minus the baseline', l.successDifference),
+        ...point(agent, l.level, 'bound/makespan', 'minus the baseline', l.efficiencyDifference),
+      ]),
+    );
+  });
 }

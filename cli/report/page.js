@@ -260,6 +260,79 @@
     }
   }
 
+  // ---- ablations (tooltime ablate): each level, and each level minus the baseline ----
+  const LEVEL_NAMES = { mode: 'mode', latency: 'latency scale', tasks: 'number of tasks' };
+
+  function ablationPlots() {
+    const runs = [...new Set(DATA.ablation.map((p) => p.run))];
+    for (const run of runs) {
+      const values = DATA.ablation.filter((p) => p.run === run);
+      const { kind, baseline, levels } = values[0];
+      const level = {
+        field: 'level',
+        type: 'ordinal',
+        sort: levels,
+        title: LEVEL_NAMES[kind] || kind,
+        axis: { labelAngle: 0 },
+      };
+      // Agents in the run's order, as its tables list them.
+      const agents = [...new Set(values.map((p) => p.agent))];
+      const color = { field: 'agent', type: 'nominal', title: 'agent', sort: agents };
+      plot(`plot-ablation-${run}`, {
+        title: {
+          text: `${kind} ablation (${DATA.runs[run].dir}): effect of each level`,
+          subtitle: `left: the level, 95% intervals; right: the level minus the baseline (${baseline}), paired 95% intervals over (instance, seed)`,
+        },
+        data: { values },
+        facet: {
+          row: { field: 'metric', title: null, sort: ['task success', 'bound/makespan'] },
+          column: { field: 'panel', title: null, sort: ['at the level', 'minus the baseline'] },
+        },
+        spec: {
+          width: 300,
+          height: 150,
+          layer: [
+            {
+              mark: { type: 'rule', color: '#999', strokeDash: [3, 3] },
+              encoding: { y: { datum: 0 } },
+            },
+            {
+              mark: { type: 'rule', strokeWidth: 2 },
+              encoding: {
+                x: level,
+                xOffset: { field: 'agent' },
+                y: { field: 'low', type: 'quantitative' },
+                y2: { field: 'high' },
+                color,
+              },
+            },
+            {
+              mark: { type: 'point', filled: true, size: 60 },
+              encoding: {
+                x: level,
+                xOffset: { field: 'agent' },
+                // Fractions and ratios alike; '~' drops the zeros a flat panel (no effect) would show.
+                y: { field: 'mean', type: 'quantitative', title: null, axis: { format: '.2~f' } },
+                color,
+                tooltip: [
+                  { field: 'agent' },
+                  { field: 'level' },
+                  { field: 'metric' },
+                  { field: 'panel' },
+                  { field: 'mean', format: '.3f' },
+                  { field: 'low', format: '.3f' },
+                  { field: 'high', format: '.3f' },
+                  { field: 'n' },
+                ],
+              },
+            },
+          ],
+        },
+        resolve: { scale: { y: 'independent' } },
+      });
+    }
+  }
+
   // ---- episodes: a filtered list, drawn a page at a time ----
   const PAGE = 200;
   let shown = 0;
@@ -772,6 +845,7 @@
       breakdownTable('task success by number of tasks', byTasks),
     );
   plots(byDomain, byTasks);
+  if (DATA.ablation && DATA.ablation.length > 0) ablationPlots();
   episodeList();
   const m = /^#episode-(\d+)$/.exec(location.hash);
   if (m && DATA.episodes[Number(m[1])]) openEpisode(Number(m[1]));

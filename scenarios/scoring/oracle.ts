@@ -200,11 +200,11 @@ function cheapestSuccesses(scenario: Scenario, seed: number): number[] | null {
   for (const s of plan.steps) {
     const runtime = tools.get(s.tool)!;
     if (reach > SAMPLED_ATTEMPTS_CAP) {
-      result.push(runtime.latency.minUs);
+      result.push(runtime.minLatencyUs);
       continue;
     }
     let best = Infinity;
-    for (let k = 1; k <= reach && best > runtime.latency.minUs; k++) {
+    for (let k = 1; k <= reach && best > runtime.minLatencyUs; k++) {
       const a = drawAttempt(runtime, streams, callKeys.step(s, k));
       if (a.fate === 'ok') best = Math.min(best, a.serviceUs);
     }

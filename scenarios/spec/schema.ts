@@ -178,6 +178,10 @@ export const failureSchema = z
       'Transient failures: each attempt fails with probability `rate`, after its latency.',
   });
 
+/** Bounds of a tool's `latencyScale`: a factor outside them is a mistake, not an experiment. */
+export const LATENCY_SCALE_MIN = 0.001;
+export const LATENCY_SCALE_MAX = 1000;
+
 export const toolSchema = z
   .object({
     name: toolNameSchema.describe('The function name the agent calls.'),
@@ -210,6 +214,15 @@ export const toolSchema = z
     failure: failureSchema
       .optional()
       .describe('Transient failures of this tool. Absent: calls never fail at random.'),
+    /** The latency ablation's factor (scenarios/ablation.ts): draws stay, durations scale. */
+    latencyScale: z
+      .number()
+      .min(LATENCY_SCALE_MIN)
+      .max(LATENCY_SCALE_MAX)
+      .optional()
+      .describe(
+        'Multiplies every drawn latency and the timeout (each in whole µs, rounded once more by the same rule); whether an attempt fails or times out is decided before scaling, so it does not change. Set by `tooltime ablate latency`. Absent: 1.',
+      ),
     impl: toolImplSchema.describe('What a call returns.'),
   })
   .strict()

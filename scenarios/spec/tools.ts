@@ -11,7 +11,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import type { RegExpEngine } from 'ajv/dist/types/index.js';
 import { RE2JS } from 're2js';
-import { compileDistribution, msToUs, type Distribution } from '../../engine/index.js';
+import { compileDistribution, msToUs, roundUs, type Distribution } from '../../engine/index.js';
+import { MAX_SAMPLE_US } from '../../engine/distributions.js';
+import { US_PER_MS } from '../../engine/time.js';
 import { BuiltinError, getBuiltin } from './builtins.js';
 import { canonicalJson } from './canonical.js';
 import type { JsonValue, Tool } from './schema.js';
@@ -137,8 +139,14 @@ export class CallKeys {
 
 export class ToolRuntime {
   readonly tool: Tool;
+  /** The file's distribution, unscaled: `drawAttempt` scales what it draws (`scaleUs`). */
   readonly latency: Distribution;
+  /** The file's timeout, unscaled: an attempt's fate is decided against it. */
   readonly timeoutUs: number | null;
+  /** `tool.latencyScale` (1 when absent): the latency ablation's factor. */
+  readonly latencyScale: number;
+  /** The shortest service time a call can have, scaled. */
+  readonly minLatencyUs: number;
   readonly capacity: number;
   private readonly validator: ValidateFunction;
   private readonly rows: ReadonlyMap<string, JsonValue>;
@@ -150,6 +158,8 @@ export class ToolRuntime {
     this.latency = compileDistribution(tool.latency);
     this.timeoutUs =
       tool.timeoutMs === undefined ? null : msToUs(tool.timeoutMs, `${tool.name}.timeoutMs`);
+    this.latencyScale = tool.latencyScale ?? 1;
+    this.minLatencyUs = this.scaleUs(this.latency.minUs);
     this.capacity = tool.concurrency ?? Infinity;
     this.validator = compileParameters(tool.parameters);
     const rows = new Map<string, JsonValue>();
@@ -160,6 +170,16 @@ export class ToolRuntime {
       }
     }
     this.rows = rows;
+  }
+
+  /**
+   * A drawn duration (integer µs) times the latency scale, rounded by the engine's rule and kept
+   * under the engine's ceiling; the identity without a scale (no rounding happens then).
+   */
+  scaleUs(us: number): number {
+    if (this.latencyScale === 1) return us;
+    const scaled = roundUs(us * this.latencyScale, `${this.tool.name} scaled latency`);
+    return Math.min(scaled, MAX_SAMPLE_US);
   }
 
   /**
@@ -205,10 +225,16 @@ export class ToolRuntime {
     }
   }
 
+  /** The timeout in ms as the agent is told it: the file's figure, or the scaled one. */
+  private timeoutText(): string {
+    if (this.latencyScale === 1 || this.timeoutUs === null) return String(this.tool.timeoutMs);
+    return String(this.scaleUs(this.timeoutUs) / US_PER_MS);
+  }
+
   /** The error text an agent sees for a failed or timed-out attempt. */
   attemptError(fate: 'failure' | 'timeout'): string {
     if (fate === 'timeout')
-      return `timeout: ${this.tool.name} did not answer within ${this.tool.timeoutMs}ms`;
+      return `timeout: ${this.tool.name} did not answer within ${this.timeoutText()}ms`;
     return this.tool.failure?.message ?? 'transient error: please retry';
   }
 }

@@ -1,8 +1,10 @@
 /**
  * Where a call's latency is drawn: one attempt's service time and fate (ok, failure, timeout),
  * from the stream named by the call's identity alone (`callKey`): first the latency sample, then
- * one uniform for the failure model. So a call's latency never depends on the order calls were
- * issued, and the oracle (scoring/oracle.ts) draws the very same attempts the world does.
+ * one uniform for the failure model. A tool's latency scale (the latency ablation) multiplies the
+ * service time after its fate is decided (ToolRuntime.scaleUs). So a call's latency never depends
+ * on the order calls were issued, and the oracle (scoring/oracle.ts) draws the very same attempts
+ * the world does.
  */
 import type { RandomStreams } from '../../engine/index.js';
 import type { ToolRuntime } from '../spec/tools.js';
@@ -19,8 +21,9 @@ export function drawAttempt(tool: ToolRuntime, streams: RandomStreams, key: stri
   const stream = streams.derive(key);
   const latencyUs = tool.latency.sample(stream);
   const failed = tool.tool.failure !== undefined && stream.double() < tool.tool.failure.rate;
+  // The fate is decided on the unscaled draw, so a latency scale changes durations, never fates.
   if (tool.timeoutUs !== null && latencyUs > tool.timeoutUs) {
-    return { serviceUs: tool.timeoutUs, fate: 'timeout' };
+    return { serviceUs: tool.scaleUs(tool.timeoutUs), fate: 'timeout' };
   }
-  return { serviceUs: latencyUs, fate: failed ? 'failure' : 'ok' };
+  return { serviceUs: tool.scaleUs(latencyUs), fate: failed ? 'failure' : 'ok' };
 }

@@ -137,7 +137,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function open(hash = ''): Promise<Page> {
+async function open(hash = '', file = report): Promise<Page> {
   errors.length = 0;
   const page = await browser.newPage();
   page.on('console', (m) => {
@@ -149,7 +149,7 @@ async function open(hash = ''): Promise<Page> {
     if (!req.url().startsWith('file:') && !req.url().startsWith('data:'))
       errors.push(`network: ${req.url()}`);
   });
-  await page.goto(pathToFileURL(report).href + hash);
+  await page.goto(pathToFileURL(file).href + hash);
   await page.waitForSelector('#plot-scatter svg');
   return page;
 }
@@ -278,6 +278,50 @@ describe('tooltime report in chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'episode-model-full.png'), fullPage: true });
     await page.locator('#episode .transcript .turn >> nth=2').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(SHOTS, 'episode-model.png') });
+    await page.close();
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('tooltime report of an ablation', () => {
+  it('draws its effect plot (each level, and minus the baseline with paired intervals) from summary.json, with no console errors', async () => {
+    const dir = join(tmp, 'ablation');
+    const examples = join(ROOT, 'scenarios', 'examples');
+    const args = ['ablate', 'latency', examples, '--levels', '0.5,1,2', '--seeds', '1..3'];
+    expect(tooltime([...args, '-a', 'greedy-async', 'sequential', '-q', '--out', dir]).status).toBe(
+      0,
+    );
+    const file = join(tmp, 'ablation.html');
+    const r = tooltime(['report', dir, '--out', file]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const page = await open('', file);
+    await page.waitForSelector('#plot-ablation-0 svg');
+    const effect = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).ablation as {
+      agents: Array<{ levels: Array<Record<string, { mean: number | null } | null>> }>;
+    };
+    // A point per agent, level and metric, and per non-baseline level for each difference.
+    const stats = effect.agents.flatMap((a) =>
+      a.levels.flatMap((l) =>
+        ['taskSuccess', 'efficiency', 'successDifference', 'efficiencyDifference'].map((k) => l[k]),
+      ),
+    );
+    const drawn = stats.filter((s) => s !== null && s !== undefined && s.mean !== null).length;
+    expect(drawn).toBe(2 * 3 * 2 + 2 * 2 * 2);
+    // Vega draws the legend's swatches as symbols too: only the plot's own points count.
+    const points = await page.$$eval(
+      '#plot-ablation-0 g.mark-symbol path',
+      (paths) => paths.filter((p) => p.closest('.role-legend') === null).length,
+    );
+    expect(points).toBe(drawn);
+    // The four panels: two metrics by (the level, minus the baseline).
+    const titles = await page.locator('#plot-ablation-0 svg text').allTextContents();
+    for (const t of ['task success', 'bound/makespan', 'at the level', 'minus the baseline'])
+      expect(titles).toContain(t);
+    expect(titles.some((t) => t.startsWith('latency ablation'))).toBe(true);
+    await page.locator('#plot-ablation-0').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, 'ablation.png') });
+    await page.locator('#plot-ablation-0').screenshot({ path: join(SHOTS, 'ablation-plot.png') });
     await page.close();
     expect(errors).toEqual([]);
   });
