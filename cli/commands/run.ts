@@ -45,7 +45,9 @@ import {
   type RunRequest,
 } from '../run-dir.js';
 import { RunOutput, runOrder, summaryDocument, writeSummary } from '../run-output.js';
-import { checkSameRun, keptEpisodes, suiteDigest, type KeptEpisode } from '../resume.js';
+import { checkSameRun, keptEpisodes, type KeptEpisode } from '../resume.js';
+import { suiteText, type SuiteText } from '../episode-jobs.js';
+import { parseWorkers, pooled, poolSize, RunPool } from '../run-pool.js';
 import { parseSelection, selectDefault, selectInstances } from '../select.js';
 import {
   breakdowns,
@@ -79,6 +81,7 @@ export interface RunOptions extends LlmFlags {
   readonly format?: string;
   readonly dryRun?: boolean;
   readonly maxCost?: string;
+  readonly workers?: string;
 }
 
 /** `N` or `A..B` (inclusive) into a list of seeds. */
@@ -238,6 +241,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
   if (!(Number.isSafeInteger(concurrency) && concurrency > 0))
     throw new UsageError(`--concurrency must be a positive integer, got "${options.concurrency}"`);
+  const workers = parseWorkers(options.workers);
   const seeds = parseSeeds(options.seed, options.seeds);
   const mode = parseMode(options.mode);
   const delivery = parseDelivery(options.delivery);
@@ -272,6 +276,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const unknown = by.find((key) => !Object.values(tags).some((t) => t[key] !== undefined));
   if (unknown !== undefined)
     throw new UsageError(`--by ${unknown}: no instance of the run has a "${unknown}" tag`);
+  const suite = suiteText(instances);
   const opened = openRunOutput(paths, options, {
     by,
     instanceTags: tags,
@@ -284,7 +289,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     concurrency,
     selection,
     instanceIds: instances.map((i) => i.scenario.id),
-    suiteDigest: suiteDigest(instances),
+    suiteDigest: suite.digest,
     command: process.argv.slice(2),
   });
   const output = opened?.output ?? null;
@@ -294,11 +299,14 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const makeAgent = models.makeAgent;
   const kept = opened?.kept ?? new Map<string, KeptEpisode>();
   const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
+  const spread = { workers, agents, suite, mode, delivery, dir: options.out ?? null, seeds };
+  const pool = options.record === undefined ? openPool(spread, kept, output) : null;
+  const threads = pool === null ? '' : ` (on ${pool.size} worker threads)`;
   const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
   // The header first: on a terminal it would otherwise come after the progress bar.
   if (format === 'text')
     process.stdout.write(
-      `${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`,
+      `${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes${threads}\n\n`,
     );
   const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
   const bar = showProgress
@@ -337,8 +345,10 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
       ...(stop === undefined ? {} : { stop }),
       ...(recorder === undefined ? {} : { recorder }),
       ...(models.usageOf === null ? {} : { usageOf: models.usageOf }),
+      ...(pool === null ? {} : { elsewhere: pool.elsewhere }),
       onEpisode: () => bar?.increment(),
     });
+    await pool?.close();
     bar?.stop();
     if (result.stopped === true) {
       await output?.stop();
@@ -350,6 +360,8 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     if (output !== null && options.out !== undefined) markEnded(options.out);
   } catch (error) {
     bar?.stop();
+    // Workers stopped first: a replay a worker is writing is whole (or removed) once it has.
+    await pool?.close().catch(() => undefined);
     // What was recorded is written before the run's error is reported (the writer's own failure, if
     // any, is second to it); replays not written whole are removed.
     await output?.stop();
@@ -366,6 +378,35 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     );
   if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
   reportErrored(result);
+}
+
+/**
+ * `--workers N`: the pool the run's built-in and module agents' episodes go to, or null when this
+ * thread runs them (N = 1, or too few episodes to share: see poolSize).
+ */
+function openPool(
+  run: {
+    workers: number;
+    agents: readonly string[];
+    suite: SuiteText;
+    mode: Mode;
+    delivery: Delivery;
+    dir: string | null;
+    seeds: readonly number[];
+  },
+  kept: ReadonlyMap<string, KeptEpisode>,
+  output: RunOutput | null,
+): RunPool | null {
+  const agents = run.agents.filter(pooled);
+  let episodes = 0;
+  for (const instance of run.suite.ids)
+    for (const agent of agents)
+      for (const seed of run.seeds)
+        if (!kept.has(episodeKeyId({ instance, agent, seed }))) episodes++;
+  const size = poolSize(run.workers, episodes);
+  if (size === 0) return null;
+  const { suite, mode, delivery, dir } = run;
+  return new RunPool(size, episodes, { suite, agents, mode, delivery, dir }, output);
 }
 
 function parseMaxCost(text: string | undefined): number | null {
@@ -513,6 +554,10 @@ export function registerRun(program: Command): void {
     .option(
       '--concurrency <n>',
       'episodes run at once (useful for model agents, which wait on a network; default 1)',
+    )
+    .option(
+      '--workers <n>',
+      "worker threads for the episodes of built-in and module agents (default: the machine's available parallelism; 1: this thread; model agents stay on this thread); the output is the same whatever N is",
     );
   addLlmOptions(run).action(async (paths: string[], options: RunOptions) => {
     await runCommand(paths, options);
