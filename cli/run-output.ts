@@ -284,9 +284,7 @@ export class RunOutput {
     result: ExperimentResult,
     summary: SummaryDocument = summaryDocument(result, this.options),
   ): Promise<void> {
-    clearInterval(this.timer);
-    await this.writer?.close();
-    this.drain();
+    await this.settle();
     assertInvariant(
       this.head === this.pending.length,
       'run output',
@@ -305,6 +303,17 @@ export class RunOutput {
         .join(''),
     );
     writeSummary(this.dir, summary);
+  }
+
+  /**
+   * Waits for every replay to be written and logs the lines that waited for them (what `finish`
+   * starts with: after it, every finished episode's replay is whole on disk). Throws the writer's
+   * failure, if any.
+   */
+  async settle(): Promise<void> {
+    clearInterval(this.timer);
+    await this.writer?.close();
+    this.drain();
   }
 
   /**

@@ -44,10 +44,17 @@ import {
   writeRunManifest,
   type RunRequest,
 } from '../run-dir.js';
-import { RunOutput, runOrder, summaryDocument, writeSummary } from '../run-output.js';
+import {
+  replayFileName,
+  RunOutput,
+  runOrder,
+  summaryDocument,
+  writeSummary,
+} from '../run-output.js';
 import { checkSameRun, keptEpisodes, type KeptEpisode } from '../resume.js';
 import { suiteText, type SuiteText } from '../episode-jobs.js';
 import { parseWorkers, pooled, poolSize, RunPool } from '../run-pool.js';
+import { parseVerifySample, verifySample, type SampleVerdict } from '../verify-sample.js';
 import { parseSelection, selectDefault, selectInstances } from '../select.js';
 import {
   breakdowns,
@@ -82,6 +89,7 @@ export interface RunOptions extends LlmFlags {
   readonly dryRun?: boolean;
   readonly maxCost?: string;
   readonly workers?: string;
+  readonly verifySample?: string;
 }
 
 /** `N` or `A..B` (inclusive) into a list of seeds. */
@@ -242,6 +250,9 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   if (!(Number.isSafeInteger(concurrency) && concurrency > 0))
     throw new UsageError(`--concurrency must be a positive integer, got "${options.concurrency}"`);
   const workers = parseWorkers(options.workers);
+  const verify = parseVerifySample(options.verifySample);
+  if (verify !== null && options.out === undefined)
+    throw new UsageError('--verify-sample re-runs episodes from their replays: give --out DIR');
   const seeds = parseSeeds(options.seed, options.seeds);
   const mode = parseMode(options.mode);
   const delivery = parseDelivery(options.delivery);
@@ -331,6 +342,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const stop = maxCost === null ? undefined : () => spent >= maxCost;
   let result: ExperimentResult;
   let tables: Breakdown[] = [];
+  let checked: SampleVerdict | null = null;
   try {
     result = await runExperiment({
       instances,
@@ -355,6 +367,15 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
       reportStopped(result, total, spent, options);
       return;
     }
+    if (verify !== null && output !== null) {
+      // Every replay whole on disk first: the sample is re-run from them.
+      await output.settle();
+      checked = await verifySample(result.episodes, verify, {
+        replayOf: (r) => options.record ?? join(options.out!, REPLAYS_DIR, replayFileName(r)),
+        threads: workers,
+        policies: agents.filter(isModuleSpec),
+      });
+    }
     tables = breakdowns(result.episodes, (id) => tags[id], by);
     await output?.finish(result, summaryDocument(result, { seeds, mode, delivery }, tables));
     if (output !== null && options.out !== undefined) markEnded(options.out);
@@ -377,6 +398,10 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
       `\nwrote ${join(options.out, EPISODES_FILE)}, ${join(options.out, SUMMARY_FILE)}${options.record === undefined ? ` and one replay per episode in ${join(options.out, REPLAYS_DIR)}` : ''}\n`,
     );
   if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
+  if (checked !== null)
+    process.stdout.write(
+      `verify-sample: ${checked.checked} of ${checked.of} episodes (${verify}%) re-run on other threads: replays identical\n`,
+    );
   reportErrored(result);
 }
 
@@ -554,6 +579,10 @@ export function registerRun(program: Command): void {
     .option(
       '--concurrency <n>',
       'episodes run at once (useful for model agents, which wait on a network; default 1)',
+    )
+    .option(
+      '--verify-sample <p>',
+      'with --out: re-run P% of the episodes (a fixed choice by episode) from their replays on other threads and fail the run, naming the first divergence, if any differs',
     )
     .option(
       '--workers <n>',

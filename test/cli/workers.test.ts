@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIN, ROOT, hasStackTrace, tooltime } from '../support/cli.js';
+import { MAIN, ROOT, hasStackTrace, tooltime, tooltimeAsync } from '../support/cli.js';
 import { chainModel, startChatServer, type ChatServer } from '../support/llm-server.js';
 
 const examples = join(ROOT, 'scenarios', 'examples');
@@ -41,20 +41,6 @@ function run(args: readonly string[], env?: NodeJS.ProcessEnv): string {
   expect(r.stderr, args.join(' ')).toBe('');
   expect(r.status, args.join(' ')).toBe(0);
   return r.stdout;
-}
-
-function runAsync(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
 }
 
 /** 24 instances of the shipped suite, every baseline and failure-mode agent, seeds 1..2. */
@@ -174,7 +160,7 @@ describe('tooltime run --workers N with a model agent', () => {
       '--out',
       out,
     ];
-    const warm = await runAsync(args(2, join(base, 'llm-warm')), env);
+    const warm = await tooltimeAsync(args(2, join(base, 'llm-warm')), env);
     expect(warm.stderr).toBe('');
     expect(warm.status).toBe(0);
     const requests = server.requests.length;
@@ -182,7 +168,7 @@ describe('tooltime run --workers N with a model agent', () => {
     const dirs: Array<Map<string, Buffer>> = [];
     for (const n of [1, 2, 3]) {
       const out = join(base, `llm-w${n}`);
-      const r = await runAsync(args(n, out), env);
+      const r = await tooltimeAsync(args(n, out), env);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       if (n > 1) expect(r.stdout).toMatch(new RegExp(`\\(on ${n} worker threads\\)`));
