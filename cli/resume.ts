@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EpisodeKey, EpisodeRecord } from '../scenarios/experiment.js';
+import type { EpisodeRecord } from '../scenarios/experiment.js';
 import { canonicalJson } from '../scenarios/spec/canonical.js';
 import { fsReason } from '../scenarios/spec/load.js';
 import { crc32 } from '../replays/format/format.js';
@@ -18,7 +18,6 @@ export interface KeptEpisode {
   readonly record: EpisodeRecord;
   readonly line: string;
 }
-
 
 /** What determines results, for comparison (the cache folder does not). */
 function determining(m: RunManifest): Record<string, unknown> {
