@@ -5,10 +5,9 @@
  * worker): what it runs is `episodeRunner`, the code this thread's episodes run, so a line and a
  * replay are the same bytes wherever they were made.
  *
- * A runner holds the run's suite, handed over as text (one canonical scenario a line, the text
- * run.json's suiteDigest hashes) and checked against that digest, not as objects: cloning the
- * scenarios into a worker cost more than parsing them, and the digest proves the worker runs the
- * very suite the run names.
+ * A worker gets the run's suite once, when it starts: the canonical scenarios, copied, and checked
+ * there against run.json's suiteDigest (adoptSuite), so it runs the very suite the run names; a
+ * job names an instance by id.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -21,8 +20,8 @@ import {
 } from '../scenarios/experiment.js';
 import type { Agent, Delivery, Mode } from '../scenarios/protocol.js';
 import { canonicalJson } from '../scenarios/spec/canonical.js';
-import { canonicalScenario, parseCanonicalDocument } from '../scenarios/spec/canonical-scenario.js';
-import type { JsonValue, Scenario } from '../scenarios/spec/schema.js';
+import { adoptCanonicalScenario, canonicalScenario } from '../scenarios/spec/canonical-scenario.js';
+import type { Scenario } from '../scenarios/spec/schema.js';
 import { REPLAYS_DIR } from './run-dir.js';
 import { replayFileName } from './run-output.js';
 
@@ -39,37 +38,40 @@ export interface EpisodeJobResult {
   readonly replay: Uint8Array | null;
 }
 
-/** A run's suite as text: its instances' canonical JSON, one a line, their files, and the digest. */
-export interface SuiteText {
-  readonly text: string;
-  /** The instances' ids, in order. */
-  readonly ids: readonly string[];
-  readonly files: readonly string[];
+/**
+ * A run's suite as a worker is handed it: the instances in their canonical forms and the digest of
+ * their canonical JSON (run.json's suiteDigest).
+ */
+export interface RunSuite {
+  readonly instances: readonly ExperimentInstance[];
   readonly digest: string;
 }
 
-/** The suite's text and digest (the digest is run.json's suiteDigest: sha256 over the text). */
-export function suiteText(instances: readonly ExperimentInstance[]): SuiteText {
-  const text = instances.map((i) => `${canonicalJson(canonicalScenario(i.scenario))}\n`).join('');
-  const digest = `sha256:${createHash('sha256').update(text).digest('hex')}`;
-  const ids = instances.map((i) => i.scenario.id);
-  return { text, ids, files: instances.map((i) => i.file), digest };
+/** sha256 over the instances' canonical JSON, one a line: what run.json's suiteDigest holds. */
+export function suiteDigest(instances: readonly ExperimentInstance[]): string {
+  const hash = createHash('sha256');
+  for (const i of instances) hash.update(`${canonicalJson(canonicalScenario(i.scenario))}\n`);
+  return `sha256:${hash.digest('hex')}`;
 }
 
-/** The instances back from their text, refused unless the text has the digest it came with. */
-export function suiteFromText(suite: SuiteText): ExperimentInstance[] {
-  const digest = `sha256:${createHash('sha256').update(suite.text).digest('hex')}`;
+/** The suite to hand to workers. */
+export function runSuite(instances: readonly ExperimentInstance[]): RunSuite {
+  const canonical = instances.map((i) => ({ ...i, scenario: canonicalScenario(i.scenario) }));
+  return { instances: canonical, digest: suiteDigest(canonical) };
+}
+
+/**
+ * A suite copied into this thread, checked against its digest and taken as canonical without
+ * validating again (validation and parsing cost a worker ~1 s of CPU on 48 instances; the copy
+ * keeps the canonical forms' key order, which parsing the canonical text would not).
+ */
+export function adoptSuite(suite: RunSuite): ExperimentInstance[] {
+  const hash = createHash('sha256');
+  for (const i of suite.instances) hash.update(`${canonicalJson(i.scenario)}\n`);
+  const digest = `sha256:${hash.digest('hex')}`;
   if (digest !== suite.digest)
-    throw new Error(`episode jobs: the suite's text has ${digest}, not ${suite.digest}`);
-  const lines = suite.text.split('\n').slice(0, -1);
-  if (lines.length !== suite.files.length)
-    throw new Error(`episode jobs: ${lines.length} scenarios for ${suite.files.length} files`);
-  // Parsed as a replay header's scenario is: canonical JSON is its own canonical form.
-  return lines.map((line, i) => {
-    const file = suite.files[i]!;
-    const scenario: Scenario = parseCanonicalDocument(JSON.parse(line) as JsonValue, file);
-    return { file, scenario };
-  });
+    throw new Error(`episode jobs: the suite handed over has ${digest}, not ${suite.digest}`);
+  return suite.instances.map((i) => ({ ...i, scenario: adoptCanonicalScenario(i.scenario) }));
 }
 
 /** What a job runner runs in: the suite, the world, the agents' maker, and whether it records. */

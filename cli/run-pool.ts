@@ -8,7 +8,10 @@
  * main thread then posted again to its replay writer, and each worker was sent the scenarios as
  * cloned objects to canonicalize again. The main thread, which also serializes every line
  * (canonicalJson, ~100 us a line), became the bottleneck. Now:
- * - a worker gets the suite once as text plus digest and parses it itself (episode-jobs.ts);
+ * - a worker gets the suite once, the canonical scenarios copied when it starts and checked
+ *   against the run's suite digest (episode-jobs.ts adoptSuite; parsing the canonical text
+ *   instead meant validating every scenario again, ~1 s of CPU a worker on 48 instances, as the
+ *   schema's parse does not keep the sorted key order);
  * - a task is a batch of consecutive episodes (BATCH_TARGET per worker's share, at most
  *   MAX_BATCH), so messages are few; `2N` batches are out at once, taken by whichever worker is
  *   free (tinypool's queue: work stealing by batch);
@@ -30,13 +33,13 @@ import { isModelSpec } from '../agents/index.js';
 import { workerUrl } from '../scenarios/package.js';
 import type { EpisodeKey, EpisodeRecord, ExperimentOptions } from '../scenarios/experiment.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
-import { recordOfLine, type SuiteText } from './episode-jobs.js';
+import { recordOfLine, type RunSuite } from './episode-jobs.js';
 import { UsageError } from './errors.js';
 import type { RunOutput } from './run-output.js';
 
 /** What every worker is started with. */
 export interface RunWorkerSetup {
-  readonly suite: SuiteText;
+  readonly suite: RunSuite;
   /** The command line's agent specs, model agents left out (they run on the main thread). */
   readonly agents: readonly string[];
   readonly mode: Mode;

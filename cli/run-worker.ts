@@ -1,6 +1,6 @@
 /**
- * A worker thread of `tooltime run --workers N` (see run-pool.ts). It builds its suite once, from
- * the text and digest it is started with (episode-jobs.ts), and its agents from the command
+ * A worker thread of `tooltime run --workers N` (see run-pool.ts). It takes its suite once, from
+ * the copy and digest it is started with (episode-jobs.ts), and its agents from the command
  * line's specs (a policy module named there is loaded here as on the main thread; a task names
  * agents, never a module to load). Each task is a batch of consecutive episodes: it runs them
  * through the job seam, writes each replay itself (whole, before answering: the main thread logs
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import { agentMaker } from '../agents/index.js';
 import type { EpisodeKey } from '../scenarios/experiment.js';
-import { episodeJobRunner, suiteFromText, type EpisodeJob } from './episode-jobs.js';
+import { adoptSuite, episodeJobRunner, type EpisodeJob } from './episode-jobs.js';
 import type { RunBatchResult, RunWorkerSetup } from './run-pool.js';
 import { REPLAYS_DIR } from './run-dir.js';
 import { replayFileName } from './run-output.js';
@@ -19,7 +19,7 @@ import { replayFileName } from './run-output.js';
 // tinypool hands a worker [its own data, the pool's workerData].
 const setup = (workerData as [unknown, RunWorkerSetup])[1];
 const run = episodeJobRunner({
-  instances: suiteFromText(setup.suite),
+  instances: adoptSuite(setup.suite),
   mode: setup.mode,
   delivery: setup.delivery,
   makeAgent: await agentMaker(setup.agents),

@@ -52,7 +52,7 @@ import {
   writeSummary,
 } from '../run-output.js';
 import { checkSameRun, keptEpisodes, type KeptEpisode } from '../resume.js';
-import { suiteText, type SuiteText } from '../episode-jobs.js';
+import { runSuite, type RunSuite } from '../episode-jobs.js';
 import { parseWorkers, pooled, poolSize, RunPool } from '../run-pool.js';
 import { parseVerifySample, verifySample, type SampleVerdict } from '../verify-sample.js';
 import { parseSelection, selectDefault, selectInstances } from '../select.js';
@@ -287,7 +287,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const unknown = by.find((key) => !Object.values(tags).some((t) => t[key] !== undefined));
   if (unknown !== undefined)
     throw new UsageError(`--by ${unknown}: no instance of the run has a "${unknown}" tag`);
-  const suite = suiteText(instances);
+  const suite = runSuite(instances);
   const opened = openRunOutput(paths, options, {
     by,
     instanceTags: tags,
@@ -413,7 +413,7 @@ function openPool(
   run: {
     workers: number;
     agents: readonly string[];
-    suite: SuiteText;
+    suite: RunSuite;
     mode: Mode;
     delivery: Delivery;
     dir: string | null;
@@ -424,10 +424,10 @@ function openPool(
 ): RunPool | null {
   const agents = run.agents.filter(pooled);
   let episodes = 0;
-  for (const instance of run.suite.ids)
+  for (const { scenario } of run.suite.instances)
     for (const agent of agents)
       for (const seed of run.seeds)
-        if (!kept.has(episodeKeyId({ instance, agent, seed }))) episodes++;
+        if (!kept.has(episodeKeyId({ instance: scenario.id, agent, seed }))) episodes++;
   const size = poolSize(run.workers, episodes);
   if (size === 0) return null;
   const { suite, mode, delivery, dir } = run;
