@@ -64,6 +64,14 @@ describe('tooltime run --workers N', () => {
     expectSame(dirs[0]!, dirs[2]!, '--workers 3');
   }, 180_000);
 
+  it('prints the same tables and --json without --out (no replays: records travel as JSON text)', () => {
+    const text = [1, 2].map((n) => run([...SUITE, '--workers', String(n), '--by', 'tasks', '-q']));
+    expect(text[1]).toContain('(on 2 worker threads)');
+    expect(text[1]!.replace(' (on 2 worker threads)', '')).toBe(text[0]);
+    const json = [1, 2].map((n) => run([...SUITE, '--workers', String(n), '--json']));
+    expect(json[1]).toBe(json[0]);
+  }, 120_000);
+
   it('loads a policy module named on the command line in every worker, with the same results', () => {
     const dirs = [1, 2].map((n) => {
       const out = join(base, `module-w${n}`);
