@@ -4,11 +4,15 @@
  * over repetitions interleaved across variants, so machine noise hits all variants alike.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { table } from '../cli/table.js';
 import { writeResults } from './results.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 export interface BenchOptions {
   /** Fewer events and repetitions, for a quick look (figures are noisier). */
@@ -901,6 +905,119 @@ export function benchScale(options: BenchOptions = {}): ScaleFigures {
 
 const AGENT_NOTE = 'greedy-async, async/push';
 
+export interface WorkersFigures {
+  /** Median wall and CPU seconds by worker count, on the small and the large sweep. */
+  readonly runs: ReadonlyArray<{
+    readonly workers: number;
+    readonly wall: { readonly small: number; readonly large: number };
+    readonly cpu: { readonly small: number; readonly large: number };
+  }>;
+  /** `--workers 2` over `--workers 1` in wall time: the large sweep's total, and start-up excluded. */
+  readonly speedup: { readonly total: number; readonly marginal: number };
+}
+
+/** CPU seconds (user + system) of this process's waited-for children so far (Linux /proc). */
+function childrenCpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  // cutime and cstime, fields 16 and 17 of stat(5), counted from the state field (3).
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/** Wall and CPU seconds of one whole `tooltime run` process (start-up, workers' start-up and all). */
+function timeRun(args: readonly string[]): CommandTime {
+  const out = mkdtempSync(join(tmpdir(), 'tooltime-bench-workers-'));
+  const cpu0 = childrenCpuSeconds();
+  const start = process.hrtime.bigint();
+  try {
+    execFileSync(process.execPath, [CLI, 'run', ...args, '--quiet', '--json', '--out', out], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return {
+      wall: Number(process.hrtime.bigint() - start) / 1e9,
+      cpu: childrenCpuSeconds() - cpu0,
+    };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `tooltime run --workers N` on a CPU-bound sweep (48 instances of the suite, every baseline and
+ * failure-mode agent, replays written): the whole command, N = 1 and 2, on a small and a large seed
+ * range. The fixed cost (process, suite and workers' start-up) is in both ranges, so the speed-up on
+ * their difference is the one excluding it; the total is reported too. Rounds interleave variants.
+ * Wall time on a shared machine: the load average is printed with the figures.
+ */
+export function benchWorkers(options: BenchOptions = {}): WorkersFigures {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const quick = options.quick === true;
+  const rounds = quick ? 1 : 3;
+  const [small, large] = quick ? [1, 6] : [2, 16];
+  const counts = [1, 2];
+  const times = counts.map(() => ({ small: [] as CommandTime[], large: [] as CommandTime[] }));
+  const sweep = (seeds: number, workers: number) =>
+    timeRun(['--sample', '48', '--seeds', `1..${seeds}`, '--workers', String(workers)]);
+  const loadBefore = loadavg();
+  for (let r = 0; r < rounds; r++)
+    counts.forEach((w, i) => {
+      times[i]!.small.push(sweep(small, w));
+      times[i]!.large.push(sweep(large, w));
+    });
+  const loadAfter = loadavg();
+  const med = (ts: readonly CommandTime[], k: keyof CommandTime) => median(ts.map((t) => t[k]));
+  const runs = counts.map((workers, i) => ({
+    workers,
+    wall: { small: med(times[i]!.small, 'wall'), large: med(times[i]!.large, 'wall') },
+    cpu: { small: med(times[i]!.small, 'cpu'), large: med(times[i]!.large, 'cpu') },
+  }));
+  const [one, two] = [runs[0]!.wall, runs[1]!.wall];
+  const speedup = {
+    total: one.large / two.large,
+    marginal: (one.large - one.small) / (two.large - two.small),
+  };
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+  log(
+    `Workers: tooltime run --sample 48 --seeds 1..${small} and 1..${large} (every baseline and failure-mode agent, --out), --workers 1 and 2; whole-process seconds, median (min-max) of ${rounds} round(s) interleaved; load average ${load(loadBefore)} before, ${load(loadAfter)} after, on ${availableParallelism()} cores shared with other work`,
+  );
+  const cell = (ts: readonly CommandTime[], k: keyof CommandTime) =>
+    spread(
+      ts.map((t) => t[k]),
+      2,
+    );
+  log(
+    table(
+      [
+        'workers',
+        `wall 1..${small}`,
+        `wall 1..${large}`,
+        `cpu 1..${large}`,
+        'marginal wall',
+        'speed-up total',
+        'speed-up start-up excl.',
+        'target',
+      ],
+      runs.map((x, i) => [
+        String(x.workers),
+        cell(times[i]!.small, 'wall'),
+        cell(times[i]!.large, 'wall'),
+        cell(times[i]!.large, 'cpu'),
+        (x.wall.large - x.wall.small).toFixed(2),
+        i === 0 ? '1.00' : speedup.total.toFixed(2),
+        i === 0 ? '1.00' : speedup.marginal.toFixed(2),
+        i === 0 ? '' : '>= 1.8 (start-up excl., 2 idle cores)',
+      ]),
+    ),
+  );
+  return { runs, speedup };
+}
+
+/** Wall and CPU seconds of one whole command. */
+interface CommandTime {
+  readonly wall: number;
+  readonly cpu: number;
+}
+
 /** The bench's sections, by the name `--only` takes, in the order a full run prints them. */
 const SECTIONS = {
   engine: benchEngine,
@@ -909,6 +1026,7 @@ const SECTIONS = {
   bound: benchBound,
   replay: benchReplay,
   scale: benchScale,
+  workers: benchWorkers,
 } as const;
 
 export function runBench(

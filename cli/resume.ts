@@ -4,12 +4,10 @@
  * line whose replay file still exists with bytes in it is a finished episode; a cut last line
  * (killed mid-write) and errored episodes (the infrastructure failed) run again.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EpisodeKey, EpisodeRecord, ExperimentInstance } from '../scenarios/experiment.js';
+import type { EpisodeRecord } from '../scenarios/experiment.js';
 import { canonicalJson } from '../scenarios/spec/canonical.js';
-import { canonicalScenario } from '../scenarios/spec/canonical-scenario.js';
 import { crc32 } from '../replays/format/format.js';
 import { UsageError } from './errors.js';
 import {
@@ -24,13 +22,6 @@ import {
 export interface KeptEpisode {
   readonly record: EpisodeRecord;
   readonly line: string;
-}
-
-/** sha256 over the instances' canonical content, in order: what run.json's suiteDigest holds. */
-export function suiteDigest(instances: readonly ExperimentInstance[]): string {
-  const hash = createHash('sha256');
-  for (const i of instances) hash.update(`${canonicalJson(canonicalScenario(i.scenario))}\n`);
-  return `sha256:${hash.digest('hex')}`;
 }
 
 /** What determines results, for comparison (the cache folder does not). */

@@ -223,6 +223,24 @@ export class RunOutput {
     });
   };
 
+  /**
+   * An episode run elsewhere (a worker thread), whose replay of `bytes` bytes the worker wrote
+   * whole before answering: its line is logged as `complete` would log it (complete then skips it).
+   */
+  ranElsewhere(record: EpisodeRecord, line: string, bytes: number): void {
+    const path = join(this.dir, REPLAYS_DIR, replayFileName(record));
+    const file: ReplayFile = {
+      path,
+      name: relative(this.dir, path),
+      bytes,
+      closed: true,
+      logged: true,
+    };
+    this.files.set(episodeKeyId(record), file);
+    this.lines.set(record, line);
+    this.append(line);
+  }
+
   /** A kept episode of a resumed run: its line, as episodes.jsonl holds it, goes into the final file. */
   adopt(record: EpisodeRecord, line: string): void {
     this.lines.set(record, line);

@@ -26,6 +26,7 @@ import {
   type Violation,
 } from '../scenarios/stress/checks.js';
 import { runEpisode } from '../scenarios/world/world.js';
+import { assertInvariant } from '../engine/assert.js';
 
 export interface StressOptions {
   readonly agent: string;
@@ -41,6 +42,11 @@ export interface StressOptions {
   readonly mode: Mode;
   readonly delivery: Delivery;
   readonly caseOptions?: StressCaseOptions;
+  /**
+   * Evaluates cases elsewhere (worker threads), `batch` a call, `inFlight` calls at once: see
+   * runStress. Not used with `path` or `timeLimitMs`.
+   */
+  readonly spread?: StressSpread;
   /** Replay bytes of an episode: the recorded form `determinism` compares and a failure saves. */
   readonly encode: (
     scenario: Scenario,
@@ -55,6 +61,30 @@ export interface StressOptions {
 export interface CheckTally {
   cases: number;
   events: number;
+}
+
+/** One case's verdict from elsewhere: passed or not, and what it counted (evaluateCase's tally). */
+export interface CaseOutcome {
+  readonly pass: boolean;
+  readonly tally: Readonly<Record<CheckName, CheckTally>>;
+}
+
+/** A case as fast-check generates it: the scenario's recipe and the episode seed. */
+export type StressInput = readonly [StressCase, number];
+
+export interface StressSpread {
+  readonly batch: number;
+  readonly inFlight: number;
+  /** Each case's outcome, in order: evaluateCase's on this thread, whatever thread runs it. */
+  readonly run: (cases: readonly StressInput[]) => Promise<readonly CaseOutcome[]>;
+}
+
+/** An empty tally, one entry per check. */
+export function emptyTally(): Record<CheckName, CheckTally> {
+  return Object.fromEntries(CHECK_NAMES.map((n) => [n, { cases: 0, events: 0 }])) as Record<
+    CheckName,
+    CheckTally
+  >;
 }
 
 export interface StressFailure {
@@ -166,15 +196,41 @@ export async function evaluateCase(
   return { violation: null, scenario, events: episode.events, replay };
 }
 
+/**
+ * Runs the property, shrinks a failure, and reports. With `spread`, the cases fast-check will try
+ * are generated first (a pass whose predicate only records them: generation does not depend on
+ * outcomes until one fails), evaluated on workers in batches up to the first failure, and the real
+ * run then takes those outcomes in order (each checked to be the very case) and evaluates only
+ * shrinking's candidates here: fast-check sees the same outcomes in the same order, so it finds
+ * and shrinks the same failure, with the same seed and path, as on this thread.
+ */
 export async function runStress(options: StressOptions): Promise<StressReport> {
-  const tally = Object.fromEntries(CHECK_NAMES.map((n) => [n, { cases: 0, events: 0 }])) as Record<
-    CheckName,
-    CheckTally
-  >;
+  const tally = emptyTally();
+  const known =
+    options.spread === undefined || options.path !== undefined || options.timeLimitMs !== null
+      ? []
+      : await outcomesAhead(options, options.spread);
+  let next = 0;
   const property = fc.asyncProperty(
     stressCaseArb(options.caseOptions),
     fc.nat(1_000_000),
     async (stressCase, episodeSeed) => {
+      const ahead = known[next];
+      // Runs before the first failure come in generation order; shrinking's come after.
+      if (ahead !== undefined) {
+        next++;
+        assertInvariant(
+          ahead.key === JSON.stringify([stressCase, episodeSeed]),
+          'stress',
+          'the run tries the cases generated ahead, in order',
+        );
+        for (const n of CHECK_NAMES) {
+          tally[n].cases += ahead.outcome.tally[n].cases;
+          tally[n].events += ahead.outcome.tally[n].events;
+        }
+        if (!ahead.outcome.pass) known.length = 0;
+        return ahead.outcome.pass;
+      }
       const result = await evaluateCase(options, stressCase, episodeSeed, tally);
       return result.violation === null;
     },
@@ -188,6 +244,11 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
       : { interruptAfterTimeLimit: options.timeLimitMs, markInterruptAsFailure: false }),
   });
   const cases = details.numRuns;
+  assertInvariant(
+    known.length === 0 || next === known.length,
+    'stress',
+    'every case ahead is tried',
+  );
   if (!details.failed || details.counterexample === null) {
     return { agent: options.agent, cases, interrupted: details.interrupted, tally, failure: null };
   }
@@ -215,4 +276,44 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
       size: caseSize(stressCase),
     },
   };
+}
+
+/**
+ * The outcomes of the cases the run will try, up to and including the first failure, evaluated by
+ * `spread` (batches in order, `inFlight` at once; none starts past a failure found).
+ */
+async function outcomesAhead(
+  options: StressOptions,
+  spread: StressSpread,
+): Promise<Array<{ readonly key: string; readonly outcome: CaseOutcome }>> {
+  const inputs: StressInput[] = [];
+  await fc.check(
+    fc.asyncProperty(stressCaseArb(options.caseOptions), fc.nat(1_000_000), async (c, s) => {
+      inputs.push([c, s]);
+      return true;
+    }),
+    { numRuns: options.runs, seed: options.seed },
+  );
+  const outcomes: Array<CaseOutcome | undefined> = new Array(inputs.length);
+  let failedAt = Infinity;
+  let start = 0;
+  const loop = async () => {
+    while (start < inputs.length && start < failedAt) {
+      const from = start;
+      const batch = inputs.slice(from, from + spread.batch);
+      start += batch.length;
+      const got = await spread.run(batch);
+      assertInvariant(got.length === batch.length, 'stress', 'one outcome per case');
+      got.forEach((outcome, k) => {
+        outcomes[from + k] = outcome;
+        if (!outcome.pass) failedAt = Math.min(failedAt, from + k);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, spread.inFlight) }, loop));
+  const end = Math.min(inputs.length, failedAt + 1);
+  return inputs.slice(0, end).map((input, i) => ({
+    key: JSON.stringify(input),
+    outcome: outcomes[i]!,
+  }));
 }

@@ -8,6 +8,7 @@
  * Agents that call out (a model) may run several episodes at once (`concurrency`): each episode is
  * still deterministic, and results are reported in the fixed order whatever finishes first.
  */
+import { assertInvariant } from '../engine/assert.js';
 import { canonicalScenario } from './spec/canonical-scenario.js';
 import type { DistributionSpec } from '../engine/index.js';
 import type { EpisodeEvent } from './world/events.js';
@@ -84,6 +85,18 @@ export interface ExperimentOptions {
   readonly stop?: () => boolean;
   /** What an episode's agent consumed (a model's tokens and cost), from its events; null for none. */
   readonly usageOf?: (events: readonly EpisodeEvent[]) => EpisodeUsage | null;
+  /**
+   * Runs the episodes of the agents it `takes` somewhere else (worker threads), `batch` consecutive
+   * episodes a call, `inFlight` calls at once; it must give the records this thread's runner would
+   * (episodeRunner), in the order asked, and do its own recording (`recorder` and `usageOf` are not
+   * used for them). Kept episodes (`done`) are not sent.
+   */
+  readonly elsewhere?: {
+    readonly takes: (agent: string) => boolean;
+    readonly batch: number;
+    readonly inFlight: number;
+    readonly run: (episodes: readonly EpisodeKey[]) => Promise<readonly EpisodeRecord[]>;
+  };
 }
 
 /** Tokens and cost (USD; null without a price). */
@@ -194,12 +207,6 @@ export async function computeReference(
  * identical run to run whatever `concurrency` is; the first episode that throws rejects it.
  */
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
-  const referenceAgent = options.referenceAgent ?? REFERENCE_AGENT;
-  const world = {
-    mode: options.mode,
-    delivery: options.delivery,
-    ...(options.thinkTime === undefined ? {} : { thinkTime: options.thinkTime }),
-  };
   const jobs: Array<{ instance: ExperimentInstance; seed: number; agent: string }> = [];
   // Every episode runs on its scenario's canonical form, the one its replay records, so that a
   // run and its replay's re-run show an agent the same objects (keys in the same order).
@@ -211,6 +218,75 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     for (const seed of options.seeds)
       for (const agent of options.agents) jobs.push({ instance, seed, agent });
 
+  const run = episodeRunner(options);
+  const keyOf = (job: (typeof jobs)[number]): EpisodeKey => ({
+    instance: job.instance.scenario.id,
+    agent: job.agent,
+    seed: job.seed,
+  });
+  const kept = jobs.map((job) => options.done?.(keyOf(job)) ?? null);
+  const local: Lane<(typeof jobs)[number], EpisodeRecord> = {
+    indices: [],
+    width: Math.max(1, options.concurrency ?? 1),
+    size: 1,
+    work: async ([job], [index]) => [
+      kept[index!] ?? (await run(job!.instance, job!.seed, job!.agent)),
+    ],
+  };
+  const lanes = [local];
+  const elsewhere = options.elsewhere;
+  if (elsewhere === undefined) local.indices = jobs.map((_, i) => i);
+  else {
+    const remote: Lane<(typeof jobs)[number], EpisodeRecord> = {
+      indices: [],
+      width: Math.max(1, elsewhere.inFlight),
+      size: Math.max(1, elsewhere.batch),
+      work: (batch) => elsewhere.run(batch.map(keyOf)),
+    };
+    // A kept episode is answered here at once; the rest of an agent `elsewhere` takes go there.
+    jobs.forEach((job, i) =>
+      (kept[i] === null && elsewhere.takes(job.agent) ? remote : local).indices.push(i),
+    );
+    lanes.push(remote);
+  }
+  const ran = await runInOrder(jobs, lanes, options.onEpisode, options.onComplete, options.stop);
+  const records = ran.filter((r): r is EpisodeRecord => r !== undefined);
+  const agentsInOrder = [...new Set(records.map((r) => r.agent))];
+  const summaries = agentsInOrder.map((agent) => ({
+    agent,
+    summary: aggregate(
+      records
+        .filter((r) => r.agent === agent)
+        .map((r) => ({ instance: r.instance, seed: r.seed, score: r.score })),
+    ),
+  }));
+  return {
+    episodes: records,
+    summaries,
+    ...(records.length < jobs.length ? { stopped: true } : {}),
+  };
+}
+
+/** What `episodeRunner` needs: the world, the agents' maker, and the optional recorder and usage reader. */
+export type EpisodeRunnerOptions = Pick<
+  ExperimentOptions,
+  'mode' | 'delivery' | 'thinkTime' | 'makeAgent' | 'referenceAgent' | 'recorder' | 'usageOf'
+>;
+
+/**
+ * Runs and scores one episode, computing each (instance, seed)'s reference once: the one code path
+ * of every episode, whether this thread runs it (runExperiment) or a worker does (`elsewhere`).
+ * `instance.scenario` must be canonical (canonicalScenario).
+ */
+export function episodeRunner(
+  options: EpisodeRunnerOptions,
+): (instance: ExperimentInstance, seed: number, agent: string) => Promise<EpisodeRecord> {
+  const referenceAgent = options.referenceAgent ?? REFERENCE_AGENT;
+  const world = {
+    mode: options.mode,
+    delivery: options.delivery,
+    ...(options.thinkTime === undefined ? {} : { thinkTime: options.thinkTime }),
+  };
   // Oracle bound and reference makespan, once per (instance, seed).
   const references = new Map<string, Promise<ScoreReference>>();
   const referenceFor = (instance: ExperimentInstance, seed: number) => {
@@ -225,10 +301,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     return ref;
   };
 
-  const runJob = async (job: (typeof jobs)[number]): Promise<EpisodeRecord> => {
-    const { instance, seed, agent } = job;
-    const kept = options.done?.({ instance: instance.scenario.id, agent, seed }) ?? null;
-    if (kept !== null) return kept;
+  return async (instance, seed, agent) => {
     const made = options.makeAgent(agent);
     const own = {
       ...world,
@@ -269,48 +342,33 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       ...(usage === null ? {} : { usage }),
     };
   };
-
-  const ran = await runInOrder(
-    jobs,
-    Math.max(1, options.concurrency ?? 1),
-    runJob,
-    options.onEpisode,
-    options.onComplete,
-    options.stop,
-  );
-  const records = ran.filter((r): r is EpisodeRecord => r !== undefined);
-  const agentsInOrder = [...new Set(records.map((r) => r.agent))];
-  const summaries = agentsInOrder.map((agent) => ({
-    agent,
-    summary: aggregate(
-      records
-        .filter((r) => r.agent === agent)
-        .map((r) => ({ instance: r.instance, seed: r.seed, score: r.score })),
-    ),
-  }));
-  return {
-    episodes: records,
-    summaries,
-    ...(records.length < jobs.length ? { stopped: true } : {}),
-  };
 }
 
 /**
- * Runs `work` over `items` with up to `concurrency` at once; returns results and reports them to
- * `onResult` in input order, and to `onDone` in the order they finish. Once `stop` says so, no
- * item starts: those left have no result (undefined).
+ * Items of one kind of work: their indices (in input order), how many run at once (`width`), and
+ * how many go to one call of `work` (consecutive ones), which gives one result per item.
+ */
+interface Lane<T, R> {
+  indices: number[];
+  readonly width: number;
+  readonly size: number;
+  readonly work: (items: T[], indices: readonly number[]) => Promise<readonly R[]>;
+}
+
+/**
+ * Runs `items` by lanes (each item in one lane; lanes run side by side); returns results and
+ * reports them to `onResult` in input order, and to `onDone` in the order they finish. Once `stop`
+ * says so, no work starts: items left have no result (undefined).
  */
 async function runInOrder<T, R>(
   items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<R>,
+  lanes: ReadonlyArray<Lane<T, R>>,
   onResult?: (result: R) => void,
   onDone?: (result: R) => void,
   stop?: () => boolean,
 ): Promise<Array<R | undefined>> {
   const results: Array<R | undefined> = new Array(items.length);
   const done: boolean[] = new Array(items.length).fill(false);
-  let next = 0;
   let reported = 0;
   const report = () => {
     while (reported < items.length && done[reported] === true) {
@@ -318,16 +376,29 @@ async function runInOrder<T, R>(
       reported++;
     }
   };
-  const worker = async () => {
-    while (next < items.length && stop?.() !== true) {
-      const index = next++;
-      const result = await work(items[index]!);
-      results[index] = result;
-      done[index] = true;
-      onDone?.(result);
+  const loop = async (lane: Lane<T, R>, state: { next: number }) => {
+    while (state.next < lane.indices.length && stop?.() !== true) {
+      const batch = lane.indices.slice(state.next, state.next + lane.size);
+      state.next += batch.length;
+      const out = await lane.work(
+        batch.map((i) => items[i]!),
+        batch,
+      );
+      assertInvariant(out.length === batch.length, 'experiment', 'one result per item of a batch');
+      batch.forEach((index, k) => {
+        results[index] = out[k]!;
+        done[index] = true;
+        onDone?.(out[k]!);
+      });
       report();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  await Promise.all(
+    lanes.flatMap((lane) => {
+      const state = { next: 0 };
+      const loops = Math.min(lane.width, Math.ceil(lane.indices.length / lane.size));
+      return Array.from({ length: loops }, () => loop(lane, state));
+    }),
+  );
   return results;
 }

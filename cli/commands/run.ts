@@ -45,8 +45,17 @@ import {
   writeRunManifest,
   type RunRequest,
 } from '../run-dir.js';
-import { RunOutput, runOrder, summaryDocument, writeSummary } from '../run-output.js';
-import { checkSameRun, keptEpisodes, suiteDigest, type KeptEpisode } from '../resume.js';
+import {
+  replayFileName,
+  RunOutput,
+  runOrder,
+  summaryDocument,
+  writeSummary,
+} from '../run-output.js';
+import { checkSameRun, keptEpisodes, type KeptEpisode } from '../resume.js';
+import { runSuite, type RunSuite } from '../episode-jobs.js';
+import { parseWorkers, pooled, poolSize, RunPool } from '../run-pool.js';
+import { parseVerifySample, verifySample, type SampleVerdict } from '../verify-sample.js';
 import { parseSelection, selectDefault, selectInstances, type Selection } from '../select.js';
 import {
   ablationEffect,
@@ -86,6 +95,8 @@ export interface RunOptions extends LlmFlags {
   readonly format?: string;
   readonly dryRun?: boolean;
   readonly maxCost?: string;
+  readonly workers?: string;
+  readonly verifySample?: string;
 }
 
 /** `N` or `A..B` (inclusive) into a list of seeds. */
@@ -311,16 +322,17 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
 }
 
 /** The header line of a text run: what runs, in which world, how many episodes. */
-function runHeader(plan: RunPlan, total: number): string {
+function runHeader(plan: RunPlan, total: number, threads: number | null): string {
   const where = plan.paths.length === 0 ? 'the default suite' : plan.paths.join(' ');
   const { seeds, ablation } = plan;
+  const on = threads === null ? '' : ` (on ${threads} worker threads)`;
   const seedText = seeds.length === 1 ? `${seeds[0]}` : `${seeds[0]}..${seeds.at(-1)}`;
   if (ablation !== undefined) {
     const chosen = new Set(ablation.variants.map((v) => v.instance)).size;
     const world = ablation.kind === 'mode' ? '' : `, ${plan.mode} mode, ${plan.delivery} delivery`;
-    return `${chosen} scenario(s) from ${where} at ${ablation.levels.length} ${ablation.kind} levels (${ablation.levels.join(', ')}; baseline ${ablation.baseline}), seeds ${seedText}${world}: ${total} episodes\n\n`;
+    return `${chosen} scenario(s) from ${where} at ${ablation.levels.length} ${ablation.kind} levels (${ablation.levels.join(', ')}; baseline ${ablation.baseline}), seeds ${seedText}${world}: ${total} episodes${on}\n\n`;
   }
-  return `${plan.instances.length} scenario(s) from ${where}, seeds ${seedText}, ${plan.mode} mode, ${plan.delivery} delivery: ${total} episodes\n\n`;
+  return `${plan.instances.length} scenario(s) from ${where}, seeds ${seedText}, ${plan.mode} mode, ${plan.delivery} delivery: ${total} episodes${on}\n\n`;
 }
 
 /**
@@ -330,6 +342,10 @@ function runHeader(plan: RunPlan, total: number): string {
 export async function executeRun(plan: RunPlan, options: RunOptions): Promise<void> {
   const { paths, instances, agents, seeds, mode, delivery, concurrency, sample, selection } = plan;
   const total = instances.length * seeds.length * agents.length;
+  const workers = parseWorkers(options.workers);
+  const verify = parseVerifySample(options.verifySample);
+  if (verify !== null && options.out === undefined)
+    throw new UsageError('--verify-sample re-runs episodes from their replays: give --out DIR');
   if (options.record !== undefined && total !== 1)
     throw new UsageError(
       `--record FILE records one episode, but this run has ${total}: use --out DIR for one replay per episode`,
@@ -352,6 +368,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   const unknown = by.find((key) => !Object.values(tags).some((t) => t[key] !== undefined));
   if (unknown !== undefined)
     throw new UsageError(`--by ${unknown}: no instance of the run has a "${unknown}" tag`);
+  const suite = runSuite(instances);
   const opened = openRunOutput(paths, options, {
     by,
     instanceTags: tags,
@@ -364,7 +381,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
     concurrency,
     selection,
     instanceIds: instances.map((i) => i.scenario.id),
-    suiteDigest: suiteDigest(instances),
+    suiteDigest: suite.digest,
     command: process.argv.slice(2),
     ...(plan.ablation === undefined ? {} : { ablation: plan.ablation }),
   });
@@ -375,8 +392,10 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   const makeAgent = models.makeAgent;
   const kept = opened?.kept ?? new Map<string, KeptEpisode>();
   const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
+  const spread = { workers, agents, suite, mode, delivery, dir: options.out ?? null, seeds };
+  const pool = options.record === undefined ? openPool(spread, kept, output) : null;
   // The header first: on a terminal it would otherwise come after the progress bar.
-  if (format === 'text') process.stdout.write(runHeader(plan, total));
+  if (format === 'text') process.stdout.write(runHeader(plan, total, pool?.size ?? null));
   const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
   const bar = showProgress
     ? new cliProgress.SingleBar(
@@ -401,6 +420,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   let result: ExperimentResult;
   let tables: Breakdown[] = [];
   let effect: AblationEffect | null = null;
+  let checked: SampleVerdict | null = null;
   try {
     result = await runExperiment({
       instances,
@@ -415,13 +435,23 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
       ...(stop === undefined ? {} : { stop }),
       ...(recorder === undefined ? {} : { recorder }),
       ...(models.usageOf === null ? {} : { usageOf: models.usageOf }),
+      ...(pool === null ? {} : { elsewhere: pool.elsewhere }),
       onEpisode: () => bar?.increment(),
     });
+    await pool?.close();
     bar?.stop();
     if (result.stopped === true) {
       await output?.stop();
       reportStopped(result, total, spent, options);
       return;
+    }
+    if (verify !== null && output !== null) {
+      // Every replay is whole on disk once its episode ended (RunOutput writes it as it closes).
+      checked = await verifySample(result.episodes, verify, {
+        replayOf: (r) => options.record ?? join(options.out!, REPLAYS_DIR, replayFileName(r)),
+        threads: workers,
+        policies: agents.filter(isModuleSpec),
+      });
     }
     tables = breakdowns(result.episodes, (id) => tags[id], by);
     effect = plan.ablation === undefined ? null : ablationEffect(plan.ablation, result.episodes);
@@ -433,6 +463,8 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
       markEnded(options.out, models.models?.latencyStats ?? null);
   } catch (error) {
     bar?.stop();
+    // Workers stopped first: a replay a worker is writing is whole (or removed) once it has.
+    await pool?.close().catch(() => undefined);
     // What was recorded is written before the run's error is reported (the writer's own failure, if
     // any, is second to it); replays not written whole are removed.
     await output?.stop();
@@ -455,7 +487,40 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
       `\nwrote ${join(options.out, EPISODES_FILE)}, ${join(options.out, SUMMARY_FILE)}${options.record === undefined ? ` and one replay per episode in ${join(options.out, REPLAYS_DIR)}` : ''}\n`,
     );
   if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
+  if (checked !== null)
+    process.stdout.write(
+      `verify-sample: ${checked.checked} of ${checked.of} episodes (${verify}%) re-run on other threads: replays identical\n`,
+    );
   reportErrored(result);
+}
+
+/**
+ * `--workers N`: the pool the run's built-in and module agents' episodes go to, or null when this
+ * thread runs them (N = 1, or too few episodes to share: see poolSize).
+ */
+function openPool(
+  run: {
+    workers: number;
+    agents: readonly string[];
+    suite: RunSuite;
+    mode: Mode;
+    delivery: Delivery;
+    dir: string | null;
+    seeds: readonly number[];
+  },
+  kept: ReadonlyMap<string, KeptEpisode>,
+  output: RunOutput | null,
+): RunPool | null {
+  const agents = run.agents.filter(pooled);
+  let episodes = 0;
+  for (const { scenario } of run.suite.instances)
+    for (const agent of agents)
+      for (const seed of run.seeds)
+        if (!kept.has(episodeKeyId({ instance: scenario.id, agent, seed }))) episodes++;
+  const size = poolSize(run.workers, episodes);
+  if (size === 0) return null;
+  const { suite, mode, delivery, dir } = run;
+  return new RunPool(size, episodes, { suite, agents, mode, delivery, dir }, output);
 }
 
 function parseMaxCost(text: string | undefined): number | null {
@@ -598,6 +663,14 @@ export function addRunFlags(command: Command): Command {
     .option(
       '--concurrency <n>',
       'episodes run at once (useful for model agents, which wait on a network; default 1)',
+    )
+    .option(
+      '--verify-sample <p>',
+      'with --out: re-run P% of the episodes (a fixed choice by episode) from their replays on other threads and fail the run, naming the first divergence, if any differs',
+    )
+    .option(
+      '--workers <n>',
+      "worker threads for the episodes of built-in and module agents (default: the machine's available parallelism; 1: this thread; model agents stay on this thread); the output is the same whatever N is",
     );
 }
 

@@ -12,6 +12,8 @@ import { CHECK_DEFINITIONS, CHECK_NAMES, type CheckName } from '../../scenarios/
 import { encodeReplay, makeHeader } from '../../replays/index.js';
 import { UsageError } from '../errors.js';
 import { runStress, type StressOptions, type StressReport } from '../stress-runner.js';
+import { StressPool, stressPoolSize } from '../stress-pool.js';
+import { parseWorkers } from '../run-pool.js';
 import { table } from '../table.js';
 
 interface StressCliOptions {
@@ -28,6 +30,7 @@ interface StressCliOptions {
   readonly delivery: string;
   readonly maxTasks: string;
   readonly maxSteps: string;
+  readonly workers?: string;
 }
 
 function positiveInt(name: string, raw: string, min = 1): number {
@@ -75,6 +78,35 @@ export function reproduceCommand(options: {
   return `npx tooltime stress --agent '${options.agent}' --seed ${options.seed} --path '${options.path}' ${checks} --efficiency-factor ${options.efficiencyFactor} --starvation-decisions ${options.starvationDecisions} --mode ${options.mode} --delivery ${options.delivery} --max-tasks ${options.maxTasks} --max-steps ${options.maxSteps}`;
 }
 
+/**
+ * runStress, its cases spread over `workers` threads when fast-check tries many: not to replay a
+ * path, nor under a time limit (which stops the run by the clock, between cases). `threads`: 0 when
+ * this thread evaluated them.
+ */
+async function runSpread(
+  options: StressOptions,
+  workers: number,
+): Promise<{ report: StressReport; threads: number }> {
+  const plain = options.path === undefined && options.timeLimitMs === null;
+  const size = plain ? stressPoolSize(workers, options.runs) : 0;
+  if (size === 0) return { report: await runStress(options), threads: 0 };
+  const { agent, checks, efficiencyFactor, starvationDecisions, mode, delivery } = options;
+  const pool = new StressPool(size, options.runs, {
+    agent,
+    checks,
+    efficiencyFactor,
+    starvationDecisions,
+    mode,
+    delivery,
+    ...(options.caseOptions === undefined ? {} : { caseOptions: options.caseOptions }),
+  });
+  try {
+    return { report: await runStress({ ...options, spread: pool.spread }), threads: size };
+  } finally {
+    await pool.close();
+  }
+}
+
 export async function stressCommand(options: StressCliOptions): Promise<number> {
   const checks = (options.check ?? [...CHECK_NAMES]).map((c) => {
     if (!(CHECK_NAMES as readonly string[]).includes(c))
@@ -113,13 +145,15 @@ export async function stressCommand(options: StressCliOptions): Promise<number> 
   };
   // Fail fast on a bad spec, before fast-check reports it as a property failure.
   base.makeAgent(options.agent);
-  const report = await runStress(
+  const { report, threads } = await runSpread(
     options.path === undefined ? base : { ...base, path: options.path },
+    parseWorkers(options.workers),
   );
+  const on = threads === 0 ? '' : ` (cases on ${threads} worker threads)`;
   const out = process.stdout;
   if (report.failure === null) {
     out.write(
-      `stress: ${report.agent}: ${report.cases} cases passed${report.interrupted ? ' (stopped by --time-limit)' : ''}\n\n`,
+      `stress: ${report.agent}: ${report.cases} cases passed${report.interrupted ? ' (stopped by --time-limit)' : ''}${on}\n\n`,
     );
     out.write(`${formatTally(report, checks)}\n`);
     return 0;
@@ -150,7 +184,7 @@ export async function stressCommand(options: StressCliOptions): Promise<number> 
   );
   const event = f.violation.eventIndex === null ? null : f.events[f.violation.eventIndex];
   out.write(
-    `stress: ${report.agent}: ${f.violation.check} violated after ${report.cases} cases (shrunk ${f.shrinks} times)\n`,
+    `stress: ${report.agent}: ${f.violation.check} violated after ${report.cases} cases (shrunk ${f.shrinks} times)${on}\n`,
   );
   out.write(`  ${f.violation.check}: ${CHECK_DEFINITIONS[f.violation.check]}\n`);
   out.write(`  what happened: ${f.violation.message}\n`);
@@ -193,6 +227,10 @@ export function registerStress(program: Command): void {
     .option('--delivery <delivery>', 'push or poll', 'push')
     .option('--max-tasks <n>', 'most concurrent tasks per case', '6')
     .option('--max-steps <n>', 'most steps per task (deep chains: twice this)', '6')
+    .option(
+      '--workers <n>',
+      "worker threads evaluating the cases (default: the machine's available parallelism; 1: this thread); the same failure is found and shrunk whatever N is",
+    )
     .addHelpText(
       'after',
       `\nChecks:\n${CHECK_NAMES.map((c) => `  ${c.padEnd(13)} ${CHECK_DEFINITIONS[c]}`).join('\n')}\n`,

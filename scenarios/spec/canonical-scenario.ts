@@ -24,6 +24,16 @@ export function canonicalScenario(scenario: Scenario): Scenario {
 }
 
 /**
+ * Takes `scenario` as a canonical form without validating it again: for an exact copy of one (a
+ * structured clone into a worker thread, which keeps key order) whose canonical JSON the caller has
+ * checked against the digest of the original's.
+ */
+export function adoptCanonicalScenario(scenario: Scenario): Scenario {
+  canonicalForms.set(scenario, scenario);
+  return scenario;
+}
+
+/**
  * Validates `doc` from its canonical JSON: the scenario is its own canonical form. A document whose
  * shape cannot be made canonical (too deep, not JSON: see document.ts) is refused first, with the
  * problems `validateScenario` gives it.

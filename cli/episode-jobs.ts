@@ -1,0 +1,138 @@
+/**
+ * The seam every out-of-thread episode goes through: a plain, serializable job (instance id,
+ * agent spec, seed) in, the episode's episodes.jsonl line and its replay bytes out. The worker
+ * threads of `run --workers N` call it (run-worker.ts), and so can any other runner (a queue's
+ * worker): what it runs is `episodeRunner`, the code this thread's episodes run, so a line and a
+ * replay are the same bytes wherever they were made.
+ *
+ * A worker gets the run's suite once, when it starts: the canonical scenarios, copied, and checked
+ * there against run.json's suiteDigest (adoptSuite), so it runs the very suite the run names; a
+ * job names an instance by id.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { MemorySink, ReplayRecorder } from '../replays/index.js';
+import {
+  episodeRunner,
+  type EpisodeKey,
+  type EpisodeRecord,
+  type ExperimentInstance,
+} from '../scenarios/experiment.js';
+import type { Agent, Delivery, Mode } from '../scenarios/protocol.js';
+import { canonicalJson } from '../scenarios/spec/canonical.js';
+import { adoptCanonicalScenario, canonicalScenario } from '../scenarios/spec/canonical-scenario.js';
+import type { Scenario } from '../scenarios/spec/schema.js';
+import { REPLAYS_DIR } from './run-dir.js';
+import { replayFileName } from './run-output.js';
+
+/** One episode to run: which instance (by id), agent spec and seed. */
+export type EpisodeJob = EpisodeKey;
+
+/**
+ * A job's outcome: the episode's key as recorded (the agent as the made agent spells it: what names
+ * its replay file), its episodes.jsonl line (with the newline; not recording, the record as JSON
+ * text, see jobLine) and replay bytes (null: not recorded).
+ */
+export interface EpisodeJobResult {
+  readonly key: EpisodeKey;
+  readonly line: string;
+  readonly replay: Uint8Array | null;
+}
+
+/**
+ * A run's suite as a worker is handed it: the instances in their canonical forms and the digest of
+ * their canonical JSON (run.json's suiteDigest).
+ */
+export interface RunSuite {
+  readonly instances: readonly ExperimentInstance[];
+  readonly digest: string;
+}
+
+/** sha256 over the instances' canonical JSON, one a line: what run.json's suiteDigest holds. */
+export function suiteDigest(instances: readonly ExperimentInstance[]): string {
+  const hash = createHash('sha256');
+  for (const i of instances) hash.update(`${canonicalJson(canonicalScenario(i.scenario))}\n`);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** The suite to hand to workers. */
+export function runSuite(instances: readonly ExperimentInstance[]): RunSuite {
+  const canonical = instances.map((i) => ({ ...i, scenario: canonicalScenario(i.scenario) }));
+  return { instances: canonical, digest: suiteDigest(canonical) };
+}
+
+/**
+ * A suite copied into this thread, checked against its digest and taken as canonical without
+ * validating again (validation and parsing cost a worker ~1 s of CPU on 48 instances; the copy
+ * keeps the canonical forms' key order, which parsing the canonical text would not).
+ */
+export function adoptSuite(suite: RunSuite): ExperimentInstance[] {
+  const hash = createHash('sha256');
+  for (const i of suite.instances) hash.update(`${canonicalJson(i.scenario)}\n`);
+  const digest = `sha256:${hash.digest('hex')}`;
+  if (digest !== suite.digest)
+    throw new Error(`episode jobs: the suite handed over has ${digest}, not ${suite.digest}`);
+  return suite.instances.map((i) => ({ ...i, scenario: adoptCanonicalScenario(i.scenario) }));
+}
+
+/** What a job runner runs in: the suite, the world, the agents' maker, and whether it records. */
+export interface JobRunnerOptions {
+  readonly instances: readonly ExperimentInstance[];
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+  readonly makeAgent: (spec: string) => Agent;
+  /** Record each episode's replay (the line then names it, as RunOutput's does). */
+  readonly record: boolean;
+}
+
+/** A job runner: one job at a time, each (instance, seed)'s reference computed once. */
+export function episodeJobRunner(
+  options: JobRunnerOptions,
+): (job: EpisodeJob) => Promise<EpisodeJobResult> {
+  const byId = new Map(options.instances.map((i) => [i.scenario.id, i]));
+  let sink: MemorySink | null = null;
+  const { mode, delivery } = options;
+  const recorder = (key: EpisodeKey, scenario: Scenario) => {
+    sink = new MemorySink();
+    return ReplayRecorder.open(sink, {
+      scenario,
+      agent: key.agent,
+      seed: key.seed,
+      mode,
+      delivery,
+    });
+  };
+  const run = episodeRunner({
+    mode,
+    delivery,
+    makeAgent: options.makeAgent,
+    ...(options.record ? { recorder } : {}),
+  });
+  return async (job) => {
+    const instance = byId.get(job.instance);
+    if (instance === undefined) throw new Error(`episode jobs: no instance ${job.instance}`);
+    sink = null;
+    const record = await run(instance, job.seed, job.agent);
+    const replay = (sink as MemorySink | null)?.bytes() ?? null;
+    const key = { instance: record.instance, agent: record.agent, seed: record.seed };
+    return { key, line: jobLine(record, options.record), replay };
+  };
+}
+
+/**
+ * The episodes.jsonl line of a record (RunOutput.complete's: the replay's path in the run
+ * directory). A run that records nothing writes no episodes.jsonl: its line only carries the record
+ * to the main thread, in JSON.stringify's form (~10x cheaper than canonicalJson's, which cost
+ * ~100 us an episode, a fifth of one).
+ */
+function jobLine(record: EpisodeRecord, recorded: boolean): string {
+  if (!recorded) return `${JSON.stringify(record)}\n`;
+  const replay = join(REPLAYS_DIR, replayFileName(record));
+  return `${canonicalJson({ ...record, replay })}\n`;
+}
+
+/** A job's record from its line (without the replay's path). */
+export function recordOfLine(line: string): EpisodeRecord {
+  const { replay: _replay, ...record } = JSON.parse(line) as EpisodeRecord & { replay?: string };
+  return record;
+}

@@ -1,0 +1,121 @@
+/**
+ * `tooltime run --workers N`: the episodes of built-in policies and policy modules spread over N
+ * worker threads (run-worker.ts), the run directory byte-identical whatever N is.
+ *
+ * Why it is built this way (measured on the first version, which ran 0.45-0.62x as fast with 2
+ * workers as with 1): a task was one (instance, seed) group of ~9 episodes of ~0.3 ms, each
+ * answered with structured-cloned records (~3.7 kB of nested score each) and replay bytes that the
+ * main thread then posted again to its replay writer, and each worker was sent the scenarios as
+ * cloned objects to canonicalize again. The main thread, which also serializes every line
+ * (canonicalJson, ~100 us a line), became the bottleneck. Now:
+ * - a worker gets the suite once, the canonical scenarios copied when it starts and checked
+ *   against the run's suite digest (episode-jobs.ts adoptSuite; parsing the canonical text
+ *   instead meant validating every scenario again, ~1 s of CPU a worker on 48 instances, as the
+ *   schema's parse does not keep the sorted key order);
+ * - a task is a batch of consecutive episodes (BATCH_TARGET per worker's share, at most
+ *   MAX_BATCH), so messages are few; `2N` batches are out at once, taken by whichever worker is
+ *   free (tinypool's queue: work stealing by batch);
+ * - a worker writes each replay file itself and answers with the episodes.jsonl lines (strings,
+ *   made there) and byte counts; the main thread parses a line back into its record (for the
+ *   summary), appends it, and writes the run's order at the end, as it always did.
+ *
+ * Model agents stay on the main thread: their episodes wait on requests, and `--concurrency`
+ * bounds the requests in flight there, against one response cache (a cache shared by threads
+ * would need its own locking, and a model episode's CPU is small beside its wait).
+ *
+ * tinypool rather than piscina: both install on Node 20, but tinypool has no dependencies
+ * (piscina 5 brings an optional native module), and a fixed thread count, a task queue and a
+ * promise per task are all this needs.
+ */
+import { availableParallelism } from 'node:os';
+import Tinypool from 'tinypool';
+import { isModelSpec } from '../agents/index.js';
+import { workerUrl } from '../scenarios/package.js';
+import type { EpisodeKey, EpisodeRecord, ExperimentOptions } from '../scenarios/experiment.js';
+import type { Delivery, Mode } from '../scenarios/protocol.js';
+import { recordOfLine, type RunSuite } from './episode-jobs.js';
+import { UsageError } from './errors.js';
+import type { RunOutput } from './run-output.js';
+
+/** What every worker is started with. */
+export interface RunWorkerSetup {
+  readonly suite: RunSuite;
+  /** The command line's agent specs, model agents left out (they run on the main thread). */
+  readonly agents: readonly string[];
+  readonly mode: Mode;
+  readonly delivery: Delivery;
+  /** The run directory its replays go into, or null: no recording. */
+  readonly dir: string | null;
+}
+
+/** A batch's answer: each episode's line and the bytes of its replay (0: not recorded), in order. */
+export interface RunBatchResult {
+  readonly lines: readonly string[];
+  readonly bytes: readonly number[];
+}
+
+/** Worker threads at most (a bound on a mistyped flag, far above any core count here). */
+const MAX_WORKERS = 256;
+/** Episodes a worker must have at least for the pool to be worth starting (~30 ms per thread). */
+const MIN_EPISODES_PER_WORKER = 32;
+/** Batches per worker over the run (balance against messages), and episodes a batch at most. */
+const BATCH_TARGET = 8;
+const MAX_BATCH = 256;
+
+/** `--workers N`: a positive integer; default the machine's available parallelism. */
+export function parseWorkers(text: string | undefined): number {
+  if (text === undefined) return availableParallelism();
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !(Number.isSafeInteger(n) && n >= 1 && n <= MAX_WORKERS))
+    throw new UsageError(`--workers must be an integer from 1 to ${MAX_WORKERS}, got "${text}"`);
+  return n;
+}
+
+/** The episodes a pool would run: not a model agent's. */
+export const pooled = (agent: string): boolean => !isModelSpec(agent);
+
+/**
+ * Threads worth starting for `episodes` pooled episodes with `workers` asked: each gets at least
+ * MIN_EPISODES_PER_WORKER; 0 (this thread runs them) when that leaves fewer than 2.
+ */
+export function poolSize(workers: number, episodes: number): number {
+  const n = Math.min(workers, Math.floor(episodes / MIN_EPISODES_PER_WORKER));
+  return n >= 2 ? n : 0;
+}
+
+const WORKER_URL = workerUrl(import.meta.url, './run-worker.js');
+
+/** A started pool; `elsewhere` fits ExperimentOptions.elsewhere; `close()` when done. */
+export class RunPool {
+  private readonly pool: Tinypool;
+  readonly elsewhere: NonNullable<ExperimentOptions['elsewhere']>;
+
+  constructor(
+    readonly size: number,
+    episodes: number,
+    setup: RunWorkerSetup,
+    private readonly output: RunOutput | null,
+  ) {
+    this.pool = new Tinypool({
+      filename: WORKER_URL.href,
+      minThreads: size,
+      maxThreads: size,
+      workerData: setup,
+    });
+    const batch = Math.min(MAX_BATCH, Math.ceil(episodes / (size * BATCH_TARGET)));
+    this.elsewhere = { takes: pooled, batch, inFlight: 2 * size, run: this.run };
+  }
+
+  private readonly run = async (jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> => {
+    const result = (await this.pool.run(jobs)) as RunBatchResult;
+    return result.lines.map((line, i) => {
+      const record = recordOfLine(line);
+      this.output?.ranElsewhere(record, line, result.bytes[i]!);
+      return record;
+    });
+  };
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
