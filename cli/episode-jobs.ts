@@ -92,14 +92,19 @@ export function episodeJobRunner(
   const byId = new Map(options.instances.map((i) => [i.scenario.id, i]));
   let sink: MemorySink | null = null;
   const { mode, delivery } = options;
-  const recorder = (key: EpisodeKey, scenario: Scenario) => {
+  // The episode's own world: an instance may carry one (an ablation's levels), else the run's.
+  const recorder = (
+    key: EpisodeKey,
+    scenario: Scenario,
+    world: { readonly mode: Mode; readonly delivery: Delivery } = { mode, delivery },
+  ) => {
     sink = new MemorySink();
     return ReplayRecorder.open(sink, {
       scenario,
       agent: key.agent,
       seed: key.seed,
-      mode,
-      delivery,
+      mode: world.mode,
+      delivery: world.delivery,
     });
   };
   const run = episodeRunner({
