@@ -14,13 +14,16 @@
  * come rather than recomputed (a scan of every step per decision took 12 s on 1,600 tasks).
  */
 import type { EpisodeEvent, EndReason } from '../world/events.js';
-import { planOf } from '../world/compiled.js';
 import { StepMatcher, type Plan, type PlanStep } from '../world/plan.js';
 import { DeliveredDependencies } from '../world/dependency-violation.js';
 import { isReady } from '../world/readiness.js';
 import type { AnswerSpec, Scenario } from '../spec/schema.js';
 import { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
 import { SCORING_VERSION } from './version.js';
+import { compiledScenario } from '../world/compiled.js';
+import { RouteOpen, StateReplay, type EnvironmentLayout } from '../world/environments.js';
+import { ValueProvenance } from '../world/value-provenance.js';
+import { unmetCheck } from '../spec/stateful.js';
 import type {
   CallScore,
   CallVerdict,
@@ -164,8 +167,29 @@ class EpisodePass {
   readonly streak = new StreakCounter();
   answerCount = 0;
   rejected = 0;
+  // Stateful environments (null for a stateless scenario, which then scores exactly as before).
+  readonly stateful: {
+    readonly layout: EnvironmentLayout;
+    readonly replay: StateReplay;
+    readonly provenance: ValueProvenance;
+    readonly routeOpen: RouteOpen;
+    /** Calls off the reference path with a violation, by the task they are counted for. */
+    readonly offPath: Map<string, number>;
+  } | null;
 
-  constructor(private readonly plan: Plan) {
+  constructor(
+    private readonly plan: Plan,
+    layout: EnvironmentLayout,
+  ) {
+    this.stateful = layout.stateful
+      ? {
+          layout,
+          replay: new StateReplay(layout),
+          provenance: new ValueProvenance(plan),
+          routeOpen: new RouteOpen(),
+          offPath: new Map(),
+        }
+      : null;
     this.matcher = new StepMatcher(plan);
     this.delivered = new DeliveredDependencies(plan, (s) => this.refresh(s));
     this.unresolved = new Int32Array(plan.steps.length);
@@ -174,6 +198,7 @@ class EpisodePass {
 
   apply(e: EpisodeEvent, index: number): void {
     const plan = this.plan;
+    if (this.stateful !== null) this.applyStateful(e);
     switch (e.type) {
       case 'task_arrived':
         this.arrive(`task:${e.task}`, e.task, releasedBy(plan, { task: e.task }), index, e.timeUs);
@@ -232,8 +257,30 @@ class EpisodePass {
       }
       case 'episode_started':
       case 'limit_hit':
+      case 'state_changed':
         break;
     }
+  }
+
+  /**
+   * States (re-applied from `state_changed`), and violations of calls of stateful tools that
+   * perform no step (value-provenance.ts), counted for the task the call is routed to.
+   */
+  private applyStateful(e: EpisodeEvent): void {
+    const st = this.stateful!;
+    st.replay.apply(e);
+    let offPathTask: string | null = null;
+    if (e.type === 'call_issued' && e.invalid === null) {
+      const route = st.layout.route(e.tool, {
+        stepTask: e.task,
+        ref: e.ref,
+        isOpen: st.routeOpen.isOpen,
+      });
+      if (route !== null && e.step === null) offPathTask = route.owner;
+    }
+    if (st.provenance.apply(e, offPathTask !== null) && offPathTask !== null)
+      st.offPath.set(offPathTask, (st.offPath.get(offPathTask) ?? 0) + 1);
+    st.routeOpen.note(e);
   }
 
   private arrive(
@@ -437,19 +484,37 @@ function taskScoresOf(plan: Plan, pass: EpisodePass): TaskScore[] {
       (s) => answer !== undefined && groundedAt[s.index]! < answer.at,
     ).length;
     const allRequestsArrived = arrivals.length === requests.length;
-    return {
+    const goalMet = stateGoalMet(pass, task.id);
+    const violations =
+      (violationsOf.get(task.id) ?? 0) + (pass.stateful?.offPath.get(task.id) ?? 0);
+    const stepsOk =
+      goalMet === undefined ? grounded === expected.length : goalMet && violations === 0;
+    const score: TaskScore = {
       task: task.id,
-      success: allRequestsArrived && answered && answerCorrect && grounded === expected.length,
+      success: allRequestsArrived && answered && answerCorrect && stepsOk,
       allRequestsArrived,
       stepsExpected: expected.length,
       stepsMatched: expected.filter((s) => matcher.isDone(s)).length,
       stepsGrounded: grounded,
-      violations: violationsOf.get(task.id) ?? 0,
+      violations,
       answered,
       answerCorrect,
       finishedUs: answered ? answer.timeUs : null,
     };
+    return goalMet === undefined ? score : { ...score, goalMet };
   });
+}
+
+/**
+ * Whether `task`'s goal holds in the final states (undefined: the task acts on no environment).
+ * The default goal (the reference run's final state) is computed once per scenario.
+ */
+function stateGoalMet(pass: EpisodePass, taskId: string): boolean | undefined {
+  const st = pass.stateful;
+  if (st === null) return undefined;
+  const goal = st.layout.goal(taskId);
+  if (goal.length === 0) return undefined;
+  return unmetCheck(goal, (env) => st.replay.states.stateFor(env, taskId)) === null;
 }
 
 /** Efficiency: makespan against the reference, idle time, and how calls waited and overlapped. */
@@ -526,8 +591,9 @@ export function scoreEpisode(
   events: Iterable<EpisodeEvent>,
   reference?: ScoreReference,
 ): EpisodeScore {
-  const plan = planOf(scenario);
-  const pass = new EpisodePass(plan);
+  const compiled = compiledScenario(scenario);
+  const plan = compiled.plan;
+  const pass = new EpisodePass(plan, compiled.environments);
   // Any iterable, read once in order: replay reading streams a file's events through here.
   let index = -1;
   for (const e of events) {
