@@ -173,7 +173,7 @@ class EpisodePass {
     readonly replay: StateReplay;
     readonly provenance: ValueProvenance;
     readonly routeOpen: RouteOpen;
-    /** Calls off the reference path with a violation, by the task they are counted for. */
+    /** Calls of stateful tools with a value-provenance violation, by the task they count for. */
     readonly offPath: Map<string, number>;
   } | null;
 
@@ -276,7 +276,7 @@ class EpisodePass {
         ref: e.ref,
         isOpen: st.routeOpen.isOpen,
       });
-      if (route !== null && e.step === null) offPathTask = route.owner;
+      if (route !== null) offPathTask = route.owner;
     }
     if (st.provenance.apply(e, offPathTask !== null) && offPathTask !== null)
       st.offPath.set(offPathTask, (st.offPath.get(offPathTask) ?? 0) + 1);
@@ -463,7 +463,11 @@ function taskScoresOf(plan: Plan, pass: EpisodePass): TaskScore[] {
     const i = c.step.index;
     if (c.ok === true && !c.violation && c.deliveredAt !== null)
       groundedAt[i] = Math.min(groundedAt[i]!, c.deliveredAt);
-    if (c.violation) violationsOf.set(c.step.task, (violationsOf.get(c.step.task) ?? 0) + 1);
+    // A stateful call is judged by where its values came from (`stateful.offPath`), not by
+    // `after`: a task on an environment may reach its goal by other steps than the reference's.
+    const byValues = pass.stateful?.layout.ops.has(c.tool) === true;
+    if (c.violation && !byValues)
+      violationsOf.set(c.step.task, (violationsOf.get(c.step.task) ?? 0) + 1);
   }
   return plan.tasks.map((task) => {
     const requests = [`task:${task.id}`, ...task.messages.map((m) => `message:${m.index}`)];
