@@ -21,6 +21,7 @@ import {
   type ToolOperation,
 } from '../spec/stateful.js';
 import { stateDigest } from '../envs/state.js';
+import { canonicalize } from '../spec/canonical.js';
 import type { EpisodeEvent } from './events.js';
 
 /** An instance: the environment's id, and the task whose copy it is (null: shared). */
@@ -150,9 +151,11 @@ export class InstanceStates {
     const to = this.layout.ops.get(tool)!;
     const out = to.op.apply(this.get(ref), args as { [key: string]: JsonValue }, { nowUs });
     if (!out.ok) return { outcome: out, digest: null };
-    if (to.op.readOnly) return { outcome: { ok: true, result: out.result }, digest: null };
+    // Canonical, as every JSON value in an episode's events is (a replay decodes it so).
+    const result = canonicalize(out.result);
+    if (to.op.readOnly) return { outcome: { ok: true, result }, digest: null };
     this.set(ref, out.state);
-    return { outcome: { ok: true, result: out.result }, digest: stateDigest(out.state) };
+    return { outcome: { ok: true, result }, digest: stateDigest(out.state) };
   }
 
   /** The state of `environment` as `task` sees it at the end (its copy, or the shared instance). */
