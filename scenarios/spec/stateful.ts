@@ -38,10 +38,22 @@ export function toolOperations(scenario: Scenario): Map<string, ToolOperation> {
   return out;
 }
 
+/** Each scenario's follow-up steps by task, grouped once (a scan per task was quadratic). */
+const followUpSteps = new WeakMap<Scenario, Map<string, Step[]>>();
+
 /** A task's steps in the order a follow-up adds them: its own, then each follow-up's by arrival. */
 export function taskSteps(scenario: Scenario, task: Task): Step[] {
-  const followUps = inArrivalOrder(scenario.messages.filter((m) => m.task === task.id));
-  return [...task.steps, ...followUps.flatMap((m) => m.steps)];
+  let byTask = followUpSteps.get(scenario);
+  if (byTask === undefined) {
+    byTask = new Map();
+    for (const m of inArrivalOrder(scenario.messages)) {
+      const list = byTask.get(m.task) ?? [];
+      list.push(...m.steps);
+      byTask.set(m.task, list);
+    }
+    followUpSteps.set(scenario, byTask);
+  }
+  return [...task.steps, ...(byTask.get(task.id) ?? [])];
 }
 
 /**
@@ -103,8 +115,8 @@ export function referenceRun(
   latestFirst = false,
 ): ReferenceRun {
   const states = new Map<string, JsonValue>();
-  for (const d of scenario.environments ?? [])
-    if (environmentsUsed(scenario, task, ops).includes(d.id)) states.set(d.id, d.initial);
+  const used = environmentsUsed(scenario, task, ops);
+  for (const d of scenario.environments ?? []) if (used.includes(d.id)) states.set(d.id, d.initial);
   const outcomes = new Map<
     string,
     { ok: true; result: JsonValue } | { ok: false; error: string }

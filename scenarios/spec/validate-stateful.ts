@@ -44,6 +44,9 @@ export function checkStateful(scenario: Scenario): StatefulCheck {
   const found: StatefulFound[] = [];
   const outcomes = new Map<string, Outcome>();
   const decls = scenario.environments ?? [];
+  // A stateless scenario has nothing to check here.
+  if (decls.length === 0 && scenario.tasks.every((t) => t.goal === undefined))
+    return { found, outcomes };
   const seen = new Map<string, number>();
   const usable = new Set<string>();
   decls.forEach((d, k) => {
@@ -91,9 +94,9 @@ export function checkStateful(scenario: Scenario): StatefulCheck {
     checkGoalShape(scenario, i, used, found);
     if (used.length === 0) return;
     const run = referenceRun(scenario, task, ops);
+    const byId = new Map(taskSteps(scenario, task).map((s) => [s.id, s]));
     for (const [id, outcome] of run.outcomes) {
-      const step = taskSteps(scenario, task).find((s) => s.id === id)!;
-      const segs = segsOf.get(step);
+      const segs = segsOf.get(byId.get(id)!);
       if (segs !== undefined) outcomes.set(canonicalJson(segs), outcome);
     }
     if (run.failed !== null) {

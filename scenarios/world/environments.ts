@@ -69,9 +69,15 @@ export class EnvironmentLayout {
     this.ops = toolOperations(scenario);
     this.taskIds = scenario.tasks.map((t) => t.id);
     for (const d of scenario.environments ?? []) this.users.set(d.id, []);
+    if (this.ops.size === 0) return; // stateless: no task uses an environment
     for (const task of scenario.tasks)
       for (const id of environmentsUsed(scenario, task, this.ops))
         this.users.get(id)!.push(task.id);
+  }
+
+  /** The tasks that use environment `id` (plan order): those with a copy of it. */
+  usersOf(id: string): readonly string[] {
+    return this.users.get(id) ?? [];
   }
 
   get stateful(): boolean {

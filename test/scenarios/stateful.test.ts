@@ -16,7 +16,10 @@ import { runEpisode } from '../../scenarios/world/world.js';
 import { recordEpisode } from '../../replays/io/recorder.js';
 import { verifyReplay } from '../../replays/commands/verify.js';
 import { scripted } from '../support/scenarios.js';
-import { MAIN } from '../support/cli.js';
+import { hasStackTrace, MAIN, ROOT, tooltime } from '../support/cli.js';
+import { readReplay } from '../../replays/io/reader.js';
+import { sourceOfRead } from '../../replays/io/source.js';
+import { statesAt } from '../../replays/commands/state.js';
 
 const example = (name: string): ScenarioInput =>
   JSON.parse(readFileSync(join(examplesDir(), name), 'utf8')) as ScenarioInput;
@@ -359,5 +362,47 @@ describe('validate: reference trajectories', () => {
     const doc = example('shared-env.json') as { tasks: Array<Record<string, unknown>> };
     delete doc.tasks[0]!.goal;
     expect(validateScenario(doc).map((p) => p.path)).toEqual(['tasks[0]']);
+  });
+});
+
+describe('replay inspect --state-at', () => {
+  it('shows the states after a record, rebuilt from the events; a digest that differs is named', async () => {
+    const { createAgent } = await import('../../agents/registry.js');
+    const { bytes, episode } = await recordEpisode({
+      scenario: files,
+      agent: createAgent('greedy-async'),
+      seed: 2,
+    });
+    const read = readReplay(bytes!);
+    const last = statesAt(sourceOfRead(read), 1e9);
+    expect(last.record).toBe(read.events.length - 1);
+    expect(last.divergedAt).toBeNull();
+    const end = finalStates(files, episode.events);
+    expect(last.instances.map((i) => [i.task, i.state])).toEqual(
+      ['publish', 'notes'].map((t) => [t, end.stateFor('files', t)]),
+    );
+    // At record 0 nothing has applied yet: every copy is the initial state.
+    const first = statesAt(sourceOfRead(read), 0);
+    for (const i of first.instances) expect(i.state).toEqual(files.environments![0]!.initial);
+    // A recorded digest that the re-applied effect does not give.
+    const k = read.events.findIndex((e) => e.type === 'state_changed');
+    const events = read.events.map((e, i) =>
+      i === k && e.type === 'state_changed' ? { ...e, digest: '0000000000000000' } : e,
+    );
+    expect(statesAt(sourceOfRead({ ...read, events }), 1e9).divergedAt).toBe(k);
+  });
+
+  it('on the command line: JSON on stdout; a bad record number is one line, exit 1', () => {
+    const file = join(ROOT, 'replays', 'golden', 'example-shared-env--greedy-async--seed1.ttr');
+    const r = tooltime(['replay', 'inspect', file, '--state-at', '19']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { instances: Array<{ task: null; state: unknown }> };
+    expect(out.instances).toEqual([
+      { environment: 'team', task: null, state: { docs: { 'plan.txt': 'ship v2\n' }, team: {} } },
+    ]);
+    const bad = tooltime(['replay', 'inspect', file, '--state-at', '-1']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(hasStackTrace(bad.stderr)).toBe(false);
   });
 });
