@@ -61,7 +61,7 @@ export function checkStateful(scenario: Scenario): StatefulCheck {
     seen.set(d.id, k);
     const env = getEnvironment(d.kind);
     if (env === undefined) {
-      const known = ENVIRONMENTS.map((e) => e.name).join(', ');
+      const known = Object.keys(ENVIRONMENTS).join(', ');
       found.push({
         segs: ['environments', k, 'kind'],
         message: `unknown environment kind ${JSON.stringify(d.kind)} (known: ${known})`,
