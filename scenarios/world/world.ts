@@ -280,7 +280,7 @@ class World {
 
   private emit(event: EpisodeEvent): void {
     this.events.push(event);
-    this.routeOpen.note(event);
+    if (this.layout.stateful) this.routeOpen.note(event);
     this.options.onEvent?.(event);
   }
 

@@ -406,3 +406,43 @@ describe('replay inspect --state-at', () => {
     expect(hasStackTrace(bad.stderr)).toBe(false);
   });
 });
+
+describe('regressions', () => {
+  it("an agent that changes its args after a call cannot change the state (social keeps a post's tags)", async () => {
+    const { getEnvironment } = await import('../../scenarios/envs/index.js');
+    const scenario = parseScenario({
+      format: 'tooltime.scenario/1',
+      id: 'tags',
+      environments: [{ id: 'feed', kind: 'social', initial: getEnvironment('social')!.emptyState }],
+      tools: ['create_post', 'get_post'].map((operation) => ({
+        name: operation,
+        latency: { kind: 'constant', ms: 10 },
+        impl: { kind: 'environment', environment: 'feed', operation },
+      })),
+      tasks: [
+        {
+          id: 't',
+          message: 'post hi #a',
+          steps: [{ id: 'p', tool: 'create_post', args: { content: 'hi', tags: ['#a'] } }],
+          answer: { mustContain: ['ok'] },
+        },
+      ],
+    });
+    const tags = ['#a'];
+    let turn = 0;
+    const agent = scripted((o) => {
+      turn++;
+      if (turn === 1)
+        return { actions: [{ type: 'call', tool: 'create_post', args: { content: 'hi', tags } }] };
+      if (o.pending.length > 0) return { actions: [{ type: 'wait' }] };
+      if (turn === 3) {
+        tags.push('#evil');
+        return { actions: [{ type: 'call', tool: 'get_post', args: { postId: 1 } }] };
+      }
+      return { actions: [{ type: 'answer', task: 't', content: 'ok' }] };
+    });
+    const episode = await runEpisode(scenario, agent, { seed: 1 });
+    const read = episode.events.filter((e) => e.type === 'call_completed').at(-1)!;
+    expect(JSON.stringify(read.result)).toContain('"tags":["#a"]');
+  });
+});
