@@ -92,6 +92,31 @@ function finalStates(scenario: Scenario, events: readonly EpisodeEvent[]) {
 }
 
 describe('stateful scenarios: sub-task success by goal', () => {
+  it('the default goal is the final tree the reference leaves, as written by hand', () => {
+    const layout = compiledScenario(files).environments;
+    expect(layout.goal('publish')).toEqual([
+      {
+        environment: 'files',
+        path: '',
+        equals: {
+          archive: { 'q3-draft.csv': 'region,revenue\nnorth,120\nsouth,95\n' },
+          reports: { 'q3.csv': 'region,revenue\nnorth,120\nsouth,95\n' },
+        },
+      },
+    ]);
+    expect(layout.goal('notes')).toEqual([
+      {
+        environment: 'files',
+        path: '',
+        equals: {
+          archive: {},
+          notes: { 'todo.txt': 'call Ana' },
+          reports: { 'q3-draft.csv': 'region,revenue\nnorth,120\nsouth,95\n' },
+        },
+      },
+    ]);
+  });
+
   it('the reference trajectory succeeds with step F1 1', async () => {
     const { score } = await play(files, oneByOne(REFERENCE_CALLS, ANSWERS));
     expect(score.tasks.map((t) => [t.task, t.success, t.goalMet])).toEqual([
