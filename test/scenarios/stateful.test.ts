@@ -383,6 +383,23 @@ describe('validate: reference trajectories', () => {
     ]);
   });
 
+  it('rejects a final state that depends on the order of steps with no `after` between them', () => {
+    const doc = example('stateful-files.json') as {
+      tasks: Array<{ steps: Array<{ after?: string[]; inputs?: unknown[] }> }>;
+    };
+    // The write no longer waits for the read, and the read of the draft then races its move.
+    const steps = doc.tasks[0]!.steps;
+    steps[1]!.after = [];
+    steps[1]!.inputs = [];
+    steps[2]!.after = [];
+    expect(validateScenario(doc)).toContainEqual({
+      path: 'tasks[0].steps',
+      message:
+        'the final state depends on the order of steps with no `after` between them: order them with `after`',
+    });
+    expect(validateScenario(doc)).toHaveLength(1);
+  });
+
   it('requires a goal of a task on a shared environment', () => {
     const doc = example('shared-env.json') as { tasks: Array<Record<string, unknown>> };
     delete doc.tasks[0]!.goal;
