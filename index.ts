@@ -27,7 +27,10 @@ export type {
   Task,
   Tool,
   ToolImpl,
+  EnvironmentDecl,
+  GoalCheck,
 } from './scenarios/spec/schema.js';
+export { environmentTools, goalAt, referenceStates } from './scenarios/spec/authoring.js';
 export {
   ScenarioError,
   parseScenario,

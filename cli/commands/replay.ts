@@ -7,7 +7,8 @@
  *   versions and the 5 records before it) on stderr and exit 1. Many files are verified on worker
  *   threads (one per core but one, or --workers N), reported in the order given.
  * - `replay inspect FILE [--format text|jsonl|chrome] [--out FILE]`: a timeline, JSON lines, or a
- *   Chrome trace for Perfetto / chrome://tracing.
+ *   Chrome trace for Perfetto / chrome://tracing; `--state-at N`: the environments' states after
+ *   record N, as JSON (rebuilt from the events and checked against the recorded digests).
  * - `replay diff A B [--json]`: the first divergence, header differences, and the two episodes side
  *   by side (scores, makespan, counts). Exits 0 whether or not they differ.
  * - `replay fork FILE --at N --agent SPEC [--seed S] --record OUT`: reproduces the first N records,
@@ -37,6 +38,7 @@ import { msText, pct, replayPaths, write, writeErr } from '../replay-files.js';
 import { checkOutFile, prepareOutDir } from '../output-paths.js';
 import { writeAtomically } from '../run-dir.js';
 import { table } from '../table.js';
+import { statesAt } from '../../replays/commands/state.js';
 
 function eventLine(index: number, e: EpisodeEvent | null): string {
   return `${String(index).padStart(6)}  ${e === null ? '(none)' : JSON.stringify(e)}`;
@@ -158,7 +160,9 @@ function registerInspect(replay: Command): void {
     .argument('<file>', 'replay file')
     .option('--format <format>', `one of ${INSPECT_FORMATS.join(', ')}`, 'text')
     .option('--out <file>', 'write to this file instead of stdout')
-    .action((file: string, options: { format: string; out?: string }) => {
+    .option('--state-at <record>', "print the environments' states after this record, as JSON")
+    .action((file: string, options: { format: string; out?: string; stateAt?: string }) => {
+      if (options.stateAt !== undefined) return printStates(file, options.stateAt);
       if (!(INSPECT_FORMATS as readonly string[]).includes(options.format))
         throw new UsageError(
           `--format must be one of ${INSPECT_FORMATS.join(', ')}, got "${options.format}"`,
@@ -174,6 +178,19 @@ function registerInspect(replay: Command): void {
       const read = source.end();
       if (!read.complete && options.out !== undefined) writeErr(`${file}: ${read.problem}`);
     });
+}
+
+/** `replay inspect --state-at N`: the states after record N; a digest that differs is named. */
+function printStates(file: string, raw: string): void {
+  if (!/^(0|[1-9][0-9]{0,14})$/.test(raw))
+    throw new UsageError(`--state-at must be a record number (0 or more), got "${raw}"`);
+  const source = fileSource(file);
+  const states = statesAt(source, Number(raw));
+  write(JSON.stringify(states, null, 2));
+  if (states.divergedAt !== null) {
+    writeErr(`${file}: record ${states.divergedAt}: the state differs from its recorded digest`);
+    process.exitCode = EXIT_BAD_INPUT;
+  }
 }
 
 /** `tooltime replay diff`. */

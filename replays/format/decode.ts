@@ -53,6 +53,7 @@ const LENGTH: Readonly<Record<number, number>> = {
   [Code.ANSWER]: 4,
   [Code.LIMIT]: 3,
   [Code.ENDED]: 4,
+  [Code.STATE]: 6,
 };
 
 function fail(message: string): never {
@@ -289,6 +290,18 @@ export class RecordDecoder {
           ok: r[3],
           result: r[4] as JsonValue,
           error: strOrNull(r[5], 'error'),
+        };
+      }
+      case Code.STATE: {
+        const callId = this.callId(r[2]);
+        if (state.calls.get(callId) === undefined) fail(`call ${callId} is not in flight`);
+        return {
+          type: 'state_changed',
+          timeUs,
+          callId,
+          environment: str(r[3], 'environment'),
+          task: r[4] === null ? null : fromTable(r[4], dict.tasks, 'task'),
+          digest: str(r[5], 'digest'),
         };
       }
       case Code.ANSWER:

@@ -182,6 +182,16 @@ export class RecordEncoder {
         return;
       case 'call_completed':
         return this.writeCallCompleted(e);
+      case 'state_changed': {
+        this.begin(Code.STATE, 6, e.timeUs);
+        this.callRef(e.callId);
+        w.string(str(e.environment, 'environment'));
+        const task = strOrNull(e.task, 'task');
+        if (task === null) w.nil();
+        else this.ref(dict.taskRef(task));
+        w.string(str(e.digest, 'digest'));
+        return;
+      }
       case 'answer_given':
         this.begin(Code.ANSWER, 4, e.timeUs);
         this.ref(dict.taskRef(str(e.task, 'task')));

@@ -51,6 +51,7 @@ export const Code = {
   ANSWER: 21,
   LIMIT: 22,
   ENDED: 23,
+  STATE: 24,
 } as const;
 export type Code = (typeof Code)[keyof typeof Code];
 

@@ -5,6 +5,7 @@
  */
 import type { JsonValue } from '../spec/schema.js';
 import type { Environment } from './environment.js';
+import { filesystem } from './filesystem.js';
 import { inbox } from './inbox.js';
 import { social } from './social.js';
 import { tickets } from './tickets.js';
@@ -14,6 +15,7 @@ import { vehicle } from './vehicle.js';
 
 /** Environment name -> environment. */
 export const ENVIRONMENTS: { readonly [name: string]: Environment<JsonValue> } = {
+  filesystem: filesystem as unknown as Environment<JsonValue>,
   inbox,
   social,
   tickets,
@@ -21,6 +23,8 @@ export const ENVIRONMENTS: { readonly [name: string]: Environment<JsonValue> } =
   travel,
   vehicle,
 };
+
+export type { EnvArgs, EnvContext, EnvOutcome, Environment, Operation } from './environment.js';
 
 /** The environment a scenario names, or undefined when there is none by that name. */
 export function getEnvironment(name: string): Environment<JsonValue> | undefined {

@@ -14,13 +14,16 @@
  * come rather than recomputed (a scan of every step per decision took 12 s on 1,600 tasks).
  */
 import type { EpisodeEvent, EndReason } from '../world/events.js';
-import { planOf } from '../world/compiled.js';
 import { StepMatcher, type Plan, type PlanStep } from '../world/plan.js';
 import { EpisodeDeliveries, type DeliveredDependencies } from '../world/dependency-violation.js';
 import { isReady } from '../world/readiness.js';
 import type { AnswerSpec, Scenario } from '../spec/schema.js';
 import { callOverlap, clippedLength, sharedLength, type Interval } from './intervals.js';
 import { SCORING_VERSION } from './version.js';
+import { compiledScenario } from '../world/compiled.js';
+import { RouteOpen, StateReplay, type EnvironmentLayout } from '../world/environments.js';
+import { ValueProvenance } from '../world/value-provenance.js';
+import { unmetCheck } from '../spec/stateful.js';
 import type {
   CallScore,
   CallVerdict,
@@ -157,8 +160,29 @@ class EpisodePass {
   readonly streak = new StreakCounter();
   answerCount = 0;
   rejected = 0;
+  // Stateful environments (null for a stateless scenario, which then scores exactly as before).
+  readonly stateful: {
+    readonly layout: EnvironmentLayout;
+    readonly replay: StateReplay;
+    readonly provenance: ValueProvenance;
+    readonly routeOpen: RouteOpen;
+    /** Calls of stateful tools with a value-provenance violation, by the task they count for. */
+    readonly offPath: Map<string, number>;
+  } | null;
 
-  constructor(private readonly plan: Plan) {
+  constructor(
+    private readonly plan: Plan,
+    layout: EnvironmentLayout,
+  ) {
+    this.stateful = layout.stateful
+      ? {
+          layout,
+          replay: new StateReplay(layout),
+          provenance: new ValueProvenance(plan),
+          routeOpen: new RouteOpen(),
+          offPath: new Map(),
+        }
+      : null;
     this.matcher = new StepMatcher(plan);
     this.deliveries = new EpisodeDeliveries(plan, {
       changed: (s) => this.refresh(s),
@@ -172,6 +196,7 @@ class EpisodePass {
   }
 
   apply(e: EpisodeEvent, index: number): void {
+    if (this.stateful !== null) this.applyStateful(e);
     switch (e.type) {
       case 'task_arrived':
         this.arrive(`task:${e.task}`, e, index);
@@ -225,8 +250,30 @@ class EpisodePass {
       }
       case 'episode_started':
       case 'limit_hit':
+      case 'state_changed':
         break;
     }
+  }
+
+  /**
+   * States (re-applied from `state_changed`), and violations of calls of stateful tools that
+   * perform no step (value-provenance.ts), counted for the task the call is routed to.
+   */
+  private applyStateful(e: EpisodeEvent): void {
+    const st = this.stateful!;
+    st.replay.apply(e);
+    let offPathTask: string | null = null;
+    if (e.type === 'call_issued' && e.invalid === null) {
+      const route = st.layout.route(e.tool, {
+        stepTask: e.task,
+        ref: e.ref,
+        isOpen: st.routeOpen.isOpen,
+      });
+      if (route !== null) offPathTask = route.owner;
+    }
+    if (st.provenance.apply(e, offPathTask !== null) && offPathTask !== null)
+      st.offPath.set(offPathTask, (st.offPath.get(offPathTask) ?? 0) + 1);
+    st.routeOpen.note(e);
   }
 
   /** A request arrived: the agent is given it at the next decision's start (`deliveries`). */
@@ -404,7 +451,11 @@ function taskScoresOf(plan: Plan, pass: EpisodePass): TaskScore[] {
     const i = c.step.index;
     if (c.ok === true && !c.violation && c.deliveredAt !== null)
       groundedAt[i] = Math.min(groundedAt[i]!, c.deliveredAt);
-    if (c.violation) violationsOf.set(c.step.task, (violationsOf.get(c.step.task) ?? 0) + 1);
+    // A stateful call is judged by where its values came from (`stateful.offPath`), not by
+    // `after`: a task on an environment may reach its goal by other steps than the reference's.
+    const byValues = pass.stateful?.layout.ops.has(c.tool) === true;
+    if (c.violation && !byValues)
+      violationsOf.set(c.step.task, (violationsOf.get(c.step.task) ?? 0) + 1);
   }
   return plan.tasks.map((task) => {
     const requests = [`task:${task.id}`, ...task.messages.map((m) => `message:${m.index}`)];
@@ -425,19 +476,37 @@ function taskScoresOf(plan: Plan, pass: EpisodePass): TaskScore[] {
       (s) => answer !== undefined && groundedAt[s.index]! < answer.at,
     ).length;
     const allRequestsArrived = arrivals.length === requests.length;
-    return {
+    const goalMet = stateGoalMet(pass, task.id);
+    const violations =
+      (violationsOf.get(task.id) ?? 0) + (pass.stateful?.offPath.get(task.id) ?? 0);
+    const stepsOk =
+      goalMet === undefined ? grounded === expected.length : goalMet && violations === 0;
+    const score: TaskScore = {
       task: task.id,
-      success: allRequestsArrived && answered && answerCorrect && grounded === expected.length,
+      success: allRequestsArrived && answered && answerCorrect && stepsOk,
       allRequestsArrived,
       stepsExpected: expected.length,
       stepsMatched: expected.filter((s) => matcher.isDone(s)).length,
       stepsGrounded: grounded,
-      violations: violationsOf.get(task.id) ?? 0,
+      violations,
       answered,
       answerCorrect,
       finishedUs: answered ? answer.timeUs : null,
     };
+    return goalMet === undefined ? score : { ...score, goalMet };
   });
+}
+
+/**
+ * Whether `task`'s goal holds in the final states (undefined: the task acts on no environment).
+ * The default goal (the reference run's final state) is computed once per scenario.
+ */
+function stateGoalMet(pass: EpisodePass, taskId: string): boolean | undefined {
+  const st = pass.stateful;
+  if (st === null) return undefined;
+  const goal = st.layout.goal(taskId);
+  if (goal.length === 0) return undefined;
+  return unmetCheck(goal, (env) => st.replay.states.stateFor(env, taskId)) === null;
 }
 
 /** Efficiency: makespan against the reference, idle time, and how calls waited and overlapped. */
@@ -514,8 +583,9 @@ export function scoreEpisode(
   events: Iterable<EpisodeEvent>,
   reference?: ScoreReference,
 ): EpisodeScore {
-  const plan = planOf(scenario);
-  const pass = new EpisodePass(plan);
+  const compiled = compiledScenario(scenario);
+  const plan = compiled.plan;
+  const pass = new EpisodePass(plan, compiled.environments);
   // Any iterable, read once in order: replay reading streams a file's events through here.
   let index = -1;
   for (const e of events) {

@@ -73,6 +73,12 @@ export interface TaskScore {
   readonly answerCorrect: boolean;
   /** Time of the final answer when `answered`, else null. */
   readonly finishedUs: number | null;
+  /**
+   * Only for a task acting on a stateful environment: its goal holds in the final state of its
+   * part (METRICS.md, "Stateful tasks"). Such a task succeeds on its goal, its answer and no
+   * dependency violation, by whatever calls; `stepsGrounded` is reported but not required.
+   */
+  readonly goalMet?: boolean;
 }
 
 /**

@@ -17,6 +17,8 @@ export type {
   Task,
   Tool,
   ToolImpl,
+  EnvironmentDecl,
+  GoalCheck,
 } from './schema.js';
 export {
   formatProblem,
@@ -37,3 +39,9 @@ export { canonicalJson, canonicalize, canonEqual, jsonEqual } from './canonical.
 export { canonicalScenario, parseCanonicalScenario } from './canonical-scenario.js';
 export { builtinNames, getBuiltin, type Builtin } from './builtins.js';
 export { ToolRuntime, type Outcome } from './tools.js';
+export {
+  environmentTools,
+  goalAt,
+  referenceStates,
+  type EnvironmentToolOptions,
+} from './authoring.js';

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { distributionSpecSchema } from '../../engine/distributions.js';
+import { getEnvironment } from '../envs/index.js';
 
 export const SCENARIO_FORMAT = 'tooltime.scenario/1';
 
@@ -150,11 +151,22 @@ export const toolImplSchema = z
         name: z.string().describe('The builtin\'s name (see docs/SCENARIOS.md, "Builtin tools").'),
       })
       .strict(),
+    z
+      .object({
+        kind: z
+          .literal('environment')
+          .describe("An operation of one of the scenario's stateful environments."),
+        environment: idSchema.describe("The `id` of an entry of the scenario's `environments`."),
+        operation: toolNameSchema.describe(
+          "The operation of that environment's kind (see docs/ENVIRONMENTS.md).",
+        ),
+      })
+      .strict(),
   ])
   .meta({
     id: 'toolImpl',
     description:
-      'What a tool returns, as data (never code): a table of rows or a builtin function.',
+      'What a tool returns, as data (never code): a table of rows, a builtin function, or an operation of a stateful environment.',
   });
 
 export const failureSchema = z
@@ -170,6 +182,15 @@ export const failureSchema = z
       .min(1)
       .default('transient error: please retry')
       .describe('The error message of a failed attempt.'),
+    /** Probability that an attempt's effect applies but its response is lost (world.ts). */
+    lostRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        'Probability that an otherwise successful attempt of a stateful tool applies its effect but its response is lost: the agent gets a timeout error, and a blind retry applies the effect again. Absent: never.',
+      ),
   })
   .strict()
   .meta({
@@ -225,7 +246,28 @@ export const toolSchema = z
       ),
     impl: toolImplSchema.describe('What a call returns.'),
   })
-  .strict()
+  .strict();
+
+/**
+ * A tool as a scenario file writes it: an environment tool may leave out its description and
+ * parameters, which then come from its operation (given, they must equal the operation's).
+ */
+const scenarioToolSchema = toolSchema
+  .extend({
+    description: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "What the tool does, as the agent is told. An environment tool's comes from its operation when left out.",
+      ),
+    parameters: z
+      .record(z.string(), jsonValueSchema)
+      .optional()
+      .describe(
+        "JSON Schema (draft 2020-12, as ajv reads it; patterns by RE2) of the arguments object. An environment tool's comes from its operation when left out.",
+      ),
+  })
   .meta({ id: 'tool', description: 'A tool the agent may call.' });
 
 /** `args[arg]` of this step is `result[path]` of step `from`: the data flow the validator checks. */
@@ -276,6 +318,57 @@ export const stepSchema = z
   .strict()
   .meta({ id: 'step', description: 'An expected tool call of a task.' });
 
+/** One condition of a task's goal: the value at a JSON pointer into an environment's state. */
+const goalCheckBase = {
+  environment: idSchema.describe('The `id` of the environment whose final state is checked.'),
+  path: z
+    .string()
+    .describe(
+      'A JSON pointer (RFC 6901) into its state; "" is the whole state. In a filesystem, the file\'s path.',
+    ),
+};
+export const goalCheckSchema = z
+  .union([
+    z
+      .object({
+        ...goalCheckBase,
+        equals: jsonValueSchema.describe(
+          'The value there must equal this (deep, key order ignored).',
+        ),
+      })
+      .strict(),
+    z
+      .object({ ...goalCheckBase, exists: z.literal(true).describe('Something must be there.') })
+      .strict(),
+    z
+      .object({ ...goalCheckBase, absent: z.literal(true).describe('Nothing may be there.') })
+      .strict(),
+  ])
+  .meta({
+    id: 'goalCheck',
+    description:
+      'A condition on the final state of an environment: the value at `path` equals a value, exists, or is absent.',
+  });
+
+/** A stateful environment the scenario's tools act on, and its initial state. */
+export const environmentSchema = z
+  .object({
+    id: idSchema.describe('The name tools use for it (`impl.environment`).'),
+    kind: z.string().describe('A built-in environment (docs/ENVIRONMENTS.md): `filesystem`, ...'),
+    initial: jsonValueSchema.describe("Its initial state, valid for the kind's state schema."),
+    shared: z
+      .boolean()
+      .optional()
+      .describe(
+        'One instance shared by every task (concurrent tasks can interfere). Absent or false: each task acts on its own copy.',
+      ),
+  })
+  .strict()
+  .meta({
+    id: 'environment',
+    description: 'A stateful environment (docs/SCENARIOS.md, "Stateful environments").',
+  });
+
 export const answerSpecSchema = z
   .object({
     /** Strings the final answer must contain (case-insensitive). */
@@ -295,6 +388,13 @@ export const taskSchema = z
     message: z.string().min(1).describe("The user's request, as the agent sees it."),
     steps: z.array(stepSchema).min(1).describe('The expected tool calls.'),
     answer: answerSpecSchema.describe('What the answer must contain.'),
+    goal: z
+      .array(goalCheckSchema)
+      .min(1)
+      .optional()
+      .describe(
+        "Conditions on the final state of the environments this task's steps use. Absent: each must end exactly as the task's steps leave it (required on a shared environment).",
+      ),
   })
   .strict()
   .meta({
@@ -348,7 +448,7 @@ export const limitsSchema = z
   .strict()
   .meta({ id: 'limits', description: "An episode's bounds; reaching one ends it with `limit`." });
 
-export const scenarioSchema = z
+const rawScenarioSchema = z
   .object({
     format: z.literal(SCENARIO_FORMAT).describe('The format and its version.'),
     id: idSchema.describe("The scenario's id (file names and reports use it)."),
@@ -358,7 +458,11 @@ export const scenarioSchema = z
       .record(z.string(), z.string())
       .default({})
       .describe('Free-form labels (domain, pattern, variant) used by suites and reports.'),
-    tools: z.array(toolSchema).min(1).describe('The tools the agent may call.'),
+    environments: z
+      .array(environmentSchema)
+      .optional()
+      .describe('Stateful environments the tools act on (absent: every tool is stateless).'),
+    tools: z.array(scenarioToolSchema).min(1).describe('The tools the agent may call.'),
     tasks: z.array(taskSchema).min(1).describe('The concurrent sub-tasks.'),
     /** In any order: they arrive by `atMs`, those at the same instant in file order (message-order.ts). */
     messages: z
@@ -382,15 +486,42 @@ export const scenarioSchema = z
     'An AsyncTool scenario: tools, concurrent tasks, follow-up messages and limits (tooltime).',
   );
 
-/** A scenario as written in a file (defaults may be omitted). */
-export type ScenarioInput = z.input<typeof scenarioSchema>;
-/** A parsed scenario: every default filled in. */
-export type Scenario = z.output<typeof scenarioSchema>;
 /**
  * A tool the agent may call: name, description, parameter schema, latency distribution,
  * concurrency limit, timeout, failure rate, and what it returns (`impl`).
  */
-export type Tool = Scenario['tools'][number];
+export type Tool = z.output<typeof toolSchema>;
+type RawScenario = z.output<typeof rawScenarioSchema>;
+/** A parsed scenario: every default filled in, every tool's description and parameters too. */
+export type Scenario = Omit<RawScenario, 'tools'> & { tools: Tool[] };
+
+/**
+ * An environment tool that leaves out its description or parameters gets its operation's. One
+ * whose environment or operation is unknown gets placeholders: validation reports it (as it does a
+ * table or builtin tool without them), so no such scenario is ever handed out.
+ */
+function withOperationTools(raw: RawScenario): Scenario {
+  const kinds = new Map((raw.environments ?? []).map((e) => [e.id, e.kind]));
+  const tools = raw.tools.map((tool): Tool => {
+    let description = tool.description;
+    let parameters = tool.parameters;
+    if (tool.impl.kind === 'environment') {
+      const kind = kinds.get(tool.impl.environment);
+      const op =
+        kind === undefined ? undefined : getEnvironment(kind)?.operations[tool.impl.operation];
+      description ??= op?.description;
+      parameters ??= op?.parameters as Record<string, JsonValue> | undefined;
+    }
+    return { ...tool, description: description ?? '', parameters: parameters ?? {} };
+  });
+  return { ...raw, tools };
+}
+
+/** The scenario format (see the module comment); tools filled in by `withOperationTools`. */
+export const scenarioSchema = rawScenarioSchema.transform(withOperationTools);
+
+/** A scenario as written in a file (defaults may be omitted). */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
 /**
  * What a tool returns, as data: a table of rows matched on the call's canonical args (with a
  * default result or error for a call no row matches), or a builtin function (spec/builtins.ts).
@@ -417,12 +548,16 @@ export type FollowUp = Scenario['messages'][number];
 export type AnswerSpec = Task['answer'];
 /** An episode's bounds: simulated time, decisions and calls; reaching one ends it with `limit`. */
 export type Limits = Scenario['limits'];
+/** A stateful environment a scenario declares: its id, kind, initial state, and whether tasks share it. */
+export type EnvironmentDecl = NonNullable<Scenario['environments']>[number];
+/** One condition of a task's goal over an environment's final state. */
+export type GoalCheck = z.output<typeof goalCheckSchema>;
 
 /** The JSON Schema published for editors (`scenarios/scenario.schema.json`). */
 export function scenarioJsonSchema(): unknown {
   // A described copy of jsonValueSchema shares its definition; any other custom schema is a mistake.
   const isJson = (schema: z.core.$ZodType) => schema._zod.def === jsonValueSchema._zod.def;
-  const out = z.toJSONSchema(scenarioSchema, {
+  const out = z.toJSONSchema(rawScenarioSchema, {
     io: 'input',
     unrepresentable: (ctx) => (isJson(ctx.zodSchema) ? { $ref: '#/$defs/json' } : 'throw'),
   });

@@ -137,6 +137,14 @@ export class CallKeys {
   }
 }
 
+/** `evaluate` was asked for a stateful tool's outcome, which no args alone determine. */
+export class StatefulToolError extends Error {
+  override name = 'StatefulToolError';
+  constructor(tool: string) {
+    super(`${tool} acts on an environment: its outcome depends on the state`);
+  }
+}
+
 export class ToolRuntime {
   readonly tool: Tool;
   /** The file's distribution, unscaled: `drawAttempt` scales what it draws (`scaleUs`). */
@@ -205,7 +213,15 @@ export class ToolRuntime {
     return `${where} ${e.message ?? 'is invalid'}`;
   }
 
-  /** The outcome of a successful attempt with these args (`argsKey`: their canonical JSON, when the caller has it). */
+  /** True when calls act on a stateful environment (the world applies them, not `evaluate`). */
+  get stateful(): boolean {
+    return this.tool.impl.kind === 'environment';
+  }
+
+  /**
+   * The outcome of a successful attempt with these args (`argsKey`: their canonical JSON, when the
+   * caller has it). Throws StatefulToolError for a stateful tool.
+   */
   evaluate(args: Record<string, JsonValue>, argsKey?: string): Outcome {
     const impl = this.tool.impl;
     if (impl.kind === 'table') {
@@ -215,6 +231,8 @@ export class ToolRuntime {
         ? { ok: false, error: impl.default.error }
         : { ok: true, result: impl.default.result };
     }
+    // A stateful tool's outcome depends on its environment's state: the world applies it.
+    if (impl.kind === 'environment') throw new StatefulToolError(this.tool.name);
     const builtin = getBuiltin(impl.name);
     if (builtin === undefined) return { ok: false, error: `unknown builtin ${impl.name}` };
     try {
@@ -232,8 +250,10 @@ export class ToolRuntime {
   }
 
   /** The error text an agent sees for a failed or timed-out attempt. */
-  attemptError(fate: 'failure' | 'timeout'): string {
-    if (fate === 'timeout')
+  attemptError(fate: 'failure' | 'timeout' | 'lost'): string {
+    if (fate === 'lost' && this.tool.timeoutMs === undefined)
+      return `timeout: ${this.tool.name} did not answer`;
+    if (fate === 'timeout' || fate === 'lost')
       return `timeout: ${this.tool.name} did not answer within ${this.timeoutText()}ms`;
     return this.tool.failure?.message ?? 'transient error: please retry';
   }

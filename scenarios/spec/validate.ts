@@ -32,6 +32,8 @@ import {
 } from './schema.js';
 import { ToolRuntime, compileParameters, type Outcome } from './tools.js';
 import { checkDocument } from './document.js';
+import { checkStateful } from './validate-stateful.js';
+import { getEnvironment } from '../envs/index.js';
 
 /**
  * One thing wrong with a scenario document: where (`tasks[0].steps[1].args`, '' for the whole
@@ -85,7 +87,10 @@ function validate(doc: unknown): { problems: Problem[]; parsed: Scenario | null 
   let parsed: Scenario | null = null;
   try {
     parsed = checkSchema(doc, out);
-    if (isRecord(doc)) new Checker(doc, out).run();
+    // Environments and reference trajectories are checked on the parse (they need its defaults).
+    const stateful = parsed === null ? null : checkStateful(parsed);
+    if (stateful !== null) out.push(...stateful.found);
+    if (isRecord(doc)) new Checker(doc, out, stateful?.outcomes ?? new Map()).run();
   } catch (error) {
     // A bug here must not become a crash of whoever validates: report it as a problem instead.
     out.push({
@@ -409,6 +414,8 @@ interface ToolEntry {
   /** For check/evaluate; null when the tool is too malformed to build. */
   readonly runtime: ToolRuntime | null;
   readonly failureRate: number | undefined;
+  /** Acts on an environment: its steps' outcomes come from the reference run. */
+  readonly stateful: boolean;
 }
 
 interface StepEntry {
@@ -431,6 +438,8 @@ class Checker {
   constructor(
     private readonly doc: Record<string, unknown>,
     private readonly out: Found[],
+    /** Stateful steps' outcomes in their task's reference run, by `canonicalJson(segs)`. */
+    private readonly referenceOutcomes: ReadonlyMap<string, Outcome>,
   ) {
     this.maxTimeMs = num(own(own(doc, 'limits'), 'maxTimeMs')) ?? 3_600_000;
   }
@@ -501,7 +510,9 @@ class Checker {
           );
         }
       }
-      const paramsOk = this.checkParameters(own(tool, 'parameters'), at('parameters'));
+      const opParameters = this.checkOperation(tool, at);
+      const parameters = own(tool, 'parameters') ?? opParameters;
+      const paramsOk = this.checkParameters(parameters, at('parameters'));
       this.checkTimeout(tool, at);
       let runtime: ToolRuntime | null = null;
       const parsedImpl = toolImplSchema.safeParse(impl);
@@ -509,14 +520,14 @@ class Checker {
         paramsOk &&
         name !== undefined &&
         parsedImpl.success &&
-        (parsedImpl.data.kind === 'table' || getBuiltin(parsedImpl.data.name) !== undefined)
+        (parsedImpl.data.kind !== 'builtin' || getBuiltin(parsedImpl.data.name) !== undefined)
       ) {
         try {
           // Only check/evaluate are used: latency and failure do not matter here.
           runtime = new ToolRuntime({
             name,
             description: 'validation',
-            parameters: own(tool, 'parameters') as Record<string, JsonValue>,
+            parameters: parameters as Record<string, JsonValue>,
             latency: { kind: 'constant', ms: 0 },
             impl: parsedImpl.data,
           });
@@ -528,8 +539,68 @@ class Checker {
         this.checkRows(runtime, parsedImpl.data.rows, at);
       const rate = num(own(own(tool, 'failure'), 'rate'));
       if (name !== undefined && !this.tools.has(name))
-        this.tools.set(name, { index: i, name, runtime, failureRate: rate });
+        this.tools.set(name, {
+          index: i,
+          name,
+          runtime,
+          failureRate: rate,
+          stateful: own(impl, 'kind') === 'environment',
+        });
     });
+  }
+
+  /**
+   * An environment tool's environment and operation exist, and a description or parameters it
+   * gives equal the operation's; returns the operation's parameters (undefined when unknown). Any
+   * other tool must give both.
+   */
+  private checkOperation(
+    tool: Record<string, unknown>,
+    at: (...rest: Seg[]) => Seg[],
+  ): Record<string, unknown> | undefined {
+    const impl = own(tool, 'impl');
+    if (own(impl, 'kind') !== 'environment') {
+      for (const key of ['description', 'parameters'])
+        if (own(tool, key) === undefined) this.problem(at(key), 'required');
+      return undefined;
+    }
+    const envId = str(own(impl, 'environment'));
+    const opName = str(own(impl, 'operation'));
+    if (envId === undefined || opName === undefined) return undefined;
+    const decls = arr(own(this.doc, 'environments'));
+    const decl = decls.find((d) => own(d, 'id') === envId);
+    if (decl === undefined) {
+      const ids = decls.map((d) => str(own(d, 'id'))).filter((d) => d !== undefined);
+      this.problem(
+        at('impl', 'environment'),
+        `unknown environment ${JSON.stringify(envId)}${suggestion(envId, ids)} (declared: ${ids.join(', ') || 'none'})`,
+      );
+      return undefined;
+    }
+    const env = getEnvironment(str(own(decl, 'kind')) ?? '');
+    if (env === undefined) return undefined; // the environment's own problem says why
+    const op = env.operations[opName];
+    if (op === undefined) {
+      const known = Object.keys(env.operations);
+      this.problem(
+        at('impl', 'operation'),
+        `${env.name} has no operation ${JSON.stringify(opName)}${suggestion(opName, known)} (it has: ${known.join(', ')})`,
+      );
+      return undefined;
+    }
+    const given: Array<[string, unknown]> = [
+      ['description', op.description],
+      ['parameters', op.parameters],
+    ];
+    for (const [key, expected] of given) {
+      const value = own(tool, key);
+      if (value !== undefined && !jsonEqual(value, expected))
+        this.problem(
+          at(key),
+          `differs from the ${key} of ${env.name}.${opName} (leave it out to use the operation's)`,
+        );
+    }
+    return op.parameters;
   }
 
   /** True when the parameter schema compiles (and so can be used). */
@@ -714,6 +785,11 @@ class Checker {
     if (!args.success || tool.runtime === null) return null;
     const mismatch = tool.runtime.check(args.data);
     if (mismatch !== null) return bad('args', mismatch);
+    if (tool.stateful) {
+      // The reference run's outcome (its failure is reported by the stateful pass).
+      const reference = this.referenceOutcomes.get(canonicalJson(s.segs));
+      return reference === undefined || !reference.ok ? null : reference;
+    }
     let outcome: Outcome;
     try {
       outcome = tool.runtime.evaluate(args.data);

@@ -77,14 +77,16 @@ function orderTool(t: Tool): Obj {
   out.impl =
     t.impl.kind === 'builtin'
       ? { kind: 'builtin', name: t.impl.name }
-      : {
-          kind: 'table',
-          rows: t.impl.rows.map((r) => ({ args: r.args, result: r.result })),
-          default:
-            'error' in t.impl.default
-              ? { error: t.impl.default.error }
-              : { result: t.impl.default.result },
-        };
+      : t.impl.kind === 'environment'
+        ? { kind: 'environment', environment: t.impl.environment, operation: t.impl.operation }
+        : {
+            kind: 'table',
+            rows: t.impl.rows.map((r) => ({ args: r.args, result: r.result })),
+            default:
+              'error' in t.impl.default
+                ? { error: t.impl.default.error }
+                : { result: t.impl.default.result },
+          };
   return out;
 }
 

@@ -227,6 +227,7 @@ export function stepResult(tool: Tool, args: Record<string, JsonValue>): JsonVal
     if (row !== undefined) return row.result;
     return 'result' in impl.default ? impl.default.result : undefined;
   }
+  if (impl.kind === 'environment') return undefined; // its result depends on the state
   const builtin = getBuiltin(impl.name);
   if (builtin === undefined) return undefined;
   try {

@@ -11,6 +11,7 @@ import { Plan } from './plan.js';
 import type { ToolInfo } from '../protocol.js';
 import type { Scenario } from '../spec/schema.js';
 import { CallKeys, ToolRuntime } from '../spec/tools.js';
+import { EnvironmentLayout } from './environments.js';
 
 export interface CompiledScenario {
   readonly plan: Plan;
@@ -21,6 +22,8 @@ export interface CompiledScenario {
   readonly toolInfo: readonly ToolInfo[];
   /** The keys of its calls' random streams, kept across episodes. */
   readonly callKeys: CallKeys;
+  /** Its stateful tools and which instance a call acts on. */
+  readonly environments: EnvironmentLayout;
 }
 
 const cache = new WeakMap<Scenario, CompiledScenario>();
@@ -38,6 +41,7 @@ export function compiledScenario(scenario: Scenario): CompiledScenario {
         parameters: t.parameters,
       })),
       callKeys: new CallKeys(scenario.tools.map((t) => t.name)),
+      environments: new EnvironmentLayout(scenario),
     };
     cache.set(scenario, hit);
   }

@@ -94,6 +94,19 @@ export type EpisodeEvent =
       readonly result: JsonValue;
       readonly error: string | null;
     }
+  /**
+   * A stateful call's effect applied (world.ts: at its completion, just before its
+   * `call_completed`) to an instance: the environment's id and the task whose copy it is (null:
+   * the shared instance); `digest`: the instance's state after it (envs/state.ts).
+   */
+  | {
+      readonly type: 'state_changed';
+      readonly timeUs: number;
+      readonly callId: number;
+      readonly environment: string;
+      readonly task: string | null;
+      readonly digest: string;
+    }
   | {
       readonly type: 'answer_given';
       readonly timeUs: number;

@@ -13,6 +13,18 @@
  *   the expected step it performs (tool + canonical args; the first such step not yet done, in
  *   plan order), then waits for a free slot of its tool (FIFO), then is in service for its sampled
  *   latency (or until the tool's timeout), then completes with a result or an error.
+ * - Stateful tools (an `environment` impl; environments.ts says which instance a call acts on):
+ *   a call's effect applies atomically at its completion, in the engine's total order (time, then
+ *   priority, then scheduling order), so two calls completing at the same instant apply one after
+ *   the other, in that order; its result reflects the state at that instant (the state just
+ *   before its own effect, plus that effect). Nothing applies while a call waits for a slot or is
+ *   in service: a read that completes before a write sees the old state, whenever it was issued.
+ *   A failed attempt (transient failure, timeout, invalid args, an operation's own error) changes
+ *   nothing. A *lost* attempt (the failure model's `lostRate`, drawn from the call's own stream
+ *   after its failure draw) applies its effect and then reports a timeout: the agent cannot tell
+ *   it from a timeout without effect, and a blind retry applies the effect a second time. Each
+ *   applied effect that may change state is recorded as `state_changed` (with a digest of the new
+ *   state) just before the call's `call_completed`.
  * - Latency and failure of an attempt come from a stream keyed by the step and attempt number (or
  *   by tool and count for calls that perform no step): never by issue order, so every agent on the
  *   same seed meets the same latencies, and the oracle can compute them in advance.
@@ -54,6 +66,12 @@ import type { JsonValue, Scenario } from '../spec/schema.js';
 import type { ToolRuntime, CallKeys, Outcome } from '../spec/tools.js';
 import { drawAttempt, type Attempt } from './call-latency.js';
 import { thinkTimeUs } from './think-time.js';
+import {
+  InstanceStates,
+  RouteOpen,
+  type EnvironmentLayout,
+  type InstanceRef,
+} from './environments.js';
 
 /**
  * How an episode runs: the seed (every random draw derives from it), the mode (default `async`),
@@ -100,6 +118,8 @@ interface CallState {
   readonly args: JsonValue;
   readonly ref: string | null;
   readonly step: PlanStep | null;
+  /** The environment instance a stateful call acts on (environments.ts), else null. */
+  readonly instance: InstanceRef | null;
   done: Signal<undefined> | null;
 }
 
@@ -144,6 +164,9 @@ class World {
   private readonly think: Distribution;
   private readonly runtimes: ReadonlyMap<string, ToolRuntime>;
   private readonly callKeys: CallKeys;
+  private readonly layout: EnvironmentLayout;
+  private readonly states: InstanceStates;
+  private readonly routeOpen = new RouteOpen();
   /** Each tool's slots, made at its first call (most episodes call a few of a scenario's tools). */
   private readonly slots = new Map<string, Resource>();
   private readonly toolInfo: readonly ToolInfo[];
@@ -193,6 +216,8 @@ class World {
       options.thinkTime === undefined ? compiled.think : compileDistribution(options.thinkTime);
     this.runtimes = compiled.tools;
     this.callKeys = compiled.callKeys;
+    this.layout = compiled.environments;
+    this.states = new InstanceStates(this.layout);
     this.toolInfo = compiled.toolInfo;
     for (const task of this.plan.tasks) {
       const state: TaskState = {
@@ -255,6 +280,7 @@ class World {
 
   private emit(event: EpisodeEvent): void {
     this.events.push(event);
+    if (this.layout.stateful) this.routeOpen.note(event);
     this.options.onEvent?.(event);
   }
 
@@ -527,12 +553,15 @@ class World {
       key = this.callKeys.tool(action.tool, count);
     }
     const ref = action.ref ?? null;
+    const instance =
+      invalid === null && tool?.stateful === true ? this.route(action.tool, step, ref) : null;
     const call: CallState = {
       id: callId,
       tool: action.tool,
       args: action.args,
       ref,
       step,
+      instance,
       done: null,
     };
     this.calls.set(callId, call);
@@ -573,10 +602,7 @@ class World {
       sim.schedule(
         drawn.serviceUs,
         () => {
-          const outcome: Outcome =
-            drawn.fate === 'ok'
-              ? tool.evaluate(action.args as Record<string, JsonValue>, argsKey ?? undefined)
-              : { ok: false, error: tool.attemptError(drawn.fate) };
+          const outcome = this.outcomeOf(call, tool, drawn, argsKey);
           // Complete before releasing, so the next queued call starts after this one ended.
           this.complete(call, outcome);
           slots.release();
@@ -584,6 +610,47 @@ class World {
         { label: 'call' },
       );
     });
+  }
+
+  /** The environment instance a valid call of a stateful tool acts on (environments.ts). */
+  private route(tool: string, step: PlanStep | null, ref: string | null): InstanceRef | null {
+    return this.layout.route(tool, {
+      stepTask: step?.task ?? null,
+      ref,
+      isOpen: this.routeOpen.isOpen,
+    });
+  }
+
+  /**
+   * What an attempt that ends now gives: a stateful call that did not fail applies its effect now
+   * (its `state_changed` comes just before its completion), and a lost one then reports a timeout.
+   */
+  private outcomeOf(
+    call: CallState,
+    tool: ToolRuntime,
+    drawn: Attempt,
+    argsKey: string | null,
+  ): Outcome {
+    const lost = drawn.fate === 'lost';
+    if (drawn.fate !== 'ok' && !lost) return { ok: false, error: tool.attemptError(drawn.fate) };
+    if (call.instance === null) {
+      if (lost) return { ok: false, error: tool.attemptError('lost') };
+      return tool.evaluate(call.args as Record<string, JsonValue>, argsKey ?? undefined);
+    }
+    if (this.ended !== null) return { ok: false, error: 'the episode has ended' };
+    const nowUs = this.sim.nowUs;
+    const { outcome, digest } = this.states.apply(call.tool, call.args, call.instance, nowUs);
+    if (digest !== null) {
+      this.emit({
+        type: 'state_changed',
+        timeUs: nowUs,
+        callId: call.id,
+        environment: call.instance.environment,
+        task: call.instance.task,
+        digest,
+      });
+    }
+    return lost ? { ok: false, error: tool.attemptError('lost') } : outcome;
   }
 
   private slotsOf(tool: ToolRuntime): Resource {

@@ -318,7 +318,7 @@ describe('tooltime run on a terminal', () => {
       timeout: 60_000,
     });
     expect(r.status, r.stderr).toBe(0);
-    const header = r.stdout.indexOf('11 scenario(s) from');
+    const header = r.stdout.indexOf('13 scenario(s) from');
     const bar = r.stdout.indexOf('episodes [');
     expect(bar).toBeGreaterThan(-1);
     expect(header).toBeGreaterThan(-1);

@@ -326,7 +326,7 @@ describe('tables: --by, summarize, compare, --format', () => {
           n + g.agents.reduce((m, a) => m + a.summary.episodes, 0),
         0,
       );
-      expect(episodes, b.key).toBe(44);
+      expect(episodes, b.key).toBe(52);
     }
     expect(tasks.groups.map((g: { value: string }) => g.value)).toEqual(['1', '2']);
     refused(
@@ -392,7 +392,7 @@ describe('tables: --by, summarize, compare, --format', () => {
       ['greedy-async', 'greedy-async'],
     ]);
     for (const c of same.comparisons) {
-      expect(c.pairs).toBe(22);
+      expect(c.pairs).toBe(26);
       for (const m of c.metrics)
         expect([
           m.metric,
@@ -451,7 +451,7 @@ describe('tables: --by, summarize, compare, --format', () => {
       ]),
     ).toBe(csv);
     expect(ok(['compare', byDir, byDir, '--format', 'csv'])).toMatch(
-      /^agent_a,agent_b,metric,pairs,a,b,difference,low,high\nsequential,sequential,task success,22,1,1,0,0,0\n/,
+      /^agent_a,agent_b,metric,pairs,a,b,difference,low,high\nsequential,sequential,task success,26,1,1,0,0,0\n/,
     );
     refused(
       ['summarize', byDir, '--format', 'xls'],

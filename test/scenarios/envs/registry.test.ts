@@ -7,7 +7,7 @@ import { MAX_ID } from '../../../scenarios/envs/ops.js';
 import type { JsonValue } from '../../../scenarios/spec/schema.js';
 import { applyError } from './harness.js';
 
-const NAMES = ['inbox', 'social', 'tickets', 'trading', 'travel', 'vehicle'];
+const NAMES = ['filesystem', 'inbox', 'social', 'tickets', 'trading', 'travel', 'vehicle'];
 
 describe('environment registry', () => {
   it('files each environment under its own name', () => {

@@ -303,7 +303,7 @@ const CASES: Case[] = [
     name: 'unknown impl kind',
     mutate: (d) => void (d.tools[2].impl.kind = 'python'),
     path: 'tools[2].impl.kind',
-    message: /^expected "table" or "builtin", got "python"$/,
+    message: /^expected "table" or "builtin" or "environment", got "python"$/,
   },
   {
     name: 'table default without result or error',

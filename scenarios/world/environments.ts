@@ -1,0 +1,212 @@
+/**
+ * The live instances of a scenario's stateful environments during one episode, and which instance
+ * a call acts on. The world (world.ts) applies effects through `EpisodeEnvironments.apply`;
+ * scoring and `replay inspect` rebuild the same states from the events (`StateReplay`), each
+ * `state_changed` event naming the call whose effect applied and the instance it applied to.
+ *
+ * Which instance a call acts on (decided when it is issued, `route`):
+ * - a shared environment: its one instance;
+ * - otherwise the copy of a task: the task of the step the call performs; for a call that performs
+ *   no step, the task its `ref` names (the ref is the task's id, or starts with `<task id>/`), else
+ *   the first task (plan order) that uses the environment and is open (its task or a follow-up
+ *   arrived, and no answer was given since: `RouteOpen`), else the first task that uses it, else
+ *   the first task. The same rule names the task a call on a shared instance is counted for.
+ */
+import type { GoalCheck, JsonValue, Scenario } from '../spec/schema.js';
+import {
+  environmentsUsed,
+  goalOf,
+  referenceRun,
+  toolOperations,
+  type ToolOperation,
+} from '../spec/stateful.js';
+import { stateDigest } from '../envs/state.js';
+import { canonicalize } from '../spec/canonical.js';
+import type { EpisodeEvent } from './events.js';
+
+/** An instance: the environment's id, and the task whose copy it is (null: shared). */
+export interface InstanceRef {
+  readonly environment: string;
+  readonly task: string | null;
+}
+
+/** An instance, and the task the call is counted for (its copy's task; on a shared one, by the same rule). */
+export interface Route extends InstanceRef {
+  readonly owner: string;
+}
+
+/**
+ * Tasks open for routing: arrived (or a follow-up arrived) and no answer given since. Kept from
+ * events alone, so the world and scoring route a call alike.
+ */
+export class RouteOpen {
+  private readonly open = new Set<string>();
+
+  note(ev: EpisodeEvent): void {
+    if (ev.type === 'task_arrived' || ev.type === 'message_arrived') this.open.add(ev.task);
+    else if (ev.type === 'answer_given') this.open.delete(ev.task);
+  }
+
+  readonly isOpen = (task: string): boolean => this.open.has(task);
+}
+
+/** What `route` needs to know about the episode so far. */
+export interface RouteFacts {
+  readonly stepTask: string | null;
+  readonly ref: string | null;
+  /** Arrived and not answered since (`RouteOpen`). */
+  isOpen(task: string): boolean;
+}
+
+/** How a scenario's tools map to instances; built once per scenario (see `compiledScenario`). */
+export class EnvironmentLayout {
+  readonly ops: ReadonlyMap<string, ToolOperation>;
+  /** Environment id -> the tasks that use it (plan order). */
+  private readonly users = new Map<string, string[]>();
+  private readonly taskIds: readonly string[];
+
+  constructor(readonly scenario: Scenario) {
+    this.ops = toolOperations(scenario);
+    this.taskIds = scenario.tasks.map((t) => t.id);
+    for (const d of scenario.environments ?? []) this.users.set(d.id, []);
+    if (this.ops.size === 0) return; // stateless: no task uses an environment
+    for (const task of scenario.tasks)
+      for (const id of environmentsUsed(scenario, task, this.ops))
+        this.users.get(id)!.push(task.id);
+  }
+
+  /** The tasks that use environment `id` (plan order): those with a copy of it. */
+  usersOf(id: string): readonly string[] {
+    return this.users.get(id) ?? [];
+  }
+
+  get stateful(): boolean {
+    return this.ops.size > 0;
+  }
+
+  private readonly goals = new Map<string, GoalCheck[]>();
+
+  /** A task's goal (spec/stateful.ts `goalOf`), its default worked out once per scenario. */
+  goal(taskId: string): GoalCheck[] {
+    let hit = this.goals.get(taskId);
+    if (hit === undefined) {
+      const task = this.scenario.tasks.find((t) => t.id === taskId)!;
+      hit = goalOf(this.scenario, task, () => referenceRun(this.scenario, task, this.ops).states);
+      this.goals.set(taskId, hit);
+    }
+    return hit;
+  }
+
+  /** The instance a call of `tool` acts on (see the module comment), or null for a stateless tool. */
+  route(tool: string, facts: RouteFacts): Route | null {
+    const to = this.ops.get(tool);
+    if (to === undefined) return null;
+    const environment = to.decl.id;
+    const owner = this.owner(environment, facts);
+    return { environment, task: to.decl.shared === true ? null : owner, owner };
+  }
+
+  private owner(environment: string, facts: RouteFacts): string {
+    if (facts.stepTask !== null) return facts.stepTask;
+    const ref = facts.ref;
+    if (ref !== null) {
+      const named = this.taskIds.find((t) => ref === t || ref.startsWith(`${t}/`));
+      if (named !== undefined) return named;
+    }
+    const users = this.users.get(environment) ?? [];
+    return users.find((t) => facts.isOpen(t)) ?? users[0] ?? this.taskIds[0]!;
+  }
+}
+
+function keyOf(ref: InstanceRef): string {
+  return ref.task === null ? ref.environment : `${ref.environment}\u0000${ref.task}`;
+}
+
+/** The states of an episode's instances; an instance starts as its environment's initial state. */
+export class InstanceStates {
+  private readonly states = new Map<string, JsonValue>();
+
+  constructor(private readonly layout: EnvironmentLayout) {}
+
+  get(ref: InstanceRef): JsonValue {
+    const hit = this.states.get(keyOf(ref));
+    if (hit !== undefined) return hit;
+    const decl = (this.layout.scenario.environments ?? []).find((d) => d.id === ref.environment);
+    if (decl === undefined) throw new Error(`no environment ${ref.environment}`);
+    return decl.initial;
+  }
+
+  set(ref: InstanceRef, state: JsonValue): void {
+    this.states.set(keyOf(ref), state);
+  }
+
+  /**
+   * Applies a call of `tool` with `args` to `ref`'s state at `nowUs`: the new state is kept when
+   * the operation succeeds and may change state. Returns the outcome and, when the state was
+   * written, its digest.
+   */
+  apply(
+    tool: string,
+    args: JsonValue,
+    ref: InstanceRef,
+    nowUs: number,
+  ): {
+    outcome: { ok: true; result: JsonValue } | { ok: false; error: string };
+    digest: string | null;
+  } {
+    const to = this.layout.ops.get(tool)!;
+    // A copy: an operation may keep parts of its args in the state (a post's tags), and the args
+    // object is the agent's, which may change it after the call.
+    const own = canonicalize(args) as { [key: string]: JsonValue };
+    const out = to.op.apply(this.get(ref), own, { nowUs });
+    if (!out.ok) return { outcome: out, digest: null };
+    // Canonical, as every JSON value in an episode's events is (a replay decodes it so).
+    const result = canonicalize(out.result);
+    if (to.op.readOnly) return { outcome: { ok: true, result }, digest: null };
+    this.set(ref, out.state);
+    return { outcome: { ok: true, result }, digest: stateDigest(out.state) };
+  }
+
+  /** The state of `environment` as `task` sees it at the end (its copy, or the shared instance). */
+  stateFor(environment: string, task: string): JsonValue {
+    const decl = (this.layout.scenario.environments ?? []).find((d) => d.id === environment);
+    return this.get({ environment, task: decl?.shared === true ? null : task });
+  }
+}
+
+/**
+ * Rebuilds instance states from an episode's events, as they were after each event: each
+ * `state_changed` re-applies its call (tool and args from its `call_issued`) at its time, and
+ * checks the digest the world recorded. `diverged` names the first event whose digest differs.
+ */
+export class StateReplay {
+  readonly states: InstanceStates;
+  private readonly issued = new Map<number, { tool: string; args: JsonValue }>();
+  diverged: {
+    readonly index: number;
+    readonly expected: string;
+    readonly got: string | null;
+  } | null = null;
+  private index = -1;
+
+  constructor(private readonly layout: EnvironmentLayout) {
+    this.states = new InstanceStates(layout);
+  }
+
+  private layoutHas(tool: string): boolean {
+    return this.layout.ops.has(tool);
+  }
+
+  apply(ev: EpisodeEvent): void {
+    this.index++;
+    if (ev.type === 'call_issued') this.issued.set(ev.callId, { tool: ev.tool, args: ev.args });
+    if (ev.type !== 'state_changed') return;
+    const known = this.issued.get(ev.callId);
+    const call = known !== undefined && this.layoutHas(known.tool) ? known : undefined;
+    const ref = { environment: ev.environment, task: ev.task };
+    const got =
+      call === undefined ? null : this.states.apply(call.tool, call.args, ref, ev.timeUs).digest;
+    if (got !== ev.digest && this.diverged === null)
+      this.diverged = { index: this.index, expected: ev.digest, got };
+  }
+}
