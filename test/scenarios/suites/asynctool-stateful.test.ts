@@ -303,3 +303,56 @@ describe('the shipped asynctool-stateful suite', () => {
     expect(score.success).toBe(true);
   });
 });
+
+describe('baselines on the stateful suite (a sample: every 5th instance)', () => {
+  const sample = (): string[] => instanceFiles().filter((_, i) => i % 5 === 0);
+  const runAll = async (spec: string) => {
+    const agent = createAgent(spec);
+    const scores = [];
+    for (const f of sample()) {
+      const scenario = loadScenarioFile(join(dir, f));
+      const episode = await runEpisode(scenario, agent, { seed: 1 });
+      scores.push({ file: f, score: scoreEpisode(scenario, episode.events) });
+    }
+    return scores;
+  };
+
+  it('every plan baseline and the explorer reach every goal (the failure-mode agents are the ones that miss)', async () => {
+    for (const spec of [
+      'sequential',
+      'parallel-sync',
+      'greedy-async',
+      'round-robin',
+      'critical-path',
+      'explorer',
+    ])
+      for (const { file, score } of await runAll(spec))
+        expect(score.success, `${spec} on ${file}`).toBe(true);
+    const hasty = await runAll('hasty');
+    expect(hasty.some(({ score }) => !score.success)).toBe(true);
+  });
+
+  it('the explorer succeeds at sub-task level with lower step F1: its probes are calls off the reference', async () => {
+    const scores = await runAll('explorer');
+    let explored = 0;
+    for (const { file, score } of scores) {
+      expect(score.subtaskSuccessRate, file).toBe(1);
+      expect(score.steps.recall, file).toBe(1);
+      expect(score.steps.dependencyViolations, file).toBe(0);
+      // A probe that some task's plan makes anyway is skipped, so an instance may have none.
+      if (score.steps.unmatchedCalls > 0) explored++;
+      expect(score.steps.f1 < 1, file).toBe(score.steps.unmatchedCalls > 0);
+    }
+    expect(explored).toBeGreaterThanOrEqual(Math.ceil(scores.length * 0.8));
+    const meanF1 = scores.reduce((a, { score }) => a + score.steps.f1, 0) / scores.length;
+    expect(meanF1).toBeLessThan(0.95);
+  });
+
+  it('the explorer is greedy-async exactly on a stateless scenario (no environment to look at)', async () => {
+    const scenario = loadScenarioFile(join(dir, '..', '..', 'examples', 'diamond.json'));
+    const a = await runEpisode(scenario, createAgent('explorer'), { seed: 3 });
+    const b = await runEpisode(scenario, createAgent('greedy-async'), { seed: 3 });
+    // The first event names the agent; every one after it is the same.
+    expect(JSON.stringify(a.events.slice(1))).toBe(JSON.stringify(b.events.slice(1)));
+  });
+});
