@@ -18,6 +18,7 @@ import {
   writeStatefulSuite,
 } from '../../../scenarios/suite/index.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
+import { tooltime } from '../../support/cli.js';
 
 const dir = shippedStatefulSuiteDir();
 const KINDS = ['filesystem', 'inbox', 'social', 'tickets', 'trading', 'travel', 'vehicle'];
@@ -354,5 +355,23 @@ describe('baselines on the stateful suite (a sample: every 5th instance)', () =>
     const b = await runEpisode(scenario, createAgent('greedy-async'), { seed: 3 });
     // The first event names the agent; every one after it is the same.
     expect(JSON.stringify(a.events.slice(1))).toBe(JSON.stringify(b.events.slice(1)));
+  });
+});
+
+describe('a shared-environment instance across processes', () => {
+  it('records the same replay bytes in two processes, and the replay verifies (tooltime CLI)', () => {
+    const file = join(dir, 'asynctool-stateful-0064.json');
+    expect(readFileSync(file, 'utf8')).toContain('"shared": true');
+    const out = mkdtempSync(join(tmpdir(), 'tooltime-stateful-det-'));
+    temps.push(out);
+    const bytes = ['a', 'b'].map((name) => {
+      const path = join(out, `${name}.ttr`);
+      const r = tooltime(['run', file, '-a', 'explorer', '--seeds', '7..7', '--record', path]);
+      expect(r.status, r.stderr).toBe(0);
+      return readFileSync(path);
+    });
+    expect(bytes[0]!.equals(bytes[1]!)).toBe(true);
+    const verify = tooltime(['replay', 'verify', join(out, 'a.ttr')]);
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
   });
 });
