@@ -43,13 +43,26 @@ function show(v: unknown): string {
 export function checkStateful(scenario: Scenario): StatefulCheck {
   const found: StatefulFound[] = [];
   const outcomes = new Map<string, Outcome>();
-  const decls = scenario.environments ?? [];
   // A stateless scenario has nothing to check here.
-  if (decls.length === 0 && scenario.tasks.every((t) => t.goal === undefined))
+  if ((scenario.environments ?? []).length === 0 && scenario.tasks.every((t) => !t.goal))
     return { found, outcomes };
+  // Only environments that are sound are run: the problems found say why the others are not.
+  if (!checkDeclarations(scenario, found)) return { found, outcomes };
+  const segsOf = stepPaths(scenario);
+  const ops = toolOperations(scenario);
+  scenario.tasks.forEach((task, i) => {
+    const used = environmentsUsed(scenario, task, ops);
+    checkGoalShape(scenario, i, used, found);
+    if (used.length > 0) checkReference(scenario, i, ops, segsOf, found, outcomes);
+  });
+  return { found, outcomes };
+}
+
+/** Ids unique, kinds known, initial states valid for their kind; true when all are. */
+function checkDeclarations(scenario: Scenario, found: StatefulFound[]): boolean {
   const seen = new Map<string, number>();
-  const usable = new Set<string>();
-  decls.forEach((d, k) => {
+  const before = found.length;
+  (scenario.environments ?? []).forEach((d, k) => {
     const first = seen.get(d.id);
     if (first !== undefined) {
       found.push({
@@ -69,70 +82,66 @@ export function checkStateful(scenario: Scenario): StatefulCheck {
       return;
     }
     const parsed = env.stateSchema.safeParse(d.initial);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        found.push({
-          segs: [
-            'environments',
-            k,
-            'initial',
-            ...issue.path.map((p) => (typeof p === 'number' ? p : String(p))),
-          ],
-          message: `not a valid ${d.kind} state: ${issue.message}`,
-        });
-      }
-      return;
-    }
-    usable.add(d.id);
-  });
-  // Only environments that are sound are run: the problems above say why the others are not.
-  if (decls.some((d) => !usable.has(d.id))) return { found, outcomes };
-  const segsOf = stepPaths(scenario);
-  const ops = toolOperations(scenario);
-  scenario.tasks.forEach((task, i) => {
-    const used = environmentsUsed(scenario, task, ops);
-    checkGoalShape(scenario, i, used, found);
-    if (used.length === 0) return;
-    const run = referenceRun(scenario, task, ops);
-    const byId = new Map(taskSteps(scenario, task).map((s) => [s.id, s]));
-    for (const [id, outcome] of run.outcomes) {
-      const segs = segsOf.get(byId.get(id)!);
-      if (segs !== undefined) outcomes.set(canonicalJson(segs), outcome);
-    }
-    if (run.failed !== null) {
-      const segs = segsOf.get(run.failed.step) ?? ['tasks', i];
+    for (const issue of parsed.success ? [] : parsed.error.issues) {
+      const inside = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
       found.push({
-        segs: [...segs, 'args'],
-        message: `the reference trajectory fails at step ${run.failed.step.id}: ${run.failed.error}`,
-      });
-      return;
-    }
-    const other = referenceRun(scenario, task, ops, true);
-    const orderFree =
-      other.failed === null &&
-      [...run.states].every(([id, s]) => jsonEqual(s, other.states.get(id)));
-    if (!orderFree) {
-      found.push({
-        segs: ['tasks', i, 'steps'],
-        message:
-          'the final state depends on the order of steps with no `after` between them: order them with `after`',
-      });
-      return;
-    }
-    if (task.goal === undefined) return;
-    const unmet = unmetCheck(
-      goalOf(scenario, task, () => run.states),
-      (id) => run.states.get(id),
-    );
-    if (unmet !== null) {
-      const last = dependencyOrder(taskSteps(scenario, task)).at(-1)!;
-      found.push({
-        segs: ['tasks', i, 'goal', unmet.index],
-        message: `the reference trajectory does not reach it: after its last step (${last.id}) the value at ${JSON.stringify(unmet.check.path)} of ${unmet.check.environment} is ${show(unmet.found)}`,
+        segs: ['environments', k, 'initial', ...inside],
+        message: `not a valid ${d.kind} state: ${issue.message}`,
       });
     }
   });
-  return { found, outcomes };
+  return found.length === before;
+}
+
+/**
+ * Task `i`'s reference run: its stateful steps' outcomes (for the data flow), the step that fails,
+ * a final state that depends on the order of independent steps, a goal it does not reach.
+ */
+function checkReference(
+  scenario: Scenario,
+  i: number,
+  ops: ReturnType<typeof toolOperations>,
+  segsOf: ReadonlyMap<Step, Seg[]>,
+  found: StatefulFound[],
+  outcomes: Map<string, Outcome>,
+): void {
+  const task = scenario.tasks[i]!;
+  const run = referenceRun(scenario, task, ops);
+  const byId = new Map(taskSteps(scenario, task).map((s) => [s.id, s]));
+  for (const [id, outcome] of run.outcomes) {
+    const segs = segsOf.get(byId.get(id)!);
+    if (segs !== undefined) outcomes.set(canonicalJson(segs), outcome);
+  }
+  if (run.failed !== null) {
+    const segs = segsOf.get(run.failed.step) ?? ['tasks', i];
+    found.push({
+      segs: [...segs, 'args'],
+      message: `the reference trajectory fails at step ${run.failed.step.id}: ${run.failed.error}`,
+    });
+    return;
+  }
+  const other = referenceRun(scenario, task, ops, true);
+  const orderFree =
+    other.failed === null && [...run.states].every(([id, s]) => jsonEqual(s, other.states.get(id)));
+  if (!orderFree) {
+    found.push({
+      segs: ['tasks', i, 'steps'],
+      message:
+        'the final state depends on the order of steps with no `after` between them: order them with `after`',
+    });
+    return;
+  }
+  if (task.goal === undefined) return;
+  const unmet = unmetCheck(
+    goalOf(scenario, task, () => run.states),
+    (id) => run.states.get(id),
+  );
+  if (unmet === null) return;
+  const last = dependencyOrder(taskSteps(scenario, task)).at(-1)!;
+  found.push({
+    segs: ['tasks', i, 'goal', unmet.index],
+    message: `the reference trajectory does not reach it: after its last step (${last.id}) the value at ${JSON.stringify(unmet.check.path)} of ${unmet.check.environment} is ${show(unmet.found)}`,
+  });
 }
 
 /** Each step of the parse -> its path in the document. */

@@ -155,7 +155,10 @@ export class InstanceStates {
     digest: string | null;
   } {
     const to = this.layout.ops.get(tool)!;
-    const out = to.op.apply(this.get(ref), args as { [key: string]: JsonValue }, { nowUs });
+    // A copy: an operation may keep parts of its args in the state (a post's tags), and the args
+    // object is the agent's, which may change it after the call.
+    const own = canonicalize(args) as { [key: string]: JsonValue };
+    const out = to.op.apply(this.get(ref), own, { nowUs });
     if (!out.ok) return { outcome: out, digest: null };
     // Canonical, as every JSON value in an episode's events is (a replay decodes it so).
     const result = canonicalize(out.result);

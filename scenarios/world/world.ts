@@ -280,7 +280,7 @@ class World {
 
   private emit(event: EpisodeEvent): void {
     this.events.push(event);
-    this.routeOpen.note(event);
+    if (this.layout.stateful) this.routeOpen.note(event);
     this.options.onEvent?.(event);
   }
 
@@ -553,13 +553,7 @@ class World {
     }
     const ref = action.ref ?? null;
     const instance =
-      invalid === null && tool?.stateful === true
-        ? this.layout.route(action.tool, {
-            stepTask: step?.task ?? null,
-            ref,
-            isOpen: this.routeOpen.isOpen,
-          })
-        : null;
+      invalid === null && tool?.stateful === true ? this.route(action.tool, step, ref) : null;
     const call: CallState = {
       id: callId,
       tool: action.tool,
@@ -614,6 +608,15 @@ class World {
         },
         { label: 'call' },
       );
+    });
+  }
+
+  /** The environment instance a valid call of a stateful tool acts on (environments.ts). */
+  private route(tool: string, step: PlanStep | null, ref: string | null): InstanceRef | null {
+    return this.layout.route(tool, {
+      stepTask: step?.task ?? null,
+      ref,
+      isOpen: this.routeOpen.isOpen,
     });
   }
 

@@ -92,6 +92,31 @@ function finalStates(scenario: Scenario, events: readonly EpisodeEvent[]) {
 }
 
 describe('stateful scenarios: sub-task success by goal', () => {
+  it('the default goal is the final tree the reference leaves, as written by hand', () => {
+    const layout = compiledScenario(files).environments;
+    expect(layout.goal('publish')).toEqual([
+      {
+        environment: 'files',
+        path: '',
+        equals: {
+          archive: { 'q3-draft.csv': 'region,revenue\nnorth,120\nsouth,95\n' },
+          reports: { 'q3.csv': 'region,revenue\nnorth,120\nsouth,95\n' },
+        },
+      },
+    ]);
+    expect(layout.goal('notes')).toEqual([
+      {
+        environment: 'files',
+        path: '',
+        equals: {
+          archive: {},
+          notes: { 'todo.txt': 'call Ana' },
+          reports: { 'q3-draft.csv': 'region,revenue\nnorth,120\nsouth,95\n' },
+        },
+      },
+    ]);
+  });
+
   it('the reference trajectory succeeds with step F1 1', async () => {
     const { score } = await play(files, oneByOne(REFERENCE_CALLS, ANSWERS));
     expect(score.tasks.map((t) => [t.task, t.success, t.goalMet])).toEqual([
@@ -358,6 +383,23 @@ describe('validate: reference trajectories', () => {
     ]);
   });
 
+  it('rejects a final state that depends on the order of steps with no `after` between them', () => {
+    const doc = example('stateful-files.json') as {
+      tasks: Array<{ steps: Array<{ after?: string[]; inputs?: unknown[] }> }>;
+    };
+    // The write no longer waits for the read, and the read of the draft then races its move.
+    const steps = doc.tasks[0]!.steps;
+    steps[1]!.after = [];
+    steps[1]!.inputs = [];
+    steps[2]!.after = [];
+    expect(validateScenario(doc)).toContainEqual({
+      path: 'tasks[0].steps',
+      message:
+        'the final state depends on the order of steps with no `after` between them: order them with `after`',
+    });
+    expect(validateScenario(doc)).toHaveLength(1);
+  });
+
   it('requires a goal of a task on a shared environment', () => {
     const doc = example('shared-env.json') as { tasks: Array<Record<string, unknown>> };
     delete doc.tasks[0]!.goal;
@@ -404,5 +446,45 @@ describe('replay inspect --state-at', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(hasStackTrace(bad.stderr)).toBe(false);
+  });
+});
+
+describe('regressions', () => {
+  it("an agent that changes its args after a call cannot change the state (social keeps a post's tags)", async () => {
+    const { getEnvironment } = await import('../../scenarios/envs/index.js');
+    const scenario = parseScenario({
+      format: 'tooltime.scenario/1',
+      id: 'tags',
+      environments: [{ id: 'feed', kind: 'social', initial: getEnvironment('social')!.emptyState }],
+      tools: ['create_post', 'get_post'].map((operation) => ({
+        name: operation,
+        latency: { kind: 'constant', ms: 10 },
+        impl: { kind: 'environment', environment: 'feed', operation },
+      })),
+      tasks: [
+        {
+          id: 't',
+          message: 'post hi #a',
+          steps: [{ id: 'p', tool: 'create_post', args: { content: 'hi', tags: ['#a'] } }],
+          answer: { mustContain: ['ok'] },
+        },
+      ],
+    });
+    const tags = ['#a'];
+    let turn = 0;
+    const agent = scripted((o) => {
+      turn++;
+      if (turn === 1)
+        return { actions: [{ type: 'call', tool: 'create_post', args: { content: 'hi', tags } }] };
+      if (o.pending.length > 0) return { actions: [{ type: 'wait' }] };
+      if (turn === 3) {
+        tags.push('#evil');
+        return { actions: [{ type: 'call', tool: 'get_post', args: { postId: 1 } }] };
+      }
+      return { actions: [{ type: 'answer', task: 't', content: 'ok' }] };
+    });
+    const episode = await runEpisode(scenario, agent, { seed: 1 });
+    const read = episode.events.filter((e) => e.type === 'call_completed').at(-1)!;
+    expect(JSON.stringify(read.result)).toContain('"tags":["#a"]');
   });
 });
