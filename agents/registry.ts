@@ -5,6 +5,7 @@
  */
 import type { Agent } from '../scenarios/protocol.js';
 import { CriticalPath, GreedyAsync, ParallelSync, RoundRobin, Sequential } from './baselines.js';
+import { Explorer } from './explorer.js';
 import { Confused, Forgetful, Hasty, Impatient } from './faulty.js';
 import {
   canonicalModelSpec,
@@ -49,6 +50,14 @@ const entries: readonly AgentEntry[] = [
       'issues each step as soon as its inputs are delivered; serves steps in arrival order',
     params: COMMON_PARAMS,
     create: (s, p) => new GreedyAsync(s, p),
+  },
+  {
+    name: 'explorer',
+    kind: 'baseline',
+    description:
+      'looks around first (one read-only call per environment a task uses: a listing, a balance), then acts as greedy-async',
+    params: COMMON_PARAMS,
+    create: (s, p) => new Explorer(s, p),
   },
   {
     name: 'round-robin',

@@ -9,6 +9,12 @@ import {
   suiteStats,
   SuiteStatsError,
 } from '../../scenarios/suite/index.js';
+import {
+  STATEFUL_SUITE_NAME,
+  STATEFUL_SUITE_SEED,
+  writeStatefulSuite,
+} from '../../scenarios/suite/stateful.js';
+import { resolve } from 'node:path';
 import { EXIT_BAD_INPUT, UsageError } from '../errors.js';
 
 export function registerSuite(program: Command): void {
@@ -30,5 +36,32 @@ export function registerSuite(program: Command): void {
       }
       process.stdout.write(formatSuiteStats(stats));
       if (options.check === true && !stats.ok) process.exitCode = EXIT_BAD_INPUT;
+    });
+  suite
+    .command('generate-stateful')
+    .description(
+      'write the stateful suite (seed tasks of scenarios/stateful/ composed into dual and tri instances)',
+    )
+    .option(
+      '--seed <n>',
+      'generator seed: the same seed gives byte-identical files',
+      String(STATEFUL_SUITE_SEED),
+    )
+    .option('--out <dir>', `output folder (default: ./${STATEFUL_SUITE_NAME})`)
+    .action((options: { seed: string; out?: string }) => {
+      if (!/^\d+$/.test(options.seed.trim()) || !Number.isSafeInteger(Number(options.seed)))
+        throw new UsageError(`--seed must be a whole number, got ${JSON.stringify(options.seed)}`);
+      const out = resolve(options.out ?? STATEFUL_SUITE_NAME);
+      let written: string[];
+      try {
+        written = writeStatefulSuite(out, Number(options.seed));
+      } catch (error) {
+        throw new UsageError(
+          `cannot write ${out}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      process.stdout.write(
+        `wrote ${written.length - 1} instances to ${out} (seed ${options.seed})\n`,
+      );
     });
 }

@@ -85,3 +85,17 @@ export {
 } from './files.js';
 export { formatSuiteStats, suiteStats, SuiteStatsError, THRESHOLDS } from './stats.js';
 export type { BalanceCheck, DimensionStats, SuiteStats } from './stats.js';
+export {
+  generateStateful,
+  loadStatefulSeeds,
+  parseStatefulSeeds,
+  planStatefulSlots,
+  seedGoal,
+  shippedStatefulSuiteDir,
+  statefulIndex,
+  statefulSeedScenario,
+  writeStatefulSuite,
+  STATEFUL_SUITE_NAME,
+  STATEFUL_SUITE_SEED,
+} from './stateful.js';
+export type { StatefulInstance, StatefulSeed, StatefulSeedFile, StatefulSlot } from './stateful.js';

@@ -58,6 +58,22 @@ export const THRESHOLDS = {
   operatorShare: [0.4, 0.6] as const,
 } as const;
 
+/**
+ * The thresholds of a stateful suite (instances tagged with `state`: asynctool-stateful). Its plan
+ * is fixed rather than drawn (stateful.ts): every cross pair is a dual, so pairs need only be
+ * present; the shared filesystem instances make that kind a little more frequent; there are no
+ * latency variants or operators to balance.
+ */
+export const STATEFUL_THRESHOLDS = {
+  domainMinOfMean: 0.8,
+  domainRatio: 1.25,
+  domainEntropy: 0.99,
+  pairMin: 1,
+  tasksRatio: 1.25,
+  sharedShare: [0.05, 0.25] as const,
+  patternMinShare: 0.1,
+} as const;
+
 /** A suite folder that cannot be read or holds no instances. */
 export class SuiteStatsError extends Error {
   override name = 'SuiteStatsError';
@@ -72,6 +88,8 @@ interface InstanceFacts {
   readonly variant: string;
   readonly stress: string;
   readonly operators: string[];
+  /** `per-task` or `shared` on a stateful suite's instances; undefined elsewhere. */
+  readonly state: string | undefined;
 }
 
 function facts(file: string): InstanceFacts {
@@ -103,6 +121,7 @@ function facts(file: string): InstanceFacts {
     variant: tags.variant ?? '?',
     stress: tags.stress ?? '?',
     operators: list(tags.operators, ','),
+    state: tags.state,
   };
 }
 
@@ -231,6 +250,13 @@ export function suiteStats(dir: string): SuiteStats {
       inOrder(OPERATOR_ORDER),
     ),
   ];
+  if (all.every((f) => f.state !== undefined)) {
+    const state = new Map<string, number>();
+    for (const f of all) bump(state, f.state!);
+    const kept = dims.filter((d) => !['variant', 'stress', 'operator'].includes(d.name));
+    kept.push(dimension('state', 'Environment instances', 'instances', state, byName));
+    return statefulStats(dir, n, kept);
+  }
   const dim = (name: string): DimensionStats => dims.find((d) => d.name === name)!;
   const checks: BalanceCheck[] = [];
   const T = THRESHOLDS;
@@ -291,6 +317,67 @@ export function suiteStats(dir: string): SuiteStats {
       share >= T.operatorShare[0] && share <= T.operatorShare[1],
     );
   }
+  return { dir, instances: n, dimensions: dims, checks, ok: checks.every((c) => c.ok) };
+}
+
+/** A stateful suite's checks (STATEFUL_THRESHOLDS) over its dimensions. */
+function statefulStats(dir: string, n: number, dims: DimensionStats[]): SuiteStats {
+  const T = STATEFUL_THRESHOLDS;
+  const dim = (name: string): DimensionStats => dims.find((d) => d.name === name)!;
+  const checks: BalanceCheck[] = [];
+  const check = (dimensionName: string, rule: string, value: number | null, ok: boolean): void => {
+    checks.push({ dimension: dimensionName, rule, value, ok });
+  };
+  const d = dim('domain');
+  const mean = d.counts.reduce((a, [, c]) => a + c, 0) / Math.max(1, d.counts.length);
+  check(
+    'domain',
+    `every domain in >= ${T.domainMinOfMean} x mean (${Math.ceil(T.domainMinOfMean * mean)}) instances`,
+    d.min,
+    d.min >= T.domainMinOfMean * mean,
+  );
+  check(
+    'domain',
+    `max/min <= ${T.domainRatio}`,
+    d.ratio,
+    d.ratio !== null && d.ratio <= T.domainRatio,
+  );
+  check(
+    'domain',
+    `normalized entropy >= ${T.domainEntropy}`,
+    d.entropy,
+    d.entropy >= T.domainEntropy,
+  );
+  const pair = dim('domainPair');
+  check(
+    'domainPair',
+    `every pair of domains in >= ${T.pairMin} instance`,
+    pair.min,
+    pair.min >= T.pairMin,
+  );
+  const tasks = dim('tasks');
+  check(
+    'tasks',
+    `max/min <= ${T.tasksRatio}`,
+    tasks.ratio,
+    tasks.ratio !== null && tasks.ratio <= T.tasksRatio,
+  );
+  const shared = (dim('state').counts.find(([k]) => k === 'shared')?.[1] ?? 0) / n;
+  check(
+    'state',
+    `shared share in [${T.sharedShare[0]}, ${T.sharedShare[1]}]`,
+    shared,
+    shared >= T.sharedShare[0] && shared <= T.sharedShare[1],
+  );
+  const pattern = dim('pattern');
+  const total = pattern.counts.reduce((a, [, c]) => a + c, 0);
+  const minShare = total === 0 ? 0 : pattern.min / total;
+  check(
+    'pattern',
+    `every pattern >= ${T.patternMinShare} of tasks`,
+    minShare,
+    minShare >= T.patternMinShare,
+  );
   return { dir, instances: n, dimensions: dims, checks, ok: checks.every((c) => c.ok) };
 }
 

@@ -29,6 +29,18 @@ function leaves(value: JsonValue, out: string[] = [], depth = 0): string[] {
   return out;
 }
 
+/** Whether `text` holds the number `digits` (its JavaScript form) not inside a longer number. */
+function numberInText(text: string, digits: string): boolean {
+  for (let at = text.indexOf(digits); at >= 0; at = text.indexOf(digits, at + 1)) {
+    const end = at + digits.length;
+    const joinedBefore =
+      /[0-9]/.test(text[at - 1] ?? '') || /\.[0-9]/.test(text.slice(at - 1, at + 1));
+    const joinedAfter = /[0-9]/.test(text[end] ?? '') || /^\.[0-9]/.test(text.slice(end, end + 2));
+    if (!joinedBefore && !joinedAfter) return true;
+  }
+  return false;
+}
+
 /** Where each value first appeared: the agent's side (null) or a call's result (its id). */
 export class ValueProvenance {
   private readonly first = new Map<string, number | null>();
@@ -72,7 +84,10 @@ export class ValueProvenance {
   private see(value: string, source: number | null): void {
     if (this.first.has(value)) return;
     // A value a request's text holds was the agent's to read (texts arrive before results use them).
-    const inText = value.startsWith('s:') && this.texts.some((t) => t.includes(value.slice(2)));
+    // A number counts when the text holds it as a word ("buy 10 shares" gives 10 and "$5000" 5000).
+    const inText = value.startsWith('s:')
+      ? this.texts.some((t) => t.includes(value.slice(2)))
+      : this.texts.some((t) => numberInText(t, value.slice(2)));
     this.first.set(value, inText ? null : source);
   }
 

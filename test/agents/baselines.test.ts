@@ -58,6 +58,7 @@ describe('agent specs', () => {
       'sequential',
       'parallel-sync',
       'greedy-async',
+      'explorer',
       'round-robin',
       'critical-path',
       'impatient',
