@@ -54,6 +54,7 @@ import {
 import { checkSameRun, keptEpisodes, type KeptEpisode } from '../resume.js';
 import { runSuite, type RunSuite } from '../episode-jobs.js';
 import { parseWorkers, pooled, poolSize, RunPool } from '../run-pool.js';
+import { QueueRun } from '../queue-run.js';
 import { parseVerifySample, verifySample, type SampleVerdict } from '../verify-sample.js';
 import { parseSelection, selectDefault, selectInstances } from '../select.js';
 import {
@@ -90,7 +91,11 @@ export interface RunOptions extends LlmFlags {
   readonly maxCost?: string;
   readonly workers?: string;
   readonly verifySample?: string;
+  readonly queue?: string;
 }
+
+/** `--verify-sample` of a `--queue` run unless given: FoundationDB's share. */
+const QUEUE_VERIFY_SAMPLE = 5;
 
 /** `N` or `A..B` (inclusive) into a list of seeds. */
 export function parseSeeds(seed: string | undefined, seeds: string | undefined): number[] {
@@ -250,7 +255,12 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   if (!(Number.isSafeInteger(concurrency) && concurrency > 0))
     throw new UsageError(`--concurrency must be a positive integer, got "${options.concurrency}"`);
   const workers = parseWorkers(options.workers);
-  const verify = parseVerifySample(options.verifySample);
+  // A queue run re-runs a sample by default: its episodes ran on machines this one cannot see.
+  const verify =
+    parseVerifySample(options.verifySample) ??
+    (options.queue === undefined ? null : QUEUE_VERIFY_SAMPLE);
+  if (options.queue !== undefined && (options.out === undefined || options.record !== undefined))
+    throw new UsageError('--queue writes a run directory: give --out DIR (and no --record)');
   if (verify !== null && options.out === undefined)
     throw new UsageError('--verify-sample re-runs episodes from their replays: give --out DIR');
   const seeds = parseSeeds(options.seed, options.seeds);
@@ -288,6 +298,8 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   if (unknown !== undefined)
     throw new UsageError(`--by ${unknown}: no instance of the run has a "${unknown}" tag`);
   const suite = runSuite(instances);
+  // Redis answers before the run directory is touched.
+  const queue = options.queue === undefined ? null : await QueueRun.connect(options.queue);
   const opened = openRunOutput(paths, options, {
     by,
     instanceTags: tags,
@@ -311,8 +323,18 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const kept = opened?.kept ?? new Map<string, KeptEpisode>();
   const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
   const spread = { workers, agents, suite, mode, delivery, dir: options.out ?? null, seeds };
-  const pool = options.record === undefined ? openPool(spread, kept, output) : null;
-  const threads = pool === null ? '' : ` (on ${pool.size} worker threads)`;
+  const pool =
+    options.record === undefined && queue === null ? openPool(spread, kept, output) : null;
+  const elsewhere =
+    queue !== null && output !== null
+      ? queue.elsewhere({ suite, mode, delivery, output, dir: options.out! })
+      : pool?.elsewhere;
+  const threads =
+    queue !== null
+      ? ` (on the queue at ${options.queue})`
+      : pool === null
+        ? ''
+        : ` (on ${pool.size} worker threads)`;
   const where = paths.length === 0 ? 'the default suite' : paths.join(' ');
   // The header first: on a terminal it would otherwise come after the progress bar.
   if (format === 'text')
@@ -357,10 +379,11 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
       ...(stop === undefined ? {} : { stop }),
       ...(recorder === undefined ? {} : { recorder }),
       ...(models.usageOf === null ? {} : { usageOf: models.usageOf }),
-      ...(pool === null ? {} : { elsewhere: pool.elsewhere }),
+      ...(elsewhere === undefined ? {} : { elsewhere }),
       onEpisode: () => bar?.increment(),
     });
     await pool?.close();
+    await queue?.close();
     bar?.stop();
     if (result.stopped === true) {
       await output?.stop();
@@ -383,6 +406,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     bar?.stop();
     // Workers stopped first: a replay a worker is writing is whole (or removed) once it has.
     await pool?.close().catch(() => undefined);
+    await queue?.close();
     // What was recorded is written before the run's error is reported (the writer's own failure, if
     // any, is second to it); replays not written whole are removed.
     await output?.stop();
@@ -583,6 +607,10 @@ export function registerRun(program: Command): void {
     .option(
       '--verify-sample <p>',
       'with --out: re-run P% of the episodes (a fixed choice by episode) from their replays on other threads and fail the run, naming the first divergence, if any differs',
+    )
+    .option(
+      '--queue <redis-url>',
+      "with --out: run the episodes of built-in and module agents as jobs on this Redis queue, taken by `tooltime worker URL` processes on any machine (the run directory is the same as a local run's; --verify-sample defaults to 5)",
     )
     .option(
       '--workers <n>',
