@@ -69,9 +69,11 @@ export class QueueRun {
     events.setMaxListeners(0);
     const run = new QueueRun(url, queue, events);
     try {
-      await reachRedis(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), url);
+      const ready = Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+      await reachRedis(ready, url, [queue, events]);
     } catch (error) {
-      await run.close();
+      // Not awaited: closing waits for a connection that never came.
+      void run.close();
       throw error;
     }
     return run;

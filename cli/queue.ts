@@ -84,17 +84,27 @@ export function parseRedisUrl(text: string, flag: string): ConnectionOptions {
   return { url: text, maxRetriesPerRequest: null };
 }
 
-/** Resolves `ready`, or fails with one line naming the address once CONNECT_TIMEOUT_MS passed. */
-export async function reachRedis(ready: Promise<unknown>, url: string): Promise<void> {
+/**
+ * Resolves once `ready` does; fails with one line naming the address at the first connection error
+ * any of `clients` reports, or once CONNECT_TIMEOUT_MS passed (a client never connected would keep
+ * retrying: the caller then disconnects without waiting for it).
+ */
+export async function reachRedis(
+  ready: Promise<unknown>,
+  url: string,
+  clients: readonly { once(event: 'error', listener: (error: Error) => void): unknown }[],
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
+  const failed = new Promise<never>((_, reject) => {
+    const fail = (why: string) => reject(new UsageError(`cannot reach Redis at ${url}: ${why}`));
     timer = setTimeout(
-      () => reject(new UsageError(`cannot reach Redis at ${url} (${CONNECT_TIMEOUT_MS / 1000} s)`)),
+      () => fail(`no answer in ${CONNECT_TIMEOUT_MS / 1000} s`),
       CONNECT_TIMEOUT_MS,
     );
+    for (const c of clients) c.once('error', (error) => fail(error.message));
   });
   try {
-    await Promise.race([ready, timeout]);
+    await Promise.race([ready, failed]);
   } finally {
     clearTimeout(timer);
   }

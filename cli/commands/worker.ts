@@ -71,15 +71,19 @@ async function workerCommand(url: string, options: WorkerOptions): Promise<void>
     process.stderr.write(`tooltime worker: ${what} failed: ${error.message}\n`);
   });
   let lastError = '';
+  let ready = false;
   worker.on('error', (error) => {
-    // A Redis outage repeats the same error on every retry: say it once.
-    if (error.message !== lastError) process.stderr.write(`tooltime worker: ${error.message}\n`);
+    // Before it is ready, reachRedis reports it; an outage repeats one error each retry: say it once.
+    if (ready && error.message !== lastError)
+      process.stderr.write(`tooltime worker: ${error.message}\n`);
     lastError = error.message;
   });
   try {
-    await reachRedis(worker.waitUntilReady(), url);
+    await reachRedis(worker.waitUntilReady(), url, [worker]);
+    ready = true;
   } catch (error) {
-    await worker.close(true).catch(() => undefined);
+    // Not awaited: closing waits for a connection that never came.
+    void worker.close(true).catch(() => undefined);
     throw error;
   }
   const stop = () => void worker.close();

@@ -169,6 +169,22 @@ describe('tooltime run --queue with tooltime worker', () => {
     }
   }, 60_000);
 
+  it('regression: a Redis that does not answer is one line, exit 1, not a hang, nothing written', () => {
+    const out = join(base, 'unreachable');
+    const url = 'redis://127.0.0.1:1/0';
+    for (const args of [
+      ['run', '--sample', '1', '--queue', url, '--out', out],
+      ['worker', url],
+    ]) {
+      const r = tooltime(args, { timeoutMs: 30_000 });
+      expect(r.stderr, args.join(' ')).toBe(
+        `tooltime: cannot reach Redis at ${url}: connect ECONNREFUSED 127.0.0.1:1\n`,
+      );
+      expect(r.status).toBe(1);
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('bad queue flags: one line, exit 1', () => {
     const bad = tooltime(['run', '--sample', '1', '--queue', 'http://x', '--out', join(base, 'b')]);
     expect(bad.stderr).toBe(
