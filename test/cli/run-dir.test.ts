@@ -55,9 +55,24 @@ describe('a run killed mid-way keeps every finished episode', () => {
   it('kill -9 after some episodes are logged: every line names a replay that verifies, and score DIR reads the partial directory', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tooltime-kill-')), 'run');
     // The default suite on 20 seeds: minutes of work, killed once its first episodes are logged.
+    // On this thread (--workers 1): its recorder streams each replay to the writer thread, so the
+    // replay of an episode not yet logged is the one the kill cut. (A worker thread writes a replay
+    // whole before its line is sent: there an unlogged replay is whole; test/cli/workers.test.ts.)
     const child = spawn(
       process.execPath,
-      [MAIN, 'run', '-a', 'greedy-async', '--seeds', '1..20', '--out', out, '--quiet'],
+      [
+        MAIN,
+        'run',
+        '-a',
+        'greedy-async',
+        '--seeds',
+        '1..20',
+        '--workers',
+        '1',
+        '--out',
+        out,
+        '--quiet',
+      ],
       { cwd: ROOT, stdio: 'ignore' },
     );
     const exited = new Promise<number | null>((resolve) =>

@@ -125,6 +125,14 @@ describe('tooltime run --workers N', () => {
     const before = logged();
     expect(before).toBeGreaterThan(0);
     expect(before).toBeLessThan(24 * 2 * 3);
+    // Every logged line's replay is whole and verifies (a worker writes it before sending the line).
+    const named = readFileSync(join(out, 'episodes.jsonl'), 'utf8')
+      .split('\n')
+      .slice(0, before)
+      .map((line) => join(out, (JSON.parse(line) as { replay: string }).replay));
+    const verify = tooltime(['replay', 'verify', ...named]);
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(verify.stdout.match(/: ok \(/g)).toHaveLength(before);
     run([...args, '--workers', '3', '--out', out, '--resume']);
     expectSame(results(ref), results(out), 'killed under --workers 2, resumed under 3');
   }, 180_000);
