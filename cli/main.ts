@@ -20,6 +20,7 @@ import { registerSuite } from './commands/suite.js';
 import { registerSummarize } from './commands/summarize.js';
 import { registerCompare } from './commands/compare.js';
 import { registerValidate } from './commands/validate.js';
+import { registerWorker } from './commands/worker.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerSchema(program);
   registerRun(program);
+  registerWorker(program);
   registerAgents(program);
   registerStress(program);
   registerReplay(program);

@@ -55,6 +55,7 @@ import {
 import { checkSameRun, keptEpisodes, type KeptEpisode } from '../resume.js';
 import { runSuite, type RunSuite } from '../episode-jobs.js';
 import { parseWorkers, pooled, poolSize, RunPool } from '../run-pool.js';
+import { QueueRun } from '../queue-run.js';
 import { parseVerifySample, verifySample, type SampleVerdict } from '../verify-sample.js';
 import { parseSelection, selectDefault, selectInstances, type Selection } from '../select.js';
 import {
@@ -97,7 +98,11 @@ export interface RunOptions extends LlmFlags {
   readonly maxCost?: string;
   readonly workers?: string;
   readonly verifySample?: string;
+  readonly queue?: string;
 }
+
+/** `--verify-sample` of a `--queue` run unless given: FoundationDB's share. */
+const QUEUE_VERIFY_SAMPLE = 5;
 
 /** `N` or `A..B` (inclusive) into a list of seeds. */
 export function parseSeeds(seed: string | undefined, seeds: string | undefined): number[] {
@@ -322,10 +327,9 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
 }
 
 /** The header line of a text run: what runs, in which world, how many episodes. */
-function runHeader(plan: RunPlan, total: number, threads: number | null): string {
+function runHeader(plan: RunPlan, total: number, on: string): string {
   const where = plan.paths.length === 0 ? 'the default suite' : plan.paths.join(' ');
   const { seeds, ablation } = plan;
-  const on = threads === null ? '' : ` (on ${threads} worker threads)`;
   const seedText = seeds.length === 1 ? `${seeds[0]}` : `${seeds[0]}..${seeds.at(-1)}`;
   if (ablation !== undefined) {
     const chosen = new Set(ablation.variants.map((v) => v.instance)).size;
@@ -343,7 +347,12 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   const { paths, instances, agents, seeds, mode, delivery, concurrency, sample, selection } = plan;
   const total = instances.length * seeds.length * agents.length;
   const workers = parseWorkers(options.workers);
-  const verify = parseVerifySample(options.verifySample);
+  // A queue run re-runs a sample by default: its episodes ran on machines this one cannot see.
+  const verify =
+    parseVerifySample(options.verifySample) ??
+    (options.queue === undefined ? null : QUEUE_VERIFY_SAMPLE);
+  if (options.queue !== undefined && (options.out === undefined || options.record !== undefined))
+    throw new UsageError('--queue writes a run directory: give --out DIR (and no --record)');
   if (verify !== null && options.out === undefined)
     throw new UsageError('--verify-sample re-runs episodes from their replays: give --out DIR');
   if (options.record !== undefined && total !== 1)
@@ -369,6 +378,8 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   if (unknown !== undefined)
     throw new UsageError(`--by ${unknown}: no instance of the run has a "${unknown}" tag`);
   const suite = runSuite(instances);
+  // Redis answers before the run directory is touched.
+  const queue = options.queue === undefined ? null : await QueueRun.connect(options.queue);
   const opened = openRunOutput(paths, options, {
     by,
     instanceTags: tags,
@@ -393,9 +404,20 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   const kept = opened?.kept ?? new Map<string, KeptEpisode>();
   const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
   const spread = { workers, agents, suite, mode, delivery, dir: options.out ?? null, seeds };
-  const pool = options.record === undefined ? openPool(spread, kept, output) : null;
+  const pool =
+    options.record === undefined && queue === null ? openPool(spread, kept, output) : null;
+  const elsewhere =
+    queue !== null && output !== null
+      ? queue.elsewhere({ suite, mode, delivery, output, dir: options.out! })
+      : pool?.elsewhere;
+  const on =
+    queue !== null
+      ? ` (on the queue at ${options.queue})`
+      : pool === null
+        ? ''
+        : ` (on ${pool.size} worker threads)`;
   // The header first: on a terminal it would otherwise come after the progress bar.
-  if (format === 'text') process.stdout.write(runHeader(plan, total, pool?.size ?? null));
+  if (format === 'text') process.stdout.write(runHeader(plan, total, on));
   const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
   const bar = showProgress
     ? new cliProgress.SingleBar(
@@ -435,10 +457,11 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
       ...(stop === undefined ? {} : { stop }),
       ...(recorder === undefined ? {} : { recorder }),
       ...(models.usageOf === null ? {} : { usageOf: models.usageOf }),
-      ...(pool === null ? {} : { elsewhere: pool.elsewhere }),
+      ...(elsewhere === undefined ? {} : { elsewhere }),
       onEpisode: () => bar?.increment(),
     });
     await pool?.close();
+    await queue?.close();
     bar?.stop();
     if (result.stopped === true) {
       await output?.stop();
@@ -465,6 +488,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
     bar?.stop();
     // Workers stopped first: a replay a worker is writing is whole (or removed) once it has.
     await pool?.close().catch(() => undefined);
+    await queue?.close();
     // What was recorded is written before the run's error is reported (the writer's own failure, if
     // any, is second to it); replays not written whole are removed.
     await output?.stop();
@@ -667,6 +691,10 @@ export function addRunFlags(command: Command): Command {
     .option(
       '--verify-sample <p>',
       'with --out: re-run P% of the episodes (a fixed choice by episode) from their replays on other threads and fail the run, naming the first divergence, if any differs',
+    )
+    .option(
+      '--queue <redis-url>',
+      "with --out: run the episodes of built-in and module agents as jobs on this Redis queue, taken by `tooltime worker URL` processes on any machine (the run directory is the same as a local run's; --verify-sample defaults to 5)",
     )
     .option(
       '--workers <n>',
