@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../../../agents/index.js';
 import { scoreEpisode } from '../../../scenarios/scoring/episode.js';
 import { loadScenarioFile } from '../../../scenarios/spec/load.js';
-import type { GoalCheck } from '../../../scenarios/spec/schema.js';
+import { referenceStates } from '../../../scenarios/spec/authoring.js';
+import type { GoalCheck, JsonValue } from '../../../scenarios/spec/schema.js';
 import { validateScenario } from '../../../scenarios/spec/validate.js';
 import {
   generateStateful,
@@ -14,6 +15,7 @@ import {
   seedGoal,
   shippedStatefulSuiteDir,
   STATEFUL_SUITE_SEED,
+  statefulSeedScenario,
   suiteStats,
   writeStatefulSuite,
 } from '../../../scenarios/suite/index.js';
@@ -54,6 +56,19 @@ describe('the stateful seed tasks', () => {
     );
   });
 });
+
+/** Travel's initial booking 1, as the seed file gives it. */
+const LONDON_BOOKING = {
+  id: 1,
+  cardId: 'card_1',
+  from: 'JFK',
+  to: 'LHR',
+  date: '2026-02-20',
+  travelClass: 'economy',
+  fareCents: 90_000,
+  insurance: null,
+  status: 'booked',
+};
 
 /** Hand-written goals: what each seed's task must leave, written from the task's message. */
 const HAND_GOALS: Record<string, GoalCheck[]> = {
@@ -203,34 +218,392 @@ const HAND_GOALS: Record<string, GoalCheck[]> = {
     },
     { environment: 'travel', path: '/supportRequests/1', absent: true },
   ],
+  'fs-publish-q4': [
+    {
+      environment: 'filesystem',
+      path: '/reports/q4.csv',
+      equals: 'region,revenue\nnorth,140\nsouth,88\n',
+    },
+    { environment: 'filesystem', path: '/reports/q4-draft.csv', absent: true },
+    {
+      environment: 'filesystem',
+      path: '/archive/q4-draft.csv',
+      equals: 'region,revenue\nnorth,140\nsouth,88\n',
+    },
+  ],
+  'fs-rotate-logs': [
+    { environment: 'filesystem', path: '/logs/old.log', absent: true },
+    { environment: 'filesystem', path: '/logs/ROTATED', equals: 'old.log archived\n' },
+    { environment: 'filesystem', path: '/archive/old.log', equals: 'INFO archived\n' },
+  ],
+  'fs-beacon-prod': [
+    {
+      environment: 'filesystem',
+      path: '/projects/beacon',
+      equals: {
+        'config.yaml': 'port: 8080\nmode: production\n',
+        CHANGELOG: 'mode set to production\n',
+      },
+    },
+  ],
+  'fs-notes': [{ environment: 'filesystem', path: '/notes', equals: { 'todo.txt': 'call Ana\n' } }],
+  'ib-lunch-reply': [
+    { environment: 'inbox', path: '/messages/1/read', equals: true },
+    { environment: 'inbox', path: '/messages/3/to', equals: 'USR003' },
+    { environment: 'inbox', path: '/messages/3/text', equals: 'Friday works' },
+  ],
+  'ib-delete-draft': [
+    {
+      environment: 'inbox',
+      path: '/messages',
+      equals: [
+        {
+          id: 1,
+          from: 'USR002',
+          to: 'USR001',
+          text: 'Can you send me the Q3 revenue?',
+          read: false,
+          sentAtUs: 0,
+        },
+        { id: 2, from: 'USR003', to: 'USR001', text: 'Lunch on Friday?', read: false, sentAtUs: 0 },
+      ],
+    },
+  ],
+  'ib-draft-v2': [
+    // The new message (id 4) is appended, then message 3 (index 2) is deleted: 4 moves to index 2.
+    { environment: 'inbox', path: '/messages/2/to', equals: 'USR004' },
+    { environment: 'inbox', path: '/messages/2/text', equals: 'Draft v2 is ready' },
+    { environment: 'inbox', path: '/messages/3', absent: true },
+  ],
+  'so-announce': [
+    { environment: 'social', path: '/posts/3/content', equals: 'Atlas 2.0 is live' },
+    { environment: 'social', path: '/posts/3/tags', equals: ['#launch'] },
+    { environment: 'social', path: '/following', equals: ['alice', 'carol'] },
+  ],
+  'so-congrats': [
+    { environment: 'social', path: '/comments/0/postId', equals: 1 },
+    { environment: 'social', path: '/comments/0/content', equals: 'Congrats!' },
+    { environment: 'social', path: '/shares', equals: [1] },
+  ],
+  'so-delete-hello': [
+    {
+      environment: 'social',
+      path: '/posts',
+      equals: [
+        {
+          id: 1,
+          author: 'alice',
+          content: 'Launching Atlas today #launch',
+          tags: ['#launch'],
+          mentions: [],
+          createdAtUs: 0,
+        },
+        {
+          id: 2,
+          author: 'bob',
+          content: 'Coffee chat at 3? #team',
+          tags: ['#team'],
+          mentions: [],
+          createdAtUs: 0,
+        },
+      ],
+    },
+  ],
+  'tk-email-outage': [
+    { environment: 'tickets', path: '/tickets/3/title', equals: 'Email outage' },
+    { environment: 'tickets', path: '/tickets/3/priority', equals: 4 },
+    { environment: 'tickets', path: '/tickets/3/assignee', equals: 'ops' },
+    { environment: 'tickets', path: '/tickets/3/status', equals: 'open' },
+  ],
+  'tk-escalate-vpn': [
+    { environment: 'tickets', path: '/tickets/1/priority', equals: 4 },
+    {
+      environment: 'tickets',
+      path: '/tickets/1/comments/0/text',
+      equals: 'Escalated, the whole team is affected',
+    },
+    { environment: 'tickets', path: '/tickets/1/comments/1', absent: true },
+  ],
+  'tk-reopen-reset': [
+    { environment: 'tickets', path: '/tickets/2/status', equals: 'open' },
+    { environment: 'tickets', path: '/tickets/2/resolution', equals: null },
+    { environment: 'tickets', path: '/tickets/2/comments/0/text', equals: 'Reset did not work' },
+  ],
+  'tr-trim-msft': [
+    { environment: 'trading', path: '/holdings', equals: { MSFT: 5 } },
+    { environment: 'trading', path: '/cashCents', equals: 1_000_000 + 5 * 31_023 },
+    { environment: 'trading', path: '/orders/1', absent: true },
+  ],
+  'tr-limit-cancel': [
+    // $200 is below AAPL's $227.16: the order stays open, reserves 5 x $200, and the cancel
+    // gives the reservation back.
+    { environment: 'trading', path: '/orders/0/status', equals: 'cancelled' },
+    { environment: 'trading', path: '/cashCents', equals: 1_000_000 },
+    { environment: 'trading', path: '/orders/1', absent: true },
+  ],
+  'tr-ford': [
+    { environment: 'trading', path: '/holdings', equals: { MSFT: 10, F: 100 } },
+    { environment: 'trading', path: '/cashCents', equals: 1_000_000 - 100 * 1_085 },
+    { environment: 'trading', path: '/watchlist', equals: ['AAPL', 'F'] },
+    { environment: 'trading', path: '/orders/1', absent: true },
+  ],
+  'tv-sfo-lax': [
+    {
+      environment: 'travel',
+      path: '/bookings',
+      equals: [
+        LONDON_BOOKING,
+        {
+          id: 2,
+          cardId: 'card_1',
+          from: 'SFO',
+          to: 'LAX',
+          date: '2026-03-10',
+          travelClass: 'economy',
+          fareCents: 20_000,
+          insurance: null,
+          status: 'booked',
+        },
+      ],
+    },
+    {
+      environment: 'travel',
+      path: '/cards',
+      equals: [
+        { id: 'card_1', holder: 'Me', last4: '4242', balanceCents: 300_000 - 20_000 },
+        { id: 'card_2', holder: 'Me', last4: '1881', balanceCents: 100_000 },
+      ],
+    },
+  ],
+  'tv-paris-insured': [
+    {
+      environment: 'travel',
+      path: '/bookings',
+      equals: [
+        LONDON_BOOKING,
+        {
+          id: 2,
+          cardId: 'card_2',
+          from: 'LHR',
+          to: 'CDG',
+          date: '2026-04-02',
+          travelClass: 'business',
+          fareCents: 2 * 10_000,
+          insurance: { type: 'basic', costCents: 1_000 },
+          status: 'booked',
+        },
+      ],
+    },
+    {
+      environment: 'travel',
+      path: '/cards',
+      equals: [
+        { id: 'card_1', holder: 'Me', last4: '4242', balanceCents: 300_000 },
+        { id: 'card_2', holder: 'Me', last4: '1881', balanceCents: 100_000 - 20_000 - 1_000 },
+      ],
+    },
+  ],
+  'tv-cards-ny': [
+    {
+      environment: 'travel',
+      path: '/bookings',
+      equals: [
+        LONDON_BOOKING,
+        {
+          id: 2,
+          cardId: 'card_1',
+          from: 'SFO',
+          to: 'JFK',
+          date: '2026-06-15',
+          travelClass: 'economy',
+          fareCents: 50_000,
+          insurance: null,
+          status: 'booked',
+        },
+      ],
+    },
+    {
+      environment: 'travel',
+      path: '/cards',
+      equals: [
+        { id: 'card_1', holder: 'Me', last4: '4242', balanceCents: 300_000 - 50_000 },
+        { id: 'card_2', holder: 'Me', last4: '1881', balanceCents: 100_000 },
+      ],
+    },
+  ],
+  'tv-insure-london': [
+    {
+      environment: 'travel',
+      path: '/bookings',
+      equals: [{ ...LONDON_BOOKING, insurance: { type: 'comprehensive', costCents: 10_800 } }],
+    },
+    {
+      environment: 'travel',
+      path: '/cards',
+      equals: [
+        { id: 'card_1', holder: 'Me', last4: '4242', balanceCents: 300_000 },
+        { id: 'card_2', holder: 'Me', last4: '1881', balanceCents: 100_000 - 10_800 },
+      ],
+    },
+    { environment: 'travel', path: '/supportRequests/0/message', equals: 'I need a wheelchair' },
+  ],
+};
+
+/**
+ * Vehicle seeds have no goal paths: their goal is the whole final state, written here in full
+ * from each seed's steps (initial state: engine stopped, 10 of 50 gallons, 20 mpg, 12.6 V, every
+ * door unlocked, brake pedal released, parking brake engaged, P, standing, cruise off, 22 C auto
+ * with the fan at 50).
+ */
+const HAND_FINAL_STATES: Record<string, JsonValue> = {
+  // lock all, press the brake (speed 0, cruise off), start.
+  'vh-start': {
+    engine: 'running',
+    fuelGallons: 10,
+    tankCapacityGallons: 50,
+    milesPerGallon: 20,
+    batteryVolts: 12.6,
+    doors: { driver: 'locked', passenger: 'locked', rear_left: 'locked', rear_right: 'locked' },
+    brakePedal: 'pressed',
+    parkingBrake: 'engaged',
+    gear: 'P',
+    speedKph: 0,
+    cruiseSpeedKph: null,
+    climate: { temperatureC: 22, fanSpeed: 50, mode: 'auto' },
+  },
+  // status and range are read-only; 10 + 30 gallons fits the 50-gallon tank.
+  'vh-refuel': {
+    engine: 'stopped',
+    fuelGallons: 40,
+    tankCapacityGallons: 50,
+    milesPerGallon: 20,
+    batteryVolts: 12.6,
+    doors: {
+      driver: 'unlocked',
+      passenger: 'unlocked',
+      rear_left: 'unlocked',
+      rear_right: 'unlocked',
+    },
+    brakePedal: 'released',
+    parkingBrake: 'engaged',
+    gear: 'P',
+    speedKph: 0,
+    cruiseSpeedKph: null,
+    climate: { temperatureC: 22, fanSpeed: 50, mode: 'auto' },
+  },
+  // started, in D, both brakes released, driving at 50 (no fuel is spent by driving).
+  'vh-drive': {
+    engine: 'running',
+    fuelGallons: 10,
+    tankCapacityGallons: 50,
+    milesPerGallon: 20,
+    batteryVolts: 12.6,
+    doors: { driver: 'locked', passenger: 'locked', rear_left: 'locked', rear_right: 'locked' },
+    brakePedal: 'released',
+    parkingBrake: 'released',
+    gear: 'D',
+    speedKph: 50,
+    cruiseSpeedKph: null,
+    climate: { temperatureC: 22, fanSpeed: 50, mode: 'auto' },
+  },
+  // 72 F = (72 - 32) x 5 / 9 = 22.2 C (rounded to a tenth); the mode stays auto.
+  'vh-climate': {
+    engine: 'stopped',
+    fuelGallons: 10,
+    tankCapacityGallons: 50,
+    milesPerGallon: 20,
+    batteryVolts: 12.6,
+    doors: { driver: 'locked', passenger: 'locked', rear_left: 'locked', rear_right: 'locked' },
+    brakePedal: 'released',
+    parkingBrake: 'engaged',
+    gear: 'P',
+    speedKph: 0,
+    cruiseSpeedKph: null,
+    climate: { temperatureC: 22.2, fanSpeed: 30, mode: 'auto' },
+  },
+  // as vh-drive at 80, then cruise control on at 90 sets the speed to 90.
+  'vh-cruise': {
+    engine: 'running',
+    fuelGallons: 10,
+    tankCapacityGallons: 50,
+    milesPerGallon: 20,
+    batteryVolts: 12.6,
+    doors: { driver: 'locked', passenger: 'locked', rear_left: 'locked', rear_right: 'locked' },
+    brakePedal: 'released',
+    parkingBrake: 'released',
+    gear: 'D',
+    speedKph: 90,
+    cruiseSpeedKph: 90,
+    climate: { temperatureC: 22, fanSpeed: 50, mode: 'auto' },
+  },
+  // only the front doors are locked; status and range are read-only.
+  'vh-secure': {
+    engine: 'stopped',
+    fuelGallons: 10,
+    tankCapacityGallons: 50,
+    milesPerGallon: 20,
+    batteryVolts: 12.6,
+    doors: {
+      driver: 'locked',
+      passenger: 'locked',
+      rear_left: 'unlocked',
+      rear_right: 'unlocked',
+    },
+    brakePedal: 'released',
+    parkingBrake: 'engaged',
+    gear: 'P',
+    speedKph: 0,
+    cruiseSpeedKph: null,
+    climate: { temperatureC: 22, fanSpeed: 50, mode: 'auto' },
+  },
 };
 
 describe('goals computed from the references', () => {
-  it('equal the hand-written goals (at least 2 seeds per environment with goal paths)', () => {
-    const perKind = new Map<string, number>();
+  const seedIds = (): string[] =>
+    loadStatefulSeeds()
+      .flatMap((f) => f.seeds.map((s) => String(s.task.id)))
+      .sort();
+
+  it('every seed task has a hand-written goal (a whole final state on vehicle), equal to the one computed from its reference', () => {
     for (const file of loadStatefulSeeds())
       for (const seed of file.seeds) {
         const id = String(seed.task.id);
-        const want = HAND_GOALS[id];
-        if (want === undefined) continue;
-        expect(seedGoal(file, seed), id).toEqual(want);
-        perKind.set(file.kind, (perKind.get(file.kind) ?? 0) + 1);
+        if (seed.goalPaths === undefined) {
+          // No goal paths: the goal is the whole state the reference leaves.
+          expect(seedGoal(file, seed), id).toBeUndefined();
+          expect(HAND_FINAL_STATES[id], `${id}: no hand-written final state`).toBeDefined();
+          const states = referenceStates(statefulSeedScenario(file, seed), id);
+          expect(states.get(file.kind), id).toEqual(HAND_FINAL_STATES[id]);
+        } else {
+          expect(HAND_GOALS[id], `${id}: no hand-written goal`).toBeDefined();
+          expect(seedGoal(file, seed), id).toEqual(HAND_GOALS[id]);
+        }
       }
-    for (const kind of KINDS.filter((k) => k !== 'vehicle'))
-      expect(perKind.get(kind) ?? 0, kind).toBeGreaterThanOrEqual(2);
+    const hand = [...Object.keys(HAND_GOALS), ...Object.keys(HAND_FINAL_STATES)].sort();
+    expect(hand).toEqual(seedIds());
+    expect(hand.length).toBe(43);
   });
 
-  it("carry the same goal into each seed task's first instance", () => {
+  it("carry the same goal into every seed task's first instance", () => {
     const seen = new Set<string>();
     for (const f of instanceFiles()) {
       const scenario = loadScenarioFile(join(dir, f));
       for (const task of scenario.tasks) {
-        if (seen.has(task.id) || HAND_GOALS[task.id] === undefined) continue;
+        if (seen.has(task.id)) continue;
         seen.add(task.id);
-        expect(task.goal, `${f}: ${task.id}`).toEqual(HAND_GOALS[task.id]);
+        const whole = HAND_FINAL_STATES[task.id];
+        if (whole === undefined) {
+          expect(task.goal, `${f}: ${task.id}`).toEqual(HAND_GOALS[task.id]);
+          continue;
+        }
+        // The default goal: the whole state its reference leaves on the one environment it uses.
+        expect(task.goal, `${f}: ${task.id}`).toBeUndefined();
+        const states = referenceStates(scenario, task.id);
+        expect([...states.keys()], `${f}: ${task.id}`).toEqual(['vehicle']);
+        expect(states.get('vehicle'), `${f}: ${task.id}`).toEqual(whole);
       }
     }
-    expect([...seen].sort()).toEqual(Object.keys(HAND_GOALS).sort());
+    expect([...seen].sort()).toEqual(seedIds());
   });
 
   it('on vehicle (no goal paths: the whole final state), the goal is the default (the whole final state) and greedy-async meets it', async () => {
