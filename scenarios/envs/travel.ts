@@ -49,7 +49,10 @@ const bookingSchema = z.strictObject({
   date: z.string(),
   travelClass: z.enum(CLASSES),
   fareCents: z.int().min(0),
-  insurance: z.strictObject({ type: z.enum(INSURANCE), costCents: z.int().min(0) }).nullable(),
+  // The card the insurance was charged to, which need not be the fare's: a refund goes back to each.
+  insurance: z
+    .strictObject({ type: z.enum(INSURANCE), costCents: z.int().min(0), cardId: z.string() })
+    .nullable(),
   status: z.enum(['booked', 'cancelled']),
 });
 
@@ -99,6 +102,7 @@ export const travelStateSchema = z
 
 export type TravelState = z.infer<typeof travelStateSchema>;
 type Booking = TravelState['bookings'][number];
+type Card = TravelState['cards'][number];
 type Op = Operation<TravelState>;
 
 /** What the active bookings cost in all, fares and insurance. */
@@ -253,8 +257,11 @@ const cancelBooking: Op = {
     const b = s.bookings[i]!;
     if (b.status === 'cancelled') return fail(`booking ${b.id} is already cancelled`);
     const refund = b.fareCents + (b.insurance?.costCents ?? 0);
+    const back = (c: Card): number =>
+      (c.id === b.cardId ? b.fareCents : 0) +
+      (b.insurance !== null && c.id === b.insurance.cardId ? b.insurance.costCents : 0);
     const cards = s.cards.map((c) =>
-      c.id === b.cardId ? { ...c, balanceCents: c.balanceCents + refund } : c,
+      back(c) === 0 ? c : { ...c, balanceCents: c.balanceCents + back(c) },
     );
     const cancelled: Booking = { ...b, status: 'cancelled' };
     return ok(
@@ -359,9 +366,10 @@ const purchaseInsurance: Op = {
     if (b.insurance !== null) return fail(`booking ${b.id} is already insured`);
     const type = str(args, 'insuranceType') as (typeof INSURANCE)[number];
     const cost = Math.round((b.fareCents * INSURANCE_PERCENT[type]) / 100);
-    const cards = charge(s, str(args, 'cardId'), cost);
+    const cardId = str(args, 'cardId');
+    const cards = charge(s, cardId, cost);
     if (typeof cards === 'string') return fail(cards);
-    const insured: Booking = { ...b, insurance: { type, costCents: cost } };
+    const insured: Booking = { ...b, insurance: { type, costCents: cost, cardId } };
     return ok({ ...s, cards, bookings: replaceAt(s.bookings, i, insured) }, invoice(insured));
   },
 };

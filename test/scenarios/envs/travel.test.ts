@@ -203,7 +203,7 @@ describe('travel environment: operations', () => {
     );
   });
 
-  it('cancels a booking, refunding fare and insurance to the card', () => {
+  it("cancels a booking, refunding the fare to its card and the insurance to the card it was charged to (regression: both went to the fare's card)", () => {
     const s = applyAll(travel, base, [
       ['book_flight', { ...sfoJfk, cardId: 'card_1' }],
       ['purchase_insurance', { bookingId: 1, insuranceType: 'comprehensive', cardId: 'card_2' }],
@@ -212,7 +212,7 @@ describe('travel environment: operations', () => {
     const { state, result } = applyOk(travel, s, 'cancel_booking', { bookingId: 1 });
     expect(result).toEqual({ bookingId: 1, refunded: 560 });
     // The refund goes to the card that paid the booking, insurance included.
-    expect(state.cards.map((c) => c.balanceCents)).toEqual([156_000, 4_000]);
+    expect(state.cards.map((c) => c.balanceCents)).toEqual([150_000, 10_000]);
     expect(state.bookings[0]!.status).toBe('cancelled');
     expect(applyError(travel, state, 'cancel_booking', { bookingId: 1 })).toBe(
       'booking 1 is already cancelled',

@@ -389,7 +389,7 @@ const HAND_GOALS: Record<string, GoalCheck[]> = {
           date: '2026-04-02',
           travelClass: 'business',
           fareCents: 2 * 10_000,
-          insurance: { type: 'basic', costCents: 1_000 },
+          insurance: { type: 'basic', costCents: 1_000, cardId: 'card_2' },
           status: 'booked',
         },
       ],
@@ -435,7 +435,12 @@ const HAND_GOALS: Record<string, GoalCheck[]> = {
     {
       environment: 'travel',
       path: '/bookings',
-      equals: [{ ...LONDON_BOOKING, insurance: { type: 'comprehensive', costCents: 10_800 } }],
+      equals: [
+        {
+          ...LONDON_BOOKING,
+          insurance: { type: 'comprehensive', costCents: 10_800, cardId: 'card_2' },
+        },
+      ],
     },
     {
       environment: 'travel',
