@@ -498,7 +498,7 @@ function runBaselines(
 }
 
 /**
- * `tooltime run --out DIR`'s output (DIR/replays/*.ttr written by a ReplayWriter, episodes.jsonl as
+ * `tooltime run --out DIR`'s output (DIR/replays/*.ttr, episodes.jsonl as
  * episodes finish); `finish(result)` once the run is done.
  */
 function outOutput(dir: string): RunOutput {

@@ -22,7 +22,6 @@ const INPUT_ERROR_NAMES = new Set([
   'ScenarioError',
   'DistributionError',
   'ReplayError',
-  'ReplayWriteError',
   'AgentSpecError',
   'TimeError',
   'CommanderError',

@@ -3,10 +3,10 @@
  * is in run-dir.ts), so that a run killed at any moment leaves every finished episode readable and
  * a run stopped by an error leaves no replay that was not written whole.
  *
- * - Each episode's replay goes to DIR/replays, written by a ReplayWriter's thread.
- * - A finished episode's line (its EpisodeRecord, plus `replay`: the file, relative to DIR) waits
- *   until its replay is whole on disk: the thread has written the batch that closes the file, and
- *   the file holds every byte the recorder handed over. Lines are then appended to episodes.jsonl
+ * - Each episode's replay goes to DIR/replays, written by a FileSink (a model's or a module's
+ *   episode at every decision, a built-in policy's, microseconds long, when it ends).
+ * - A finished episode's line (its EpisodeRecord, plus `replay`: the file, relative to DIR) is
+ *   written once its replay is whole on disk: closed, holding every byte the recorder handed over. Lines are then appended to episodes.jsonl
  *   in the order episodes finished, one write per check (at every episode's end, and every
  *   POLL_MS while the run waits on something, a model). A write is in the system's hands once it
  *   returns: it survives the process being killed (not the machine losing power).
@@ -22,7 +22,7 @@ import { closeSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { assertInvariant } from '../engine/assert.js';
 import { isModelSpec, isModuleSpec } from '../agents/index.js';
-import { FileSink, ReplayRecorder, ReplayWriter, type ReplaySink } from '../replays/index.js';
+import { FileSink, ReplayRecorder, type ReplaySink } from '../replays/index.js';
 import { canonicalJson } from '../scenarios/spec/canonical.js';
 import type {
   AgentSummary,
@@ -44,9 +44,6 @@ import {
   SUMMARY_FILE,
   writeAtomically,
 } from './run-dir.js';
-
-/** How often a run that waits (on a model) looks for lines to append. */
-const POLL_MS = 200;
 
 /** A file name for an episode's replay: instance, agent spec and seed, with unsafe characters replaced. */
 export function replayFileName(key: EpisodeKey): string {
@@ -127,36 +124,47 @@ interface ReplayFile {
   readonly name: string;
   /** Bytes handed to the sink: a whole file holds exactly these. */
   bytes: number;
-  /** The writer batch its close went into (-1: written at close, no writer); null while open. */
-  closedIn: number | null;
+  closed: boolean;
   /** Named in episodes.jsonl. */
   logged: boolean;
 }
 
-/** Passes a recorder's bytes on, counting them and noting when the file closes (see ReplayFile). */
+/**
+ * Writes a replay file, counting its bytes (see ReplayFile); a file-system failure is a one-line
+ * `cannot write replay PATH: ...`. A live sink (a model's or a module's episode, which waits) is
+ * written at every decision; another, microseconds long, when it closes.
+ */
 class CountingSink implements ReplaySink {
+  private readonly inner: FileSink;
   readonly checkpoint?: () => void;
 
   constructor(
-    private readonly inner: ReplaySink,
     private readonly file: ReplayFile,
-    private readonly batch: () => number,
+    live: boolean,
   ) {
-    // Only what the inner sink has: a recorder treats a sink with `checkpoint` differently.
-    if (inner.checkpoint !== undefined) this.checkpoint = inner.checkpoint.bind(inner);
+    this.inner = this.guard(() => new FileSink(file.path, { writeAt: 'decision' }));
+    // A recorder hands a sink with `checkpoint` its records at every decision.
+    if (live) this.checkpoint = () => this.guard(() => this.inner.checkpoint());
   }
 
   write(chunk: Uint8Array): void {
-    this.inner.write(chunk);
+    this.guard(() => this.inner.write(chunk));
     this.file.bytes += chunk.length;
   }
 
   close(): void {
-    if (this.file.closedIn !== null) return;
-    this.inner.close();
-    this.file.closedIn = this.batch();
-    // A live sink's close waits in the batch being built: hand it over now, not at the next decision.
-    this.checkpoint?.();
+    if (this.file.closed) return;
+    this.guard(() => this.inner.close());
+    this.file.closed = true;
+  }
+
+  private guard<T>(write: () => T): T {
+    try {
+      return write();
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new UsageError(`cannot write replay ${this.file.path}: ${why}`);
+    }
   }
 }
 
@@ -177,15 +185,8 @@ export class RunOutput {
   private readonly dir: string;
   private readonly logPath: string;
   private log: number | null;
-  private readonly writer: ReplayWriter | null;
   private readonly files = new Map<string, ReplayFile>();
-  /** Finished episodes whose lines wait for their replays, in the order they finished, from `head` on. */
-  private pending: Array<{ readonly file: ReplayFile; readonly line: string }> = [];
-  private head = 0;
   private readonly lines = new Map<EpisodeRecord, string>();
-  private readonly timer: ReturnType<typeof setInterval>;
-  /** A failure of a check made by the timer, thrown at the next chance. */
-  private failure: unknown = null;
   private stopped = false;
 
   constructor(private readonly options: RunOutputOptions) {
@@ -196,9 +197,6 @@ export class RunOutput {
     } catch (error) {
       throw new UsageError(`cannot write ${this.logPath}: ${fsReason(error)}`);
     }
-    this.writer = options.record === undefined ? new ReplayWriter() : null;
-    this.timer = setInterval(() => this.drainLater(), POLL_MS);
-    this.timer.unref();
   }
 
   /** Pass as ExperimentOptions.recorder. */
@@ -208,15 +206,13 @@ export class RunOutput {
       path,
       name: relative(this.dir, path),
       bytes: 0,
-      closedIn: null,
+      closed: false,
       logged: false,
     };
     this.files.set(episodeKeyId(key), file);
-    const writer = this.writer;
-    // A built-in policy's episode takes microseconds: its replay is handed over whole, not decision by decision.
+    // A built-in policy's episode takes microseconds: its replay is written whole, not decision by decision.
     const live = isModelSpec(key.agent) || isModuleSpec(key.agent);
-    const inner = writer === null ? new FileSink(path) : writer.sink(path, { live });
-    const sink = new CountingSink(inner, file, () => (writer === null ? -1 : writer.batchesPosted));
+    const sink = new CountingSink(file, live);
     return ReplayRecorder.open(sink, {
       scenario,
       agent: key.agent,
@@ -233,37 +229,29 @@ export class RunOutput {
 
   /** Pass as ExperimentOptions.onComplete: the episode's line waits for its replay (see above). */
   readonly complete = (record: EpisodeRecord): void => {
-    if (this.failure !== null) throw this.failure;
     // A kept episode (adopt) is in episodes.jsonl already.
     if (this.lines.has(record)) return;
     const file = this.files.get(episodeKeyId(record));
     assertInvariant(
-      file !== undefined && file.closedIn !== null,
+      file !== undefined && file.closed,
       'run output',
       'a finished episode has a closed replay',
     );
     const line = `${canonicalJson({ ...record, replay: file.name })}\n`;
     this.lines.set(record, line);
-    this.pending.push({ file, line });
-    this.drain();
+    // Closed but not whole: its write failed, and the run stops on that failure.
+    if (!isWhole(file)) return;
+    file.logged = true;
+    this.append(line);
   };
 
   /**
-   * The run went to its end: waits for every replay, logs the last lines, rewrites episodes.jsonl
-   * in the run's order and writes summary.json. Throws the writer's failure, if any (then `stop()`).
+   * The run went to its end: rewrites episodes.jsonl in the run's order and writes summary.json.
    */
   async finish(
     result: ExperimentResult,
     summary: SummaryDocument = summaryDocument(result, this.options),
   ): Promise<void> {
-    clearInterval(this.timer);
-    await this.writer?.close();
-    this.drain();
-    assertInvariant(
-      this.head === this.pending.length,
-      'run output',
-      'every finished episode is logged once its replay is written',
-    );
     this.closeLog();
     assertInvariant(
       result.episodes.every((r) => this.lines.has(r)),
@@ -280,19 +268,12 @@ export class RunOutput {
   }
 
   /**
-   * The run stopped on an error: waits for the writer (its own failure, if any, comes second to the
-   * run's), logs what finished whole, and removes replay files not written whole. Never throws.
+   * The run stopped on an error: removes replay files not written whole (finished episodes are
+   * logged already). Never throws.
    */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.timer);
-    await this.writer?.close().catch(() => undefined);
-    try {
-      this.drain();
-    } catch {
-      // The run's own error is the one reported.
-    }
     for (const file of this.files.values()) {
       if (file.logged || isWhole(file)) continue;
       try {
@@ -302,42 +283,6 @@ export class RunOutput {
       }
     }
     this.closeLog();
-  }
-
-  /** Batches the writer thread has written (all, without a writer). */
-  private written(): number {
-    return this.writer === null
-      ? Infinity
-      : this.writer.batchesPosted - this.writer.batchesInFlight;
-  }
-
-  /** Appends the lines of finished episodes whose replays are written, in the order they finished. */
-  private drain(): void {
-    const written = this.written();
-    let text = '';
-    while (this.head < this.pending.length) {
-      const { file, line } = this.pending[this.head]!;
-      if (file.closedIn === null || file.closedIn >= written) break;
-      this.head++;
-      // Written, but not whole: the writer failed on it, and will say so.
-      if (!isWhole(file)) continue;
-      file.logged = true;
-      text += line;
-    }
-    if (this.head > 1024 && 2 * this.head > this.pending.length) {
-      this.pending = this.pending.slice(this.head);
-      this.head = 0;
-    }
-    if (text !== '') this.append(text);
-  }
-
-  private drainLater(): void {
-    if (this.failure !== null || this.stopped) return;
-    try {
-      this.drain();
-    } catch (error) {
-      this.failure = error;
-    }
   }
 
   private append(text: string): void {

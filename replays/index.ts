@@ -1,8 +1,7 @@
 /**
  * Replays: self-contained, deterministic recordings of episodes (format: replays/FORMAT.md).
  *
- * - write: `ReplayRecorder` (streaming), `encodeReplay` (in memory), `recordEpisode` (run + record),
- *   `ReplayWriter` (many files, written on a thread of their own: `tooltime run --out`);
+ * - write: `ReplayRecorder` (streaming), `encodeReplay` (in memory), `recordEpisode` (run + record);
  * - read: `readReplay`, `readReplayFile` (complete prefix of a truncated file; `ReplayTruncatedError`
  *   for one cut before its header is whole; `ReplayError` otherwise);
  * - use: `verifyReplay`, `verifyReplayFiles` (many files, on worker threads), `diffReplays`, `forkReplay`, `inspectReplay`, `scoreReplay`, golden replays.
@@ -28,12 +27,6 @@ export {
   type RecordingSummary,
   type RecordOptions,
 } from './io/recorder.js';
-export {
-  ReplayWriter,
-  ReplayWriteError,
-  type WriterSinkOptions,
-  type ReplayWriterOptions,
-} from './io/writer.js';
 export {
   readReplay,
   readReplayHeader,
