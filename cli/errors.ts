@@ -5,6 +5,7 @@
  * pipe early (`| head`) ends the command quietly.
  */
 import { resolve, sep } from 'node:path';
+import { fsWords } from '../scenarios/spec/input-file.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -31,36 +32,10 @@ export function isInputError(error: unknown): boolean {
   return error instanceof Error && INPUT_ERROR_NAMES.has(error.name);
 }
 
-/** Node's file-system error codes in words, for messages about a path the user gave. */
-const FS_CAUSES: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file or directory',
-  ENOTDIR: 'a part of the path is not a directory',
-  EISDIR: 'it is a directory',
-  EEXIST: 'it already exists',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EFBIG: 'file too large',
-  EIO: 'input/output error',
-  ENAMETOOLONG: 'file name too long',
-  ELOOP: 'too many levels of symbolic links',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files in the system',
-  EBUSY: 'device or resource busy',
-};
-
-function errnoCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** `read-only file system (EROFS)` for a file-system error, else null. */
+/** `read-only file system (EROFS)` for a file-system error (fsWords' table), else null. */
 export function fsCause(error: unknown): string | null {
-  const code = errnoCode(error);
-  if (code === undefined || !(code in FS_CAUSES)) return null;
-  return `${FS_CAUSES[code]} (${code})`;
+  const fs = fsWords(error);
+  return fs === null ? null : `${fs.words} (${fs.code})`;
 }
 
 /** Paths the user named for output: a failure at or under one is bad input, not a bug. */
@@ -115,7 +90,7 @@ export function reportAndExit(error: unknown): never {
  */
 export function endQuietlyOnClosedPipe(): void {
   const onError = (stream: 'stdout' | 'stderr') => (error: unknown) => {
-    if (errnoCode(error) === 'EPIPE') process.exit();
+    if ((error as { code?: unknown } | null)?.code === 'EPIPE') process.exit();
     if (stream === 'stdout') reportAndExit(error);
     process.exit(EXIT_INTERNAL);
   };

@@ -13,24 +13,36 @@ export class InputFileError extends Error {
   override name = 'InputFileError';
 }
 
+/** Node's file-system error codes in words: the one table every message about a path uses. */
+const FS_WORDS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'it is a directory',
+  EEXIST: 'it already exists',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large',
+  EIO: 'input/output error',
+  ENAMETOOLONG: 'file name too long',
+  ELOOP: 'too many levels of symbolic links',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  EBUSY: 'device or resource busy',
+};
+
+/** A file-system error's code and its words (`ENOENT`, `no such file or directory`); null for any other error. */
+export function fsWords(error: unknown): { readonly code: string; readonly words: string } | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !Object.hasOwn(FS_WORDS, code)) return null;
+  return { code, words: FS_WORDS[code]! };
+}
+
 /** A short reason for a file-system error: `no such file or directory` rather than a code dump. */
 export function fsReason(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file or directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    case 'ENOTDIR':
-      return 'not a directory';
-    case 'ELOOP':
-      return 'too many levels of symbolic links';
-    default:
-      return error instanceof Error ? error.message : String(error);
-  }
+  return fsWords(error)?.words ?? (error instanceof Error ? error.message : String(error));
 }
 
 /** What a path that is not a regular file is, in a few words (`a FIFO`, `a character device`). */
