@@ -213,6 +213,7 @@ export class MsgWriter {
           for (let i = 0; i < value.length; i++) this.json(value[i], depth + 1);
           return;
         }
+        if (value instanceof Encoded) return this.raw(value.bytes);
         if (!isPlainObject(value))
           throw new CodecError(`not JSON: ${Object.prototype.toString.call(value)}`);
         const keys = Object.keys(value).sort();
@@ -230,6 +231,24 @@ export class MsgWriter {
     }
   }
 }
+
+/**
+ * A value given by its canonical encoding: `MsgWriter.json` writes the bytes as they are. For a
+ * large value encoded before (a replay header's scenario); the bytes must be one canonical value.
+ */
+export class Encoded {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+/**
+ * See `MsgReader.mapEntries`. The bytes from `start` to the `end` returned must be a complete
+ * canonical value that decodes to `value`: then decoding them would give `value` and stop at `end`.
+ */
+export type KnownValue = (
+  key: string,
+  start: number,
+  limit: number,
+) => { readonly value: unknown; readonly end: number } | undefined;
 
 /** Short map keys decoded before, by a hash of their bytes (see `MsgReader.knownKey`); bounded. */
 const KEY_SLOTS = 1024;
@@ -421,10 +440,41 @@ export class MsgReader {
     return out;
   }
 
+  /**
+   * A map at the top level, entry by entry, with where each value's bytes are: for a reader that
+   * wants to recognise a part it has seen before (the header's scenario). `known(key, start, limit)`
+   * may recognise the bytes of the value at `start` (up to `limit` at most) as a complete value
+   * decoded before, and return it with where it ends; they are not decoded again.
+   */
+  mapEntries(known?: KnownValue): Array<{
+    readonly key: string;
+    readonly value: unknown;
+    readonly start: number;
+    readonly end: number;
+  }> {
+    const t = this.u8();
+    let n: number;
+    if (t >= 0x80 && t < 0x90) n = t & 0x0f;
+    else if (t === 0xde) n = this.u16();
+    else if (t === 0xdf) n = this.u32();
+    else throw new CodecError('expected a map');
+    const out: Array<{ key: string; value: unknown; start: number; end: number }> = [];
+    this.map(
+      n,
+      t === 0xde ? 16 : t === 0xdf ? 0x10000 : 0,
+      0,
+      (key, value, start, end) => out.push({ key, value, start, end }),
+      known,
+    );
+    return out;
+  }
+
   private map(
     n: number,
     min: number,
     depth: number,
+    entry?: (key: string, value: unknown, start: number, end: number) => void,
+    known?: KnownValue,
   ): Record<string, unknown> {
     if (n < min) throw new CodecError('non-canonical map length');
     if (depth >= MAX_DEPTH) throw new CodecError(`nested deeper than ${MAX_DEPTH}`);
@@ -446,7 +496,17 @@ export class MsgReader {
             : 'map keys are not in canonical (sorted) order',
         );
       prev = key;
-      const v = this.value(depth + 1);
+      const start = this.pos;
+      const seen = known?.(key, start, this.end);
+      let v: unknown;
+      if (seen === undefined) v = this.value(depth + 1);
+      else {
+        if (!(seen.end > start && seen.end <= this.end))
+          throw new Error(`a known value cannot end at ${seen.end}`);
+        v = seen.value;
+        this.pos = seen.end;
+      }
+      entry?.(key, v, start, this.pos);
       if (key === '__proto__')
         Object.defineProperty(out, key, {
           value: v,

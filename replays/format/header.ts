@@ -26,7 +26,9 @@ import {
   canonicalScenario,
   parseCanonicalDocument,
 } from '../../scenarios/spec/canonical-scenario.js';
+import { Encoded, encodeJson } from './codec.js';
 import { DELIVERIES, MODES } from './format.js';
+import { canonicalDoc, encoded } from './scenario-memo.js';
 
 /**
  * Where a forked replay came from: the original's digest and agent, and the record it was taken
@@ -119,7 +121,7 @@ export function makeHeader(options: HeaderOptions): ReplayHeader {
     throw new TypeError(`replay seed must be a safe integer, got ${options.seed}`);
   return {
     tooltime: tooltimeVersion(),
-    scenario: canonicalize(options.scenario),
+    scenario: canonicalDoc(options.scenario),
     agent: agentOf(options.agent),
     seed: options.seed,
     world: {
@@ -157,6 +159,15 @@ export function headerJson(header: ReplayHeader): JsonValue {
       thinkTime: (header.world.thinkTime as unknown as JsonValue) ?? null,
     },
   };
+}
+
+/**
+ * The header frame's payload: `headerJson(header)` encoded, with its scenario's encoding made
+ * once per document (scenario-memo.ts).
+ */
+export function headerPayload(header: ReplayHeader): Uint8Array {
+  const json = headerJson(header) as Record<string, JsonValue>;
+  return encodeJson({ ...json, scenario: new Encoded(encoded(header.scenario)) });
 }
 
 /** Thrown by `parseHeader`; the reader adds the file and place. */
@@ -197,10 +208,14 @@ function text(v: unknown, where: string): string {
   return v;
 }
 
-/** Checks a decoded header map; returns it typed, with its scenario parsed. */
+/**
+ * Checks a decoded header map; returns it typed, with its scenario parsed (`parsed`: the parse of
+ * its scenario document, made before).
+ */
 export function parseHeader(
   value: unknown,
   file: string,
+  parsed?: Scenario,
 ): { header: ReplayHeader; scenario: Scenario } {
   const h = keysExactly(value, 'header', [
     'agent',
@@ -256,7 +271,7 @@ export function parseHeader(
     },
     forkedFrom,
   };
-  return { header, scenario: parseHeaderScenario(header.scenario, file) };
+  return { header, scenario: parsed ?? parseHeaderScenario(header.scenario, file) };
 }
 
 /** A header's scenario, parsed: canonical JSON as decoded parses into its own canonical form. */

@@ -26,6 +26,7 @@ import {
   parseHeader,
   type ReplayHeader,
 } from '../format/header.js';
+import { remember, seen, type SeenScenario } from '../format/scenario-memo.js';
 import { FileSource, headerBytes, MemorySource, RecordScanner } from './records.js';
 
 /** Default cap on a replay's size. */
@@ -142,9 +143,23 @@ export function readReplayHeader(
   let scenario: Scenario;
   try {
     const r = new MsgReader(bytes, hf.payloadStart, hf.payloadEnd);
-    const value = r.value();
+    // A scenario read before is neither decoded nor parsed again (scenario-memo.ts).
+    let hit: SeenScenario | undefined;
+    const entries = r.mapEntries((key, start, limit) => {
+      if (key !== 'scenario') return undefined;
+      hit = seen(bytes, start, limit);
+      return hit === undefined ? undefined : { value: hit.doc, end: start + hit.bytes.length };
+    });
     if (!r.done) throw new CodecError('bytes left after the header map');
-    ({ header, scenario } = parseHeader(value, file));
+    const value: Record<string, unknown> = {};
+    for (const e of entries) {
+      if (e.key === '__proto__') throw new CodecError('unexpected header key __proto__');
+      value[e.key] = e.value;
+    }
+    ({ header, scenario } = parseHeader(value, file, hit?.scenario));
+    const at = entries.find((e) => e.key === 'scenario');
+    if (hit === undefined && at !== undefined)
+      remember(bytes, at.start, at.end, hf.payloadEnd, header.scenario, scenario);
   } catch (error) {
     if (error instanceof CodecError || error instanceof HeaderError)
       return fail(headerWhere, error.message);

@@ -18,9 +18,9 @@ import { runEpisode, type Episode } from '../../scenarios/world/world.js';
 import { dictionaryFor } from '../format/dictionary.js';
 import { RecordEncoder } from '../format/encode.js';
 import { frame, PREFIX_BYTES, prefix } from '../format/format.js';
-import { encodeJson, MsgWriter } from '../format/codec.js';
+import { MsgWriter } from '../format/codec.js';
 import {
-  headerJson,
+  headerPayload,
   makeHeader,
   replayScenario,
   type HeaderOptions,
@@ -148,12 +148,9 @@ export class FileSink implements ReplaySink {
   }
 }
 
-/**
- * Writes the prefix and the header frame to `sink`; returns their length. The header payload is
- * `headerJson(header)` encoded canonically: the one definition of the header's bytes.
- */
+/** Writes the prefix and the header frame to `sink`; returns their length. */
 function writeHeaderFrame(sink: ReplaySink, header: ReplayHeader): number {
-  const payload = encodeJson(headerJson(header));
+  const payload = headerPayload(header);
   const headerFrame = frame(payload, payload.length);
   sink.write(prefix());
   sink.write(headerFrame);
