@@ -20,6 +20,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   unlinkSync,
   writeSync,
@@ -28,7 +29,7 @@ import { join } from 'node:path';
 import { assertInvariant } from '../engine/assert.js';
 import { tooltimeVersion } from '../replays/index.js';
 import { SCORING_VERSION } from '../scenarios/scoring/version.js';
-import { fsReason } from '../scenarios/spec/load.js';
+import { fsReason, fsWords } from '../scenarios/spec/input-file.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import type { EpisodeKey } from '../scenarios/experiment.js';
 import { prepareOutDir } from './output-paths.js';
@@ -118,17 +119,38 @@ export const DETERMINING: ReadonlyArray<keyof RunManifest> = [
   'scoringVersion',
 ];
 
-/** Writes `text` to `path` whole or not at all: a temporary file, synced, renamed over it. */
-export function writeAtomically(path: string, text: string): void {
+/**
+ * Writes `path` whole or not at all, the one way every command does: `text` (or what `fill` writes
+ * piece by piece) goes to a temporary file, which is synced and renamed over `path`. On any
+ * failure the temporary file is removed; a file-system failure is a UsageError naming `path`,
+ * anything else (say, a corrupt replay found while writing) is thrown as it is.
+ */
+export function writeAtomically(
+  path: string,
+  text: string | ((write: (text: string) => void) => void),
+): void {
   const temp = path + TEMP_SUFFIX;
-  const fd = openSync(temp, 'w');
+  let fd: number | null;
   try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    fd = openSync(temp, 'w');
+  } catch (error) {
+    throw new UsageError(`cannot write ${path}: ${fsReason(error)}`);
   }
-  renameSync(temp, path);
+  try {
+    const write = (piece: string) => void writeSync(fd!, piece);
+    if (typeof text === 'string') write(text);
+    else text(write);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
+    renameSync(temp, path);
+  } catch (error) {
+    if (fd !== null) closeSync(fd);
+    rmSync(temp, { force: true });
+    throw fsWords(error) === null
+      ? error
+      : new UsageError(`cannot write ${path}: ${fsReason(error)}`);
+  }
 }
 
 /** What `makeRunManifest` is told: the run as asked, flags parsed. */

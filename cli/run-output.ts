@@ -106,15 +106,7 @@ export function summaryDocument(
 
 /** Writes summary.json whole or not at all. */
 export function writeSummary(dir: string, doc: SummaryDocument): void {
-  writeOwn(join(dir, SUMMARY_FILE), `${JSON.stringify(doc, null, 2)}\n`);
-}
-
-function writeOwn(path: string, text: string): void {
-  try {
-    writeAtomically(path, text);
-  } catch (error) {
-    throw new UsageError(`cannot write ${path}: ${fsReason(error)}`);
-  }
+  writeAtomically(join(dir, SUMMARY_FILE), `${JSON.stringify(doc, null, 2)}\n`);
 }
 
 /** One episode's replay file, as this run handed it over. */
@@ -258,7 +250,7 @@ export class RunOutput {
       'run output',
       'every episode of the result has its line',
     );
-    writeOwn(
+    writeAtomically(
       this.logPath,
       runOrder(result.episodes)
         .map((r) => this.lines.get(r)!)

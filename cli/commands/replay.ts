@@ -16,7 +16,6 @@
  * A directory stands for every .ttr file under it, in name order.
  */
 import type { Command } from 'commander';
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { agentMaker, isModuleSpec } from '../../agents/index.js';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
 import {
@@ -36,6 +35,7 @@ import {
 import { EXIT_BAD_INPUT, UsageError } from '../errors.js';
 import { msText, pct, replayPaths, write, writeErr } from '../replay-files.js';
 import { checkOutFile, prepareOutDir } from '../output-paths.js';
+import { writeAtomically } from '../run-dir.js';
 import { table } from '../table.js';
 
 function eventLine(index: number, e: EpisodeEvent | null): string {
@@ -85,34 +85,6 @@ function summaryRows(summaries: readonly ReplaySummary[]): string[][] {
         : s.score!.efficiency.meanCallsInService!.toFixed(2),
     ),
   ];
-}
-
-/** Writes the file `out` piece by piece through a temporary file renamed into place at the end. */
-function writeOutFile(out: string, fill: (write: (text: string) => void) => void): void {
-  const tmp = `${out}.${process.pid}.tmp`;
-  let fd: number;
-  try {
-    fd = openSync(tmp, 'w');
-  } catch (error) {
-    throw new UsageError(
-      `cannot write ${out}: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  try {
-    fill((text) => writeSync(fd, text));
-    closeSync(fd);
-    renameSync(tmp, out);
-  } catch (error) {
-    try {
-      closeSync(fd);
-    } catch {
-      /* closed already */
-    }
-    rmSync(tmp, { force: true });
-    if (error instanceof Error && 'code' in error)
-      throw new UsageError(`cannot write ${out}: ${error.message}`);
-    throw error;
-  }
 }
 
 export function registerReplay(program: Command): void {
@@ -196,7 +168,7 @@ function registerInspect(replay: Command): void {
       if (options.out === undefined)
         writeInspect(source, options.format as InspectFormat, (text) => process.stdout.write(text));
       else
-        writeOutFile(options.out, (write) =>
+        writeAtomically(options.out, (write) =>
           writeInspect(source, options.format as InspectFormat, write),
         );
       const read = source.end();

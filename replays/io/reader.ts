@@ -21,11 +21,7 @@ import {
   readFrame,
   ReplayError,
 } from '../format/format.js';
-import {
-  HeaderError,
-  parseHeader,
-  type ReplayHeader,
-} from '../format/header.js';
+import { HeaderError, parseHeader, type ReplayHeader } from '../format/header.js';
 import { remember, seen, type SeenScenario } from '../format/scenario-memo.js';
 import { FileSource, headerBytes, MemorySource, RecordScanner } from './records.js';
 
@@ -112,10 +108,7 @@ export interface HeaderRead {
 }
 
 /** Reads and checks a replay up to its header, as `readReplay` does (the same errors). */
-export function readReplayHeader(
-  bytes: Uint8Array,
-  options: ReadOptions = {},
-): HeaderRead {
+export function readReplayHeader(bytes: Uint8Array, options: ReadOptions = {}): HeaderRead {
   const file = options.file ?? '<replay>';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const fail = failIn(file);

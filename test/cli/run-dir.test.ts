@@ -23,7 +23,9 @@ import {
   readRunManifest,
   RUN_FORMAT,
   RUN_FORMAT_VERSION,
+  writeAtomically,
 } from '../../cli/run-dir.js';
+import { UsageError } from '../../cli/errors.js';
 import { RunOutput } from '../../cli/run-output.js';
 import { runExperiment } from '../../scenarios/experiment.js';
 import type { Agent } from '../../scenarios/protocol.js';
@@ -401,5 +403,39 @@ describe('RunOutput: episodes.jsonl while the run goes', () => {
     );
     expect(lines(dir).map(key)).toEqual(want);
     expect(existsSync(join(dir, 'summary.json'))).toBe(true);
+  });
+});
+
+describe('writeAtomically: the one way a command writes a file whole or not at all', () => {
+  it('writes a text or pieces, leaving no temporary file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-atomic-'));
+    writeAtomically(join(dir, 'a.txt'), 'one\n');
+    writeAtomically(join(dir, 'b.txt'), (write) => ['t', 'w', 'o\n'].forEach((p) => write(p)));
+    expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('one\n');
+    expect(readFileSync(join(dir, 'b.txt'), 'utf8')).toBe('two\n');
+    expect(readdirSync(dir).sort()).toEqual(['a.txt', 'b.txt']);
+  });
+
+  it('a fill that throws leaves the old file as it was and no temporary file (replay inspect --out had its own writer)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-atomic-'));
+    const path = join(dir, 'out.txt');
+    writeFileSync(path, 'before\n');
+    const broken = new Error('a corrupt record');
+    expect(() =>
+      writeAtomically(path, (write) => {
+        write('half');
+        throw broken;
+      }),
+    ).toThrow(broken);
+    expect(readFileSync(path, 'utf8')).toBe('before\n');
+    expect(readdirSync(dir)).toEqual(['out.txt']);
+  });
+
+  it('a file-system failure is one UsageError naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-atomic-'));
+    const path = join(dir, 'missing', 'out.txt');
+    expect(() => writeAtomically(path, 'x')).toThrow(
+      new UsageError(`cannot write ${path}: no such file or directory`),
+    );
   });
 });
