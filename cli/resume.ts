@@ -5,15 +5,20 @@
  * (killed mid-write) and errored episodes (the infrastructure failed) run again.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EpisodeKey, EpisodeRecord, ExperimentInstance } from '../scenarios/experiment.js';
 import { canonicalJson } from '../scenarios/spec/canonical.js';
 import { canonicalScenario } from '../scenarios/spec/canonical-scenario.js';
-import { fsReason } from '../scenarios/spec/load.js';
 import { crc32 } from '../replays/format/format.js';
 import { UsageError } from './errors.js';
-import { DETERMINING, EPISODES_FILE, episodeKeyId, RUN_FILE, type RunManifest } from './run-dir.js';
+import {
+  DETERMINING,
+  episodeKeyId,
+  readEpisodeLines,
+  RUN_FILE,
+  type RunManifest,
+} from './run-dir.js';
 
 /** A kept episode: its record as read back, and its line exactly as episodes.jsonl holds it. */
 export interface KeptEpisode {
@@ -55,28 +60,12 @@ export function checkSameRun(dir: string, recorded: RunManifest, now: RunManifes
 
 /** The finished, non-errored episodes of `dir`'s episodes.jsonl whose replays are present, by key. */
 export function keptEpisodes(dir: string, wanted: ReadonlySet<string>): Map<string, KeptEpisode> {
-  const path = join(dir, EPISODES_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw new UsageError(`--resume: cannot read ${path}: ${fsReason(error)}`);
-  }
   const kept = new Map<string, KeptEpisode>();
-  const lines = text.split('\n');
-  // The last piece has no newline: empty, or a line cut by a kill.
-  for (const raw of lines.slice(0, -1)) {
-    let record: EpisodeRecord & { replay?: string };
-    try {
-      record = JSON.parse(raw) as EpisodeRecord & { replay?: string };
-    } catch {
-      continue;
-    }
+  for (const { record, text } of readEpisodeLines(dir, true)) {
     const id = episodeKeyId(record);
     if (!wanted.has(id) || record.endReason === 'errored') continue;
     if (typeof record.replay === 'string' && !endsWithTrailer(join(dir, record.replay))) continue;
-    kept.set(id, { record, line: `${raw}\n` });
+    kept.set(id, { record, line: `${text}\n` });
   }
   return kept;
 }

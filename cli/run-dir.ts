@@ -31,7 +31,7 @@ import { tooltimeVersion } from '../replays/index.js';
 import { SCORING_VERSION } from '../scenarios/scoring/version.js';
 import { fsReason, fsWords } from '../scenarios/spec/input-file.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
-import type { EpisodeKey } from '../scenarios/experiment.js';
+import type { EpisodeKey, EpisodeRecord } from '../scenarios/experiment.js';
 import { prepareOutDir } from './output-paths.js';
 import { UsageError } from './errors.js';
 
@@ -240,6 +240,40 @@ export function readRunManifest(dir: string): RunManifest {
       `${path}: run marker version ${String(m.version)}, this tooltime reads version ${RUN_FORMAT_VERSION}`,
     );
   return m as RunManifest;
+}
+
+/** A line of episodes.jsonl: an episode's record and `replay`, its file relative to the run directory. */
+export type EpisodeLine = EpisodeRecord & { readonly replay?: string };
+
+/**
+ * The whole lines of DIR/episodes.jsonl in file order, each parsed and as written: the one reader
+ * (resume, summarize and compare, report). What follows the last newline is a line a kill cut
+ * while it was written (or nothing): it is left out. A whole line that is not JSON is a
+ * UsageError naming the file and line; so is a file that cannot be read, except a missing one
+ * when `missingIsEmpty`.
+ */
+export function readEpisodeLines(
+  dir: string,
+  missingIsEmpty = false,
+): Array<{ readonly record: EpisodeLine; readonly text: string }> {
+  const path = join(dir, EPISODES_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (missingIsEmpty && fsWords(error)?.code === 'ENOENT') return [];
+    throw new UsageError(`${path}: cannot read: ${fsReason(error)}`);
+  }
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .map((line, i) => {
+      try {
+        return { record: JSON.parse(line) as EpisodeLine, text: line };
+      } catch {
+        throw new UsageError(`${path}:${i + 1}: not JSON`);
+      }
+    });
 }
 
 /** A run's `--base-url` as it may be written down: without a user name or password in it. */

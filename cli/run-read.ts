@@ -3,14 +3,12 @@
  * whole line of episodes.jsonl, the episodes' scores checked to be of this tooltime's scoring
  * version, or re-scored from their replays when asked (`--rescore`), never mixed.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readReplayFile, rescoreReplay } from '../replays/index.js';
 import type { AgentSummary, EpisodeRecord } from '../scenarios/experiment.js';
 import { aggregate, SCORING_VERSION } from '../scenarios/scoring/index.js';
-import { fsReason } from '../scenarios/spec/load.js';
 import { UsageError } from './errors.js';
-import { EPISODES_FILE, readRunManifest, type RunManifest } from './run-dir.js';
+import { readEpisodeLines, readRunManifest, type RunManifest } from './run-dir.js';
 import { runOrder } from './run-output.js';
 
 export interface RunRead {
@@ -23,22 +21,7 @@ export interface RunRead {
 /** Reads `dir`; scores of another scoring version are re-scored from replays if `rescore`, else refused. */
 export async function readRun(dir: string, rescore: boolean): Promise<RunRead> {
   const manifest = readRunManifest(dir);
-  const path = join(dir, EPISODES_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`${path}: cannot read: ${fsReason(error)}`);
-  }
-  const episodes: Array<EpisodeRecord & { replay?: string }> = [];
-  const lines = text.split('\n').slice(0, -1);
-  for (const [i, line] of lines.entries()) {
-    try {
-      episodes.push(JSON.parse(line) as EpisodeRecord & { replay?: string });
-    } catch (error) {
-      throw new UsageError(`${path}:${i + 1}: not JSON (${(error as Error).message})`);
-    }
-  }
+  const episodes = readEpisodeLines(dir).map((l) => l.record);
   const expected =
     manifest.instanceIds === undefined
       ? null

@@ -13,7 +13,13 @@ import { readReplayFile } from '../../replays/index.js';
 import { UsageError } from '../errors.js';
 import { wilson } from '../../scenarios/scoring/aggregate.js';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
-import { EPISODES_FILE, RUN_FILE, SUMMARY_FILE } from '../run-dir.js';
+import {
+  EPISODES_FILE,
+  readEpisodeLines,
+  readRunManifest,
+  RUN_FILE,
+  SUMMARY_FILE,
+} from '../run-dir.js';
 
 /** One episode as the page's tables and plots see it. */
 export interface EpisodeRow {
@@ -216,7 +222,7 @@ export function collectReport(dirs: readonly string[]): ReportData {
       if (!existsSync(join(dir, f)))
         throw new UsageError(`${join(dir, f)}: missing (not a finished run directory)`);
     }
-    const manifest = readJson(join(dir, RUN_FILE));
+    const manifest = readRunManifest(dir);
     const prices = priceTable(manifest);
     // summary.json is the run's summary document; the leaderboard reads its per-agent list.
     const document = readJson(join(dir, SUMMARY_FILE)) as { agents?: unknown } | unknown[];
@@ -225,19 +231,12 @@ export function collectReport(dirs: readonly string[]): ReportData {
       manifest,
       summary: Array.isArray(document) ? document : (document?.agents ?? []),
     });
-    const lines = readFileSync(join(dir, EPISODES_FILE), 'utf8').split('\n');
-    lines.forEach((text, i) => {
-      if (text.trim() === '') return;
-      let line: Json;
-      try {
-        line = JSON.parse(text) as Json;
-      } catch {
-        throw new UsageError(`${join(dir, EPISODES_FILE)}:${i + 1}: not JSON`);
-      }
+    for (const { record } of readEpisodeLines(dir)) {
+      const line = record as unknown as Json;
       const { row, detail } = detailOf(line, join(dir, String(line.replay)), prices);
       episodes.push(episodeRow(run, line, row));
       details.push(gzipSync(JSON.stringify(detail), { level: 9 }).toString('base64'));
-    });
+    }
   });
   // Runs of one agent in both modes are different series: named with their mode, never merged.
   const modes = new Set(episodes.map((e) => e.mode));

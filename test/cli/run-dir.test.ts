@@ -22,6 +22,7 @@ import {
   prepareRunDir,
   readRunManifest,
   RUN_FORMAT,
+  readEpisodeLines,
   RUN_FORMAT_VERSION,
   writeAtomically,
 } from '../../cli/run-dir.js';
@@ -437,5 +438,55 @@ describe('writeAtomically: the one way a command writes a file whole or not at a
     expect(() => writeAtomically(path, 'x')).toThrow(
       new UsageError(`cannot write ${path}: no such file or directory`),
     );
+  });
+});
+
+describe('readEpisodeLines: one rule for a cut last line', () => {
+  it('resume, summarize and report all leave out a last line a kill cut (report refused it as not JSON)', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'tooltime-cut-line-')), 'run');
+    const run = tooltime([
+      'run',
+      join(examples, 'chain.json'),
+      '-a',
+      'greedy-async',
+      '--out',
+      out,
+      '--quiet',
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    const whole = readFileSync(join(out, 'episodes.jsonl'), 'utf8');
+    writeFileSync(join(out, 'episodes.jsonl'), `${whole}{"instance":"example-ch`);
+    expect(
+      readEpisodeLines(out)
+        .map((l) => `${l.text}\n`)
+        .join(''),
+    ).toBe(whole);
+    const summarize = tooltime(['summarize', out]);
+    expect(summarize.stderr).toBe('');
+    expect(summarize.status).toBe(0);
+    const report = tooltime(['report', out, '--out', join(out, '..', 'report.html')]);
+    expect(report.stderr).toBe('');
+    expect(report.status).toBe(0);
+    const resumed = tooltime([
+      'run',
+      join(examples, 'chain.json'),
+      '-a',
+      'greedy-async',
+      '--out',
+      out,
+      '--resume',
+      '--quiet',
+    ]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(readFileSync(join(out, 'episodes.jsonl'), 'utf8')).toBe(whole);
+  });
+
+  it('a whole line that is not JSON is one error naming the file and line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-bad-line-'));
+    writeFileSync(join(dir, 'episodes.jsonl'), '{"a":1}\nnot json\n');
+    expect(() => readEpisodeLines(dir)).toThrow(
+      new UsageError(`${join(dir, 'episodes.jsonl')}:2: not JSON`),
+    );
+    expect(readEpisodeLines(join(dir, 'none'), true)).toEqual([]);
   });
 });
