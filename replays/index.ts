@@ -4,7 +4,7 @@
  * - write: `ReplayRecorder` (streaming), `encodeReplay` (in memory), `recordEpisode` (run + record);
  * - read: `readReplay`, `readReplayFile` (complete prefix of a truncated file; `ReplayTruncatedError`
  *   for one cut before its header is whole; `ReplayError` otherwise);
- * - use: `verifyReplay`, `verifyReplayFiles` (many files, on worker threads), `diffReplays`, `forkReplay`, `inspectReplay`, `scoreReplay`, golden replays.
+ * - use: `verifyReplay`, `verifyReplayFiles` (many files, on worker threads), `diffReplays`, `forkReplay`, `inspectReplay`, `summarizeReplay`, golden replays.
  */
 export { ReplayError, FORMAT_VERSION, MAGIC } from './format/format.js';
 export { CodecError, encodeJson, decodeJson } from './format/codec.js';
@@ -82,10 +82,8 @@ export {
   replayReference,
   rescoreReplay,
   rescoreSource,
-  scoreReplay,
   summarizeReplay,
   summarizeSource,
-  episodeFacts,
   type ReplaySummary,
   type EpisodeFacts,
 } from './commands/score.js';

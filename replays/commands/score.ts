@@ -67,20 +67,6 @@ class FactCounter {
   }
 }
 
-export function episodeFacts(events: Iterable<EpisodeEvent>): EpisodeFacts {
-  const counter = new FactCounter();
-  for (const e of events) counter.add(e);
-  return counter.facts();
-}
-
-/**
- * The score of a decoded replay, as scoring the in-memory episode gives it; without `reference`,
- * the bound and the sequential reference (and what is computed from them) are null.
- */
-export function scoreReplay(read: ReplayRead, reference?: ScoreReference): EpisodeScore {
-  return scoreEpisode(read.scenario, read.events, reference);
-}
-
 /**
  * The reference a run scored the replay's episode against, recomputed from its header: the
  * scenario, seed and think-time override give the oracle's bound and the sequential reference.

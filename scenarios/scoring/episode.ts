@@ -72,7 +72,7 @@ function releasedBy(
 }
 
 /** Every expected string occurs in the answer, case-insensitively. */
-export function answerSatisfies(content: string, spec: AnswerSpec): boolean {
+function answerSatisfies(content: string, spec: AnswerSpec): boolean {
   const text = content.toLowerCase();
   return spec.mustContain.every((s) => text.includes(s.toLowerCase()));
 }

@@ -10,7 +10,7 @@
  *   means with 95% t intervals clamped to their range, pass^k.
  */
 export { SCORING_VERSION } from './version.js';
-export { scoreEpisode, answerSatisfies } from './episode.js';
+export { scoreEpisode } from './episode.js';
 export {
   aggregate,
   proportion,

@@ -38,7 +38,7 @@ import { drawAttempt, type Attempt } from '../world/call-latency.js';
 import { PlanTracker } from '../world/tracker.js';
 import { runEpisode } from '../world/world.js';
 
-export const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 8;
 
 /**
  * An expected step's attempts on a seed (drawn from the world's keyed streams) up to its first
@@ -178,7 +178,7 @@ export function oracleBound(
 }
 
 /** Above this many reachable attempts per step, the bound uses the latency's minimum instead of sampling them. */
-export const SAMPLED_ATTEMPTS_CAP = 64;
+const SAMPLED_ATTEMPTS_CAP = 64;
 
 /**
  * Per plan step, the shortest service time any successful call for it can have: calls are
@@ -189,7 +189,7 @@ export const SAMPLED_ATTEMPTS_CAP = 64;
  * than SAMPLED_ATTEMPTS_CAP attempts, the tool latency's minimum (a bound on every draw) stands in.
  * Null when no successful episode is possible (a step has no successful attempt it can reach).
  */
-export function cheapestSuccesses(scenario: Scenario, seed: number): number[] | null {
+function cheapestSuccesses(scenario: Scenario, seed: number): number[] | null {
   const { plan, tools, callKeys } = compiledScenario(scenario);
   const reach = scenario.limits.maxCalls - (plan.steps.length - 1);
   if (reach < 1) return null;
@@ -216,7 +216,7 @@ export function cheapestSuccesses(scenario: Scenario, seed: number): number[] | 
  * The lower bound of the module comment, from the think-time minimum, each step's cheapest
  * successful attempt (`okMinUs`) and each tool's slots (`capacityOf`, Infinity when unlimited).
  */
-export function lowerBound(
+function lowerBound(
   plan: Plan,
   minThinkUs: number,
   okMinUs: (s: PlanStep) => number,
