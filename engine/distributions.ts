@@ -244,6 +244,15 @@ export class DistributionError extends Error {
   }
 }
 
+/**
+ * How a value must compare with a bound a zod `too_small` / `too_big` issue names: `at least`,
+ * `greater than`, `at most`, `less than` (the one wording of the distribution and scenario checks).
+ */
+export function boundWords(tooSmall: boolean, inclusive: boolean | undefined): string {
+  if (tooSmall) return inclusive ? 'at least' : 'greater than';
+  return inclusive ? 'at most' : 'less than';
+}
+
 /** Every problem with `spec`, shape and semantics; an empty array means it compiles. */
 export function checkDistribution(spec: unknown): DistributionProblem[] {
   const out: DistributionProblem[] = [];
@@ -381,13 +390,7 @@ function pushIssue(
         const message = `${local} must have ${small ? 'at least' : 'at most'} ${bound} entr${bound === 1 ? 'y' : 'ies'}, got ${n}`;
         return void out.push({ path: at, message });
       }
-      const rel = small
-        ? issue.inclusive
-          ? 'at least'
-          : 'greater than'
-        : issue.inclusive
-          ? 'at most'
-          : 'less than';
+      const rel = boundWords(small, issue.inclusive);
       return void out.push({ path: at, message: `${local} (${show(v)}) must be ${rel} ${bound}` });
     }
     default:

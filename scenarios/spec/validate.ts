@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { checkDistribution, compileDistribution, msToUs } from '../../engine/index.js';
+import { boundWords } from '../../engine/distributions.js';
 import { builtinNames, getBuiltin } from './builtins.js';
 import { canonicalJson, getPath, jsonEqual } from './canonical.js';
 import { arrivalOrder } from './message-order.js';
@@ -307,14 +308,7 @@ function convertIssue(issue: z.core.$ZodIssue, base: readonly Seg[], doc: unknow
         if (small && bound === 1) return at('must not be empty');
         return at(`must have ${small ? 'at least' : 'at most'} ${bound} ${unit}${plural}`);
       }
-      const rel = small
-        ? issue.inclusive
-          ? 'at least'
-          : 'greater than'
-        : issue.inclusive
-          ? 'at most'
-          : 'less than';
-      return at(`must be ${rel} ${bound}, got ${show(input)}`);
+      return at(`must be ${boundWords(small, issue.inclusive)} ${bound}, got ${show(input)}`);
     }
     case 'not_multiple_of':
       return at(
