@@ -598,10 +598,12 @@ export function benchScale(options: BenchOptions = {}): ScaleFigures {
   const c: C[][] = concurrent.map(() => []);
   const z: S[][] = sizes.map(() => []);
   for (let r = 0; r < rounds; r++) {
-    concurrent.forEach((tasks, i) =>
-      c[i]!.push(runJob<C>('scale:concurrency', [tasks, steps, minEvents])),
-    );
-    sizes.forEach((n, i) => z[i]!.push(runJob<S>('scale:size', [n / steps, steps])));
+    concurrent.forEach((tasks, i) => {
+      c[i]!.push(runJob<C>('scale:concurrency', [tasks, steps, minEvents]));
+    });
+    sizes.forEach((n, i) => {
+      z[i]!.push(runJob<S>('scale:size', [n / steps, steps]));
+    });
   }
   const seconds = {
     run: (x: C) => x.runSeconds,

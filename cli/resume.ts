@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EpisodeKey, EpisodeRecord, ExperimentInstance } from '../scenarios/experiment.js';
+import type { EpisodeRecord, ExperimentInstance } from '../scenarios/experiment.js';
 import { canonicalJson } from '../scenarios/spec/canonical.js';
 import { canonicalScenario } from '../scenarios/spec/canonical-scenario.js';
 import { crc32 } from '../replays/format/format.js';

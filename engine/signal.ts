@@ -33,6 +33,7 @@ export class Signal<T = unknown> {
   private notified = false;
   private fireEvent: ScheduledEvent | null = null;
   // Waiters in arrival order: a process with the wait token it had, or a callback.
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   private readonly waiterProcesses: Array<Process<any> | null> = [];
   private readonly waiterTokens: number[] = [];
   private readonly waiterCallbacks: Array<SignalCallback<T> | null> = [];
@@ -91,6 +92,7 @@ export class Signal<T = unknown> {
   }
 
   /** @internal Called by a process that yields this signal. */
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   addProcessWaiter(process: Process<any>, token: number): void {
     if (this.notified) {
       process.resumeAfterSignal(this, token, true);
@@ -168,6 +170,7 @@ export class Signal<T = unknown> {
  */
 export function allOf(
   sim: Simulation,
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   signals: ReadonlyArray<Signal<any>>,
   name = 'allOf',
 ): Signal<unknown[]> {
@@ -194,6 +197,7 @@ export function allOf(
  */
 export function anyOf(
   sim: Simulation,
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   signals: ReadonlyArray<Signal<any>>,
   name = 'anyOf',
 ): Signal<{ index: number; value: unknown }> {

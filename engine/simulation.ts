@@ -82,6 +82,7 @@ export class SimulationError extends Error {
 export type Callback = (payload: unknown) => unknown;
 
 interface ExternalWait {
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   readonly process: Process<any> | null;
   readonly promise: PromiseLike<unknown>;
 }
@@ -173,10 +174,12 @@ export class Simulation {
     return signal;
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   allOf(signals: ReadonlyArray<Signal<any>>): Signal<unknown[]> {
     return allOf(this, signals);
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   anyOf(signals: ReadonlyArray<Signal<any>>): Signal<{ index: number; value: unknown }> {
     return anyOf(this, signals);
   }
@@ -290,6 +293,7 @@ export class Simulation {
   }
 
   /** @internal A process yielded a Promise. */
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   awaitExternal(process: Process<any>, promise: PromiseLike<unknown>): void {
     if (this.external !== null) throw new SimulationError('two external decisions pending at once');
     this.external = { process, promise };

@@ -32,11 +32,14 @@ export function inspectReplay(read: ReplayRead, format: InspectFormat): string {
 export function writeInspect(source: EpisodeSource, format: InspectFormat, write: Write): void {
   switch (format) {
     case 'text':
-      return writeText(source, write);
+      writeText(source, write);
+      return;
     case 'jsonl':
-      return writeJsonl(source, write);
+      writeJsonl(source, write);
+      return;
     case 'chrome':
-      return writeChrome(source, write);
+      writeChrome(source, write);
+      return;
   }
 }
 

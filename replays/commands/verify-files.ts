@@ -227,7 +227,9 @@ export class VerifyPool {
       this.fail(error);
       return;
     }
-    reply.verdicts.forEach((verdict, k) => b.order.settle(reply.index + k, verdict));
+    reply.verdicts.forEach((verdict, k) => {
+      b.order.settle(reply.index + k, verdict);
+    });
     if (b.order.settled === b.paths.length) {
       this.batch = null;
       b.resolve(b.order.verdicts());

@@ -603,7 +603,9 @@ class Checker {
     }
     // Each follow-up's position in arrival order, the order the plan adds their steps in.
     const rank: number[] = [];
-    arrivalOrder(followUps).forEach((k, position) => (rank[k] = position));
+    arrivalOrder(followUps).forEach((k, position) => {
+      rank[k] = position;
+    });
     const all = groups.flat();
     this.stepCount += all.length;
 
@@ -739,19 +741,24 @@ class Checker {
       }
       if (from === undefined) return;
       const source = byId.get(from);
-      if (source === undefined)
-        return void this.problem(at('from'), `unknown step ${JSON.stringify(from)}`);
-      if (!listed.has(from))
-        return void this.problem(at('from'), `step ${JSON.stringify(from)} is not listed in after`);
+      if (source === undefined) {
+        this.problem(at('from'), `unknown step ${JSON.stringify(from)}`);
+        return;
+      }
+      if (!listed.has(from)) {
+        this.problem(at('from'), `step ${JSON.stringify(from)} is not listed in after`);
+        return;
+      }
       if (!visible(s.group, source.group) || path === undefined) return; // reported with after / by the schema
       const outcome = this.outcome(source, true);
       if (outcome === null || !outcome.ok) return; // the source step's own problem says why
       const value = getPath(outcome.result, path);
       if (value === undefined) {
-        return void this.problem(
+        this.problem(
           at('path'),
           `${JSON.stringify(path)} is absent from the result of step ${from}`,
         );
+        return;
       }
       if (argValue === undefined || arg === undefined) return;
       let equal: boolean;

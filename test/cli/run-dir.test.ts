@@ -411,7 +411,9 @@ describe('writeAtomically: the one way a command writes a file whole or not at a
   it('writes a text or pieces, leaving no temporary file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tooltime-atomic-'));
     writeAtomically(join(dir, 'a.txt'), 'one\n');
-    writeAtomically(join(dir, 'b.txt'), (write) => ['t', 'w', 'o\n'].forEach((p) => write(p)));
+    writeAtomically(join(dir, 'b.txt'), (write) => {
+      for (const piece of ['t', 'w', 'o\n']) write(piece);
+    });
     expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('one\n');
     expect(readFileSync(join(dir, 'b.txt'), 'utf8')).toBe('two\n');
     expect(readdirSync(dir).sort()).toEqual(['a.txt', 'b.txt']);
