@@ -230,7 +230,8 @@ function markEnded(dir: string): void {
   writeRunManifest(dir, { ...readRunManifest(dir), endedAt: new Date().toISOString() });
 }
 
-export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
+/** The run's flags, parsed and checked (one line for a bad one). */
+function parseRunFlags(options: RunOptions) {
   // No agent named: the baselines and the failure-mode agents, so the quality columns show contrast.
   const agents = (options.agent ?? agentEntries().map((e) => e.name)).map((spec) =>
     isModuleSpec(spec) ? spec : canonicalSpec(spec),
@@ -238,13 +239,35 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
   if (!(Number.isSafeInteger(concurrency) && concurrency > 0))
     throw new UsageError(`--concurrency must be a positive integer, got "${options.concurrency}"`);
-  const seeds = parseSeeds(options.seed, options.seeds);
-  const mode = parseMode(options.mode);
-  const delivery = parseDelivery(options.delivery);
   const sample = options.sample === undefined ? null : Number(options.sample);
   if (sample !== null && !(Number.isSafeInteger(sample) && sample > 0))
     throw new UsageError(`--sample must be a positive integer, got "${options.sample}"`);
-  const selection = parseSelection(options);
+  return {
+    agents,
+    concurrency,
+    seeds: parseSeeds(options.seed, options.seeds),
+    mode: parseMode(options.mode),
+    delivery: parseDelivery(options.delivery),
+    sample,
+    selection: parseSelection(options),
+  };
+}
+
+/** A progress bar on a terminal's stderr, unless --quiet or a single episode. */
+function progressBar(options: RunOptions, total: number): cliProgress.SingleBar | null {
+  if (options.quiet === true || process.stderr.isTTY !== true || total <= 1) return null;
+  return new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'episodes [{bar}] {value}/{total} {eta_formatted} left',
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+}
+
+export async function runCommand(paths: readonly string[], options: RunOptions): Promise<void> {
+  const { agents, concurrency, seeds, mode, delivery, sample, selection } = parseRunFlags(options);
   const instances: ExperimentInstance[] =
     paths.length === 0
       ? selectDefault(sample, selection)
@@ -300,27 +323,12 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     process.stdout.write(
       `${instances.length} scenario(s) from ${where}, seeds ${seeds.length === 1 ? seeds[0] : `${seeds[0]}..${seeds.at(-1)}`}, ${mode} mode, ${delivery} delivery: ${total} episodes\n\n`,
     );
-  const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
-  const bar = showProgress
-    ? new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: 'episodes [{bar}] {value}/{total} {eta_formatted} left',
-          hideCursor: true,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
+  const bar = progressBar(options, total);
   bar?.start(total, 0);
   const done = (key: EpisodeKey) => kept.get(episodeKeyId(key))?.record ?? null;
-  // --max-cost: the cost recorded so far (kept episodes' too); no episode starts once it is reached.
-  const keptRecords = new Set([...kept.values()].map((k) => k.record));
-  let spent = [...keptRecords].reduce((sum, r) => sum + (r.usage?.costUsd ?? 0), 0);
-  const onComplete = (record: EpisodeRecord) => {
-    if (!keptRecords.has(record)) spent += record.usage?.costUsd ?? 0;
-    output?.complete(record);
-  };
-  const stop = maxCost === null ? undefined : () => spent >= maxCost;
+  const cost = new CostTracker(kept, output);
+  const onComplete = (record: EpisodeRecord) => cost.complete(record);
+  const stop = maxCost === null ? undefined : () => cost.spent >= maxCost;
   let result: ExperimentResult;
   let tables: Breakdown[] = [];
   try {
@@ -342,7 +350,7 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     bar?.stop();
     if (result.stopped === true) {
       await output?.stop();
-      reportStopped(result, total, spent, options);
+      reportStopped(result, total, cost.spent, options);
       return;
     }
     tables = breakdowns(result.episodes, (id) => tags[id], by);
@@ -360,12 +368,39 @@ export async function runCommand(paths: readonly string[], options: RunOptions):
     reportErrored(result);
     return;
   }
+  reportWritten(options);
+  reportErrored(result);
+}
+
+/** Where the run's files went. */
+function reportWritten(options: RunOptions): void {
   if (options.out !== undefined)
     process.stdout.write(
       `\nwrote ${join(options.out, EPISODES_FILE)}, ${join(options.out, SUMMARY_FILE)}${options.record === undefined ? ` and one replay per episode in ${join(options.out, REPLAYS_DIR)}` : ''}\n`,
     );
   if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
-  reportErrored(result);
+}
+
+/**
+ * --max-cost: the cost recorded so far (kept episodes' too), passed on with each finished
+ * episode to the run's output; no episode starts once it reaches the cap.
+ */
+class CostTracker {
+  private readonly kept: ReadonlySet<EpisodeRecord>;
+  spent: number;
+
+  constructor(
+    kept: ReadonlyMap<string, KeptEpisode>,
+    private readonly output: { complete(record: EpisodeRecord): void } | null,
+  ) {
+    this.kept = new Set([...kept.values()].map((k) => k.record));
+    this.spent = [...this.kept].reduce((sum, r) => sum + (r.usage?.costUsd ?? 0), 0);
+  }
+
+  complete(record: EpisodeRecord): void {
+    if (!this.kept.has(record)) this.spent += record.usage?.costUsd ?? 0;
+    this.output?.complete(record);
+  }
 }
 
 function parseMaxCost(text: string | undefined): number | null {
