@@ -86,14 +86,13 @@ export class Explorer extends GreedyAsync {
       if (this.outstanding.has(open.id)) continue;
       const probes = this.probes.get(open.id) ?? [];
       this.outstanding.set(open.id, probes.length);
-      probes.forEach((p, i) =>
+      for (const [i, p] of probes.entries())
         calls.push({
           type: 'call',
           tool: p.tool,
           args: p.args,
           ref: `${open.id}/explore-${i + 1}`,
-        }),
-      );
+        });
     }
     const decision = super.decide(observation);
     if (calls.length === 0) return decision;

@@ -783,11 +783,13 @@ export function benchScale(options: BenchOptions = {}): ScaleFigures {
   const z: S[][] = sizes.map(() => []);
   for (let r = 0; r < Math.max(cRounds, rounds); r++) {
     if (r < cRounds)
-      concurrent.forEach((tasks, i) =>
-        c[i]!.push(runJob<C>('scale:concurrency', [tasks, steps, minEvents])),
-      );
+      concurrent.forEach((tasks, i) => {
+        c[i]!.push(runJob<C>('scale:concurrency', [tasks, steps, minEvents]));
+      });
     if (r < rounds)
-      sizes.forEach((n, i) => z[i]!.push(runJob<S>('scale:size', [n / steps, steps])));
+      sizes.forEach((n, i) => {
+        z[i]!.push(runJob<S>('scale:size', [n / steps, steps]));
+      });
   }
   const seconds = {
     run: (x: C) => x.runSeconds,

@@ -251,11 +251,7 @@ export class RunOutput {
     // A kept episode (adopt) is in episodes.jsonl already.
     if (this.lines.has(record)) return;
     const file = this.files.get(episodeKeyId(record));
-    assertInvariant(
-      file !== undefined && file.closed,
-      'run output',
-      'a finished episode has a closed replay',
-    );
+    assertInvariant(file?.closed === true, 'run output', 'a finished episode has a closed replay');
     const line = `${canonicalJson({ ...record, replay: file.name })}\n`;
     this.lines.set(record, line);
     // Closed but not whole: its write failed, and the run stops on that failure.

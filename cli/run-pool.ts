@@ -30,7 +30,6 @@
 import { availableParallelism } from 'node:os';
 import Tinypool from 'tinypool';
 import { isModelSpec } from '../agents/index.js';
-import { workerUrl } from '../scenarios/package.js';
 import type { EpisodeKey, EpisodeRecord, ExperimentOptions } from '../scenarios/experiment.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import { recordOfLine, type RunSuite } from './episode-jobs.js';
@@ -83,7 +82,8 @@ export function poolSize(workers: number, episodes: number): number {
   return n >= 2 ? n : 0;
 }
 
-const WORKER_URL = workerUrl(import.meta.url, './run-worker.js');
+// A worker thread runs plain JavaScript: the compiled module beside this one.
+const WORKER_URL = new URL('./run-worker.js', import.meta.url);
 
 /** A started pool; `elsewhere` fits ExperimentOptions.elsewhere; `close()` when done. */
 export class RunPool {

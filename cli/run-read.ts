@@ -49,7 +49,7 @@ async function rescored(
       `${what}: add --rescore to re-score it from its replay (scores of different versions are never mixed)`,
     );
   if (e.replay === undefined) throw new UsageError(`${what}, and it has no replay to re-score`);
-  let summary;
+  let summary: Awaited<ReturnType<typeof rescoreReplay>>;
   try {
     summary = await rescoreReplay(readReplayFile(join(dir, e.replay)));
   } catch (error) {

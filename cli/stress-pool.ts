@@ -5,7 +5,6 @@
  * shrinking, and the seed and path that reproduce it are those of a run on one thread.
  */
 import Tinypool from 'tinypool';
-import { workerUrl } from '../scenarios/package.js';
 import type { CaseOutcome, StressInput, StressOptions, StressSpread } from './stress-runner.js';
 
 /** What a stress worker is started with: the plain part of the run's options. */
@@ -31,7 +30,8 @@ export function stressPoolSize(workers: number, runs: number): number {
   return n >= 2 ? n : 0;
 }
 
-const WORKER_URL = workerUrl(import.meta.url, './stress-worker.js');
+// A worker thread runs plain JavaScript: the compiled module beside this one.
+const WORKER_URL = new URL('./stress-worker.js', import.meta.url);
 
 export class StressPool {
   private readonly pool: Tinypool;

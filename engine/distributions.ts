@@ -244,6 +244,15 @@ export class DistributionError extends Error {
   }
 }
 
+/**
+ * How a value must compare with a bound a zod `too_small` / `too_big` issue names: `at least`,
+ * `greater than`, `at most`, `less than` (the one wording of the distribution and scenario checks).
+ */
+export function boundWords(tooSmall: boolean, inclusive: boolean | undefined): string {
+  if (tooSmall) return inclusive ? 'at least' : 'greater than';
+  return inclusive ? 'at most' : 'less than';
+}
+
 /** Every problem with `spec`, shape and semantics; an empty array means it compiles. */
 export function checkDistribution(spec: unknown): DistributionProblem[] {
   const out: DistributionProblem[] = [];
@@ -381,13 +390,7 @@ function pushIssue(
         const message = `${local} must have ${small ? 'at least' : 'at most'} ${bound} entr${bound === 1 ? 'y' : 'ies'}, got ${n}`;
         return void out.push({ path: at, message });
       }
-      const rel = small
-        ? issue.inclusive
-          ? 'at least'
-          : 'greater than'
-        : issue.inclusive
-          ? 'at most'
-          : 'less than';
+      const rel = boundWords(small, issue.inclusive);
       return void out.push({ path: at, message: `${local} (${show(v)}) must be ${rel} ${bound}` });
     }
     default:
@@ -494,81 +497,12 @@ function compileNode(spec: DistributionSpec): Node {
     }
     case 'gamma':
       return gammaNode(spec.shape, spec.scaleMs);
-    case 'pareto': {
-      const { scaleMs: scale, alpha } = spec;
-      const cap = spec.capMs ?? Infinity;
-      const lnR = Math.log(cap / scale);
-      const mass = spec.capMs === undefined ? 1 : -Math.expm1(-alpha * lnR); // F(cap)
-      const invAlpha = 1 / alpha;
-      let mean: number;
-      if (spec.capMs === undefined) {
-        mean = alpha > 1 ? (alpha * scale) / (alpha - 1) : Infinity;
-      } else {
-        // E = alpha*s/F(cap) * integral of (x/s)^-alpha d(x/s) over [1, cap/s]; the alpha = 1 limit is ln(cap/s).
-        const g = Math.abs(1 - alpha) < 1e-9 ? lnR : Math.expm1((1 - alpha) * lnR) / (1 - alpha);
-        mean = (alpha * scale * g) / mass;
-      }
-      // (1 - u*F)^(-1/alpha) in log space: exact where u*F is tiny (alpha -> 0 tends to log-uniform).
-      const sampleMs = (s: RandomStream): number => {
-        const x = scale * Math.exp(-Math.log1p(-s.double() * mass) * invAlpha);
-        return Math.min(x, cap);
-      };
-      return { minMs: scale, meanMs: mean, sampleMs };
-    }
-    case 'empirical': {
-      if ('samplesMs' in spec) {
-        const xs = Float64Array.from(spec.samplesMs);
-        const n = xs.length;
-        return {
-          minMs: xs.reduce((a, b) => Math.min(b, a), Infinity),
-          meanMs: xs.reduce((a, b) => a + b, 0) / n,
-          sampleMs: (s) => xs[Math.min(Math.floor(s.double() * n), n - 1)]!,
-        };
-      }
-      const ps = Float64Array.from(spec.quantiles, (q) => q.p);
-      const ms = Float64Array.from(spec.quantiles, (q) => q.ms);
-      const k = ps.length;
-      let mean = 0;
-      for (let i = 1; i < k; i++) mean += ((ps[i]! - ps[i - 1]!) * (ms[i]! + ms[i - 1]!)) / 2;
-      const sampleMs = (s: RandomStream): number => {
-        const u = s.double();
-        // Linear scan: quantile tables are short, and this is branch-predictable.
-        for (let i = 1; i < k; i++) {
-          const p1 = ps[i]!;
-          if (u < p1) {
-            const p0 = ps[i - 1]!;
-            const m0 = ms[i - 1]!;
-            return m0 + (ms[i]! - m0) * ((u - p0) / (p1 - p0));
-          }
-        }
-        return ms[k - 1]!; // unreachable: the last p is 1 and u < 1
-      };
-      return { minMs: ms[0]!, meanMs: mean, sampleMs };
-    }
-    case 'mixture': {
-      const kids = spec.components.map((c) => compileNode(c.dist));
-      const total = spec.components.reduce((a, c) => a + c.weight, 0);
-      const cum = new Float64Array(kids.length);
-      let acc = 0;
-      let mean = 0;
-      spec.components.forEach((c, i) => {
-        acc += c.weight / total;
-        cum[i] = acc;
-        mean += (c.weight / total) * kids[i]!.meanMs;
-      });
-      const last = kids.length - 1;
-      const sampleMs = (s: RandomStream): number => {
-        const u = s.double();
-        // The last component takes whatever rounding left of the cumulative sum.
-        for (let i = 0; i < last; i++) if (u < cum[i]!) return kids[i]!.sampleMs(s);
-        return kids[last]!.sampleMs(s);
-      };
-      return {
-        minMs: kids.reduce((a, k) => Math.min(k.minMs, a), Infinity),
-        meanMs: mean,
-        sampleMs,
-      };
-    }
+    case 'pareto':
+      return paretoNode(spec);
+    case 'empirical':
+      return empiricalNode(spec);
+    case 'mixture':
+      return mixtureNode(spec);
     case 'shift': {
       const inner = compileNode(spec.dist);
       const shift = spec.minMs;
@@ -579,6 +513,87 @@ function compileNode(spec: DistributionSpec): Node {
       };
     }
   }
+}
+
+/** A Pareto from its scale, optionally capped (its mass and mean below the cap). */
+function paretoNode(spec: Extract<DistributionSpec, { kind: 'pareto' }>): Node {
+  const { scaleMs: scale, alpha } = spec;
+  const cap = spec.capMs ?? Infinity;
+  const lnR = Math.log(cap / scale);
+  const mass = spec.capMs === undefined ? 1 : -Math.expm1(-alpha * lnR); // F(cap)
+  const invAlpha = 1 / alpha;
+  let mean: number;
+  if (spec.capMs === undefined) {
+    mean = alpha > 1 ? (alpha * scale) / (alpha - 1) : Infinity;
+  } else {
+    // E = alpha*s/F(cap) * integral of (x/s)^-alpha d(x/s) over [1, cap/s]; the alpha = 1 limit is ln(cap/s).
+    const g = Math.abs(1 - alpha) < 1e-9 ? lnR : Math.expm1((1 - alpha) * lnR) / (1 - alpha);
+    mean = (alpha * scale * g) / mass;
+  }
+  // (1 - u*F)^(-1/alpha) in log space: exact where u*F is tiny (alpha -> 0 tends to log-uniform).
+  const sampleMs = (s: RandomStream): number => {
+    const x = scale * Math.exp(-Math.log1p(-s.double() * mass) * invAlpha);
+    return Math.min(x, cap);
+  };
+  return { minMs: scale, meanMs: mean, sampleMs };
+}
+
+/** Samples drawn as given, or a quantile table interpolated linearly. */
+function empiricalNode(spec: Extract<DistributionSpec, { kind: 'empirical' }>): Node {
+  if ('samplesMs' in spec) {
+    const xs = Float64Array.from(spec.samplesMs);
+    const n = xs.length;
+    return {
+      minMs: xs.reduce((a, b) => Math.min(b, a), Infinity),
+      meanMs: xs.reduce((a, b) => a + b, 0) / n,
+      sampleMs: (s) => xs[Math.min(Math.floor(s.double() * n), n - 1)]!,
+    };
+  }
+  const ps = Float64Array.from(spec.quantiles, (q) => q.p);
+  const ms = Float64Array.from(spec.quantiles, (q) => q.ms);
+  const k = ps.length;
+  let mean = 0;
+  for (let i = 1; i < k; i++) mean += ((ps[i]! - ps[i - 1]!) * (ms[i]! + ms[i - 1]!)) / 2;
+  const sampleMs = (s: RandomStream): number => {
+    const u = s.double();
+    // Linear scan: quantile tables are short, and this is branch-predictable.
+    for (let i = 1; i < k; i++) {
+      const p1 = ps[i]!;
+      if (u < p1) {
+        const p0 = ps[i - 1]!;
+        const m0 = ms[i - 1]!;
+        return m0 + (ms[i]! - m0) * ((u - p0) / (p1 - p0));
+      }
+    }
+    return ms[k - 1]!; // unreachable: the last p is 1 and u < 1
+  };
+  return { minMs: ms[0]!, meanMs: mean, sampleMs };
+}
+
+/** Components drawn by weight. */
+function mixtureNode(spec: Extract<DistributionSpec, { kind: 'mixture' }>): Node {
+  const kids = spec.components.map((c) => compileNode(c.dist));
+  const total = spec.components.reduce((a, c) => a + c.weight, 0);
+  const cum = new Float64Array(kids.length);
+  let acc = 0;
+  let mean = 0;
+  spec.components.forEach((c, i) => {
+    acc += c.weight / total;
+    cum[i] = acc;
+    mean += (c.weight / total) * kids[i]!.meanMs;
+  });
+  const last = kids.length - 1;
+  const sampleMs = (s: RandomStream): number => {
+    const u = s.double();
+    // The last component takes whatever rounding left of the cumulative sum.
+    for (let i = 0; i < last; i++) if (u < cum[i]!) return kids[i]!.sampleMs(s);
+    return kids[last]!.sampleMs(s);
+  };
+  return {
+    minMs: kids.reduce((a, k) => Math.min(k.minMs, a), Infinity),
+    meanMs: mean,
+    sampleMs,
+  };
 }
 
 // Marsaglia & Tsang, "A simple method for generating gamma variables", ACM TOMS 26(3), 2000.

@@ -28,6 +28,7 @@ import type { Simulation } from './simulation.js';
  * The generator a process runs: it yields what it waits for (a delay in µs, a Signal, a Process,
  * or under `runAsync` a Promise) and returns the process's value.
  */
+// biome-ignore lint/suspicious/noExplicitAny: the value a process resumes with is the yielded signal's, typed where it is yielded
 export type ProcessGenerator<R = unknown> = Generator<unknown, R, any>;
 
 /** Thrown into a process by `interrupt`. */
@@ -85,6 +86,7 @@ export type ResumeKind = (typeof ResumeKind)[keyof typeof ResumeKind];
  */
 export class ProcessResume {
   constructor(
+    // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
     readonly process: Process<any>,
     readonly kind: ResumeKind,
     readonly value: unknown,
@@ -196,6 +198,7 @@ export class Process<R = unknown> {
   }
 
   /** @internal A signal this process waits on has settled. */
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   resumeAfterSignal(signal: Signal<any>, token: number, viaEvent: boolean): void {
     if (token !== this.wait || this.generator === null) return;
     const isError = signal.state === 'failed';

@@ -18,6 +18,7 @@ import type { Simulation } from './simulation.js';
 export type SignalState = 'pending' | 'succeeded' | 'failed';
 
 type SignalCallback<T> = (signal: Signal<T>) => void;
+// biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
 type Waiter<T> = Process<any> | SignalCallback<T>;
 
 /** `Signal.fireSeq` before any entry is queued, and once the waiters were notified. */
@@ -105,6 +106,7 @@ export class Signal<T = unknown> {
   }
 
   /** @internal Called by a process that yields this signal. */
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   addProcessWaiter(process: Process<any>, token: number): void {
     if (this.fireSeq === NOTIFIED) {
       process.resumeAfterSignal(this, token, true);
@@ -176,6 +178,7 @@ export class Signal<T = unknown> {
  */
 export function allOf(
   sim: Simulation,
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   signals: ReadonlyArray<Signal<any>>,
   name = 'allOf',
 ): Signal<unknown[]> {
@@ -202,6 +205,7 @@ export function allOf(
  */
 export function anyOf(
   sim: Simulation,
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   signals: ReadonlyArray<Signal<any>>,
   name = 'anyOf',
 ): Signal<{ index: number; value: unknown }> {

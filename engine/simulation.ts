@@ -110,6 +110,7 @@ class TraceScratch implements TraceRecord {
 const FIRST_WAIT_TOKEN = -2;
 
 interface ExternalWait {
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   readonly process: Process<any> | null;
   readonly promise: PromiseLike<unknown>;
 }
@@ -218,10 +219,12 @@ export class Simulation {
     return signal;
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   allOf(signals: ReadonlyArray<Signal<any>>): Signal<unknown[]> {
     return allOf(this, signals);
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   anyOf(signals: ReadonlyArray<Signal<any>>): Signal<{ index: number; value: unknown }> {
     return anyOf(this, signals);
   }
@@ -315,6 +318,7 @@ export class Simulation {
   pushEntry(
     timeUs: number,
     priority: number,
+    // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
     item: Process<any> | Signal<any> | ProcessResume,
   ): number {
     return this.queue.push(timeUs, priority, item);
@@ -341,6 +345,7 @@ export class Simulation {
   }
 
   /** @internal A process yielded a Promise. */
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   awaitExternal(process: Process<any>, promise: PromiseLike<unknown>): void {
     if (this.external !== null) throw new SimulationError('two external decisions pending at once');
     this.external = { process, promise };

@@ -244,9 +244,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       work: (batch) => elsewhere.run(batch.map(keyOf)),
     };
     // A kept episode is answered here at once; the rest of an agent `elsewhere` takes go there.
-    jobs.forEach((job, i) =>
-      (kept[i] === null && elsewhere.takes(job.agent) ? remote : local).indices.push(i),
-    );
+    jobs.forEach((job, i) => {
+      (kept[i] === null && elsewhere.takes(job.agent) ? remote : local).indices.push(i);
+    });
     lanes.push(remote);
   }
   const ran = await runInOrder(jobs, lanes, options.onEpisode, options.onComplete, options.stop);

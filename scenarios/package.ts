@@ -1,11 +1,10 @@
 /**
- * The installed package: its root folder, its version, where the files shipped with tooltime live
- * (examples, domains, suites), and where a worker thread's compiled module is, whether the code
- * runs from source under vitest or compiled under `dist/`. The one place that reads package.json.
+ * The installed package: its root folder, its version, and where the files shipped with tooltime
+ * live (examples, domains, suites). The one place that reads package.json.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The package root: the nearest folder above this module holding package.json. */
 export function packageRoot(): string {
@@ -35,18 +34,4 @@ export function packageVersion(): string {
 /** A path under the package's `scenarios/` folder (the data, not the compiled code). */
 export function scenariosPath(...parts: string[]): string {
   return join(packageRoot(), 'scenarios', ...parts);
-}
-
-/**
- * The module a worker thread runs: `file` (a compiled `.js` name) next to the module `moduleUrl`.
- * A worker thread runs plain JavaScript under Node's own loader: when the caller runs from its
- * TypeScript source (vitest transforms the modules it imports, not a worker's), the same module
- * compiled under the package's `dist/` (built by `npm test` before the tests run). Compiled code
- * gets its sibling. This is the one place source code names `dist/`: no module hard-codes it.
- */
-export function workerUrl(moduleUrl: string, file: string): URL {
-  const sibling = new URL(file, moduleUrl);
-  if (!moduleUrl.endsWith('.ts')) return sibling;
-  const root = packageRoot();
-  return pathToFileURL(join(root, 'dist', relative(root, fileURLToPath(sibling))));
 }

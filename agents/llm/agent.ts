@@ -95,7 +95,7 @@ export class LlmAgent implements Agent {
     this.addMessages(observation);
     const body = this.requestBody();
 
-    let exchange;
+    let exchange: Awaited<ReturnType<typeof this.transport.send>>;
     try {
       exchange = await this.transport.send(body);
     } catch (error) {

@@ -39,7 +39,7 @@ export function llmUsage(
   const notes = notesOf(events);
   const started = eventsOfType(events, 'episode_started')[0];
   const ended = eventsOfType(events, 'episode_ended')[0];
-  const isModel = started !== undefined && started.agent.startsWith('openai:');
+  const isModel = started?.agent.startsWith('openai:') === true;
   if (notes.length === 0 && !isModel) return null;
   const model =
     notes.find((n) => n.config !== null)?.config?.model ??

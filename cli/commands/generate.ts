@@ -57,7 +57,7 @@ export function registerGenerate(program: Command): void {
           throw new UsageError('--domains is empty');
         const out = resolve(options.out ?? `asynctool-${seed}`);
         const started = performance.now();
-        let result;
+        let result: ReturnType<typeof generate>;
         try {
           result = generate(
             domains === undefined ? { seed, count, tasks } : { seed, count, tasks, domains },

@@ -139,7 +139,9 @@ function registerVerify(replay: Command): void {
           const d = result.divergence;
           if (d !== null) {
             lines.push(`  the ${d.before.length} records before it:`);
-            d.before.forEach((e, i) => lines.push(eventLine(d.index - d.before.length + i, e)));
+            d.before.forEach((e, i) => {
+              lines.push(eventLine(d.index - d.before.length + i, e));
+            });
             lines.push(`  recorded record ${d.index}:`, eventLine(d.index, d.recorded));
             lines.push(`  re-run record ${d.index}:`, eventLine(d.index, d.rerun));
           }

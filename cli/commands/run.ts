@@ -418,27 +418,12 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
         : ` (on ${pool.size} worker threads)`;
   // The header first: on a terminal it would otherwise come after the progress bar.
   if (format === 'text') process.stdout.write(runHeader(plan, total, on));
-  const showProgress = options.quiet !== true && process.stderr.isTTY === true && total > 1;
-  const bar = showProgress
-    ? new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: 'episodes [{bar}] {value}/{total} {eta_formatted} left',
-          hideCursor: true,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
+  const bar = progressBar(options, total);
   bar?.start(total, 0);
   const done = (key: EpisodeKey) => kept.get(episodeKeyId(key))?.record ?? null;
-  // --max-cost: the cost recorded so far (kept episodes' too); no episode starts once it is reached.
-  const keptRecords = new Set([...kept.values()].map((k) => k.record));
-  let spent = [...keptRecords].reduce((sum, r) => sum + (r.usage?.costUsd ?? 0), 0);
-  const onComplete = (record: EpisodeRecord) => {
-    if (!keptRecords.has(record)) spent += record.usage?.costUsd ?? 0;
-    output?.complete(record);
-  };
-  const stop = maxCost === null ? undefined : () => spent >= maxCost;
+  const cost = new CostTracker(kept, output);
+  const onComplete = (record: EpisodeRecord) => cost.complete(record);
+  const stop = maxCost === null ? undefined : () => cost.spent >= maxCost;
   let result: ExperimentResult;
   let tables: Breakdown[] = [];
   let effect: AblationEffect | null = null;
@@ -465,7 +450,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
     bar?.stop();
     if (result.stopped === true) {
       await output?.stop();
-      reportStopped(result, total, spent, options);
+      reportStopped(result, total, cost.spent, options);
       return;
     }
     if (verify !== null && output !== null) {
@@ -506,16 +491,56 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
     reportErrored(result);
     return;
   }
-  if (options.out !== undefined)
-    process.stdout.write(
-      `\nwrote ${join(options.out, EPISODES_FILE)}, ${join(options.out, SUMMARY_FILE)}${options.record === undefined ? ` and one replay per episode in ${join(options.out, REPLAYS_DIR)}` : ''}\n`,
-    );
-  if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
+  reportWritten(options);
   if (checked !== null)
     process.stdout.write(
       `verify-sample: ${checked.checked} of ${checked.of} episodes (${verify}%) re-run on other threads: replays identical\n`,
     );
   reportErrored(result);
+}
+
+/** A progress bar on a terminal's stderr, unless --quiet or a single episode. */
+function progressBar(options: RunOptions, total: number): cliProgress.SingleBar | null {
+  if (options.quiet === true || process.stderr.isTTY !== true || total <= 1) return null;
+  return new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'episodes [{bar}] {value}/{total} {eta_formatted} left',
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+}
+
+/** Where the run's files went. */
+function reportWritten(options: RunOptions): void {
+  if (options.out !== undefined)
+    process.stdout.write(
+      `\nwrote ${join(options.out, EPISODES_FILE)}, ${join(options.out, SUMMARY_FILE)}${options.record === undefined ? ` and one replay per episode in ${join(options.out, REPLAYS_DIR)}` : ''}\n`,
+    );
+  if (options.record !== undefined) process.stdout.write(`\nrecorded ${options.record}\n`);
+}
+
+/**
+ * --max-cost: the cost recorded so far (kept episodes' too), passed on with each finished
+ * episode to the run's output; no episode starts once it reaches the cap.
+ */
+class CostTracker {
+  private readonly kept: ReadonlySet<EpisodeRecord>;
+  spent: number;
+
+  constructor(
+    kept: ReadonlyMap<string, KeptEpisode>,
+    private readonly output: { complete(record: EpisodeRecord): void } | null,
+  ) {
+    this.kept = new Set([...kept.values()].map((k) => k.record));
+    this.spent = [...this.kept].reduce((sum, r) => sum + (r.usage?.costUsd ?? 0), 0);
+  }
+
+  complete(record: EpisodeRecord): void {
+    if (!this.kept.has(record)) this.spent += record.usage?.costUsd ?? 0;
+    this.output?.complete(record);
+  }
 }
 
 /**

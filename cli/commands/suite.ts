@@ -27,7 +27,7 @@ export function registerSuite(program: Command): void {
     .argument('[dir]', 'suite folder (default: the shipped asynctool suite)')
     .option('--check', 'exit 1 when a balance threshold fails')
     .action((dir: string | undefined, options: { check?: boolean }) => {
-      let stats;
+      let stats: ReturnType<typeof suiteStats>;
       try {
         stats = suiteStats(dir ?? shippedSuiteDir());
       } catch (error) {

@@ -77,14 +77,14 @@ export function reportHtml(data: ReportData, title: string): string {
   ];
   const page = readFileSync(join(ROOT, 'cli', 'report', 'page.js'), 'utf8');
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
-  const escape = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return [
     '<!doctype html>',
-    `<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>`,
+    `<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>`,
     `<style>${STYLE}</style>`,
     ...libs.map((lib) => `<script>${scriptText(lib)}</script>`),
     '</head><body>',
-    `<h1>${escape(title)}</h1>`,
+    `<h1>${escapeHtml(title)}</h1>`,
     '<h2>Leaderboard</h2><div id="leaderboard"></div>',
     '<h2>Breakdowns</h2><div id="breakdowns"></div>',
     '<h2>Plots</h2><div id="plots"></div>',

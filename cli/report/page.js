@@ -65,7 +65,7 @@
               'data-metric': key,
               'data-value': s && s.mean !== null ? String(s.mean) : '',
             },
-            fmt(s && s.mean, kind),
+            fmt(s?.mean, kind),
           );
           if (s && s.low !== null && s.high !== null)
             cell.append(
@@ -82,7 +82,7 @@
 
   function breakdownTable(title, rows) {
     const groups = [...new Set(rows.map((r) => r.group))].sort((a, b) =>
-      isNaN(a) ? a.localeCompare(b) : a - b,
+      Number.isNaN(a) ? a.localeCompare(b) : a - b,
     );
     const agents = [...new Set(rows.map((r) => r.agent))];
     const at = new Map(rows.map((r) => [`${r.agent}\u0000${r.group}`, r]));
@@ -140,11 +140,11 @@
 
   function plots(byDomain, byTasks) {
     const points = [];
-    const severalModes = new Set(DATA.runs.map((run) => (run.manifest || {}).mode)).size > 1;
+    const severalModes = new Set(DATA.runs.map((run) => run.manifest?.mode)).size > 1;
     DATA.runs.forEach((run) => {
       for (const { agent, summary } of run.summary) {
         const m = summary.metrics;
-        const mode = (run.manifest || {}).mode || '?';
+        const mode = run.manifest?.mode || '?';
         points.push({
           agent,
           mode,
@@ -614,7 +614,7 @@
     for (const c of calls) {
       const y0 = laneTop[laneOf(c.task)] + c.row * ROW;
       const verdict = c.score ? c.score.verdict : c.invalid ? 'invalid' : '?';
-      const violation = !!(c.score && c.score.violation);
+      const violation = !!c.score?.violation;
       const bad = c.invalid !== null || verdict !== 'correct';
       const g = s('g', {
         class: `call${violation ? ' violation' : ''}${bad ? ' bad' : ''}`,
@@ -743,12 +743,9 @@
     const total = { p: 0, c: 0, usd: 0 };
     for (const ev of turns) {
       const note = ev.note;
-      const messages = (note.request && note.request.messages) || [];
+      const messages = note.request?.messages || [];
       const fresh = messages.slice(seen);
-      const reply =
-        note.response && note.response.choices && note.response.choices[0]
-          ? note.response.choices[0].message
-          : null;
+      const reply = note.response?.choices?.[0] ? note.response.choices[0].message : null;
       // The next request repeats this reply as its first new message: shown once, as the reply.
       seen = messages.length + (reply ? 1 : 0);
       const cost =
@@ -796,8 +793,8 @@
         turn.append(body);
       }
       const out = el('div', { class: 'msg reply' }, el('b', {}, 'model reply: '));
-      if (reply && reply.content) out.append(el('pre', {}, text(reply.content)));
-      for (const tc of (reply && reply.tool_calls) || [])
+      if (reply?.content) out.append(el('pre', {}, text(reply.content)));
+      for (const tc of reply?.tool_calls || [])
         out.append(
           el(
             'div',

@@ -32,11 +32,14 @@ export function inspectReplay(read: ReplayRead, format: InspectFormat): string {
 export function writeInspect(source: EpisodeSource, format: InspectFormat, write: Write): void {
   switch (format) {
     case 'text':
-      return writeText(source, write);
+      writeText(source, write);
+      return;
     case 'jsonl':
-      return writeJsonl(source, write);
+      writeJsonl(source, write);
+      return;
     case 'chrome':
-      return writeChrome(source, write);
+      writeChrome(source, write);
+      return;
   }
 }
 
@@ -157,190 +160,214 @@ export function formatChrome(read: ReplayRead): string {
   return collect((write) => writeChrome(sourceOfRead(read), write));
 }
 
-function writeChrome(read: EpisodeSource, sink: Write): void {
-  const PID = 1;
-  let endUs = 0;
-  const meta: TraceEvent[] = [];
-  const out: TraceEvent[] = [];
-  let nextTid = 1;
-  const lane = (name: string): number => {
-    const tid = nextTid++;
-    meta.push({ name: 'thread_name', ph: 'M', pid: PID, tid, args: { name } });
-    meta.push({ name: 'thread_sort_index', ph: 'M', pid: PID, tid, args: { sort_index: tid } });
+/** Chrome trace events: one process, lanes (threads) for the agent, each task and each tool. */
+const PID = 1;
+
+/** A trace being built: its lanes' metadata and its events. */
+class ChromeTrace {
+  readonly meta: TraceEvent[] = [];
+  readonly events: TraceEvent[] = [];
+  private nextTid = 1;
+  private readonly taskTids = new Map<string, number>();
+  readonly agentTid: number;
+
+  constructor(read: EpisodeSource) {
+    const { scenario, header } = read;
+    this.meta.push({
+      name: 'process_name',
+      ph: 'M',
+      pid: PID,
+      tid: 0,
+      args: { name: `${scenario.id} / ${header.agent.spec} / seed ${header.seed}` },
+    });
+    this.agentTid = this.lane('agent (thinking)');
+    for (const t of scenario.tasks) this.taskLane(t.id);
+  }
+
+  /** A new lane, named and sorted in the order made. */
+  lane(name: string): number {
+    const tid = this.nextTid++;
+    this.meta.push({ name: 'thread_name', ph: 'M', pid: PID, tid, args: { name } });
+    this.meta.push({
+      name: 'thread_sort_index',
+      ph: 'M',
+      pid: PID,
+      tid,
+      args: { sort_index: tid },
+    });
     return tid;
+  }
+
+  /** The lane of `task`, made when first met. */
+  taskLane(task: string): number {
+    let tid = this.taskTids.get(task);
+    if (tid === undefined) this.taskTids.set(task, (tid = this.lane(`task ${task}`)));
+    return tid;
+  }
+
+  /** A span (`X`) from `ts` for `dur` on lane `tid`. */
+  span(name: string, cat: string, ts: number, dur: number, tid: number, args?: object): void {
+    this.events.push({ name, cat, ph: 'X', ts, dur, pid: PID, tid, ...withArgs(args) });
+  }
+
+  /** An instant (`i`) of scope `s` (global, thread) at `ts` on lane `tid`. */
+  instant(name: string, cat: string, s: 'g' | 't', ts: number, tid: number, args?: object): void {
+    this.events.push({ name, cat, ph: 'i', s, ts, pid: PID, tid, ...withArgs(args) });
+  }
+}
+
+function withArgs(args: object | undefined): { args?: Record<string, unknown> } {
+  return args === undefined ? {} : { args: args as Record<string, unknown> };
+}
+
+/** What one pass over the events gathers besides the trace events it adds. */
+interface EventPass {
+  /** Time of the last event. */
+  endUs: number;
+  records: number;
+  open: { decision: number; startUs: number } | null;
+  delivered: number;
+  readonly arrived: Map<string, number>;
+  readonly lastAnswer: Map<string, number>;
+  readonly calls: CallSpan[];
+  readonly byId: Map<number, CallSpan>;
+}
+
+function writeChrome(read: EpisodeSource, sink: Write): void {
+  const trace = new ChromeTrace(read);
+  const pass: EventPass = {
+    endUs: 0,
+    records: 0,
+    open: null,
+    delivered: 0,
+    arrived: new Map(),
+    lastAnswer: new Map(),
+    calls: [],
+    byId: new Map(),
   };
-  meta.push({
-    name: 'process_name',
-    ph: 'M',
-    pid: PID,
-    tid: 0,
-    args: { name: `${read.scenario.id} / ${read.header.agent.spec} / seed ${read.header.seed}` },
-  });
-  const agentTid = lane('agent (thinking)');
-  const taskTid = new Map<string, number>();
-  for (const t of read.scenario.tasks) taskTid.set(t.id, lane(`task ${t.id}`));
-  const taskLane = (task: string): number =>
-    taskTid.get(task) ?? taskTid.set(task, lane(`task ${task}`)).get(task)!;
-
-  // Agent decisions, task spans, instants.
-  let open: { decision: number; startUs: number } | null = null;
-  const arrived = new Map<string, number>();
-  const lastAnswer = new Map<string, number>();
-  const calls: CallSpan[] = [];
-  const byId = new Map<number, CallSpan>();
-  let delivered = 0;
-  let records = 0;
   for (const e of read.events()) {
-    endUs = e.timeUs;
-    records++;
-    switch (e.type) {
-      case 'decision_started':
-        open = { decision: e.decision, startUs: e.timeUs };
-        delivered = 0;
-        break;
-      case 'result_delivered':
-        delivered++;
-        break;
-      case 'decision_ended': {
-        const startUs = open?.startUs ?? e.timeUs;
-        out.push({
-          name: `decision ${e.decision}`,
-          cat: 'decision',
-          ph: 'X',
-          ts: startUs,
-          dur: e.timeUs - startUs,
-          pid: PID,
-          tid: agentTid,
-          args: {
-            thinkUs: e.thinkUs,
-            resultsDelivered: delivered,
-            actions: e.actions,
-            note: e.note,
-          },
-        });
-        open = null;
-        break;
-      }
-      case 'task_arrived':
-        arrived.set(e.task, e.timeUs);
-        taskLane(e.task);
-        break;
-      case 'message_arrived':
-        out.push({
-          name: `follow-up ${e.index}`,
-          cat: 'task',
-          ph: 'i',
-          s: 't',
-          ts: e.timeUs,
-          pid: PID,
-          tid: taskLane(e.task),
-          args: { index: e.index },
-        });
-        break;
-      case 'answer_given':
-        lastAnswer.set(e.task, e.timeUs);
-        out.push({
-          name: 'answer',
-          cat: 'task',
-          ph: 'i',
-          s: 't',
-          ts: e.timeUs,
-          pid: PID,
-          tid: taskLane(e.task),
-          args: { content: e.content },
-        });
-        break;
-      case 'action_rejected':
-        out.push({
-          name: 'action rejected',
-          cat: 'agent',
-          ph: 'i',
-          s: 't',
-          ts: e.timeUs,
-          pid: PID,
-          tid: agentTid,
-          args: { decision: e.decision, action: e.action, reason: e.reason },
-        });
-        break;
-      case 'limit_hit':
-        out.push({
-          name: `limit ${e.limit}`,
-          cat: 'episode',
-          ph: 'i',
-          s: 'g',
-          ts: e.timeUs,
-          pid: PID,
-          tid: agentTid,
-        });
-        break;
-      case 'episode_ended':
-        out.push({
-          name: `episode ended: ${e.reason}`,
-          cat: 'episode',
-          ph: 'i',
-          s: 'g',
-          ts: e.timeUs,
-          pid: PID,
-          tid: agentTid,
-          args: { reason: e.reason, detail: e.detail },
-        });
-        break;
-      case 'call_issued': {
-        const span: CallSpan = {
-          callId: e.callId,
-          tool: e.tool,
-          issuedUs: e.timeUs,
-          e,
-          startedUs: null,
-          endUs: null,
-          outcome: null,
-        };
-        calls.push(span);
-        byId.set(e.callId, span);
-        break;
-      }
-      case 'call_started': {
-        const span = byId.get(e.callId);
-        if (span !== undefined) span.startedUs = e.timeUs;
-        break;
-      }
-      case 'call_completed': {
-        const span = byId.get(e.callId);
-        if (span !== undefined) {
-          span.endUs = e.timeUs;
-          span.outcome = e.ok ? { ok: true, result: e.result } : { ok: false, error: e.error };
-        }
-        break;
-      }
-      case 'episode_started':
-        break;
-    }
+    pass.endUs = e.timeUs;
+    pass.records++;
+    traceEvent(trace, pass, e);
   }
-  if (open !== null)
-    out.push({
-      name: `decision ${open.decision} (unfinished)`,
-      cat: 'decision',
-      ph: 'X',
-      ts: open.startUs,
-      dur: endUs - open.startUs,
-      pid: PID,
-      tid: agentTid,
-    });
-  for (const [task, atUs] of arrived) {
-    const answeredUs = lastAnswer.get(task);
-    out.push({
-      name: `task ${task}`,
-      cat: 'task',
-      ph: 'X',
-      ts: atUs,
-      dur: (answeredUs ?? endUs) - atUs,
-      pid: PID,
-      tid: taskLane(task),
-      args: { answered: answeredUs !== undefined },
-    });
-  }
+  traceUnfinished(trace, pass);
+  traceToolLanes(trace, read, pass.calls, pass.endUs);
+  writeTrace(sink, trace, {
+    scenario: read.scenario.id,
+    agent: read.header.agent.spec,
+    seed: read.header.seed,
+    mode: read.header.world.mode,
+    delivery: read.header.world.delivery,
+    records: pass.records,
+    complete: read.end().complete,
+  });
+}
 
-  // Tool lanes: each tool's calls packed into as few lanes as do not overlap.
+/** Agent decisions, task instants and the calls' times, event by event. */
+function traceEvent(trace: ChromeTrace, pass: EventPass, e: EpisodeEvent): void {
+  const agent = trace.agentTid;
+  switch (e.type) {
+    case 'decision_started':
+      pass.open = { decision: e.decision, startUs: e.timeUs };
+      pass.delivered = 0;
+      return;
+    case 'result_delivered':
+      pass.delivered++;
+      return;
+    case 'decision_ended': {
+      const startUs = pass.open?.startUs ?? e.timeUs;
+      trace.span(`decision ${e.decision}`, 'decision', startUs, e.timeUs - startUs, agent, {
+        thinkUs: e.thinkUs,
+        resultsDelivered: pass.delivered,
+        actions: e.actions,
+        note: e.note,
+      });
+      pass.open = null;
+      return;
+    }
+    case 'task_arrived':
+      pass.arrived.set(e.task, e.timeUs);
+      trace.taskLane(e.task);
+      return;
+    case 'message_arrived':
+      trace.instant(`follow-up ${e.index}`, 'task', 't', e.timeUs, trace.taskLane(e.task), {
+        index: e.index,
+      });
+      return;
+    case 'answer_given':
+      pass.lastAnswer.set(e.task, e.timeUs);
+      trace.instant('answer', 'task', 't', e.timeUs, trace.taskLane(e.task), {
+        content: e.content,
+      });
+      return;
+    case 'action_rejected':
+      trace.instant('action rejected', 'agent', 't', e.timeUs, agent, {
+        decision: e.decision,
+        action: e.action,
+        reason: e.reason,
+      });
+      return;
+    case 'limit_hit':
+      trace.instant(`limit ${e.limit}`, 'episode', 'g', e.timeUs, agent);
+      return;
+    case 'episode_ended':
+      trace.instant(`episode ended: ${e.reason}`, 'episode', 'g', e.timeUs, agent, {
+        reason: e.reason,
+        detail: e.detail,
+      });
+      return;
+    default:
+      traceCall(pass, e);
+  }
+}
+
+/** A call's issue, start and completion, kept for its tool's lanes. */
+function traceCall(pass: EventPass, e: EpisodeEvent): void {
+  if (e.type === 'call_issued') {
+    const span: CallSpan = {
+      callId: e.callId,
+      tool: e.tool,
+      issuedUs: e.timeUs,
+      e,
+      startedUs: null,
+      endUs: null,
+      outcome: null,
+    };
+    pass.calls.push(span);
+    pass.byId.set(e.callId, span);
+  } else if (e.type === 'call_started') {
+    const span = pass.byId.get(e.callId);
+    if (span !== undefined) span.startedUs = e.timeUs;
+  } else if (e.type === 'call_completed') {
+    const span = pass.byId.get(e.callId);
+    if (span === undefined) return;
+    span.endUs = e.timeUs;
+    span.outcome = e.ok ? { ok: true, result: e.result } : { ok: false, error: e.error };
+  }
+}
+
+/** The decision still open at the end, and each task's span from arrival to its last answer. */
+function traceUnfinished(trace: ChromeTrace, pass: EventPass): void {
+  const { open, endUs } = pass;
+  if (open !== null) {
+    const name = `decision ${open.decision} (unfinished)`;
+    trace.span(name, 'decision', open.startUs, endUs - open.startUs, trace.agentTid);
+  }
+  for (const [task, atUs] of pass.arrived) {
+    const answeredUs = pass.lastAnswer.get(task);
+    trace.span(`task ${task}`, 'task', atUs, (answeredUs ?? endUs) - atUs, trace.taskLane(task), {
+      answered: answeredUs !== undefined,
+    });
+  }
+}
+
+/** Tool lanes: each tool's calls packed into as few lanes as do not overlap. */
+function traceToolLanes(
+  trace: ChromeTrace,
+  read: EpisodeSource,
+  calls: readonly CallSpan[],
+  endUs: number,
+): void {
   const toolNames = [...read.scenario.tools.map((t) => t.name), ...calls.map((c) => c.tool)].filter(
     (t, i, all) => all.indexOf(t) === i,
   );
@@ -351,78 +378,42 @@ function writeChrome(read: EpisodeSource, sink: Write): void {
       const end = c.endUs ?? endUs;
       let l = lanes.find((x) => x.freeUs <= c.issuedUs);
       if (l === undefined) {
-        l = {
-          tid: lane(lanes.length === 0 ? `tool ${tool}` : `tool ${tool} #${lanes.length + 1}`),
-          freeUs: 0,
-        };
+        const name = lanes.length === 0 ? `tool ${tool}` : `tool ${tool} #${lanes.length + 1}`;
+        l = { tid: trace.lane(name), freeUs: 0 };
         lanes.push(l);
       }
       l.freeUs = end;
-      const args = {
-        callId: c.callId,
-        step: c.e.task === null ? null : `${c.e.task}/${c.e.step}`,
-        attempt: c.e.attempt,
-        args: c.e.args,
-        ref: c.e.ref,
-        invalid: c.e.invalid,
-        ...(c.outcome ?? { unfinished: true }),
-      };
-      out.push({
-        name: `${tool} #${c.callId}`,
-        cat: 'call',
-        ph: 'X',
-        ts: c.issuedUs,
-        dur: end - c.issuedUs,
-        pid: PID,
-        tid: l.tid,
-        args,
-      });
-      const started = c.startedUs ?? end;
-      if (started > c.issuedUs)
-        out.push({
-          name: 'queued',
-          cat: 'call',
-          ph: 'X',
-          ts: c.issuedUs,
-          dur: started - c.issuedUs,
-          pid: PID,
-          tid: l.tid,
-        });
-      if (c.startedUs !== null)
-        out.push({
-          name: 'in service',
-          cat: 'call',
-          ph: 'X',
-          ts: c.startedUs,
-          dur: end - c.startedUs,
-          pid: PID,
-          tid: l.tid,
-        });
+      traceCallSpans(trace, c, end, l.tid);
     }
-    if (own.length === 0) lane(`tool ${tool}`);
+    if (own.length === 0) trace.lane(`tool ${tool}`);
   }
+}
 
-  // Stable order: by time, longer spans first (parents before children), then as generated.
-  const indexed = out.map((e, i) => ({ e, i }));
+/** A call's span on its lane, with its queued and in-service parts. */
+function traceCallSpans(trace: ChromeTrace, c: CallSpan, end: number, tid: number): void {
+  trace.span(`${c.tool} #${c.callId}`, 'call', c.issuedUs, end - c.issuedUs, tid, {
+    callId: c.callId,
+    step: c.e.task === null ? null : `${c.e.task}/${c.e.step}`,
+    attempt: c.e.attempt,
+    args: c.e.args,
+    ref: c.e.ref,
+    invalid: c.e.invalid,
+    ...(c.outcome ?? { unfinished: true }),
+  });
+  const started = c.startedUs ?? end;
+  if (started > c.issuedUs) trace.span('queued', 'call', c.issuedUs, started - c.issuedUs, tid);
+  if (c.startedUs !== null) trace.span('in service', 'call', c.startedUs, end - c.startedUs, tid);
+}
+
+/** The trace as JSON: lanes, then events by time (longer spans first: parents before children). */
+function writeTrace(sink: Write, trace: ChromeTrace, other: Record<string, unknown>): void {
+  const indexed = trace.events.map((e, i) => ({ e, i }));
   indexed.sort((x, y) => x.e.ts! - y.e.ts! || (y.e.dur ?? 0) - (x.e.dur ?? 0) || x.i - y.i);
-  const other = {
-    scenario: read.scenario.id,
-    agent: read.header.agent.spec,
-    seed: read.header.seed,
-    mode: read.header.world.mode,
-    delivery: read.header.world.delivery,
-    records,
-    complete: read.end().complete,
-  };
   buffered(sink, (write) => {
     write('{"traceEvents":[\n');
     let first = true;
-    for (const e of meta) {
+    for (const e of [...trace.meta, ...indexed.map((x) => x.e)]) {
       write(`${first ? '' : ',\n'}${JSON.stringify(e)}`);
-      first = false;
-    }
-    for (const x of indexed) {
-      write(`${first ? '' : ',\n'}${JSON.stringify(x.e)}`);
       first = false;
     }
     write(`\n],\n"displayTimeUnit":"ms",\n"otherData":${JSON.stringify(other)}}\n`);

@@ -11,7 +11,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { workerUrl } from '../../scenarios/package.js';
 import { ReplayError } from '../format/format.js';
 import { readReplayBytes } from '../io/reader.js';
 import { verifyReplay, type VerifyResult } from './verify.js';
@@ -89,8 +88,11 @@ export async function verifyFile(
   }
 }
 
-/** The compiled worker next to this module (see workerUrl for runs from the TypeScript sources). */
-const WORKER_URL = workerUrl(import.meta.url, './verify-worker.js');
+/**
+ * The worker beside this module. A worker thread runs plain JavaScript under Node's own loader, so
+ * pools run from the compiled package (dist/); the tests import the built module to test them.
+ */
+const WORKER_URL = new URL('./verify-worker.js', import.meta.url);
 
 /** Jobs a worker holds at once: the one it works on and the next, so it never waits for a message. */
 const IN_FLIGHT = 2;
@@ -227,7 +229,9 @@ export class VerifyPool {
       this.fail(error);
       return;
     }
-    reply.verdicts.forEach((verdict, k) => b.order.settle(reply.index + k, verdict));
+    reply.verdicts.forEach((verdict, k) => {
+      b.order.settle(reply.index + k, verdict);
+    });
     if (b.order.settled === b.paths.length) {
       this.batch = null;
       b.resolve(b.order.verdicts());

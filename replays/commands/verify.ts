@@ -24,11 +24,7 @@ import { runEpisode } from '../../scenarios/world/world.js';
 import { forkAgentFor, handoverIndex } from './fork.js';
 import { holdsAt, ReplayError, sameBytes } from '../format/format.js';
 import type { ReplayHeader } from '../format/header.js';
-import {
-  readReplay,
-  ReplayTruncatedError,
-  type ReplayRead,
-} from '../io/reader.js';
+import { readReplay, ReplayTruncatedError, type ReplayRead } from '../io/reader.js';
 import {
   MemorySink,
   ReplayRecorder,

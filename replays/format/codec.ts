@@ -198,14 +198,20 @@ export class MsgWriter {
 
   /** A JSON value in canonical form; throws CodecError on anything that is not JSON. */
   json(value: unknown, depth = 0): void {
-    if (value === null) return this.nil();
+    if (value === null) {
+      this.nil();
+      return;
+    }
     switch (typeof value) {
       case 'boolean':
-        return this.bool(value);
+        this.bool(value);
+        return;
       case 'number':
-        return this.number(value);
+        this.number(value);
+        return;
       case 'string':
-        return this.string(value);
+        this.string(value);
+        return;
       case 'object': {
         if (depth >= MAX_DEPTH) throw new CodecError(`JSON nested deeper than ${MAX_DEPTH}`);
         if (Array.isArray(value)) {
@@ -213,7 +219,10 @@ export class MsgWriter {
           for (let i = 0; i < value.length; i++) this.json(value[i], depth + 1);
           return;
         }
-        if (value instanceof Encoded) return this.raw(value.bytes);
+        if (value instanceof Encoded) {
+          this.raw(value.bytes);
+          return;
+        }
         if (!isPlainObject(value))
           throw new CodecError(`not JSON: ${Object.prototype.toString.call(value)}`);
         const keys = Object.keys(value).sort();

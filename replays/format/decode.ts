@@ -143,7 +143,7 @@ export class RecordDecoder {
   }
 
   private event(code: number, r: unknown[], timeUs: number): EpisodeEvent {
-    const { dict, state, header } = this;
+    const { dict, header } = this;
     switch (code) {
       case Code.STARTED:
         return {
@@ -180,6 +180,37 @@ export class RecordDecoder {
           task: fromTable(r[3], dict.tasks, 'task'),
           index: uint(r[2], 'index'),
         };
+      case Code.ANSWER:
+        return {
+          type: 'answer_given',
+          timeUs,
+          task: fromTable(r[2], dict.tasks, 'task'),
+          content: fromTable(r[3], dict.answers, 'content'),
+        };
+      case Code.LIMIT:
+        return {
+          type: 'limit_hit',
+          timeUs,
+          limit:
+            LIMIT_NAMES[uint(r[2], 'limit')] ??
+            fail(`limit must be 0 to ${LIMIT_NAMES.length - 1}`),
+        };
+      case Code.ENDED:
+        return {
+          type: 'episode_ended',
+          timeUs,
+          reason: END_REASONS[uint(r[2], 'reason')] ?? fail('reason must be 0 to 3'),
+          detail: strOrNull(r[3], 'detail'),
+        };
+      default:
+        return this.decisionEvent(code, r, timeUs);
+    }
+  }
+
+  /** A decision's records: its start, a delivery, its end, a rejected action; else a call's. */
+  private decisionEvent(code: number, r: unknown[], timeUs: number): EpisodeEvent {
+    const { state } = this;
+    switch (code) {
       case Code.DECISION_STARTED:
         return { type: 'decision_started', timeUs, decision: state.lastDecision + 1 };
       case Code.DECISION_STARTED_FULL:
@@ -223,6 +254,15 @@ export class RecordDecoder {
           action: uint(r[3], 'action'),
           reason: str(r[4], 'reason'),
         };
+      default:
+        return this.callEvent(code, r, timeUs);
+    }
+  }
+
+  /** A call's records: issued, started, done. */
+  private callEvent(code: number, r: unknown[], timeUs: number): EpisodeEvent {
+    const { dict, state } = this;
+    switch (code) {
       case Code.ISSUED:
       case Code.ISSUED_REF: {
         const k = this.step(r[2]);
@@ -304,28 +344,6 @@ export class RecordDecoder {
           digest: str(r[5], 'digest'),
         };
       }
-      case Code.ANSWER:
-        return {
-          type: 'answer_given',
-          timeUs,
-          task: fromTable(r[2], dict.tasks, 'task'),
-          content: fromTable(r[3], dict.answers, 'content'),
-        };
-      case Code.LIMIT:
-        return {
-          type: 'limit_hit',
-          timeUs,
-          limit:
-            LIMIT_NAMES[uint(r[2], 'limit')] ??
-            fail(`limit must be 0 to ${LIMIT_NAMES.length - 1}`),
-        };
-      case Code.ENDED:
-        return {
-          type: 'episode_ended',
-          timeUs,
-          reason: END_REASONS[uint(r[2], 'reason')] ?? fail('reason must be 0 to 3'),
-          detail: strOrNull(r[3], 'detail'),
-        };
       default:
         return fail(`unknown record code ${code}`);
     }

@@ -61,9 +61,16 @@ export class Dictionary {
         if (m.answer !== null) answers.push(m.answer.mustContain.join('; '));
     }
     this.answers = answers;
-    this.tools.forEach((t, i) => this.toolIndex.has(t) || this.toolIndex.set(t, i));
-    this.tasks.forEach((t, i) => this.taskIndex.has(t) || this.taskIndex.set(t, i));
-    this.answers.forEach((a, i) => this.answerIndex.has(a) || this.answerIndex.set(a, i));
+    // The first index of a name wins.
+    this.tools.forEach((t, i) => {
+      if (!this.toolIndex.has(t)) this.toolIndex.set(t, i);
+    });
+    this.tasks.forEach((t, i) => {
+      if (!this.taskIndex.has(t)) this.taskIndex.set(t, i);
+    });
+    this.answers.forEach((a, i) => {
+      if (!this.answerIndex.has(a)) this.answerIndex.set(a, i);
+    });
     this.steps.forEach((s, i) => {
       let ids = this.stepsByTask.get(s.task);
       if (ids === undefined) this.stepsByTask.set(s.task, (ids = new Map()));

@@ -150,21 +150,25 @@ export class RecordEncoder {
     const { w, dict } = this;
     switch (e.type) {
       case 'episode_started':
-        return this.writeStarted(e);
+        this.writeStarted(e);
+        return;
       case 'task_arrived':
         this.begin(Code.TASK, 3, e.timeUs);
         this.ref(dict.taskRef(str(e.task, 'task')));
         return;
       case 'message_arrived':
-        return this.writeMessage(e);
+        this.writeMessage(e);
+        return;
       case 'decision_started':
-        return this.writeDecisionStarted(e);
+        this.writeDecisionStarted(e);
+        return;
       case 'result_delivered':
         this.begin(Code.DELIVERED, 3, e.timeUs);
         this.callRef(e.callId);
         return;
       case 'decision_ended':
-        return this.writeDecisionEnded(e);
+        this.writeDecisionEnded(e);
+        return;
       case 'action_rejected':
         this.begin(Code.REJECTED, 5, e.timeUs);
         w.number(uint(e.decision, 'decision'));
@@ -172,7 +176,8 @@ export class RecordEncoder {
         w.string(str(e.reason, 'reason'));
         return;
       case 'call_issued':
-        return this.writeCallIssued(e);
+        this.writeCallIssued(e);
+        return;
       case 'call_started':
         if (e.callId === this.state.lastCallId) this.begin(Code.CALL_STARTED, 2, e.timeUs);
         else {
@@ -181,7 +186,8 @@ export class RecordEncoder {
         }
         return;
       case 'call_completed':
-        return this.writeCallCompleted(e);
+        this.writeCallCompleted(e);
+        return;
       case 'state_changed': {
         this.begin(Code.STATE, 6, e.timeUs);
         this.callRef(e.callId);
@@ -198,9 +204,11 @@ export class RecordEncoder {
         this.ref(dict.answerRef(str(e.content, 'content')));
         return;
       case 'limit_hit':
-        return this.writeLimit(e);
+        this.writeLimit(e);
+        return;
       case 'episode_ended':
-        return this.writeEnded(e);
+        this.writeEnded(e);
+        return;
       default:
         throw new CodecError(`unknown event type ${String((e as { type?: unknown }).type)}`);
     }

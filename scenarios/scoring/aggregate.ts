@@ -111,6 +111,29 @@ export function proportion(outcomes: readonly boolean[]): Stat {
   return { n, mean, sd, interval: 'wilson', ...wilson(successes, n) };
 }
 
+/**
+ * Sub-task success: the mean of the episodes' rates, with the hull of two intervals: the t
+ * interval over episodes (the episode is the unit of sampling: its sub-tasks share one schedule)
+ * and the Wilson interval of every sub-task pooled. The t interval alone collapsed to [1, 1] when
+ * every episode scored 1 (sd 0), claiming a certainty the episodes cannot give; Wilson's never does.
+ */
+function subtaskStat(sorted: readonly ScoredEpisode[]): Stat {
+  const base = stat(
+    sorted.map((s) => s.score.subtaskSuccessRate),
+    UNIT,
+  );
+  const total = sorted.reduce((sum, s) => sum + s.score.tasksTotal, 0);
+  if (total === 0) return { ...base, interval: null, low: null, high: null };
+  const succeeded = sorted.reduce((sum, s) => sum + s.score.tasksSucceeded, 0);
+  const pooled = wilson(succeeded, total);
+  return {
+    ...base,
+    interval: 't+wilson',
+    low: Math.min(base.low ?? pooled.low, pooled.low),
+    high: Math.max(base.high ?? pooled.high, pooled.high),
+  };
+}
+
 /** C(n, k) as a float (exact for the small n of a suite). */
 function choose(n: number, k: number): number {
   if (k < 0 || k > n) return 0;
@@ -176,7 +199,7 @@ export function aggregate(scores: readonly ScoredEpisode[]): SuiteSummary {
     seedsPerInstance: { min: minSeeds, max: maxSeeds },
     metrics: {
       taskSuccess: proportion(sorted.map((s) => s.score.success)),
-      subtaskSuccess: over((s) => s.subtaskSuccessRate, UNIT),
+      subtaskSuccess: subtaskStat(sorted),
       precision: over((s) => s.steps.precision, UNIT),
       recall: over((s) => s.steps.recall, UNIT),
       f1: over((s) => s.steps.f1, UNIT),

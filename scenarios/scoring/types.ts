@@ -189,7 +189,8 @@ export interface ScoreReference {
  * Mean and 95% confidence interval of one metric over a suite's episodes. The interval is never
  * outside the metric's possible range: a Wilson score interval for a proportion of 0/1 outcomes,
  * Student's t for a mean of per-episode values, clamped to the values' range (so it can be
- * asymmetric around the mean).
+ * asymmetric around the mean); for sub-task success, the hull of its t interval and the Wilson
+ * interval of the sub-tasks pooled.
  */
 export interface Stat {
   /** Episodes with a value (null values are left out). */
@@ -197,8 +198,11 @@ export interface Stat {
   readonly mean: number | null;
   /** Sample standard deviation (n - 1); null when n < 2. */
   readonly sd: number | null;
-  /** How [low, high] was made; null when there is no interval. */
-  readonly interval: 'wilson' | 't' | null;
+  /**
+   * How [low, high] was made; null when there is no interval. `t+wilson` (sub-task success): the
+   * hull of the t interval over episodes and Wilson's over every sub-task pooled (never zero-width).
+   */
+  readonly interval: 'wilson' | 't' | 't+wilson' | null;
   /** Null without an interval: n = 0, or n < 2 for a t interval. */
   readonly low: number | null;
   readonly high: number | null;

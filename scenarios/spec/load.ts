@@ -4,7 +4,7 @@
  * Every failure is a `ScenarioError` naming the file: `FILE: cannot read: ...`,
  * `FILE: not valid JSON: ...`, or one line per validation problem (`FILE: PATH: MESSAGE`).
  */
-import { readdirSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { scenariosPath } from '../package.js';
 import type { Scenario } from './schema.js';
@@ -99,7 +99,7 @@ export function isScenarioFileName(name: string): boolean {
 }
 
 function collect(dir: string, files: string[]): void {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (error) {

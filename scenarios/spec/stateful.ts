@@ -141,7 +141,7 @@ export function referenceRun(
  * state equals what the reference run leaves (`reference`: that run's final states).
  */
 export function goalOf(
-  scenario: Scenario,
+  _scenario: Scenario,
   task: Task,
   reference: () => ReadonlyMap<string, JsonValue>,
 ): GoalCheck[] {

@@ -147,10 +147,10 @@ function checkReference(
 /** Each step of the parse -> its path in the document. */
 function stepPaths(scenario: Scenario): Map<Step, Seg[]> {
   const out = new Map<Step, Seg[]>();
-  scenario.tasks.forEach((t, i) => t.steps.forEach((s, k) => out.set(s, ['tasks', i, 'steps', k])));
-  scenario.messages.forEach((m, j) =>
-    m.steps.forEach((s, k) => out.set(s, ['messages', j, 'steps', k])),
-  );
+  for (const [i, t] of scenario.tasks.entries())
+    for (const [k, s] of t.steps.entries()) out.set(s, ['tasks', i, 'steps', k]);
+  for (const [j, m] of scenario.messages.entries())
+    for (const [k, s] of m.steps.entries()) out.set(s, ['messages', j, 'steps', k]);
   return out;
 }
 

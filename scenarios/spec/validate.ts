@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { checkDistribution, compileDistribution, msToUs } from '../../engine/index.js';
+import { boundWords } from '../../engine/distributions.js';
 import { builtinNames, getBuiltin } from './builtins.js';
 import { canonicalJson, getPath, jsonEqual } from './canonical.js';
 import { arrivalOrder } from './message-order.js';
@@ -312,14 +313,7 @@ function convertIssue(issue: z.core.$ZodIssue, base: readonly Seg[], doc: unknow
         if (small && bound === 1) return at('must not be empty');
         return at(`must have ${small ? 'at least' : 'at most'} ${bound} ${unit}${plural}`);
       }
-      const rel = small
-        ? issue.inclusive
-          ? 'at least'
-          : 'greater than'
-        : issue.inclusive
-          ? 'at most'
-          : 'less than';
-      return at(`must be ${rel} ${bound}, got ${show(input)}`);
+      return at(`must be ${boundWords(small, issue.inclusive)} ${bound}, got ${show(input)}`);
     }
     case 'not_multiple_of':
       return at(
@@ -680,7 +674,9 @@ class Checker {
     }
     // Each follow-up's position in arrival order, the order the plan adds their steps in.
     const rank: number[] = [];
-    arrivalOrder(followUps).forEach((k, position) => (rank[k] = position));
+    arrivalOrder(followUps).forEach((k, position) => {
+      rank[k] = position;
+    });
     const all = groups.flat();
     this.stepCount += all.length;
 
@@ -821,19 +817,24 @@ class Checker {
       }
       if (from === undefined) return;
       const source = byId.get(from);
-      if (source === undefined)
-        return void this.problem(at('from'), `unknown step ${JSON.stringify(from)}`);
-      if (!listed.has(from))
-        return void this.problem(at('from'), `step ${JSON.stringify(from)} is not listed in after`);
+      if (source === undefined) {
+        this.problem(at('from'), `unknown step ${JSON.stringify(from)}`);
+        return;
+      }
+      if (!listed.has(from)) {
+        this.problem(at('from'), `step ${JSON.stringify(from)} is not listed in after`);
+        return;
+      }
       if (!visible(s.group, source.group) || path === undefined) return; // reported with after / by the schema
       const outcome = this.outcome(source, true);
       if (outcome === null || !outcome.ok) return; // the source step's own problem says why
       const value = getPath(outcome.result, path);
       if (value === undefined) {
-        return void this.problem(
+        this.problem(
           at('path'),
           `${JSON.stringify(path)} is absent from the result of step ${from}`,
         );
+        return;
       }
       if (argValue === undefined || arg === undefined) return;
       let equal: boolean;

@@ -261,7 +261,9 @@ export function reportableLeaves(result: JsonValue | undefined): Leaf[] {
     if (v === null || typeof v === 'boolean' || depth >= 4) return;
     const join = (k: string): string => (path === '' ? k : `${path}.${k}`);
     if (Array.isArray(v)) {
-      v.slice(0, 3).forEach((item, i) => walk(item, join(String(i)), depth + 1));
+      v.slice(0, 3).forEach((item, i) => {
+        walk(item, join(String(i)), depth + 1);
+      });
       return;
     }
     for (const [k, item] of Object.entries(v)) {

@@ -167,6 +167,24 @@ function bump(m: Map<string, number>, k: string, by = 1): void {
 
 /** Statistics of the suite in `dir`. Throws (a UsageError by name) when it holds no instances. */
 export function suiteStats(dir: string): SuiteStats {
+  const all = instanceFacts(dir);
+  const tallies = tally(all);
+  const dimensions = dimensionsOf(tallies);
+  // A stateful suite (every instance names its environments' sharing) has its own dimensions and
+  // thresholds: no latency variants, stresses or operators; environment instances instead.
+  if (all.every((f) => f.state !== undefined)) {
+    const state = new Map<string, number>();
+    for (const f of all) bump(state, f.state!);
+    const kept = dimensions.filter((d) => !['variant', 'stress', 'operator'].includes(d.name));
+    kept.push(dimension('state', 'Environment instances', 'instances', state, byName));
+    return statefulStats(dir, all.length, kept);
+  }
+  const checks = balanceChecks(dimensions, tallies, all.length);
+  return { dir, instances: all.length, dimensions, checks, ok: checks.every((c) => c.ok) };
+}
+
+/** The facts of every instance of the suite in `dir`. */
+function instanceFacts(dir: string): InstanceFacts[] {
   let files: string[];
   try {
     files = suiteFiles(dir);
@@ -178,7 +196,26 @@ export function suiteStats(dir: string): SuiteStats {
   if (files.length === 0)
     throw new SuiteStatsError(`${dir}: no instances (no *.json besides index.json)`);
   const all = files.map(facts);
-  const n = all.length;
+  return all;
+}
+
+/** How many instances (or tasks) have each value of each dimension. */
+interface Tallies {
+  readonly domain: Map<string, number>;
+  readonly pair: Map<string, number>;
+  readonly mix: Map<string, number>;
+  readonly tasks: Map<string, number>;
+  readonly pattern: Map<string, number>;
+  readonly patternMix: Map<string, number>;
+  readonly steps: Map<string, number>;
+  readonly variant: Map<string, number>;
+  readonly stress: Map<string, number>;
+  readonly operator: Map<string, number>;
+  /** The domains, sorted. */
+  readonly slugs: readonly string[];
+}
+
+function tally(all: readonly InstanceFacts[]): Tallies {
   const domain = new Map<string, number>();
   const pair = new Map<string, number>();
   const mix = new Map<string, number>();
@@ -208,7 +245,12 @@ export function suiteStats(dir: string): SuiteStats {
     for (let i = 0; i < ds.length; i++)
       for (let j = i + 1; j < ds.length; j++) bump(pair, `${ds[i]}+${ds[j]}`);
   }
-  const dims = [
+  return { domain, pair, mix, tasks, pattern, patternMix, steps, variant, stress, operator, slugs };
+}
+
+function dimensionsOf(t: Tallies): DimensionStats[] {
+  const { domain, pair, mix, tasks, pattern, patternMix, steps, variant, stress, operator } = t;
+  return [
     dimension('domain', 'Domain (instances containing it)', 'instances', domain, byName),
     dimension(
       'domainPair',
@@ -250,13 +292,11 @@ export function suiteStats(dir: string): SuiteStats {
       inOrder(OPERATOR_ORDER),
     ),
   ];
-  if (all.every((f) => f.state !== undefined)) {
-    const state = new Map<string, number>();
-    for (const f of all) bump(state, f.state!);
-    const kept = dims.filter((d) => !['variant', 'stress', 'operator'].includes(d.name));
-    kept.push(dimension('state', 'Environment instances', 'instances', state, byName));
-    return statefulStats(dir, n, kept);
-  }
+}
+
+/** The balance checks (THRESHOLDS) over the dimensions of `n` instances. */
+function balanceChecks(dims: readonly DimensionStats[], t: Tallies, n: number): BalanceCheck[] {
+  const { mix, operator, slugs } = t;
   const dim = (name: string): DimensionStats => dims.find((d) => d.name === name)!;
   const checks: BalanceCheck[] = [];
   const T = THRESHOLDS;
@@ -317,7 +357,7 @@ export function suiteStats(dir: string): SuiteStats {
       share >= T.operatorShare[0] && share <= T.operatorShare[1],
     );
   }
-  return { dir, instances: n, dimensions: dims, checks, ok: checks.every((c) => c.ok) };
+  return checks;
 }
 
 /** A stateful suite's checks (STATEFUL_THRESHOLDS) over its dimensions. */

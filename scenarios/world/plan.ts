@@ -96,9 +96,9 @@ export class Plan {
         answer: m.answer ?? null,
       };
     });
-    messages.forEach((m, i) =>
-      assert(i === 0 || messages[i - 1]!.atUs <= m.atUs, `follow-ups out of arrival order at ${i}`),
-    );
+    messages.forEach((m, i) => {
+      assert(i === 0 || messages[i - 1]!.atUs <= m.atUs, `follow-ups out of arrival order at ${i}`);
+    });
     const tasks: PlanTask[] = [];
     let stepCount = 0;
     // Each task's follow-ups, grouped once (a filter per task was tasks x messages).
@@ -149,7 +149,9 @@ export class Plan {
     this.ownStepsOf = ownSteps;
     this.messageStepsOf = messageSteps;
     this.steps = tasks.flatMap((t) => t.steps);
-    this.steps.forEach((s, i) => assert(s.index === i, `step ${s.key} is at ${i}, not ${s.index}`));
+    this.steps.forEach((s, i) => {
+      assert(s.index === i, `step ${s.key} is at ${i}, not ${s.index}`);
+    });
     this.byKey = new Map(this.steps.map((s) => [s.key, s]));
     this.byTask = new Map([...tasks].reverse().map((t) => [t.id, t])); // the first task of an id wins, as find() did
     const byCall = new Map<string, Map<string, PlanStep[]>>();

@@ -117,12 +117,15 @@ describe('a run killed mid-way keeps every finished episode', () => {
     expect(hasStackTrace(score.stderr)).toBe(false);
     const rows = score.stdout.trim().split('\n').slice(2);
     expect(rows).toHaveLength(files.length);
-    // Logged episodes are whole; anything else (what the kill cut) is listed as truncated.
+    // Logged episodes are whole; of the others, only the one whose line the kill cut (its replay
+    // closed, its line not yet written) may be whole too: the rest are listed as truncated.
+    let wholeUnlogged = 0;
     for (const row of rows) {
       const file = row.split(/\s+/)[0]!;
       if (named.includes(file)) expect(row).not.toMatch(/\(truncated\)/);
-      else expect(row).toMatch(/\(truncated\)/);
+      else if (!/\(truncated\)/.test(row)) wholeUnlogged++;
     }
+    expect(wholeUnlogged).toBeLessThanOrEqual(1);
   }, 240_000);
 
   it('a replay cut inside its header (or empty) is listed as truncated by score and verify, like any other cut', () => {
@@ -423,7 +426,9 @@ describe('writeAtomically: the one way a command writes a file whole or not at a
   it('writes a text or pieces, leaving no temporary file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tooltime-atomic-'));
     writeAtomically(join(dir, 'a.txt'), 'one\n');
-    writeAtomically(join(dir, 'b.txt'), (write) => ['t', 'w', 'o\n'].forEach((p) => write(p)));
+    writeAtomically(join(dir, 'b.txt'), (write) => {
+      for (const piece of ['t', 'w', 'o\n']) write(piece);
+    });
     expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('one\n');
     expect(readFileSync(join(dir, 'b.txt'), 'utf8')).toBe('two\n');
     expect(readdirSync(dir).sort()).toEqual(['a.txt', 'b.txt']);

@@ -355,7 +355,10 @@ describe('draws and determinism', () => {
     let n = 0;
     const wrapped: RandomStream = {
       name: stream.name,
-      double: () => (n++, stream.double()),
+      double: () => {
+        n++;
+        return stream.double();
+      },
       int: (k) => stream.int(k),
       state: () => stream.state(),
     };

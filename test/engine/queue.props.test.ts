@@ -89,7 +89,9 @@ describe('event queues against a sorted list by (time, priority, seq)', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(5), priorityArb), { maxLength: 200 }), (pushes) => {
         const queue = new TypedEventQueue();
-        pushes.forEach(([t, p], i) => expect(queue.push(t, p, i)).toBe(i));
+        pushes.forEach(([t, p], i) => {
+          expect(queue.push(t, p, i)).toBe(i);
+        });
         const listed = queue
           .entries()
           .map((e) => [e.timeUs, e.priority, e.seq, e.item])
@@ -211,8 +213,7 @@ describe('the simulation runs its queue in the reference order', () => {
                   log.push(`${p}:${String(yield t)}@${sim.nowUs}`);
                 } else if (step.interrupt !== undefined) {
                   const victim = processes[step.interrupt % processes.length];
-                  if (victim !== undefined && victim.isAlive && victim !== processes[p])
-                    victim.interrupt(`by ${p}`);
+                  if (victim?.isAlive && victim !== processes[p]) victim.interrupt(`by ${p}`);
                   yield 0;
                 } else {
                   sim.schedule(step.schedule!, () => log.push(`cb${p}@${sim.nowUs}`), {

@@ -400,7 +400,9 @@ describe('heaps', () => {
             const handles = plan.map(([t, p], i) =>
               sim.scheduleAt(t, () => ran.push(i), { priority: p }),
             );
-            plan.forEach(([, , cancel], i) => cancel && sim.cancel(handles[i]!));
+            plan.forEach(([, , cancel], i) => {
+              if (cancel) sim.cancel(handles[i]!);
+            });
             sim.run();
             return ran;
           };

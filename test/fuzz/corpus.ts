@@ -90,7 +90,10 @@ function paths(doc: unknown, max = 400): Array<Array<string | number>> {
   while (queue.length > 0 && out.length < max) {
     const { v, p } = queue.shift()!;
     if (p.length > 0) out.push(p);
-    if (Array.isArray(v)) v.forEach((x, i) => queue.push({ v: x, p: [...p, i] }));
+    if (Array.isArray(v))
+      v.forEach((x, i) => {
+        queue.push({ v: x, p: [...p, i] });
+      });
     else if (v !== null && typeof v === 'object')
       for (const [k, x] of Object.entries(v)) queue.push({ v: x, p: [...p, k] });
   }

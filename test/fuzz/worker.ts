@@ -57,12 +57,14 @@ async function run(job: Job): Promise<Outcome> {
     stderr += s;
   };
   const saved = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string | Uint8Array) => (
-    out(String(chunk)), true
-  )) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => (
-    err(String(chunk)), true
-  )) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    err(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
   process.exitCode = 0;
   const before = protoKeys();
   let exit: number;

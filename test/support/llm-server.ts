@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
 export interface ChatRequest {
   readonly body: {
     model: string;
+    // biome-ignore lint/suspicious/noExplicitAny: a request as the client sent it, any shape
     messages: Array<Record<string, any>>;
+    // biome-ignore lint/suspicious/noExplicitAny: as above
     tools?: Array<Record<string, any>>;
     seed?: number;
     [k: string]: unknown;
@@ -167,7 +169,8 @@ export function transcript(request: ChatRequest): Array<{
   const names = new Map<string, string>();
   return request.body.messages.slice(1).map((m) => {
     const calls = Array.isArray(m.tool_calls)
-      ? (m.tool_calls as any[]).map((c) => ({
+      ? // biome-ignore lint/suspicious/noExplicitAny: tool calls as the client sent them
+        (m.tool_calls as any[]).map((c) => ({
           id: String(c.id),
           name: String(c.function?.name),
           args: String(c.function?.arguments),

@@ -135,7 +135,7 @@ describe('model agent episodes', () => {
     // Calls carry tooltime's own tool_call ids as refs (call_<decision>_<index>), not the model's.
     const issued = eventsOfType(ep.events, 'call_issued');
     expect(issued.map((c) => c.ref)).toEqual(
-      issued.map((c) => expect.stringMatching(/^call_\d+_0$/)),
+      issued.map((_c) => expect.stringMatching(/^call_\d+_0$/)),
     );
     expect(
       msgs.flatMap((m) => m.calls.map((c) => c.id)).every((id) => /^call_\d+_0$/.test(id)),

@@ -57,7 +57,13 @@ const maker = (made: ModelAgentFactory) => (spec: string) => createAgent(spec, {
 
 function recorder(): { sleeps: number[]; sleep: (ms: number) => Promise<void> } {
   const sleeps: number[] = [];
-  return { sleeps, sleep: (ms) => (sleeps.push(ms), Promise.resolve()) };
+  return {
+    sleeps,
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return Promise.resolve();
+    },
+  };
 }
 
 function models(extra: Partial<LlmOptions> = {}) {

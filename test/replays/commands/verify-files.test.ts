@@ -1,20 +1,22 @@
 /**
  * Verifying many replay files on worker threads (`verifyReplayFiles`, `tooltime replay verify
  * --workers N`): the same verdicts as on one thread, in input order, and a bad file among good
- * ones reported on its own while the others are still verified. Workers run the compiled code
- * (dist/), built here if missing.
+ * ones reported on its own while the others are still verified. A worker thread runs plain
+ * JavaScript, so the pool is tested as built: `verifyReplayFiles` from dist/ (built here if
+ * missing), whose workers are the compiled modules beside it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   encodeReplay,
   goldenDir,
   readReplay,
-  verifyReplayFiles,
   type FileVerdict,
+  type verifyReplayFiles as VerifyReplayFiles,
 } from '../../../replays/index.js';
 import type { EpisodeEvent } from '../../../scenarios/world/events.js';
 import { packageRoot } from '../../../scenarios/package.js';
@@ -46,9 +48,15 @@ function altered(source: string, k: number, out: string): string {
   return out;
 }
 
-beforeAll(() => {
+let verifyReplayFiles: typeof VerifyReplayFiles;
+
+beforeAll(async () => {
   if (!existsSync(join(root, 'dist', 'replays', 'commands', 'verify-worker.js')))
     spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
+  const built = pathToFileURL(join(root, 'dist', 'replays', 'commands', 'verify-files.js'));
+  ({ verifyReplayFiles } = (await import(built.href)) as {
+    verifyReplayFiles: typeof VerifyReplayFiles;
+  });
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -141,7 +141,7 @@ describe('verify', () => {
     await expect(verifyReplay(chaotic, { file: 'c.ttr' })).rejects.toThrow(
       /^c\.ttr: cannot re-create agent "chaotic"/,
     );
-    const replayer = (header: unknown, events: readonly EpisodeEvent[]) =>
+    const replayer = (_header: unknown, events: readonly EpisodeEvent[]) =>
       new ForkAgent(
         'chaotic',
         replayedDecisions(events, events.length),
@@ -256,10 +256,10 @@ describe('runs record what their re-runs reproduce', () => {
           seed: key.seed,
         });
         return {
-          onEvent: (e) => (
-            recorder.onEvent(e),
-            e.type === 'decision_ended' && e.note !== null ? notes.push(e.note) : undefined
-          ),
+          onEvent: (e) => {
+            recorder.onEvent(e);
+            if (e.type === 'decision_ended' && e.note !== null) notes.push(e.note);
+          },
           finish: () => void recorder.finish(),
         };
       },

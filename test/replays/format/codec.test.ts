@@ -3,12 +3,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { canonicalize, canonicalJson } from '../../../scenarios/spec/canonical.js';
 import { CodecError, decodeJson, encodeJson } from '../../../replays/format/codec.js';
-import {
-  crc32,
-  frame,
-  MAX_DEPTH,
-  readFrame,
-} from '../../../replays/format/format.js';
+import { crc32, frame, MAX_DEPTH, readFrame } from '../../../replays/format/format.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (h: string) => new Uint8Array(Buffer.from(h.replace(/ /g, ''), 'hex'));
@@ -127,6 +122,7 @@ describe('canonical MessagePack', () => {
     const c = canonicalize(v) as Record<string, unknown>;
     expect(Object.getPrototypeOf(c)).toBe(Object.prototype);
     expect(Object.keys(c)).toEqual(['__proto__', 'a', 'z']);
+    // biome-ignore lint/suspicious/noProto: the test is that __proto__ decodes as an own key
     expect(c.__proto__).toEqual({ polluted: true });
     expect(Object.hasOwn((c.a as object[])[0]!, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

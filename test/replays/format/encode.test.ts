@@ -782,7 +782,7 @@ describe('streaming and truncation', () => {
       const read = readReplay(part, { file: 'cut.ttr' });
       expect(read.complete).toBe(false);
       const k = full.offsets.filter(
-        (o, i) => i < full.offsets.length - 1 && full.offsets[i + 1]! <= cut,
+        (_o, i) => i < full.offsets.length - 1 && full.offsets[i + 1]! <= cut,
       ).length;
       expect(read.events.length).toBe(k);
       expect(read.events).toStrictEqual(episode.events.slice(0, k));
@@ -794,23 +794,20 @@ describe('streaming and truncation', () => {
 describe('MemorySink', () => {
   it('gives back what was written, in order, however the writer reuses its buffer', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({ maxLength: 40000 }), { maxLength: 30 }),
-        (writes) => {
-          const sink = new MemorySink();
-          const scratch = new Uint8Array(40000);
-          const expected: number[] = [];
-          for (const chunk of writes) {
-            expected.push(...chunk);
-            scratch.set(chunk);
-            sink.write(scratch.subarray(0, chunk.length));
-            scratch.fill(0xee); // a sink takes the bytes before write returns
-          }
-          sink.close();
-          expect([...sink.bytes()]).toEqual(expected);
-          expect(sink.bytes()).not.toBe(sink.bytes());
-        },
-      ),
+      fc.property(fc.array(fc.uint8Array({ maxLength: 40000 }), { maxLength: 30 }), (writes) => {
+        const sink = new MemorySink();
+        const scratch = new Uint8Array(40000);
+        const expected: number[] = [];
+        for (const chunk of writes) {
+          expected.push(...chunk);
+          scratch.set(chunk);
+          sink.write(scratch.subarray(0, chunk.length));
+          scratch.fill(0xee); // a sink takes the bytes before write returns
+        }
+        sink.close();
+        expect([...sink.bytes()]).toEqual(expected);
+        expect(sink.bytes()).not.toBe(sink.bytes());
+      }),
       { numRuns: 300 },
     );
   });
@@ -843,7 +840,11 @@ describe('notes', () => {
     let first = true;
     const agent = {
       spec: 'noter',
-      decide: () => (first ? ((first = false), { actions: [], note }) : { actions: [] }),
+      decide: () => {
+        if (!first) return { actions: [] };
+        first = false;
+        return { actions: [], note };
+      },
     };
     const { bytes } = await recordEpisode({ scenario: s, agent, seed: 1 });
     const ended = readReplay(bytes!).events.find((e) => e.type === 'decision_ended')!;

@@ -929,6 +929,8 @@ describe('aggregate', () => {
     return {
       ...base,
       success,
+      tasksSucceeded: success ? 2 : 1,
+      tasksTotal: 2,
       subtaskSuccessRate: success ? 1 : 0.5,
       steps: { ...base.steps, dependencyViolations: violations },
       efficiency: {
@@ -947,6 +949,18 @@ describe('aggregate', () => {
     { instance: 'Y', seed: 1, score: variant(true, 0.9, 0) },
     { instance: 'Y', seed: 2, score: variant(true, 0.7, 0) },
   ];
+
+  it('sub-task success: every episode scoring 1 no longer collapses the interval to [100.0, 100.0]', () => {
+    const all = aggregate(
+      [1, 2, 3, 4, 5].map((seed) => ({ instance: 'X', seed, score: variant(true, 0.5, 0) })),
+    );
+    const sub = all.metrics.subtaskSuccess;
+    expect(sub.mean).toBe(1);
+    expect(sub.sd).toBe(0);
+    expect(sub.high).toBe(1);
+    expect(sub.low).toBeCloseTo(wilson(10, 10).low, 12);
+    expect(sub.low!).toBeLessThan(0.75);
+  });
 
   it('means, t intervals, pass^k and pass-hat on a handmade set', () => {
     const a = aggregate(set);
@@ -973,6 +987,12 @@ describe('aggregate', () => {
     expect(a.metrics.successWeightedBoundRatio.mean).toBeCloseTo(2.9 / 5, 12);
     expect(a.metrics.dependencyViolations.mean).toBeCloseTo(0.5, 12);
     expect(a.metrics.subtaskSuccess.mean).toBeCloseTo(11 / 12, 12);
+    // Its interval: the hull of the t interval over the 6 rates and Wilson's over 11 of 12 sub-tasks.
+    const sub = a.metrics.subtaskSuccess;
+    const tHalf = (2.570581836 * Math.sqrt(1 / 24)) / Math.sqrt(6);
+    expect(sub.interval).toBe('t+wilson');
+    expect(sub.low).toBeCloseTo(Math.min(11 / 12 - tHalf, wilson(11, 12).low), 12);
+    expect(sub.high).toBe(1);
     // pass^3: X fails on seed 3, Y passes.
     expect(a.passK).toMatchObject({ k: 3, value: 0.5 });
     expect(a.passK.low).toBeCloseTo(0.0945, 4);

@@ -16,7 +16,9 @@ function properties(
 ): typeof out {
   if (node === null || typeof node !== 'object') return out;
   if (Array.isArray(node)) {
-    node.forEach((item, i) => properties(item, `${path}/${i}`, out));
+    node.forEach((item, i) => {
+      properties(item, `${path}/${i}`, out);
+    });
     return out;
   }
   for (const [key, value] of Object.entries(node)) {

@@ -15,6 +15,7 @@ import {
   type Problem,
 } from '../../../scenarios/spec/validate.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: tests edit scenario documents freely, at any depth
 type Doc = Record<string, any>;
 
 /** A small valid scenario: two tasks, a follow-up, table and builtin tools, a data flow. */
@@ -598,7 +599,10 @@ describe('validateScenario', () => {
     const paths: Array<Array<string | number>> = [];
     const walk = (v: unknown, at: Array<string | number>): void => {
       paths.push(at);
-      if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...at, i]));
+      if (Array.isArray(v))
+        v.forEach((x, i) => {
+          walk(x, [...at, i]);
+        });
       else if (v !== null && typeof v === 'object')
         for (const [k, x] of Object.entries(v)) walk(x, [...at, k]);
     };
@@ -630,6 +634,7 @@ describe('validateScenario', () => {
         for (const m of ms) {
           const parent = m.path
             .slice(0, -1)
+            // biome-ignore lint/suspicious/noExplicitAny: walks a document of any shape
             .reduce<any>((v, k) => (v !== null && typeof v === 'object' ? v[k] : undefined), doc);
           const last = m.path[m.path.length - 1];
           if (last === undefined) doc = m.value;
@@ -690,7 +695,9 @@ describe('parseScenario and loading', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tooltime-validate-'));
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"format": ');
-    expect(() => loadScenarioFile(bad)).toThrow(new RegExp(`^${escape(bad)}: not valid JSON: `));
+    expect(() => loadScenarioFile(bad)).toThrow(
+      new RegExp(`^${escapeRegExp(bad)}: not valid JSON: `),
+    );
     expect(() => loadScenarioFile(join(dir, 'missing.json'))).toThrow(
       /missing\.json: cannot read: no such file or directory$/,
     );
@@ -714,7 +721,7 @@ describe('parseScenario and loading', () => {
   });
 });
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { eventsOfType, type EpisodeEvent } from '../../../scenarios/world/events.js';
+import { eventsOfType } from '../../../scenarios/world/events.js';
 import { computeOracle, realizeSteps } from '../../../scenarios/scoring/oracle.js';
 import { Plan } from '../../../scenarios/world/plan.js';
 import type { Decision, Observation } from '../../../scenarios/protocol.js';
@@ -495,6 +495,3 @@ describe('the oracle', () => {
     }
   });
 });
-
-// Keeps the helper types honest for readers of this file.
-export type { EpisodeEvent };
