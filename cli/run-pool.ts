@@ -27,7 +27,6 @@
  * (piscina 5 brings an optional native module), and a fixed thread count, a task queue and a
  * promise per task are all this needs.
  */
-import { availableParallelism } from 'node:os';
 import Tinypool from 'tinypool';
 import { isModelSpec } from '../agents/index.js';
 import type { EpisodeKey, EpisodeRecord, ExperimentOptions } from '../scenarios/experiment.js';
@@ -61,9 +60,15 @@ const MIN_EPISODES_PER_WORKER = 32;
 const BATCH_TARGET = 8;
 const MAX_BATCH = 256;
 
-/** `--workers N`: a positive integer; default the machine's available parallelism. */
+/**
+ * `--workers N`: a positive integer; default 1 (this thread). Not the machine's parallelism: on
+ * this project's idle 2-core machine `--workers 2` took 1.38x the wall time of `--workers 1` on the
+ * default run (one seed), 0.99x with four seeds, and `stress --runs 1000` 1.35x, each thread paying
+ * ~1.4-1.6x the CPU (start-up, a JIT warmed per thread): bench/RESULTS.md. The default follows the
+ * measurement; set N where a sweep is long enough to gain.
+ */
 export function parseWorkers(text: string | undefined): number {
-  if (text === undefined) return availableParallelism();
+  if (text === undefined) return 1;
   const n = Number(text);
   if (!/^\d+$/.test(text.trim()) || !(Number.isSafeInteger(n) && n >= 1 && n <= MAX_WORKERS))
     throw new UsageError(`--workers must be an integer from 1 to ${MAX_WORKERS}, got "${text}"`);
