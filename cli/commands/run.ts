@@ -723,7 +723,7 @@ export function addRunFlags(command: Command): Command {
     )
     .option(
       '--workers <n>',
-      "worker threads for the episodes of built-in and module agents (default 1: this thread; model agents stay on this thread); the output is the same whatever N is",
+      'worker threads for the episodes of built-in and module agents (default 1: this thread; model agents stay on this thread); the output is the same whatever N is',
     );
 }
 

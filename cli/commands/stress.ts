@@ -229,7 +229,7 @@ export function registerStress(program: Command): void {
     .option('--max-steps <n>', 'most steps per task (deep chains: twice this)', '6')
     .option(
       '--workers <n>',
-      "worker threads evaluating the cases (default 1: this thread); the same failure is found and shrunk whatever N is",
+      'worker threads evaluating the cases (default 1: this thread); the same failure is found and shrunk whatever N is',
     )
     .addHelpText(
       'after',
