@@ -160,6 +160,8 @@ class EpisodePass {
   readonly streak = new StreakCounter();
   answerCount = 0;
   rejected = 0;
+  /** The value-provenance verdict of the stateful call being issued (set by applyStateful). */
+  private valuesViolation = false;
   // Stateful environments (null for a stateless scenario, which then scores exactly as before).
   readonly stateful: {
     readonly layout: EnvironmentLayout;
@@ -271,8 +273,9 @@ class EpisodePass {
       });
       if (route !== null) offPathTask = route.owner;
     }
-    if (st.provenance.apply(e, offPathTask !== null) && offPathTask !== null)
-      st.offPath.set(offPathTask, (st.offPath.get(offPathTask) ?? 0) + 1);
+    const violates = st.provenance.apply(e, offPathTask !== null) && offPathTask !== null;
+    if (violates) st.offPath.set(offPathTask!, (st.offPath.get(offPathTask!) ?? 0) + 1);
+    if (e.type === 'call_issued') this.valuesViolation = violates;
     st.routeOpen.note(e);
   }
 
@@ -311,7 +314,12 @@ class EpisodePass {
     const step = argsKey === null ? null : this.matcher.match(e.tool, argsKey);
     this.deliveries.apply(e, step);
     if (step !== null) this.streak.act(step.task, this.taskHasReady);
-    const violation = step !== null && this.delivered.violates(step);
+    // A stateful tool's call is judged by where its values came from, as its task is (taskScoresOf):
+    // the call's mark and the episode's count agree with the sub-task verdict.
+    const byValues = this.stateful?.layout.ops.has(e.tool) === true;
+    const violation = byValues
+      ? this.valuesViolation
+      : step !== null && this.delivered.violates(step);
     const call: CallRecord = {
       id: e.callId,
       tool: e.tool,

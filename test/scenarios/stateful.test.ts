@@ -488,3 +488,23 @@ describe('regressions', () => {
     expect(JSON.stringify(read.result)).toContain('"tags":["#a"]');
   });
 });
+
+describe('a stateful call is judged by its values at every level', () => {
+  it("regression: explorer's on-path call that an `after` would have flagged counts no violation in the episode's total, its call mark or its task (the three agreed only for stateless tools)", async () => {
+    const { loadScenarioFile } = await import('../../scenarios/spec/load.js');
+    const { createAgent } = await import('../../agents/registry.js');
+    const scenario = loadScenarioFile(join(examplesDir(), 'shared-env.json'));
+    for (const spec of ['explorer', 'greedy-async', 'impatient']) {
+      for (const seed of [1, 2, 3]) {
+        const episode = await runEpisode(scenario, createAgent(spec), { seed });
+        const score = scoreEpisode(scenario, episode.events);
+        const byTasks = score.tasks.reduce((sum, t) => sum + t.violations, 0);
+        expect(score.steps.dependencyViolations, `${spec} seed ${seed}`).toBe(byTasks);
+        if (spec === 'explorer') {
+          expect(score.success, `${spec} seed ${seed}`).toBe(true);
+          expect(score.steps.dependencyViolations).toBe(0);
+        }
+      }
+    }
+  });
+});
