@@ -112,13 +112,20 @@ function spentCents(s: TravelState): number {
     .reduce((sum, b) => sum + b.fareCents + (b.insurance?.costCents ?? 0), 0);
 }
 
-/** A real calendar date written YYYY-MM-DD. */
-function isDate(text: string): boolean {
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+/**
+ * A real calendar date written YYYY-MM-DD (proleptic Gregorian), by arithmetic: no `Date` in an
+ * environment (and `Date.UTC` reads years 0-99 as 1900-1999).
+ */
+export function isDate(text: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   if (m === null) return false;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  return mo >= 1 && mo <= 12 && d >= 1 && d <= days;
+  if (mo < 1 || mo > 12) return false;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = mo === 2 && leap ? 29 : MONTH_DAYS[mo - 1]!;
+  return d >= 1 && d <= days;
 }
 
 /** The fare for a trip, or the error: unknown airport, bad date, no route. */

@@ -314,3 +314,20 @@ describe('travel environment: operations', () => {
     expect(bad({ routes: [{ from: 'SFO', to: 'ZZZ', economyCents: 1 }] }).success).toBe(false);
   });
 });
+
+describe('isDate: calendar dates by arithmetic (no Date in an environment)', () => {
+  it('knows month lengths and the Gregorian leap rule, years 0000-0099 included', async () => {
+    const { isDate } = await import('../../../scenarios/envs/travel.js');
+    for (const ok of ['2024-02-29', '2000-02-29', '0000-02-29', '2026-12-31', '2026-04-30'])
+      expect(isDate(ok), ok).toBe(true);
+    for (const bad of [
+      '2026-02-29',
+      '1900-02-29',
+      '2026-04-31',
+      '2026-13-01',
+      '2026-00-10',
+      '2026-1-01',
+    ])
+      expect(isDate(bad), bad).toBe(false);
+  });
+});
