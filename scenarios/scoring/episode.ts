@@ -265,15 +265,19 @@ class EpisodePass {
     const st = this.stateful!;
     st.replay.apply(e);
     let offPathTask: string | null = null;
+    let ev = e;
     if (e.type === 'call_issued' && e.invalid === null) {
+      // The task a call names is no value it passes (the world took it out of the args).
+      const named = st.layout.splitTaskArg(e.tool, e.args);
+      if (named.args !== e.args) ev = { ...e, args: named.args };
       const route = st.layout.route(e.tool, {
-        stepTask: e.task,
+        stepTask: e.task ?? named.task,
         ref: e.ref,
         isOpen: st.routeOpen.isOpen,
       });
       if (route !== null) offPathTask = route.owner;
     }
-    const violates = st.provenance.apply(e, offPathTask !== null) && offPathTask !== null;
+    const violates = st.provenance.apply(ev, offPathTask !== null) && offPathTask !== null;
     if (violates) st.offPath.set(offPathTask!, (st.offPath.get(offPathTask!) ?? 0) + 1);
     if (e.type === 'call_issued') this.valuesViolation = violates;
     st.routeOpen.note(e);
@@ -310,8 +314,10 @@ class EpisodePass {
   /** Matches the call to a step (the world's rule) and judges it against what was delivered. */
   private callIssued(e: Extract<EpisodeEvent, { type: 'call_issued' }>): void {
     const invalid = e.invalid !== null;
-    const argsKey = invalid ? null : this.plan.argsKey(e.args);
-    const step = argsKey === null ? null : this.matcher.match(e.tool, argsKey);
+    // As the world matched it: without the task it names, among that task's steps only.
+    const named = invalid ? null : (this.stateful?.layout.splitTaskArg(e.tool, e.args) ?? null);
+    const argsKey = invalid ? null : this.plan.argsKey(named?.args ?? e.args);
+    const step = argsKey === null ? null : this.matcher.match(e.tool, argsKey, named?.task ?? null);
     this.deliveries.apply(e, step);
     if (step !== null) this.streak.act(step.task, this.taskHasReady);
     // A stateful tool's call is judged by where its values came from, as its task is (taskScoresOf):

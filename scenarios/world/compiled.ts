@@ -31,17 +31,21 @@ const cache = new WeakMap<Scenario, CompiledScenario>();
 export function compiledScenario(scenario: Scenario): CompiledScenario {
   let hit = cache.get(scenario);
   if (hit === undefined) {
+    const environments = new EnvironmentLayout(scenario);
     hit = {
       plan: new Plan(scenario),
       tools: new Map(scenario.tools.map((t) => [t.name, new ToolRuntime(t)])),
       think: compileDistribution(scenario.thinkTime),
-      toolInfo: scenario.tools.map((t) => ({
-        name: t.name,
-        description: t.description,
-        parameters: t.parameters,
-      })),
+      // A stateful tool may list the parameter that names its task (environments.ts).
+      toolInfo: scenario.tools.map((t) =>
+        environments.toolInfo({
+          name: t.name,
+          description: t.description,
+          parameters: t.parameters,
+        }),
+      ),
       callKeys: new CallKeys(scenario.tools.map((t) => t.name)),
-      environments: new EnvironmentLayout(scenario),
+      environments,
     };
     cache.set(scenario, hit);
   }

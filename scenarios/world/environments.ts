@@ -11,6 +11,15 @@
  *   the first task (plan order) that uses the environment and is open (its task or a follow-up
  *   arrived, and no answer was given since: `RouteOpen`), else the first task that uses it, else
  *   the first task. The same rule names the task a call on a shared instance is counted for.
+ *
+ * Naming the task (`TASK_PARAM`): a tool whose environment is per-task and used by two or more of
+ * the scenario's tasks takes an optional `task_id` parameter (one of those tasks' ids, the ids the
+ * agent is given with each task), so an agent that knows no plan (a model) can say which copy a
+ * call acts on: the ref is a plan-aware agent's handle, a model's is its tool-call id. The world
+ * removes the parameter before the operation sees the args; a call naming a task performs only
+ * that task's steps (matching ignores the parameter) and acts on that task's copy. A name that is
+ * not one of those tasks makes the call invalid (a tool error the agent sees). Tools of a shared
+ * environment, of an environment one task uses, or whose own schema has a `task_id` take none.
  */
 import type { GoalCheck, JsonValue, Scenario } from '../spec/schema.js';
 import {
@@ -23,6 +32,24 @@ import {
 import { stateDigest } from '../envs/state.js';
 import { canonicalize } from '../spec/canonical.js';
 import type { EpisodeEvent } from './events.js';
+import type { ToolInfo } from '../protocol.js';
+
+/** The parameter that names the task a call of a stateful tool is for (see the module comment). */
+export const TASK_PARAM = 'task_id';
+
+/** A call's args with the task parameter taken out (`EnvironmentLayout.splitTaskArg`). */
+export interface TaskArg {
+  /** The args the operation sees: the same object when there was no parameter to take out. */
+  readonly args: JsonValue;
+  /** The task the call names, or null. */
+  readonly task: string | null;
+  /** Why the call is invalid (the name is not one of the tasks), or null. */
+  readonly error: string | null;
+}
+
+function isObject(value: unknown): value is { [key: string]: JsonValue } {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
 
 /** An instance: the environment's id, and the task whose copy it is (null: shared). */
 export interface InstanceRef {
@@ -64,6 +91,8 @@ export class EnvironmentLayout {
   /** Environment id -> the tasks that use it (plan order). */
   private readonly users = new Map<string, string[]>();
   private readonly taskIds: readonly string[];
+  /** Tool name -> the tasks a call may name (`TASK_PARAM`), for the tools that take it. */
+  private readonly choices = new Map<string, readonly string[]>();
 
   constructor(readonly scenario: Scenario) {
     this.ops = toolOperations(scenario);
@@ -73,6 +102,55 @@ export class EnvironmentLayout {
     for (const task of scenario.tasks)
       for (const id of environmentsUsed(scenario, task, this.ops))
         this.users.get(id)!.push(task.id);
+    for (const tool of scenario.tools) {
+      const to = this.ops.get(tool.name);
+      const users = to === undefined ? [] : this.usersOf(to.decl.id);
+      const own = isObject(tool.parameters.properties) && TASK_PARAM in tool.parameters.properties;
+      if (to !== undefined && to.decl.shared !== true && users.length > 1 && !own)
+        this.choices.set(tool.name, users);
+    }
+  }
+
+  /** The tasks a call of `tool` may name with `TASK_PARAM`, or undefined when it takes none. */
+  taskChoices(tool: string): readonly string[] | undefined {
+    return this.choices.get(tool);
+  }
+
+  /**
+   * The task `args` name and the args without the parameter. Only the parameter's presence is
+   * looked at: the rest of the args are the operation's to check.
+   */
+  splitTaskArg(tool: string, args: JsonValue): TaskArg {
+    const choices = this.choices.get(tool);
+    if (choices === undefined || !isObject(args) || !Object.hasOwn(args, TASK_PARAM))
+      return { args, task: null, error: null };
+    const { [TASK_PARAM]: named, ...rest } = args;
+    // The value is not echoed: it is the agent's, of any size.
+    if (typeof named !== 'string' || !choices.includes(named))
+      return {
+        args: rest,
+        task: null,
+        error: `args.${TASK_PARAM} must be one of ${choices.join(', ')} (the tasks that use this tool's environment)`,
+      };
+    return { args: rest, task: named, error: null };
+  }
+
+  /** `tool` as observations list it: with the `TASK_PARAM` parameter when it takes one. */
+  toolInfo(tool: ToolInfo): ToolInfo {
+    const choices = this.choices.get(tool.name);
+    if (choices === undefined) return tool;
+    const params = tool.parameters;
+    const properties = isObject(params.properties) ? params.properties : {};
+    const param: JsonValue = {
+      type: 'string',
+      enum: [...choices],
+      description:
+        "The id of the task this call is for. Each of these tasks has its own copy of this tool's environment and the call reads or changes that task's copy; give it whenever more than one of them is open.",
+    };
+    return {
+      ...tool,
+      parameters: { ...params, properties: { ...properties, [TASK_PARAM]: param } },
+    };
   }
 
   /** The tasks that use environment `id` (plan order): those with a copy of it. */
@@ -199,7 +277,12 @@ export class StateReplay {
 
   apply(ev: EpisodeEvent): void {
     this.index++;
-    if (ev.type === 'call_issued') this.issued.set(ev.callId, { tool: ev.tool, args: ev.args });
+    // The operation saw the args without the task parameter (the world took it out).
+    if (ev.type === 'call_issued')
+      this.issued.set(ev.callId, {
+        tool: ev.tool,
+        args: this.layout.splitTaskArg(ev.tool, ev.args).args,
+      });
     if (ev.type !== 'state_changed') return;
     const known = this.issued.get(ev.callId);
     const call = known !== undefined && this.layoutHas(known.tool) ? known : undefined;

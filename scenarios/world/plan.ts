@@ -405,13 +405,46 @@ export class StepMatcher {
     this.position = new Int32Array(plan.steps.length);
   }
 
-  /** The step a call of `tool` with args of canonical JSON `argsKey` performs, or null; it is now in flight. */
-  match(tool: string, argsKey: string): PlanStep | null {
+  /**
+   * The step a call of `tool` with args of canonical JSON `argsKey` performs, or null; it is now in
+   * flight. A call that names its task (`task`: environments.ts, TASK_PARAM) performs only that
+   * task's steps, chosen among them by the same rule.
+   */
+  match(tool: string, argsKey: string, task: string | null = null): PlanStep | null {
     const matches = this.plan.stepsMatchingKey(tool, argsKey);
     if (matches.length === 0) return null;
-    const step = matches.length === 1 ? matches[0]! : matches[this.pick(this.groupFor(matches))]!;
-    this.inFlight[step.index]!++;
+    const step =
+      task !== null
+        ? this.pickIn(matches, task)
+        : matches.length === 1
+          ? matches[0]!
+          : matches[this.pick(this.groupFor(matches))]!;
+    if (step !== null) this.inFlight[step.index]!++;
     return step;
+  }
+
+  /** The rule, among the steps of `task` in `matches`; keeps the group's positions true. */
+  private pickIn(matches: readonly PlanStep[], task: string): PlanStep | null {
+    let free: PlanStep | undefined;
+    let notDone: PlanStep | undefined;
+    let first: PlanStep | undefined;
+    for (const s of matches) {
+      if (s.task !== task) continue;
+      first ??= s;
+      if (this.done[s.index] === 1) continue;
+      notDone ??= s;
+      if (this.inFlight[s.index] === 0) free ??= s;
+    }
+    // The group exists from the first match of any of its steps (`completed` keeps it).
+    const group = matches.length > 1 ? this.groupFor(matches) : undefined;
+    if (free !== undefined && group !== undefined) {
+      // Taken past `untouched`: the never-matched positions it skips are free, so they go to
+      // `freed`. Taken from below it: its entry in `freed` goes stale, and `pick` skips it.
+      const p = this.position[free.index]!;
+      while (group.untouched < p) group.freed.push(group.untouched++);
+      if (group.untouched === p) group.untouched++;
+    }
+    return free ?? notDone ?? first ?? null;
   }
 
   /** A call matched to `step` completed: with a result (`ok`) or an error. */
@@ -454,12 +487,10 @@ export class StepMatcher {
 
   /** The position the rule picks in `group` (see the class comment for why each case is right). */
   private pick(group: MatchGroup): number {
-    const freed = group.freed.pop();
-    if (freed !== undefined) {
+    // An entry is stale only after a call that named its task took that step (`pickIn`).
+    for (let freed = group.freed.pop(); freed !== undefined; freed = group.freed.pop()) {
       const s = group.steps[freed]!;
-      const free = this.inFlight[s.index] === 0 && this.done[s.index] === 0;
-      assert(free, `step ${s.key} was freed but is not free`);
-      return freed;
+      if (this.inFlight[s.index] === 0 && this.done[s.index] === 0) return freed;
     }
     if (group.untouched < group.steps.length) return group.untouched++;
     return group.firstNotDone < group.steps.length ? group.firstNotDone : 0;

@@ -11,7 +11,8 @@
  *   one; its actions take effect at its end, in order.
  * - A call is validated (known tool, args fit the schema: otherwise it fails at once), matched to
  *   the expected step it performs (tool + canonical args; the first such step not yet done, in
- *   plan order), then waits for a free slot of its tool (FIFO), then is in service for its sampled
+ *   plan order; a stateful call that names its task with `task_id` is checked and matched without
+ *   it, among that task's steps: environments.ts), then waits for a free slot of its tool (FIFO), then is in service for its sampled
  *   latency (or until the tool's timeout), then completes with a result or an error.
  * - Stateful tools (an `environment` impl; environments.ts says which instance a call acts on):
  *   a call's effect applies atomically at its completion, in the engine's total order (time, then
@@ -116,6 +117,8 @@ interface CallState {
   readonly id: number;
   readonly tool: string;
   readonly args: JsonValue;
+  /** The args the tool sees: `args` without the task it names (environments.ts, TASK_PARAM). */
+  readonly opArgs: JsonValue;
   readonly ref: string | null;
   readonly step: PlanStep | null;
   /** The environment instance a stateful call acts on (environments.ts), else null. */
@@ -531,34 +534,17 @@ class World {
     }
     const callId = ++this.callCount;
     const tool = this.runtimes.get(action.tool);
-    // A step's own args object (what plan-aware agents pass) is known, with its canonical JSON:
-    // one lookup tells both.
-    const stepArgsKey = this.plan.stepArgsKey(action.args);
-    const invalid =
-      tool === undefined
-        ? `unknown tool "${action.tool}"`
-        : tool.check(action.args, stepArgsKey !== undefined);
-    // Canonical JSON of the args, worked out once for matching and for the tool's result.
-    const argsKey = invalid === null ? (stepArgsKey ?? this.plan.argsKey(action.args)) : null;
-    const step = argsKey === null ? null : this.matcher.match(action.tool, argsKey);
-    let key: string;
-    let attempt = 0;
-    if (step !== null) {
-      attempt = this.stepAttempts[step.index]! + 1;
-      this.stepAttempts[step.index] = attempt;
-      key = this.callKeys.step(step, attempt);
-    } else {
-      const count = (this.toolCallCounts.get(action.tool) ?? 0) + 1;
-      this.toolCallCounts.set(action.tool, count);
-      key = this.callKeys.tool(action.tool, count);
-    }
+    const { args, named, invalid, argsKey, step, key, attempt } = this.identify(action, tool);
     const ref = action.ref ?? null;
     const instance =
-      invalid === null && tool?.stateful === true ? this.route(action.tool, step, ref) : null;
+      invalid === null && tool?.stateful === true
+        ? this.route(action.tool, step?.task ?? named.task, ref)
+        : null;
     const call: CallState = {
       id: callId,
       tool: action.tool,
       args: action.args,
+      opArgs: args,
       ref,
       step,
       instance,
@@ -612,10 +598,49 @@ class World {
     });
   }
 
-  /** The environment instance a valid call of a stateful tool acts on (environments.ts). */
-  private route(tool: string, step: PlanStep | null, ref: string | null): InstanceRef | null {
+  /**
+   * What a call is: the args its tool sees, why it is invalid, the step it performs, and the key
+   * of its attempt's random stream (by step and attempt, else by tool and count).
+   */
+  private identify(action: Extract<Action, { type: 'call' }>, tool: ToolRuntime | undefined) {
+    // The task the call names is taken out of its args (environments.ts, TASK_PARAM): the
+    // operation, the schema check and matching see the rest.
+    const named =
+      tool?.stateful === true
+        ? this.layout.splitTaskArg(action.tool, action.args)
+        : { args: action.args, task: null, error: null };
+    const args = named.args;
+    // A step's own args object (what plan-aware agents pass) is known, with its canonical JSON:
+    // one lookup tells both.
+    const stepArgsKey = this.plan.stepArgsKey(args);
+    const invalid =
+      tool === undefined
+        ? `unknown tool "${action.tool}"`
+        : (named.error ?? tool.check(args, stepArgsKey !== undefined));
+    // Canonical JSON of the args, worked out once for matching and for the tool's result.
+    const argsKey = invalid === null ? (stepArgsKey ?? this.plan.argsKey(args)) : null;
+    const step = argsKey === null ? null : this.matcher.match(action.tool, argsKey, named.task);
+    let key: string;
+    let attempt = 0;
+    if (step !== null) {
+      attempt = this.stepAttempts[step.index]! + 1;
+      this.stepAttempts[step.index] = attempt;
+      key = this.callKeys.step(step, attempt);
+    } else {
+      const count = (this.toolCallCounts.get(action.tool) ?? 0) + 1;
+      this.toolCallCounts.set(action.tool, count);
+      key = this.callKeys.tool(action.tool, count);
+    }
+    return { args, named, invalid, argsKey, step, key, attempt };
+  }
+
+  /**
+   * The environment instance a valid call of a stateful tool acts on (environments.ts): `task` is
+   * its step's task, else the task it names.
+   */
+  private route(tool: string, task: string | null, ref: string | null): InstanceRef | null {
     return this.layout.route(tool, {
-      stepTask: step?.task ?? null,
+      stepTask: task,
       ref,
       isOpen: this.routeOpen.isOpen,
     });
@@ -635,11 +660,11 @@ class World {
     if (drawn.fate !== 'ok' && !lost) return { ok: false, error: tool.attemptError(drawn.fate) };
     if (call.instance === null) {
       if (lost) return { ok: false, error: tool.attemptError('lost') };
-      return tool.evaluate(call.args as Record<string, JsonValue>, argsKey ?? undefined);
+      return tool.evaluate(call.opArgs as Record<string, JsonValue>, argsKey ?? undefined);
     }
     if (this.ended !== null) return { ok: false, error: 'the episode has ended' };
     const nowUs = this.sim.nowUs;
-    const { outcome, digest } = this.states.apply(call.tool, call.args, call.instance, nowUs);
+    const { outcome, digest } = this.states.apply(call.tool, call.opArgs, call.instance, nowUs);
     if (digest !== null) {
       this.emit({
         type: 'state_changed',
