@@ -5,12 +5,18 @@
  * greedy-async. Real models explore like that; the explorer shows what each scoring level makes of
  * it: the task still reaches its goal (sub-task success), while step F1 counts the probes as calls
  * off the reference trajectory. On a scenario without environments it is greedy-async exactly.
+ *
+ * It also checks before retrying a write whose response may have been lost (lost-writes.ts): it
+ * counts what the write would create before writing, and after a failed attempt counts again;
+ * only if nothing was created does it retry. The plan baselines retry blindly (their `retry`
+ * parameter), so on the suite's lossy instances they book twice where the explorer does not.
  */
 import type { Action, Decision, Observation } from '../scenarios/protocol.js';
 import type { JsonValue, Scenario } from '../scenarios/spec/schema.js';
 import { canonEqual } from '../scenarios/spec/canonical.js';
 import type { PlanStep } from '../scenarios/world/plan.js';
 import { GreedyAsync } from './baselines.js';
+import { LostWriteGuards } from './lost-writes.js';
 
 /** The probe of each environment kind: a read-only operation and its args. */
 export const PROBES: { readonly [kind: string]: { operation: string; args: JsonValue } } = {
@@ -67,12 +73,23 @@ export class Explorer extends GreedyAsync {
   private probes = new Map<string, Probe[]>();
   /** Tasks whose probes were issued, with how many are still undelivered. */
   private readonly outstanding = new Map<string, number>();
+  private guards: LostWriteGuards | null = null;
+  /** The checks this decision makes (set once the tracker has seen the observation). */
+  private checks: Action[] = [];
 
   override start(context: Parameters<GreedyAsync['start']>[0]): void {
     super.start(context);
     this.probes = probesByTask(context.scenario);
     // One agent may run many episodes: what it explored belongs to the last one.
     this.outstanding.clear();
+    this.guards = new LostWriteGuards(context.scenario);
+  }
+
+  /** Checks' verdicts first (a confirmed write makes its dependents ready), then the checks due. */
+  protected override afterObserve(observation: Observation): void {
+    super.afterObserve(observation);
+    this.guards!.observe(observation, this.tracker);
+    this.checks = this.guards!.checkCalls(this.tracker);
   }
 
   override decide(observation: Observation): Decision {
@@ -85,7 +102,8 @@ export class Explorer extends GreedyAsync {
     for (const open of observation.openTasks) {
       if (this.outstanding.has(open.id)) continue;
       const probes = this.probes.get(open.id) ?? [];
-      this.outstanding.set(open.id, probes.length);
+      const baselines = this.guards!.baselineCalls(open.id);
+      this.outstanding.set(open.id, probes.length + baselines.length);
       for (const [i, p] of probes.entries())
         calls.push({
           type: 'call',
@@ -93,8 +111,11 @@ export class Explorer extends GreedyAsync {
           args: p.args,
           ref: `${open.id}/explore-${i + 1}`,
         });
+      calls.push(...baselines);
     }
     const decision = super.decide(observation);
+    calls.push(...this.checks);
+    this.checks = [];
     if (calls.length === 0) return decision;
     // The probes go first; then wait for something to be delivered, unless the policy already does.
     const waits = decision.actions.some((a) => a.type === 'wait');
@@ -107,7 +128,10 @@ export class Explorer extends GreedyAsync {
     return super
       .readySteps(observation)
       .filter(
-        (s) => (this.outstanding.get(s.task) ?? 1) <= 0 || this.probes.get(s.task)?.length === 0,
+        (s) =>
+          ((this.outstanding.get(s.task) ?? 1) <= 0 ||
+            (this.probes.get(s.task)?.length === 0 && !this.guards!.guards(s.task))) &&
+          !this.guards!.holds(s, this.tracker),
       );
   }
 }

@@ -88,6 +88,7 @@ export type { BalanceCheck, DimensionStats, SuiteStats } from './stats.js';
 export {
   generateStateful,
   loadStatefulSeeds,
+  lossySeeds,
   parseStatefulSeeds,
   planStatefulSlots,
   seedGoal,
@@ -99,3 +100,4 @@ export {
   STATEFUL_SUITE_SEED,
 } from './stateful.js';
 export type { StatefulInstance, StatefulSeed, StatefulSeedFile, StatefulSlot } from './stateful.js';
+export { doubleVisible, LOSSY_TRIS, planLossySlots } from './lossy.js';

@@ -9,7 +9,10 @@
  * (the values its reference trajectory leaves there, computed with `goalAt`). A seed without
  * `goalPaths` gets the default goal (the whole final state), and cannot go on a shared instance.
  *
- * The plan is fixed (which kinds each slot combines, see `planSlots`); draws (task order within a
+ * A seed file's optional `lostResponses` names write operations and a failure model with a
+ * `lostRate`: the lossy instances appended after the others (lossy.ts) give their tools it.
+ *
+ * The plan is fixed (which kinds each slot combines, see `planStatefulSlots`); draws (task order within a
  * slot, seed rotation offsets, arrival staggers, think time) come from `RandomStreams(seed)`
  * streams named per slot, so the same seed gives byte-identical files.
  */
@@ -20,7 +23,16 @@ import { RandomStreams, type RandomStream } from '../../engine/index.js';
 import { getEnvironment } from '../envs/index.js';
 import { scenariosPath } from '../package.js';
 import { goalAt } from '../spec/authoring.js';
-import { SCENARIO_FORMAT, taskSchema, type JsonValue, type Scenario } from '../spec/schema.js';
+import { goalOf, referenceRun } from '../spec/stateful.js';
+import { doubleVisible, planLossySlots } from './lossy.js';
+import {
+  failureSchema,
+  SCENARIO_FORMAT,
+  taskSchema,
+  type GoalCheck,
+  type JsonValue,
+  type Scenario,
+} from '../spec/schema.js';
 import { parseScenario } from '../spec/validate.js';
 import { formatJson } from './format.js';
 
@@ -48,6 +60,10 @@ const seedFileSchema = z
     title: z.string().min(1),
     description: z.string().min(1),
     latency: z.object({ read: latencySchema, write: latencySchema }).strict(),
+    lostResponses: z
+      .object({ operations: z.array(z.string()).min(1), failure: failureSchema })
+      .strict()
+      .optional(),
     initial: z.unknown(),
     seeds: z
       .array(
@@ -75,6 +91,11 @@ export interface StatefulSeedFile {
   readonly kind: string;
   readonly title: string;
   readonly latency: { readonly read: Obj; readonly write: Obj };
+  /**
+   * State-changing operations whose responses can be lost in the lossy instances (lossy.ts), and
+   * the failure model their tools get there (as written in the file).
+   */
+  readonly lostResponses?: { readonly operations: readonly string[]; readonly failure: Obj };
   readonly initial: Json;
   readonly seeds: readonly StatefulSeed[];
 }
@@ -112,13 +133,23 @@ export function parseStatefulSeeds(file: string, text: string): StatefulSeedFile
     };
     return seed.goalPaths === undefined ? out : { ...out, goalPaths: seed.goalPaths };
   });
-  return {
+  const out: StatefulSeedFile = {
     kind: doc.environment,
     title: doc.title,
     latency: { read: doc.latency.read as Obj, write: doc.latency.write as Obj },
     initial: doc.initial as Json,
     seeds,
   };
+  const lost = doc.lostResponses;
+  if (lost === undefined) return out;
+  for (const [i, name] of lost.operations.entries())
+    if (env.operations[name]?.readOnly !== false)
+      throw new Error(
+        `${file}: lostResponses.operations[${i}]: ${name} is not a state-changing operation of ${env.name}`,
+      );
+  // The failure model as the file writes it (its text, not zod's defaults, goes into instances).
+  const failure = (raw as { lostResponses: { failure: Obj } }).lostResponses.failure;
+  return { ...out, lostResponses: { operations: lost.operations, failure } };
 }
 
 let cache: readonly StatefulSeedFile[] | undefined;
@@ -150,6 +181,8 @@ export function loadStatefulSeeds(): StatefulSeedFile[] {
 export interface StatefulSlot {
   readonly kinds: readonly string[];
   readonly shared: boolean;
+  /** Writes can lose their responses (lossy.ts). */
+  readonly lossy?: boolean;
 }
 
 function shuffle<T>(items: readonly T[], stream: RandomStream): T[] {
@@ -189,38 +222,64 @@ export function planStatefulSlots(
   return slots;
 }
 
-/** Hands out each kind's seeds in a rotation, so every seed is used about equally. */
+/**
+ * Hands out each kind's seeds in a rotation, so every seed is used about equally; its start is
+ * drawn from the stream `<name>/<kind>`.
+ */
 class Rotation {
   private readonly next = new Map<string, number>();
   constructor(
-    private readonly files: ReadonlyMap<string, StatefulSeedFile>,
+    private readonly seeds: ReadonlyMap<string, readonly StatefulSeed[]>,
     streams: RandomStreams,
+    name = 'rotation',
   ) {
-    for (const [kind, file] of files)
-      this.next.set(kind, streams.derive(`rotation/${kind}`).int(file.seeds.length));
+    for (const [kind, list] of seeds)
+      if (list.length > 0) this.next.set(kind, streams.derive(`${name}/${kind}`).int(list.length));
   }
   take(kind: string): StatefulSeed {
-    const file = this.files.get(kind)!;
+    const list = this.seeds.get(kind)!;
     const at = this.next.get(kind)!;
-    this.next.set(kind, (at + 1) % file.seeds.length);
-    return file.seeds[at]!;
+    this.next.set(kind, (at + 1) % list.length);
+    return list[at]!;
   }
+}
+
+/** The seeds of a file with `lostResponses` that can go into a lossy instance (lossy.ts). */
+export function lossySeeds(file: StatefulSeedFile): StatefulSeed[] {
+  const lost = file.lostResponses;
+  if (lost === undefined) return [];
+  return file.seeds.filter((seed) => {
+    const scenario = statefulSeedScenario(file, seed);
+    const goal = (seedGoal(file, seed) as GoalCheck[] | undefined) ?? referenceGoal(scenario);
+    return doubleVisible(scenario, goal, lost.operations);
+  });
+}
+
+/** A one-task scenario's default goal: the whole final state its reference leaves. */
+function referenceGoal(scenario: Scenario): GoalCheck[] {
+  const task = scenario.tasks[0]!;
+  return goalOf(scenario, task, () => referenceRun(scenario, task).states);
 }
 
 function roundMs(ms: number): number {
   return Math.round(ms);
 }
 
-function toolsFor(files: readonly StatefulSeedFile[]): Obj[] {
+/** The tools of `files`' environments; `lossy`: with their `lostResponses` failure models. */
+function toolsFor(files: readonly StatefulSeedFile[], lossy = false): Obj[] {
   const tools: Obj[] = [];
   for (const file of files) {
     const env = getEnvironment(file.kind)!;
-    for (const [name, op] of Object.entries(env.operations))
-      tools.push({
+    const lost = lossy ? file.lostResponses : undefined;
+    for (const [name, op] of Object.entries(env.operations)) {
+      const tool: Obj = {
         name,
         latency: op.readOnly ? file.latency.read : file.latency.write,
         impl: { kind: 'environment', environment: file.kind, operation: name },
-      });
+      };
+      if (lost?.operations.includes(name) === true) tool.failure = lost.failure;
+      tools.push(tool);
+    }
   }
   return tools;
 }
@@ -263,6 +322,7 @@ function composeSlot(
   rotation: Rotation,
   streams: RandomStreams,
 ): Obj {
+  const lossy = slot.lossy === true;
   const stream = streams.derive(`slot/${index}`);
   const seeds = shuffle(
     slot.kinds.map((kind) => rotation.take(kind)),
@@ -279,24 +339,30 @@ function composeSlot(
   const mix = kinds.length === 1 ? 'similar' : 'cross';
   const titles = seeds.map((s) => String(s.task.id)).join(', ');
   const where = slot.shared ? 'on one shared instance' : 'each on its own copy';
+  const lost = used.flatMap((f) => f.lostResponses?.operations ?? []);
+  const hazard = lossy
+    ? `; ${lost.join(', ')} can lose responses (a blind retry applies twice)`
+    : '';
+  const tags: Obj = {
+    domains: kinds.join('+'),
+    mix,
+    tasks: String(seeds.length),
+    patterns: seeds.map((s) => s.pattern).join('+'),
+    seeds: seeds.map((s) => String(s.task.id)).join(','),
+    state: slot.shared ? 'shared' : 'per-task',
+  };
+  if (lossy) tags.failures = 'lost-writes';
   return {
     format: SCENARIO_FORMAT,
     id,
-    description: `${seeds.length} concurrent stateful tasks (${titles}) on ${kinds.join(' + ')}, ${where}.`,
-    tags: {
-      domains: kinds.join('+'),
-      mix,
-      tasks: String(seeds.length),
-      patterns: seeds.map((s) => s.pattern).join('+'),
-      seeds: seeds.map((s) => String(s.task.id)).join(','),
-      state: slot.shared ? 'shared' : 'per-task',
-    },
+    description: `${seeds.length} concurrent stateful tasks (${titles}) on ${kinds.join(' + ')}, ${where}${hazard}.`,
+    tags,
     environments: used.map((f) => {
       const env: Obj = { id: f.kind, kind: f.kind, initial: f.initial };
       if (slot.shared) env.shared = true;
       return env;
     }),
-    tools: toolsFor(used),
+    tools: toolsFor(used, lossy),
     tasks,
     thinkTime: { kind: 'lognormal', medianMs: 800, p95Ms: 3000 },
   };
@@ -313,13 +379,21 @@ export function generateStateful(seed: number = STATEFUL_SUITE_SEED): StatefulIn
   const streams = new RandomStreams(seed);
   const list = loadStatefulSeeds();
   const files = new Map(list.map((f) => [f.kind, f]));
-  const rotation = new Rotation(files, streams);
-  const slots = planStatefulSlots(
+  const rotation = new Rotation(new Map(list.map((f) => [f.kind, f.seeds])), streams);
+  // The lossy slots come last and draw from streams of their own: the others stay as they were.
+  const lossyRotation = new Rotation(
+    new Map(list.map((f) => [f.kind, lossySeeds(f)])),
+    streams,
+    'lossy/rotation',
+  );
+  const plain = planStatefulSlots(
     list.map((f) => f.kind),
     streams,
   );
+  const slots = [...plain, ...planLossySlots(list)];
   return slots.map((slot, i) => {
-    const doc = composeSlot(slot, i, files, rotation, streams);
+    const from = slot.lossy === true ? lossyRotation : rotation;
+    const doc = composeSlot(slot, i, files, from, streams);
     const id = doc.id as string;
     return { id, scenario: parseScenario(doc, `${id}.json`), text: formatJson(doc) };
   });

@@ -200,6 +200,18 @@ export class PlanTracker {
     this.issuedOrder.push(step);
   }
 
+  /**
+   * The agent saw the step's effect in the state (its call's response was lost: the world applied
+   * it and reported a timeout), so it counts as done without a result of its own; `atUs`: when the
+   * evidence was delivered. Only a step not in flight: a call still out may yet answer.
+   */
+  confirmed(step: PlanStep, atUs: number): void {
+    const st = this.status[step.index]!;
+    if (st.done || st.inFlight) return;
+    st.deliveredUs = atUs;
+    this.markDone(step);
+  }
+
   /** Marks `steps` issued, in this order; returns their calls, each with `ref: step.key` (so results map back). */
   issueAll(steps: readonly PlanStep[]): Action[] {
     return steps.map((step) => {

@@ -696,6 +696,11 @@ describe('baselines on the stateful suite (a sample: every 5th instance)', () =>
     return scores;
   };
 
+  // Instances whose writes can lose responses: a blind retry (every plan baseline's) may apply a
+  // write twice there (lost-writes.test.ts), and the explorer's confirmed writes are unmatched steps.
+  const lossy = (file: string): boolean =>
+    readFileSync(join(dir, file), 'utf8').includes('"lostRate"');
+
   it('every plan baseline and the explorer reach every goal (the failure-mode agents are the ones that miss)', async () => {
     for (const spec of [
       'sequential',
@@ -706,7 +711,8 @@ describe('baselines on the stateful suite (a sample: every 5th instance)', () =>
       'explorer',
     ])
       for (const { file, score } of await runAll(spec))
-        expect(score.success, `${spec} on ${file}`).toBe(true);
+        if (spec === 'explorer' || !lossy(file))
+          expect(score.success, `${spec} on ${file}`).toBe(true);
     const hasty = await runAll('hasty');
     expect(hasty.some(({ score }) => !score.success)).toBe(true);
   });
@@ -716,7 +722,7 @@ describe('baselines on the stateful suite (a sample: every 5th instance)', () =>
     let explored = 0;
     for (const { file, score } of scores) {
       expect(score.subtaskSuccessRate, file).toBe(1);
-      expect(score.steps.recall, file).toBe(1);
+      if (!lossy(file)) expect(score.steps.recall, file).toBe(1);
       expect(score.steps.dependencyViolations, file).toBe(0);
       // A probe that some task's plan makes anyway is skipped, so an instance may have none.
       if (score.steps.unmatchedCalls > 0) explored++;
