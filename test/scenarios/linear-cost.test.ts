@@ -67,8 +67,11 @@ function referenceMatch(
   args: unknown,
   done: ReadonlySet<string>,
   inFlight: ReadonlyMap<string, number>,
+  task: string | null = null,
 ): PlanStep | null {
-  const matches = plan.stepsMatching(tool, args);
+  const all = plan.stepsMatching(tool, args);
+  // A call naming its task (environments.ts, TASK_PARAM) is matched among that task's steps.
+  const matches = task === null ? all : all.filter((s) => s.task === task);
   if (matches.length <= 1) return matches[0] ?? null;
   return (
     matches.find((s) => !done.has(s.key) && (inFlight.get(s.key) ?? 0) === 0) ??
@@ -78,7 +81,7 @@ function referenceMatch(
 }
 
 describe('StepMatcher (regression: the world rebuilt a set of every call in flight per match)', () => {
-  it('picks the step the rescan picked, for any sequence of matches, failures and successes', () => {
+  it('picks the step the rescan picked, for any sequence of matches (some naming their task), failures and successes', () => {
     // Groups of identical steps: task t has steps s0..s{k-1} on tool `x` with args {n: j}.
     const groupScenario = (tasks: number, steps: number): Scenario =>
       shareArgs(
@@ -100,7 +103,12 @@ describe('StepMatcher (regression: the world rebuilt a set of every call in flig
           thinkTime: { kind: 'constant', ms: 0 },
         }),
       );
-    const op = fc.record({ complete: fc.boolean(), which: fc.nat(1000), ok: fc.boolean() });
+    const op = fc.record({
+      complete: fc.boolean(),
+      which: fc.nat(1000),
+      ok: fc.boolean(),
+      named: fc.option(fc.nat(10), { nil: null }),
+    });
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 7 }),
@@ -120,8 +128,10 @@ describe('StepMatcher (regression: the world rebuilt a set of every call in flig
               if (o.ok) done.add(step!.key);
             } else {
               const args = { step: o.which % (steps + 1) }; // one value matches no step
-              const expected = referenceMatch(plan, 'tool0', args, done, inFlight);
-              const got = matcher.match('tool0', canonicalJson(args));
+              // Some calls name a task (as a model's stateful call may): any task of the plan.
+              const task = o.named === null ? null : plan.tasks[o.named % tasks]!.id;
+              const expected = referenceMatch(plan, 'tool0', args, done, inFlight, task);
+              const got = matcher.match('tool0', canonicalJson(args), task);
               expect(got?.key ?? null).toBe(expected?.key ?? null);
               if (got !== null) {
                 calls.push(got);
