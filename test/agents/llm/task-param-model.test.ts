@@ -137,4 +137,56 @@ describe('a model names the task its exploring call is for', () => {
     // The listing is the one call off the reference trajectory.
     expect(score.steps.unmatchedCalls).toBe(1);
   });
+
+  it('a hostile task_id (a 200 kB string, a number) is an invalid call the model is told about in one short line', async () => {
+    const HUGE = 'x'.repeat(200_000);
+    const hostile = (request: ChatRequest): ServerReply => {
+      const id = idsFor(request);
+      const hit = request.hit;
+      if (hit === 0)
+        return ok({
+          toolCalls: [
+            { name: 'list_bookings', args: { task_id: HUGE }, id: `${id}_a` },
+            { name: 'list_bookings', args: { task_id: 7 }, id: `${id}_b` },
+          ],
+        });
+      // Then each task is answered once it has arrived, so the episode ends soon.
+      const msgs = transcript(request);
+      const seen = msgs.map((m) => m.content).join('\n');
+      const answered = (t: string) =>
+        msgs.some((m) => m.calls.some((c) => c.name === 'answer' && c.args.includes(t)));
+      const due = [A, B].find((t) => seen.includes(`New task ${t}`) && !answered(t));
+      return due === undefined
+        ? ok({ toolCalls: [{ name: 'wait', args: {}, id }] })
+        : ok({ toolCalls: [{ name: 'answer', args: { task_id: due, answer: '200' }, id }] });
+    };
+    server = await startChatServer(hostile);
+    const agent = llmAgentFactory({
+      baseURL: server.url,
+      apiKey: KEY,
+      thinkProfile: { ttftMs: 100, prefillUsPerToken: 1, decodeTokensPerS: 1000 },
+      maxRetries: 1,
+      sleep: () => Promise.resolve(),
+      clock,
+    })('openai:test-model');
+    const { episode } = await recordEpisode({ scenario, agent, seed: 4, mode: 'async' });
+    const second = transcript(server.requests[1]!);
+    await server.close();
+    server = undefined;
+    expect(episode.endReason).not.toBe('errored');
+    const calls = episode.events.filter(
+      (e): e is Extract<EpisodeEvent, { type: 'call_issued' }> => e.type === 'call_issued',
+    );
+    for (const c of calls.slice(0, 2))
+      expect(c.invalid).toBe(
+        `args.task_id must be one of ${A}, ${B} (the tasks that use this tool's environment)`,
+      );
+    // What the model reads back about each call: an error naming the parameter, not the value.
+    const told = second.filter((m) => m.role === 'tool').map((m) => m.content);
+    expect(told).toHaveLength(2);
+    for (const t of told) {
+      expect(t).toMatch(/^Error: args\.task_id /);
+      expect(t.length).toBeLessThan(200);
+    }
+  });
 });
