@@ -189,6 +189,8 @@ export class QueueRun {
    */
   async claimRate(baseUrl: string, rate: string | null): Promise<void> {
     const client = new Redis(this.url);
+    // The queue's own connections report an outage; this one's commands fail with it.
+    client.on('error', () => undefined);
     this.release = async () => client.disconnect();
     const key = `${RATE_KEY_PREFIX}:${providerKey(baseUrl)}:limit`;
     const mine = rate ?? 'none';

@@ -145,7 +145,12 @@ function workerModels(
     const key = rateText(rate);
     let limiter = limiters.get(key);
     if (limiter === undefined) {
-      client ??= new Redis(url);
+      if (client === null) {
+        client = new Redis(url);
+        // A lost connection fails the requests waiting on it (their episodes end errored) and
+        // BullMQ's own connection reports the outage: no second report from here.
+        client.on('error', () => undefined);
+      }
       limiter = redisLimiter(client, baseUrl, rate);
       limiters.set(key, limiter);
     }
