@@ -17,6 +17,7 @@ import {
   type EpisodeKey,
   type EpisodeRecord,
   type ExperimentInstance,
+  type ExperimentOptions,
 } from '../scenarios/experiment.js';
 import type { Agent, Delivery, Mode } from '../scenarios/protocol.js';
 import { canonicalJson } from '../scenarios/spec/canonical.js';
@@ -83,9 +84,11 @@ export interface JobRunnerOptions {
   readonly makeAgent: (spec: string) => Agent;
   /** Record each episode's replay (the line then names it, as RunOutput's does). */
   readonly record: boolean;
+  /** What a model agent consumed (its record's usage), as the run's own runner computes it. */
+  readonly usageOf?: ExperimentOptions['usageOf'];
 }
 
-/** A job runner: one job at a time, each (instance, seed)'s reference computed once. */
+/** A job runner: one job at a time (in the order given), each (instance, seed)'s reference computed once. */
 export function episodeJobRunner(
   options: JobRunnerOptions,
 ): (job: EpisodeJob) => Promise<EpisodeJobResult> {
@@ -112,8 +115,9 @@ export function episodeJobRunner(
     delivery,
     makeAgent: options.makeAgent,
     ...(options.record ? { recorder } : {}),
+    ...(options.usageOf === undefined ? {} : { usageOf: options.usageOf }),
   });
-  return async (job) => {
+  const runJob = async (job: EpisodeJob): Promise<EpisodeJobResult> => {
     const instance = byId.get(job.instance);
     if (instance === undefined) throw new Error(`episode jobs: no instance ${job.instance}`);
     sink = null;
@@ -121,6 +125,14 @@ export function episodeJobRunner(
     const replay = (sink as MemorySink | null)?.bytes() ?? null;
     const key = { instance: record.instance, agent: record.agent, seed: record.seed };
     return { key, line: jobLine(record, options.record), replay };
+  };
+  // Jobs given at once run one after another: the replay sink is the runner's (episodes are CPU
+  // work on one thread: nothing is lost). A failed job does not stop the next.
+  let last: Promise<unknown> = Promise.resolve();
+  return (job) => {
+    const result = last.then(() => runJob(job));
+    last = result.catch(() => undefined);
+    return result;
   };
 }
 

@@ -18,12 +18,14 @@ import {
   parseThinkProfile,
   sumUsage,
   type PriceTable,
+  type Transport,
   type WallClock,
 } from '../agents/llm/index.js';
 import type { EpisodeEvent } from '../scenarios/world/events.js';
 import type { EpisodeRecord, EpisodeUsage } from '../scenarios/experiment.js';
 import type { Agent } from '../scenarios/protocol.js';
 import { UsageError } from './errors.js';
+import { memoryLimiter, parseRateLimit } from './rate-limit.js';
 import { table } from './table.js';
 
 export interface LlmFlags {
@@ -40,6 +42,7 @@ export interface LlmFlags {
   readonly maxCallsPerTurn?: string;
   readonly maxTurns?: string;
   readonly maxIdleTurns?: string;
+  readonly rateLimit?: string;
 }
 
 /** The wall clock model agents measure request latency with (`--think wall`). */
@@ -92,6 +95,10 @@ export function addLlmOptions(command: Command): Command {
     .option(
       '--cache <dir>',
       'model agents: response cache folder, so an interrupted run resumes without paying twice',
+    )
+    .option(
+      '--rate-limit <n[/s|/min]>',
+      'model agents: requests to the provider started per second (or /min) at most, a 429 holding them all back; with --queue, shared by every worker through Redis',
     )
     .option(
       '--price <in=N,out=N|file.json>',
@@ -149,16 +156,23 @@ export interface ModelSetup {
 
 /**
  * Sets up model agents for a run when any agent spec names one (checks the key and flags before
- * the first episode); `fallback` makes the other agents.
+ * the first episode; `--rate-limit` is this process's own limiter); `fallback` makes the other
+ * agents. `transport` replaces the HTTP one (no key is read then).
  */
 export function modelSetup(
   agents: readonly string[],
   flags: LlmFlags,
   fallback: (spec: string) => Agent = (s) => createAgent(s),
+  transport?: Transport,
 ): ModelSetup {
   const price = flags.price === undefined ? null : parsePrice(flags.price);
   if (!agents.some(isModelSpec)) return { makeAgent: fallback, usageOf: null, models: null, price };
-  const models = llmAgentFactory(llmOptions(flags));
+  const rate = flags.rateLimit === undefined ? null : parseRateLimit(flags.rateLimit);
+  const models = llmAgentFactory({
+    ...llmOptions(flags),
+    ...(transport === undefined ? {} : { transport }),
+    ...(rate === null ? {} : { limiter: memoryLimiter(rate) }),
+  });
   return {
     makeAgent: (spec) => (isModelSpec(spec) ? models(spec) : fallback(spec)),
     usageOf: (events) => llmUsage(events, price),
@@ -224,3 +238,12 @@ export function formatUsage(records: readonly EpisodeRecord[], maxErrors = 10): 
     );
   return lines.join('\n');
 }
+
+/**
+ * The transport of a queue run's coordinator: its model agents' episodes run on the workers, which
+ * call the model with their own keys, so this process needs none and sends nothing.
+ */
+export const workersCallTheModel: Transport = {
+  send: () =>
+    Promise.reject(new Error('a queue run sends no model request itself: its workers do')),
+};

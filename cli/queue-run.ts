@@ -1,9 +1,10 @@
 /**
- * `tooltime run --queue redis://HOST:PORT/N`: the coordinator's side. The episodes of built-in and
- * module agents become one BullMQ job each (queue.ts: the job and its content-hash id), taken by
- * `tooltime worker` processes anywhere; each answer (the episodes.jsonl line and the replay bytes)
- * is written into the run directory here, by the same RunOutput a local run writes with, so the
- * finished directory is the bytes of a local run.
+ * `tooltime run --queue redis://HOST:PORT/N`: the coordinator's side. Every episode becomes one
+ * BullMQ job (queue.ts: the job and its content-hash id), taken by `tooltime worker` processes
+ * anywhere; each answer (the episodes.jsonl line and the replay bytes; a model episode's cache
+ * entries and latency) is written into the run directory here, by the same RunOutput a local run
+ * writes with, so the finished directory is the bytes of a local run. Model episodes out at once
+ * are bounded by --concurrency: the requests in flight across the cluster.
  *
  * A job's result stays in Redis until its replay and line are on disk here, then it is removed: a
  * coordinator killed in between finds it, by its id, when resumed, and nothing runs twice.
@@ -11,7 +12,9 @@
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { isModelSpec } from '../agents/index.js';
+import { writeCacheEntry, type LatencyStats } from '../agents/llm/index.js';
 import type { EpisodeKey, EpisodeRecord, ExperimentOptions } from '../scenarios/experiment.js';
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import { packageVersion } from '../scenarios/package.js';
@@ -28,13 +31,17 @@ import {
   scenarioDigest,
   type QueueJobData,
   type QueueJobResult,
+  type QueueModelJob,
 } from './queue.js';
+import { providerKey, RATE_KEY_PREFIX } from './rate-limit.js';
 import { REPLAYS_DIR, TEMP_SUFFIX } from './run-dir.js';
 import { replayFileName, type RunOutput } from './run-output.js';
 
 /** Episodes enqueued together, and such batches out at once (jobs waiting for a worker at most). */
 const BATCH = 8;
 const IN_FLIGHT = 64;
+/** A run's claim on its provider's rate lasts this long unless renewed (every third of it). */
+const RATE_CLAIM_S = 30;
 /** The queue's event stream, trimmed to about this many events (each answer passes through it). */
 const EVENTS_KEPT = 1000;
 
@@ -45,6 +52,20 @@ export interface QueueRunSetup {
   readonly delivery: Delivery;
   readonly output: RunOutput;
   readonly dir: string;
+  /** Model agents' episodes go to the queue too when given (else they run here). */
+  readonly models?: QueueModels;
+}
+
+/** How a run's model agents' episodes travel, and where their answers go. */
+export interface QueueModels {
+  /** What each of their jobs carries (never a key). */
+  readonly job: QueueModelJob;
+  /** The run's response cache folder: each answer's entries are written there. */
+  readonly cacheDir: string | null;
+  /** Summed from the answers: run.json's modelLatency. */
+  readonly latency: LatencyStats;
+  /** Model episodes out at once (--concurrency): requests in flight across the cluster at most. */
+  readonly inFlight: number;
 }
 
 /** A coordinator's connection to the queue; `close()` when done. */
@@ -79,7 +100,10 @@ export class QueueRun {
     return run;
   }
 
-  /** ExperimentOptions.elsewhere for the run: every episode but model agents' goes to the queue. */
+  /**
+   * ExperimentOptions.elsewhere for the run: every episode goes to the queue (model agents' only
+   * with `setup.models`, at most its `inFlight` at once).
+   */
   elsewhere(setup: QueueRunSetup): NonNullable<ExperimentOptions['elsewhere']> {
     const scenarios = new Map<string, { scenario: Scenario; file: string; digest: string }>();
     for (const { scenario, file } of setup.suite.instances)
@@ -89,9 +113,22 @@ export class QueueRun {
       const { scenario, file, digest } = scenarios.get(key.instance)!;
       const { mode, delivery } = setup;
       const { agent, seed } = key;
-      return { version, scenarioDigest: digest, scenario, file, agent, seed, mode, delivery };
+      const model = isModelSpec(agent) && setup.models ? { model: setup.models.job } : {};
+      return {
+        version,
+        scenarioDigest: digest,
+        scenario,
+        file,
+        agent,
+        seed,
+        mode,
+        delivery,
+        ...model,
+      };
     };
-    const run = async (keys: readonly EpisodeKey[]): Promise<EpisodeRecord[]> => {
+    const models = setup.models;
+    const slots = new Slots(models?.inFlight ?? 1);
+    const enqueue = async (keys: readonly EpisodeKey[]): Promise<EpisodeRecord[]> => {
       const jobs = await this.queue.addBulk(
         keys.map((key) => {
           const data = dataOf(key);
@@ -100,7 +137,23 @@ export class QueueRun {
       );
       return Promise.all(jobs.map((job, i) => this.collect(job, keys[i]!, setup)));
     };
-    return { takes: (agent) => !isModelSpec(agent), batch: BATCH, inFlight: IN_FLIGHT, run };
+    const run = async (keys: readonly EpisodeKey[]): Promise<EpisodeRecord[]> => {
+      const records = new Map<EpisodeKey, EpisodeRecord>();
+      const model = keys.filter((k) => isModelSpec(k.agent));
+      const other = keys.filter((k) => !isModelSpec(k.agent));
+      // A model episode holds a slot from its enqueueing to its answer: one request at a time each.
+      const ran = model.map((key) =>
+        slots.run(async () => records.set(key, (await enqueue([key]))[0]!)),
+      );
+      const rest = enqueue(other).then((rs) => {
+        for (const [i, r] of rs.entries()) records.set(other[i]!, r);
+      });
+      // Awaited together: a failure of either is the batch's, never an unhandled rejection.
+      await Promise.all([...ran, rest]);
+      return keys.map((k) => records.get(k)!);
+    };
+    const takes = (agent: string) => models !== undefined || !isModelSpec(agent);
+    return { takes, batch: BATCH, inFlight: IN_FLIGHT, run };
   }
 
   /** Waits for a job's answer, writes it into the run directory, then drops it from Redis. */
@@ -123,13 +176,80 @@ export class QueueRun {
     const record = recordOfLine(result.line);
     const replay = Buffer.from(result.replay, 'base64');
     writeWhole(join(setup.dir, REPLAYS_DIR, replayFileName(record)), replay);
+    tallyModel(result, setup.models);
     setup.output.ranElsewhere(record, result.line, replay.length);
     await job.remove().catch(() => undefined);
     return record;
   }
 
+  /**
+   * Says, through Redis, which rate (`none`: no limit) this run's workers use for the provider at
+   * `baseUrl`, for as long as the run lasts; refuses with one line when another coordinator on the
+   * queue says another one (one limiter per provider: the two could not both hold).
+   */
+  async claimRate(baseUrl: string, rate: string | null): Promise<void> {
+    const client = new Redis(this.url);
+    // The queue's own connections report an outage; this one's commands fail with it.
+    client.on('error', () => undefined);
+    this.release = async () => client.disconnect();
+    const key = `${RATE_KEY_PREFIX}:${providerKey(baseUrl)}:limit`;
+    const mine = rate ?? 'none';
+    const held = await client.get(key);
+    if (held !== null && held !== mine)
+      throw new UsageError(
+        `--rate-limit ${mine}: another coordinator on ${this.url} runs ${baseUrl} at ${held === 'none' ? 'no limit' : held}; one limiter per provider: give the same --rate-limit (or wait until that run ends)`,
+      );
+    const claim = () => client.set(key, mine, 'EX', RATE_CLAIM_S);
+    await claim();
+    const timer = setInterval(() => void claim().catch(() => undefined), RATE_CLAIM_S * 300);
+    timer.unref();
+    this.release = async () => {
+      clearInterval(timer);
+      try {
+        if ((await client.get(key)) === mine) await client.del(key);
+      } finally {
+        client.disconnect();
+      }
+    };
+  }
+
+  private release: () => Promise<void> = async () => undefined;
+
   async close(): Promise<void> {
+    await this.release().catch(() => undefined);
     await Promise.allSettled([this.queue.close(), this.events.close()]);
+  }
+}
+
+/** A model episode's answer: its responses into the run's cache, its latency into the total. */
+function tallyModel(result: QueueJobResult, models: QueueModels | undefined): void {
+  if (models === undefined) return;
+  for (const entry of result.responses ?? [])
+    if (models.cacheDir !== null) writeCacheEntry(models.cacheDir, entry);
+  models.latency.requests += result.latency?.requests ?? 0;
+  models.latency.totalMs += result.latency?.totalMs ?? 0;
+}
+
+/** At most `size` tasks at once; the rest wait their turn in order. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.free = Math.max(1, size);
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // The slot passes to the next waiting task, or is freed.
+      const next = this.waiting.shift();
+      if (next === undefined) this.free++;
+      else next();
+    }
   }
 }
 

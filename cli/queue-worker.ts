@@ -2,7 +2,7 @@
  * What `tooltime worker URL` does with one job: checks it may run it (the same tooltime version, an
  * agent this worker can make from its own command line, the scenario matching its digest), then
  * runs it through the job seam every out-of-thread episode goes through (episode-jobs.ts), so its
- * line and replay are the bytes a local run makes.
+ * line and replay are the bytes a local run makes (a model agent's: queue-model.ts).
  */
 import { UnrecoverableError } from 'bullmq';
 import { isModelSpec, isModuleSpec } from '../agents/index.js';
@@ -10,6 +10,7 @@ import type { Agent } from '../scenarios/protocol.js';
 import { adoptCanonicalScenario } from '../scenarios/spec/canonical-scenario.js';
 import { packageVersion } from '../scenarios/package.js';
 import { episodeJobRunner, type EpisodeJobResult, type EpisodeJob } from './episode-jobs.js';
+import { runModelJob, type WorkerModels } from './queue-model.js';
 import { jobName, scenarioDigest, type QueueJobData, type QueueJobResult } from './queue.js';
 
 /** Job runners kept (one per scenario and world: each keeps its (instance, seed) references). */
@@ -19,11 +20,13 @@ type Runner = (job: EpisodeJob) => Promise<EpisodeJobResult>;
 
 /**
  * A worker's job handler. `policies` are the module specs its command line named (loaded by
- * `makeAgent`); a job naming any other module is refused, never loaded.
+ * `makeAgent`); a job naming any other module is refused, never loaded. `models`: what its command
+ * line says about model agents (null: it runs none).
  */
 export function queueJobHandler(
   policies: readonly string[],
   makeAgent: (spec: string) => Agent,
+  models: WorkerModels | null = null,
 ): (data: QueueJobData) => Promise<QueueJobResult> {
   const runners = new Map<string, Runner>();
   const version = packageVersion();
@@ -32,9 +35,6 @@ export function queueJobHandler(
     refuseUnless(data.version === version, () => {
       return `job ${jobName(key)} was enqueued by tooltime ${String(data.version)}, this worker is tooltime ${version}: run workers of the coordinator's version`;
     });
-    refuseUnless(!isModelSpec(data.agent), () => {
-      return `job ${jobName(key)} names model agent ${data.agent}: model agents run on the coordinator`;
-    });
     refuseUnless(!isModuleSpec(data.agent) || policies.includes(data.agent), () => {
       return `job ${jobName(key)} names policy module ${data.agent}, which this worker's command line does not: start it with --policy ${data.agent}`;
     });
@@ -42,6 +42,7 @@ export function queueJobHandler(
     refuseUnless(digest === data.scenarioDigest, () => {
       return `job ${jobName(key)}: its scenario has ${digest}, not ${data.scenarioDigest}`;
     });
+    if (isModelSpec(data.agent)) return runModelJob(data, models, makeAgent);
     const run = runnerFor(runners, data, makeAgent);
     const result = await run({ instance: data.scenario.id, agent: data.agent, seed: data.seed });
     if (result.replay === null) throw new Error(`job ${jobName(key)}: no replay was recorded`);

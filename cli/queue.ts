@@ -4,9 +4,10 @@
  *
  * A job is a plain description of one episode: the canonical scenario itself (so a worker needs no
  * copy of the suite, only the same tooltime), the agent spec, the seed, the world, and the
- * coordinator's tooltime version, which a worker of another version refuses. It never holds an API
- * key nor anything a worker would load: a worker runs the built-in agents and the policy modules
- * its own command line names, and nothing else.
+ * coordinator's tooltime version, which a worker of another version refuses; a model agent's job
+ * also its model settings (QueueModelJob). It never holds an API key nor anything a worker would
+ * load: a worker runs the built-in agents, the policy modules its own command line names, and model
+ * agents on the provider its own --base-url names, and nothing else.
  *
  * The job id is a content hash of everything that determines the episode, so the same episode
  * enqueued twice (a resumed coordinator) is one job, and a result already made is taken as it is.
@@ -39,12 +40,47 @@ export interface QueueJobData {
   readonly seed: number;
   readonly mode: Mode;
   readonly delivery: Delivery;
+  /** A model agent's episode: how to call the model (absent for every other agent). */
+  readonly model?: QueueModelJob;
 }
 
-/** A job's answer: the episodes.jsonl line and the replay's bytes in base64. */
+/**
+ * How a model agent's episode calls its model, from the coordinator's flags: never a key (each
+ * worker reads its own from its environment), never a path on the worker's machine.
+ */
+export interface QueueModelJob {
+  /** The provider, as the coordinator's --base-url names it; a worker takes the job only if its own --base-url is the same. */
+  readonly baseUrl: string;
+  /** The model flags that shape the episode (MODEL_JOB_FLAGS), as given on the command line. */
+  readonly flags: Readonly<Record<string, string>>;
+  /** The price table as a price file holds it (priceJson), or null. */
+  readonly price: Readonly<Record<string, unknown>> | null;
+  /** `--rate-limit` as given (the workers' shared limiter of the provider), or null. */
+  readonly rateLimit: string | null;
+}
+
+/** The model flags a job carries (LlmFlags names): what shapes the episode, nothing local. */
+export const MODEL_JOB_FLAGS = [
+  'temperature',
+  'maxTokens',
+  'think',
+  'thinkProfile',
+  'maxCallsPerTurn',
+  'maxTurns',
+  'maxIdleTurns',
+  'maxRetries',
+  'requestTimeout',
+] as const;
+
+/**
+ * A job's answer: the episodes.jsonl line and the replay's bytes in base64; for a model episode,
+ * the response cache's entries of its requests and the measured latency of those sent.
+ */
 export interface QueueJobResult {
   readonly line: string;
   readonly replay: string;
+  readonly responses?: ReadonlyArray<{ readonly key: string; readonly text: string }>;
+  readonly latency?: { readonly requests: number; readonly totalMs: number };
 }
 
 /** sha256 of a canonical scenario's canonical JSON. */
@@ -55,7 +91,23 @@ export function scenarioDigest(scenario: Scenario): string {
 /** The job id: a hash of what determines the episode (and the version that runs it). */
 export function jobId(data: QueueJobData): string {
   const { version, scenarioDigest: digest, file, agent, seed, mode, delivery } = data;
-  const what = canonicalJson({ version, scenario: digest, file, agent, seed, mode, delivery });
+  // The rate limit shapes when requests go, not what comes back: not part of the episode.
+  const model =
+    data.model === undefined
+      ? {}
+      : {
+          model: { baseUrl: data.model.baseUrl, flags: data.model.flags, price: data.model.price },
+        };
+  const what = canonicalJson({
+    version,
+    scenario: digest,
+    file,
+    agent,
+    seed,
+    mode,
+    delivery,
+    ...model,
+  });
   return `ep-${createHash('sha256').update(what).digest('hex').slice(0, 40)}`;
 }
 

@@ -88,24 +88,46 @@ export function cachingTransport(
       }
       if (options.stats !== undefined) options.stats.misses++;
       const exchange = await inner.send(body);
-      const entry = redactSecrets(
-        {
-          format: CACHE_FORMAT,
-          key,
-          request: body,
-          exchange: {
-            response: exchange.response,
-            latencyMs: exchange.latencyMs,
-            attempts: exchange.attempts.map((a) => ({ ...a })),
-            unparsed: exchange.unparsed ?? null,
-          },
-        },
-        secrets,
-      );
-      const tmp = join(dir, `.${key}.${process.pid}.${++tmpCounter}.tmp`);
-      writeFileSync(tmp, `${JSON.stringify(entry)}\n`);
-      renameSync(tmp, path);
+      writeCacheEntry(dir, cacheEntry(body, exchange, secrets));
       return exchange;
     },
   };
+}
+
+/** A cache entry: its key (the request's hash) and the file's text. */
+export interface CacheEntry {
+  readonly key: string;
+  readonly text: string;
+}
+
+/** The entry a cache keeps for `body` answered by `exchange` (`secrets` redacted). */
+export function cacheEntry(
+  body: JsonObject,
+  exchange: Exchange,
+  secrets: readonly string[],
+): CacheEntry {
+  const key = requestHash(body);
+  const entry = redactSecrets(
+    {
+      format: CACHE_FORMAT,
+      key,
+      request: body,
+      exchange: {
+        response: exchange.response,
+        latencyMs: exchange.latencyMs,
+        attempts: exchange.attempts.map((a) => ({ ...a })),
+        unparsed: exchange.unparsed ?? null,
+      },
+    },
+    secrets,
+  );
+  return { key, text: `${JSON.stringify(entry)}\n` };
+}
+
+/** Writes an entry into the cache folder `dir`, whole (a temporary file, then rename). */
+export function writeCacheEntry(dir: string, entry: CacheEntry): void {
+  if (!/^[0-9a-f]{64}$/.test(entry.key)) throw new Error(`not a cache key: ${entry.key}`);
+  const tmp = join(dir, `.${entry.key}.${process.pid}.${++tmpCounter}.tmp`);
+  writeFileSync(tmp, entry.text);
+  renameSync(tmp, join(dir, `${entry.key}.json`));
 }

@@ -27,6 +27,7 @@ import {
   LlmTransportError,
   type Exchange,
   type FailedAttempt,
+  type RequestLimiter,
   type Transport,
   type WallClock,
 } from './transport.js';
@@ -44,7 +45,16 @@ export interface HttpTransportOptions {
   readonly clock?: WallClock;
   /** How to wait between attempts (default setTimeout); tests pass a recorder. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Waited on before each attempt. With one, a 429 is the limiter's: it backs off for every user
+   * of the limiter and the request is sent again, not recorded as a failed attempt (up to
+   * MAX_THROTTLES times a request), so what a run records does not depend on the load.
+   */
+  readonly limiter?: RequestLimiter;
 }
+
+/** 429s a request absorbs under a limiter before the next one counts as a failed attempt. */
+export const MAX_THROTTLES = 32;
 
 type OpenAIModule = typeof import('openai');
 
@@ -116,7 +126,9 @@ export function httpTransport(options: HttpTransportOptions): Transport {
       const { mod, client } = await load();
       const requestKey = createHash('sha256').update(canonicalJson(body)).digest('hex');
       const attempts: FailedAttempt[] = [];
+      let throttles = 0;
       for (let k = 0; ; k++) {
+        await options.limiter?.acquire();
         const t0 = clock === null ? null : clock.monotonicMs();
         let failure: Failure;
         try {
@@ -164,6 +176,13 @@ export function httpTransport(options: HttpTransportOptions): Transport {
         }
         if (isContextOverflow(failure.status, detail))
           throw new LlmContextOverflow(`model request failed: ${message}`);
+        if (options.limiter !== undefined && failure.status === 429 && throttles < MAX_THROTTLES) {
+          await options.limiter.backOff(
+            throttleMs(failure, backoff, requestKey, throttles++, clock),
+          );
+          k--;
+          continue;
+        }
         if (!failure.retryable || k >= maxRetries) {
           const tries = k + 1;
           const status =
@@ -183,6 +202,18 @@ export function httpTransport(options: HttpTransportOptions): Transport {
       }
     },
   };
+}
+
+/** How long a 429 holds the limiter: what the server asks for, else the backoff schedule. */
+function throttleMs(
+  failure: Failure,
+  backoff: BackoffOptions,
+  requestKey: string,
+  n: number,
+  clock: WallClock | null,
+): number {
+  const asked = retryAfterMs(failure.headers, clock === null ? null : () => clock.epochMs());
+  return asked === null ? backoffMs(backoff, requestKey, n) : Math.min(asked, backoff.maxWaitMs);
 }
 
 /**

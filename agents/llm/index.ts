@@ -9,7 +9,15 @@
  * - note.ts: the decision note; replay.ts: `makeReplayAgent` for verify.
  */
 export { LlmAgent, BEYOND_RECORDING_THINK_US } from './agent.js';
-export { cachingTransport, requestHash, CACHE_FORMAT, type CacheStats } from './cache.js';
+export {
+  cacheEntry,
+  cachingTransport,
+  requestHash,
+  writeCacheEntry,
+  CACHE_FORMAT,
+  type CacheEntry,
+  type CacheStats,
+} from './cache.js';
 export type { LatencyStats } from './measured.js';
 export { httpTransport, type HttpTransportOptions } from './http-transport.js';
 export {
@@ -21,7 +29,15 @@ export {
   type LlmConfig,
   type LlmNote,
 } from './note.js';
-export { costUsd, parsePrice, priceFor, type Price, type PriceTable } from './price.js';
+export {
+  costUsd,
+  parsePrice,
+  priceFor,
+  priceJson,
+  priceOfJson,
+  type Price,
+  type PriceTable,
+} from './price.js';
 export {
   DEFAULT_PROFILE,
   PROFILES,
@@ -62,6 +78,7 @@ export {
   RecordingEnded,
   type Exchange,
   type FailedAttempt,
+  type RequestLimiter,
   type Transport,
   type WallClock,
 } from './transport.js';

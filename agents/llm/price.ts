@@ -79,16 +79,27 @@ export function parsePrice(text: string): PriceTable {
       `--price ${trimmed}: not JSON (${error instanceof Error ? error.message : String(error)})`,
     );
   }
+  return priceOfJson(json, `--price ${trimmed}`);
+}
+
+/** A price table from a price file's JSON (`where` names it in errors). */
+export function priceOfJson(json: unknown, where: string): PriceTable {
   if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'in' in json)
-    return { kind: 'flat', price: checkPrice(json, `--price ${trimmed}`) };
+    return { kind: 'flat', price: checkPrice(json, where) };
   if (json === null || typeof json !== 'object' || Array.isArray(json))
     throw new AgentSpecError(
-      `--price ${trimmed}: expected {"in":..,"out":..} or {"MODEL": {"in":..,"out":..}}`,
+      `${where}: expected {"in":..,"out":..} or {"MODEL": {"in":..,"out":..}}`,
     );
   const prices = new Map<string, Price>();
   for (const [model, p] of Object.entries(json))
-    prices.set(model, checkPrice(p, `--price ${trimmed}: ${model}`));
+    prices.set(model, checkPrice(p, `${where}: ${model}`));
   return { kind: 'per-model', prices };
+}
+
+/** A price table as a price file holds it (priceOfJson reads it back): how a job carries it. */
+export function priceJson(table: PriceTable): Record<string, unknown> {
+  if (table.kind === 'flat') return { in: table.price.in, out: table.price.out };
+  return Object.fromEntries([...table.prices].map(([m, p]) => [m, { in: p.in, out: p.out }]));
 }
 
 export function priceFor(table: PriceTable | null, model: string): Price | null {

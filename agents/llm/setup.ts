@@ -6,7 +6,7 @@
 import type { Agent } from '../../scenarios/protocol.js';
 import { AgentSpecError } from '../spec.js';
 import { LlmAgent } from './agent.js';
-import { cachingTransport, type CacheStats } from './cache.js';
+import { cacheEntry, cachingTransport, type CacheEntry, type CacheStats } from './cache.js';
 import { httpTransport } from './http-transport.js';
 import { tallyingLatency, withoutLatency, type LatencyStats } from './measured.js';
 import type { LlmConfig } from './note.js';
@@ -14,7 +14,7 @@ import { resolveProfile, type ThinkProfile } from './profiles.js';
 import { PROMPT_VERSION } from './prompt.js';
 import type { BackoffOptions } from './retry.js';
 import type { ThinkMode } from './think.js';
-import type { Transport, WallClock } from './transport.js';
+import type { RequestLimiter, Transport, WallClock } from './transport.js';
 
 export const MODEL_PREFIX = 'openai:';
 export const DEFAULT_API_KEY_ENV = 'OPENAI_API_KEY';
@@ -77,6 +77,13 @@ export interface LlmOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Replaces the HTTP transport (a recording, a test double); no key is needed then. */
   readonly transport?: Transport;
+  /** Waited on before every request (`--rate-limit`); 429s then back off through it. */
+  readonly limiter?: RequestLimiter;
+  /**
+   * Given each request's cache entry as the response cache would keep it, hit or miss (a queue
+   * worker hands them to the coordinator, whose cache then holds what a local run's would).
+   */
+  readonly collect?: (entry: CacheEntry) => void;
 }
 
 /**
@@ -176,6 +183,7 @@ export function llmAgentFactory(options: LlmOptions = {}): ModelAgentFactory {
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+      ...(options.limiter === undefined ? {} : { limiter: options.limiter }),
     });
     transport = tallyingLatency(transport, latencyStats);
     // Measured, so never the same twice: left out of the notes (and the cache) unless it is the
@@ -190,6 +198,7 @@ export function llmAgentFactory(options: LlmOptions = {}): ModelAgentFactory {
       stats: cacheStats!,
       needsLatency: options.think === 'wall',
     });
+  if (options.collect !== undefined) transport = collecting(transport, secrets, options.collect);
   // An entry a `wall` run filled holds its latency: not for these notes either.
   if (options.cacheDir !== undefined && options.transport === undefined && options.think !== 'wall')
     transport = withoutLatency(transport);
@@ -201,4 +210,19 @@ export function llmAgentFactory(options: LlmOptions = {}): ModelAgentFactory {
     });
   };
   return Object.assign(factory, { cacheStats, latencyStats });
+}
+
+/** `inner`, handing each exchange's cache entry to `collect`. */
+function collecting(
+  inner: Transport,
+  secrets: readonly string[],
+  collect: (entry: CacheEntry) => void,
+): Transport {
+  return {
+    async send(body) {
+      const exchange = await inner.send(body);
+      collect(cacheEntry(body, exchange, secrets));
+      return exchange;
+    },
+  };
 }

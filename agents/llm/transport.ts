@@ -59,3 +59,14 @@ export interface WallClock {
   /** Milliseconds since the epoch, for HTTP-date `Retry-After` headers. */
   epochMs(): number;
 }
+
+/**
+ * A request limiter shared by every request to one provider (`--rate-limit`; in-process or across
+ * a cluster through Redis: cli/rate-limit.ts). The transport waits on it before each attempt.
+ */
+export interface RequestLimiter {
+  /** Resolves once a request may be sent (the rate allows it and no back-off holds). */
+  acquire(): Promise<void>;
+  /** The provider answered 429: nobody sharing this limiter sends for `ms` (rounded up to whole s). */
+  backOff(ms: number): Promise<void>;
+}

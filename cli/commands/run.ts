@@ -14,7 +14,7 @@ import {
   isModelSpec,
   isModuleSpec,
 } from '../../agents/index.js';
-import type { LatencyStats } from '../../agents/llm/index.js';
+import { priceJson, type LatencyStats } from '../../agents/llm/index.js';
 import { canonicalJson } from '../../scenarios/spec/canonical.js';
 import {
   runExperiment,
@@ -29,7 +29,15 @@ import type { Scenario } from '../../scenarios/spec/schema.js';
 import { ReplayRecorder } from '../../replays/index.js';
 import type { Delivery, Mode } from '../../scenarios/protocol.js';
 import { checkDistinct, loadInstances } from '../instances.js';
-import { addLlmOptions, formatUsage, modelSetup, usageByAgent, type LlmFlags } from '../llm.js';
+import {
+  addLlmOptions,
+  formatUsage,
+  modelSetup,
+  usageByAgent,
+  type LlmFlags,
+  type ModelSetup,
+  workersCallTheModel,
+} from '../llm.js';
 import { EXIT_EPISODES_ERRORED, EXIT_STOPPED, UsageError } from '../errors.js';
 import { dryRun, formatDryRun } from '../estimate.js';
 import { checkOutFile, prepareOutDir } from '../output-paths.js';
@@ -55,7 +63,9 @@ import {
 import { checkSameRun, keptEpisodes, type KeptEpisode } from '../resume.js';
 import { runSuite, type RunSuite } from '../episode-jobs.js';
 import { parseWorkers, pooled, poolSize, RunPool } from '../run-pool.js';
-import { QueueRun } from '../queue-run.js';
+import { QueueRun, type QueueModels } from '../queue-run.js';
+import { MODEL_JOB_FLAGS } from '../queue.js';
+import { parseRateLimit, rateText } from '../rate-limit.js';
 import { parseVerifySample, verifySample, type SampleVerdict } from '../verify-sample.js';
 import { parseSelection, selectDefault, selectInstances, type Selection } from '../select.js';
 import {
@@ -183,6 +193,7 @@ function modelFlags(options: RunOptions, agents: readonly string[]): Record<stri
     'cache',
     'price',
     'maxCallsPerTurn',
+    'rateLimit',
   ] as const) {
     const value = options[key];
     if (value !== undefined) flags[key] = value;
@@ -370,7 +381,9 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   const maxCost = parseMaxCost(options.maxCost);
   const builtIn = await agentMaker(agents.filter((s) => !isModelSpec(s)));
   // Flags and the key are checked before the run directory is touched.
-  let models = modelSetup(agents, options, builtIn);
+  // A queue run's model requests are its workers' (with their own keys): none is read here.
+  const remote = options.queue === undefined ? undefined : workersCallTheModel;
+  let models = modelSetup(agents, options, builtIn, remote);
   const format = parseFormat(options.json === true ? 'json' : options.format);
   const by = options.by ?? [];
   const tags = plan.instanceTags;
@@ -378,8 +391,14 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   if (unknown !== undefined)
     throw new UsageError(`--by ${unknown}: no instance of the run has a "${unknown}" tag`);
   const suite = runSuite(instances);
+  checkModelQueue(options, agents);
   // Redis answers before the run directory is touched.
   const queue = options.queue === undefined ? null : await QueueRun.connect(options.queue);
+  if (queue !== null && options.baseUrl !== undefined && agents.some(isModelSpec))
+    await queue.claimRate(options.baseUrl, rateOf(options)).catch(async (error) => {
+      await queue.close();
+      throw error;
+    });
   const opened = openRunOutput(paths, options, {
     by,
     instanceTags: tags,
@@ -399,16 +418,24 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   const output = opened?.output ?? null;
   // A run directory keeps its model agents' responses (DIR/cache unless --cache), so a resumed run pays for none twice.
   if (options.out !== undefined && options.cache === undefined && agents.some(isModelSpec))
-    models = modelSetup(agents, { ...options, cache: join(options.out, 'cache') }, builtIn);
+    models = modelSetup(agents, { ...options, cache: join(options.out, 'cache') }, builtIn, remote);
   const makeAgent = models.makeAgent;
   const kept = opened?.kept ?? new Map<string, KeptEpisode>();
   const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
   const spread = { workers, agents, suite, mode, delivery, dir: options.out ?? null, seeds };
   const pool =
     options.record === undefined && queue === null ? openPool(spread, kept, output) : null;
+  const onQueue = queue === null ? null : queueModels(options, models, concurrency);
   const elsewhere =
     queue !== null && output !== null
-      ? queue.elsewhere({ suite, mode, delivery, output, dir: options.out! })
+      ? queue.elsewhere({
+          suite,
+          mode,
+          delivery,
+          output,
+          dir: options.out!,
+          ...(onQueue === null ? {} : { models: onQueue }),
+        })
       : pool?.elsewhere;
   const on =
     queue !== null
@@ -497,6 +524,44 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
       `verify-sample: ${checked.checked} of ${checked.of} episodes (${verify}%) re-run on other threads: replays identical\n`,
     );
   reportErrored(result);
+}
+
+/** The flags of model agents and a queue, checked together (one line when they do not fit). */
+function checkModelQueue(options: RunOptions, agents: readonly string[]): void {
+  const model = agents.some(isModelSpec);
+  if (options.rateLimit !== undefined && !model)
+    throw new UsageError('--rate-limit limits model requests: this run has no model agent');
+  if (options.queue !== undefined && model && options.baseUrl === undefined)
+    throw new UsageError(
+      '--queue with a model agent: give --base-url URL (workers call only the provider their own --base-url names)',
+    );
+}
+
+/** `--rate-limit` as rateText spells it (null: none). */
+const rateOf = (options: RunOptions): string | null =>
+  options.rateLimit === undefined ? null : rateText(parseRateLimit(options.rateLimit));
+
+/** What a queue run's model agents' jobs carry and where their answers go (null: no model agent). */
+function queueModels(
+  options: RunOptions,
+  setup: ModelSetup,
+  concurrency: number,
+): QueueModels | null {
+  if (setup.models === null || options.baseUrl === undefined) return null;
+  const flags: Record<string, string> = {};
+  for (const key of MODEL_JOB_FLAGS) {
+    const value = options[key];
+    if (value !== undefined) flags[key] = value;
+  }
+  const job = {
+    baseUrl: options.baseUrl,
+    flags,
+    price: setup.price === null ? null : priceJson(setup.price),
+    rateLimit: rateOf(options),
+  };
+  // The run's cache: --cache, else DIR/cache (the one executeRun set up).
+  const cacheDir = options.cache ?? (options.out === undefined ? null : join(options.out, 'cache'));
+  return { job, cacheDir, latency: setup.models.latencyStats, inFlight: concurrency };
 }
 
 /** A progress bar on a terminal's stderr, unless --quiet or a single episode. */
@@ -711,7 +776,7 @@ export function addRunFlags(command: Command): Command {
     .option('-q, --quiet', 'no progress bar')
     .option(
       '--concurrency <n>',
-      'episodes run at once (useful for model agents, which wait on a network; default 1)',
+      'episodes run at once (useful for model agents, which wait on a network; with --queue: model episodes out at once; default 1)',
     )
     .option(
       '--verify-sample <p>',
@@ -719,7 +784,7 @@ export function addRunFlags(command: Command): Command {
     )
     .option(
       '--queue <redis-url>',
-      "with --out: run the episodes of built-in and module agents as jobs on this Redis queue, taken by `tooltime worker URL` processes on any machine (the run directory is the same as a local run's; --verify-sample defaults to 5)",
+      "with --out: run the episodes as jobs on this Redis queue, taken by `tooltime worker URL` processes on any machine (model agents': by workers started with the same --base-url, with their own keys; the run directory is the same as a local run's; --verify-sample defaults to 5)",
     )
     .option(
       '--workers <n>',

@@ -58,4 +58,29 @@ describe('episode jobs', () => {
     const replay = readFileSync(join(out, 'replays', 'example-chain--greedy-async--seed3.ttr'));
     expect(Buffer.from(result.replay!).equals(replay)).toBe(true);
   });
+
+  it('regression: jobs given at once (a worker with --concurrency 2) each get their own replay', async () => {
+    const chain = join(examples, 'chain.json');
+    const make = () =>
+      episodeJobRunner({
+        instances: adoptSuite(structuredClone(runSuite(loadInstances([chain], null)))),
+        mode: 'async',
+        delivery: 'push',
+        makeAgent: createAgent,
+        record: true,
+      });
+    const jobs = [1, 2, 3, 4].map((seed) => ({
+      instance: 'example-chain',
+      agent: 'greedy-async',
+      seed,
+    }));
+    const alone = make();
+    const one: string[] = [];
+    for (const job of jobs) one.push(Buffer.from((await alone(job)).replay!).toString('hex'));
+    // Started together, before any finished: the runner's replay sink was shared and clobbered.
+    const together = make();
+    const all = await Promise.all(jobs.map((job) => together(job)));
+    expect(all.map((r) => Buffer.from(r.replay!).toString('hex'))).toEqual(one);
+    expect(all.map((r) => r.key.seed)).toEqual([1, 2, 3, 4]);
+  });
 });

@@ -90,9 +90,13 @@ describe('tooltime run --queue with tooltime worker', () => {
     expect(await coordinator.exited, coordinator.out.stderr).toBe(0);
     expect(coordinator.out.stderr).toBe('');
     expect(coordinator.out.stdout).toMatch(/verify-sample: \d+ of \d+ episodes \(5%\)/);
-    // The survivors ran the rest: every episode, some perhaps twice, none lost.
+    // The survivors ran the rest: every episode, some perhaps twice, none lost (the bytes below).
+    // A worker prints "ran" once its answer is in Redis, so a line may come after the run ended,
+    // and the victim may have been killed between its answer and its line (one episode at most).
     expect(ran(victim)).toBeLessThan(episodes);
-    expect(workers.reduce((n, w) => n + ran(w), 0)).toBeGreaterThanOrEqual(episodes);
+    const total = () => workers.reduce((n, w) => n + ran(w), 0);
+    await waitFor(() => total() >= episodes - 1, 'the workers to report', 5000);
+    expect(total()).toBeGreaterThanOrEqual(episodes - 1);
     expectSame(ref, results(out), 'a queue run with a worker killed');
   }, 120_000);
 

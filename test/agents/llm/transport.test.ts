@@ -23,6 +23,7 @@ import {
   requestHash,
   type WallClock,
 } from '../../../agents/llm/index.js';
+import { MAX_THROTTLES } from '../../../agents/llm/http-transport.js';
 import { writeResults } from '../../../cli/commands/run.js';
 import { recordEpisode } from '../../../replays/index.js';
 import { canonicalJson } from '../../../scenarios/spec/canonical.js';
@@ -113,6 +114,53 @@ describe('retries', () => {
       { status: 429, error: expect.stringContaining('Rate limit reached'), waitedMs: 25 },
     ]);
     expect(llmUsage(ep.events)!.retries).toBe(1);
+  });
+
+  it("under a limiter a 429 is the limiter's: it backs off through it, sends again, records nothing", async () => {
+    const calls: string[] = [];
+    const limiter = {
+      acquire: async () => void calls.push('acquire'),
+      backOff: async (ms: number) => void calls.push(`backOff ${ms}`),
+    };
+    const r = recorder();
+    const throttled = () => ({
+      status: 429,
+      headers: { 'retry-after-ms': '1500' },
+      json: { error: { message: 'Rate limit reached' } },
+    });
+    const { ep, notes, hits } = await episode(failingFirst(2, throttled), {
+      sleep: r.sleep,
+      limiter,
+    });
+    expect(ep.endReason).toBe('completed');
+    expect(calls.slice(0, 5)).toEqual([
+      'acquire',
+      'backOff 1500',
+      'acquire',
+      'backOff 1500',
+      'acquire',
+    ]);
+    // Every request waited on the limiter; the transport itself slept for none.
+    expect(calls.filter((c) => c === 'acquire')).toHaveLength(hits);
+    expect(r.sleeps).toEqual([]);
+    expect(notes.every((n) => n.attempts.length === 0)).toBe(true);
+    expect(llmUsage(ep.events)!.retries).toBe(0);
+  });
+
+  it(`under a limiter, a request refused ${MAX_THROTTLES} times: the next 429 is a failed attempt`, async () => {
+    const limiter = { acquire: async () => undefined, backOff: async () => undefined };
+    const r = recorder();
+    const { notes } = await episode(
+      failingFirst(MAX_THROTTLES + 1, () => ({
+        status: 429,
+        headers: { 'retry-after-ms': '5' },
+        json: { error: { message: 'Rate limit reached' } },
+      })),
+      { sleep: r.sleep, limiter },
+    );
+    expect(notes[0]!.attempts).toEqual([
+      { status: 429, error: expect.stringContaining('Rate limit reached'), waitedMs: 5 },
+    ]);
   });
 
   it('Retry-After in seconds and as an HTTP date (with the injected clock)', async () => {
