@@ -119,6 +119,9 @@ export function runChecked<S extends JsonValue>(
   return { trace, final: state };
 }
 
+/** The seed of the coverage sample: fixed, so coverage is the same on every run. */
+const COVERAGE_SEED = 20251206;
+
 export interface ContractModel<S extends JsonValue> {
   readonly env: Environment<S>;
   /** Initial states to start sequences from (the empty state is always one of them). */
@@ -137,8 +140,7 @@ export function contractProperties<S extends JsonValue>(model: ContractModel<S>)
   const initial = fc.oneof(fc.constant(env.emptyState), model.initial, model.initial);
   const program = fc.tuple(initial, fc.array(model.call, { maxLength: model.maxCalls ?? 40 }));
 
-  it('keeps the contract over random operation sequences, where every operation succeeds', () => {
-    const tally: Tally = { succeeded: new Map(), failed: new Map() };
+  it('keeps the contract over random operation sequences', () => {
     for (const s of fc.sample(model.initial, 50)) {
       const broken = invariant(s);
       expect(broken, 'the test model generates broken initial states').toBeNull();
@@ -146,11 +148,20 @@ export function contractProperties<S extends JsonValue>(model: ContractModel<S>)
     }
     fc.assert(
       fc.property(program, ([start, calls]) => {
-        runChecked(env, start, calls, invariant, tally);
+        runChecked(env, start, calls, invariant);
       }),
       { numRuns },
     );
-    // A sequence model that never reaches an operation's success path would test nothing there.
+  });
+
+  // A sequence model that never reaches an operation's success path would test nothing there. The
+  // tally is over a fixed sample, so whether it is reached does not depend on the run's random
+  // seed: with the property's own runs it failed now and then (travel's contact_customer_support
+  // needs a booking made before it, with the same id drawn).
+  it('reaches every operation\'s success path, and some failure, on a fixed sample', () => {
+    const tally: Tally = { succeeded: new Map(), failed: new Map() };
+    for (const [start, calls] of fc.sample(program, { numRuns, seed: COVERAGE_SEED }))
+      runChecked(env, start, calls, invariant, tally);
     for (const name of Object.keys(env.operations))
       expect(tally.succeeded.get(name) ?? 0, `${name} never succeeded`).toBeGreaterThan(0);
     const failures = [...tally.failed.values()].reduce((a, b) => a + b, 0);
