@@ -77,6 +77,11 @@ export function benchScale(options: BenchOptions = {}): ScaleFigures {
   };
 }
 
+/** By row, each round's cost over the first row's in the same round. */
+function ratiosToFirst<T>(rows: readonly (readonly T[])[], cost: (x: T) => number): number[][] {
+  return rows.map((runs) => runs.map((x, k) => cost(x) / cost(rows[0]![k]!)));
+}
+
 /** Per event, by concurrent tasks: run, score and both, and the ratio to the 2-task row. */
 function concurrencyTable(
   c: readonly C[][],
@@ -90,9 +95,7 @@ function concurrencyTable(
     both: (x: C) => x.runSeconds + x.scoreSeconds,
   };
   const perEvent = (x: C, part: keyof typeof seconds) => (seconds[part](x) / x.events) * 1e6;
-  const cRatios = c.map((runs) =>
-    runs.map((x, k) => perEvent(x, 'both') / perEvent(c[0]![k]!, 'both')),
-  );
+  const cRatios = ratiosToFirst(c, (x) => perEvent(x, 'both'));
   const cell = (runs: readonly C[], part: keyof typeof seconds) =>
     spread(
       runs.map((x) => perEvent(x, part)),
@@ -146,9 +149,7 @@ function sizeTable(
     all: (x: S) => x.validateSeconds + x.runSeconds + x.scoreSeconds,
   };
   const perStep = (x: S, part: keyof typeof parts) => (parts[part](x) / x.steps) * 1e6;
-  const zRatio = z.map((runs) =>
-    median(runs.map((x, k) => perStep(x, 'all') / perStep(z[0]![k]!, 'all'))),
-  );
+  const zRatio = ratiosToFirst(z, (x) => perStep(x, 'all')).map(median);
   const cell = (runs: readonly S[], part: keyof typeof parts) =>
     spread(
       runs.map((x) => perStep(x, part)),
