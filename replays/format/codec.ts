@@ -259,12 +259,6 @@ export type KnownValue = (
   limit: number,
 ) => { readonly value: unknown; readonly end: number } | undefined;
 
-/** Short map keys decoded before, by a hash of their bytes (see `MsgReader.knownKey`); bounded. */
-const KEY_SLOTS = 1024;
-const keyCache: Array<string | undefined> = new Array<string | undefined>(KEY_SLOTS).fill(
-  undefined,
-);
-
 /** Reads canonical MessagePack values from `bytes[pos, end)`. */
 export class MsgReader {
   pos: number;
@@ -401,35 +395,6 @@ export class MsgReader {
     return this.utf8(start, len);
   }
 
-  /**
-   * The map key of `len` ASCII bytes just after the byte at `pos` (a fixstr), decoded before, from
-   * `keyCache`; undefined when it was not (then `value` decodes it and it is remembered). Keys
-   * repeat from map to map, and a string used as a key afresh each time must be hashed and
-   * interned each time.
-   */
-  private knownKey(len: number): string | undefined {
-    const start = this.pos + 1;
-    if (start + len > this.end) return undefined;
-    const b = this.bytes;
-    let h = len;
-    for (let i = start; i < start + len; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
-    const slot = h & (KEY_SLOTS - 1);
-    const hit = keyCache[slot];
-    if (hit !== undefined && hit.length === len) {
-      let i = 0;
-      while (i < len && hit.charCodeAt(i) === b[start + i]) i++;
-      if (i === len) {
-        this.pos = start + len;
-        return hit;
-      }
-    }
-    this.pos = start;
-    const key = this.str(len, 0);
-    // Only an ASCII key reads back byte for byte as its char codes.
-    if (key.length === len) keyCache[slot] = key;
-    return key;
-  }
-
   private utf8(start: number, len: number): string {
     try {
       return textDecoder.decode(this.bytes.subarray(start, start + len));
@@ -496,8 +461,7 @@ export class MsgReader {
       const isStr =
         t !== undefined && ((t >= 0xa0 && t < 0xc0) || t === 0xd9 || t === 0xda || t === 0xdb);
       if (!isStr) throw new CodecError('map key is not a string');
-      const key =
-        (t < 0xc0 ? this.knownKey(t & 0x1f) : undefined) ?? (this.value(depth + 1) as string);
+      const key = this.value(depth + 1) as string;
       if (prev !== null && !(prev < key))
         throw new CodecError(
           prev === key

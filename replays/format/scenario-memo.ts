@@ -1,5 +1,5 @@
 /**
- * What replays remember of the scenarios they meet: the one cache of replays/, bounded.
+ * What replays remember of the scenarios they meet, bounded (with dictionary.ts's dictionaries).
  *
  * Every replay carries its whole scenario (~10 KB in a suite replay), the same in every episode of
  * it. Timed as whole commands on the default suite (6,480 episodes), with this memo taken out:

@@ -41,6 +41,12 @@ interface CallRecord {
   readonly issuedUs: number;
   readonly step: PlanStep | null;
   readonly invalid: boolean;
+  /**
+   * A stateful tool's call: judged by where its values came from (value-provenance.ts), not by
+   * its step's `after`, as a task on an environment may reach its goal by other steps than the
+   * reference's. `violation` is that verdict; its task counts it through `stateful.offPath`.
+   */
+  readonly byValues: boolean;
   readonly violation: boolean;
   startedUs: number | null;
   completedUs: number | null;
@@ -320,8 +326,8 @@ class EpisodePass {
     const step = argsKey === null ? null : this.matcher.match(e.tool, argsKey, named?.task ?? null);
     this.deliveries.apply(e, step);
     if (step !== null) this.streak.act(step.task, this.taskHasReady);
-    // A stateful tool's call is judged by where its values came from, as its task is (taskScoresOf):
-    // the call's mark and the episode's count agree with the sub-task verdict.
+    // Judged once here (CallRecord.byValues), so the call's mark, the episode's count and the
+    // sub-task verdict (taskScoresOf) agree.
     const byValues = this.stateful?.layout.ops.has(e.tool) === true;
     const violation = byValues
       ? this.valuesViolation
@@ -332,6 +338,7 @@ class EpisodePass {
       issuedUs: e.timeUs,
       step,
       invalid,
+      byValues,
       violation,
       startedUs: null,
       completedUs: null,
@@ -465,10 +472,8 @@ function taskScoresOf(plan: Plan, pass: EpisodePass): TaskScore[] {
     const i = c.step.index;
     if (c.ok === true && !c.violation && c.deliveredAt !== null)
       groundedAt[i] = Math.min(groundedAt[i]!, c.deliveredAt);
-    // A stateful call is judged by where its values came from (`stateful.offPath`), not by
-    // `after`: a task on an environment may reach its goal by other steps than the reference's.
-    const byValues = pass.stateful?.layout.ops.has(c.tool) === true;
-    if (c.violation && !byValues)
+    // A call judged by its values counts for its task through `stateful.offPath` instead.
+    if (c.violation && !c.byValues)
       violationsOf.set(c.step.task, (violationsOf.get(c.step.task) ?? 0) + 1);
   }
   return plan.tasks.map((task) => {

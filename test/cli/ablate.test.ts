@@ -4,7 +4,6 @@
  * run of that level gives, on the same draws; the effect's paired differences are `compare`'s;
  * kill -9 then --resume gives the bytes of an uninterrupted ablation; summarize rebuilds it.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,26 +12,11 @@ import { compareEpisodes } from '../../cli/commands/compare.js';
 import type { AblationEffect } from '../../cli/ablation.js';
 import type { EpisodeRecord } from '../../scenarios/experiment.js';
 import { readReplayFile } from '../../replays/index.js';
-import { MAIN, ROOT, hasStackTrace, tooltime } from '../support/cli.js';
+import { ROOT, tooltime } from '../support/cli.js';
+import { expectSameResults, killAfter, ok, refused } from '../support/run-dir.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tooltime-ablate-'));
 const PICK = ['--sample', '6', '--seeds', '1..2', '-a', 'greedy-async', 'sequential', '-q'];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function ok(args: readonly string[]): string {
-  const r = tooltime(args);
-  expect(r.stderr, args.join(' ')).toBe('');
-  expect(r.status, args.join(' ')).toBe(0);
-  return r.stdout;
-}
-
-function refused(args: readonly string[], message: RegExp): void {
-  const r = tooltime(args);
-  expect(r.status, args.join(' ')).toBe(1);
-  expect(r.stderr).toMatch(message);
-  expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  expect(hasStackTrace(r.stderr)).toBe(false);
-}
 
 const episodes = (dir: string): EpisodeRecord[] =>
   readFileSync(join(dir, 'episodes.jsonl'), 'utf8')
@@ -268,47 +252,15 @@ describe('ablate --resume', () => {
     '-q',
   ];
   const TOTAL = 12 * 4 * 2 * 2;
-  const lines = (dir: string) => {
-    const path = join(dir, 'episodes.jsonl');
-    return existsSync(path) ? readFileSync(path, 'utf8').split('\n').length - 1 : 0;
-  };
-
-  async function killAfter(out: string, logged: number): Promise<number> {
-    const child = spawn(process.execPath, [MAIN, ...ARGS, '--out', out], {
-      cwd: ROOT,
-      stdio: 'ignore',
-    });
-    let exited = false;
-    const exit = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    void exit.then(() => (exited = true));
-    const deadline = Date.now() + 60_000;
-    while (!exited && Date.now() < deadline && lines(out) < logged) await sleep(5);
-    expect(exited, 'the ablation ended before it was killed').toBe(false);
-    child.kill('SIGKILL');
-    await exit;
-    return lines(out);
-  }
-
   it('kill -9 mid-run, then --resume: episodes.jsonl, summary.json and replays are those of the uninterrupted ablation', async () => {
     const ref = join(tmp, 'resume-ref');
     ok([...ARGS, '--out', ref]);
     const out = join(tmp, 'resume-killed');
-    const logged = await killAfter(out, 40);
+    const logged = await killAfter(ARGS, out, 40);
     expect(logged).toBeLessThan(TOTAL);
     expect(existsSync(join(out, 'summary.json'))).toBe(false);
     ok([...ARGS, '--out', out, '--resume']);
-    for (const file of ['episodes.jsonl', 'summary.json'])
-      expect(readFileSync(join(out, file), 'utf8'), file).toBe(
-        readFileSync(join(ref, file), 'utf8'),
-      );
-    const names = readdirSync(join(ref, 'replays')).sort();
-    expect(names).toHaveLength(TOTAL);
-    expect(readdirSync(join(out, 'replays')).sort()).toEqual(names);
-    for (const name of names)
-      expect(
-        readFileSync(join(out, 'replays', name)).equals(readFileSync(join(ref, 'replays', name))),
-        name,
-      ).toBe(true);
+    expectSameResults(ref, out, TOTAL);
     expect(json(join(out, 'run.json')).ablation).toEqual(json(join(ref, 'run.json')).ablation);
   }, 180_000);
 

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endsWithTrailer } from '../../cli/resume.js';
 import { pct } from '../../cli/tables.js';
-import { MAIN, ROOT, hasStackTrace, tooltime } from '../support/cli.js';
+import { MAIN, ROOT, tooltime } from '../support/cli.js';
+import { episodeLines, expectSameResults, killAfter, ok, refused } from '../support/run-dir.js';
 import { chainModel, startChatServer, type ChatServer } from '../support/llm-server.js';
 
 const examples = join(ROOT, 'scenarios', 'examples');
@@ -31,68 +32,6 @@ const RUN = ['run', '--sample', '24', '--seeds', '1..2', '-a', 'greedy-async', '
 const EPISODES = 96;
 const ref = join(tmp, 'ref');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function ok(args: readonly string[]): string {
-  const r = tooltime(args);
-  expect(r.stderr, args.join(' ')).toBe('');
-  expect(r.status, args.join(' ')).toBe(0);
-  return r.stdout;
-}
-
-/** One line naming the problem, exit 1, no stack trace. */
-function refused(args: readonly string[], message: RegExp): void {
-  const r = tooltime(args);
-  expect(r.status, args.join(' ')).toBe(1);
-  expect(r.stderr).toMatch(message);
-  expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  expect(hasStackTrace(r.stderr)).toBe(false);
-}
-
-const wholeLines = (dir: string): string[] => {
-  const path = join(dir, 'episodes.jsonl');
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').slice(0, -1);
-};
-
-/** episodes.jsonl, summary.json and every replay are byte-identical in both directories. */
-function expectSameResults(a: string, b: string): void {
-  expect(readFileSync(join(b, 'episodes.jsonl'), 'utf8')).toBe(
-    readFileSync(join(a, 'episodes.jsonl'), 'utf8'),
-  );
-  expect(readFileSync(join(b, 'summary.json'), 'utf8')).toBe(
-    readFileSync(join(a, 'summary.json'), 'utf8'),
-  );
-  const names = readdirSync(join(a, 'replays')).sort();
-  expect(readdirSync(join(b, 'replays')).sort()).toEqual(names);
-  expect(names).toHaveLength(EPISODES);
-  for (const name of names)
-    expect(
-      readFileSync(join(b, 'replays', name)).equals(readFileSync(join(a, 'replays', name))),
-      name,
-    ).toBe(true);
-}
-
-/** Starts RUN into `out` and kills it (SIGKILL) once `logged` lines are in episodes.jsonl. */
-async function killAfter(out: string, logged: number): Promise<number> {
-  const child = spawn(process.execPath, [MAIN, ...RUN, '--out', out], {
-    cwd: ROOT,
-    stdio: 'ignore',
-  });
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  void exit.then(() => (exited = true));
-  const deadline = Date.now() + 60_000;
-  while (
-    !exited &&
-    Date.now() < deadline &&
-    !(existsSync(join(out, 'run.json')) && wholeLines(out).length >= logged)
-  )
-    await sleep(5);
-  expect(exited, 'the run ended before it was killed').toBe(false);
-  child.kill('SIGKILL');
-  await exit;
-  return wholeLines(out).length;
-}
 
 beforeAll(() => {
   ok([...RUN, '--out', ref]);
@@ -132,15 +71,15 @@ describe('--resume', () => {
   it('kill -9 at several moments, then --resume: episodes.jsonl, summary.json and replays are those of the uninterrupted run', async () => {
     for (const at of [0, 1, 40]) {
       const out = join(tmp, `killed-${at}`);
-      const logged = await killAfter(out, at);
+      const logged = await killAfter(RUN, out, at);
       expect(logged, `killed after ${at}`).toBeLessThan(EPISODES);
       expect(existsSync(join(out, 'summary.json'))).toBe(false);
       // Kept episodes are not run again: their replays are not rewritten.
-      const kept = wholeLines(out).map((l) => join(out, JSON.parse(l).replay as string));
+      const kept = episodeLines(out).map((l) => join(out, JSON.parse(l).replay as string));
       const written = kept.map((f) => statSync(f).mtimeMs);
       await sleep(20);
       ok([...RUN, '--out', out, '--resume']);
-      expectSameResults(ref, out);
+      expectSameResults(ref, out, EPISODES);
       expect(kept.map((f) => statSync(f).mtimeMs)).toEqual(written);
       const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
       expect(run.resumedAt).toHaveLength(1);
@@ -151,7 +90,7 @@ describe('--resume', () => {
   it('keeps whole episodes only: a cut last line, a cut replay and an errored episode run again', () => {
     const out = join(tmp, 'damaged');
     ok([...RUN, '--out', out]);
-    const lines = wholeLines(out);
+    const lines = episodeLines(out);
     // Lines 0-9 kept whole; line 10 cut; the replay of line 3 cut short; line 5 errored.
     const cutReplay = JSON.parse(lines[3]!).replay as string;
     const errored = lines[5]!.replace('"endReason":"completed"', '"endReason":"errored"');
@@ -166,7 +105,7 @@ describe('--resume', () => {
     expect(endsWithTrailer(join(out, cutReplay))).toBe(false);
     rmSync(join(out, 'summary.json'));
     ok([...RUN, '--out', out, '--resume']);
-    expectSameResults(ref, out);
+    expectSameResults(ref, out, EPISODES);
   }, 60_000);
 
   it('refuses a different command (one line, exit 1) and leaves the directory as it was', () => {
@@ -223,7 +162,7 @@ describe('--resume', () => {
     expect(readFileSync(join(out, 'episodes.jsonl'), 'utf8')).toBe(before);
     // What does not change results may: the concurrency, the progress bar.
     ok([...RUN, '--out', out, '--resume', '--concurrency', '2']);
-    expectSameResults(ref, out);
+    expectSameResults(ref, out, EPISODES);
   }, 60_000);
 });
 
@@ -491,7 +430,7 @@ describe('a model run: --max-cost, and a response cache in the run directory', (
       child.on('close', (status) => resolve({ status, stdout, stderr }));
     });
   const essentials = (dir: string) =>
-    wholeLines(dir).map((l) => {
+    episodeLines(dir).map((l) => {
       const e = JSON.parse(l);
       return [e.instance, e.agent, e.seed, e.endReason, e.makespanUs, e.score, e.usage.costUsd];
     });
@@ -519,7 +458,7 @@ describe('a model run: --max-cost, and a response cache in the run directory', (
       /^tooltime: --max-cost 0\.000001 reached \(\$0\.\d+ recorded\): stopped after 1 of 4 episodes, no summary; continue with the same command plus --resume/,
     );
     expect(stopped.stderr.trim().split('\n')).toHaveLength(1);
-    expect(wholeLines(out)).toHaveLength(1);
+    expect(episodeLines(out)).toHaveLength(1);
     expect(existsSync(join(out, 'summary.json'))).toBe(false);
     expect(readdirSync(join(out, 'cache')).length).toBeGreaterThan(0);
     // Still at the cap: nothing starts, nothing is asked.
@@ -529,12 +468,12 @@ describe('a model run: --max-cost, and a response cache in the run directory', (
     const done = await run([...args, '--resume', '--max-cost', '100']);
     expect(done.stderr).toBe('');
     expect(done.status).toBe(0);
-    expect(wholeLines(out)).toHaveLength(4);
+    expect(episodeLines(out)).toHaveLength(4);
     const finished = essentials(out);
     const summary = readFileSync(join(out, 'summary.json'), 'utf8');
     // Episodes lost after they ran (their lines gone) run again from the cache: no request is repeated.
     const before = server.requests.length;
-    writeFileSync(join(out, 'episodes.jsonl'), `${wholeLines(out)[0]}\n`);
+    writeFileSync(join(out, 'episodes.jsonl'), `${episodeLines(out)[0]}\n`);
     rmSync(join(out, 'summary.json'));
     const again = await run([...args, '--resume']);
     expect(again.status).toBe(0);
