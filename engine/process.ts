@@ -5,7 +5,8 @@
  * - a number: a delay in microseconds (the fast path: no allocation, the process's own event is
  *   reused); resumes with `undefined`;
  * - a `Signal` (a timeout, an `allOf`/`anyOf`, another process's `done`): resumes with its value,
- *   or has its error thrown in;
+ *   or has its error thrown in (a fresh timeout, `yield sim.timeout(d)`, is waited on as a delay
+ *   is, through its own entry, which the process adopts: timeout.ts);
  * - a `Process`: waits for it to finish, like yielding its `done`;
  * - a Promise (an external decision, such as a model call): the simulation awaits it without
  *   advancing time and runs nothing else meanwhile; only `Simulation.runAsync` allows this.
