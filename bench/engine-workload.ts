@@ -244,7 +244,7 @@ class TypedHeap {
  * Bytes in use: the JS heap and the backing stores of ArrayBuffers (the engine queue's keys are
  * a Float64Array, whose bytes live outside the JS heap: `heapUsed` alone does not count them).
  */
-function bytesInUse(gc: () => void): number {
+export function bytesInUse(gc: () => void): number {
   // Twice: the first may leave dead ArrayBuffers' backing stores to a sweeper that frees them later.
   gc();
   gc();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  bytesInUse,
   runBareHeap,
   runCallbacks,
   runGeneratorHeap,
@@ -41,5 +42,16 @@ describe('the engine bench workloads run one event stream', () => {
       runGeneratorHeap(100, 10_000, 7, 100, 4900),
     ].map((r) => r.finalTimeUs);
     expect(new Set(asleep).size).toBe(1);
+  });
+});
+
+describe('the engine bench measures memory whole', () => {
+  it('regression: bytes in use count a typed array, whose bytes live outside the JS heap (the queue keeps its keys in one; heapUsed alone left them out)', () => {
+    const noGc = (): void => undefined;
+    const before = bytesInUse(noGc);
+    const keys = new Float64Array(2_000_000);
+    const grown = bytesInUse(noGc) - before;
+    expect(keys.length).toBe(2_000_000);
+    expect(grown).toBeGreaterThanOrEqual(16_000_000);
   });
 });
