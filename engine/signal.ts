@@ -57,10 +57,12 @@ export class Signal<T = unknown> {
   fireSeq = NO_ENTRY;
   /**
    * Waiters in arrival order, each a process with the wait token it had or a callback (token 0):
-   * none, a sole waiter (its token in `soleToken`), or an array of (waiter, token) pairs.
+   * none, a sole waiter (its token in `soleToken`), or an array of (waiter, token) pairs. While
+   * the signal is adopted (fireSeq ADOPTED: a timeout, timeout.ts), the adopting process and the
+   * seq of its entry.
    */
-  private waiters: Waiter<T> | Array<Waiter<T> | number> | null = null;
-  private soleToken = 0;
+  protected waiters: Waiter<T> | Array<Waiter<T> | number> | null = null;
+  protected soleToken = 0;
 
   constructor(sim: Simulation, name = 'signal') {
     this.sim = sim;
