@@ -136,21 +136,63 @@ export function runTypedHeap(
   return { events, seconds: cpuSeconds(start), finalTimeUs: heap.nowUs };
 }
 
-/** A fixed-capacity binary min-heap on (time, seq): as little as such a queue can do. */
+/**
+ * The floor of the deep-queue rows: the bare typed heap, each entry also naming one of
+ * `processes` bare generators (the same one-loop, one-yield shape as the engine's), and each
+ * event resuming its generator for the next delay (`asleep` more entries wait beyond the run). No engine at all: the heap and V8 resuming a
+ * generator that, with a million of them, has not run for about a million events. Same draws in
+ * the same order as the engine's runs.
+ */
+export function runGeneratorHeap(
+  processes: number,
+  events: number,
+  seed: number,
+  warmup = 0,
+  asleep = 0,
+): WorkloadResult {
+  const stream: RandomStream = new Simulation({ seed }).streams.get('delays');
+  function* numbers(): Generator<number, void, unknown> {
+    for (;;) yield delay.sample(stream);
+  }
+  const generators = new Array<Generator<number, void, unknown>>(processes);
+  for (let i = 0; i < processes; i++) generators[i] = numbers();
+  const heap = new TypedHeap(processes + asleep);
+  for (let i = 0; i < processes; i++) heap.push(0, i);
+  for (let i = 0; i < asleep; i++) heap.push(ASLEEP_US, -1);
+  const step = (): void => {
+    const nowUs = heap.popTime();
+    const id = heap.poppedId;
+    heap.push(nowUs + (generators[id]!.next().value as number), id);
+    heap.nowUs = nowUs;
+  };
+  for (let n = 0; n < warmup; n++) step();
+  const start = process.cpuUsage();
+  for (let n = 0; n < events; n++) step();
+  return { events, seconds: cpuSeconds(start), finalTimeUs: heap.nowUs };
+}
+
+/**
+ * A fixed-capacity binary min-heap on (time, seq), each entry with an id (what it is for): as
+ * little as such a queue can do.
+ */
 class TypedHeap {
   nowUs = 0;
+  /** The id of the entry the last popTime removed. */
+  poppedId = 0;
   private readonly times: Float64Array;
   private readonly seqs: Float64Array;
+  private readonly ids: Int32Array;
   private size = 0;
   private nextSeq = 0;
 
   constructor(capacity: number) {
     this.times = new Float64Array(capacity);
     this.seqs = new Float64Array(capacity);
+    this.ids = new Int32Array(capacity);
   }
 
-  push(timeUs: number): void {
-    const { times, seqs } = this;
+  push(timeUs: number, id = 0): void {
+    const { times, seqs, ids } = this;
     const seq = this.nextSeq++;
     let hole = this.size++;
     while (hole > 0) {
@@ -158,19 +200,23 @@ class TypedHeap {
       if (times[parent]! <= timeUs) break;
       times[hole] = times[parent]!;
       seqs[hole] = seqs[parent]!;
+      ids[hole] = ids[parent]!;
       hole = parent;
     }
     times[hole] = timeUs;
     seqs[hole] = seq;
+    ids[hole] = id;
   }
 
   /** Removes the top and returns its time (the heap is never empty here). */
   popTime(): number {
-    const { times, seqs } = this;
+    const { times, seqs, ids } = this;
     const top = times[0]!;
+    this.poppedId = ids[0]!;
     const last = --this.size;
     const timeUs = times[last]!;
     const seq = seqs[last]!;
+    const id = ids[last]!;
     let hole = 0;
     for (;;) {
       let child = 2 * hole + 1;
@@ -184,26 +230,38 @@ class TypedHeap {
       if (times[child]! > timeUs || (times[child] === timeUs && seqs[child]! > seq)) break;
       times[hole] = times[child]!;
       seqs[hole] = seqs[child]!;
+      ids[hole] = ids[child]!;
       hole = child;
     }
     times[hole] = timeUs;
     seqs[hole] = seq;
+    ids[hole] = id;
     return top;
   }
 }
 
-/** Bytes of heap per pending event with `count` callback events queued (needs --expose-gc). */
+/**
+ * Bytes in use: the JS heap and the backing stores of ArrayBuffers (the engine queue's keys are
+ * a Float64Array, whose bytes live outside the JS heap: `heapUsed` alone does not count them).
+ */
+export function bytesInUse(gc: () => void): number {
+  // Twice: the first may leave dead ArrayBuffers' backing stores to a sweeper that frees them later.
+  gc();
+  gc();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+/** Bytes per pending event with `count` callback events queued (needs --expose-gc). */
 export function pendingEventBytes(count: number): { count: number; bytesPerEvent: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error('pendingEventBytes needs node --expose-gc');
   const sim = new Simulation({ seed: 1 });
   const stream = sim.streams.get('delays');
   const noop = (): void => undefined;
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  const before = bytesInUse(gc);
   for (let i = 0; i < count; i++) sim.schedule(delay.sample(stream), noop);
-  gc();
-  const after = process.memoryUsage().heapUsed;
+  const after = bytesInUse(gc);
   if (sim.pending !== count) throw new Error('pending count mismatch');
   return { count, bytesPerEvent: (after - before) / count };
 }
@@ -211,7 +269,8 @@ export function pendingEventBytes(count: number): { count: number; bytesPerEvent
 export type WaitingShape = 'bare' | GeneratorShape;
 
 /**
- * Bytes of heap per waiting process with `count` processes waiting (needs --expose-gc):
+ * Bytes per waiting process with `count` processes waiting (needs --expose-gc), the queue's
+ * typed arrays included:
  * - bare: the generators alone, each run to its first yield and kept in an array of exactly
  *   `count` slots (8 bytes each, subtracted: what is left is the suspended generator itself);
  * - number / timeout: `count` engine processes, each started and waiting on its first delay
@@ -233,8 +292,7 @@ export function waitingProcessBytes(
   function* timeouts(): Generator<unknown, void, unknown> {
     for (;;) yield sim.timeout(delay.sample(stream));
   }
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  const before = bytesInUse(gc);
   let keep: unknown[] | null = null;
   if (shape === 'bare') {
     // Filled first: a large `new Array(n)` left holey may be kept as a dictionary, costing more.
@@ -250,8 +308,7 @@ export function waitingProcessBytes(
     sim.run({ maxEvents: count });
     if (sim.pending !== count) throw new Error('pending count mismatch');
   }
-  gc();
-  const after = process.memoryUsage().heapUsed;
+  const after = bytesInUse(gc);
   const slots = keep === null ? 0 : 8 * keep.length;
   return { shape, count, bytesPerProcess: (after - before - slots) / count };
 }

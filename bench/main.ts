@@ -153,12 +153,18 @@ export function benchEngine(options: BenchOptions = {}): EngineFigures {
 export interface DeepRow {
   readonly workload: 'busy' | 'asleep';
   readonly depth: number;
-  /** Median events/s: the engine (typed queue), the engine on heap-js, the bare typed heap. */
+  /**
+   * Median events/s: the engine (typed queue), the engine on heap-js, the bare typed heap, and
+   * the bare typed heap resuming one bare generator per event (V8's part, no engine).
+   */
   readonly engine: number;
   readonly heapJs: number;
   readonly typedHeap: number;
+  readonly generatorHeap: number;
   /** Median per-round ratio of the engine to the bare typed heap. */
   readonly ratio: number;
+  /** Median per-round ratio of the engine to the bare heap resuming generators. */
+  readonly ratioToGenerators: number;
 }
 
 /**
@@ -180,35 +186,40 @@ function benchDeepQueues(options: BenchOptions, log: (line: string) => void): De
     for (const depth of depths) {
       if (workload === 'asleep' && depth <= 1000) continue;
       const prefix = workload === 'busy' ? 'engine:deep' : 'engine:asleep';
-      const [engine, heapJs, typed] = interleaved(
-        (['generators', 'heap-js', 'typed-heap'] as const).map(
+      const [engine, heapJs, typed, generators] = interleaved(
+        (['generators', 'heap-js', 'typed-heap', 'generator-heap'] as const).map(
           (v) => [`${prefix}-${v}`, [depth, events]] as const,
         ),
         repetitionsAt(depth),
         `deep-queue bench (${workload}, ${depth})`,
-      ) as [number[], number[], number[]];
+      ) as [number[], number[], number[], number[]];
       const r = ratio(engine, typed);
+      const toGenerators = ratio(engine, generators);
       rows.push({
         workload,
         depth,
         engine: median(engine),
         heapJs: median(heapJs),
         typedHeap: median(typed),
+        generatorHeap: median(generators),
         ratio: r,
+        ratioToGenerators: toGenerators,
       });
       cells.push([
         `${workload === 'busy' ? 'all busy' : '1000 busy, rest asleep'}, ${depth.toLocaleString('en-US')} pending`,
         mEps(engine),
         mEps(heapJs),
         mEps(typed),
+        mEps(generators),
         r.toFixed(2),
+        toGenerators.toFixed(2),
         ratio(heapJs, typed).toFixed(2),
         depth === 1_000_000 ? '>= 0.50' : '',
       ]);
     }
   }
   log(
-    `Deep queues: the hold model (exponential delays, mean 1 s) with N events pending, ${events.toLocaleString('en-US')} events after N untimed; the engine with generators yielding a delay, on its typed-array queue and on heap-js, beside a bare typed-array binary heap of (time, seq); CPU time; median (range) of ${repetitionsAt(10)} (${repetitionsAt(1_000_000)} at 1M), interleaved, each run in its own process`,
+    `Deep queues: the hold model (exponential delays, mean 1 s) with N events pending, ${events.toLocaleString('en-US')} events after N untimed; the engine with generators yielding a delay, on its typed-array queue and on heap-js, beside a bare typed-array binary heap of (time, seq), and that heap resuming one bare generator per event (the engine's floor: V8 resuming generators, no engine); CPU time; median (range) of ${repetitionsAt(10)} (${repetitionsAt(1_000_000)} at 1M), interleaved, each run in its own process`,
   );
   log(
     table(
@@ -217,7 +228,9 @@ function benchDeepQueues(options: BenchOptions, log: (line: string) => void): De
         'engine M/s',
         'on heap-js M/s',
         'bare typed heap M/s',
+        'bare heap + generators M/s',
         'engine / bare',
+        'engine / bare+gen',
         'heap-js / bare',
         'target',
       ],
@@ -242,13 +255,22 @@ function benchWaitingMemory(options: BenchOptions, log: (line: string) => void):
   const counts =
     options.quick === true ? [10_000, 100_000] : [10_000, 30_000, 100_000, 300_000, 1_000_000];
   const rows = counts.map((count) => {
+    // The median of three runs: at 10k a process's share of the heap's own noise is visible.
     const bytes = (shape: string) =>
-      runJob<{ bytesPerProcess: number }>('engine:waiting-memory', [shape, count], ['--expose-gc'])
-        .bytesPerProcess;
+      median(
+        [0, 1, 2].map(
+          () =>
+            runJob<{ bytesPerProcess: number }>(
+              'engine:waiting-memory',
+              [shape, count],
+              ['--expose-gc'],
+            ).bytesPerProcess,
+        ),
+      );
     return { count, generator: bytes('bare'), number: bytes('number'), timeout: bytes('timeout') };
   });
   log(
-    'Memory per waiting process against the queue depth: bytes of heap per process, N processes each waiting on its first delay; beyond = what the engine holds beside the suspended generator itself (the process, its queue entry and, for timeouts, the signal)',
+    'Memory per waiting process against the queue depth: bytes per process (the JS heap and ArrayBuffers, where the queue keeps its keys), N processes each waiting on its first delay, median of 3 runs; beyond = what the engine holds beside the suspended generator itself (the process, its queue entry and, for timeouts, what is left of the signal)',
   );
   log(
     table(

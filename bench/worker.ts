@@ -6,6 +6,7 @@ import {
   pendingEventBytes,
   runBareHeap,
   runCallbacks,
+  runGeneratorHeap,
   runGenerators,
   runTypedHeap,
   waitingProcessBytes,
@@ -43,6 +44,8 @@ export const JOBS: Readonly<Record<string, Job>> = {
     runGenerators(Number(depth), Number(events), SEED, 'heap-js', 'number', Number(depth)),
   'engine:deep-typed-heap': ([depth, events]) =>
     runTypedHeap(Number(depth), Number(events), SEED, Number(depth)),
+  'engine:deep-generator-heap': ([depth, events]) =>
+    runGeneratorHeap(Number(depth), Number(events), SEED, Number(depth)),
   // `depth` events pending, of which 1000 processes busy and the rest asleep (their starts are
   // the warm-up of the engine; the bare heap starts with them asleep and warms up on the busy).
   'engine:asleep-generators': ([depth, events]) =>
@@ -67,6 +70,8 @@ export const JOBS: Readonly<Record<string, Job>> = {
     ),
   'engine:asleep-typed-heap': ([depth, events]) =>
     runTypedHeap(PROCESSES, Number(events), SEED, PROCESSES, Number(depth) - PROCESSES),
+  'engine:asleep-generator-heap': ([depth, events]) =>
+    runGeneratorHeap(PROCESSES, Number(events), SEED, PROCESSES, Number(depth) - PROCESSES),
   'engine:waiting-memory': ([shape, count]) =>
     waitingProcessBytes(String(shape) as WaitingShape, Number(count)),
   'engine:callbacks': ([events]) => runCallbacks(PROCESSES, Number(events), SEED),

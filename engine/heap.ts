@@ -14,13 +14,16 @@
  *
  * Bounded: at most `maxSize` entries (MAX_QUEUED_EVENTS by default; one more is a RangeError
  * naming the bound), and at most 2^44 insertions over the queue's life (an invariant error);
- * capacity doubles as needed and is kept (a queue that was once deep keeps its arrays).
+ * capacity grows by a quarter as needed (GROWTH_SHIFT: at most a quarter of the slots, 24 bytes
+ * each, stand empty after a growth, where doubling left up to half) and is kept (a queue that was
+ * once deep keeps its arrays).
  */
 import { Heap } from 'heap-js';
 import {
   type EventQueue,
   MAX_QUEUED_EVENTS,
   MIN_PRIORITY,
+  Priority,
   type QueueEntry,
   checkSeq,
   compareEntries,
@@ -29,9 +32,16 @@ import {
 import { assertInvariant } from './assert.js';
 
 const INITIAL_CAPACITY = 64;
+/**
+ * Capacity grows by capacity >> GROWTH_SHIFT (a quarter): each entry is copied about four times
+ * over the queue's growth, once per growth, which only a queue still getting deeper pays.
+ */
+const GROWTH_SHIFT = 2;
 /** Seqs stay below 2^44 (1.7e13 insertions) so that `order` is exact. */
 export const SEQ_SPAN = 2 ** 44;
 const INV_SEQ_SPAN = 2 ** -44;
+/** The order of a normal-priority entry of seq 0. */
+const NORMAL_ORDER = (Priority.normal - MIN_PRIORITY) * SEQ_SPAN;
 
 export class TypedEventQueue implements EventQueue {
   topTimeUs = 0;
@@ -47,6 +57,12 @@ export class TypedEventQueue implements EventQueue {
   private items: unknown[];
   private size = 0;
   private nextSeq = 0;
+  /** The seq of the last entry pushed and the slot it landed in; -1 once anything moved since. */
+  private lastSeq = -1;
+  private lastHole = 0;
+  /** Time and order of the last normal-priority entry popped (-1: none yet). */
+  private normalTimeUs = -1;
+  private normalOrder = 0;
 
   constructor(readonly maxSize = MAX_QUEUED_EVENTS) {
     const capacity = Math.min(INITIAL_CAPACITY, maxSize);
@@ -83,7 +99,35 @@ export class TypedEventQueue implements EventQueue {
     if (2 * this.size === this.keys.length) this.grow();
     const seq = this.nextSeq++;
     assertInvariant(seq < SEQ_SPAN, 'event queue', `more than 2^44 insertions`);
-    const order = (priority - MIN_PRIORITY) * SEQ_SPAN + seq;
+    this.insert(timeUs, (priority - MIN_PRIORITY) * SEQ_SPAN + seq, item);
+    this.lastSeq = seq;
+    return seq;
+  }
+
+  pushWithSeq(timeUs: number, priority: number, seq: number, item: unknown): void {
+    assertInvariant(
+      seq >= 0 && seq < this.nextSeq,
+      'event queue',
+      `seq ${seq} was never handed out`,
+    );
+    if (2 * this.size === this.keys.length) this.grow();
+    this.insert(timeUs, (priority - MIN_PRIORITY) * SEQ_SPAN + seq, item);
+    this.lastSeq = -1;
+  }
+
+  replaceLastItem(seq: number, item: unknown): boolean {
+    if (seq !== this.lastSeq) return false;
+    this.items[this.lastHole] = item;
+    return true;
+  }
+
+  normalPopped(timeUs: number, seq: number): boolean {
+    const t = this.normalTimeUs;
+    return t > timeUs || (t === timeUs && this.normalOrder >= NORMAL_ORDER + seq);
+  }
+
+  /** Sifts a hole up from the end for the entry (timeUs, order); notes where it landed. */
+  private insert(timeUs: number, order: number, item: unknown): void {
     const { keys, items } = this;
     let hole = this.size++;
     while (hole > 0) {
@@ -98,17 +142,23 @@ export class TypedEventQueue implements EventQueue {
     keys[2 * hole] = timeUs;
     keys[2 * hole + 1] = order;
     items[hole] = item;
-    return seq;
+    this.lastHole = hole;
   }
 
   pop(): boolean {
     const last = this.size - 1;
     if (last < 0) return false;
     const { keys, items } = this;
+    const topOrder = keys[1]!;
     this.topTimeUs = keys[0]!;
-    this.topOrder = keys[1]!;
+    this.topOrder = topOrder;
     this.topItem = items[0];
     this.size = last;
+    this.lastSeq = -1;
+    if (topOrder >= NORMAL_ORDER && topOrder < NORMAL_ORDER + SEQ_SPAN) {
+      this.normalTimeUs = this.topTimeUs;
+      this.normalOrder = topOrder;
+    }
     const timeUs = keys[2 * last]!;
     const order = keys[2 * last + 1]!;
     const item = items[last];
@@ -162,7 +212,7 @@ export class TypedEventQueue implements EventQueue {
   private grow(): void {
     const capacity = this.keys.length / 2;
     if (capacity >= this.maxSize) throw queueFull(this.maxSize);
-    const next = Math.min(capacity * 2, this.maxSize);
+    const next = Math.min(capacity + (capacity >> GROWTH_SHIFT), this.maxSize);
     const keys = new Float64Array(2 * next);
     keys.set(this.keys);
     this.keys = keys;
@@ -187,6 +237,10 @@ export class HeapJsEventQueue implements EventQueue {
   topItem: unknown = undefined;
   private readonly heap = new Heap<HeapEntry>(compareEntries);
   private nextSeq = 0;
+  /** The entry pushed last, while nothing was popped since (heap-js keeps entries' identity). */
+  private last: HeapEntry | null = null;
+  private normalTimeUs = -1;
+  private normalSeq = -1;
 
   constructor(readonly maxSize = MAX_QUEUED_EVENTS) {}
 
@@ -210,8 +264,30 @@ export class HeapJsEventQueue implements EventQueue {
     if (this.heap.length >= this.maxSize) throw queueFull(this.maxSize);
     const seq = this.nextSeq++;
     checkSeq(seq);
-    this.heap.add({ timeUs, priority, seq, item });
+    this.insert({ timeUs, priority, seq, item });
     return seq;
+  }
+
+  pushWithSeq(timeUs: number, priority: number, seq: number, item: unknown): void {
+    assertInvariant(
+      seq >= 0 && seq < this.nextSeq,
+      'event queue',
+      `seq ${seq} was never handed out`,
+    );
+    if (this.heap.length >= this.maxSize) throw queueFull(this.maxSize);
+    this.insert({ timeUs, priority, seq, item });
+    this.last = null;
+  }
+
+  replaceLastItem(seq: number, item: unknown): boolean {
+    if (this.last === null || this.last.seq !== seq) return false;
+    this.last.item = item;
+    return true;
+  }
+
+  normalPopped(timeUs: number, seq: number): boolean {
+    const t = this.normalTimeUs;
+    return t > timeUs || (t === timeUs && this.normalSeq >= seq);
   }
 
   pop(): boolean {
@@ -221,7 +297,17 @@ export class HeapJsEventQueue implements EventQueue {
     this.topPriority = entry.priority;
     this.topSeq = entry.seq;
     this.topItem = entry.item;
+    this.last = null;
+    if (entry.priority === Priority.normal) {
+      this.normalTimeUs = entry.timeUs;
+      this.normalSeq = entry.seq;
+    }
     return true;
+  }
+
+  private insert(entry: HeapEntry): void {
+    this.heap.add(entry);
+    this.last = entry;
   }
 
   entries(): QueueEntry[] {

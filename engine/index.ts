@@ -4,7 +4,8 @@
  * - time.ts: integer microseconds and the one rounding rule.
  * - queue.ts: the (time, priority, seq) total order.
  * - simulation.ts: the clock and the loop (`run`, `runAsync`, `step`), scheduling, trace hook.
- * - process.ts / signal.ts: generator processes, signals, allOf / anyOf, interrupts.
+ * - process.ts / signal.ts: generator processes, signals, allOf / anyOf, interrupts;
+ *   timeout.ts: the signals `timeout` makes (a process that yields one at once adopts its entry).
  * - resource.ts: slots with a FIFO queue.
  * - assert.ts: invariant checks in the code.
  * - random.ts: named seeded streams; distributions.ts: latency distributions sampled to µs

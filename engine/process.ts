@@ -5,7 +5,8 @@
  * - a number: a delay in microseconds (the fast path: no allocation, the process's own event is
  *   reused); resumes with `undefined`;
  * - a `Signal` (a timeout, an `allOf`/`anyOf`, another process's `done`): resumes with its value,
- *   or has its error thrown in;
+ *   or has its error thrown in (a fresh timeout, `yield sim.timeout(d)`, is waited on as a delay
+ *   is, through its own entry, which the process adopts: timeout.ts);
  * - a `Process`: waits for it to finish, like yielding its `done`;
  * - a Promise (an external decision, such as a model call): the simulation awaits it without
  *   advancing time and runs nothing else meanwhile; only `Simulation.runAsync` allows this.
@@ -23,6 +24,7 @@
 import { Priority } from './queue.js';
 import { Signal } from './signal.js';
 import type { Simulation } from './simulation.js';
+import { Timeout } from './timeout.js';
 
 /**
  * The generator a process runs: it yields what it waits for (a delay in µs, a Signal, a Process,
@@ -69,6 +71,19 @@ const DONE_SUFFIX = '.done';
 /** `Process.wait` when the process waits on nothing it could be interrupted out of. */
 const NOT_WAITING = -1;
 
+/**
+ * `Process.wait` while the process waits on a timeout's entry it adopted (timeout.ts): odd and
+ * <= -3, so never a seq (>= 0), NOT_WAITING or a signal-wait token (even, <= -2).
+ */
+export function adoptedWait(seq: number): number {
+  return -2 * seq - 3;
+}
+
+/** The seq of the adopted entry `wait` stands for, or -1 when it stands for none. */
+function adoptedSeq(wait: number): number {
+  return wait <= -3 && wait % 2 !== 0 ? (-wait - 3) / 2 : -1;
+}
+
 /** How a ProcessResume resumes its process. */
 export const ResumeKind = {
   /** A late waiter of a settled signal resumes with its value. */
@@ -107,8 +122,9 @@ export class Process<R = unknown> {
   private generator: ProcessGenerator<R> | null;
   /**
    * @internal What the process waits on, as a number: the seq of its queued entry (>= 0; the
-   * entry is live only while this still holds its seq, which is how interrupt cancels it), a
-   * signal-wait token (<= -2; a waiter registration is live only while this holds its token), or
+   * entry is live only while this still holds its seq, which is how interrupt cancels it), the
+   * same for a timeout's entry it adopted (`adoptedWait(seq)`: odd, <= -3), a signal-wait token
+   * (even, <= -2; a waiter registration is live only while this holds its token), or
    * NOT_WAITING.
    */
   wait: number;
@@ -153,8 +169,11 @@ export class Process<R = unknown> {
   interrupt(cause: unknown = 'interrupt'): void {
     if (this.generator === null)
       throw new Error(`process ${this.name} has finished and cannot be interrupted`);
-    // A queued entry of this process stays queued but is dead once `wait` moves on.
+    // A queued entry of this process stays queued but is dead once `wait` moves on; an adopted
+    // one is left to its timeout, whose clock still runs out there (timeout.ts).
+    const adopted = adoptedSeq(this.wait);
     if (this.wait >= 0) this.sim.dropEntry();
+    else if (adopted >= 0) this.sim.orphanEntry(adopted);
     this.wait = this.sim.pushEntry(
       this.sim.nowUs,
       Priority.urgent,
@@ -187,8 +206,10 @@ export class Process<R = unknown> {
       // The fast path: a delay queues the process itself, no allocation.
       const sim = this.sim;
       this.wait = sim.pushEntry(sim.delayToTime(yielded), Priority.normal, this);
+    } else if (yielded instanceof Timeout && yielded.adopt(this)) {
+      // The SimPy-shaped path (`yield sim.timeout(d)`): the process took over the timeout's
+      // entry, and resumes there as on a delay (timeout.ts).
     } else if (yielded instanceof Signal) {
-      // The SimPy-shaped path (`yield sim.timeout(d)`), checked before the rarer cases.
       const token = this.sim.newWaitToken();
       this.wait = token;
       yielded.addProcessWaiter(this, token);

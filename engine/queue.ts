@@ -92,6 +92,22 @@ export interface EventQueue {
   readonly length: number;
   /** Inserts an entry after every entry that does not come after it; returns its seq. */
   push(timeUs: number, priority: number, item: unknown): number;
+  /**
+   * Inserts an entry under a seq this queue handed out earlier (a re-queued timeout, signal.ts):
+   * it takes the place in the order that seq gives it.
+   */
+  pushWithSeq(timeUs: number, priority: number, seq: number, item: unknown): void;
+  /**
+   * Replaces the item of the entry of `seq` if that entry was the last pushed and nothing was
+   * popped or pushed since (its slot is still known); false, and nothing changed, otherwise.
+   */
+  replaceLastItem(seq: number, item: unknown): boolean;
+  /**
+   * Whether the entry (timeUs, Priority.normal, seq) has been popped, if it was ever queued: the
+   * entries of one time and priority pop in seq order (any pushed later has a larger seq), so
+   * the last normal-priority entry popped says it.
+   */
+  normalPopped(timeUs: number, seq: number): boolean;
   /** Time of the top entry, or +Infinity when the queue is empty. */
   peekTime(): number;
   /** The top entry's seq and item (the queue must not be empty). */

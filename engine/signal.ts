@@ -9,6 +9,10 @@
  *
  * Waiting on a signal whose event already ran resumes the waiter through a fresh event at the
  * current time, so a late waiter still sees the value, after everything already queued for now.
+ *
+ * A timeout (timeout.ts) is a signal the clock settles; a process that yields one at once may
+ * adopt its entry, which changes nothing anyone can see: the signal is made plain again first
+ * thing whenever it is looked at (`fireSeq` ADOPTED, `unadopt`).
  */
 import type { Process } from './process.js';
 import { Priority } from './queue.js';
@@ -21,9 +25,13 @@ type SignalCallback<T> = (signal: Signal<T>) => void;
 // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
 type Waiter<T> = Process<any> | SignalCallback<T>;
 
-/** `Signal.fireSeq` before any entry is queued, and once the waiters were notified. */
+/**
+ * `Signal.fireSeq` before any entry is queued, once the waiters were notified, and while a
+ * process has adopted the signal's entry (a timeout: timeout.ts).
+ */
 const NO_ENTRY = -1;
-const NOTIFIED = -2;
+export const NOTIFIED = -2;
+export const ADOPTED = -3;
 
 /**
  * A one-shot event to wait on (SimPy's Event): settled once by `succeed`/`fail` (or the clock, for
@@ -35,7 +43,7 @@ const NOTIFIED = -2;
 export class Signal<T = unknown> {
   readonly sim: Simulation;
   readonly name: string;
-  private stateValue: SignalState = 'pending';
+  protected stateValue: SignalState = 'pending';
   /**
    * @internal The success value or the failure (a timeout holds its value here while pending);
    * `value` and `error` are the checked ways to read it.
@@ -49,10 +57,12 @@ export class Signal<T = unknown> {
   fireSeq = NO_ENTRY;
   /**
    * Waiters in arrival order, each a process with the wait token it had or a callback (token 0):
-   * none, a sole waiter (its token in `soleToken`), or an array of (waiter, token) pairs.
+   * none, a sole waiter (its token in `soleToken`), or an array of (waiter, token) pairs. While
+   * the signal is adopted (fireSeq ADOPTED: a timeout, timeout.ts), the adopting process and the
+   * seq of its entry.
    */
-  private waiters: Waiter<T> | Array<Waiter<T> | number> | null = null;
-  private soleToken = 0;
+  protected waiters: Waiter<T> | Array<Waiter<T> | number> | null = null;
+  protected soleToken = 0;
 
   constructor(sim: Simulation, name = 'signal') {
     this.sim = sim;
@@ -60,15 +70,18 @@ export class Signal<T = unknown> {
   }
 
   get state(): SignalState {
+    if (this.fireSeq === ADOPTED) this.unadopt();
     return this.stateValue;
   }
 
   get settled(): boolean {
+    if (this.fireSeq === ADOPTED) this.unadopt();
     return this.stateValue !== 'pending';
   }
 
   /** The success value; throws when the signal is not succeeded. */
   get value(): T {
+    if (this.fireSeq === ADOPTED) this.unadopt();
     if (this.stateValue !== 'succeeded')
       throw new Error(`signal ${this.name} has no value (state ${this.stateValue})`);
     return this.outcome as T;
@@ -76,6 +89,7 @@ export class Signal<T = unknown> {
 
   /** The failure; throws when the signal is not failed. */
   get error(): unknown {
+    if (this.fireSeq === ADOPTED) this.unadopt();
     if (this.stateValue !== 'failed')
       throw new Error(`signal ${this.name} has no error (state ${this.stateValue})`);
     return this.outcome;
@@ -93,6 +107,7 @@ export class Signal<T = unknown> {
 
   /** Runs `callback` when the signal is settled (at once, through an event, if it already is). */
   onSettled(callback: SignalCallback<T>): void {
+    if (this.fireSeq === ADOPTED) this.unadopt();
     if (this.fireSeq === NOTIFIED) {
       this.sim.schedule(0, () => callback(this), { priority: Priority.normal, label: 'signal' });
       return;
@@ -102,12 +117,14 @@ export class Signal<T = unknown> {
 
   /** True when a process or callback is waiting for this signal to settle. */
   hasWaiters(): boolean {
+    if (this.fireSeq === ADOPTED) this.unadopt();
     return this.waiters !== null;
   }
 
   /** @internal Called by a process that yields this signal. */
   // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
   addProcessWaiter(process: Process<any>, token: number): void {
+    if (this.fireSeq === ADOPTED) this.unadopt();
     if (this.fireSeq === NOTIFIED) {
       process.resumeAfterSignal(this, token, true);
       return;
@@ -149,7 +166,15 @@ export class Signal<T = unknown> {
     else waiter.resumeAfterSignal(this, token, false);
   }
 
-  private addWaiter(waiter: Waiter<T>, token: number): void {
+  /**
+   * Makes a signal whose entry a process adopted (fireSeq ADOPTED) a plain signal again, with the
+   * same state, order and waiters it would have had as one: only a timeout is ever adopted.
+   */
+  protected unadopt(): void {
+    throw new Error(`signal ${this.name} was adopted, and only a timeout can be`);
+  }
+
+  protected addWaiter(waiter: Waiter<T>, token: number): void {
     const waiters = this.waiters;
     if (waiters === null) {
       this.waiters = waiter;
@@ -162,6 +187,7 @@ export class Signal<T = unknown> {
   }
 
   private settle(state: 'succeeded' | 'failed', outcome: unknown): void {
+    if (this.fireSeq === ADOPTED) this.unadopt();
     if (this.stateValue !== 'pending')
       throw new Error(`signal ${this.name} is already ${this.stateValue}`);
     this.stateValue = state;

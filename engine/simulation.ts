@@ -19,8 +19,15 @@
  *   queued at once, cancelled ones included until they reach the top: one more is a RangeError
  *   naming the bound (queue.ts).
  */
+import { assertInvariant } from './assert.js';
 import { TypedEventQueue } from './heap.js';
-import { Process, type ProcessGenerator, ProcessResume, ResumeKind } from './process.js';
+import {
+  Process,
+  type ProcessGenerator,
+  ProcessResume,
+  ResumeKind,
+  adoptedWait,
+} from './process.js';
 import {
   type EventQueue,
   MAX_PRIORITY,
@@ -31,6 +38,7 @@ import {
 } from './queue.js';
 import { RandomStreams } from './random.js';
 import { Signal, allOf, anyOf } from './signal.js';
+import { Timeout } from './timeout.js';
 import { assertTimeUs } from './time.js';
 
 /**
@@ -106,7 +114,10 @@ class TraceScratch implements TraceRecord {
   payload: unknown = undefined;
 }
 
-/** First signal-wait token (`Process.wait`); tokens count down, seqs count up from 0. */
+/**
+ * First signal-wait token (`Process.wait`); tokens count down by two (even: an odd wait is a
+ * timeout's adopted entry, process.ts), seqs count up from 0.
+ */
 const FIRST_WAIT_TOKEN = -2;
 
 interface ExternalWait {
@@ -134,6 +145,11 @@ export class Simulation {
   private external: ExternalWait | null = null;
   private stopRequested = false;
   private processCount = 0;
+  /**
+   * Seqs of timeouts' entries whose adopting process was interrupted: each still runs, as its
+   * timeout's clock running out (timeout.ts). Made on the first, emptied as they run.
+   */
+  private orphans: Set<number> | null = null;
 
   constructor(options: { seed?: number | string; startUs?: number } = {}) {
     this.queue = this.newQueue();
@@ -212,11 +228,12 @@ export class Simulation {
     return new Signal<T>(this, name);
   }
 
-  /** A signal that succeeds with `value` after `delayUs`. */
+  /**
+   * A signal that succeeds with `value` after `delayUs` (a Timeout: yielded at once by a process,
+   * it costs about what yielding the delay costs; timeout.ts).
+   */
   timeout<T = undefined>(delayUs: number, value?: T): Signal<T> {
-    const signal = new Signal<T>(this, 'timeout');
-    signal.settleAt(this.delayToTime(delayUs), value as T);
-    return signal;
+    return new Timeout<T>(this, this.delayToTime(delayUs), value as T);
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
@@ -324,6 +341,38 @@ export class Simulation {
     return this.queue.push(timeUs, priority, item);
   }
 
+  /** @internal Re-queues a timeout's entry under the seq it had (timeout.ts). */
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
+  requeueEntry(timeUs: number, seq: number, item: Signal<any>): void {
+    this.queue.pushWithSeq(timeUs, Priority.normal, seq, item);
+  }
+
+  /** @internal Gives the entry of `seq` a new item if it was the last queued (timeout.ts). */
+  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
+  replaceEntryItem(seq: number, item: Process<any>): boolean {
+    return this.queue.replaceLastItem(seq, item);
+  }
+
+  /** @internal Whether the normal-priority entry (timeUs, seq) was popped (timeout.ts). */
+  normalEntryPopped(timeUs: number, seq: number): boolean {
+    return this.queue.normalPopped(timeUs, seq);
+  }
+
+  /**
+   * @internal The process that adopted the timeout entry `seq` was interrupted: the entry stays
+   * live, the timeout's own (timeout.ts).
+   */
+  orphanEntry(seq: number): void {
+    this.orphans ??= new Set();
+    this.orphans.add(seq);
+  }
+
+  /** @internal An orphaned timeout entry is replaced by the timeout's own (timeout.ts). */
+  dropOrphan(seq: number): void {
+    assertInvariant(this.orphans?.delete(seq) === true, 'simulation', `no orphan entry ${seq}`);
+    this.cancelledQueued++;
+  }
+
   /** @internal A queued entry was cancelled (it stays queued, dead, until it reaches the top). */
   dropEntry(): void {
     this.cancelledQueued++;
@@ -331,7 +380,9 @@ export class Simulation {
 
   /** @internal A fresh token for a process's wait on a signal (never equal to a seq). */
   newWaitToken(): number {
-    return this.nextWaitToken--;
+    const token = this.nextWaitToken;
+    this.nextWaitToken -= 2;
+    return token;
   }
 
   /** @internal Absolute time of a delay from now, checked. */
@@ -353,7 +404,8 @@ export class Simulation {
 
   /** Whether a queued entry is still live (cancellation is lazy: see queue.ts). */
   private isLive(item: unknown, seq: number): boolean {
-    if (item instanceof Process) return item.wait === seq;
+    if (item instanceof Process)
+      return item.wait === seq || item.wait === adoptedWait(seq) || this.orphans?.has(seq) === true;
     if (item instanceof Signal) return item.fireSeq === seq;
     if (item instanceof ProcessResume) return item.process.wait === seq;
     return !(item as ScheduledEvent).cancelled;
@@ -367,9 +419,12 @@ export class Simulation {
     const queue = this.queue;
     const item = queue.topItem;
     if (item instanceof Process) {
-      // The hot path: a process starts or a delay ended.
-      if (item.wait !== queue.topSeq) return this.dropDead();
-      this.begin('process', undefined);
+      // The hot path: a process starts, a delay ended, or a timeout the process adopted did
+      // (shown as the timeout's entry it is).
+      const seq = queue.topSeq;
+      if (item.wait === seq) this.begin('process', undefined);
+      else if (item.wait === adoptedWait(seq)) this.begin('timeout', undefined);
+      else return this.runOrphan(seq);
       item.step(undefined, false);
     } else if (item instanceof Signal) {
       if (item.fireSeq !== queue.topSeq) return this.dropDead();
@@ -388,6 +443,13 @@ export class Simulation {
       this.begin(event.label, event.payload);
       this.runCallback(event);
     }
+    return true;
+  }
+
+  /** A process's entry it no longer waits on: an orphaned timeout's clock, or dead. */
+  private runOrphan(seq: number): boolean {
+    if (this.orphans === null || !this.orphans.delete(seq)) return this.dropDead();
+    this.begin('timeout', undefined);
     return true;
   }
 

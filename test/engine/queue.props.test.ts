@@ -103,6 +103,107 @@ describe('event queues against a sorted list by (time, priority, seq)', () => {
   });
 });
 
+// What the adopted-timeout path (engine/timeout.ts) asks of a queue beyond push and pop.
+const adoptOpArb = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({ push: fc.nat(4), priority: fc.integer({ min: -1, max: 1 }) }),
+  },
+  { weight: 2, arbitrary: fc.constant({ pop: true as const }) },
+  { weight: 1, arbitrary: fc.record({ replace: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ repush: fc.nat(), delay: fc.nat(4) }) },
+);
+
+interface Handed {
+  readonly timeUs: number;
+  readonly priority: number;
+  readonly seq: number;
+  id: number;
+  popped: boolean;
+}
+
+describe('event queues: replacing the last item, re-queuing under a seq, which normal entries popped', () => {
+  for (const [name, make] of [
+    ['the typed-array queue', () => new TypedEventQueue()],
+    ['the heap-js queue', () => new HeapJsEventQueue()],
+  ] as const) {
+    it(`${name} agrees with a sorted list`, () => {
+      fc.assert(
+        fc.property(fc.array(adoptOpArb, { maxLength: 200 }), (ops) => {
+          const queue = make();
+          const all: Handed[] = [];
+          let queued: Handed[] = [];
+          let last: Handed | null = null;
+          let nowUs = 0;
+          let nextId = 0;
+          for (const op of ops) {
+            if ('pop' in op) {
+              last = null;
+              if (queued.length === 0) continue;
+              const first = [...queued].sort(byOrder)[0]!;
+              queued = queued.filter((h) => h !== first);
+              first.popped = true;
+              expect(queue.pop()).toBe(true);
+              expect([queue.topTimeUs, queue.topSeq, queue.topItem]).toEqual([
+                first.timeUs,
+                first.seq,
+                first.id,
+              ]);
+              nowUs = first.timeUs;
+            } else if ('push' in op) {
+              const timeUs = nowUs + op.push;
+              const h = { timeUs, priority: op.priority, seq: 0, id: nextId++, popped: false };
+              const seq = queue.push(timeUs, op.priority, h.id);
+              last = { ...h, seq };
+              all.push(last);
+              queued.push(last);
+            } else if ('replace' in op) {
+              // The last pushed entry's seq, or another one: only the former may be replaced.
+              const target = op.replace ? last : all[0];
+              if (target === undefined || target === null) continue;
+              const id = nextId++;
+              const replaced = queue.replaceLastItem(target.seq, id);
+              expect(replaced).toBe(target === last);
+              if (replaced) target.id = id;
+            } else {
+              // Re-queue a seq handed out before, at normal priority, as a timeout is: only where
+              // it has not popped yet, and never twice under one key.
+              const old = all[op.repush % Math.max(all.length, 1)];
+              if (old === undefined) continue;
+              const timeUs = nowUs + op.delay;
+              // (the timeout's own entry was queued there all along: nothing later at its time and
+              // priority has popped before it).
+              const passed = all.some(
+                (h) => h.popped && h.priority === 0 && h.timeUs === timeUs && h.seq >= old.seq,
+              );
+              const twice = all.some(
+                (h) => h.timeUs === timeUs && h.priority === 0 && h.seq === old.seq,
+              );
+              if (passed || twice) continue;
+              const h = { timeUs, priority: 0, seq: old.seq, id: nextId++, popped: false };
+              queue.pushWithSeq(timeUs, 0, old.seq, h.id);
+              all.push(h);
+              queued.push(h);
+              last = null;
+            }
+            expect(queue.length).toBe(queued.length);
+            for (const h of all)
+              if (h.priority === 0) expect(queue.normalPopped(h.timeUs, h.seq)).toBe(h.popped);
+          }
+        }),
+        { numRuns: 1000 },
+      );
+    });
+  }
+
+  it('a seq never handed out is not re-queued: an invariant error', () => {
+    for (const queue of [new TypedEventQueue(), new HeapJsEventQueue()]) {
+      queue.push(0, 0, 'a');
+      expect(() => queue.pushWithSeq(0, 0, 1, 'b')).toThrow(/never handed out/);
+    }
+  });
+});
+
 describe('queue bounds', () => {
   it('a full queue is a RangeError naming the bound, and the queue is left as it was', () => {
     const queue = new TypedEventQueue(100);
