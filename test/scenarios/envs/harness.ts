@@ -158,7 +158,7 @@ export function contractProperties<S extends JsonValue>(model: ContractModel<S>)
   // tally is over a fixed sample, so whether it is reached does not depend on the run's random
   // seed: with the property's own runs it failed now and then (travel's contact_customer_support
   // needs a booking made before it, with the same id drawn).
-  it('reaches every operation\'s success path, and some failure, on a fixed sample', () => {
+  it("reaches every operation's success path, and some failure, on a fixed sample", () => {
     const tally: Tally = { succeeded: new Map(), failed: new Map() };
     for (const [start, calls] of fc.sample(program, { numRuns, seed: COVERAGE_SEED }))
       runChecked(env, start, calls, invariant, tally);
