@@ -28,10 +28,18 @@
  * promise per task are all this needs.
  */
 import Tinypool from 'tinypool';
+import { assertInvariant } from '../engine/assert.js';
 import { isModelSpec } from '../agents/index.js';
 import type { EpisodeKey, EpisodeRecord, ExperimentOptions } from '../scenarios/experiment.js';
-import type { Delivery, Mode } from '../scenarios/protocol.js';
-import { recordOfLine, type RunSuite } from './episode-jobs.js';
+import type { Agent, Delivery, Mode } from '../scenarios/protocol.js';
+import {
+  batchRunner,
+  episodeJobRunner,
+  recordOfLine,
+  type BatchResult,
+  type EpisodeJob,
+  type RunSuite,
+} from './episode-jobs.js';
 import { UsageError } from './errors.js';
 import type { RunOutput } from './run-output.js';
 
@@ -52,12 +60,12 @@ export interface RunBatchResult {
   readonly bytes: readonly number[];
 }
 
-/** Worker threads at most (a bound on a mistyped flag, far above any core count here). */
+/** Threads at most (a bound on a mistyped flag, far above any core count here). */
 const MAX_WORKERS = 256;
-/** Episodes a worker must have at least for the pool to be worth starting (~30 ms per thread). */
+/** Episodes a thread must have at least for the pool to be worth starting (~30 ms per thread). */
 const MIN_EPISODES_PER_WORKER = 32;
-/** Batches per worker over the run (balance against messages), and episodes a batch at most. */
-const BATCH_TARGET = 8;
+/** Batches per thread over the run (balance against messages), and episodes a batch at most. */
+const BATCH_TARGET = 16;
 const MAX_BATCH = 256;
 
 /**
@@ -79,46 +87,104 @@ export function parseWorkers(text: string | undefined): number {
 export const pooled = (agent: string): boolean => !isModelSpec(agent);
 
 /**
- * Threads worth starting for `episodes` pooled episodes with `workers` asked: each gets at least
- * MIN_EPISODES_PER_WORKER; 0 (this thread runs them) when that leaves fewer than 2.
+ * Threads worth using for `episodes` pooled episodes with `workers` asked (this one included):
+ * each gets at least MIN_EPISODES_PER_WORKER; 0 (this thread alone runs them) when that leaves
+ * fewer than 2.
  */
 export function poolSize(workers: number, episodes: number): number {
   const n = Math.min(workers, Math.floor(episodes / MIN_EPISODES_PER_WORKER));
   return n >= 2 ? n : 0;
 }
 
+/**
+ * Episodes a batch: BATCH_TARGET batches per thread, rounded up to whole (instance, seed) groups
+ * of `group` episodes (consecutive in the run's order), so that a group's reference (oracle bound
+ * and sequential run) is computed by one thread only, at most MAX_BATCH rounded the same way.
+ */
+export function batchSize(threads: number, episodes: number, group: number): number {
+  const g = Math.max(1, group);
+  const target = Math.min(MAX_BATCH, Math.ceil(episodes / (threads * BATCH_TARGET)));
+  return Math.max(1, Math.ceil(target / g)) * g;
+}
+
 // A worker thread runs plain JavaScript: the compiled module beside this one.
 const WORKER_URL = new URL('./run-worker.js', import.meta.url);
 
-/** A started pool; `elsewhere` fits ExperimentOptions.elsewhere; `close()` when done. */
+/**
+ * A started pool of `size` threads: this one and `size - 1` worker threads. This thread runs
+ * batches too (through the same job seam as a worker: the same lines and replay bytes), one at a
+ * time, taken like a worker's; with N threads asked, N threads run episodes, not N workers and a
+ * main thread that parses their lines beside them (measured: a third isolate on 2 cores paid its own
+ * start-up and JIT warm-up). `elsewhere` fits ExperimentOptions.elsewhere; `close()` when done.
+ */
 export class RunPool {
   private readonly pool: Tinypool;
+  private readonly here: (jobs: readonly EpisodeJob[]) => Promise<BatchResult>;
+  private hereBusy = false;
   readonly elsewhere: NonNullable<ExperimentOptions['elsewhere']>;
 
   constructor(
     readonly size: number,
     episodes: number,
     setup: RunWorkerSetup,
+    makeAgent: (spec: string) => Agent,
     private readonly output: RunOutput | null,
   ) {
+    assertInvariant(size >= 2, 'run pool', 'a pool has this thread and a worker at least');
+    const workers = size - 1;
     this.pool = new Tinypool({
       filename: WORKER_URL.href,
-      minThreads: size,
-      maxThreads: size,
+      minThreads: workers,
+      maxThreads: workers,
       workerData: setup,
     });
-    const batch = Math.min(MAX_BATCH, Math.ceil(episodes / (size * BATCH_TARGET)));
-    this.elsewhere = { takes: pooled, batch, inFlight: 2 * size, run: this.run };
+    const { suite, mode, delivery, dir } = setup;
+    const run = episodeJobRunner({
+      instances: suite.instances,
+      mode,
+      delivery,
+      makeAgent,
+      record: dir !== null,
+      lines: false,
+    });
+    this.here = batchRunner(run, dir);
+    const batch = batchSize(size, episodes, setup.agents.length);
+    // A worker has two batches waiting while it runs one (it must not starve while this thread
+    // runs a batch of its own and then the answers that came meanwhile); this thread takes one.
+    this.elsewhere = { takes: pooled, batch, inFlight: 1 + 3 * workers, run: this.run };
   }
 
-  private readonly run = async (jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> => {
+  private readonly run = async (jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> =>
+    this.hereBusy ? this.runThere(jobs) : this.runHere(jobs);
+
+  /** A batch on this thread, after the events waiting (workers' answers, their next batches). */
+  private async runHere(jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> {
+    this.hereBusy = true;
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      const done = await this.here(jobs);
+      return done.map(({ result, bytes }) => {
+        this.output?.ranElsewhere(result.record, result.line, bytes);
+        return result.record;
+      });
+    } finally {
+      this.hereBusy = false;
+    }
+  }
+
+  private async runThere(jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> {
     const result = (await this.pool.run(jobs)) as RunBatchResult;
     return result.lines.map((line, i) => {
       const record = recordOfLine(line);
       this.output?.ranElsewhere(record, line, result.bytes[i]!);
       return record;
     });
-  };
+  }
+
+  /** Worker threads started (this thread not counted). */
+  get workerThreads(): number {
+    return this.pool.threads.length;
+  }
 
   async close(): Promise<void> {
     await this.pool.destroy();

@@ -27,7 +27,7 @@ import {
 } from '../../scenarios/experiment.js';
 import type { Scenario } from '../../scenarios/spec/schema.js';
 import { ReplayRecorder } from '../../replays/index.js';
-import type { Delivery, Mode } from '../../scenarios/protocol.js';
+import type { Agent, Delivery, Mode } from '../../scenarios/protocol.js';
 import { checkDistinct, loadInstances } from '../instances.js';
 import { addLlmOptions, formatUsage, modelSetup, usageByAgent, type LlmFlags } from '../llm.js';
 import { EXIT_EPISODES_ERRORED, EXIT_STOPPED, UsageError } from '../errors.js';
@@ -405,7 +405,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
   const spread = { workers, agents, suite, mode, delivery, dir: options.out ?? null, seeds };
   const pool =
-    options.record === undefined && queue === null ? openPool(spread, kept, output) : null;
+    options.record === undefined && queue === null ? openPool(spread, kept, builtIn, output) : null;
   const elsewhere =
     queue !== null && output !== null
       ? queue.elsewhere({ suite, mode, delivery, output, dir: options.out! })
@@ -415,7 +415,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
       ? ` (on the queue at ${options.queue})`
       : pool === null
         ? ''
-        : ` (on ${pool.size} worker threads)`;
+        : ` (on ${pool.size} threads)`;
   // The header first: on a terminal it would otherwise come after the progress bar.
   if (format === 'text') process.stdout.write(runHeader(plan, total, on));
   const bar = progressBar(options, total);
@@ -558,6 +558,7 @@ function openPool(
     seeds: readonly number[];
   },
   kept: ReadonlyMap<string, KeptEpisode>,
+  makeAgent: (spec: string) => Agent,
   output: RunOutput | null,
 ): RunPool | null {
   const agents = run.agents.filter(pooled);
@@ -569,7 +570,7 @@ function openPool(
   const size = poolSize(run.workers, episodes);
   if (size === 0) return null;
   const { suite, mode, delivery, dir } = run;
-  return new RunPool(size, episodes, { suite, agents, mode, delivery, dir }, output);
+  return new RunPool(size, episodes, { suite, agents, mode, delivery, dir }, makeAgent, output);
 }
 
 function parseMaxCost(text: string | undefined): number | null {
