@@ -111,15 +111,18 @@ export function batchSize(threads: number, episodes: number, group: number): num
 const WORKER_URL = new URL('./run-worker.js', import.meta.url);
 
 /**
- * A started pool of `size` threads: this one and `size - 1` worker threads. This thread runs
- * batches too (through the same job seam as a worker: the same lines and replay bytes), one at a
- * time, taken like a worker's; with N threads asked, N threads run episodes, not N workers and a
- * main thread that parses their lines beside them (measured: a third isolate on 2 cores paid its own
- * start-up and JIT warm-up). `elsewhere` fits ExperimentOptions.elsewhere; `close()` when done.
+ * A started pool of `size` threads. With built-in and module agents only, this thread is one of
+ * them, beside `size - 1` worker threads: it runs batches too (through the same job seam as a
+ * worker: the same lines and replay bytes), one at a time, taken like a worker's; so N threads run
+ * episodes, not N workers and a main thread that parses their lines beside them (measured: a third
+ * isolate on 2 cores paid its own start-up and JIT warm-up). A run with a model agent keeps this
+ * thread for it (`size` worker threads): a batch run here would hold the event loop for its length,
+ * delaying the model's answers, whose measured latency is the think time under `--think wall`.
+ * `elsewhere` fits ExperimentOptions.elsewhere; `close()` when done.
  */
 export class RunPool {
   private readonly pool: Tinypool;
-  private readonly here: (jobs: readonly EpisodeJob[]) => Promise<BatchResult>;
+  private readonly here: ((jobs: readonly EpisodeJob[]) => Promise<BatchResult>) | null;
   private hereBusy = false;
   readonly elsewhere: NonNullable<ExperimentOptions['elsewhere']>;
 
@@ -129,9 +132,11 @@ export class RunPool {
     setup: RunWorkerSetup,
     makeAgent: (spec: string) => Agent,
     private readonly output: RunOutput | null,
+    /** This thread runs batches too (no model agent in the run). */
+    readonly hereToo: boolean,
   ) {
-    assertInvariant(size >= 2, 'run pool', 'a pool has this thread and a worker at least');
-    const workers = size - 1;
+    assertInvariant(size >= 2, 'run pool', 'a pool has two threads at least');
+    const workers = hereToo ? size - 1 : size;
     this.pool = new Tinypool({
       filename: WORKER_URL.href,
       minThreads: workers,
@@ -147,22 +152,23 @@ export class RunPool {
       record: dir !== null,
       lines: false,
     });
-    this.here = batchRunner(run, dir);
+    this.here = hereToo ? batchRunner(run, dir) : null;
     const batch = batchSize(size, episodes, setup.agents.length);
     // A worker has two batches waiting while it runs one (it must not starve while this thread
     // runs a batch of its own and then the answers that came meanwhile); this thread takes one.
-    this.elsewhere = { takes: pooled, batch, inFlight: 1 + 3 * workers, run: this.run };
+    const inFlight = (hereToo ? 1 : 0) + 3 * workers;
+    this.elsewhere = { takes: pooled, batch, inFlight, run: this.run };
   }
 
   private readonly run = async (jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> =>
-    this.hereBusy ? this.runThere(jobs) : this.runHere(jobs);
+    this.here === null || this.hereBusy ? this.runThere(jobs) : this.runHere(jobs);
 
   /** A batch on this thread, after the events waiting (workers' answers, their next batches). */
   private async runHere(jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> {
     this.hereBusy = true;
     try {
       await new Promise((resolve) => setImmediate(resolve));
-      const done = await this.here(jobs);
+      const done = await this.here!(jobs);
       return done.map(({ result, bytes }) => {
         this.output?.ranElsewhere(result.record, result.line, bytes);
         return result.record;

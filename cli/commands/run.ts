@@ -415,7 +415,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
       ? ` (on the queue at ${options.queue})`
       : pool === null
         ? ''
-        : ` (on ${pool.size} threads)`;
+        : ` (on ${pool.size}${pool.hereToo ? '' : ' worker'} threads)`;
   // The header first: on a terminal it would otherwise come after the progress bar.
   if (format === 'text') process.stdout.write(runHeader(plan, total, on));
   const bar = progressBar(options, total);
@@ -570,7 +570,8 @@ function openPool(
   const size = poolSize(run.workers, episodes);
   if (size === 0) return null;
   const { suite, mode, delivery, dir } = run;
-  return new RunPool(size, episodes, { suite, agents, mode, delivery, dir }, makeAgent, output);
+  const setup = { suite, agents, mode, delivery, dir };
+  return new RunPool(size, episodes, setup, makeAgent, output, run.agents.every(pooled));
 }
 
 function parseMaxCost(text: string | undefined): number | null {
@@ -724,7 +725,7 @@ export function addRunFlags(command: Command): Command {
     )
     .option(
       '--workers <n>',
-      'worker threads for the episodes of built-in and module agents (default 1: this thread; model agents stay on this thread); the output is the same whatever N is',
+      'threads for the episodes of built-in and module agents, this one and N - 1 workers (default 1: this thread; with a model agent, N workers, the model on this thread); the output is the same whatever N is',
     );
 }
 

@@ -46,7 +46,7 @@ describe('RunPool', () => {
       return createAgent(spec);
     };
     const setup = { suite, agents, mode: 'async' as const, delivery: 'push' as const, dir };
-    const pool = new RunPool(2, 48, setup, makeAgent, null);
+    const pool = new RunPool(2, 48, setup, makeAgent, null, true);
     const keys: EpisodeKey[] = [];
     for (const { scenario } of suite.instances)
       for (const seed of [1, 2, 3])

@@ -187,7 +187,7 @@ describe('tooltime run --workers N with a model agent', () => {
       const r = await tooltimeAsync(args(n, out), env);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
-      if (n > 1) expect(r.stdout).toMatch(new RegExp(`\\(on ${n} threads\\)`));
+      if (n > 1) expect(r.stdout).toMatch(new RegExp(`\\(on ${n} worker threads\\)`));
       dirs.push(results(out));
     }
     // Every model request of the compared runs was answered from the one cache.
