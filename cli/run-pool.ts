@@ -12,12 +12,15 @@
  *   against the run's suite digest (episode-jobs.ts adoptSuite; parsing the canonical text
  *   instead meant validating every scenario again, ~1 s of CPU a worker on 48 instances, as the
  *   schema's parse does not keep the sorted key order);
- * - a task is a batch of consecutive episodes (BATCH_TARGET per worker's share, at most
- *   MAX_BATCH), so messages are few; `2N` batches are out at once, taken by whichever worker is
- *   free (tinypool's queue: work stealing by batch);
+ * - a task is a batch of consecutive episodes (BATCH_TARGET per thread's share, at most
+ *   MAX_BATCH, whole (instance, seed) groups), so messages are few; three batches a worker are
+ *   out at once, taken by whichever worker is free (tinypool's queue: work stealing by batch);
  * - a worker writes each replay file itself and answers with the episodes.jsonl lines (strings,
  *   made there) and byte counts; the main thread parses a line back into its record (for the
- *   summary), appends it, and writes the run's order at the end, as it always did.
+ *   summary), appends it, and writes the run's order at the end, as it always did;
+ * - the main thread runs batches too, as one of the N threads (RunPool), unless a model agent
+ *   needs its event loop: measured per thread, the cost of a thread is its isolate (start-up,
+ *   and V8 compiling the same hot code again: ~1 CPU-s on its helper threads), not messages.
  *
  * Model agents stay on the main thread: their episodes wait on requests, and `--concurrency`
  * bounds the requests in flight there, against one response cache (a cache shared by threads
@@ -62,18 +65,23 @@ export interface RunBatchResult {
 
 /** Threads at most (a bound on a mistyped flag, far above any core count here). */
 const MAX_WORKERS = 256;
-/** Episodes a thread must have at least for the pool to be worth starting (~30 ms per thread). */
+/**
+ * Episodes a thread must have at least for the pool to start: a floor against a pool for a handful
+ * of episodes, not a break-even (a worker's start-up, its JIT warm-up included, costs 0.4-0.8 CPU-s,
+ * what this thread spends on several hundred episodes).
+ */
 const MIN_EPISODES_PER_WORKER = 32;
 /** Batches per thread over the run (balance against messages), and episodes a batch at most. */
 const BATCH_TARGET = 16;
 const MAX_BATCH = 256;
 
 /**
- * `--workers N`: a positive integer; default 1 (this thread). Not the machine's parallelism: on
- * this project's idle 2-core machine `--workers 2` took 1.38x the wall time of `--workers 1` on the
- * default run (one seed), 0.99x with four seeds, and `stress --runs 1000` 1.35x, each thread paying
- * ~1.4-1.6x the CPU (start-up, a JIT warmed per thread): bench/RESULTS.md. The default follows the
- * measurement; set N where a sweep is long enough to gain.
+ * `--workers N`: a positive integer; default 1 (this thread). Not the machine's parallelism:
+ * measured on this project's shared 2-core machine (2026-12-06, load average 7-14), `--workers 2`
+ * spent 1.3-1.5x the user CPU of `--workers 1` on a 7,680-episode sweep (each thread is an isolate
+ * that loads, adopts the suite and JIT-compiles on its own, and one thread keeps ~1.25-1.4 cores
+ * busy with V8's compiler and GC threads) and was slower in wall time on the default run (1.3-1.5x)
+ * and on small runs: bench/RESULTS.md. Set N where a sweep is long and cores are idle.
  */
 export function parseWorkers(text: string | undefined): number {
   if (text === undefined) return 1;
