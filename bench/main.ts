@@ -4,7 +4,7 @@
  * over repetitions interleaved across variants, so machine noise hits all variants alike.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -932,7 +932,11 @@ function childrenCpuSeconds(): { readonly user: number; readonly sys: number } {
  * each with its own --out (start-up, workers' start-up and all): the time until the last ends.
  */
 function timeRuns(argLists: ReadonlyArray<readonly string[]>): CommandTime {
-  const outs = argLists.map(() => mkdtempSync(join(tmpdir(), 'tooltime-bench-workers-')));
+  // In memory where there is a tmpfs: on this machine's ext4, creating the 7,680 replay files of a
+  // run cost 0.1-6 s of system CPU, the most right after a run's files were deleted (the inode
+  // allocator steps over recently freed inodes), which is the disk, not the speed-up measured.
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const outs = argLists.map(() => mkdtempSync(join(base, 'tooltime-bench-workers-')));
   const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
   const command = (args: readonly string[], i: number) =>
     [process.execPath, CLI, 'run', ...args, '--quiet', '--json', '--out', outs[i]!]
@@ -961,7 +965,8 @@ function timeRuns(argLists: ReadonlyArray<readonly string[]>): CommandTime {
  * any parallelism of this sweep (each process pays its own start-up and JIT warm-up, as a worker
  * thread does). Rounds interleave variants. CPU is user + system seconds of every thread (system
  * time is mostly the file system creating replay files, and swings with other work on the disk).
- * Wall time on a shared machine: the load average is printed with the figures.
+ * Replays go to /dev/shm where it exists (see timeRuns). Wall time on a shared machine: the load
+ * average is printed with the figures.
  */
 export function benchWorkers(options: BenchOptions = {}): WorkersFigures {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -1005,7 +1010,7 @@ export function benchWorkers(options: BenchOptions = {}): WorkersFigures {
   const [speedup, ceiling] = [over(runs[1]!), over(runs[2]!)];
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   log(
-    `Workers: tooltime run --sample 48 --seeds 1..${small} and 1..${large} (every baseline and failure-mode agent, --out), --workers 1 and 2, and the ceiling; whole-process seconds (CPU: user + system of every thread), median (min-max) of ${rounds} round(s) interleaved; load average ${load(loadBefore)} before, ${load(loadAfter)} after, on ${availableParallelism()} cores shared with other work`,
+    `Workers: tooltime run --sample 48 --seeds 1..${small} and 1..${large} (every baseline and failure-mode agent, --out ${existsSync('/dev/shm') ? 'in /dev/shm' : 'in the temporary directory'}), --workers 1 and 2, and the ceiling; whole-process seconds (CPU: user + system of every thread), median (min-max) of ${rounds} round(s) interleaved; load average ${load(loadBefore)} before, ${load(loadAfter)} after, on ${availableParallelism()} cores shared with other work`,
   );
   const cell = (ts: readonly CommandTime[], k: keyof CommandTime) =>
     spread(

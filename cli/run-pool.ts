@@ -74,6 +74,8 @@ const MIN_EPISODES_PER_WORKER = 32;
 /** Batches per thread over the run (balance against messages), and episodes a batch at most. */
 const BATCH_TARGET = 16;
 const MAX_BATCH = 256;
+/** Batches a worker holds at once: one it runs and two waiting. */
+const TASKS_PER_WORKER = 3;
 
 /**
  * `--workers N`: a positive integer; default 1 (this thread). Not the machine's parallelism:
@@ -149,6 +151,10 @@ export class RunPool {
       filename: WORKER_URL.href,
       minThreads: workers,
       maxThreads: workers,
+      // Posted to the worker at once (it runs them one after the other): tinypool posts a
+      // worker's next task only when this thread's event loop takes its answer, which waits while
+      // this thread runs a batch of its own; with one task a worker, the worker sat idle then.
+      concurrentTasksPerWorker: TASKS_PER_WORKER,
       workerData: setup,
     });
     const { suite, mode, delivery, dir } = setup;
@@ -164,7 +170,7 @@ export class RunPool {
     const batch = batchSize(size, episodes, setup.agents.length);
     // A worker has two batches waiting while it runs one (it must not starve while this thread
     // runs a batch of its own and then the answers that came meanwhile); this thread takes one.
-    const inFlight = (hereToo ? 1 : 0) + 3 * workers;
+    const inFlight = (hereToo ? 1 : 0) + TASKS_PER_WORKER * workers;
     this.elsewhere = { takes: pooled, batch, inFlight, run: this.run };
   }
 

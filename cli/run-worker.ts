@@ -24,7 +24,15 @@ const run = batchRunner(
   setup.dir,
 );
 
-export default async function runBatch(jobs: readonly EpisodeJob[]): Promise<RunBatchResult> {
-  const done = await run(jobs);
-  return { lines: done.map((d) => d.result.line), bytes: done.map((d) => d.bytes) };
+// The pool posts a worker several batches at once (run-pool.ts): they run one after the other, as
+// a job runner runs one job at a time (its recorder's sink is one).
+let previous: Promise<unknown> = Promise.resolve();
+
+export default function runBatch(jobs: readonly EpisodeJob[]): Promise<RunBatchResult> {
+  const next = previous.then(async () => {
+    const done = await run(jobs);
+    return { lines: done.map((d) => d.result.line), bytes: done.map((d) => d.bytes) };
+  });
+  previous = next.catch(() => undefined);
+  return next;
 }
