@@ -4,7 +4,7 @@
  * over repetitions interleaved across variants, so machine noise hits all variants alike.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -435,39 +435,51 @@ export function benchStress(options: BenchOptions = {}): StressFigures {
 }
 
 export interface WorkersFigures {
-  /** Median wall and CPU seconds by worker count, on the small and the large sweep. */
+  /** Median wall and CPU seconds by variant, on the small and the large sweep. */
   readonly runs: ReadonlyArray<{
-    readonly workers: number;
+    readonly variant: string;
     readonly wall: { readonly small: number; readonly large: number };
     readonly cpu: { readonly small: number; readonly large: number };
   }>;
   /** `--workers 2` over `--workers 1` in wall time: the large sweep's total, and start-up excluded. */
   readonly speedup: { readonly total: number; readonly marginal: number };
+  /** The same for two `--workers 1` processes at once on the halves of the seeds: the ceiling. */
+  readonly ceiling: { readonly total: number; readonly marginal: number };
 }
 
-/** CPU seconds (user + system) of this process's waited-for children so far (Linux /proc). */
-function childrenCpuSeconds(): number {
+/** User and system CPU seconds of this process's waited-for children so far (Linux /proc). */
+function childrenCpuSeconds(): { readonly user: number; readonly sys: number } {
   const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
   // cutime and cstime, fields 16 and 17 of stat(5), counted from the state field (3).
-  return (Number(fields[13]) + Number(fields[14])) / 100;
+  return { user: Number(fields[13]) / 100, sys: Number(fields[14]) / 100 };
 }
 
-/** Wall and CPU seconds of one whole `tooltime run` process (start-up, workers' start-up and all). */
-function timeRun(args: readonly string[]): CommandTime {
-  const out = mkdtempSync(join(tmpdir(), 'tooltime-bench-workers-'));
+/**
+ * Wall and CPU seconds of whole `tooltime run` processes started at once, one per argument list,
+ * each with its own --out (start-up, workers' start-up and all): the time until the last ends.
+ */
+function timeRuns(argLists: ReadonlyArray<readonly string[]>): CommandTime {
+  // In memory where there is a tmpfs: on this machine's ext4, creating the 7,680 replay files of a
+  // run cost 0.1-6 s of system CPU, the most right after a run's files were deleted (the inode
+  // allocator steps over recently freed inodes), which is the disk, not the speed-up measured.
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const outs = argLists.map(() => mkdtempSync(join(base, 'tooltime-bench-workers-')));
+  const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+  const command = (args: readonly string[], i: number) =>
+    [process.execPath, CLI, 'run', ...args, '--quiet', '--json', '--out', outs[i]!]
+      .map(quote)
+      .join(' ');
+  // The shell waits for each: their CPU comes into its own, and so into this process's children's.
+  const script = `${argLists.map((a, i) => `${command(a, i)} >/dev/null & p${i}=$!`).join('; ')}; ${argLists.map((_, i) => `wait $p${i}`).join(' && ')}`;
   const cpu0 = childrenCpuSeconds();
   const start = process.hrtime.bigint();
   try {
-    execFileSync(process.execPath, [CLI, 'run', ...args, '--quiet', '--json', '--out', out], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return {
-      wall: Number(process.hrtime.bigint() - start) / 1e9,
-      cpu: childrenCpuSeconds() - cpu0,
-    };
+    execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const cpu1 = childrenCpuSeconds();
+    const [user, sys] = [cpu1.user - cpu0.user, cpu1.sys - cpu0.sys];
+    return { wall: Number(process.hrtime.bigint() - start) / 1e9, cpu: user + sys, user, sys };
   } finally {
-    rmSync(out, { recursive: true, force: true });
+    for (const out of outs) rmSync(out, { recursive: true, force: true });
   }
 }
 
@@ -475,39 +487,57 @@ function timeRun(args: readonly string[]): CommandTime {
  * `tooltime run --workers N` on a CPU-bound sweep (48 instances of the suite, every baseline and
  * failure-mode agent, replays written): the whole command, N = 1 and 2, on a small and a large seed
  * range. The fixed cost (process, suite and workers' start-up) is in both ranges, so the speed-up on
- * their difference is the one excluding it; the total is reported too. Rounds interleave variants.
- * Wall time on a shared machine: the load average is printed with the figures.
+ * their difference is the one excluding it; the total is reported too. The ceiling row runs two
+ * independent `--workers 1` processes at once, each on half of the seeds: what the machine gives
+ * any parallelism of this sweep (each process pays its own start-up and JIT warm-up, as a worker
+ * thread does). Rounds interleave variants. CPU is user + system seconds of every thread (system
+ * time is mostly the file system creating replay files, and swings with other work on the disk).
+ * Replays go to /dev/shm where it exists (see timeRuns). Wall time on a shared machine: the load
+ * average is printed with the figures.
  */
 export function benchWorkers(options: BenchOptions = {}): WorkersFigures {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const quick = options.quick === true;
   const rounds = quick ? 1 : 3;
-  const [small, large] = quick ? [1, 6] : [2, 16];
-  const counts = [1, 2];
-  const times = counts.map(() => ({ small: [] as CommandTime[], large: [] as CommandTime[] }));
-  const sweep = (seeds: number, workers: number) =>
-    timeRun(['--sample', '48', '--seeds', `1..${seeds}`, '--workers', String(workers)]);
+  const [small, large] = quick ? [2, 6] : [2, 16];
+  const sample = ['--sample', '48'];
+  const sweep = (from: number, to: number, workers: number) => [
+    ...sample,
+    '--seeds',
+    `${from}..${to}`,
+    '--workers',
+    String(workers),
+  ];
+  const variants: ReadonlyArray<{ name: string; at: (seeds: number) => CommandTime }> = [
+    { name: '--workers 1', at: (n) => timeRuns([sweep(1, n, 1)]) },
+    { name: '--workers 2', at: (n) => timeRuns([sweep(1, n, 2)]) },
+    {
+      name: 'ceiling: 2 x --workers 1 at once, half the seeds each',
+      at: (n) => timeRuns([sweep(1, n / 2, 1), sweep(n / 2 + 1, n, 1)]),
+    },
+  ];
+  const times = variants.map(() => ({ small: [] as CommandTime[], large: [] as CommandTime[] }));
   const loadBefore = loadavg();
   for (let r = 0; r < rounds; r++)
-    counts.forEach((w, i) => {
-      times[i]!.small.push(sweep(small, w));
-      times[i]!.large.push(sweep(large, w));
+    variants.forEach((v, i) => {
+      times[i]!.small.push(v.at(small));
+      times[i]!.large.push(v.at(large));
     });
   const loadAfter = loadavg();
   const med = (ts: readonly CommandTime[], k: keyof CommandTime) => median(ts.map((t) => t[k]));
-  const runs = counts.map((workers, i) => ({
-    workers,
+  const runs = variants.map((v, i) => ({
+    variant: v.name,
     wall: { small: med(times[i]!.small, 'wall'), large: med(times[i]!.large, 'wall') },
     cpu: { small: med(times[i]!.small, 'cpu'), large: med(times[i]!.large, 'cpu') },
   }));
-  const [one, two] = [runs[0]!.wall, runs[1]!.wall];
-  const speedup = {
-    total: one.large / two.large,
-    marginal: (one.large - one.small) / (two.large - two.small),
-  };
+  const over = (x: (typeof runs)[number]) => ({
+    total: runs[0]!.wall.large / x.wall.large,
+    marginal: (runs[0]!.wall.large - runs[0]!.wall.small) / (x.wall.large - x.wall.small),
+  });
+  const [speedup, ceiling] = [over(runs[1]!), over(runs[2]!)];
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   log(
-    `Workers: tooltime run --sample 48 --seeds 1..${small} and 1..${large} (every baseline and failure-mode agent, --out), --workers 1 and 2; whole-process seconds, median (min-max) of ${rounds} round(s) interleaved; load average ${load(loadBefore)} before, ${load(loadAfter)} after, on ${availableParallelism()} cores shared with other work`,
+    `Workers: tooltime run --sample 48 --seeds 1..${small} and 1..${large} (every baseline and failure-mode agent, --out ${existsSync('/dev/shm') ? 'in /dev/shm' : 'in the temporary directory'}), --workers 1 and 2, and the ceiling; whole-process seconds (CPU: user + system of every thread), median (min-max) of ${rounds} round(s) interleaved; load average ${load(loadBefore)} before, ${load(loadAfter)} after, on ${availableParallelism()} cores shared with other work`,
   );
   const cell = (ts: readonly CommandTime[], k: keyof CommandTime) =>
     spread(
@@ -517,34 +547,42 @@ export function benchWorkers(options: BenchOptions = {}): WorkersFigures {
   log(
     table(
       [
-        'workers',
+        'variant',
         `wall 1..${small}`,
         `wall 1..${large}`,
-        `cpu 1..${large}`,
         'marginal wall',
+        `cpu 1..${small}`,
+        `cpu 1..${large}`,
+        `user/sys 1..${large}`,
+        'marginal cpu',
         'speed-up total',
         'speed-up start-up excl.',
         'target',
       ],
       runs.map((x, i) => [
-        String(x.workers),
+        x.variant,
         cell(times[i]!.small, 'wall'),
         cell(times[i]!.large, 'wall'),
-        cell(times[i]!.large, 'cpu'),
         (x.wall.large - x.wall.small).toFixed(2),
-        i === 0 ? '1.00' : speedup.total.toFixed(2),
-        i === 0 ? '1.00' : speedup.marginal.toFixed(2),
-        i === 0 ? '' : '>= 1.8 (start-up excl., 2 idle cores)',
+        cell(times[i]!.small, 'cpu'),
+        cell(times[i]!.large, 'cpu'),
+        `${med(times[i]!.large, 'user').toFixed(2)}/${med(times[i]!.large, 'sys').toFixed(2)}`,
+        (x.cpu.large - x.cpu.small).toFixed(2),
+        over(x).total.toFixed(2),
+        over(x).marginal.toFixed(2),
+        i === 1 ? '>= 1.8 (start-up excl., 2 idle cores)' : '',
       ]),
     ),
   );
-  return { runs, speedup };
+  return { runs, speedup, ceiling };
 }
 
-/** Wall and CPU seconds of one whole command. */
+/** Wall and CPU seconds of one whole command (CPU: user + system, and each). */
 interface CommandTime {
   readonly wall: number;
   readonly cpu: number;
+  readonly user: number;
+  readonly sys: number;
 }
 
 /** The bench's sections, by the name `--only` takes, in the order a full run prints them. */

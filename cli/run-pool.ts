@@ -12,12 +12,15 @@
  *   against the run's suite digest (episode-jobs.ts adoptSuite; parsing the canonical text
  *   instead meant validating every scenario again, ~1 s of CPU a worker on 48 instances, as the
  *   schema's parse does not keep the sorted key order);
- * - a task is a batch of consecutive episodes (BATCH_TARGET per worker's share, at most
- *   MAX_BATCH), so messages are few; `2N` batches are out at once, taken by whichever worker is
- *   free (tinypool's queue: work stealing by batch);
+ * - a task is a batch of consecutive episodes (BATCH_TARGET per thread's share, at most
+ *   MAX_BATCH, whole (instance, seed) groups), so messages are few; three batches a worker are
+ *   out at once, taken by whichever worker is free (tinypool's queue: work stealing by batch);
  * - a worker writes each replay file itself and answers with the episodes.jsonl lines (strings,
  *   made there) and byte counts; the main thread parses a line back into its record (for the
- *   summary), appends it, and writes the run's order at the end, as it always did.
+ *   summary), appends it, and writes the run's order at the end, as it always did;
+ * - the main thread runs batches too, as one of the N threads (RunPool), unless a model agent
+ *   needs its event loop: measured per thread, the cost of a thread is its isolate (start-up,
+ *   and V8 compiling the same hot code again: ~1 CPU-s on its helper threads), not messages.
  *
  * Model agents stay on the main thread: their episodes wait on requests, and `--concurrency`
  * bounds the requests in flight there, against one response cache (a cache shared by threads
@@ -28,10 +31,18 @@
  * promise per task are all this needs.
  */
 import Tinypool from 'tinypool';
+import { assertInvariant } from '../engine/assert.js';
 import { isModelSpec } from '../agents/index.js';
 import type { EpisodeKey, EpisodeRecord, ExperimentOptions } from '../scenarios/experiment.js';
-import type { Delivery, Mode } from '../scenarios/protocol.js';
-import { recordOfLine, type RunSuite } from './episode-jobs.js';
+import type { Agent, Delivery, Mode } from '../scenarios/protocol.js';
+import {
+  batchRunner,
+  episodeJobRunner,
+  recordOfLine,
+  type BatchResult,
+  type EpisodeJob,
+  type RunSuite,
+} from './episode-jobs.js';
 import { UsageError } from './errors.js';
 import type { RunOutput } from './run-output.js';
 
@@ -52,20 +63,27 @@ export interface RunBatchResult {
   readonly bytes: readonly number[];
 }
 
-/** Worker threads at most (a bound on a mistyped flag, far above any core count here). */
+/** Threads at most (a bound on a mistyped flag, far above any core count here). */
 const MAX_WORKERS = 256;
-/** Episodes a worker must have at least for the pool to be worth starting (~30 ms per thread). */
+/**
+ * Episodes a thread must have at least for the pool to start: a floor against a pool for a handful
+ * of episodes, not a break-even (a worker's start-up, its JIT warm-up included, costs 0.4-0.8 CPU-s,
+ * what this thread spends on several hundred episodes).
+ */
 const MIN_EPISODES_PER_WORKER = 32;
-/** Batches per worker over the run (balance against messages), and episodes a batch at most. */
-const BATCH_TARGET = 8;
+/** Batches per thread over the run (balance against messages), and episodes a batch at most. */
+const BATCH_TARGET = 16;
 const MAX_BATCH = 256;
+/** Batches a worker holds at once: one it runs and two waiting. */
+const TASKS_PER_WORKER = 3;
 
 /**
- * `--workers N`: a positive integer; default 1 (this thread). Not the machine's parallelism: on
- * this project's idle 2-core machine `--workers 2` took 1.38x the wall time of `--workers 1` on the
- * default run (one seed), 0.99x with four seeds, and `stress --runs 1000` 1.35x, each thread paying
- * ~1.4-1.6x the CPU (start-up, a JIT warmed per thread): bench/RESULTS.md. The default follows the
- * measurement; set N where a sweep is long enough to gain.
+ * `--workers N`: a positive integer; default 1 (this thread). Not the machine's parallelism:
+ * measured on this project's shared 2-core machine (2026-12-06, load average 7-14), `--workers 2`
+ * spent 1.3-1.5x the user CPU of `--workers 1` on a 7,680-episode sweep (each thread is an isolate
+ * that loads, adopts the suite and JIT-compiles on its own, and one thread keeps ~1.25-1.4 cores
+ * busy with V8's compiler and GC threads) and was slower in wall time on the default run (1.3-1.5x)
+ * and on small runs: bench/RESULTS.md. Set N where a sweep is long and cores are idle.
  */
 export function parseWorkers(text: string | undefined): number {
   if (text === undefined) return 1;
@@ -79,46 +97,114 @@ export function parseWorkers(text: string | undefined): number {
 export const pooled = (agent: string): boolean => !isModelSpec(agent);
 
 /**
- * Threads worth starting for `episodes` pooled episodes with `workers` asked: each gets at least
- * MIN_EPISODES_PER_WORKER; 0 (this thread runs them) when that leaves fewer than 2.
+ * Threads worth using for `episodes` pooled episodes with `workers` asked (this one included):
+ * each gets at least MIN_EPISODES_PER_WORKER; 0 (this thread alone runs them) when that leaves
+ * fewer than 2.
  */
 export function poolSize(workers: number, episodes: number): number {
   const n = Math.min(workers, Math.floor(episodes / MIN_EPISODES_PER_WORKER));
   return n >= 2 ? n : 0;
 }
 
+/**
+ * Episodes a batch: BATCH_TARGET batches per thread, rounded up to whole (instance, seed) groups
+ * of `group` episodes (consecutive in the run's order), so that a group's reference (oracle bound
+ * and sequential run) is computed by one thread only, at most MAX_BATCH rounded the same way.
+ */
+export function batchSize(threads: number, episodes: number, group: number): number {
+  const g = Math.max(1, group);
+  const target = Math.min(MAX_BATCH, Math.ceil(episodes / (threads * BATCH_TARGET)));
+  return Math.max(1, Math.ceil(target / g)) * g;
+}
+
 // A worker thread runs plain JavaScript: the compiled module beside this one.
 const WORKER_URL = new URL('./run-worker.js', import.meta.url);
 
-/** A started pool; `elsewhere` fits ExperimentOptions.elsewhere; `close()` when done. */
+/**
+ * A started pool of `size` threads. With built-in and module agents only, this thread is one of
+ * them, beside `size - 1` worker threads: it runs batches too (through the same job seam as a
+ * worker: the same lines and replay bytes), one at a time, taken like a worker's; so N threads run
+ * episodes, not N workers and a main thread that parses their lines beside them (measured: a third
+ * isolate on 2 cores paid its own start-up and JIT warm-up). A run with a model agent keeps this
+ * thread for it (`size` worker threads): a batch run here would hold the event loop for its length,
+ * delaying the model's answers, whose measured latency is the think time under `--think wall`.
+ * `elsewhere` fits ExperimentOptions.elsewhere; `close()` when done.
+ */
 export class RunPool {
   private readonly pool: Tinypool;
+  private readonly here: ((jobs: readonly EpisodeJob[]) => Promise<BatchResult>) | null;
+  private hereBusy = false;
   readonly elsewhere: NonNullable<ExperimentOptions['elsewhere']>;
 
   constructor(
     readonly size: number,
     episodes: number,
     setup: RunWorkerSetup,
+    makeAgent: (spec: string) => Agent,
     private readonly output: RunOutput | null,
+    /** This thread runs batches too (no model agent in the run). */
+    readonly hereToo: boolean,
   ) {
+    assertInvariant(size >= 2, 'run pool', 'a pool has two threads at least');
+    const workers = hereToo ? size - 1 : size;
     this.pool = new Tinypool({
       filename: WORKER_URL.href,
-      minThreads: size,
-      maxThreads: size,
+      minThreads: workers,
+      maxThreads: workers,
+      // Posted to the worker at once (it runs them one after the other): tinypool posts a
+      // worker's next task only when this thread's event loop takes its answer, which waits while
+      // this thread runs a batch of its own; with one task a worker, the worker sat idle then.
+      concurrentTasksPerWorker: TASKS_PER_WORKER,
       workerData: setup,
     });
-    const batch = Math.min(MAX_BATCH, Math.ceil(episodes / (size * BATCH_TARGET)));
-    this.elsewhere = { takes: pooled, batch, inFlight: 2 * size, run: this.run };
+    const { suite, mode, delivery, dir } = setup;
+    const run = episodeJobRunner({
+      instances: suite.instances,
+      mode,
+      delivery,
+      makeAgent,
+      record: dir !== null,
+      lines: false,
+    });
+    this.here = hereToo ? batchRunner(run, dir) : null;
+    const batch = batchSize(size, episodes, setup.agents.length);
+    // A worker has two batches waiting while it runs one (it must not starve while this thread
+    // runs a batch of its own and then the answers that came meanwhile); this thread takes one.
+    const inFlight = (hereToo ? 1 : 0) + TASKS_PER_WORKER * workers;
+    this.elsewhere = { takes: pooled, batch, inFlight, run: this.run };
   }
 
-  private readonly run = async (jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> => {
+  private readonly run = async (jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> =>
+    this.here === null || this.hereBusy ? this.runThere(jobs) : this.runHere(jobs);
+
+  /** A batch on this thread, after the events waiting (workers' answers, their next batches). */
+  private async runHere(jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> {
+    this.hereBusy = true;
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      const done = await this.here!(jobs);
+      return done.map(({ result, bytes }) => {
+        this.output?.ranElsewhere(result.record, result.line, bytes);
+        return result.record;
+      });
+    } finally {
+      this.hereBusy = false;
+    }
+  }
+
+  private async runThere(jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> {
     const result = (await this.pool.run(jobs)) as RunBatchResult;
     return result.lines.map((line, i) => {
       const record = recordOfLine(line);
       this.output?.ranElsewhere(record, line, result.bytes[i]!);
       return record;
     });
-  };
+  }
+
+  /** Worker threads started (this thread not counted). */
+  get workerThreads(): number {
+    return this.pool.threads.length;
+  }
 
   async close(): Promise<void> {
     await this.pool.destroy();

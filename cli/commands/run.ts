@@ -27,7 +27,7 @@ import {
 } from '../../scenarios/experiment.js';
 import type { Scenario } from '../../scenarios/spec/schema.js';
 import { ReplayRecorder } from '../../replays/index.js';
-import type { Delivery, Mode } from '../../scenarios/protocol.js';
+import type { Agent, Delivery, Mode } from '../../scenarios/protocol.js';
 import { checkDistinct, loadInstances } from '../instances.js';
 import {
   addLlmOptions,
@@ -424,7 +424,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   const recorder = output?.recorder ?? replayRecorder(options, mode, delivery) ?? undefined;
   const spread = { workers, agents, suite, mode, delivery, dir: options.out ?? null, seeds };
   const pool =
-    options.record === undefined && queue === null ? openPool(spread, kept, output) : null;
+    options.record === undefined && queue === null ? openPool(spread, kept, builtIn, output) : null;
   const onQueue = queue === null ? null : queueModels(options, models, concurrency);
   const elsewhere =
     queue !== null && output !== null
@@ -442,7 +442,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
       ? ` (on the queue at ${options.queue})`
       : pool === null
         ? ''
-        : ` (on ${pool.size} worker threads)`;
+        : ` (on ${pool.size}${pool.hereToo ? '' : ' worker'} threads)`;
   // The header first: on a terminal it would otherwise come after the progress bar.
   if (format === 'text') process.stdout.write(runHeader(plan, total, on));
   const bar = progressBar(options, total);
@@ -623,6 +623,7 @@ function openPool(
     seeds: readonly number[];
   },
   kept: ReadonlyMap<string, KeptEpisode>,
+  makeAgent: (spec: string) => Agent,
   output: RunOutput | null,
 ): RunPool | null {
   const agents = run.agents.filter(pooled);
@@ -634,7 +635,8 @@ function openPool(
   const size = poolSize(run.workers, episodes);
   if (size === 0) return null;
   const { suite, mode, delivery, dir } = run;
-  return new RunPool(size, episodes, { suite, agents, mode, delivery, dir }, output);
+  const setup = { suite, agents, mode, delivery, dir };
+  return new RunPool(size, episodes, setup, makeAgent, output, run.agents.every(pooled));
 }
 
 function parseMaxCost(text: string | undefined): number | null {
@@ -788,7 +790,7 @@ export function addRunFlags(command: Command): Command {
     )
     .option(
       '--workers <n>',
-      'worker threads for the episodes of built-in and module agents (default 1: this thread; model agents stay on this thread); the output is the same whatever N is',
+      'threads for the episodes of built-in and module agents, this one and N - 1 workers (default 1: this thread; with a model agent, N workers, the model on this thread); the output is the same whatever N is',
     );
 }
 

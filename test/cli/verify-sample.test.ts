@@ -40,7 +40,7 @@ describe('tooltime run --verify-sample P', () => {
         '-q',
       ]);
       expect(r.status).toBe(1);
-      if (workers === '2') expect(r.stdout).toMatch(/\(on 2 worker threads\)/);
+      if (workers === '2') expect(r.stdout).toMatch(/\(on 2 threads\)/);
       expect(r.stderr).toMatch(
         /^tooltime: --verify-sample: episode example-[a-z-]+ \/ \.\/test\/policies\/nondeterministic-policy\.mjs \/ seed \d+ is not deterministic \(.*\.ttr\): a re-run on another thread differs at record \d+: recorded .*"content":"[^"]*\(#\d+\)".*; re-run .*"content":"[^"]*\(#\d+\)"/,
       );

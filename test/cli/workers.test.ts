@@ -52,8 +52,8 @@ describe('tooltime run --workers N', () => {
       const out = join(base, `suite-w${n}`);
       const stdout = run([...SUITE, '--workers', String(n), '--out', out]);
       // The pool really ran them (a run that stayed on this thread would pass the comparison).
-      if (n === 1) expect(stdout).not.toMatch(/worker threads/);
-      else expect(stdout).toMatch(new RegExp(`: \\d+ episodes \\(on ${n} worker threads\\)\\n`));
+      if (n === 1) expect(stdout).not.toMatch(/ threads\)/);
+      else expect(stdout).toMatch(new RegExp(`: \\d+ episodes \\(on ${n} threads\\)\\n`));
       return results(out);
     });
     const replays = [...dirs[0]!.keys()].filter((k) => k.endsWith('.ttr'));
@@ -66,8 +66,8 @@ describe('tooltime run --workers N', () => {
 
   it('prints the same tables and --json without --out (no replays: records travel as JSON text)', () => {
     const text = [1, 2].map((n) => run([...SUITE, '--workers', String(n), '--by', 'tasks', '-q']));
-    expect(text[1]).toContain('(on 2 worker threads)');
-    expect(text[1]!.replace(' (on 2 worker threads)', '')).toBe(text[0]);
+    expect(text[1]).toContain('(on 2 threads)');
+    expect(text[1]!.replace(' (on 2 threads)', '')).toBe(text[0]);
     const json = [1, 2].map((n) => run([...SUITE, '--workers', String(n), '--json']));
     expect(json[1]).toBe(json[0]);
   }, 120_000);
@@ -85,7 +85,7 @@ describe('tooltime run --workers N', () => {
       ];
       const stdout = run([...args, '--seeds', '1..40', '--workers', String(n), '--out', out]);
       expect(stdout).toMatch(/^\.\/test\/policies\/example-policy\.mjs\s+100\.0%/m);
-      if (n === 2) expect(stdout).toMatch(/\(on 2 worker threads\)/);
+      if (n === 2) expect(stdout).toMatch(/\(on 2 threads\)/);
       return results(out);
     });
     expectSame(dirs[0]!, dirs[1]!, '--workers 2 with a policy module');
