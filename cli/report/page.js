@@ -810,11 +810,7 @@
       ...d.states.changes,
     ];
     const body = el('tbody');
-    const view = el(
-      'div',
-      { class: 'state-view' },
-      el('p', {}, 'click a row or a ■ in the timeline'),
-    );
+    const view = el('div', { class: 'state-view' }, el('p', {}, 'no state selected'));
     const show = (k) => {
       const r = rows[k];
       let before = null;
@@ -867,7 +863,7 @@
       el(
         'p',
         {},
-        `${d.states.initial.length} instances, ${d.states.changes.length} changes (state_changed events).`,
+        `${d.states.initial.length} instances, ${d.states.changes.length} changes (state_changed events, ■ on the timeline): click one for the state after it.`,
       ),
       el('div', { class: 'state-pane' }, el('div', { class: 'state-list' }, table), view),
     );
