@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { costUsd, parsePrice, priceFor, type PriceTable } from '../../agents/llm/price.js';
-import { readReplayFile } from '../../replays/index.js';
+import { readReplayFile, sourceOfRead } from '../../replays/index.js';
+import { stateHistory } from '../../replays/commands/state.js';
 import { UsageError } from '../errors.js';
 import { wilson } from '../../scenarios/scoring/aggregate.js';
 import type { EpisodeEvent } from '../../scenarios/world/events.js';
@@ -130,14 +131,55 @@ function turnCosts(
   return costs;
 }
 
+/**
+ * The most environment-state JSON the report embeds (before gzip), per episode and in all: a
+ * stateful episode's states are its initial states plus one state per change, which a long
+ * episode over a big state could make larger than the page can hold.
+ */
+export interface StateLimits {
+  readonly episodeBytes: number;
+  readonly reportBytes: number;
+}
+
+export const STATE_LIMITS: StateLimits = { episodeBytes: 1 << 20, reportBytes: 32 << 20 };
+
+/** The budget left for states in this report (shared by its episodes, in order). */
+interface StateBudget {
+  readonly limits: StateLimits;
+  usedBytes: number;
+}
+
+/**
+ * A stateful episode's states as `replay inspect --state-at` rebuilds them (stateHistory), or,
+ * past a limit, a note saying why they were left out and how to see them; a stateless episode
+ * has none (its detail stays as it was).
+ */
+function statesOf(read: ReturnType<typeof readReplayFile>, budget: StateBudget): Json | null {
+  if ((read.scenario.environments ?? []).length === 0) return null;
+  const left = budget.limits.reportBytes - budget.usedBytes;
+  const max = Math.min(budget.limits.episodeBytes, left);
+  const history = stateHistory(sourceOfRead(read), max);
+  if (history.initial !== null) {
+    budget.usedBytes += history.bytes;
+    return history as unknown as Json;
+  }
+  const which =
+    max === budget.limits.episodeBytes
+      ? `more than the ${budget.limits.episodeBytes} bytes allowed per episode`
+      : `more than the ${left} bytes left of the ${budget.limits.reportBytes} allowed per report`;
+  return { omitted: `states left out (${which})`, file: read.file };
+}
+
 /** The episode's detail: what the timeline and the transcript draw, nothing the page ignores. */
 function detailOf(
   line: Json,
   file: string,
   prices: PriceTable | null,
+  budget: StateBudget,
 ): { row: Partial<EpisodeRow>; detail: unknown } {
   const replay = readReplayFile(file);
   const scenario = replay.scenario;
+  const states = statesOf(replay, budget);
   const tasks = scenario.tasks.map((t) => ({
     id: t.id,
     arrivalMs: t.arrivalMs,
@@ -155,6 +197,7 @@ function detailOf(
     score: line.score ?? null,
     complete: replay.complete,
     costs: turnCosts(replay.events, prices),
+    ...(states === null ? {} : { states }),
   };
   return {
     row: {
@@ -217,7 +260,11 @@ export function shares(
 }
 
 /** Reads run directories; one line naming the file for anything missing or unreadable. */
-export function collectReport(dirs: readonly string[]): ReportData {
+export function collectReport(
+  dirs: readonly string[],
+  limits: StateLimits = STATE_LIMITS,
+): ReportData {
+  const budget: StateBudget = { limits, usedBytes: 0 };
   const runs: RunData[] = [];
   const episodes: EpisodeRow[] = [];
   const details: string[] = [];
@@ -237,7 +284,7 @@ export function collectReport(dirs: readonly string[]): ReportData {
     });
     for (const { record } of readEpisodeLines(dir)) {
       const line = record as unknown as Json;
-      const { row, detail } = detailOf(line, join(dir, String(line.replay)), prices);
+      const { row, detail } = detailOf(line, join(dir, String(line.replay)), prices, budget);
       episodes.push(episodeRow(run, line, row));
       details.push(gzipSync(JSON.stringify(detail), { level: 9 }).toString('base64'));
     }

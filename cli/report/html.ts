@@ -67,6 +67,13 @@ svg.timeline { font: 10px system-ui, sans-serif; background: #fff; }
 .msg { margin: 3px 0; } .msg.system { color: #666; } .msg.tool { color: #235; } .msg.reply { background: #f6f3fb; padding: 2px 4px; }
 .tool-call { font: 12px ui-monospace, monospace; color: #1a4fa0; margin-left: 16px; }
 .issue { color: #b00; margin-left: 16px; }
+.state-mark { fill: #7a3fb0; cursor: pointer; font-size: 11px; }
+.state-pane { display: flex; gap: 16px; align-items: flex-start; }
+.state-list { max-height: 50vh; overflow-y: auto; border: 1px solid #ddd; }
+tr.state { cursor: pointer; } tr.state:hover { background: #eef4ff; } tr.state.sel { background: #dde8ff; }
+.state-view { flex: 1; min-width: 0; }
+pre.state-json { font: 12px ui-monospace, monospace; background: #fafafa; border: 1px solid #ddd; padding: 6px; max-height: 50vh; overflow: auto; margin: 0; }
+pre.state-json mark { background: #fff0a0; }
 `;
 
 export function reportHtml(data: ReportData, title: string): string {

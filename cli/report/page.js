@@ -447,6 +447,7 @@
       ),
       timeline(d),
       legend(),
+      statesView(d),
       transcript(d),
     );
     pane.scrollIntoView();
@@ -721,9 +722,152 @@
         );
       }
     }
+    // A state change: a square on its call's lane; a click shows the state after it. Marks close
+    // in time are nudged apart (at most a mark's width each) so each one stays clickable.
+    const taskOf = new Map(calls.map((c) => [c.id, c.task]));
+    const lastMark = new Map();
+    for (const ch of d.states?.changes ?? []) {
+      const lane = laneOf(taskOf.get(ch.callId) ?? null);
+      const at = Math.max(x(ch.timeUs), (lastMark.get(lane) ?? Number.NEGATIVE_INFINITY) + 9);
+      lastMark.set(lane, at);
+      const mark = glyph(
+        at,
+        laneTop[lane] - 2,
+        'state-mark',
+        '■',
+        `record ${ch.record}: ${instanceName(ch)} changed by call ${ch.callId} at ${ms(ch.timeUs)}`,
+      );
+      mark.setAttribute('data-record', ch.record);
+      mark.addEventListener('click', () => selectState(ch.record));
+      svg.append(mark);
+    }
     const wrap = el('div', { class: 'timeline-box' }, el('h3', {}, 'timeline'));
     wrap.append(svg);
     return wrap;
+  }
+
+  // ---- environment states (stateful episodes): each instance's initial state, and per change
+  // the state after it, rebuilt by `tooltime report` as `replay inspect --state-at` does ----
+  const instanceName = (i) => `${i.environment} (${i.task === null ? 'shared' : `task ${i.task}`})`;
+  const sameInstance = (a, b) => a.environment === b.environment && a.task === b.task;
+
+  /** The state as `replay inspect --state-at` prints it, lines not in `before` marked. */
+  function stateText(state, before) {
+    const pre = el('pre', { class: 'state-json', id: 'state-text' });
+    const lines = JSON.stringify(state, null, 2).split('\n');
+    // Cheap line diff: a line counts as unchanged while the previous state has one left like it.
+    const left = new Map();
+    for (const l of before === null ? [] : JSON.stringify(before, null, 2).split('\n'))
+      left.set(l, (left.get(l) || 0) + 1);
+    lines.forEach((line, k) => {
+      const n = left.get(line) || 0;
+      if (before !== null && n === 0) pre.append(el('mark', {}, line));
+      else pre.append(line);
+      if (n > 0) left.set(line, n - 1);
+      if (k < lines.length - 1) pre.append('\n');
+    });
+    // Lines of the previous state with no like left here: removed (or changed, then marked).
+    let gone = 0;
+    for (const n of left.values()) gone += n;
+    pre.setAttribute('data-gone', gone);
+    return pre;
+  }
+
+  function selectState(record) {
+    const row = document.querySelector(`tr.state[data-record="${record}"]`);
+    if (row) {
+      row.click();
+      row.scrollIntoView({ block: 'nearest' });
+    }
+  }
+
+  function statesView(d) {
+    const box = el('div', { class: 'states' });
+    if (!d.states) return box;
+    box.append(el('h3', {}, 'environment states'));
+    if (d.states.omitted) {
+      box.append(
+        el(
+          'p',
+          { class: 'issue', id: 'states-omitted' },
+          `${d.states.omitted}: \`tooltime replay inspect ${d.states.file} --state-at N\` prints the states after record N.`,
+        ),
+      );
+      return box;
+    }
+    if (d.states.divergedAt !== null)
+      box.append(
+        el(
+          'p',
+          { class: 'issue' },
+          `record ${d.states.divergedAt}: the state differs from its recorded digest`,
+        ),
+      );
+    const tools = new Map();
+    for (const ev of d.events) if (ev.type === 'call_issued') tools.set(ev.callId, ev.tool);
+    const rows = [
+      ...d.states.initial.map((i) => ({ ...i, record: null, timeUs: 0, callId: null })),
+      ...d.states.changes,
+    ];
+    const body = el('tbody');
+    const view = el('div', { class: 'state-view' }, el('p', {}, 'no state selected'));
+    const show = (k) => {
+      const r = rows[k];
+      let before = null;
+      for (let j = k - 1; j >= 0 && before === null; j--)
+        if (sameInstance(rows[j], r)) before = rows[j].state;
+      for (const tr of body.children) tr.classList.toggle('sel', tr === body.children[k]);
+      view.replaceChildren(
+        el(
+          'p',
+          {},
+          r.record === null
+            ? `${instanceName(r)}: initial state`
+            : `${instanceName(r)} after record ${r.record} (${ms(r.timeUs)}, call ${r.callId} ${tools.get(r.callId) || ''}); changed lines marked`,
+        ),
+        stateText(r.state, before),
+      );
+      const gone = Number(view.lastChild.getAttribute('data-gone'));
+      if (gone > 0)
+        view.append(
+          el('p', { class: 'gone' }, `${gone} lines of the previous state gone or changed`),
+        );
+    };
+    rows.forEach((r, k) => {
+      body.append(
+        el(
+          'tr',
+          {
+            class: 'state',
+            'data-record': r.record === null ? 'initial' : r.record,
+            onclick: () => show(k),
+          },
+          el('td', {}, r.record === null ? 'initial' : r.record),
+          el('td', {}, r.record === null ? '' : ms(r.timeUs)),
+          el('td', {}, r.callId === null ? '' : `${r.callId} ${tools.get(r.callId) || ''}`),
+          el('td', {}, instanceName(r)),
+        ),
+      );
+    });
+    const table = el(
+      'table',
+      { class: 'board' },
+      el(
+        'thead',
+        {},
+        el('tr', {}, ...['record', 'time', 'call', 'instance'].map((h) => el('th', {}, h))),
+      ),
+      body,
+    );
+    box.append(
+      el(
+        'p',
+        {},
+        `${d.states.initial.length} instances, ${d.states.changes.length} changes (state_changed events, ■ on the timeline): click one for the state after it.`,
+      ),
+      el('div', { class: 'state-pane' }, el('div', { class: 'state-list' }, table), view),
+    );
+    return box;
   }
 
   // ---- model transcript: each request's new messages, the reply's tool calls, usage ----

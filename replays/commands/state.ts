@@ -23,19 +23,9 @@ export interface StatesAt {
   readonly divergedAt: number | null;
 }
 
-/**
- * Every instance of the scenario's environments after record `record` (0-based; the last record
- * when the replay has fewer): shared ones once, the others once per task that uses them.
- */
-export function statesAt(source: EpisodeSource, record: number): StatesAt {
+/** Every instance of the scenario's environments, in declaration order, as `replay` has them now. */
+function instancesNow(source: EpisodeSource, replay: StateReplay): InstanceState[] {
   const layout = compiledScenario(source.scenario).environments;
-  const replay = new StateReplay(layout);
-  let index = -1;
-  for (const ev of source.events()) {
-    if (index + 1 > record) break;
-    index++;
-    replay.apply(ev);
-  }
   const instances: InstanceState[] = [];
   for (const decl of source.scenario.environments ?? []) {
     const owners = decl.shared === true ? [null] : layout.usersOf(decl.id);
@@ -46,10 +36,71 @@ export function statesAt(source: EpisodeSource, record: number): StatesAt {
         state: replay.states.get({ environment: decl.id, task }),
       });
   }
+  return instances;
+}
+
+/**
+ * Every instance of the scenario's environments after record `record` (0-based; the last record
+ * when the replay has fewer): shared ones once, the others once per task that uses them.
+ */
+export function statesAt(source: EpisodeSource, record: number): StatesAt {
+  const replay = new StateReplay(compiledScenario(source.scenario).environments);
+  let index = -1;
+  for (const ev of source.events()) {
+    if (index + 1 > record) break;
+    index++;
+    replay.apply(ev);
+  }
   return {
     record: index,
     records: source.end().records,
-    instances,
+    instances: instancesNow(source, replay),
     divergedAt: replay.diverged?.index ?? null,
   };
+}
+
+/** One `state_changed` record and its instance's state after it (as `statesAt` rebuilds it). */
+export interface StateChange {
+  readonly record: number;
+  readonly timeUs: number;
+  readonly callId: number;
+  readonly environment: string;
+  readonly task: string | null;
+  readonly state: JsonValue;
+}
+
+/** The initial states and each change, or why they were left out (over `maxBytes`). */
+export type StateHistory =
+  | {
+      readonly initial: readonly InstanceState[];
+      readonly changes: readonly StateChange[];
+      readonly bytes: number;
+      readonly divergedAt: number | null;
+    }
+  | { readonly initial: null; readonly bytes: number };
+
+/**
+ * The states of an episode in one pass (the report's state view): every instance's initial state
+ * and, per `state_changed`, its instance's state after it; `bytes` counts the states' JSON, and
+ * past `maxBytes` the pass stops and gives none (a bound on what the report embeds).
+ */
+export function stateHistory(source: EpisodeSource, maxBytes: number): StateHistory {
+  const replay = new StateReplay(compiledScenario(source.scenario).environments);
+  const initial = instancesNow(source, replay);
+  const size = (state: JsonValue): number => Buffer.byteLength(JSON.stringify(state));
+  let bytes = initial.reduce((sum, i) => sum + size(i.state), 0);
+  const changes: StateChange[] = [];
+  let record = -1;
+  for (const ev of source.events()) {
+    if (bytes > maxBytes) return { initial: null, bytes };
+    record++;
+    replay.apply(ev);
+    if (ev.type !== 'state_changed') continue;
+    const state = replay.states.get({ environment: ev.environment, task: ev.task });
+    bytes += size(state);
+    const { timeUs, callId, environment, task } = ev;
+    changes.push({ record, timeUs, callId, environment, task, state });
+  }
+  if (bytes > maxBytes) return { initial: null, bytes };
+  return { initial, changes, bytes, divergedAt: replay.diverged?.index ?? null };
 }

@@ -19,9 +19,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wilson } from '../../scenarios/scoring/aggregate.js';
+import { collectReport } from '../../cli/report/data.js';
+import { reportHtml } from '../../cli/report/html.js';
 import { MAIN, ROOT, hasStackTrace, tooltime } from '../support/cli.js';
 import { chainModel, startChatServer, type ChatServer } from '../support/llm-server.js';
 
@@ -250,6 +253,9 @@ describe('tooltime report in chromium', () => {
     const violated = line.score.calls.filter((c) => c.violation).map((c) => c.callId);
     expect(violated.length).toBeGreaterThan(0);
     expect(bars.filter((b) => b.marked).map((b) => b.id)).toEqual(violated);
+    // A stateless episode has no state view and no state marks.
+    expect(await page.locator('#episode .states *').count()).toBe(0);
+    expect(await page.locator('#episode .state-mark').count()).toBe(0);
     await page.locator('#episode').screenshot({ path: join(SHOTS, 'episode-impatient.png') });
     await page.screenshot({ path: join(SHOTS, 'episode-impatient-viewport.png') });
     await page.close();
@@ -322,6 +328,172 @@ describe('tooltime report of an ablation', () => {
     await page.locator('#plot-ablation-0').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(SHOTS, 'ablation.png') });
     await page.locator('#plot-ablation-0').screenshot({ path: join(SHOTS, 'ablation-plot.png') });
+    await page.close();
+    expect(errors).toEqual([]);
+  });
+});
+
+/** Inspect's states after `record` of a replay, as the CLI prints them. */
+function inspectStates(
+  file: string,
+  record: number,
+): Array<{ environment: string; task: string | null; state: unknown }> {
+  const r = tooltime(['replay', 'inspect', file, '--state-at', String(record)]);
+  expect(r.status).toBe(0);
+  return (JSON.parse(r.stdout) as { instances: [] }).instances;
+}
+
+interface Change {
+  record: number;
+  environment: string;
+  task: string | null;
+}
+
+describe('tooltime report: environment states of stateful episodes', () => {
+  let states: string;
+  const stateful = (): string => join(tmp, 'stateful');
+  const shared = (): string => join(tmp, 'shared');
+
+  beforeAll(() => {
+    const suite = join(ROOT, 'scenarios', 'suites', 'asynctool-stateful');
+    const runs: Array<[string[], string]> = [
+      [[suite, '--sample', '6'], stateful()],
+      // One with a shared instance (the sample has none).
+      [[join(suite, 'asynctool-stateful-0022.json')], shared()],
+    ];
+    for (const [what, out] of runs)
+      expect(tooltime(['run', ...what, '-a', 'greedy-async', '-q', '--out', out]).status).toBe(0);
+    states = join(tmp, 'states.html');
+    const r = tooltime(['report', stateful(), shared(), '--out', states]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  /** The state_changed records of a replay, from its JSON lines. */
+  function changesOf(file: string): Change[] {
+    const r = tooltime(['replay', 'inspect', file, '--format', 'jsonl']);
+    return r.stdout
+      .trim()
+      .split('\n')
+      .slice(1) // the header line; then one line per record
+      .map((l, record) => ({ record, ...(JSON.parse(l) as { type: string }) }))
+      .filter((e) => e.type === 'state_changed') as unknown as Change[];
+  }
+
+  it('selecting a state_changed shows the state inspect --state-at prints for that record', async () => {
+    const episodes = [stateful(), shared()].flatMap((dir) =>
+      readFileSync(join(dir, 'episodes.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => join(dir, (JSON.parse(l) as { replay: string }).replay)),
+    );
+    let checked = 0;
+    let sharedSeen = false;
+    // The first episode of the sample and the shared one: every change of each (one inspect
+    // process per change, so not every episode).
+    for (const i of [0, episodes.length - 1]) {
+      const file = episodes[i]!;
+      const changes = changesOf(file);
+      expect(changes.length).toBeGreaterThan(0);
+      const page = await open(`#episode-${i}`, states);
+      await page.waitForSelector('#episode .states tr.state');
+      const rows = await page.$$eval('#episode tr.state', (trs) =>
+        trs.map((tr) => tr.getAttribute('data-record')),
+      );
+      expect(rows.filter((r) => r !== 'initial')).toEqual(changes.map((c) => String(c.record)));
+      // Every instance's initial state is inspect's state after record 0 (episode_started).
+      const initial = inspectStates(file, 0);
+      expect(rows.filter((r) => r === 'initial').length).toBe(initial.length);
+      const previous = new Map(
+        initial.map((s) => [`${s.environment}/${s.task}`, JSON.stringify(s.state, null, 2)]),
+      );
+      await page.click('#episode tr.state >> nth=0');
+      expect(await page.textContent('#state-text')).toBe(
+        JSON.stringify(initial[0]!.state, null, 2),
+      );
+      for (const [k, c] of changes.entries()) {
+        // Alternately from the timeline's mark and from the list's row.
+        if (k % 2 === 0) await page.click(`#episode .state-mark[data-record="${c.record}"]`);
+        else await page.click(`#episode tr.state[data-record="${c.record}"]`);
+        const caption = await page.textContent('#episode .state-view p');
+        const name = `${c.environment} (${c.task === null ? 'shared' : `task ${c.task}`})`;
+        expect(caption).toContain(`${name} after record ${c.record}`);
+        const after = inspectStates(file, c.record).find(
+          (s) => s.environment === c.environment && s.task === c.task,
+        )!;
+        expect(await page.textContent('#state-text')).toBe(JSON.stringify(after.state, null, 2));
+        // What changed is marked (nothing when the state is as before): lines of the new state.
+        const key = `${c.environment}/${c.task}`;
+        const text = JSON.stringify(after.state, null, 2);
+        const marks = await page.$$eval('#state-text mark', (ms) => ms.map((m) => m.textContent));
+        const gone = Number(await page.getAttribute('#state-text', 'data-gone'));
+        expect(marks.length > 0 || gone > 0).toBe(text !== previous.get(key));
+        for (const m of marks) expect(text).toContain(m);
+        previous.set(key, text);
+        sharedSeen ||= c.task === null;
+        checked++;
+      }
+      if (i === 0) {
+        await page.locator('#episode .states').screenshot({ path: join(SHOTS, 'states.png') });
+        await page.locator('#episode').screenshot({ path: join(SHOTS, 'episode-stateful.png') });
+      }
+      await page.close();
+      expect(errors).toEqual([]);
+    }
+    expect(sharedSeen).toBe(true);
+    expect(checked).toBeGreaterThan(5);
+  }, 180_000);
+
+  it('states past the per-episode or per-report cap are left out, and the page says how to see them', async () => {
+    const dirs = [stateful()];
+    const full = collectReport(dirs);
+    const bytes = (d: string): number =>
+      (
+        JSON.parse(gunzipSync(Buffer.from(d, 'base64')).toString()) as {
+          states: { bytes: number };
+        }
+      ).states.bytes;
+    const sizes = full.details.map(bytes);
+    // Per episode: a cap below the largest episode's states leaves out that one only.
+    const largest = Math.max(...sizes);
+    const perEpisode = collectReport(dirs, { episodeBytes: largest - 1, reportBytes: 1e9 });
+    const omitted = (d: string): string | undefined =>
+      (
+        JSON.parse(gunzipSync(Buffer.from(d, 'base64')).toString()) as {
+          states: { omitted?: string };
+        }
+      ).states.omitted;
+    expect(perEpisode.details.map((d) => omitted(d) !== undefined)).toEqual(
+      sizes.map((s) => s > largest - 1),
+    );
+    expect(omitted(perEpisode.details[sizes.indexOf(largest)]!)).toBe(
+      `states left out (more than the ${largest - 1} bytes allowed per episode)`,
+    );
+    // Per report: the first two episodes fit, the rest do not.
+    const reportBytes = sizes[0]! + sizes[1]!;
+    const perReport = collectReport(dirs, { episodeBytes: 1e9, reportBytes });
+    expect(perReport.details.map((d) => omitted(d) !== undefined)).toEqual(
+      sizes.map((_, i) => i >= 2),
+    );
+    expect(omitted(perReport.details[2]!)).toBe(
+      `states left out (more than the 0 bytes left of the ${reportBytes} allowed per report)`,
+    );
+    const file = join(tmp, 'capped.html');
+    writeFileSync(file, reportHtml(perReport, 'capped'));
+    const page = await open('#episode-2', file);
+    await page.waitForSelector('#states-omitted');
+    const replay = join(
+      stateful(),
+      (
+        JSON.parse(
+          readFileSync(join(stateful(), 'episodes.jsonl'), 'utf8').trim().split('\n')[2]!,
+        ) as { replay: string }
+      ).replay,
+    );
+    expect(await page.textContent('#states-omitted')).toBe(
+      `states left out (more than the 0 bytes left of the ${reportBytes} allowed per report): \`tooltime replay inspect ${replay} --state-at N\` prints the states after record N.`,
+    );
+    expect(await page.locator('#episode tr.state').count()).toBe(0);
     await page.close();
     expect(errors).toEqual([]);
   });
