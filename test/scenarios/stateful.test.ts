@@ -400,6 +400,35 @@ describe('validate: reference trajectories', () => {
     expect(validateScenario(doc)).toHaveLength(1);
   });
 
+  it('rejects an initial state over 256 KiB, in one problem naming it (a write digests the whole state)', () => {
+    const doc = example('stateful-files.json') as {
+      environments: Array<{ initial: Record<string, unknown> }>;
+    };
+    // 5 files of 60,000 characters: each within the file system's limits, together over 256 KiB.
+    doc.environments[0]!.initial.big = Object.fromEntries(
+      Array.from({ length: 5 }, (_, i) => [`f${i}`, 'x'.repeat(60_000)]),
+    );
+    const problems = validateScenario(doc);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.path).toBe('environments[0].initial');
+    expect(problems[0]!.message).toMatch(
+      /^\d+ bytes as canonical JSON, over the limit of 262144 \(256 KiB\) for an initial state$/,
+    );
+  });
+
+  it('rejects an initial state nested deeper than 64 levels, naming the path', () => {
+    const doc = example('stateful-files.json') as {
+      environments: Array<{ initial: Record<string, unknown> }>;
+    };
+    let deep: unknown = 'x';
+    for (let i = 0; i < 70; i++) deep = { d: deep };
+    doc.environments[0]!.initial.deep = deep;
+    const problems = validateScenario(doc);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.path).toMatch(/^environments\[0\]\.initial\.deep(\.d)+$/);
+    expect(problems[0]!.message).toMatch(/nested too deep/);
+  });
+
   it('requires a goal of a task on a shared environment', () => {
     const doc = example('shared-env.json') as { tasks: Array<Record<string, unknown>> };
     delete doc.tasks[0]!.goal;
