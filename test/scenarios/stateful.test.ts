@@ -463,6 +463,29 @@ describe('replay inspect --state-at', () => {
     expect(statesAt(sourceOfRead({ ...read, events }), 1e9).divergedAt).toBe(k);
   });
 
+  it('a state record naming another instance than its call acts on is a divergence, not a crash (fuzz)', async () => {
+    const { createAgent } = await import('../../agents/registry.js');
+    const { bytes } = await recordEpisode({
+      scenario: files,
+      agent: createAgent('greedy-async'),
+      seed: 2,
+    });
+    const read = readReplay(bytes!);
+    const k = read.events.findIndex((e) => e.type === 'state_changed');
+    // An environment no one declared (inherited names too), and the shared form of a per-task copy.
+    for (const change of [
+      { environment: 'hasOwnProperty' },
+      { environment: '__proto__' },
+      { task: null },
+      { task: 'nope' },
+    ]) {
+      const events = read.events.map((e, i) =>
+        i === k && e.type === 'state_changed' ? { ...e, ...change } : e,
+      );
+      expect(statesAt(sourceOfRead({ ...read, events }), 1e9).divergedAt).toBe(k);
+    }
+  });
+
   it('on the command line: JSON on stdout; a bad record number is one line, exit 1', () => {
     const file = join(ROOT, 'replays', 'golden', 'example-shared-env--greedy-async--seed1.ttr');
     const r = tooltime(['replay', 'inspect', file, '--state-at', '19']);
