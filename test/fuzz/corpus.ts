@@ -558,7 +558,14 @@ function stateReplayMutation(
       break;
     }
     case 1:
-      events[i] = { ...e, environment: pick(rnd, ODD_NAMES) };
+      // An unknown or inherited name, or another declared environment (the call acts on its own).
+      events[i] = {
+        ...e,
+        environment: pick(rnd, [
+          ...ODD_NAMES,
+          ...(read.scenario.environments ?? []).map((d) => d.id),
+        ]),
+      };
       label = `state record ${i}: environment ${(events[i] as StateEv).environment}`;
       break;
     case 2: {
@@ -736,6 +743,15 @@ function replayCommands(rnd: Rng, file: string, good: string): string[][] {
   ];
 }
 
+/** A valid replay's file: a golden one where it is, a recorded one written under `dir` once. */
+function goodFile(src: Base['replays'][number], dir: string): string {
+  const golden = join(goldenDir(), src.name);
+  if (existsSync(golden)) return golden;
+  const path = join(dir, `good-${src.name}`);
+  if (!existsSync(path)) writeFileSync(path, src.bytes);
+  return path;
+}
+
 /**
  * Input `id` of the corpus of `seed`, written under `dir` (made by the caller); `marker` is the
  * file a hostile module writes if it is ever loaded, `evil` that module's path.
@@ -748,7 +764,7 @@ export function input(
   evil: string,
 ): FuzzInput {
   const rnd = seedrandom.alea(`tooltime-fuzz/${seed}/${id}`);
-  const good = join(goldenDir(), pick(rnd, baseInputs().replays).name);
+  const good = goodFile(pick(rnd, baseInputs().replays), dir);
   const r = rnd();
   if (r < 0.02) {
     const s = special(dir, id);
