@@ -22,6 +22,14 @@ import {
 } from './stateful.js';
 
 type Seg = string | number;
+
+/**
+ * Canonical JSON bytes an environment's initial state may take. Every write digests the whole
+ * state (a replay's `state_changed`), so a call costs time in proportion to it: a 16 MiB state
+ * made each write take about 0.5 s (40 writes 28 s). 256 KiB is far beyond any task's world and
+ * keeps a write to milliseconds. Depth is bounded as for every JSON value (64 levels, schema.ts).
+ */
+export const MAX_INITIAL_STATE_BYTES = 256 * 1024;
 export interface StatefulFound {
   readonly segs: Seg[];
   readonly message: string;
@@ -78,6 +86,14 @@ function checkDeclarations(scenario: Scenario, found: StatefulFound[]): boolean 
       found.push({
         segs: ['environments', k, 'kind'],
         message: `unknown environment kind ${JSON.stringify(d.kind)} (known: ${known})`,
+      });
+      return;
+    }
+    const bytes = Buffer.byteLength(canonicalJson(d.initial), 'utf8');
+    if (bytes > MAX_INITIAL_STATE_BYTES) {
+      found.push({
+        segs: ['environments', k, 'initial'],
+        message: `${bytes} bytes as canonical JSON, over the limit of ${MAX_INITIAL_STATE_BYTES} (256 KiB) for an initial state`,
       });
       return;
     }

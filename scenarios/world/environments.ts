@@ -275,6 +275,18 @@ export class StateReplay {
     return this.layout.ops.has(tool);
   }
 
+  /**
+   * Whether `ref` is an instance `tool` can act on: its environment, shared or one task's copy. A
+   * replay's record may name anything; re-applying the call elsewhere would run an operation on
+   * another environment's state, or on none.
+   */
+  private actsOn(tool: string, ref: InstanceRef): boolean {
+    const decl = this.layout.ops.get(tool)!.decl;
+    if (decl.id !== ref.environment) return false;
+    if (decl.shared === true) return ref.task === null;
+    return ref.task !== null && this.layout.scenario.tasks.some((t) => t.id === ref.task);
+  }
+
   apply(ev: EpisodeEvent): void {
     this.index++;
     // The operation saw the args without the task parameter (the world took it out).
@@ -285,8 +297,11 @@ export class StateReplay {
       });
     if (ev.type !== 'state_changed') return;
     const known = this.issued.get(ev.callId);
-    const call = known !== undefined && this.layoutHas(known.tool) ? known : undefined;
     const ref = { environment: ev.environment, task: ev.task };
+    const call =
+      known !== undefined && this.layoutHas(known.tool) && this.actsOn(known.tool, ref)
+        ? known
+        : undefined;
     const got =
       call === undefined ? null : this.states.apply(call.tool, call.args, ref, ev.timeUs).digest;
     if (got !== ev.digest && this.diverged === null)

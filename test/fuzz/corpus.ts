@@ -12,6 +12,14 @@
  * random frames, splices of two replays, and headers naming a policy module that writes a marker
  * file if it is ever loaded. Both: non-regular files (a FIFO, a link to /dev/zero, a directory),
  * empty files and missing paths.
+ *
+ * Environment state (issue 25): the base holds stateful instances of the shipped stateful suite
+ * (shared instances, lost writes) and replays of episodes on them. A stateful scenario mostly gets
+ * a mutation aimed at its state (mutateState: huge, deep, schema-rejected or odd-number initial
+ * states, unknown or inherited kinds, environments and operations, goals on missing paths,
+ * duplicate or odd instance declarations); a stateful replay has its state records changed
+ * (wrong digests, unknown environments or tasks, dropped, doubled or moved) or its header's
+ * initial state mutated, encoded again with valid frames, and goes through `inspect --state-at`.
  */
 import {
   existsSync,
@@ -33,7 +41,10 @@ import {
   readReplay,
   type ReplayRead,
 } from '../../replays/index.js';
-import { examplesDir } from '../../scenarios/spec/load.js';
+import { createAgent } from '../../agents/index.js';
+import { recordEpisode } from '../../replays/io/recorder.js';
+import { shippedStatefulSuiteDir } from '../../scenarios/suite/stateful.js';
+import { examplesDir, loadScenarioFile } from '../../scenarios/spec/load.js';
 
 export interface FuzzInput {
   readonly id: number;
@@ -59,16 +70,62 @@ interface Base {
 
 let base: Base | null = null;
 
-/** The valid inputs mutations start from: the example scenarios and the golden replays. */
+/**
+ * Stateful instances of the shipped stateful suite the corpus starts from (issue 25): per-task
+ * states across environments (0001), one shared file system (0022, 0064), lost writes (tag
+ * `failures=lost-writes`: 0066 inbox, 0067 trading, 0070 three environments).
+ */
+export const STATEFUL_BASE: readonly string[] = [
+  'asynctool-stateful-0001',
+  'asynctool-stateful-0022',
+  'asynctool-stateful-0064',
+  'asynctool-stateful-0066',
+  'asynctool-stateful-0067',
+  'asynctool-stateful-0070',
+];
+/** The agents whose episodes on them are recorded as base replays (state_changed records). */
+const STATEFUL_AGENTS: readonly string[] = ['greedy-async', 'sequential', 'explorer'];
+
+let statefulReplays: Base['replays'] | null = null;
+
+/**
+ * Records the stateful base replays (each STATEFUL_BASE instance x STATEFUL_AGENTS, seed 1) once
+ * per process; `input` needs them, so the fuzz run awaits this first.
+ */
+export async function prepareCorpus(): Promise<void> {
+  if (statefulReplays !== null) return;
+  const out: Array<Base['replays'][number]> = [];
+  for (const id of STATEFUL_BASE) {
+    const scenario = loadScenarioFile(join(shippedStatefulSuiteDir(), `${id}.json`));
+    for (const spec of STATEFUL_AGENTS) {
+      const { bytes } = await recordEpisode({ scenario, agent: createAgent(spec), seed: 1 });
+      const name = `${id}--${spec}--seed1.ttr`;
+      out.push({ name, bytes: bytes!, read: readReplay(bytes!, { file: name }) });
+    }
+  }
+  statefulReplays = out;
+}
+
+const readDoc = (dir: string, name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>;
+
+/**
+ * The valid inputs mutations start from: the example scenarios, the stateful suite's STATEFUL_BASE,
+ * the golden replays and the recorded stateful ones (prepareCorpus).
+ */
 function baseInputs(): Base {
   if (base !== null) return base;
-  const scenarios = readdirSync(examplesDir())
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((name) => ({
-      name,
-      doc: JSON.parse(readFileSync(join(examplesDir(), name), 'utf8')) as Record<string, unknown>,
-    }));
+  if (statefulReplays === null) throw new Error('prepareCorpus() first');
+  const scenarios = [
+    ...readdirSync(examplesDir())
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((name) => ({ name, doc: readDoc(examplesDir(), name) })),
+    ...STATEFUL_BASE.map((id) => ({
+      name: `${id}.json`,
+      doc: readDoc(shippedStatefulSuiteDir(), `${id}.json`),
+    })),
+  ];
   const replays = readdirSync(goldenDir())
     .filter((f) => f.endsWith('.ttr'))
     .sort()
@@ -76,7 +133,7 @@ function baseInputs(): Base {
       const bytes = new Uint8Array(readFileSync(join(goldenDir(), name)));
       return { name, bytes, read: readReplay(bytes, { file: name }) };
     });
-  base = { scenarios, replays };
+  base = { scenarios, replays: [...replays, ...statefulReplays] };
   return base;
 }
 
@@ -255,6 +312,149 @@ function mutateDoc(rnd: Rng, doc: Record<string, unknown>): string {
   }
 }
 
+const KINDS: readonly string[] = [
+  'filesystem',
+  'inbox',
+  'social',
+  'tickets',
+  'trading',
+  'travel',
+  'vehicle',
+  'nope',
+  '__proto__',
+  'constructor',
+  'toString',
+  '',
+];
+/** Names looked up in tables: missing ones, and the ones every object inherits. */
+const ODD_NAMES: readonly string[] = [
+  'nope',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  '',
+];
+const POINTERS: readonly string[] = [
+  '/no/such/path',
+  'no-slash',
+  '/__proto__',
+  '/constructor/prototype',
+  '/a~2b',
+  '/~',
+  '/0/0/0',
+  '/-',
+  `/${'a/'.repeat(2000)}`,
+  `/${'x'.repeat(100_000)}`,
+];
+
+/**
+ * A big initial state of `n` entries of `chars` characters, shaped as a file system or as one flat
+ * object (around the 256 KiB bound on initial states, and far past it).
+ */
+function bigState(kind: unknown, n: number, chars: number): Record<string, unknown> {
+  const entries = Array.from({ length: n }, (_, i) => [`f${i}`, 'x'.repeat(chars)]);
+  return kind === 'filesystem'
+    ? { big: Object.fromEntries(entries) }
+    : { ...Object.fromEntries(entries) };
+}
+
+/**
+ * One mutation aimed at environment state (issue 25), in place; returns its label, or null when
+ * `doc` declares no environment to aim at. Hostile initial states (huge, deep, rejected by the
+ * state schema, huge numbers), unknown kinds, environments and operations (inherited names too),
+ * goals on missing or odd paths, duplicate and odd instance declarations, odd operation arguments.
+ */
+function mutateState(rnd: Rng, doc: Record<string, unknown>): string | null {
+  const envs = objects(doc.environments);
+  if (envs.length === 0) return null;
+  const k = int(rnd, envs.length);
+  const env = envs[k]!;
+  // An earlier mutation may have left anything there: the writes below need an object.
+  if (env.initial === null || typeof env.initial !== 'object') env.initial = {};
+  const inside = paths(env.initial, 200);
+  switch (int(rnd, 10)) {
+    case 0: {
+      const [n, chars] = pick(rnd, [
+        [3_000, 64],
+        [5_000, 64],
+        [50_000, 64],
+        [4, 60_000],
+        [5, 60_000],
+      ] as const);
+      env.initial = bigState(env.kind, n, chars);
+      return `initial state of environments.${k} with ${n} entries of ${chars} characters`;
+    }
+    case 1: {
+      const depth = pick(rnd, [33, 60, 99, 101, 2000]);
+      const p = inside.length > 0 && rnd() < 0.5 ? pick(rnd, inside) : null;
+      const mark = `${DEEP}${depth}:${rnd() < 0.5 ? '[' : '{'}`;
+      if (p === null) env.initial = mark;
+      else at(env.initial, p).parent[at(env.initial, p).key] = mark;
+      return `nested ${depth} deep in environments.${k}.initial${p ? `.${p.join('.')}` : ''}`;
+    }
+    case 2: {
+      if (inside.length === 0 || rnd() < 0.2) {
+        (env.initial as Record<string, unknown>)[pick(rnd, ODD_NAMES)] = pick(rnd, WRONG);
+        return `odd key in environments.${k}.initial`;
+      }
+      const p = pick(rnd, inside);
+      const { parent, key } = at(env.initial, p);
+      parent[key] = rnd() < 0.5 ? pick(rnd, WRONG) : pick(rnd, HUGE);
+      return `wrong value at environments.${k}.initial.${p.join('.')}`;
+    }
+    case 3:
+      env.kind = pick(rnd, KINDS);
+      return `environments.${k}.kind ${String(env.kind)}`;
+    case 4: {
+      const tool = objects(doc.tools).find((t) => objects([t.impl])[0]?.kind === 'environment');
+      if (tool === undefined) return null;
+      const impl = tool.impl as Record<string, unknown>;
+      const field = rnd() < 0.5 ? 'environment' : 'operation';
+      impl[field] = pick(rnd, ODD_NAMES);
+      return `tool ${String(tool.name)} ${field} ${String(impl[field])}`;
+    }
+    case 5: {
+      const task = objects(doc.tasks)[0];
+      if (task === undefined) return null;
+      const path = pick(rnd, POINTERS);
+      const check = pick(rnd, [{ exists: true }, { absent: true }, { equals: pick(rnd, WRONG) }]);
+      const environment = rnd() < 0.8 ? env.id : pick(rnd, ODD_NAMES);
+      task.goal = [...objects(task.goal), { environment, path, ...check }];
+      return `goal on ${path.slice(0, 30)} of ${String(environment)}`;
+    }
+    case 6: {
+      const numeric = inside.filter(
+        (p) => typeof at(env.initial, p).parent[at(env.initial, p).key] === 'number',
+      );
+      const p = numeric.length > 0 ? pick(rnd, numeric) : pick(rnd, [...inside, ['n']]);
+      at(env.initial, p).parent[at(env.initial, p).key] = pick(rnd, HUGE);
+      return `huge number at environments.${k}.initial.${p.join('.')}`;
+    }
+    case 7: {
+      const copy = structuredClone(env);
+      if (rnd() < 0.5) copy.kind = pick(rnd, KINDS);
+      (doc.environments as unknown[]).push(copy);
+      return `environment ${String(env.id)} declared twice`;
+    }
+    case 8:
+      env.shared = pick(rnd, [true, false, 'yes', null, 1]);
+      return `environments.${k}.shared ${JSON.stringify(env.shared)}`;
+    default: {
+      const steps = objects(doc.tasks).flatMap((t) => objects(t.steps));
+      const step = steps.length > 0 ? pick(rnd, steps) : undefined;
+      if (step === undefined) return null;
+      const args = objects([step.args])[0] ?? {};
+      const keys = Object.keys(args);
+      const key = keys.length > 0 && rnd() < 0.8 ? pick(rnd, keys) : pick(rnd, ODD_NAMES);
+      args[key] = rnd() < 0.5 ? pick(rnd, HUGE) : pick(rnd, WRONG);
+      step.args = args;
+      return `argument ${key} of step ${String(step.id)}`;
+    }
+  }
+}
+
 /** Byte-level damage to a text or replay: flips, cuts, inserts. */
 function damage(rnd: Rng, bytes: Uint8Array): { bytes: Uint8Array; label: string } {
   const b = bytes.slice();
@@ -293,7 +493,9 @@ function scenarioInput(rnd: Rng, file: string): string {
   const src = pick(rnd, scenarios);
   const doc = structuredClone(src.doc);
   const labels: string[] = [];
-  for (let i = 0, n = 1 + int(rnd, 3); i < n; i++) labels.push(mutateDoc(rnd, doc));
+  // Stateful scenarios get a mutation aimed at their environments' state most of the time.
+  for (let i = 0, n = 1 + int(rnd, 3); i < n; i++)
+    labels.push((rnd() < 0.7 ? mutateState(rnd, doc) : null) ?? mutateDoc(rnd, doc));
   let bytes: Uint8Array = Buffer.from(jsonText(doc), 'utf8');
   const r = rnd();
   if (r < 0.1) {
@@ -319,6 +521,87 @@ function framed(payload: Uint8Array): Uint8Array {
   return frame(payload, payload.length);
 }
 
+type Ev = ReplayRead['events'][number];
+type StateEv = Extract<Ev, { type: 'state_changed' }>;
+
+/**
+ * A replay of a stateful episode with its state records (or its header's initial state) changed,
+ * encoded again with valid frames and trailer (issue 25): a wrong digest, an unknown environment
+ * or task, a shared instance named per task or the reverse, a state record dropped, duplicated or
+ * moved, an initial state mutated in the header. Null when the replay has no state record or the
+ * encoder refuses the result (the other mutations then apply).
+ */
+function stateReplayMutation(
+  rnd: Rng,
+  src: Base['replays'][number],
+): { bytes: Uint8Array; label: string } | null {
+  const { read } = src;
+  const events: Ev[] = [...read.events];
+  const states = events.flatMap((e, i) => (e.type === 'state_changed' ? [i] : []));
+  if (states.length === 0) return null;
+  const i = pick(rnd, states);
+  const e = events[i] as StateEv;
+  const tasks = read.scenario.tasks.map((t) => t.id);
+  let header = read.header;
+  let label: string;
+  switch (int(rnd, 7)) {
+    case 0: {
+      const digest = pick(rnd, [
+        `${e.digest.slice(0, -1)}${e.digest.endsWith('0') ? '1' : '0'}`,
+        '',
+        'f'.repeat(64),
+        'x'.repeat(100_000),
+        e.digest.toUpperCase(),
+      ]);
+      events[i] = { ...e, digest };
+      label = `state record ${i}: digest ${digest.slice(0, 12)}`;
+      break;
+    }
+    case 1:
+      // An unknown or inherited name, or another declared environment (the call acts on its own).
+      events[i] = {
+        ...e,
+        environment: pick(rnd, [
+          ...ODD_NAMES,
+          ...(read.scenario.environments ?? []).map((d) => d.id),
+        ]),
+      };
+      label = `state record ${i}: environment ${(events[i] as StateEv).environment}`;
+      break;
+    case 2: {
+      const task = e.task === null ? pick(rnd, tasks) : rnd() < 0.5 ? null : pick(rnd, tasks);
+      events[i] = { ...e, task };
+      label = `state record ${i}: task ${String(task)} (was ${String(e.task)})`;
+      break;
+    }
+    case 3:
+      events.splice(i, 1);
+      label = `state record ${i} dropped`;
+      break;
+    case 4:
+      events.splice(i + 1, 0, e);
+      label = `state record ${i} twice`;
+      break;
+    case 5: {
+      const j = int(rnd, events.length);
+      events.splice(i, 1);
+      events.splice(j, 0, { ...e, timeUs: events[Math.min(j, events.length - 1)]!.timeUs });
+      label = `state record ${i} moved to ${j}`;
+      break;
+    }
+    default: {
+      const doc = structuredClone(header.scenario) as unknown as Record<string, unknown>;
+      label = `header scenario: ${mutateState(rnd, doc) ?? mutateDoc(rnd, doc)}`;
+      header = { ...header, scenario: JSON.parse(jsonText(doc)) as typeof header.scenario };
+    }
+  }
+  try {
+    return { bytes: encodeReplay(header, events), label };
+  } catch {
+    return null;
+  }
+}
+
 function replayMutation(
   rnd: Rng,
   src: Base['replays'][number],
@@ -327,6 +610,9 @@ function replayMutation(
 ): { bytes: Uint8Array; label: string } {
   const { bytes, read } = src;
   const offsets = read.offsets;
+  // Replays of stateful episodes: their state records are the target half of the time.
+  const state = rnd() < 0.5 ? stateReplayMutation(rnd, src) : null;
+  if (state !== null) return state;
   switch (int(rnd, 6)) {
     case 0:
     case 1:
@@ -449,10 +735,21 @@ function scenarioCommands(file: string): string[][] {
 function replayCommands(rnd: Rng, file: string, good: string): string[][] {
   return [
     ['replay', 'verify', file],
-    ['replay', 'inspect', file, '--format', pick(rnd, ['text', 'jsonl', 'chrome'])],
+    rnd() < 0.25
+      ? ['replay', 'inspect', file, '--state-at', pick(rnd, ['0', '5', '40', '999999', '-1', 'x'])]
+      : ['replay', 'inspect', file, '--format', pick(rnd, ['text', 'jsonl', 'chrome'])],
     ['score', file],
     ['replay', 'diff', ...(rnd() < 0.5 ? [file, good] : [good, file])],
   ];
+}
+
+/** A valid replay's file: a golden one where it is, a recorded one written under `dir` once. */
+function goodFile(src: Base['replays'][number], dir: string): string {
+  const golden = join(goldenDir(), src.name);
+  if (existsSync(golden)) return golden;
+  const path = join(dir, `good-${src.name}`);
+  if (!existsSync(path)) writeFileSync(path, src.bytes);
+  return path;
 }
 
 /**
@@ -467,7 +764,7 @@ export function input(
   evil: string,
 ): FuzzInput {
   const rnd = seedrandom.alea(`tooltime-fuzz/${seed}/${id}`);
-  const good = join(goldenDir(), pick(rnd, baseInputs().replays).name);
+  const good = goodFile(pick(rnd, baseInputs().replays), dir);
   const r = rnd();
   if (r < 0.02) {
     const s = special(dir, id);

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { input, writeEvilModule, type FuzzInput } from './corpus.js';
+import { input, prepareCorpus, writeEvilModule, type FuzzInput } from './corpus.js';
 import type { Job, Outcome } from './worker.js';
 
 // Compiled, next to this module; from the TypeScript sources (under vitest) the compiled ones in dist/.
@@ -51,6 +51,12 @@ export interface FuzzReport {
   readonly cliCommands: number;
   readonly workersReplaced: number;
   readonly findings: Finding[];
+  /** The inputs that took longest in process (all their commands), slowest first, at most 5. */
+  readonly slowest: ReadonlyArray<{
+    readonly input: number;
+    readonly label: string;
+    readonly ms: number;
+  }>;
   readonly seconds: number;
 }
 
@@ -71,10 +77,13 @@ export function judge(
   if (STACK.test(stdout) || STACK.test(stderr)) return 'a stack trace in the output';
   if (exit === 1 && stderr.trim() === '') return 'exit 1 without a word on stderr';
   const files = args.filter((a) => a.includes('/'));
-  // Every line that is not indented context (verify shows the records around a divergence) names the file.
+  // A bad flag value (`--state-at x`) is named by its flag: that is its where.
+  const flags = args.filter((a) => a.startsWith('--'));
+  // Every line that is not indented context (verify shows the records around a divergence) names
+  // the file, or the flag it is about.
   for (const line of stderr.split('\n')) {
     if (line === '' || /^\s/.test(line)) continue;
-    if (!files.some((f) => line.includes(f)))
+    if (!files.some((f) => line.includes(f)) && !flags.some((f) => line.includes(`${f} `)))
       return `a line that does not name the file: ${line.slice(0, 200)}`;
   }
   return null;
@@ -154,6 +163,7 @@ interface Tally {
   accepted: number;
   rejected: number;
   readonly findings: Finding[];
+  readonly slowest: Array<{ input: number; label: string; ms: number }>;
 }
 
 /** Checks the marker a hostile module writes when loaded; removes it so the next input starts clean. */
@@ -170,6 +180,7 @@ async function runInput(
   marker: string,
   tally: Tally,
 ): Promise<void> {
+  const start = performance.now();
   for (const args of x.commands) {
     const t0 = performance.now();
     const o = await pool.run({ id: x.id, args }, options.timeoutMs);
@@ -199,6 +210,9 @@ async function runInput(
         problem: 'a module named by the input was loaded',
       });
   }
+  tally.slowest.push({ input: x.id, label: x.label, ms: performance.now() - start });
+  tally.slowest.sort((a, b) => b.ms - a.ms);
+  tally.slowest.length = Math.min(tally.slowest.length, 5);
 }
 
 /** Spawns the real command line with a watchdog. */
@@ -224,12 +238,20 @@ function cli(
 
 export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   const started = performance.now();
+  await prepareCorpus();
   const dir = mkdtempSync(join(tmpdir(), 'tooltime-fuzz-'));
   const marker = join(dir, 'MODULE-LOADED');
   const evil = join(dir, 'evil.mjs');
   writeEvilModule(evil, marker);
   const pool = new Pool(options.workers);
-  const tally: Tally = { msByCommand: {}, commands: 0, accepted: 0, rejected: 0, findings: [] };
+  const tally: Tally = {
+    msByCommand: {},
+    commands: 0,
+    accepted: 0,
+    rejected: 0,
+    findings: [],
+    slowest: [],
+  };
   let cliCommands = 0;
   try {
     // `{evil}` stands for the hostile module of this run (it writes this run's marker when loaded).
@@ -314,6 +336,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const spent = Object.entries(report.msByCommand)
     .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
     .join(', ');
+  for (const x of report.slowest)
+    process.stdout.write(
+      `fuzz: slow: input ${x.input} ${(x.ms / 1000).toFixed(1)} s (${x.label})\n`,
+    );
   process.stdout.write(`fuzz: time per command (in process, summed over workers): ${spent}\n`);
   process.stdout.write(
     `fuzz: seed ${options.seed}, ${options.inputs} inputs, ${report.commands} commands in process (${report.accepted} accepted, ${report.rejected} rejected), ${report.cliCommands} through the command line; ${report.workersReplaced} workers replaced; ${report.findings.length} findings; ${report.seconds.toFixed(1)} s\n`,

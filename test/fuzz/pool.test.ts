@@ -29,6 +29,12 @@ describe('fuzz harness', () => {
     expect(judge(args, 1, '', 'tooltime: something went wrong\n')).toMatch(
       /does not name the file/,
     );
+    // A bad flag value is named by its flag, which must be one the command was given.
+    const stateAt = ['replay', 'inspect', '/tmp/a.ttr', '--state-at', 'x'];
+    expect(
+      judge(stateAt, 1, '', 'tooltime: --state-at must be a record number, got "x"\n'),
+    ).toBeNull();
+    expect(judge(stateAt, 1, '', 'tooltime: --format must be text\n')).toMatch(/does not name/);
   });
 
   it('a hang, a heap blown and a module loaded are findings pinned on their input; the pool replaces the worker and goes on', async () => {

@@ -400,6 +400,35 @@ describe('validate: reference trajectories', () => {
     expect(validateScenario(doc)).toHaveLength(1);
   });
 
+  it('rejects an initial state over 256 KiB, in one problem naming it (a write digests the whole state)', () => {
+    const doc = example('stateful-files.json') as {
+      environments: Array<{ initial: Record<string, unknown> }>;
+    };
+    // 5 files of 60,000 characters: each within the file system's limits, together over 256 KiB.
+    doc.environments[0]!.initial.big = Object.fromEntries(
+      Array.from({ length: 5 }, (_, i) => [`f${i}`, 'x'.repeat(60_000)]),
+    );
+    const problems = validateScenario(doc);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.path).toBe('environments[0].initial');
+    expect(problems[0]!.message).toMatch(
+      /^\d+ bytes as canonical JSON, over the limit of 262144 \(256 KiB\) for an initial state$/,
+    );
+  });
+
+  it('rejects an initial state nested deeper than 64 levels, naming the path', () => {
+    const doc = example('stateful-files.json') as {
+      environments: Array<{ initial: Record<string, unknown> }>;
+    };
+    let deep: unknown = 'x';
+    for (let i = 0; i < 70; i++) deep = { d: deep };
+    doc.environments[0]!.initial.deep = deep;
+    const problems = validateScenario(doc);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.path).toMatch(/^environments\[0\]\.initial\.deep(\.d)+$/);
+    expect(problems[0]!.message).toMatch(/nested too deep/);
+  });
+
   it('requires a goal of a task on a shared environment', () => {
     const doc = example('shared-env.json') as { tasks: Array<Record<string, unknown>> };
     delete doc.tasks[0]!.goal;
@@ -432,6 +461,29 @@ describe('replay inspect --state-at', () => {
       i === k && e.type === 'state_changed' ? { ...e, digest: '0000000000000000' } : e,
     );
     expect(statesAt(sourceOfRead({ ...read, events }), 1e9).divergedAt).toBe(k);
+  });
+
+  it('a state record naming another instance than its call acts on is a divergence, not a crash (fuzz)', async () => {
+    const { createAgent } = await import('../../agents/registry.js');
+    const { bytes } = await recordEpisode({
+      scenario: files,
+      agent: createAgent('greedy-async'),
+      seed: 2,
+    });
+    const read = readReplay(bytes!);
+    const k = read.events.findIndex((e) => e.type === 'state_changed');
+    // An environment no one declared (inherited names too), and the shared form of a per-task copy.
+    for (const change of [
+      { environment: 'hasOwnProperty' },
+      { environment: '__proto__' },
+      { task: null },
+      { task: 'nope' },
+    ]) {
+      const events = read.events.map((e, i) =>
+        i === k && e.type === 'state_changed' ? { ...e, ...change } : e,
+      );
+      expect(statesAt(sourceOfRead({ ...read, events }), 1e9).divergedAt).toBe(k);
+    }
   });
 
   it('on the command line: JSON on stdout; a bad record number is one line, exit 1', () => {
