@@ -10,9 +10,22 @@ import type { JsonValue } from '../spec/schema.js';
 /** Hex digits of a state digest: 64 bits, plenty to tell two states of one episode apart. */
 export const DIGEST_HEX = 16;
 
+/**
+ * Bytes of canonical JSON an instance's state may reach during an episode; a write that would pass
+ * it is refused (InstanceStates.apply). Every write hashes the whole state, so without a bound a
+ * run of large writes costs the square of their number: the file system alone allows 4,096 entries
+ * of 65,536 characters. Four times the initial-state limit (256 KiB, validate-stateful.ts).
+ */
+export const MAX_STATE_BYTES = 1024 * 1024;
+
 /** SHA-256 of the state's canonical JSON, its first DIGEST_HEX hex digits. */
 export function stateDigest(state: JsonValue): string {
-  return createHash('sha256').update(canonicalJson(state)).digest('hex').slice(0, DIGEST_HEX);
+  return textDigest(canonicalJson(state));
+}
+
+/** stateDigest of a state whose canonical JSON is `text`. */
+export function textDigest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, DIGEST_HEX);
 }
 
 /** The tokens of a JSON pointer (`/a/b~1c` -> [a, b/c]), or null when it is not one. */

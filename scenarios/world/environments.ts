@@ -29,8 +29,8 @@ import {
   toolOperations,
   type ToolOperation,
 } from '../spec/stateful.js';
-import { stateDigest } from '../envs/state.js';
-import { canonicalize } from '../spec/canonical.js';
+import { MAX_STATE_BYTES, textDigest } from '../envs/state.js';
+import { canonicalize, canonicalJson } from '../spec/canonical.js';
 import type { EpisodeEvent } from './events.js';
 import type { ToolInfo } from '../protocol.js';
 
@@ -241,8 +241,14 @@ export class InstanceStates {
     // Canonical, as every JSON value in an episode's events is (a replay decodes it so).
     const result = canonicalize(out.result);
     if (to.op.readOnly) return { outcome: { ok: true, result }, digest: null };
+    const text = canonicalJson(out.state);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_STATE_BYTES) {
+      const error = `${ref.environment}'s state would reach ${bytes} bytes, over the limit of ${MAX_STATE_BYTES}: the ${tool} is refused`;
+      return { outcome: { ok: false, error }, digest: null };
+    }
     this.set(ref, out.state);
-    return { outcome: { ok: true, result }, digest: stateDigest(out.state) };
+    return { outcome: { ok: true, result }, digest: textDigest(text) };
   }
 
   /** The state of `environment` as `task` sees it at the end (its copy, or the shared instance). */
