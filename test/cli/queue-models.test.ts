@@ -5,14 +5,15 @@
  * no key the workers hold reaches Redis; `--rate-limit` holds the requests of every worker
  * together, locally and through Redis; a 429 holds every worker back for its Retry-After.
  */
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, tooltimeAsync } from '../support/cli.js';
 import { chainModel, startChatServer, type ChatServer, type Model } from '../support/llm-server.js';
 import { startRedis, startTooltime, stopAll, waitFor, type Started } from '../support/redis.js';
+import { expectSameFiles, runDirFiles } from '../support/run-dir.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tooltime-queue-models-'));
 const chain = join(ROOT, 'scenarios', 'examples', 'chain.json');
@@ -49,25 +50,6 @@ function env(key?: string): NodeJS.ProcessEnv {
   return e;
 }
 
-/** Every file of a run directory but run.json (the command and times), by path. */
-function results(dir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (name !== 'run.json') files.set(relative(dir, path), readFileSync(path));
-    }
-  };
-  walk(dir);
-  return files;
-}
-
-function expectSame(a: Map<string, Buffer>, b: Map<string, Buffer>, what: string): void {
-  expect([...b.keys()], what).toEqual([...a.keys()]);
-  for (const [name, bytes] of a) expect(b.get(name)!.equals(bytes), `${what}: ${name}`).toBe(true);
-}
-
 /** The model run every test makes: one model agent and one baseline on chain.json, six seeds. */
 const RUN = (seeds = '1..6') => [
   'run',
@@ -91,7 +73,7 @@ async function localReference(): Promise<Map<string, Buffer>> {
   const r = await tooltimeAsync([...RUN(), '--workers', '1', '--out', out], env('sk-local'));
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
-  reference = results(out);
+  reference = runDirFiles(out);
   expect([...reference.keys()].filter((k) => k.startsWith('cache/')).length).toBeGreaterThan(3);
   return reference;
 }
@@ -160,7 +142,7 @@ describe('model agents on tooltime run --queue', () => {
       expect(seen).toContain('openai:test-model');
       expect(seen).toContain(server.url);
       expect(seen.includes(WORKER_KEY), 'the workers key was found in Redis').toBe(false);
-      expectSame(ref, results(out), 'a model run on the queue');
+      expectSameFiles(ref, runDirFiles(out), 'a model run on the queue');
       // The workers ran the model episodes, more than one of them.
       const ranModel = workers.map((w) => w.out.stdout.split('/ openai:test-model /').length - 1);
       expect(ranModel.reduce((a, b) => a + b, 0)).toBe(6);
@@ -192,7 +174,7 @@ describe('model agents on tooltime run --queue', () => {
       );
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
-      expectSame(ref, results(out), `a rate-limited run (${where})`);
+      expectSameFiles(ref, runDirFiles(out), `a rate-limited run (${where})`);
       queued.push({ where, times: [...arrivals], out });
     }
     for (const { where, times } of queued) {
@@ -246,7 +228,7 @@ describe('model agents on tooltime run --queue', () => {
       expect(during, 'requests while the Retry-After held').toEqual([]);
       expect(arrivals.filter((t) => t >= refusedAt! + WINDOW_MS).length).toBeGreaterThan(0);
       // The refused request was sent again, and is not in what the run recorded.
-      expectSame(ref, results(out), 'a run through a 429');
+      expectSameFiles(ref, runDirFiles(out), 'a run through a 429');
     } finally {
       server.model = timed(chainModel);
     }

@@ -5,14 +5,15 @@
  * coordinator is killed and resumed; a worker refuses a job of another tooltime version, and a job
  * naming a policy module it was not started with (without loading it).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageVersion } from '../../scenarios/package.js';
 import { hasStackTrace, tooltime } from '../support/cli.js';
 import { startRedis, startTooltime, stopAll, waitFor, type Started } from '../support/redis.js';
+import { expectSameFiles, runDirFiles } from '../support/run-dir.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tooltime-queue-'));
 let redis: { url: (db: number) => string };
@@ -24,30 +25,11 @@ afterAll(async () => {
   await stopAll();
 });
 
-/** The results of a run directory (run.json, which records the command, left out), by path. */
-function results(dir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (name !== 'run.json') files.set(relative(dir, path), readFileSync(path));
-    }
-  };
-  walk(dir);
-  return files;
-}
-
-function expectSame(a: Map<string, Buffer>, b: Map<string, Buffer>, what: string): void {
-  expect([...b.keys()], what).toEqual([...a.keys()]);
-  for (const [name, bytes] of a) expect(b.get(name)!.equals(bytes), `${what}: ${name}`).toBe(true);
-}
-
 function localRun(args: readonly string[], out: string): Map<string, Buffer> {
   const r = tooltime([...args, '--workers', '1', '--out', out]);
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
-  return results(out);
+  return runDirFiles(out);
 }
 
 /** `n` workers on `url`, each ready to take jobs. */
@@ -97,7 +79,7 @@ describe('tooltime run --queue with tooltime worker', () => {
     const total = () => workers.reduce((n, w) => n + ran(w), 0);
     await waitFor(() => total() >= episodes - 1, 'the workers to report', 5000);
     expect(total()).toBeGreaterThanOrEqual(episodes - 1);
-    expectSame(ref, results(out), 'a queue run with a worker killed');
+    expectSameFiles(ref, runDirFiles(out), 'a queue run with a worker killed');
   }, 120_000);
 
   it('a coordinator killed mid-run resumes with --resume: the same bytes, no episode run twice', async () => {
@@ -119,7 +101,7 @@ describe('tooltime run --queue with tooltime worker', () => {
     const resumed = startTooltime([...args, ...more, '--queue', url, '--out', out, '--resume']);
     expect(await resumed.exited, resumed.out.stderr).toBe(0);
     expect(resumed.out.stderr).toBe('');
-    expectSame(ref, results(out), 'a queue run killed and resumed');
+    expectSameFiles(ref, runDirFiles(out), 'a queue run killed and resumed');
     // Jobs finished while no coordinator was there were taken from Redis, not run again.
     const total = () => workers.reduce((n, w) => n + ran(w), 0);
     await waitFor(() => total() >= episodes, 'the workers to report', 5000);

@@ -5,36 +5,17 @@
  * main thread, with `--concurrency` requests in flight), and after a kill and `--resume`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAIN, ROOT, hasStackTrace, tooltime, tooltimeAsync } from '../support/cli.js';
 import { chainModel, startChatServer, type ChatServer } from '../support/llm-server.js';
+import { expectSameFiles, runDirFiles } from '../support/run-dir.js';
 
 const examples = join(ROOT, 'scenarios', 'examples');
 const base = mkdtempSync(join(tmpdir(), 'tooltime-workers-'));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The results of a run directory (run.json, which records the command, left out), by path. */
-function results(dir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (name !== 'run.json') files.set(relative(dir, path), readFileSync(path));
-    }
-  };
-  walk(dir);
-  return files;
-}
-
-/** The directories agree file for file, byte for byte (the first difference named). */
-function expectSame(a: Map<string, Buffer>, b: Map<string, Buffer>, what: string): void {
-  expect([...b.keys()], what).toEqual([...a.keys()]);
-  for (const [name, bytes] of a) expect(b.get(name)!.equals(bytes), `${what}: ${name}`).toBe(true);
-}
 
 function run(args: readonly string[], env?: NodeJS.ProcessEnv): string {
   const r = tooltime(args, env === undefined ? {} : { env });
@@ -54,14 +35,14 @@ describe('tooltime run --workers N', () => {
       // The pool really ran them (a run that stayed on this thread would pass the comparison).
       if (n === 1) expect(stdout).not.toMatch(/ threads\)/);
       else expect(stdout).toMatch(new RegExp(`: \\d+ episodes \\(on ${n} threads\\)\\n`));
-      return results(out);
+      return runDirFiles(out);
     });
     const replays = [...dirs[0]!.keys()].filter((k) => k.endsWith('.ttr'));
     const lines = dirs[0]!.get('episodes.jsonl')!.toString().trim().split('\n');
     expect(replays.length).toBe(lines.length);
     expect(replays.length).toBeGreaterThanOrEqual(24 * 2 * 5);
-    expectSame(dirs[0]!, dirs[1]!, '--workers 2');
-    expectSame(dirs[0]!, dirs[2]!, '--workers 3');
+    expectSameFiles(dirs[0]!, dirs[1]!, '--workers 2');
+    expectSameFiles(dirs[0]!, dirs[2]!, '--workers 3');
   }, 180_000);
 
   it('prints the same tables and --json without --out (no replays: records travel as JSON text)', () => {
@@ -86,9 +67,9 @@ describe('tooltime run --workers N', () => {
       const stdout = run([...args, '--seeds', '1..40', '--workers', String(n), '--out', out]);
       expect(stdout).toMatch(/^\.\/test\/policies\/example-policy\.mjs\s+100\.0%/m);
       if (n === 2) expect(stdout).toMatch(/\(on 2 threads\)/);
-      return results(out);
+      return runDirFiles(out);
     });
-    expectSame(dirs[0]!, dirs[1]!, '--workers 2 with a policy module');
+    expectSameFiles(dirs[0]!, dirs[1]!, '--workers 2 with a policy module');
   }, 120_000);
 
   it('refuses a bad --workers in one line', () => {
@@ -134,7 +115,11 @@ describe('tooltime run --workers N', () => {
     expect(verify.status, verify.stderr).toBe(0);
     expect(verify.stdout.match(/: ok \(/g)).toHaveLength(before);
     run([...args, '--workers', '3', '--out', out, '--resume']);
-    expectSame(results(ref), results(out), 'killed under --workers 2, resumed under 3');
+    expectSameFiles(
+      runDirFiles(ref),
+      runDirFiles(out),
+      'killed under --workers 2, resumed under 3',
+    );
   }, 180_000);
 });
 
@@ -188,13 +173,13 @@ describe('tooltime run --workers N with a model agent', () => {
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       if (n > 1) expect(r.stdout).toMatch(new RegExp(`\\(on ${n} worker threads\\)`));
-      dirs.push(results(out));
+      dirs.push(runDirFiles(out));
     }
     // Every model request of the compared runs was answered from the one cache.
     expect(server.requests.length).toBe(requests);
     const models = [...dirs[0]!.keys()].filter((k) => k.includes('openai_test-model'));
     expect(models.length).toBeGreaterThan(2);
-    expectSame(dirs[0]!, dirs[1]!, '--workers 2');
-    expectSame(dirs[0]!, dirs[2]!, '--workers 3');
+    expectSameFiles(dirs[0]!, dirs[1]!, '--workers 2');
+    expectSameFiles(dirs[0]!, dirs[2]!, '--workers 3');
   }, 240_000);
 });

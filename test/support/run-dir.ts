@@ -4,8 +4,8 @@
  * holding the same results.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { expect } from 'vitest';
 import { MAIN, ROOT, hasStackTrace, tooltime } from './cli.js';
 
@@ -76,4 +76,28 @@ export function expectSameResults(a: string, b: string, episodes: number): void 
       readFileSync(join(b, 'replays', name)).equals(readFileSync(join(a, 'replays', name))),
       name,
     ).toBe(true);
+}
+
+/** The files of a run directory by path, run.json (the command and times) left out. */
+export function runDirFiles(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name !== 'run.json') files.set(relative(dir, path), readFileSync(path));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/** Two runDirFiles agree file for file, byte for byte (the first difference named). */
+export function expectSameFiles(
+  a: Map<string, Buffer>,
+  b: Map<string, Buffer>,
+  what: string,
+): void {
+  expect([...b.keys()], what).toEqual([...a.keys()]);
+  for (const [name, bytes] of a) expect(b.get(name)!.equals(bytes), `${what}: ${name}`).toBe(true);
 }
