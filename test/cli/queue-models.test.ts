@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, tooltimeAsync } from '../support/cli.js';
+import { ROOT, tooltimeAsync, modelEnv } from '../support/cli.js';
 import { chainModel, startChatServer, type ChatServer, type Model } from '../support/llm-server.js';
 import { startRedis, startTooltime, stopAll, waitFor, type Started } from '../support/redis.js';
 import { expectSameFiles, runDirFiles } from '../support/run-dir.js';
@@ -41,15 +41,6 @@ afterAll(async () => {
   await server.close();
 });
 
-/** The environment of a process: no key unless given, no base URL from this one's. */
-function env(key?: string): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env };
-  delete e.OPENAI_BASE_URL;
-  delete e.OPENAI_API_KEY;
-  if (key !== undefined) e.OPENAI_API_KEY = key;
-  return e;
-}
-
 /** The model run every test makes: one model agent and one baseline on chain.json, six seeds. */
 const RUN = (seeds = '1..6') => [
   'run',
@@ -70,7 +61,7 @@ let reference: Map<string, Buffer> | null = null;
 async function localReference(): Promise<Map<string, Buffer>> {
   if (reference !== null) return reference;
   const out = join(base, 'local');
-  const r = await tooltimeAsync([...RUN(), '--workers', '1', '--out', out], env('sk-local'));
+  const r = await tooltimeAsync([...RUN(), '--workers', '1', '--out', out], modelEnv('sk-local'));
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   reference = runDirFiles(out);
@@ -81,7 +72,7 @@ async function localReference(): Promise<Map<string, Buffer>> {
 /** `n` model workers on `url`, each ready to take jobs. */
 async function startWorkers(url: string, n: number, extra: string[] = []): Promise<Started[]> {
   const args = ['worker', url, '--base-url', server.url, '--concurrency', '2', ...extra];
-  const workers = Array.from({ length: n }, () => startTooltime(args, env(WORKER_KEY)));
+  const workers = Array.from({ length: n }, () => startTooltime(args, modelEnv(WORKER_KEY)));
   for (const w of workers)
     await waitFor(() => w.out.stdout.includes('taking jobs') || w.hasExited(), 'a worker');
   for (const w of workers) expect(w.out.stderr).toBe('');
@@ -125,7 +116,7 @@ describe('model agents on tooltime run --queue', () => {
       // The coordinator holds no key: the workers call the model with theirs.
       const run = startTooltime(
         [...RUN(), '--concurrency', '4', '--queue', url, '--out', out],
-        env(),
+        modelEnv(),
       );
       let scans = 0;
       let seen = '';
@@ -170,7 +161,7 @@ describe('model agents on tooltime run --queue', () => {
       arrivals = [];
       const r = await tooltimeAsync(
         [...RUN(), '--concurrency', '6', '--rate-limit', String(RATE), ...flags, '--out', out],
-        env(where === 'local' ? 'sk-local' : undefined),
+        modelEnv(where === 'local' ? 'sk-local' : undefined),
       );
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
@@ -214,7 +205,7 @@ describe('model agents on tooltime run --queue', () => {
       const out = join(base, 'throttled');
       const r = await tooltimeAsync(
         [...RUN(), '--concurrency', '6', '--rate-limit', '1000', '--queue', url, '--out', out],
-        env(),
+        modelEnv(),
       );
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
@@ -238,7 +229,7 @@ describe('model agents on tooltime run --queue', () => {
     const url = redis.url(4);
     const noBase = await tooltimeAsync(
       ['run', chain, '-a', 'openai:m', '--queue', url, '--out', join(base, 'b1')],
-      env(),
+      modelEnv(),
     );
     expect(noBase.stderr).toBe(
       'tooltime: --queue with a model agent: give --base-url URL (workers call only the provider their own --base-url names)\n',
@@ -246,22 +237,22 @@ describe('model agents on tooltime run --queue', () => {
     expect(noBase.status).toBe(1);
     const noModel = await tooltimeAsync(
       ['run', chain, '-a', 'greedy-async', '--rate-limit', '5'],
-      env(),
+      modelEnv(),
     );
     expect(noModel.stderr).toBe(
       'tooltime: --rate-limit limits model requests: this run has no model agent\n',
     );
     expect(noModel.status).toBe(1);
-    const bad = await tooltimeAsync([...RUN(), '--rate-limit', '5/h'], env('k'));
+    const bad = await tooltimeAsync([...RUN(), '--rate-limit', '5/h'], modelEnv('k'));
     expect(bad.stderr).toBe(
       'tooltime: --rate-limit must be N, N/s or N/min with N a whole number from 1 to 1000000, got "5/h"\n',
     );
     expect(bad.status).toBe(1);
-    const noKey = await tooltimeAsync(['worker', url, '--base-url', server.url], env());
+    const noKey = await tooltimeAsync(['worker', url, '--base-url', server.url], modelEnv());
     expect(noKey.stderr).toMatch(/^tooltime: openai agents need an API key: set OPENAI_API_KEY/);
     expect(noKey.stderr.split('\n')).toHaveLength(2);
     expect(noKey.status).toBe(1);
-    const stray = await tooltimeAsync(['worker', url, '--cache', join(base, 'c')], env());
+    const stray = await tooltimeAsync(['worker', url, '--cache', join(base, 'c')], modelEnv());
     expect(stray.stderr).toBe(
       'tooltime: --cache is for model jobs: give --base-url URL (the provider) too\n',
     );
@@ -271,11 +262,11 @@ describe('model agents on tooltime run --queue', () => {
   it('a worker refuses a model job for another provider, and one when it calls no model', async () => {
     const expectRefused = async (db: number, args: string[], why: string) => {
       const url = redis.url(db);
-      const worker = startTooltime(['worker', url, ...args], env(WORKER_KEY));
+      const worker = startTooltime(['worker', url, ...args], modelEnv(WORKER_KEY));
       await waitFor(() => worker.out.stdout.includes('taking jobs'), 'a worker');
       const r = await tooltimeAsync(
         [...RUN('1..1'), '--queue', url, '--out', join(base, `refused-${db}`)],
-        env(),
+        modelEnv(),
       );
       const job = 'example-chain / openai:test-model / seed 1';
       expect(r.stderr).toBe(
@@ -309,7 +300,7 @@ describe('model agents on tooltime run --queue', () => {
       await client.set(`tooltime:rate:${hash}:limit`, '5/s', 'EX', 30);
       const r = await tooltimeAsync(
         [...RUN(), '--rate-limit', '9', '--queue', url, '--out', join(base, 'two-rates')],
-        env(),
+        modelEnv(),
       );
       expect(r.stderr).toBe(
         `tooltime: --rate-limit 9/s: another coordinator on ${url} runs ${server.url} at 5/s; one limiter per provider: give the same --rate-limit (or wait until that run ends)\n`,

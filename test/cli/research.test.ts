@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endsWithTrailer } from '../../cli/resume.js';
 import { pct } from '../../cli/tables.js';
-import { MAIN, ROOT, tooltime } from '../support/cli.js';
+import { MAIN, ROOT, tooltime, modelEnv } from '../support/cli.js';
 import { episodeLines, expectSameResults, killAfter, ok, refused } from '../support/run-dir.js';
 import { chainModel, startChatServer, type ChatServer } from '../support/llm-server.js';
 
@@ -420,8 +420,7 @@ describe('a model run: --max-cost, and a response cache in the run directory', (
   /** Runs the command line without blocking this process (the server lives here). */
   const run = (args: readonly string[]) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: 'sk-test' };
-      delete env.OPENAI_BASE_URL;
+      const env = modelEnv('sk-test');
       const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
       let stdout = '';
       let stderr = '';

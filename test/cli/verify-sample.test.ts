@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { samplePoint } from '../../cli/verify-sample.js';
-import { ROOT, hasStackTrace, tooltime, tooltimeAsync } from '../support/cli.js';
+import { ROOT, hasStackTrace, tooltime, tooltimeAsync, modelEnv } from '../support/cli.js';
 import { chainModel, startChatServer, type ChatServer } from '../support/llm-server.js';
 
 const examples = join(ROOT, 'scenarios', 'examples');
@@ -133,11 +133,7 @@ describe('tooltime run --verify-sample with a model agent', () => {
   });
 
   it('re-runs model episodes against their recorded responses, never the model', async () => {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      OPENAI_API_KEY: 'sk-tooltime-verify-0123456789',
-    };
-    delete env.OPENAI_BASE_URL;
+    const env = modelEnv('sk-tooltime-verify-0123456789');
     const args = (out: string, verify: readonly string[]) => [
       'run',
       join(examples, 'chain.json'),

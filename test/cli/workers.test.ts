@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIN, ROOT, hasStackTrace, tooltime, tooltimeAsync } from '../support/cli.js';
+import { MAIN, ROOT, hasStackTrace, tooltime, tooltimeAsync, modelEnv } from '../support/cli.js';
 import { chainModel, startChatServer, type ChatServer } from '../support/llm-server.js';
 import { expectSameFiles, runDirFiles } from '../support/run-dir.js';
 
@@ -133,11 +133,7 @@ describe('tooltime run --workers N with a model agent', () => {
   });
 
   it('writes the same results for N = 1, 2, 3 (model and baselines, --concurrency 2, one response cache)', async () => {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      OPENAI_API_KEY: 'sk-tooltime-workers-0123456789',
-    };
-    delete env.OPENAI_BASE_URL;
+    const env = modelEnv('sk-tooltime-workers-0123456789');
     // Measured latencies (usage.latencyMs) differ run to run: a first run fills the response
     // cache, and the compared runs are answered from it, as a re-run of a sweep is.
     const args = (n: number, out: string) => [

@@ -47,3 +47,15 @@ export function tooltimeAsync(
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
+
+/**
+ * This process's environment for a tooltime child that talks to a test model server: the key
+ * given (none when undefined), and no OPENAI_BASE_URL or OPENAI_API_KEY taken from the shell.
+ */
+export function modelEnv(key?: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.OPENAI_BASE_URL;
+  delete env.OPENAI_API_KEY;
+  if (key !== undefined) env.OPENAI_API_KEY = key;
+  return env;
+}

@@ -14,7 +14,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { base64Fragments, scrubText } from '../../../agents/llm/index.js';
-import { MAIN, ROOT } from '../../support/cli.js';
+import { MAIN, ROOT, modelEnv } from '../../support/cli.js';
 import {
   chainModel,
   llamaParseError,
@@ -81,8 +81,7 @@ function run(
   args: readonly string[],
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: KEY };
-    delete env.OPENAI_BASE_URL;
+    const env = modelEnv(KEY);
     const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
     let stdout = '';
     let stderr = '';

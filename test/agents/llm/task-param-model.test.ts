@@ -95,17 +95,22 @@ function callNamed(events: readonly EpisodeEvent[], tool: string) {
   )!;
 }
 
+/** The model agent of these tests, on the test server at `url`. */
+function modelAgent(url: string) {
+  return llmAgentFactory({
+    baseURL: url,
+    apiKey: KEY,
+    thinkProfile: { ttftMs: 100, prefillUsPerToken: 1, decodeTokensPerS: 1000 },
+    maxRetries: 1,
+    sleep: () => Promise.resolve(),
+    clock,
+  })('openai:test-model');
+}
+
 describe('a model names the task its exploring call is for', () => {
   it("its listing naming task B reads B's copy while A is open; the episode verifies offline", async () => {
     server = await startChatServer(taskNamingModel);
-    const agent = llmAgentFactory({
-      baseURL: server.url,
-      apiKey: KEY,
-      thinkProfile: { ttftMs: 100, prefillUsPerToken: 1, decodeTokensPerS: 1000 },
-      maxRetries: 1,
-      sleep: () => Promise.resolve(),
-      clock,
-    })('openai:test-model');
+    const agent = modelAgent(server.url);
     const { bytes } = await recordEpisode({ scenario, agent, seed: 4, mode: 'async' });
     // The model was told it may name the task, and which tasks it may name.
     const listTool = server.requests[0]!.body.tools!.find(
@@ -161,14 +166,7 @@ describe('a model names the task its exploring call is for', () => {
         : ok({ toolCalls: [{ name: 'answer', args: { task_id: due, answer: '200' }, id }] });
     };
     server = await startChatServer(hostile);
-    const agent = llmAgentFactory({
-      baseURL: server.url,
-      apiKey: KEY,
-      thinkProfile: { ttftMs: 100, prefillUsPerToken: 1, decodeTokensPerS: 1000 },
-      maxRetries: 1,
-      sleep: () => Promise.resolve(),
-      clock,
-    })('openai:test-model');
+    const agent = modelAgent(server.url);
     const { episode } = await recordEpisode({ scenario, agent, seed: 4, mode: 'async' });
     const second = transcript(server.requests[1]!);
     await server.close();
