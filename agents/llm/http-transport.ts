@@ -28,6 +28,7 @@ import {
   type Exchange,
   type FailedAttempt,
   type RequestLimiter,
+  type RequestPermits,
   type Transport,
   type WallClock,
 } from './transport.js';
@@ -51,6 +52,8 @@ export interface HttpTransportOptions {
    * MAX_THROTTLES times a request), so what a run records does not depend on the load.
    */
   readonly limiter?: RequestLimiter;
+  /** Held from before each attempt is sent until its reply is read (`--max-requests-in-flight`). */
+  readonly permits?: RequestPermits;
 }
 
 /** 429s a request absorbs under a limiter before the next one counts as a failed attempt. */
@@ -107,8 +110,7 @@ export function httpTransport(options: HttpTransportOptions): Transport {
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
   const sleep = options.sleep ?? defaultSleep;
   const clock = options.clock ?? null;
-  let loaded: Promise<{ mod: OpenAIModule; client: InstanceType<OpenAIModule['default']> }> | null =
-    null;
+  let loaded: Promise<{ mod: OpenAIModule; client: Client }> | null = null;
   const load = () =>
     (loaded ??= import('openai').then((mod) => ({
       mod,
@@ -128,51 +130,28 @@ export function httpTransport(options: HttpTransportOptions): Transport {
       const attempts: FailedAttempt[] = [];
       let throttles = 0;
       for (let k = 0; ; k++) {
-        await options.limiter?.acquire();
-        const t0 = clock === null ? null : clock.monotonicMs();
-        let failure: Failure;
+        // The permit before the rate: a request waiting for a permit has not started, so it spends
+        // the rate's token only once it may go (else a second could see more than the rate allows).
+        const release = await options.permits?.take();
+        let tried: Attempted;
         try {
-          const res = await client.chat.completions.create(body as never).asResponse();
-          const text = await res.text();
-          const latencyMs =
-            t0 === null || clock === null
-              ? null
-              : Math.round((clock.monotonicMs() - t0) * 1000) / 1000;
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          if (json !== null && typeof json === 'object' && !Array.isArray(json))
-            return {
-              response: withoutServerStamps(scrubJson(json as JsonValue, secrets)),
-              latencyMs,
-              attempts,
-            };
-          // The whole body is scrubbed before oneLine cuts it short (a cut key would escape the scrub).
-          failure = {
-            status: res.status,
-            error: `the response body is not a JSON object: ${text}`,
-            retryable: true,
-          };
-        } catch (error) {
-          failure = classify(error, mod);
+          await options.limiter?.acquire();
+          tried = await attempt(mod, client, body, secrets, clock);
+        } finally {
+          await release?.();
         }
+        if ('reply' in tried) return { ...tried.reply, attempts };
+        const failure = tried.failure;
         const scrubbed = scrubText(failure.error, secrets);
         const message = oneLine(scrubbed);
         const detail = `${scrubbed} ${JSON.stringify(failure.body ?? null)}`;
         if (isUnparsedOutput(failure.status, detail)) {
           // The model's malformed reply, not a failed request: no retry (the same request fails the same way).
-          const latencyMs =
-            t0 === null || clock === null
-              ? null
-              : Math.round((clock.monotonicMs() - t0) * 1000) / 1000;
           const response = scrubJson(
             { error: failure.body ?? { message: failure.error } },
             secrets,
           );
-          return { response, latencyMs, attempts, unparsed: message };
+          return { response, latencyMs: tried.latencyMs, attempts, unparsed: message };
         }
         if (isContextOverflow(failure.status, detail))
           throw new LlmContextOverflow(`model request failed: ${message}`);
@@ -202,6 +181,46 @@ export function httpTransport(options: HttpTransportOptions): Transport {
       }
     },
   };
+}
+
+type Client = InstanceType<OpenAIModule['default']>;
+
+/** One attempt's outcome: the reply, or the failure (with the time it took: a malformed reply's). */
+type Attempted =
+  | { readonly reply: { readonly response: JsonValue; readonly latencyMs: number | null } }
+  | { readonly failure: Failure; readonly latencyMs: number | null };
+
+/** Sends `body` once and reads the whole reply (the request is in flight until then). */
+async function attempt(
+  mod: OpenAIModule,
+  client: Client,
+  body: JsonObject,
+  secrets: readonly string[],
+  clock: WallClock | null,
+): Promise<Attempted> {
+  const t0 = clock === null ? null : clock.monotonicMs();
+  const since = () =>
+    t0 === null || clock === null ? null : Math.round((clock.monotonicMs() - t0) * 1000) / 1000;
+  try {
+    const res = await client.chat.completions.create(body as never).asResponse();
+    const text = await res.text();
+    const latencyMs = since();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (json !== null && typeof json === 'object' && !Array.isArray(json))
+      return {
+        reply: { response: withoutServerStamps(scrubJson(json as JsonValue, secrets)), latencyMs },
+      };
+    // The whole body is scrubbed before oneLine cuts it short (a cut key would escape the scrub).
+    const error = `the response body is not a JSON object: ${text}`;
+    return { failure: { status: res.status, error, retryable: true }, latencyMs };
+  } catch (error) {
+    return { failure: classify(error, mod), latencyMs: since() };
+  }
 }
 
 /** How long a 429 holds the limiter: what the server asks for, else the backoff schedule. */

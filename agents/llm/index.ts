@@ -79,6 +79,7 @@ export {
   type Exchange,
   type FailedAttempt,
   type RequestLimiter,
+  type RequestPermits,
   type Transport,
   type WallClock,
 } from './transport.js';

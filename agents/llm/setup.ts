@@ -14,7 +14,7 @@ import { resolveProfile, type ThinkProfile } from './profiles.js';
 import { PROMPT_VERSION } from './prompt.js';
 import type { BackoffOptions } from './retry.js';
 import type { ThinkMode } from './think.js';
-import type { RequestLimiter, Transport, WallClock } from './transport.js';
+import type { RequestLimiter, RequestPermits, Transport, WallClock } from './transport.js';
 
 export const MODEL_PREFIX = 'openai:';
 export const DEFAULT_API_KEY_ENV = 'OPENAI_API_KEY';
@@ -79,6 +79,8 @@ export interface LlmOptions {
   readonly transport?: Transport;
   /** Waited on before every request (`--rate-limit`); 429s then back off through it. */
   readonly limiter?: RequestLimiter;
+  /** Held by each request while it is in flight (`--max-requests-in-flight`). */
+  readonly permits?: RequestPermits;
   /**
    * Given each request's cache entry as the response cache would keep it, hit or miss (a queue
    * worker hands them to the coordinator, whose cache then holds what a local run's would).
@@ -184,6 +186,7 @@ export function llmAgentFactory(options: LlmOptions = {}): ModelAgentFactory {
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
       ...(options.limiter === undefined ? {} : { limiter: options.limiter }),
+      ...(options.permits === undefined ? {} : { permits: options.permits }),
     });
     transport = tallyingLatency(transport, latencyStats);
     // Measured, so never the same twice: left out of the notes (and the cache) unless it is the

@@ -70,3 +70,13 @@ export interface RequestLimiter {
   /** The provider answered 429: nobody sharing this limiter sends for `ms` (rounded up to whole s). */
   backOff(ms: number): Promise<void>;
 }
+
+/**
+ * Permits for requests in flight to one provider (`--max-requests-in-flight`; in-process or across
+ * a cluster through Redis: cli/in-flight.ts). The transport holds one from before an attempt is
+ * sent until its reply is read, never while it waits to retry.
+ */
+export interface RequestPermits {
+  /** Resolves once fewer than the limit are held, with the release of the permit taken. */
+  take(): Promise<() => Promise<void>>;
+}

@@ -147,6 +147,52 @@ describe('retries', () => {
     expect(llmUsage(ep.events)!.retries).toBe(0);
   });
 
+  it('a permit (--max-requests-in-flight) is held while an attempt is out, never while it waits', async () => {
+    const log: string[] = [];
+    let held = 0;
+    const permits = {
+      take: async () => {
+        held++;
+        log.push('take');
+        return async () => {
+          held--;
+          log.push('release');
+        };
+      },
+    };
+    const limiter = {
+      acquire: async () => void log.push(`acquire (held ${held})`),
+      backOff: async () => void log.push(`backOff (held ${held})`),
+    };
+    const sleep = async () => void log.push(`sleep (held ${held})`);
+    // A 429 (the limiter's), a 503 (a retry), then the chain model's replies.
+    const failures: ServerReply[] = [
+      { status: 429, json: { error: { message: 'Rate limit reached' } } },
+      { status: 503, json: { error: { message: 'overloaded' } } },
+    ];
+    const { ep, hits } = await episode(
+      (r) => {
+        log.push(`sent (held ${held})`);
+        return failures.shift() ?? chainModel(r);
+      },
+      { sleep, limiter, permits },
+    );
+    expect(ep.endReason).toBe('completed');
+    const once = ['take', 'acquire (held 1)', 'sent (held 1)', 'release'];
+    expect(log.slice(0, 15)).toEqual([
+      ...once,
+      'backOff (held 0)',
+      ...once,
+      'sleep (held 0)',
+      ...once,
+      ...once.slice(0, 1),
+    ]);
+    // Every request took a permit and gave it back.
+    expect(log.filter((c) => c === 'take')).toHaveLength(hits);
+    expect(log.filter((c) => c === 'release')).toHaveLength(hits);
+    expect(held).toBe(0);
+  });
+
   it(`under a limiter, a request refused ${MAX_THROTTLES} times: the next 429 is a failed attempt`, async () => {
     const limiter = { acquire: async () => undefined, backOff: async () => undefined };
     const r = recorder();
