@@ -25,6 +25,7 @@ import type { EpisodeEvent } from '../scenarios/world/events.js';
 import type { EpisodeRecord, EpisodeUsage } from '../scenarios/experiment.js';
 import type { Agent } from '../scenarios/protocol.js';
 import { UsageError } from './errors.js';
+import { localPermits, parseMaxInFlight } from './in-flight.js';
 import { memoryLimiter, parseRateLimit } from './rate-limit.js';
 import { table } from './table.js';
 
@@ -43,6 +44,7 @@ export interface LlmFlags {
   readonly maxTurns?: string;
   readonly maxIdleTurns?: string;
   readonly rateLimit?: string;
+  readonly maxRequestsInFlight?: string;
 }
 
 /** The wall clock model agents measure request latency with (`--think wall`). */
@@ -101,6 +103,10 @@ export function addLlmOptions(command: Command): Command {
       'model agents: requests to the provider started per second (or /min) at most, a 429 holding them all back; with --queue, shared by every worker through Redis',
     )
     .option(
+      '--max-requests-in-flight <n>',
+      'model agents: requests open to the provider at once at most (a request waits for a permit before it is sent); with --queue, shared by every worker of every run on that Redis',
+    )
+    .option(
       '--price <in=N,out=N|file.json>',
       'model agents: USD per million prompt (in) and completion (out) tokens, for the cost column',
     );
@@ -156,8 +162,8 @@ export interface ModelSetup {
 
 /**
  * Sets up model agents for a run when any agent spec names one (checks the key and flags before
- * the first episode; `--rate-limit` is this process's own limiter); `fallback` makes the other
- * agents. `transport` replaces the HTTP one (no key is read then).
+ * the first episode; `--rate-limit` and `--max-requests-in-flight` are this process's own);
+ * `fallback` makes the other agents. `transport` replaces the HTTP one (no key is read then).
  */
 export function modelSetup(
   agents: readonly string[],
@@ -168,10 +174,13 @@ export function modelSetup(
   const price = flags.price === undefined ? null : parsePrice(flags.price);
   if (!agents.some(isModelSpec)) return { makeAgent: fallback, usageOf: null, models: null, price };
   const rate = flags.rateLimit === undefined ? null : parseRateLimit(flags.rateLimit);
+  const inFlight =
+    flags.maxRequestsInFlight === undefined ? null : parseMaxInFlight(flags.maxRequestsInFlight);
   const models = llmAgentFactory({
     ...llmOptions(flags),
     ...(transport === undefined ? {} : { transport }),
     ...(rate === null ? {} : { limiter: memoryLimiter(rate) }),
+    ...(inFlight === null ? {} : { permits: localPermits(inFlight) }),
   });
   return {
     makeAgent: (spec) => (isModelSpec(spec) ? models(spec) : fallback(spec)),

@@ -1,9 +1,10 @@
 /**
  * A model agent's episode on a queue worker. The job says which model and how (the coordinator's
- * model flags, its price table and rate limit); the worker's own command line says which provider
- * it calls (`--base-url`, which the job's must equal: a job never sends this machine's key
+ * model flags, its price table, rate limit and requests in flight); the worker's own command line
+ * says which provider it calls (`--base-url`, which the job's must equal: a job never sends this machine's key
  * elsewhere), where its key is (`--api-key-env`, read from its own environment) and where its own
- * response cache is (`--cache`). Requests wait on the provider's limiter shared through Redis.
+ * response cache is (`--cache`). Requests wait on the provider's limiter and permits shared
+ * through Redis.
  *
  * The answer carries, beside the line and the replay, the response cache's entry of each request
  * the episode made (the coordinator writes them into the run's cache, so its directory holds what a
@@ -11,10 +12,16 @@
  */
 import { UnrecoverableError } from 'bullmq';
 import { isModelSpec, llmAgentFactory, llmUsage } from '../agents/index.js';
-import { priceOfJson, type CacheEntry, type RequestLimiter } from '../agents/llm/index.js';
+import {
+  priceOfJson,
+  type CacheEntry,
+  type RequestLimiter,
+  type RequestPermits,
+} from '../agents/llm/index.js';
 import type { Agent } from '../scenarios/protocol.js';
 import { adoptCanonicalScenario } from '../scenarios/spec/canonical-scenario.js';
 import { episodeJobRunner } from './episode-jobs.js';
+import { parseMaxInFlight } from './in-flight.js';
 import { llmOptions, type LlmFlags } from './llm.js';
 import { jobName, MODEL_JOB_FLAGS, type QueueJobData, type QueueJobResult } from './queue.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
@@ -28,6 +35,8 @@ export interface WorkerModels {
   readonly cacheDir?: string;
   /** The provider's limiter at a rate, shared through Redis. */
   readonly limiterFor: (rate: RateLimit) => RequestLimiter;
+  /** The provider's permits for at most `limit` requests in flight, shared through Redis. */
+  readonly permitsFor: (limit: number) => RequestPermits;
 }
 
 const FLAGS: ReadonlySet<string> = new Set(MODEL_JOB_FLAGS);
@@ -70,16 +79,22 @@ export async function runModelJob(
 ): Promise<QueueJobResult> {
   const name = jobName({ instance: data.scenario.id, agent: data.agent, seed: data.seed });
   const flags = checkedSettings(data, models);
-  const { price, rateLimit } = data.model!;
+  const { price, rateLimit, maxInFlight } = data.model!;
   const responses = new Map<string, CacheEntry>();
   let factory: ReturnType<typeof llmAgentFactory>;
   let usagePrice: ReturnType<typeof priceOfJson> | null;
   try {
     const rate = rateLimit === null ? null : parseRateLimit(rateLimit);
+    // A job's value, not a flag's: checked as the flag would be (no limit when the job has none).
+    const inFlight =
+      maxInFlight === null || maxInFlight === undefined
+        ? null
+        : parseMaxInFlight(String(maxInFlight));
     factory = llmAgentFactory({
       ...llmOptions(flags),
       collect: (entry) => responses.set(entry.key, entry),
       ...(rate === null ? {} : { limiter: models!.limiterFor(rate) }),
+      ...(inFlight === null ? {} : { permits: models!.permitsFor(inFlight) }),
     });
     usagePrice = price === null ? null : priceOfJson(price, `job ${name}: its price`);
   } catch (error) {

@@ -4,7 +4,8 @@
  * anywhere; each answer (the episodes.jsonl line and the replay bytes; a model episode's cache
  * entries and latency) is written into the run directory here, by the same RunOutput a local run
  * writes with, so the finished directory is the bytes of a local run. Model episodes out at once
- * are bounded by --concurrency: the requests in flight across the cluster.
+ * are bounded by --concurrency; the requests in flight to a provider across every run, by the
+ * workers' shared permits (--max-requests-in-flight, in-flight.ts).
  *
  * A job's result stays in Redis until its replay and line are on disk here, then it is removed: a
  * coordinator killed in between finds it, by its id, when resumed, and nothing runs twice.
@@ -33,6 +34,7 @@ import {
   type QueueJobResult,
   type QueueModelJob,
 } from './queue.js';
+import { inFlightMarkKey } from './in-flight.js';
 import { providerKey, RATE_KEY_PREFIX } from './rate-limit.js';
 import { REPLAYS_DIR, TEMP_SUFFIX } from './run-dir.js';
 import { replayFileName, type RunOutput } from './run-output.js';
@@ -40,8 +42,8 @@ import { replayFileName, type RunOutput } from './run-output.js';
 /** Episodes enqueued together, and such batches out at once (jobs waiting for a worker at most). */
 const BATCH = 8;
 const IN_FLIGHT = 64;
-/** A run's claim on its provider's rate lasts this long unless renewed (every third of it). */
-const RATE_CLAIM_S = 30;
+/** A run's claim on its provider's limits lasts this long unless renewed (every third of it). */
+const PROVIDER_CLAIM_S = 30;
 /** The queue's event stream, trimmed to about this many events (each answer passes through it). */
 const EVENTS_KEPT = 1000;
 
@@ -56,6 +58,14 @@ export interface QueueRunSetup {
   readonly models?: QueueModels;
 }
 
+/** A provider's limits as a run's flags give them (null: none). */
+export interface ProviderLimits {
+  /** `--rate-limit` as rateText spells it. */
+  readonly rate: string | null;
+  /** `--max-requests-in-flight`. */
+  readonly maxInFlight: number | null;
+}
+
 /** How a run's model agents' episodes travel, and where their answers go. */
 export interface QueueModels {
   /** What each of their jobs carries (never a key). */
@@ -64,7 +74,7 @@ export interface QueueModels {
   readonly cacheDir: string | null;
   /** Summed from the answers: run.json's modelLatency. */
   readonly latency: LatencyStats;
-  /** Model episodes out at once (--concurrency): requests in flight across the cluster at most. */
+  /** Model episodes out at once (--concurrency): this run's requests in flight at most. */
   readonly inFlight: number;
 }
 
@@ -183,30 +193,47 @@ export class QueueRun {
   }
 
   /**
-   * Says, through Redis, which rate (`none`: no limit) this run's workers use for the provider at
-   * `baseUrl`, for as long as the run lasts; refuses with one line when another coordinator on the
-   * queue says another one (one limiter per provider: the two could not both hold).
+   * Says, through Redis, which rate and which requests in flight (`none`: no limit) this run's
+   * workers use for the provider at `baseUrl`, for as long as the run lasts; refuses with one line
+   * when another coordinator on the queue says another value (one limit per provider: the two could
+   * not both hold).
    */
-  async claimRate(baseUrl: string, rate: string | null): Promise<void> {
+  async claimProvider(baseUrl: string, limits: ProviderLimits): Promise<void> {
     const client = new Redis(this.url);
     // The queue's own connections report an outage; this one's commands fail with it.
     client.on('error', () => undefined);
     this.release = async () => client.disconnect();
-    const key = `${RATE_KEY_PREFIX}:${providerKey(baseUrl)}:limit`;
-    const mine = rate ?? 'none';
-    const held = await client.get(key);
-    if (held !== null && held !== mine)
+    const rate = {
+      key: `${RATE_KEY_PREFIX}:${providerKey(baseUrl)}:limit`,
+      mine: limits.rate ?? 'none',
+    };
+    const inFlight = {
+      key: inFlightMarkKey(baseUrl),
+      mine: limits.maxInFlight === null ? 'none' : String(limits.maxInFlight),
+    };
+    const [heldRate, heldInFlight] = await Promise.all([
+      client.get(rate.key),
+      client.get(inFlight.key),
+    ]);
+    const other = (held: string, unit: string) => (held === 'none' ? 'no limit' : held + unit);
+    if (heldRate !== null && heldRate !== rate.mine)
       throw new UsageError(
-        `--rate-limit ${mine}: another coordinator on ${this.url} runs ${baseUrl} at ${held === 'none' ? 'no limit' : held}; one limiter per provider: give the same --rate-limit (or wait until that run ends)`,
+        `--rate-limit ${rate.mine}: another coordinator on ${this.url} runs ${baseUrl} at ${other(heldRate, '')}; one limiter per provider: give the same --rate-limit (or wait until that run ends)`,
       );
-    const claim = () => client.set(key, mine, 'EX', RATE_CLAIM_S);
+    if (heldInFlight !== null && heldInFlight !== inFlight.mine)
+      throw new UsageError(
+        `--max-requests-in-flight ${inFlight.mine}: another coordinator on ${this.url} runs ${baseUrl} with ${other(heldInFlight, ' requests in flight at most')}; one limit per provider: give the same --max-requests-in-flight (or wait until that run ends)`,
+      );
+    const marks = [rate, inFlight];
+    const claim = () =>
+      Promise.all(marks.map((m) => client.set(m.key, m.mine, 'EX', PROVIDER_CLAIM_S)));
     await claim();
-    const timer = setInterval(() => void claim().catch(() => undefined), RATE_CLAIM_S * 300);
+    const timer = setInterval(() => void claim().catch(() => undefined), PROVIDER_CLAIM_S * 300);
     timer.unref();
     this.release = async () => {
       clearInterval(timer);
       try {
-        if ((await client.get(key)) === mine) await client.del(key);
+        for (const m of marks) if ((await client.get(m.key)) === m.mine) await client.del(m.key);
       } finally {
         client.disconnect();
       }

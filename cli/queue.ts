@@ -57,6 +57,8 @@ export interface QueueModelJob {
   readonly price: Readonly<Record<string, unknown>> | null;
   /** `--rate-limit` as given (the workers' shared limiter of the provider), or null. */
   readonly rateLimit: string | null;
+  /** `--max-requests-in-flight` (the workers' shared permits of the provider), or null. */
+  readonly maxInFlight: number | null;
 }
 
 /** The model flags a job carries (LlmFlags names): what shapes the episode, nothing local. */
@@ -91,7 +93,8 @@ export function scenarioDigest(scenario: Scenario): string {
 /** The job id: a hash of what determines the episode (and the version that runs it). */
 export function jobId(data: QueueJobData): string {
   const { version, scenarioDigest: digest, file, agent, seed, mode, delivery } = data;
-  // The rate limit shapes when requests go, not what comes back: not part of the episode.
+  // The rate limit and the requests in flight shape when requests go, not what comes back: not
+  // part of the episode.
   const model =
     data.model === undefined
       ? {}

@@ -24,13 +24,14 @@ export interface KeptEpisode {
   readonly line: string;
 }
 
-/** What determines results, for comparison (the cache folder and the rate limit do not). */
+/** What determines results, for comparison (the cache folder and the request limits do not). */
 function determining(m: RunManifest): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of DETERMINING) out[key] = m[key];
   const model = { ...(m.model ?? {}) };
   delete model.cache;
   delete model.rateLimit;
+  delete model.maxRequestsInFlight;
   out.model = model;
   return out;
 }

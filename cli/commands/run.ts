@@ -63,7 +63,8 @@ import {
 import { checkSameRun, keptEpisodes, type KeptEpisode } from '../resume.js';
 import { runSuite, type RunSuite } from '../episode-jobs.js';
 import { parseWorkers, pooled, poolSize, RunPool } from '../run-pool.js';
-import { QueueRun, type QueueModels } from '../queue-run.js';
+import { parseMaxInFlight } from '../in-flight.js';
+import { QueueRun, type ProviderLimits, type QueueModels } from '../queue-run.js';
 import { MODEL_JOB_FLAGS } from '../queue.js';
 import { parseRateLimit, rateText } from '../rate-limit.js';
 import { parseVerifySample, verifySample, type SampleVerdict } from '../verify-sample.js';
@@ -194,6 +195,7 @@ function modelFlags(options: RunOptions, agents: readonly string[]): Record<stri
     'price',
     'maxCallsPerTurn',
     'rateLimit',
+    'maxRequestsInFlight',
   ] as const) {
     const value = options[key];
     if (value !== undefined) flags[key] = value;
@@ -395,7 +397,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   // Redis answers before the run directory is touched.
   const queue = options.queue === undefined ? null : await QueueRun.connect(options.queue);
   if (queue !== null && options.baseUrl !== undefined && agents.some(isModelSpec))
-    await queue.claimRate(options.baseUrl, rateOf(options)).catch(async (error) => {
+    await queue.claimProvider(options.baseUrl, limitsOf(options)).catch(async (error) => {
       await queue.close();
       throw error;
     });
@@ -531,15 +533,24 @@ function checkModelQueue(options: RunOptions, agents: readonly string[]): void {
   const model = agents.some(isModelSpec);
   if (options.rateLimit !== undefined && !model)
     throw new UsageError('--rate-limit limits model requests: this run has no model agent');
+  if (options.maxRequestsInFlight !== undefined && !model)
+    throw new UsageError(
+      '--max-requests-in-flight limits model requests: this run has no model agent',
+    );
   if (options.queue !== undefined && model && options.baseUrl === undefined)
     throw new UsageError(
       '--queue with a model agent: give --base-url URL (workers call only the provider their own --base-url names)',
     );
 }
 
-/** `--rate-limit` as rateText spells it (null: none). */
-const rateOf = (options: RunOptions): string | null =>
-  options.rateLimit === undefined ? null : rateText(parseRateLimit(options.rateLimit));
+/** `--rate-limit` (as rateText spells it) and `--max-requests-in-flight` (null: none). */
+const limitsOf = (options: RunOptions): ProviderLimits => ({
+  rate: options.rateLimit === undefined ? null : rateText(parseRateLimit(options.rateLimit)),
+  maxInFlight:
+    options.maxRequestsInFlight === undefined
+      ? null
+      : parseMaxInFlight(options.maxRequestsInFlight),
+});
 
 /** What a queue run's model agents' jobs carry and where their answers go (null: no model agent). */
 function queueModels(
@@ -557,7 +568,8 @@ function queueModels(
     baseUrl: options.baseUrl,
     flags,
     price: setup.price === null ? null : priceJson(setup.price),
-    rateLimit: rateOf(options),
+    rateLimit: limitsOf(options).rate,
+    maxInFlight: limitsOf(options).maxInFlight,
   };
   // The run's cache: --cache, else DIR/cache (the one executeRun set up).
   const cacheDir = options.cache ?? (options.out === undefined ? null : join(options.out, 'cache'));

@@ -12,9 +12,10 @@ import { Worker, type Job } from 'bullmq';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { agentMaker, isModuleSpec, llmAgentFactory } from '../../agents/index.js';
-import type { RequestLimiter } from '../../agents/llm/index.js';
+import type { RequestLimiter, RequestPermits } from '../../agents/llm/index.js';
 import { packageVersion } from '../../scenarios/package.js';
 import { UsageError } from '../errors.js';
+import { permitsClient, redisPermits } from '../in-flight.js';
 import { llmOptions } from '../llm.js';
 import type { WorkerModels } from '../queue-model.js';
 import { queueJobHandler } from '../queue-worker.js';
@@ -121,8 +122,8 @@ function parseConcurrency(text: string | undefined): number {
 
 /**
  * Model agents on this worker (null: it takes no model job): the provider its --base-url names,
- * its key checked now, and the provider's limiters shared through Redis (`close()` ends their
- * connection).
+ * its key checked now, and the provider's limiters and permits shared through Redis (`close()`
+ * ends their connections).
  */
 function workerModels(
   url: string,
@@ -140,7 +141,9 @@ function workerModels(
   // The key is checked before any job is taken (one line naming the variable when missing).
   llmAgentFactory(llmOptions(flags));
   let client: Redis | null = null;
+  let permitClient: Redis | null = null;
   const limiters = new Map<string, RequestLimiter>();
+  const permits = new Map<number, RequestPermits>();
   const limiterFor = (rate: RateLimit): RequestLimiter => {
     const key = rateText(rate);
     let limiter = limiters.get(key);
@@ -156,13 +159,27 @@ function workerModels(
     }
     return limiter;
   };
+  const permitsFor = (limit: number): RequestPermits => {
+    let held = permits.get(limit);
+    if (held === undefined) {
+      permitClient ??= permitsClient(url);
+      held = redisPermits(permitClient, baseUrl, limit);
+      permits.set(limit, held);
+    }
+    return held;
+  };
   const models: WorkerModels = {
     baseUrl,
     ...(apiKeyEnv === undefined ? {} : { apiKeyEnv }),
     ...(cache === undefined ? {} : { cacheDir: cache }),
     limiterFor,
+    permitsFor,
   };
-  return { models, close: () => client?.disconnect() };
+  const close = () => {
+    client?.disconnect();
+    permitClient?.disconnect();
+  };
+  return { models, close };
 }
 
 function keyOf(data: QueueJobData): { instance: string; agent: string; seed: number } {
