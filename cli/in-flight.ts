@@ -1,16 +1,16 @@
 /**
  * `--max-requests-in-flight N`: at most N requests open to one provider (base URL) at once. A local
  * run's permits live in its process; a queue's workers share a counting semaphore in Redis, keyed
- * by a hash of the base URL, so the workers of every run sharing that Redis hold at most N together.
- * A request holds its permit from before it is sent until its reply is read (http-transport.ts):
- * waiting for one only delays a send, so what a run records does not change.
+ * by a hash of the base URL, so the workers of every run sharing that Redis hold at most N
+ * together. A request holds its permit from before it is sent until its reply is read
+ * (http-transport.ts): waiting for one only delays a send, so what a run records does not change.
  *
  * The Redis semaphore is redis-semaphore's (on ioredis, which BullMQ already uses) rather than Lua
  * of our own: its take, renew and release are each one atomic script, and a holder's lease is
- * renewed on a timer while its request runs. A worker killed holding a permit stops renewing it, and
- * the permit is dropped once its lease ran out (the next taker's script removes it, or the key's
- * own expiry): PERMIT_LEASE_MS after its last renewal at most. Leases are dated by each machine's
- * clock, so the machines' clocks must agree to well under the lease (NTP does).
+ * renewed on a timer while its request runs. A worker killed holding a permit stops renewing it,
+ * and the permit is dropped once its lease ran out (the next taker's script removes it, or the
+ * key's own expiry): PERMIT_LEASE_MS after its last renewal at most. Leases are dated by each
+ * machine's clock, so the machines' clocks must agree to well under the lease (NTP does).
  */
 import { Redis } from 'ioredis';
 import { Semaphore } from 'redis-semaphore';
@@ -21,7 +21,7 @@ import { providerKey } from './rate-limit.js';
 
 /** The most requests in flight a flag may ask for (a bound on a mistyped flag). */
 export const MAX_REQUESTS_IN_FLIGHT = 10_000;
-/** Redis keys of the permits: `tooltime:inflight:semaphore:<hash>` and the runs' mark `...:<hash>:limit`. */
+/** Keys: the permits `tooltime:inflight:semaphore:<hash>`, the runs' mark `...:<hash>:limit`. */
 export const IN_FLIGHT_KEY_PREFIX = 'tooltime:inflight';
 /** A permit whose holder stopped renewing it is dropped after this long (a killed worker's). */
 export const PERMIT_LEASE_MS = 5000;
@@ -71,7 +71,7 @@ export function localPermits(limit: number): RequestPermits {
   };
 }
 
-/** A connection for redisPermits (its keys under IN_FLIGHT_KEY_PREFIX); `disconnect()` when done. */
+/** A connection for redisPermits (keys under IN_FLIGHT_KEY_PREFIX); `disconnect()` when done. */
 export function permitsClient(url: string): Redis {
   const client = new Redis(url, { keyPrefix: `${IN_FLIGHT_KEY_PREFIX}:` });
   // A lost connection fails the requests waiting on it (their episodes end errored) and BullMQ's
@@ -92,7 +92,7 @@ export function redisPermits(client: Redis, baseURL: string, limit: number): Req
         retryInterval: PERMIT_POLL_MS,
         refreshInterval: PERMIT_RENEW_MS,
         // A lease lost while its request runs (this process stalled past it): the request is out,
-        // nothing to undo; for a moment one more may be in flight. The default would throw on a timer.
+        // nothing to undo; for a moment one more may be in flight. (The default throws on a timer.)
         onLockLost: () => undefined,
       });
       await permit.acquire();

@@ -1,10 +1,10 @@
 /**
  * A model agent's episode on a queue worker. The job says which model and how (the coordinator's
  * model flags, its price table, rate limit and requests in flight); the worker's own command line
- * says which provider it calls (`--base-url`, which the job's must equal: a job never sends this machine's key
- * elsewhere), where its key is (`--api-key-env`, read from its own environment) and where its own
- * response cache is (`--cache`). Requests wait on the provider's limiter and permits shared
- * through Redis.
+ * says which provider it calls (`--base-url`, which the job's must equal: a job never sends this
+ * machine's key elsewhere), where its key is (`--api-key-env`, read from its own environment) and
+ * where its own response cache is (`--cache`). Requests wait on the provider's limiter and permits
+ * shared through Redis.
  *
  * The answer carries, beside the line and the replay, the response cache's entry of each request
  * the episode made (the coordinator writes them into the run's cache, so its directory holds what a

@@ -166,7 +166,7 @@ describe('--max-requests-in-flight', () => {
     holding = new Promise<void>((resolve) => (release = resolve));
     resetSeen();
     try {
-      // One worker takes every episode: the first request is held open, the rest wait for the permit.
+      // One worker takes every episode: the first request is held open, the rest wait for it.
       const [first] = await startWorkers(url, 1, 4, ['--lock-ms', '1000']);
       const out = join(base, 'kill-queue');
       const run = startTooltime(
