@@ -35,6 +35,7 @@ import {
   type QueueModelJob,
 } from './queue.js';
 import { inFlightMarkKey } from './in-flight.js';
+import { claimMarks, isConflict } from './provider-marks.js';
 import { providerKey, RATE_KEY_PREFIX } from './rate-limit.js';
 import { REPLAYS_DIR, TEMP_SUFFIX } from './run-dir.js';
 import { replayFileName, type RunOutput } from './run-output.js';
@@ -211,29 +212,29 @@ export class QueueRun {
       key: inFlightMarkKey(baseUrl),
       mine: limits.maxInFlight === null ? 'none' : String(limits.maxInFlight),
     };
-    const [heldRate, heldInFlight] = await Promise.all([
-      client.get(rate.key),
-      client.get(inFlight.key),
-    ]);
+    const marks = [
+      { key: rate.key, value: rate.mine },
+      { key: inFlight.key, value: inFlight.mine },
+    ];
+    const answer = await claimMarks(client, marks, PROVIDER_CLAIM_S * 1000);
     const other = (held: string, unit: string) => (held === 'none' ? 'no limit' : held + unit);
-    if (heldRate !== null && heldRate !== rate.mine)
+    if (isConflict(answer) && answer.index === 0)
       throw new UsageError(
-        `--rate-limit ${rate.mine}: another coordinator on ${this.url} runs ${baseUrl} at ${other(heldRate, '')}; one limiter per provider: give the same --rate-limit (or wait until that run ends)`,
+        `--rate-limit ${rate.mine}: another coordinator on ${this.url} runs ${baseUrl} at ${other(answer.held, '')}; one limiter per provider: give the same --rate-limit (or wait until that run ends)`,
       );
-    if (heldInFlight !== null && heldInFlight !== inFlight.mine)
+    if (isConflict(answer))
       throw new UsageError(
-        `--max-requests-in-flight ${inFlight.mine}: another coordinator on ${this.url} runs ${baseUrl} with ${other(heldInFlight, ' requests in flight at most')}; one limit per provider: give the same --max-requests-in-flight (or wait until that run ends)`,
+        `--max-requests-in-flight ${inFlight.mine}: another coordinator on ${this.url} runs ${baseUrl} with ${other(answer.held, ' requests in flight at most')}; one limit per provider: give the same --max-requests-in-flight (or wait until that run ends)`,
       );
-    const marks = [rate, inFlight];
-    const claim = () =>
-      Promise.all(marks.map((m) => client.set(m.key, m.mine, 'EX', PROVIDER_CLAIM_S)));
-    await claim();
-    const timer = setInterval(() => void claim().catch(() => undefined), PROVIDER_CLAIM_S * 300);
+    const timer = setInterval(
+      () => void answer.renew().catch(() => undefined),
+      PROVIDER_CLAIM_S * 300,
+    );
     timer.unref();
     this.release = async () => {
       clearInterval(timer);
       try {
-        for (const m of marks) if ((await client.get(m.key)) === m.mine) await client.del(m.key);
+        await answer.release();
       } finally {
         client.disconnect();
       }

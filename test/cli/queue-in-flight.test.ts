@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inFlightMarkKey, PERMIT_LEASE_MS, permitsKey } from '../../cli/in-flight.js';
+import { claimMarks } from '../../cli/provider-marks.js';
 import { modelEnv, ROOT, tooltimeAsync } from '../support/cli.js';
 import { chainModel, startChatServer, type ChatServer } from '../support/llm-server.js';
 import { startRedis, startTooltime, stopAll, waitFor, type Started } from '../support/redis.js';
@@ -232,7 +233,7 @@ describe('--max-requests-in-flight', () => {
       const url = redis.url(db);
       const client = new Redis(url);
       try {
-        await client.set(inFlightMarkKey(server.url), held, 'EX', 30);
+        await claimMarks(client, [{ key: inFlightMarkKey(server.url), value: held }], 30_000);
         const out = join(base, `two-limits-${db}`);
         const r = await tooltimeAsync(
           [...RUN('1..1', 1), '--max-requests-in-flight', '2', '--queue', url, '--out', out],

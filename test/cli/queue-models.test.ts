@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimMarks } from '../../cli/provider-marks.js';
 import { ROOT, tooltimeAsync, modelEnv } from '../support/cli.js';
 import { chainModel, startChatServer, type ChatServer, type Model } from '../support/llm-server.js';
 import { startRedis, startTooltime, stopAll, waitFor, type Started } from '../support/redis.js';
@@ -297,7 +298,7 @@ describe('model agents on tooltime run --queue', () => {
         .update(server.url)
         .digest('hex')
         .slice(0, 32);
-      await client.set(`tooltime:rate:${hash}:limit`, '5/s', 'EX', 30);
+      await claimMarks(client, [{ key: `tooltime:rate:${hash}:limit`, value: '5/s' }], 30_000);
       const r = await tooltimeAsync(
         [...RUN(), '--rate-limit', '9', '--queue', url, '--out', join(base, 'two-rates')],
         modelEnv(),
