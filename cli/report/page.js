@@ -890,7 +890,9 @@
       el(
         'p',
         {},
-        `${d.states.initial.length} instances, ${d.states.changes.length} changes (state_changed events, ■ on the timeline): click one for the state after it.`,
+        `${d.states.initial.length} instances, ${d.states.changes.length} changes (state_changed events, `,
+        el('span', { class: 'g-state' }, '■'),
+        ' on the timeline): click one for the state after it.',
       ),
       el('div', { class: 'state-pane' }, el('div', { class: 'state-list' }, table), view),
     );
