@@ -61,6 +61,10 @@ svg.timeline { font: 10px system-ui, sans-serif; background: #fff; }
 .arrival { fill: #2a7; } .followup { fill: #a72; }
 .answer.right { fill: #2a2; } .answer.wrong { fill: #d10000; }
 .legend .k { display: inline-block; width: 14px; height: 10px; margin-left: 10px; vertical-align: middle; }
+.legend .entry { margin-right: 10px; white-space: nowrap; } .legend .k { margin-right: 4px; }
+.k.service.error { background: #d98b5b; } .legend .g { margin-right: 3px; }
+.g-arrival { color: #2a7; } .g-followup { color: #a72; } .g-state { color: #7a3fb0; }
+.g-right { color: #2a2; } .g-wrong { color: #d10000; }
 .turn { border-left: 3px solid #c9b3e6; padding-left: 10px; margin: 10px 0; }
 .turn h4 { margin: 4px 0; font-size: 12px; }
 .msg pre { display: inline; white-space: pre-wrap; font: 12px ui-monospace, monospace; }

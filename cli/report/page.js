@@ -453,23 +453,32 @@
     pane.scrollIntoView();
   }
 
+  /**
+   * Every kind of mark the timeline draws (its elements carry `data-mark`), with a swatch like it:
+   * the report's test checks that each kind drawn on a timeline has an entry here.
+   */
+  const LEGEND = [
+    ['think', 'k think', ' ', 'think time'],
+    ['wait', 'k wait', ' ', 'waiting for a slot'],
+    ['service', 'k service', ' ', 'in service'],
+    ['error', 'k service error', ' ', 'in service, failed'],
+    ['deliver', 'k deliver', ' ', 'completed → delivered'],
+    ['violation', 'k violation', ' ', 'dependency violation'],
+    ['bad', 'k invalid', ' ', 'invalid / redundant / unmatched call'],
+    ['arrival', 'g g-arrival', '▲', 'arrival'],
+    ['followup', 'g g-followup', '◆', 'follow-up'],
+    ['answer-right', 'g g-right', '●', 'answer, right'],
+    ['answer-wrong', 'g g-wrong', '●', 'answer, wrong'],
+    ['state', 'g g-state', '■', 'environment state changed (click: the state after it)'],
+  ];
+
   function legend() {
     return el(
       'p',
       { class: 'legend' },
-      el('span', { class: 'k wait' }, ' '),
-      ' waiting for a slot ',
-      el('span', { class: 'k service' }, ' '),
-      ' in service ',
-      el('span', { class: 'k deliver' }, ' '),
-      ' completed → delivered ',
-      el('span', { class: 'k think' }, ' '),
-      ' think time ',
-      el('span', { class: 'k violation' }, ' '),
-      ' dependency violation ',
-      el('span', { class: 'k invalid' }, ' '),
-      ' invalid / redundant / unmatched call ',
-      '▲ arrival, ◆ follow-up, ● answer (green right, red wrong)',
+      ...LEGEND.map(([mark, cls, swatch, text]) =>
+        el('span', { class: 'entry', 'data-mark': mark }, el('span', { class: cls }, swatch), text),
+      ),
     );
   }
 
@@ -486,8 +495,8 @@
   };
 
   /** A marker character with a tooltip (the <title> goes after the text, which it does not replace). */
-  function glyph(cx, cy, cls, char, tip) {
-    const t = s('text', { x: cx - 4, y: cy + 6, class: cls });
+  function glyph(cx, cy, cls, char, tip, mark = cls) {
+    const t = s('text', { x: cx - 4, y: cy + 6, class: cls, 'data-mark': mark });
     t.append(char);
     const title = document.createElementNS(SVG, 'title');
     title.textContent = tip;
@@ -591,6 +600,7 @@
               width: Math.max(1.5, x(ev.timeUs) - x(from)),
               height: 12,
               class: 'think',
+              'data-mark': 'think',
               'data-decision': ev.decision,
             },
             `decision ${ev.decision}: think ${ms(ev.thinkUs)}; ${acts}`,
@@ -637,6 +647,7 @@
               width: x(started) - x(c.issued),
               height: ROW - 3,
               class: 'wait',
+              'data-mark': 'wait',
             },
             info,
           ),
@@ -651,6 +662,7 @@
               width: Math.max(1.5, x(c.completed ?? end) - x(c.started)),
               height: ROW - 3,
               class: `service${c.ok === false ? ' error' : ''}`,
+              'data-mark': c.ok === false ? 'error' : 'service',
             },
             info,
           ),
@@ -665,13 +677,25 @@
               width: x(c.delivered) - x(c.completed),
               height: ROW - 11,
               class: 'deliver',
+              'data-mark': 'deliver',
             },
             info,
           ),
         );
       if (c.started === null && c.completed === null)
         g.append(
-          s('rect', { x: x(c.issued), y: y0, width: 3, height: ROW - 3, class: 'service' }, info),
+          s(
+            'rect',
+            {
+              x: x(c.issued),
+              y: y0,
+              width: 3,
+              height: ROW - 3,
+              class: 'service',
+              'data-mark': 'service',
+            },
+            info,
+          ),
         );
       if (violation || bad)
         g.append(
@@ -683,6 +707,7 @@
               width: Math.max(4, x(c.completed ?? c.issued) - x(c.issued) + 2),
               height: ROW - 1,
               class: violation ? 'mark-violation' : 'mark-bad',
+              'data-mark': violation ? 'violation' : 'bad',
             },
             info,
           ),
@@ -715,6 +740,7 @@
               cy: yl + 3,
               r: 5,
               class: `answer ${right === false ? 'wrong' : 'right'}`,
+              'data-mark': right === false ? 'answer-wrong' : 'answer-right',
               'data-correct': String(right),
             },
             `answer: ${ev.content}${right === false ? ' (wrong)' : ''}`,
@@ -736,6 +762,7 @@
         'state-mark',
         '■',
         `record ${ch.record}: ${instanceName(ch)} changed by call ${ch.callId} at ${ms(ch.timeUs)}`,
+        'state',
       );
       mark.setAttribute('data-record', ch.record);
       mark.addEventListener('click', () => selectState(ch.record));
@@ -863,7 +890,9 @@
       el(
         'p',
         {},
-        `${d.states.initial.length} instances, ${d.states.changes.length} changes (state_changed events, ■ on the timeline): click one for the state after it.`,
+        `${d.states.initial.length} instances, ${d.states.changes.length} changes (state_changed events, `,
+        el('span', { class: 'g-state' }, '■'),
+        ' on the timeline): click one for the state after it.',
       ),
       el('div', { class: 'state-pane' }, el('div', { class: 'state-list' }, table), view),
     );

@@ -157,6 +157,34 @@ async function open(hash = '', file = report): Promise<Page> {
   return page;
 }
 
+/**
+ * The open episode's timeline marks by kind (`data-mark`), after checking that every mark drawn
+ * (a bar, circle or glyph: any rect, circle or text but the axis and lane labels) has a kind and
+ * that the legend names each kind drawn (its entry's text is not empty).
+ */
+async function marksNamedByLegend(page: Page): Promise<string[]> {
+  const unkinded = await page.$$eval(
+    '#episode svg.timeline rect, #episode svg.timeline circle, #episode svg.timeline text',
+    (nodes) =>
+      nodes.filter(
+        (n) =>
+          !n.hasAttribute('data-mark') &&
+          !['tick', 'lane', 'bar-label'].some((c) => n.classList.contains(c)),
+      ).length,
+  );
+  expect(unkinded, 'timeline marks without a data-mark kind').toBe(0);
+  const drawn = await page.$$eval('#episode svg.timeline [data-mark]', (nodes) => [
+    ...new Set(nodes.map((n) => n.getAttribute('data-mark')!)),
+  ]);
+  const named = await page.$$eval('#episode .legend [data-mark]', (nodes) =>
+    nodes
+      .filter((n) => (n.textContent ?? '').trim().length > 1)
+      .map((n) => n.getAttribute('data-mark')!),
+  );
+  for (const kind of drawn) expect(named, `legend entry for ${kind}`).toContain(kind);
+  return drawn.sort();
+}
+
 async function openEpisode(page: Page, agent: string, seed: number): Promise<void> {
   await page.fill('#filter', `${agent} seed${seed}`);
   await page.click('#episode-table tbody tr.ep >> nth=0');
@@ -256,6 +284,9 @@ describe('tooltime report in chromium', () => {
     // A stateless episode has no state view and no state marks.
     expect(await page.locator('#episode .states *').count()).toBe(0);
     expect(await page.locator('#episode .state-mark').count()).toBe(0);
+    const drawn = await marksNamedByLegend(page);
+    expect(drawn).toEqual(expect.arrayContaining(['think', 'service', 'violation', 'arrival']));
+    expect(drawn).not.toContain('state');
     await page.locator('#episode').screenshot({ path: join(SHOTS, 'episode-impatient.png') });
     await page.screenshot({ path: join(SHOTS, 'episode-impatient-viewport.png') });
     await page.close();
@@ -433,6 +464,8 @@ describe('tooltime report: environment states of stateful episodes', () => {
         sharedSeen ||= c.task === null;
         checked++;
       }
+      // The legend names the state marks (and every other kind this timeline draws).
+      expect(await marksNamedByLegend(page)).toContain('state');
       if (i === 0) {
         await page.locator('#episode .states').screenshot({ path: join(SHOTS, 'states.png') });
         await page.locator('#episode').screenshot({ path: join(SHOTS, 'episode-stateful.png') });
