@@ -8,10 +8,11 @@
  * main thread then posted again to its replay writer, and each worker was sent the scenarios as
  * cloned objects to canonicalize again. The main thread, which also serializes every line
  * (canonicalJson, ~100 us a line), became the bottleneck. Now:
- * - a worker gets the suite once, the canonical scenarios copied when it starts and checked
- *   against the run's suite digest (episode-jobs.ts adoptSuite; parsing the canonical text
- *   instead meant validating every scenario again, ~1 s of CPU a worker on 48 instances, as the
- *   schema's parse does not keep the sorted key order);
+ * - a worker gets the suite once, when it starts, packed by this thread (episode-jobs.ts
+ *   packSuite: structured-clone bytes an instance, checked there against their sha256 and decoded
+ *   when a batch first names an instance; parsing the canonical text instead meant validating
+ *   every scenario again, ~1 s of CPU a worker on 48 instances, as the schema's parse does not
+ *   keep the sorted key order);
  * - a task is a batch of consecutive episodes (BATCH_TARGET per thread's share, at most
  *   MAX_BATCH, whole (instance, seed) groups), so messages are few; three batches a worker are
  *   out at once, taken by whichever worker is free (tinypool's queue: work stealing by batch);
@@ -40,7 +41,9 @@ import {
   episodeJobRunner,
   recordOfLine,
   type BatchResult,
+  packSuite,
   type EpisodeJob,
+  type PackedSuite,
   type RunSuite,
 } from './episode-jobs.js';
 import { UsageError } from './errors.js';
@@ -56,6 +59,9 @@ export interface RunWorkerSetup {
   /** The run directory its replays go into, or null: no recording. */
   readonly dir: string | null;
 }
+
+/** What a worker thread is started with: the setup, its suite packed (packSuite). */
+export type RunWorkerData = Omit<RunWorkerSetup, 'suite'> & { readonly suite: PackedSuite };
 
 /** A batch's answer: each episode's line and the bytes of its replay (0: not recorded), in order. */
 export interface RunBatchResult {
@@ -155,7 +161,7 @@ export class RunPool {
       // worker's next task only when this thread's event loop takes its answer, which waits while
       // this thread runs a batch of its own; with one task a worker, the worker sat idle then.
       concurrentTasksPerWorker: TASKS_PER_WORKER,
-      workerData: setup,
+      workerData: { ...setup, suite: packSuite(setup.suite) } satisfies RunWorkerData,
     });
     const { suite, mode, delivery, dir } = setup;
     const run = episodeJobRunner({
