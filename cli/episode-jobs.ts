@@ -127,7 +127,9 @@ export function unpackSuite(packed: PackedSuite): (id: string) => ExperimentInst
     const k = index.get(id);
     if (k === undefined) return undefined;
     const start = k === 0 ? 0 : packed.ends[k - 1]!;
-    const instance = deserialize(packed.bytes.subarray(start, packed.ends[k])) as ExperimentInstance;
+    const instance = deserialize(
+      packed.bytes.subarray(start, packed.ends[k]),
+    ) as ExperimentInstance;
     const adopted = { ...instance, scenario: adoptCanonicalScenario(instance.scenario) };
     decoded.set(id, adopted);
     return adopted;

@@ -50,7 +50,9 @@ describe('episode jobs', () => {
       '-q',
     ]);
     expect(r.status).toBe(0);
-    const instances = unpackSuite(structuredClone(packSuite(runSuite(loadInstances([chain], null)))));
+    const instances = unpackSuite(
+      structuredClone(packSuite(runSuite(loadInstances([chain], null)))),
+    );
     const run = episodeJobRunner({
       instances,
       mode: 'async',
