@@ -8,10 +8,11 @@
  * main thread then posted again to its replay writer, and each worker was sent the scenarios as
  * cloned objects to canonicalize again. The main thread, which also serializes every line
  * (canonicalJson, ~100 us a line), became the bottleneck. Now:
- * - a worker gets the suite once, the canonical scenarios copied when it starts and checked
- *   against the run's suite digest (episode-jobs.ts adoptSuite; parsing the canonical text
- *   instead meant validating every scenario again, ~1 s of CPU a worker on 48 instances, as the
- *   schema's parse does not keep the sorted key order);
+ * - a worker gets the suite once, when it starts, packed by this thread (episode-jobs.ts
+ *   packSuite: structured-clone bytes an instance, checked there against their sha256 and decoded
+ *   when a batch first names an instance; parsing the canonical text instead meant validating
+ *   every scenario again, ~1 s of CPU a worker on 48 instances, as the schema's parse does not
+ *   keep the sorted key order);
  * - a task is a batch of consecutive episodes (BATCH_TARGET per thread's share, at most
  *   MAX_BATCH, whole (instance, seed) groups), so messages are few; three batches a worker are
  *   out at once, taken by whichever worker is free (tinypool's queue: work stealing by batch);
@@ -30,6 +31,7 @@
  * (piscina 5 brings an optional native module), and a fixed thread count, a task queue and a
  * promise per task are all this needs.
  */
+import { availableParallelism } from 'node:os';
 import Tinypool from 'tinypool';
 import { assertInvariant } from '../engine/assert.js';
 import { isModelSpec } from '../agents/index.js';
@@ -40,7 +42,9 @@ import {
   episodeJobRunner,
   recordOfLine,
   type BatchResult,
+  packSuite,
   type EpisodeJob,
+  type PackedSuite,
   type RunSuite,
 } from './episode-jobs.js';
 import { UsageError } from './errors.js';
@@ -56,6 +60,9 @@ export interface RunWorkerSetup {
   /** The run directory its replays go into, or null: no recording. */
   readonly dir: string | null;
 }
+
+/** What a worker thread is started with: the setup, its suite packed (packSuite). */
+export type RunWorkerData = Omit<RunWorkerSetup, 'suite'> & { readonly suite: PackedSuite };
 
 /** A batch's answer: each episode's line and the bytes of its replay (0: not recorded), in order. */
 export interface RunBatchResult {
@@ -78,19 +85,35 @@ const MAX_BATCH = 256;
 const TASKS_PER_WORKER = 3;
 
 /**
- * `--workers N`: a positive integer; default 1 (this thread). Not the machine's parallelism:
- * measured on this project's shared 2-core machine (2026-12-06, load average 7-14), `--workers 2`
- * spent 1.3-1.5x the user CPU of `--workers 1` on a 7,680-episode sweep (each thread is an isolate
- * that loads, adopts the suite and JIT-compiles on its own, and one thread keeps ~1.25-1.4 cores
- * busy with V8's compiler and GC threads) and was slower in wall time on the default run (1.3-1.5x)
- * and on small runs: bench/RESULTS.md. Set N where a sweep is long and cores are idle.
+ * `--workers N`: a positive integer, or null when the flag is not given (the run then takes
+ * defaultPoolSize: the machine's available parallelism for a run big enough to gain from it).
  */
-export function parseWorkers(text: string | undefined): number {
-  if (text === undefined) return 1;
+export function parseWorkers(text: string | undefined): number | null {
+  if (text === undefined) return null;
   const n = Number(text);
   if (!/^\d+$/.test(text.trim()) || !(Number.isSafeInteger(n) && n >= 1 && n <= MAX_WORKERS))
     throw new UsageError(`--workers must be an integer from 1 to ${MAX_WORKERS}, got "${text}"`);
   return n;
+}
+
+/**
+ * Pooled episodes a run must have for the default (no `--workers`) to spread it; below, this thread
+ * runs them, as `--workers 1` does. Not a floor against a pool for a handful of episodes
+ * (MIN_EPISODES_PER_WORKER is that) but the break-even measured on this project's 2-core machine
+ * (bench/RESULTS.md, "Workers", 2026-12-06): a worker's start-up (its isolate, the scenarios it
+ * decodes, V8 compiling the same hot code again) costs what this thread spends on thousands of
+ * episodes; idle, the default run (720 scenarios, 10 agents, one seed: 7,200 episodes) was slower
+ * on 2 threads, `--seeds 1..4` (28,800) about even, and longer sweeps faster.
+ */
+export const DEFAULT_SPREAD_EPISODES = 30_000;
+
+/**
+ * The pool size of a run without `--workers`: the machine's available parallelism (`threads`)
+ * once it has DEFAULT_SPREAD_EPISODES pooled episodes, else 0 (this thread).
+ */
+export function defaultPoolSize(episodes: number, threads = availableParallelism()): number {
+  if (episodes < DEFAULT_SPREAD_EPISODES) return 0;
+  return poolSize(Math.min(threads, MAX_WORKERS), episodes);
 }
 
 /** The episodes a pool would run: not a model agent's. */
@@ -155,7 +178,7 @@ export class RunPool {
       // worker's next task only when this thread's event loop takes its answer, which waits while
       // this thread runs a batch of its own; with one task a worker, the worker sat idle then.
       concurrentTasksPerWorker: TASKS_PER_WORKER,
-      workerData: setup,
+      workerData: { ...setup, suite: packSuite(setup.suite) } satisfies RunWorkerData,
     });
     const { suite, mode, delivery, dir } = setup;
     const run = episodeJobRunner({

@@ -1,21 +1,21 @@
 /**
  * A worker thread of `tooltime run --workers N` (see run-pool.ts). It takes its suite once, from
- * the copy and digest it is started with (episode-jobs.ts), and its agents from the command
- * line's specs (a policy module named there is loaded here as on the main thread; a task names
- * agents, never a module to load). Each task is a batch of consecutive episodes: it runs them
+ * the packed bytes and hash it is started with (episode-jobs.ts unpackSuite), and its agents from
+ * the command line's specs (a policy module named there is loaded here as on the main thread; a
+ * task names agents, never a module to load). Each task is a batch of consecutive episodes: it runs them
  * through the job seam, writes each replay itself (whole, before answering: the main thread logs
  * an episode's line only once its replay is on disk) and answers with the lines and byte counts.
  */
 import { workerData } from 'node:worker_threads';
 import { agentMaker } from '../agents/index.js';
-import { adoptSuite, batchRunner, episodeJobRunner, type EpisodeJob } from './episode-jobs.js';
-import type { RunBatchResult, RunWorkerSetup } from './run-pool.js';
+import { batchRunner, episodeJobRunner, unpackSuite, type EpisodeJob } from './episode-jobs.js';
+import type { RunBatchResult, RunWorkerData } from './run-pool.js';
 
 // tinypool hands a worker [its own data, the pool's workerData].
-const setup = (workerData as [unknown, RunWorkerSetup])[1];
+const setup = (workerData as [unknown, RunWorkerData])[1];
 const run = batchRunner(
   episodeJobRunner({
-    instances: adoptSuite(setup.suite),
+    instances: unpackSuite(setup.suite),
     mode: setup.mode,
     delivery: setup.delivery,
     makeAgent: await agentMaker(setup.agents),

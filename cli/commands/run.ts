@@ -6,6 +6,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
   agentEntries,
@@ -62,7 +63,14 @@ import {
 } from '../run-output.js';
 import { checkSameRun, keptEpisodes, type KeptEpisode } from '../resume.js';
 import { runSuite, type RunSuite } from '../episode-jobs.js';
-import { parseWorkers, pooled, poolSize, RunPool } from '../run-pool.js';
+import {
+  DEFAULT_SPREAD_EPISODES,
+  defaultPoolSize,
+  parseWorkers,
+  pooled,
+  poolSize,
+  RunPool,
+} from '../run-pool.js';
 import { parseMaxInFlight } from '../in-flight.js';
 import { QueueRun, type ProviderLimits, type QueueModels } from '../queue-run.js';
 import { MODEL_JOB_FLAGS } from '../queue.js';
@@ -486,7 +494,8 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
       // Every replay is whole on disk once its episode ended (RunOutput writes it as it closes).
       checked = await verifySample(result.episodes, verify, {
         replayOf: (r) => options.record ?? join(options.out!, REPLAYS_DIR, replayFileName(r)),
-        threads: workers,
+        // Unless asked, as many threads as the run's episodes had (one when it stayed here).
+        threads: workers ?? pool?.size ?? 1,
         policies: agents.filter(isModuleSpec),
       });
     }
@@ -622,11 +631,13 @@ class CostTracker {
 
 /**
  * `--workers N`: the pool the run's built-in and module agents' episodes go to, or null when this
- * thread runs them (N = 1, or too few episodes to share: see poolSize).
+ * thread runs them (N = 1, too few episodes to share: see poolSize; without --workers, a run below
+ * DEFAULT_SPREAD_EPISODES: see defaultPoolSize).
  */
 function openPool(
   run: {
-    workers: number;
+    /** `--workers`, or null: not given (defaultPoolSize). */
+    workers: number | null;
     agents: readonly string[];
     suite: RunSuite;
     mode: Mode;
@@ -644,7 +655,7 @@ function openPool(
     for (const agent of agents)
       for (const seed of run.seeds)
         if (!kept.has(episodeKeyId({ instance: scenario.id, agent, seed }))) episodes++;
-  const size = poolSize(run.workers, episodes);
+  const size = run.workers === null ? defaultPoolSize(episodes) : poolSize(run.workers, episodes);
   if (size === 0) return null;
   const { suite, mode, delivery, dir } = run;
   const setup = { suite, agents, mode, delivery, dir };
@@ -802,7 +813,7 @@ export function addRunFlags(command: Command): Command {
     )
     .option(
       '--workers <n>',
-      'threads for the episodes of built-in and module agents, this one and N - 1 workers (default 1: this thread; with a model agent, N workers, the model on this thread); the output is the same whatever N is',
+      `threads for the episodes of built-in and module agents, this one and N - 1 workers (with a model agent, N workers, the model on this thread); default: the machine's available parallelism (${availableParallelism()}) for a run of ${DEFAULT_SPREAD_EPISODES.toLocaleString('en-US')} such episodes or more, else 1 (this thread); the output is the same whatever N is`,
     );
 }
 

@@ -147,7 +147,8 @@ export async function stressCommand(options: StressCliOptions): Promise<number> 
   base.makeAgent(options.agent);
   const { report, threads } = await runSpread(
     options.path === undefined ? base : { ...base, path: options.path },
-    parseWorkers(options.workers),
+    // Stress keeps one thread unless asked: its default is not the run's (see run-pool.ts).
+    parseWorkers(options.workers) ?? 1,
   );
   const on = threads === 0 ? '' : ` (cases on ${threads} worker threads)`;
   const out = process.stdout;

@@ -1,29 +1,35 @@
 /**
- * The job seam (cli/episode-jobs.ts): a suite copied into a worker is taken only with the digest
- * it came with, and a job's line and replay are those the main thread's run makes.
+ * The job seam (cli/episode-jobs.ts): a suite packed for a worker is taken only with the hash of
+ * its bytes, and a job's line and replay are those the main thread's run makes.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAgent } from '../../agents/index.js';
-import { adoptSuite, episodeJobRunner, runSuite } from '../../cli/episode-jobs.js';
+import { episodeJobRunner, packSuite, runSuite, unpackSuite } from '../../cli/episode-jobs.js';
 import { loadInstances } from '../../cli/instances.js';
 import { ROOT, tooltime } from '../support/cli.js';
 
 const examples = join(ROOT, 'scenarios', 'examples');
 
 describe('episode jobs', () => {
-  it('adopts a copied suite with its digest, and refuses one that differs from it', () => {
+  it('unpacks a packed suite as it was, an instance when first named, and refuses changed bytes', () => {
     const suite = runSuite(loadInstances([examples], null));
-    const copy = structuredClone(suite);
-    expect(adoptSuite(copy).map((i) => i.scenario.id)).toEqual(
-      suite.instances.map((i) => i.scenario.id),
-    );
-    const tampered = structuredClone(suite);
-    (tampered.instances[0]!.scenario as { description: string }).description = 'changed';
-    expect(() => adoptSuite(tampered)).toThrow(
-      /the suite handed over has sha256:[0-9a-f]{64}, not /,
+    const packed = structuredClone(packSuite(suite));
+    const instanceOf = unpackSuite(packed);
+    for (const original of suite.instances) {
+      const copy = instanceOf(original.scenario.id)!;
+      expect(copy).toEqual(original);
+      // Key order too: an agent sees the scenario's objects as the main thread's run shows them.
+      expect(JSON.stringify(copy.scenario)).toBe(JSON.stringify(original.scenario));
+      expect(instanceOf(original.scenario.id)).toBe(copy);
+    }
+    expect(instanceOf('no-such-instance')).toBeUndefined();
+    const tampered = structuredClone(packed);
+    tampered.bytes[tampered.bytes.length >> 1]! ^= 1;
+    expect(() => unpackSuite(tampered)).toThrow(
+      /the suite handed over \(sha256:[0-9a-f]{64}\) has bytes of sha256:[0-9a-f]{64}, not /,
     );
   });
 
@@ -44,7 +50,9 @@ describe('episode jobs', () => {
       '-q',
     ]);
     expect(r.status).toBe(0);
-    const instances = adoptSuite(structuredClone(runSuite(loadInstances([chain], null))));
+    const instances = unpackSuite(
+      structuredClone(packSuite(runSuite(loadInstances([chain], null)))),
+    );
     const run = episodeJobRunner({
       instances,
       mode: 'async',
@@ -63,7 +71,7 @@ describe('episode jobs', () => {
     const chain = join(examples, 'chain.json');
     const make = () =>
       episodeJobRunner({
-        instances: adoptSuite(structuredClone(runSuite(loadInstances([chain], null)))),
+        instances: unpackSuite(structuredClone(packSuite(runSuite(loadInstances([chain], null))))),
         mode: 'async',
         delivery: 'push',
         makeAgent: createAgent,

@@ -13,7 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../../agents/index.js';
 import { episodeJobRunner, runSuite } from '../../cli/episode-jobs.js';
 import { loadInstances } from '../../cli/instances.js';
-import type { RunPool as Pool, batchSize as BatchSize } from '../../cli/run-pool.js';
+import {
+  DEFAULT_SPREAD_EPISODES,
+  defaultPoolSize,
+  parseWorkers,
+  type RunPool as Pool,
+  type batchSize as BatchSize,
+} from '../../cli/run-pool.js';
 import type { EpisodeKey } from '../../scenarios/experiment.js';
 import { packageRoot } from '../../scenarios/package.js';
 
@@ -92,5 +98,17 @@ describe('RunPool', () => {
       expect(size).toBeGreaterThan(0);
       expect(size).toBeLessThanOrEqual(256 + group);
     }
+  });
+
+  it('without --workers, spreads a run over the available cores only from DEFAULT_SPREAD_EPISODES', () => {
+    expect(parseWorkers(undefined)).toBeNull();
+    expect(parseWorkers('1')).toBe(1);
+    // The default run (720 scenarios, 10 agents, one seed) stays on this thread...
+    expect(defaultPoolSize(7200, 2)).toBe(0);
+    expect(defaultPoolSize(DEFAULT_SPREAD_EPISODES - 1, 2)).toBe(0);
+    // ...a sweep past the break-even takes every core the machine has, and one core is no pool.
+    expect(defaultPoolSize(DEFAULT_SPREAD_EPISODES, 2)).toBe(2);
+    expect(defaultPoolSize(DEFAULT_SPREAD_EPISODES * 4, 8)).toBe(8);
+    expect(defaultPoolSize(DEFAULT_SPREAD_EPISODES * 4, 1)).toBe(0);
   });
 });
