@@ -275,7 +275,7 @@ export type WaitingShape = 'bare' | GeneratorShape;
  *   `count` slots (8 bytes each, subtracted: what is left is the suspended generator itself);
  * - number / timeout: `count` engine processes, each started and waiting on its first delay
  *   (`yield delayUs`) or timeout (`yield sim.timeout(delayUs)`), everything the engine holds for
- *   them included (the process, its queue entry, the timeout signal).
+ *   them included (the process's slots in its table, its queue entry, the timeout signal).
  * The generator functions are the same shape in all three (one loop, one yield).
  */
 export function waitingProcessBytes(

@@ -270,7 +270,7 @@ function benchWaitingMemory(options: BenchOptions, log: (line: string) => void):
     return { count, generator: bytes('bare'), number: bytes('number'), timeout: bytes('timeout') };
   });
   log(
-    'Memory per waiting process against the queue depth: bytes per process (the JS heap and ArrayBuffers, where the queue keeps its keys), N processes each waiting on its first delay, median of 3 runs; beyond = what the engine holds beside the suspended generator itself (the process, its queue entry and, for timeouts, what is left of the signal)',
+    'Memory per waiting process against the queue depth: bytes per process (the JS heap and ArrayBuffers, where the queue keeps its keys), N processes each waiting on its first delay, median of 3 runs; beyond = what the engine holds beside the suspended generator itself (its slots in the process table, its queue entry and, for timeouts, what is left of the signal)',
   );
   log(
     table(
