@@ -70,7 +70,7 @@ const INITIAL_CAPACITY = 16;
 const GROWTH_SHIFT = 2;
 /** Process numbers are kept in 32 bits: at most this many processes over a simulation's life. */
 export const MAX_PROCESSES = 2 ** 32 - 2;
-/** A free slot's number field: the next free slot + 1 (0: none). */
+/** `freeHead` when no slot is free (a free slot's number field holds the next free + 1: 0, none). */
 const NO_FREE = -1;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
