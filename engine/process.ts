@@ -94,7 +94,11 @@ export class Process<R = unknown> {
     return typeof this.label === 'string' ? this.label : `process-${this.label}`;
   }
 
-  /** Settles with the generator's return value, or fails with what it threw. */
+  /**
+   * Settles with the generator's return value, or fails with what it threw. Asked for only after
+   * the process ended, it is the signal its end settled, which the finished generator keeps for
+   * this handle (a frozen generator cannot: ask while it runs).
+   */
   get done(): Signal<R> {
     if (this.doneSignal !== null) return this.doneSignal;
     const table = this.sim.procs;

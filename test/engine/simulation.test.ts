@@ -560,3 +560,23 @@ describe('process handles (the simulation keeps its processes in a table and reu
     expect(later.map((p) => p.done.value)).toEqual(['a', 'b']);
   });
 });
+
+describe('process handles: a generator that cannot take a property', () => {
+  it('a frozen generator still runs to its end (its done, kept on the generator for the handle, is left out), and done asked for while it ran succeeds', () => {
+    const sim = new Simulation();
+    const frozen = () =>
+      Object.freeze(
+        (function* (): ProcessGenerator<string> {
+          yield 1;
+          return 'frozen';
+        })(),
+      );
+    const unasked = sim.process(frozen());
+    const asked = sim.process(frozen());
+    const done = asked.done;
+    expect(sim.run().end).toBe('empty');
+    expect(done.value).toBe('frozen');
+    expect([unasked.isAlive, asked.isAlive]).toEqual([false, false]);
+    expect(sim.nowUs).toBe(1);
+  });
+});
