@@ -75,6 +75,30 @@ export function runGenerators(
   return { events, seconds: cpuSeconds(start), finalTimeUs: sim.nowUs };
 }
 
+/**
+ * Short-lived processes: a spawner starts one child every µs; each child waits 3 µs and returns,
+ * its handle dropped, so about three are alive at a time. `events` events in all (a child costs
+ * its start, its resume and its done signal's event). What the rows of waiting processes never
+ * do: processes ending, their `done` made, their slots reused.
+ */
+export function runShortLived(events: number, seed: number): WorkloadResult {
+  const sim = new Simulation({ seed });
+  function* child(): Generator<number, number, unknown> {
+    yield 3;
+    return 1;
+  }
+  function* spawner(): Generator<number, void, unknown> {
+    for (;;) {
+      sim.process(child());
+      yield 1;
+    }
+  }
+  sim.process(spawner());
+  const start = process.cpuUsage();
+  sim.run({ maxEvents: events });
+  return { events, seconds: cpuSeconds(start), finalTimeUs: sim.nowUs };
+}
+
 export function runCallbacks(processes: number, events: number, seed: number): WorkloadResult {
   const sim = new Simulation({ seed });
   const stream = sim.streams.get('delays');

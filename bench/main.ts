@@ -140,6 +140,15 @@ export function benchEngine(options: BenchOptions = {}): EngineFigures {
   log(
     `SimPy 4.1.2 on this workload: ${SIMPY_EVENTS_PER_SECOND.low / 1e6}-${SIMPY_EVENTS_PER_SECOND.high / 1e6} M events/s (a reference figure measured from source on this machine kind; SimPy cannot be installed here); (a1) runs at ${simpy(eps.timeouts)} that, (a) at ${simpy(eps.generators)}`,
   );
+  // Its own event stream (not the hold model's), so apart from the variants above.
+  const [shortLived] = interleaved(
+    [['engine:short-lived', [events]] as const],
+    repetitions,
+    'short-lived bench',
+  ) as [number[]];
+  log(
+    `Short-lived processes: one started per µs, each waiting 3 µs and returning (handles dropped, slots reused), ${events.toLocaleString('en-US')} events: ${mEps(shortLived)} M events/s`,
+  );
   log(
     `Memory: ${memory.bytesPerEvent.toFixed(1)} bytes per pending callback event with ${pendingCount.toLocaleString('en-US')} pending (target < 150)`,
   );

@@ -8,6 +8,7 @@ import {
   runCallbacks,
   runGeneratorHeap,
   runGenerators,
+  runShortLived,
   runTypedHeap,
 } from '../../bench/engine-workload.js';
 import { ROOT } from '../support/cli.js';
@@ -46,6 +47,14 @@ describe('the engine bench workloads run one event stream', () => {
       runGeneratorHeap(100, 10_000, 7, 100, 4900),
     ].map((r) => r.finalTimeUs);
     expect(new Set(asleep).size).toBe(1);
+  });
+});
+
+describe('the short-lived processes row', () => {
+  it('starts one child a µs, each ending 3 µs later: four events a µs (the spawner, and each child starting, resuming and its done)', () => {
+    const result = runShortLived(40_000, 7);
+    expect(result.events).toBe(40_000);
+    expect(Math.abs(result.finalTimeUs - 10_000)).toBeLessThanOrEqual(3);
   });
 });
 
