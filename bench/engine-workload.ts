@@ -75,6 +75,30 @@ export function runGenerators(
   return { events, seconds: cpuSeconds(start), finalTimeUs: sim.nowUs };
 }
 
+/**
+ * Short-lived processes: a spawner starts one child every µs; each child waits 3 µs and returns,
+ * its handle dropped, so about three are alive at a time. `events` events in all (a child costs
+ * its start, its resume and its done signal's event). What the rows of waiting processes never
+ * do: processes ending, their `done` made, their slots reused.
+ */
+export function runShortLived(events: number, seed: number): WorkloadResult {
+  const sim = new Simulation({ seed });
+  function* child(): Generator<number, number, unknown> {
+    yield 3;
+    return 1;
+  }
+  function* spawner(): Generator<number, void, unknown> {
+    for (;;) {
+      sim.process(child());
+      yield 1;
+    }
+  }
+  sim.process(spawner());
+  const start = process.cpuUsage();
+  sim.run({ maxEvents: events });
+  return { events, seconds: cpuSeconds(start), finalTimeUs: sim.nowUs };
+}
+
 export function runCallbacks(processes: number, events: number, seed: number): WorkloadResult {
   const sim = new Simulation({ seed });
   const stream = sim.streams.get('delays');
@@ -275,7 +299,7 @@ export type WaitingShape = 'bare' | GeneratorShape;
  *   `count` slots (8 bytes each, subtracted: what is left is the suspended generator itself);
  * - number / timeout: `count` engine processes, each started and waiting on its first delay
  *   (`yield delayUs`) or timeout (`yield sim.timeout(delayUs)`), everything the engine holds for
- *   them included (the process, its queue entry, the timeout signal).
+ *   them included (the process's slots in its table, its queue entry, the timeout signal).
  * The generator functions are the same shape in all three (one loop, one yield).
  */
 export function waitingProcessBytes(

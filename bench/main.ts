@@ -140,6 +140,15 @@ export function benchEngine(options: BenchOptions = {}): EngineFigures {
   log(
     `SimPy 4.1.2 on this workload: ${SIMPY_EVENTS_PER_SECOND.low / 1e6}-${SIMPY_EVENTS_PER_SECOND.high / 1e6} M events/s (a reference figure measured from source on this machine kind; SimPy cannot be installed here); (a1) runs at ${simpy(eps.timeouts)} that, (a) at ${simpy(eps.generators)}`,
   );
+  // Its own event stream (not the hold model's), so apart from the variants above.
+  const [shortLived] = interleaved(
+    [['engine:short-lived', [events]] as const],
+    repetitions,
+    'short-lived bench',
+  ) as [number[]];
+  log(
+    `Short-lived processes: one started per µs, each waiting 3 µs and returning (handles dropped, slots reused), ${events.toLocaleString('en-US')} events: ${mEps(shortLived)} M events/s`,
+  );
   log(
     `Memory: ${memory.bytesPerEvent.toFixed(1)} bytes per pending callback event with ${pendingCount.toLocaleString('en-US')} pending (target < 150)`,
   );
@@ -270,7 +279,7 @@ function benchWaitingMemory(options: BenchOptions, log: (line: string) => void):
     return { count, generator: bytes('bare'), number: bytes('number'), timeout: bytes('timeout') };
   });
   log(
-    'Memory per waiting process against the queue depth: bytes per process (the JS heap and ArrayBuffers, where the queue keeps its keys), N processes each waiting on its first delay, median of 3 runs; beyond = what the engine holds beside the suspended generator itself (the process, its queue entry and, for timeouts, what is left of the signal)',
+    'Memory per waiting process against the queue depth: bytes per process (the JS heap and ArrayBuffers, where the queue keeps its keys), N processes each waiting on its first delay, median of 3 runs; beyond = what the engine holds beside the suspended generator itself (its slots in the process table, its queue entry and, for timeouts, what is left of the signal)',
   );
   log(
     table(

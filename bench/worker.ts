@@ -8,6 +8,7 @@ import {
   runCallbacks,
   runGeneratorHeap,
   runGenerators,
+  runShortLived,
   runTypedHeap,
   waitingProcessBytes,
   type WaitingShape,
@@ -75,6 +76,7 @@ export const JOBS: Readonly<Record<string, Job>> = {
   'engine:waiting-memory': ([shape, count]) =>
     waitingProcessBytes(String(shape) as WaitingShape, Number(count)),
   'engine:callbacks': ([events]) => runCallbacks(PROCESSES, Number(events), SEED),
+  'engine:short-lived': ([events]) => runShortLived(Number(events), SEED),
   'engine:bare-heap': ([events]) => runBareHeap(PROCESSES, Number(events), SEED),
   'engine:memory': ([count]) => pendingEventBytes(Number(count)),
   'episodes:throughput': ([agent, rounds]) => runSuite(String(agent), Number(rounds)),

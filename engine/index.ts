@@ -5,6 +5,7 @@
  * - queue.ts: the (time, priority, seq) total order.
  * - simulation.ts: the clock and the loop (`run`, `runAsync`, `step`), scheduling, trace hook.
  * - process.ts / signal.ts: generator processes, signals, allOf / anyOf, interrupts;
+ *   process-table.ts: a simulation's processes as a struct of arrays (a Process is a handle);
  *   timeout.ts: the signals `timeout` makes (a process that yields one at once adopts its entry).
  * - resource.ts: slots with a FIFO queue.
  * - assert.ts: invariant checks in the code.

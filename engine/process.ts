@@ -20,11 +20,12 @@
  * When the generator returns, `done` succeeds with the return value; when it throws, `done` fails,
  * and if nothing waits on `done` at that moment the error escapes from `run` (as in SimPy, a
  * crash nobody handles is not silently dropped).
+ *
+ * The simulation keeps its processes as a struct of arrays (process-table.ts); a `Process` is the
+ * caller's handle on one, which the simulation does not keep.
  */
-import { Priority } from './queue.js';
 import { Signal } from './signal.js';
 import type { Simulation } from './simulation.js';
-import { Timeout } from './timeout.js';
 
 /**
  * The generator a process runs: it yields what it waits for (a delay in µs, a Signal, a Process,
@@ -58,195 +59,70 @@ export class ProcessError extends Error {
 /** A process is `running` until its generator returns or throws. */
 export type ProcessState = 'running' | 'finished';
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
-const DONE_SUFFIX = '.done';
-
-/** `Process.wait` when the process waits on nothing it could be interrupted out of. */
-const NOT_WAITING = -1;
-
-/**
- * `Process.wait` while the process waits on a timeout's entry it adopted (timeout.ts): odd and
- * <= -3, so never a seq (>= 0), NOT_WAITING or a signal-wait token (even, <= -2).
- */
-export function adoptedWait(seq: number): number {
-  return -2 * seq - 3;
-}
-
-/** The seq of the adopted entry `wait` stands for, or -1 when it stands for none. */
-function adoptedSeq(wait: number): number {
-  return wait <= -3 && wait % 2 !== 0 ? (-wait - 3) / 2 : -1;
-}
-
-/** How a ProcessResume resumes its process. */
-export const ResumeKind = {
-  /** A late waiter of a settled signal resumes with its value. */
-  Resume: 0,
-  /** A late waiter of a failed signal gets the error thrown in. */
-  Throw: 1,
-  /** `interrupt` throws an Interrupt in (trace label `interrupt`). */
-  Interrupt: 2,
-} as const;
-export type ResumeKind = (typeof ResumeKind)[keyof typeof ResumeKind];
-
-/**
- * A queued entry that resumes a process with a value (or throws it in). A delay needs none: its
- * entry's item is the process itself.
- */
-export class ProcessResume {
-  constructor(
-    // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
-    readonly process: Process<any>,
-    readonly kind: ResumeKind,
-    readonly value: unknown,
-  ) {}
-}
-
 /**
  * A generator process (`Simulation.process`): starts at the time it is created, resumes when what
  * it yielded is done, and settles `done` with its return value or error; `interrupt` throws an
  * Interrupt into it.
  *
- * Kept small, since a simulation may hold a million of them waiting: four fields, `done` made
- * only when asked for (or when the process ends), the default name made only when read.
+ * A handle: the simulation keeps the process in its table (process-table.ts) and no reference to
+ * this object, so a process whose handle is dropped costs the simulation three array slots.
  */
 export class Process<R = unknown> {
   readonly sim: Simulation;
-  /** Null once the generator has returned or thrown. */
-  private generator: ProcessGenerator<R> | null;
-  /**
-   * @internal What the process waits on, as a number: the seq of its queued entry (>= 0; the
-   * entry is live only while this still holds its seq, which is how interrupt cancels it), the
-   * same for a timeout's entry it adopted (`adoptedWait(seq)`: odd, <= -3), a signal-wait token
-   * (even, <= -2; a waiter registration is live only while this holds its token), or
-   * NOT_WAITING.
-   */
-  wait: number;
-  /**
-   * The name given, or the process's number for the default name `process-N`; once `done` is
-   * made, that signal (named `<name>.done`), which then carries the name: one field for both.
-   */
-  private nameOrDone: string | number | Signal<R>;
+  /** @internal The process's slot in the simulation's table while it runs (then reused). */
+  readonly slot: number;
+  /** The generator: the slot holds it while this process runs there (how the handle knows). */
+  private readonly generator: ProcessGenerator<R>;
+  /** The name given, or the process's number for the default name `process-N`. */
+  private readonly label: string | number;
+  private doneSignal: Signal<R> | null = null;
 
-  constructor(sim: Simulation, generator: ProcessGenerator<R>, name: string | number) {
+  /** @internal Made by `Simulation.process` (process-table.ts), which starts the process. */
+  constructor(
+    sim: Simulation,
+    slot: number,
+    generator: ProcessGenerator<R>,
+    label: string | number,
+  ) {
     this.sim = sim;
+    this.slot = slot;
     this.generator = generator;
-    this.nameOrDone = name;
-    this.wait = sim.pushEntry(sim.nowUs, Priority.urgent, this);
+    this.label = label;
   }
 
   get name(): string {
-    const held = this.nameOrDone;
-    if (typeof held === 'string') return held;
-    if (typeof held === 'number') return `process-${held}`;
-    return held.name.slice(0, -DONE_SUFFIX.length);
+    return typeof this.label === 'string' ? this.label : `process-${this.label}`;
   }
 
-  /** Settles with the generator's return value, or fails with what it threw. */
+  /**
+   * Settles with the generator's return value, or fails with what it threw. Asked for only after
+   * the process ended, it is the signal its end settled, which the finished generator keeps for
+   * this handle (a frozen generator cannot: ask while it runs).
+   */
   get done(): Signal<R> {
-    const held = this.nameOrDone;
-    if (held instanceof Signal) return held;
-    const done = new Signal<R>(this.sim, `${this.name}${DONE_SUFFIX}`);
-    this.nameOrDone = done;
+    if (this.doneSignal !== null) return this.doneSignal;
+    const table = this.sim.procs;
+    // Finished: the done its end settled, or, if it failed with nothing waiting (the error
+    // escaped `run`), a signal that never settles.
+    const done = this.isAlive
+      ? table.doneOf(this.slot)
+      : (table.finishedDone(this.generator) ?? new Signal<R>(this.sim, `${this.name}.done`));
+    this.doneSignal = done;
     return done;
   }
 
   get state(): ProcessState {
-    return this.generator === null ? 'finished' : 'running';
+    return this.isAlive ? 'running' : 'finished';
   }
 
   get isAlive(): boolean {
-    return this.generator !== null;
+    return this.sim.procs.generatorAt(this.slot) === this.generator;
   }
 
   /** Throws `Interrupt(cause)` into the process at the current time. */
   interrupt(cause: unknown = 'interrupt'): void {
-    if (this.generator === null)
+    if (!this.isAlive)
       throw new Error(`process ${this.name} has finished and cannot be interrupted`);
-    // A queued entry of this process stays queued but is dead once `wait` moves on; an adopted
-    // one is left to its timeout, whose clock still runs out there (timeout.ts).
-    const adopted = adoptedSeq(this.wait);
-    if (this.wait >= 0) this.sim.dropEntry();
-    else if (adopted >= 0) this.sim.orphanEntry(adopted);
-    this.wait = this.sim.pushEntry(
-      this.sim.nowUs,
-      Priority.urgent,
-      new ProcessResume(this, ResumeKind.Interrupt, new Interrupt(cause)),
-    );
-  }
-
-  /** @internal Runs the generator until its next yield. */
-  step(value: unknown, isError: boolean): void {
-    const generator = this.generator;
-    if (generator === null) return;
-    this.wait = NOT_WAITING;
-    let next: IteratorResult<unknown, R>;
-    try {
-      next = isError ? generator.throw(value) : generator.next(value);
-    } catch (error) {
-      this.generator = null;
-      const done = this.nameOrDone;
-      if (!(done instanceof Signal) || !done.hasWaiters()) throw new ProcessError(this.name, error);
-      done.fail(error);
-      return;
-    }
-    if (next.done === true) {
-      this.generator = null;
-      this.done.succeed(next.value);
-      return;
-    }
-    const yielded = next.value;
-    if (typeof yielded === 'number') {
-      // The fast path: a delay queues the process itself, no allocation.
-      const sim = this.sim;
-      this.wait = sim.pushEntry(sim.delayToTime(yielded), Priority.normal, this);
-    } else if (yielded instanceof Timeout && yielded.adopt(this)) {
-      // The SimPy-shaped path (`yield sim.timeout(d)`): the process took over the timeout's
-      // entry, and resumes there as on a delay (timeout.ts).
-    } else if (yielded instanceof Signal) {
-      const token = this.sim.newWaitToken();
-      this.wait = token;
-      yielded.addProcessWaiter(this, token);
-    } else {
-      this.waitOn(yielded);
-    }
-  }
-
-  /** @internal A signal this process waits on has settled. */
-  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
-  resumeAfterSignal(signal: Signal<any>, token: number, viaEvent: boolean): void {
-    if (token !== this.wait || this.generator === null) return;
-    const isError = signal.state === 'failed';
-    const value = signal.outcome;
-    if (!viaEvent) {
-      this.step(value, isError);
-      return;
-    }
-    this.wait = this.sim.pushEntry(
-      this.sim.nowUs,
-      Priority.normal,
-      new ProcessResume(this, isError ? ResumeKind.Throw : ResumeKind.Resume, value),
-    );
-  }
-
-  private waitOn(yielded: unknown): void {
-    if (yielded instanceof Process) {
-      const token = this.sim.newWaitToken();
-      this.wait = token;
-      yielded.done.addProcessWaiter(this, token);
-    } else if (isThenable(yielded)) {
-      this.sim.awaitExternal(this, yielded);
-    } else {
-      const error = new TypeError(
-        `process ${this.name} yielded ${typeof yielded}: yield a delay in µs, a Signal, a Process or a Promise`,
-      );
-      this.step(error, true);
-    }
+    this.sim.procs.interrupt(this.slot, cause);
   }
 }

@@ -10,8 +10,9 @@
  * order among equal keys, which is why seq takes part in every comparison (heap.ts).
  *
  * An entry is (time, priority, seq, item): the item is what running it acts on, and says what
- * that is by its class (a Process resumes, a Signal notifies its waiters, a ScheduledEvent runs
- * its callback, a ProcessResume resumes a process with a value). The queue knows nothing of
+ * that is by its type (a number is a process's slot, which resumes: process-table.ts; a Signal
+ * notifies its waiters, a ScheduledEvent runs its callback, a ProcessResume resumes a process
+ * with a value). The queue knows nothing of
  * items; the simulation decides when it pops an entry whether it is still live (cancellation is
  * lazy: a cancelled entry stays queued and is dropped when it reaches the top).
  *

@@ -14,7 +14,6 @@
  * adopt its entry, which changes nothing anyone can see: the signal is made plain again first
  * thing whenever it is looked at (`fireSeq` ADOPTED, `unadopt`).
  */
-import type { Process } from './process.js';
 import { Priority } from './queue.js';
 import type { Simulation } from './simulation.js';
 
@@ -22,8 +21,8 @@ import type { Simulation } from './simulation.js';
 export type SignalState = 'pending' | 'succeeded' | 'failed';
 
 type SignalCallback<T> = (signal: Signal<T>) => void;
-// biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
-type Waiter<T> = Process<any> | SignalCallback<T>;
+/** A waiter: a process, by its slot in the simulation's table (process-table.ts), or a callback. */
+type Waiter<T> = number | SignalCallback<T>;
 
 /**
  * `Signal.fireSeq` before any entry is queued, once the waiters were notified, and while a
@@ -121,15 +120,14 @@ export class Signal<T = unknown> {
     return this.waiters !== null;
   }
 
-  /** @internal Called by a process that yields this signal. */
-  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
-  addProcessWaiter(process: Process<any>, token: number): void {
+  /** @internal Called by a process (its slot) that yields this signal. */
+  addProcessWaiter(slot: number, token: number): void {
     if (this.fireSeq === ADOPTED) this.unadopt();
     if (this.fireSeq === NOTIFIED) {
-      process.resumeAfterSignal(this, token, true);
+      this.sim.procs.resumeAfterSignal(slot, this, token, true);
       return;
     }
-    this.addWaiter(process, token);
+    this.addWaiter(slot, token);
   }
 
   /** @internal Schedules this signal to settle with `value` at `timeUs` (timeouts). */
@@ -163,7 +161,7 @@ export class Signal<T = unknown> {
 
   private notify(waiter: Waiter<T>, token: number): void {
     if (typeof waiter === 'function') waiter(this);
-    else waiter.resumeAfterSignal(this, token, false);
+    else this.sim.procs.resumeAfterSignal(waiter, this, token, false);
   }
 
   /**

@@ -21,13 +21,8 @@
  */
 import { assertInvariant } from './assert.js';
 import { TypedEventQueue } from './heap.js';
-import {
-  Process,
-  type ProcessGenerator,
-  ProcessResume,
-  ResumeKind,
-  adoptedWait,
-} from './process.js';
+import type { Process, ProcessGenerator } from './process.js';
+import { ProcessResume, ProcessTable, ResumeKind, adoptedWait } from './process-table.js';
 import {
   type EventQueue,
   MAX_PRIORITY,
@@ -115,14 +110,14 @@ class TraceScratch implements TraceRecord {
 }
 
 /**
- * First signal-wait token (`Process.wait`); tokens count down by two (even: an odd wait is a
- * timeout's adopted entry, process.ts), seqs count up from 0.
+ * First signal-wait token (a process's wait, process-table.ts); tokens count down by two (even: an
+ * odd wait is a timeout's adopted entry), seqs count up from 0.
  */
 const FIRST_WAIT_TOKEN = -2;
 
 interface ExternalWait {
-  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
-  readonly process: Process<any> | null;
+  /** The slot of the process that yielded the promise; -1 for a callback's. */
+  readonly slot: number;
   readonly promise: PromiseLike<unknown>;
 }
 
@@ -144,7 +139,8 @@ export class Simulation {
   private listeners: TraceListener[] | null = null;
   private external: ExternalWait | null = null;
   private stopRequested = false;
-  private processCount = 0;
+  /** @internal The processes, as a struct of arrays (process-table.ts). */
+  readonly procs: ProcessTable;
   /**
    * Seqs of timeouts' entries whose adopting process was interrupted: each still runs, as its
    * timeout's clock running out (timeout.ts). Made on the first, emptied as they run.
@@ -153,6 +149,7 @@ export class Simulation {
 
   constructor(options: { seed?: number | string; startUs?: number } = {}) {
     this.queue = this.newQueue();
+    this.procs = new ProcessTable(this);
     this.streams = new RandomStreams(options.seed ?? 0);
     this.nowUs = assertTimeUs(options.startUs ?? 0, 'startUs');
   }
@@ -217,10 +214,12 @@ export class Simulation {
     return true;
   }
 
-  /** Starts a generator process at the current time. */
+  /**
+   * Starts a generator process at the current time; returns its handle (the simulation keeps the
+   * process, not the handle: process-table.ts).
+   */
   process<R>(generator: ProcessGenerator<R>, name?: string): Process<R> {
-    this.processCount++;
-    return new Process<R>(this, generator, name ?? this.processCount);
+    return this.procs.start(generator, name);
   }
 
   /** A pending signal, settled by `succeed` or `fail`. */
@@ -305,11 +304,11 @@ export class Simulation {
         try {
           value = await wait.promise;
         } catch (error) {
-          if (wait.process === null) throw error;
+          if (wait.slot < 0) throw error;
           value = error;
           failed = true;
         }
-        if (wait.process !== null) wait.process.step(value, failed);
+        if (wait.slot >= 0) this.procs.step(wait.slot, value, failed);
       }
     }
     return this.finishRun(end, untilUs, eventsRun);
@@ -331,12 +330,15 @@ export class Simulation {
     }
   }
 
-  /** @internal Queues an entry (a process's or a signal's); returns its seq. */
+  /**
+   * @internal Queues an entry (a process's, by its slot, or a signal's, or a resume); returns its
+   * seq.
+   */
   pushEntry(
     timeUs: number,
     priority: number,
     // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
-    item: Process<any> | Signal<any> | ProcessResume,
+    item: number | Signal<any> | ProcessResume,
   ): number {
     return this.queue.push(timeUs, priority, item);
   }
@@ -347,10 +349,12 @@ export class Simulation {
     this.queue.pushWithSeq(timeUs, Priority.normal, seq, item);
   }
 
-  /** @internal Gives the entry of `seq` a new item if it was the last queued (timeout.ts). */
-  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
-  replaceEntryItem(seq: number, item: Process<any>): boolean {
-    return this.queue.replaceLastItem(seq, item);
+  /**
+   * @internal Gives the entry of `seq` a process's slot as its item if it was the last queued
+   * (timeout.ts).
+   */
+  replaceEntryItem(seq: number, slot: number): boolean {
+    return this.queue.replaceLastItem(seq, slot);
   }
 
   /** @internal Whether the normal-priority entry (timeUs, seq) was popped (timeout.ts). */
@@ -395,19 +399,20 @@ export class Simulation {
     return assertTimeUs(timeUs, 'scheduled time');
   }
 
-  /** @internal A process yielded a Promise. */
-  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
-  awaitExternal(process: Process<any>, promise: PromiseLike<unknown>): void {
+  /** @internal The process in `slot` yielded a Promise. */
+  awaitExternal(slot: number, promise: PromiseLike<unknown>): void {
     if (this.external !== null) throw new SimulationError('two external decisions pending at once');
-    this.external = { process, promise };
+    this.external = { slot, promise };
   }
 
   /** Whether a queued entry is still live (cancellation is lazy: see queue.ts). */
   private isLive(item: unknown, seq: number): boolean {
-    if (item instanceof Process)
-      return item.wait === seq || item.wait === adoptedWait(seq) || this.orphans?.has(seq) === true;
+    if (typeof item === 'number') {
+      const wait = this.procs.waits[item];
+      return wait === seq || wait === adoptedWait(seq) || this.orphans?.has(seq) === true;
+    }
     if (item instanceof Signal) return item.fireSeq === seq;
-    if (item instanceof ProcessResume) return item.process.wait === seq;
+    if (item instanceof ProcessResume) return this.procs.waits[item.slot] === seq;
     return !(item as ScheduledEvent).cancelled;
   }
 
@@ -418,14 +423,15 @@ export class Simulation {
   private dispatch(): boolean {
     const queue = this.queue;
     const item = queue.topItem;
-    if (item instanceof Process) {
-      // The hot path: a process starts, a delay ended, or a timeout the process adopted did
-      // (shown as the timeout's entry it is).
+    if (typeof item === 'number') {
+      // The hot path, a process's slot: it starts, a delay ended, or a timeout the process
+      // adopted did (shown as the timeout's entry it is).
       const seq = queue.topSeq;
-      if (item.wait === seq) this.begin('process', undefined);
-      else if (item.wait === adoptedWait(seq)) this.begin('timeout', undefined);
+      const wait = this.procs.waits[item];
+      if (wait === seq) this.begin('process', undefined);
+      else if (wait === adoptedWait(seq)) this.begin('timeout', undefined);
       else return this.runOrphan(seq);
-      item.step(undefined, false);
+      this.procs.step(item, undefined, false);
     } else if (item instanceof Signal) {
       if (item.fireSeq !== queue.topSeq) return this.dropDead();
       // Pending here means a timeout's clock ran out; a signal settled by hand is not.
@@ -433,9 +439,9 @@ export class Simulation {
       this.begin(label, this.listeners === null ? undefined : item.tracePayload());
       item.fire();
     } else if (item instanceof ProcessResume) {
-      if (item.process.wait !== queue.topSeq) return this.dropDead();
+      if (this.procs.waits[item.slot] !== queue.topSeq) return this.dropDead();
       this.begin(item.kind === ResumeKind.Interrupt ? 'interrupt' : 'process', item.value);
-      item.process.step(item.value, item.kind !== ResumeKind.Resume);
+      this.procs.step(item.slot, item.value, item.kind !== ResumeKind.Resume);
     } else {
       const event = item as ScheduledEvent;
       event.queued = false;
@@ -482,7 +488,7 @@ export class Simulation {
     ) {
       if (this.external !== null)
         throw new SimulationError('two external decisions pending at once');
-      this.external = { process: null, promise: result as PromiseLike<unknown> };
+      this.external = { slot: -1, promise: result as PromiseLike<unknown> };
     }
   }
 

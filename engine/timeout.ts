@@ -8,7 +8,7 @@
  *
  * The common case, `yield sim.timeout(d)`, is made as cheap as `yield d`: when a process yields
  * a timeout that nothing else waits on, whose entry was the last one queued (so its slot is
- * known), the process adopts the entry. The entry's item becomes the process itself, under the
+ * known), the process adopts the entry. The entry's item becomes the process (its slot), under the
  * same time, priority and seq, so it runs where the timeout's would have, and the process
  * resumes there directly, as the timeout's sole waiter would have; the timeout object is left to
  * its caller, referenced by nothing queued. The trace sees what it would have seen (label
@@ -18,7 +18,7 @@
  * waits; settled if its entry already ran. Only timeouts without a value are adopted (a trace
  * listener sees a timeout's value as the entry's payload).
  */
-import { type Process, adoptedWait } from './process.js';
+import { adoptedWait } from './process-table.js';
 import { Priority } from './queue.js';
 import { ADOPTED, NOTIFIED, Signal } from './signal.js';
 import type { Simulation } from './simulation.js';
@@ -27,7 +27,7 @@ import type { Simulation } from './simulation.js';
 export class Timeout<T = undefined> extends Signal<T> {
   /**
    * When the clock settles it. While adopted, the timeout has no waiters, and its sole-waiter
-   * fields (signal.ts) hold the adopting process and its entry's seq: a Timeout is made per wait,
+   * fields (signal.ts) hold the adopting process's slot and its entry's seq: a Timeout is made per wait,
    * and two fields fewer made the SimPy-shaped bench row about 4% faster.
    */
   readonly timeUs: number;
@@ -43,23 +43,23 @@ export class Timeout<T = undefined> extends Signal<T> {
    * @internal Called by a process that yields this timeout: true if the process took over its
    * entry (and waits on it as on a delay), false if it must wait on the timeout as on any signal.
    */
-  // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
-  adopt(process: Process<any>): boolean {
+  adopt(slot: number): boolean {
     const seq = this.fireSeq;
     if (seq < 0 || this.stateValue !== 'pending' || this.hasWaiters()) return false;
-    if (this.outcome !== undefined || !this.sim.replaceEntryItem(seq, process)) return false;
+    if (this.outcome !== undefined || !this.sim.replaceEntryItem(seq, slot)) return false;
     this.fireSeq = ADOPTED;
-    this.waiters = process;
+    this.waiters = slot;
     this.soleToken = seq;
-    process.wait = adoptedWait(seq);
+    this.sim.procs.waits[slot] = adoptedWait(seq);
     return true;
   }
 
   protected override unadopt(): void {
     const sim = this.sim;
     const seq = this.soleToken;
-    // biome-ignore lint/suspicious/noExplicitAny: processes and signals of every value type in one place: their generics are invariant, so unknown does not fit
-    const adopter = this.waiters as Process<any>;
+    // The adopter's slot: it still holds the adopter while it waits here (a slot is reused only
+    // once its process finished, and then its wait no longer names this entry).
+    const adopter = this.waiters as number;
     this.waiters = null;
     this.soleToken = 0;
     if (sim.normalEntryPopped(this.timeUs, seq)) {
@@ -71,11 +71,11 @@ export class Timeout<T = undefined> extends Signal<T> {
     }
     this.fireSeq = seq;
     sim.requeueEntry(this.timeUs, seq, this);
-    if (adopter.wait === adoptedWait(seq)) {
+    if (sim.procs.waits[adopter] === adoptedWait(seq)) {
       // Its entry under the process dies; the process waits on the signal, first of its waiters.
       sim.dropEntry();
       const token = sim.newWaitToken();
-      adopter.wait = token;
+      sim.procs.waits[adopter] = token;
       this.addWaiter(adopter, token);
     } else {
       // The adopter was interrupted: the entry it left to the timeout dies for this one.

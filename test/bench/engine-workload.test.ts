@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   bytesInUse,
@@ -5,8 +8,10 @@ import {
   runCallbacks,
   runGeneratorHeap,
   runGenerators,
+  runShortLived,
   runTypedHeap,
 } from '../../bench/engine-workload.js';
+import { ROOT } from '../support/cli.js';
 
 // The bench reads its rows side by side as the same work done different ways: every variant
 // must run the same event stream (same draws, same order), which the final time shows.
@@ -45,6 +50,14 @@ describe('the engine bench workloads run one event stream', () => {
   });
 });
 
+describe('the short-lived processes row', () => {
+  it('starts one child a µs, each ending 3 µs later: four events a µs (the spawner, and each child starting, resuming and its done)', () => {
+    const result = runShortLived(40_000, 7);
+    expect(result.events).toBe(40_000);
+    expect(Math.abs(result.finalTimeUs - 10_000)).toBeLessThanOrEqual(3);
+  });
+});
+
 describe('the engine bench measures memory whole', () => {
   it('regression: bytes in use count a typed array, whose bytes live outside the JS heap (the queue keeps its keys in one; heapUsed alone left them out)', () => {
     const noGc = (): void => undefined;
@@ -53,5 +66,27 @@ describe('the engine bench measures memory whole', () => {
     const grown = bytesInUse(noGc) - before;
     expect(keys.length).toBe(2_000_000);
     expect(grown).toBeGreaterThanOrEqual(16_000_000);
+  });
+});
+
+/** The bench's own measurement (bench/worker.js under --expose-gc), bytes per waiting process. */
+function waitingBytes(shape: 'bare' | 'number', count: number): number {
+  const worker = join(ROOT, 'dist', 'bench', 'worker.js');
+  if (!existsSync(worker)) throw new Error('dist/bench/worker.js is missing: npm test builds it');
+  const run = spawnSync(
+    process.execPath,
+    ['--expose-gc', worker, 'engine:waiting-memory', shape, String(count)],
+    { encoding: 'utf8' },
+  );
+  expect(run.status, run.stderr).toBe(0);
+  const last = run.stdout.trim().split('\n').pop() ?? '';
+  return (JSON.parse(last) as { bytesPerProcess: number }).bytesPerProcess;
+}
+
+describe('the engine holds little per waiting process', () => {
+  it('regression: at most 64 bytes per process beyond its suspended generator, 100k waiting on a delay (an object per process and a pointer per entry held 87)', () => {
+    const beyond = waitingBytes('number', 100_000) - waitingBytes('bare', 100_000);
+    expect(beyond).toBeGreaterThan(24);
+    expect(beyond).toBeLessThanOrEqual(64);
   });
 });

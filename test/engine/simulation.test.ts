@@ -503,3 +503,80 @@ describe('queue entries of processes and signals', () => {
     expect(unnamed.state).toBe('finished');
   });
 });
+
+describe('process handles (the simulation keeps its processes in a table and reuses slots)', () => {
+  function* returning(delayUs: number, value: string): ProcessGenerator<string> {
+    yield delayUs;
+    return value;
+  }
+
+  it('a finished process handle stays finished when its slot is reused: done keeps its value, interrupt refuses, the new process is untouched', () => {
+    const sim = new Simulation();
+    const first = sim.process(returning(1, 'first'));
+    sim.run();
+    // Not asked for while it ran: its done is found by the handle after the slot is reused.
+    const second = sim.process(returning(5, 'second'), 'second');
+    expect(second.slot).toBe(first.slot);
+    expect(first.isAlive).toBe(false);
+    expect(first.state).toBe('finished');
+    expect(second.isAlive).toBe(true);
+    expect(first.name).toBe('process-1');
+    expect(first.done.value).toBe('first');
+    expect(() => first.interrupt('stale')).toThrow('process process-1 has finished');
+    sim.run();
+    expect(second.done.value).toBe('second');
+    expect(sim.nowUs).toBe(6);
+  });
+
+  it('a process waiting on a reused slot-mate sees the right one: yield of a finished handle resumes with its value', () => {
+    const sim = new Simulation();
+    const first = sim.process(returning(1, 'first'));
+    const seen: unknown[] = [];
+    sim.process(
+      (function* () {
+        yield 3;
+        // first has finished and its slot holds a later process meanwhile.
+        const later = sim.process(returning(10, 'later'));
+        expect(later.slot).toBe(first.slot);
+        seen.push(yield first, sim.nowUs);
+        seen.push(yield later, sim.nowUs);
+      })(),
+    );
+    sim.run();
+    expect(seen).toEqual(['first', 3, 'later', 13]);
+  });
+
+  it('a handle dropped by its caller is not needed: names of unnamed processes count on, and slots are reused at most once at a time', () => {
+    const sim = new Simulation();
+    const names: string[] = [];
+    for (let i = 0; i < 3; i++) sim.process(returning(i + 1, `v${i}`));
+    sim.run();
+    const later = [sim.process(returning(1, 'a')), sim.process(returning(1, 'b'))];
+    const slots = new Set(later.map((p) => p.slot));
+    for (const p of later) names.push(p.name, p.done.name);
+    expect(slots.size).toBe(2);
+    expect(names).toEqual(['process-4', 'process-4.done', 'process-5', 'process-5.done']);
+    sim.run();
+    expect(later.map((p) => p.done.value)).toEqual(['a', 'b']);
+  });
+});
+
+describe('process handles: a generator that cannot take a property', () => {
+  it('a frozen generator still runs to its end (its done, kept on the generator for the handle, is left out), and done asked for while it ran succeeds', () => {
+    const sim = new Simulation();
+    const frozen = () =>
+      Object.freeze(
+        (function* (): ProcessGenerator<string> {
+          yield 1;
+          return 'frozen';
+        })(),
+      );
+    const unasked = sim.process(frozen());
+    const asked = sim.process(frozen());
+    const done = asked.done;
+    expect(sim.run().end).toBe('empty');
+    expect(done.value).toBe('frozen');
+    expect([unasked.isAlive, asked.isAlive]).toEqual([false, false]);
+    expect(sim.nowUs).toBe(1);
+  });
+});

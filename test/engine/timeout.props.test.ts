@@ -174,7 +174,7 @@ describe('timeouts: the adopted path and the plain signal path', () => {
     );
   });
 
-  it('a timeout yielded at once is adopted: its entry holds the process, under the timeout seq', () => {
+  it('a timeout yielded at once is adopted: its entry holds the process (its slot), under the timeout seq', () => {
     for (const sim of [new Simulation(), new HeapJsSimulation()]) {
       let made: Signal | undefined;
       const p = sim.process(
@@ -186,7 +186,7 @@ describe('timeouts: the adopted path and the plain signal path', () => {
       sim.run({ maxEvents: 1 });
       const entries = queueOf(sim).entries();
       expect(entries.length).toBe(1);
-      expect(entries[0]!.item).toBe(p);
+      expect(entries[0]!.item).toBe(p.slot);
       expect(entries[0]!.timeUs).toBe(10);
       // Looked at, it is a plain signal again: its entry is its own, under the same seq.
       expect(made!.state).toBe('pending');
