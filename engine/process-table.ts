@@ -107,6 +107,8 @@ export class ProcessTable {
   private count = 0;
   private names: Map<number, string> | null = null;
   private dones: Map<number, AnySignal> | null = null;
+  /** The `done` of finished generators that could not take the DONE key (frozen, sealed). */
+  private sealedDones: WeakMap<ProcessGenerator, AnySignal> | null = null;
 
   constructor(private readonly sim: Simulation) {
     this.generators = new Array<ProcessGenerator | null>(INITIAL_CAPACITY).fill(null);
@@ -152,7 +154,7 @@ export class ProcessTable {
 
   /** The `done` of a finished process its handle had not asked for (undefined: it failed). */
   finishedDone(generator: ProcessGenerator): AnySignal | undefined {
-    return (generator as { [DONE]?: AnySignal })[DONE];
+    return (generator as { [DONE]?: AnySignal })[DONE] ?? this.sealedDones?.get(generator);
   }
 
   /** Throws `Interrupt(cause)` into the running process in `slot` at the current time. */
@@ -241,8 +243,10 @@ export class ProcessTable {
     if (done === undefined) {
       done = new Signal(this.sim, `${this.nameOf(slot)}.done`);
       // Left on the generator, which only the handle still holds (a WeakMap made a run of
-      // short-lived processes three times slower); a frozen one cannot take it.
+      // short-lived processes three times slower); a frozen or sealed one cannot take it, and
+      // only those go into the WeakMap.
       if (Object.isExtensible(generator)) (generator as { [DONE]?: AnySignal })[DONE] = done;
+      else (this.sealedDones ??= new WeakMap()).set(generator, done);
     }
     this.release(slot);
     done.succeed(value);

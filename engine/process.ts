@@ -97,7 +97,7 @@ export class Process<R = unknown> {
   /**
    * Settles with the generator's return value, or fails with what it threw. Asked for only after
    * the process ended, it is the signal its end settled, which the finished generator keeps for
-   * this handle (a frozen generator cannot: ask while it runs).
+   * this handle (a frozen one, in a WeakMap of the simulation).
    */
   get done(): Signal<R> {
     if (this.doneSignal !== null) return this.doneSignal;

@@ -562,7 +562,7 @@ describe('process handles (the simulation keeps its processes in a table and reu
 });
 
 describe('process handles: a generator that cannot take a property', () => {
-  it('a frozen generator still runs to its end (its done, kept on the generator for the handle, is left out), and done asked for while it ran succeeds', () => {
+  it('a frozen generator runs to its end, and its done succeeds whether asked for while it ran or only after (regression: asked after, it never settled)', () => {
     const sim = new Simulation();
     const frozen = () =>
       Object.freeze(
@@ -577,6 +577,7 @@ describe('process handles: a generator that cannot take a property', () => {
     expect(sim.run().end).toBe('empty');
     expect(done.value).toBe('frozen');
     expect([unasked.isAlive, asked.isAlive]).toEqual([false, false]);
+    expect([unasked.done.state, unasked.done.value]).toEqual(['succeeded', 'frozen']);
     expect(sim.nowUs).toBe(1);
   });
 });
