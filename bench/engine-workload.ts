@@ -163,9 +163,9 @@ export function runTypedHeap(
 /**
  * The floor of the deep-queue rows: the bare typed heap, each entry also naming one of
  * `processes` bare generators (the same one-loop, one-yield shape as the engine's), and each
- * event resuming its generator for the next delay (`asleep` more entries wait beyond the run). No engine at all: the heap and V8 resuming a
- * generator that, with a million of them, has not run for about a million events. Same draws in
- * the same order as the engine's runs.
+ * event resuming its generator for the next delay (`asleep` more entries wait beyond the run).
+ * No engine at all: the heap and V8 resuming a generator that, with a million of them, has not
+ * run for about a million events. Same draws in the same order as the engine's runs.
  */
 export function runGeneratorHeap(
   processes: number,

@@ -25,6 +25,7 @@ import {
   MIN_PRIORITY,
   Priority,
   type QueueEntry,
+  checkHandedOut,
   checkSeq,
   compareEntries,
   queueFull,
@@ -105,11 +106,7 @@ export class TypedEventQueue implements EventQueue {
   }
 
   pushWithSeq(timeUs: number, priority: number, seq: number, item: unknown): void {
-    assertInvariant(
-      seq >= 0 && seq < this.nextSeq,
-      'event queue',
-      `seq ${seq} was never handed out`,
-    );
+    checkHandedOut(seq, this.nextSeq);
     if (2 * this.size === this.keys.length) this.grow();
     this.insert(timeUs, (priority - MIN_PRIORITY) * SEQ_SPAN + seq, item);
     this.lastSeq = -1;
@@ -269,11 +266,7 @@ export class HeapJsEventQueue implements EventQueue {
   }
 
   pushWithSeq(timeUs: number, priority: number, seq: number, item: unknown): void {
-    assertInvariant(
-      seq >= 0 && seq < this.nextSeq,
-      'event queue',
-      `seq ${seq} was never handed out`,
-    );
+    checkHandedOut(seq, this.nextSeq);
     if (this.heap.length >= this.maxSize) throw queueFull(this.maxSize);
     this.insert({ timeUs, priority, seq, item });
     this.last = null;

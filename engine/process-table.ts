@@ -18,7 +18,7 @@
  * Names and `done` signals are kept beside, in maps, only for the processes that have them (named
  * ones; those whose `done` was asked for while they ran). A finished process's `done` signal is
  * kept where its handle can find it: on its generator (under a symbol), which only the handle
- * still holds.
+ * still holds (a frozen or sealed generator's, in a WeakMap).
  */
 import { assertInvariant } from './assert.js';
 import { Interrupt, Process, type ProcessGenerator, ProcessError } from './process.js';

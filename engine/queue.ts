@@ -133,6 +133,11 @@ export function checkSeq(seq: number): void {
   assertInvariant(seq < Number.MAX_SAFE_INTEGER, 'event queue', 'seq exhausted');
 }
 
+/** An entry re-queued under its own seq (`pushWithSeq`) names one the queue handed out before. */
+export function checkHandedOut(seq: number, nextSeq: number): void {
+  assertInvariant(seq >= 0 && seq < nextSeq, 'event queue', `seq ${seq} was never handed out`);
+}
+
 /** The error of a full queue, naming the bound. */
 export function queueFull(maxSize: number): RangeError {
   return new RangeError(
