@@ -149,6 +149,11 @@ export function completion(
   return body;
 }
 
+/** The API key the model tests give their agents (the test server takes any key). */
+export const TEST_KEY = 'sk-tooltime-test-key-0000';
+/** A model agent's clock in the model tests: this process's own. */
+export const wallClock = { monotonicMs: () => performance.now(), epochMs: () => Date.now() };
+
 export const ok = (
   message: Parameters<typeof completion>[0],
   options: Parameters<typeof completion>[1] = {},

@@ -33,10 +33,11 @@ import {
   type ChatRequest,
   type ChatServer,
   type ServerReply,
+  TEST_KEY,
 } from '../../support/llm-server.js';
 import { compileDistribution } from '../../../engine/index.js';
 
-const KEY = 'sk-tooltime-test-key-0000';
+const KEY = TEST_KEY;
 const FAST = { ttftMs: 100, prefillUsPerToken: 1, decodeTokensPerS: 1000 };
 const chain = loadScenarioFile(join(examplesDir(), 'chain.json'));
 

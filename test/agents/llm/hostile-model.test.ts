@@ -23,9 +23,10 @@ import {
   transcript,
   type ChatServer,
   type Model,
+  TEST_KEY,
 } from '../../support/llm-server.js';
 
-const KEY = 'sk-tooltime-test-key-0000';
+const KEY = TEST_KEY;
 const chain = loadScenarioFile(join(examplesDir(), 'chain.json'));
 
 let server: ChatServer;

@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { llmAgentFactory, makeReplayAgent, type LlmOptions } from '../../../agents/index.js';
 import {
   httpTransport,
@@ -27,12 +26,14 @@ import {
   startChatServer,
   type ChatServer,
   type Model,
+  TEST_KEY,
+  wallClock,
 } from '../../support/llm-server.js';
 import { compileDistribution } from '../../../engine/index.js';
 
-const KEY = 'sk-tooltime-test-key-0000';
+const KEY = TEST_KEY;
 const chain = loadScenarioFile(join(examplesDir(), 'chain.json'));
-const clock = { monotonicMs: () => performance.now(), epochMs: () => Date.now() };
+const clock = wallClock;
 
 interface Recorded {
   readonly name: string;

@@ -6,7 +6,6 @@
  * path reaches every goal: sub-task success with step F1 below 1.
  */
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { llmAgentFactory, makeReplayAgent } from '../../../agents/index.js';
 import { readReplay, recordEpisode, verifyReplay } from '../../../replays/index.js';
@@ -21,10 +20,12 @@ import {
   type ChatRequest,
   type ChatServer,
   type ServerReply,
+  TEST_KEY,
+  wallClock,
 } from '../../support/llm-server.js';
 
-const KEY = 'sk-tooltime-test-key-0000';
-const clock = { monotonicMs: () => performance.now(), epochMs: () => Date.now() };
+const KEY = TEST_KEY;
+const clock = wallClock;
 /** so-like-launch and tk-fix-printer, each on its own copy of its environment. */
 const scenario = loadScenarioFile(join(shippedStatefulSuiteDir(), 'asynctool-stateful-0012.json'));
 

@@ -7,7 +7,6 @@
  * down, and it verifies offline.
  */
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { llmAgentFactory, makeReplayAgent } from '../../../agents/index.js';
 import { readReplay, recordEpisode, verifyReplay } from '../../../replays/index.js';
@@ -23,10 +22,12 @@ import {
   type ChatRequest,
   type ChatServer,
   type ServerReply,
+  TEST_KEY,
+  wallClock,
 } from '../../support/llm-server.js';
 
-const KEY = 'sk-tooltime-test-key-0000';
-const clock = { monotonicMs: () => performance.now(), epochMs: () => Date.now() };
+const KEY = TEST_KEY;
+const clock = wallClock;
 const scenario = loadScenarioFile(join(shippedStatefulSuiteDir(), 'asynctool-stateful-0032.json'));
 const A = 'tv-sfo-lax';
 const B = 'tv-paris-insured';

@@ -38,9 +38,10 @@ import {
   type ChatServer,
   type Model,
   type ServerReply,
+  TEST_KEY,
 } from '../../support/llm-server.js';
 
-const KEY = 'sk-tooltime-test-key-0000';
+const KEY = TEST_KEY;
 const FAST = { ttftMs: 100, prefillUsPerToken: 1, decodeTokensPerS: 1000 };
 const chainFile = join(examplesDir(), 'chain.json');
 const chain = loadScenarioFile(chainFile);
