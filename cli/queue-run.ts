@@ -34,7 +34,7 @@ import {
   type QueueJobResult,
   type QueueModelJob,
 } from './queue.js';
-import { inFlightMarkKey } from './in-flight.js';
+import { inFlightMarkKey, localPermits } from './in-flight.js';
 import { claimMarks, isConflict } from './provider-marks.js';
 import { providerKey, RATE_KEY_PREFIX } from './rate-limit.js';
 import { REPLAYS_DIR, TEMP_SUFFIX } from './run-dir.js';
@@ -138,7 +138,8 @@ export class QueueRun {
       };
     };
     const models = setup.models;
-    const slots = new Slots(models?.inFlight ?? 1);
+    // In order, as a local run's permits are (the same in-process semaphore).
+    const slots = localPermits(Math.max(1, models?.inFlight ?? 1));
     const enqueue = async (keys: readonly EpisodeKey[]): Promise<EpisodeRecord[]> => {
       const jobs = await this.queue.addBulk(
         keys.map((key) => {
@@ -153,9 +154,14 @@ export class QueueRun {
       const model = keys.filter((k) => isModelSpec(k.agent));
       const other = keys.filter((k) => !isModelSpec(k.agent));
       // A model episode holds a slot from its enqueueing to its answer: one request at a time each.
-      const ran = model.map((key) =>
-        slots.run(async () => records.set(key, (await enqueue([key]))[0]!)),
-      );
+      const ran = model.map(async (key) => {
+        const release = await slots.take();
+        try {
+          records.set(key, (await enqueue([key]))[0]!);
+        } finally {
+          await release();
+        }
+      });
       const rest = enqueue(other).then((rs) => {
         for (const [i, r] of rs.entries()) records.set(other[i]!, r);
       });
@@ -256,29 +262,6 @@ function tallyModel(result: QueueJobResult, models: QueueModels | undefined): vo
     if (models.cacheDir !== null) writeCacheEntry(models.cacheDir, entry);
   models.latency.requests += result.latency?.requests ?? 0;
   models.latency.totalMs += result.latency?.totalMs ?? 0;
-}
-
-/** At most `size` tasks at once; the rest wait their turn in order. */
-class Slots {
-  private free: number;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(size: number) {
-    this.free = Math.max(1, size);
-  }
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      // The slot passes to the next waiting task, or is freed.
-      const next = this.waiting.shift();
-      if (next === undefined) this.free++;
-      else next();
-    }
-  }
 }
 
 /** Writes a replay whole or not at all (a kill mid-write leaves no partial file under its name). */
