@@ -241,8 +241,11 @@ export function batchRunner(
   };
 }
 
-/** Writes an episode's replay where RunOutput would; a failed write leaves no partial file. */
-function writeReplay(dir: string, key: EpisodeKey, replay: Uint8Array): number {
+/**
+ * Writes an episode's replay where RunOutput would; a failed write leaves no partial file (a kill
+ * mid-write may: its line is not logged, so a resumed run writes it again).
+ */
+export function writeReplay(dir: string, key: EpisodeKey, replay: Uint8Array): number {
   const path = join(dir, REPLAYS_DIR, replayFileName(key));
   try {
     writeFileSync(path, replay);

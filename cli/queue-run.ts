@@ -10,8 +10,6 @@
  * A job's result stays in Redis until its replay and line are on disk here, then it is removed: a
  * coordinator killed in between finds it, by its id, when resumed, and nothing runs twice.
  */
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { isModelSpec } from '../agents/index.js';
@@ -20,7 +18,7 @@ import type { EpisodeKey, EpisodeRecord, ExperimentOptions } from '../scenarios/
 import type { Delivery, Mode } from '../scenarios/protocol.js';
 import { packageVersion } from '../scenarios/package.js';
 import type { Scenario } from '../scenarios/spec/schema.js';
-import { recordOfLine, type RunSuite } from './episode-jobs.js';
+import { recordOfLine, writeReplay, type RunSuite } from './episode-jobs.js';
 import { UsageError } from './errors.js';
 import {
   jobId,
@@ -37,8 +35,7 @@ import {
 import { inFlightMarkKey, localPermits } from './in-flight.js';
 import { claimMarks, isConflict } from './provider-marks.js';
 import { providerKey, RATE_KEY_PREFIX } from './rate-limit.js';
-import { REPLAYS_DIR, TEMP_SUFFIX } from './run-dir.js';
-import { replayFileName, type RunOutput } from './run-output.js';
+import type { RunOutput } from './run-output.js';
 
 /** Episodes enqueued together, and such batches out at once (jobs waiting for a worker at most). */
 const BATCH = 8;
@@ -192,7 +189,7 @@ export class QueueRun {
     const result = (typeof answer === 'string' ? JSON.parse(answer) : answer) as QueueJobResult;
     const record = recordOfLine(result.line);
     const replay = Buffer.from(result.replay, 'base64');
-    writeWhole(join(setup.dir, REPLAYS_DIR, replayFileName(record)), replay);
+    writeReplay(setup.dir, record, replay);
     tallyModel(result, setup.models);
     setup.output.ranElsewhere(record, result.line, replay.length);
     await job.remove().catch(() => undefined);
@@ -262,20 +259,4 @@ function tallyModel(result: QueueJobResult, models: QueueModels | undefined): vo
     if (models.cacheDir !== null) writeCacheEntry(models.cacheDir, entry);
   models.latency.requests += result.latency?.requests ?? 0;
   models.latency.totalMs += result.latency?.totalMs ?? 0;
-}
-
-/** Writes a replay whole or not at all (a kill mid-write leaves no partial file under its name). */
-function writeWhole(path: string, bytes: Uint8Array): void {
-  const temp = path + TEMP_SUFFIX;
-  try {
-    writeFileSync(temp, bytes);
-    renameSync(temp, path);
-  } catch (error) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // Never created.
-    }
-    throw error;
-  }
 }
