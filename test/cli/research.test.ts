@@ -40,7 +40,7 @@ beforeAll(() => {
 describe('run.json and summary.json', () => {
   it('run.json records the run and its circumstances; summary.json is --json without them', () => {
     const run = JSON.parse(readFileSync(join(ref, 'run.json'), 'utf8'));
-    expect(run.scoringVersion).toBe(3);
+    expect(run.scoringVersion).toBe(2);
     expect(run.command).toEqual([...RUN, '--out', ref]);
     expect(run.agents).toEqual(['greedy-async', 'sequential']);
     expect(run.instanceIds).toHaveLength(24);
@@ -57,7 +57,7 @@ describe('run.json and summary.json', () => {
       'agents',
     ]);
     expect(summary).toMatchObject({
-      scoringVersion: 3,
+      scoringVersion: 2,
       instances: 24,
       seeds: [1, 2],
       mode: 'async',
@@ -306,18 +306,18 @@ describe('tables: --by, summarize, compare, --format', () => {
     const path = join(dir, 'episodes.jsonl');
     writeFileSync(
       path,
-      readFileSync(path, 'utf8').replace('"scoringVersion":3', '"scoringVersion":1'),
+      readFileSync(path, 'utf8').replace('"scoringVersion":2', '"scoringVersion":1'),
     );
     refused(
       ['summarize', dir],
-      /is scored by scoring version 1, this tooltime scores by version 3: add --rescore/,
+      /is scored by scoring version 1, this tooltime scores by version 2: add --rescore/,
     );
     refused(['compare', dir, byDir], /scoring version 1/);
     // Scores stored before versions were recorded are version 1.
     writeFileSync(path, readFileSync(path, 'utf8').replace('"scoringVersion":1,', ''));
     refused(
       ['summarize', dir],
-      /is scored by scoring version 1, this tooltime scores by version 3: add --rescore/,
+      /is scored by scoring version 1, this tooltime scores by version 2: add --rescore/,
     );
     expect(ok(['summarize', dir, '--rescore', '--format', 'json'])).toBe(
       readFileSync(join(dir, 'summary.json'), 'utf8'),
