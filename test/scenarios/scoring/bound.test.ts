@@ -273,7 +273,9 @@ describe('writes applied once (lost responses): the bound counts the attempt tha
       {
         id: 'hi',
         message: 'Tell Alice hi.',
-        steps: [{ id: 'send', tool: 'send_message', args: { receiverId: 'USR002', text: 'hi' } }],
+        steps: [
+          { id: 'send', tool: 'send_message', args: { receiverId: 'USR002', text: 'hi' } },
+        ],
         answer: { mustContain: ['sent'] },
         // One message to Alice saying hi, and no second one (its time is the run's own).
         goal: [
@@ -316,11 +318,7 @@ describe('writes applied once (lost responses): the bound counts the attempt tha
       const streams = new RandomStreams(seed);
       let cheapest = Infinity;
       for (let k = 1; k <= 64; k++) {
-        const a = drawAttempt(
-          tools.get('send_message')!,
-          streams,
-          callKeys.step(plan.steps[0]!, k),
-        );
+        const a = drawAttempt(tools.get('send_message')!, streams, callKeys.step(plan.steps[0]!, k));
         if (a.fate === 'ok') cheapest = Math.min(cheapest, a.serviceUs);
       }
       if (cheapest < first.serviceUs) cheaperLater++;

@@ -165,10 +165,7 @@ describe('efficiency does not reward failure', () => {
 describe('efficiency on lost writes does not reward doubling them', () => {
   it('lossy instances (6 x seeds 1..5): a write doubled by a blind retry earns 0, and at the same think time the agent that checks before retrying leads the headline', async () => {
     const dir = 'scenarios/suites/asynctool-stateful';
-    const scores = new Map<
-      string,
-      Array<{ instance: string; seed: number; score: EpisodeScore }>
-    >();
+    const scores = new Map<string, Array<{ instance: string; seed: number; score: EpisodeScore }>>();
     let doubled = 0;
     let beforeBound = 0;
     for (const n of ['0066', '0067', '0068', '0069', '0070', '0071']) {
