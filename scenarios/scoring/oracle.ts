@@ -19,11 +19,7 @@
  *     Σ okMin of service on c slots, so the last of them completes no earlier than h + ⌈Σ/c⌉, and its
  *     task still needs the shortest remaining chain (`tailUs`) after that; the maximum over h.
  *   Retries and hedges cost nothing extra here: an agent may issue several copies of a call at once
- *   and keep the first success, so no realized failure or slow attempt is charged. Except on a
- *   write that a successful episode applies exactly once (a second message sent, a second booking:
- *   appliedOnceSteps): copies that fail may run at once, but the first attempt that applies the
- *   effect is the one it keeps, however slow, and a lost response (applied, reported as a timeout)
- *   costs its whole attempt.
+ *   and keep the first success, so no realized failure or slow attempt is charged.
  * - `achievedUs`, an ACHIEVED makespan: the world itself run with a perfect-knowledge list
  *   scheduler: every decision takes exactly minThink, issues every ready step in
  *   longest-remaining-path-first order, retries failures, and answers each task when its steps are
@@ -38,7 +34,6 @@ import { compiledScenario, planOf } from '../world/compiled.js';
 import type { Plan, PlanStep } from '../world/plan.js';
 import type { Agent, Decision, Observation } from '../protocol.js';
 import type { Scenario } from '../spec/schema.js';
-import { appliedOnceSteps } from '../spec/stateful.js';
 import { drawAttempt, type Attempt } from '../world/call-latency.js';
 import { PlanTracker } from '../world/tracker.js';
 import { runEpisode } from '../world/world.js';
@@ -141,7 +136,7 @@ export async function computeOracle(
     const r = realizedStep(steps, s);
     return minThinkUs * r.attempts.length + r.serviceUs;
   };
-  const { taskBoundsUs, boundUs } = oracleBound(scenario, options, boundFeasible(scenario, steps));
+  const { taskBoundsUs, boundUs } = oracleBound(scenario, options, feasible);
   // The realized path is the bound's critical path with each step charged its retries (lowerBound
   // adds the issuing decision) and no slot limits: the one place it is computed.
   const realized = lowerBound(
@@ -163,27 +158,13 @@ export async function computeOracle(
 }
 
 /**
- * Whether a successful episode can do every step within MAX_ATTEMPTS attempts (`steps`: this
- * seed's realized steps): one succeeds, or, for a step applied once (appliedOnceSteps), one applies
- * its effect though its response is lost (a read shows the agent the effect).
- */
-function boundFeasible(scenario: Scenario, steps: readonly RealizedStep[]): boolean {
-  const { plan } = compiledScenario(scenario);
-  const once = appliedOnceSteps(scenario);
-  return plan.steps.every((s) => {
-    const r = realizedStep(steps, s);
-    return r.succeeds || (once.has(s.key) && r.attempts.some((a) => a.fate === 'lost'));
-  });
-}
-
-/**
  * `boundUs` (null when `feasible` is false: some step of this seed never succeeds within
- * MAX_ATTEMPTS, boundFeasible) and the per-task bounds, without running the list scheduler.
+ * MAX_ATTEMPTS) and the per-task bounds, without running the list scheduler.
  */
 export function oracleBound(
   scenario: Scenario,
   options: OracleOptions,
-  feasible = boundFeasible(scenario, realizeSteps(scenario, options.seed)),
+  feasible = realizeSteps(scenario, options.seed).every((r) => r.succeeds),
 ): { taskBoundsUs: Record<string, number>; boundUs: number | null } {
   const { plan, tools } = compiledScenario(scenario);
   const minThinkUs = compileDistribution(options.thinkTime ?? scenario.thinkTime).minUs;
@@ -208,55 +189,29 @@ const SAMPLED_ATTEMPTS_CAP = 64;
  * `maxCalls`) step s's calls are among its attempts 1..maxCalls - (steps - 1), and the cheapest
  * successful one among those bounds them all, however many copies run at once. When that is more
  * than SAMPLED_ATTEMPTS_CAP attempts, the tool latency's minimum (a bound on every draw) stands in.
- * A step applied once (appliedOnceSteps) has no choice: its effect is the first attempt's that
- * applies one (`firstEffectUs`). Null when no successful episode is possible (a step has no
- * successful attempt it can reach).
+ * Null when no successful episode is possible (a step has no successful attempt it can reach).
  */
 function cheapestSuccesses(scenario: Scenario, seed: number): number[] | null {
   const { plan, tools, callKeys } = compiledScenario(scenario);
   const reach = scenario.limits.maxCalls - (plan.steps.length - 1);
   if (reach < 1) return null;
   const streams = new RandomStreams(seed);
-  const once = appliedOnceSteps(scenario);
   const result: number[] = [];
   for (const s of plan.steps) {
     const runtime = tools.get(s.tool)!;
-    const draw = (k: number): Attempt => drawAttempt(runtime, streams, callKeys.step(s, k));
-    if (once.has(s.key)) {
-      const first = firstEffectUs(draw, reach, runtime.minLatencyUs);
-      if (first === null) return null;
-      result.push(first);
-      continue;
-    }
     if (reach > SAMPLED_ATTEMPTS_CAP) {
       result.push(runtime.minLatencyUs);
       continue;
     }
     let best = Infinity;
     for (let k = 1; k <= reach && best > runtime.minLatencyUs; k++) {
-      const a = draw(k);
+      const a = drawAttempt(runtime, streams, callKeys.step(s, k));
       if (a.fate === 'ok') best = Math.min(best, a.serviceUs);
     }
     if (best === Infinity) return null;
     result.push(best);
   }
   return result;
-}
-
-/**
- * The service time of a step applied once: attempts that fail change nothing and may run at once
- * with the one that applies, but the first attempt that applies the effect (ok, or lost: applied,
- * its response a timeout) is the only one a successful episode can keep, since every later
- * attempt that does not fail applies it again. So no cheaper later success counts, and a lost
- * response costs its whole attempt. Past SAMPLED_ATTEMPTS_CAP attempts without an effect, the
- * latency's minimum stands in (`minUs`); null when none of the `reach` attempts applies one.
- */
-function firstEffectUs(draw: (k: number) => Attempt, reach: number, minUs: number): number | null {
-  for (let k = 1; k <= Math.min(reach, SAMPLED_ATTEMPTS_CAP); k++) {
-    const a = draw(k);
-    if (a.fate === 'ok' || a.fate === 'lost') return a.serviceUs;
-  }
-  return reach > SAMPLED_ATTEMPTS_CAP ? minUs : null;
 }
 
 /**

@@ -106,15 +106,13 @@ export interface ReferenceRun {
 /**
  * Runs `task`'s steps (dependency order) on fresh copies of the initial states: the reference
  * trajectory. Stateless steps are skipped (their outcomes need no state). Effects apply at the
- * task's arrival time (an operation that records time sees that instant). `twice`: the id of a
- * step applied a second time right after the first (a lost response retried blindly).
+ * task's arrival time (an operation that records time sees that instant).
  */
 export function referenceRun(
   scenario: Scenario,
   task: Task,
   ops: ReadonlyMap<string, ToolOperation> = toolOperations(scenario),
   latestFirst = false,
-  twice: string | null = null,
 ): ReferenceRun {
   const states = new Map<string, JsonValue>();
   const used = environmentsUsed(scenario, task, ops);
@@ -127,51 +125,15 @@ export function referenceRun(
   for (const step of dependencyOrder(taskSteps(scenario, task), latestFirst)) {
     const to = ops.get(step.tool);
     if (to === undefined) continue;
-    for (let k = step.id === twice ? 2 : 1; k > 0; k--) {
-      const outcome = to.op.apply(states.get(to.decl.id)!, step.args, { nowUs });
-      if (!outcome.ok) {
-        outcomes.set(step.id, outcome);
-        return { outcomes, states, failed: { step, error: outcome.error } };
-      }
-      states.set(to.decl.id, outcome.state);
-      outcomes.set(step.id, { ok: true, result: outcome.result });
+    const outcome = to.op.apply(states.get(to.decl.id)!, step.args, { nowUs });
+    if (!outcome.ok) {
+      outcomes.set(step.id, outcome);
+      return { outcomes, states, failed: { step, error: outcome.error } };
     }
+    states.set(to.decl.id, outcome.state);
+    outcomes.set(step.id, { ok: true, result: outcome.result });
   }
   return { outcomes, states, failed: null };
-}
-
-const appliedOnce = new WeakMap<Scenario, ReadonlySet<string>>();
-
-/**
- * Keys (`task/step`) of the state-changing steps a successful episode applies exactly once: with
- * the step applied twice in a row, the task's reference run fails at a later step or misses its
- * goal (a second message sent, a second booking). Such a step cannot be hedged (copies run at
- * once, the first success kept): every copy that does not fail applies it again. Writes that a
- * repeat leaves as they were (a limit set again, `mkdir -p`) or that a repeat's own operation
- * refuses are not listed. Judged on each task's own reference run from the initial state, as
- * validation judges its goal.
- */
-export function appliedOnceSteps(scenario: Scenario): ReadonlySet<string> {
-  let keys = appliedOnce.get(scenario);
-  if (keys !== undefined) return keys;
-  const ops = toolOperations(scenario);
-  const once = new Set<string>();
-  for (const task of scenario.tasks) {
-    const goal = goalOf(scenario, task, () => referenceRun(scenario, task, ops).states);
-    for (const step of taskSteps(scenario, task)) {
-      if (ops.get(step.tool)?.op.readOnly !== false) continue;
-      const run = referenceRun(scenario, task, ops, false, step.id);
-      // A repeat the operation itself refuses (mkdir of a directory that exists) changes nothing.
-      const seen =
-        run.failed === null
-          ? unmetCheck(goal, (env) => run.states.get(env)) !== null
-          : run.failed.step.id !== step.id;
-      if (seen) once.add(`${task.id}/${step.id}`);
-    }
-  }
-  keys = once;
-  appliedOnce.set(scenario, keys);
-  return keys;
 }
 
 /**

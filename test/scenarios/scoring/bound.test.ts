@@ -5,12 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAgent } from '../../../agents/index.js';
-import { RandomStreams } from '../../../engine/index.js';
-import { compiledScenario, planOf } from '../../../scenarios/world/compiled.js';
-import { computeOracle, oracleBound, realizeSteps } from '../../../scenarios/scoring/oracle.js';
-import { loadScenarioFile } from '../../../scenarios/spec/load.js';
-import { appliedOnceSteps } from '../../../scenarios/spec/stateful.js';
-import { drawAttempt } from '../../../scenarios/world/call-latency.js';
+import { planOf } from '../../../scenarios/world/compiled.js';
+import { computeOracle, oracleBound } from '../../../scenarios/scoring/oracle.js';
 import type {
   Action,
   Agent,
@@ -24,7 +20,7 @@ import { scoreEpisode } from '../../../scenarios/scoring/index.js';
 import { caseToScenario, stressCaseArb } from '../../../scenarios/stress/arbitrary.js';
 import { PlanTracker } from '../../../scenarios/world/tracker.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
-import { build, echoTool, scripted } from '../../support/scenarios.js';
+import { build, echoTool } from '../../support/scenarios.js';
 
 /** A small seeded generator (mulberry32): the agent's choices are reproducible from the case. */
 function generator(seed: number): () => number {
@@ -238,135 +234,5 @@ describe('the oracle bound is a lower bound', () => {
     expect(o.boundUs).toBe(300_000);
     const ep = await runEpisode(scenario, createAgent('greedy-async'), { seed: 1 });
     expect(scoreEpisode(scenario, ep.events, { boundUs: o.boundUs }).efficiency.boundRatio).toBe(1);
-  });
-});
-
-describe('writes applied once (lost responses): the bound counts the attempt that applies', () => {
-  /** One send on an inbox; every attempt applies it (no failures), half lose their response. */
-  const send = build({
-    id: 'send-once',
-    thinkTime: { kind: 'constant', ms: 1 },
-    environments: [
-      {
-        id: 'inbox',
-        kind: 'inbox',
-        initial: {
-          currentUser: 'USR001',
-          users: [
-            { id: 'USR001', name: 'Me' },
-            { id: 'USR002', name: 'Alice' },
-          ],
-          messages: [],
-          nextMessageId: 1,
-        },
-      },
-    ],
-    tools: [
-      {
-        name: 'send_message',
-        latency: { kind: 'uniform', minMs: 10, maxMs: 200 },
-        impl: { kind: 'environment', environment: 'inbox', operation: 'send_message' },
-        failure: { rate: 0, lostRate: 0.5 },
-      },
-    ],
-    tasks: [
-      {
-        id: 'hi',
-        message: 'Tell Alice hi.',
-        steps: [
-          { id: 'send', tool: 'send_message', args: { receiverId: 'USR002', text: 'hi' } },
-        ],
-        answer: { mustContain: ['sent'] },
-        // One message to Alice saying hi, and no second one (its time is the run's own).
-        goal: [
-          { environment: 'inbox', path: '/messages/0/text', equals: 'hi' },
-          { environment: 'inbox', path: '/messages/1', absent: true },
-        ],
-      },
-    ],
-  });
-  /** Sends once and answers once it hears back, a timeout included: it never sends twice. */
-  const once = scripted((o) =>
-    o.decision === 1
-      ? { actions: [{ type: 'call', tool: 'send_message', args: send.tasks[0]!.steps[0]!.args }] }
-      : o.delivered.some((d) => d.type === 'result' || d.type === 'error')
-        ? { actions: [{ type: 'answer', task: 'hi', content: 'sent' }] }
-        : { actions: [{ type: 'wait' }] },
-  );
-
-  it('the send is applied once: a second message fails the goal, so it is listed', () => {
-    expect([...appliedOnceSteps(send)]).toEqual(['hi/send']);
-    // Writing the same file again, mkdir -p: a repeat leaves the state as it was.
-    expect(appliedOnceSteps(loadScenarioFile('scenarios/examples/shared-env.json')).size).toBe(0);
-  });
-
-  it('the bound is the first attempt (lost or not), never a cheaper later success; an agent that sends once meets it (seed 0: was 12 ms, the cheapest of 64 attempts, for a send of 109 ms)', async () => {
-    let cheaperLater = 0;
-    let lost = 0;
-    for (let seed = 0; seed < 60; seed++) {
-      const [step] = realizeSteps(send, seed);
-      const first = step!.attempts[0]!;
-      const o = await computeOracle(send, { seed });
-      expect(o.boundUs).toBe(1000 + first.serviceUs + 1000);
-      const episode = await runEpisode(send, once, { seed });
-      const score = scoreEpisode(send, episode.events, { boundUs: o.boundUs });
-      expect(score.success, `seed ${seed}: ${JSON.stringify(score.tasks)}`).toBe(true);
-      expect(episode.makespanUs).toBe(o.boundUs);
-      if (first.fate === 'lost') lost++;
-      // What the bound used to charge: the cheapest success among the attempts a call limit allows.
-      const { plan, tools, callKeys } = compiledScenario(send);
-      const streams = new RandomStreams(seed);
-      let cheapest = Infinity;
-      for (let k = 1; k <= 64; k++) {
-        const a = drawAttempt(tools.get('send_message')!, streams, callKeys.step(plan.steps[0]!, k));
-        if (a.fate === 'ok') cheapest = Math.min(cheapest, a.serviceUs);
-      }
-      if (cheapest < first.serviceUs) cheaperLater++;
-    }
-    expect(lost).toBeGreaterThan(15);
-    expect(cheaperLater).toBeGreaterThan(15);
-  });
-});
-
-describe('the bound on the lossy instances of the stateful suite', () => {
-  const dir = 'scenarios/suites/asynctool-stateful';
-  const lossy = ['0066', '0067', '0068', '0069', '0070', '0071'].map((n) =>
-    loadScenarioFile(`${dir}/asynctool-stateful-${n}.json`),
-  );
-  const agentArb = fc.oneof(
-    fc.constantFrom('explorer', 'explorer:thinkMs=0', 'greedy-async:thinkMs=0'),
-    fc.tuple(styleArb, fc.nat()),
-  );
-
-  it('no successful episode beats it: random agents (hedging, blind retries, own think times) and the explorer, which reads after a lost response (300 random cases)', async () => {
-    let successes = 0;
-    let survivedLoss = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom(...lossy),
-        fc.nat(10_000),
-        agentArb,
-        worldArb,
-        async (scenario, seed, which, world) => {
-          const { boundUs } = oracleBound(scenario, { seed });
-          if (boundUs === null) return;
-          const agent =
-            typeof which === 'string' ? createAgent(which) : randomAgent(which[0], which[1]);
-          const episode = await runEpisode(scenario, agent, { seed, ...world });
-          const score = scoreEpisode(scenario, episode.events, { boundUs });
-          if (!score.success) return;
-          successes++;
-          const once = appliedOnceSteps(scenario);
-          if (score.calls.some((c) => c.step !== null && once.has(c.step) && c.ok === false))
-            survivedLoss++;
-          expect(episode.makespanUs, `bound ${boundUs} beaten`).toBeGreaterThanOrEqual(boundUs);
-          expect(score.efficiency.successBoundRatio!).toBeLessThanOrEqual(1);
-        },
-      ),
-      { numRuns: 300 },
-    );
-    expect(successes).toBeGreaterThan(50);
-    // Successes where a write applied once had a failed or lost attempt: the case the bound charges.
-    expect(survivedLoss).toBeGreaterThan(20);
   });
 });
