@@ -167,7 +167,7 @@ export class QueueRun {
       return keys.map((k) => records.get(k)!);
     };
     const takes = (agent: string) => models !== undefined || !isModelSpec(agent);
-    return { takes, batch: BATCH, inFlight: IN_FLIGHT, run };
+    return { takes, batch: () => BATCH, inFlight: IN_FLIGHT, run };
   }
 
   /** Waits for a job's answer, writes it into the run directory, then drops it from Redis. */
@@ -191,7 +191,7 @@ export class QueueRun {
     const replay = Buffer.from(result.replay, 'base64');
     writeReplay(setup.dir, record, replay);
     tallyModel(result, setup.models);
-    setup.output.ranElsewhere(record, result.line, replay.length);
+    setup.output.ranElsewhere([{ record, line: result.line, bytes: replay.length }]);
     await job.remove().catch(() => undefined);
     return record;
   }

@@ -140,6 +140,21 @@ export function batchSize(threads: number, episodes: number, group: number): num
   return Math.max(1, Math.ceil(target / g)) * g;
 }
 
+/**
+ * Episodes the next batch when `left` are not sent yet: `most` (batchSize) while many are left,
+ * then a share of what is left, whole groups as batchSize, so that the threads run out of work
+ * together. A batch posted to a worker is work no other thread can take: with batches of `most`
+ * to the end, the last ones (on 2 threads and 38,400 episodes, 260 episodes of ~0.15 s, three
+ * waiting on the worker) left this thread idle ~0.4 s while the worker finished them
+ * (bench/RESULTS.md, "Workers", the tail). Shrinks from `2 * inFlight * most` episodes left.
+ */
+export function nextBatch(most: number, left: number, inFlight: number, group: number): number {
+  assertInvariant(most >= 1 && inFlight >= 1, 'run pool', 'a batch and a lane have a size');
+  const g = Math.max(1, group);
+  const share = Math.ceil(left / (2 * inFlight));
+  return Math.min(most, Math.max(1, Math.ceil(share / g)) * g);
+}
+
 // A worker thread runs plain JavaScript: the compiled module beside this one.
 const WORKER_URL = new URL('./run-worker.js', import.meta.url);
 
@@ -190,10 +205,12 @@ export class RunPool {
       lines: false,
     });
     this.here = hereToo ? batchRunner(run, dir) : null;
-    const batch = batchSize(size, episodes, setup.agents.length);
+    const group = setup.agents.length;
+    const most = batchSize(size, episodes, group);
     // A worker has two batches waiting while it runs one (it must not starve while this thread
     // runs a batch of its own and then the answers that came meanwhile); this thread takes one.
     const inFlight = (hereToo ? 1 : 0) + TASKS_PER_WORKER * workers;
+    const batch = (left: number) => nextBatch(most, left, inFlight, group);
     this.elsewhere = { takes: pooled, batch, inFlight, run: this.run };
   }
 
@@ -206,10 +223,10 @@ export class RunPool {
     try {
       await new Promise((resolve) => setImmediate(resolve));
       const done = await this.here!(jobs);
-      return done.map(({ result, bytes }) => {
-        this.output?.ranElsewhere(result.record, result.line, bytes);
-        return result.record;
-      });
+      this.output?.ranElsewhere(
+        done.map(({ result, bytes }) => ({ record: result.record, line: result.line, bytes })),
+      );
+      return done.map(({ result }) => result.record);
     } finally {
       this.hereBusy = false;
     }
@@ -217,11 +234,13 @@ export class RunPool {
 
   private async runThere(jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> {
     const result = (await this.pool.run(jobs)) as RunBatchResult;
-    return result.lines.map((line, i) => {
-      const record = recordOfLine(line);
-      this.output?.ranElsewhere(record, line, result.bytes[i]!);
-      return record;
-    });
+    const done = result.lines.map((line, i) => ({
+      record: recordOfLine(line),
+      line,
+      bytes: result.bytes[i]!,
+    }));
+    this.output?.ranElsewhere(done);
+    return done.map(({ record }) => record);
   }
 
   /** Worker threads started (this thread not counted). */

@@ -86,14 +86,15 @@ export interface ExperimentOptions {
   /** What an episode's agent consumed (a model's tokens and cost), from its events; null for none. */
   readonly usageOf?: (events: readonly EpisodeEvent[]) => EpisodeUsage | null;
   /**
-   * Runs the episodes of the agents it `takes` somewhere else (worker threads), `batch` consecutive
-   * episodes a call, `inFlight` calls at once; it must give the records this thread's runner would
-   * (episodeRunner), in the order asked, and do its own recording (`recorder` and `usageOf` are not
-   * used for them). Kept episodes (`done`) are not sent.
+   * Runs the episodes of the agents it `takes` somewhere else (worker threads), `batch(left)`
+   * consecutive episodes a call (`left`: those not sent yet, this call's included), `inFlight` calls
+   * at once; it must give the records this thread's runner would (episodeRunner), in the order
+   * asked, and do its own recording (`recorder` and `usageOf` are not used for them). Kept episodes
+   * (`done`) are not sent.
    */
   readonly elsewhere?: {
     readonly takes: (agent: string) => boolean;
-    readonly batch: number;
+    readonly batch: (left: number) => number;
     readonly inFlight: number;
     readonly run: (episodes: readonly EpisodeKey[]) => Promise<readonly EpisodeRecord[]>;
   };
@@ -228,7 +229,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const local: Lane<(typeof jobs)[number], EpisodeRecord> = {
     indices: [],
     width: Math.max(1, options.concurrency ?? 1),
-    size: 1,
+    size: () => 1,
     work: async ([job], [index]) => [
       kept[index!] ?? (await run(job!.instance, job!.seed, job!.agent)),
     ],
@@ -240,7 +241,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const remote: Lane<(typeof jobs)[number], EpisodeRecord> = {
       indices: [],
       width: Math.max(1, elsewhere.inFlight),
-      size: Math.max(1, elsewhere.batch),
+      size: (left) => Math.max(1, elsewhere.batch(left)),
       work: (batch) => elsewhere.run(batch.map(keyOf)),
     };
     // A kept episode is answered here at once; the rest of an agent `elsewhere` takes go there.
@@ -346,12 +347,13 @@ export function episodeRunner(
 
 /**
  * Items of one kind of work: their indices (in input order), how many run at once (`width`), and
- * how many go to one call of `work` (consecutive ones), which gives one result per item.
+ * how many go to one call of `work` (consecutive ones; `size(left)` of the `left` not yet sent, at
+ * least 1), which gives one result per item.
  */
 interface Lane<T, R> {
   indices: number[];
   readonly width: number;
-  readonly size: number;
+  readonly size: (left: number) => number;
   readonly work: (items: T[], indices: readonly number[]) => Promise<readonly R[]>;
 }
 
@@ -378,7 +380,10 @@ async function runInOrder<T, R>(
   };
   const loop = async (lane: Lane<T, R>, state: { next: number }) => {
     while (state.next < lane.indices.length && stop?.() !== true) {
-      const batch = lane.indices.slice(state.next, state.next + lane.size);
+      const left = lane.indices.length - state.next;
+      const size = lane.size(left);
+      assertInvariant(Number.isSafeInteger(size) && size >= 1, 'experiment', 'a batch has items');
+      const batch = lane.indices.slice(state.next, state.next + size);
       state.next += batch.length;
       const out = await lane.work(
         batch.map((i) => items[i]!),
@@ -396,7 +401,8 @@ async function runInOrder<T, R>(
   await Promise.all(
     lanes.flatMap((lane) => {
       const state = { next: 0 };
-      const loops = Math.min(lane.width, Math.ceil(lane.indices.length / lane.size));
+      // A lane with no items starts no loop; a loop that finds none left ends.
+      const loops = lane.indices.length === 0 ? 0 : lane.width;
       return Array.from({ length: loops }, () => loop(lane, state));
     }),
   );

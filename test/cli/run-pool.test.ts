@@ -19,6 +19,7 @@ import {
   parseWorkers,
   type RunPool as Pool,
   type batchSize as BatchSize,
+  nextBatch,
 } from '../../cli/run-pool.js';
 import type { EpisodeKey } from '../../scenarios/experiment.js';
 import { packageRoot } from '../../scenarios/package.js';
@@ -97,6 +98,30 @@ describe('RunPool', () => {
       expect(size % group, `${threads} ${episodes} ${group}`).toBe(0);
       expect(size).toBeGreaterThan(0);
       expect(size).toBeLessThanOrEqual(256 + group);
+    }
+  });
+
+  it('shrinks batches near the end of a run to whole groups, so that no thread is left with a queue', () => {
+    for (const [most, episodes, inFlight, group] of [
+      [260, 38_400, 4, 10],
+      [240, 7680, 4, 10],
+      [14, 100, 7, 7],
+      [9, 64, 4, 9],
+      [33, 1000, 10, 11],
+    ] as const) {
+      const sizes: number[] = [];
+      for (let left = episodes; left > 0; ) {
+        const size = nextBatch(most, left, inFlight, group);
+        sizes.push(size);
+        left -= Math.min(size, left);
+      }
+      const label = `${most} ${episodes} ${inFlight} ${group}`;
+      expect(sizes.every((n) => n % group === 0 && n >= group && n <= most), label).toBe(true);
+      expect(sizes[0], label).toBe(most);
+      // Never growing, and the last batches a group each: what a thread still has queued at the
+      // end is a few groups, not inFlight batches of `most`.
+      expect(sizes.every((n, i) => i === 0 || n <= sizes[i - 1]!), label).toBe(true);
+      expect(sizes.slice(-inFlight).every((n) => n === group), label).toBe(true);
     }
   });
 
