@@ -18,7 +18,7 @@
  *   episode the run stopped in the middle of keeps what it recorded, as a killed run's does: it
  *   reads as truncated.
  */
-import { closeSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { assertInvariant } from '../engine/assert.js';
 import { isModelSpec, isModuleSpec } from '../agents/index.js';
@@ -44,6 +44,7 @@ import {
   REPLAYS_DIR,
   SUMMARY_FILE,
   writeAtomically,
+  writeChunksSync,
 } from './run-dir.js';
 
 /** A file name for an episode's replay: instance, agent spec and seed, with unsafe characters replaced. */
@@ -165,6 +166,15 @@ class CountingSink implements ReplaySink {
   }
 }
 
+/** An episode another thread ran (RunOutput.ranElsewhere): its record, line and replay's bytes. */
+export interface ElsewhereEpisode {
+  readonly record: EpisodeRecord;
+  /** Its episodes.jsonl line, newline included. */
+  readonly line: string;
+  /** The bytes of its replay, written whole. */
+  readonly bytes: number;
+}
+
 export interface RunOutputOptions {
   /** The run directory, prepared (prepareRunDir). */
   readonly dir: string;
@@ -183,7 +193,8 @@ export class RunOutput {
   private readonly logPath: string;
   private log: number | null;
   private readonly files = new Map<string, ReplayFile>();
-  private readonly lines = new Map<EpisodeRecord, string>();
+  /** Each episode's line, encoded once: appended, then written again in the run's order. */
+  private readonly lines = new Map<EpisodeRecord, Buffer>();
   private stopped = false;
 
   constructor(private readonly options: RunOutputOptions) {
@@ -224,26 +235,32 @@ export class RunOutput {
   };
 
   /**
-   * An episode run elsewhere (a worker thread), whose replay of `bytes` bytes the worker wrote
-   * whole before answering: its line is logged as `complete` would log it (complete then skips it).
+   * A batch of episodes run elsewhere (a worker thread, or this one as one of a pool's), each
+   * replay of `bytes` bytes written whole before the answer: their lines are logged as `complete`
+   * would log them (complete then skips them), in one write.
    */
-  ranElsewhere(record: EpisodeRecord, line: string, bytes: number): void {
-    const path = join(this.dir, REPLAYS_DIR, replayFileName(record));
-    const file: ReplayFile = {
-      path,
-      name: relative(this.dir, path),
-      bytes,
-      closed: true,
-      logged: true,
-    };
-    this.files.set(episodeKeyId(record), file);
-    this.lines.set(record, line);
-    this.append(line);
+  ranElsewhere(done: ReadonlyArray<ElsewhereEpisode>): void {
+    const texts: Buffer[] = [];
+    for (const { record, line, bytes } of done) {
+      const path = join(this.dir, REPLAYS_DIR, replayFileName(record));
+      const file: ReplayFile = {
+        path,
+        name: relative(this.dir, path),
+        bytes,
+        closed: true,
+        logged: true,
+      };
+      this.files.set(episodeKeyId(record), file);
+      const text = Buffer.from(line, 'utf8');
+      this.lines.set(record, text);
+      texts.push(text);
+    }
+    this.append(texts);
   }
 
   /** A kept episode of a resumed run: its line, as episodes.jsonl holds it, goes into the final file. */
   adopt(record: EpisodeRecord, line: string): void {
-    this.lines.set(record, line);
+    this.lines.set(record, Buffer.from(line, 'utf8'));
   }
 
   /** Pass as ExperimentOptions.onComplete: the episode's line waits for its replay (see above). */
@@ -252,12 +269,12 @@ export class RunOutput {
     if (this.lines.has(record)) return;
     const file = this.files.get(episodeKeyId(record));
     assertInvariant(file?.closed === true, 'run output', 'a finished episode has a closed replay');
-    const line = `${canonicalJson({ ...record, replay: file.name })}\n`;
+    const line = Buffer.from(`${canonicalJson({ ...record, replay: file.name })}\n`, 'utf8');
     this.lines.set(record, line);
     // Closed but not whole: its write failed, and the run stops on that failure.
     if (!isWhole(file)) return;
     file.logged = true;
-    this.append(line);
+    this.append([line]);
   };
 
   /**
@@ -275,9 +292,7 @@ export class RunOutput {
     );
     writeAtomically(
       this.logPath,
-      runOrder(result.episodes)
-        .map((r) => this.lines.get(r)!)
-        .join(''),
+      runOrder(result.episodes).map((r) => this.lines.get(r)!),
     );
     writeSummary(this.dir, summary);
   }
@@ -300,16 +315,14 @@ export class RunOutput {
     this.closeLog();
   }
 
-  private append(text: string): void {
+  private append(texts: readonly Buffer[]): void {
     assertInvariant(
       this.log !== null,
       'run output',
       'episodes.jsonl is open while lines are appended',
     );
-    const bytes = Buffer.from(text, 'utf8');
     try {
-      let at = 0;
-      while (at < bytes.length) at += writeSync(this.log, bytes, at, bytes.length - at);
+      writeChunksSync(this.log, texts);
     } catch (error) {
       throw new UsageError(`cannot write ${this.logPath}: ${fsReason(error)}`);
     }

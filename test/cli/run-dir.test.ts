@@ -4,14 +4,17 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   statSync,
+  openSync,
   symlinkSync,
   writeFileSync,
+  writevSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +28,7 @@ import {
   readEpisodeLines,
   RUN_FORMAT_VERSION,
   writeAtomically,
+  writeChunksSync,
 } from '../../cli/run-dir.js';
 import { UsageError } from '../../cli/errors.js';
 import { RunOutput } from '../../cli/run-output.js';
@@ -432,6 +436,38 @@ describe('writeAtomically: the one way a command writes a file whole or not at a
     expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('one\n');
     expect(readFileSync(join(dir, 'b.txt'), 'utf8')).toBe('two\n');
     expect(readdirSync(dir).sort()).toEqual(['a.txt', 'b.txt']);
+  });
+
+  it('writes buffers: more than one vectored write holds (1,024), empty ones, text of several bytes a character', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-atomic-'));
+    const lines = Array.from({ length: 2500 }, (_, i) =>
+      Buffer.from(i % 7 === 0 ? '' : `{"n":${i},"s":"é漢${'x'.repeat(i % 13)}"}\n`, 'utf8'),
+    );
+    writeAtomically(join(dir, 'episodes.jsonl'), lines);
+    expect(readFileSync(join(dir, 'episodes.jsonl')).equals(Buffer.concat(lines))).toBe(true);
+    expect(readdirSync(dir)).toEqual(['episodes.jsonl']);
+  });
+
+  it('writeChunksSync goes on from where a short write stopped, in the middle of a buffer', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tooltime-chunks-'));
+    const path = join(dir, 'out.txt');
+    const chunks = ['alpha-', '', 'beta-gamma-', 'd', 'éé-end\n'].map((t) => Buffer.from(t));
+    const fd = openSync(path, 'w');
+    let calls = 0;
+    try {
+      // At most 4 bytes a call: every buffer is cut somewhere.
+      writeChunksSync(fd, chunks, (f, buffers) => {
+        calls++;
+        const first = buffers[0]!;
+        return writevSync(f, [first.subarray(0, Math.min(4, first.length))]);
+      });
+    } finally {
+      closeSync(fd);
+    }
+    expect(readFileSync(path).equals(Buffer.concat(chunks))).toBe(true);
+    // 2 + 0 + 3 + 1 + 3 calls: 'éé-end\n' is 9 bytes.
+    expect(calls).toBe(chunks.reduce((n, c) => n + Math.ceil(c.length / 4), 0));
+    expect(calls).toBe(9);
   });
 
   it('a fill that throws leaves the old file as it was and no temporary file (replay inspect --out had its own writer)', () => {
