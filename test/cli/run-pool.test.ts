@@ -116,12 +116,21 @@ describe('RunPool', () => {
         left -= Math.min(size, left);
       }
       const label = `${most} ${episodes} ${inFlight} ${group}`;
-      expect(sizes.every((n) => n % group === 0 && n >= group && n <= most), label).toBe(true);
+      expect(
+        sizes.every((n) => n % group === 0 && n >= group && n <= most),
+        label,
+      ).toBe(true);
       expect(sizes[0], label).toBe(most);
       // Never growing, and the last batches a group each: what a thread still has queued at the
       // end is a few groups, not inFlight batches of `most`.
-      expect(sizes.every((n, i) => i === 0 || n <= sizes[i - 1]!), label).toBe(true);
-      expect(sizes.slice(-inFlight).every((n) => n === group), label).toBe(true);
+      expect(
+        sizes.every((n, i) => i === 0 || n <= sizes[i - 1]!),
+        label,
+      ).toBe(true);
+      expect(
+        sizes.slice(-inFlight).every((n) => n === group),
+        label,
+      ).toBe(true);
     }
   });
 
