@@ -548,6 +548,13 @@ export function benchWorkers(options: BenchOptions = {}): WorkersFigures {
     marginal: (runs[0]!.wall.large - runs[0]!.wall.small) / (x.wall.large - x.wall.small),
   });
   const [speedup, ceiling] = [over(runs[1]!), over(runs[2]!)];
+  // The same ratio round by round (each variant's round r against `--workers 1`'s round r): on a
+  // shared machine the medians of different rounds can pair a fast round with a slow one.
+  const perRound = (i: number) =>
+    times[i]!.large.map(
+      (t, r) =>
+        (times[0]!.large[r]!.wall - times[0]!.small[r]!.wall) / (t.wall - times[i]!.small[r]!.wall),
+    );
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   log(
     `Workers: tooltime run --sample 48 --seeds 1..${small} and 1..${large} (every baseline and failure-mode agent, --out ${existsSync('/dev/shm') ? 'in /dev/shm' : 'in the temporary directory'}), --workers 1 and 2, and the ceiling; whole-process seconds (CPU: user + system of every thread), median (min-max) of ${rounds} round(s) interleaved; load average ${load(loadBefore)} before, ${load(loadAfter)} after, on ${availableParallelism()} cores shared with other work`,
@@ -570,6 +577,7 @@ export function benchWorkers(options: BenchOptions = {}): WorkersFigures {
         'marginal cpu',
         'speed-up total',
         'speed-up start-up excl.',
+        'by round',
         'target',
       ],
       runs.map((x, i) => [
@@ -583,6 +591,7 @@ export function benchWorkers(options: BenchOptions = {}): WorkersFigures {
         (x.cpu.large - x.cpu.small).toFixed(2),
         over(x).total.toFixed(2),
         over(x).marginal.toFixed(2),
+        spread(perRound(i), 2),
         i === 1 ? '>= 1.8 (start-up excl., 2 idle cores)' : '',
       ]),
     ),
