@@ -7,6 +7,7 @@ import type { ExperimentInstance } from '../scenarios/experiment.js';
 import { sampleIds, sampleSuite, shippedSuiteDir } from '../scenarios/suite/index.js';
 import { examplesDir, loadScenarios } from '../scenarios/spec/load.js';
 import { UsageError } from './errors.js';
+import { isRunDir, RUN_FILE } from './run-dir.js';
 
 /** `sampleSuite`'s rule over already loaded scenarios (strata from their `tasks` and `mix` tags). */
 export function sampleInstances(
@@ -24,6 +25,12 @@ export function loadInstances(
   paths: readonly string[],
   sample: number | null,
 ): ExperimentInstance[] {
+  // `run --resume DIR` takes DIR as a scenario folder; its run.json is no scenario.
+  const run = paths.find(isRunDir);
+  if (run !== undefined)
+    throw new UsageError(
+      `${run} is a run directory (it holds ${RUN_FILE}), not scenarios: to go on with that run, give its command again with --out ${run} --resume`,
+    );
   const loaded = loadScenarios(paths);
   if (loaded.length === 0) throw new UsageError(`no scenarios found in ${paths.join(' ')}`);
   return sampleInstances(loaded, sample);

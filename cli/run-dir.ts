@@ -292,6 +292,26 @@ export function readRunManifest(dir: string): RunManifest {
   return m as RunManifest;
 }
 
+/** A run.json bigger than this is no run marker (a manifest of 720 instances is ~20 kB). */
+const MAX_MARKER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Whether `path` is a run directory: a folder whose run.json is a tooltime run marker (of any
+ * version). Never throws: anything unreadable is not one.
+ */
+export function isRunDir(path: string): boolean {
+  const file = join(path, RUN_FILE);
+  try {
+    if (!statSync(path).isDirectory()) return false;
+    const size = statSync(file, { throwIfNoEntry: false })?.size;
+    if (size === undefined || size > MAX_MARKER_BYTES) return false;
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown } | null;
+    return doc !== null && typeof doc === 'object' && doc.format === RUN_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
 /** A line of episodes.jsonl: an episode's record and `replay`, its file relative to the run directory. */
 export type EpisodeLine = EpisodeRecord & { readonly replay?: string };
 

@@ -241,6 +241,20 @@ describe('runs do not mix', () => {
     });
   });
 
+  it('a run directory given where scenarios go (`run --resume DIR`) is one line saying how to resume it', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tooltime-rundir-'));
+    expect(tooltime(['run', examples, '-a', 'sequential', '--out', out]).status).toBe(0);
+    const r = tooltime(['run', '--resume', out]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      `tooltime: ${out} is a run directory (it holds run.json), not scenarios: to go on with that run, give its command again with --out ${out} --resume\n`,
+    );
+    // A folder of scenarios that happens to hold a run.json of its own is read as before.
+    const mixed = mkdtempSync(join(tmpdir(), 'tooltime-notrun-'));
+    writeFileSync(join(mixed, 'run.json'), '{"format":"something-else"}');
+    expect(tooltime(['run', mixed]).stderr).toMatch(/run\.json: /);
+  });
+
   it('a directory that is not empty is refused, naming what is in it; nothing in it is touched', () => {
     const out = mkdtempSync(join(tmpdir(), 'tooltime-nonempty-'));
     writeFileSync(join(out, 'notes.txt'), 'mine');
