@@ -2,6 +2,8 @@
  * The oracle's bound is a lower bound (issue 22): no successful episode of any legal agent beats
  * it, hedging agents and agents that state their own think time included.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAgent } from '../../../agents/index.js';
@@ -20,6 +22,8 @@ import { scoreEpisode } from '../../../scenarios/scoring/index.js';
 import { caseToScenario, stressCaseArb } from '../../../scenarios/stress/arbitrary.js';
 import { PlanTracker } from '../../../scenarios/world/tracker.js';
 import { runEpisode } from '../../../scenarios/world/world.js';
+import { loadScenarioFile } from '../../../scenarios/spec/load.js';
+import type { Scenario } from '../../../scenarios/spec/schema.js';
 import { build, echoTool } from '../../support/scenarios.js';
 
 /** A small seeded generator (mulberry32): the agent's choices are reproducible from the case. */
@@ -234,5 +238,69 @@ describe('the oracle bound is a lower bound', () => {
     expect(o.boundUs).toBe(300_000);
     const ep = await runEpisode(scenario, createAgent('greedy-async'), { seed: 1 });
     expect(scoreEpisode(scenario, ep.events, { boundUs: o.boundUs }).efficiency.boundRatio).toBe(1);
+  });
+});
+
+describe('the bound on the stateful suite (environments, writes, lost responses)', () => {
+  const dir = 'scenarios/suites/asynctool-stateful';
+  const load = (n: number) =>
+    loadScenarioFile(`${dir}/asynctool-stateful-${String(n).padStart(4, '0')}.json`);
+  // 0066-0071 lose responses (a write applied, its answer lost): what tempts a bound to charge
+  // the first applying attempt, and what a hedging agent can land cheaper than.
+  const lossy = [66, 67, 68, 69, 70, 71].map(load);
+  const agentArb = fc.oneof(
+    fc.constantFrom('explorer', 'explorer:thinkMs=0', 'greedy-async:thinkMs=0'),
+    fc.tuple(styleArb, fc.nat()),
+  );
+  /** Counts kept over a property's runs: successes, and those with a failed or lost call. */
+  const tally = { successes: 0, survivedFailure: 0 };
+  /** What a case ran: its instance, seed, makespan and whether it succeeded. */
+  type Ran = { id: string; seed: number; makespanUs: number; success: boolean };
+  const holds = (scenarios: readonly Scenario[], ran: Ran[] = []) =>
+    fc.asyncProperty(
+      fc.constantFrom(...scenarios),
+      fc.nat(10_000),
+      agentArb,
+      worldArb,
+      async (scenario, seed, which, world) => {
+        const { boundUs } = oracleBound(scenario, { seed });
+        if (boundUs === null) return;
+        const agent =
+          typeof which === 'string' ? createAgent(which) : randomAgent(which[0], which[1]);
+        const episode = await runEpisode(scenario, agent, { seed, ...world });
+        const score = scoreEpisode(scenario, episode.events, { boundUs });
+        ran.push({ id: scenario.id, seed, makespanUs: episode.makespanUs, success: score.success });
+        if (!score.success) return;
+        tally.successes++;
+        if (score.calls.some((c) => !c.ok)) tally.survivedFailure++;
+        expect(episode.makespanUs, `bound ${boundUs} beaten`).toBeGreaterThanOrEqual(boundUs);
+        expect(score.efficiency.successBoundRatio!).toBeLessThanOrEqual(1);
+      },
+    );
+
+  it('no successful episode beats it: random agents (hedging, blind retries, own think times), the explorer and greedy-async, on every stateful instance (4,000 random cases)', async () => {
+    const all = readdirSync(dir)
+      .filter((f) => /^asynctool-stateful-\d{4}\.json$/.test(f))
+      .map((f) => loadScenarioFile(join(dir, f)));
+    expect(all.length).toBeGreaterThan(60);
+    tally.successes = 0;
+    tally.survivedFailure = 0;
+    await fc.assert(holds([...all, ...lossy]), { numRuns: 4000 });
+    expect(tally.successes).toBeGreaterThan(1800);
+    // Successes despite a failed or lost call: the case a bound can get wrong.
+    expect(tally.survivedFailure).toBeGreaterThan(350);
+  }, 120_000);
+
+  it('regression: asynctool-stateful-0067 seed 2, a hedging random agent done in 541 ms, beat a bound charging the first applying attempt (2,149 ms; reverted in b7cc9cc)', async () => {
+    // fast-check's seed and path of the counterexample, over the lossy instances alone.
+    const ran: Ran[] = [];
+    await fc.assert(holds(lossy, ran), { seed: -1258554115, path: '91:3:9:14:5:18', numRuns: 1 });
+    // The case it replays is still that episode (the arbitraries above have not drifted).
+    expect(ran[0]).toEqual({
+      id: 'asynctool-stateful-0067',
+      seed: 2,
+      makespanUs: 541_237,
+      success: true,
+    });
   });
 });
