@@ -3,7 +3,7 @@
  * prints a comparison table per agent. With no scenario it runs the shipped default suite; with
  * no agent, every baseline policy and every failure-mode agent.
  */
-import cliProgress from 'cli-progress';
+import { ProgressBar } from '../progress.js';
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -456,7 +456,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
   // The header first: on a terminal it would otherwise come after the progress bar.
   if (format === 'text') process.stdout.write(runHeader(plan, total, on));
   const bar = progressBar(options, total);
-  bar?.start(total, 0);
+  bar?.start();
   const done = (key: EpisodeKey) => kept.get(episodeKeyId(key))?.record ?? null;
   const cost = new CostTracker(kept, output);
   const onComplete = (record: EpisodeRecord) => cost.complete(record);
@@ -480,7 +480,7 @@ export async function executeRun(plan: RunPlan, options: RunOptions): Promise<vo
       ...(recorder === undefined ? {} : { recorder }),
       ...(models.usageOf === null ? {} : { usageOf: models.usageOf }),
       ...(elsewhere === undefined ? {} : { elsewhere }),
-      onEpisode: () => bar?.increment(),
+      onEpisode: () => bar?.done(),
     });
     await pool?.close();
     await queue?.close();
@@ -586,16 +586,9 @@ function queueModels(
 }
 
 /** A progress bar on a terminal's stderr, unless --quiet or a single episode. */
-function progressBar(options: RunOptions, total: number): cliProgress.SingleBar | null {
+function progressBar(options: RunOptions, total: number): ProgressBar | null {
   if (options.quiet === true || process.stderr.isTTY !== true || total <= 1) return null;
-  return new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: 'episodes [{bar}] {value}/{total} {eta_formatted} left',
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  return new ProgressBar(total, process.stderr);
 }
 
 /** Where the run's files went. */

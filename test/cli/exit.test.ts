@@ -309,6 +309,24 @@ describe('the README documents the exit codes and suite stats --check', () => {
 });
 
 describe('tooltime run on a terminal', () => {
+  it('regression: with --workers 2 the bar does not say "0s left" while episodes remain (batches finish hundreds at once)', () => {
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} run --sample 48 --seeds 1..16 --workers 2`;
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    // Every frame the bar drew: done, total and what it said was left.
+    const frames = [...r.stdout.matchAll(/episodes \[[^\]]*\] (\d+)\/(\d+) (\S+) left/g)].map(
+      (m) => ({ done: Number(m[1]), total: Number(m[2]), left: m[3]! }),
+    );
+    const midway = frames.filter((f) => f.done > 0 && f.done < f.total * 0.9);
+    expect(midway.length).toBeGreaterThan(2);
+    expect(midway.filter((f) => f.left === '0s')).toEqual([]);
+  });
+
   it('prints its header line before the progress bar (run under a pseudo-terminal by script(1))', () => {
     const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} run ${JSON.stringify(examples)} -a greedy-async --seeds 1..3`;
     const r = spawnSync('script', ['-qec', command, '/dev/null'], {
