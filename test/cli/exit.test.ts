@@ -309,8 +309,9 @@ describe('the README documents the exit codes and suite stats --check', () => {
 });
 
 describe('tooltime run on a terminal', () => {
-  it('regression: with --workers 2 the bar does not say "0s left" while episodes remain (batches finish hundreds at once)', () => {
-    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} run --sample 48 --seeds 1..16 --workers 2`;
+  /** What `tooltime ARGS` wrote under a pseudo-terminal (script(1)); it must exit 0. */
+  const onTerminal = (args: readonly string[]): string => {
+    const command = [process.execPath, MAIN, ...args].map((a) => JSON.stringify(a)).join(' ');
     const r = spawnSync('script', ['-qec', command, '/dev/null'], {
       cwd: ROOT,
       encoding: 'utf8',
@@ -318,8 +319,13 @@ describe('tooltime run on a terminal', () => {
       timeout: 120_000,
     });
     expect(r.status, r.stderr).toBe(0);
+    return r.stdout;
+  };
+
+  it('regression: with --workers 2 the bar does not say "0s left" while episodes remain (batches finish hundreds at once)', () => {
+    const stdout = onTerminal(['run', '--sample', '48', '--seeds', '1..16', '--workers', '2']);
     // Every frame the bar drew: done, total and what it said was left.
-    const frames = [...r.stdout.matchAll(/episodes \[[^\]]*\] (\d+)\/(\d+) (\S+) left/g)].map(
+    const frames = [...stdout.matchAll(/episodes \[[^\]]*\] (\d+)\/(\d+) (\S+) left/g)].map(
       (m) => ({ done: Number(m[1]), total: Number(m[2]), left: m[3]! }),
     );
     const midway = frames.filter((f) => f.done > 0 && f.done < f.total * 0.9);
@@ -328,16 +334,9 @@ describe('tooltime run on a terminal', () => {
   });
 
   it('prints its header line before the progress bar (run under a pseudo-terminal by script(1))', () => {
-    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} run ${JSON.stringify(examples)} -a greedy-async --seeds 1..3`;
-    const r = spawnSync('script', ['-qec', command, '/dev/null'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const header = r.stdout.indexOf('13 scenario(s) from');
-    const bar = r.stdout.indexOf('episodes [');
+    const stdout = onTerminal(['run', examples, '-a', 'greedy-async', '--seeds', '1..3']);
+    const header = stdout.indexOf('13 scenario(s) from');
+    const bar = stdout.indexOf('episodes [');
     expect(bar).toBeGreaterThan(-1);
     expect(header).toBeGreaterThan(-1);
     expect(header).toBeLessThan(bar);
