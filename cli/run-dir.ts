@@ -282,9 +282,9 @@ export function readRunManifest(dir: string): RunManifest {
       `${path}: ${error instanceof SyntaxError ? `not JSON (${error.message})` : `cannot read: ${fsReason(error)}`}`,
     );
   }
-  const m = doc as Partial<RunManifest> | null;
-  if (m === null || typeof m !== 'object' || m.format !== RUN_FORMAT)
+  if (!isRunMarker(doc))
     throw new UsageError(`${path}: not a tooltime run marker (no "format": "${RUN_FORMAT}")`);
+  const m = doc as Partial<RunManifest>;
   if (m.version !== RUN_FORMAT_VERSION)
     throw new UsageError(
       `${path}: run marker version ${String(m.version)}, this tooltime reads version ${RUN_FORMAT_VERSION}`,
@@ -302,14 +302,20 @@ const MAX_MARKER_BYTES = 16 * 1024 * 1024;
 export function isRunDir(path: string): boolean {
   const file = join(path, RUN_FILE);
   try {
-    if (!statSync(path).isDirectory()) return false;
+    // A path that is not a folder has no run.json inside (ENOTDIR: caught).
     const size = statSync(file, { throwIfNoEntry: false })?.size;
     if (size === undefined || size > MAX_MARKER_BYTES) return false;
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown } | null;
-    return doc !== null && typeof doc === 'object' && doc.format === RUN_FORMAT;
+    return isRunMarker(JSON.parse(readFileSync(file, 'utf8')));
   } catch {
     return false;
   }
+}
+
+/** A parsed run.json is a tooltime run marker: an object whose `format` is RUN_FORMAT. */
+function isRunMarker(doc: unknown): boolean {
+  return (
+    doc !== null && typeof doc === 'object' && (doc as { format?: unknown }).format === RUN_FORMAT
+  );
 }
 
 /** A line of episodes.jsonl: an episode's record and `replay`, its file relative to the run directory. */

@@ -214,14 +214,7 @@ export class RunOutput {
     world: { readonly mode: Mode; readonly delivery: Delivery } = this.options,
   ): EpisodeRecorder => {
     const path = this.options.record ?? join(this.dir, REPLAYS_DIR, replayFileName(key));
-    const file: ReplayFile = {
-      path,
-      name: relative(this.dir, path),
-      bytes: 0,
-      closed: false,
-      logged: false,
-    };
-    this.files.set(episodeKeyId(key), file);
+    const file = this.track(key, path, 0, false);
     // A built-in policy's episode takes microseconds: its replay is written whole, not decision by decision.
     const live = isModelSpec(key.agent) || isModuleSpec(key.agent);
     const sink = new CountingSink(file, live);
@@ -242,15 +235,7 @@ export class RunOutput {
   ranElsewhere(done: ReadonlyArray<ElsewhereEpisode>): void {
     const texts: Buffer[] = [];
     for (const { record, line, bytes } of done) {
-      const path = join(this.dir, REPLAYS_DIR, replayFileName(record));
-      const file: ReplayFile = {
-        path,
-        name: relative(this.dir, path),
-        bytes,
-        closed: true,
-        logged: true,
-      };
-      this.files.set(episodeKeyId(record), file);
+      this.track(record, join(this.dir, REPLAYS_DIR, replayFileName(record)), bytes, true);
       const text = Buffer.from(line, 'utf8');
       this.lines.set(record, text);
       texts.push(text);
@@ -313,6 +298,22 @@ export class RunOutput {
       }
     }
     this.closeLog();
+  }
+
+  /**
+   * Tracks an episode's replay file at `path`: one being written (0 bytes so far), or one written
+   * whole by another thread (`written`: closed, and logged with the line that follows).
+   */
+  private track(key: EpisodeKey, path: string, bytes: number, written: boolean): ReplayFile {
+    const file: ReplayFile = {
+      path,
+      name: relative(this.dir, path),
+      bytes,
+      closed: written,
+      logged: written,
+    };
+    this.files.set(episodeKeyId(key), file);
+    return file;
   }
 
   private append(texts: readonly Buffer[]): void {
