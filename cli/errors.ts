@@ -11,6 +11,17 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * A flag's whole-number value from `min` to `max` (digits only, spaces around allowed), or a
+ * UsageError naming the flag: `--FLAG must be an integer from MIN to MAX, got "TEXT"`.
+ */
+export function integerFlag(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !(Number.isSafeInteger(n) && n >= min && n <= max))
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${text}"`);
+  return n;
+}
+
 export const EXIT_BAD_INPUT = 1;
 export const EXIT_INTERNAL = 2;
 export const EXIT_EPISODES_ERRORED = 3;

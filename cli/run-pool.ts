@@ -47,7 +47,7 @@ import {
   type PackedSuite,
   type RunSuite,
 } from './episode-jobs.js';
-import { UsageError } from './errors.js';
+import { integerFlag } from './errors.js';
 import type { RunOutput } from './run-output.js';
 
 /** What every worker is started with. */
@@ -89,11 +89,7 @@ const TASKS_PER_WORKER = 3;
  * defaultPoolSize: the machine's available parallelism for a run big enough to gain from it).
  */
 export function parseWorkers(text: string | undefined): number | null {
-  if (text === undefined) return null;
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !(Number.isSafeInteger(n) && n >= 1 && n <= MAX_WORKERS))
-    throw new UsageError(`--workers must be an integer from 1 to ${MAX_WORKERS}, got "${text}"`);
-  return n;
+  return text === undefined ? null : integerFlag('--workers', text, 1, MAX_WORKERS);
 }
 
 /**

@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { agentMaker, isModuleSpec, llmAgentFactory } from '../../agents/index.js';
 import type { RequestLimiter, RequestPermits } from '../../agents/llm/index.js';
 import { packageVersion } from '../../scenarios/package.js';
-import { UsageError } from '../errors.js';
+import { integerFlag, UsageError } from '../errors.js';
 import { permitsClient, redisPermits } from '../in-flight.js';
 import { llmOptions } from '../llm.js';
 import type { WorkerModels } from '../queue-model.js';
@@ -45,11 +45,7 @@ const DEFAULT_LOCK_MS = 30_000;
 const MAX_STALLED = 5;
 
 function parseLockMs(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_LOCK_MS;
-  const ms = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !(ms >= 500 && ms <= 3_600_000))
-    throw new UsageError(`--lock-ms must be an integer from 500 to 3600000, got "${text}"`);
-  return ms;
+  return text === undefined ? DEFAULT_LOCK_MS : integerFlag('--lock-ms', text, 500, 3_600_000);
 }
 
 async function workerCommand(url: string, options: WorkerOptions): Promise<void> {
@@ -111,13 +107,7 @@ async function workerCommand(url: string, options: WorkerOptions): Promise<void>
 const MAX_CONCURRENCY = 256;
 
 function parseConcurrency(text: string | undefined): number {
-  if (text === undefined) return 1;
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !(n >= 1 && n <= MAX_CONCURRENCY))
-    throw new UsageError(
-      `--concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got "${text}"`,
-    );
-  return n;
+  return text === undefined ? 1 : integerFlag('--concurrency', text, 1, MAX_CONCURRENCY);
 }
 
 /**
