@@ -13,6 +13,7 @@
  * length by the bytes left and the nesting depth by MAX_DEPTH, and builds plain objects with a key
  * `__proto__` as an own property (never a prototype). Its errors are `CodecError`s.
  */
+import { sortedKeys } from '../../scenarios/spec/canonical.js';
 import { MAX_DEPTH } from './format.js';
 
 export class CodecError extends Error {
@@ -225,7 +226,7 @@ export class MsgWriter {
         }
         if (!isPlainObject(value))
           throw new CodecError(`not JSON: ${Object.prototype.toString.call(value)}`);
-        const keys = Object.keys(value).sort();
+        const keys = sortedKeys(value);
         this.mapHeader(keys.length);
         for (const key of keys) {
           const v = (value as Record<string, unknown>)[key];

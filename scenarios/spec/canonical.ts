@@ -9,7 +9,9 @@ import type { JsonValue } from './schema.js';
 
 export function canonicalJson(value: unknown): string {
   // Written out directly (not JSON.stringify(canonicalize(v))): calls are matched by this string
-  // on every call an agent makes, and building the sorted copy first was most of its cost.
+  // on every call an agent makes, and every episodes.jsonl line is one. Strings are built by
+  // concatenation and keys sorted in place: a parts array, join and Array#sort's scratch copy per
+  // object were a third of what a sweep allocated (bench/RESULTS.md, "Canonical JSON").
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -17,22 +19,65 @@ export function canonicalJson(value: unknown): string {
     case 'string':
       return JSON.stringify(value);
     case 'number':
+      // JSON prints a finite number as ToString does, and ToString prints -0 as 0.
       if (!Number.isFinite(value)) throw new TypeError(`not JSON: ${value}`);
-      return JSON.stringify(value === 0 ? 0 : value);
+      return String(value);
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-      const keys = Object.keys(value).sort();
-      const parts: string[] = [];
-      for (const key of keys) {
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++)
+          out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+        return `${out}]`;
+      }
+      const keys = sortedKeys(value);
+      let out = '{';
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
         const v = (value as Record<string, unknown>)[key];
         if (v === undefined) throw new TypeError(`not JSON: undefined at key ${key}`);
-        parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
+        out += `${i === 0 ? '' : ','}${quotedKey(key)}:${canonicalJson(v)}`;
       }
-      return `{${parts.join(',')}}`;
+      return `${out}}`;
     }
     default:
       throw new TypeError(`not JSON: ${typeof value}`);
   }
+}
+
+/** Objects with more keys than this are sorted by Array#sort; fewer, by insertion in place. */
+const INSERTION_SORT_MAX_KEYS = 24;
+
+/**
+ * An object's own keys in canonical order: UTF-16 code unit order, as Array#sort with no
+ * comparator orders strings (`>` on two strings compares the same way). The one definition of that
+ * order: canonical JSON and the replay codec's maps both take it from here. Sorted in place,
+ * without allocating beyond the keys array for the few keys an object usually has, and in linear
+ * time when they come sorted already.
+ */
+export function sortedKeys(value: object): string[] {
+  const keys = Object.keys(value);
+  if (keys.length > INSERTION_SORT_MAX_KEYS) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    for (; j >= 0 && keys[j]! > key; j--) keys[j + 1] = keys[j]!;
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
+/** At most this many quoted keys are remembered: a hostile file's keys cannot grow it further. */
+const QUOTED_KEYS_MAX = 4096;
+const quotedKeys = new Map<string, string>();
+
+/** `JSON.stringify(key)`, remembered: records repeat the same few dozen keys. */
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < QUOTED_KEYS_MAX) quotedKeys.set(key, quoted);
+  }
+  return quoted;
 }
 
 /** A deep copy with every object's keys in sorted order (so JSON.stringify is canonical). */
@@ -45,7 +90,7 @@ export function canonicalize(value: unknown): JsonValue {
   if (Array.isArray(value)) return value.map(canonicalize);
   if (typeof value === 'object') {
     const out: Record<string, JsonValue> = {};
-    for (const key of Object.keys(value).sort()) {
+    for (const key of sortedKeys(value)) {
       const v = (value as Record<string, unknown>)[key];
       if (v === undefined) throw new TypeError(`not JSON: undefined at key ${key}`);
       // A key named __proto__ must stay an own data property, not set a prototype. Every other key
