@@ -9,9 +9,10 @@ import type { JsonValue } from './schema.js';
 
 export function canonicalJson(value: unknown): string {
   // Written out directly (not JSON.stringify(canonicalize(v))): calls are matched by this string
-  // on every call an agent makes, and every episodes.jsonl line is one. Strings are built by
-  // concatenation and keys sorted in place: a parts array, join and Array#sort's scratch copy per
-  // object were a third of what a sweep allocated (bench/RESULTS.md, "Canonical JSON").
+  // on every call an agent makes, and every episodes.jsonl line is one. Keys are sorted in place
+  // (Array#sort copied them first) and quoted once. Each level joins its parts into a flat string:
+  // built by `+=` instead, a line was a tree of a few hundred cons strings, which a batch held by
+  // a worker kept alive through scavenges (bench/RESULTS.md, "Canonical JSON").
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -23,21 +24,15 @@ export function canonicalJson(value: unknown): string {
       if (!Number.isFinite(value)) throw new TypeError(`not JSON: ${value}`);
       return String(value);
     case 'object': {
-      if (Array.isArray(value)) {
-        let out = '[';
-        for (let i = 0; i < value.length; i++)
-          out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
-        return `${out}]`;
-      }
+      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
       const keys = sortedKeys(value);
-      let out = '{';
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i]!;
         const v = (value as Record<string, unknown>)[key];
         if (v === undefined) throw new TypeError(`not JSON: undefined at key ${key}`);
-        out += `${i === 0 ? '' : ','}${quotedKey(key)}:${canonicalJson(v)}`;
+        keys[i] = `${quotedKey(key)}:${canonicalJson(v)}`;
       }
-      return `${out}}`;
+      return `{${keys.join(',')}}`;
     }
     default:
       throw new TypeError(`not JSON: ${typeof value}`);
