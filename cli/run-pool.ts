@@ -48,7 +48,7 @@ import {
   type RunSuite,
 } from './episode-jobs.js';
 import { integerFlag } from './errors.js';
-import type { RunOutput } from './run-output.js';
+import type { ElsewhereEpisode, RunOutput } from './run-output.js';
 
 /** What every worker is started with. */
 export interface RunWorkerSetup {
@@ -219,10 +219,9 @@ export class RunPool {
     try {
       await new Promise((resolve) => setImmediate(resolve));
       const done = await this.here!(jobs);
-      this.output?.ranElsewhere(
+      return this.logged(
         done.map(({ result, bytes }) => ({ record: result.record, line: result.line, bytes })),
       );
-      return done.map(({ result }) => result.record);
     } finally {
       this.hereBusy = false;
     }
@@ -230,11 +229,17 @@ export class RunPool {
 
   private async runThere(jobs: readonly EpisodeKey[]): Promise<EpisodeRecord[]> {
     const result = (await this.pool.run(jobs)) as RunBatchResult;
-    const done = result.lines.map((line, i) => ({
-      record: recordOfLine(line),
-      line,
-      bytes: result.bytes[i]!,
-    }));
+    return this.logged(
+      result.lines.map((line, i) => ({
+        record: recordOfLine(line),
+        line,
+        bytes: result.bytes[i]!,
+      })),
+    );
+  }
+
+  /** A batch's episodes, here or there, into the run directory's log; their records. */
+  private logged(done: readonly ElsewhereEpisode[]): EpisodeRecord[] {
     this.output?.ranElsewhere(done);
     return done.map(({ record }) => record);
   }

@@ -6,7 +6,8 @@
  * - integers in [-2^31, 2^32) take the smallest MessagePack integer form; every other finite number
  *   (fractions, larger integers) is a float64; `-0` is written as `0` (JSON has no -0);
  * - strings, arrays and maps take the smallest length form;
- * - map keys are written in sorted order (UTF-16 code units, as `canonicalize` sorts them).
+ * - map keys are written in sorted order (UTF-16 code units: `sortedKeys`, which canonical JSON
+ *   and `canonicalize` use too).
  * So a JSON value is written as its canonical form (`canonicalize` in scenarios/spec/canonical.ts), and
  * equal canonical JSON gives equal bytes. The decoder accepts only canonical encodings (smallest
  * forms, keys strictly increasing, so no duplicate keys), rejects NaN and infinities, bounds every
